@@ -1,0 +1,176 @@
+// Pure selection: which BCM nodes the spec asks for, in which roles, reached on which address.
+// Every problem is collected, so the user fixes them in one round.
+import { cidrContains } from '../config/cidr.ts';
+import { expandPattern, isGlob, matchSelector, selectorToString } from '../config/patterns.ts';
+import type { ClusterSpec, NodeSelector } from '../config/types.ts';
+import type { InventoryNode, InventoryRole, NodeAddress } from '../inventory/types.ts';
+import type { BcmCategory, BcmNetwork, BcmNode, BcmStatus } from './model.ts';
+
+export interface DiscoveryFacts {
+  nodes: BcmNode[];
+  networks: BcmNetwork[];
+  categories: BcmCategory[];
+}
+
+export interface Selection {
+  nodes: InventoryNode[];
+  problems: string[];
+}
+
+/** Hostnames in BCM closest to a missing one, for "did you mean". */
+export function nearMisses(wanted: string, known: string[], max = 3): string[] {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const tmp = row[j]!;
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = tmp;
+      }
+    }
+    return row[b.length]!;
+  };
+  const limit = Math.max(2, Math.floor(wanted.length / 3));
+  return known
+    .map((k) => ({ k, d: distance(wanted, k) }))
+    .filter((x) => x.d <= limit)
+    .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))
+    .slice(0, max)
+    .map((x) => x.k);
+}
+
+/** Every address of a node, labelled by its BCM network name. */
+export function nodeAddresses(node: BcmNode, networks: Map<string, BcmNetwork>): NodeAddress[] {
+  return node.interfaces
+    .filter((i) => i.ip)
+    .map((i) => ({ network: (i.networkUuid && networks.get(i.networkUuid)?.name) || '', interface: i.name, ip: i.ip! }));
+}
+
+function describeNodeNetwork(spec: ClusterSpec): string {
+  const n = spec.network.node_network;
+  return n.name ? `network '${n.name}'` : n.cidr ? `CIDR ${n.cidr}` : `interface '${n.interface}'`;
+}
+
+/**
+ * The address of a node on the spec's node network. Management and BMC interfaces are never chosen
+ * unless network.allow_management is set.
+ */
+export function chooseAddress(node: BcmNode, spec: ClusterSpec, networks: Map<string, BcmNetwork>): { ip: string; network: string } | undefined {
+  const sel = spec.network.node_network;
+  for (const iface of node.interfaces) {
+    if (!iface.ip) continue;
+    const net = iface.networkUuid ? networks.get(iface.networkUuid) : undefined;
+    const isManagement = iface.isBmc || Boolean(net?.management);
+    if (isManagement && !spec.network.allow_management) continue;
+    const matches = sel.name ? net?.name === sel.name : sel.cidr ? cidrContains(sel.cidr, iface.ip) : iface.name === sel.interface;
+    if (matches) return { ip: iface.ip, network: net?.name ?? '' };
+  }
+  return undefined;
+}
+
+/** Spec-level problems with the chosen network that no node could fix. */
+function networkProblems(spec: ClusterSpec, networks: BcmNetwork[]): string[] {
+  const name = spec.network.node_network.name;
+  if (!name) return [];
+  const net = networks.find((n) => n.name === name);
+  if (!net) return [`network.node_network.name: BCM has no network '${name}' (it has: ${networks.map((n) => n.name).sort().join(', ') || 'none'})`];
+  if (net.management && !spec.network.allow_management) {
+    return [`network.node_network.name: '${name}' is a BCM management network; nodes are not reached on it unless network.allow_management is true`];
+  }
+  return [];
+}
+
+export function selectNodes(spec: ClusterSpec, facts: DiscoveryFacts, at: string): Selection {
+  const problems: string[] = [...networkProblems(spec, facts.networks)];
+  const networks = new Map(facts.networks.map((n) => [n.uuid, n]));
+  const categories = new Map(facts.categories.map((c) => [c.uuid, c.name]));
+  const byHostname = new Map<string, BcmNode[]>();
+  for (const n of facts.nodes) byHostname.set(n.hostname, [...(byHostname.get(n.hostname) ?? []), n]);
+  const knownNames = [...byHostname.keys()];
+
+  const resolve = (key: 'control_plane' | 'etcd' | 'workers' | 'gpu_workers'): string[] => {
+    const names: string[] = [];
+    spec.nodes[key].forEach((selector: NodeSelector, i: number) => {
+      const where = `nodes.${key}[${i}]`;
+      if (typeof selector === 'string' && !isGlob(selector)) {
+        for (const name of expandPattern(selector)) {
+          if (byHostname.has(name)) names.push(name);
+          else {
+            const near = nearMisses(name, knownNames);
+            problems.push(`${where}: node '${name}' is not in BCM${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`);
+          }
+        }
+        return;
+      }
+      const matched = facts.nodes.filter((n) => matchSelector(selector, n.hostname, n.categoryUuid && categories.get(n.categoryUuid))).map((n) => n.hostname);
+      if (!matched.length) problems.push(`${where}: ${selectorToString(selector)} matches no BCM node`);
+      names.push(...matched);
+    });
+    return names;
+  };
+  const controlPlane = resolve('control_plane');
+  const workers = resolve('workers');
+  const byRole: Array<[InventoryRole, string[]]> = [
+    ['control_plane', controlPlane],
+    ['etcd', spec.nodes.etcd.length ? resolve('etcd') : controlPlane],
+    ['worker', workers],
+    ['gpu_worker', spec.nodes.gpu_workers.length ? resolve('gpu_workers') : workers],
+  ];
+  const roles = new Map<string, Set<InventoryRole>>();
+  for (const [role, names] of byRole) for (const name of names) roles.set(name, (roles.get(name) ?? new Set()).add(role));
+
+  const nodes: InventoryNode[] = [];
+  const byAddress = new Map<string, string[]>();
+  for (const [hostname, roleSet] of [...roles.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const candidates = byHostname.get(hostname)!;
+    if (candidates.length > 1) {
+      problems.push(`${hostname}: BCM has ${candidates.length} devices with this hostname (${candidates.map((c) => c.uuid).join(', ')}); rename or remove the duplicate in BCM`);
+      continue;
+    }
+    const node = candidates[0]!;
+    if (roleSet.has('control_plane') && roleSet.has('worker') && !spec.nodes.allow_stacked) {
+      problems.push(`${hostname}: selected as both control plane and worker; remove it from one role or set nodes.allow_stacked: true`);
+    }
+    const addresses = nodeAddresses(node, networks);
+    const chosen = chooseAddress(node, spec, networks);
+    if (!chosen) {
+      const have = addresses.map((a) => `${a.ip} on ${a.network || 'no network'} (${a.interface})`).join(', ') || 'none';
+      problems.push(`${hostname}: no address on ${describeNodeNetwork(spec)}; its addresses: ${have}. Give it an interface there in BCM, or choose another network.node_network`);
+      continue;
+    }
+    byAddress.set(chosen.ip, [...(byAddress.get(chosen.ip) ?? []), hostname]);
+    nodes.push({
+      hostname,
+      uuid: node.uuid,
+      mac: node.mac ?? '',
+      category: node.categoryUuid ? categories.get(node.categoryUuid) : undefined,
+      status: 'UNKNOWN',
+      roles: [...roleSet],
+      address: chosen.ip,
+      network: chosen.network,
+      addresses,
+      history: [{ stage: 'discover-nodes', at, result: 'discovered' }],
+    });
+  }
+  for (const [ip, names] of byAddress) if (names.length > 1) problems.push(`${names.join(', ')}: share the address ${ip}; each node needs its own address on ${describeNodeNetwork(spec)}`);
+  if (!nodes.some((n) => n.roles.includes('control_plane')) && !problems.some((p) => p.startsWith('nodes.control_plane'))) {
+    problems.push('nodes.control_plane: no control-plane node was selected; list at least one');
+  }
+  return { nodes, problems };
+}
+
+/** Puts BCM's status on each selected node; refuses nodes that are not in an accepted status or are closed. */
+export function applyStatuses(selection: Selection, statuses: Map<string, BcmStatus>, spec: ClusterSpec): Selection {
+  const problems = [...selection.problems];
+  const nodes = selection.nodes.map((node) => {
+    const status = statuses.get(node.uuid);
+    const text = status?.status ?? 'UNKNOWN';
+    if (!status || !spec.nodes.allowed_status.includes(text) || status.closed) {
+      problems.push(`${node.hostname}: BCM reports it ${status?.closed ? `${text} and closed` : text} (accepted: ${spec.nodes.allowed_status.join(', ')}); bring it up in BCM, or add the status to nodes.allowed_status`);
+    }
+    return { ...node, status: status?.closed ? `${text} (closed)` : text };
+  });
+  return { nodes, problems };
+}

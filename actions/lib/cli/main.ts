@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// bcmkube: the same stages as the actions, from a terminal. Exit codes: 0 ok, 1 failed, 2 bad usage.
+import '../util/cjs-shim.ts';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { describeProblems, loadSpecFile, SpecError } from '../config/load.ts';
+import { flagInputs, type InputSource } from '../report/inputs.ts';
+import { TerminalReporter, type Reporter } from '../report/reporter.ts';
+import { STAGES, stageByCommand, type StageDef } from '../stages/catalog.ts';
+import { runKeygen } from '../stages/keygen.ts';
+import { stageRunner } from '../stages/registry.ts';
+import { errorMessage, UsageError } from '../util/errors.ts';
+
+const COMMANDS: Record<string, string> = {
+  discover: 'read the nodes from BCM and write inventory.json (discover-nodes)',
+  prepare: 'probe the nodes and converge the service user (prepare-nodes)',
+  kubespray: 'deploy / scale / upgrade / remove / reset Kubernetes with Kubespray',
+  platform: 'install the Helm platform releases (helm-platform)',
+  runai: 'install Run:ai: --phase backend | cluster',
+  deploy: 'run every stage in order, passing the inventory between them as files',
+  plan: 'run every stage in plan mode: report what would change, change nothing',
+  validate: 'check a cluster spec and list every problem',
+  keygen: 'create the service user\'s SSH keypair (ed25519, or --type rsa)',
+  lab: 'the local lab: up | down | status | fault <node> <drop|reject|hang|reboot|poweroff|restore> (from a checkout)',
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  return [
+    'usage: bcmkube <command> [--spec clusters/<name>.yaml] [options]',
+    '',
+    'commands:',
+    ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(width)}  ${d}`),
+    '',
+    'Every stage command takes --spec, --plan (change nothing) and --out-dir DIR (default .bcmkube/<cluster>/),',
+    'and the inputs of its action as flags (--bcm-password-file F ⇔ input bcm-password-file). `bcmkube <command> --help` lists them.',
+    'Exit codes: 0 ok, 1 failed, 2 bad usage.',
+  ].join('\n');
+}
+
+function stageHelp(def: StageDef): string {
+  const lines = [`usage: bcmkube ${def.command} --spec clusters/<name>.yaml [options]`, '', def.description, '', 'options (the inputs of action ' + def.action + '):'];
+  for (const i of def.inputs) {
+    const flag = i.name === 'plan' ? '--plan' : `--${i.name} ${i.secret ? 'VALUE (or --' + i.name + '-file FILE)' : 'VALUE'}`;
+    lines.push(`  ${flag}`, `      ${i.description}${i.default !== undefined ? ` Default: ${i.default}.` : ''}${i.required ? ' Required.' : ''}`);
+  }
+  if (def.pending) lines.push('', `status: not built yet (${def.pending}).`);
+  return lines.join('\n');
+}
+
+/** Parses `--name value` / `--name=value` / `--plan` into action-input names, refusing unknown flags. */
+export function parseStageFlags(def: StageDef, argv: string[]): Record<string, string> {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const i of def.inputs) {
+    options[i.name] = { type: i.name === 'plan' ? 'boolean' : 'string' };
+    if (i.secret) options[`${i.name}-file`] = { type: 'string' };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: false, strict: true });
+  } catch (err) {
+    throw new UsageError(`${errorMessage(err)}\nrun 'bcmkube ${def.command} --help' for the options`);
+  }
+  const flags: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed.values)) flags[k] = typeof v === 'boolean' ? String(v) : (v ?? '');
+  return flags;
+}
+
+function validateCommand(argv: string[], reporter: Reporter): number {
+  const { values } = parseArgs({ args: argv, options: { spec: { type: 'string' }, help: { type: 'boolean' } }, strict: true });
+  if (values.help) {
+    reporter.info('usage: bcmkube validate --spec clusters/<name>.yaml\n\nChecks the spec against the schema and the semantic rules; lists every problem with its path.');
+    return 0;
+  }
+  if (!values.spec) throw new UsageError('--spec is required: the path of the cluster spec, e.g. clusters/prod.yaml');
+  const loaded = loadSpecFile(values.spec);
+  if (loaded.problems.length) reporter.info(describeProblems(loaded.problems));
+  reporter.info(`${values.spec}: valid spec for cluster '${loaded.spec.name}' (${loaded.problems.length} warning(s)); spec hash ${loaded.hash.slice(0, 12)}`);
+  return 0;
+}
+
+/** The lab lives in test/lab/ of a checkout; the bundled CLI points there instead of shipping it. */
+async function labCommand(argv: string[], reporter: Reporter): Promise<number> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [resolve(here, '../../../test/lab/cli.ts'), resolve(here, '../../test/lab/cli.ts'), resolve(process.cwd(), 'test/lab/cli.ts')];
+  const entry = candidates.find((c) => existsSync(c));
+  if (!entry) throw new UsageError('the lab runs from a bcmkube checkout: `npm run lab -- up` (it needs test/lab/)');
+  const mod = (await import(pathToFileURL(entry).href)) as { labCli: (argv: string[], reporter: Reporter) => Promise<number> };
+  return mod.labCli(argv, reporter);
+}
+
+async function chainCommand(command: 'deploy' | 'plan', argv: string[], reporter: Reporter): Promise<number> {
+  const order = ['discover', 'prepare', 'kubespray', 'platform', 'runai'];
+  const done: string[] = [];
+  for (const [i, cmd] of order.entries()) {
+    const def = stageByCommand(cmd)!;
+    if (def.pending) {
+      const rest = order.slice(i).join(', ');
+      reporter.info(`${command}: ran ${done.join(', ') || 'nothing'}; not run: ${rest} — ${def.action} is not built yet (${def.pending}).`);
+      return 2;
+    }
+    const flags = parseChainFlags(argv);
+    if (command === 'plan') flags.plan = 'true';
+    await reporter.group(`${command}: ${def.action}`, () => stageRunner(def)(flagInputs(flags), reporter));
+    done.push(cmd);
+  }
+  return 0;
+}
+
+/** deploy/plan accept the union of the stages' flags; each stage reads the ones it knows. */
+function parseChainFlags(argv: string[]): Record<string, string> {
+  const union: StageDef = { action: 'deploy', command: 'deploy', title: '', description: '', outputs: [], inputs: [] };
+  const seen = new Set<string>();
+  for (const s of STAGES) for (const i of s.inputs) if (!seen.has(i.name)) (seen.add(i.name), union.inputs.push(i));
+  return parseStageFlags(union, argv);
+}
+
+export async function main(argv: string[], reporter: Reporter = new TerminalReporter()): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (!command || command === '--help' || command === '-h' || command === 'help') {
+      reporter.info(usage());
+      return command ? 0 : 2;
+    }
+    if (command === 'validate') return validateCommand(rest, reporter);
+    if (command === 'keygen') return await runKeygen(rest, reporter);
+    if (command === 'lab') return await labCommand(rest, reporter);
+    if (command === 'deploy' || command === 'plan') return await chainCommand(command, rest, reporter);
+    const def = stageByCommand(command);
+    if (!def) throw new UsageError(`unknown command '${command}'\n${usage()}`);
+    const flags = parseStageFlags(def, rest);
+    if (flags.help === 'true') {
+      reporter.info(stageHelp(def));
+      return 0;
+    }
+    await stageRunner(def)(flagInputs(flags) as InputSource, reporter);
+    return 0;
+  } catch (err) {
+    const message = reporter.redact(err instanceof SpecError ? err.message : errorMessage(err));
+    reporter.error(message);
+    return err instanceof UsageError || err instanceof SpecError ? 2 : 1;
+  }
+}
+
+const entryScript = process.argv[1] ? realpathSync(process.argv[1]) : '';
+if (entryScript === fileURLToPath(import.meta.url)) process.exitCode = await main(process.argv.slice(2));

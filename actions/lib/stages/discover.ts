@@ -1,0 +1,133 @@
+// Stage 1, discover-nodes: BCM → inventory.json. Only reads BCM, so plan mode does the same work.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BcmClient, type BcmAuth } from '../bcm/client.ts';
+import { parseCategories, parseNetworks, parseNodes, parseStatuses, parseVersion } from '../bcm/model.ts';
+import { applyStatuses, selectNodes } from '../bcm/select.ts';
+import { INVENTORY_SCHEMA_VERSION, type Inventory, type InventoryNode } from '../inventory/types.ts';
+import { writeInventory } from '../inventory/document.ts';
+import { booleanInput, secretInput, type InputSource } from '../report/inputs.ts';
+import { heading, table, timingsTable, type TimedPhase } from '../report/markdown.ts';
+import type { Reporter } from '../report/reporter.ts';
+import { StageError, UsageError } from '../util/errors.ts';
+import { openStage, type StageContext } from './context.ts';
+
+export interface DiscoverResult {
+  inventory: Inventory;
+  inventoryPath: string;
+  bcmVersion?: string;
+  phases: TimedPhase[];
+}
+
+function readPemOrFile(value: string, what: string): string {
+  if (value.includes('-----BEGIN')) return value;
+  try {
+    return readFileSync(value, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} '${value}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+function bcmAuth(ctx: StageContext): BcmAuth {
+  const { spec, inputs, reporter } = ctx;
+  if (spec.bcm.auth === 'login') {
+    const username = inputs.get('bcm-username').trim() || spec.bcm.username || '';
+    if (!username) throw new UsageError(`bcm.username (or ${inputs.label('bcm-username')}) is required when bcm.auth is login`);
+    const password = secretInput(inputs, 'bcm-password', reporter, spec.bcm.password_file);
+    if (!password) throw new UsageError(`the BCM password is missing: pass ${inputs.label('bcm-password')} from a secret (or ${inputs.label('bcm-password-file')}, or bcm.password_file in the spec)`);
+    return { mode: 'login', username, password };
+  }
+  const certIn = inputs.get('bcm-client-cert') || (spec.bcm.client_cert_file ? readPemOrFile(spec.bcm.client_cert_file, 'bcm.client_cert_file') : '');
+  const key = secretInput(inputs, 'bcm-client-key', reporter, spec.bcm.client_key_file);
+  if (!certIn || !key) throw new UsageError(`bcm.auth is client-cert: pass ${inputs.label('bcm-client-cert')} and ${inputs.label('bcm-client-key')} from secrets (or bcm.client_cert_file / bcm.client_key_file)`);
+  return { mode: 'client-cert', cert: readPemOrFile(certIn, 'bcm-client-cert'), key: readPemOrFile(key, 'bcm-client-key') };
+}
+
+function caPem(ctx: StageContext): string | undefined {
+  const fromInput = ctx.inputs.get('bcm-ca-cert').trim();
+  if (fromInput) return readPemOrFile(fromInput, ctx.inputs.label('bcm-ca-cert'));
+  if (ctx.spec.bcm.ca_file) {
+    if (!existsSync(ctx.spec.bcm.ca_file)) throw new UsageError(`bcm.ca_file '${ctx.spec.bcm.ca_file}' does not exist (paths are relative to the working directory)`);
+    return readPemOrFile(ctx.spec.bcm.ca_file, 'bcm.ca_file');
+  }
+  return undefined;
+}
+
+async function timed<T>(phases: TimedPhase[], name: string, fn: () => Promise<T> | T): Promise<T> {
+  const start = performance.now();
+  try {
+    return await fn();
+  } finally {
+    phases.push({ name, ms: performance.now() - start });
+  }
+}
+
+export function nodeTable(nodes: InventoryNode[]): string {
+  return table(
+    ['hostname', 'roles', 'address', 'network', 'status', 'category', 'MAC'],
+    nodes.map((n) => [n.hostname, n.roles.join(', '), n.address, n.network, n.status, n.category ?? '', n.mac]),
+  );
+}
+
+export async function discoverStage(inputs: InputSource, reporter: Reporter): Promise<DiscoverResult> {
+  const ctx = openStage(inputs, reporter);
+  const { spec } = ctx;
+  const insecure = booleanInput(inputs, 'insecure', false) || spec.bcm.insecure;
+  const client = new BcmClient({
+    endpoint: spec.bcm.endpoint,
+    auth: bcmAuth(ctx),
+    ca: caPem(ctx),
+    insecure,
+    timeoutMs: spec.bcm.timeout_seconds * 1000,
+    retries: spec.bcm.retries,
+  });
+  const warnings: string[] = [];
+  if (insecure) {
+    warnings.push(`TLS verification of the BCM head node is OFF (${spec.bcm.insecure ? 'bcm.insecure in the spec' : inputs.label('insecure')}): anyone on the path could impersonate BCM. Give bcm.ca_file instead.`);
+    reporter.warning(warnings[0]!, 'insecure BCM connection');
+  }
+  const phases: TimedPhase[] = [];
+  const at = new Date().toISOString();
+  try {
+    const bcmVersion = await timed(phases, 'BCM version', async () => parseVersion(await client.call('cmmain', 'getVersion').catch(() => undefined)));
+    const [rawNodes, rawNetworks, rawCategories] = await timed(phases, 'BCM nodes, networks, categories', () =>
+      Promise.all([client.call('cmdevice', 'getNodes'), client.call('cmnet', 'getNetworks'), client.call('cmdevice', 'getCategories')]));
+    let selection = await timed(phases, 'select nodes', () =>
+      selectNodes(spec, { nodes: parseNodes(rawNodes), networks: parseNetworks(rawNetworks), categories: parseCategories(rawCategories) }, at));
+    const uuids = selection.nodes.map((n) => n.uuid);
+    if (uuids.length) {
+      const rawStatuses = await timed(phases, 'BCM node status', () => client.call('cmstatus', 'getStatusForDevices', [uuids]));
+      selection = applyStatuses(selection, parseStatuses(rawStatuses, uuids), spec);
+    }
+    if (selection.problems.length) {
+      reporter.summary([heading(`discover-nodes: cluster ${spec.name} — refused`), ...selection.problems.map((p) => `- ${p}`)].join('\n'));
+      throw new StageError(`discovery of cluster '${spec.name}' found ${selection.problems.length} problem(s); no inventory was written`, selection.problems);
+    }
+    const inventory: Inventory = {
+      schemaVersion: INVENTORY_SCHEMA_VERSION,
+      cluster: spec.name,
+      specHash: ctx.specHash,
+      bcm: { endpoint: spec.bcm.endpoint, ...(bcmVersion ? { version: bcmVersion } : {}) },
+      nodes: selection.nodes,
+      history: [{ stage: 'discover-nodes', at, result: `${selection.nodes.length} nodes` }],
+    };
+    const inventoryPath = join(ctx.outDir, 'inventory.json');
+    await timed(phases, 'write inventory', () => writeInventory(inventoryPath, inventory));
+    const sorted = [...inventory.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));
+    const names = (role: string) => JSON.stringify(sorted.filter((n) => n.roles.includes(role as never)).map((n) => n.hostname));
+    reporter.output('inventory-path', inventoryPath);
+    reporter.output('node-count', String(sorted.length));
+    reporter.output('control-plane', names('control_plane'));
+    reporter.output('workers', names('worker'));
+    reporter.summary([
+      heading(`discover-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`),
+      `${sorted.length} nodes from BCM ${bcmVersion ?? '(version unknown)'} at ${spec.bcm.endpoint}; inventory written to \`${inventoryPath}\`.`,
+      ...warnings.map((w) => `> ⚠️ ${w}`),
+      nodeTable(sorted),
+      timingsTable(phases),
+    ].join('\n\n'));
+    return { inventory, inventoryPath, bcmVersion, phases };
+  } finally {
+    client.close();
+  }
+}
