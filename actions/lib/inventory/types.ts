@@ -16,8 +16,10 @@ export interface GpuFact {
   index: number;
   name: string;
   uuid: string;
+  busId: string;
   memoryMiB: number;
   migMode: string;
+  computeCap: string;
 }
 
 export interface NodeFacts {

@@ -1,0 +1,214 @@
+// discover-nodes against the lab's BCM simulator over real TLS: both auth modes, BCM 10 and 11 shapes,
+// every refusal, the fault switches, and the bundled action.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as yaml from 'js-yaml';
+import { main } from '../../actions/lib/cli/main.ts';
+import { TerminalReporter } from '../../actions/lib/report/reporter.ts';
+import type { Inventory } from '../../actions/lib/inventory/types.ts';
+import { buildBcmFixture, type SimNodeInput } from './bcm-sim/fixture.ts';
+import { startBcmSimulator, type BcmSimulator } from './bcm-sim/server.ts';
+import { ensureLabCa, issueCert } from './pki.ts';
+
+const SUBNET = 1;
+const LAB_NODES: SimNodeInput[] = [
+  { hostname: 'cpu-03', index: 3, productionIp: '127.0.1.3', category: 'cpu-nodes' },
+  { hostname: 'cpu-05', index: 5, productionIp: '127.0.1.5', category: 'cpu-nodes' },
+  { hostname: 'cpu-06', index: 6, productionIp: '127.0.1.6', category: 'cpu-nodes' },
+  { hostname: 'dgx-05', index: 105, productionIp: '127.0.1.105', category: 'dgx-h100' },
+  { hostname: 'dgx-06', index: 106, productionIp: '127.0.1.106', category: 'dgx-h100' },
+];
+const PASSWORD = 'lab-Pa55word-canary-7731';
+
+const dir = mkdtempSync(join(tmpdir(), 'discover-'));
+const ca = ensureLabCa(join(dir, 'pki'));
+const server = issueCert(ca, 'bcm', ['127.0.0.1', 'localhost'], 'server');
+const client = issueCert(ca, 'client', ['admin'], 'client');
+const otherCa = ensureLabCa(join(dir, 'other-pki'), 'some other CA');
+const passwordFile = join(dir, 'bcm-password');
+writeFileSync(passwordFile, PASSWORD, { mode: 0o600 });
+
+const sims: BcmSimulator[] = [];
+async function simulator(version: 'bcm10' | 'bcm11', nodes = LAB_NODES): Promise<BcmSimulator> {
+  const sim = await startBcmSimulator({
+    fixture: buildBcmFixture(nodes, { version, subnet: SUBNET }),
+    tls: { cert: server.cert, key: server.key, ca: ca.caCert },
+    users: { labadmin: PASSWORD },
+  });
+  sims.push(sim);
+  return sim;
+}
+
+let specCount = 0;
+function writeSpec(sim: BcmSimulator, mutate: (s: Record<string, any>) => void = () => {}): { spec: string; out: string } {
+  const s = yaml.load(readFileSync('clusters/lab.yaml', 'utf8')) as Record<string, any>;
+  s.bcm = { ...s.bcm, endpoint: sim.url, ca_file: ca.caCert, password_file: passwordFile, timeout_seconds: 5, retries: 3 };
+  mutate(s);
+  const file = join(dir, `spec-${++specCount}.yaml`);
+  writeFileSync(file, yaml.dump(s));
+  return { spec: file, out: join(dir, `out-${specCount}`) };
+}
+
+async function discover(...argv: string[]): Promise<{ code: number; out: string; reporter: TerminalReporter }> {
+  const reporter = new TerminalReporter(() => {});
+  const code = await main(['discover', ...argv], reporter);
+  return { code, out: reporter.lines.join('\n'), reporter };
+}
+
+const readInv = (out: string) => JSON.parse(readFileSync(join(out, 'inventory.json'), 'utf8')) as Inventory;
+
+describe('discover-nodes against the BCM simulator', () => {
+  let bcm11: BcmSimulator;
+  before(async () => {
+    bcm11 = await simulator('bcm11');
+  });
+  after(async () => {
+    await Promise.all(sims.map((s) => s.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('login mode, BCM 11: the five lab nodes with roles and production addresses', async () => {
+    const { spec, out } = writeSpec(bcm11);
+    const r = await discover('--spec', spec, '--out-dir', out);
+    assert.equal(r.code, 0, r.out);
+    const inv = readInv(out);
+    assert.deepEqual(inv.nodes.map((n) => `${n.hostname}=${n.address}`), ['cpu-03=127.0.1.3', 'cpu-05=127.0.1.5', 'cpu-06=127.0.1.6', 'dgx-05=127.0.1.105', 'dgx-06=127.0.1.106']);
+    assert.deepEqual(inv.nodes.find((n) => n.hostname === 'dgx-05')!.roles, ['worker', 'gpu_worker']);
+    assert.deepEqual(inv.nodes.find((n) => n.hostname === 'cpu-03')!.roles, ['control_plane', 'etcd']);
+    assert.ok(inv.nodes.every((n) => n.status === 'UP' && n.network === 'dgxnet' && /^[0-9A-F:]{17}$/.test(n.mac)));
+    assert.equal(inv.bcm.version, '11.0');
+    assert.match(r.out, /\| dgx-06 \| worker, gpu_worker \| 127\.0\.1\.106 \| dgxnet \| UP \|/);
+    assert.equal(r.reporter.outputs['node-count'], '5');
+    assert.equal(r.reporter.outputs['control-plane'], '["cpu-03","cpu-05","cpu-06"]');
+    assert.ok(!readFileSync(join(out, 'inventory.json'), 'utf8').includes(PASSWORD));
+    assert.ok(!r.out.includes(PASSWORD));
+  });
+
+  it('client-certificate mode, BCM 10 shapes', async () => {
+    const sim = await simulator('bcm10');
+    const { spec, out } = writeSpec(sim, (s) => {
+      s.bcm = { ...s.bcm, auth: 'client-cert', client_cert_file: client.cert, client_key_file: client.key };
+      delete s.bcm.password_file;
+      delete s.bcm.username;
+    });
+    const r = await discover('--spec', spec, '--out-dir', out);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(readInv(out).nodes.length, 5);
+    assert.equal(readInv(out).bcm.version, '10.0');
+    assert.ok(sim.requests().every((q) => q.authenticated === 'cert'), 'no login call in certificate mode');
+  });
+
+  it('refuses, all at once, a missing node, a DOWN node and an INSTALLING node; writes nothing', async () => {
+    const sim = await simulator('bcm11');
+    sim.setNodeStatus('dgx-06', 'DOWN');
+    sim.setNodeStatus('cpu-05', 'INSTALLING');
+    const { spec, out } = writeSpec(sim, (s) => (s.nodes.control_plane = ['cpu-03', 'cpu-5', 'cpu-05']));
+    const r = await discover('--spec', spec, '--out-dir', out);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /found 3 problem\(s\); no inventory was written/);
+    assert.match(r.out, /nodes\.control_plane\[1\]: node 'cpu-5' is not in BCM \(did you mean cpu-05/);
+    assert.match(r.out, /dgx-06: BCM reports it DOWN \(accepted: UP\)/);
+    assert.match(r.out, /cpu-05: BCM reports it INSTALLING/);
+    assert.equal(existsSync(join(out, 'inventory.json')), false);
+  });
+
+  it('accepts a listed status when the spec allows it', async () => {
+    const sim = await simulator('bcm11');
+    sim.setNodeStatus('dgx-06', 'DOWN');
+    const { spec, out } = writeSpec(sim, (s) => (s.nodes.allowed_status = ['UP', 'DOWN']));
+    const r = await discover('--spec', spec, '--out-dir', out);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(readInv(out).nodes.find((n) => n.hostname === 'dgx-06')!.status, 'DOWN');
+  });
+
+  it('refuses an empty control plane and the management network', async () => {
+    const { spec, out } = writeSpec(bcm11, (s) => (s.network.node_network = { name: 'internalnet' }));
+    const r = await discover('--spec', spec, '--out-dir', out);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /'internalnet' is a BCM management network/);
+  });
+
+  it('logs in again once when the session expired (401), then succeeds', async () => {
+    const sim = await simulator('bcm11');
+    const { spec, out } = writeSpec(sim);
+    assert.equal((await discover('--spec', spec, '--out-dir', out)).code, 0);
+    sim.expireSessions();
+    const before = sim.requests().filter((q) => q.service === 'login').length;
+    assert.equal((await discover('--spec', spec, '--out-dir', out)).code, 0);
+    assert.ok(sim.requests().filter((q) => q.service === 'login').length > before);
+  });
+
+  it('retries 503 twice, then succeeds', async () => {
+    const sim = await simulator('bcm11');
+    sim.setFault({ kind: 'http-status', status: 503, times: 2, call: 'getNodes' });
+    const { spec, out } = writeSpec(sim);
+    const r = await discover('--spec', spec, '--out-dir', out);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(sim.requests().filter((q) => q.call === 'getNodes' && q.status === 503).length, 2);
+  });
+
+  it('a slow head node gives a clear timeout error', async () => {
+    const sim = await simulator('bcm11');
+    sim.setFault({ kind: 'slow', delayMs: 3000, call: 'getNodes' });
+    const { spec, out } = writeSpec(sim, (s) => Object.assign(s.bcm, { timeout_seconds: 1, retries: 1 }));
+    const r = await discover('--spec', spec, '--out-dir', out);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /cmdevice\.getNodes failed after 2 attempt\(s\): no answer within 1s/);
+    assert.match(r.out, /raise bcm\.timeout_seconds/);
+  });
+
+  it('malformed JSON gives a clear error naming the call', async () => {
+    const sim = await simulator('bcm11');
+    sim.setFault({ kind: 'malformed-json', call: 'getNetworks' });
+    const { spec, out } = writeSpec(sim);
+    const r = await discover('--spec', spec, '--out-dir', out);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /BCM answered cmnet\.getNetworks with a body that is not JSON/);
+  });
+
+  it('a wrong password is refused with the user named and the secret never shown', async () => {
+    const wrong = join(dir, 'wrong-password');
+    writeFileSync(wrong, 'not-the-password-123');
+    const { spec, out } = writeSpec(bcm11, (s) => (s.bcm.password_file = wrong));
+    const r = await discover('--spec', spec, '--out-dir', out);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /BCM login as 'labadmin' was refused/);
+    assert.ok(!r.out.includes('not-the-password-123'));
+  });
+
+  it('verifies TLS: another CA is refused with a hint; insecure works and warns', async () => {
+    const { spec, out } = writeSpec(bcm11, (s) => (s.bcm.ca_file = otherCa.caCert));
+    const r = await discover('--spec', spec, '--out-dir', out);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /TLS verification of 127\.0\.0\.1:\d+ failed .*point bcm\.ca_file/);
+    const insecure = await discover('--spec', spec, '--out-dir', out, '--insecure', 'true');
+    assert.equal(insecure.code, 0, insecure.out);
+    assert.match(insecure.out, /TLS verification of the BCM head node is OFF/);
+  });
+
+  it('the bundled action writes the inventory, outputs and summary, and masks the password', () => {
+    const { spec, out } = writeSpec(bcm11, (s) => delete s.bcm.password_file);
+    const outputFile = join(dir, 'gh-output');
+    const summaryFile = join(dir, 'gh-summary');
+    writeFileSync(outputFile, '');
+    writeFileSync(summaryFile, '');
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('INPUT_')));
+    const r = spawnSync(process.execPath, ['dist/discover-nodes/index.js'], {
+      encoding: 'utf8',
+      env: { ...clean, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, INPUT_SPEC: spec, 'INPUT_OUT-DIR': out, 'INPUT_BCM-PASSWORD': PASSWORD },
+    });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const outputs = readFileSync(outputFile, 'utf8');
+    assert.match(outputs, /node-count<<ghadelimiter_[^\n]+\n5\n/);
+    assert.match(outputs, /workers<<ghadelimiter_[^\n]+\n\["dgx-05","dgx-06"\]\n/);
+    assert.deepEqual(readInv(out).nodes.map((n) => n.address), ['127.0.1.3', '127.0.1.5', '127.0.1.6', '127.0.1.105', '127.0.1.106']);
+    const summary = readFileSync(summaryFile, 'utf8');
+    assert.match(summary, /\| hostname \| roles \| address \| network \| status \| category \| MAC \|/);
+    assert.match(r.stdout, new RegExp(`::add-mask::`));
+    for (const text of [outputs, summary, r.stdout.replace(/::add-mask::.*\n/g, ''), readFileSync(join(out, 'inventory.json'), 'utf8')]) assert.ok(!text.includes(PASSWORD));
+  });
+});
