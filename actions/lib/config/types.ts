@@ -29,6 +29,8 @@ export interface NodesSpec {
   etcd: NodeSelector[];
   /** Defaults to workers when empty. */
   gpu_workers: NodeSelector[];
+  /** Allow a node to be both control plane and worker. */
+  allow_stacked: boolean;
   /** BCM statuses accepted at discovery. Default ['UP']. */
   allowed_status: string[];
   /** Nodes that prepare-nodes may leave out when their preflight fails. */

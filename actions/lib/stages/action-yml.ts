@@ -22,5 +22,5 @@ export function renderActionYml(stage: StageDef): string {
     runs: { using: 'node24', main: `../../dist/${stage.action}/index.js` },
   };
   const header = '# Generated from actions/lib/stages/catalog.ts by `npm run gen` — edit the catalog, not this file.\n';
-  return header + yaml.dump(doc, { lineWidth: 120, noRefs: true, quotingType: "'" });
+  return header + yaml.dump(doc, { lineWidth: 120, quoteStyle: 'single' });
 }
