@@ -1,5 +1,6 @@
 // One SSH connection per node for a whole stage, bounded fan-out, host keys verified, retries on connect only.
 import { NodeSSH } from 'node-ssh';
+import type { ServerHostKeyAlgorithm } from 'ssh2';
 import { fingerprint, verifyHostKey, type HostKeyPolicy, type KnownHostEntry } from './known-hosts.ts';
 
 export interface SshTarget {
@@ -33,7 +34,7 @@ export interface ExecResult {
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 
-const MODERN_HOST_KEYS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
+const MODERN_HOST_KEYS: ServerHostKeyAlgorithm[] = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
 
 class HostKeyRefused extends Error {}
 
@@ -61,7 +62,7 @@ export class SshPool {
         readyTimeout: this.opts.connectTimeoutMs,
         keepaliveInterval: 5000,
         keepaliveCountMax: 3,
-        algorithms: { serverHostKey: this.opts.legacyAlgorithms ? [...MODERN_HOST_KEYS, 'ssh-rsa'] : MODERN_HOST_KEYS },
+        algorithms: { serverHostKey: this.opts.legacyAlgorithms ? [...MODERN_HOST_KEYS, 'ssh-rsa' as ServerHostKeyAlgorithm] : MODERN_HOST_KEYS },
         hostVerifier: (key: Buffer) => {
           const verdict = verifyHostKey(this.opts.knownHosts, [target.hostname, target.address], port, key, this.opts.policy);
           if (!verdict.accept) refusal = verdict.reason ?? `host key ${fingerprint(key)} refused`;
