@@ -1,7 +1,8 @@
 // discover-nodes against the lab's BCM simulator over real TLS: both auth modes, BCM 10 and 11 shapes,
 // every refusal, the fault switches, and the bundled action.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,18 +191,18 @@ describe('discover-nodes against the BCM simulator', () => {
     assert.match(insecure.out, /TLS verification of the BCM head node is OFF/);
   });
 
-  it('the bundled action writes the inventory, outputs and summary, and masks the password', () => {
+  it('the bundled action writes the inventory, outputs and summary, and masks the password', async () => {
     const { spec, out } = writeSpec(bcm11, (s) => delete s.bcm.password_file);
     const outputFile = join(dir, 'gh-output');
     const summaryFile = join(dir, 'gh-summary');
     writeFileSync(outputFile, '');
     writeFileSync(summaryFile, '');
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('INPUT_')));
-    const r = spawnSync(process.execPath, ['dist/discover-nodes/index.js'], {
+    // async: the simulator runs in this process and must keep answering while the bundle runs
+    const r = await promisify(execFile)(process.execPath, ['dist/discover-nodes/index.js'], {
       encoding: 'utf8',
       env: { ...clean, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, INPUT_SPEC: spec, 'INPUT_OUT-DIR': out, 'INPUT_BCM-PASSWORD': PASSWORD },
     });
-    assert.equal(r.status, 0, r.stdout + r.stderr);
     const outputs = readFileSync(outputFile, 'utf8');
     assert.match(outputs, /node-count<<ghadelimiter_[^\n]+\n5\n/);
     assert.match(outputs, /workers<<ghadelimiter_[^\n]+\n\["dgx-05","dgx-06"\]\n/);
