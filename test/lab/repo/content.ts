@@ -1,0 +1,105 @@
+// What the lab's repository serves, laid out like upstream so the real download and checksum code runs:
+//   charts/index.yaml + <chart>-<version>.tgz       small test charts with the real names and pinned versions
+//   tools/helm/helm-<v>-linux-amd64.tar.gz(.sha256sum)            as get.helm.sh
+//   tools/kubectl/release/<v>/bin/linux/amd64/kubectl(.sha256)    as dl.k8s.io
+//   tools/kubespray/<v>.tar.gz(.sha256)                           the Kubespray stand-in (see kubespray-standin/)
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { loadPlatformManifest } from '../../../actions/lib/helm/manifest.ts';
+import { HELM_VERSION, KUBECTL_VERSION } from './binaries.ts';
+
+const run = promisify(execFile);
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const KUBESPRAY_STANDIN_VERSION = 'v2.27.1';
+
+export interface RepoContent {
+  dir: string;
+  /** path under dir → SHA-256 hex, for every downloadable file. */
+  sha256: Record<string, string>;
+  charts: Array<{ name: string; version: string }>;
+}
+
+const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+function treeHash(root: string): string {
+  const h = createHash('sha256');
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else h.update(relative(root, p)).update(readFileSync(p));
+    }
+  };
+  walk(root);
+  return h.digest('hex');
+}
+
+/** Isolated Helm state: never the user's ~/.config/helm or ~/.cache/helm. */
+export function helmEnv(home: string): NodeJS.ProcessEnv {
+  return { ...process.env, HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data') };
+}
+
+export async function buildRepoContent(dir: string, opts: { helm: string; kubectl: string; manifestPath: string }): Promise<RepoContent> {
+  const manifest = loadPlatformManifest(opts.manifestPath);
+  const charts = [...manifest.releases, ...manifest.runai].map((r) => ({ name: r.chart, version: r.version }));
+  const stamp = createHash('sha256')
+    .update(JSON.stringify(charts))
+    .update(treeHash(join(HERE, 'chart-template')))
+    .update(treeHash(join(HERE, 'kubespray-standin')))
+    .update(`${HELM_VERSION} ${KUBECTL_VERSION}`)
+    .digest('hex');
+  const stampFile = join(dir, '.stamp');
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) {
+    return JSON.parse(readFileSync(join(dir, 'content.json'), 'utf8')) as RepoContent;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const work = mkdtempSync(join(tmpdir(), 'lab-repo-'));
+  const env = helmEnv(join(work, 'helm'));
+  try {
+    mkdirSync(join(dir, 'charts'), { recursive: true });
+    for (const c of charts) {
+      const src = join(work, 'charts', c.name);
+      cpSync(join(HERE, 'chart-template'), src, { recursive: true });
+      writeFileSync(join(src, 'Chart.yaml'), `apiVersion: v2\nname: ${c.name}\nversion: ${c.version}\nappVersion: "${c.version}"\ndescription: Lab test chart standing in for ${c.name} ${c.version} (bcmkube lab)\ntype: application\n`);
+      await run(opts.helm, ['package', src, '-d', join(dir, 'charts')], { env });
+    }
+    await run(opts.helm, ['repo', 'index', join(dir, 'charts')], { env });
+
+    const helmDir = join(dir, 'tools/helm');
+    mkdirSync(join(work, 'linux-amd64'), { recursive: true });
+    copyFileSync(opts.helm, join(work, 'linux-amd64/helm'));
+    mkdirSync(helmDir, { recursive: true });
+    const helmTar = `helm-${HELM_VERSION}-linux-amd64.tar.gz`;
+    await run('tar', ['-C', work, '-I', 'gzip -1', '-cf', join(helmDir, helmTar), 'linux-amd64/helm']);
+    writeFileSync(join(helmDir, `${helmTar}.sha256sum`), `${sha256(join(helmDir, helmTar))}  ${helmTar}\n`);
+
+    const kubectlDir = join(dir, `tools/kubectl/release/${KUBECTL_VERSION}/bin/linux/amd64`);
+    mkdirSync(kubectlDir, { recursive: true });
+    copyFileSync(opts.kubectl, join(kubectlDir, 'kubectl'));
+    writeFileSync(join(kubectlDir, 'kubectl.sha256'), sha256(join(kubectlDir, 'kubectl')));
+
+    const ksDir = join(dir, 'tools/kubespray');
+    const top = `kubespray-${KUBESPRAY_STANDIN_VERSION.slice(1)}`;
+    cpSync(join(HERE, 'kubespray-standin'), join(work, top), { recursive: true });
+    mkdirSync(ksDir, { recursive: true });
+    const ksTar = `${KUBESPRAY_STANDIN_VERSION}.tar.gz`;
+    await run('tar', ['-C', work, '--sort=name', '--owner=0', '--group=0', '--mtime=2026-01-01', '-I', 'gzip -n', '-cf', join(ksDir, ksTar), top]);
+    writeFileSync(join(ksDir, `${ksTar}.sha256`), sha256(join(ksDir, ksTar)));
+
+    const hashes: Record<string, string> = {};
+    for (const f of [`tools/helm/${helmTar}`, `tools/kubectl/release/${KUBECTL_VERSION}/bin/linux/amd64/kubectl`, `tools/kubespray/${ksTar}`, ...readdirSync(join(dir, 'charts')).map((f) => `charts/${f}`)]) {
+      hashes[f] = sha256(join(dir, f));
+    }
+    const content: RepoContent = { dir, sha256: hashes, charts };
+    writeFileSync(join(dir, 'content.json'), JSON.stringify(content, null, 2));
+    writeFileSync(stampFile, stamp);
+    return content;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
