@@ -24,10 +24,17 @@ async function measure(args: string[], env: Record<string, string> = {}): Promis
   const dir = mkdtempSync(join(tmpdir(), 'bench-rss-'));
   const hook = join(dir, 'rss.mjs');
   const out = join(dir, 'rss.txt');
-  writeFileSync(hook, `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(out)}, String(process.resourceUsage().maxRSS)));\n`);
+  writeFileSync(
+    hook,
+    `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(out)}, String(process.resourceUsage().maxRSS)));\n`,
+  );
   const start = performance.now();
   const code = await new Promise<number>((res) => {
-    const child = spawn(process.execPath, ['--import', hook, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', hook, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     child.on('exit', (c) => res(c ?? -1));
   });
   const wallMs = performance.now() - start;
@@ -39,7 +46,12 @@ async function measure(args: string[], env: Record<string, string> = {}): Promis
 function spread(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
-  return { median: Number(median.toFixed(1)), min: Number(sorted[0]!.toFixed(1)), max: Number(sorted.at(-1)!.toFixed(1)), runs: values.length };
+  return {
+    median: Number(median.toFixed(1)),
+    min: Number(sorted[0]!.toFixed(1)),
+    max: Number(sorted.at(-1)!.toFixed(1)),
+    runs: values.length,
+  };
 }
 
 async function benchDiscovery10k() {
@@ -85,7 +97,8 @@ async function benchColdStart() {
   const out: Record<string, unknown> = {};
   for (const name of ['discover-nodes', 'prepare-nodes', 'kubespray', 'helm-platform', 'runai', 'cli']) {
     const runs: Measured[] = [];
-    for (let i = 0; i < RUNS; i++) runs.push(await measure([`dist/${name}/index.js`, ...(name === 'cli' ? ['--help'] : [])], { GITHUB_OUTPUT: '/dev/null' }));
+    for (let i = 0; i < RUNS; i++)
+      runs.push(await measure([`dist/${name}/index.js`, ...(name === 'cli' ? ['--help'] : [])], { GITHUB_OUTPUT: '/dev/null' }));
     out[name] = {
       bundleKb: Math.round(readFileSync(join(ROOT, `dist/${name}/index.js`)).length / 1024),
       coldStartMs: spread(runs.map((r) => r.wallMs)),

@@ -40677,7 +40677,10 @@ function interpretReply(name, reply) {
         const looksHtml = /^\s*</.test(reply.body);
         return looksHtml
             ? { kind: 'auth', reason: 'an HTML page instead of JSON, as BCM sends to a session it does not know' }
-            : { kind: 'not-json', reason: `BCM answered ${name} with a body that is not JSON (${reply.body.length} bytes, starting ${JSON.stringify(reply.body.slice(0, 40))})` };
+            : {
+                kind: 'not-json',
+                reason: `BCM answered ${name} with a body that is not JSON (${reply.body.length} bytes, starting ${JSON.stringify(reply.body.slice(0, 40))})`,
+            };
     }
     if (value === false)
         return { kind: 'auth', reason: 'the head node answered false' };
@@ -40685,7 +40688,9 @@ function interpretReply(name, reply) {
         const obj = value;
         if (typeof obj.errormessage === 'string') {
             const msg = obj.errormessage.slice(0, 300);
-            return /does not allow access|certificate/i.test(msg) ? { kind: 'auth', reason: msg } : { kind: 'error', reason: `BCM refused ${name}: ${msg}` };
+            return /does not allow access|certificate/i.test(msg)
+                ? { kind: 'auth', reason: msg }
+                : { kind: 'error', reason: `BCM refused ${name}: ${msg}` };
         }
         if (obj.success === false)
             return { kind: 'error', reason: `BCM reported failure for ${name}: ${JSON.stringify(obj.validation ?? obj).slice(0, 300)}` };
@@ -40732,7 +40737,7 @@ function parseNodes(raw) {
     for (const item of expectArray(raw, 'cmdevice.getNodes')) {
         const o = asObject(item);
         const hostname = o && typeof o.hostname === 'string' ? o.hostname.trim() : '';
-        const uuid = o ? str(o.uuid) ?? (typeof o.uniqueKey === 'number' ? String(o.uniqueKey) : undefined) : undefined;
+        const uuid = o ? (str(o.uuid) ?? (typeof o.uniqueKey === 'number' ? String(o.uniqueKey) : undefined)) : undefined;
         if (!o || !hostname || !uuid)
             continue;
         out.push({
@@ -40831,11 +40836,11 @@ function cidrContains(cidr, ip) {
     const n = parseIpv4(ip);
     if (typeof c === 'string' || n === undefined)
         return false;
-    return ((n & mask(c.bits)) >>> 0) === c.base;
+    return (n & mask(c.bits)) >>> 0 === c.base;
 }
 function cidrsOverlap(a, b) {
     const bits = Math.min(a.bits, b.bits);
-    return ((a.base & mask(bits)) >>> 0) === ((b.base & mask(bits)) >>> 0);
+    return (a.base & mask(bits)) >>> 0 === (b.base & mask(bits)) >>> 0;
 }
 
 ;// CONCATENATED MODULE: ./build/actions/lib/config/patterns.js
@@ -40875,7 +40880,10 @@ function expandPattern(p) {
     return results.map((r) => r + p.slice(last));
 }
 function globToRegExp(glob) {
-    return new RegExp(`^${glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    return new RegExp(`^${glob
+        .replace(/[.+^${}()|\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`);
 }
 function matchSelector(selector, hostname, category) {
     if (typeof selector !== 'string')
@@ -40952,9 +40960,16 @@ function networkProblems(spec, networks) {
         return [];
     const net = networks.find((n) => n.name === name);
     if (!net)
-        return [`network.node_network.name: BCM has no network '${name}' (it has: ${networks.map((n) => n.name).sort().join(', ') || 'none'})`];
+        return [
+            `network.node_network.name: BCM has no network '${name}' (it has: ${networks
+                .map((n) => n.name)
+                .sort()
+                .join(', ') || 'none'})`,
+        ];
     if (net.management && !spec.network.allow_management) {
-        return [`network.node_network.name: '${name}' is a BCM management network; nodes are not reached on it unless network.allow_management is true`];
+        return [
+            `network.node_network.name: '${name}' is a BCM management network; nodes are not reached on it unless network.allow_management is true`,
+        ];
     }
     return [];
 }
@@ -40981,7 +40996,9 @@ function selectNodes(spec, facts, at) {
                 }
                 return;
             }
-            const matched = facts.nodes.filter((n) => matchSelector(selector, n.hostname, n.categoryUuid && categories.get(n.categoryUuid))).map((n) => n.hostname);
+            const matched = facts.nodes
+                .filter((n) => matchSelector(selector, n.hostname, n.categoryUuid && categories.get(n.categoryUuid)))
+                .map((n) => n.hostname);
             if (!matched.length)
                 problems.push(`${where}: ${selectorToString(selector)} matches no BCM node`);
             names.push(...matched);
@@ -41240,7 +41257,9 @@ var report_inputs = __nccwpck_require__(738);
 ;// CONCATENATED MODULE: ./build/actions/lib/report/markdown.js
 // Small Markdown builders for job summaries, PR comments and terminal output.
 function cell(value) {
-    return String(value ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+    return String(value ?? '')
+        .replace(/\|/g, '\\|')
+        .replace(/\r?\n/g, ' ');
 }
 function table(headers, rows) {
     const lines = [`| ${headers.map(cell).join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`];
@@ -44986,7 +45005,11 @@ function literalNames(spec, role, problems) {
         }
         for (const n of expanded) {
             if (!validHostname(n)) {
-                problems.push({ path, message: `'${n}' is not a valid hostname (RFC 1123: letters, digits and '-', labels of at most 63)`, severity: 'error' });
+                problems.push({
+                    path,
+                    message: `'${n}' is not a valid hostname (RFC 1123: letters, digits and '-', labels of at most 63)`,
+                    severity: 'error',
+                });
                 return;
             }
             if (names.has(n))
@@ -45011,18 +45034,34 @@ function versionProblems(spec) {
         return [{ path: 'kubernetes.version', message: `'${spec.kubernetes.version}' is not a version like v1.31.9`, severity: 'error' }];
     const ks = compat_namespaceObject.H.e[spec.kubernetes.kubespray_version];
     if (!ks) {
-        problems.push({ path: 'kubernetes.kubespray_version', message: `${spec.kubernetes.kubespray_version} is not in the compatibility table (${Object.keys(compat_namespaceObject.H.e).join(', ')}); check its supported Kubernetes versions yourself`, severity: 'warning' });
+        problems.push({
+            path: 'kubernetes.kubespray_version',
+            message: `${spec.kubernetes.kubespray_version} is not in the compatibility table (${Object.keys(compat_namespaceObject.H.e).join(', ')}); check its supported Kubernetes versions yourself`,
+            severity: 'warning',
+        });
     }
     else if (!semver.satisfies(kube, ks.kubernetes)) {
-        problems.push({ path: 'kubernetes.version', message: `Kubespray ${spec.kubernetes.kubespray_version} supports Kubernetes ${ks.kubernetes}, not ${spec.kubernetes.version}`, severity: 'error' });
+        problems.push({
+            path: 'kubernetes.version',
+            message: `Kubespray ${spec.kubernetes.kubespray_version} supports Kubernetes ${ks.kubernetes}, not ${spec.kubernetes.version}`,
+            severity: 'error',
+        });
     }
     if (spec.runai.enabled) {
         const line = spec.runai.version.split('.').slice(0, 2).join('.');
         const ra = compat_namespaceObject.C.e[line];
         if (!ra)
-            problems.push({ path: 'runai.version', message: `Run:ai ${spec.runai.version} is not supported (supported lines: ${Object.keys(compat_namespaceObject.C.e).join(', ')})`, severity: 'error' });
+            problems.push({
+                path: 'runai.version',
+                message: `Run:ai ${spec.runai.version} is not supported (supported lines: ${Object.keys(compat_namespaceObject.C.e).join(', ')})`,
+                severity: 'error',
+            });
         else if (!semver.satisfies(kube, ra.kubernetes))
-            problems.push({ path: 'kubernetes.version', message: `Run:ai ${line} supports Kubernetes ${ra.kubernetes}, not ${spec.kubernetes.version}`, severity: 'error' });
+            problems.push({
+                path: 'kubernetes.version',
+                message: `Run:ai ${line} supports Kubernetes ${ra.kubernetes}, not ${spec.kubernetes.version}`,
+                severity: 'error',
+            });
     }
     return problems;
 }
@@ -45035,48 +45074,86 @@ function checkSemantics(spec) {
     if (!spec.nodes.allow_stacked) {
         for (const [name, path] of workers) {
             if (cp.has(name))
-                problems.push({ path, message: `'${name}' is both control plane (${cp.get(name)}) and worker; remove it from one role or set nodes.allow_stacked: true`, severity: 'error' });
+                problems.push({
+                    path,
+                    message: `'${name}' is both control plane (${cp.get(name)}) and worker; remove it from one role or set nodes.allow_stacked: true`,
+                    severity: 'error',
+                });
         }
     }
     const workerLiterals = spec.nodes.workers.every((s) => typeof s === 'string' && !isGlob(s));
     if (workerLiterals) {
         for (const [name, path] of gpu)
             if (!workers.has(name))
-                problems.push({ path, message: `'${name}' is a GPU worker but not in nodes.workers; GPU workers must be workers`, severity: 'error' });
+                problems.push({
+                    path,
+                    message: `'${name}' is a GPU worker but not in nodes.workers; GPU workers must be workers`,
+                    severity: 'error',
+                });
     }
     const etcdLiteral = (spec.nodes.etcd.length ? spec.nodes.etcd : spec.nodes.control_plane).every((s) => typeof s === 'string' && !isGlob(s));
     const etcdCount = spec.nodes.etcd.length ? etcd.size : cp.size;
     if (etcdLiteral && etcdCount > 0 && etcdCount % 2 === 0) {
-        problems.push({ path: spec.nodes.etcd.length ? 'nodes.etcd' : 'nodes.control_plane', message: `${etcdCount} etcd members: an even count tolerates no more failures than ${etcdCount - 1}; use an odd number`, severity: 'warning' });
+        problems.push({
+            path: spec.nodes.etcd.length ? 'nodes.etcd' : 'nodes.control_plane',
+            message: `${etcdCount} etcd members: an even count tolerates no more failures than ${etcdCount - 1}; use an odd number`,
+            severity: 'warning',
+        });
     }
     if (etcdLiteral && etcdCount > 7)
         problems.push({ path: 'nodes.etcd', message: `${etcdCount} etcd members slow every write; 3 or 5 is usual`, severity: 'warning' });
     const pod = cidrProblem(spec.network.pod_cidr, 'network.pod_cidr', problems);
     const svc = cidrProblem(spec.network.service_cidr, 'network.service_cidr', problems);
-    const nodeNet = spec.network.node_network.cidr ? cidrProblem(spec.network.node_network.cidr, 'network.node_network.cidr', problems) : undefined;
+    const nodeNet = spec.network.node_network.cidr
+        ? cidrProblem(spec.network.node_network.cidr, 'network.node_network.cidr', problems)
+        : undefined;
     if (pod && svc && cidrsOverlap(pod, svc))
-        problems.push({ path: 'network.service_cidr', message: `${svc.text} overlaps the pod network ${pod.text}; choose ranges that do not overlap`, severity: 'error' });
-    for (const [c, path] of [[pod, 'network.pod_cidr'], [svc, 'network.service_cidr']]) {
+        problems.push({
+            path: 'network.service_cidr',
+            message: `${svc.text} overlaps the pod network ${pod.text}; choose ranges that do not overlap`,
+            severity: 'error',
+        });
+    for (const [c, path] of [
+        [pod, 'network.pod_cidr'],
+        [svc, 'network.service_cidr'],
+    ]) {
         if (c && nodeNet && cidrsOverlap(c, nodeNet))
-            problems.push({ path, message: `${c.text} overlaps the node network ${nodeNet.text}; pods and services would shadow node addresses`, severity: 'error' });
+            problems.push({
+                path,
+                message: `${c.text} overlaps the node network ${nodeNet.text}; pods and services would shadow node addresses`,
+                severity: 'error',
+            });
         if (c && cidrsOverlap(c, { base: 0x7f000000, bits: 8, text: '127.0.0.0/8' }))
             problems.push({ path, message: `${c.text} overlaps loopback 127.0.0.0/8`, severity: 'error' });
     }
     if (spec.runai.enabled && !spec.runai.domain)
         problems.push({ path: 'runai.domain', message: 'is required when runai.enabled (or set runai.enabled: false)', severity: 'error' });
     if (spec.runai.tls.source === 'provided' && !spec.runai.tls.cert_file) {
-        problems.push({ path: 'runai.tls.cert_file', message: 'is required when runai.tls.source is provided (the key comes from input tls-key or key_file)', severity: 'error' });
+        problems.push({
+            path: 'runai.tls.cert_file',
+            message: 'is required when runai.tls.source is provided (the key comes from input tls-key or key_file)',
+            severity: 'error',
+        });
     }
     if (spec.access.service_user.public_key && spec.access.service_user.public_key_file) {
         problems.push({ path: 'access.service_user.public_key', message: 'give public_key or public_key_file, not both', severity: 'error' });
     }
-    if (spec.access.service_user.public_key && !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/.test(spec.access.service_user.public_key.trim())) {
-        problems.push({ path: 'access.service_user.public_key', message: 'is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)', severity: 'error' });
+    if (spec.access.service_user.public_key &&
+        !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/.test(spec.access.service_user.public_key.trim())) {
+        problems.push({
+            path: 'access.service_user.public_key',
+            message: 'is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)',
+            severity: 'error',
+        });
     }
     if (spec.bcm.insecure)
         problems.push({ path: 'bcm.insecure', message: 'TLS verification of BCM is off; give bcm.ca_file instead', severity: 'warning' });
     if (spec.access.host_key_policy === 'off')
-        problems.push({ path: 'access.host_key_policy', message: 'SSH host keys are not checked; anyone on the path can impersonate a node', severity: 'warning' });
+        problems.push({
+            path: 'access.host_key_policy',
+            message: 'SSH host keys are not checked; anyone on the path can impersonate a node',
+            severity: 'warning',
+        });
     for (const [i, p] of spec.nodes.skippable.entries()) {
         if (!cp.has(p) && !workers.has(p) && !validHostname(p))
             problems.push({ path: `nodes.skippable[${i}]`, message: `'${p}' is not a hostname`, severity: 'error' });
@@ -45156,7 +45233,14 @@ function levenshtein(a, b) {
     }
     return row[b.length];
 }
-const TYPE_WORDS = { string: 'text', integer: 'a whole number', number: 'a number', boolean: 'true or false', array: 'a list', object: 'a mapping' };
+const TYPE_WORDS = {
+    string: 'text',
+    integer: 'a whole number',
+    number: 'a number',
+    boolean: 'true or false',
+    array: 'a list',
+    object: 'a mapping',
+};
 const FORMAT_WORDS = { uri: 'a URL', hostname: 'a DNS name' };
 function schemaAt(pointer) {
     let node = cluster_spec_schema_namespaceObject;
@@ -45193,7 +45277,9 @@ function translate(errors, data) {
                 break;
             }
             case 'required':
-                add(path ? `${path}.${e.params.missingProperty}` : e.params.missingProperty, 'is required');
+                add(path
+                    ? `${path}.${e.params.missingProperty}`
+                    : e.params.missingProperty, 'is required');
                 break;
             case 'type':
                 add(path, `${value} must be ${TYPE_WORDS[e.params.type] ?? e.params.type}`);
@@ -45247,7 +45333,13 @@ function inlineSecrets(data, path = '') {
     return Object.entries(data).flatMap(([k, v]) => {
         const p = path ? `${path}.${k}` : k;
         if (load_SECRET_KEY.test(k) && v !== null && v !== '' && typeof v !== 'object') {
-            return [{ path: p, message: 'secrets never go in the spec: pass it as an action input from a GitHub secret, or use the matching *_file key in the CLI', severity: 'error' }];
+            return [
+                {
+                    path: p,
+                    message: 'secrets never go in the spec: pass it as an action input from a GitHub secret, or use the matching *_file key in the CLI',
+                    severity: 'error',
+                },
+            ];
         }
         return inlineSecrets(v, p);
     });
@@ -45256,7 +45348,11 @@ function canonical(value) {
     if (Array.isArray(value))
         return `[${value.map(canonical).join(',')}]`;
     if (value && typeof value === 'object') {
-        return `{${Object.keys(value).sort().filter((k) => value[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+        return `{${Object.keys(value)
+            .sort()
+            .filter((k) => value[k] !== undefined)
+            .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+            .join(',')}}`;
     }
     return JSON.stringify(value);
 }

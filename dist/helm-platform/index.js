@@ -40519,7 +40519,7 @@ const STAGES = [
         action: 'discover-nodes',
         command: 'discover',
         title: 'bcmkube discover-nodes',
-        description: 'Reads the cluster\'s nodes from the BCM head node (JSON API), selects them by the spec\'s roles and network, refuses missing, down or unaddressable nodes, and writes inventory.json.',
+        description: "Reads the cluster's nodes from the BCM head node (JSON API), selects them by the spec's roles and network, refuses missing, down or unaddressable nodes, and writes inventory.json.",
         inputs: [
             specInput,
             planInput,
@@ -40529,8 +40529,12 @@ const STAGES = [
             { name: 'bcm-password-file', description: 'File holding the BCM password, instead of bcm-password. Overrides bcm.password_file.' },
             { name: 'bcm-client-cert', description: 'Client certificate (PEM) for bcm.auth: client-cert, from a secret.', secret: true },
             { name: 'bcm-client-key', description: 'Private key (PEM) of the client certificate, from a secret.', secret: true },
-            { name: 'bcm-ca-cert', description: 'BCM\'s CA certificate (PEM text or a file path). Overrides bcm.ca_file.' },
-            { name: 'insecure', description: 'Skip TLS verification of the BCM head node. Never in production: the summary carries a warning.', default: 'false' },
+            { name: 'bcm-ca-cert', description: "BCM's CA certificate (PEM text or a file path). Overrides bcm.ca_file." },
+            {
+                name: 'insecure',
+                description: 'Skip TLS verification of the BCM head node. Never in production: the summary carries a warning.',
+                default: 'false',
+            },
         ],
         outputs: [
             inventoryPathOutput,
@@ -40550,7 +40554,11 @@ const STAGES = [
             outDirInput,
             inventoryInput,
             { name: 'admin-ssh-key', description: 'Private key of the bootstrap admin (access.admin.user), from a secret.', secret: true },
-            { name: 'admin-password', description: 'Password of the bootstrap admin when access.admin.auth is password, from a secret.', secret: true },
+            {
+                name: 'admin-password',
+                description: 'Password of the bootstrap admin when access.admin.auth is password, from a secret.',
+                secret: true,
+            },
             { name: 'service-public-key', description: 'OpenSSH public key of the service user. Overrides access.service_user.public_key.' },
             serviceKeyInput,
             knownHostsInput,
@@ -40575,7 +40583,7 @@ const STAGES = [
             { name: 'nodes', description: 'Comma-separated hostnames for scale / remove-node.' },
             serviceKeyInput,
             knownHostsInput,
-            { name: 'ansible-playbook-path', description: 'Use this ansible-playbook instead of Kubespray\'s own Python environment.' },
+            { name: 'ansible-playbook-path', description: "Use this ansible-playbook instead of Kubespray's own Python environment." },
         ],
         outputs: [inventoryPathOutput, { name: 'recap', description: 'JSON PLAY RECAP per host (ok, changed, unreachable, failed).' }],
         pending: 'issue 6 (kubespray)',
@@ -40592,7 +40600,11 @@ const STAGES = [
             inventoryInput,
             serviceKeyInput,
             knownHostsInput,
-            { name: 'grafana-admin-password', description: 'Grafana admin password, stored in a Kubernetes Secret (never in values).', secret: true },
+            {
+                name: 'grafana-admin-password',
+                description: 'Grafana admin password, stored in a Kubernetes Secret (never in values).',
+                secret: true,
+            },
             { name: 'concurrency', description: 'How many releases install at once.', default: '4' },
         ],
         outputs: [{ name: 'releases', description: 'JSON list of releases with outcome and version.' }],
@@ -44351,11 +44363,11 @@ function cidrContains(cidr, ip) {
     const n = parseIpv4(ip);
     if (typeof c === 'string' || n === undefined)
         return false;
-    return ((n & mask(c.bits)) >>> 0) === c.base;
+    return (n & mask(c.bits)) >>> 0 === c.base;
 }
 function cidrsOverlap(a, b) {
     const bits = Math.min(a.bits, b.bits);
-    return ((a.base & mask(bits)) >>> 0) === ((b.base & mask(bits)) >>> 0);
+    return (a.base & mask(bits)) >>> 0 === (b.base & mask(bits)) >>> 0;
 }
 
 ;// CONCATENATED MODULE: ./build/actions/lib/config/patterns.js
@@ -44395,7 +44407,10 @@ function expandPattern(p) {
     return results.map((r) => r + p.slice(last));
 }
 function globToRegExp(glob) {
-    return new RegExp(`^${glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    return new RegExp(`^${glob
+        .replace(/[.+^${}()|\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`);
 }
 function matchSelector(selector, hostname, category) {
     if (typeof selector !== 'string')
@@ -44442,7 +44457,11 @@ function literalNames(spec, role, problems) {
         }
         for (const n of expanded) {
             if (!validHostname(n)) {
-                problems.push({ path, message: `'${n}' is not a valid hostname (RFC 1123: letters, digits and '-', labels of at most 63)`, severity: 'error' });
+                problems.push({
+                    path,
+                    message: `'${n}' is not a valid hostname (RFC 1123: letters, digits and '-', labels of at most 63)`,
+                    severity: 'error',
+                });
                 return;
             }
             if (names.has(n))
@@ -44467,18 +44486,34 @@ function versionProblems(spec) {
         return [{ path: 'kubernetes.version', message: `'${spec.kubernetes.version}' is not a version like v1.31.9`, severity: 'error' }];
     const ks = compat_namespaceObject.H.e[spec.kubernetes.kubespray_version];
     if (!ks) {
-        problems.push({ path: 'kubernetes.kubespray_version', message: `${spec.kubernetes.kubespray_version} is not in the compatibility table (${Object.keys(compat_namespaceObject.H.e).join(', ')}); check its supported Kubernetes versions yourself`, severity: 'warning' });
+        problems.push({
+            path: 'kubernetes.kubespray_version',
+            message: `${spec.kubernetes.kubespray_version} is not in the compatibility table (${Object.keys(compat_namespaceObject.H.e).join(', ')}); check its supported Kubernetes versions yourself`,
+            severity: 'warning',
+        });
     }
     else if (!semver.satisfies(kube, ks.kubernetes)) {
-        problems.push({ path: 'kubernetes.version', message: `Kubespray ${spec.kubernetes.kubespray_version} supports Kubernetes ${ks.kubernetes}, not ${spec.kubernetes.version}`, severity: 'error' });
+        problems.push({
+            path: 'kubernetes.version',
+            message: `Kubespray ${spec.kubernetes.kubespray_version} supports Kubernetes ${ks.kubernetes}, not ${spec.kubernetes.version}`,
+            severity: 'error',
+        });
     }
     if (spec.runai.enabled) {
         const line = spec.runai.version.split('.').slice(0, 2).join('.');
         const ra = compat_namespaceObject.C.e[line];
         if (!ra)
-            problems.push({ path: 'runai.version', message: `Run:ai ${spec.runai.version} is not supported (supported lines: ${Object.keys(compat_namespaceObject.C.e).join(', ')})`, severity: 'error' });
+            problems.push({
+                path: 'runai.version',
+                message: `Run:ai ${spec.runai.version} is not supported (supported lines: ${Object.keys(compat_namespaceObject.C.e).join(', ')})`,
+                severity: 'error',
+            });
         else if (!semver.satisfies(kube, ra.kubernetes))
-            problems.push({ path: 'kubernetes.version', message: `Run:ai ${line} supports Kubernetes ${ra.kubernetes}, not ${spec.kubernetes.version}`, severity: 'error' });
+            problems.push({
+                path: 'kubernetes.version',
+                message: `Run:ai ${line} supports Kubernetes ${ra.kubernetes}, not ${spec.kubernetes.version}`,
+                severity: 'error',
+            });
     }
     return problems;
 }
@@ -44491,48 +44526,86 @@ function checkSemantics(spec) {
     if (!spec.nodes.allow_stacked) {
         for (const [name, path] of workers) {
             if (cp.has(name))
-                problems.push({ path, message: `'${name}' is both control plane (${cp.get(name)}) and worker; remove it from one role or set nodes.allow_stacked: true`, severity: 'error' });
+                problems.push({
+                    path,
+                    message: `'${name}' is both control plane (${cp.get(name)}) and worker; remove it from one role or set nodes.allow_stacked: true`,
+                    severity: 'error',
+                });
         }
     }
     const workerLiterals = spec.nodes.workers.every((s) => typeof s === 'string' && !isGlob(s));
     if (workerLiterals) {
         for (const [name, path] of gpu)
             if (!workers.has(name))
-                problems.push({ path, message: `'${name}' is a GPU worker but not in nodes.workers; GPU workers must be workers`, severity: 'error' });
+                problems.push({
+                    path,
+                    message: `'${name}' is a GPU worker but not in nodes.workers; GPU workers must be workers`,
+                    severity: 'error',
+                });
     }
     const etcdLiteral = (spec.nodes.etcd.length ? spec.nodes.etcd : spec.nodes.control_plane).every((s) => typeof s === 'string' && !isGlob(s));
     const etcdCount = spec.nodes.etcd.length ? etcd.size : cp.size;
     if (etcdLiteral && etcdCount > 0 && etcdCount % 2 === 0) {
-        problems.push({ path: spec.nodes.etcd.length ? 'nodes.etcd' : 'nodes.control_plane', message: `${etcdCount} etcd members: an even count tolerates no more failures than ${etcdCount - 1}; use an odd number`, severity: 'warning' });
+        problems.push({
+            path: spec.nodes.etcd.length ? 'nodes.etcd' : 'nodes.control_plane',
+            message: `${etcdCount} etcd members: an even count tolerates no more failures than ${etcdCount - 1}; use an odd number`,
+            severity: 'warning',
+        });
     }
     if (etcdLiteral && etcdCount > 7)
         problems.push({ path: 'nodes.etcd', message: `${etcdCount} etcd members slow every write; 3 or 5 is usual`, severity: 'warning' });
     const pod = cidrProblem(spec.network.pod_cidr, 'network.pod_cidr', problems);
     const svc = cidrProblem(spec.network.service_cidr, 'network.service_cidr', problems);
-    const nodeNet = spec.network.node_network.cidr ? cidrProblem(spec.network.node_network.cidr, 'network.node_network.cidr', problems) : undefined;
+    const nodeNet = spec.network.node_network.cidr
+        ? cidrProblem(spec.network.node_network.cidr, 'network.node_network.cidr', problems)
+        : undefined;
     if (pod && svc && cidrsOverlap(pod, svc))
-        problems.push({ path: 'network.service_cidr', message: `${svc.text} overlaps the pod network ${pod.text}; choose ranges that do not overlap`, severity: 'error' });
-    for (const [c, path] of [[pod, 'network.pod_cidr'], [svc, 'network.service_cidr']]) {
+        problems.push({
+            path: 'network.service_cidr',
+            message: `${svc.text} overlaps the pod network ${pod.text}; choose ranges that do not overlap`,
+            severity: 'error',
+        });
+    for (const [c, path] of [
+        [pod, 'network.pod_cidr'],
+        [svc, 'network.service_cidr'],
+    ]) {
         if (c && nodeNet && cidrsOverlap(c, nodeNet))
-            problems.push({ path, message: `${c.text} overlaps the node network ${nodeNet.text}; pods and services would shadow node addresses`, severity: 'error' });
+            problems.push({
+                path,
+                message: `${c.text} overlaps the node network ${nodeNet.text}; pods and services would shadow node addresses`,
+                severity: 'error',
+            });
         if (c && cidrsOverlap(c, { base: 0x7f000000, bits: 8, text: '127.0.0.0/8' }))
             problems.push({ path, message: `${c.text} overlaps loopback 127.0.0.0/8`, severity: 'error' });
     }
     if (spec.runai.enabled && !spec.runai.domain)
         problems.push({ path: 'runai.domain', message: 'is required when runai.enabled (or set runai.enabled: false)', severity: 'error' });
     if (spec.runai.tls.source === 'provided' && !spec.runai.tls.cert_file) {
-        problems.push({ path: 'runai.tls.cert_file', message: 'is required when runai.tls.source is provided (the key comes from input tls-key or key_file)', severity: 'error' });
+        problems.push({
+            path: 'runai.tls.cert_file',
+            message: 'is required when runai.tls.source is provided (the key comes from input tls-key or key_file)',
+            severity: 'error',
+        });
     }
     if (spec.access.service_user.public_key && spec.access.service_user.public_key_file) {
         problems.push({ path: 'access.service_user.public_key', message: 'give public_key or public_key_file, not both', severity: 'error' });
     }
-    if (spec.access.service_user.public_key && !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/.test(spec.access.service_user.public_key.trim())) {
-        problems.push({ path: 'access.service_user.public_key', message: 'is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)', severity: 'error' });
+    if (spec.access.service_user.public_key &&
+        !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/.test(spec.access.service_user.public_key.trim())) {
+        problems.push({
+            path: 'access.service_user.public_key',
+            message: 'is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)',
+            severity: 'error',
+        });
     }
     if (spec.bcm.insecure)
         problems.push({ path: 'bcm.insecure', message: 'TLS verification of BCM is off; give bcm.ca_file instead', severity: 'warning' });
     if (spec.access.host_key_policy === 'off')
-        problems.push({ path: 'access.host_key_policy', message: 'SSH host keys are not checked; anyone on the path can impersonate a node', severity: 'warning' });
+        problems.push({
+            path: 'access.host_key_policy',
+            message: 'SSH host keys are not checked; anyone on the path can impersonate a node',
+            severity: 'warning',
+        });
     for (const [i, p] of spec.nodes.skippable.entries()) {
         if (!cp.has(p) && !workers.has(p) && !validHostname(p))
             problems.push({ path: `nodes.skippable[${i}]`, message: `'${p}' is not a hostname`, severity: 'error' });
@@ -44612,7 +44685,14 @@ function levenshtein(a, b) {
     }
     return row[b.length];
 }
-const TYPE_WORDS = { string: 'text', integer: 'a whole number', number: 'a number', boolean: 'true or false', array: 'a list', object: 'a mapping' };
+const TYPE_WORDS = {
+    string: 'text',
+    integer: 'a whole number',
+    number: 'a number',
+    boolean: 'true or false',
+    array: 'a list',
+    object: 'a mapping',
+};
 const FORMAT_WORDS = { uri: 'a URL', hostname: 'a DNS name' };
 function schemaAt(pointer) {
     let node = cluster_spec_schema_namespaceObject;
@@ -44649,7 +44729,9 @@ function translate(errors, data) {
                 break;
             }
             case 'required':
-                add(path ? `${path}.${e.params.missingProperty}` : e.params.missingProperty, 'is required');
+                add(path
+                    ? `${path}.${e.params.missingProperty}`
+                    : e.params.missingProperty, 'is required');
                 break;
             case 'type':
                 add(path, `${value} must be ${TYPE_WORDS[e.params.type] ?? e.params.type}`);
@@ -44703,7 +44785,13 @@ function inlineSecrets(data, path = '') {
     return Object.entries(data).flatMap(([k, v]) => {
         const p = path ? `${path}.${k}` : k;
         if (SECRET_KEY.test(k) && v !== null && v !== '' && typeof v !== 'object') {
-            return [{ path: p, message: 'secrets never go in the spec: pass it as an action input from a GitHub secret, or use the matching *_file key in the CLI', severity: 'error' }];
+            return [
+                {
+                    path: p,
+                    message: 'secrets never go in the spec: pass it as an action input from a GitHub secret, or use the matching *_file key in the CLI',
+                    severity: 'error',
+                },
+            ];
         }
         return inlineSecrets(v, p);
     });
@@ -44712,7 +44800,11 @@ function canonical(value) {
     if (Array.isArray(value))
         return `[${value.map(canonical).join(',')}]`;
     if (value && typeof value === 'object') {
-        return `{${Object.keys(value).sort().filter((k) => value[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+        return `{${Object.keys(value)
+            .sort()
+            .filter((k) => value[k] !== undefined)
+            .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+            .join(',')}}`;
     }
     return JSON.stringify(value);
 }

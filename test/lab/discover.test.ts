@@ -77,7 +77,10 @@ describe('discover-nodes against the BCM simulator', () => {
     const r = await discover('--spec', spec, '--out-dir', out);
     assert.equal(r.code, 0, r.out);
     const inv = readInv(out);
-    assert.deepEqual(inv.nodes.map((n) => `${n.hostname}=${n.address}`), ['cpu-03=127.0.1.3', 'cpu-05=127.0.1.5', 'cpu-06=127.0.1.6', 'dgx-05=127.0.1.105', 'dgx-06=127.0.1.106']);
+    assert.deepEqual(
+      inv.nodes.map((n) => `${n.hostname}=${n.address}`),
+      ['cpu-03=127.0.1.3', 'cpu-05=127.0.1.5', 'cpu-06=127.0.1.6', 'dgx-05=127.0.1.105', 'dgx-06=127.0.1.106'],
+    );
     assert.deepEqual(inv.nodes.find((n) => n.hostname === 'dgx-05')!.roles, ['worker', 'gpu_worker']);
     assert.deepEqual(inv.nodes.find((n) => n.hostname === 'cpu-03')!.roles, ['control_plane', 'etcd']);
     assert.ok(inv.nodes.every((n) => n.status === 'UP' && n.network === 'dgxnet' && /^[0-9A-F:]{17}$/.test(n.mac)));
@@ -100,7 +103,10 @@ describe('discover-nodes against the BCM simulator', () => {
     assert.equal(r.code, 0, r.out);
     assert.equal(readInv(out).nodes.length, 5);
     assert.equal(readInv(out).bcm.version, '10.0');
-    assert.ok(sim.requests().every((q) => q.authenticated === 'cert'), 'no login call in certificate mode');
+    assert.ok(
+      sim.requests().every((q) => q.authenticated === 'cert'),
+      'no login call in certificate mode',
+    );
   });
 
   it('refuses, all at once, a missing node, a DOWN node and an INSTALLING node; writes nothing', async () => {
@@ -201,15 +207,26 @@ describe('discover-nodes against the BCM simulator', () => {
     // async: the simulator runs in this process and must keep answering while the bundle runs
     const r = await promisify(execFile)(process.execPath, ['dist/discover-nodes/index.js'], {
       encoding: 'utf8',
-      env: { ...clean, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, INPUT_SPEC: spec, 'INPUT_OUT-DIR': out, 'INPUT_BCM-PASSWORD': PASSWORD },
+      env: {
+        ...clean,
+        GITHUB_OUTPUT: outputFile,
+        GITHUB_STEP_SUMMARY: summaryFile,
+        INPUT_SPEC: spec,
+        'INPUT_OUT-DIR': out,
+        'INPUT_BCM-PASSWORD': PASSWORD,
+      },
     });
     const outputs = readFileSync(outputFile, 'utf8');
     assert.match(outputs, /node-count<<ghadelimiter_[^\n]+\n5\n/);
     assert.match(outputs, /workers<<ghadelimiter_[^\n]+\n\["dgx-05","dgx-06"\]\n/);
-    assert.deepEqual(readInv(out).nodes.map((n) => n.address), ['127.0.1.3', '127.0.1.5', '127.0.1.6', '127.0.1.105', '127.0.1.106']);
+    assert.deepEqual(
+      readInv(out).nodes.map((n) => n.address),
+      ['127.0.1.3', '127.0.1.5', '127.0.1.6', '127.0.1.105', '127.0.1.106'],
+    );
     const summary = readFileSync(summaryFile, 'utf8');
     assert.match(summary, /\| hostname \| roles \| address \| network \| status \| category \| MAC \|/);
     assert.match(r.stdout, new RegExp(`::add-mask::`));
-    for (const text of [outputs, summary, r.stdout.replace(/::add-mask::.*\n/g, ''), readFileSync(join(out, 'inventory.json'), 'utf8')]) assert.ok(!text.includes(PASSWORD));
+    for (const text of [outputs, summary, r.stdout.replace(/::add-mask::.*\n/g, ''), readFileSync(join(out, 'inventory.json'), 'utf8')])
+      assert.ok(!text.includes(PASSWORD));
   });
 });

@@ -8,7 +8,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ssh2 from 'ssh2';
 import { ensureLabCa, issueCert } from './pki.ts';
-import { defaultLabNodes, ensureLabPackages, nodeFault, readRunningNodes, startNodes, stopNodes, syntheticNodes, type LabNodeSpec, type RunningNode } from './nodes.ts';
+import {
+  defaultLabNodes,
+  ensureLabPackages,
+  nodeFault,
+  readRunningNodes,
+  startNodes,
+  stopNodes,
+  syntheticNodes,
+  type LabNodeSpec,
+  type RunningNode,
+} from './nodes.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_LAB_DIR = join(REPO_ROOT, '.bcmkube/lab');
@@ -114,9 +124,27 @@ async function startServices(cfg: LabConfig, files: LabState['files'], users: La
     dir: cfg.dir,
     subnet: cfg.subnet,
     bcmVersion: cfg.bcmVersion,
-    nodes: cfg.nodes.map((n) => ({ hostname: n.name, index: n.index, productionIp: labAddress(cfg.subnet, n.index), category: n.gpus ? 'dgx-h100' : 'cpu-nodes' })),
-    bcm: { host: labAddress(cfg.subnet, 254), port: 8081, cert: bcmCert.cert, key: bcmCert.key, ca: ca.caCert, users: { [users.bcm]: readFileSync(files.bcmPassword, 'utf8') } },
-    runai: { host: labAddress(cfg.subnet, 253), port: 443, cert: runaiCert.cert, key: runaiCert.key, users: { [users.runai]: readFileSync(files.runaiPassword, 'utf8') } },
+    nodes: cfg.nodes.map((n) => ({
+      hostname: n.name,
+      index: n.index,
+      productionIp: labAddress(cfg.subnet, n.index),
+      category: n.gpus ? 'dgx-h100' : 'cpu-nodes',
+    })),
+    bcm: {
+      host: labAddress(cfg.subnet, 254),
+      port: 8081,
+      cert: bcmCert.cert,
+      key: bcmCert.key,
+      ca: ca.caCert,
+      users: { [users.bcm]: readFileSync(files.bcmPassword, 'utf8') },
+    },
+    runai: {
+      host: labAddress(cfg.subnet, 253),
+      port: 443,
+      cert: runaiCert.cert,
+      key: runaiCert.key,
+      users: { [users.runai]: readFileSync(files.runaiPassword, 'utf8') },
+    },
     repo: { host: labAddress(cfg.subnet, 252), port: 443, cert: repoCert.cert, key: repoCert.key, dir: join(cfg.dir, 'repo') },
     controlToken: readFileSync(files.controlToken, 'utf8'),
     stateFile,
@@ -131,7 +159,8 @@ async function startServices(cfg: LabConfig, files: LabState['files'], users: La
   closeSync(log);
   child.unref();
   return waitFor('the services daemon (BCM, Run:ai, repository)', 120_000, () => {
-    if (child.exitCode !== null) throw new Error(`lab: services daemon exited with ${child.exitCode}; see ${join(cfg.dir, 'services.log')}`);
+    if (child.exitCode !== null)
+      throw new Error(`lab: services daemon exited with ${child.exitCode}; see ${join(cfg.dir, 'services.log')}`);
     return existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as LabServices) : undefined;
   });
 }
@@ -197,7 +226,11 @@ export async function labDown(dir: string): Promise<void> {
   rmSync(join(dir, 'lab.json'), { force: true });
 }
 
-export async function labFault(dir: string, node: string, fault: 'drop' | 'reject' | 'hang' | 'reboot' | 'poweroff' | 'restore'): Promise<void> {
+export async function labFault(
+  dir: string,
+  node: string,
+  fault: 'drop' | 'reject' | 'hang' | 'reboot' | 'poweroff' | 'restore',
+): Promise<void> {
   await nodeFault(dir, node, fault);
 }
 

@@ -7,7 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { defaultLabNodes, nftTable, nodeExec, nodeFault, nodeInitPid, startNodes, stopNodes, syntheticNodes, type RunningNode } from './nodes.ts';
+import {
+  defaultLabNodes,
+  nftTable,
+  nodeExec,
+  nodeFault,
+  nodeInitPid,
+  startNodes,
+  stopNodes,
+  syntheticNodes,
+  type RunningNode,
+} from './nodes.ts';
 
 const exec = promisify(execFile);
 
@@ -18,7 +28,24 @@ function labKey(dir: string): string {
 
 async function ssh(dir: string, address: string, command: string, timeout = 2): Promise<{ code: number; out: string }> {
   try {
-    const { stdout } = await exec('ssh', ['-i', join(dir, 'admin'), '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'BatchMode=yes', '-o', `ConnectTimeout=${timeout}`, `root@${address}`, command], { timeout: 20_000 });
+    const { stdout } = await exec(
+      'ssh',
+      [
+        '-i',
+        join(dir, 'admin'),
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        `ConnectTimeout=${timeout}`,
+        `root@${address}`,
+        command,
+      ],
+      { timeout: 20_000 },
+    );
     return { code: 0, out: stdout };
   } catch (err) {
     const e = err as { code?: number; stderr?: string };
@@ -27,7 +54,9 @@ async function ssh(dir: string, address: string, command: string, timeout = 2): 
 }
 
 function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(dir));
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[4]?.startsWith(dir));
 }
 
 async function nftTables(): Promise<string> {
@@ -47,13 +76,20 @@ describe('lab nodes: five default nodes', () => {
   });
 
   it('every node answers real ssh with strict host-key checking, under its own hostname', async () => {
-    assert.deepEqual(nodes.map((n) => `${n.name}@${n.address}`), ['cpu-03@127.0.21.3', 'cpu-05@127.0.21.5', 'cpu-06@127.0.21.6', 'dgx-05@127.0.21.105', 'dgx-06@127.0.21.106']);
+    assert.deepEqual(
+      nodes.map((n) => `${n.name}@${n.address}`),
+      ['cpu-03@127.0.21.3', 'cpu-05@127.0.21.5', 'cpu-06@127.0.21.6', 'dgx-05@127.0.21.105', 'dgx-06@127.0.21.106'],
+    );
     for (const n of nodes) assert.equal((await ssh(dir, n.address, 'hostname')).out.trim(), n.name);
     assert.equal(new Set(nodes.map((n) => n.hostKeyFingerprint)).size, 5, 'each node has its own host key');
   });
 
   it('GPU nodes carry the nvidia-smi stand-in with real H100 values; CPU nodes have none', async () => {
-    const gpu = await ssh(dir, '127.0.21.105', 'nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv,noheader,nounits');
+    const gpu = await ssh(
+      dir,
+      '127.0.21.105',
+      'nvidia-smi --query-gpu=index,name,memory.total,driver_version --format=csv,noheader,nounits',
+    );
     const lines = gpu.out.trim().split('\n');
     assert.equal(lines.length, 8);
     assert.equal(lines[7], '7, NVIDIA H100 80GB HBM3, 81559, 580.159.04');
@@ -61,23 +97,35 @@ describe('lab nodes: five default nodes', () => {
   });
 
   it('DGX nodes have a small /var and a large /raid, as DGX OS does', async () => {
-    const df = (await ssh(dir, '127.0.21.106', 'df -P -k /var /raid')).out.trim().split('\n').slice(1).map((l) => l.split(/\s+/));
+    const df = (await ssh(dir, '127.0.21.106', 'df -P -k /var /raid')).out
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(/\s+/));
     assert.equal(df[0]![1], String(6 * 1024 * 1024));
     assert.equal(df[1]![1], String(1000 * 1024 * 1024));
   });
 
   it('useradd and sudoers inside a node do not touch the host, and survive an in-node reboot', async () => {
     const hostFiles = ['/etc/passwd', '/etc/group', '/etc/shadow'].map((f) => readFileSync(f, 'utf8'));
-    const script = 'groupadd -g 60000 ansiblebcm && useradd -m -u 60000 -g 60000 -s /bin/bash ansiblebcm && echo "ansiblebcm ALL=(ALL) NOPASSWD:ALL" > /tmp/s && visudo -cf /tmp/s && install -m 440 /tmp/s /etc/sudoers.d/ansiblebcm && id -u ansiblebcm';
+    const script =
+      'groupadd -g 60000 ansiblebcm && useradd -m -u 60000 -g 60000 -s /bin/bash ansiblebcm && echo "ansiblebcm ALL=(ALL) NOPASSWD:ALL" > /tmp/s && visudo -cf /tmp/s && install -m 440 /tmp/s /etc/sudoers.d/ansiblebcm && id -u ansiblebcm';
     const r = await ssh(dir, '127.0.21.5', script);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /60000/);
-    assert.deepEqual(['/etc/passwd', '/etc/group', '/etc/shadow'].map((f) => readFileSync(f, 'utf8')), hostFiles);
+    assert.deepEqual(
+      ['/etc/passwd', '/etc/group', '/etc/shadow'].map((f) => readFileSync(f, 'utf8')),
+      hostFiles,
+    );
     assert.equal(execFileSync('ls', ['/etc/sudoers.d']).toString().includes('ansiblebcm'), false);
     const bootBefore = (await nodeExec(dir, 'cpu-05', ['cat', '/proc/sys/kernel/random/boot_id'])).stdout;
     const keyBefore = nodes.find((n) => n.name === 'cpu-05')!.hostKeyFingerprint;
     await nodeFault(dir, 'cpu-05', 'reboot');
-    const after = await ssh(dir, '127.0.21.5', 'id -u ansiblebcm; cat /proc/sys/kernel/random/boot_id; test -f /etc/sudoers.d/ansiblebcm && echo sudoers');
+    const after = await ssh(
+      dir,
+      '127.0.21.5',
+      'id -u ansiblebcm; cat /proc/sys/kernel/random/boot_id; test -f /etc/sudoers.d/ansiblebcm && echo sudoers',
+    );
     const [uid, bootAfter, sudoers] = after.out.trim().split('\n');
     assert.equal(uid, '60000');
     assert.equal(sudoers, 'sudoers');
@@ -104,16 +152,31 @@ describe('lab nodes: five default nodes', () => {
 
   it('real ansible-playbook runs a play against the nodes with host keys checked', async () => {
     const work = mkdtempSync(join(tmpdir(), 'lab-ansible-'));
-    writeFileSync(join(work, 'ansible.cfg'), `[defaults]\nhost_key_checking = True\ninterpreter_python = /usr/bin/python3\nretry_files_enabled = False\n[ssh_connection]\npipelining = True\nssh_args = -o UserKnownHostsFile=${join(dir, 'known_hosts')} -o IdentitiesOnly=yes\n`);
-    writeFileSync(join(work, 'hosts.ini'), `[lab]\n${nodes.map((n) => `${n.name} ansible_host=${n.address}`).join('\n')}\n[lab:vars]\nansible_user=root\nansible_ssh_private_key_file=${join(dir, 'admin')}\n`);
-    writeFileSync(join(work, 'play.yml'), '- hosts: lab\n  gather_facts: false\n  tasks:\n    - command: hostname\n      register: h\n      changed_when: false\n    - assert:\n        that: h.stdout == inventory_hostname\n');
-    const { stdout } = await exec('/usr/bin/ansible-playbook', ['-i', 'hosts.ini', 'play.yml'], { cwd: work, env: { ...process.env, ANSIBLE_CONFIG: join(work, 'ansible.cfg') }, timeout: 120_000 });
+    writeFileSync(
+      join(work, 'ansible.cfg'),
+      `[defaults]\nhost_key_checking = True\ninterpreter_python = /usr/bin/python3\nretry_files_enabled = False\n[ssh_connection]\npipelining = True\nssh_args = -o UserKnownHostsFile=${join(dir, 'known_hosts')} -o IdentitiesOnly=yes\n`,
+    );
+    writeFileSync(
+      join(work, 'hosts.ini'),
+      `[lab]\n${nodes.map((n) => `${n.name} ansible_host=${n.address}`).join('\n')}\n[lab:vars]\nansible_user=root\nansible_ssh_private_key_file=${join(dir, 'admin')}\n`,
+    );
+    writeFileSync(
+      join(work, 'play.yml'),
+      '- hosts: lab\n  gather_facts: false\n  tasks:\n    - command: hostname\n      register: h\n      changed_when: false\n    - assert:\n        that: h.stdout == inventory_hostname\n',
+    );
+    const { stdout } = await exec('/usr/bin/ansible-playbook', ['-i', 'hosts.ini', 'play.yml'], {
+      cwd: work,
+      env: { ...process.env, ANSIBLE_CONFIG: join(work, 'ansible.cfg') },
+      timeout: 120_000,
+    });
     for (const n of nodes) assert.match(stdout, new RegExp(`${n.name}\\s+: ok=2\\s+changed=0\\s+unreachable=0\\s+failed=0`));
     rmSync(work, { recursive: true, force: true });
   });
 
   it('stopNodes leaves no process, mount or firewall table', async () => {
-    const supervisors = JSON.parse(readFileSync(join(dir, 'nodes.json'), 'utf8')).nodes.map((n: { supervisorPid: number }) => n.supervisorPid) as number[];
+    const supervisors = JSON.parse(readFileSync(join(dir, 'nodes.json'), 'utf8')).nodes.map(
+      (n: { supervisorPid: number }) => n.supervisorPid,
+    ) as number[];
     const inits = nodes.map((n) => nodeInitPid(dir, n.name)).filter((p): p is number => Boolean(p));
     await nodeFault(dir, 'cpu-03', 'drop');
     assert.match(await nftTables(), new RegExp(nftTable(subnet)));
@@ -140,7 +203,10 @@ describe('lab nodes: 50 at once', () => {
       const batch = await Promise.all(nodes.slice(i, i + 10).map((n) => ssh(dir, n.address, 'hostname', 10)));
       names.push(...batch.map((b) => b.out.trim()));
     }
-    assert.deepEqual(names, nodes.map((n) => n.name));
+    assert.deepEqual(
+      names,
+      nodes.map((n) => n.name),
+    );
     assert.equal(nodes.filter((n) => n.gpus === 8).length, 5);
   });
 });

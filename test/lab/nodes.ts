@@ -54,7 +54,21 @@ interface NodesFile {
   nodes: NodeRecord[];
 }
 
-export const LAB_APT_PACKAGES = ['openssh-server', 'openssh-client', 'sudo', 'ansible-core', 'ansible', 'sshpass', 'nftables', 'iproute2', 'procps', 'util-linux', 'openssl', 'unzip', 'python3'];
+export const LAB_APT_PACKAGES = [
+  'openssh-server',
+  'openssh-client',
+  'sudo',
+  'ansible-core',
+  'ansible',
+  'sshpass',
+  'nftables',
+  'iproute2',
+  'procps',
+  'util-linux',
+  'openssl',
+  'unzip',
+  'python3',
+];
 
 export function defaultLabNodes(): LabNodeSpec[] {
   return [
@@ -71,7 +85,12 @@ export function syntheticNodes(count: number, gpuEvery = 0): LabNodeSpec[] {
   if (count < 1 || count > 200) throw new Error('lab: 1 to 200 nodes');
   return Array.from({ length: count }, (_, i) => {
     const gpu = gpuEvery > 0 && (i + 1) % gpuEvery === 0;
-    return { name: `node-${String(i + 1).padStart(3, '0')}`, index: i + 1, gpus: gpu ? 8 : 0, ...(gpu ? { gpuModel: 'H200' as const, varGb: 6, dataGb: 1000, dataMount: '/raid' } : {}) };
+    return {
+      name: `node-${String(i + 1).padStart(3, '0')}`,
+      index: i + 1,
+      gpus: gpu ? 8 : 0,
+      ...(gpu ? { gpuModel: 'H200' as const, varGb: 6, dataGb: 1000, dataMount: '/raid' } : {}),
+    };
   });
 }
 
@@ -120,10 +139,15 @@ export async function ensureLabPackages(): Promise<void> {
   }
   if (!missing.length) return;
   if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
-    throw new Error(`lab: missing Debian packages ${missing.join(' ')}; install them (apt-get install ${missing.join(' ')}) as root on Debian`);
+    throw new Error(
+      `lab: missing Debian packages ${missing.join(' ')}; install them (apt-get install ${missing.join(' ')}) as root on Debian`,
+    );
   }
   await run('apt-get', ['update', '-qq'], { maxBuffer: 64 << 20 });
-  await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 64 << 20 });
+  await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    maxBuffer: 64 << 20,
+  });
 }
 
 /** The node's PID 1 (sshd), the child of its unshare. */
@@ -186,7 +210,12 @@ async function startOne(opts: NodesOptions, spec: LabNodeSpec, pwHash: string | 
 
 async function listeningAddresses(): Promise<Set<string>> {
   const { stdout } = await run('ss', ['-Hltn']);
-  return new Set(stdout.split('\n').map((l) => l.trim().split(/\s+/)[3]).filter((a): a is string => Boolean(a)));
+  return new Set(
+    stdout
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/)[3])
+      .filter((a): a is string => Boolean(a)),
+  );
 }
 
 async function waitListening(addresses: string[], timeoutMs: number): Promise<void> {
@@ -201,7 +230,9 @@ async function waitListening(addresses: string[], timeoutMs: number): Promise<vo
 }
 
 function hostKeyOf(dir: string, name: string): { line: string; fingerprint: string } {
-  const pub = readFileSync(join(dir, 'state', name, 'upper/etc/ssh/ssh_host_ed25519_key.pub'), 'utf8').trim().split(/\s+/);
+  const pub = readFileSync(join(dir, 'state', name, 'upper/etc/ssh/ssh_host_ed25519_key.pub'), 'utf8')
+    .trim()
+    .split(/\s+/);
   const blob = Buffer.from(pub[1]!, 'base64');
   return { line: `${pub[0]} ${pub[1]}`, fingerprint: `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}` };
 }
@@ -215,9 +246,20 @@ export async function startNodes(opts: NodesOptions): Promise<RunningNode[]> {
   for (const spec of opts.nodes) {
     const prev = previous.get(spec.name);
     const supervisorPid = prev && alive(prev.supervisorPid) ? prev.supervisorPid : await startOne(opts, spec, pwHash);
-    records.push({ name: spec.name, address: `127.0.${opts.subnet}.${spec.index}`, port: 22, supervisorPid, gpus: spec.gpus, hostKeyFingerprint: '', spec });
+    records.push({
+      name: spec.name,
+      address: `127.0.${opts.subnet}.${spec.index}`,
+      port: 22,
+      supervisorPid,
+      gpus: spec.gpus,
+      hostKeyFingerprint: '',
+      spec,
+    });
   }
-  await waitListening(records.map((r) => r.address), 60_000 + records.length * 1000);
+  await waitListening(
+    records.map((r) => r.address),
+    60_000 + records.length * 1000,
+  );
   const known: string[] = [];
   for (const r of records) {
     const key = hostKeyOf(opts.dir, r.name);
@@ -225,7 +267,14 @@ export async function startNodes(opts: NodesOptions): Promise<RunningNode[]> {
     known.push(`${r.name},${r.address} ${key.line}`);
   }
   writeFileSync(join(opts.dir, 'known_hosts'), `${known.join('\n')}\n`);
-  writeFileSync(join(opts.dir, 'nodes.json'), JSON.stringify({ subnet: opts.subnet, nodes: records, adminPublicKey: opts.adminPublicKey } satisfies NodesFile & { adminPublicKey: string }, null, 2));
+  writeFileSync(
+    join(opts.dir, 'nodes.json'),
+    JSON.stringify(
+      { subnet: opts.subnet, nodes: records, adminPublicKey: opts.adminPublicKey } satisfies NodesFile & { adminPublicKey: string },
+      null,
+      2,
+    ),
+  );
   return records.map(({ spec: _spec, ...n }) => n);
 }
 
@@ -264,7 +313,9 @@ export async function stopNodes(dir: string): Promise<void> {
   const stubborn = await waitGone(supervisors, 15_000);
   for (const pid of stubborn) process.kill(pid, 'SIGKILL');
   const root = resolve(dir);
-  const mounts = mountPoints().filter((m) => m === root || m.startsWith(`${root}/`)).sort((a, b) => b.length - a.length);
+  const mounts = mountPoints()
+    .filter((m) => m === root || m.startsWith(`${root}/`))
+    .sort((a, b) => b.length - a.length);
   for (const m of mounts) {
     try {
       await run('umount', [m]);
@@ -299,7 +350,9 @@ export async function nodeExec(dir: string, name: string, command: string[]): Pr
   const pid = nodeInitPid(dir, name);
   if (!pid) throw new Error(`lab: node '${name}' is not running`);
   try {
-    const { stdout, stderr } = await run('nsenter', ['-t', String(pid), '-m', '-u', '-p', '-r', '-w', '--', ...command], { maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await run('nsenter', ['-t', String(pid), '-m', '-u', '-p', '-r', '-w', '--', ...command], {
+      maxBuffer: 64 << 20,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -307,7 +360,11 @@ export async function nodeExec(dir: string, name: string, command: string[]): Pr
   }
 }
 
-export async function nodeFault(dir: string, name: string, fault: 'drop' | 'reject' | 'hang' | 'reboot' | 'poweroff' | 'restore'): Promise<void> {
+export async function nodeFault(
+  dir: string,
+  name: string,
+  fault: 'drop' | 'reject' | 'hang' | 'reboot' | 'poweroff' | 'restore',
+): Promise<void> {
   const file = readNodesFile(dir);
   const rec = file?.nodes.find((n) => n.name === name);
   if (!file || !rec) throw new Error(`lab: no node '${name}' (nodes: ${(file?.nodes ?? []).map((n) => n.name).join(', ') || 'none'})`);
@@ -316,7 +373,22 @@ export async function nodeFault(dir: string, name: string, fault: 'drop' | 'reje
     case 'reject':
       await ensureFaultChain(file.subnet);
       await removeFaultRules(file.subnet, name);
-      await nft(['add', 'rule', 'inet', nftTable(file.subnet), 'input', 'ip', 'daddr', rec.address, 'tcp', 'dport', '22', ...(fault === 'drop' ? ['drop'] : ['reject', 'with', 'tcp', 'reset']), 'comment', `"node:${name}"`]);
+      await nft([
+        'add',
+        'rule',
+        'inet',
+        nftTable(file.subnet),
+        'input',
+        'ip',
+        'daddr',
+        rec.address,
+        'tcp',
+        'dport',
+        '22',
+        ...(fault === 'drop' ? ['drop'] : ['reject', 'with', 'tcp', 'reset']),
+        'comment',
+        `"node:${name}"`,
+      ]);
       return;
     case 'hang': {
       const pid = nodeInitPid(dir, name);

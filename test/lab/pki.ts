@@ -25,9 +25,28 @@ export function ensureLabCa(dir: string, commonName = 'bcmkube lab CA'): LabCa {
   const caCert = join(dir, 'ca.pem');
   const caKey = join(dir, 'ca.key');
   if (!existsSync(caCert) || !existsSync(caKey)) {
-    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-sha256',
-      '-days', '3650', '-subj', `/CN=${commonName}`, '-keyout', caKey, '-out', caCert,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-sha256',
+      '-days',
+      '3650',
+      '-subj',
+      `/CN=${commonName}`,
+      '-keyout',
+      caKey,
+      '-out',
+      caCert,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
   }
   return { dir, caCert, caKey };
 }
@@ -43,14 +62,46 @@ export function issueCert(ca: LabCa, name: string, sans: string[], kind: 'server
   const csr = join(ca.dir, `${name}.csr`);
   const ext = join(ca.dir, `${name}.ext`);
   const sanList = sans.map((s) => (/^[0-9.]+$/.test(s) || s.includes(':') ? `IP:${s}` : `DNS:${s}`)).join(',');
-  writeFileSync(ext, [
-    'basicConstraints=CA:FALSE',
-    `extendedKeyUsage=${kind === 'server' ? 'serverAuth' : 'clientAuth'}`,
-    ...(sanList ? [`subjectAltName=${sanList}`] : []),
-  ].join('\n') + '\n');
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-sha256',
-    '-subj', `/CN=${sans[0] ?? name}`, '-keyout', key, '-out', csr]);
-  openssl(['x509', '-req', '-in', csr, '-CA', ca.caCert, '-CAkey', ca.caKey, '-CAcreateserial',
-    '-days', '825', '-sha256', '-extfile', ext, '-out', cert]);
+  writeFileSync(
+    ext,
+    [
+      'basicConstraints=CA:FALSE',
+      `extendedKeyUsage=${kind === 'server' ? 'serverAuth' : 'clientAuth'}`,
+      ...(sanList ? [`subjectAltName=${sanList}`] : []),
+    ].join('\n') + '\n',
+  );
+  openssl([
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-sha256',
+    '-subj',
+    `/CN=${sans[0] ?? name}`,
+    '-keyout',
+    key,
+    '-out',
+    csr,
+  ]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.caCert,
+    '-CAkey',
+    ca.caKey,
+    '-CAcreateserial',
+    '-days',
+    '825',
+    '-sha256',
+    '-extfile',
+    ext,
+    '-out',
+    cert,
+  ]);
   return { cert, key };
 }

@@ -41,12 +41,21 @@ const [bcm, runai, repo] = await Promise.all([
     users: config.runai.users,
     controlToken: config.controlToken,
   }),
-  startRepoServer({ dir: config.repo.dir, host: config.repo.host, port: config.repo.port, tls: { cert: config.repo.cert, key: config.repo.key } }),
+  startRepoServer({
+    dir: config.repo.dir,
+    host: config.repo.host,
+    port: config.repo.port,
+    tls: { cert: config.repo.cert, key: config.repo.key },
+  }),
 ]);
 
 writeFileSync(
   config.stateFile,
-  JSON.stringify({ pid: process.pid, bcm: { url: bcm.url }, runai: { url: runai.url }, repo: { url: repo.url, sha256: content.sha256 } }, null, 2),
+  JSON.stringify(
+    { pid: process.pid, bcm: { url: bcm.url }, runai: { url: runai.url }, repo: { url: repo.url, sha256: content.sha256 } },
+    null,
+    2,
+  ),
 );
 console.log(`lab services up: BCM ${bcm.url}, Run:ai ${runai.url}, repository ${repo.url}`);
 

@@ -23,18 +23,29 @@ interface Reply {
   body: string;
 }
 
-function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, cert?: { cert: string; key: string }): Promise<Reply> {
+function call(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  cert?: { cert: string; key: string },
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, url), {
-      method,
-      ca: readFileSync(ca.caCert),
-      headers: { 'content-type': 'application/json', ...headers },
-      ...(cert ? { cert: readFileSync(cert.cert), key: readFileSync(cert.key) } : {}),
-    }, (res) => {
-      let data = '';
-      res.on('data', (c) => (data += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
-    });
+    const req = request(
+      new URL(path, url),
+      {
+        method,
+        ca: readFileSync(ca.caCert),
+        headers: { 'content-type': 'application/json', ...headers },
+        ...(cert ? { cert: readFileSync(cert.cert), key: readFileSync(cert.key) } : {}),
+      },
+      (res) => {
+        let data = '';
+        res.on('data', (c) => (data += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: data }));
+      },
+    );
     req.on('error', reject);
     req.end(body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
   });
@@ -74,7 +85,13 @@ describe('BCM simulator', () => {
   it('requires the cookie (attributes tolerated) or a CA-signed client certificate', async () => {
     assert.equal((await call(bcm11.url, 'POST', '/json', { service: 'cmdevice', call: 'getNodes' })).status, 401);
     const cookie = await login(bcm11);
-    const withAttrs = await call(bcm11.url, 'POST', '/json', { service: 'cmdevice', call: 'getNodes' }, { cookie: `${cookie}; Path=/; Secure; HttpOnly` });
+    const withAttrs = await call(
+      bcm11.url,
+      'POST',
+      '/json',
+      { service: 'cmdevice', call: 'getNodes' },
+      { cookie: `${cookie}; Path=/; Secure; HttpOnly` },
+    );
     assert.equal(withAttrs.status, 200);
     assert.equal((await call(bcm11.url, 'POST', '/json', { service: 'cmmain', call: 'ping' }, {}, clientCert)).body, 'true');
     assert.equal((await call(bcm11.url, 'POST', '/json', { service: 'cmmain', call: 'ping' }, {}, strangerCert)).status, 401);
@@ -84,31 +101,61 @@ describe('BCM simulator', () => {
     const cookie = await login(bcm11);
     assert.equal((await call(bcm11.url, 'POST', '/json', { service: 'cmdevice', call: 'getNodez' }, { cookie })).status, 400);
     assert.equal((await call(bcm11.url, 'POST', '/json', '{nope', { cookie })).status, 400);
-    assert.equal(JSON.parse((await call(bcm11.url, 'POST', '/json', { service: 'cmdevice', call: 'getNode', arg: 'dgx-05' }, { cookie })).body).hostname, 'dgx-05');
-    assert.equal(JSON.parse((await call(bcm11.url, 'POST', '/json', { service: 'cmdevice', call: 'getNode', args: ['master'] }, { cookie })).body).childType, 'HeadNode');
-    assert.equal((await call(bcm11.url, 'POST', '/json', { service: 'cmdevice', call: 'getNode', args: ['nope'] }, { cookie })).body, 'null');
+    assert.equal(
+      JSON.parse((await call(bcm11.url, 'POST', '/json', { service: 'cmdevice', call: 'getNode', arg: 'dgx-05' }, { cookie })).body)
+        .hostname,
+      'dgx-05',
+    );
+    assert.equal(
+      JSON.parse((await call(bcm11.url, 'POST', '/json', { service: 'cmdevice', call: 'getNode', args: ['master'] }, { cookie })).body)
+        .childType,
+      'HeadNode',
+    );
+    assert.equal(
+      (await call(bcm11.url, 'POST', '/json', { service: 'cmdevice', call: 'getNode', args: ['nope'] }, { cookie })).body,
+      'null',
+    );
   });
 
   it('serves nodes with BOOTIF, ipmi0 and the production interface; statuses aligned with null for unknown', async () => {
     const cookie = await login(bcm11);
-    const all = JSON.parse((await call(bcm11.url, 'POST', '/json', { service: 'cmdevice', call: 'getNodes' }, { cookie })).body) as Array<Record<string, any>>;
+    const all = JSON.parse((await call(bcm11.url, 'POST', '/json', { service: 'cmdevice', call: 'getNodes' }, { cookie })).body) as Array<
+      Record<string, any>
+    >;
     const head = all.find((n) => n.childType === 'HeadNode')!;
     assert.equal('category' in head, false, 'head node has no category key');
     const dgx = all.find((n) => n.hostname === 'dgx-05')!;
-    assert.deepEqual(dgx.interfaces.map((i: { name: string }) => i.name), ['BOOTIF', 'ipmi0', 'ens1f0np0']);
+    assert.deepEqual(
+      dgx.interfaces.map((i: { name: string }) => i.name),
+      ['BOOTIF', 'ipmi0', 'ens1f0np0'],
+    );
     assert.equal(dgx.provisioningInterface, dgx.interfaces[0].uuid);
     assert.equal(dgx.interfaces[2].ip, '127.0.1.105');
-    const st = JSON.parse((await call(bcm11.url, 'POST', '/json', { service: 'cmstatus', call: 'getStatusForDevices', args: [[dgx.uuid, 'unknown']] }, { cookie })).body);
+    const st = JSON.parse(
+      (
+        await call(
+          bcm11.url,
+          'POST',
+          '/json',
+          { service: 'cmstatus', call: 'getStatusForDevices', args: [[dgx.uuid, 'unknown']] },
+          { cookie },
+        )
+      ).body,
+    );
     assert.equal(st[0].status, 'UP');
     assert.equal(st[1], null);
-    const devices = JSON.parse((await call(bcm11.url, 'POST', '/json', { service: 'cmdevice', call: 'getDevices' }, { cookie })).body) as Array<{ childType: string }>;
+    const devices = JSON.parse(
+      (await call(bcm11.url, 'POST', '/json', { service: 'cmdevice', call: 'getDevices' }, { cookie })).body,
+    ) as Array<{ childType: string }>;
     assert.ok(devices.some((d) => d.childType === 'Switch'));
   });
 
   it('differs between BCM 10 and 11 where the reference says so', async () => {
     const get = async (sim: BcmSimulator) => {
       const cookie = await login(sim);
-      const ns = JSON.parse((await call(sim.url, 'POST', '/json', { service: 'cmdevice', call: 'getNodes' }, { cookie })).body) as Array<Record<string, any>>;
+      const ns = JSON.parse((await call(sim.url, 'POST', '/json', { service: 'cmdevice', call: 'getNodes' }, { cookie })).body) as Array<
+        Record<string, any>
+      >;
       const version = JSON.parse((await call(sim.url, 'POST', '/json', { service: 'cmmain', call: 'getVersion' }, { cookie })).body);
       return { node: ns.find((n) => n.hostname === 'dgx-05')!, version };
     };
@@ -130,18 +177,38 @@ describe('BCM simulator', () => {
 describe('Run:ai simulator', () => {
   let runai: RunaiSimulator;
   before(async () => {
-    runai = await startRunaiSimulator({ tls: { cert: serverCert.cert, key: serverCert.key }, users: { 'admin@lab.local': 'Secret-1' }, apps: { deployer: 'app-secret' }, installInfoLagCalls: 2, controlToken: 'ctl' });
+    runai = await startRunaiSimulator({
+      tls: { cert: serverCert.cert, key: serverCert.key },
+      users: { 'admin@lab.local': 'Secret-1' },
+      apps: { deployer: 'app-secret' },
+      installInfoLagCalls: 2,
+      controlToken: 'ctl',
+    });
   });
   after(async () => {
     await runai.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const token = async () => JSON.parse((await call(runai.url, 'POST', '/api/v1/token', { grantType: 'password', clientID: 'cli', username: 'admin@lab.local', password: 'Secret-1' })).body).accessToken as string;
+  const token = async () =>
+    JSON.parse(
+      (
+        await call(runai.url, 'POST', '/api/v1/token', {
+          grantType: 'password',
+          clientID: 'cli',
+          username: 'admin@lab.local',
+          password: 'Secret-1',
+        })
+      ).body,
+    ).accessToken as string;
 
   it('issues tokens for the password and client-credentials grants; refuses wrong ones with 401', async () => {
     assert.ok((await token()).length > 20);
-    const app = await call(runai.url, 'POST', '/api/v1/token', { grantType: 'client_credentials', clientId: 'deployer', clientSecret: 'app-secret' });
+    const app = await call(runai.url, 'POST', '/api/v1/token', {
+      grantType: 'client_credentials',
+      clientId: 'deployer',
+      clientSecret: 'app-secret',
+    });
     assert.equal(app.status, 200);
     const wrong = await call(runai.url, 'POST', '/api/v1/token', { grantType: 'password', username: 'admin@lab.local', password: 'x' });
     assert.deepEqual([wrong.status, JSON.parse(wrong.body)], [401, { code: 401, message: 'Invalid credentials' }]);
@@ -162,7 +229,10 @@ describe('Run:ai simulator', () => {
     assert.equal('clientSecret' in c, false);
     assert.equal((await call(runai.url, 'POST', '/api/v1/clusters', { name: 'dgx-lab' }, auth)).status, 409);
     assert.equal((await call(runai.url, 'POST', '/api/v1/clusters', { name: 'x', description: 'no' }, auth)).status, 400);
-    assert.deepEqual(JSON.parse((await call(runai.url, 'GET', '/api/v1/clusters', undefined, auth)).body).map((x: { name: string }) => x.name), ['dgx-lab']);
+    assert.deepEqual(
+      JSON.parse((await call(runai.url, 'GET', '/api/v1/clusters', undefined, auth)).body).map((x: { name: string }) => x.name),
+      ['dgx-lab'],
+    );
   });
 
   it('lags install info (503) before giving the client secret; turns Connected when told', async () => {
@@ -176,8 +246,14 @@ describe('Run:ai simulator', () => {
     assert.match(info.clientSecret, /^[A-Za-z0-9_-]{32}$/);
     assert.match(info.installationStr, new RegExp(`--set cluster.uid=${c.uuid}`));
     assert.match(info.installationStr, /--version="2\.21\.63"/);
-    assert.equal((await call(runai.url, 'POST', `/__sim/clusters/${c.uuid}/state`, { state: 'Connected' }, { 'x-sim-token': 'wrong' })).status, 403);
-    assert.equal((await call(runai.url, 'POST', `/__sim/clusters/${c.uuid}/state`, { state: 'Connected' }, { 'x-sim-token': 'ctl' })).status, 200);
+    assert.equal(
+      (await call(runai.url, 'POST', `/__sim/clusters/${c.uuid}/state`, { state: 'Connected' }, { 'x-sim-token': 'wrong' })).status,
+      403,
+    );
+    assert.equal(
+      (await call(runai.url, 'POST', `/__sim/clusters/${c.uuid}/state`, { state: 'Connected' }, { 'x-sim-token': 'ctl' })).status,
+      200,
+    );
     const now = JSON.parse((await call(runai.url, 'GET', `/api/v1/clusters/${c.uuid}`, undefined, auth)).body);
     assert.equal(now.status.state, 'Connected');
     assert.notEqual(now.lastLiveness, null);
@@ -186,14 +262,21 @@ describe('Run:ai simulator', () => {
   });
 
   it('connects by itself after the configured polls', async () => {
-    const auto = await startRunaiSimulator({ tls: { cert: serverCert.cert, key: serverCert.key }, users: { a: 'b' }, autoConnectAfterPolls: 2 });
+    const auto = await startRunaiSimulator({
+      tls: { cert: serverCert.cert, key: serverCert.key },
+      users: { a: 'b' },
+      autoConnectAfterPolls: 2,
+    });
     try {
-      const t = JSON.parse((await call(auto.url, 'POST', '/api/v1/token', { grantType: 'password', username: 'a', password: 'b' })).body).accessToken;
+      const t = JSON.parse(
+        (await call(auto.url, 'POST', '/api/v1/token', { grantType: 'password', username: 'a', password: 'b' })).body,
+      ).accessToken;
       const auth = { authorization: `Bearer ${t}` };
       const c = JSON.parse((await call(auto.url, 'POST', '/api/v1/clusters', { name: 'x' }, auth)).body);
       await call(auto.url, 'GET', `/api/v1/clusters/${c.uuid}/cluster-install-info?version=2.21`, undefined, auth);
       const states = [];
-      for (let i = 0; i < 2; i++) states.push(JSON.parse((await call(auto.url, 'GET', `/api/v1/clusters/${c.uuid}`, undefined, auth)).body).status.state);
+      for (let i = 0; i < 2; i++)
+        states.push(JSON.parse((await call(auto.url, 'GET', `/api/v1/clusters/${c.uuid}`, undefined, auth)).body).status.state);
       assert.deepEqual(states, ['WaitingToConnect', 'Connected']);
     } finally {
       await auto.close();

@@ -32,7 +32,10 @@ describe('actions', () => {
       });
 
       it('declares node24 and points at its bundle, which exists with an ESM package.json', () => {
-        const doc = yaml.load(readFileSync(`actions/${stage.action}/action.yml`, 'utf8')) as { runs: { using: string; main: string }; inputs: Record<string, { description: string }> };
+        const doc = yaml.load(readFileSync(`actions/${stage.action}/action.yml`, 'utf8')) as {
+          runs: { using: string; main: string };
+          inputs: Record<string, { description: string }>;
+        };
         assert.equal(doc.runs.using, 'node24');
         assert.equal(doc.runs.main, `../../dist/${stage.action}/index.js`);
         assert.ok(statSync(`dist/${stage.action}/index.js`).size > 1000);

@@ -50,9 +50,15 @@ describe('BCM reply classification (bcm-api.md §5 order)', () => {
   });
   it('names the call for 400, errormessage and success:false', () => {
     assert.match((interpretReply('cmdevice.getNodez', reply(400, 'bad')) as { reason: string }).reason, /does not know cmdevice\.getNodez/);
-    assert.match((interpretReply('cmnet.getNetworks', reply(200, '{"errormessage":"db locked"}')) as { reason: string }).reason, /BCM refused cmnet\.getNetworks: db locked/);
+    assert.match(
+      (interpretReply('cmnet.getNetworks', reply(200, '{"errormessage":"db locked"}')) as { reason: string }).reason,
+      /BCM refused cmnet\.getNetworks: db locked/,
+    );
     assert.equal(interpretReply('a.b', reply(200, '{"errormessage":"Profile x does not allow access to a.b"}')).kind, 'auth');
-    assert.match((interpretReply('a.b', reply(200, '{"success":false,"validation":[]}')) as { reason: string }).reason, /reported failure for a\.b/);
+    assert.match(
+      (interpretReply('a.b', reply(200, '{"success":false,"validation":[]}')) as { reason: string }).reason,
+      /reported failure for a\.b/,
+    );
   });
   it('flags a body that is not JSON, and accepts null, arrays and objects', () => {
     assert.equal(interpretReply('a.b', reply(200, '{"trunc')).kind, 'not-json');
@@ -63,7 +69,18 @@ describe('BCM reply classification (bcm-api.md §5 order)', () => {
 
 describe('BCM model parsing', () => {
   it('turns placeholders into unset and keeps real values', () => {
-    const [n] = parseNodes([{ uuid: 'u1', hostname: 'dgx-01', mac: '00:00:00:00:00:00', category: '00000000-0000-0000-0000-000000000000', interfaces: [{ name: 'BOOTIF', ip: '0.0.0.0', network: 'n1', childType: 'NetworkPhysicalInterface' }, { name: 'ipmi0', ip: '10.148.0.1', childType: 'NetworkBmcInterface' }] }]);
+    const [n] = parseNodes([
+      {
+        uuid: 'u1',
+        hostname: 'dgx-01',
+        mac: '00:00:00:00:00:00',
+        category: '00000000-0000-0000-0000-000000000000',
+        interfaces: [
+          { name: 'BOOTIF', ip: '0.0.0.0', network: 'n1', childType: 'NetworkPhysicalInterface' },
+          { name: 'ipmi0', ip: '10.148.0.1', childType: 'NetworkBmcInterface' },
+        ],
+      },
+    ]);
     assert.equal(n!.mac, undefined);
     assert.equal(n!.categoryUuid, undefined);
     assert.equal(n!.interfaces[0]!.ip, undefined);
@@ -74,7 +91,10 @@ describe('BCM model parsing', () => {
     assert.throws(() => parseNodes({ errormessage: 'x' }), /expected a list/);
   });
   it('aligns statuses with the UUIDs asked for, skipping nulls, and reads closed', () => {
-    const s = parseStatuses([{ ref_device_uuid: 'a', status: 'UP', closed: true }, null, { status: 'INSTALLER_CALLING_INIT' }], ['a', 'b', 'c']);
+    const s = parseStatuses(
+      [{ ref_device_uuid: 'a', status: 'UP', closed: true }, null, { status: 'INSTALLER_CALLING_INIT' }],
+      ['a', 'b', 'c'],
+    );
     assert.deepEqual(s.get('a'), { uuid: 'a', status: 'UP', closed: true });
     assert.equal(s.has('b'), false);
     assert.equal(s.get('c')!.status, 'INSTALLER_CALLINGINIT');
@@ -82,7 +102,7 @@ describe('BCM model parsing', () => {
 });
 
 describe('node selection', () => {
-  it('selects the lab\'s five nodes with roles and their production addresses', () => {
+  it("selects the lab's five nodes with roles and their production addresses", () => {
     const sel = selectNodes(spec(), { nodes: labNodes(), networks, categories }, AT);
     assert.deepEqual(sel.problems, []);
     const byName = Object.fromEntries(sel.nodes.map((n) => [n.hostname, n]));
@@ -102,7 +122,13 @@ describe('node selection', () => {
     const sel = selectNodes(s, { nodes, networks, categories }, AT);
     assert.equal(sel.problems.length, 3, sel.problems.join('\n'));
     assert.match(sel.problems[0]!, /^nodes\.control_plane\[1\]: node 'cpu-04' is not in BCM \(did you mean cpu-03, cpu-05, cpu-06\?\)/);
-    assert.ok(sel.problems.some((p) => /^cpu-06: no address on network 'dgxnet'; its addresses: 127\.3\.1\.6 on internalnet \(BOOTIF\), 127\.2\.1\.6 on ipminet \(ipmi0\)/.test(p)));
+    assert.ok(
+      sel.problems.some((p) =>
+        /^cpu-06: no address on network 'dgxnet'; its addresses: 127\.3\.1\.6 on internalnet \(BOOTIF\), 127\.2\.1\.6 on ipminet \(ipmi0\)/.test(
+          p,
+        ),
+      ),
+    );
     assert.ok(sel.problems.some((p) => /^dgx-05, dgx-06: share the address 127\.0\.1\.105/.test(p)));
   });
 
@@ -115,7 +141,11 @@ describe('node selection', () => {
     assert.equal(chooseAddress(node, bmc, nets), undefined);
     bmc.network.allow_management = true;
     assert.deepEqual(chooseAddress(node, bmc, nets), { ip: '127.2.1.3', network: 'ipminet' });
-    const byName = selectNodes(spec((x) => (x.network.node_network = { name: 'internalnet' })), { nodes: labNodes(), networks, categories }, AT);
+    const byName = selectNodes(
+      spec((x) => (x.network.node_network = { name: 'internalnet' })),
+      { nodes: labNodes(), networks, categories },
+      AT,
+    );
     assert.match(byName.problems[0]!, /'internalnet' is a BCM management network/);
   });
 
@@ -127,9 +157,19 @@ describe('node selection', () => {
     const nodes = [...labNodes(), bcmNode('cpu-04', 4)];
     const sel = selectNodes(s, { nodes, networks, categories }, AT);
     assert.deepEqual(sel.problems, []);
-    assert.deepEqual(sel.nodes.filter((n) => n.roles.includes('control_plane')).map((n) => n.hostname), ['cpu-03', 'cpu-04', 'cpu-05', 'cpu-06']);
-    assert.deepEqual(sel.nodes.filter((n) => n.roles.includes('worker')).map((n) => n.hostname), ['dgx-05', 'dgx-06']);
-    const none = selectNodes(spec((x) => (x.nodes.workers = ['gpu-*'])), { nodes, networks, categories }, AT);
+    assert.deepEqual(
+      sel.nodes.filter((n) => n.roles.includes('control_plane')).map((n) => n.hostname),
+      ['cpu-03', 'cpu-04', 'cpu-05', 'cpu-06'],
+    );
+    assert.deepEqual(
+      sel.nodes.filter((n) => n.roles.includes('worker')).map((n) => n.hostname),
+      ['dgx-05', 'dgx-06'],
+    );
+    const none = selectNodes(
+      spec((x) => (x.nodes.workers = ['gpu-*'])),
+      { nodes, networks, categories },
+      AT,
+    );
     assert.match(none.problems.join('\n'), /nodes\.workers\[0\]: .*gpu-\*.* matches no BCM node/);
   });
 

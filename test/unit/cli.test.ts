@@ -29,10 +29,11 @@ describe('bcmkube CLI', () => {
     assert.match(badFlag.out, /bogus/);
   });
 
-  it('lists a stage\'s options, which are its action\'s inputs', async () => {
+  it("lists a stage's options, which are its action's inputs", async () => {
     const help = await cli('discover', '--help');
     assert.equal(help.code, 0);
-    for (const flag of ['--spec', '--plan', '--out-dir', '--bcm-password VALUE (or --bcm-password-file FILE)', '--insecure']) assert.ok(help.out.includes(flag), flag);
+    for (const flag of ['--spec', '--plan', '--out-dir', '--bcm-password VALUE (or --bcm-password-file FILE)', '--insecure'])
+      assert.ok(help.out.includes(flag), flag);
   });
 
   it('says a stage is not built yet, exits 2, and changes nothing', async () => {

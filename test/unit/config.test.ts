@@ -40,7 +40,12 @@ const BAD: Case[] = [
   ['control plane empty', (s) => (s.nodes.control_plane = []), 'nodes.control_plane', /at least 1 entry/],
   ['control plane not a list', (s) => (s.nodes.control_plane = 'cpu-03'), 'nodes.control_plane', /must be a list/],
   ['selector number', (s) => (s.nodes.control_plane = ['cpu-03', 5]), 'nodes.control_plane[1]', /must be a hostname, range pattern/],
-  ['selector object without category', (s) => (s.nodes.workers = [{ categry: 'x' }]), 'nodes.workers[0]', /must be a hostname, range pattern/],
+  [
+    'selector object without category',
+    (s) => (s.nodes.workers = [{ categry: 'x' }]),
+    'nodes.workers[0]',
+    /must be a hostname, range pattern/,
+  ],
   ['bad hostname', (s) => (s.nodes.control_plane = ['cpu_03']), 'nodes.control_plane[0]', /'cpu_03' is not a valid hostname/],
   ['hostname with shell metacharacters', (s) => (s.nodes.workers = ['dgx;reboot']), 'nodes.workers[0]', /is not a valid hostname/],
   ['reversed range', (s) => (s.nodes.workers = ['dgx-[06-05]']), 'nodes.workers[0]', /runs backwards/],
@@ -52,32 +57,85 @@ const BAD: Case[] = [
   ['duplicate in a role', (s) => (s.nodes.control_plane = ['cpu-03', 'cpu-03', 'cpu-05']), 'nodes.control_plane[1]', /listed twice/],
   ['bad allowed status', (s) => (s.nodes.allowed_status = ['RUNNING']), 'nodes.allowed_status[0]', /not one of: UP, DOWN/],
   ['node network empty', (s) => (s.network.node_network = {}), 'network.node_network', /exactly one of name, cidr, interface/],
-  ['node network two ways', (s) => (s.network.node_network = { name: 'dgxnet', cidr: '127.0.1.0/24' }), 'network.node_network', /exactly one/],
+  [
+    'node network two ways',
+    (s) => (s.network.node_network = { name: 'dgxnet', cidr: '127.0.1.0/24' }),
+    'network.node_network',
+    /exactly one/,
+  ],
   ['node network bad cidr', (s) => (s.network.node_network = { cidr: '127.0.1.0/33' }), 'network.node_network.cidr', /larger than 32/],
   ['pod cidr not a cidr', (s) => (s.network.pod_cidr = '172.29.0.0'), 'network.pod_cidr', /not an IPv4 CIDR/],
-  ['pod cidr host bits', (s) => (s.network.pod_cidr = '172.29.0.1/16'), 'network.pod_cidr', /host bits set; the network is 172\.29\.0\.0\/16/],
+  [
+    'pod cidr host bits',
+    (s) => (s.network.pod_cidr = '172.29.0.1/16'),
+    'network.pod_cidr',
+    /host bits set; the network is 172\.29\.0\.0\/16/,
+  ],
   ['pod cidr bad octet', (s) => (s.network.pod_cidr = '300.1.0.0/16'), 'network.pod_cidr', /'300\.1\.0\.0' is not an IPv4 address/],
-  ['service overlaps pods', (s) => (s.network.service_cidr = '172.29.128.0/17'), 'network.service_cidr', /overlaps the pod network 172\.29\.0\.0\/16/],
-  ['pods overlap node network', (s) => (s.network = { node_network: { cidr: '10.150.0.0/24' }, pod_cidr: '172.29.0.0/16', service_cidr: '10.150.0.0/16' }), 'network.service_cidr', /overlaps the node network/],
+  [
+    'service overlaps pods',
+    (s) => (s.network.service_cidr = '172.29.128.0/17'),
+    'network.service_cidr',
+    /overlaps the pod network 172\.29\.0\.0\/16/,
+  ],
+  [
+    'pods overlap node network',
+    (s) => (s.network = { node_network: { cidr: '10.150.0.0/24' }, pod_cidr: '172.29.0.0/16', service_cidr: '10.150.0.0/16' }),
+    'network.service_cidr',
+    /overlaps the node network/,
+  ],
   ['pods on loopback', (s) => (s.network.pod_cidr = '127.64.0.0/16'), 'network.pod_cidr', /overlaps loopback/],
   ['service user bad name', (s) => (s.access.service_user.name = 'Ansible BCM'), 'access.service_user.name', /not allowed here/],
   ['service user uid low', (s) => (s.access.service_user.uid = 0), 'access.service_user.uid', /at least 1000/],
   ['service user bad shell', (s) => (s.access.service_user.shell = 'bash'), 'access.service_user.shell', /not allowed here/],
-  ['public key and file', (s) => (s.access.service_user.public_key = 'ssh-ed25519 AAAAC3Nza x'), 'access.service_user.public_key', /not both/],
-  ['public key garbage', (s) => { delete s.access.service_user.public_key_file; s.access.service_user.public_key = 'not a key'; }, 'access.service_user.public_key', /not an OpenSSH public key/],
+  [
+    'public key and file',
+    (s) => (s.access.service_user.public_key = 'ssh-ed25519 AAAAC3Nza x'),
+    'access.service_user.public_key',
+    /not both/,
+  ],
+  [
+    'public key garbage',
+    (s) => {
+      delete s.access.service_user.public_key_file;
+      s.access.service_user.public_key = 'not a key';
+    },
+    'access.service_user.public_key',
+    /not an OpenSSH public key/,
+  ],
   ['host key policy unknown', (s) => (s.access.host_key_policy = 'yolo'), 'access.host_key_policy', /not one of: strict, accept-new, off/],
   ['admin auth unknown', (s) => (s.access.admin.auth = 'token'), 'access.admin.auth', /not one of: key, password/],
   ['concurrency zero', (s) => (s.access.concurrency = 0), 'access.concurrency', /at least 1/],
   ['data partition relative', (s) => (s.access.data_partitions = ['raid']), 'access.data_partitions[0]', /not allowed here/],
   ['kubernetes version format', (s) => (s.kubernetes = { version: '1.31' }), 'kubernetes.version', /not allowed here/],
-  ['kubernetes too new for kubespray', (s) => (s.kubernetes = { version: 'v1.33.1' }), 'kubernetes.version', /Kubespray v2\.27\.1 supports Kubernetes >=1\.30\.0 <1\.32\.0, not v1\.33\.1/],
-  ['kubernetes too old for Run:ai', (s) => (s.kubernetes = { kubespray_version: 'v2.25.0', version: 'v1.28.6' }), 'kubernetes.version', /Run:ai 2\.21 supports Kubernetes >=1\.29\.0 <1\.33\.0/],
+  [
+    'kubernetes too new for kubespray',
+    (s) => (s.kubernetes = { version: 'v1.33.1' }),
+    'kubernetes.version',
+    /Kubespray v2\.27\.1 supports Kubernetes >=1\.30\.0 <1\.32\.0, not v1\.33\.1/,
+  ],
+  [
+    'kubernetes too old for Run:ai',
+    (s) => (s.kubernetes = { kubespray_version: 'v2.25.0', version: 'v1.28.6' }),
+    'kubernetes.version',
+    /Run:ai 2\.21 supports Kubernetes >=1\.29\.0 <1\.33\.0/,
+  ],
   ['cni unknown', (s) => (s.kubernetes = { cni: 'weave' }), 'kubernetes.cni', /not one of: calico, cilium, flannel/],
   ['runai unsupported line', (s) => (s.runai.version = '2.18.4'), 'runai.version', /not supported \(supported lines: 2\.21\)/],
   ['runai domain missing', (s) => delete s.runai.domain, 'runai.domain', /required when runai.enabled/],
-  ['runai provided tls without cert', (s) => (s.runai.tls = { source: 'provided' }), 'runai.tls.cert_file', /is required when runai.tls.source is provided/],
+  [
+    'runai provided tls without cert',
+    (s) => (s.runai.tls = { source: 'provided' }),
+    'runai.tls.cert_file',
+    /is required when runai.tls.source is provided/,
+  ],
   ['runai ingress port', (s) => (s.runai.ingress_port = 70000), 'runai.ingress_port', /at most 65535/],
-  ['release override unknown key', (s) => (s.platform = { releases: { 'gpu-operator': { enable: false } } }), 'platform.releases.gpu-operator.enable', /unknown key \(did you mean 'enabled'\?\)/],
+  [
+    'release override unknown key',
+    (s) => (s.platform = { releases: { 'gpu-operator': { enable: false } } }),
+    'platform.releases.gpu-operator.enable',
+    /unknown key \(did you mean 'enabled'\?\)/,
+  ],
   ['mirror not a URL', (s) => (s.mirrors.charts = 'not a url'), 'mirrors.charts', /must be a URL/],
   ['extra vars not a mapping', (s) => (s.kubernetes = { extra_vars: ['a'] }), 'kubernetes.extra_vars', /must be a mapping/],
 ];
@@ -87,9 +145,16 @@ describe('cluster spec', () => {
     for (const f of ['clusters/example.yaml', 'clusters/lab.yaml']) assert.deepEqual(loadSpecFile(f).problems, [], f);
   });
 
-  it('applies the predecessor\'s defaults', () => {
+  it("applies the predecessor's defaults", () => {
     const { spec } = loadSpecFile('clusters/lab.yaml');
-    assert.deepEqual(spec.access.service_user, { name: 'ansiblebcm', uid: 60000, gid: 60000, shell: '/bin/bash', public_key_file: '.bcmkube/lab/keys/service.pub', private_key_file: '.bcmkube/lab/keys/service' });
+    assert.deepEqual(spec.access.service_user, {
+      name: 'ansiblebcm',
+      uid: 60000,
+      gid: 60000,
+      shell: '/bin/bash',
+      public_key_file: '.bcmkube/lab/keys/service.pub',
+      private_key_file: '.bcmkube/lab/keys/service',
+    });
     assert.equal(spec.kubernetes.kubespray_version, 'v2.27.1');
     assert.equal(spec.kubernetes.version, 'v1.31.9');
     assert.equal(spec.kubernetes.cni, 'calico');
@@ -121,18 +186,33 @@ describe('cluster spec', () => {
     doc.access.concurrency = -1;
     const problems = problemsOf(doc);
     assert.deepEqual(problems.map((p) => p.path).sort(), ['access.concurrency', 'bcm.auth', 'name']);
-    assert.throws(() => parseSpec(yaml.dump(doc), 'multi.yaml'), (e: Error) => /multi\.yaml: 3 problem\(s\)/.test(e.message));
+    assert.throws(
+      () => parseSpec(yaml.dump(doc), 'multi.yaml'),
+      (e: Error) => /multi\.yaml: 3 problem\(s\)/.test(e.message),
+    );
   });
 
   it('never echoes an inline secret', () => {
     const doc = base();
     doc.access.admin.password = 'TopSecret-123';
-    assert.throws(() => parseSpec(yaml.dump(doc), 's.yaml'), (e: Error) => /access\.admin\.password: secrets never go/.test(e.message) && !e.message.includes('TopSecret'));
+    assert.throws(
+      () => parseSpec(yaml.dump(doc), 's.yaml'),
+      (e: Error) => /access\.admin\.password: secrets never go/.test(e.message) && !e.message.includes('TopSecret'),
+    );
   });
 
   it('refuses YAML tricks: duplicate keys, alias bombs, several documents, non-mappings', () => {
     assert.match(problemsOf('name: a\nname: b\n')[0]!.message, /duplicated mapping key/);
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`)].join('\n');
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...Array.from(
+        { length: 9 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(',')}]`,
+      ),
+    ].join('\n');
     assert.match(problemsOf(bomb)[0]!.message, /not valid YAML/);
     assert.match(problemsOf('name: a\n---\nname: b\n')[0]!.message, /not valid YAML/);
     assert.match(problemsOf('- a\n- b\n')[0]!.message, /must be a YAML mapping/);
@@ -144,7 +224,13 @@ describe('cluster spec', () => {
     doc.nodes.control_plane = ['cpu-03', 'cpu-05'];
     doc.bcm.insecure = true;
     const { problems } = parseSpec(yaml.dump(doc), 'w.yaml');
-    assert.deepEqual(problems.map((p) => [p.severity, p.path]), [['warning', 'nodes.control_plane'], ['warning', 'bcm.insecure']]);
+    assert.deepEqual(
+      problems.map((p) => [p.severity, p.path]),
+      [
+        ['warning', 'nodes.control_plane'],
+        ['warning', 'bcm.insecure'],
+      ],
+    );
   });
 
   it('hashes the spec stably across key order and differently when a value changes', () => {

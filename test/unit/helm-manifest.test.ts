@@ -30,10 +30,25 @@ describe('helm/platform.yaml', () => {
   });
 
   it('refuses unpinned versions, unknown needs and cycles, naming the release', () => {
-    assert.throws(() => parsePlatformManifest(text.replace('version: 4.9.0', 'version: latest'), 'p.yaml'), /releases\[1\]\.version: 'latest' must be a pinned version/);
-    assert.throws(() => parsePlatformManifest(text.replace('needs: [kube-prometheus-stack]', 'needs: [prometheus]'), 'p.yaml'), /prometheus-adapter needs 'prometheus', which is not a release/);
-    const cyclic = text.replace("namespace: local-path-storage\n    namespaceLabels: {}\n    needs: []", "namespace: local-path-storage\n    namespaceLabels: {}\n    needs: [ingress-nginx]");
-    assert.throws(() => parsePlatformManifest(cyclic, 'p.yaml'), /dependency cycle (local-path-provisioner → ingress-nginx → local-path-provisioner|ingress-nginx → local-path-provisioner → ingress-nginx)/);
-    assert.throws(() => parsePlatformManifest(text.replace('repo: https://charts.containeroo.ch', 'repo: http://charts.containeroo.ch'), 'p.yaml'), /releases\[0\]\.repo: .* must start with https:\/\/ or oci:\/\//);
+    assert.throws(
+      () => parsePlatformManifest(text.replace('version: 4.9.0', 'version: latest'), 'p.yaml'),
+      /releases\[1\]\.version: 'latest' must be a pinned version/,
+    );
+    assert.throws(
+      () => parsePlatformManifest(text.replace('needs: [kube-prometheus-stack]', 'needs: [prometheus]'), 'p.yaml'),
+      /prometheus-adapter needs 'prometheus', which is not a release/,
+    );
+    const cyclic = text.replace(
+      'namespace: local-path-storage\n    namespaceLabels: {}\n    needs: []',
+      'namespace: local-path-storage\n    namespaceLabels: {}\n    needs: [ingress-nginx]',
+    );
+    assert.throws(
+      () => parsePlatformManifest(cyclic, 'p.yaml'),
+      /dependency cycle (local-path-provisioner → ingress-nginx → local-path-provisioner|ingress-nginx → local-path-provisioner → ingress-nginx)/,
+    );
+    assert.throws(
+      () => parsePlatformManifest(text.replace('repo: https://charts.containeroo.ch', 'repo: http://charts.containeroo.ch'), 'p.yaml'),
+      /releases\[0\]\.repo: .* must start with https:\/\/ or oci:\/\//,
+    );
   });
 });

@@ -26,7 +26,14 @@ function node(hostname: string, extra: Partial<InventoryNode> = {}): InventoryNo
 }
 
 function inventory(nodes: InventoryNode[]): Inventory {
-  return { schemaVersion: 1, cluster: 'lab', specHash: 'abc', bcm: { endpoint: 'https://127.0.1.254:8081', version: '11.0' }, nodes, history: [] };
+  return {
+    schemaVersion: 1,
+    cluster: 'lab',
+    specHash: 'abc',
+    bcm: { endpoint: 'https://127.0.1.254:8081', version: '11.0' },
+    nodes,
+    history: [],
+  };
 }
 
 describe('inventory document', () => {
@@ -51,13 +58,23 @@ describe('inventory document', () => {
   it('refuses to write a planted PEM block or token, and never echoes the value', () => {
     const pem = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n-----END OPENSSH PRIVATE KEY-----';
     const withPem = inventory([node('a', { category: pem })]);
-    assert.throws(() => serializeInventory(withPem), (err: Error) => /nodes\[0\]\.category: value contains a PEM block/.test(err.message) && !err.message.includes('b3BlbnNz'));
+    assert.throws(
+      () => serializeInventory(withPem),
+      (err: Error) => /nodes\[0\]\.category: value contains a PEM block/.test(err.message) && !err.message.includes('b3BlbnNz'),
+    );
     const withToken = { ...inventory([node('a')]), bcm: { endpoint: 'https://x', token: 's3cr3t-value' } } as unknown as Inventory;
-    assert.throws(() => serializeInventory(withToken), (err: Error) => /bcm\.token: key 'token' holds a value/.test(err.message) && !err.message.includes('s3cr3t'));
+    assert.throws(
+      () => serializeInventory(withToken),
+      (err: Error) => /bcm\.token: key 'token' holds a value/.test(err.message) && !err.message.includes('s3cr3t'),
+    );
   });
 
   it('finds tokens by their shape even under innocent keys', () => {
-    const findings = findSecrets({ notes: 'ghp_0123456789abcdefghijABCDEFGHIJ', jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig', ok: 'dgx-05' });
+    const findings = findSecrets({
+      notes: 'ghp_0123456789abcdefghijABCDEFGHIJ',
+      jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.sig',
+      ok: 'dgx-05',
+    });
     assert.deepEqual(findings.map((f) => f.path).sort(), ['jwt', 'notes']);
   });
 
@@ -65,7 +82,10 @@ describe('inventory document', () => {
     const dir = mkdtempSync(join(tmpdir(), 'inv-'));
     const path = join(dir, 'bad.json');
     writeFileSync(path, JSON.stringify({ schemaVersion: 9, cluster: '', nodes: [{ hostname: 'a' }] }));
-    assert.throws(() => readInventory(path), (err: Error) => /schemaVersion: must be 1/.test(err.message) && /nodes\[0\]\.uuid: must be a string/.test(err.message));
+    assert.throws(
+      () => readInventory(path),
+      (err: Error) => /schemaVersion: must be 1/.test(err.message) && /nodes\[0\]\.uuid: must be a string/.test(err.message),
+    );
     assert.throws(() => parseInventory('{oops', 'x.json'), /x\.json is not valid JSON/);
     assert.throws(() => readInventory(join(dir, 'missing.json')), /run discover-nodes first/);
   });

@@ -5,9 +5,7 @@ import { request, Agent } from 'node:https';
 import { gunzipSync } from 'node:zlib';
 import { StageError } from '../util/errors.ts';
 
-export type BcmAuth =
-  | { mode: 'login'; username: string; password: string }
-  | { mode: 'client-cert'; cert: string; key: string };
+export type BcmAuth = { mode: 'login'; username: string; password: string } | { mode: 'client-cert'; cert: string; key: string };
 
 export interface BcmClientOptions {
   endpoint: string;
@@ -68,34 +66,42 @@ export class BcmClient {
     const body = JSON.stringify(payload);
     const limit = this.opts.maxResponseBytes ?? 512 * 1024 * 1024;
     return new Promise((resolve, reject) => {
-      const req = request(this.url, {
-        method: 'POST',
-        agent: this.agent,
-        headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip', 'content-length': Buffer.byteLength(body), ...headers },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > limit) req.destroy(new StageError(`BCM answered more than ${limit} bytes; refusing to read further`));
-          else chunks.push(c);
-        });
-        res.on('end', () => {
-          let raw = Buffer.concat(chunks);
-          try {
-            if (res.headers['content-encoding'] === 'gzip') raw = gunzipSync(raw);
-          } catch {
-            return reject(new TransientError('BCM sent a corrupt gzip body'));
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString('utf8') });
-        });
-        res.on('error', (e) => reject(new TransientError(e.message)));
-      });
+      const req = request(
+        this.url,
+        {
+          method: 'POST',
+          agent: this.agent,
+          headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip', 'content-length': Buffer.byteLength(body), ...headers },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > limit) req.destroy(new StageError(`BCM answered more than ${limit} bytes; refusing to read further`));
+            else chunks.push(c);
+          });
+          res.on('end', () => {
+            let raw = Buffer.concat(chunks);
+            try {
+              if (res.headers['content-encoding'] === 'gzip') raw = gunzipSync(raw);
+            } catch {
+              return reject(new TransientError('BCM sent a corrupt gzip body'));
+            }
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString('utf8') });
+          });
+          res.on('error', (e) => reject(new TransientError(e.message)));
+        },
+      );
       req.setTimeout(this.opts.timeoutMs, () => req.destroy(new TransientError(`no answer within ${this.opts.timeoutMs / 1000}s`)));
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e instanceof StageError || e instanceof TransientError) return reject(e);
         if (e.code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME/.test(e.code)) {
-          return reject(new StageError(`TLS verification of ${this.url.host} failed (${e.code}): point bcm.ca_file (or input bcm-ca-cert) at BCM's CA, /cm/local/apps/cmd/etc/cacert.pem on the head node`));
+          return reject(
+            new StageError(
+              `TLS verification of ${this.url.host} failed (${e.code}): point bcm.ca_file (or input bcm-ca-cert) at BCM's CA, /cm/local/apps/cmd/etc/cacert.pem on the head node`,
+            ),
+          );
         }
         reject(new TransientError(e.code ? `${e.code} ${e.message}` : e.message));
       });
@@ -115,7 +121,9 @@ export class BcmClient {
         this.attempts.push({ call: what, attempt, outcome: (err as Error).message });
         if (!transient) throw err;
         if (attempt >= this.opts.retries) {
-          throw new StageError(`BCM ${this.url.host}: ${what} failed after ${attempt + 1} attempt(s): ${(err as Error).message}. Check that the head node is up and bcm.endpoint is right; raise bcm.timeout_seconds or bcm.retries for a slow head node.`);
+          throw new StageError(
+            `BCM ${this.url.host}: ${what} failed after ${attempt + 1} attempt(s): ${(err as Error).message}. Check that the head node is up and bcm.endpoint is right; raise bcm.timeout_seconds or bcm.retries for a slow head node.`,
+          );
         }
         await new Promise((r) => setTimeout(r, Math.min(base * 2 ** attempt, 30_000)));
       }
@@ -137,7 +145,9 @@ export class BcmClient {
       return;
     }
     const said = safeErrorMessage(reply.body);
-    throw new StageError(`BCM login as '${username}' was refused${said ? `: ${said}` : reply.status !== 200 ? ` (HTTP ${reply.status})` : ''}. Check the BCM username (bcm.username / input bcm-username) and the password secret (input bcm-password).`);
+    throw new StageError(
+      `BCM login as '${username}' was refused${said ? `: ${said}` : reply.status !== 200 ? ` (HTTP ${reply.status})` : ''}. Check the BCM username (bcm.username / input bcm-username) and the password secret (input bcm-password).`,
+    );
   }
 
   /** One JSON RPC call. Re-logs in once when the answer looks like an expired or missing session. */
@@ -160,9 +170,11 @@ export class BcmClient {
         continue;
       }
       if (outcome.kind === 'auth') {
-        throw new StageError(this.opts.auth.mode === 'client-cert'
-          ? `BCM refused ${name} for the client certificate (${outcome.reason}): the certificate must be signed by the cluster CA and its profile must allow ${name}`
-          : `BCM refused ${name} even after logging in again (${outcome.reason}): the user's profile may not allow it`);
+        throw new StageError(
+          this.opts.auth.mode === 'client-cert'
+            ? `BCM refused ${name} for the client certificate (${outcome.reason}): the certificate must be signed by the cluster CA and its profile must allow ${name}`
+            : `BCM refused ${name} even after logging in again (${outcome.reason}): the user's profile may not allow it`,
+        );
       }
       throw new StageError(outcome.kind === 'not-json' && relogged ? `${outcome.reason}, also after logging in again` : outcome.reason);
     }
@@ -184,7 +196,8 @@ function safeErrorMessage(body: string): string {
 /** Classifies an HTTP reply in the order bcm-api.md §5 gives: status, JSON-ness, errormessage, success:false. */
 export function interpretReply(name: string, reply: HttpReply): ReplyOutcome {
   if (AUTH_STATUSES.has(reply.status)) return { kind: 'auth', reason: `HTTP ${reply.status}` };
-  if (reply.status === 400) return { kind: 'error', reason: `BCM does not know ${name} (HTTP 400): this BCM version may name the call differently` };
+  if (reply.status === 400)
+    return { kind: 'error', reason: `BCM does not know ${name} (HTTP 400): this BCM version may name the call differently` };
   if (reply.status !== 200) return { kind: 'error', reason: `BCM answered HTTP ${reply.status} to ${name}` };
   let value: unknown;
   try {
@@ -193,16 +206,22 @@ export function interpretReply(name: string, reply: HttpReply): ReplyOutcome {
     const looksHtml = /^\s*</.test(reply.body);
     return looksHtml
       ? { kind: 'auth', reason: 'an HTML page instead of JSON, as BCM sends to a session it does not know' }
-      : { kind: 'not-json', reason: `BCM answered ${name} with a body that is not JSON (${reply.body.length} bytes, starting ${JSON.stringify(reply.body.slice(0, 40))})` };
+      : {
+          kind: 'not-json',
+          reason: `BCM answered ${name} with a body that is not JSON (${reply.body.length} bytes, starting ${JSON.stringify(reply.body.slice(0, 40))})`,
+        };
   }
   if (value === false) return { kind: 'auth', reason: 'the head node answered false' };
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const obj = value as Record<string, unknown>;
     if (typeof obj.errormessage === 'string') {
       const msg = obj.errormessage.slice(0, 300);
-      return /does not allow access|certificate/i.test(msg) ? { kind: 'auth', reason: msg } : { kind: 'error', reason: `BCM refused ${name}: ${msg}` };
+      return /does not allow access|certificate/i.test(msg)
+        ? { kind: 'auth', reason: msg }
+        : { kind: 'error', reason: `BCM refused ${name}: ${msg}` };
     }
-    if (obj.success === false) return { kind: 'error', reason: `BCM reported failure for ${name}: ${JSON.stringify(obj.validation ?? obj).slice(0, 300)}` };
+    if (obj.success === false)
+      return { kind: 'error', reason: `BCM reported failure for ${name}: ${JSON.stringify(obj.validation ?? obj).slice(0, 300)}` };
   }
   return { kind: 'ok', value };
 }

@@ -78,7 +78,7 @@ export function parseNodes(raw: unknown): BcmNode[] {
   for (const item of expectArray(raw, 'cmdevice.getNodes')) {
     const o = asObject(item);
     const hostname = o && typeof o.hostname === 'string' ? o.hostname.trim() : '';
-    const uuid = o ? str(o.uuid) ?? (typeof o.uniqueKey === 'number' ? String(o.uniqueKey) : undefined) : undefined;
+    const uuid = o ? (str(o.uuid) ?? (typeof o.uniqueKey === 'number' ? String(o.uniqueKey) : undefined)) : undefined;
     if (!o || !hostname || !uuid) continue;
     out.push({
       uuid,

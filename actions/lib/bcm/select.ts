@@ -57,7 +57,11 @@ function describeNodeNetwork(spec: ClusterSpec): string {
  * The address of a node on the spec's node network. Management and BMC interfaces are never chosen
  * unless network.allow_management is set.
  */
-export function chooseAddress(node: BcmNode, spec: ClusterSpec, networks: Map<string, BcmNetwork>): { ip: string; network: string } | undefined {
+export function chooseAddress(
+  node: BcmNode,
+  spec: ClusterSpec,
+  networks: Map<string, BcmNetwork>,
+): { ip: string; network: string } | undefined {
   const sel = spec.network.node_network;
   for (const iface of node.interfaces) {
     if (!iface.ip) continue;
@@ -75,9 +79,19 @@ function networkProblems(spec: ClusterSpec, networks: BcmNetwork[]): string[] {
   const name = spec.network.node_network.name;
   if (!name) return [];
   const net = networks.find((n) => n.name === name);
-  if (!net) return [`network.node_network.name: BCM has no network '${name}' (it has: ${networks.map((n) => n.name).sort().join(', ') || 'none'})`];
+  if (!net)
+    return [
+      `network.node_network.name: BCM has no network '${name}' (it has: ${
+        networks
+          .map((n) => n.name)
+          .sort()
+          .join(', ') || 'none'
+      })`,
+    ];
   if (net.management && !spec.network.allow_management) {
-    return [`network.node_network.name: '${name}' is a BCM management network; nodes are not reached on it unless network.allow_management is true`];
+    return [
+      `network.node_network.name: '${name}' is a BCM management network; nodes are not reached on it unless network.allow_management is true`,
+    ];
   }
   return [];
 }
@@ -104,7 +118,9 @@ export function selectNodes(spec: ClusterSpec, facts: DiscoveryFacts, at: string
         }
         return;
       }
-      const matched = facts.nodes.filter((n) => matchSelector(selector, n.hostname, n.categoryUuid && categories.get(n.categoryUuid))).map((n) => n.hostname);
+      const matched = facts.nodes
+        .filter((n) => matchSelector(selector, n.hostname, n.categoryUuid && categories.get(n.categoryUuid)))
+        .map((n) => n.hostname);
       if (!matched.length) problems.push(`${where}: ${selectorToString(selector)} matches no BCM node`);
       names.push(...matched);
     });
@@ -126,7 +142,9 @@ export function selectNodes(spec: ClusterSpec, facts: DiscoveryFacts, at: string
   for (const [hostname, roleSet] of [...roles.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const candidates = byHostname.get(hostname)!;
     if (candidates.length > 1) {
-      problems.push(`${hostname}: BCM has ${candidates.length} devices with this hostname (${candidates.map((c) => c.uuid).join(', ')}); rename or remove the duplicate in BCM`);
+      problems.push(
+        `${hostname}: BCM has ${candidates.length} devices with this hostname (${candidates.map((c) => c.uuid).join(', ')}); rename or remove the duplicate in BCM`,
+      );
       continue;
     }
     const node = candidates[0]!;
@@ -137,7 +155,9 @@ export function selectNodes(spec: ClusterSpec, facts: DiscoveryFacts, at: string
     const chosen = chooseAddress(node, spec, networks);
     if (!chosen) {
       const have = addresses.map((a) => `${a.ip} on ${a.network || 'no network'} (${a.interface})`).join(', ') || 'none';
-      problems.push(`${hostname}: no address on ${describeNodeNetwork(spec)}; its addresses: ${have}. Give it an interface there in BCM, or choose another network.node_network`);
+      problems.push(
+        `${hostname}: no address on ${describeNodeNetwork(spec)}; its addresses: ${have}. Give it an interface there in BCM, or choose another network.node_network`,
+      );
       continue;
     }
     byAddress.set(chosen.ip, [...(byAddress.get(chosen.ip) ?? []), hostname]);
@@ -154,7 +174,9 @@ export function selectNodes(spec: ClusterSpec, facts: DiscoveryFacts, at: string
       history: [{ stage: 'discover-nodes', at, result: 'discovered' }],
     });
   }
-  for (const [ip, names] of byAddress) if (names.length > 1) problems.push(`${names.join(', ')}: share the address ${ip}; each node needs its own address on ${describeNodeNetwork(spec)}`);
+  for (const [ip, names] of byAddress)
+    if (names.length > 1)
+      problems.push(`${names.join(', ')}: share the address ${ip}; each node needs its own address on ${describeNodeNetwork(spec)}`);
   if (!nodes.some((n) => n.roles.includes('control_plane')) && !problems.some((p) => p.startsWith('nodes.control_plane'))) {
     problems.push('nodes.control_plane: no control-plane node was selected; list at least one');
   }
@@ -168,7 +190,9 @@ export function applyStatuses(selection: Selection, statuses: Map<string, BcmSta
     const status = statuses.get(node.uuid);
     const text = status?.status ?? 'UNKNOWN';
     if (!status || !spec.nodes.allowed_status.includes(text) || status.closed) {
-      problems.push(`${node.hostname}: BCM reports it ${status?.closed ? `${text} and closed` : text} (accepted: ${spec.nodes.allowed_status.join(', ')}); bring it up in BCM, or add the status to nodes.allowed_status`);
+      problems.push(
+        `${node.hostname}: BCM reports it ${status?.closed ? `${text} and closed` : text} (accepted: ${spec.nodes.allowed_status.join(', ')}); bring it up in BCM, or add the status to nodes.allowed_status`,
+      );
     }
     return { ...node, status: status?.closed ? `${text} (closed)` : text };
   });

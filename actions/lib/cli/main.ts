@@ -22,7 +22,7 @@ const COMMANDS: Record<string, string> = {
   deploy: 'run every stage in order, passing the inventory between them as files',
   plan: 'run every stage in plan mode: report what would change, change nothing',
   validate: 'check a cluster spec and list every problem',
-  keygen: 'create the service user\'s SSH keypair (ed25519, or --type rsa)',
+  keygen: "create the service user's SSH keypair (ed25519, or --type rsa)",
   lab: 'the local lab: up | down | status | fault <node> <drop|reject|hang|reboot|poweroff|restore> (from a checkout)',
 };
 
@@ -41,10 +41,19 @@ function usage(): string {
 }
 
 function stageHelp(def: StageDef): string {
-  const lines = [`usage: bcmkube ${def.command} --spec clusters/<name>.yaml [options]`, '', def.description, '', 'options (the inputs of action ' + def.action + '):'];
+  const lines = [
+    `usage: bcmkube ${def.command} --spec clusters/<name>.yaml [options]`,
+    '',
+    def.description,
+    '',
+    'options (the inputs of action ' + def.action + '):',
+  ];
   for (const i of def.inputs) {
     const flag = i.name === 'plan' ? '--plan' : `--${i.name} ${i.secret ? 'VALUE (or --' + i.name + '-file FILE)' : 'VALUE'}`;
-    lines.push(`  ${flag}`, `      ${i.description}${i.default !== undefined ? ` Default: ${i.default}.` : ''}${i.required ? ' Required.' : ''}`);
+    lines.push(
+      `  ${flag}`,
+      `      ${i.description}${i.default !== undefined ? ` Default: ${i.default}.` : ''}${i.required ? ' Required.' : ''}`,
+    );
   }
   if (def.pending) lines.push('', `status: not built yet (${def.pending}).`);
   return lines.join('\n');
@@ -71,20 +80,28 @@ export function parseStageFlags(def: StageDef, argv: string[]): Record<string, s
 function validateCommand(argv: string[], reporter: Reporter): number {
   const { values } = parseArgs({ args: argv, options: { spec: { type: 'string' }, help: { type: 'boolean' } }, strict: true });
   if (values.help) {
-    reporter.info('usage: bcmkube validate --spec clusters/<name>.yaml\n\nChecks the spec against the schema and the semantic rules; lists every problem with its path.');
+    reporter.info(
+      'usage: bcmkube validate --spec clusters/<name>.yaml\n\nChecks the spec against the schema and the semantic rules; lists every problem with its path.',
+    );
     return 0;
   }
   if (!values.spec) throw new UsageError('--spec is required: the path of the cluster spec, e.g. clusters/prod.yaml');
   const loaded = loadSpecFile(values.spec);
   if (loaded.problems.length) reporter.info(describeProblems(loaded.problems));
-  reporter.info(`${values.spec}: valid spec for cluster '${loaded.spec.name}' (${loaded.problems.length} warning(s)); spec hash ${loaded.hash.slice(0, 12)}`);
+  reporter.info(
+    `${values.spec}: valid spec for cluster '${loaded.spec.name}' (${loaded.problems.length} warning(s)); spec hash ${loaded.hash.slice(0, 12)}`,
+  );
   return 0;
 }
 
 /** The lab lives in test/lab/ of a checkout; the bundled CLI points there instead of shipping it. */
 async function labCommand(argv: string[], reporter: Reporter): Promise<number> {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [resolve(here, '../../../test/lab/cli.ts'), resolve(here, '../../test/lab/cli.ts'), resolve(process.cwd(), 'test/lab/cli.ts')];
+  const candidates = [
+    resolve(here, '../../../test/lab/cli.ts'),
+    resolve(here, '../../test/lab/cli.ts'),
+    resolve(process.cwd(), 'test/lab/cli.ts'),
+  ];
   const entry = candidates.find((c) => existsSync(c));
   if (!entry) throw new UsageError('the lab runs from a bcmkube checkout: `npm run lab -- up` (it needs test/lab/)');
   const mod = (await import(pathToFileURL(entry).href)) as { labCli: (argv: string[], reporter: Reporter) => Promise<number> };
@@ -112,8 +129,8 @@ async function chainCommand(command: 'deploy' | 'plan', argv: string[], reporter
 /** deploy/plan accept the union of the stages' flags; each stage reads the ones it knows. */
 function parseChainFlags(argv: string[]): Record<string, string> {
   const union: StageDef = { action: 'deploy', command: 'deploy', title: '', description: '', outputs: [], inputs: [] };
-  const seen = new Set<string>();
-  for (const s of STAGES) for (const i of s.inputs) if (!seen.has(i.name)) (seen.add(i.name), union.inputs.push(i));
+  const byName = new Map(STAGES.flatMap((s) => s.inputs).map((i) => [i.name, i]));
+  union.inputs.push(...byName.values());
   return parseStageFlags(union, argv);
 }
 

@@ -24,7 +24,8 @@ export function parseCidr(text: string, strict = true): Cidr | string {
   const bits = Number(m[2]);
   if (ip === undefined) return `'${m[1]}' is not an IPv4 address`;
   if (bits > 32) return `prefix length /${bits} is larger than 32`;
-  if (strict && (ip & mask(bits)) >>> 0 !== ip) return `'${text}' has host bits set; the network is ${formatIpv4((ip & mask(bits)) >>> 0)}/${bits}`;
+  if (strict && (ip & mask(bits)) >>> 0 !== ip)
+    return `'${text}' has host bits set; the network is ${formatIpv4((ip & mask(bits)) >>> 0)}/${bits}`;
   return { base: (ip & mask(bits)) >>> 0, bits, text: text.trim() };
 }
 
@@ -36,10 +37,10 @@ export function cidrContains(cidr: string | Cidr, ip: string): boolean {
   const c = typeof cidr === 'string' ? parseCidr(cidr, false) : cidr;
   const n = parseIpv4(ip);
   if (typeof c === 'string' || n === undefined) return false;
-  return ((n & mask(c.bits)) >>> 0) === c.base;
+  return (n & mask(c.bits)) >>> 0 === c.base;
 }
 
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   const bits = Math.min(a.bits, b.bits);
-  return ((a.base & mask(bits)) >>> 0) === ((b.base & mask(bits)) >>> 0);
+  return (a.base & mask(bits)) >>> 0 === (b.base & mask(bits)) >>> 0;
 }

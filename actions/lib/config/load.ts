@@ -52,7 +52,8 @@ export function toPath(pointer: string): string {
 
 function valueAt(data: unknown, pointer: string): unknown {
   let v: unknown = data;
-  for (const seg of pointer.split('/').slice(1)) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[seg.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+  for (const seg of pointer.split('/').slice(1))
+    v = v && typeof v === 'object' ? (v as Record<string, unknown>)[seg.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
   return v;
 }
 
@@ -85,7 +86,14 @@ function levenshtein(a: string, b: string): number {
   return row[b.length]!;
 }
 
-const TYPE_WORDS: Record<string, string> = { string: 'text', integer: 'a whole number', number: 'a number', boolean: 'true or false', array: 'a list', object: 'a mapping' };
+const TYPE_WORDS: Record<string, string> = {
+  string: 'text',
+  integer: 'a whole number',
+  number: 'a number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+};
 const FORMAT_WORDS: Record<string, string> = { uri: 'a URL', hostname: 'a DNS name' };
 
 function schemaAt(pointer: string): Record<string, unknown> | undefined {
@@ -115,13 +123,20 @@ function translate(errors: ErrorObject[], data: unknown): SpecProblem[] {
     switch (e.keyword) {
       case 'additionalProperties': {
         const key = (e.params as { additionalProperty: string }).additionalProperty;
-        const known = Object.keys((schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, '/properties')) as Record<string, unknown>) ?? {});
+        const known = Object.keys(
+          (schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, '/properties')) as Record<string, unknown>) ?? {},
+        );
         const guess = closest(key, known);
         add(path ? `${path}.${key}` : key, `unknown key${guess ? ` (did you mean '${guess}'?)` : ''}; allowed here: ${known.join(', ')}`);
         break;
       }
       case 'required':
-        add(path ? `${path}.${(e.params as { missingProperty: string }).missingProperty}` : (e.params as { missingProperty: string }).missingProperty, 'is required');
+        add(
+          path
+            ? `${path}.${(e.params as { missingProperty: string }).missingProperty}`
+            : (e.params as { missingProperty: string }).missingProperty,
+          'is required',
+        );
         break;
       case 'type':
         add(path, `${value} must be ${TYPE_WORDS[(e.params as { type: string }).type] ?? (e.params as { type: string }).type}`);
@@ -130,7 +145,8 @@ function translate(errors: ErrorObject[], data: unknown): SpecProblem[] {
         add(path, `${value} is not one of: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`);
         break;
       case 'pattern': {
-        const desc = (schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/pattern$/, '')) as { description?: string } | undefined)?.description ?? '';
+        const desc =
+          (schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/pattern$/, '')) as { description?: string } | undefined)?.description ?? '';
         add(path, `${value} is not allowed here${desc ? ` — ${desc}` : ''}`);
         break;
       }
@@ -142,7 +158,10 @@ function translate(errors: ErrorObject[], data: unknown): SpecProblem[] {
         add(path, `${value} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${(e.params as { limit: number }).limit}`);
         break;
       case 'minItems':
-        add(path, `needs at least ${(e.params as { limit: number }).limit} entr${(e.params as { limit: number }).limit === 1 ? 'y' : 'ies'}`);
+        add(
+          path,
+          `needs at least ${(e.params as { limit: number }).limit} entr${(e.params as { limit: number }).limit === 1 ? 'y' : 'ies'}`,
+        );
         break;
       case 'maxItems':
         add(path, `has more than ${(e.params as { limit: number }).limit} entries`);
@@ -174,7 +193,14 @@ function inlineSecrets(data: unknown, path = ''): SpecProblem[] {
   return Object.entries(data).flatMap(([k, v]) => {
     const p = path ? `${path}.${k}` : k;
     if (SECRET_KEY.test(k) && v !== null && v !== '' && typeof v !== 'object') {
-      return [{ path: p, message: 'secrets never go in the spec: pass it as an action input from a GitHub secret, or use the matching *_file key in the CLI', severity: 'error' as const }];
+      return [
+        {
+          path: p,
+          message:
+            'secrets never go in the spec: pass it as an action input from a GitHub secret, or use the matching *_file key in the CLI',
+          severity: 'error' as const,
+        },
+      ];
     }
     return inlineSecrets(v, p);
   });
@@ -183,13 +209,18 @@ function inlineSecrets(data: unknown, path = ''): SpecProblem[] {
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().filter((k) => (value as Record<string, unknown>)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
 
 export function parseSpec(text: string, source: string): LoadedSpec {
-  if (Buffer.byteLength(text) > MAX_SPEC_BYTES) throw new SpecError(source, [{ path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes`, severity: 'error' }]);
+  if (Buffer.byteLength(text) > MAX_SPEC_BYTES)
+    throw new SpecError(source, [{ path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes`, severity: 'error' }]);
   let data: unknown;
   try {
     data = yaml.load(text, { filename: source, maxAliases: 20, maxDepth: 30, maxTotalMergeKeys: 100 });
@@ -212,7 +243,8 @@ export function parseSpec(text: string, source: string): LoadedSpec {
 export function loadSpecFile(path: string): LoadedSpec {
   let text: string;
   try {
-    if (statSync(path).size > MAX_SPEC_BYTES) throw new SpecError(path, [{ path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes`, severity: 'error' }]);
+    if (statSync(path).size > MAX_SPEC_BYTES)
+      throw new SpecError(path, [{ path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes`, severity: 'error' }]);
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (err instanceof SpecError) throw err;

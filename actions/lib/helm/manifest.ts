@@ -40,7 +40,8 @@ function checkRelease(raw: unknown, at: string, problems: string[]): PlatformRel
   str('version', /^v?\d+\.\d+\.\d+([-+].*)?$/, 'must be a pinned version like 1.2.3 (never a range or "latest")');
   str('namespace', NAME, 'must be a lower-case DNS label');
   str('values', /^values\/[a-z0-9.-]+\.yaml$/, 'must be values/<file>.yaml');
-  if (!Number.isInteger(r.timeoutSeconds) || (r.timeoutSeconds as number) < 30) problems.push(`${at}.timeoutSeconds: must be a whole number of seconds, at least 30`);
+  if (!Number.isInteger(r.timeoutSeconds) || (r.timeoutSeconds as number) < 30)
+    problems.push(`${at}.timeoutSeconds: must be a whole number of seconds, at least 30`);
   if (!Array.isArray(r.needs) || r.needs.some((n) => typeof n !== 'string')) problems.push(`${at}.needs: must be a list of release names`);
   if (typeof r.enabled !== 'boolean') problems.push(`${at}.enabled: must be true or false`);
   const labels = r.namespaceLabels ?? {};

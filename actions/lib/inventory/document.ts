@@ -25,7 +25,9 @@ function normalizeNode(node: InventoryNode): InventoryNode {
   return {
     ...node,
     roles: ROLE_ORDER.filter((r) => node.roles.includes(r)),
-    addresses: [...node.addresses].sort((a, b) => a.network.localeCompare(b.network) || a.interface.localeCompare(b.interface) || a.ip.localeCompare(b.ip)),
+    addresses: [...node.addresses].sort(
+      (a, b) => a.network.localeCompare(b.network) || a.interface.localeCompare(b.interface) || a.ip.localeCompare(b.ip),
+    ),
   };
 }
 
@@ -41,7 +43,11 @@ export function serializeInventory(inv: Inventory): string {
   const problems = validateInventory(inv);
   if (problems.length) throw new StageError('refusing to write an invalid inventory', problems);
   const secrets = findSecrets(inv);
-  if (secrets.length) throw new StageError('refusing to write an inventory that looks like it holds a secret', secrets.map((s) => `${s.path}: ${s.why}`));
+  if (secrets.length)
+    throw new StageError(
+      'refusing to write an inventory that looks like it holds a secret',
+      secrets.map((s) => `${s.path}: ${s.why}`),
+    );
   return `${JSON.stringify(sortKeysDeep(normalizeInventory(inv)), null, 2)}\n`;
 }
 
@@ -62,7 +68,9 @@ export function readInventory(path: string): Inventory {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read inventory '${path}': ${(err as NodeJS.ErrnoException).code ?? String(err)} — run discover-nodes first, or pass the inventory artifact of the previous stage`);
+    throw new UsageError(
+      `cannot read inventory '${path}': ${(err as NodeJS.ErrnoException).code ?? String(err)} — run discover-nodes first, or pass the inventory artifact of the previous stage`,
+    );
   }
   return parseInventory(text, path);
 }
@@ -84,7 +92,10 @@ export function validateInventory(data: unknown): string[] {
   const p: string[] = [];
   if (!data || typeof data !== 'object' || Array.isArray(data)) return ['(root): must be an object'];
   const inv = data as Record<string, unknown>;
-  if (inv.schemaVersion !== INVENTORY_SCHEMA_VERSION) p.push(`schemaVersion: must be ${INVENTORY_SCHEMA_VERSION}, got ${JSON.stringify(inv.schemaVersion)} (written by another bcmkube version?)`);
+  if (inv.schemaVersion !== INVENTORY_SCHEMA_VERSION)
+    p.push(
+      `schemaVersion: must be ${INVENTORY_SCHEMA_VERSION}, got ${JSON.stringify(inv.schemaVersion)} (written by another bcmkube version?)`,
+    );
   if (!isString(inv.cluster) || !inv.cluster) p.push('cluster: must be a non-empty string');
   if (!isString(inv.specHash)) p.push('specHash: must be a string');
   const bcm = inv.bcm as Record<string, unknown> | undefined;
@@ -96,12 +107,14 @@ export function validateInventory(data: unknown): string[] {
     const at = `nodes[${i}]`;
     if (!n || typeof n !== 'object') return p.push(`${at}: must be an object`);
     const node = n as Record<string, unknown>;
-    for (const k of ['hostname', 'uuid', 'mac', 'status', 'address', 'network']) if (!isString(node[k])) p.push(`${at}.${k}: must be a string`);
+    for (const k of ['hostname', 'uuid', 'mac', 'status', 'address', 'network'])
+      if (!isString(node[k])) p.push(`${at}.${k}: must be a string`);
     if (isString(node.hostname)) {
       if (seen.has(node.hostname)) p.push(`${at}.hostname: '${node.hostname}' appears twice`);
       seen.add(node.hostname);
     }
-    if (!Array.isArray(node.roles) || node.roles.some((r) => !ROLE_ORDER.includes(r as InventoryRole))) p.push(`${at}.roles: must be a list of ${ROLE_ORDER.join(', ')}`);
+    if (!Array.isArray(node.roles) || node.roles.some((r) => !ROLE_ORDER.includes(r as InventoryRole)))
+      p.push(`${at}.roles: must be a list of ${ROLE_ORDER.join(', ')}`);
     if (!Array.isArray(node.addresses)) p.push(`${at}.addresses: must be an array`);
     if (!Array.isArray(node.history)) p.push(`${at}.history: must be an array`);
   });
@@ -113,9 +126,14 @@ export function validateInventory(data: unknown): string[] {
  * update are kept unchanged; an update for a node the inventory lacks is an error (stages never add nodes
  * behind discovery's back).
  */
-export function mergeInventory(base: Inventory, updates: Array<Pick<InventoryNode, 'hostname'> & Partial<InventoryNode>>, mark: StageMark): Inventory {
+export function mergeInventory(
+  base: Inventory,
+  updates: Array<Pick<InventoryNode, 'hostname'> & Partial<InventoryNode>>,
+  mark: StageMark,
+): Inventory {
   const byName = new Map(base.nodes.map((n) => [n.hostname, n]));
-  for (const u of updates) if (!byName.has(u.hostname)) throw new StageError(`node '${u.hostname}' is not in the inventory of cluster '${base.cluster}'`);
+  for (const u of updates)
+    if (!byName.has(u.hostname)) throw new StageError(`node '${u.hostname}' is not in the inventory of cluster '${base.cluster}'`);
   const updated = new Map(updates.map((u) => [u.hostname, u]));
   const nodes = base.nodes.map((n) => {
     const u = updated.get(n.hostname);

@@ -2,7 +2,16 @@
 import type { GpuFact } from '../inventory/types.ts';
 
 /** The exact query the probe runs; its answer is CSV without header or units. */
-export const GPU_QUERY_FIELDS = ['index', 'name', 'uuid', 'pci.bus_id', 'memory.total', 'driver_version', 'mig.mode.current', 'compute_cap'] as const;
+export const GPU_QUERY_FIELDS = [
+  'index',
+  'name',
+  'uuid',
+  'pci.bus_id',
+  'memory.total',
+  'driver_version',
+  'mig.mode.current',
+  'compute_cap',
+] as const;
 export const GPU_QUERY_ARGS = [`--query-gpu=${GPU_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
 
 export interface GpuQueryResult {
@@ -23,7 +32,16 @@ export function parseGpuQuery(text: string): GpuQueryResult {
       problems.push(`nvidia-smi line ${lineNo + 1}: expected ${GPU_QUERY_FIELDS.length} fields, got ${cols.length}: ${line.slice(0, 120)}`);
       continue;
     }
-    const [index, name, uuid, busId, memory, driver, mig, computeCap] = cols as [string, string, string, string, string, string, string, string];
+    const [index, name, uuid, busId, memory, driver, mig, computeCap] = cols as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const memoryMiB = Number(memory);
     if (!/^\d+$/.test(index) || !Number.isFinite(memoryMiB)) {
       problems.push(`nvidia-smi line ${lineNo + 1}: index '${index}' or memory '${memory}' is not a number`);

@@ -95,7 +95,13 @@ export function parseProbe(output: string, runnerClock: number, roundTripSeconds
     if (mount && availKb && /^\d+$/.test(availKb)) freeGb[mount] = Math.round((Number(availKb) / 1024 / 1024) * 10) / 10;
     if (mount && mountedOn && mount !== '/var' && mountedOn === '/') delete freeGb[mount]; // a data partition that is not mounted is just a directory on /
   }
-  const kv = (text: string) => Object.fromEntries(text.split('\n').map((l) => l.split(/=(.*)/s, 2) as [string, string]).filter(([k]) => k));
+  const kv = (text: string) =>
+    Object.fromEntries(
+      text
+        .split('\n')
+        .map((l) => l.split(/=(.*)/s, 2) as [string, string])
+        .filter(([k]) => k),
+    );
   const ctr = kv(s.get('containerd') ?? '');
   const user = kv(s.get('user') ?? '');
   const passwd = (user.passwd ?? '').split(':');
@@ -113,9 +119,17 @@ export function parseProbe(output: string, runnerClock: number, roundTripSeconds
       containerd: { present: ctr.present === 'yes', running: ctr.running === 'yes', ...(ctr.root ? { root: ctr.root } : {}) },
       homeOnNfs: /^nfs/i.test(s.get('homefs') ?? ''),
       // the node's clock was read about half a round trip before the output arrived
-      clockOffsetSeconds: Number.isFinite(nodeClock) ? Math.round((nodeClock - (runnerClock - roundTripSeconds / 2)) * 1000) / 1000 : Number.NaN,
+      clockOffsetSeconds: Number.isFinite(nodeClock)
+        ? Math.round((nodeClock - (runnerClock - roundTripSeconds / 2)) * 1000) / 1000
+        : Number.NaN,
       serviceUser: user.passwd
-        ? { exists: true, uid: Number(passwd[2]), gid: Number(passwd[3]), keyInstalled: user.key === 'yes', sudoers: user.sudoers === 'yes' }
+        ? {
+            exists: true,
+            uid: Number(passwd[2]),
+            gid: Number(passwd[3]),
+            keyInstalled: user.key === 'yes',
+            sudoers: user.sudoers === 'yes',
+          }
         : { exists: false, ...(user.group ? { gid: Number(user.group.split(':')[2]) } : {}) },
       ...(s.get('bootid') ? { bootId: s.get('bootid') } : {}),
     },

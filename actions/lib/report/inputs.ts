@@ -45,14 +45,16 @@ export function integerInput(src: InputSource, name: string, fallback: number, m
   const v = src.get(name).trim();
   if (!v) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${src.label(name)} must be a whole number from ${min} to ${max}, got '${v}'`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`${src.label(name)} must be a whole number from ${min} to ${max}, got '${v}'`);
   return n;
 }
 
 export function choiceInput<T extends string>(src: InputSource, name: string, choices: readonly T[], fallback: T): T {
   const v = src.get(name).trim();
   if (!v) return fallback;
-  if (!(choices as readonly string[]).includes(v)) throw new UsageError(`${src.label(name)} must be one of ${choices.join(', ')}, got '${v}'`);
+  if (!(choices as readonly string[]).includes(v))
+    throw new UsageError(`${src.label(name)} must be one of ${choices.join(', ')}, got '${v}'`);
   return v as T;
 }
 

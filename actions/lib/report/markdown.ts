@@ -1,7 +1,9 @@
 // Small Markdown builders for job summaries, PR comments and terminal output.
 
 function cell(value: unknown): string {
-  return String(value ?? '').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return String(value ?? '')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n/g, ' ');
 }
 
 export function table(headers: string[], rows: unknown[][]): string {
@@ -29,7 +31,10 @@ export interface TimedPhase {
 
 export function timingsTable(phases: TimedPhase[]): string {
   const total = phases.reduce((s, p) => s + p.ms, 0);
-  return table(['phase', 'seconds'], [...phases.map((p) => [p.name, (p.ms / 1000).toFixed(2)]), ['**total**', `**${(total / 1000).toFixed(2)}**`]]);
+  return table(
+    ['phase', 'seconds'],
+    [...phases.map((p) => [p.name, (p.ms / 1000).toFixed(2)]), ['**total**', `**${(total / 1000).toFixed(2)}**`]],
+  );
 }
 
 export type FlowOutcome = 'ok' | 'failed' | 'skipped' | 'unchanged' | 'planned';

@@ -43,7 +43,16 @@ function hostToken(host: string, port: number): string {
 
 function matches(entry: KnownHostEntry, token: string): boolean {
   if (entry.hashed) return createHmac('sha1', entry.hashed.salt).update(token).digest().equals(entry.hashed.hash);
-  return entry.patterns.some((p) => !p.startsWith('!') && new RegExp(`^${p.replace(/[.+^${}()|\\[\]]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(token));
+  return entry.patterns.some(
+    (p) =>
+      !p.startsWith('!') &&
+      new RegExp(
+        `^${p
+          .replace(/[.+^${}()|\\[\]]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.')}$`,
+      ).test(token),
+  );
 }
 
 export interface HostKeyVerdict {
@@ -54,11 +63,18 @@ export interface HostKeyVerdict {
 }
 
 /** Decides whether `key` is the right host key for a node known by `names` (hostname and address). */
-export function verifyHostKey(entries: KnownHostEntry[], names: string[], port: number, key: Buffer, policy: HostKeyPolicy): HostKeyVerdict {
+export function verifyHostKey(
+  entries: KnownHostEntry[],
+  names: string[],
+  port: number,
+  key: Buffer,
+  policy: HostKeyPolicy,
+): HostKeyVerdict {
   if (policy === 'off') return { accept: true };
   const tokens = names.map((n) => hostToken(n, port));
   const relevant = entries.filter((e) => tokens.some((t) => matches(e, t)));
-  if (relevant.some((e) => e.revoked && e.key.equals(key))) return { accept: false, reason: `host key ${fingerprint(key)} is marked @revoked` };
+  if (relevant.some((e) => e.revoked && e.key.equals(key)))
+    return { accept: false, reason: `host key ${fingerprint(key)} is marked @revoked` };
   if (relevant.some((e) => !e.revoked && e.key.equals(key))) return { accept: true };
   const known = relevant.filter((e) => !e.revoked);
   if (known.length) {
@@ -71,5 +87,8 @@ export function verifyHostKey(entries: KnownHostEntry[], names: string[], port: 
     const keyType = key.subarray(4, 4 + key.readUInt32BE(0)).toString();
     return { accept: true, learned: `${tokens.join(',')} ${keyType} ${key.toString('base64')}` };
   }
-  return { accept: false, reason: `no known_hosts entry for ${names.join(' / ')} (presented ${fingerprint(key)}); add the node's key to known_hosts, or use host-key-policy accept-new for a first contact` };
+  return {
+    accept: false,
+    reason: `no known_hosts entry for ${names.join(' / ')} (presented ${fingerprint(key)}); add the node's key to known_hosts, or use host-key-policy accept-new for a first contact`,
+  };
 }

@@ -34,7 +34,14 @@ export interface ExecResult {
 
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: string };
 
-const MODERN_HOST_KEYS: ServerHostKeyAlgorithm[] = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
+const MODERN_HOST_KEYS: ServerHostKeyAlgorithm[] = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+];
 
 class HostKeyRefused extends Error {}
 
@@ -62,7 +69,9 @@ export class SshPool {
         readyTimeout: this.opts.connectTimeoutMs,
         keepaliveInterval: 5000,
         keepaliveCountMax: 3,
-        algorithms: { serverHostKey: this.opts.legacyAlgorithms ? [...MODERN_HOST_KEYS, 'ssh-rsa' as ServerHostKeyAlgorithm] : MODERN_HOST_KEYS },
+        algorithms: {
+          serverHostKey: this.opts.legacyAlgorithms ? [...MODERN_HOST_KEYS, 'ssh-rsa' as ServerHostKeyAlgorithm] : MODERN_HOST_KEYS,
+        },
         hostVerifier: (key: Buffer) => {
           const verdict = verifyHostKey(this.opts.knownHosts, [target.hostname, target.address], port, key, this.opts.policy);
           if (!verdict.accept) refusal = verdict.reason ?? `host key ${fingerprint(key)} refused`;
@@ -86,9 +95,13 @@ export class SshPool {
         const message = (err as Error).message;
         const permanent = err instanceof HostKeyRefused || /authentication|auth methods|All configured/i.test(message);
         if (permanent || attempt >= this.opts.connectRetries) {
-          throw new Error(err instanceof HostKeyRefused ? message : /authentication|All configured/i.test(message)
-            ? `login as '${this.opts.credentials.username}' refused (${message})`
-            : `cannot connect to ${target.address}:${target.port ?? 22}: ${message}${attempt ? ` (after ${attempt + 1} attempts)` : ''}`);
+          throw new Error(
+            err instanceof HostKeyRefused
+              ? message
+              : /authentication|All configured/i.test(message)
+                ? `login as '${this.opts.credentials.username}' refused (${message})`
+                : `cannot connect to ${target.address}:${target.port ?? 22}: ${message}${attempt ? ` (after ${attempt + 1} attempts)` : ''}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 300 * (attempt + 1)));
       }
@@ -118,7 +131,10 @@ export class SshPool {
       }, this.opts.commandTimeoutMs);
     });
     try {
-      const r = await Promise.race([ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel: (ch) => (channel = ch) }), timeout]);
+      const r = await Promise.race([
+        ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel: (ch) => (channel = ch) }),
+        timeout,
+      ]);
       return { code: r.code, stdout: r.stdout, stderr: r.stderr };
     } finally {
       clearTimeout(timer);

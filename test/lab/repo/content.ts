@@ -41,7 +41,12 @@ function treeHash(root: string): string {
 
 /** Isolated Helm state: never the user's ~/.config/helm or ~/.cache/helm. */
 export function helmEnv(home: string): NodeJS.ProcessEnv {
-  return { ...process.env, HELM_CACHE_HOME: join(home, 'cache'), HELM_CONFIG_HOME: join(home, 'config'), HELM_DATA_HOME: join(home, 'data') };
+  return {
+    ...process.env,
+    HELM_CACHE_HOME: join(home, 'cache'),
+    HELM_CONFIG_HOME: join(home, 'config'),
+    HELM_DATA_HOME: join(home, 'data'),
+  };
 }
 
 export async function buildRepoContent(dir: string, opts: { helm: string; kubectl: string; manifestPath: string }): Promise<RepoContent> {
@@ -65,7 +70,10 @@ export async function buildRepoContent(dir: string, opts: { helm: string; kubect
     for (const c of charts) {
       const src = join(work, 'charts', c.name);
       cpSync(join(HERE, 'chart-template'), src, { recursive: true });
-      writeFileSync(join(src, 'Chart.yaml'), `apiVersion: v2\nname: ${c.name}\nversion: ${c.version}\nappVersion: "${c.version}"\ndescription: Lab test chart standing in for ${c.name} ${c.version} (bcmkube lab)\ntype: application\n`);
+      writeFileSync(
+        join(src, 'Chart.yaml'),
+        `apiVersion: v2\nname: ${c.name}\nversion: ${c.version}\nappVersion: "${c.version}"\ndescription: Lab test chart standing in for ${c.name} ${c.version} (bcmkube lab)\ntype: application\n`,
+      );
       await run(opts.helm, ['package', src, '-d', join(dir, 'charts')], { env });
     }
     await run(opts.helm, ['repo', 'index', join(dir, 'charts')], { env });
@@ -88,11 +96,28 @@ export async function buildRepoContent(dir: string, opts: { helm: string; kubect
     cpSync(join(HERE, 'kubespray-standin'), join(work, top), { recursive: true });
     mkdirSync(ksDir, { recursive: true });
     const ksTar = `${KUBESPRAY_STANDIN_VERSION}.tar.gz`;
-    await run('tar', ['-C', work, '--sort=name', '--owner=0', '--group=0', '--mtime=2026-01-01', '-I', 'gzip -n', '-cf', join(ksDir, ksTar), top]);
+    await run('tar', [
+      '-C',
+      work,
+      '--sort=name',
+      '--owner=0',
+      '--group=0',
+      '--mtime=2026-01-01',
+      '-I',
+      'gzip -n',
+      '-cf',
+      join(ksDir, ksTar),
+      top,
+    ]);
     writeFileSync(join(ksDir, `${ksTar}.sha256`), sha256(join(ksDir, ksTar)));
 
     const hashes: Record<string, string> = {};
-    for (const f of [`tools/helm/${helmTar}`, `tools/kubectl/release/${KUBECTL_VERSION}/bin/linux/amd64/kubectl`, `tools/kubespray/${ksTar}`, ...readdirSync(join(dir, 'charts')).map((f) => `charts/${f}`)]) {
+    for (const f of [
+      `tools/helm/${helmTar}`,
+      `tools/kubectl/release/${KUBECTL_VERSION}/bin/linux/amd64/kubectl`,
+      `tools/kubespray/${ksTar}`,
+      ...readdirSync(join(dir, 'charts')).map((f) => `charts/${f}`),
+    ]) {
       hashes[f] = sha256(join(dir, f));
     }
     const content: RepoContent = { dir, sha256: hashes, charts };

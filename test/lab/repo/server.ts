@@ -4,7 +4,13 @@ import { createServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 
-const TYPES: Record<string, string> = { '.yaml': 'application/yaml', '.tgz': 'application/gzip', '.gz': 'application/gzip', '.sha256': 'text/plain', '.sha256sum': 'text/plain' };
+const TYPES: Record<string, string> = {
+  '.yaml': 'application/yaml',
+  '.tgz': 'application/gzip',
+  '.gz': 'application/gzip',
+  '.sha256': 'text/plain',
+  '.sha256sum': 'text/plain',
+};
 
 export interface RepoServer {
   url: string;
@@ -12,7 +18,12 @@ export interface RepoServer {
   close(): Promise<void>;
 }
 
-export async function startRepoServer(opts: { dir: string; host?: string; port?: number; tls: { cert: string; key: string } }): Promise<RepoServer> {
+export async function startRepoServer(opts: {
+  dir: string;
+  host?: string;
+  port?: number;
+  tls: { cert: string; key: string };
+}): Promise<RepoServer> {
   const log: Array<{ method: string; path: string; status: number }> = [];
   const root = normalize(opts.dir);
   const server = createServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, (req, res) => {

@@ -73,9 +73,14 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
 
   function setState(c: SimCluster, state: ClusterState): void {
     const now = new Date().toISOString();
-    c.status = state === 'Connected'
-      ? { state, conditions: [{ type: 'Available', status: 'True', reason: 'Available', message: '', lastTransitionTime: now }], platform: { type: 'vanilla', kubeVersion: 'v1.31.9' } }
-      : { state };
+    c.status =
+      state === 'Connected'
+        ? {
+            state,
+            conditions: [{ type: 'Available', status: 'True', reason: 'Available', message: '', lastTransitionTime: now }],
+            platform: { type: 'vanilla', kubeVersion: 'v1.31.9' },
+          }
+        : { state };
     c.updatedAt = now;
     c.lastLiveness = state === 'Connected' ? now : c.lastLiveness;
   }
@@ -125,7 +130,10 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
       } else return err(400, 'Required parameter is missing');
       const token = randomBytes(32).toString('base64url');
       tokens.set(token, { subject, issuer: issuer() });
-      return { status: 200, body: { accessToken: token, idToken: randomBytes(16).toString('base64url'), refreshToken: randomBytes(16).toString('base64url') } };
+      return {
+        status: 200,
+        body: { accessToken: token, idToken: randomBytes(16).toString('base64url'), refreshToken: randomBytes(16).toString('base64url') },
+      };
     }
     if (req.method === 'GET' && path === '/auth/realms/runai/.well-known/openid-configuration') {
       return { status: 200, body: { issuer: issuer(), token_endpoint: `${baseUrl}/auth/realms/runai/protocol/openid-connect/token` } };
@@ -184,7 +192,15 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
           `--set cluster.uid=${c.uuid} \\`,
           `--set cluster.url=${clusterUrl} --version="${chartVersion}" --create-namespace`,
         ].join('\n');
-        return { status: 200, body: { installationStr, repositoryName: 'runai', chartRepoURL: 'https://runai.jfrog.io/artifactory/api/helm/run-ai-charts', clientSecret: c.clientSecret } };
+        return {
+          status: 200,
+          body: {
+            installationStr,
+            repositoryName: 'runai',
+            chartRepoURL: 'https://runai.jfrog.io/artifactory/api/helm/run-ai-charts',
+            clientSecret: c.clientSecret,
+          },
+        };
       }
       if (!m[2] && req.method === 'GET') {
         if (c.pollsSinceInstallInfo >= 0 && opts.autoConnectAfterPolls && c.status.state !== 'Connected') {
@@ -195,7 +211,9 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
       }
       if (!m[2] && req.method === 'DELETE') {
         clusters.delete(id);
-        return url.searchParams.get('force') === 'true' ? { status: 204, body: null } : { status: 202, body: { code: 202, message: 'Request has been accepted.' } };
+        return url.searchParams.get('force') === 'true'
+          ? { status: 204, body: null }
+          : { status: 202, body: { code: 202, message: 'Request has been accepted.' } };
       }
     }
     return err(404, 'Not found');
@@ -247,7 +265,9 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
       setState(c, state);
     },
     setFault(f) {
-      fault = f ? { status: f.status, ...(f.times !== undefined ? { remaining: f.times } : {}), ...(f.route ? { route: f.route } : {}) } : null;
+      fault = f
+        ? { status: f.status, ...(f.times !== undefined ? { remaining: f.times } : {}), ...(f.route ? { route: f.route } : {}) }
+        : null;
     },
     clusters: () => [...clusters.values()].map(displayed),
     requests: () => [...log],

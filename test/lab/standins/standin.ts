@@ -32,7 +32,11 @@ const start = Date.now();
 const env = process.env;
 
 function record(extra: Record<string, unknown> = {}): void {
-  if (env.BCMKUBE_STANDIN_LOG) appendFileSync(env.BCMKUBE_STANDIN_LOG, `${JSON.stringify({ tool, argv, start, end: Date.now(), pid: process.pid, cwd: process.cwd(), ...extra })}\n`);
+  if (env.BCMKUBE_STANDIN_LOG)
+    appendFileSync(
+      env.BCMKUBE_STANDIN_LOG,
+      `${JSON.stringify({ tool, argv, start, end: Date.now(), pid: process.pid, cwd: process.cwd(), ...extra })}\n`,
+    );
 }
 
 function passthrough(real: string | undefined): never {
@@ -63,7 +67,9 @@ function withState<T>(fn: (s: State) => T): T {
     }
   }
   try {
-    const s: State = existsSync(file) ? { releases: {}, nodes: {}, applied: [], failedOnce: [], ...JSON.parse(readFileSync(file, 'utf8')) } : { releases: {}, nodes: {}, applied: [], failedOnce: [] };
+    const s: State = existsSync(file)
+      ? { releases: {}, nodes: {}, applied: [], failedOnce: [], ...JSON.parse(readFileSync(file, 'utf8')) }
+      : { releases: {}, nodes: {}, applied: [], failedOnce: [] };
     const out = fn(s);
     writeFileSync(file, JSON.stringify(s, null, 2));
     return out;
@@ -82,7 +88,26 @@ function flag(name: string, short?: string): string | undefined {
 }
 
 function positionals(): string[] {
-  const takesValue = new Set(['--namespace', '-n', '--version', '--timeout', '-f', '--values', '--set', '--set-string', '--kube-context', '--kubeconfig', '-o', '--output', '-l', '--selector', '--for', '--repo', '--ca-file', '--post-renderer']);
+  const takesValue = new Set([
+    '--namespace',
+    '-n',
+    '--version',
+    '--timeout',
+    '-f',
+    '--values',
+    '--set',
+    '--set-string',
+    '--kube-context',
+    '--kubeconfig',
+    '-o',
+    '--output',
+    '-l',
+    '--selector',
+    '--for',
+    '--repo',
+    '--ca-file',
+    '--post-renderer',
+  ]);
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -92,40 +117,69 @@ function positionals(): string[] {
   return out;
 }
 
-const config: StandinConfig = env.BCMKUBE_STANDIN_CONFIG && existsSync(env.BCMKUBE_STANDIN_CONFIG) ? JSON.parse(readFileSync(env.BCMKUBE_STANDIN_CONFIG, 'utf8')) : {};
+const config: StandinConfig =
+  env.BCMKUBE_STANDIN_CONFIG && existsSync(env.BCMKUBE_STANDIN_CONFIG) ? JSON.parse(readFileSync(env.BCMKUBE_STANDIN_CONFIG, 'utf8')) : {};
 
 function helm(): void {
   const sub = argv[0];
-  if (['template', 'lint', 'pull', 'package', 'repo', 'version', 'show', 'dependency', 'search', 'env', 'create'].includes(sub ?? '')) passthrough(env.BCMKUBE_REAL_HELM);
+  if (['template', 'lint', 'pull', 'package', 'repo', 'version', 'show', 'dependency', 'search', 'env', 'create'].includes(sub ?? ''))
+    passthrough(env.BCMKUBE_REAL_HELM);
   const namespace = flag('--namespace', '-n') ?? 'default';
   if (sub === 'upgrade' || sub === 'install') {
     const [, name, chart] = positionals();
     const version = flag('--version') ?? '';
     const behaviour = config.releases?.[name!] ?? {};
     if (behaviour.delayMs) sleep(behaviour.delayMs);
-    const fails = behaviour.fail === true || (behaviour.fail === 'once' && withState((s) => (s.failedOnce.includes(name!) ? false : (s.failedOnce.push(name!), true))));
+    const fails =
+      behaviour.fail === true ||
+      (behaviour.fail === 'once' && withState((s) => (s.failedOnce.includes(name!) ? false : (s.failedOnce.push(name!), true))));
     if (fails) {
       const atomic = argv.includes('--atomic');
       const existed = withState((s) => Boolean(s.releases[name!]));
       record({ release: name, outcome: atomic ? (existed ? 'rolled-back' : 'uninstalled') : 'failed' });
-      process.stderr.write(`Error: ${existed ? 'UPGRADE' : 'INSTALLATION'} FAILED: release ${name} failed, and has been ${existed ? 'rolled back' : 'uninstalled'} due to atomic being set: context deadline exceeded (lab stand-in)\n`);
+      process.stderr.write(
+        `Error: ${existed ? 'UPGRADE' : 'INSTALLATION'} FAILED: release ${name} failed, and has been ${existed ? 'rolled back' : 'uninstalled'} due to atomic being set: context deadline exceeded (lab stand-in)\n`,
+      );
       process.exit(1);
     }
     const rel = withState((s) => {
       const prev = s.releases[name!];
-      const chartName = chart!.split('/').pop()!.replace(/-v?\d+\.\d+\.\d+.*\.tgz$/, '');
-      s.releases[name!] = { name: name!, namespace, chart: chartName, version, revision: (prev?.revision ?? 0) + 1, status: 'deployed', updated: new Date().toISOString() };
+      const chartName = chart!
+        .split('/')
+        .pop()!
+        .replace(/-v?\d+\.\d+\.\d+.*\.tgz$/, '');
+      s.releases[name!] = {
+        name: name!,
+        namespace,
+        chart: chartName,
+        version,
+        revision: (prev?.revision ?? 0) + 1,
+        status: 'deployed',
+        updated: new Date().toISOString(),
+      };
       return s.releases[name!]!;
     });
     record({ release: name, outcome: 'deployed', revision: rel.revision });
-    process.stdout.write(`Release "${name}" has been ${rel.revision === 1 ? 'installed' : 'upgraded'}. Happy Helming!\nNAME: ${name}\nNAMESPACE: ${namespace}\nSTATUS: deployed\nREVISION: ${rel.revision}\n`);
+    process.stdout.write(
+      `Release "${name}" has been ${rel.revision === 1 ? 'installed' : 'upgraded'}. Happy Helming!\nNAME: ${name}\nNAMESPACE: ${namespace}\nSTATUS: deployed\nREVISION: ${rel.revision}\n`,
+    );
     return;
   }
   if (sub === 'list' || sub === 'ls') {
     const all = argv.includes('-A') || argv.includes('--all-namespaces');
     const rels = withState((s) => Object.values(s.releases)).filter((r) => all || r.namespace === namespace);
     record();
-    const out = rels.sort((a, b) => a.name.localeCompare(b.name)).map((r) => ({ name: r.name, namespace: r.namespace, revision: String(r.revision), updated: r.updated, status: r.status, chart: `${r.chart}-${r.version}`, app_version: r.version }));
+    const out = rels
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((r) => ({
+        name: r.name,
+        namespace: r.namespace,
+        revision: String(r.revision),
+        updated: r.updated,
+        status: r.status,
+        chart: `${r.chart}-${r.version}`,
+        app_version: r.version,
+      }));
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return;
   }
@@ -137,7 +191,9 @@ function helm(): void {
       process.stderr.write('Error: release: not found\n');
       process.exit(1);
     }
-    process.stdout.write(`${JSON.stringify({ name: rel.name, namespace: rel.namespace, version: rel.revision, info: { status: rel.status }, chart: { metadata: { name: rel.chart, version: rel.version } } })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ name: rel.name, namespace: rel.namespace, version: rel.revision, info: { status: rel.status }, chart: { metadata: { name: rel.chart, version: rel.version } } })}\n`,
+    );
     return;
   }
   if (sub === 'uninstall' || sub === 'rollback') {
@@ -177,8 +233,14 @@ function kubectl(): void {
     const [, kind] = positionals();
     const items = withState((s) =>
       kind === 'nodes' || kind === 'node'
-        ? Object.entries(s.nodes).map(([name, n]) => ({ kind: 'Node', metadata: { name, labels: n.labels }, status: { conditions: [{ type: 'Ready', status: 'True' }] } }))
-        : s.applied.filter((a) => a.kind.toLowerCase().startsWith(kind!.toLowerCase().replace(/s$/, ''))).map((a) => ({ kind: a.kind, metadata: { name: a.name, namespace: a.namespace } })),
+        ? Object.entries(s.nodes).map(([name, n]) => ({
+            kind: 'Node',
+            metadata: { name, labels: n.labels },
+            status: { conditions: [{ type: 'Ready', status: 'True' }] },
+          }))
+        : s.applied
+            .filter((a) => a.kind.toLowerCase().startsWith(kind!.toLowerCase().replace(/s$/, '')))
+            .map((a) => ({ kind: a.kind, metadata: { name: a.name, namespace: a.namespace } })),
     );
     record();
     process.stdout.write(`${JSON.stringify({ apiVersion: 'v1', kind: 'List', items })}\n`);
