@@ -19,8 +19,7 @@ rc=$?
 set -e
 if [ $rc -ne 0 ] && [ $rc -ne 2 ]; then echo "demo: deploy failed (exit $rc)" >&2; exit $rc; fi
 echo
-echo "== 4. artifacts"
-ls -l .bcmkube/lab-cluster 2>/dev/null || true
-find .bcmkube -maxdepth 2 -name inventory.json -newer scripts/demo.sh -print 2>/dev/null | sed 's/^/inventory: /'
+echo "== 4. artifacts (what the workflow passes between jobs)"
+ls -l .bcmkube/dgx-lab/
 echo
 echo "The lab keeps running: 'npm run lab -- status' shows it, 'npm run lab -- down' removes it."

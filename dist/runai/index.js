@@ -40547,7 +40547,7 @@ const STAGES = [
             { name: 'concurrency', description: 'How many nodes are worked on at once. Overrides access.concurrency.' },
         ],
         outputs: [inventoryPathOutput, { name: 'changed-nodes', description: 'JSON list of nodes the stage changed.' }],
-        pending: 'issue 5 (prepare-nodes)',
+        pending: 'issue 5',
     },
     {
         action: 'kubespray',
@@ -40567,7 +40567,7 @@ const STAGES = [
             { name: 'ansible-playbook-path', description: "Use this ansible-playbook instead of Kubespray's own Python environment." },
         ],
         outputs: [inventoryPathOutput, { name: 'recap', description: 'JSON PLAY RECAP per host (ok, changed, unreachable, failed).' }],
-        pending: 'issue 6 (kubespray)',
+        pending: 'issue 6',
     },
     {
         action: 'helm-platform',
@@ -40589,7 +40589,7 @@ const STAGES = [
             { name: 'concurrency', description: 'How many releases install at once.', default: '4' },
         ],
         outputs: [{ name: 'releases', description: 'JSON list of releases with outcome and version.' }],
-        pending: 'issue 7 (helm-platform)',
+        pending: 'issue 7',
     },
     {
         action: 'runai',
@@ -40615,7 +40615,7 @@ const STAGES = [
             { name: 'cluster-uuid', description: 'Run:ai cluster UUID (phase cluster).' },
             { name: 'control-plane-url', description: 'Run:ai control-plane URL.' },
         ],
-        pending: 'issue 8 (runai)',
+        pending: 'issue 8',
     },
 ];
 function stageByCommand(command) {
