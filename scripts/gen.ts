@@ -1,5 +1,7 @@
-// Regenerates the files derived from code: actions/<name>/action.yml from the stage catalog.
+// Regenerates the files derived from code: actions/<name>/action.yml from the stage catalog, and
+// docs/cluster-spec.md from the spec's JSON Schema.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { renderSpecDocs } from '../actions/lib/config/docs.ts';
 import { renderActionYml } from '../actions/lib/stages/action-yml.ts';
 import { STAGES } from '../actions/lib/stages/catalog.ts';
 
@@ -7,4 +9,6 @@ for (const stage of STAGES) {
   mkdirSync(`actions/${stage.action}`, { recursive: true });
   writeFileSync(`actions/${stage.action}/action.yml`, renderActionYml(stage));
 }
-console.log(`generated ${STAGES.length} action.yml files`);
+mkdirSync('docs', { recursive: true });
+writeFileSync('docs/cluster-spec.md', renderSpecDocs());
+console.log(`generated ${STAGES.length} action.yml files and docs/cluster-spec.md`);

@@ -1,5 +1,5 @@
 import '../lib/util/cjs-shim.ts';
 import { runAction } from '../lib/report/run-action.ts';
-import { discoverStage } from '../lib/stages/discover.ts';
+import { actionRunner } from '../lib/stages/registry.ts';
 
-await runAction(discoverStage);
+await runAction(actionRunner('discover-nodes'));

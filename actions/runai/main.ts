@@ -1,12 +1,5 @@
 import '../lib/util/cjs-shim.ts';
 import { runAction } from '../lib/report/run-action.ts';
-import { STAGES } from '../lib/stages/catalog.ts';
-import { pendingStage } from '../lib/stages/pending.ts';
+import { actionRunner } from '../lib/stages/registry.ts';
 
-await runAction((inputs, reporter) =>
-  pendingStage(
-    STAGES.find((s) => s.action === 'runai')!,
-    inputs,
-    reporter,
-  ),
-);
+await runAction(actionRunner('runai'));

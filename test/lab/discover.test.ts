@@ -127,16 +127,20 @@ describe('discover-nodes against the BCM simulator', () => {
     const sim = await simulator('bcm11');
     sim.setNodeStatus('dgx-06', 'DOWN');
     const { spec, out } = writeSpec(sim, (s) => (s.nodes.allowed_status = ['UP', 'DOWN']));
-    const r = await discover('--spec', spec, '--out-dir', out);
+    const r = await discover('--spec', spec, '--out', out);
     assert.equal(r.code, 0, r.out);
     assert.equal(readInv(out).nodes.find((n) => n.hostname === 'dgx-06')!.status, 'DOWN');
   });
 
-  it('refuses an empty control plane and the management network', async () => {
+  it('refuses the management network and a control plane that matches no node', async () => {
     const { spec, out } = writeSpec(bcm11, (s) => (s.network.node_network = { name: 'internalnet' }));
     const r = await discover('--spec', spec, '--out-dir', out);
     assert.equal(r.code, 1);
     assert.match(r.out, /'internalnet' is a BCM management network/);
+    const empty = writeSpec(bcm11, (s) => (s.nodes.control_plane = ['login-*']));
+    const e = await discover('--spec', empty.spec, '--out-dir', empty.out);
+    assert.equal(e.code, 1);
+    assert.match(e.out, /nodes\.control_plane\[0\]: 'login-\*' matches no BCM node/);
   });
 
   it('logs in again once when the session expired (401), then succeeds', async () => {

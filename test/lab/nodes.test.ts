@@ -63,12 +63,24 @@ async function nftTables(): Promise<string> {
   return (await exec('nft', ['list', 'tables'])).stdout;
 }
 
+const ADMIN_PASSWORD = 'Ibm-lab-pw-93';
+
+async function sshWithPassword(dir: string, user: string, address: string, command: string): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout } = await exec('sshpass', ['-e', 'ssh', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'PubkeyAuthentication=no', '-o', 'ConnectTimeout=5', `${user}@${address}`, command], { env: { ...process.env, SSHPASS: ADMIN_PASSWORD }, timeout: 20_000 });
+    return { code: 0, out: stdout };
+  } catch (err) {
+    const e = err as { code?: number; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 255, out: e.stderr ?? '' };
+  }
+}
+
 describe('lab nodes: five default nodes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lab-nodes-'));
   const subnet = 21;
   let nodes: RunningNode[] = [];
   before(async () => {
-    nodes = await startNodes({ dir, subnet, nodes: defaultLabNodes(), adminPublicKey: labKey(dir) });
+    nodes = await startNodes({ dir, subnet, nodes: defaultLabNodes(), adminPublicKey: labKey(dir), passwordAdmin: { user: 'ibm', password: ADMIN_PASSWORD } });
   });
   after(async () => {
     await stopNodes(dir);
@@ -94,6 +106,13 @@ describe('lab nodes: five default nodes', () => {
     assert.equal(lines.length, 8);
     assert.equal(lines[7], '7, NVIDIA H100 80GB HBM3, 81559, 580.159.04');
     assert.notEqual((await ssh(dir, '127.0.21.3', 'command -v nvidia-smi')).code, 0);
+  });
+
+  it('a BCM-style password admin logs in with its password and has passwordless sudo; root never by password', async () => {
+    const r = await sshWithPassword(dir, 'ibm', '127.0.21.3', 'id -un; sudo -n id -u');
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(r.out.trim().split('\n'), ['ibm', '0']);
+    assert.notEqual((await sshWithPassword(dir, 'root', '127.0.21.3', 'true')).code, 0);
   });
 
   it('DGX nodes have a small /var and a large /raid, as DGX OS does', async () => {

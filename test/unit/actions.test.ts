@@ -58,6 +58,14 @@ describe('actions', () => {
     assert.match(r.stdout, /::error::kubespray is not built yet/);
   });
 
+  it('masks every secret input the catalog declares, wherever its value would appear', () => {
+    const canary = 'canary-Secret-4f9a1c';
+    const r = runBundle('runai', { 'INPUT_JFROG-TOKEN': canary, INPUT_SPEC: canary });
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /::error::cannot read the cluster spec '\*\*\*'/);
+    assert.equal(r.stdout.replace(/::add-mask::.*\n/g, '').includes(canary), false);
+  });
+
   it('a bad boolean input is named', () => {
     const r = runBundle('discover-nodes', { INPUT_SPEC: 'clusters/lab.yaml', INPUT_PLAN: 'maybe' });
     assert.equal(r.status, 1);

@@ -272,3 +272,11 @@ describe('CIDRs', () => {
     assert.equal(typeof parseCidr('010.1.0.0/16'), 'string', 'leading zeros refused');
   });
 });
+
+describe('spec reference docs', () => {
+  it('docs/cluster-spec.md is the one generated from the schema (run `npm run gen` after editing the schema)', async () => {
+    const { renderSpecDocs } = await import('../../actions/lib/config/docs.ts');
+    assert.equal(readFileSync('docs/cluster-spec.md', 'utf8'), renderSpecDocs());
+    assert.match(renderSpecDocs(), /\| `access\.service_user\.uid` \| integer \| `60000` \|/);
+  });
+});

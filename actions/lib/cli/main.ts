@@ -34,7 +34,7 @@ function usage(): string {
     'commands:',
     ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(width)}  ${d}`),
     '',
-    'Every stage command takes --spec, --plan (change nothing) and --out-dir DIR (default .bcmkube/<cluster>/),',
+    'Every stage command takes --spec, --plan (change nothing) and --out DIR (or --out-dir; default .bcmkube/<cluster>/),',
     'and the inputs of its action as flags (--bcm-password-file F ⇔ input bcm-password-file). `bcmkube <command> --help` lists them.',
     'Exit codes: 0 ok, 1 failed, 2 bad usage.',
   ].join('\n');
@@ -61,7 +61,7 @@ function stageHelp(def: StageDef): string {
 
 /** Parses `--name value` / `--name=value` / `--plan` into action-input names, refusing unknown flags. */
 export function parseStageFlags(def: StageDef, argv: string[]): Record<string, string> {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' }, out: { type: 'string' } };
   for (const i of def.inputs) {
     options[i.name] = { type: i.name === 'plan' ? 'boolean' : 'string' };
     if (i.secret) options[`${i.name}-file`] = { type: 'string' };
@@ -73,7 +73,7 @@ export function parseStageFlags(def: StageDef, argv: string[]): Record<string, s
     throw new UsageError(`${errorMessage(err)}\nrun 'bcmkube ${def.command} --help' for the options`);
   }
   const flags: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parsed.values)) flags[k] = typeof v === 'boolean' ? String(v) : (v ?? '');
+  for (const [k, v] of Object.entries(parsed.values)) flags[k === 'out' ? 'out-dir' : k] = typeof v === 'boolean' ? String(v) : (v ?? '');
   return flags;
 }
 

@@ -1,5 +1,6 @@
 // The one way a remote command is built: every argument single-quoted for POSIX sh, after validation.
 // Raw input is never concatenated into a command line.
+import { UsageError } from '../util/errors.ts';
 
 /** Quotes one argument for POSIX sh: 'it'\''s' style. Refuses NUL, which no shell argument can carry. */
 export function shellQuote(arg: string): string {
@@ -21,7 +22,7 @@ const ABS_PATH = /^\/[A-Za-z0-9._\/-]*$/;
 /** Validators for values that reach a remote shell; each throws naming the field and what is allowed. */
 export function validUsername(value: string, field: string): string {
   if (!USERNAME.test(value))
-    throw new Error(
+    throw new UsageError(
       `${field}: '${value.slice(0, 40)}' is not a valid user name (lower-case letters, digits, _ and -, starting with a letter or _, at most 32)`,
     );
   return value;
@@ -29,12 +30,12 @@ export function validUsername(value: string, field: string): string {
 
 export function validHostname(value: string, field: string): string {
   if (!HOSTNAME.test(value))
-    throw new Error(`${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`);
+    throw new UsageError(`${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`);
   return value;
 }
 
 export function validAbsolutePath(value: string, field: string): string {
   if (!ABS_PATH.test(value) || value.split('/').includes('..'))
-    throw new Error(`${field}: '${value.slice(0, 80)}' must be an absolute path of letters, digits, '.', '_', '-' and '/'`);
+    throw new UsageError(`${field}: '${value.slice(0, 80)}' must be an absolute path of letters, digits, '.', '_', '-' and '/'`);
   return value;
 }

@@ -111,7 +111,6 @@ export const STAGES: StageDef[] = [
       { name: 'concurrency', description: 'How many nodes are worked on at once. Overrides access.concurrency.' },
     ],
     outputs: [inventoryPathOutput, { name: 'changed-nodes', description: 'JSON list of nodes the stage changed.' }],
-    pending: 'issue 5',
   },
   {
     action: 'kubespray',

@@ -11,6 +11,7 @@ import { heading, table, timingsTable, type TimedPhase } from '../report/markdow
 import type { Reporter } from '../report/reporter.ts';
 import { StageError, UsageError } from '../util/errors.ts';
 import { openStage, type StageContext } from './context.ts';
+import { timed } from './timing.ts';
 
 export interface DiscoverResult {
   inventory: Inventory;
@@ -59,15 +60,6 @@ function caPem(ctx: StageContext): string | undefined {
     return readPemOrFile(ctx.spec.bcm.ca_file, 'bcm.ca_file');
   }
   return undefined;
-}
-
-async function timed<T>(phases: TimedPhase[], name: string, fn: () => Promise<T> | T): Promise<T> {
-  const start = performance.now();
-  try {
-    return await fn();
-  } finally {
-    phases.push({ name, ms: performance.now() - start });
-  }
 }
 
 export function nodeTable(nodes: InventoryNode[]): string {

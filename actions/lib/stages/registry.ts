@@ -1,16 +1,29 @@
 // Which function runs each stage; the actions and the CLI both come through here.
 import type { InputSource } from '../report/inputs.ts';
 import type { Reporter } from '../report/reporter.ts';
-import type { StageDef } from './catalog.ts';
+import { STAGES, type StageDef } from './catalog.ts';
 import { discoverStage } from './discover.ts';
 import { pendingStage } from './pending.ts';
+import { prepareStage } from './prepare.ts';
 
 export type StageRunner = (inputs: InputSource, reporter: Reporter) => Promise<unknown>;
 
 const BUILT: Record<string, StageRunner> = {
   'discover-nodes': discoverStage,
+  'prepare-nodes': prepareStage,
 };
 
+/** The stage's runner; every input the catalog marks secret is masked before the stage reads anything. */
 export function stageRunner(def: StageDef): StageRunner {
-  return BUILT[def.action] ?? ((inputs, reporter) => pendingStage(def, inputs, reporter));
+  const run = BUILT[def.action] ?? ((inputs: InputSource, reporter: Reporter) => pendingStage(def, inputs, reporter));
+  return (inputs, reporter) => {
+    for (const input of def.inputs) if (input.secret) reporter.secret(inputs.get(input.name));
+    return run(inputs, reporter);
+  };
+}
+
+export function actionRunner(action: string): StageRunner {
+  const def = STAGES.find((s) => s.action === action);
+  if (!def) throw new Error(`no stage '${action}' in the catalog`);
+  return stageRunner(def);
 }

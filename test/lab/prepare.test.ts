@@ -1,0 +1,181 @@
+// prepare-nodes against real lab nodes (real sshd, useradd, visudo, sudo): from zero, converged re-run,
+// partial state, UID conflict, unreachable nodes, host-key mismatch, password admin, bad names.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import * as yaml from 'js-yaml';
+import { main } from '../../actions/lib/cli/main.ts';
+import { TerminalReporter } from '../../actions/lib/report/reporter.ts';
+import type { Inventory } from '../../actions/lib/inventory/types.ts';
+import { buildBcmFixture } from './bcm-sim/fixture.ts';
+import { startBcmSimulator, type BcmSimulator } from './bcm-sim/server.ts';
+import { defaultLabNodes, nodeExec, nodeFault, startNodes, stopNodes } from './nodes.ts';
+import { ensureLabCa, issueCert } from './pki.ts';
+
+const exec = promisify(execFile);
+const SUBNET = 24;
+const dir = mkdtempSync(join(tmpdir(), 'prepare-'));
+const ADMIN_PW = 'Ibm-prepare-pw-5';
+let bcm: BcmSimulator;
+
+async function cli(...argv: string[]) {
+  const r = new TerminalReporter(() => {});
+  const code = await main(argv, r);
+  return { code, out: r.lines.join('\n'), outputs: r.outputs };
+}
+
+function writeSpec(name: string, mutate: (s: Record<string, any>) => void = () => {}): string {
+  const s = yaml.load(readFileSync('clusters/lab.yaml', 'utf8')) as Record<string, any>;
+  s.bcm = { ...s.bcm, endpoint: bcm.url, ca_file: join(dir, 'pki/ca.pem'), password_file: join(dir, 'bcm-password') };
+  s.access = {
+    ...s.access,
+    admin: { user: 'root', auth: 'key', key_file: join(dir, 'admin') },
+    service_user: { public_key_file: join(dir, 'keys/service.pub'), private_key_file: join(dir, 'keys/service') },
+    known_hosts_file: join(dir, 'known_hosts'),
+    connect_timeout_seconds: 3,
+    command_timeout_seconds: 20,
+  };
+  mutate(s);
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, yaml.dump(s));
+  return file;
+}
+
+const out = join(dir, 'out');
+const prepare = (spec: string, ...extra: string[]) => cli('prepare', '--spec', spec, '--out', out, ...extra);
+const inventory = () => JSON.parse(readFileSync(join(out, 'inventory.json'), 'utf8')) as Inventory;
+const onNode = async (node: string, script: string) => (await nodeExec(dir, node, ['sh', '-c', script])).stdout.trim();
+const NODES = ['cpu-03', 'cpu-05', 'cpu-06', 'dgx-05', 'dgx-06'];
+const userState = () => Promise.all(NODES.map((n) => onNode(n, 'id ansiblebcm 2>/dev/null; stat -c %Y /etc/passwd; test -f /etc/sudoers.d/ansiblebcm && stat -c %a /etc/sudoers.d/ansiblebcm')));
+
+describe('prepare-nodes on the lab', () => {
+  let spec: string;
+  before(async () => {
+    await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'admin')]);
+    const ca = ensureLabCa(join(dir, 'pki'));
+    const cert = issueCert(ca, 'bcm', ['127.0.0.1'], 'server');
+    writeFileSync(join(dir, 'bcm-password'), 'pw');
+    const nodes = defaultLabNodes();
+    bcm = await startBcmSimulator({
+      fixture: buildBcmFixture(nodes.map((n) => ({ hostname: n.name, index: n.index, productionIp: `127.0.${SUBNET}.${n.index}`, category: n.gpus ? 'dgx-h100' : 'cpu-nodes' })), { version: 'bcm11', subnet: SUBNET }),
+      tls: { cert: cert.cert, key: cert.key, ca: ca.caCert },
+      users: { labadmin: 'pw' },
+    });
+    await startNodes({ dir, subnet: SUBNET, nodes, adminPublicKey: readFileSync(join(dir, 'admin.pub'), 'utf8').trim(), passwordAdmin: { user: 'ibm', password: ADMIN_PW } });
+    assert.equal((await cli('keygen', '--out', join(dir, 'keys'))).code, 0);
+    spec = writeSpec('spec');
+    const d = await cli('discover', '--spec', spec, '--out', out);
+    assert.equal(d.code, 0, d.out);
+  });
+  after(async () => {
+    await stopNodes(dir);
+    await bcm.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('plan mode probes every node and says what would change, changing nothing', async () => {
+    const before = await userState();
+    const r = await prepare(spec, '--plan');
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /\| dgx-05 \| .* \| 8 \| 580\.159\.04 \| 6 \| \/raid\/containerd \| .* \| group, user, key, sudoers \|/);
+    assert.match(r.out, /nothing was changed/);
+    assert.deepEqual(await userState(), before);
+    const inv = inventory();
+    assert.equal(inv.nodes.find((n) => n.hostname === 'dgx-05')!.facts!.gpus.length, 8);
+    assert.equal(inv.nodes.find((n) => n.hostname === 'dgx-05')!.facts!.containerdStorageDir, '/raid/containerd');
+    assert.equal(inv.nodes.find((n) => n.hostname === 'cpu-03')!.facts!.containerdStorageDir, undefined);
+  });
+
+  it('from zero: creates the user everywhere, and the user logs in with its key and sudoes', async () => {
+    const r = await prepare(spec);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(JSON.parse(r.outputs['changed-nodes']!), NODES);
+    for (const n of NODES) {
+      assert.equal(await onNode(n, 'id -u ansiblebcm; id -g ansiblebcm; getent passwd ansiblebcm | cut -d: -f7; stat -c %a /etc/sudoers.d/ansiblebcm'), '60000\n60000\n/bin/bash\n440');
+    }
+    const { stdout } = await exec('ssh', ['-i', join(dir, 'keys/service'), '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'BatchMode=yes', `ansiblebcm@127.0.${SUBNET}.105`, 'sudo -n id -u']);
+    assert.equal(stdout.trim(), '0');
+    assert.equal(inventory().nodes.every((n) => n.history.at(-1)!.result === 'converged'), true);
+  });
+
+  it('a second run changes nothing, by its own report and by the nodes\' files', async () => {
+    const before = await userState();
+    const r = await prepare(spec);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(JSON.parse(r.outputs['changed-nodes']!), []);
+    assert.deepEqual(await userState(), before);
+    assert.ok(inventory().nodes.every((n) => n.history.at(-1)!.result === 'unchanged'));
+  });
+
+  it('partial state converges: only the node that lost the user is changed', async () => {
+    await onNode('dgx-06', 'userdel -r ansiblebcm; groupdel ansiblebcm 2>/dev/null; rm -f /etc/sudoers.d/ansiblebcm');
+    const r = await prepare(spec);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(JSON.parse(r.outputs['changed-nodes']!), ['dgx-06']);
+    assert.match(r.out, /dgx-06 .*was here on the last run and is gone: the node was probably re-imaged/);
+  });
+
+  it('a UID conflict fails naming the node, and no node is changed', async () => {
+    await onNode('dgx-05', 'userdel -r ansiblebcm; rm -f /etc/sudoers.d/ansiblebcm');
+    await onNode('cpu-05', 'userdel -r ansiblebcm; getent group ansiblebcm || groupadd -g 60000 ansiblebcm; useradd -m -u 1234 -g 60000 ansiblebcm');
+    const before = await userState();
+    const r = await prepare(spec);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /cpu-05: user 'ansiblebcm' exists with uid 1234 gid 60000, but the spec says uid 60000 gid 60000/);
+    assert.match(r.out, /nothing was changed on any node/);
+    assert.deepEqual(await userState(), before, 'dgx-05 still lacks the user');
+    await onNode('cpu-05', 'userdel -r ansiblebcm');
+    assert.equal((await prepare(spec)).code, 0);
+  });
+
+  for (const fault of ['drop', 'reject', 'hang'] as const) {
+    it(`a node that is unreachable (${fault}) fails the stage, listed, with no node changed`, async () => {
+      await onNode('dgx-05', 'userdel -r ansiblebcm; rm -f /etc/sudoers.d/ansiblebcm');
+      const before = await userState();
+      await nodeFault(dir, 'cpu-06', fault);
+      try {
+        const r = await prepare(spec);
+        assert.equal(r.code, 1);
+        assert.match(r.out, new RegExp(`cpu-06: unreachable at 127\\.0\\.${SUBNET}\\.6: .*(${fault === 'reject' ? 'ECONNREFUSED' : 'Timed out'})`));
+        assert.deepEqual(await userState(), before);
+      } finally {
+        await nodeFault(dir, 'cpu-06', 'restore');
+      }
+    });
+  }
+
+  it('refuses a changed host key, showing both fingerprints', async () => {
+    const good = readFileSync(join(dir, 'known_hosts'), 'utf8');
+    const other = (await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'impostor')])) && readFileSync(join(dir, 'impostor.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    writeFileSync(join(dir, 'known_hosts'), good.replace(/^(cpu-03,\S+) .*$/m, `$1 ${other}`));
+    try {
+      const r = await prepare(spec);
+      assert.equal(r.code, 1);
+      assert.match(r.out, /cpu-03: unreachable at .*HOST KEY CHANGED: known_hosts has ssh-ed25519 SHA256:\S+, the node presented SHA256:\S+/);
+    } finally {
+      writeFileSync(join(dir, 'known_hosts'), good);
+    }
+  });
+
+  it('works with a password-only admin that has passwordless sudo (BCM images)', async () => {
+    writeFileSync(join(dir, 'admin-password'), ADMIN_PW);
+    const pwSpec = writeSpec('pw', (s) => (s.access.admin = { user: 'ibm', auth: 'password', password_file: join(dir, 'admin-password') }));
+    const r = await prepare(pwSpec);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(JSON.parse(r.outputs['changed-nodes']!), ['dgx-05']);
+    assert.ok(!r.out.includes(ADMIN_PW));
+  });
+
+  it('rejects a hostname with shell metacharacters before any SSH', async () => {
+    const inv = inventory();
+    inv.nodes[0]!.hostname = 'cpu-03;reboot';
+    writeFileSync(join(dir, 'evil.json'), JSON.stringify(inv));
+    const r = await prepare(spec, '--inventory', join(dir, 'evil.json'));
+    assert.equal(r.code, 2);
+    assert.match(r.out, /'cpu-03;reboot' is not a valid hostname/);
+  });
+});
