@@ -111,8 +111,10 @@ describe('prepare-nodes on the lab', () => {
     assert.ok(inventory().nodes.every((n) => n.history.at(-1)!.result === 'unchanged'));
   });
 
-  it('partial state converges: only the node that lost the user is changed', async () => {
+  it('partial state converges: only the node that lost the user is changed (and a re-image is noticed across discovery)', async () => {
     await onNode('dgx-06', 'userdel -r ansiblebcm; groupdel ansiblebcm 2>/dev/null; rm -f /etc/sudoers.d/ansiblebcm');
+    assert.equal((await cli('discover', '--spec', spec, '--out', out)).code, 0);
+    assert.equal(inventory().nodes.find((n) => n.hostname === 'dgx-06')!.facts!.serviceUser!.exists, true, 'discovery kept the facts');
     const r = await prepare(spec);
     assert.equal(r.code, 0, r.out);
     assert.deepEqual(JSON.parse(r.outputs['changed-nodes']!), ['dgx-06']);

@@ -5,7 +5,7 @@ import { BcmClient, type BcmAuth } from '../bcm/client.ts';
 import { parseCategories, parseNetworks, parseNodes, parseStatuses, parseVersion } from '../bcm/model.ts';
 import { applyStatuses, selectNodes } from '../bcm/select.ts';
 import { INVENTORY_SCHEMA_VERSION, type Inventory, type InventoryNode } from '../inventory/types.ts';
-import { writeInventory } from '../inventory/document.ts';
+import { readInventory, writeInventory } from '../inventory/document.ts';
 import { booleanInput, secretInput, type InputSource } from '../report/inputs.ts';
 import { heading, table, timingsTable, type TimedPhase } from '../report/markdown.ts';
 import type { Reporter } from '../report/reporter.ts';
@@ -62,6 +62,26 @@ function caPem(ctx: StageContext): string | undefined {
   return undefined;
 }
 
+const HISTORY_KEPT = 20;
+
+/** The inventory an earlier run left here, if it is this cluster's; anything unreadable is ignored. */
+function previousInventory(path: string, cluster: string): Inventory | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const inv = readInventory(path);
+    return inv.cluster === cluster ? inv : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A node BCM still knows by the same UUID keeps its facts and history, so later stages can compare runs. */
+export function carryForward(node: InventoryNode, previous: Inventory | undefined): InventoryNode {
+  const before = previous?.nodes.find((p) => p.uuid === node.uuid && p.hostname === node.hostname);
+  if (!before) return node;
+  return { ...node, ...(before.facts ? { facts: before.facts } : {}), history: [...before.history, ...node.history].slice(-HISTORY_KEPT) };
+}
+
 export function nodeTable(nodes: InventoryNode[]): string {
   return table(
     ['hostname', 'roles', 'address', 'network', 'status', 'category', 'MAC'],
@@ -116,15 +136,16 @@ export async function discoverStage(inputs: InputSource, reporter: Reporter): Pr
         selection.problems,
       );
     }
+    const inventoryPath = join(ctx.outDir, 'inventory.json');
+    const previous = previousInventory(inventoryPath, spec.name);
     const inventory: Inventory = {
       schemaVersion: INVENTORY_SCHEMA_VERSION,
       cluster: spec.name,
       specHash: ctx.specHash,
       bcm: { endpoint: spec.bcm.endpoint, ...(bcmVersion ? { version: bcmVersion } : {}) },
-      nodes: selection.nodes,
-      history: [{ stage: 'discover-nodes', at, result: `${selection.nodes.length} nodes` }],
+      nodes: selection.nodes.map((n) => carryForward(n, previous)),
+      history: [...(previous?.history ?? []), { stage: 'discover-nodes', at, result: `${selection.nodes.length} nodes` }].slice(-HISTORY_KEPT),
     };
-    const inventoryPath = join(ctx.outDir, 'inventory.json');
     await timed(phases, 'write inventory', () => writeInventory(inventoryPath, inventory));
     const sorted = [...inventory.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));
     const names = (role: string) => JSON.stringify(sorted.filter((n) => n.roles.includes(role as never)).map((n) => n.hostname));
