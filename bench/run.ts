@@ -1,8 +1,10 @@
 // `npm run bench`: measured numbers for this machine, written to bench/results.json.
 // Each benchmark runs the real bundle or CLI as its own process, so wall time and peak RSS are the
 // whole process's, as a user would see them.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { measure, spread, type Measured } from './measure.ts';
+import { benchPrepare50 } from './prepare50.ts';
+import { renderBenchmarks } from './report.ts';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as yaml from 'js-yaml';
@@ -12,47 +14,6 @@ import { ensureLabCa, issueCert } from '../test/lab/pki.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-
-interface Measured {
-  wallMs: number;
-  peakRssMb: number;
-  code: number;
-}
-
-/** Runs `node args…` and reports its wall time and peak RSS (from the child's own resource usage at exit). */
-async function measure(args: string[], env: Record<string, string> = {}): Promise<Measured> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-rss-'));
-  const hook = join(dir, 'rss.mjs');
-  const out = join(dir, 'rss.txt');
-  writeFileSync(
-    hook,
-    `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(out)}, String(process.resourceUsage().maxRSS)));\n`,
-  );
-  const start = performance.now();
-  const code = await new Promise<number>((res) => {
-    const child = spawn(process.execPath, ['--import', hook, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    child.on('exit', (c) => res(c ?? -1));
-  });
-  const wallMs = performance.now() - start;
-  const peakRssMb = Number(readFileSync(out, 'utf8')) / 1024;
-  rmSync(dir, { recursive: true, force: true });
-  return { wallMs, peakRssMb, code };
-}
-
-function spread(values: number[]) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)]!;
-  return {
-    median: Number(median.toFixed(1)),
-    min: Number(sorted[0]!.toFixed(1)),
-    max: Number(sorted.at(-1)!.toFixed(1)),
-    runs: values.length,
-  };
-}
 
 async function benchDiscovery10k() {
   const dir = mkdtempSync(join(tmpdir(), 'bench-discover-'));
@@ -108,12 +69,18 @@ async function benchColdStart() {
   return out;
 }
 
-const results = {
+const only = (process.env.BENCH_ONLY ?? 'discovery10k,bundles,prepare50').split(',');
+const resultsFile = join(ROOT, 'bench/results.json');
+const previous = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, unknown>) : {};
+const results: Record<string, unknown> = {
+  ...previous,
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
-  discovery10k: await benchDiscovery10k(),
-  bundles: await benchColdStart(),
 };
+if (only.includes('discovery10k')) results.discovery10k = await benchDiscovery10k();
+if (only.includes('bundles')) results.bundles = await benchColdStart();
+if (only.includes('prepare50')) results.prepare50 = await benchPrepare50();
 mkdirSync(join(ROOT, 'bench'), { recursive: true });
-writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(join(ROOT, 'BENCHMARKS.md'), renderBenchmarks(results));
 console.log(JSON.stringify(results, null, 2));

@@ -7819,6 +7819,41 @@ module.exports = function equal(a, b) {
 
 /***/ }),
 
+/***/ 6543:
+/***/ ((module) => {
+
+
+
+const isStream = stream =>
+	stream !== null &&
+	typeof stream === 'object' &&
+	typeof stream.pipe === 'function';
+
+isStream.writable = stream =>
+	isStream(stream) &&
+	stream.writable !== false &&
+	typeof stream._write === 'function' &&
+	typeof stream._writableState === 'object';
+
+isStream.readable = stream =>
+	isStream(stream) &&
+	stream.readable !== false &&
+	typeof stream._read === 'function' &&
+	typeof stream._readableState === 'object';
+
+isStream.duplex = stream =>
+	isStream.writable(stream) &&
+	isStream.readable(stream);
+
+isStream.transform = stream =>
+	isStream.duplex(stream) &&
+	typeof stream._transform === 'function';
+
+module.exports = isStream;
+
+
+/***/ }),
+
 /***/ 1167:
 /***/ ((module) => {
 
@@ -7914,6 +7949,2024 @@ function _traverse(opts, pre, post, schema, jsonPtr, rootSchema, parentJsonPtr, 
 
 function escapeJsonPtr(str) {
   return str.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+
+/***/ }),
+
+/***/ 6512:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+
+const fs = __nccwpck_require__(9896);
+const path = __nccwpck_require__(6928);
+const {promisify} = __nccwpck_require__(9023);
+const semver = __nccwpck_require__(4030);
+
+const useNativeRecursiveOption = semver.satisfies(process.version, '>=10.12.0');
+
+// https://github.com/nodejs/node/issues/8987
+// https://github.com/libuv/libuv/pull/1088
+const checkPath = pth => {
+	if (process.platform === 'win32') {
+		const pathHasInvalidWinCharacters = /[<>:"|?*]/.test(pth.replace(path.parse(pth).root, ''));
+
+		if (pathHasInvalidWinCharacters) {
+			const error = new Error(`Path contains invalid characters: ${pth}`);
+			error.code = 'EINVAL';
+			throw error;
+		}
+	}
+};
+
+const processOptions = options => {
+	// https://github.com/sindresorhus/make-dir/issues/18
+	const defaults = {
+		mode: 0o777,
+		fs
+	};
+
+	return {
+		...defaults,
+		...options
+	};
+};
+
+const permissionError = pth => {
+	// This replicates the exception of `fs.mkdir` with native the
+	// `recusive` option when run on an invalid drive under Windows.
+	const error = new Error(`operation not permitted, mkdir '${pth}'`);
+	error.code = 'EPERM';
+	error.errno = -4048;
+	error.path = pth;
+	error.syscall = 'mkdir';
+	return error;
+};
+
+const makeDir = async (input, options) => {
+	checkPath(input);
+	options = processOptions(options);
+
+	const mkdir = promisify(options.fs.mkdir);
+	const stat = promisify(options.fs.stat);
+
+	if (useNativeRecursiveOption && options.fs.mkdir === fs.mkdir) {
+		const pth = path.resolve(input);
+
+		await mkdir(pth, {
+			mode: options.mode,
+			recursive: true
+		});
+
+		return pth;
+	}
+
+	const make = async pth => {
+		try {
+			await mkdir(pth, options.mode);
+
+			return pth;
+		} catch (error) {
+			if (error.code === 'EPERM') {
+				throw error;
+			}
+
+			if (error.code === 'ENOENT') {
+				if (path.dirname(pth) === pth) {
+					throw permissionError(pth);
+				}
+
+				if (error.message.includes('null bytes')) {
+					throw error;
+				}
+
+				await make(path.dirname(pth));
+
+				return make(pth);
+			}
+
+			try {
+				const stats = await stat(pth);
+				if (!stats.isDirectory()) {
+					throw new Error('The path is not a directory');
+				}
+			} catch (_) {
+				throw error;
+			}
+
+			return pth;
+		}
+	};
+
+	return make(path.resolve(input));
+};
+
+module.exports = makeDir;
+
+module.exports.sync = (input, options) => {
+	checkPath(input);
+	options = processOptions(options);
+
+	if (useNativeRecursiveOption && options.fs.mkdirSync === fs.mkdirSync) {
+		const pth = path.resolve(input);
+
+		fs.mkdirSync(pth, {
+			mode: options.mode,
+			recursive: true
+		});
+
+		return pth;
+	}
+
+	const make = pth => {
+		try {
+			options.fs.mkdirSync(pth, options.mode);
+		} catch (error) {
+			if (error.code === 'EPERM') {
+				throw error;
+			}
+
+			if (error.code === 'ENOENT') {
+				if (path.dirname(pth) === pth) {
+					throw permissionError(pth);
+				}
+
+				if (error.message.includes('null bytes')) {
+					throw error;
+				}
+
+				make(path.dirname(pth));
+				return make(pth);
+			}
+
+			try {
+				if (!options.fs.statSync(pth).isDirectory()) {
+					throw new Error('The path is not a directory');
+				}
+			} catch (_) {
+				throw error;
+			}
+		}
+
+		return pth;
+	};
+
+	return make(path.resolve(input));
+};
+
+
+/***/ }),
+
+/***/ 4030:
+/***/ ((module, exports) => {
+
+exports = module.exports = SemVer
+
+var debug
+/* istanbul ignore next */
+if (typeof process === 'object' &&
+    process.env &&
+    process.env.NODE_DEBUG &&
+    /\bsemver\b/i.test(process.env.NODE_DEBUG)) {
+  debug = function () {
+    var args = Array.prototype.slice.call(arguments, 0)
+    args.unshift('SEMVER')
+    console.log.apply(console, args)
+  }
+} else {
+  debug = function () {}
+}
+
+// Note: this is the semver.org version of the spec that it implements
+// Not necessarily the package version of this code.
+exports.SEMVER_SPEC_VERSION = '2.0.0'
+
+var MAX_LENGTH = 256
+var MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER ||
+  /* istanbul ignore next */ 9007199254740991
+
+// Max safe segment length for coercion.
+var MAX_SAFE_COMPONENT_LENGTH = 16
+
+var MAX_SAFE_BUILD_LENGTH = MAX_LENGTH - 6
+
+// The actual regexps go on exports.re
+var re = exports.re = []
+var safeRe = exports.safeRe = []
+var src = exports.src = []
+var t = exports.tokens = {}
+var R = 0
+
+function tok (n) {
+  t[n] = R++
+}
+
+var LETTERDASHNUMBER = '[a-zA-Z0-9-]'
+
+// Replace some greedy regex tokens to prevent regex dos issues. These regex are
+// used internally via the safeRe object since all inputs in this library get
+// normalized first to trim and collapse all extra whitespace. The original
+// regexes are exported for userland consumption and lower level usage. A
+// future breaking change could export the safer regex only with a note that
+// all input should have extra whitespace removed.
+var safeRegexReplacements = [
+  ['\\s', 1],
+  ['\\d', MAX_LENGTH],
+  [LETTERDASHNUMBER, MAX_SAFE_BUILD_LENGTH],
+]
+
+function makeSafeRe (value) {
+  for (var i = 0; i < safeRegexReplacements.length; i++) {
+    var token = safeRegexReplacements[i][0]
+    var max = safeRegexReplacements[i][1]
+    value = value
+      .split(token + '*').join(token + '{0,' + max + '}')
+      .split(token + '+').join(token + '{1,' + max + '}')
+  }
+  return value
+}
+
+// The following Regular Expressions can be used for tokenizing,
+// validating, and parsing SemVer version strings.
+
+// ## Numeric Identifier
+// A single `0`, or a non-zero digit followed by zero or more digits.
+
+tok('NUMERICIDENTIFIER')
+src[t.NUMERICIDENTIFIER] = '0|[1-9]\\d*'
+tok('NUMERICIDENTIFIERLOOSE')
+src[t.NUMERICIDENTIFIERLOOSE] = '\\d+'
+
+// ## Non-numeric Identifier
+// Zero or more digits, followed by a letter or hyphen, and then zero or
+// more letters, digits, or hyphens.
+
+tok('NONNUMERICIDENTIFIER')
+src[t.NONNUMERICIDENTIFIER] = '\\d*[a-zA-Z-]' + LETTERDASHNUMBER + '*'
+
+// ## Main Version
+// Three dot-separated numeric identifiers.
+
+tok('MAINVERSION')
+src[t.MAINVERSION] = '(' + src[t.NUMERICIDENTIFIER] + ')\\.' +
+                   '(' + src[t.NUMERICIDENTIFIER] + ')\\.' +
+                   '(' + src[t.NUMERICIDENTIFIER] + ')'
+
+tok('MAINVERSIONLOOSE')
+src[t.MAINVERSIONLOOSE] = '(' + src[t.NUMERICIDENTIFIERLOOSE] + ')\\.' +
+                        '(' + src[t.NUMERICIDENTIFIERLOOSE] + ')\\.' +
+                        '(' + src[t.NUMERICIDENTIFIERLOOSE] + ')'
+
+// ## Pre-release Version Identifier
+// A numeric identifier, or a non-numeric identifier.
+
+tok('PRERELEASEIDENTIFIER')
+src[t.PRERELEASEIDENTIFIER] = '(?:' + src[t.NUMERICIDENTIFIER] +
+                            '|' + src[t.NONNUMERICIDENTIFIER] + ')'
+
+tok('PRERELEASEIDENTIFIERLOOSE')
+src[t.PRERELEASEIDENTIFIERLOOSE] = '(?:' + src[t.NUMERICIDENTIFIERLOOSE] +
+                                 '|' + src[t.NONNUMERICIDENTIFIER] + ')'
+
+// ## Pre-release Version
+// Hyphen, followed by one or more dot-separated pre-release version
+// identifiers.
+
+tok('PRERELEASE')
+src[t.PRERELEASE] = '(?:-(' + src[t.PRERELEASEIDENTIFIER] +
+                  '(?:\\.' + src[t.PRERELEASEIDENTIFIER] + ')*))'
+
+tok('PRERELEASELOOSE')
+src[t.PRERELEASELOOSE] = '(?:-?(' + src[t.PRERELEASEIDENTIFIERLOOSE] +
+                       '(?:\\.' + src[t.PRERELEASEIDENTIFIERLOOSE] + ')*))'
+
+// ## Build Metadata Identifier
+// Any combination of digits, letters, or hyphens.
+
+tok('BUILDIDENTIFIER')
+src[t.BUILDIDENTIFIER] = LETTERDASHNUMBER + '+'
+
+// ## Build Metadata
+// Plus sign, followed by one or more period-separated build metadata
+// identifiers.
+
+tok('BUILD')
+src[t.BUILD] = '(?:\\+(' + src[t.BUILDIDENTIFIER] +
+             '(?:\\.' + src[t.BUILDIDENTIFIER] + ')*))'
+
+// ## Full Version String
+// A main version, followed optionally by a pre-release version and
+// build metadata.
+
+// Note that the only major, minor, patch, and pre-release sections of
+// the version string are capturing groups.  The build metadata is not a
+// capturing group, because it should not ever be used in version
+// comparison.
+
+tok('FULL')
+tok('FULLPLAIN')
+src[t.FULLPLAIN] = 'v?' + src[t.MAINVERSION] +
+                  src[t.PRERELEASE] + '?' +
+                  src[t.BUILD] + '?'
+
+src[t.FULL] = '^' + src[t.FULLPLAIN] + '$'
+
+// like full, but allows v1.2.3 and =1.2.3, which people do sometimes.
+// also, 1.0.0alpha1 (prerelease without the hyphen) which is pretty
+// common in the npm registry.
+tok('LOOSEPLAIN')
+src[t.LOOSEPLAIN] = '[v=\\s]*' + src[t.MAINVERSIONLOOSE] +
+                  src[t.PRERELEASELOOSE] + '?' +
+                  src[t.BUILD] + '?'
+
+tok('LOOSE')
+src[t.LOOSE] = '^' + src[t.LOOSEPLAIN] + '$'
+
+tok('GTLT')
+src[t.GTLT] = '((?:<|>)?=?)'
+
+// Something like "2.*" or "1.2.x".
+// Note that "x.x" is a valid xRange identifer, meaning "any version"
+// Only the first item is strictly required.
+tok('XRANGEIDENTIFIERLOOSE')
+src[t.XRANGEIDENTIFIERLOOSE] = src[t.NUMERICIDENTIFIERLOOSE] + '|x|X|\\*'
+tok('XRANGEIDENTIFIER')
+src[t.XRANGEIDENTIFIER] = src[t.NUMERICIDENTIFIER] + '|x|X|\\*'
+
+tok('XRANGEPLAIN')
+src[t.XRANGEPLAIN] = '[v=\\s]*(' + src[t.XRANGEIDENTIFIER] + ')' +
+                   '(?:\\.(' + src[t.XRANGEIDENTIFIER] + ')' +
+                   '(?:\\.(' + src[t.XRANGEIDENTIFIER] + ')' +
+                   '(?:' + src[t.PRERELEASE] + ')?' +
+                   src[t.BUILD] + '?' +
+                   ')?)?'
+
+tok('XRANGEPLAINLOOSE')
+src[t.XRANGEPLAINLOOSE] = '[v=\\s]*(' + src[t.XRANGEIDENTIFIERLOOSE] + ')' +
+                        '(?:\\.(' + src[t.XRANGEIDENTIFIERLOOSE] + ')' +
+                        '(?:\\.(' + src[t.XRANGEIDENTIFIERLOOSE] + ')' +
+                        '(?:' + src[t.PRERELEASELOOSE] + ')?' +
+                        src[t.BUILD] + '?' +
+                        ')?)?'
+
+tok('XRANGE')
+src[t.XRANGE] = '^' + src[t.GTLT] + '\\s*' + src[t.XRANGEPLAIN] + '$'
+tok('XRANGELOOSE')
+src[t.XRANGELOOSE] = '^' + src[t.GTLT] + '\\s*' + src[t.XRANGEPLAINLOOSE] + '$'
+
+// Coercion.
+// Extract anything that could conceivably be a part of a valid semver
+tok('COERCE')
+src[t.COERCE] = '(^|[^\\d])' +
+              '(\\d{1,' + MAX_SAFE_COMPONENT_LENGTH + '})' +
+              '(?:\\.(\\d{1,' + MAX_SAFE_COMPONENT_LENGTH + '}))?' +
+              '(?:\\.(\\d{1,' + MAX_SAFE_COMPONENT_LENGTH + '}))?' +
+              '(?:$|[^\\d])'
+tok('COERCERTL')
+re[t.COERCERTL] = new RegExp(src[t.COERCE], 'g')
+safeRe[t.COERCERTL] = new RegExp(makeSafeRe(src[t.COERCE]), 'g')
+
+// Tilde ranges.
+// Meaning is "reasonably at or greater than"
+tok('LONETILDE')
+src[t.LONETILDE] = '(?:~>?)'
+
+tok('TILDETRIM')
+src[t.TILDETRIM] = '(\\s*)' + src[t.LONETILDE] + '\\s+'
+re[t.TILDETRIM] = new RegExp(src[t.TILDETRIM], 'g')
+safeRe[t.TILDETRIM] = new RegExp(makeSafeRe(src[t.TILDETRIM]), 'g')
+var tildeTrimReplace = '$1~'
+
+tok('TILDE')
+src[t.TILDE] = '^' + src[t.LONETILDE] + src[t.XRANGEPLAIN] + '$'
+tok('TILDELOOSE')
+src[t.TILDELOOSE] = '^' + src[t.LONETILDE] + src[t.XRANGEPLAINLOOSE] + '$'
+
+// Caret ranges.
+// Meaning is "at least and backwards compatible with"
+tok('LONECARET')
+src[t.LONECARET] = '(?:\\^)'
+
+tok('CARETTRIM')
+src[t.CARETTRIM] = '(\\s*)' + src[t.LONECARET] + '\\s+'
+re[t.CARETTRIM] = new RegExp(src[t.CARETTRIM], 'g')
+safeRe[t.CARETTRIM] = new RegExp(makeSafeRe(src[t.CARETTRIM]), 'g')
+var caretTrimReplace = '$1^'
+
+tok('CARET')
+src[t.CARET] = '^' + src[t.LONECARET] + src[t.XRANGEPLAIN] + '$'
+tok('CARETLOOSE')
+src[t.CARETLOOSE] = '^' + src[t.LONECARET] + src[t.XRANGEPLAINLOOSE] + '$'
+
+// A simple gt/lt/eq thing, or just "" to indicate "any version"
+tok('COMPARATORLOOSE')
+src[t.COMPARATORLOOSE] = '^' + src[t.GTLT] + '\\s*(' + src[t.LOOSEPLAIN] + ')$|^$'
+tok('COMPARATOR')
+src[t.COMPARATOR] = '^' + src[t.GTLT] + '\\s*(' + src[t.FULLPLAIN] + ')$|^$'
+
+// An expression to strip any whitespace between the gtlt and the thing
+// it modifies, so that `> 1.2.3` ==> `>1.2.3`
+tok('COMPARATORTRIM')
+src[t.COMPARATORTRIM] = '(\\s*)' + src[t.GTLT] +
+                      '\\s*(' + src[t.LOOSEPLAIN] + '|' + src[t.XRANGEPLAIN] + ')'
+
+// this one has to use the /g flag
+re[t.COMPARATORTRIM] = new RegExp(src[t.COMPARATORTRIM], 'g')
+safeRe[t.COMPARATORTRIM] = new RegExp(makeSafeRe(src[t.COMPARATORTRIM]), 'g')
+
+// Something like `1.2.3 - 1.2.4`
+// Note that these all use the loose form, because they'll be
+// checked against either the strict or loose comparator form
+// later.
+tok('HYPHENRANGE')
+src[t.HYPHENRANGE] = '^\\s*(' + src[t.XRANGEPLAIN] + ')' +
+                   '\\s+-\\s+' +
+                   '(' + src[t.XRANGEPLAIN] + ')' +
+                   '\\s*$'
+
+tok('HYPHENRANGELOOSE')
+src[t.HYPHENRANGELOOSE] = '^\\s*(' + src[t.XRANGEPLAINLOOSE] + ')' +
+                        '\\s+-\\s+' +
+                        '(' + src[t.XRANGEPLAINLOOSE] + ')' +
+                        '\\s*$'
+
+// Star ranges basically just allow anything at all.
+tok('STAR')
+src[t.STAR] = '(<|>)?=?\\s*\\*'
+
+// Compile to actual regexp objects.
+// All are flag-free, unless they were created above with a flag.
+for (var i = 0; i < R; i++) {
+  debug(i, src[i])
+  if (!re[i]) {
+    re[i] = new RegExp(src[i])
+
+    // Replace all greedy whitespace to prevent regex dos issues. These regex are
+    // used internally via the safeRe object since all inputs in this library get
+    // normalized first to trim and collapse all extra whitespace. The original
+    // regexes are exported for userland consumption and lower level usage. A
+    // future breaking change could export the safer regex only with a note that
+    // all input should have extra whitespace removed.
+    safeRe[i] = new RegExp(makeSafeRe(src[i]))
+  }
+}
+
+exports.parse = parse
+function parse (version, options) {
+  if (!options || typeof options !== 'object') {
+    options = {
+      loose: !!options,
+      includePrerelease: false
+    }
+  }
+
+  if (version instanceof SemVer) {
+    return version
+  }
+
+  if (typeof version !== 'string') {
+    return null
+  }
+
+  if (version.length > MAX_LENGTH) {
+    return null
+  }
+
+  var r = options.loose ? safeRe[t.LOOSE] : safeRe[t.FULL]
+  if (!r.test(version)) {
+    return null
+  }
+
+  try {
+    return new SemVer(version, options)
+  } catch (er) {
+    return null
+  }
+}
+
+exports.valid = valid
+function valid (version, options) {
+  var v = parse(version, options)
+  return v ? v.version : null
+}
+
+exports.clean = clean
+function clean (version, options) {
+  var s = parse(version.trim().replace(/^[=v]+/, ''), options)
+  return s ? s.version : null
+}
+
+exports.SemVer = SemVer
+
+function SemVer (version, options) {
+  if (!options || typeof options !== 'object') {
+    options = {
+      loose: !!options,
+      includePrerelease: false
+    }
+  }
+  if (version instanceof SemVer) {
+    if (version.loose === options.loose) {
+      return version
+    } else {
+      version = version.version
+    }
+  } else if (typeof version !== 'string') {
+    throw new TypeError('Invalid Version: ' + version)
+  }
+
+  if (version.length > MAX_LENGTH) {
+    throw new TypeError('version is longer than ' + MAX_LENGTH + ' characters')
+  }
+
+  if (!(this instanceof SemVer)) {
+    return new SemVer(version, options)
+  }
+
+  debug('SemVer', version, options)
+  this.options = options
+  this.loose = !!options.loose
+
+  var m = version.trim().match(options.loose ? safeRe[t.LOOSE] : safeRe[t.FULL])
+
+  if (!m) {
+    throw new TypeError('Invalid Version: ' + version)
+  }
+
+  this.raw = version
+
+  // these are actually numbers
+  this.major = +m[1]
+  this.minor = +m[2]
+  this.patch = +m[3]
+
+  if (this.major > MAX_SAFE_INTEGER || this.major < 0) {
+    throw new TypeError('Invalid major version')
+  }
+
+  if (this.minor > MAX_SAFE_INTEGER || this.minor < 0) {
+    throw new TypeError('Invalid minor version')
+  }
+
+  if (this.patch > MAX_SAFE_INTEGER || this.patch < 0) {
+    throw new TypeError('Invalid patch version')
+  }
+
+  // numberify any prerelease numeric ids
+  if (!m[4]) {
+    this.prerelease = []
+  } else {
+    this.prerelease = m[4].split('.').map(function (id) {
+      if (/^[0-9]+$/.test(id)) {
+        var num = +id
+        if (num >= 0 && num < MAX_SAFE_INTEGER) {
+          return num
+        }
+      }
+      return id
+    })
+  }
+
+  this.build = m[5] ? m[5].split('.') : []
+  this.format()
+}
+
+SemVer.prototype.format = function () {
+  this.version = this.major + '.' + this.minor + '.' + this.patch
+  if (this.prerelease.length) {
+    this.version += '-' + this.prerelease.join('.')
+  }
+  return this.version
+}
+
+SemVer.prototype.toString = function () {
+  return this.version
+}
+
+SemVer.prototype.compare = function (other) {
+  debug('SemVer.compare', this.version, this.options, other)
+  if (!(other instanceof SemVer)) {
+    other = new SemVer(other, this.options)
+  }
+
+  return this.compareMain(other) || this.comparePre(other)
+}
+
+SemVer.prototype.compareMain = function (other) {
+  if (!(other instanceof SemVer)) {
+    other = new SemVer(other, this.options)
+  }
+
+  return compareIdentifiers(this.major, other.major) ||
+         compareIdentifiers(this.minor, other.minor) ||
+         compareIdentifiers(this.patch, other.patch)
+}
+
+SemVer.prototype.comparePre = function (other) {
+  if (!(other instanceof SemVer)) {
+    other = new SemVer(other, this.options)
+  }
+
+  // NOT having a prerelease is > having one
+  if (this.prerelease.length && !other.prerelease.length) {
+    return -1
+  } else if (!this.prerelease.length && other.prerelease.length) {
+    return 1
+  } else if (!this.prerelease.length && !other.prerelease.length) {
+    return 0
+  }
+
+  var i = 0
+  do {
+    var a = this.prerelease[i]
+    var b = other.prerelease[i]
+    debug('prerelease compare', i, a, b)
+    if (a === undefined && b === undefined) {
+      return 0
+    } else if (b === undefined) {
+      return 1
+    } else if (a === undefined) {
+      return -1
+    } else if (a === b) {
+      continue
+    } else {
+      return compareIdentifiers(a, b)
+    }
+  } while (++i)
+}
+
+SemVer.prototype.compareBuild = function (other) {
+  if (!(other instanceof SemVer)) {
+    other = new SemVer(other, this.options)
+  }
+
+  var i = 0
+  do {
+    var a = this.build[i]
+    var b = other.build[i]
+    debug('prerelease compare', i, a, b)
+    if (a === undefined && b === undefined) {
+      return 0
+    } else if (b === undefined) {
+      return 1
+    } else if (a === undefined) {
+      return -1
+    } else if (a === b) {
+      continue
+    } else {
+      return compareIdentifiers(a, b)
+    }
+  } while (++i)
+}
+
+// preminor will bump the version up to the next minor release, and immediately
+// down to pre-release. premajor and prepatch work the same way.
+SemVer.prototype.inc = function (release, identifier) {
+  switch (release) {
+    case 'premajor':
+      this.prerelease.length = 0
+      this.patch = 0
+      this.minor = 0
+      this.major++
+      this.inc('pre', identifier)
+      break
+    case 'preminor':
+      this.prerelease.length = 0
+      this.patch = 0
+      this.minor++
+      this.inc('pre', identifier)
+      break
+    case 'prepatch':
+      // If this is already a prerelease, it will bump to the next version
+      // drop any prereleases that might already exist, since they are not
+      // relevant at this point.
+      this.prerelease.length = 0
+      this.inc('patch', identifier)
+      this.inc('pre', identifier)
+      break
+    // If the input is a non-prerelease version, this acts the same as
+    // prepatch.
+    case 'prerelease':
+      if (this.prerelease.length === 0) {
+        this.inc('patch', identifier)
+      }
+      this.inc('pre', identifier)
+      break
+
+    case 'major':
+      // If this is a pre-major version, bump up to the same major version.
+      // Otherwise increment major.
+      // 1.0.0-5 bumps to 1.0.0
+      // 1.1.0 bumps to 2.0.0
+      if (this.minor !== 0 ||
+          this.patch !== 0 ||
+          this.prerelease.length === 0) {
+        this.major++
+      }
+      this.minor = 0
+      this.patch = 0
+      this.prerelease = []
+      break
+    case 'minor':
+      // If this is a pre-minor version, bump up to the same minor version.
+      // Otherwise increment minor.
+      // 1.2.0-5 bumps to 1.2.0
+      // 1.2.1 bumps to 1.3.0
+      if (this.patch !== 0 || this.prerelease.length === 0) {
+        this.minor++
+      }
+      this.patch = 0
+      this.prerelease = []
+      break
+    case 'patch':
+      // If this is not a pre-release version, it will increment the patch.
+      // If it is a pre-release it will bump up to the same patch version.
+      // 1.2.0-5 patches to 1.2.0
+      // 1.2.0 patches to 1.2.1
+      if (this.prerelease.length === 0) {
+        this.patch++
+      }
+      this.prerelease = []
+      break
+    // This probably shouldn't be used publicly.
+    // 1.0.0 "pre" would become 1.0.0-0 which is the wrong direction.
+    case 'pre':
+      if (this.prerelease.length === 0) {
+        this.prerelease = [0]
+      } else {
+        var i = this.prerelease.length
+        while (--i >= 0) {
+          if (typeof this.prerelease[i] === 'number') {
+            this.prerelease[i]++
+            i = -2
+          }
+        }
+        if (i === -1) {
+          // didn't increment anything
+          this.prerelease.push(0)
+        }
+      }
+      if (identifier) {
+        // 1.2.0-beta.1 bumps to 1.2.0-beta.2,
+        // 1.2.0-beta.fooblz or 1.2.0-beta bumps to 1.2.0-beta.0
+        if (this.prerelease[0] === identifier) {
+          if (isNaN(this.prerelease[1])) {
+            this.prerelease = [identifier, 0]
+          }
+        } else {
+          this.prerelease = [identifier, 0]
+        }
+      }
+      break
+
+    default:
+      throw new Error('invalid increment argument: ' + release)
+  }
+  this.format()
+  this.raw = this.version
+  return this
+}
+
+exports.inc = inc
+function inc (version, release, loose, identifier) {
+  if (typeof (loose) === 'string') {
+    identifier = loose
+    loose = undefined
+  }
+
+  try {
+    return new SemVer(version, loose).inc(release, identifier).version
+  } catch (er) {
+    return null
+  }
+}
+
+exports.diff = diff
+function diff (version1, version2) {
+  if (eq(version1, version2)) {
+    return null
+  } else {
+    var v1 = parse(version1)
+    var v2 = parse(version2)
+    var prefix = ''
+    if (v1.prerelease.length || v2.prerelease.length) {
+      prefix = 'pre'
+      var defaultResult = 'prerelease'
+    }
+    for (var key in v1) {
+      if (key === 'major' || key === 'minor' || key === 'patch') {
+        if (v1[key] !== v2[key]) {
+          return prefix + key
+        }
+      }
+    }
+    return defaultResult // may be undefined
+  }
+}
+
+exports.compareIdentifiers = compareIdentifiers
+
+var numeric = /^[0-9]+$/
+function compareIdentifiers (a, b) {
+  var anum = numeric.test(a)
+  var bnum = numeric.test(b)
+
+  if (anum && bnum) {
+    a = +a
+    b = +b
+  }
+
+  return a === b ? 0
+    : (anum && !bnum) ? -1
+    : (bnum && !anum) ? 1
+    : a < b ? -1
+    : 1
+}
+
+exports.rcompareIdentifiers = rcompareIdentifiers
+function rcompareIdentifiers (a, b) {
+  return compareIdentifiers(b, a)
+}
+
+exports.major = major
+function major (a, loose) {
+  return new SemVer(a, loose).major
+}
+
+exports.minor = minor
+function minor (a, loose) {
+  return new SemVer(a, loose).minor
+}
+
+exports.patch = patch
+function patch (a, loose) {
+  return new SemVer(a, loose).patch
+}
+
+exports.compare = compare
+function compare (a, b, loose) {
+  return new SemVer(a, loose).compare(new SemVer(b, loose))
+}
+
+exports.compareLoose = compareLoose
+function compareLoose (a, b) {
+  return compare(a, b, true)
+}
+
+exports.compareBuild = compareBuild
+function compareBuild (a, b, loose) {
+  var versionA = new SemVer(a, loose)
+  var versionB = new SemVer(b, loose)
+  return versionA.compare(versionB) || versionA.compareBuild(versionB)
+}
+
+exports.rcompare = rcompare
+function rcompare (a, b, loose) {
+  return compare(b, a, loose)
+}
+
+exports.sort = sort
+function sort (list, loose) {
+  return list.sort(function (a, b) {
+    return exports.compareBuild(a, b, loose)
+  })
+}
+
+exports.rsort = rsort
+function rsort (list, loose) {
+  return list.sort(function (a, b) {
+    return exports.compareBuild(b, a, loose)
+  })
+}
+
+exports.gt = gt
+function gt (a, b, loose) {
+  return compare(a, b, loose) > 0
+}
+
+exports.lt = lt
+function lt (a, b, loose) {
+  return compare(a, b, loose) < 0
+}
+
+exports.eq = eq
+function eq (a, b, loose) {
+  return compare(a, b, loose) === 0
+}
+
+exports.neq = neq
+function neq (a, b, loose) {
+  return compare(a, b, loose) !== 0
+}
+
+exports.gte = gte
+function gte (a, b, loose) {
+  return compare(a, b, loose) >= 0
+}
+
+exports.lte = lte
+function lte (a, b, loose) {
+  return compare(a, b, loose) <= 0
+}
+
+exports.cmp = cmp
+function cmp (a, op, b, loose) {
+  switch (op) {
+    case '===':
+      if (typeof a === 'object')
+        a = a.version
+      if (typeof b === 'object')
+        b = b.version
+      return a === b
+
+    case '!==':
+      if (typeof a === 'object')
+        a = a.version
+      if (typeof b === 'object')
+        b = b.version
+      return a !== b
+
+    case '':
+    case '=':
+    case '==':
+      return eq(a, b, loose)
+
+    case '!=':
+      return neq(a, b, loose)
+
+    case '>':
+      return gt(a, b, loose)
+
+    case '>=':
+      return gte(a, b, loose)
+
+    case '<':
+      return lt(a, b, loose)
+
+    case '<=':
+      return lte(a, b, loose)
+
+    default:
+      throw new TypeError('Invalid operator: ' + op)
+  }
+}
+
+exports.Comparator = Comparator
+function Comparator (comp, options) {
+  if (!options || typeof options !== 'object') {
+    options = {
+      loose: !!options,
+      includePrerelease: false
+    }
+  }
+
+  if (comp instanceof Comparator) {
+    if (comp.loose === !!options.loose) {
+      return comp
+    } else {
+      comp = comp.value
+    }
+  }
+
+  if (!(this instanceof Comparator)) {
+    return new Comparator(comp, options)
+  }
+
+  comp = comp.trim().split(/\s+/).join(' ')
+  debug('comparator', comp, options)
+  this.options = options
+  this.loose = !!options.loose
+  this.parse(comp)
+
+  if (this.semver === ANY) {
+    this.value = ''
+  } else {
+    this.value = this.operator + this.semver.version
+  }
+
+  debug('comp', this)
+}
+
+var ANY = {}
+Comparator.prototype.parse = function (comp) {
+  var r = this.options.loose ? safeRe[t.COMPARATORLOOSE] : safeRe[t.COMPARATOR]
+  var m = comp.match(r)
+
+  if (!m) {
+    throw new TypeError('Invalid comparator: ' + comp)
+  }
+
+  this.operator = m[1] !== undefined ? m[1] : ''
+  if (this.operator === '=') {
+    this.operator = ''
+  }
+
+  // if it literally is just '>' or '' then allow anything.
+  if (!m[2]) {
+    this.semver = ANY
+  } else {
+    this.semver = new SemVer(m[2], this.options.loose)
+  }
+}
+
+Comparator.prototype.toString = function () {
+  return this.value
+}
+
+Comparator.prototype.test = function (version) {
+  debug('Comparator.test', version, this.options.loose)
+
+  if (this.semver === ANY || version === ANY) {
+    return true
+  }
+
+  if (typeof version === 'string') {
+    try {
+      version = new SemVer(version, this.options)
+    } catch (er) {
+      return false
+    }
+  }
+
+  return cmp(version, this.operator, this.semver, this.options)
+}
+
+Comparator.prototype.intersects = function (comp, options) {
+  if (!(comp instanceof Comparator)) {
+    throw new TypeError('a Comparator is required')
+  }
+
+  if (!options || typeof options !== 'object') {
+    options = {
+      loose: !!options,
+      includePrerelease: false
+    }
+  }
+
+  var rangeTmp
+
+  if (this.operator === '') {
+    if (this.value === '') {
+      return true
+    }
+    rangeTmp = new Range(comp.value, options)
+    return satisfies(this.value, rangeTmp, options)
+  } else if (comp.operator === '') {
+    if (comp.value === '') {
+      return true
+    }
+    rangeTmp = new Range(this.value, options)
+    return satisfies(comp.semver, rangeTmp, options)
+  }
+
+  var sameDirectionIncreasing =
+    (this.operator === '>=' || this.operator === '>') &&
+    (comp.operator === '>=' || comp.operator === '>')
+  var sameDirectionDecreasing =
+    (this.operator === '<=' || this.operator === '<') &&
+    (comp.operator === '<=' || comp.operator === '<')
+  var sameSemVer = this.semver.version === comp.semver.version
+  var differentDirectionsInclusive =
+    (this.operator === '>=' || this.operator === '<=') &&
+    (comp.operator === '>=' || comp.operator === '<=')
+  var oppositeDirectionsLessThan =
+    cmp(this.semver, '<', comp.semver, options) &&
+    ((this.operator === '>=' || this.operator === '>') &&
+    (comp.operator === '<=' || comp.operator === '<'))
+  var oppositeDirectionsGreaterThan =
+    cmp(this.semver, '>', comp.semver, options) &&
+    ((this.operator === '<=' || this.operator === '<') &&
+    (comp.operator === '>=' || comp.operator === '>'))
+
+  return sameDirectionIncreasing || sameDirectionDecreasing ||
+    (sameSemVer && differentDirectionsInclusive) ||
+    oppositeDirectionsLessThan || oppositeDirectionsGreaterThan
+}
+
+exports.Range = Range
+function Range (range, options) {
+  if (!options || typeof options !== 'object') {
+    options = {
+      loose: !!options,
+      includePrerelease: false
+    }
+  }
+
+  if (range instanceof Range) {
+    if (range.loose === !!options.loose &&
+        range.includePrerelease === !!options.includePrerelease) {
+      return range
+    } else {
+      return new Range(range.raw, options)
+    }
+  }
+
+  if (range instanceof Comparator) {
+    return new Range(range.value, options)
+  }
+
+  if (!(this instanceof Range)) {
+    return new Range(range, options)
+  }
+
+  this.options = options
+  this.loose = !!options.loose
+  this.includePrerelease = !!options.includePrerelease
+
+  // First reduce all whitespace as much as possible so we do not have to rely
+  // on potentially slow regexes like \s*. This is then stored and used for
+  // future error messages as well.
+  this.raw = range
+    .trim()
+    .split(/\s+/)
+    .join(' ')
+
+  // First, split based on boolean or ||
+  this.set = this.raw.split('||').map(function (range) {
+    return this.parseRange(range.trim())
+  }, this).filter(function (c) {
+    // throw out any that are not relevant for whatever reason
+    return c.length
+  })
+
+  if (!this.set.length) {
+    throw new TypeError('Invalid SemVer Range: ' + this.raw)
+  }
+
+  this.format()
+}
+
+Range.prototype.format = function () {
+  this.range = this.set.map(function (comps) {
+    return comps.join(' ').trim()
+  }).join('||').trim()
+  return this.range
+}
+
+Range.prototype.toString = function () {
+  return this.range
+}
+
+function isWhitespace (char) {
+  var code = char && char.charCodeAt(0)
+  return (code >= 0x0009 && code <= 0x000d) ||
+    code === 0x0020 || code === 0x00a0 || code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 || code === 0x2029 || code === 0x202f ||
+    code === 0x205f || code === 0x3000 || code === 0xfeff
+}
+
+function isVersionPrefix (char) {
+  return char === 'v' || char === '=' || isWhitespace(char)
+}
+
+function isDigit (char) {
+  return char !== undefined && char >= '0' && char <= '9'
+}
+
+function isLetter (char) {
+  return char !== undefined &&
+    ((char >= 'a' && char <= 'z') || (char >= 'A' && char <= 'Z'))
+}
+
+function isIdentifierCharacter (char) {
+  return isDigit(char) || isLetter(char) || char === '-'
+}
+
+function isVersionStart (char) {
+  return isDigit(char) || char === 'x' || char === 'X' || char === '*'
+}
+
+function findDigitsEndIndex (range, start, limit, digitRuns) {
+  if (!isDigit(range[start])) {
+    return start
+  }
+  if (start >= digitRuns.start && start < digitRuns.end) {
+    return Math.min(start + limit, digitRuns.end)
+  }
+  if (start >= digitRuns.previousStart && start < digitRuns.previousEnd) {
+    return Math.min(start + limit, digitRuns.previousEnd)
+  }
+  var end = start + 1
+  while (isDigit(range[end])) {
+    end++
+  }
+  // A failed full version can rewind from its second digit run to its first.
+  digitRuns.previousStart = digitRuns.start
+  digitRuns.previousEnd = digitRuns.end
+  digitRuns.start = start
+  digitRuns.end = end
+  return Math.min(start + limit, end)
+}
+
+function findVersionNumberEndIndex (range, start, loose, digitRuns) {
+  if (!loose && range[start] === '0') {
+    return start + 1
+  }
+  return findDigitsEndIndex(range, start, loose ? MAX_LENGTH : MAX_LENGTH + 1, digitRuns)
+}
+
+function findPrereleaseIdentifierEndIndex (range, start, loose, digitRuns) {
+  // Unlike v7, the legacy regex tries numeric identifiers before nonnumeric ones.
+  if (isDigit(range[start])) {
+    return findVersionNumberEndIndex(range, start, loose, digitRuns)
+  }
+  if (!isLetter(range[start]) && range[start] !== '-') {
+    return start
+  }
+  var end = start + 1
+  var limit = end + MAX_SAFE_BUILD_LENGTH
+  while (end < limit && isIdentifierCharacter(range[end])) {
+    end++
+  }
+  return end
+}
+
+function findPrereleaseEndIndex (range, start, loose, digitRuns) {
+  var hyphen = range[start] === '-'
+  if (!loose && !hyphen) {
+    return start
+  }
+  var identifierStart = start + (hyphen ? 1 : 0)
+  var end = findPrereleaseIdentifierEndIndex(range, identifierStart, loose, digitRuns)
+  if (end === identifierStart) {
+    if (!loose || !hyphen) {
+      return start
+    }
+    end = findPrereleaseIdentifierEndIndex(range, start, loose, digitRuns)
+  }
+  while (range[end] === '.') {
+    var next = findPrereleaseIdentifierEndIndex(range, end + 1, loose, digitRuns)
+    if (next === end + 1) {
+      break
+    }
+    end = next
+  }
+  return end
+}
+
+function findBuildEndIndex (range, start) {
+  if (range[start] !== '+') {
+    return start
+  }
+  var end = start + 1
+  do {
+    var identifierStart = end
+    while (end - identifierStart < MAX_SAFE_BUILD_LENGTH &&
+        isIdentifierCharacter(range[end])) {
+      end++
+    }
+    if (end === identifierStart) {
+      return identifierStart === start + 1 ? start : end - 1
+    }
+    if (range[end] !== '.') {
+      return end
+    }
+    end++
+  } while (true)
+}
+
+function findLooseFullVersionEndIndex (range, start, digitRuns) {
+  var end = start
+  for (var component = 0; component < 3; component++) {
+    var next = findVersionNumberEndIndex(range, end, true, digitRuns)
+    if (next === end) {
+      return start
+    }
+    end = next
+    if (component < 2) {
+      if (range[end] !== '.') {
+        return start
+      }
+      end++
+    }
+  }
+  return findBuildEndIndex(range, findPrereleaseEndIndex(range, end, true, digitRuns))
+}
+
+function findPartialVersionComponentEndIndex (range, start, digitRuns) {
+  if (isDigit(range[start])) {
+    return findVersionNumberEndIndex(range, start, false, digitRuns)
+  }
+  return isVersionStart(range[start]) ? start + 1 : start
+}
+
+function findVersionEndIndex (range, start, digitRuns) {
+  var end = findLooseFullVersionEndIndex(range, start, digitRuns)
+  if (end !== start) {
+    return end
+  }
+  end = findPartialVersionComponentEndIndex(range, start, digitRuns)
+  for (var component = 0; component < 2; component++) {
+    if (range[end] !== '.') {
+      return end
+    }
+    var next = findPartialVersionComponentEndIndex(range, end + 1, digitRuns)
+    if (next === end + 1) {
+      return end
+    }
+    end = next
+  }
+  return findBuildEndIndex(range, findPrereleaseEndIndex(range, end, false, digitRuns))
+}
+
+function findRemovableWhitespaceIndex (range, position) {
+  if (isWhitespace(range[position])) {
+    position++
+  }
+  if (range[position] === '<' || range[position] === '>') {
+    position++
+  }
+  if (range[position] === '=') {
+    position++
+  }
+  return isWhitespace(range[position]) ? position : -1
+}
+
+function trimComparatorWhitespace (range) {
+  var result = ''
+  var copyFrom = 0
+  var cursor = 0
+  var digitRuns = { start: -1, end: -1, previousStart: -1, previousEnd: -1 }
+  while (cursor < range.length) {
+    var matchStart = cursor
+    if (range[cursor] === '<' || range[cursor] === '>') {
+      cursor++
+    } else if (!isVersionPrefix(range[cursor]) && !isVersionStart(range[cursor])) {
+      cursor++
+      continue
+    }
+    while (cursor < range.length && isVersionPrefix(range[cursor])) {
+      cursor++
+    }
+    if (!isVersionStart(range[cursor])) {
+      continue
+    }
+    var whitespacePosition = findRemovableWhitespaceIndex(range, matchStart)
+    if (whitespacePosition !== -1) {
+      result += range.slice(copyFrom, whitespacePosition)
+      copyFrom = whitespacePosition + 1
+    }
+    // Preserve match boundaries inside prerelease and build identifiers.
+    cursor = findVersionEndIndex(range, cursor, digitRuns)
+  }
+  return result + range.slice(copyFrom)
+}
+
+Range.prototype.parseRange = function (range) {
+  var loose = this.options.loose
+  // `1.2.3 - 1.2.4` => `>=1.2.3 <=1.2.4`
+  var hr = loose ? safeRe[t.HYPHENRANGELOOSE] : safeRe[t.HYPHENRANGE]
+  range = range.replace(hr, hyphenReplace)
+  debug('hyphen replace', range)
+  // `> 1.2.3 < 1.2.5` => `>1.2.3 <1.2.5`
+  range = trimComparatorWhitespace(range)
+  debug('comparator trim', range)
+
+  // `~ 1.2.3` => `~1.2.3`
+  range = range.replace(safeRe[t.TILDETRIM], tildeTrimReplace)
+
+  // `^ 1.2.3` => `^1.2.3`
+  range = range.replace(safeRe[t.CARETTRIM], caretTrimReplace)
+
+  // normalize spaces
+  range = range.split(/\s+/).join(' ')
+
+  // At this point, the range is completely trimmed and
+  // ready to be split into comparators.
+
+  var compRe = loose ? safeRe[t.COMPARATORLOOSE] : safeRe[t.COMPARATOR]
+  var set = range.split(' ').map(function (comp) {
+    return parseComparator(comp, this.options)
+  }, this).join(' ').split(/\s+/)
+  if (this.options.loose) {
+    // in loose mode, throw out any that are not valid comparators
+    set = set.filter(function (comp) {
+      return !!comp.match(compRe)
+    })
+  }
+  set = set.map(function (comp) {
+    return new Comparator(comp, this.options)
+  }, this)
+
+  return set
+}
+
+Range.prototype.intersects = function (range, options) {
+  if (!(range instanceof Range)) {
+    throw new TypeError('a Range is required')
+  }
+
+  return this.set.some(function (thisComparators) {
+    return (
+      isSatisfiable(thisComparators, options) &&
+      range.set.some(function (rangeComparators) {
+        return (
+          isSatisfiable(rangeComparators, options) &&
+          thisComparators.every(function (thisComparator) {
+            return rangeComparators.every(function (rangeComparator) {
+              return thisComparator.intersects(rangeComparator, options)
+            })
+          })
+        )
+      })
+    )
+  })
+}
+
+// take a set of comparators and determine whether there
+// exists a version which can satisfy it
+function isSatisfiable (comparators, options) {
+  var result = true
+  var remainingComparators = comparators.slice()
+  var testComparator = remainingComparators.pop()
+
+  while (result && remainingComparators.length) {
+    result = remainingComparators.every(function (otherComparator) {
+      return testComparator.intersects(otherComparator, options)
+    })
+
+    testComparator = remainingComparators.pop()
+  }
+
+  return result
+}
+
+// Mostly just for testing and legacy API reasons
+exports.toComparators = toComparators
+function toComparators (range, options) {
+  return new Range(range, options).set.map(function (comp) {
+    return comp.map(function (c) {
+      return c.value
+    }).join(' ').trim().split(' ')
+  })
+}
+
+// comprised of xranges, tildes, stars, and gtlt's at this point.
+// already replaced the hyphen ranges
+// turn into a set of JUST comparators.
+function parseComparator (comp, options) {
+  debug('comp', comp, options)
+  comp = replaceCarets(comp, options)
+  debug('caret', comp)
+  comp = replaceTildes(comp, options)
+  debug('tildes', comp)
+  comp = replaceXRanges(comp, options)
+  debug('xrange', comp)
+  comp = replaceStars(comp, options)
+  debug('stars', comp)
+  return comp
+}
+
+function isX (id) {
+  return !id || id.toLowerCase() === 'x' || id === '*'
+}
+
+// ~, ~> --> * (any, kinda silly)
+// ~2, ~2.x, ~2.x.x, ~>2, ~>2.x ~>2.x.x --> >=2.0.0 <3.0.0
+// ~2.0, ~2.0.x, ~>2.0, ~>2.0.x --> >=2.0.0 <2.1.0
+// ~1.2, ~1.2.x, ~>1.2, ~>1.2.x --> >=1.2.0 <1.3.0
+// ~1.2.3, ~>1.2.3 --> >=1.2.3 <1.3.0
+// ~1.2.0, ~>1.2.0 --> >=1.2.0 <1.3.0
+function replaceTildes (comp, options) {
+  return comp.trim().split(/\s+/).map(function (comp) {
+    return replaceTilde(comp, options)
+  }).join(' ')
+}
+
+function replaceTilde (comp, options) {
+  var r = options.loose ? safeRe[t.TILDELOOSE] : safeRe[t.TILDE]
+  return comp.replace(r, function (_, M, m, p, pr) {
+    debug('tilde', comp, _, M, m, p, pr)
+    var ret
+
+    if (isX(M)) {
+      ret = ''
+    } else if (isX(m)) {
+      ret = '>=' + M + '.0.0 <' + (+M + 1) + '.0.0'
+    } else if (isX(p)) {
+      // ~1.2 == >=1.2.0 <1.3.0
+      ret = '>=' + M + '.' + m + '.0 <' + M + '.' + (+m + 1) + '.0'
+    } else if (pr) {
+      debug('replaceTilde pr', pr)
+      ret = '>=' + M + '.' + m + '.' + p + '-' + pr +
+            ' <' + M + '.' + (+m + 1) + '.0'
+    } else {
+      // ~1.2.3 == >=1.2.3 <1.3.0
+      ret = '>=' + M + '.' + m + '.' + p +
+            ' <' + M + '.' + (+m + 1) + '.0'
+    }
+
+    debug('tilde return', ret)
+    return ret
+  })
+}
+
+// ^ --> * (any, kinda silly)
+// ^2, ^2.x, ^2.x.x --> >=2.0.0 <3.0.0
+// ^2.0, ^2.0.x --> >=2.0.0 <3.0.0
+// ^1.2, ^1.2.x --> >=1.2.0 <2.0.0
+// ^1.2.3 --> >=1.2.3 <2.0.0
+// ^1.2.0 --> >=1.2.0 <2.0.0
+function replaceCarets (comp, options) {
+  return comp.trim().split(/\s+/).map(function (comp) {
+    return replaceCaret(comp, options)
+  }).join(' ')
+}
+
+function replaceCaret (comp, options) {
+  debug('caret', comp, options)
+  var r = options.loose ? safeRe[t.CARETLOOSE] : safeRe[t.CARET]
+  return comp.replace(r, function (_, M, m, p, pr) {
+    debug('caret', comp, _, M, m, p, pr)
+    var ret
+
+    if (isX(M)) {
+      ret = ''
+    } else if (isX(m)) {
+      ret = '>=' + M + '.0.0 <' + (+M + 1) + '.0.0'
+    } else if (isX(p)) {
+      if (M === '0') {
+        ret = '>=' + M + '.' + m + '.0 <' + M + '.' + (+m + 1) + '.0'
+      } else {
+        ret = '>=' + M + '.' + m + '.0 <' + (+M + 1) + '.0.0'
+      }
+    } else if (pr) {
+      debug('replaceCaret pr', pr)
+      if (M === '0') {
+        if (m === '0') {
+          ret = '>=' + M + '.' + m + '.' + p + '-' + pr +
+                ' <' + M + '.' + m + '.' + (+p + 1)
+        } else {
+          ret = '>=' + M + '.' + m + '.' + p + '-' + pr +
+                ' <' + M + '.' + (+m + 1) + '.0'
+        }
+      } else {
+        ret = '>=' + M + '.' + m + '.' + p + '-' + pr +
+              ' <' + (+M + 1) + '.0.0'
+      }
+    } else {
+      debug('no pr')
+      if (M === '0') {
+        if (m === '0') {
+          ret = '>=' + M + '.' + m + '.' + p +
+                ' <' + M + '.' + m + '.' + (+p + 1)
+        } else {
+          ret = '>=' + M + '.' + m + '.' + p +
+                ' <' + M + '.' + (+m + 1) + '.0'
+        }
+      } else {
+        ret = '>=' + M + '.' + m + '.' + p +
+              ' <' + (+M + 1) + '.0.0'
+      }
+    }
+
+    debug('caret return', ret)
+    return ret
+  })
+}
+
+function replaceXRanges (comp, options) {
+  debug('replaceXRanges', comp, options)
+  return comp.split(/\s+/).map(function (comp) {
+    return replaceXRange(comp, options)
+  }).join(' ')
+}
+
+function replaceXRange (comp, options) {
+  comp = comp.trim()
+  var r = options.loose ? safeRe[t.XRANGELOOSE] : safeRe[t.XRANGE]
+  return comp.replace(r, function (ret, gtlt, M, m, p, pr) {
+    debug('xRange', comp, ret, gtlt, M, m, p, pr)
+    var xM = isX(M)
+    var xm = xM || isX(m)
+    var xp = xm || isX(p)
+    var anyX = xp
+
+    if (gtlt === '=' && anyX) {
+      gtlt = ''
+    }
+
+    // if we're including prereleases in the match, then we need
+    // to fix this to -0, the lowest possible prerelease value
+    pr = options.includePrerelease ? '-0' : ''
+
+    if (xM) {
+      if (gtlt === '>' || gtlt === '<') {
+        // nothing is allowed
+        ret = '<0.0.0-0'
+      } else {
+        // nothing is forbidden
+        ret = '*'
+      }
+    } else if (gtlt && anyX) {
+      // we know patch is an x, because we have any x at all.
+      // replace X with 0
+      if (xm) {
+        m = 0
+      }
+      p = 0
+
+      if (gtlt === '>') {
+        // >1 => >=2.0.0
+        // >1.2 => >=1.3.0
+        // >1.2.3 => >= 1.2.4
+        gtlt = '>='
+        if (xm) {
+          M = +M + 1
+          m = 0
+          p = 0
+        } else {
+          m = +m + 1
+          p = 0
+        }
+      } else if (gtlt === '<=') {
+        // <=0.7.x is actually <0.8.0, since any 0.7.x should
+        // pass.  Similarly, <=7.x is actually <8.0.0, etc.
+        gtlt = '<'
+        if (xm) {
+          M = +M + 1
+        } else {
+          m = +m + 1
+        }
+      }
+
+      ret = gtlt + M + '.' + m + '.' + p + pr
+    } else if (xm) {
+      ret = '>=' + M + '.0.0' + pr + ' <' + (+M + 1) + '.0.0' + pr
+    } else if (xp) {
+      ret = '>=' + M + '.' + m + '.0' + pr +
+        ' <' + M + '.' + (+m + 1) + '.0' + pr
+    }
+
+    debug('xRange return', ret)
+
+    return ret
+  })
+}
+
+// Because * is AND-ed with everything else in the comparator,
+// and '' means "any version", just remove the *s entirely.
+function replaceStars (comp, options) {
+  debug('replaceStars', comp, options)
+  // Looseness is ignored here.  star is always as loose as it gets!
+  return comp.trim().replace(safeRe[t.STAR], '')
+}
+
+// This function is passed to string.replace(re[t.HYPHENRANGE])
+// M, m, patch, prerelease, build
+// 1.2 - 3.4.5 => >=1.2.0 <=3.4.5
+// 1.2.3 - 3.4 => >=1.2.0 <3.5.0 Any 3.4.x will do
+// 1.2 - 3.4 => >=1.2.0 <3.5.0
+function hyphenReplace ($0,
+  from, fM, fm, fp, fpr, fb,
+  to, tM, tm, tp, tpr, tb) {
+  if (isX(fM)) {
+    from = ''
+  } else if (isX(fm)) {
+    from = '>=' + fM + '.0.0'
+  } else if (isX(fp)) {
+    from = '>=' + fM + '.' + fm + '.0'
+  } else {
+    from = '>=' + from
+  }
+
+  if (isX(tM)) {
+    to = ''
+  } else if (isX(tm)) {
+    to = '<' + (+tM + 1) + '.0.0'
+  } else if (isX(tp)) {
+    to = '<' + tM + '.' + (+tm + 1) + '.0'
+  } else if (tpr) {
+    to = '<=' + tM + '.' + tm + '.' + tp + '-' + tpr
+  } else {
+    to = '<=' + to
+  }
+
+  return (from + ' ' + to).trim()
+}
+
+// if ANY of the sets match ALL of its comparators, then pass
+Range.prototype.test = function (version) {
+  if (!version) {
+    return false
+  }
+
+  if (typeof version === 'string') {
+    try {
+      version = new SemVer(version, this.options)
+    } catch (er) {
+      return false
+    }
+  }
+
+  for (var i = 0; i < this.set.length; i++) {
+    if (testSet(this.set[i], version, this.options)) {
+      return true
+    }
+  }
+  return false
+}
+
+function testSet (set, version, options) {
+  for (var i = 0; i < set.length; i++) {
+    if (!set[i].test(version)) {
+      return false
+    }
+  }
+
+  if (version.prerelease.length && !options.includePrerelease) {
+    // Find the set of versions that are allowed to have prereleases
+    // For example, ^1.2.3-pr.1 desugars to >=1.2.3-pr.1 <2.0.0
+    // That should allow `1.2.3-pr.2` to pass.
+    // However, `1.2.4-alpha.notready` should NOT be allowed,
+    // even though it's within the range set by the comparators.
+    for (i = 0; i < set.length; i++) {
+      debug(set[i].semver)
+      if (set[i].semver === ANY) {
+        continue
+      }
+
+      if (set[i].semver.prerelease.length > 0) {
+        var allowed = set[i].semver
+        if (allowed.major === version.major &&
+            allowed.minor === version.minor &&
+            allowed.patch === version.patch) {
+          return true
+        }
+      }
+    }
+
+    // Version has a -pre, but it's not one of the ones we like.
+    return false
+  }
+
+  return true
+}
+
+exports.satisfies = satisfies
+function satisfies (version, range, options) {
+  try {
+    range = new Range(range, options)
+  } catch (er) {
+    return false
+  }
+  return range.test(version)
+}
+
+exports.maxSatisfying = maxSatisfying
+function maxSatisfying (versions, range, options) {
+  var max = null
+  var maxSV = null
+  try {
+    var rangeObj = new Range(range, options)
+  } catch (er) {
+    return null
+  }
+  versions.forEach(function (v) {
+    if (rangeObj.test(v)) {
+      // satisfies(v, range, options)
+      if (!max || maxSV.compare(v) === -1) {
+        // compare(max, v, true)
+        max = v
+        maxSV = new SemVer(max, options)
+      }
+    }
+  })
+  return max
+}
+
+exports.minSatisfying = minSatisfying
+function minSatisfying (versions, range, options) {
+  var min = null
+  var minSV = null
+  try {
+    var rangeObj = new Range(range, options)
+  } catch (er) {
+    return null
+  }
+  versions.forEach(function (v) {
+    if (rangeObj.test(v)) {
+      // satisfies(v, range, options)
+      if (!min || minSV.compare(v) === 1) {
+        // compare(min, v, true)
+        min = v
+        minSV = new SemVer(min, options)
+      }
+    }
+  })
+  return min
+}
+
+exports.minVersion = minVersion
+function minVersion (range, loose) {
+  range = new Range(range, loose)
+
+  var minver = new SemVer('0.0.0')
+  if (range.test(minver)) {
+    return minver
+  }
+
+  minver = new SemVer('0.0.0-0')
+  if (range.test(minver)) {
+    return minver
+  }
+
+  minver = null
+  for (var i = 0; i < range.set.length; ++i) {
+    var comparators = range.set[i]
+
+    comparators.forEach(function (comparator) {
+      // Clone to avoid manipulating the comparator's semver object.
+      var compver = new SemVer(comparator.semver.version)
+      switch (comparator.operator) {
+        case '>':
+          if (compver.prerelease.length === 0) {
+            compver.patch++
+          } else {
+            compver.prerelease.push(0)
+          }
+          compver.raw = compver.format()
+          /* fallthrough */
+        case '':
+        case '>=':
+          if (!minver || gt(minver, compver)) {
+            minver = compver
+          }
+          break
+        case '<':
+        case '<=':
+          /* Ignore maximum versions */
+          break
+        /* istanbul ignore next */
+        default:
+          throw new Error('Unexpected operation: ' + comparator.operator)
+      }
+    })
+  }
+
+  if (minver && range.test(minver)) {
+    return minver
+  }
+
+  return null
+}
+
+exports.validRange = validRange
+function validRange (range, options) {
+  try {
+    // Return '*' instead of '' so that truthiness works.
+    // This will throw if it's invalid anyway
+    return new Range(range, options).range || '*'
+  } catch (er) {
+    return null
+  }
+}
+
+// Determine if version is less than all the versions possible in the range
+exports.ltr = ltr
+function ltr (version, range, options) {
+  return outside(version, range, '<', options)
+}
+
+// Determine if version is greater than all the versions possible in the range.
+exports.gtr = gtr
+function gtr (version, range, options) {
+  return outside(version, range, '>', options)
+}
+
+exports.outside = outside
+function outside (version, range, hilo, options) {
+  version = new SemVer(version, options)
+  range = new Range(range, options)
+
+  var gtfn, ltefn, ltfn, comp, ecomp
+  switch (hilo) {
+    case '>':
+      gtfn = gt
+      ltefn = lte
+      ltfn = lt
+      comp = '>'
+      ecomp = '>='
+      break
+    case '<':
+      gtfn = lt
+      ltefn = gte
+      ltfn = gt
+      comp = '<'
+      ecomp = '<='
+      break
+    default:
+      throw new TypeError('Must provide a hilo val of "<" or ">"')
+  }
+
+  // If it satisifes the range it is not outside
+  if (satisfies(version, range, options)) {
+    return false
+  }
+
+  // From now on, variable terms are as if we're in "gtr" mode.
+  // but note that everything is flipped for the "ltr" function.
+
+  for (var i = 0; i < range.set.length; ++i) {
+    var comparators = range.set[i]
+
+    var high = null
+    var low = null
+
+    comparators.forEach(function (comparator) {
+      if (comparator.semver === ANY) {
+        comparator = new Comparator('>=0.0.0')
+      }
+      high = high || comparator
+      low = low || comparator
+      if (gtfn(comparator.semver, high.semver, options)) {
+        high = comparator
+      } else if (ltfn(comparator.semver, low.semver, options)) {
+        low = comparator
+      }
+    })
+
+    // If the edge version comparator has a operator then our version
+    // isn't outside it
+    if (high.operator === comp || high.operator === ecomp) {
+      return false
+    }
+
+    // If the lowest version comparator has an operator and our version
+    // is less than it then it isn't higher than the range
+    if ((!low.operator || low.operator === comp) &&
+        ltefn(version, low.semver)) {
+      return false
+    } else if (low.operator === ecomp && ltfn(version, low.semver)) {
+      return false
+    }
+  }
+  return true
+}
+
+exports.prerelease = prerelease
+function prerelease (version, options) {
+  var parsed = parse(version, options)
+  return (parsed && parsed.prerelease.length) ? parsed.prerelease : null
+}
+
+exports.intersects = intersects
+function intersects (r1, r2, options) {
+  r1 = new Range(r1, options)
+  r2 = new Range(r2, options)
+  return r1.intersects(r2)
+}
+
+exports.coerce = coerce
+function coerce (version, options) {
+  if (version instanceof SemVer) {
+    return version
+  }
+
+  if (typeof version === 'number') {
+    version = String(version)
+  }
+
+  if (typeof version !== 'string') {
+    return null
+  }
+
+  options = options || {}
+
+  var match = null
+  if (!options.rtl) {
+    match = version.match(safeRe[t.COERCE])
+  } else {
+    // Find the right-most coercible string that does not share
+    // a terminus with a more left-ward coercible string.
+    // Eg, '1.2.3.4' wants to coerce '2.3.4', not '3.4' or '4'
+    //
+    // Walk through the string checking with a /g regexp
+    // Manually set the index so as to pick up overlapping matches.
+    // Stop when we get a match that ends at the string end, since no
+    // coercible string can be more right-ward without the same terminus.
+    var next
+    while ((next = safeRe[t.COERCERTL].exec(version)) &&
+      (!match || match.index + match[0].length !== version.length)
+    ) {
+      if (!match ||
+          next.index + next[0].length !== match.index + match[0].length) {
+        match = next
+      }
+      safeRe[t.COERCERTL].lastIndex = next.index + next[1].length + next[2].length
+    }
+    // leave it in a clean state
+    safeRe[t.COERCERTL].lastIndex = -1
+  }
+
+  if (match === null) {
+    return null
+  }
+
+  return parse(match[2] +
+    '.' + (match[3] || '0') +
+    '.' + (match[4] || '0'), options)
 }
 
 
@@ -11238,6 +13291,30 @@ const validRange = (range, options) => {
   }
 }
 module.exports = validRange
+
+
+/***/ }),
+
+/***/ 4646:
+/***/ ((module) => {
+
+module.exports = shellescape;
+
+// return a shell compatible format
+function shellescape(a) {
+  var ret = [];
+
+  a.forEach(function(s) {
+    if (!/^[A-Za-z0-9_\/-]+$/.test(s)) {
+      s = "'"+s.replace(/'/g,"'\\''")+"'";
+      s = s.replace(/^(?:'')+/g, '') // unduplicate single-quote at the beginning
+        .replace(/\\'''/g, "\\'" ); // remove non-escaped single-quote if there are enclosed between 2 escaped
+    }
+    ret.push(s);
+  });
+
+  return ret.join(' ');
+}
 
 
 /***/ }),
@@ -63872,7 +65949,7 @@ __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependen
 /* harmony import */ var _report_reporter_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(6394);
 /* harmony import */ var _stages_catalog_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(853);
 /* harmony import */ var _stages_keygen_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(4307);
-/* harmony import */ var _stages_registry_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(2985);
+/* harmony import */ var _stages_registry_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(2868);
 /* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(2174);
 var __rewriteRelativeImportExtension = (undefined && undefined.__rewriteRelativeImportExtension) || function (path, preserveJsx) {
     if (typeof path === "string" && /^\.\.?\//.test(path)) {
@@ -63915,7 +65992,7 @@ function usage() {
         'commands:',
         ...Object.entries(COMMANDS).map(([c, d]) => `  ${c.padEnd(width)}  ${d}`),
         '',
-        'Every stage command takes --spec, --plan (change nothing) and --out-dir DIR (default .bcmkube/<cluster>/),',
+        'Every stage command takes --spec, --plan (change nothing) and --out DIR (or --out-dir; default .bcmkube/<cluster>/),',
         'and the inputs of its action as flags (--bcm-password-file F ⇔ input bcm-password-file). `bcmkube <command> --help` lists them.',
         'Exit codes: 0 ok, 1 failed, 2 bad usage.',
     ].join('\n');
@@ -63938,7 +66015,7 @@ function stageHelp(def) {
 }
 /** Parses `--name value` / `--name=value` / `--plan` into action-input names, refusing unknown flags. */
 function parseStageFlags(def, argv) {
-    const options = { help: { type: 'boolean' } };
+    const options = { help: { type: 'boolean' }, out: { type: 'string' } };
     for (const i of def.inputs) {
         options[i.name] = { type: i.name === 'plan' ? 'boolean' : 'string' };
         if (i.secret)
@@ -63953,7 +66030,7 @@ function parseStageFlags(def, argv) {
     }
     const flags = {};
     for (const [k, v] of Object.entries(parsed.values))
-        flags[k] = typeof v === 'boolean' ? String(v) : (v ?? '');
+        flags[k === 'out' ? 'out-dir' : k] = typeof v === 'boolean' ? String(v) : (v ?? '');
     return flags;
 }
 function validateCommand(argv, reporter) {
@@ -64056,9 +66133,10 @@ __webpack_async_result__();
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   GN: () => (/* binding */ parseCidr),
 /* harmony export */   eX: () => (/* binding */ cidrContains),
-/* harmony export */   hj: () => (/* binding */ cidrsOverlap)
+/* harmony export */   hj: () => (/* binding */ cidrsOverlap),
+/* harmony export */   ni: () => (/* binding */ parseIpv4)
 /* harmony export */ });
-/* unused harmony exports parseIpv4, formatIpv4 */
+/* unused harmony export formatIpv4 */
 // IPv4 addresses and CIDRs: parse, contain, overlap. Small on purpose: the spec only needs these.
 function parseIpv4(text) {
     const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text.trim());
@@ -68289,12 +70367,14 @@ function selectorToString(selector) {
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $A: () => (/* binding */ integerInput),
 /* harmony export */   Cp: () => (/* binding */ flagInputs),
 /* harmony export */   YF: () => (/* binding */ requiredInput),
+/* harmony export */   ij: () => (/* binding */ choiceInput),
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports actionInputs, integerInput, choiceInput */
+/* unused harmony export actionInputs */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2389);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
 /* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2174);
@@ -68338,7 +70418,7 @@ function integerInput(src, name, fallback, min, max) {
         return fallback;
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max)
-        throw new UsageError(`${src.label(name)} must be a whole number from ${min} to ${max}, got '${v}'`);
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} must be a whole number from ${min} to ${max}, got '${v}'`);
     return n;
 }
 function choiceInput(src, name, choices, fallback) {
@@ -68346,7 +70426,7 @@ function choiceInput(src, name, choices, fallback) {
     if (!v)
         return fallback;
     if (!choices.includes(v))
-        throw new UsageError(`${src.label(name)} must be one of ${choices.join(', ')}, got '${v}'`);
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} must be one of ${choices.join(', ')}, got '${v}'`);
     return v;
 }
 /**
@@ -68580,7 +70660,6 @@ const STAGES = [
             { name: 'concurrency', description: 'How many nodes are worked on at once. Overrides access.concurrency.' },
         ],
         outputs: [inventoryPathOutput, { name: 'changed-nodes', description: 'JSON list of nodes the stage changed.' }],
-        pending: 'issue 5',
     },
     {
         action: 'kubespray',
@@ -68731,7 +70810,7 @@ async function runKeygen(argv, reporter) {
 
 /***/ }),
 
-/***/ 2985:
+/***/ 2868:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -68740,6 +70819,10 @@ __nccwpck_require__.d(__webpack_exports__, {
   $: () => (/* binding */ stageRunner)
 });
 
+// UNUSED EXPORTS: actionRunner
+
+// EXTERNAL MODULE: ./build/actions/lib/stages/catalog.js
+var catalog = __nccwpck_require__(853);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
@@ -68750,10 +70833,123 @@ const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(imp
 var external_node_zlib_ = __nccwpck_require__(8522);
 // EXTERNAL MODULE: ./build/actions/lib/util/errors.js
 var errors = __nccwpck_require__(2174);
+;// CONCATENATED MODULE: ./build/actions/lib/bcm/json-stream.js
+// Splits a JSON array arriving in chunks into its elements, so a 10,000-node getNodes answer (tens of MB)
+// is reduced element by element instead of being held and parsed whole.
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN = new Set([0x7b, 0x5b]); // { [
+const CLOSE = new Set([0x7d, 0x5d]); // } ]
+const COMMA = 0x2c;
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+class JsonArraySplitter {
+    depth = 0;
+    inString = false;
+    escaped = false;
+    started = false;
+    finished = false;
+    parts = [];
+    elementStarted = false;
+    /** An element ended and no comma followed yet. */
+    afterElement = false;
+    onElement;
+    count = 0;
+    constructor(onElement) {
+        this.onElement = onElement;
+    }
+    emit(chunk, end, from) {
+        this.parts.push(chunk.subarray(from, end));
+        const text = (this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts)).toString('utf8').trim();
+        this.parts = [];
+        this.elementStarted = false;
+        if (!text)
+            throw new SyntaxError('empty element in JSON array');
+        this.onElement(JSON.parse(text), this.count++);
+    }
+    push(chunk) {
+        let from = this.elementStarted ? 0 : -1;
+        for (let i = 0; i < chunk.length; i++) {
+            const b = chunk[i];
+            if (this.finished) {
+                if (!WHITESPACE.has(b))
+                    throw new SyntaxError('data after the end of the JSON array');
+                continue;
+            }
+            if (!this.started) {
+                if (WHITESPACE.has(b))
+                    continue;
+                if (b !== 0x5b)
+                    throw new SyntaxError('not a JSON array');
+                this.started = true;
+                this.depth = 1;
+                continue;
+            }
+            if (this.inString) {
+                if (this.escaped)
+                    this.escaped = false;
+                else if (b === BACKSLASH)
+                    this.escaped = true;
+                else if (b === QUOTE)
+                    this.inString = false;
+                continue;
+            }
+            if (this.depth === 1 && !this.elementStarted) {
+                if (WHITESPACE.has(b))
+                    continue;
+                if (b === COMMA) {
+                    if (!this.afterElement)
+                        throw new SyntaxError('empty element in JSON array');
+                    this.afterElement = false;
+                    continue;
+                }
+                if (b === 0x5d) {
+                    if (!this.afterElement && this.count > 0)
+                        throw new SyntaxError('trailing comma in JSON array');
+                    this.finished = true;
+                    this.depth = 0;
+                    continue;
+                }
+                if (this.afterElement)
+                    throw new SyntaxError('missing comma in JSON array');
+                this.elementStarted = true;
+                from = i;
+            }
+            if (b === QUOTE)
+                this.inString = true;
+            else if (OPEN.has(b))
+                this.depth++;
+            else if (CLOSE.has(b)) {
+                if (this.depth === 1) {
+                    // `]` closing the top array right after a scalar element
+                    this.emit(chunk, i, from);
+                    this.finished = true;
+                    this.depth = 0;
+                    continue;
+                }
+                this.depth--;
+                if (this.depth === 1) {
+                    this.emit(chunk, i + 1, from);
+                    this.afterElement = true;
+                }
+            }
+            else if (b === COMMA && this.depth === 1)
+                this.emit(chunk, i, from);
+        }
+        if (this.elementStarted)
+            this.parts.push(chunk.subarray(Math.max(from, 0)));
+    }
+    /** Throws when the array did not close: the answer was cut short or is not JSON. */
+    end() {
+        if (!this.finished)
+            throw new SyntaxError(this.started ? 'the JSON array was cut short' : 'empty answer');
+    }
+}
+
 ;// CONCATENATED MODULE: ./build/actions/lib/bcm/client.js
 // Client for BCM's CMDaemon JSON API: POST <endpoint>/json with {service, call, args}.
 // Auth by login cookie (cm-login-token) or client certificate; server verified against BCM's own CA.
 // Every call we make is a read, so connection errors and 5xx are retried with backoff.
+
 
 
 
@@ -68791,7 +70987,11 @@ class BcmClient {
     close() {
         this.agent.destroy();
     }
-    post(payload, headers = {}) {
+    /**
+     * One POST. With `splitter`, a 200 answer that is a JSON array is handed over element by element as it
+     * arrives (its body is then left empty); anything else is buffered whole for classification.
+     */
+    post(payload, headers = {}, splitter) {
         const body = JSON.stringify(payload);
         const limit = this.opts.maxResponseBytes ?? 512 * 1024 * 1024;
         return new Promise((resolve, reject) => {
@@ -68800,27 +71000,53 @@ class BcmClient {
                 agent: this.agent,
                 headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip', 'content-length': Buffer.byteLength(body), ...headers },
             }, (res) => {
+                const source = res.headers['content-encoding'] === 'gzip' ? res.pipe((0,external_node_zlib_.createGunzip)()) : res;
                 const chunks = [];
                 let size = 0;
-                res.on('data', (c) => {
+                let head = '';
+                let streaming;
+                let broken = false;
+                const fail = (e) => {
+                    req.destroy();
+                    reject(e);
+                };
+                source.on('data', (c) => {
                     size += c.length;
                     if (size > limit)
-                        req.destroy(new errors/* StageError */.Zu(`BCM answered more than ${limit} bytes; refusing to read further`));
-                    else
-                        chunks.push(c);
-                });
-                res.on('end', () => {
-                    let raw = Buffer.concat(chunks);
+                        return fail(new errors/* StageError */.Zu(`BCM answered more than ${limit} bytes; refusing to read further`));
+                    if (streaming === undefined) {
+                        const first = c.toString('latin1').trimStart()[0];
+                        if (first !== undefined)
+                            streaming = Boolean(splitter) && res.statusCode === 200 && first === '[';
+                    }
+                    if (!streaming)
+                        return void chunks.push(c);
+                    if (head.length < 64)
+                        head += c.toString('utf8', 0, 64);
+                    if (broken)
+                        return;
                     try {
-                        if (res.headers['content-encoding'] === 'gzip')
-                            raw = (0,external_node_zlib_.gunzipSync)(raw);
+                        splitter.push(c);
                     }
                     catch {
-                        return reject(new TransientError('BCM sent a corrupt gzip body'));
+                        broken = true;
                     }
-                    resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString('utf8') });
                 });
-                res.on('error', (e) => reject(new TransientError(e.message)));
+                source.on('end', () => {
+                    const status = res.statusCode ?? 0;
+                    if (!streaming)
+                        return resolve({ status, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+                    try {
+                        if (!broken)
+                            splitter.end();
+                    }
+                    catch {
+                        broken = true;
+                    }
+                    // a broken stream keeps only its start: enough for the error message, never valid JSON
+                    resolve(broken ? { status, headers: res.headers, body: head.slice(0, 64), size } : { status, headers: res.headers, body: '[]' });
+                });
+                source.on('error', (e) => reject(new TransientError(e.message)));
             });
             req.setTimeout(this.opts.timeoutMs, () => req.destroy(new TransientError(`no answer within ${this.opts.timeoutMs / 1000}s`)));
             req.on('error', (e) => {
@@ -68873,15 +71099,34 @@ class BcmClient {
         const said = safeErrorMessage(reply.body);
         throw new errors/* StageError */.Zu(`BCM login as '${username}' was refused${said ? `: ${said}` : reply.status !== 200 ? ` (HTTP ${reply.status})` : ''}. Check the BCM username (bcm.username / input bcm-username) and the password secret (input bcm-password).`);
     }
+    /**
+     * A call whose answer is a list, reduced element by element as it arrives (`map` returns undefined to
+     * drop an element), so a 10,000-node answer is never held whole.
+     */
+    async callList(service, call, args, map) {
+        let items = [];
+        const splitter = () => {
+            items = [];
+            return new JsonArraySplitter((el, i) => {
+                const v = map(el, i);
+                if (v !== undefined)
+                    items.push(v);
+            });
+        };
+        const value = await this.call(service, call, args, splitter);
+        if (!Array.isArray(value))
+            throw new errors/* StageError */.Zu(`BCM answered ${service}.${call} with ${value === null ? 'null' : typeof value}, expected a list`);
+        return items;
+    }
     /** One JSON RPC call. Re-logs in once when the answer looks like an expired or missing session. */
-    async call(service, call, args = []) {
+    async call(service, call, args = [], splitter) {
         const name = `${service}.${call}`;
         if (this.opts.auth.mode === 'login' && !this.cookie)
             await this.login();
         let relogged = false;
         for (;;) {
             const reply = await this.withRetries(name, async () => {
-                const r = await this.post({ service, call, args }, this.cookie ? { cookie: this.cookie } : {});
+                const r = await this.post({ service, call, args }, this.cookie ? { cookie: this.cookie } : {}, splitter?.());
                 if (r.status >= 500 && r.status < 600)
                     throw new TransientError(`HTTP ${r.status}`);
                 return r;
@@ -68985,26 +71230,27 @@ function parseInterface(raw) {
         isBmc: /bmc/i.test(childType),
     };
 }
-/** Nodes from cmdevice.getNodes. Entries without a hostname or UUID are skipped (nothing can select them). */
+/** One node of cmdevice.getNodes; undefined for entries without a hostname or UUID (nothing can select them). */
+function parseNode(item) {
+    const o = asObject(item);
+    const hostname = o && typeof o.hostname === 'string' ? o.hostname.trim() : '';
+    const uuid = o ? (str(o.uuid) ?? (typeof o.uniqueKey === 'number' ? String(o.uniqueKey) : undefined)) : undefined;
+    if (!o || !hostname || !uuid)
+        return undefined;
+    return {
+        uuid,
+        hostname,
+        childType: typeof o.childType === 'string' ? o.childType : '',
+        mac: str(o.mac)?.toUpperCase(),
+        categoryUuid: str(o.category),
+        provisioningInterface: str(o.provisioningInterface),
+        interfaces: Array.isArray(o.interfaces) ? o.interfaces.map(parseInterface).filter((i) => Boolean(i)) : [],
+    };
+}
 function parseNodes(raw) {
-    const out = [];
-    for (const item of expectArray(raw, 'cmdevice.getNodes')) {
-        const o = asObject(item);
-        const hostname = o && typeof o.hostname === 'string' ? o.hostname.trim() : '';
-        const uuid = o ? (str(o.uuid) ?? (typeof o.uniqueKey === 'number' ? String(o.uniqueKey) : undefined)) : undefined;
-        if (!o || !hostname || !uuid)
-            continue;
-        out.push({
-            uuid,
-            hostname,
-            childType: typeof o.childType === 'string' ? o.childType : '',
-            mac: str(o.mac)?.toUpperCase(),
-            categoryUuid: str(o.category),
-            provisioningInterface: str(o.provisioningInterface),
-            interfaces: Array.isArray(o.interfaces) ? o.interfaces.map(parseInterface).filter((i) => Boolean(i)) : [],
-        });
-    }
-    return out;
+    return expectArray(raw, 'cmdevice.getNodes')
+        .map(parseNode)
+        .filter((n) => Boolean(n));
 }
 function parseNetworks(raw) {
     const out = [];
@@ -69034,21 +71280,20 @@ function parseCategories(raw) {
     }
     return out;
 }
-/** cmstatus.getStatusForDevices answers a list aligned with the UUIDs asked for; null entries are unknown devices. */
+/** One entry of cmstatus.getStatusForDevices, whose answer is aligned with the UUIDs asked for (null: unknown device). */
+function parseStatus(item, askedUuid) {
+    const o = asObject(item);
+    if (!o)
+        return undefined;
+    const uuid = str(o.ref_device_uuid) ?? (o.refDeviceUniqueKey !== undefined ? String(o.refDeviceUniqueKey) : askedUuid);
+    if (!uuid)
+        return undefined;
+    const status = typeof o.status === 'string' ? o.status.toUpperCase() : 'UNKNOWN';
+    return { uuid, status: status.replace('INSTALLER_CALLING_INIT', 'INSTALLER_CALLINGINIT'), closed: o.closed === true };
+}
 function parseStatuses(raw, asked) {
-    const list = expectArray(raw, 'cmstatus.getStatusForDevices');
-    const out = new Map();
-    list.forEach((item, i) => {
-        const o = asObject(item);
-        if (!o)
-            return;
-        const uuid = str(o.ref_device_uuid) ?? (o.refDeviceUniqueKey !== undefined ? String(o.refDeviceUniqueKey) : asked[i]);
-        if (!uuid)
-            return;
-        const status = typeof o.status === 'string' ? o.status.toUpperCase() : 'UNKNOWN';
-        out.set(uuid, { uuid, status: status.replace('INSTALLER_CALLING_INIT', 'INSTALLER_CALLINGINIT'), closed: o.closed === true });
-    });
-    return out;
+    const statuses = expectArray(raw, 'cmstatus.getStatusForDevices').map((item, i) => parseStatus(item, asked[i]));
+    return new Map(statuses.filter((s) => Boolean(s)).map((s) => [s.uuid, s]));
 }
 function parseVersion(raw) {
     const o = asObject(raw);
@@ -69250,26 +71495,38 @@ const SECRET_VALUE = [
     [/\bAKIA[0-9A-Z]{16}\b/, 'an AWS access key'],
     [/\bcm-login-token=[A-Za-z0-9]+/, 'a BCM login cookie'],
 ];
+/** Cheap first test: every value pattern needs one of these; most strings skip the full check. */
+const MAYBE_SECRET_VALUE = /-----BEGIN|eyJ|gh[pousr]_|github_pat_|AKIA|cm-login-token=/;
 /** Walks a JSON value and lists every place that looks like a secret. Values are never echoed. */
 function findSecrets(value, path = '') {
     const found = [];
-    const visit = (v, p, key) => {
+    // the path is built only for a finding: a 10,000-node inventory has hundreds of thousands of values
+    const pathOf = (trail) => trail.reduce((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), path);
+    const visit = (v, trail, key) => {
         if (typeof v === 'string') {
             if (key !== undefined && SECRET_KEY.test(key) && v.length > 0)
-                found.push({ path: p, why: `key '${key}' holds a value` });
-            for (const [re, what] of SECRET_VALUE)
-                if (re.test(v))
-                    found.push({ path: p, why: `value contains ${what}` });
+                found.push({ path: pathOf(trail), why: `key '${key}' holds a value` });
+            if (MAYBE_SECRET_VALUE.test(v))
+                for (const [re, what] of SECRET_VALUE)
+                    if (re.test(v))
+                        found.push({ path: pathOf(trail), why: `value contains ${what}` });
         }
         else if (Array.isArray(v)) {
-            v.forEach((item, i) => visit(item, `${p}[${i}]`, undefined));
+            for (let i = 0; i < v.length; i++) {
+                trail.push(i);
+                visit(v[i], trail, undefined);
+                trail.pop();
+            }
         }
         else if (v && typeof v === 'object') {
-            for (const [k, item] of Object.entries(v))
-                visit(item, p ? `${p}.${k}` : k, k);
+            for (const k of Object.keys(v)) {
+                trail.push(k);
+                visit(v[k], trail, k);
+                trail.pop();
+            }
         }
     };
-    visit(value, path, undefined);
+    visit(value, [], undefined);
     return found;
 }
 
@@ -69282,6 +71539,7 @@ function findSecrets(value, path = '') {
 
 
 const ROLE_ORDER = ['control_plane', 'etcd', 'worker', 'gpu_worker'];
+/** A copy with every object's keys sorted (undefined members dropped), for JSON.stringify's native speed. */
 function sortKeysDeep(value) {
     if (Array.isArray(value))
         return value.map(sortKeysDeep);
@@ -69325,20 +71583,20 @@ function parseInventory(text, source) {
         data = JSON.parse(text);
     }
     catch (err) {
-        throw new UsageError(`${source} is not valid JSON: ${err.message}`);
+        throw new errors/* UsageError */.eb(`${source} is not valid JSON: ${err.message}`);
     }
     const problems = validateInventory(data);
     if (problems.length)
-        throw new UsageError(`${source} is not a bcmkube inventory:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+        throw new errors/* UsageError */.eb(`${source} is not a bcmkube inventory:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     return data;
 }
 function readInventory(path) {
     let text;
     try {
-        text = readFileSync(path, 'utf8');
+        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
     }
     catch (err) {
-        throw new UsageError(`cannot read inventory '${path}': ${err.code ?? String(err)} — run discover-nodes first, or pass the inventory artifact of the previous stage`);
+        throw new errors/* UsageError */.eb(`cannot read inventory '${path}': ${err.code ?? String(err)} — run discover-nodes first, or pass the inventory artifact of the previous stage`);
     }
     return parseInventory(text, path);
 }
@@ -69403,7 +71661,7 @@ function mergeInventory(base, updates, mark) {
     const byName = new Map(base.nodes.map((n) => [n.hostname, n]));
     for (const u of updates)
         if (!byName.has(u.hostname))
-            throw new StageError(`node '${u.hostname}' is not in the inventory of cluster '${base.cluster}'`);
+            throw new errors/* StageError */.Zu(`node '${u.hostname}' is not in the inventory of cluster '${base.cluster}'`);
     const updated = new Map(updates.map((u) => [u.hostname, u]));
     const nodes = base.nodes.map((n) => {
         const u = updated.get(n.hostname);
@@ -69482,11 +71740,23 @@ function openStage(inputs, reporter) {
     return { spec: loaded.spec, specPath, specHash: loaded.hash, plan, outDir, inputs, reporter };
 }
 function inventoryPathOf(ctx) {
-    return ctx.inputs.get('inventory').trim() || join(ctx.outDir, 'inventory.json');
+    return ctx.inputs.get('inventory').trim() || (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/timing.js
+async function timed(phases, name, fn) {
+    const start = performance.now();
+    try {
+        return await fn();
+    }
+    finally {
+        phases.push({ name, ms: performance.now() - start });
+    }
 }
 
 ;// CONCATENATED MODULE: ./build/actions/lib/stages/discover.js
 // Stage 1, discover-nodes: BCM → inventory.json. Only reads BCM, so plan mode does the same work.
+
 
 
 
@@ -69536,17 +71806,32 @@ function caPem(ctx) {
     }
     return undefined;
 }
-async function timed(phases, name, fn) {
-    const start = performance.now();
+const HISTORY_KEPT = 20;
+/** The inventory an earlier run left here, if it is this cluster's; anything unreadable is ignored. */
+function previousInventory(path, cluster) {
+    if (!(0,external_node_fs_.existsSync)(path))
+        return undefined;
     try {
-        return await fn();
+        const inv = readInventory(path);
+        return inv.cluster === cluster ? inv : undefined;
     }
-    finally {
-        phases.push({ name, ms: performance.now() - start });
+    catch {
+        return undefined;
     }
 }
-function nodeTable(nodes) {
-    return table(['hostname', 'roles', 'address', 'network', 'status', 'category', 'MAC'], nodes.map((n) => [n.hostname, n.roles.join(', '), n.address, n.network, n.status, n.category ?? '', n.mac]));
+/** A node BCM still knows by the same UUID keeps its facts and history, so later stages can compare runs. */
+function carryForward(node, previous) {
+    const before = previous.get(node.uuid);
+    if (!before || before.hostname !== node.hostname)
+        return node;
+    return { ...node, ...(before.facts ? { facts: before.facts } : {}), history: [...before.history, ...node.history].slice(-HISTORY_KEPT) };
+}
+/** GitHub caps a step summary at 1 MiB: a 10,000-node table is cut, the inventory has them all. */
+const SUMMARY_NODE_ROWS = 200;
+function nodeTable(all) {
+    const nodes = all.slice(0, SUMMARY_NODE_ROWS);
+    const more = all.length > nodes.length ? `\n\n… and ${all.length - nodes.length} more nodes (all are in inventory.json).` : '';
+    return (table(['hostname', 'roles', 'address', 'network', 'status', 'category', 'MAC'], nodes.map((n) => [n.hostname, n.roles.join(', '), n.address, n.network, n.status, n.category ?? '', n.mac])) + more);
 }
 async function discoverStage(inputs, reporter) {
     const ctx = openStage(inputs, reporter);
@@ -69569,26 +71854,32 @@ async function discoverStage(inputs, reporter) {
     const at = new Date().toISOString();
     try {
         const bcmVersion = await timed(phases, 'BCM version', async () => parseVersion(await client.call('cmmain', 'getVersion').catch(() => undefined)));
-        const [rawNodes, rawNetworks, rawCategories] = await timed(phases, 'BCM nodes, networks, categories', () => Promise.all([client.call('cmdevice', 'getNodes'), client.call('cmnet', 'getNetworks'), client.call('cmdevice', 'getCategories')]));
-        let selection = await timed(phases, 'select nodes', () => selectNodes(spec, { nodes: parseNodes(rawNodes), networks: parseNetworks(rawNetworks), categories: parseCategories(rawCategories) }, at));
+        const [nodes, rawNetworks, rawCategories] = await timed(phases, 'BCM nodes, networks, categories', () => Promise.all([
+            client.callList('cmdevice', 'getNodes', [], parseNode),
+            client.call('cmnet', 'getNetworks'),
+            client.call('cmdevice', 'getCategories'),
+        ]));
+        let selection = await timed(phases, 'select nodes', () => selectNodes(spec, { nodes, networks: parseNetworks(rawNetworks), categories: parseCategories(rawCategories) }, at));
         const uuids = selection.nodes.map((n) => n.uuid);
         if (uuids.length) {
-            const rawStatuses = await timed(phases, 'BCM node status', () => client.call('cmstatus', 'getStatusForDevices', [uuids]));
-            selection = applyStatuses(selection, parseStatuses(rawStatuses, uuids), spec);
+            const statuses = await timed(phases, 'BCM node status', () => client.callList('cmstatus', 'getStatusForDevices', [uuids], (el, i) => parseStatus(el, uuids[i])));
+            selection = applyStatuses(selection, new Map(statuses.map((st) => [st.uuid, st])), spec);
         }
         if (selection.problems.length) {
             reporter.summary([heading(`discover-nodes: cluster ${spec.name} — refused`), ...selection.problems.map((p) => `- ${p}`)].join('\n'));
             throw new errors/* StageError */.Zu(`discovery of cluster '${spec.name}' found ${selection.problems.length} problem(s); no inventory was written`, selection.problems);
         }
+        const inventoryPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
+        const previous = previousInventory(inventoryPath, spec.name);
+        const previousNodes = new Map((previous?.nodes ?? []).map((n) => [n.uuid, n]));
         const inventory = {
             schemaVersion: INVENTORY_SCHEMA_VERSION,
             cluster: spec.name,
             specHash: ctx.specHash,
             bcm: { endpoint: spec.bcm.endpoint, ...(bcmVersion ? { version: bcmVersion } : {}) },
-            nodes: selection.nodes,
-            history: [{ stage: 'discover-nodes', at, result: `${selection.nodes.length} nodes` }],
+            nodes: selection.nodes.map((n) => carryForward(n, previousNodes)),
+            history: [...(previous?.history ?? []), { stage: 'discover-nodes', at, result: `${selection.nodes.length} nodes` }].slice(-HISTORY_KEPT),
         };
-        const inventoryPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
         await timed(phases, 'write inventory', () => writeInventory(inventoryPath, inventory));
         const sorted = [...inventory.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));
         const names = (role) => JSON.stringify(sorted.filter((n) => n.roles.includes(role)).map((n) => n.hostname));
@@ -69619,14 +71910,1670 @@ async function pendingStage(def, inputs, reporter) {
     throw new errors/* UsageError */.eb(`${def.action} is not built yet (${def.pending ?? 'planned'}); nothing was changed on cluster '${ctx.spec.name}'.`);
 }
 
+;// CONCATENATED MODULE: ./build/actions/lib/ssh/quote.js
+// The one way a remote command is built: every argument single-quoted for POSIX sh, after validation.
+// Raw input is never concatenated into a command line.
+
+/** Quotes one argument for POSIX sh: 'it'\''s' style. Refuses NUL, which no shell argument can carry. */
+function shellQuote(arg) {
+    if (arg.includes('\0'))
+        throw new Error('a shell argument cannot contain a NUL byte');
+    if (/^[A-Za-z0-9_\/.,:=@%+-]+$/.test(arg))
+        return arg;
+    return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+/** A command line from argv: `shellCommand(['id', '-u', user])`. */
+function shellCommand(argv) {
+    if (!argv.length)
+        throw new Error('empty command');
+    return argv.map(shellQuote).join(' ');
+}
+const USERNAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const ABS_PATH = /^\/[A-Za-z0-9._\/-]*$/;
+/** Validators for values that reach a remote shell; each throws naming the field and what is allowed. */
+function validUsername(value, field) {
+    if (!USERNAME.test(value))
+        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 40)}' is not a valid user name (lower-case letters, digits, _ and -, starting with a letter or _, at most 32)`);
+    return value;
+}
+function validHostname(value, field) {
+    if (!HOSTNAME.test(value))
+        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`);
+    return value;
+}
+function validAbsolutePath(value, field) {
+    if (!ABS_PATH.test(value) || value.split('/').includes('..'))
+        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 80)}' must be an absolute path of letters, digits, '.', '_', '-' and '/'`);
+    return value;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/nodes/converge.js
+
+
+const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r'"\\`$]*)?$/;
+function validPublicKey(key, field) {
+    const k = key.trim();
+    if (!PUBLIC_KEY.test(k))
+        throw new errors/* UsageError */.eb(`${field}: not an OpenSSH public key line (ssh-ed25519 AAAA… comment)`);
+    return k;
+}
+/** The script, run as root (`sudo -n sh -s` for a non-root admin). Prints `changed=<step>` per change. */
+function convergeScript(user, publicKey, steps) {
+    const name = shellQuote(validUsername(user.name, 'access.service_user.name'));
+    const shell = shellQuote(validAbsolutePath(user.shell, 'access.service_user.shell'));
+    const key = shellQuote(validPublicKey(publicKey, 'access.service_user.public_key'));
+    const uid = String(Math.trunc(user.uid));
+    const gid = String(Math.trunc(user.gid));
+    const lines = ['set -eu', `u=${name}; uid=${uid}; gid=${gid}; sh_=${shell}; key=${key}`];
+    if (steps.includes('group'))
+        lines.push('if ! getent group "$u" >/dev/null; then groupadd -g "$gid" "$u"; echo changed=group; fi');
+    if (steps.includes('user'))
+        lines.push('if ! getent passwd "$u" >/dev/null; then useradd -m -u "$uid" -g "$gid" -s "$sh_" "$u"; echo changed=user; fi');
+    if (steps.includes('key') || steps.includes('user')) {
+        lines.push('home=$(getent passwd "$u" | cut -d: -f6)', 'install -d -m 700 -o "$uid" -g "$gid" "$home/.ssh"', 'ak="$home/.ssh/authorized_keys"', 'if ! grep -qxF -- "$key" "$ak" 2>/dev/null; then printf \'%s\\n\' "$key" >>"$ak"; echo changed=key; fi', 'chown "$uid:$gid" "$ak"; chmod 600 "$ak"');
+    }
+    if (steps.includes('sudoers')) {
+        lines.push('tmp=$(mktemp)', 'printf \'%s ALL=(ALL) NOPASSWD:ALL\\n\' "$u" >"$tmp"', 'if visudo -cf "$tmp" >/dev/null; then install -m 0440 -o root -g root "$tmp" "/etc/sudoers.d/$u"; rm -f "$tmp"; echo changed=sudoers; else rm -f "$tmp"; echo "visudo refused the sudoers file" >&2; exit 3; fi');
+    }
+    return `${lines.join('\n')}\n`;
+}
+function changedSteps(stdout) {
+    return stdout
+        .split('\n')
+        .map((l) => /^changed=(group|user|key|sudoers)$/.exec(l.trim())?.[1])
+        .filter((s) => Boolean(s));
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/nodes/preflight.js
+function containerdPlacement(facts, spec) {
+    const need = spec.access.min_containerd_gb;
+    const root = facts.containerd.root;
+    const rootMount = root &&
+        Object.keys(facts.freeGb)
+            .filter((m) => root === m || root.startsWith(`${m}/`))
+            .sort((a, b) => b.length - a.length)[0];
+    if (rootMount && (facts.freeGb[rootMount] ?? 0) >= need)
+        return {};
+    if ((facts.freeGb['/var'] ?? 0) >= need && !rootMount)
+        return {};
+    const partition = spec.access.data_partitions.find((p) => (facts.freeGb[p] ?? 0) >= need);
+    if (partition)
+        return { dir: `${partition}/containerd` };
+    const seen = Object.entries(facts.freeGb)
+        .map(([m, gb]) => `${m} ${gb} GB free`)
+        .join(', ') || 'no filesystem could be read';
+    return {
+        failure: `containerd needs ${need} GB free: ${seen}. Free space on /var or a data partition (${spec.access.data_partitions.join(', ')}), or lower access.min_containerd_gb`,
+    };
+}
+function decideNode(node, outcome, spec, adminUser) {
+    const d = { hostname: node.hostname, failures: [], warnings: [], steps: [] };
+    if (!outcome.ok) {
+        d.failures.push(`unreachable at ${node.address}: ${outcome.error}`);
+        return d;
+    }
+    const { facts, sudo, problems } = outcome.result;
+    d.facts = facts;
+    d.failures.push(...problems);
+    if (sudo === 'no')
+        d.failures.push(`admin user '${adminUser}' has no passwordless sudo; grant it (NOPASSWD) or use root`);
+    const isGpuWorker = node.roles.includes('gpu_worker');
+    if (isGpuWorker && facts.gpus.length === 0 && !spec.access.gpu_drivers_later) {
+        d.failures.push('GPU worker shows no GPU (nvidia-smi absent or empty); install the driver, or set access.gpu_drivers_later: true when the GPU Operator installs it');
+    }
+    if (!isGpuWorker && facts.gpus.length > 0)
+        d.warnings.push(`${facts.gpus.length} GPU(s) on a node that is not a GPU worker`);
+    const placement = containerdPlacement(facts, spec);
+    if (placement.failure)
+        d.failures.push(placement.failure);
+    if (placement.dir)
+        d.containerdStorageDir = placement.dir;
+    if (!Number.isFinite(facts.clockOffsetSeconds))
+        d.failures.push('the node clock could not be read');
+    else if (Math.abs(facts.clockOffsetSeconds) > spec.access.max_clock_skew_seconds) {
+        d.failures.push(`clock is off by ${facts.clockOffsetSeconds.toFixed(2)} s from the runner (allowed ${spec.access.max_clock_skew_seconds} s); fix time sync (chrony/NTP) on the node`);
+    }
+    if (facts.homeOnNfs)
+        d.warnings.push(`the admin's home is on NFS`);
+    const want = spec.access.service_user;
+    const have = facts.serviceUser;
+    if (have?.exists) {
+        if (have.uid !== want.uid || have.gid !== want.gid) {
+            d.failures.push(`user '${want.name}' exists with uid ${have.uid} gid ${have.gid}, but the spec says uid ${want.uid} gid ${want.gid}; fix the node (or the spec) so they agree`);
+        }
+        if (!have.keyInstalled)
+            d.steps.push('key');
+        if (!have.sudoers)
+            d.steps.push('sudoers');
+    }
+    else {
+        if (have?.gid !== undefined && have.gid !== want.gid)
+            d.failures.push(`group '${want.name}' exists with gid ${have.gid}, but the spec says ${want.gid}`);
+        if (have?.gid === undefined)
+            d.steps.push('group');
+        d.steps.push('user', 'key', 'sudoers');
+    }
+    return d;
+}
+function preflight(nodes, outcomes, spec, adminUser) {
+    const decisions = nodes.map((n) => decideNode(n, outcomes.get(n.hostname) ?? { ok: false, error: 'not probed' }, spec, adminUser));
+    const skippable = new Set(spec.nodes.skippable);
+    const failing = decisions.filter((d) => d.failures.length);
+    const skipped = failing.filter((d) => skippable.has(d.hostname)).map((d) => d.hostname);
+    const blocking = failing.filter((d) => !skippable.has(d.hostname));
+    return {
+        decisions,
+        skipped,
+        blocked: blocking.length > 0,
+        failures: blocking.flatMap((d) => d.failures.map((f) => `${d.hostname}: ${f}`)),
+    };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/nodes/gpu.js
+/** The exact query the probe runs; its answer is CSV without header or units. */
+const GPU_QUERY_FIELDS = [
+    'index',
+    'name',
+    'uuid',
+    'pci.bus_id',
+    'memory.total',
+    'driver_version',
+    'mig.mode.current',
+    'compute_cap',
+];
+const GPU_QUERY_ARGS = [`--query-gpu=${GPU_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
+function parseGpuQuery(text) {
+    const gpus = [];
+    const problems = [];
+    const drivers = new Set();
+    for (const [lineNo, raw] of text.split(/\r?\n/).entries()) {
+        const line = raw.trim();
+        if (!line)
+            continue;
+        const cols = line.split(',').map((c) => c.trim());
+        if (cols.length !== GPU_QUERY_FIELDS.length) {
+            problems.push(`nvidia-smi line ${lineNo + 1}: expected ${GPU_QUERY_FIELDS.length} fields, got ${cols.length}: ${line.slice(0, 120)}`);
+            continue;
+        }
+        const [index, name, uuid, busId, memory, driver, mig, computeCap] = cols;
+        const memoryMiB = Number(memory);
+        if (!/^\d+$/.test(index) || !Number.isFinite(memoryMiB)) {
+            problems.push(`nvidia-smi line ${lineNo + 1}: index '${index}' or memory '${memory}' is not a number`);
+            continue;
+        }
+        drivers.add(driver);
+        gpus.push({ index: Number(index), name, uuid, busId, memoryMiB, migMode: mig, computeCap });
+    }
+    if (drivers.size > 1)
+        problems.push(`GPUs report different driver versions: ${[...drivers].join(', ')}`);
+    return { gpus, driverVersion: [...drivers][0], problems };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/nodes/probe.js
+
+
+const MARK = '@@bcmkube:';
+/** The probe script, run by the admin user through `sh -c`. Parts that need root go through `sudo -n`. */
+function probeScript(opts) {
+    const user = shellQuote(validUsername(opts.serviceUser, 'access.service_user.name'));
+    const mounts = ['/var', ...opts.dataPartitions.map((p) => validAbsolutePath(p, 'access.data_partitions'))].map(shellQuote).join(' ');
+    const key = opts.servicePublicKey ? shellQuote(opts.servicePublicKey.trim().split(/\s+/).slice(0, 2).join(' ')) : "''";
+    return [
+        `s() { printf '\\n${MARK}%s\\n' "$1"; }`,
+        'if [ "$(id -u)" = 0 ]; then asroot() { "$@"; }; else asroot() { sudo -n "$@"; }; fi',
+        's os; cat /etc/os-release 2>/dev/null',
+        's kernel; uname -r',
+        's bootid; cat /proc/sys/kernel/random/boot_id 2>/dev/null',
+        's clock; date +%s.%N',
+        's sudo; if [ "$(id -u)" = 0 ]; then echo root; elif sudo -n true 2>/dev/null; then echo ok; else echo no; fi',
+        `s gpu; if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi ${GPU_QUERY_ARGS.join(' ')} 2>&1; echo "exit=$?"; else echo absent; fi`,
+        `s df; for m in ${mounts}; do [ -d "$m" ] && df -P -k "$m" 2>/dev/null | awk -v m="$m" 'NR==2 {print m, $4, $6}'; done`,
+        's containerd; command -v containerd >/dev/null 2>&1 && echo present=yes || echo present=no; pidof containerd >/dev/null 2>&1 && echo running=yes || echo running=no;' +
+            ` [ -r /etc/containerd/config.toml ] && sed -n 's/^[[:space:]]*root[[:space:]]*=[[:space:]]*"\\(.*\\)"/root=\\1/p' /etc/containerd/config.toml | head -1`,
+        's homefs; stat -f -c %T "$HOME" 2>/dev/null',
+        `s user; u=${user}; k=${key}; if pw=$(getent passwd "$u"); then echo "passwd=$pw"; h=$(echo "$pw" | cut -d: -f6);` +
+            ' if [ -n "$k" ] && asroot grep -qF -- "$k" "$h/.ssh/authorized_keys" 2>/dev/null; then echo key=yes; else echo key=no; fi;' +
+            ' if asroot test -f "/etc/sudoers.d/$u"; then echo sudoers=yes; else echo sudoers=no; fi; else echo passwd=; fi; g=$(getent group "$u") && echo "group=$g"',
+        's end',
+    ].join('\n');
+}
+function splitSections(output) {
+    const sections = new Map();
+    let name;
+    let lines = [];
+    for (const line of output.split('\n')) {
+        if (line.startsWith(MARK)) {
+            if (name)
+                sections.set(name, lines.join('\n').trim());
+            name = line.slice(MARK.length).trim();
+            lines = [];
+        }
+        else if (name)
+            lines.push(line);
+    }
+    if (name)
+        sections.set(name, lines.join('\n').trim());
+    return sections;
+}
+function osRelease(text) {
+    const out = {};
+    for (const line of text.split('\n')) {
+        const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+        if (m)
+            out[m[1]] = m[2].replace(/^"(.*)"$/, '$1');
+    }
+    return out;
+}
+/** Parses the probe's output. `runnerClock` is the runner's clock (seconds) when the output arrived. */
+function parseProbe(output, runnerClock, roundTripSeconds) {
+    const s = splitSections(output);
+    const problems = [];
+    if (!s.has('end'))
+        problems.push('the probe did not finish (output cut short)');
+    const os = osRelease(s.get('os') ?? '');
+    const gpuText = s.get('gpu') ?? 'absent';
+    let gpus = [];
+    let driverVersion;
+    if (gpuText !== 'absent') {
+        const exit = /\nexit=(\d+)$|^exit=(\d+)$/.exec(gpuText);
+        const code = Number(exit?.[1] ?? exit?.[2] ?? 0);
+        const body = gpuText.replace(/\n?exit=\d+$/, '');
+        if (code !== 0)
+            problems.push(`nvidia-smi failed (exit ${code}): ${body.split('\n')[0]?.slice(0, 160) ?? ''}`);
+        else {
+            const parsed = parseGpuQuery(body);
+            gpus = parsed.gpus;
+            driverVersion = parsed.driverVersion;
+            problems.push(...parsed.problems);
+        }
+    }
+    const freeGb = {};
+    for (const line of (s.get('df') ?? '').split('\n')) {
+        const [mount, availKb, mountedOn] = line.trim().split(/\s+/);
+        if (mount && availKb && /^\d+$/.test(availKb))
+            freeGb[mount] = Math.round((Number(availKb) / 1024 / 1024) * 10) / 10;
+        if (mount && mountedOn && mount !== '/var' && mountedOn === '/')
+            delete freeGb[mount]; // a data partition that is not mounted is just a directory on /
+    }
+    const kv = (text) => Object.fromEntries(text
+        .split('\n')
+        .map((l) => l.split(/=(.*)/s, 2))
+        .filter(([k]) => k));
+    const ctr = kv(s.get('containerd') ?? '');
+    const user = kv(s.get('user') ?? '');
+    const passwd = (user.passwd ?? '').split(':');
+    const nodeClock = Number(s.get('clock'));
+    const sudo = s.get('sudo') ?? 'no';
+    return {
+        sudo: ['root', 'ok', 'no'].includes(sudo) ? sudo : 'no',
+        problems,
+        facts: {
+            os: { id: os.ID ?? '', versionId: os.VERSION_ID ?? '', prettyName: os.PRETTY_NAME ?? '' },
+            kernel: s.get('kernel') ?? '',
+            gpus,
+            ...(driverVersion ? { driverVersion } : {}),
+            freeGb,
+            containerd: { present: ctr.present === 'yes', running: ctr.running === 'yes', ...(ctr.root ? { root: ctr.root } : {}) },
+            homeOnNfs: /^nfs/i.test(s.get('homefs') ?? ''),
+            // the node's clock was read about half a round trip before the output arrived
+            clockOffsetSeconds: Number.isFinite(nodeClock)
+                ? Math.round((nodeClock - (runnerClock - roundTripSeconds / 2)) * 1000) / 1000
+                : Number.NaN,
+            serviceUser: user.passwd
+                ? {
+                    exists: true,
+                    uid: Number(passwd[2]),
+                    gid: Number(passwd[3]),
+                    keyInstalled: user.key === 'yes',
+                    sudoers: user.sudoers === 'yes',
+                }
+                : { exists: false, ...(user.group ? { gid: Number(user.group.split(':')[2]) } : {}) },
+            ...(s.get('bootid') ? { bootId: s.get('bootid') } : {}),
+        },
+    };
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./build/actions/lib/ssh/known-hosts.js
+// known_hosts: parse (plain and hashed entries), match by hostname or address, fingerprint keys, and
+// decide per the host-key policy. A changed key is always refused.
+
+function fingerprint(key) {
+    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+}
+function parseKnownHosts(text) {
+    const entries = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const fields = line.split(/\s+/);
+        let marker = '';
+        if (fields[0]?.startsWith('@'))
+            marker = fields.shift();
+        if (marker === '@cert-authority' || fields.length < 3)
+            continue;
+        const [hosts, keyType, b64] = fields;
+        const key = Buffer.from(b64, 'base64');
+        if (!key.length)
+            continue;
+        const entry = { patterns: [], keyType, key, revoked: marker === '@revoked' };
+        const hashed = /^\|1\|([^|]+)\|([^|]+)$/.exec(hosts);
+        if (hashed)
+            entry.hashed = { salt: Buffer.from(hashed[1], 'base64'), hash: Buffer.from(hashed[2], 'base64') };
+        else
+            entry.patterns = hosts.split(',');
+        entries.push(entry);
+    }
+    return entries;
+}
+function hostToken(host, port) {
+    return port === 22 ? host : `[${host}]:${port}`;
+}
+function matches(entry, token) {
+    if (entry.hashed)
+        return (0,external_node_crypto_.createHmac)('sha1', entry.hashed.salt).update(token).digest().equals(entry.hashed.hash);
+    return entry.patterns.some((p) => !p.startsWith('!') &&
+        new RegExp(`^${p
+            .replace(/[.+^${}()|\\[\]]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.')}$`).test(token));
+}
+/** Decides whether `key` is the right host key for a node known by `names` (hostname and address). */
+function verifyHostKey(entries, names, port, key, policy) {
+    if (policy === 'off')
+        return { accept: true };
+    const tokens = names.map((n) => hostToken(n, port));
+    const relevant = entries.filter((e) => tokens.some((t) => matches(e, t)));
+    if (relevant.some((e) => e.revoked && e.key.equals(key)))
+        return { accept: false, reason: `host key ${fingerprint(key)} is marked @revoked` };
+    if (relevant.some((e) => !e.revoked && e.key.equals(key)))
+        return { accept: true };
+    const known = relevant.filter((e) => !e.revoked);
+    if (known.length) {
+        return {
+            accept: false,
+            reason: `HOST KEY CHANGED: known_hosts has ${known.map((e) => `${e.keyType} ${fingerprint(e.key)}`).join(', ')}, the node presented ${fingerprint(key)}. If the node was re-imaged, remove its old line from known_hosts after checking the new key out of band.`,
+        };
+    }
+    if (policy === 'accept-new') {
+        const keyType = key.subarray(4, 4 + key.readUInt32BE(0)).toString();
+        return { accept: true, learned: `${tokens.join(',')} ${keyType} ${key.toString('base64')}` };
+    }
+    return {
+        accept: false,
+        reason: `no known_hosts entry for ${names.join(' / ')} (presented ${fingerprint(key)}); add the node's key to known_hosts, or use host-key-policy accept-new for a first contact`,
+    };
+}
+
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
+// EXTERNAL MODULE: ./node_modules/is-stream/index.js
+var is_stream = __nccwpck_require__(6543);
+// EXTERNAL MODULE: ./node_modules/make-dir/index.js
+var make_dir = __nccwpck_require__(6512);
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
+;// CONCATENATED MODULE: ./node_modules/sb-promise-queue/lib/esm/index.mjs
+class PromiseQueue {
+    constructor({ concurrency = 1 } = {}) {
+        this.options = { concurrency };
+        this.running = 0;
+        this.queue = [];
+        this.idleCallbacks = [];
+    }
+    clear() {
+        this.queue = [];
+    }
+    onIdle(callback) {
+        this.idleCallbacks.push(callback);
+        return () => {
+            const index = this.idleCallbacks.indexOf(callback);
+            if (index !== -1) {
+                this.idleCallbacks.splice(index, 1);
+            }
+        };
+    }
+    waitTillIdle() {
+        return new Promise((resolve) => {
+            if (this.running === 0) {
+                resolve();
+                return;
+            }
+            const dispose = this.onIdle(() => {
+                dispose();
+                resolve();
+            });
+        });
+    }
+    add(callback) {
+        return new Promise((resolve, reject) => {
+            const runCallback = () => {
+                this.running += 1;
+                try {
+                    Promise.resolve(callback()).then((val) => {
+                        resolve(val);
+                        this.processNext();
+                    }, (err) => {
+                        reject(err);
+                        this.processNext();
+                    });
+                }
+                catch (err) {
+                    reject(err);
+                    this.processNext();
+                }
+            };
+            if (this.running >= this.options.concurrency) {
+                this.queue.push(runCallback);
+            }
+            else {
+                runCallback();
+            }
+        });
+    }
+    // Internal function, don't use
+    processNext() {
+        this.running -= 1;
+        const callback = this.queue.shift();
+        if (callback) {
+            callback();
+        }
+        else if (this.running === 0) {
+            this.idleCallbacks.forEach((item) => item());
+        }
+    }
+}
+
+
+;// CONCATENATED MODULE: ./node_modules/sb-scandir/lib/esm/index.mjs
+/* @flow */
+
+
+
+
+const defaultFilesystem = {
+    join(pathA, pathB) {
+        return external_path_.join(pathA, pathB);
+    },
+    basename(path) {
+        return external_path_.basename(path);
+    },
+    stat(path) {
+        return new Promise((resolve, reject) => {
+            external_fs_.stat(path, (err, res) => {
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            });
+        });
+    },
+    readdir(path) {
+        return new Promise((resolve, reject) => {
+            external_fs_.readdir(path, (err, res) => {
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            });
+        });
+    },
+};
+async function scanDirectoryInternal({ path, recursive, validate, result, fileSystem, queue, reject, }) {
+    const itemStat = await fileSystem.stat(path);
+    if (itemStat.isFile()) {
+        result.files.push(path);
+    }
+    else if (itemStat.isDirectory()) {
+        result.directories.push(path);
+    }
+    if (!itemStat.isDirectory() || recursive === 'none') {
+        return;
+    }
+    const contents = await fileSystem.readdir(path);
+    contents.forEach((item) => {
+        const itemPath = fileSystem.join(path, item);
+        if (!validate(itemPath)) {
+            return;
+        }
+        queue
+            .add(() => scanDirectoryInternal({
+            path: itemPath,
+            recursive: recursive === 'shallow' ? 'none' : 'deep',
+            validate,
+            result,
+            fileSystem,
+            queue,
+            reject,
+        }))
+            .catch(reject);
+    });
+}
+async function scanDirectory(path, { recursive = true, validate = null, concurrency = Infinity, fileSystem = defaultFilesystem, } = {}) {
+    external_assert_(path && typeof path === 'string', 'path must be a valid string');
+    external_assert_(typeof recursive === 'boolean', 'options.recursive must be a valid boolean');
+    external_assert_(validate === null || typeof validate === 'function', 'options.validate must be a valid function');
+    external_assert_(typeof concurrency === 'number', 'options.concurrency must be a valid number');
+    external_assert_(fileSystem !== null && typeof fileSystem === 'object', 'options.fileSystem must be a valid object');
+    const queue = new PromiseQueue({
+        concurrency,
+    });
+    const result = { files: [], directories: [] };
+    const mergedFileSystem = { ...defaultFilesystem, ...fileSystem };
+    await new Promise((resolve, reject) => {
+        scanDirectoryInternal({
+            path,
+            recursive: recursive ? 'deep' : 'shallow',
+            validate: validate != null ? validate : (item) => mergedFileSystem.basename(item).slice(0, 1) !== '.',
+            result,
+            fileSystem: mergedFileSystem,
+            queue,
+            reject,
+        })
+            .then(() => queue.waitTillIdle())
+            .then(resolve, reject);
+    });
+    return result;
+}
+/* harmony default export */ const esm = (scanDirectory);
+
+// EXTERNAL MODULE: ./node_modules/shell-escape/shell-escape.js
+var shell_escape = __nccwpck_require__(4646);
+// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(5472);
+;// CONCATENATED MODULE: ./node_modules/node-ssh/lib/esm/index.mjs
+
+
+
+
+
+
+
+
+
+const DEFAULT_CONCURRENCY = 1;
+const DEFAULT_VALIDATE = (path) => !external_path_.basename(path).startsWith('.');
+const DEFAULT_TICK = () => {
+    /* No Op */
+};
+class SSHError extends Error {
+    constructor(message, code = null) {
+        super(message);
+        this.code = code;
+    }
+}
+function unixifyPath(path) {
+    if (path.includes('\\')) {
+        return path.split('\\').join('/');
+    }
+    return path;
+}
+async function readFile(filePath) {
+    return new Promise((resolve, reject) => {
+        external_fs_.readFile(filePath, 'utf8', (err, res) => {
+            if (err) {
+                reject(err);
+            }
+            else {
+                resolve(res);
+            }
+        });
+    });
+}
+const SFTP_MKDIR_ERR_CODE_REGEXP = /Error: (E[\S]+): /;
+async function makeDirectoryWithSftp(path, sftp) {
+    let stats = null;
+    try {
+        stats = await new Promise((resolve, reject) => {
+            sftp.stat(path, (err, res) => {
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            });
+        });
+    }
+    catch (_) {
+        /* No Op */
+    }
+    if (stats) {
+        if (stats.isDirectory()) {
+            // Already exists, nothing to worry about
+            return;
+        }
+        throw new Error('mkdir() failed, target already exists and is not a directory');
+    }
+    try {
+        await new Promise((resolve, reject) => {
+            sftp.mkdir(path, (err) => {
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve();
+                }
+            });
+        });
+    }
+    catch (err) {
+        if (err != null && typeof err.stack === 'string') {
+            const matches = SFTP_MKDIR_ERR_CODE_REGEXP.exec(err.stack);
+            if (matches != null) {
+                throw new SSHError(err.message, matches[1]);
+            }
+            throw err;
+        }
+    }
+}
+class NodeSSH {
+    constructor() {
+        this.connection = null;
+    }
+    getConnection() {
+        const { connection } = this;
+        if (connection == null) {
+            throw new Error('Not connected to server');
+        }
+        return connection;
+    }
+    async connect(givenConfig) {
+        external_assert_(givenConfig != null && typeof givenConfig === 'object', 'config must be a valid object');
+        const config = { ...givenConfig };
+        external_assert_(config.username != null && typeof config.username === 'string', 'config.username must be a valid string');
+        if (config.host != null) {
+            external_assert_(typeof config.host === 'string', 'config.host must be a valid string');
+        }
+        else if (config.sock != null) {
+            external_assert_(typeof config.sock === 'object', 'config.sock must be a valid object');
+        }
+        else {
+            throw new external_assert_.AssertionError({ message: 'Either config.host or config.sock must be provided' });
+        }
+        if (config.privateKey != null || config.privateKeyPath != null) {
+            if (config.privateKey != null) {
+                external_assert_(typeof config.privateKey === 'string', 'config.privateKey must be a valid string');
+                external_assert_(config.privateKeyPath == null, 'config.privateKeyPath must not be specified when config.privateKey is specified');
+            }
+            else if (config.privateKeyPath != null) {
+                external_assert_(typeof config.privateKeyPath === 'string', 'config.privateKeyPath must be a valid string');
+                external_assert_(config.privateKey == null, 'config.privateKey must not be specified when config.privateKeyPath is specified');
+            }
+            external_assert_(config.passphrase == null || typeof config.passphrase === 'string', 'config.passphrase must be null or a valid string');
+            if (config.privateKeyPath != null) {
+                // Must be an fs path
+                try {
+                    config.privateKey = await readFile(config.privateKeyPath);
+                }
+                catch (err) {
+                    if (err != null && err.code === 'ENOENT') {
+                        throw new external_assert_.AssertionError({ message: 'config.privateKeyPath does not exist at given fs path' });
+                    }
+                    throw err;
+                }
+            }
+        }
+        else if (config.password != null) {
+            external_assert_(typeof config.password === 'string', 'config.password must be a valid string');
+        }
+        if (config.tryKeyboard != null) {
+            external_assert_(typeof config.tryKeyboard === 'boolean', 'config.tryKeyboard must be a valid boolean');
+        }
+        if (config.tryKeyboard) {
+            const { password } = config;
+            if (config.onKeyboardInteractive != null) {
+                external_assert_(typeof config.onKeyboardInteractive === 'function', 'config.onKeyboardInteractive must be a valid function');
+            }
+            else if (password != null) {
+                config.onKeyboardInteractive = (name, instructions, instructionsLang, prompts, finish) => {
+                    if (prompts.length > 0 && prompts[0].prompt.toLowerCase().includes('password')) {
+                        finish([password]);
+                    }
+                };
+            }
+        }
+        const connection = new lib.Client();
+        this.connection = connection;
+        await new Promise((resolve, reject) => {
+            connection.on('error', reject);
+            if (config.onKeyboardInteractive) {
+                connection.on('keyboard-interactive', config.onKeyboardInteractive);
+            }
+            connection.on('ready', () => {
+                connection.removeListener('error', reject);
+                resolve();
+            });
+            connection.on('end', () => {
+                if (this.connection === connection) {
+                    this.connection = null;
+                }
+            });
+            connection.on('close', () => {
+                if (this.connection === connection) {
+                    this.connection = null;
+                }
+                reject(new SSHError('No response from server', 'ETIMEDOUT'));
+            });
+            connection.connect(config);
+        });
+        return this;
+    }
+    isConnected() {
+        return this.connection != null;
+    }
+    async requestShell(options) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.on('error', reject);
+            const callback = (err, res) => {
+                connection.removeListener('error', reject);
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            };
+            if (options == null) {
+                connection.shell(callback);
+            }
+            else {
+                connection.shell(options, callback);
+            }
+        });
+    }
+    async withShell(callback, options) {
+        external_assert_(typeof callback === 'function', 'callback must be a valid function');
+        const shell = await this.requestShell(options);
+        try {
+            await callback(shell);
+        }
+        finally {
+            shell.destroy();
+        }
+    }
+    async requestSFTP() {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.on('error', reject);
+            connection.sftp((err, res) => {
+                connection.removeListener('error', reject);
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            });
+        });
+    }
+    async withSFTP(callback) {
+        external_assert_(typeof callback === 'function', 'callback must be a valid function');
+        const sftp = await this.requestSFTP();
+        try {
+            await callback(sftp);
+        }
+        finally {
+            sftp.end();
+        }
+    }
+    async execCommand(givenCommand, options = {}) {
+        external_assert_(typeof givenCommand === 'string', 'command must be a valid string');
+        external_assert_(options != null && typeof options === 'object', 'options must be a valid object');
+        external_assert_(options.cwd == null || typeof options.cwd === 'string', 'options.cwd must be a valid string');
+        external_assert_(options.stdin == null || typeof options.stdin === 'string' || is_stream.readable(options.stdin), 'options.stdin must be a valid string or readable stream');
+        external_assert_(options.execOptions == null || typeof options.execOptions === 'object', 'options.execOptions must be a valid object');
+        external_assert_(options.encoding == null || typeof options.encoding === 'string', 'options.encoding must be a valid string');
+        external_assert_(options.onChannel == null || typeof options.onChannel === 'function', 'options.onChannel must be a valid function');
+        external_assert_(options.onStdout == null || typeof options.onStdout === 'function', 'options.onStdout must be a valid function');
+        external_assert_(options.onStderr == null || typeof options.onStderr === 'function', 'options.onStderr must be a valid function');
+        external_assert_(options.noTrim == null || typeof options.noTrim === 'boolean', 'options.noTrim must be a boolean');
+        let command = givenCommand;
+        if (options.cwd) {
+            command = `cd ${shell_escape([options.cwd])} ; ${command}`;
+        }
+        const connection = this.getConnection();
+        const output = { stdout: [], stderr: [] };
+        return new Promise((resolve, reject) => {
+            connection.on('error', reject);
+            connection.exec(command, options.execOptions != null ? options.execOptions : {}, (err, channel) => {
+                connection.removeListener('error', reject);
+                if (err) {
+                    reject(err);
+                    return;
+                }
+                if (options.onChannel) {
+                    options.onChannel(channel);
+                }
+                channel.on('data', (chunk) => {
+                    if (options.onStdout)
+                        options.onStdout(chunk);
+                    output.stdout.push(chunk.toString(options.encoding));
+                });
+                channel.stderr.on('data', (chunk) => {
+                    if (options.onStderr)
+                        options.onStderr(chunk);
+                    output.stderr.push(chunk.toString(options.encoding));
+                });
+                if (options.stdin != null) {
+                    if (is_stream.readable(options.stdin)) {
+                        options.stdin.pipe(channel, {
+                            end: true,
+                        });
+                    }
+                    else {
+                        channel.write(options.stdin);
+                        channel.end();
+                    }
+                }
+                else {
+                    channel.end();
+                }
+                let code = null;
+                let signal = null;
+                channel.on('exit', (code_, signal_) => {
+                    code = code_ !== null && code_ !== void 0 ? code_ : null;
+                    signal = signal_ !== null && signal_ !== void 0 ? signal_ : null;
+                });
+                channel.on('close', () => {
+                    let stdout = output.stdout.join('');
+                    let stderr = output.stderr.join('');
+                    if (options.noTrim !== true) {
+                        stdout = stdout.trim();
+                        stderr = stderr.trim();
+                    }
+                    resolve({
+                        code: code != null ? code : null,
+                        signal: signal != null ? signal : null,
+                        stdout,
+                        stderr,
+                    });
+                });
+            });
+        });
+    }
+    async exec(command, parameters, options = {}) {
+        external_assert_(typeof command === 'string', 'command must be a valid string');
+        external_assert_(Array.isArray(parameters), 'parameters must be a valid array');
+        external_assert_(options != null && typeof options === 'object', 'options must be a valid object');
+        external_assert_(options.stream == null || ['both', 'stdout', 'stderr'].includes(options.stream), 'options.stream must be one of both, stdout, stderr');
+        for (let i = 0, { length } = parameters; i < length; i += 1) {
+            external_assert_(typeof parameters[i] === 'string', `parameters[${i}] must be a valid string`);
+        }
+        const completeCommand = `${command}${parameters.length > 0 ? ` ${shell_escape(parameters)}` : ''}`;
+        const response = await this.execCommand(completeCommand, options);
+        if (options.stream == null || options.stream === 'stdout') {
+            if (response.stderr) {
+                throw new Error(response.stderr);
+            }
+            return response.stdout;
+        }
+        if (options.stream === 'stderr') {
+            return response.stderr;
+        }
+        return response;
+    }
+    async mkdir(path, method = 'sftp', givenSftp = null) {
+        external_assert_(typeof path === 'string', 'path must be a valid string');
+        external_assert_(typeof method === 'string' && (method === 'sftp' || method === 'exec'), 'method must be either sftp or exec');
+        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
+        if (method === 'exec') {
+            await this.exec('mkdir', ['-p', unixifyPath(path)]);
+            return;
+        }
+        const sftp = givenSftp || (await this.requestSFTP());
+        const makeSftpDirectory = async (retry) => makeDirectoryWithSftp(unixifyPath(path), sftp).catch(async (error) => {
+            if (!retry || error == null || (error.message !== 'No such file' && error.code !== 'ENOENT')) {
+                throw error;
+            }
+            await this.mkdir(external_path_.dirname(path), 'sftp', sftp);
+            await makeSftpDirectory(false);
+        });
+        try {
+            await makeSftpDirectory(true);
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+    }
+    async getFile(localFile, remoteFile, givenSftp = null, transferOptions = null) {
+        external_assert_(typeof localFile === 'string', 'localFile must be a valid string');
+        external_assert_(typeof remoteFile === 'string', 'remoteFile must be a valid string');
+        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
+        external_assert_(transferOptions == null || typeof transferOptions === 'object', 'transferOptions must be a valid object');
+        const sftp = givenSftp || (await this.requestSFTP());
+        try {
+            await new Promise((resolve, reject) => {
+                sftp.fastGet(unixifyPath(remoteFile), localFile, transferOptions || {}, (err) => {
+                    if (err) {
+                        reject(err);
+                    }
+                    else {
+                        resolve();
+                    }
+                });
+            });
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+    }
+    async putFile(localFile, remoteFile, givenSftp = null, transferOptions = null) {
+        external_assert_(typeof localFile === 'string', 'localFile must be a valid string');
+        external_assert_(typeof remoteFile === 'string', 'remoteFile must be a valid string');
+        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
+        external_assert_(transferOptions == null || typeof transferOptions === 'object', 'transferOptions must be a valid object');
+        external_assert_(await new Promise((resolve) => {
+            external_fs_.access(localFile, external_fs_.constants.R_OK, (err) => {
+                resolve(err === null);
+            });
+        }), `localFile does not exist at ${localFile}`);
+        const sftp = givenSftp || (await this.requestSFTP());
+        const putFile = (retry) => {
+            return new Promise((resolve, reject) => {
+                sftp.fastPut(localFile, unixifyPath(remoteFile), transferOptions || {}, (err) => {
+                    if (err == null) {
+                        resolve();
+                        return;
+                    }
+                    if (err.message === 'No such file' && retry) {
+                        resolve(this.mkdir(external_path_.dirname(remoteFile), 'sftp', sftp).then(() => putFile(false)));
+                    }
+                    else {
+                        reject(err);
+                    }
+                });
+            });
+        };
+        try {
+            await putFile(true);
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+    }
+    async putFiles(files, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {} } = {}) {
+        external_assert_(Array.isArray(files), 'files must be an array');
+        for (let i = 0, { length } = files; i < length; i += 1) {
+            const file = files[i];
+            external_assert_(file, 'files items must be valid objects');
+            external_assert_(file.local && typeof file.local === 'string', `files[${i}].local must be a string`);
+            external_assert_(file.remote && typeof file.remote === 'string', `files[${i}].remote must be a string`);
+        }
+        const transferred = [];
+        const sftp = givenSftp || (await this.requestSFTP());
+        const queue = new PromiseQueue({ concurrency });
+        try {
+            await new Promise((resolve, reject) => {
+                files.forEach((file) => {
+                    queue
+                        .add(async () => {
+                        await this.putFile(file.local, file.remote, sftp, transferOptions);
+                        transferred.push(file);
+                    })
+                        .catch(reject);
+                });
+                queue.waitTillIdle().then(resolve);
+            });
+        }
+        catch (error) {
+            if (error != null) {
+                error.transferred = transferred;
+            }
+            throw error;
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+    }
+    async putDirectory(localDirectory, remoteDirectory, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {}, recursive = true, tick = DEFAULT_TICK, validate = DEFAULT_VALIDATE, } = {}) {
+        external_assert_(typeof localDirectory === 'string' && localDirectory, 'localDirectory must be a string');
+        external_assert_(typeof remoteDirectory === 'string' && remoteDirectory, 'remoteDirectory must be a string');
+        const localDirectoryStat = await new Promise((resolve) => {
+            external_fs_.stat(localDirectory, (err, stat) => {
+                resolve(stat || null);
+            });
+        });
+        external_assert_(localDirectoryStat != null, `localDirectory does not exist at ${localDirectory}`);
+        external_assert_(localDirectoryStat.isDirectory(), `localDirectory is not a directory at ${localDirectory}`);
+        const sftp = givenSftp || (await this.requestSFTP());
+        const scanned = await esm(localDirectory, {
+            recursive,
+            validate,
+        });
+        const files = scanned.files.map((item) => external_path_.relative(localDirectory, item));
+        const directories = scanned.directories.map((item) => external_path_.relative(localDirectory, item));
+        // Sort shortest to longest
+        directories.sort((a, b) => a.length - b.length);
+        let failed = false;
+        try {
+            // Do the directories first.
+            await new Promise((resolve, reject) => {
+                const queue = new PromiseQueue({ concurrency });
+                directories.forEach((directory) => {
+                    queue
+                        .add(async () => {
+                        await this.mkdir(external_path_.join(remoteDirectory, directory), 'sftp', sftp);
+                    })
+                        .catch(reject);
+                });
+                resolve(queue.waitTillIdle());
+            });
+            // and now the files
+            await new Promise((resolve, reject) => {
+                const queue = new PromiseQueue({ concurrency });
+                files.forEach((file) => {
+                    queue
+                        .add(async () => {
+                        const localFile = external_path_.join(localDirectory, file);
+                        const remoteFile = external_path_.join(remoteDirectory, file);
+                        try {
+                            await this.putFile(localFile, remoteFile, sftp, transferOptions);
+                            tick(localFile, remoteFile, null);
+                        }
+                        catch (_) {
+                            failed = true;
+                            tick(localFile, remoteFile, _);
+                        }
+                    })
+                        .catch(reject);
+                });
+                resolve(queue.waitTillIdle());
+            });
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+        return !failed;
+    }
+    async getDirectory(localDirectory, remoteDirectory, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {}, recursive = true, tick = DEFAULT_TICK, validate = DEFAULT_VALIDATE, } = {}) {
+        external_assert_(typeof localDirectory === 'string' && localDirectory, 'localDirectory must be a string');
+        external_assert_(typeof remoteDirectory === 'string' && remoteDirectory, 'remoteDirectory must be a string');
+        const localDirectoryStat = await new Promise((resolve) => {
+            external_fs_.stat(localDirectory, (err, stat) => {
+                resolve(stat || null);
+            });
+        });
+        external_assert_(localDirectoryStat != null, `localDirectory does not exist at ${localDirectory}`);
+        external_assert_(localDirectoryStat.isDirectory(), `localDirectory is not a directory at ${localDirectory}`);
+        const sftp = givenSftp || (await this.requestSFTP());
+        const scanned = await esm(remoteDirectory, {
+            recursive,
+            validate,
+            concurrency,
+            fileSystem: {
+                basename(path) {
+                    return external_path_.posix.basename(path);
+                },
+                join(pathA, pathB) {
+                    return external_path_.posix.join(pathA, pathB);
+                },
+                readdir(path) {
+                    return new Promise((resolve, reject) => {
+                        sftp.readdir(path, (err, res) => {
+                            if (err) {
+                                reject(err);
+                            }
+                            else {
+                                resolve(res.map((item) => item.filename));
+                            }
+                        });
+                    });
+                },
+                stat(path) {
+                    return new Promise((resolve, reject) => {
+                        sftp.stat(path, (err, res) => {
+                            if (err) {
+                                reject(err);
+                            }
+                            else {
+                                // eslint-disable-next-line @typescript-eslint/no-explicit-any
+                                resolve(res);
+                            }
+                        });
+                    });
+                },
+            },
+        });
+        const files = scanned.files.map((item) => external_path_.relative(remoteDirectory, item));
+        const directories = scanned.directories.map((item) => external_path_.relative(remoteDirectory, item));
+        // Sort shortest to longest
+        directories.sort((a, b) => a.length - b.length);
+        let failed = false;
+        try {
+            // Do the directories first.
+            await new Promise((resolve, reject) => {
+                const queue = new PromiseQueue({ concurrency });
+                directories.forEach((directory) => {
+                    queue
+                        .add(async () => {
+                        await make_dir(external_path_.join(localDirectory, directory));
+                    })
+                        .catch(reject);
+                });
+                resolve(queue.waitTillIdle());
+            });
+            // and now the files
+            await new Promise((resolve, reject) => {
+                const queue = new PromiseQueue({ concurrency });
+                files.forEach((file) => {
+                    queue
+                        .add(async () => {
+                        const localFile = external_path_.join(localDirectory, file);
+                        const remoteFile = external_path_.join(remoteDirectory, file);
+                        try {
+                            await this.getFile(localFile, remoteFile, sftp, transferOptions);
+                            tick(localFile, remoteFile, null);
+                        }
+                        catch (_) {
+                            failed = true;
+                            tick(localFile, remoteFile, _);
+                        }
+                    })
+                        .catch(reject);
+                });
+                resolve(queue.waitTillIdle());
+            });
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+        return !failed;
+    }
+    forwardIn(remoteAddr, remotePort, onConnection) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.forwardIn(remoteAddr, remotePort, (error, port) => {
+                if (error) {
+                    reject(error);
+                    return;
+                }
+                const handler = (details, acceptConnection, rejectConnection) => {
+                    if (details.destIP === remoteAddr && details.destPort === port) {
+                        onConnection === null || onConnection === void 0 ? void 0 : onConnection(details, acceptConnection, rejectConnection);
+                    }
+                };
+                if (onConnection) {
+                    connection.on('tcp connection', handler);
+                }
+                const dispose = () => {
+                    return new Promise((_resolve, _reject) => {
+                        connection.off('tcp connection', handler);
+                        connection.unforwardIn(remoteAddr, port, (_error) => {
+                            if (_error) {
+                                _reject(error);
+                            }
+                            _resolve();
+                        });
+                    });
+                };
+                resolve({ port, dispose });
+            });
+        });
+    }
+    forwardOut(srcIP, srcPort, dstIP, dstPort) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.forwardOut(srcIP, srcPort, dstIP, dstPort, (error, channel) => {
+                if (error) {
+                    reject(error);
+                    return;
+                }
+                resolve(channel);
+            });
+        });
+    }
+    forwardInStreamLocal(socketPath, onConnection) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.openssh_forwardInStreamLocal(socketPath, (error) => {
+                if (error) {
+                    reject(error);
+                    return;
+                }
+                const handler = (details, acceptConnection, rejectConnection) => {
+                    if (details.socketPath === socketPath) {
+                        onConnection === null || onConnection === void 0 ? void 0 : onConnection(details, acceptConnection, rejectConnection);
+                    }
+                };
+                if (onConnection) {
+                    connection.on('unix connection', handler);
+                }
+                const dispose = () => {
+                    return new Promise((_resolve, _reject) => {
+                        connection.off('unix connection', handler);
+                        connection.openssh_unforwardInStreamLocal(socketPath, (_error) => {
+                            if (_error) {
+                                _reject(_error);
+                            }
+                            _resolve();
+                        });
+                    });
+                };
+                resolve({ dispose });
+            });
+        });
+    }
+    forwardOutStreamLocal(socketPath) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.openssh_forwardOutStreamLocal(socketPath, (error, channel) => {
+                if (error) {
+                    reject(error);
+                    return;
+                }
+                resolve(channel);
+            });
+        });
+    }
+    dispose() {
+        if (this.connection) {
+            this.connection.end();
+            this.connection = null;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/ssh/pool.js
+// One SSH connection per node for a whole stage, bounded fan-out, host keys verified, retries on connect only.
+
+
+const MODERN_HOST_KEYS = [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+];
+class HostKeyRefused extends Error {
+}
+class SshPool {
+    opts;
+    connections = new Map();
+    /** known_hosts lines learned under accept-new, to be saved by the caller. */
+    learned = [];
+    constructor(opts) {
+        this.opts = opts;
+    }
+    async connectOnce(target) {
+        const ssh = new NodeSSH();
+        let refusal;
+        const port = target.port ?? 22;
+        try {
+            await ssh.connect({
+                host: target.address,
+                port,
+                username: this.opts.credentials.username,
+                ...(this.opts.credentials.privateKey ? { privateKey: this.opts.credentials.privateKey } : {}),
+                ...(this.opts.credentials.password ? { password: this.opts.credentials.password, tryKeyboard: true } : {}),
+                readyTimeout: this.opts.connectTimeoutMs,
+                keepaliveInterval: 5000,
+                keepaliveCountMax: 3,
+                algorithms: {
+                    serverHostKey: this.opts.legacyAlgorithms ? [...MODERN_HOST_KEYS, 'ssh-rsa'] : MODERN_HOST_KEYS,
+                },
+                hostVerifier: (key) => {
+                    const verdict = verifyHostKey(this.opts.knownHosts, [target.hostname, target.address], port, key, this.opts.policy);
+                    if (!verdict.accept)
+                        refusal = verdict.reason ?? `host key ${fingerprint(key)} refused`;
+                    if (verdict.learned)
+                        this.learned.push(verdict.learned);
+                    return verdict.accept;
+                },
+            });
+        }
+        catch (err) {
+            ssh.dispose();
+            if (refusal)
+                throw new HostKeyRefused(refusal);
+            throw err;
+        }
+        return ssh;
+    }
+    async connect(target) {
+        for (let attempt = 0;; attempt++) {
+            try {
+                return await this.connectOnce(target);
+            }
+            catch (err) {
+                const message = err.message;
+                const permanent = err instanceof HostKeyRefused || /authentication|auth methods|All configured/i.test(message);
+                if (permanent || attempt >= this.opts.connectRetries) {
+                    throw new Error(err instanceof HostKeyRefused
+                        ? message
+                        : /authentication|All configured/i.test(message)
+                            ? `login as '${this.opts.credentials.username}' refused (${message})`
+                            : `cannot connect to ${target.address}:${target.port ?? 22}: ${message}${attempt ? ` (after ${attempt + 1} attempts)` : ''}`);
+                }
+                await new Promise((r) => setTimeout(r, 300 * (attempt + 1)));
+            }
+        }
+    }
+    /** The node's one connection, opened on first use. */
+    session(target) {
+        let c = this.connections.get(target.hostname);
+        if (!c) {
+            c = this.connect(target);
+            c.catch(() => this.connections.delete(target.hostname));
+            this.connections.set(target.hostname, c);
+        }
+        return c;
+    }
+    /** Runs a command line (already quoted) on a node, with the command timeout. */
+    async exec(target, command, stdin) {
+        const ssh = await this.session(target);
+        let channel;
+        let timer;
+        const timeout = new Promise((_, reject) => {
+            timer = setTimeout(() => {
+                channel?.close();
+                reject(new Error(`'${command.split(/\s/)[0]}' did not finish within ${this.opts.commandTimeoutMs / 1000}s`));
+            }, this.opts.commandTimeoutMs);
+        });
+        try {
+            const r = await Promise.race([
+                ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel: (ch) => (channel = ch) }),
+                timeout,
+            ]);
+            return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+        }
+        finally {
+            clearTimeout(timer);
+        }
+    }
+    /** Applies fn to every target, at most `concurrency` at once; one node's failure never stops the others. */
+    async forEach(targets, fn) {
+        const results = new Map();
+        let next = 0;
+        const worker = async () => {
+            while (next < targets.length) {
+                const target = targets[next++];
+                try {
+                    results.set(target.hostname, { ok: true, value: await fn(target) });
+                }
+                catch (err) {
+                    results.set(target.hostname, { ok: false, error: err.message });
+                }
+            }
+        };
+        await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, targets.length) }, worker));
+        return results;
+    }
+    async close() {
+        const all = [...this.connections.values()];
+        this.connections.clear();
+        await Promise.allSettled(all.map(async (c) => (await c).dispose()));
+    }
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/prepare.js
+// Stage 2, prepare-nodes: probe every node over SSH, refuse to change anything when any preflight fails,
+// then converge the service user and prove it by logging in as that user. Plan mode probes only.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+function readMaybeFile(value) {
+    return !value.includes('\n') && (0,external_node_fs_.existsSync)(value) ? (0,external_node_fs_.readFileSync)(value, 'utf8') : value;
+}
+function adminCredentials(ctx) {
+    const { spec, inputs, reporter } = ctx;
+    const username = validUsername(spec.access.admin.user, 'access.admin.user');
+    if (spec.access.admin.auth === 'password') {
+        const password = (0,report_inputs/* secretInput */.jY)(inputs, 'admin-password', reporter, spec.access.admin.password_file);
+        if (!password)
+            throw new errors/* UsageError */.eb(`access.admin.auth is password: pass ${inputs.label('admin-password')} from a secret (or access.admin.password_file)`);
+        return { username, password };
+    }
+    const key = (0,report_inputs/* secretInput */.jY)(inputs, 'admin-ssh-key', reporter, spec.access.admin.key_file);
+    if (!key)
+        throw new errors/* UsageError */.eb(`pass the admin's private key as ${inputs.label('admin-ssh-key')} from a secret (or access.admin.key_file)`);
+    return { username, privateKey: readMaybeFile(key) };
+}
+function servicePublicKey(ctx) {
+    const { spec, inputs } = ctx;
+    const u = spec.access.service_user;
+    const key = inputs.get('service-public-key').trim() || u.public_key || (u.public_key_file ? readMaybeFile(u.public_key_file) : '');
+    if (!key)
+        throw new errors/* UsageError */.eb(`the service user's public key is missing: set access.service_user.public_key (or public_key_file, or ${inputs.label('service-public-key')}); create a pair once with 'bcmkube keygen'`);
+    return validPublicKey(key, 'access.service_user.public_key');
+}
+function knownHosts(ctx) {
+    const input = ctx.inputs.get('known-hosts').trim();
+    if (input)
+        return input.includes(' ') ? { text: input } : { text: readMaybeFile(input), file: input };
+    const file = ctx.spec.access.known_hosts_file;
+    if (file) {
+        if (!(0,external_node_fs_.existsSync)(file))
+            return { text: '', file };
+        return { text: (0,external_node_fs_.readFileSync)(file, 'utf8'), file };
+    }
+    return { text: '' };
+}
+/** Refuses, before any SSH, a node whose name or address could not be a host. */
+function sshTargets(nodes) {
+    return nodes.map((n) => {
+        validHostname(n.hostname, `inventory node '${n.hostname.slice(0, 40)}'`);
+        if ((0,cidr/* parseIpv4 */.ni)(n.address) === undefined)
+            throw new errors/* UsageError */.eb(`inventory node ${n.hostname}: address '${n.address.slice(0, 40)}' is not an IPv4 address`);
+        return { hostname: n.hostname, address: n.address };
+    });
+}
+function pool(spec, credentials, knownHostsText, policy, concurrency) {
+    return new SshPool({
+        credentials,
+        knownHosts: parseKnownHosts(knownHostsText),
+        policy,
+        concurrency,
+        connectTimeoutMs: spec.access.connect_timeout_seconds * 1000,
+        commandTimeoutMs: spec.access.command_timeout_seconds * 1000,
+        connectRetries: 1,
+        legacyAlgorithms: spec.access.legacy_algorithms,
+    });
+}
+function decisionTable(decisions, plan) {
+    return table(['node', 'OS', 'GPUs', 'driver', '/var free GB', 'containerd on', 'clock offset s', plan ? 'would change' : 'changes', 'problems'], decisions.map((d) => [
+        d.hostname,
+        d.facts ? `${d.facts.os.prettyName || d.facts.os.id} (${d.facts.kernel})` : '—',
+        d.facts ? String(d.facts.gpus.length) : '—',
+        d.facts?.driverVersion ?? '',
+        d.facts?.freeGb['/var'] ?? '',
+        d.containerdStorageDir ?? (d.facts ? '/var/lib/containerd' : ''),
+        d.facts ? d.facts.clockOffsetSeconds.toFixed(2) : '',
+        d.steps.length ? d.steps.join(', ') : 'nothing',
+        [...d.failures, ...d.warnings].join('; '),
+    ]));
+}
+async function prepareStage(inputs, reporter) {
+    const ctx = openStage(inputs, reporter);
+    const { spec } = ctx;
+    const inventoryPath = inventoryPathOf(ctx);
+    const inventory = readInventory(inventoryPath);
+    if (inventory.cluster !== spec.name)
+        throw new errors/* UsageError */.eb(`${inventoryPath} is for cluster '${inventory.cluster}', not '${spec.name}'`);
+    const targets = sshTargets(inventory.nodes);
+    const admin = adminCredentials(ctx);
+    const publicKey = servicePublicKey(ctx);
+    const hosts = knownHosts(ctx);
+    const policy = (0,report_inputs/* choiceInput */.ij)(inputs, 'host-key-policy', ['strict', 'accept-new', 'off'], spec.access.host_key_policy);
+    const concurrency = (0,report_inputs/* integerInput */.$A)(inputs, 'concurrency', spec.access.concurrency, 1, 512);
+    if (policy === 'strict' && !hosts.text.trim()) {
+        throw new errors/* UsageError */.eb(`host keys are verified (policy strict) but no known_hosts was given: pass ${inputs.label('known-hosts')} or access.known_hosts_file, or use host-key-policy accept-new for a first contact`);
+    }
+    const phases = [];
+    const adminPool = pool(spec, admin, hosts.text, policy, concurrency);
+    const byName = new Map(inventory.nodes.map((n) => [n.hostname, n]));
+    const at = new Date().toISOString();
+    try {
+        const script = probeScript({
+            serviceUser: spec.access.service_user.name,
+            servicePublicKey: publicKey,
+            dataPartitions: spec.access.data_partitions,
+        });
+        const probes = await timed(phases, 'probe', () => adminPool.forEach(targets, async (t) => {
+            const sent = performance.now();
+            const r = await adminPool.exec(t, 'sh -s', script);
+            const arrived = Date.now() / 1000;
+            if (r.code !== 0 && !r.stdout.includes('@@bcmkube:end'))
+                throw new Error(`probe exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+            return parseProbe(r.stdout, arrived, (performance.now() - sent) / 1000);
+        }));
+        const outcomes = new Map([...probes].map(([h, o]) => [h, o.ok ? { ok: true, result: o.value } : { ok: false, error: o.error }]));
+        const verdict = preflight(inventory.nodes, outcomes, spec, admin.username);
+        for (const d of verdict.decisions) {
+            const before = byName.get(d.hostname)?.facts?.serviceUser;
+            if (before?.exists && d.facts && !d.facts.serviceUser?.exists)
+                d.warnings.push(`user '${spec.access.service_user.name}' was here on the last run and is gone: the node was probably re-imaged by BCM (bake the user into the image: playbooks/bake-service-user.yml)`);
+        }
+        const summaryHead = heading(`prepare-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`);
+        if (verdict.blocked) {
+            reporter.summary([
+                summaryHead,
+                `**Preflight failed: nothing was changed on any node.**`,
+                decisionTable(verdict.decisions, true),
+                timingsTable(phases),
+            ].join('\n\n'));
+            for (const f of verdict.failures.slice(0, 10))
+                reporter.error(f, 'preflight');
+            throw new errors/* StageError */.Zu(`preflight failed on ${new Set(verdict.failures.map((f) => f.split(':')[0])).size} node(s); nothing was changed on any node`, verdict.failures);
+        }
+        const active = verdict.decisions.filter((d) => !verdict.skipped.includes(d.hostname));
+        const changed = [];
+        if (!ctx.plan) {
+            const toChange = active.filter((d) => d.steps.length);
+            const sudo = admin.username === 'root' ? 'sh -s' : 'sudo -n sh -s';
+            const results = await timed(phases, 'converge service user', () => adminPool.forEach(targets.filter((t) => toChange.some((d) => d.hostname === t.hostname)), async (t) => {
+                const d = toChange.find((x) => x.hostname === t.hostname);
+                const r = await adminPool.exec(t, sudo, convergeScript(spec.access.service_user, publicKey, d.steps));
+                if (r.code !== 0)
+                    throw new Error(`converge exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+                return changedSteps(r.stdout);
+            }));
+            for (const [h, o] of results)
+                if (o.ok && o.value.length)
+                    changed.push(h);
+            const failed = [...results].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${o.error}`);
+            if (failed.length)
+                throw new errors/* StageError */.Zu(`converging the service user failed on ${failed.length} node(s) (changed so far: ${changed.join(', ') || 'none'})`, failed);
+            const serviceKey = (0,report_inputs/* secretInput */.jY)(inputs, 'service-ssh-key', reporter, spec.access.service_user.private_key_file);
+            if (!serviceKey)
+                throw new errors/* UsageError */.eb(`pass the service user's private key as ${inputs.label('service-ssh-key')} (or access.service_user.private_key_file) to prove the login`);
+            const servicePool = pool(spec, { username: spec.access.service_user.name, privateKey: readMaybeFile(serviceKey) }, [hosts.text, ...adminPool.learned].join('\n'), policy === 'accept-new' ? 'strict' : policy, concurrency);
+            try {
+                const proofs = await timed(phases, 'prove service-user login + sudo', () => servicePool.forEach(targets.filter((t) => active.some((d) => d.hostname === t.hostname)), async (t) => {
+                    const r = await servicePool.exec(t, 'sudo -n true');
+                    if (r.code !== 0)
+                        throw new Error(`'sudo -n true' as ${spec.access.service_user.name} exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+                }));
+                const unproven = [...proofs].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${o.error}`);
+                if (unproven.length)
+                    throw new errors/* StageError */.Zu(`the service user cannot log in and sudo on ${unproven.length} node(s)`, unproven);
+            }
+            finally {
+                await servicePool.close();
+            }
+        }
+        if (adminPool.learned.length && hosts.file)
+            (0,external_node_fs_.appendFileSync)(hosts.file, `${adminPool.learned.join('\n')}\n`);
+        const updated = mergeInventory(inventory, verdict.decisions.map((d) => ({
+            hostname: d.hostname,
+            ...(d.facts ? { facts: { ...d.facts, ...(d.containerdStorageDir ? { containerdStorageDir: d.containerdStorageDir } : {}) } } : {}),
+            history: [
+                {
+                    stage: 'prepare-nodes',
+                    at,
+                    result: verdict.skipped.includes(d.hostname)
+                        ? 'skipped'
+                        : ctx.plan
+                            ? 'probed'
+                            : changed.includes(d.hostname)
+                                ? 'converged'
+                                : 'unchanged',
+                },
+            ],
+        })), { stage: 'prepare-nodes', at, result: ctx.plan ? 'planned' : `${changed.length} changed` });
+        const outPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
+        writeInventory(outPath, updated);
+        reporter.output('inventory-path', outPath);
+        reporter.output('changed-nodes', JSON.stringify(changed.sort()));
+        reporter.summary([
+            summaryHead,
+            ctx.plan
+                ? 'Plan: nodes were probed only; nothing was changed.'
+                : `${changed.length} node(s) changed, ${active.length - changed.length} already as specified${verdict.skipped.length ? `, skipped: ${verdict.skipped.join(', ')}` : ''}.`,
+            adminPool.learned.length
+                ? `> Recorded ${adminPool.learned.length} new host key(s) (policy accept-new)${hosts.file ? ` in ${hosts.file}` : ''}.`
+                : '',
+            decisionTable(verdict.decisions, ctx.plan),
+            timingsTable(phases),
+        ]
+            .filter(Boolean)
+            .join('\n\n'));
+        return { decisions: verdict.decisions, changed, inventoryPath: outPath, phases };
+    }
+    finally {
+        await adminPool.close();
+    }
+}
+
 ;// CONCATENATED MODULE: ./build/actions/lib/stages/registry.js
+
+
 
 
 const BUILT = {
     'discover-nodes': discoverStage,
+    'prepare-nodes': prepareStage,
 };
+/** The stage's runner; every input the catalog marks secret is masked before the stage reads anything. */
 function stageRunner(def) {
-    return BUILT[def.action] ?? ((inputs, reporter) => pendingStage(def, inputs, reporter));
+    const run = BUILT[def.action] ?? ((inputs, reporter) => pendingStage(def, inputs, reporter));
+    return (inputs, reporter) => {
+        for (const input of def.inputs)
+            if (input.secret)
+                reporter.secret(inputs.get(input.name));
+        return run(inputs, reporter);
+    };
+}
+function actionRunner(action) {
+    const def = STAGES.find((s) => s.action === action);
+    if (!def)
+        throw new Error(`no stage '${action}' in the catalog`);
+    return stageRunner(def);
 }
 
 

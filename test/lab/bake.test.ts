@@ -23,7 +23,12 @@ describe('bake-service-user playbook', () => {
       writeFileSync(join(dir, 'vars.json'), JSON.stringify({ image_dir: image, service_public_key: key }));
       writeFileSync(join(dir, 'ansible.cfg'), '[defaults]\ninterpreter_python = /usr/bin/python3\nretry_files_enabled = False\n');
       const hostPasswd = readFileSync('/etc/passwd', 'utf8');
-      const play = () => exec('/usr/bin/ansible-playbook', ['-i', 'localhost,', '-c', 'local', resolve('playbooks/bake-service-user.yml'), '-e', `@${join(dir, 'vars.json')}`], { cwd: dir, env: { ...process.env, ANSIBLE_CONFIG: join(dir, 'ansible.cfg') } });
+      const play = () =>
+        exec(
+          '/usr/bin/ansible-playbook',
+          ['-i', 'localhost,', '-c', 'local', resolve('playbooks/bake-service-user.yml'), '-e', `@${join(dir, 'vars.json')}`],
+          { cwd: dir, env: { ...process.env, ANSIBLE_CONFIG: join(dir, 'ansible.cfg') } },
+        );
       assert.match((await play()).stdout, /localhost\s+: ok=7\s+changed=5\s+unreachable=0\s+failed=0/);
       assert.match(readFileSync(join(image, 'etc/passwd'), 'utf8'), /^ansiblebcm:x:60000:60000::\/home\/ansiblebcm:\/bin\/bash$/m);
       assert.equal(readFileSync(join(image, 'home/ansiblebcm/.ssh/authorized_keys'), 'utf8'), `${key}\n`);

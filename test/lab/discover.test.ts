@@ -172,13 +172,18 @@ describe('discover-nodes against the BCM simulator', () => {
     assert.match(r.out, /raise bcm\.timeout_seconds/);
   });
 
-  it('malformed JSON gives a clear error naming the call', async () => {
-    const sim = await simulator('bcm11');
-    sim.setFault({ kind: 'malformed-json', call: 'getNetworks' });
-    const { spec, out } = writeSpec(sim);
-    const r = await discover('--spec', spec, '--out-dir', out);
-    assert.equal(r.code, 1);
-    assert.match(r.out, /BCM answered cmnet\.getNetworks with a body that is not JSON/);
+  it('malformed JSON gives a clear error naming the call, for whole and streamed answers', async () => {
+    for (const [call, service] of [
+      ['getNetworks', 'cmnet'],
+      ['getNodes', 'cmdevice'],
+    ] as const) {
+      const sim = await simulator('bcm11');
+      sim.setFault({ kind: 'malformed-json', call });
+      const { spec, out } = writeSpec(sim);
+      const r = await discover('--spec', spec, '--out-dir', out);
+      assert.equal(r.code, 1);
+      assert.match(r.out, new RegExp(`BCM answered ${service}\\.${call} with a body that is not JSON \\(\\d+ bytes, starting "\\[\\{`));
+    }
   });
 
   it('a wrong password is refused with the user named and the secret never shown', async () => {

@@ -67,7 +67,24 @@ const ADMIN_PASSWORD = 'Ibm-lab-pw-93';
 
 async function sshWithPassword(dir: string, user: string, address: string, command: string): Promise<{ code: number; out: string }> {
   try {
-    const { stdout } = await exec('sshpass', ['-e', 'ssh', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'PubkeyAuthentication=no', '-o', 'ConnectTimeout=5', `${user}@${address}`, command], { env: { ...process.env, SSHPASS: ADMIN_PASSWORD }, timeout: 20_000 });
+    const { stdout } = await exec(
+      'sshpass',
+      [
+        '-e',
+        'ssh',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+        '-o',
+        'PubkeyAuthentication=no',
+        '-o',
+        'ConnectTimeout=5',
+        `${user}@${address}`,
+        command,
+      ],
+      { env: { ...process.env, SSHPASS: ADMIN_PASSWORD }, timeout: 20_000 },
+    );
     return { code: 0, out: stdout };
   } catch (err) {
     const e = err as { code?: number; stderr?: string };
@@ -80,7 +97,13 @@ describe('lab nodes: five default nodes', () => {
   const subnet = 21;
   let nodes: RunningNode[] = [];
   before(async () => {
-    nodes = await startNodes({ dir, subnet, nodes: defaultLabNodes(), adminPublicKey: labKey(dir), passwordAdmin: { user: 'ibm', password: ADMIN_PASSWORD } });
+    nodes = await startNodes({
+      dir,
+      subnet,
+      nodes: defaultLabNodes(),
+      adminPublicKey: labKey(dir),
+      passwordAdmin: { user: 'ibm', password: ADMIN_PASSWORD },
+    });
   });
   after(async () => {
     await stopNodes(dir);

@@ -50,7 +50,15 @@ const prepare = (spec: string, ...extra: string[]) => cli('prepare', '--spec', s
 const inventory = () => JSON.parse(readFileSync(join(out, 'inventory.json'), 'utf8')) as Inventory;
 const onNode = async (node: string, script: string) => (await nodeExec(dir, node, ['sh', '-c', script])).stdout.trim();
 const NODES = ['cpu-03', 'cpu-05', 'cpu-06', 'dgx-05', 'dgx-06'];
-const userState = () => Promise.all(NODES.map((n) => onNode(n, 'id ansiblebcm 2>/dev/null; stat -c %Y /etc/passwd; test -f /etc/sudoers.d/ansiblebcm && stat -c %a /etc/sudoers.d/ansiblebcm')));
+const userState = () =>
+  Promise.all(
+    NODES.map((n) =>
+      onNode(
+        n,
+        'id ansiblebcm 2>/dev/null; stat -c %Y /etc/passwd; test -f /etc/sudoers.d/ansiblebcm && stat -c %a /etc/sudoers.d/ansiblebcm',
+      ),
+    ),
+  );
 
 describe('prepare-nodes on the lab', () => {
   let spec: string;
@@ -61,11 +69,25 @@ describe('prepare-nodes on the lab', () => {
     writeFileSync(join(dir, 'bcm-password'), 'pw');
     const nodes = defaultLabNodes();
     bcm = await startBcmSimulator({
-      fixture: buildBcmFixture(nodes.map((n) => ({ hostname: n.name, index: n.index, productionIp: `127.0.${SUBNET}.${n.index}`, category: n.gpus ? 'dgx-h100' : 'cpu-nodes' })), { version: 'bcm11', subnet: SUBNET }),
+      fixture: buildBcmFixture(
+        nodes.map((n) => ({
+          hostname: n.name,
+          index: n.index,
+          productionIp: `127.0.${SUBNET}.${n.index}`,
+          category: n.gpus ? 'dgx-h100' : 'cpu-nodes',
+        })),
+        { version: 'bcm11', subnet: SUBNET },
+      ),
       tls: { cert: cert.cert, key: cert.key, ca: ca.caCert },
       users: { labadmin: 'pw' },
     });
-    await startNodes({ dir, subnet: SUBNET, nodes, adminPublicKey: readFileSync(join(dir, 'admin.pub'), 'utf8').trim(), passwordAdmin: { user: 'ibm', password: ADMIN_PW } });
+    await startNodes({
+      dir,
+      subnet: SUBNET,
+      nodes,
+      adminPublicKey: readFileSync(join(dir, 'admin.pub'), 'utf8').trim(),
+      passwordAdmin: { user: 'ibm', password: ADMIN_PW },
+    });
     assert.equal((await cli('keygen', '--out', join(dir, 'keys'))).code, 0);
     spec = writeSpec('spec');
     const d = await cli('discover', '--spec', spec, '--out', out);
@@ -95,14 +117,31 @@ describe('prepare-nodes on the lab', () => {
     assert.equal(r.code, 0, r.out);
     assert.deepEqual(JSON.parse(r.outputs['changed-nodes']!), NODES);
     for (const n of NODES) {
-      assert.equal(await onNode(n, 'id -u ansiblebcm; id -g ansiblebcm; getent passwd ansiblebcm | cut -d: -f7; stat -c %a /etc/sudoers.d/ansiblebcm'), '60000\n60000\n/bin/bash\n440');
+      assert.equal(
+        await onNode(n, 'id -u ansiblebcm; id -g ansiblebcm; getent passwd ansiblebcm | cut -d: -f7; stat -c %a /etc/sudoers.d/ansiblebcm'),
+        '60000\n60000\n/bin/bash\n440',
+      );
     }
-    const { stdout } = await exec('ssh', ['-i', join(dir, 'keys/service'), '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'BatchMode=yes', `ansiblebcm@127.0.${SUBNET}.105`, 'sudo -n id -u']);
+    const { stdout } = await exec('ssh', [
+      '-i',
+      join(dir, 'keys/service'),
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+      '-o',
+      'BatchMode=yes',
+      `ansiblebcm@127.0.${SUBNET}.105`,
+      'sudo -n id -u',
+    ]);
     assert.equal(stdout.trim(), '0');
-    assert.equal(inventory().nodes.every((n) => n.history.at(-1)!.result === 'converged'), true);
+    assert.equal(
+      inventory().nodes.every((n) => n.history.at(-1)!.result === 'converged'),
+      true,
+    );
   });
 
-  it('a second run changes nothing, by its own report and by the nodes\' files', async () => {
+  it("a second run changes nothing, by its own report and by the nodes' files", async () => {
     const before = await userState();
     const r = await prepare(spec);
     assert.equal(r.code, 0, r.out);
@@ -123,7 +162,10 @@ describe('prepare-nodes on the lab', () => {
 
   it('a UID conflict fails naming the node, and no node is changed', async () => {
     await onNode('dgx-05', 'userdel -r ansiblebcm; rm -f /etc/sudoers.d/ansiblebcm');
-    await onNode('cpu-05', 'userdel -r ansiblebcm; getent group ansiblebcm || groupadd -g 60000 ansiblebcm; useradd -m -u 1234 -g 60000 ansiblebcm');
+    await onNode(
+      'cpu-05',
+      'userdel -r ansiblebcm; getent group ansiblebcm || groupadd -g 60000 ansiblebcm; useradd -m -u 1234 -g 60000 ansiblebcm',
+    );
     const before = await userState();
     const r = await prepare(spec);
     assert.equal(r.code, 1);
@@ -142,7 +184,10 @@ describe('prepare-nodes on the lab', () => {
       try {
         const r = await prepare(spec);
         assert.equal(r.code, 1);
-        assert.match(r.out, new RegExp(`cpu-06: unreachable at 127\\.0\\.${SUBNET}\\.6: .*(${fault === 'reject' ? 'ECONNREFUSED' : 'Timed out'})`));
+        assert.match(
+          r.out,
+          new RegExp(`cpu-06: unreachable at 127\\.0\\.${SUBNET}\\.6: .*(${fault === 'reject' ? 'ECONNREFUSED' : 'Timed out'})`),
+        );
         assert.deepEqual(await userState(), before);
       } finally {
         await nodeFault(dir, 'cpu-06', 'restore');
@@ -152,12 +197,17 @@ describe('prepare-nodes on the lab', () => {
 
   it('refuses a changed host key, showing both fingerprints', async () => {
     const good = readFileSync(join(dir, 'known_hosts'), 'utf8');
-    const other = (await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'impostor')])) && readFileSync(join(dir, 'impostor.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
+    const other =
+      (await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'impostor')])) &&
+      readFileSync(join(dir, 'impostor.pub'), 'utf8').split(' ').slice(0, 2).join(' ');
     writeFileSync(join(dir, 'known_hosts'), good.replace(/^(cpu-03,\S+) .*$/m, `$1 ${other}`));
     try {
       const r = await prepare(spec);
       assert.equal(r.code, 1);
-      assert.match(r.out, /cpu-03: unreachable at .*HOST KEY CHANGED: known_hosts has ssh-ed25519 SHA256:\S+, the node presented SHA256:\S+/);
+      assert.match(
+        r.out,
+        /cpu-03: unreachable at .*HOST KEY CHANGED: known_hosts has ssh-ed25519 SHA256:\S+, the node presented SHA256:\S+/,
+      );
     } finally {
       writeFileSync(join(dir, 'known_hosts'), good);
     }

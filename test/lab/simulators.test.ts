@@ -175,13 +175,31 @@ describe('BCM simulator', () => {
 });
 
 describe('BCM simulator control endpoint (for tests that drive the lab daemon)', () => {
-  it('needs the control token, then flips a node\'s status and the faults', async () => {
-    const sim = await startBcmSimulator({ fixture: buildBcmFixture(nodes, { version: 'bcm11', subnet: 1 }), tls: { cert: serverCert.cert, key: serverCert.key, ca: ca.caCert }, users: { admin: 'pw' }, controlToken: 'tok' });
+  it("needs the control token, then flips a node's status and the faults", async () => {
+    const sim = await startBcmSimulator({
+      fixture: buildBcmFixture(nodes, { version: 'bcm11', subnet: 1 }),
+      tls: { cert: serverCert.cert, key: serverCert.key, ca: ca.caCert },
+      users: { admin: 'pw' },
+      controlToken: 'tok',
+    });
     try {
-      assert.equal((await call(sim.url, 'POST', '/_sim/control', { nodeStatus: { hostname: 'dgx-05', status: 'DOWN' } }, { 'x-sim-token': 'nope' })).status, 403);
-      assert.equal((await call(sim.url, 'POST', '/_sim/control', { nodeStatus: { hostname: 'dgx-05', status: 'DOWN' } }, { 'x-sim-token': 'tok' })).status, 200);
-      const dgx = JSON.parse((await call(sim.url, 'POST', '/json', { service: 'cmdevice', call: 'getNode', arg: 'dgx-05' }, {}, clientCert)).body);
-      const st = JSON.parse((await call(sim.url, 'POST', '/json', { service: 'cmstatus', call: 'getStatusForDevices', args: [[dgx.uuid]] }, {}, clientCert)).body);
+      assert.equal(
+        (await call(sim.url, 'POST', '/_sim/control', { nodeStatus: { hostname: 'dgx-05', status: 'DOWN' } }, { 'x-sim-token': 'nope' }))
+          .status,
+        403,
+      );
+      assert.equal(
+        (await call(sim.url, 'POST', '/_sim/control', { nodeStatus: { hostname: 'dgx-05', status: 'DOWN' } }, { 'x-sim-token': 'tok' }))
+          .status,
+        200,
+      );
+      const dgx = JSON.parse(
+        (await call(sim.url, 'POST', '/json', { service: 'cmdevice', call: 'getNode', arg: 'dgx-05' }, {}, clientCert)).body,
+      );
+      const st = JSON.parse(
+        (await call(sim.url, 'POST', '/json', { service: 'cmstatus', call: 'getStatusForDevices', args: [[dgx.uuid]] }, {}, clientCert))
+          .body,
+      );
       assert.equal(st[0].status, 'DOWN');
       await call(sim.url, 'POST', '/_sim/control', { fault: { kind: 'http-status', status: 502 } }, { 'x-sim-token': 'tok' });
       assert.equal((await call(sim.url, 'POST', '/json', { service: 'cmmain', call: 'ping' }, {}, clientCert)).status, 502);

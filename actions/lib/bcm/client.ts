@@ -2,8 +2,9 @@
 // Auth by login cookie (cm-login-token) or client certificate; server verified against BCM's own CA.
 // Every call we make is a read, so connection errors and 5xx are retried with backoff.
 import { request, Agent } from 'node:https';
-import { gunzipSync } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { StageError } from '../util/errors.ts';
+import { JsonArraySplitter } from './json-stream.ts';
 
 export type BcmAuth = { mode: 'login'; username: string; password: string } | { mode: 'client-cert'; cert: string; key: string };
 
@@ -24,6 +25,8 @@ interface HttpReply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  /** Bytes received, when body holds only their start (a streamed answer that broke). */
+  size?: number;
 }
 
 /** A failure worth another attempt (connection trouble, 5xx), as opposed to a definite answer. */
@@ -62,7 +65,11 @@ export class BcmClient {
     this.agent.destroy();
   }
 
-  private post(payload: unknown, headers: Record<string, string> = {}): Promise<HttpReply> {
+  /**
+   * One POST. With `splitter`, a 200 answer that is a JSON array is handed over element by element as it
+   * arrives (its body is then left empty); anything else is buffered whole for classification.
+   */
+  private post(payload: unknown, headers: Record<string, string> = {}, splitter?: JsonArraySplitter): Promise<HttpReply> {
     const body = JSON.stringify(payload);
     const limit = this.opts.maxResponseBytes ?? 512 * 1024 * 1024;
     return new Promise((resolve, reject) => {
@@ -74,23 +81,46 @@ export class BcmClient {
           headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip', 'content-length': Buffer.byteLength(body), ...headers },
         },
         (res) => {
+          const source: NodeJS.ReadableStream = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
           const chunks: Buffer[] = [];
           let size = 0;
-          res.on('data', (c: Buffer) => {
+          let head = '';
+          let streaming: boolean | undefined;
+          let broken = false;
+          const fail = (e: Error) => {
+            req.destroy();
+            reject(e);
+          };
+          source.on('data', (c: Buffer) => {
             size += c.length;
-            if (size > limit) req.destroy(new StageError(`BCM answered more than ${limit} bytes; refusing to read further`));
-            else chunks.push(c);
-          });
-          res.on('end', () => {
-            let raw = Buffer.concat(chunks);
-            try {
-              if (res.headers['content-encoding'] === 'gzip') raw = gunzipSync(raw);
-            } catch {
-              return reject(new TransientError('BCM sent a corrupt gzip body'));
+            if (size > limit) return fail(new StageError(`BCM answered more than ${limit} bytes; refusing to read further`));
+            if (streaming === undefined) {
+              const first = c.toString('latin1').trimStart()[0];
+              if (first !== undefined) streaming = Boolean(splitter) && res.statusCode === 200 && first === '[';
             }
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: raw.toString('utf8') });
+            if (!streaming) return void chunks.push(c);
+            if (head.length < 64) head += c.toString('utf8', 0, 64);
+            if (broken) return;
+            try {
+              splitter!.push(c);
+            } catch {
+              broken = true;
+            }
           });
-          res.on('error', (e) => reject(new TransientError(e.message)));
+          source.on('end', () => {
+            const status = res.statusCode ?? 0;
+            if (!streaming) return resolve({ status, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+            try {
+              if (!broken) splitter!.end();
+            } catch {
+              broken = true;
+            }
+            // a broken stream keeps only its start: enough for the error message, never valid JSON
+            resolve(
+              broken ? { status, headers: res.headers, body: head.slice(0, 64), size } : { status, headers: res.headers, body: '[]' },
+            );
+          });
+          source.on('error', (e: Error) => reject(new TransientError(e.message)));
         },
       );
       req.setTimeout(this.opts.timeoutMs, () => req.destroy(new TransientError(`no answer within ${this.opts.timeoutMs / 1000}s`)));
@@ -150,14 +180,33 @@ export class BcmClient {
     );
   }
 
+  /**
+   * A call whose answer is a list, reduced element by element as it arrives (`map` returns undefined to
+   * drop an element), so a 10,000-node answer is never held whole.
+   */
+  async callList<T>(service: string, call: string, args: unknown[], map: (element: unknown, index: number) => T | undefined): Promise<T[]> {
+    let items: T[] = [];
+    const splitter = () => {
+      items = [];
+      return new JsonArraySplitter((el, i) => {
+        const v = map(el, i);
+        if (v !== undefined) items.push(v);
+      });
+    };
+    const value = await this.call<unknown>(service, call, args, splitter);
+    if (!Array.isArray(value))
+      throw new StageError(`BCM answered ${service}.${call} with ${value === null ? 'null' : typeof value}, expected a list`);
+    return items;
+  }
+
   /** One JSON RPC call. Re-logs in once when the answer looks like an expired or missing session. */
-  async call<T>(service: string, call: string, args: unknown[] = []): Promise<T> {
+  async call<T>(service: string, call: string, args: unknown[] = [], splitter?: () => JsonArraySplitter): Promise<T> {
     const name = `${service}.${call}`;
     if (this.opts.auth.mode === 'login' && !this.cookie) await this.login();
     let relogged = false;
     for (;;) {
       const reply = await this.withRetries(name, async () => {
-        const r = await this.post({ service, call, args }, this.cookie ? { cookie: this.cookie } : {});
+        const r = await this.post({ service, call, args }, this.cookie ? { cookie: this.cookie } : {}, splitter?.());
         if (r.status >= 500 && r.status < 600) throw new TransientError(`HTTP ${r.status}`);
         return r;
       });

@@ -72,25 +72,27 @@ function parseInterface(raw: unknown): BcmInterface | undefined {
   };
 }
 
-/** Nodes from cmdevice.getNodes. Entries without a hostname or UUID are skipped (nothing can select them). */
+/** One node of cmdevice.getNodes; undefined for entries without a hostname or UUID (nothing can select them). */
+export function parseNode(item: unknown): BcmNode | undefined {
+  const o = asObject(item);
+  const hostname = o && typeof o.hostname === 'string' ? o.hostname.trim() : '';
+  const uuid = o ? (str(o.uuid) ?? (typeof o.uniqueKey === 'number' ? String(o.uniqueKey) : undefined)) : undefined;
+  if (!o || !hostname || !uuid) return undefined;
+  return {
+    uuid,
+    hostname,
+    childType: typeof o.childType === 'string' ? o.childType : '',
+    mac: str(o.mac)?.toUpperCase(),
+    categoryUuid: str(o.category),
+    provisioningInterface: str(o.provisioningInterface),
+    interfaces: Array.isArray(o.interfaces) ? o.interfaces.map(parseInterface).filter((i): i is BcmInterface => Boolean(i)) : [],
+  };
+}
+
 export function parseNodes(raw: unknown): BcmNode[] {
-  const out: BcmNode[] = [];
-  for (const item of expectArray(raw, 'cmdevice.getNodes')) {
-    const o = asObject(item);
-    const hostname = o && typeof o.hostname === 'string' ? o.hostname.trim() : '';
-    const uuid = o ? (str(o.uuid) ?? (typeof o.uniqueKey === 'number' ? String(o.uniqueKey) : undefined)) : undefined;
-    if (!o || !hostname || !uuid) continue;
-    out.push({
-      uuid,
-      hostname,
-      childType: typeof o.childType === 'string' ? o.childType : '',
-      mac: str(o.mac)?.toUpperCase(),
-      categoryUuid: str(o.category),
-      provisioningInterface: str(o.provisioningInterface),
-      interfaces: Array.isArray(o.interfaces) ? o.interfaces.map(parseInterface).filter((i): i is BcmInterface => Boolean(i)) : [],
-    });
-  }
-  return out;
+  return expectArray(raw, 'cmdevice.getNodes')
+    .map(parseNode)
+    .filter((n): n is BcmNode => Boolean(n));
 }
 
 export function parseNetworks(raw: unknown): BcmNetwork[] {
@@ -121,19 +123,19 @@ export function parseCategories(raw: unknown): BcmCategory[] {
   return out;
 }
 
-/** cmstatus.getStatusForDevices answers a list aligned with the UUIDs asked for; null entries are unknown devices. */
+/** One entry of cmstatus.getStatusForDevices, whose answer is aligned with the UUIDs asked for (null: unknown device). */
+export function parseStatus(item: unknown, askedUuid: string | undefined): BcmStatus | undefined {
+  const o = asObject(item);
+  if (!o) return undefined;
+  const uuid = str(o.ref_device_uuid) ?? (o.refDeviceUniqueKey !== undefined ? String(o.refDeviceUniqueKey) : askedUuid);
+  if (!uuid) return undefined;
+  const status = typeof o.status === 'string' ? o.status.toUpperCase() : 'UNKNOWN';
+  return { uuid, status: status.replace('INSTALLER_CALLING_INIT', 'INSTALLER_CALLINGINIT'), closed: o.closed === true };
+}
+
 export function parseStatuses(raw: unknown, asked: string[]): Map<string, BcmStatus> {
-  const list = expectArray(raw, 'cmstatus.getStatusForDevices');
-  const out = new Map<string, BcmStatus>();
-  list.forEach((item, i) => {
-    const o = asObject(item);
-    if (!o) return;
-    const uuid = str(o.ref_device_uuid) ?? (o.refDeviceUniqueKey !== undefined ? String(o.refDeviceUniqueKey) : asked[i]);
-    if (!uuid) return;
-    const status = typeof o.status === 'string' ? o.status.toUpperCase() : 'UNKNOWN';
-    out.set(uuid, { uuid, status: status.replace('INSTALLER_CALLING_INIT', 'INSTALLER_CALLINGINIT'), closed: o.closed === true });
-  });
-  return out;
+  const statuses = expectArray(raw, 'cmstatus.getStatusForDevices').map((item, i) => parseStatus(item, asked[i]));
+  return new Map(statuses.filter((s): s is BcmStatus => Boolean(s)).map((s) => [s.uuid, s]));
 }
 
 export function parseVersion(raw: unknown): string | undefined {

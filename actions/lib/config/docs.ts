@@ -41,12 +41,26 @@ export function renderSpecDocs(): string {
       if (key === '$schema') continue;
       const full = path ? `${path}.${key}` : key;
       if (child.type === 'object' && child.properties) nested.push([full, child]);
-      const def = child.default === undefined || (typeof child.default === 'object' && Object.keys(child.default as object).length === 0) ? '' : `\`${JSON.stringify(child.default)}\``;
+      const def =
+        child.default === undefined || (typeof child.default === 'object' && Object.keys(child.default as object).length === 0)
+          ? ''
+          : `\`${JSON.stringify(child.default)}\``;
       rows.push(`| \`${full}\` | ${cell(typeOf(child))} | ${def} | ${cell(child.description ?? '')} |`);
     }
-    lines.push(`${'#'.repeat(Math.min(depth, 4))} ${path || 'Top level'}`, '', node.description && path ? `${node.description}\n` : '', '| key | type | default | description |', '| --- | --- | --- | --- |', ...rows, '');
+    lines.push(
+      `${'#'.repeat(Math.min(depth, 4))} ${path || 'Top level'}`,
+      '',
+      node.description && path ? `${node.description}\n` : '',
+      '| key | type | default | description |',
+      '| --- | --- | --- | --- |',
+      ...rows,
+      '',
+    );
     for (const [p, n] of nested) section(p, n, depth + 1);
   };
   section('', root, 2);
-  return `${lines.filter((l, i, a) => !(l === '' && a[i - 1] === '')).join('\n').trim()}\n`;
+  return `${lines
+    .filter((l, i, a) => !(l === '' && a[i - 1] === ''))
+    .join('\n')
+    .trim()}\n`;
 }

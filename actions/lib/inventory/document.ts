@@ -8,6 +8,7 @@ import { INVENTORY_SCHEMA_VERSION, type Inventory, type InventoryNode, type Inve
 
 export const ROLE_ORDER: InventoryRole[] = ['control_plane', 'etcd', 'worker', 'gpu_worker'];
 
+/** A copy with every object's keys sorted (undefined members dropped), for JSON.stringify's native speed. */
 function sortKeysDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeysDeep);
   if (value && typeof value === 'object') {

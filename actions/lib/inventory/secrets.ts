@@ -9,6 +9,9 @@ const SECRET_VALUE: Array<[RegExp, string]> = [
   [/\bcm-login-token=[A-Za-z0-9]+/, 'a BCM login cookie'],
 ];
 
+/** Cheap first test: every value pattern needs one of these; most strings skip the full check. */
+const MAYBE_SECRET_VALUE = /-----BEGIN|eyJ|gh[pousr]_|github_pat_|AKIA|cm-login-token=/;
+
 export interface SecretFinding {
   path: string;
   why: string;
@@ -17,16 +20,28 @@ export interface SecretFinding {
 /** Walks a JSON value and lists every place that looks like a secret. Values are never echoed. */
 export function findSecrets(value: unknown, path = ''): SecretFinding[] {
   const found: SecretFinding[] = [];
-  const visit = (v: unknown, p: string, key: string | undefined) => {
+  // the path is built only for a finding: a 10,000-node inventory has hundreds of thousands of values
+  const pathOf = (trail: Array<string | number>) =>
+    trail.reduce<string>((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), path);
+  const visit = (v: unknown, trail: Array<string | number>, key: string | undefined) => {
     if (typeof v === 'string') {
-      if (key !== undefined && SECRET_KEY.test(key) && v.length > 0) found.push({ path: p, why: `key '${key}' holds a value` });
-      for (const [re, what] of SECRET_VALUE) if (re.test(v)) found.push({ path: p, why: `value contains ${what}` });
+      if (key !== undefined && SECRET_KEY.test(key) && v.length > 0) found.push({ path: pathOf(trail), why: `key '${key}' holds a value` });
+      if (MAYBE_SECRET_VALUE.test(v))
+        for (const [re, what] of SECRET_VALUE) if (re.test(v)) found.push({ path: pathOf(trail), why: `value contains ${what}` });
     } else if (Array.isArray(v)) {
-      v.forEach((item, i) => visit(item, `${p}[${i}]`, undefined));
+      for (let i = 0; i < v.length; i++) {
+        trail.push(i);
+        visit(v[i], trail, undefined);
+        trail.pop();
+      }
     } else if (v && typeof v === 'object') {
-      for (const [k, item] of Object.entries(v)) visit(item, p ? `${p}.${k}` : k, k);
+      for (const k of Object.keys(v)) {
+        trail.push(k);
+        visit((v as Record<string, unknown>)[k], trail, k);
+        trail.pop();
+      }
     }
   };
-  visit(value, path, undefined);
+  visit(value, [], undefined);
   return found;
 }

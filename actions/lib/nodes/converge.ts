@@ -22,7 +22,8 @@ export function convergeScript(user: ServiceUserSpec, publicKey: string, steps: 
   const gid = String(Math.trunc(user.gid));
   const lines = ['set -eu', `u=${name}; uid=${uid}; gid=${gid}; sh_=${shell}; key=${key}`];
   if (steps.includes('group')) lines.push('if ! getent group "$u" >/dev/null; then groupadd -g "$gid" "$u"; echo changed=group; fi');
-  if (steps.includes('user')) lines.push('if ! getent passwd "$u" >/dev/null; then useradd -m -u "$uid" -g "$gid" -s "$sh_" "$u"; echo changed=user; fi');
+  if (steps.includes('user'))
+    lines.push('if ! getent passwd "$u" >/dev/null; then useradd -m -u "$uid" -g "$gid" -s "$sh_" "$u"; echo changed=user; fi');
   if (steps.includes('key') || steps.includes('user')) {
     lines.push(
       'home=$(getent passwd "$u" | cut -d: -f6)',

@@ -30,7 +30,9 @@ export function validUsername(value: string, field: string): string {
 
 export function validHostname(value: string, field: string): string {
   if (!HOSTNAME.test(value))
-    throw new UsageError(`${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`);
+    throw new UsageError(
+      `${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`,
+    );
   return value;
 }
 

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BcmClient, type BcmAuth } from '../bcm/client.ts';
-import { parseCategories, parseNetworks, parseNodes, parseStatuses, parseVersion } from '../bcm/model.ts';
+import { parseCategories, parseNetworks, parseNode, parseStatus, parseVersion } from '../bcm/model.ts';
 import { applyStatuses, selectNodes } from '../bcm/select.ts';
 import { INVENTORY_SCHEMA_VERSION, type Inventory, type InventoryNode } from '../inventory/types.ts';
 import { readInventory, writeInventory } from '../inventory/document.ts';
@@ -76,16 +76,23 @@ function previousInventory(path: string, cluster: string): Inventory | undefined
 }
 
 /** A node BCM still knows by the same UUID keeps its facts and history, so later stages can compare runs. */
-export function carryForward(node: InventoryNode, previous: Inventory | undefined): InventoryNode {
-  const before = previous?.nodes.find((p) => p.uuid === node.uuid && p.hostname === node.hostname);
-  if (!before) return node;
+export function carryForward(node: InventoryNode, previous: Map<string, InventoryNode>): InventoryNode {
+  const before = previous.get(node.uuid);
+  if (!before || before.hostname !== node.hostname) return node;
   return { ...node, ...(before.facts ? { facts: before.facts } : {}), history: [...before.history, ...node.history].slice(-HISTORY_KEPT) };
 }
 
-export function nodeTable(nodes: InventoryNode[]): string {
-  return table(
-    ['hostname', 'roles', 'address', 'network', 'status', 'category', 'MAC'],
-    nodes.map((n) => [n.hostname, n.roles.join(', '), n.address, n.network, n.status, n.category ?? '', n.mac]),
+/** GitHub caps a step summary at 1 MiB: a 10,000-node table is cut, the inventory has them all. */
+export const SUMMARY_NODE_ROWS = 200;
+
+export function nodeTable(all: InventoryNode[]): string {
+  const nodes = all.slice(0, SUMMARY_NODE_ROWS);
+  const more = all.length > nodes.length ? `\n\n… and ${all.length - nodes.length} more nodes (all are in inventory.json).` : '';
+  return (
+    table(
+      ['hostname', 'roles', 'address', 'network', 'status', 'category', 'MAC'],
+      nodes.map((n) => [n.hostname, n.roles.join(', '), n.address, n.network, n.status, n.category ?? '', n.mac]),
+    ) + more
   );
 }
 
@@ -114,20 +121,22 @@ export async function discoverStage(inputs: InputSource, reporter: Reporter): Pr
     const bcmVersion = await timed(phases, 'BCM version', async () =>
       parseVersion(await client.call('cmmain', 'getVersion').catch(() => undefined)),
     );
-    const [rawNodes, rawNetworks, rawCategories] = await timed(phases, 'BCM nodes, networks, categories', () =>
-      Promise.all([client.call('cmdevice', 'getNodes'), client.call('cmnet', 'getNetworks'), client.call('cmdevice', 'getCategories')]),
+    const [nodes, rawNetworks, rawCategories] = await timed(phases, 'BCM nodes, networks, categories', () =>
+      Promise.all([
+        client.callList('cmdevice', 'getNodes', [], parseNode),
+        client.call('cmnet', 'getNetworks'),
+        client.call('cmdevice', 'getCategories'),
+      ]),
     );
     let selection = await timed(phases, 'select nodes', () =>
-      selectNodes(
-        spec,
-        { nodes: parseNodes(rawNodes), networks: parseNetworks(rawNetworks), categories: parseCategories(rawCategories) },
-        at,
-      ),
+      selectNodes(spec, { nodes, networks: parseNetworks(rawNetworks), categories: parseCategories(rawCategories) }, at),
     );
     const uuids = selection.nodes.map((n) => n.uuid);
     if (uuids.length) {
-      const rawStatuses = await timed(phases, 'BCM node status', () => client.call('cmstatus', 'getStatusForDevices', [uuids]));
-      selection = applyStatuses(selection, parseStatuses(rawStatuses, uuids), spec);
+      const statuses = await timed(phases, 'BCM node status', () =>
+        client.callList('cmstatus', 'getStatusForDevices', [uuids], (el, i) => parseStatus(el, uuids[i])),
+      );
+      selection = applyStatuses(selection, new Map(statuses.map((st) => [st.uuid, st])), spec);
     }
     if (selection.problems.length) {
       reporter.summary([heading(`discover-nodes: cluster ${spec.name} — refused`), ...selection.problems.map((p) => `- ${p}`)].join('\n'));
@@ -138,13 +147,16 @@ export async function discoverStage(inputs: InputSource, reporter: Reporter): Pr
     }
     const inventoryPath = join(ctx.outDir, 'inventory.json');
     const previous = previousInventory(inventoryPath, spec.name);
+    const previousNodes = new Map((previous?.nodes ?? []).map((n) => [n.uuid, n]));
     const inventory: Inventory = {
       schemaVersion: INVENTORY_SCHEMA_VERSION,
       cluster: spec.name,
       specHash: ctx.specHash,
       bcm: { endpoint: spec.bcm.endpoint, ...(bcmVersion ? { version: bcmVersion } : {}) },
-      nodes: selection.nodes.map((n) => carryForward(n, previous)),
-      history: [...(previous?.history ?? []), { stage: 'discover-nodes', at, result: `${selection.nodes.length} nodes` }].slice(-HISTORY_KEPT),
+      nodes: selection.nodes.map((n) => carryForward(n, previousNodes)),
+      history: [...(previous?.history ?? []), { stage: 'discover-nodes', at, result: `${selection.nodes.length} nodes` }].slice(
+        -HISTORY_KEPT,
+      ),
     };
     await timed(phases, 'write inventory', () => writeInventory(inventoryPath, inventory));
     const sorted = [...inventory.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));

@@ -36,11 +36,15 @@ function adminCredentials(ctx: StageContext): SshCredentials {
   const username = validUsername(spec.access.admin.user, 'access.admin.user');
   if (spec.access.admin.auth === 'password') {
     const password = secretInput(inputs, 'admin-password', reporter, spec.access.admin.password_file);
-    if (!password) throw new UsageError(`access.admin.auth is password: pass ${inputs.label('admin-password')} from a secret (or access.admin.password_file)`);
+    if (!password)
+      throw new UsageError(
+        `access.admin.auth is password: pass ${inputs.label('admin-password')} from a secret (or access.admin.password_file)`,
+      );
     return { username, password };
   }
   const key = secretInput(inputs, 'admin-ssh-key', reporter, spec.access.admin.key_file);
-  if (!key) throw new UsageError(`pass the admin's private key as ${inputs.label('admin-ssh-key')} from a secret (or access.admin.key_file)`);
+  if (!key)
+    throw new UsageError(`pass the admin's private key as ${inputs.label('admin-ssh-key')} from a secret (or access.admin.key_file)`);
   return { username, privateKey: readMaybeFile(key) };
 }
 
@@ -48,7 +52,10 @@ function servicePublicKey(ctx: StageContext): string {
   const { spec, inputs } = ctx;
   const u = spec.access.service_user;
   const key = inputs.get('service-public-key').trim() || u.public_key || (u.public_key_file ? readMaybeFile(u.public_key_file) : '');
-  if (!key) throw new UsageError(`the service user's public key is missing: set access.service_user.public_key (or public_key_file, or ${inputs.label('service-public-key')}); create a pair once with 'bcmkube keygen'`);
+  if (!key)
+    throw new UsageError(
+      `the service user's public key is missing: set access.service_user.public_key (or public_key_file, or ${inputs.label('service-public-key')}); create a pair once with 'bcmkube keygen'`,
+    );
   return validPublicKey(key, 'access.service_user.public_key');
 }
 
@@ -67,7 +74,8 @@ function knownHosts(ctx: StageContext): { text: string; file?: string } {
 export function sshTargets(nodes: InventoryNode[]): SshTarget[] {
   return nodes.map((n) => {
     validHostname(n.hostname, `inventory node '${n.hostname.slice(0, 40)}'`);
-    if (parseIpv4(n.address) === undefined) throw new UsageError(`inventory node ${n.hostname}: address '${n.address.slice(0, 40)}' is not an IPv4 address`);
+    if (parseIpv4(n.address) === undefined)
+      throw new UsageError(`inventory node ${n.hostname}: address '${n.address.slice(0, 40)}' is not an IPv4 address`);
     return { hostname: n.hostname, address: n.address };
   });
 }
@@ -115,34 +123,56 @@ export async function prepareStage(inputs: InputSource, reporter: Reporter): Pro
   const policy = choiceInput(inputs, 'host-key-policy', ['strict', 'accept-new', 'off'] as const, spec.access.host_key_policy);
   const concurrency = integerInput(inputs, 'concurrency', spec.access.concurrency, 1, 512);
   if (policy === 'strict' && !hosts.text.trim()) {
-    throw new UsageError(`host keys are verified (policy strict) but no known_hosts was given: pass ${inputs.label('known-hosts')} or access.known_hosts_file, or use host-key-policy accept-new for a first contact`);
+    throw new UsageError(
+      `host keys are verified (policy strict) but no known_hosts was given: pass ${inputs.label('known-hosts')} or access.known_hosts_file, or use host-key-policy accept-new for a first contact`,
+    );
   }
   const phases: TimedPhase[] = [];
   const adminPool = pool(spec, admin, hosts.text, policy, concurrency);
   const byName = new Map(inventory.nodes.map((n) => [n.hostname, n]));
   const at = new Date().toISOString();
   try {
-    const script = probeScript({ serviceUser: spec.access.service_user.name, servicePublicKey: publicKey, dataPartitions: spec.access.data_partitions });
+    const script = probeScript({
+      serviceUser: spec.access.service_user.name,
+      servicePublicKey: publicKey,
+      dataPartitions: spec.access.data_partitions,
+    });
     const probes = await timed(phases, 'probe', () =>
       adminPool.forEach(targets, async (t) => {
         const sent = performance.now();
         const r = await adminPool.exec(t, 'sh -s', script);
         const arrived = Date.now() / 1000;
-        if (r.code !== 0 && !r.stdout.includes('@@bcmkube:end')) throw new Error(`probe exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+        if (r.code !== 0 && !r.stdout.includes('@@bcmkube:end'))
+          throw new Error(`probe exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
         return parseProbe(r.stdout, arrived, (performance.now() - sent) / 1000);
       }),
     );
-    const outcomes = new Map<string, ProbeOutcome>([...probes].map(([h, o]) => [h, o.ok ? { ok: true, result: o.value } : { ok: false, error: o.error }]));
+    const outcomes = new Map<string, ProbeOutcome>(
+      [...probes].map(([h, o]) => [h, o.ok ? { ok: true, result: o.value } : { ok: false, error: o.error }]),
+    );
     const verdict = preflight(inventory.nodes, outcomes, spec, admin.username);
     for (const d of verdict.decisions) {
       const before = byName.get(d.hostname)?.facts?.serviceUser;
-      if (before?.exists && d.facts && !d.facts.serviceUser?.exists) d.warnings.push(`user '${spec.access.service_user.name}' was here on the last run and is gone: the node was probably re-imaged by BCM (bake the user into the image: playbooks/bake-service-user.yml)`);
+      if (before?.exists && d.facts && !d.facts.serviceUser?.exists)
+        d.warnings.push(
+          `user '${spec.access.service_user.name}' was here on the last run and is gone: the node was probably re-imaged by BCM (bake the user into the image: playbooks/bake-service-user.yml)`,
+        );
     }
     const summaryHead = heading(`prepare-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`);
     if (verdict.blocked) {
-      reporter.summary([summaryHead, `**Preflight failed: nothing was changed on any node.**`, decisionTable(verdict.decisions, true), timingsTable(phases)].join('\n\n'));
+      reporter.summary(
+        [
+          summaryHead,
+          `**Preflight failed: nothing was changed on any node.**`,
+          decisionTable(verdict.decisions, true),
+          timingsTable(phases),
+        ].join('\n\n'),
+      );
       for (const f of verdict.failures.slice(0, 10)) reporter.error(f, 'preflight');
-      throw new StageError(`preflight failed on ${new Set(verdict.failures.map((f) => f.split(':')[0])).size} node(s); nothing was changed on any node`, verdict.failures);
+      throw new StageError(
+        `preflight failed on ${new Set(verdict.failures.map((f) => f.split(':')[0])).size} node(s); nothing was changed on any node`,
+        verdict.failures,
+      );
     }
     const active = verdict.decisions.filter((d) => !verdict.skipped.includes(d.hostname));
     const changed: string[] = [];
@@ -150,25 +180,45 @@ export async function prepareStage(inputs: InputSource, reporter: Reporter): Pro
       const toChange = active.filter((d) => d.steps.length);
       const sudo = admin.username === 'root' ? 'sh -s' : 'sudo -n sh -s';
       const results = await timed(phases, 'converge service user', () =>
-        adminPool.forEach(targets.filter((t) => toChange.some((d) => d.hostname === t.hostname)), async (t) => {
-          const d = toChange.find((x) => x.hostname === t.hostname)!;
-          const r = await adminPool.exec(t, sudo, convergeScript(spec.access.service_user, publicKey, d.steps));
-          if (r.code !== 0) throw new Error(`converge exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
-          return changedSteps(r.stdout);
-        }),
+        adminPool.forEach(
+          targets.filter((t) => toChange.some((d) => d.hostname === t.hostname)),
+          async (t) => {
+            const d = toChange.find((x) => x.hostname === t.hostname)!;
+            const r = await adminPool.exec(t, sudo, convergeScript(spec.access.service_user, publicKey, d.steps));
+            if (r.code !== 0) throw new Error(`converge exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+            return changedSteps(r.stdout);
+          },
+        ),
       );
       for (const [h, o] of results) if (o.ok && o.value.length) changed.push(h);
       const failed = [...results].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${(o as { error: string }).error}`);
-      if (failed.length) throw new StageError(`converging the service user failed on ${failed.length} node(s) (changed so far: ${changed.join(', ') || 'none'})`, failed);
+      if (failed.length)
+        throw new StageError(
+          `converging the service user failed on ${failed.length} node(s) (changed so far: ${changed.join(', ') || 'none'})`,
+          failed,
+        );
       const serviceKey = secretInput(inputs, 'service-ssh-key', reporter, spec.access.service_user.private_key_file);
-      if (!serviceKey) throw new UsageError(`pass the service user's private key as ${inputs.label('service-ssh-key')} (or access.service_user.private_key_file) to prove the login`);
-      const servicePool = pool(spec, { username: spec.access.service_user.name, privateKey: readMaybeFile(serviceKey) }, [hosts.text, ...adminPool.learned].join('\n'), policy === 'accept-new' ? 'strict' : policy, concurrency);
+      if (!serviceKey)
+        throw new UsageError(
+          `pass the service user's private key as ${inputs.label('service-ssh-key')} (or access.service_user.private_key_file) to prove the login`,
+        );
+      const servicePool = pool(
+        spec,
+        { username: spec.access.service_user.name, privateKey: readMaybeFile(serviceKey) },
+        [hosts.text, ...adminPool.learned].join('\n'),
+        policy === 'accept-new' ? 'strict' : policy,
+        concurrency,
+      );
       try {
         const proofs = await timed(phases, 'prove service-user login + sudo', () =>
-          servicePool.forEach(targets.filter((t) => active.some((d) => d.hostname === t.hostname)), async (t) => {
-            const r = await servicePool.exec(t, 'sudo -n true');
-            if (r.code !== 0) throw new Error(`'sudo -n true' as ${spec.access.service_user.name} exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
-          }),
+          servicePool.forEach(
+            targets.filter((t) => active.some((d) => d.hostname === t.hostname)),
+            async (t) => {
+              const r = await servicePool.exec(t, 'sudo -n true');
+              if (r.code !== 0)
+                throw new Error(`'sudo -n true' as ${spec.access.service_user.name} exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+            },
+          ),
         );
         const unproven = [...proofs].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${(o as { error: string }).error}`);
         if (unproven.length) throw new StageError(`the service user cannot log in and sudo on ${unproven.length} node(s)`, unproven);
@@ -182,7 +232,19 @@ export async function prepareStage(inputs: InputSource, reporter: Reporter): Pro
       verdict.decisions.map((d) => ({
         hostname: d.hostname,
         ...(d.facts ? { facts: { ...d.facts, ...(d.containerdStorageDir ? { containerdStorageDir: d.containerdStorageDir } : {}) } } : {}),
-        history: [{ stage: 'prepare-nodes', at, result: verdict.skipped.includes(d.hostname) ? 'skipped' : ctx.plan ? 'probed' : changed.includes(d.hostname) ? 'converged' : 'unchanged' }],
+        history: [
+          {
+            stage: 'prepare-nodes',
+            at,
+            result: verdict.skipped.includes(d.hostname)
+              ? 'skipped'
+              : ctx.plan
+                ? 'probed'
+                : changed.includes(d.hostname)
+                  ? 'converged'
+                  : 'unchanged',
+          },
+        ],
       })),
       { stage: 'prepare-nodes', at, result: ctx.plan ? 'planned' : `${changed.length} changed` },
     );
@@ -190,13 +252,21 @@ export async function prepareStage(inputs: InputSource, reporter: Reporter): Pro
     writeInventory(outPath, updated);
     reporter.output('inventory-path', outPath);
     reporter.output('changed-nodes', JSON.stringify(changed.sort()));
-    reporter.summary([
-      summaryHead,
-      ctx.plan ? 'Plan: nodes were probed only; nothing was changed.' : `${changed.length} node(s) changed, ${active.length - changed.length} already as specified${verdict.skipped.length ? `, skipped: ${verdict.skipped.join(', ')}` : ''}.`,
-      adminPool.learned.length ? `> Recorded ${adminPool.learned.length} new host key(s) (policy accept-new)${hosts.file ? ` in ${hosts.file}` : ''}.` : '',
-      decisionTable(verdict.decisions, ctx.plan),
-      timingsTable(phases),
-    ].filter(Boolean).join('\n\n'));
+    reporter.summary(
+      [
+        summaryHead,
+        ctx.plan
+          ? 'Plan: nodes were probed only; nothing was changed.'
+          : `${changed.length} node(s) changed, ${active.length - changed.length} already as specified${verdict.skipped.length ? `, skipped: ${verdict.skipped.join(', ')}` : ''}.`,
+        adminPool.learned.length
+          ? `> Recorded ${adminPool.learned.length} new host key(s) (policy accept-new)${hosts.file ? ` in ${hosts.file}` : ''}.`
+          : '',
+        decisionTable(verdict.decisions, ctx.plan),
+        timingsTable(phases),
+      ]
+        .filter(Boolean)
+        .join('\n\n'),
+    );
     return { decisions: verdict.decisions, changed, inventoryPath: outPath, phases };
   } finally {
     await adminPool.close();
