@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import ssh2 from 'ssh2';
 import { ensureLabCa, issueCert } from './pki.ts';
 import {
+  alive,
   defaultLabNodes,
   ensureLabPackages,
   nodeFault,
@@ -89,15 +90,6 @@ function keypairOnce(path: string, comment: string): { key: string; pub: string 
 
 const randomSecret = () => randomBytes(18).toString('base64url');
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -113,7 +105,7 @@ async function startServices(cfg: LabConfig, files: LabState['files'], users: La
   const stateFile = join(cfg.dir, 'services.json');
   if (existsSync(stateFile)) {
     const prev = JSON.parse(readFileSync(stateFile, 'utf8')) as LabServices;
-    if (processAlive(prev.pid)) return prev;
+    if (alive(prev.pid)) return prev;
     rmSync(stateFile);
   }
   const ca = ensureLabCa(join(cfg.dir, 'pki'));
@@ -216,9 +208,9 @@ export async function labDown(dir: string): Promise<void> {
   const stateFile = join(dir, 'services.json');
   if (existsSync(stateFile)) {
     const { pid } = JSON.parse(readFileSync(stateFile, 'utf8')) as LabServices;
-    if (processAlive(pid)) {
+    if (alive(pid)) {
       process.kill(pid, 'SIGTERM');
-      await waitFor('services daemon stop', 10_000, () => (processAlive(pid) ? undefined : true)).catch(() => process.kill(pid, 'SIGKILL'));
+      await waitFor('services daemon stop', 10_000, () => (alive(pid) ? undefined : true)).catch(() => process.kill(pid, 'SIGKILL'));
     }
     rmSync(stateFile, { force: true });
   }

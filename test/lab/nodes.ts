@@ -98,7 +98,7 @@ export function nftTable(subnet: number): string {
   return `bcmkube_lab_${subnet}`;
 }
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

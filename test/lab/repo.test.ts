@@ -1,10 +1,10 @@
-// The lab's chart repository and tool mirror with the REAL helm and kubectl, the Kubespray stand-in with
-// the real ansible-playbook, and the recording cluster stand-ins.
+// The lab's chart repository and tool mirror with the REAL helm and kubectl, and the Kubespray stand-in with
+// the real ansible-playbook. The cluster stand-ins (helm/kubectl) are tested in standins.test.ts.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -77,8 +77,18 @@ describe('lab chart repository and tool mirror', () => {
     );
     const ks = await fetchBytes(`${server.url}/tools/kubespray/v2.27.1.tar.gz`);
     assert.equal(content.sha256['tools/kubespray/v2.27.1.tar.gz'], createHash('sha256').update(ks).digest('hex'));
-    await assert.rejects(fetchBytes(`${server.url}/tools/../../etc/passwd`), /404|error/);
+    await assert.rejects(
+      exec('curl', ['-sSf', '--path-as-is', '--cacert', ca.caCert, `${server.url}/tools/../../../../etc/passwd`]),
+      /404/,
+    );
     await assert.rejects(fetchBytes(`${server.url}/.stamp`), /404|error/);
+    const head = await exec('curl', ['-sSfI', '--cacert', ca.caCert, `${server.url}/charts/index.yaml`]);
+    assert.match(head.stdout, /content-type: application\/yaml/i);
+    assert.deepEqual(
+      server.requests().filter((r) => r.method === 'HEAD'),
+      [{ method: 'HEAD', path: '/charts/index.yaml', status: 200 }],
+    );
+    assert.ok(server.requests().some((r) => r.path === '/.stamp' && r.status === 404));
   });
 
   it('rebuilding with nothing changed reuses the content (same checksums, no work)', async () => {
@@ -94,7 +104,7 @@ describe('lab chart repository and tool mirror', () => {
     const record = join(dir, 'record');
     writeFileSync(join(dir, 'ansible.cfg'), '[defaults]\ninterpreter_python = /usr/bin/python3\nretry_files_enabled = False\n');
     const inventory = (vars: string) =>
-      `all:\n  vars: {ansible_connection: local, ansible_become: false, bcmkube_lab_record_dir: ${record}${vars}}\n  hosts:\n    cp1: {ansible_host: 127.0.0.1, ip: 127.0.0.1, access_ip: 127.0.0.1}\n  children:\n    kube_control_plane: {hosts: {cp1: {}}}\n    kube_node: {hosts: {cp1: {}}}\n    etcd: {hosts: {cp1: {}}}\n    calico_rr: {hosts: {}}\n    k8s_cluster: {children: {kube_control_plane: {}, kube_node: {}, calico_rr: {}}}\n`;
+      `all:\n  vars: {ansible_connection: local, ansible_become: false, bcmkube_lab_record_dir: ${record}, bcmkube_lab_kube_config_dir: ${join(dir, 'kube')}${vars}}\n  hosts:\n    cp1: {ansible_host: 127.0.0.1, ip: 127.0.0.1, access_ip: 127.0.0.1}\n  children:\n    kube_control_plane: {hosts: {cp1: {}}}\n    kube_node: {hosts: {cp1: {}}}\n    etcd: {hosts: {cp1: {}}}\n    calico_rr: {hosts: {}}\n    k8s_cluster: {children: {kube_control_plane: {}, kube_node: {}, calico_rr: {}}}\n`;
     writeFileSync(
       join(dir, 'good.yaml'),
       inventory(
@@ -108,105 +118,39 @@ describe('lab chart repository and tool mirror', () => {
         env: { ...process.env, ANSIBLE_CONFIG: join(dir, 'ansible.cfg') },
         cwd: dir,
       });
-    await play('good.yaml', 'upgrade-cluster.yml');
-    const ok = await play('good.yaml', 'upgrade-cluster.yml');
-    assert.match(ok.stdout, /cp1\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=0/);
-    const line = JSON.parse(readFileSync(join(record, 'kubespray.jsonl'), 'utf8').trim().split('\n').at(-1)!);
-    assert.deepEqual(
-      [line.playbook, line.kube_version, line.groups],
-      ['upgrade-cluster.yml', 'v1.31.9', ['etcd', 'k8s_cluster', 'kube_control_plane', 'kube_node']],
+    const playbooks = ['cluster.yml', 'scale.yml', 'upgrade-cluster.yml', 'remove-node.yml', 'reset.yml'];
+    const syntaxCheck = exec(
+      '/usr/bin/ansible-playbook',
+      ['--syntax-check', '-i', join(dir, 'good.yaml'), ...playbooks.map((p) => join(root, p))],
+      {
+        env: { ...process.env, ANSIBLE_CONFIG: join(dir, 'ansible.cfg') },
+      },
     );
-    await failsWith(play('novars.yaml', 'upgrade-cluster.yml'), /lacks kube_version/);
-    await failsWith(play('good.yaml', 'reset.yml'), /needs -e reset_confirmation=yes/);
+    // Independent runs go in parallel to keep the test short; the records are told apart by playbook.
+    const [, , , , , , again] = await Promise.all([
+      syntaxCheck,
+      failsWith(play('novars.yaml', 'upgrade-cluster.yml'), /lacks kube_version/),
+      failsWith(play('good.yaml', 'reset.yml'), /needs -e reset_confirmation=yes/),
+      failsWith(play('good.yaml', 'remove-node.yml'), /needs -e node=/),
+      failsWith(play('good.yaml', 'scale.yml'), /needs --limit/),
+      play('good.yaml', 'scale.yml', ['--limit', 'cp1']),
+      play('good.yaml', 'cluster.yml').then(() => play('good.yaml', 'cluster.yml')),
+    ]);
+    assert.match(again.stdout, /cp1\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=0/);
+    const kubeconfig = readFileSync(join(dir, 'kube/admin.conf'), 'utf8');
+    assert.match(kubeconfig, /lab stand-in/);
+    assert.match(kubeconfig, /server: https:\/\/127\.0\.0\.1:6443/);
     await play('good.yaml', 'reset.yml', ['-e', 'reset_confirmation=yes']);
-    await failsWith(play('good.yaml', 'remove-node.yml'), /needs -e node=/);
-    await failsWith(play('good.yaml', 'scale.yml'), /needs --limit/);
-  });
-});
-
-describe('cluster stand-ins (named so: no Kubernetes API server can run here)', () => {
-  const work = mkdtempSync(join(tmpdir(), 'standin-'));
-  const env = () => ({
-    ...process.env,
-    BCMKUBE_STANDIN_LOG: join(work, 'log.jsonl'),
-    BCMKUBE_STANDIN_STATE: join(work, 'state.json'),
-    BCMKUBE_STANDIN_CONFIG: join(work, 'config.json'),
-    BCMKUBE_REAL_HELM: bins.helm,
-    BCMKUBE_REAL_KUBECTL: bins.kubectl,
-    ...helmEnv(join(work, 'helm')),
-  });
-  const helm = (...args: string[]) => exec(join(ROOT, 'test/lab/standins/helm'), args, { env: env() });
-  const kubectl = (...args: string[]) => exec(join(ROOT, 'test/lab/standins/kubectl'), args, { env: env() });
-  const log = () =>
-    readFileSync(join(work, 'log.jsonl'), 'utf8')
+    const records = readFileSync(join(record, 'kubespray.jsonl'), 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { tool: string; argv: string[]; start: number; end: number; release?: string; outcome?: string });
-  after(() => rmSync(work, { recursive: true, force: true }));
-
-  it('records upgrade --install, and helm list reflects it; a second install is an upgrade', async () => {
-    writeFileSync(join(work, 'config.json'), '{}');
-    await helm(
-      'upgrade',
-      '--install',
-      'metrics-server',
-      'lab/metrics-server',
-      '--namespace',
-      'kube-system',
-      '--version',
-      '3.13.0',
-      '--atomic',
-      '--wait',
-      '--timeout',
-      '300s',
-    );
-    const second = await helm(
-      'upgrade',
-      '--install',
-      'metrics-server',
-      'lab/metrics-server',
-      '--namespace',
-      'kube-system',
-      '--version',
-      '3.13.0',
-      '--atomic',
-    );
-    assert.match(second.stdout, /REVISION: 2/);
-    const list = JSON.parse((await helm('list', '-A', '-o', 'json')).stdout);
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(records.map((r) => r.playbook).sort(), ['cluster.yml', 'cluster.yml', 'reset.yml', 'scale.yml']);
+    const cluster = records.find((r) => r.playbook === 'cluster.yml')!;
     assert.deepEqual(
-      list.map((r: { name: string; chart: string; namespace: string }) => [r.name, r.chart, r.namespace]),
-      [['metrics-server', 'metrics-server-3.13.0', 'kube-system']],
+      [cluster.host, cluster.kube_version, cluster.kube_pods_subnet, cluster.groups, cluster.become_user],
+      ['cp1', 'v1.31.9', '172.29.0.0/16', ['etcd', 'k8s_cluster', 'kube_control_plane', 'kube_node'], userInfo().username],
     );
-    assert.deepEqual(log()[0]!.argv.slice(0, 3), ['upgrade', '--install', 'metrics-server']);
-  });
-
-  it('fails a release as told, reporting the atomic rollback, and exits 1', async () => {
-    writeFileSync(join(work, 'config.json'), JSON.stringify({ releases: { 'gpu-operator': { fail: true } } }));
-    await assert.rejects(
-      helm('upgrade', '--install', 'gpu-operator', 'lab/gpu-operator', '-n', 'gpu-operator', '--version', 'v25.3.3', '--atomic'),
-      (e: Error & { code?: number; stderr?: string }) =>
-        e.code === 1 && /INSTALLATION FAILED.*uninstalled due to atomic/.test(e.stderr ?? ''),
-    );
-    assert.equal(log().at(-1)!.outcome, 'uninstalled');
-    assert.equal(JSON.parse((await helm('list', '-A', '-o', 'json')).stdout).length, 1);
-  });
-
-  it('delays as told, so concurrent installs overlap in the log', async () => {
-    writeFileSync(join(work, 'config.json'), JSON.stringify({ releases: { a: { delayMs: 400 }, b: { delayMs: 400 } } }));
-    await Promise.all(['a', 'b'].map((n) => helm('upgrade', '--install', n, `lab/${n}`, '-n', 'x', '--version', '1.0.0')));
-    const [a, b] = ['a', 'b'].map((n) => log().find((l) => l.release === n && l.outcome === 'deployed')!);
-    assert.ok(a!.end - a!.start >= 400 && b!.end - b!.start >= 400);
-    assert.ok(a!.start < b!.end && b!.start < a!.end, 'the two installs overlapped');
-  });
-
-  it('records node labels and answers get nodes from them', async () => {
-    await kubectl('label', 'node', 'dgx-05', 'nvidia.com/gpu.present=true', '--overwrite');
-    const nodes = JSON.parse((await kubectl('get', 'nodes', '-o', 'json')).stdout);
-    assert.deepEqual(nodes.items[0].metadata, { name: 'dgx-05', labels: { 'nvidia.com/gpu.present': 'true' } });
-  });
-
-  it('passes commands that need no cluster to the real binaries', async () => {
-    assert.match((await helm('version', '--short')).stdout, /^v3\.17\.3/);
-    assert.match((await kubectl('version', '--client', '-o', 'json')).stdout, /"gitVersion": "v1\.31\.9"/);
+    assert.equal(records.find((r) => r.playbook === 'scale.yml')!.limit, 'cp1');
   });
 });

@@ -4,6 +4,7 @@ import { cidrContains } from '../config/cidr.ts';
 import { expandPattern, isGlob, matchSelector, selectorToString } from '../config/patterns.ts';
 import type { ClusterSpec, NodeSelector } from '../config/types.ts';
 import type { InventoryNode, InventoryRole, NodeAddress } from '../inventory/types.ts';
+import { nearest } from '../util/similar.ts';
 import type { BcmCategory, BcmNetwork, BcmNode, BcmStatus } from './model.ts';
 
 export interface DiscoveryFacts {
@@ -19,26 +20,7 @@ export interface Selection {
 
 /** Hostnames in BCM closest to a missing one, for "did you mean". */
 export function nearMisses(wanted: string, known: string[], max = 3): string[] {
-  const distance = (a: string, b: string): number => {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-      let prev = row[0]!;
-      row[0] = i;
-      for (let j = 1; j <= b.length; j++) {
-        const tmp = row[j]!;
-        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-        prev = tmp;
-      }
-    }
-    return row[b.length]!;
-  };
-  const limit = Math.max(2, Math.floor(wanted.length / 3));
-  return known
-    .map((k) => ({ k, d: distance(wanted, k) }))
-    .filter((x) => x.d <= limit)
-    .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))
-    .slice(0, max)
-    .map((x) => x.k);
+  return nearest(wanted, known, max);
 }
 
 /** Every address of a node, labelled by its BCM network name. */

