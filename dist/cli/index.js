@@ -69863,6 +69863,8 @@ var CHOMPING_KEEP = CHOMPING_MODE.KEEP;
 const cluster_spec_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json","title":"bcmkube cluster spec","description":"One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative paths are resolved against the working directory (the repository root in Actions). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.","type":"object","additionalProperties":false,"required":["name","bcm","nodes","network"],"$defs":{"nodeSelector":{"description":"A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).","oneOf":[{"type":"string","minLength":1,"maxLength":253},{"type":"object","additionalProperties":false,"required":["category"],"properties":{"category":{"type":"string","description":"BCM category name: every node in it.","minLength":1,"maxLength":128}}}]}},"properties":{"$schema":{"type":"string","description":"Editor hint; ignored."},"name":{"type":"string","description":"Cluster name: lower-case letters, digits and \'-\', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"bcm":{"type":"object","description":"The BCM head node\'s JSON API (CMDaemon).","additionalProperties":false,"properties":{"endpoint":{"type":"string","description":"Base URL of the head node, https only, e.g. https://bcm-head-01:8081 (CMDaemon\'s port) or a reverse proxy URL. The client posts to <endpoint>/json.","format":"uri","pattern":"^https://"},"auth":{"type":"string","description":"login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).","enum":["login","client-cert"],"default":"login"},"username":{"type":"string","description":"Login user (not a secret). The action input bcm-username overrides it.","minLength":1,"maxLength":64},"password_file":{"type":"string","description":"CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret."},"client_cert_file":{"type":"string","description":"CLI only: client certificate (PEM) for auth: client-cert."},"client_key_file":{"type":"string","description":"CLI only: its private key (PEM)."},"ca_file":{"type":"string","description":"BCM\'s CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it."},"insecure":{"type":"boolean","description":"Skip TLS verification. Never in production; the summary carries a warning.","default":false},"timeout_seconds":{"type":"integer","description":"Per-request timeout.","default":30,"minimum":1,"maximum":600},"retries":{"type":"integer","description":"Extra attempts for connection errors and 5xx (reads only), with exponential backoff.","default":3,"minimum":0,"maximum":10}},"required":["endpoint"]},"nodes":{"type":"object","description":"Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.","additionalProperties":false,"properties":{"control_plane":{"type":"array","description":"Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"minItems":1},"workers":{"type":"array","description":"Kubernetes worker nodes (kube_node).","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"etcd":{"type":"array","description":"etcd members. Empty: the control plane.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"gpu_workers":{"type":"array","description":"Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"allow_stacked":{"type":"boolean","description":"Allow a node to be both control plane and worker.","default":false},"allowed_status":{"type":"array","description":"BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.","items":{"type":"string","enum":["UP","DOWN","PENDING","INSTALLING","INSTALLER_FAILED","INSTALLER_REBOOTING","INSTALLER_CALLINGINIT","INSTALLER_UNREACHABLE","GOING_DOWN","BOOTING","UNDEFINED","UNKNOWN"]},"default":["UP"],"minItems":1,"uniqueItems":true},"skippable":{"type":"array","description":"Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).","items":{"type":"string"},"default":[]}},"required":["control_plane"]},"network":{"type":"object","description":"How nodes are reached and the cluster\'s own networks.","additionalProperties":false,"properties":{"node_network":{"type":"object","description":"The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. BCM\'s management/BMC network is never used unless allow_management.","additionalProperties":false,"properties":{"name":{"type":"string","description":"BCM network name, e.g. dgxnet.","minLength":1},"cidr":{"type":"string","description":"IPv4 CIDR the address must be in, e.g. 10.184.162.0/24."},"interface":{"type":"string","description":"Interface name on the node in BCM, e.g. ens1f0np0.","minLength":1}},"minProperties":1,"maxProperties":1},"allow_management":{"type":"boolean","description":"Allow a management or BMC network/interface to be chosen.","default":false},"pod_cidr":{"type":"string","description":"Pod network (kube_pods_subnet). Must not overlap the service or node network.","default":"172.29.0.0/16"},"service_cidr":{"type":"string","description":"Service network (kube_service_addresses).","default":"10.150.0.0/16"}},"required":["node_network"]},"access":{"type":"object","description":"SSH access to the nodes.","additionalProperties":false,"properties":{"admin":{"type":"object","description":"The bootstrap admin that creates the service user (root, or a user with passwordless sudo).","additionalProperties":false,"properties":{"user":{"type":"string","description":"Admin user name.","default":"root"},"auth":{"type":"string","description":"key, or password (BCM images ship a password-only admin).","enum":["key","password"],"default":"key"},"key_file":{"type":"string","description":"CLI only: the admin\'s private key. In Actions: input admin-ssh-key."},"password_file":{"type":"string","description":"CLI only: the admin\'s password. In Actions: input admin-password."}},"default":{}},"service_user":{"type":"object","description":"The user Kubespray and later stages log in as.","additionalProperties":false,"properties":{"name":{"type":"string","description":"User name.","default":"ansiblebcm","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"uid":{"type":"integer","description":"UID (match LDAP when the home is shared).","default":60000,"minimum":1000,"maximum":2147483646},"gid":{"type":"integer","description":"GID of its own group.","default":60000,"minimum":1000,"maximum":2147483646},"shell":{"type":"string","description":"Login shell.","default":"/bin/bash","pattern":"^/[A-Za-z0-9._/-]+$"},"public_key":{"type":"string","description":"OpenSSH public key line (not a secret). Or public_key_file."},"public_key_file":{"type":"string","description":"File holding the public key."},"private_key_file":{"type":"string","description":"CLI only: the private key. In Actions: input service-ssh-key."}},"default":{}},"host_key_policy":{"type":"string","description":"strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).","enum":["strict","accept-new","off"],"default":"strict"},"known_hosts_file":{"type":"string","description":"known_hosts for the nodes (by address and hostname)."},"legacy_algorithms":{"type":"boolean","description":"Allow ssh-rsa (SHA-1) for old BCM images.","default":false},"concurrency":{"type":"integer","description":"Nodes worked on at once.","default":32,"minimum":1,"maximum":512},"connect_timeout_seconds":{"type":"integer","description":"SSH connect timeout.","default":10,"minimum":1,"maximum":300},"command_timeout_seconds":{"type":"integer","description":"Timeout of one remote command.","default":120,"minimum":1,"maximum":3600},"min_containerd_gb":{"type":"integer","description":"Free space containerd needs, GB.","default":10,"minimum":1,"maximum":100000},"max_clock_skew_seconds":{"type":"number","description":"Largest clock difference from the runner.","default":2,"minimum":0,"maximum":3600},"data_partitions":{"type":"array","description":"Data partitions where containerd may live when /var is small (DGX: /raid).","items":{"type":"string","pattern":"^/[A-Za-z0-9._/-]*$"},"default":["/raid","/local"]},"gpu_drivers_later":{"type":"boolean","description":"GPU workers may show no GPU yet (the GPU Operator installs the driver).","default":false}},"default":{}},"kubernetes":{"type":"object","description":"Kubernetes through Kubespray.","additionalProperties":false,"properties":{"kubespray_version":{"type":"string","description":"Kubespray release tag.","default":"v2.27.1","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"version":{"type":"string","description":"Kubernetes version (kube_version).","default":"v1.31.9","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"cni":{"type":"string","description":"Network plugin (kube_network_plugin).","enum":["calico","cilium","flannel"],"default":"calico"},"dns_domain":{"type":"string","description":"Cluster DNS domain. Stays cluster.local unless you need otherwise (the predecessor changed it by accident).","default":"cluster.local"},"apiserver_healthcheck_port":{"type":"integer","description":"loadbalancer_apiserver_healthcheck_port. Kubespray\'s 8081 collides with BCM\'s CMDaemon on the nodes.","default":8082,"minimum":1,"maximum":65535},"extra_vars":{"type":"object","description":"Extra Kubespray variables (group_vars/all), applied last.","default":{}}},"default":{}},"platform":{"type":"object","description":"The Helm platform (helm/platform.yaml).","additionalProperties":false,"properties":{"ingress":{"type":"string","description":"Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).","enum":["ingress-nginx","none"],"default":"ingress-nginx"},"gpu_driver":{"type":"boolean","description":"Let the GPU Operator install the driver. DGX OS ships it: false.","default":false},"releases":{"type":"object","description":"Per-release overrides by release name.","default":{},"additionalProperties":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install this release."},"version":{"type":"string","description":"Chart version."},"values":{"type":"object","description":"Values merged over helm/values/<release>.yaml."}}}}},"default":{}},"runai":{"type":"object","description":"Run:ai self-hosted.","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install Run:ai.","default":true},"version":{"type":"string","description":"Run:ai control-plane chart version (2.21.x).","default":"2.21.63","pattern":"^\\\\d+\\\\.\\\\d+(\\\\.\\\\d+)?$"},"domain":{"type":"string","description":"Run:ai FQDN (DNS name users and the cluster reach the control plane on).","format":"hostname"},"cluster_name":{"type":"string","description":"Run:ai cluster name. Default: the spec name."},"tls":{"type":"object","description":"TLS for the Run:ai domain.","additionalProperties":false,"properties":{"source":{"type":"string","description":"generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.","enum":["generate","provided"],"default":"generate"},"cert_file":{"type":"string","description":"Certificate (PEM)."},"key_file":{"type":"string","description":"CLI only: key (PEM)."},"ca_file":{"type":"string","description":"CA (PEM)."}},"default":{}},"ingress_port":{"type":"integer","description":"HTTPS NodePort of the ingress.","default":30443,"minimum":1,"maximum":65535},"url":{"type":"string","description":"Control-plane URL. Default: https://<domain>:<ingress_port>.","format":"uri"},"admin_user":{"type":"string","description":"Run:ai admin user (email)."},"password_file":{"type":"string","description":"CLI only: the admin password. In Actions: input runai-admin-password."}},"default":{}},"mirrors":{"type":"object","description":"Base URLs for an air-gapped site.","additionalProperties":false,"properties":{"tools":{"type":"string","description":"helm/kubectl downloads (upstream layout).","format":"uri"},"charts":{"type":"string","description":"A Helm repository holding every platform chart.","format":"uri"},"kubespray":{"type":"string","description":"Kubespray release tarballs.","format":"uri"},"pypi":{"type":"string","description":"Python package index for Kubespray\'s requirements.","format":"uri"},"images":{"type":"object","description":"Container registry → mirror endpoints for containerd.","default":{},"additionalProperties":{"type":"array","items":{"type":"string","format":"uri"}}}},"default":{}}}}');
 // EXTERNAL MODULE: ./build/actions/lib/util/errors.js
 var errors = __nccwpck_require__(2174);
+// EXTERNAL MODULE: ./build/actions/lib/util/similar.js
+var similar = __nccwpck_require__(1204);
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var semver = __nccwpck_require__(2088);
 ;// CONCATENATED MODULE: ./build/actions/lib/config/compat.json
@@ -70073,6 +70075,7 @@ function checkSemantics(spec) {
 
 
 
+
 const MAX_SPEC_BYTES = 1024 * 1024;
 class SpecError extends errors/* UsageError */.eb {
     name = 'SpecError';
@@ -70110,28 +70113,6 @@ function showValue(value, path) {
         return '(hidden)';
     const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
     return text === undefined ? 'nothing' : text.length > 60 ? `${text.slice(0, 57)}…` : text;
-}
-function closest(word, candidates) {
-    let best;
-    for (const c of candidates) {
-        const d = levenshtein(word.toLowerCase(), c.toLowerCase());
-        if (!best || d < best.d)
-            best = { c, d };
-    }
-    return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.c : undefined;
-}
-function levenshtein(a, b) {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-        let prev = row[0];
-        row[0] = i;
-        for (let j = 1; j <= b.length; j++) {
-            const tmp = row[j];
-            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-            prev = tmp;
-        }
-    }
-    return row[b.length];
 }
 const TYPE_WORDS = {
     string: 'text',
@@ -70172,7 +70153,7 @@ function translate(errors, data) {
             case 'additionalProperties': {
                 const key = e.params.additionalProperty;
                 const known = Object.keys(schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, '/properties')) ?? {});
-                const guess = closest(key, known);
+                const guess = (0,similar/* nearest */.p)(key, known, 1)[0];
                 add(path ? `${path}.${key}` : key, `unknown key${guess ? ` (did you mean '${guess}'?)` : ''}; allowed here: ${known.join(', ')}`);
                 break;
             }
@@ -71304,33 +71285,17 @@ function parseVersion(raw) {
 var cidr = __nccwpck_require__(8077);
 // EXTERNAL MODULE: ./build/actions/lib/config/patterns.js
 var patterns = __nccwpck_require__(8152);
+// EXTERNAL MODULE: ./build/actions/lib/util/similar.js
+var similar = __nccwpck_require__(1204);
 ;// CONCATENATED MODULE: ./build/actions/lib/bcm/select.js
 // Pure selection: which BCM nodes the spec asks for, in which roles, reached on which address.
 // Every problem is collected, so the user fixes them in one round.
 
 
+
 /** Hostnames in BCM closest to a missing one, for "did you mean". */
 function nearMisses(wanted, known, max = 3) {
-    const distance = (a, b) => {
-        const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-        for (let i = 1; i <= a.length; i++) {
-            let prev = row[0];
-            row[0] = i;
-            for (let j = 1; j <= b.length; j++) {
-                const tmp = row[j];
-                row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-                prev = tmp;
-            }
-        }
-        return row[b.length];
-    };
-    const limit = Math.max(2, Math.floor(wanted.length / 3));
-    return known
-        .map((k) => ({ k, d: distance(wanted, k) }))
-        .filter((x) => x.d <= limit)
-        .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))
-        .slice(0, max)
-        .map((x) => x.k);
+    return (0,similar/* nearest */.p)(wanted, known, max);
 }
 /** Every address of a node, labelled by its BCM network name. */
 function nodeAddresses(node, networks) {
@@ -72125,7 +72090,6 @@ function probeScript(opts) {
         's os; cat /etc/os-release 2>/dev/null',
         's kernel; uname -r',
         's bootid; cat /proc/sys/kernel/random/boot_id 2>/dev/null',
-        's clock; date +%s.%N',
         's sudo; if [ "$(id -u)" = 0 ]; then echo root; elif sudo -n true 2>/dev/null; then echo ok; else echo no; fi',
         `s gpu; if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi ${GPU_QUERY_ARGS.join(' ')} 2>&1; echo "exit=$?"; else echo absent; fi`,
         `s df; for m in ${mounts}; do [ -d "$m" ] && df -P -k "$m" 2>/dev/null | awk -v m="$m" 'NR==2 {print m, $4, $6}'; done`,
@@ -72135,6 +72099,8 @@ function probeScript(opts) {
         `s user; u=${user}; k=${key}; if pw=$(getent passwd "$u"); then echo "passwd=$pw"; h=$(echo "$pw" | cut -d: -f6);` +
             ' if [ -n "$k" ] && asroot grep -qF -- "$k" "$h/.ssh/authorized_keys" 2>/dev/null; then echo key=yes; else echo key=no; fi;' +
             ' if asroot test -f "/etc/sudoers.d/$u"; then echo sudoers=yes; else echo sudoers=no; fi; else echo passwd=; fi; g=$(getent group "$u") && echo "group=$g"',
+        // the clock is read last, so the output reaches the runner right after it (transit: milliseconds)
+        's clock; date +%s.%N',
         's end',
     ].join('\n');
 }
@@ -72166,7 +72132,7 @@ function osRelease(text) {
     return out;
 }
 /** Parses the probe's output. `runnerClock` is the runner's clock (seconds) when the output arrived. */
-function parseProbe(output, runnerClock, roundTripSeconds) {
+function parseProbe(output, runnerClock) {
     const s = splitSections(output);
     const problems = [];
     if (!s.has('end'))
@@ -72216,10 +72182,7 @@ function parseProbe(output, runnerClock, roundTripSeconds) {
             freeGb,
             containerd: { present: ctr.present === 'yes', running: ctr.running === 'yes', ...(ctr.root ? { root: ctr.root } : {}) },
             homeOnNfs: /^nfs/i.test(s.get('homefs') ?? ''),
-            // the node's clock was read about half a round trip before the output arrived
-            clockOffsetSeconds: Number.isFinite(nodeClock)
-                ? Math.round((nodeClock - (runnerClock - roundTripSeconds / 2)) * 1000) / 1000
-                : Number.NaN,
+            clockOffsetSeconds: Number.isFinite(nodeClock) ? Math.round((nodeClock - runnerClock) * 1000) / 1000 : Number.NaN,
             serviceUser: user.passwd
                 ? {
                     exists: true,
@@ -73445,12 +73408,11 @@ async function prepareStage(inputs, reporter) {
             dataPartitions: spec.access.data_partitions,
         });
         const probes = await timed(phases, 'probe', () => adminPool.forEach(targets, async (t) => {
-            const sent = performance.now();
             const r = await adminPool.exec(t, 'sh -s', script);
             const arrived = Date.now() / 1000;
             if (r.code !== 0 && !r.stdout.includes('@@bcmkube:end'))
                 throw new Error(`probe exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
-            return parseProbe(r.stdout, arrived, (performance.now() - sent) / 1000);
+            return parseProbe(r.stdout, arrived);
         }));
         const outcomes = new Map([...probes].map(([h, o]) => [h, o.ok ? { ok: true, result: o.value } : { ok: false, error: o.error }]));
         const verdict = preflight(inventory.nodes, outcomes, spec, admin.username);
@@ -73617,6 +73579,41 @@ class StageError extends Error {
 }
 function errorMessage(err) {
     return err instanceof Error ? err.message : String(err);
+}
+
+
+/***/ }),
+
+/***/ 1204:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   p: () => (/* binding */ nearest)
+/* harmony export */ });
+/* unused harmony export editDistance */
+// "Did you mean …?": edit distance and the nearest candidates, for unknown keys and missing hostnames.
+function editDistance(a, b) {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        let prev = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const tmp = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+            prev = tmp;
+        }
+    }
+    return row[b.length];
+}
+/** Up to `max` candidates close to `word` (distance within a third of its length, at least 2), nearest first. */
+function nearest(word, candidates, max = 3) {
+    const limit = Math.max(2, Math.floor(word.length / 3));
+    return candidates
+        .map((c) => ({ c, d: editDistance(word.toLowerCase(), c.toLowerCase()) }))
+        .filter((x) => x.d <= limit)
+        .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c))
+        .slice(0, max)
+        .map((x) => x.c);
 }
 
 

@@ -65917,7 +65917,7 @@ module.exports = {
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_util_cjs_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9569);
 /* harmony import */ var _lib_report_run_action_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5904);
-/* harmony import */ var _lib_stages_registry_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2708);
+/* harmony import */ var _lib_stages_registry_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4676);
 
 
 
@@ -66160,7 +66160,7 @@ async function runAction(body) {
 
 /***/ }),
 
-/***/ 2708:
+/***/ 4676:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -66901,33 +66901,41 @@ function selectorToString(selector) {
     return typeof selector === 'string' ? `'${selector}'` : `category '${selector.category}'`;
 }
 
+;// CONCATENATED MODULE: ./build/actions/lib/util/similar.js
+// "Did you mean …?": edit distance and the nearest candidates, for unknown keys and missing hostnames.
+function editDistance(a, b) {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        let prev = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const tmp = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+            prev = tmp;
+        }
+    }
+    return row[b.length];
+}
+/** Up to `max` candidates close to `word` (distance within a third of its length, at least 2), nearest first. */
+function nearest(word, candidates, max = 3) {
+    const limit = Math.max(2, Math.floor(word.length / 3));
+    return candidates
+        .map((c) => ({ c, d: editDistance(word.toLowerCase(), c.toLowerCase()) }))
+        .filter((x) => x.d <= limit)
+        .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c))
+        .slice(0, max)
+        .map((x) => x.c);
+}
+
 ;// CONCATENATED MODULE: ./build/actions/lib/bcm/select.js
 // Pure selection: which BCM nodes the spec asks for, in which roles, reached on which address.
 // Every problem is collected, so the user fixes them in one round.
 
 
+
 /** Hostnames in BCM closest to a missing one, for "did you mean". */
 function nearMisses(wanted, known, max = 3) {
-    const distance = (a, b) => {
-        const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-        for (let i = 1; i <= a.length; i++) {
-            let prev = row[0];
-            row[0] = i;
-            for (let j = 1; j <= b.length; j++) {
-                const tmp = row[j];
-                row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-                prev = tmp;
-            }
-        }
-        return row[b.length];
-    };
-    const limit = Math.max(2, Math.floor(wanted.length / 3));
-    return known
-        .map((k) => ({ k, d: distance(wanted, k) }))
-        .filter((x) => x.d <= limit)
-        .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))
-        .slice(0, max)
-        .map((x) => x.k);
+    return nearest(wanted, known, max);
 }
 /** Every address of a node, labelled by its BCM network name. */
 function nodeAddresses(node, networks) {
@@ -71191,6 +71199,7 @@ function checkSemantics(spec) {
 
 
 
+
 const MAX_SPEC_BYTES = 1024 * 1024;
 class SpecError extends errors/* UsageError */.eb {
     name = 'SpecError';
@@ -71228,28 +71237,6 @@ function showValue(value, path) {
         return '(hidden)';
     const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
     return text === undefined ? 'nothing' : text.length > 60 ? `${text.slice(0, 57)}…` : text;
-}
-function closest(word, candidates) {
-    let best;
-    for (const c of candidates) {
-        const d = levenshtein(word.toLowerCase(), c.toLowerCase());
-        if (!best || d < best.d)
-            best = { c, d };
-    }
-    return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.c : undefined;
-}
-function levenshtein(a, b) {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-        let prev = row[0];
-        row[0] = i;
-        for (let j = 1; j <= b.length; j++) {
-            const tmp = row[j];
-            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-            prev = tmp;
-        }
-    }
-    return row[b.length];
 }
 const TYPE_WORDS = {
     string: 'text',
@@ -71290,7 +71277,7 @@ function translate(errors, data) {
             case 'additionalProperties': {
                 const key = e.params.additionalProperty;
                 const known = Object.keys(schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, '/properties')) ?? {});
-                const guess = closest(key, known);
+                const guess = nearest(key, known, 1)[0];
                 add(path ? `${path}.${key}` : key, `unknown key${guess ? ` (did you mean '${guess}'?)` : ''}; allowed here: ${known.join(', ')}`);
                 break;
             }
@@ -71813,7 +71800,6 @@ function probeScript(opts) {
         's os; cat /etc/os-release 2>/dev/null',
         's kernel; uname -r',
         's bootid; cat /proc/sys/kernel/random/boot_id 2>/dev/null',
-        's clock; date +%s.%N',
         's sudo; if [ "$(id -u)" = 0 ]; then echo root; elif sudo -n true 2>/dev/null; then echo ok; else echo no; fi',
         `s gpu; if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi ${GPU_QUERY_ARGS.join(' ')} 2>&1; echo "exit=$?"; else echo absent; fi`,
         `s df; for m in ${mounts}; do [ -d "$m" ] && df -P -k "$m" 2>/dev/null | awk -v m="$m" 'NR==2 {print m, $4, $6}'; done`,
@@ -71823,6 +71809,8 @@ function probeScript(opts) {
         `s user; u=${user}; k=${key}; if pw=$(getent passwd "$u"); then echo "passwd=$pw"; h=$(echo "$pw" | cut -d: -f6);` +
             ' if [ -n "$k" ] && asroot grep -qF -- "$k" "$h/.ssh/authorized_keys" 2>/dev/null; then echo key=yes; else echo key=no; fi;' +
             ' if asroot test -f "/etc/sudoers.d/$u"; then echo sudoers=yes; else echo sudoers=no; fi; else echo passwd=; fi; g=$(getent group "$u") && echo "group=$g"',
+        // the clock is read last, so the output reaches the runner right after it (transit: milliseconds)
+        's clock; date +%s.%N',
         's end',
     ].join('\n');
 }
@@ -71854,7 +71842,7 @@ function osRelease(text) {
     return out;
 }
 /** Parses the probe's output. `runnerClock` is the runner's clock (seconds) when the output arrived. */
-function parseProbe(output, runnerClock, roundTripSeconds) {
+function parseProbe(output, runnerClock) {
     const s = splitSections(output);
     const problems = [];
     if (!s.has('end'))
@@ -71904,10 +71892,7 @@ function parseProbe(output, runnerClock, roundTripSeconds) {
             freeGb,
             containerd: { present: ctr.present === 'yes', running: ctr.running === 'yes', ...(ctr.root ? { root: ctr.root } : {}) },
             homeOnNfs: /^nfs/i.test(s.get('homefs') ?? ''),
-            // the node's clock was read about half a round trip before the output arrived
-            clockOffsetSeconds: Number.isFinite(nodeClock)
-                ? Math.round((nodeClock - (runnerClock - roundTripSeconds / 2)) * 1000) / 1000
-                : Number.NaN,
+            clockOffsetSeconds: Number.isFinite(nodeClock) ? Math.round((nodeClock - runnerClock) * 1000) / 1000 : Number.NaN,
             serviceUser: user.passwd
                 ? {
                     exists: true,
@@ -73131,12 +73116,11 @@ async function prepareStage(inputs, reporter) {
             dataPartitions: spec.access.data_partitions,
         });
         const probes = await timed(phases, 'probe', () => adminPool.forEach(targets, async (t) => {
-            const sent = performance.now();
             const r = await adminPool.exec(t, 'sh -s', script);
             const arrived = Date.now() / 1000;
             if (r.code !== 0 && !r.stdout.includes('@@bcmkube:end'))
                 throw new Error(`probe exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
-            return parseProbe(r.stdout, arrived, (performance.now() - sent) / 1000);
+            return parseProbe(r.stdout, arrived);
         }));
         const outcomes = new Map([...probes].map(([h, o]) => [h, o.ok ? { ok: true, result: o.value } : { ok: false, error: o.error }]));
         const verdict = preflight(inventory.nodes, outcomes, spec, admin.username);

@@ -118,7 +118,7 @@ describe('probe output parsing', () => {
       'group=ansiblebcm:x:60000:',
       '@@bcmkube:end',
     ].join('\n');
-    const r = parseProbe(out, 1000.9, 0.2);
+    const r = parseProbe(out, 1000.8);
     assert.deepEqual(r.problems, []);
     assert.equal(r.sudo, 'ok');
     assert.equal(r.facts.os.prettyName, 'Ubuntu 24.04.3 LTS');
@@ -131,7 +131,7 @@ describe('probe output parsing', () => {
   });
 
   it('reports a probe cut short and an nvidia-smi failure', () => {
-    const r = parseProbe("@@bcmkube:gpu\nNVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\nexit=9\n", 0, 0);
+    const r = parseProbe("@@bcmkube:gpu\nNVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\nexit=9\n", 0);
     assert.match(r.problems.join('\n'), /did not finish/);
     assert.match(r.problems.join('\n'), /nvidia-smi failed \(exit 9\): NVIDIA-SMI has failed/);
   });

@@ -23,7 +23,6 @@ export function probeScript(opts: ProbeOptions): string {
     's os; cat /etc/os-release 2>/dev/null',
     's kernel; uname -r',
     's bootid; cat /proc/sys/kernel/random/boot_id 2>/dev/null',
-    's clock; date +%s.%N',
     's sudo; if [ "$(id -u)" = 0 ]; then echo root; elif sudo -n true 2>/dev/null; then echo ok; else echo no; fi',
     `s gpu; if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi ${GPU_QUERY_ARGS.join(' ')} 2>&1; echo "exit=$?"; else echo absent; fi`,
     `s df; for m in ${mounts}; do [ -d "$m" ] && df -P -k "$m" 2>/dev/null | awk -v m="$m" 'NR==2 {print m, $4, $6}'; done`,
@@ -33,6 +32,8 @@ export function probeScript(opts: ProbeOptions): string {
     `s user; u=${user}; k=${key}; if pw=$(getent passwd "$u"); then echo "passwd=$pw"; h=$(echo "$pw" | cut -d: -f6);` +
       ' if [ -n "$k" ] && asroot grep -qF -- "$k" "$h/.ssh/authorized_keys" 2>/dev/null; then echo key=yes; else echo key=no; fi;' +
       ' if asroot test -f "/etc/sudoers.d/$u"; then echo sudoers=yes; else echo sudoers=no; fi; else echo passwd=; fi; g=$(getent group "$u") && echo "group=$g"',
+    // the clock is read last, so the output reaches the runner right after it (transit: milliseconds)
+    's clock; date +%s.%N',
     's end',
   ].join('\n');
 }
@@ -69,7 +70,7 @@ export interface ProbeResult {
 }
 
 /** Parses the probe's output. `runnerClock` is the runner's clock (seconds) when the output arrived. */
-export function parseProbe(output: string, runnerClock: number, roundTripSeconds: number): ProbeResult {
+export function parseProbe(output: string, runnerClock: number): ProbeResult {
   const s = splitSections(output);
   const problems: string[] = [];
   if (!s.has('end')) problems.push('the probe did not finish (output cut short)');
@@ -118,10 +119,7 @@ export function parseProbe(output: string, runnerClock: number, roundTripSeconds
       freeGb,
       containerd: { present: ctr.present === 'yes', running: ctr.running === 'yes', ...(ctr.root ? { root: ctr.root } : {}) },
       homeOnNfs: /^nfs/i.test(s.get('homefs') ?? ''),
-      // the node's clock was read about half a round trip before the output arrived
-      clockOffsetSeconds: Number.isFinite(nodeClock)
-        ? Math.round((nodeClock - (runnerClock - roundTripSeconds / 2)) * 1000) / 1000
-        : Number.NaN,
+      clockOffsetSeconds: Number.isFinite(nodeClock) ? Math.round((nodeClock - runnerClock) * 1000) / 1000 : Number.NaN,
       serviceUser: user.passwd
         ? {
             exists: true,

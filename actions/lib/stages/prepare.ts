@@ -139,12 +139,11 @@ export async function prepareStage(inputs: InputSource, reporter: Reporter): Pro
     });
     const probes = await timed(phases, 'probe', () =>
       adminPool.forEach(targets, async (t) => {
-        const sent = performance.now();
         const r = await adminPool.exec(t, 'sh -s', script);
         const arrived = Date.now() / 1000;
         if (r.code !== 0 && !r.stdout.includes('@@bcmkube:end'))
           throw new Error(`probe exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
-        return parseProbe(r.stdout, arrived, (performance.now() - sent) / 1000);
+        return parseProbe(r.stdout, arrived);
       }),
     );
     const outcomes = new Map<string, ProbeOutcome>(
