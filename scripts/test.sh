@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The test command (README Quick start): every unit and lab test under Node 24.
-# Lab tests need root (namespaces, mounts) and the Debian packages that `bcmkube lab up` installs.
+# The test command (README Quick start): every unit and lab test under Node 24. On a fresh machine it first
+# installs what the tests need: npm packages, and (as root on Debian) the lab's Debian packages.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+[ -d node_modules ] || npm ci --no-audit --no-fund
+[ -f dist/cli/index.js ] || npm run --silent build
+bash scripts/node24.sh test/lab/ensure-packages.ts
 pattern=${1:-'test/**/*.test.ts'}
 exec bash scripts/node24.sh --test --test-concurrency=2 --test-timeout=900000 "$pattern"

@@ -26,12 +26,30 @@ function node(hostname: string, address: string, roles: InventoryNode['roles'], 
     addresses: [],
     history: [],
     ...(containerdStorageDir
-      ? { facts: { os: { id: 'ubuntu', versionId: '22.04', prettyName: 'DGX OS' }, kernel: '5.15', gpus: [], freeGb: { '/var': 6 }, containerd: { present: false, running: false }, homeOnNfs: false, clockOffsetSeconds: 0, containerdStorageDir } }
+      ? {
+          facts: {
+            os: { id: 'ubuntu', versionId: '22.04', prettyName: 'DGX OS' },
+            kernel: '5.15',
+            gpus: [],
+            freeGb: { '/var': 6 },
+            containerd: { present: false, running: false },
+            homeOnNfs: false,
+            clockOffsetSeconds: 0,
+            containerdStorageDir,
+          },
+        }
       : {}),
   };
 }
 
-const inventory = (nodes: InventoryNode[]): Inventory => ({ schemaVersion: 1, cluster: 'dgx-lab', specHash: 'x', bcm: { endpoint: 'https://127.0.1.254:8081' }, nodes, history: [] });
+const inventory = (nodes: InventoryNode[]): Inventory => ({
+  schemaVersion: 1,
+  cluster: 'dgx-lab',
+  specHash: 'x',
+  bcm: { endpoint: 'https://127.0.1.254:8081' },
+  nodes,
+  history: [],
+});
 
 const lab5 = inventory([
   node('cpu-03', '127.0.1.3', ['control_plane', 'etcd']),
@@ -43,7 +61,9 @@ const lab5 = inventory([
 
 const threePlusN = inventory([
   ...[1, 2, 3].map((i) => node(`cp-0${i}`, `127.0.2.${i}`, ['control_plane', 'etcd'])),
-  ...Array.from({ length: 8 }, (_, i) => node(`dgx-${String(i + 1).padStart(2, '0')}`, `127.0.2.${100 + i}`, ['worker', 'gpu_worker'], '/raid/containerd')),
+  ...Array.from({ length: 8 }, (_, i) =>
+    node(`dgx-${String(i + 1).padStart(2, '0')}`, `127.0.2.${100 + i}`, ['worker', 'gpu_worker'], '/raid/containerd'),
+  ),
   node('cpu-worker-01', '127.0.2.50', ['worker']),
 ]);
 
@@ -63,14 +83,21 @@ function snapshot(name: string, file: string, text: string): void {
   assert.equal(text, readFileSync(path, 'utf8'), `${path} differs (UPDATE_SNAPSHOTS=1 to accept a deliberate change)`);
 }
 
-async function ansibleInventory(hostsYaml: string, varsYaml: string): Promise<{ groups: Record<string, { hosts?: string[]; children?: string[] }>; hostvars: Record<string, Record<string, unknown>> }> {
+async function ansibleInventory(
+  hostsYaml: string,
+  varsYaml: string,
+): Promise<{ groups: Record<string, { hosts?: string[]; children?: string[] }>; hostvars: Record<string, Record<string, unknown>> }> {
   const dir = mkdtempSync(join(tmpdir(), 'ks-inv-'));
   try {
     mkdirSync(join(dir, 'group_vars/all'), { recursive: true });
     writeFileSync(join(dir, 'hosts.yaml'), hostsYaml);
     writeFileSync(join(dir, 'group_vars/all/bcmkube.yml'), varsYaml);
     writeFileSync(join(dir, 'ansible.cfg'), '[defaults]\ninterpreter_python = /usr/bin/python3\n[inventory]\nunparsed_is_failed = True\n');
-    const { stdout } = await exec('/usr/bin/ansible-inventory', ['-i', join(dir, 'hosts.yaml'), '--list'], { cwd: dir, env: { ...process.env, ANSIBLE_CONFIG: join(dir, 'ansible.cfg') }, maxBuffer: 16 << 20 });
+    const { stdout } = await exec('/usr/bin/ansible-inventory', ['-i', join(dir, 'hosts.yaml'), '--list'], {
+      cwd: dir,
+      env: { ...process.env, ANSIBLE_CONFIG: join(dir, 'ansible.cfg') },
+      maxBuffer: 16 << 20,
+    });
     const data = JSON.parse(stdout) as Record<string, any>;
     const { _meta, ...groups } = data;
     return { groups, hostvars: _meta.hostvars };
@@ -112,6 +139,8 @@ describe('Kubespray inventory rendering', () => {
     assert.equal(groups.kube_node!.hosts!.length, 9);
     assert.equal(hostvars['cp-01']!.kube_proxy_mode, 'iptables', 'extra vars apply last');
     assert.equal(hostvars['cp-01']!.dns_domain, 'prod.local', 'a domain set on purpose is kept');
-    assert.deepEqual(hostvars['dgx-08']!.containerd_registries_mirrors, [{ prefix: 'docker.io', mirrors: [{ host: 'https://mirror.example.com', capabilities: ['pull', 'resolve'], skip_verify: false }] }]);
+    assert.deepEqual(hostvars['dgx-08']!.containerd_registries_mirrors, [
+      { prefix: 'docker.io', mirrors: [{ host: 'https://mirror.example.com', capabilities: ['pull', 'resolve'], skip_verify: false }] },
+    ]);
   });
 });

@@ -213,12 +213,36 @@ describe('prepare-nodes on the lab', () => {
     }
   });
 
+  it('host-key policy accept-new records first-contact keys (then strict trusts them); strict without known_hosts is refused', async () => {
+    const fresh = join(dir, 'first-contact.known_hosts');
+    writeFileSync(fresh, '');
+    const firstContact = writeSpec('first', (s) => {
+      s.access.known_hosts_file = fresh;
+      s.access.host_key_policy = 'accept-new';
+    });
+    const r = await prepare(firstContact, '--plan');
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /Recorded 5 new host key\(s\) \(policy accept-new\)/);
+    assert.equal(readFileSync(fresh, 'utf8').trim().split('\n').length, 5);
+    const strict = writeSpec('strict', (s) => (s.access.known_hosts_file = fresh));
+    assert.equal((await prepare(strict, '--plan')).code, 0);
+    writeFileSync(fresh, '');
+    const refused = await prepare(strict, '--plan');
+    assert.equal(refused.code, 2);
+    assert.match(refused.out, /no known_hosts was given/);
+  });
+
   it('works with a password-only admin that has passwordless sudo (BCM images)', async () => {
     writeFileSync(join(dir, 'admin-password'), ADMIN_PW);
     const pwSpec = writeSpec('pw', (s) => (s.access.admin = { user: 'ibm', auth: 'password', password_file: join(dir, 'admin-password') }));
+    await onNode('dgx-05', 'userdel -r ansiblebcm 2>/dev/null; rm -f /etc/sudoers.d/ansiblebcm; true');
+    const lacking = (await Promise.all(NODES.map(async (n) => ((await onNode(n, 'id -u ansiblebcm 2>/dev/null')) ? '' : n)))).filter(
+      Boolean,
+    );
     const r = await prepare(pwSpec);
     assert.equal(r.code, 0, r.out);
-    assert.deepEqual(JSON.parse(r.outputs['changed-nodes']!), ['dgx-05']);
+    assert.deepEqual(JSON.parse(r.outputs['changed-nodes']!), lacking);
+    assert.ok(lacking.includes('dgx-05'));
     assert.ok(!r.out.includes(ADMIN_PW));
   });
 

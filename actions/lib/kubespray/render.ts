@@ -32,7 +32,10 @@ function hostVars(node: InventoryNode): Record<string, unknown> {
 function registryMirrors(spec: ClusterSpec): unknown[] {
   return Object.entries(spec.mirrors.images)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([prefix, hosts]) => ({ prefix, mirrors: hosts.map((host) => ({ host, capabilities: ['pull', 'resolve'], skip_verify: false })) }));
+    .map(([prefix, hosts]) => ({
+      prefix,
+      mirrors: hosts.map((host) => ({ host, capabilities: ['pull', 'resolve'], skip_verify: false })),
+    }));
 }
 
 export function kubesprayVars(inv: Inventory, spec: ClusterSpec): Record<string, unknown> {
