@@ -13,6 +13,12 @@ echo "== 2. validate the spec"
 bcmkube validate --spec clusters/lab.yaml
 echo
 echo "== 3. deploy (every built stage, inventory passed between stages as files)"
+# The lab has no Kubernetes API server: kubectl and helm against the cluster are the lab's recording
+# stand-ins (test/lab/standins), which pass client-only commands to the real binaries.
+mkdir -p .bcmkube/lab/standin
+export PATH="$PWD/test/lab/standins:$PATH"
+export BCMKUBE_STANDIN_LOG="$PWD/.bcmkube/lab/standin/log.jsonl" BCMKUBE_STANDIN_STATE="$PWD/.bcmkube/lab/standin/state.json"
+export BCMKUBE_REAL_KUBECTL="$PWD/.tools/k8s-bin/layer/kubectl/kubectl" BCMKUBE_REAL_HELM="$PWD/.tools/k8s-bin/layer/helm/helm"
 set +e
 bcmkube deploy --spec clusters/lab.yaml
 rc=$?

@@ -64086,6 +64086,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
+/***/ 857:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+
+/***/ }),
+
 /***/ 6928:
 /***/ ((module) => {
 
@@ -65944,12 +65951,12 @@ __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependen
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
 /* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3136);
 /* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7975);
-/* harmony import */ var _config_load_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1440);
+/* harmony import */ var _config_load_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(7753);
 /* harmony import */ var _report_inputs_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(738);
 /* harmony import */ var _report_reporter_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(6394);
 /* harmony import */ var _stages_catalog_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(853);
 /* harmony import */ var _stages_keygen_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(4307);
-/* harmony import */ var _stages_registry_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(2868);
+/* harmony import */ var _stages_registry_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(9072);
 /* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(2174);
 var __rewriteRelativeImportExtension = (undefined && undefined.__rewriteRelativeImportExtension) || function (path, preserveJsx) {
     if (typeof path === "string" && /^\.\.?\//.test(path)) {
@@ -66181,7 +66188,7 @@ function cidrsOverlap(a, b) {
 
 /***/ }),
 
-/***/ 1440:
+/***/ 7753:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -66202,7 +66209,8091 @@ var external_node_fs_ = __nccwpck_require__(3024);
 var _2020 = __nccwpck_require__(2210);
 // EXTERNAL MODULE: ./node_modules/ajv-formats/dist/index.js
 var dist = __nccwpck_require__(2815);
-;// CONCATENATED MODULE: ./node_modules/js-yaml/dist/js-yaml.mjs
+// EXTERNAL MODULE: ./node_modules/js-yaml/dist/js-yaml.mjs
+var js_yaml = __nccwpck_require__(3243);
+;// CONCATENATED MODULE: ./build/schema/cluster-spec.schema.json
+const cluster_spec_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json","title":"bcmkube cluster spec","description":"One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative paths are resolved against the working directory (the repository root in Actions). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.","type":"object","additionalProperties":false,"required":["name","bcm","nodes","network"],"$defs":{"nodeSelector":{"description":"A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).","oneOf":[{"type":"string","minLength":1,"maxLength":253},{"type":"object","additionalProperties":false,"required":["category"],"properties":{"category":{"type":"string","description":"BCM category name: every node in it.","minLength":1,"maxLength":128}}}]}},"properties":{"$schema":{"type":"string","description":"Editor hint; ignored."},"name":{"type":"string","description":"Cluster name: lower-case letters, digits and \'-\', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"bcm":{"type":"object","description":"The BCM head node\'s JSON API (CMDaemon).","additionalProperties":false,"properties":{"endpoint":{"type":"string","description":"Base URL of the head node, https only, e.g. https://bcm-head-01:8081 (CMDaemon\'s port) or a reverse proxy URL. The client posts to <endpoint>/json.","format":"uri","pattern":"^https://"},"auth":{"type":"string","description":"login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).","enum":["login","client-cert"],"default":"login"},"username":{"type":"string","description":"Login user (not a secret). The action input bcm-username overrides it.","minLength":1,"maxLength":64},"password_file":{"type":"string","description":"CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret."},"client_cert_file":{"type":"string","description":"CLI only: client certificate (PEM) for auth: client-cert."},"client_key_file":{"type":"string","description":"CLI only: its private key (PEM)."},"ca_file":{"type":"string","description":"BCM\'s CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it."},"insecure":{"type":"boolean","description":"Skip TLS verification. Never in production; the summary carries a warning.","default":false},"timeout_seconds":{"type":"integer","description":"Per-request timeout.","default":30,"minimum":1,"maximum":600},"retries":{"type":"integer","description":"Extra attempts for connection errors and 5xx (reads only), with exponential backoff.","default":3,"minimum":0,"maximum":10}},"required":["endpoint"]},"nodes":{"type":"object","description":"Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.","additionalProperties":false,"properties":{"control_plane":{"type":"array","description":"Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"minItems":1},"workers":{"type":"array","description":"Kubernetes worker nodes (kube_node).","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"etcd":{"type":"array","description":"etcd members. Empty: the control plane.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"gpu_workers":{"type":"array","description":"Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"allow_stacked":{"type":"boolean","description":"Allow a node to be both control plane and worker.","default":false},"allowed_status":{"type":"array","description":"BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.","items":{"type":"string","enum":["UP","DOWN","PENDING","INSTALLING","INSTALLER_FAILED","INSTALLER_REBOOTING","INSTALLER_CALLINGINIT","INSTALLER_UNREACHABLE","GOING_DOWN","BOOTING","UNDEFINED","UNKNOWN"]},"default":["UP"],"minItems":1,"uniqueItems":true},"skippable":{"type":"array","description":"Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).","items":{"type":"string"},"default":[]}},"required":["control_plane"]},"network":{"type":"object","description":"How nodes are reached and the cluster\'s own networks.","additionalProperties":false,"properties":{"node_network":{"type":"object","description":"The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. BCM\'s management/BMC network is never used unless allow_management.","additionalProperties":false,"properties":{"name":{"type":"string","description":"BCM network name, e.g. dgxnet.","minLength":1},"cidr":{"type":"string","description":"IPv4 CIDR the address must be in, e.g. 10.184.162.0/24."},"interface":{"type":"string","description":"Interface name on the node in BCM, e.g. ens1f0np0.","minLength":1}},"minProperties":1,"maxProperties":1},"allow_management":{"type":"boolean","description":"Allow a management or BMC network/interface to be chosen.","default":false},"pod_cidr":{"type":"string","description":"Pod network (kube_pods_subnet). Must not overlap the service or node network.","default":"172.29.0.0/16"},"service_cidr":{"type":"string","description":"Service network (kube_service_addresses).","default":"10.150.0.0/16"}},"required":["node_network"]},"access":{"type":"object","description":"SSH access to the nodes.","additionalProperties":false,"properties":{"admin":{"type":"object","description":"The bootstrap admin that creates the service user (root, or a user with passwordless sudo).","additionalProperties":false,"properties":{"user":{"type":"string","description":"Admin user name.","default":"root"},"auth":{"type":"string","description":"key, or password (BCM images ship a password-only admin).","enum":["key","password"],"default":"key"},"key_file":{"type":"string","description":"CLI only: the admin\'s private key. In Actions: input admin-ssh-key."},"password_file":{"type":"string","description":"CLI only: the admin\'s password. In Actions: input admin-password."}},"default":{}},"service_user":{"type":"object","description":"The user Kubespray and later stages log in as.","additionalProperties":false,"properties":{"name":{"type":"string","description":"User name.","default":"ansiblebcm","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"uid":{"type":"integer","description":"UID (match LDAP when the home is shared).","default":60000,"minimum":1000,"maximum":2147483646},"gid":{"type":"integer","description":"GID of its own group.","default":60000,"minimum":1000,"maximum":2147483646},"shell":{"type":"string","description":"Login shell.","default":"/bin/bash","pattern":"^/[A-Za-z0-9._/-]+$"},"public_key":{"type":"string","description":"OpenSSH public key line (not a secret). Or public_key_file."},"public_key_file":{"type":"string","description":"File holding the public key."},"private_key_file":{"type":"string","description":"CLI only: the private key. In Actions: input service-ssh-key."}},"default":{}},"host_key_policy":{"type":"string","description":"strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).","enum":["strict","accept-new","off"],"default":"strict"},"known_hosts_file":{"type":"string","description":"known_hosts for the nodes (by address and hostname)."},"legacy_algorithms":{"type":"boolean","description":"Allow ssh-rsa (SHA-1) for old BCM images.","default":false},"concurrency":{"type":"integer","description":"Nodes worked on at once.","default":32,"minimum":1,"maximum":512},"connect_timeout_seconds":{"type":"integer","description":"SSH connect timeout.","default":10,"minimum":1,"maximum":300},"command_timeout_seconds":{"type":"integer","description":"Timeout of one remote command.","default":120,"minimum":1,"maximum":3600},"min_containerd_gb":{"type":"integer","description":"Free space containerd needs, GB.","default":10,"minimum":1,"maximum":100000},"max_clock_skew_seconds":{"type":"number","description":"Largest clock difference from the runner.","default":2,"minimum":0,"maximum":3600},"data_partitions":{"type":"array","description":"Data partitions where containerd may live when /var is small (DGX: /raid).","items":{"type":"string","pattern":"^/[A-Za-z0-9._/-]*$"},"default":["/raid","/local"]},"gpu_drivers_later":{"type":"boolean","description":"GPU workers may show no GPU yet (the GPU Operator installs the driver).","default":false}},"default":{}},"kubernetes":{"type":"object","description":"Kubernetes through Kubespray.","additionalProperties":false,"properties":{"kubespray_version":{"type":"string","description":"Kubespray release tag.","default":"v2.27.1","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"version":{"type":"string","description":"Kubernetes version (kube_version).","default":"v1.31.9","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"cni":{"type":"string","description":"Network plugin (kube_network_plugin).","enum":["calico","cilium","flannel"],"default":"calico"},"dns_domain":{"type":"string","description":"Cluster DNS domain. Stays cluster.local unless you need otherwise (the predecessor changed it by accident).","default":"cluster.local"},"apiserver_healthcheck_port":{"type":"integer","description":"loadbalancer_apiserver_healthcheck_port. Kubespray\'s 8081 collides with BCM\'s CMDaemon on the nodes.","default":8082,"minimum":1,"maximum":65535},"extra_vars":{"type":"object","description":"Extra Kubespray variables (group_vars/all), applied last.","default":{}}},"default":{}},"platform":{"type":"object","description":"The Helm platform (helm/platform.yaml).","additionalProperties":false,"properties":{"ingress":{"type":"string","description":"Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).","enum":["ingress-nginx","none"],"default":"ingress-nginx"},"gpu_driver":{"type":"boolean","description":"Let the GPU Operator install the driver. DGX OS ships it: false.","default":false},"releases":{"type":"object","description":"Per-release overrides by release name.","default":{},"additionalProperties":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install this release."},"version":{"type":"string","description":"Chart version."},"values":{"type":"object","description":"Values merged over helm/values/<release>.yaml."}}}}},"default":{}},"runai":{"type":"object","description":"Run:ai self-hosted.","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install Run:ai.","default":true},"version":{"type":"string","description":"Run:ai control-plane chart version (2.21.x).","default":"2.21.63","pattern":"^\\\\d+\\\\.\\\\d+(\\\\.\\\\d+)?$"},"domain":{"type":"string","description":"Run:ai FQDN (DNS name users and the cluster reach the control plane on).","format":"hostname"},"cluster_name":{"type":"string","description":"Run:ai cluster name. Default: the spec name."},"tls":{"type":"object","description":"TLS for the Run:ai domain.","additionalProperties":false,"properties":{"source":{"type":"string","description":"generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.","enum":["generate","provided"],"default":"generate"},"cert_file":{"type":"string","description":"Certificate (PEM)."},"key_file":{"type":"string","description":"CLI only: key (PEM)."},"ca_file":{"type":"string","description":"CA (PEM)."}},"default":{}},"ingress_port":{"type":"integer","description":"HTTPS NodePort of the ingress.","default":30443,"minimum":1,"maximum":65535},"url":{"type":"string","description":"Control-plane URL. Default: https://<domain>:<ingress_port>.","format":"uri"},"admin_user":{"type":"string","description":"Run:ai admin user (email)."},"password_file":{"type":"string","description":"CLI only: the admin password. In Actions: input runai-admin-password."}},"default":{}},"mirrors":{"type":"object","description":"Base URLs for an air-gapped site.","additionalProperties":false,"properties":{"tools":{"type":"string","description":"helm/kubectl downloads (upstream layout).","format":"uri"},"charts":{"type":"string","description":"A Helm repository holding every platform chart.","format":"uri"},"kubespray":{"type":"string","description":"Kubespray release tarballs.","format":"uri"},"pypi":{"type":"string","description":"Python package index for Kubespray\'s requirements.","format":"uri"},"images":{"type":"object","description":"Container registry → mirror endpoints for containerd.","default":{},"additionalProperties":{"type":"array","items":{"type":"string","format":"uri"}}},"ca_file":{"type":"string","description":"CA certificate (PEM) that signs the mirrors\' HTTPS certificates, for a site with its own CA."},"sha256":{"type":"object","description":"SHA-256 pins by file name (e.g. kubespray-v2.27.1.tar.gz), added to the repo\'s table; a download that does not match is refused.","default":{},"additionalProperties":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},"default":{}}}}');
+// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
+var errors = __nccwpck_require__(2174);
+// EXTERNAL MODULE: ./build/actions/lib/util/similar.js
+var similar = __nccwpck_require__(1204);
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var semver = __nccwpck_require__(2088);
+;// CONCATENATED MODULE: ./build/actions/lib/config/compat.json
+const compat_namespaceObject = /*#__PURE__*/JSON.parse('{"H":{"e":{"v2.24.0":{"kubernetes":">=1.27.0 <1.29.0"},"v2.25.0":{"kubernetes":">=1.28.0 <1.30.0"},"v2.26.0":{"kubernetes":">=1.29.0 <1.31.0"},"v2.27.0":{"kubernetes":">=1.30.0 <1.32.0"},"v2.27.1":{"kubernetes":">=1.30.0 <1.32.0"}}},"C":{"e":{"2.21":{"kubernetes":">=1.29.0 <1.33.0"}}}}');
+// EXTERNAL MODULE: ./build/actions/lib/config/cidr.js
+var cidr = __nccwpck_require__(8077);
+// EXTERNAL MODULE: ./build/actions/lib/config/patterns.js
+var patterns = __nccwpck_require__(8152);
+;// CONCATENATED MODULE: ./build/actions/lib/config/semantics.js
+// Checks the schema cannot express: hostnames and patterns, role combinations, CIDR overlaps, version
+// compatibility. Pure; runs on a spec that already passed the schema (defaults applied).
+
+
+
+
+const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+const GLOB_CHARS = /^[A-Za-z0-9*?.-]+$/;
+function validHostname(name) {
+    return name.length <= 253 && name.split('.').every((l) => LABEL.test(l));
+}
+/** Literal names each role lists (ranges expanded); globs and categories are resolved at discovery. */
+function literalNames(spec, role, problems) {
+    const names = new Map();
+    spec.nodes[role].forEach((sel, i) => {
+        const path = `nodes.${role}[${i}]`;
+        if (typeof sel !== 'string')
+            return;
+        if ((0,patterns/* isGlob */.fg)(sel)) {
+            if (!GLOB_CHARS.test(sel))
+                problems.push({ path, message: `'${sel}' is not a valid glob: letters, digits, '-', '.', '*' and '?' only`, severity: 'error' });
+            return;
+        }
+        let expanded;
+        try {
+            expanded = (0,patterns/* expandPattern */.nh)(sel);
+        }
+        catch (err) {
+            problems.push({ path, message: err.message, severity: 'error' });
+            return;
+        }
+        for (const n of expanded) {
+            if (!validHostname(n)) {
+                problems.push({
+                    path,
+                    message: `'${n}' is not a valid hostname (RFC 1123: letters, digits and '-', labels of at most 63)`,
+                    severity: 'error',
+                });
+                return;
+            }
+            if (names.has(n))
+                problems.push({ path, message: `'${n}' is listed twice in nodes.${role}`, severity: 'error' });
+            names.set(n, path);
+        }
+    });
+    return names;
+}
+function cidrProblem(text, path, problems) {
+    const c = (0,cidr/* parseCidr */.GN)(text);
+    if (typeof c === 'string') {
+        problems.push({ path, message: c, severity: 'error' });
+        return undefined;
+    }
+    return c;
+}
+function versionProblems(spec) {
+    const problems = [];
+    const kube = semver.coerce(spec.kubernetes.version)?.version;
+    if (!kube)
+        return [{ path: 'kubernetes.version', message: `'${spec.kubernetes.version}' is not a version like v1.31.9`, severity: 'error' }];
+    const ks = compat_namespaceObject.H.e[spec.kubernetes.kubespray_version];
+    if (!ks) {
+        problems.push({
+            path: 'kubernetes.kubespray_version',
+            message: `${spec.kubernetes.kubespray_version} is not in the compatibility table (${Object.keys(compat_namespaceObject.H.e).join(', ')}); check its supported Kubernetes versions yourself`,
+            severity: 'warning',
+        });
+    }
+    else if (!semver.satisfies(kube, ks.kubernetes)) {
+        problems.push({
+            path: 'kubernetes.version',
+            message: `Kubespray ${spec.kubernetes.kubespray_version} supports Kubernetes ${ks.kubernetes}, not ${spec.kubernetes.version}`,
+            severity: 'error',
+        });
+    }
+    if (spec.runai.enabled) {
+        const line = spec.runai.version.split('.').slice(0, 2).join('.');
+        const ra = compat_namespaceObject.C.e[line];
+        if (!ra)
+            problems.push({
+                path: 'runai.version',
+                message: `Run:ai ${spec.runai.version} is not supported (supported lines: ${Object.keys(compat_namespaceObject.C.e).join(', ')})`,
+                severity: 'error',
+            });
+        else if (!semver.satisfies(kube, ra.kubernetes))
+            problems.push({
+                path: 'kubernetes.version',
+                message: `Run:ai ${line} supports Kubernetes ${ra.kubernetes}, not ${spec.kubernetes.version}`,
+                severity: 'error',
+            });
+    }
+    return problems;
+}
+function checkSemantics(spec) {
+    const problems = [];
+    const cp = literalNames(spec, 'control_plane', problems);
+    const workers = literalNames(spec, 'workers', problems);
+    const etcd = literalNames(spec, 'etcd', problems);
+    const gpu = literalNames(spec, 'gpu_workers', problems);
+    if (!spec.nodes.allow_stacked) {
+        for (const [name, path] of workers) {
+            if (cp.has(name))
+                problems.push({
+                    path,
+                    message: `'${name}' is both control plane (${cp.get(name)}) and worker; remove it from one role or set nodes.allow_stacked: true`,
+                    severity: 'error',
+                });
+        }
+    }
+    const workerLiterals = spec.nodes.workers.every((s) => typeof s === 'string' && !(0,patterns/* isGlob */.fg)(s));
+    if (workerLiterals) {
+        for (const [name, path] of gpu)
+            if (!workers.has(name))
+                problems.push({
+                    path,
+                    message: `'${name}' is a GPU worker but not in nodes.workers; GPU workers must be workers`,
+                    severity: 'error',
+                });
+    }
+    const etcdLiteral = (spec.nodes.etcd.length ? spec.nodes.etcd : spec.nodes.control_plane).every((s) => typeof s === 'string' && !(0,patterns/* isGlob */.fg)(s));
+    const etcdCount = spec.nodes.etcd.length ? etcd.size : cp.size;
+    if (etcdLiteral && etcdCount > 0 && etcdCount % 2 === 0) {
+        problems.push({
+            path: spec.nodes.etcd.length ? 'nodes.etcd' : 'nodes.control_plane',
+            message: `${etcdCount} etcd members: an even count tolerates no more failures than ${etcdCount - 1}; use an odd number`,
+            severity: 'warning',
+        });
+    }
+    if (etcdLiteral && etcdCount > 7)
+        problems.push({ path: 'nodes.etcd', message: `${etcdCount} etcd members slow every write; 3 or 5 is usual`, severity: 'warning' });
+    const pod = cidrProblem(spec.network.pod_cidr, 'network.pod_cidr', problems);
+    const svc = cidrProblem(spec.network.service_cidr, 'network.service_cidr', problems);
+    const nodeNet = spec.network.node_network.cidr
+        ? cidrProblem(spec.network.node_network.cidr, 'network.node_network.cidr', problems)
+        : undefined;
+    if (pod && svc && (0,cidr/* cidrsOverlap */.hj)(pod, svc))
+        problems.push({
+            path: 'network.service_cidr',
+            message: `${svc.text} overlaps the pod network ${pod.text}; choose ranges that do not overlap`,
+            severity: 'error',
+        });
+    for (const [c, path] of [
+        [pod, 'network.pod_cidr'],
+        [svc, 'network.service_cidr'],
+    ]) {
+        if (c && nodeNet && (0,cidr/* cidrsOverlap */.hj)(c, nodeNet))
+            problems.push({
+                path,
+                message: `${c.text} overlaps the node network ${nodeNet.text}; pods and services would shadow node addresses`,
+                severity: 'error',
+            });
+        if (c && (0,cidr/* cidrsOverlap */.hj)(c, { base: 0x7f000000, bits: 8, text: '127.0.0.0/8' }))
+            problems.push({ path, message: `${c.text} overlaps loopback 127.0.0.0/8`, severity: 'error' });
+    }
+    if (spec.runai.enabled && !spec.runai.domain)
+        problems.push({ path: 'runai.domain', message: 'is required when runai.enabled (or set runai.enabled: false)', severity: 'error' });
+    if (spec.runai.tls.source === 'provided' && !spec.runai.tls.cert_file) {
+        problems.push({
+            path: 'runai.tls.cert_file',
+            message: 'is required when runai.tls.source is provided (the key comes from input tls-key or key_file)',
+            severity: 'error',
+        });
+    }
+    if (spec.access.service_user.public_key && spec.access.service_user.public_key_file) {
+        problems.push({ path: 'access.service_user.public_key', message: 'give public_key or public_key_file, not both', severity: 'error' });
+    }
+    if (spec.access.service_user.public_key &&
+        !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/.test(spec.access.service_user.public_key.trim())) {
+        problems.push({
+            path: 'access.service_user.public_key',
+            message: 'is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)',
+            severity: 'error',
+        });
+    }
+    if (spec.bcm.insecure)
+        problems.push({ path: 'bcm.insecure', message: 'TLS verification of BCM is off; give bcm.ca_file instead', severity: 'warning' });
+    if (spec.access.host_key_policy === 'off')
+        problems.push({
+            path: 'access.host_key_policy',
+            message: 'SSH host keys are not checked; anyone on the path can impersonate a node',
+            severity: 'warning',
+        });
+    for (const [i, p] of spec.nodes.skippable.entries()) {
+        if (!cp.has(p) && !workers.has(p) && !validHostname(p))
+            problems.push({ path: `nodes.skippable[${i}]`, message: `'${p}' is not a hostname`, severity: 'error' });
+    }
+    problems.push(...versionProblems(spec));
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/config/load.js
+// Loading a cluster spec: safe YAML → JSON Schema (defaults applied) → semantic checks. Every problem is
+// reported at once, each with its path (`nodes.control_plane[1]`), the bad value and what is allowed.
+
+
+
+
+
+
+
+
+
+const MAX_SPEC_BYTES = 1024 * 1024;
+class SpecError extends errors/* UsageError */.eb {
+    name = 'SpecError';
+    problems;
+    constructor(source, problems) {
+        const errors = problems.filter((p) => p.severity === 'error');
+        super(`${source}: ${errors.length} problem(s) in the cluster spec:\n${describeProblems(problems)}`);
+        this.problems = problems;
+    }
+}
+function describeProblems(problems) {
+    return problems.map((p) => `  ${p.severity === 'error' ? '✗' : '!'} ${p.path || '(spec)'}: ${p.message}`).join('\n');
+}
+const addFormats = dist;
+const ajv = new _2020.Ajv2020({ allErrors: true, useDefaults: true, strict: false });
+addFormats(ajv);
+const validate = ajv.compile(cluster_spec_schema_namespaceObject);
+const SECRET_KEY = /(password|passwd|secret|token|private_key|privatekey|client_key)$/i;
+/** `/nodes/control_plane/1` → `nodes.control_plane[1]` */
+function toPath(pointer) {
+    return pointer
+        .split('/')
+        .slice(1)
+        .map((seg) => seg.replace(/~1/g, '/').replace(/~0/g, '~'))
+        .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '');
+}
+function valueAt(data, pointer) {
+    let v = data;
+    for (const seg of pointer.split('/').slice(1))
+        v = v && typeof v === 'object' ? v[seg.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
+    return v;
+}
+function showValue(value, path) {
+    if (SECRET_KEY.test(path.split('.').at(-1) ?? ''))
+        return '(hidden)';
+    const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+    return text === undefined ? 'nothing' : text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+const TYPE_WORDS = {
+    string: 'text',
+    integer: 'a whole number',
+    number: 'a number',
+    boolean: 'true or false',
+    array: 'a list',
+    object: 'a mapping',
+};
+const FORMAT_WORDS = { uri: 'a URL', hostname: 'a DNS name' };
+function schemaAt(pointer) {
+    let node = cluster_spec_schema_namespaceObject;
+    for (const seg of pointer.split('/').slice(1)) {
+        if (!node || typeof node !== 'object')
+            return undefined;
+        node = node[seg];
+    }
+    return node;
+}
+/** One readable problem per ajv error; oneOf noise is collapsed to the selector's own message. */
+function translate(errors, data) {
+    const out = new Map();
+    const add = (path, message) => {
+        const key = `${path}\0${message}`;
+        if (!out.has(key))
+            out.set(key, { path, message, severity: 'error' });
+    };
+    const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+    for (const e of errors) {
+        const path = toPath(e.instancePath);
+        const value = showValue(valueAt(data, e.instancePath), path);
+        if (oneOfPaths.has(e.instancePath)) {
+            if (e.keyword === 'oneOf')
+                add(path, `${value} must be a hostname, range pattern (dgx-[01-08]), glob (dgx-*) or {category: name}`);
+            continue;
+        }
+        switch (e.keyword) {
+            case 'additionalProperties': {
+                const key = e.params.additionalProperty;
+                const known = Object.keys(schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, '/properties')) ?? {});
+                const guess = (0,similar/* nearest */.p)(key, known, 1)[0];
+                add(path ? `${path}.${key}` : key, `unknown key${guess ? ` (did you mean '${guess}'?)` : ''}; allowed here: ${known.join(', ')}`);
+                break;
+            }
+            case 'required':
+                add(path
+                    ? `${path}.${e.params.missingProperty}`
+                    : e.params.missingProperty, 'is required');
+                break;
+            case 'type':
+                add(path, `${value} must be ${TYPE_WORDS[e.params.type] ?? e.params.type}`);
+                break;
+            case 'enum':
+                add(path, `${value} is not one of: ${e.params.allowedValues.join(', ')}`);
+                break;
+            case 'pattern': {
+                const desc = schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/pattern$/, ''))?.description ?? '';
+                add(path, `${value} is not allowed here${desc ? ` — ${desc}` : ''}`);
+                break;
+            }
+            case 'format':
+                add(path, `${value} must be ${FORMAT_WORDS[e.params.format] ?? e.params.format}`);
+                break;
+            case 'minimum':
+            case 'maximum':
+                add(path, `${value} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${e.params.limit}`);
+                break;
+            case 'minItems':
+                add(path, `needs at least ${e.params.limit} entr${e.params.limit === 1 ? 'y' : 'ies'}`);
+                break;
+            case 'maxItems':
+                add(path, `has more than ${e.params.limit} entries`);
+                break;
+            case 'minLength':
+                add(path, 'must not be empty');
+                break;
+            case 'maxLength':
+                add(path, `is longer than ${e.params.limit} characters`);
+                break;
+            case 'minProperties':
+            case 'maxProperties':
+                add(path, path === 'network.node_network' ? 'give exactly one of name, cidr, interface' : (e.message ?? 'wrong number of keys'));
+                break;
+            case 'uniqueItems':
+                add(path, 'has duplicate entries');
+                break;
+            default:
+                add(path, e.message ?? 'is invalid');
+        }
+    }
+    return [...out.values()];
+}
+/** Keys named like secrets must not hold values in the spec: secrets come from inputs or *_file. */
+function inlineSecrets(data, path = '') {
+    if (Array.isArray(data))
+        return data.flatMap((v, i) => inlineSecrets(v, `${path}[${i}]`));
+    if (!data || typeof data !== 'object')
+        return [];
+    return Object.entries(data).flatMap(([k, v]) => {
+        const p = path ? `${path}.${k}` : k;
+        if (SECRET_KEY.test(k) && v !== null && v !== '' && typeof v !== 'object') {
+            return [
+                {
+                    path: p,
+                    message: 'secrets never go in the spec: pass it as an action input from a GitHub secret, or use the matching *_file key in the CLI',
+                    severity: 'error',
+                },
+            ];
+        }
+        return inlineSecrets(v, p);
+    });
+}
+function canonical(value) {
+    if (Array.isArray(value))
+        return `[${value.map(canonical).join(',')}]`;
+    if (value && typeof value === 'object') {
+        return `{${Object.keys(value)
+            .sort()
+            .filter((k) => value[k] !== undefined)
+            .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+            .join(',')}}`;
+    }
+    return JSON.stringify(value);
+}
+function parseSpec(text, source) {
+    if (Buffer.byteLength(text) > MAX_SPEC_BYTES)
+        throw new SpecError(source, [{ path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes`, severity: 'error' }]);
+    let data;
+    try {
+        data = js_yaml/* load */.Hh(text, { filename: source, maxAliases: 20, maxDepth: 30, maxTotalMergeKeys: 100 });
+    }
+    catch (err) {
+        const reason = err.message.split('\n')[0] ?? String(err);
+        throw new SpecError(source, [{ path: '', message: `not valid YAML: ${reason}`, severity: 'error' }]);
+    }
+    if (!data || typeof data !== 'object' || Array.isArray(data)) {
+        throw new SpecError(source, [{ path: '', message: 'must be a YAML mapping (name:, bcm:, nodes:, network:, …)', severity: 'error' }]);
+    }
+    const secrets = inlineSecrets(data);
+    const valid = validate(data);
+    const problems = [...secrets, ...(valid ? [] : translate(validate.errors ?? [], data))];
+    if (!problems.length)
+        problems.push(...checkSemantics(data));
+    if (problems.some((p) => p.severity === 'error'))
+        throw new SpecError(source, problems);
+    const spec = data;
+    return { spec, problems, hash: (0,external_node_crypto_.createHash)('sha256').update(canonical(spec)).digest('hex') };
+}
+function loadSpecFile(path) {
+    let text;
+    try {
+        if ((0,external_node_fs_.statSync)(path).size > MAX_SPEC_BYTES)
+            throw new SpecError(path, [{ path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes`, severity: 'error' }]);
+        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+    }
+    catch (err) {
+        if (err instanceof SpecError)
+            throw err;
+        throw new errors/* UsageError */.eb(`cannot read the cluster spec '${path}': ${err.code ?? String(err)}`);
+    }
+    return parseSpec(text, path);
+}
+
+
+/***/ }),
+
+/***/ 8152:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   CI: () => (/* binding */ selectorToString),
+/* harmony export */   fg: () => (/* binding */ isGlob),
+/* harmony export */   nh: () => (/* binding */ expandPattern),
+/* harmony export */   xZ: () => (/* binding */ matchSelector)
+/* harmony export */ });
+/* unused harmony exports MAX_EXPANSION, isRangePattern */
+const MAX_EXPANSION = 10_000;
+const RANGE = /\[(\d+)-(\d+)\]/g;
+function isGlob(p) {
+    return /[*?]/.test(p);
+}
+function isRangePattern(p) {
+    return /\[\d+-\d+\]/.test(p);
+}
+/** Expands range patterns; a literal hostname expands to itself. Throws with a readable reason. */
+function expandPattern(p) {
+    const ranges = [...p.matchAll(RANGE)];
+    if (/[[\]]/.test(p.replace(RANGE, '')))
+        throw new Error(`'${p}': a range is written [first-last], e.g. dgx-[01-08]`);
+    let results = [''];
+    let last = 0;
+    for (const r of ranges) {
+        const [whole, from, to] = r;
+        const prefix = p.slice(last, r.index);
+        last = r.index + whole.length;
+        const a = Number(from);
+        const b = Number(to);
+        if (a > b)
+            throw new Error(`'${p}': range [${from}-${to}] runs backwards; write [${to}-${from}]`);
+        const width = from.length === to.length && from.startsWith('0') ? from.length : 0;
+        const count = results.length * (b - a + 1);
+        if (count > MAX_EXPANSION)
+            throw new Error(`'${p}' expands to ${count} names; at most ${MAX_EXPANSION}`);
+        const next = [];
+        for (const head of results)
+            for (let i = a; i <= b; i++)
+                next.push(`${head}${prefix}${String(i).padStart(width, '0')}`);
+        results = next;
+    }
+    return results.map((r) => r + p.slice(last));
+}
+function globToRegExp(glob) {
+    return new RegExp(`^${glob
+        .replace(/[.+^${}()|\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`);
+}
+function matchSelector(selector, hostname, category) {
+    if (typeof selector !== 'string')
+        return category === selector.category;
+    if (isGlob(selector))
+        return globToRegExp(selector).test(hostname);
+    return expandPattern(selector).includes(hostname);
+}
+function selectorToString(selector) {
+    return typeof selector === 'string' ? `'${selector}'` : `category '${selector.category}'`;
+}
+
+
+/***/ }),
+
+/***/ 738:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $A: () => (/* binding */ integerInput),
+/* harmony export */   Cp: () => (/* binding */ flagInputs),
+/* harmony export */   YF: () => (/* binding */ requiredInput),
+/* harmony export */   ij: () => (/* binding */ choiceInput),
+/* harmony export */   jY: () => (/* binding */ secretInput),
+/* harmony export */   tE: () => (/* binding */ booleanInput)
+/* harmony export */ });
+/* unused harmony export actionInputs */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2174);
+// Inputs come from action.yml inputs (INPUT_* via @actions/core) or from CLI flags; each stage parses them
+// once into a typed object through this one interface, so the action and the CLI behave identically.
+
+
+
+function actionInputs() {
+    return {
+        get: (name) => core.getInput(name),
+        label: (name) => `input '${name}'`,
+    };
+}
+/** CLI flags use the action input names (`--bcm-password-file` ⇔ input `bcm-password-file`). */
+function flagInputs(flags) {
+    return {
+        get: (name) => flags[name] ?? '',
+        label: (name) => `--${name}`,
+    };
+}
+function requiredInput(src, name, what) {
+    const v = src.get(name).trim();
+    if (!v)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} is required: ${what}`);
+    return v;
+}
+function booleanInput(src, name, fallback) {
+    const v = src.get(name).trim().toLowerCase();
+    if (!v)
+        return fallback;
+    if (['true', 'yes', '1', 'on'].includes(v))
+        return true;
+    if (['false', 'no', '0', 'off'].includes(v))
+        return false;
+    throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} must be true or false, got '${v}'`);
+}
+function integerInput(src, name, fallback, min, max) {
+    const v = src.get(name).trim();
+    if (!v)
+        return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} must be a whole number from ${min} to ${max}, got '${v}'`);
+    return n;
+}
+function choiceInput(src, name, choices, fallback) {
+    const v = src.get(name).trim();
+    if (!v)
+        return fallback;
+    if (!choices.includes(v))
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} must be one of ${choices.join(', ')}, got '${v}'`);
+    return v;
+}
+/**
+ * A secret given directly (input `name`) or as a file (input `name-file`, or a path from the spec).
+ * Masked the moment it is read. Returns '' when none is given.
+ */
+function secretInput(src, name, reporter, specFile) {
+    let value = src.get(name);
+    const file = src.get(`${name}-file`).trim() || specFile || '';
+    if (!value && file) {
+        try {
+            value = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(file, 'utf8').replace(/\r?\n$/, '');
+        }
+        catch (err) {
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`cannot read ${name} from '${file}': ${err.code ?? String(err)}`);
+        }
+    }
+    if (value)
+        reporter.secret(value);
+    return value;
+}
+
+
+/***/ }),
+
+/***/ 6394:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   sx: () => (/* binding */ TerminalReporter)
+/* harmony export */ });
+/* unused harmony exports MAX_ANNOTATIONS_PER_TYPE, ActionsReporter */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
+// One reporting surface for the actions and the CLI: the same calls write GitHub annotations, log groups,
+// outputs and the job summary inside Actions, and plain terminal text in the CLI.
+
+
+/** GitHub keeps about 10 annotations of each type per step; the rest are logged without annotation. */
+const MAX_ANNOTATIONS_PER_TYPE = 10;
+class BaseReporter {
+    outputs = {};
+    secrets = new Set();
+    annotationCounts = { warning: 0, error: 0 };
+    dropped = { warning: 0, error: 0 };
+    redact(text) {
+        let out = text;
+        for (const s of this.secrets)
+            out = out.split(s).join('***');
+        return out;
+    }
+    info(message) {
+        this.write(this.redact(message));
+    }
+    bounded(type, message, title) {
+        const text = this.redact(message);
+        if (this.annotationCounts[type] < MAX_ANNOTATIONS_PER_TYPE) {
+            this.annotationCounts[type]++;
+            this.annotate(type, text, title && this.redact(title));
+        }
+        else {
+            this.dropped[type]++;
+            this.write(`${type}: ${title ? `${this.redact(title)}: ` : ''}${text}`);
+        }
+    }
+    warning(message, title) {
+        this.bounded('warning', message, title);
+    }
+    error(message, title) {
+        this.bounded('error', message, title);
+    }
+    /** How many annotations were logged as plain lines because GitHub would drop them. */
+    droppedAnnotations() {
+        return { ...this.dropped };
+    }
+    secret(value) {
+        if (!value)
+            return;
+        this.secrets.add(value);
+        for (const line of value.split(/\r?\n/))
+            if (line.trim().length >= 4)
+                this.secrets.add(line);
+    }
+    output(name, value) {
+        this.outputs[name] = value;
+    }
+}
+class ActionsReporter extends (/* unused pure expression or super */ null && (BaseReporter)) {
+    kind = 'actions';
+    write(line) {
+        core.info(line);
+    }
+    annotate(type, message, title) {
+        if (type === 'warning')
+            core.warning(message, title ? { title } : {});
+        else
+            core.error(message, title ? { title } : {});
+    }
+    secret(value) {
+        super.secret(value);
+        for (const s of this.secrets)
+            core.setSecret(s);
+    }
+    output(name, value) {
+        super.output(name, value);
+        core.setOutput(name, this.redact(value));
+    }
+    async group(name, fn) {
+        return core.group(this.redact(name), fn);
+    }
+    summary(markdown) {
+        const file = process.env.GITHUB_STEP_SUMMARY;
+        if (file)
+            appendFileSync(file, `${this.redact(markdown)}\n\n`);
+    }
+}
+class TerminalReporter extends BaseReporter {
+    kind = 'terminal';
+    lines = [];
+    sink;
+    constructor(sink = (l) => process.stdout.write(`${l}\n`)) {
+        super();
+        this.sink = sink;
+    }
+    write(line) {
+        this.lines.push(line);
+        this.sink(line);
+    }
+    annotate(type, message, title) {
+        this.write(`${type}: ${title ? `${title}: ` : ''}${message}`);
+    }
+    async group(name, fn) {
+        this.write(`▶ ${this.redact(name)}`);
+        return fn();
+    }
+    summary(markdown) {
+        this.write(this.redact(markdown));
+    }
+}
+
+
+/***/ }),
+
+/***/ 853:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   J: () => (/* binding */ stageByCommand),
+/* harmony export */   a: () => (/* binding */ STAGES)
+/* harmony export */ });
+// The one description of every stage: its action (action.yml is generated from this), its CLI command,
+// and its inputs and outputs. CLI flags are the action input names, so `--bcm-password-file` works
+// wherever input `bcm-password-file` does.
+const specInput = {
+    name: 'spec',
+    description: 'Path to the cluster spec (clusters/<name>.yaml), relative to the working directory.',
+    required: true,
+};
+const planInput = {
+    name: 'plan',
+    description: 'Plan only: read and report what would change, change nothing.',
+    default: 'false',
+};
+const outDirInput = {
+    name: 'out-dir',
+    description: 'Where the inventory and rendered files go. Default: .bcmkube/<cluster>/ (git-ignored).',
+};
+const inventoryInput = {
+    name: 'inventory',
+    description: 'Path to the inventory.json written by the previous stage (its artifact). Default: <out-dir>/inventory.json.',
+};
+const serviceKeyInput = {
+    name: 'service-ssh-key',
+    description: 'Private key (OpenSSH format) of the service user, from a secret. Written only under RUNNER_TEMP with mode 0600 and removed after the job.',
+    secret: true,
+};
+const knownHostsInput = {
+    name: 'known-hosts',
+    description: 'known_hosts lines (or a file path) for the nodes. Host keys are verified by default.',
+};
+const inventoryPathOutput = { name: 'inventory-path', description: 'Path of the inventory.json this stage wrote.' };
+const STAGES = [
+    {
+        action: 'discover-nodes',
+        command: 'discover',
+        title: 'bcmkube discover-nodes',
+        description: "Reads the cluster's nodes from the BCM head node (JSON API), selects them by the spec's roles and network, refuses missing, down or unaddressable nodes, and writes inventory.json.",
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            { name: 'bcm-username', description: 'BCM login user. Overrides bcm.username in the spec.' },
+            { name: 'bcm-password', description: 'BCM login password (bcm.auth: login), from a secret.', secret: true },
+            { name: 'bcm-password-file', description: 'File holding the BCM password, instead of bcm-password. Overrides bcm.password_file.' },
+            { name: 'bcm-client-cert', description: 'Client certificate (PEM) for bcm.auth: client-cert, from a secret.', secret: true },
+            { name: 'bcm-client-key', description: 'Private key (PEM) of the client certificate, from a secret.', secret: true },
+            { name: 'bcm-ca-cert', description: "BCM's CA certificate (PEM text or a file path). Overrides bcm.ca_file." },
+            {
+                name: 'insecure',
+                description: 'Skip TLS verification of the BCM head node. Never in production: the summary carries a warning.',
+                default: 'false',
+            },
+        ],
+        outputs: [
+            inventoryPathOutput,
+            { name: 'node-count', description: 'Number of nodes selected.' },
+            { name: 'control-plane', description: 'JSON list of the control-plane hostnames.' },
+            { name: 'workers', description: 'JSON list of the worker hostnames.' },
+        ],
+    },
+    {
+        action: 'prepare-nodes',
+        command: 'prepare',
+        title: 'bcmkube prepare-nodes',
+        description: 'Probes every node over SSH (reachability, sudo, OS, GPUs, disks, containerd, clock), refuses to change anything when a preflight fails, then converges the service user.',
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            inventoryInput,
+            { name: 'admin-ssh-key', description: 'Private key of the bootstrap admin (access.admin.user), from a secret.', secret: true },
+            {
+                name: 'admin-password',
+                description: 'Password of the bootstrap admin when access.admin.auth is password, from a secret.',
+                secret: true,
+            },
+            { name: 'service-public-key', description: 'OpenSSH public key of the service user. Overrides access.service_user.public_key.' },
+            serviceKeyInput,
+            knownHostsInput,
+            { name: 'host-key-policy', description: 'strict | accept-new | off. Overrides access.host_key_policy.' },
+            { name: 'concurrency', description: 'How many nodes are worked on at once. Overrides access.concurrency.' },
+        ],
+        outputs: [inventoryPathOutput, { name: 'changed-nodes', description: 'JSON list of nodes the stage changed.' }],
+    },
+    {
+        action: 'kubespray',
+        command: 'kubespray',
+        title: 'bcmkube kubespray',
+        description: 'Renders the Kubespray inventory from inventory.json and the spec, runs the chosen Kubespray playbook as the service user, fetches the kubeconfig and labels GPU nodes.',
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            inventoryInput,
+            { name: 'operation', description: 'deploy | scale | upgrade | remove-node | reset.', default: 'deploy' },
+            { name: 'confirm', description: 'The cluster name, required for remove-node and reset.' },
+            { name: 'nodes', description: 'Comma-separated hostnames for scale / remove-node.' },
+            serviceKeyInput,
+            knownHostsInput,
+            { name: 'ansible-playbook-path', description: "Use this ansible-playbook instead of Kubespray's own Python environment." },
+        ],
+        outputs: [inventoryPathOutput, { name: 'recap', description: 'JSON PLAY RECAP per host (ok, changed, unreachable, failed).' }],
+    },
+    {
+        action: 'helm-platform',
+        command: 'platform',
+        title: 'bcmkube helm-platform',
+        description: 'Installs the platform releases of helm/platform.yaml as a dependency graph: pinned, atomic, verified.',
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            inventoryInput,
+            serviceKeyInput,
+            knownHostsInput,
+            {
+                name: 'grafana-admin-password',
+                description: 'Grafana admin password, stored in a Kubernetes Secret (never in values).',
+                secret: true,
+            },
+            { name: 'concurrency', description: 'How many releases install at once.', default: '4' },
+        ],
+        outputs: [{ name: 'releases', description: 'JSON list of releases with outcome and version.' }],
+        pending: 'issue 7',
+    },
+    {
+        action: 'runai',
+        command: 'runai',
+        title: 'bcmkube runai',
+        description: 'Installs Run:ai in two phases: backend (control plane) and cluster (behind an approval gate). Both idempotent.',
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            inventoryInput,
+            { name: 'phase', description: 'backend | cluster.', required: true },
+            serviceKeyInput,
+            knownHostsInput,
+            { name: 'jfrog-token', description: 'Run:ai registry token (runai.jfrog.io), from a secret.', secret: true },
+            { name: 'runai-admin-password', description: 'Run:ai admin password, from a secret.', secret: true },
+            { name: 'runai-client-id', description: 'Run:ai application client id (instead of the admin password).' },
+            { name: 'runai-client-secret', description: 'Run:ai application client secret, from a secret.', secret: true },
+            { name: 'tls-cert', description: 'TLS certificate (PEM) for the Run:ai domain when runai.tls.source is provided.' },
+            { name: 'tls-key', description: 'TLS private key (PEM) for the Run:ai domain, from a secret.', secret: true },
+        ],
+        outputs: [
+            { name: 'cluster-uuid', description: 'Run:ai cluster UUID (phase cluster).' },
+            { name: 'control-plane-url', description: 'Run:ai control-plane URL.' },
+        ],
+        pending: 'issue 8',
+    },
+];
+function stageByCommand(command) {
+    return STAGES.find((s) => s.command === command);
+}
+
+
+/***/ }),
+
+/***/ 4307:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   z: () => (/* binding */ runKeygen)
+/* harmony export */ });
+/* unused harmony export generateServiceKeypair */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7975);
+/* harmony import */ var ssh2__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5472);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2174);
+// `bcmkube keygen`: the service user's keypair, made once and stored as secrets. The actions never make
+// a key silently: a key baked into BCM images must stay the same across runs.
+
+
+
+
+
+function generateServiceKeypair(type, comment) {
+    const pair = type === 'rsa'
+        ? ssh2__WEBPACK_IMPORTED_MODULE_3__.utils.generateKeyPairSync('rsa', { bits: 4096, comment })
+        : ssh2__WEBPACK_IMPORTED_MODULE_3__.utils.generateKeyPairSync('ed25519', { comment });
+    return { privateKey: pair.private, publicKey: pair.public.trim() };
+}
+async function runKeygen(argv, reporter) {
+    let values;
+    try {
+        ({ values } = (0,node_util__WEBPACK_IMPORTED_MODULE_2__.parseArgs)({
+            args: argv,
+            strict: true,
+            options: {
+                type: { type: 'string', default: 'ed25519' },
+                out: { type: 'string', default: '.bcmkube/keys' },
+                name: { type: 'string', default: 'service' },
+                comment: { type: 'string', default: 'bcmkube-service' },
+                force: { type: 'boolean', default: false },
+                help: { type: 'boolean' },
+            },
+        }));
+    }
+    catch (err) {
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UsageError */ .eb((0,_util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .errorMessage */ .gJ)(err));
+    }
+    if (values.help) {
+        reporter.info('usage: bcmkube keygen [--type ed25519|rsa] [--out DIR] [--name service] [--comment TEXT] [--force]\n\nWrites DIR/NAME (private, 0600) and DIR/NAME.pub in OpenSSH format. RSA keys are 4096 bits.');
+        return 0;
+    }
+    if (values.type !== 'ed25519' && values.type !== 'rsa')
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UsageError */ .eb(`--type must be ed25519 or rsa, got '${values.type}'`);
+    if (!/^[A-Za-z0-9._-]+$/.test(values.name))
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UsageError */ .eb('--name may hold only letters, digits, dot, dash and underscore');
+    const privPath = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(values.out, values.name);
+    if ((0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(privPath) && !values.force)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UsageError */ .eb(`${privPath} exists; keep it (nodes and BCM images trust it) or pass --force to replace it`);
+    const pair = generateServiceKeypair(values.type, values.comment);
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(values.out, { recursive: true, mode: 0o700 });
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeFileSync)(privPath, pair.privateKey, { mode: 0o600 });
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeFileSync)(`${privPath}.pub`, `${pair.publicKey}\n`, { mode: 0o644 });
+    reporter.info([
+        `wrote ${privPath} (private key, mode 0600) and ${privPath}.pub`,
+        '',
+        'Store them once, then reuse them on every run:',
+        `  - the private key as the repository secret SERVICE_SSH_KEY (gh secret set SERVICE_SSH_KEY < ${privPath})`,
+        `  - the public key in the spec: access.service_user.public_key: "${pair.publicKey}"`,
+        '  - and bake the same public key into BCM software images (playbooks/bake-service-user.yml).',
+    ].join('\n'));
+    return 0;
+}
+
+
+/***/ }),
+
+/***/ 9072:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  $: () => (/* binding */ stageRunner)
+});
+
+// UNUSED EXPORTS: actionRunner
+
+// EXTERNAL MODULE: ./build/actions/lib/stages/catalog.js
+var catalog = __nccwpck_require__(853);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
+var errors = __nccwpck_require__(2174);
+;// CONCATENATED MODULE: ./build/actions/lib/bcm/json-stream.js
+// Splits a JSON array arriving in chunks into its elements, so a 10,000-node getNodes answer (tens of MB)
+// is reduced element by element instead of being held and parsed whole.
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN = new Set([0x7b, 0x5b]); // { [
+const CLOSE = new Set([0x7d, 0x5d]); // } ]
+const COMMA = 0x2c;
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+class JsonArraySplitter {
+    depth = 0;
+    inString = false;
+    escaped = false;
+    started = false;
+    finished = false;
+    parts = [];
+    elementStarted = false;
+    /** An element ended and no comma followed yet. */
+    afterElement = false;
+    onElement;
+    count = 0;
+    constructor(onElement) {
+        this.onElement = onElement;
+    }
+    emit(chunk, end, from) {
+        this.parts.push(chunk.subarray(from, end));
+        const text = (this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts)).toString('utf8').trim();
+        this.parts = [];
+        this.elementStarted = false;
+        if (!text)
+            throw new SyntaxError('empty element in JSON array');
+        this.onElement(JSON.parse(text), this.count++);
+    }
+    push(chunk) {
+        let from = this.elementStarted ? 0 : -1;
+        for (let i = 0; i < chunk.length; i++) {
+            const b = chunk[i];
+            if (this.finished) {
+                if (!WHITESPACE.has(b))
+                    throw new SyntaxError('data after the end of the JSON array');
+                continue;
+            }
+            if (!this.started) {
+                if (WHITESPACE.has(b))
+                    continue;
+                if (b !== 0x5b)
+                    throw new SyntaxError('not a JSON array');
+                this.started = true;
+                this.depth = 1;
+                continue;
+            }
+            if (this.inString) {
+                if (this.escaped)
+                    this.escaped = false;
+                else if (b === BACKSLASH)
+                    this.escaped = true;
+                else if (b === QUOTE)
+                    this.inString = false;
+                continue;
+            }
+            if (this.depth === 1 && !this.elementStarted) {
+                if (WHITESPACE.has(b))
+                    continue;
+                if (b === COMMA) {
+                    if (!this.afterElement)
+                        throw new SyntaxError('empty element in JSON array');
+                    this.afterElement = false;
+                    continue;
+                }
+                if (b === 0x5d) {
+                    if (!this.afterElement && this.count > 0)
+                        throw new SyntaxError('trailing comma in JSON array');
+                    this.finished = true;
+                    this.depth = 0;
+                    continue;
+                }
+                if (this.afterElement)
+                    throw new SyntaxError('missing comma in JSON array');
+                this.elementStarted = true;
+                from = i;
+            }
+            if (b === QUOTE)
+                this.inString = true;
+            else if (OPEN.has(b))
+                this.depth++;
+            else if (CLOSE.has(b)) {
+                if (this.depth === 1) {
+                    // `]` closing the top array right after a scalar element
+                    this.emit(chunk, i, from);
+                    this.finished = true;
+                    this.depth = 0;
+                    continue;
+                }
+                this.depth--;
+                if (this.depth === 1) {
+                    this.emit(chunk, i + 1, from);
+                    this.afterElement = true;
+                }
+            }
+            else if (b === COMMA && this.depth === 1)
+                this.emit(chunk, i, from);
+        }
+        if (this.elementStarted)
+            this.parts.push(chunk.subarray(Math.max(from, 0)));
+    }
+    /** Throws when the array did not close: the answer was cut short or is not JSON. */
+    end() {
+        if (!this.finished)
+            throw new SyntaxError(this.started ? 'the JSON array was cut short' : 'empty answer');
+    }
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/bcm/client.js
+// Client for BCM's CMDaemon JSON API: POST <endpoint>/json with {service, call, args}.
+// Auth by login cookie (cm-login-token) or client certificate; server verified against BCM's own CA.
+// Every call we make is a read, so connection errors and 5xx are retried with backoff.
+
+
+
+
+/** A failure worth another attempt (connection trouble, 5xx), as opposed to a definite answer. */
+class TransientError extends Error {
+}
+const AUTH_STATUSES = new Set([401, 403, 635, 640]);
+class BcmClient {
+    url;
+    agent;
+    opts;
+    cookie;
+    /** Calls made, for the summary and tests: `service.call` → attempts. */
+    attempts = [];
+    constructor(opts) {
+        this.opts = opts;
+        let base;
+        try {
+            base = new URL(opts.endpoint);
+        }
+        catch {
+            throw new errors/* StageError */.Zu(`bcm.endpoint '${opts.endpoint}' is not a URL; use the head node's base URL, e.g. https://bcm-head-01:8081`);
+        }
+        if (base.protocol !== 'https:')
+            throw new errors/* StageError */.Zu(`bcm.endpoint must use https (CMDaemon serves TLS on 8081), got ${base.protocol}`);
+        this.url = new URL(`${base.pathname.replace(/\/$/, '')}/json`, base);
+        this.agent = new external_node_https_namespaceObject.Agent({
+            keepAlive: true,
+            maxSockets: 4,
+            ca: opts.ca,
+            rejectUnauthorized: !opts.insecure,
+            ...(opts.auth.mode === 'client-cert' ? { cert: opts.auth.cert, key: opts.auth.key } : {}),
+        });
+    }
+    close() {
+        this.agent.destroy();
+    }
+    /**
+     * One POST. With `splitter`, a 200 answer that is a JSON array is handed over element by element as it
+     * arrives (its body is then left empty); anything else is buffered whole for classification.
+     */
+    post(payload, headers = {}, splitter) {
+        const body = JSON.stringify(payload);
+        const limit = this.opts.maxResponseBytes ?? 512 * 1024 * 1024;
+        return new Promise((resolve, reject) => {
+            const req = (0,external_node_https_namespaceObject.request)(this.url, {
+                method: 'POST',
+                agent: this.agent,
+                headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip', 'content-length': Buffer.byteLength(body), ...headers },
+            }, (res) => {
+                const source = res.headers['content-encoding'] === 'gzip' ? res.pipe((0,external_node_zlib_.createGunzip)()) : res;
+                const chunks = [];
+                let size = 0;
+                let head = '';
+                let streaming;
+                let broken = false;
+                const fail = (e) => {
+                    req.destroy();
+                    reject(e);
+                };
+                source.on('data', (c) => {
+                    size += c.length;
+                    if (size > limit)
+                        return fail(new errors/* StageError */.Zu(`BCM answered more than ${limit} bytes; refusing to read further`));
+                    if (streaming === undefined) {
+                        const first = c.toString('latin1').trimStart()[0];
+                        if (first !== undefined)
+                            streaming = Boolean(splitter) && res.statusCode === 200 && first === '[';
+                    }
+                    if (!streaming)
+                        return void chunks.push(c);
+                    if (head.length < 64)
+                        head += c.toString('utf8', 0, 64);
+                    if (broken)
+                        return;
+                    try {
+                        splitter.push(c);
+                    }
+                    catch {
+                        broken = true;
+                    }
+                });
+                source.on('end', () => {
+                    const status = res.statusCode ?? 0;
+                    if (!streaming)
+                        return resolve({ status, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+                    try {
+                        if (!broken)
+                            splitter.end();
+                    }
+                    catch {
+                        broken = true;
+                    }
+                    // a broken stream keeps only its start: enough for the error message, never valid JSON
+                    resolve(broken ? { status, headers: res.headers, body: head.slice(0, 64), size } : { status, headers: res.headers, body: '[]' });
+                });
+                source.on('error', (e) => reject(new TransientError(e.message)));
+            });
+            req.setTimeout(this.opts.timeoutMs, () => req.destroy(new TransientError(`no answer within ${this.opts.timeoutMs / 1000}s`)));
+            req.on('error', (e) => {
+                if (e instanceof errors/* StageError */.Zu || e instanceof TransientError)
+                    return reject(e);
+                if (e.code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME/.test(e.code)) {
+                    return reject(new errors/* StageError */.Zu(`TLS verification of ${this.url.host} failed (${e.code}): point bcm.ca_file (or input bcm-ca-cert) at BCM's CA, /cm/local/apps/cmd/etc/cacert.pem on the head node`));
+                }
+                reject(new TransientError(e.code ? `${e.code} ${e.message}` : e.message));
+            });
+            req.end(body);
+        });
+    }
+    async withRetries(what, fn) {
+        const base = this.opts.backoffMs ?? 500;
+        for (let attempt = 0;; attempt++) {
+            try {
+                const value = await fn();
+                this.attempts.push({ call: what, attempt, outcome: 'ok' });
+                return value;
+            }
+            catch (err) {
+                const transient = err instanceof TransientError;
+                this.attempts.push({ call: what, attempt, outcome: err.message });
+                if (!transient)
+                    throw err;
+                if (attempt >= this.opts.retries) {
+                    throw new errors/* StageError */.Zu(`BCM ${this.url.host}: ${what} failed after ${attempt + 1} attempt(s): ${err.message}. Check that the head node is up and bcm.endpoint is right; raise bcm.timeout_seconds or bcm.retries for a slow head node.`);
+                }
+                await new Promise((r) => setTimeout(r, Math.min(base * 2 ** attempt, 30_000)));
+            }
+        }
+    }
+    async login() {
+        if (this.opts.auth.mode !== 'login')
+            return;
+        const { username, password } = this.opts.auth;
+        const reply = await this.withRetries('login', async () => {
+            const r = await this.post({ service: 'login', username, password });
+            if (r.status >= 500)
+                throw new TransientError(`HTTP ${r.status}`);
+            return r;
+        });
+        const setCookie = [].concat(reply.headers['set-cookie'] ?? []);
+        const token = setCookie.map((c) => /cm-login-token=([^;\s]+)/.exec(c)?.[1]).find(Boolean);
+        if (reply.status === 200 && reply.body.trim() === 'true' && token) {
+            this.cookie = `cm-login-token=${token}`;
+            return;
+        }
+        const said = safeErrorMessage(reply.body);
+        throw new errors/* StageError */.Zu(`BCM login as '${username}' was refused${said ? `: ${said}` : reply.status !== 200 ? ` (HTTP ${reply.status})` : ''}. Check the BCM username (bcm.username / input bcm-username) and the password secret (input bcm-password).`);
+    }
+    /**
+     * A call whose answer is a list, reduced element by element as it arrives (`map` returns undefined to
+     * drop an element), so a 10,000-node answer is never held whole.
+     */
+    async callList(service, call, args, map) {
+        let items = [];
+        const splitter = () => {
+            items = [];
+            return new JsonArraySplitter((el, i) => {
+                const v = map(el, i);
+                if (v !== undefined)
+                    items.push(v);
+            });
+        };
+        const value = await this.call(service, call, args, splitter);
+        if (!Array.isArray(value))
+            throw new errors/* StageError */.Zu(`BCM answered ${service}.${call} with ${value === null ? 'null' : typeof value}, expected a list`);
+        return items;
+    }
+    /** One JSON RPC call. Re-logs in once when the answer looks like an expired or missing session. */
+    async call(service, call, args = [], splitter) {
+        const name = `${service}.${call}`;
+        if (this.opts.auth.mode === 'login' && !this.cookie)
+            await this.login();
+        let relogged = false;
+        for (;;) {
+            const reply = await this.withRetries(name, async () => {
+                const r = await this.post({ service, call, args }, this.cookie ? { cookie: this.cookie } : {}, splitter?.());
+                if (r.status >= 500 && r.status < 600)
+                    throw new TransientError(`HTTP ${r.status}`);
+                return r;
+            });
+            const outcome = interpretReply(name, reply);
+            if (outcome.kind === 'ok')
+                return outcome.value;
+            if ((outcome.kind === 'auth' || outcome.kind === 'not-json') && this.opts.auth.mode === 'login' && !relogged) {
+                relogged = true;
+                this.cookie = undefined;
+                await this.login();
+                continue;
+            }
+            if (outcome.kind === 'auth') {
+                throw new errors/* StageError */.Zu(this.opts.auth.mode === 'client-cert'
+                    ? `BCM refused ${name} for the client certificate (${outcome.reason}): the certificate must be signed by the cluster CA and its profile must allow ${name}`
+                    : `BCM refused ${name} even after logging in again (${outcome.reason}): the user's profile may not allow it`);
+            }
+            throw new errors/* StageError */.Zu(outcome.kind === 'not-json' && relogged ? `${outcome.reason}, also after logging in again` : outcome.reason);
+        }
+    }
+}
+function safeErrorMessage(body) {
+    try {
+        const v = JSON.parse(body);
+        if (v && typeof v === 'object' && 'errormessage' in v)
+            return String(v.errormessage).slice(0, 300);
+    }
+    catch {
+        /* not JSON */
+    }
+    return '';
+}
+/** Classifies an HTTP reply in the order bcm-api.md §5 gives: status, JSON-ness, errormessage, success:false. */
+function interpretReply(name, reply) {
+    if (AUTH_STATUSES.has(reply.status))
+        return { kind: 'auth', reason: `HTTP ${reply.status}` };
+    if (reply.status === 400)
+        return { kind: 'error', reason: `BCM does not know ${name} (HTTP 400): this BCM version may name the call differently` };
+    if (reply.status !== 200)
+        return { kind: 'error', reason: `BCM answered HTTP ${reply.status} to ${name}` };
+    let value;
+    try {
+        value = JSON.parse(reply.body);
+    }
+    catch {
+        const looksHtml = /^\s*</.test(reply.body);
+        return looksHtml
+            ? { kind: 'auth', reason: 'an HTML page instead of JSON, as BCM sends to a session it does not know' }
+            : {
+                kind: 'not-json',
+                reason: `BCM answered ${name} with a body that is not JSON (${reply.body.length} bytes, starting ${JSON.stringify(reply.body.slice(0, 40))})`,
+            };
+    }
+    if (value === false)
+        return { kind: 'auth', reason: 'the head node answered false' };
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+        const obj = value;
+        if (typeof obj.errormessage === 'string') {
+            const msg = obj.errormessage.slice(0, 300);
+            return /does not allow access|certificate/i.test(msg)
+                ? { kind: 'auth', reason: msg }
+                : { kind: 'error', reason: `BCM refused ${name}: ${msg}` };
+        }
+        if (obj.success === false)
+            return { kind: 'error', reason: `BCM reported failure for ${name}: ${JSON.stringify(obj.validation ?? obj).slice(0, 300)}` };
+    }
+    return { kind: 'ok', value };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/bcm/model.js
+// BCM entities as discovery needs them, parsed tolerantly from BCM 10 and 11 shapes (bcm-api.md §2–§4, §7):
+// every field optional, placeholder values ("0.0.0.0", zero MAC, zero UUID, "") mean unset.
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+const PLACEHOLDERS = new Set(['', '0.0.0.0', '::0', '::', '00:00:00:00:00:00', ZERO_UUID, 'CATEGORY']);
+function str(v) {
+    if (typeof v !== 'string')
+        return undefined;
+    const t = v.trim();
+    return PLACEHOLDERS.has(t) ? undefined : t;
+}
+function asObject(v) {
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+}
+function expectArray(v, call) {
+    if (!Array.isArray(v))
+        throw new TypeError(`BCM answered ${call} with ${v === null ? 'null' : typeof v}, expected a list`);
+    return v;
+}
+function parseInterface(raw) {
+    const o = asObject(raw);
+    if (!o)
+        return undefined;
+    const childType = typeof o.childType === 'string' ? o.childType : '';
+    return {
+        name: typeof o.name === 'string' ? o.name : '',
+        childType,
+        ip: str(o.ip),
+        networkUuid: str(o.network),
+        mac: str(o.mac)?.toUpperCase(),
+        isBmc: /bmc/i.test(childType),
+    };
+}
+/** One node of cmdevice.getNodes; undefined for entries without a hostname or UUID (nothing can select them). */
+function parseNode(item) {
+    const o = asObject(item);
+    const hostname = o && typeof o.hostname === 'string' ? o.hostname.trim() : '';
+    const uuid = o ? (str(o.uuid) ?? (typeof o.uniqueKey === 'number' ? String(o.uniqueKey) : undefined)) : undefined;
+    if (!o || !hostname || !uuid)
+        return undefined;
+    return {
+        uuid,
+        hostname,
+        childType: typeof o.childType === 'string' ? o.childType : '',
+        mac: str(o.mac)?.toUpperCase(),
+        categoryUuid: str(o.category),
+        provisioningInterface: str(o.provisioningInterface),
+        interfaces: Array.isArray(o.interfaces) ? o.interfaces.map(parseInterface).filter((i) => Boolean(i)) : [],
+    };
+}
+function parseNodes(raw) {
+    return expectArray(raw, 'cmdevice.getNodes')
+        .map(parseNode)
+        .filter((n) => Boolean(n));
+}
+function parseNetworks(raw) {
+    const out = [];
+    for (const item of expectArray(raw, 'cmnet.getNetworks')) {
+        const o = asObject(item);
+        const uuid = o && str(o.uuid);
+        if (!o || !uuid || typeof o.name !== 'string')
+            continue;
+        out.push({
+            uuid,
+            name: o.name,
+            baseAddress: str(o.baseAddress),
+            netmaskBits: typeof o.netmaskBits === 'number' ? o.netmaskBits : undefined,
+            type: typeof o.type === 'string' ? o.type.toUpperCase() : '',
+            management: o.management === true,
+        });
+    }
+    return out;
+}
+function parseCategories(raw) {
+    const out = [];
+    for (const item of expectArray(raw, 'cmdevice.getCategories')) {
+        const o = asObject(item);
+        const uuid = o && str(o.uuid);
+        if (o && uuid && typeof o.name === 'string')
+            out.push({ uuid, name: o.name });
+    }
+    return out;
+}
+/** One entry of cmstatus.getStatusForDevices, whose answer is aligned with the UUIDs asked for (null: unknown device). */
+function parseStatus(item, askedUuid) {
+    const o = asObject(item);
+    if (!o)
+        return undefined;
+    const uuid = str(o.ref_device_uuid) ?? (o.refDeviceUniqueKey !== undefined ? String(o.refDeviceUniqueKey) : askedUuid);
+    if (!uuid)
+        return undefined;
+    const status = typeof o.status === 'string' ? o.status.toUpperCase() : 'UNKNOWN';
+    return { uuid, status: status.replace('INSTALLER_CALLING_INIT', 'INSTALLER_CALLINGINIT'), closed: o.closed === true };
+}
+function parseStatuses(raw, asked) {
+    const statuses = expectArray(raw, 'cmstatus.getStatusForDevices').map((item, i) => parseStatus(item, asked[i]));
+    return new Map(statuses.filter((s) => Boolean(s)).map((s) => [s.uuid, s]));
+}
+function parseVersion(raw) {
+    const o = asObject(raw);
+    return o && typeof o.cmVersion === 'string' ? o.cmVersion : undefined;
+}
+
+// EXTERNAL MODULE: ./build/actions/lib/config/cidr.js
+var cidr = __nccwpck_require__(8077);
+// EXTERNAL MODULE: ./build/actions/lib/config/patterns.js
+var patterns = __nccwpck_require__(8152);
+// EXTERNAL MODULE: ./build/actions/lib/util/similar.js
+var similar = __nccwpck_require__(1204);
+;// CONCATENATED MODULE: ./build/actions/lib/bcm/select.js
+// Pure selection: which BCM nodes the spec asks for, in which roles, reached on which address.
+// Every problem is collected, so the user fixes them in one round.
+
+
+
+/** Hostnames in BCM closest to a missing one, for "did you mean". */
+function nearMisses(wanted, known, max = 3) {
+    return (0,similar/* nearest */.p)(wanted, known, max);
+}
+/** Every address of a node, labelled by its BCM network name. */
+function nodeAddresses(node, networks) {
+    return node.interfaces
+        .filter((i) => i.ip)
+        .map((i) => ({ network: (i.networkUuid && networks.get(i.networkUuid)?.name) || '', interface: i.name, ip: i.ip }));
+}
+function describeNodeNetwork(spec) {
+    const n = spec.network.node_network;
+    return n.name ? `network '${n.name}'` : n.cidr ? `CIDR ${n.cidr}` : `interface '${n.interface}'`;
+}
+/**
+ * The address of a node on the spec's node network. Management and BMC interfaces are never chosen
+ * unless network.allow_management is set.
+ */
+function chooseAddress(node, spec, networks) {
+    const sel = spec.network.node_network;
+    for (const iface of node.interfaces) {
+        if (!iface.ip)
+            continue;
+        const net = iface.networkUuid ? networks.get(iface.networkUuid) : undefined;
+        const isManagement = iface.isBmc || Boolean(net?.management);
+        if (isManagement && !spec.network.allow_management)
+            continue;
+        const matches = sel.name ? net?.name === sel.name : sel.cidr ? (0,cidr/* cidrContains */.eX)(sel.cidr, iface.ip) : iface.name === sel.interface;
+        if (matches)
+            return { ip: iface.ip, network: net?.name ?? '' };
+    }
+    return undefined;
+}
+/** Spec-level problems with the chosen network that no node could fix. */
+function networkProblems(spec, networks) {
+    const name = spec.network.node_network.name;
+    if (!name)
+        return [];
+    const net = networks.find((n) => n.name === name);
+    if (!net)
+        return [
+            `network.node_network.name: BCM has no network '${name}' (it has: ${networks
+                .map((n) => n.name)
+                .sort()
+                .join(', ') || 'none'})`,
+        ];
+    if (net.management && !spec.network.allow_management) {
+        return [
+            `network.node_network.name: '${name}' is a BCM management network; nodes are not reached on it unless network.allow_management is true`,
+        ];
+    }
+    return [];
+}
+function selectNodes(spec, facts, at) {
+    const problems = [...networkProblems(spec, facts.networks)];
+    const networks = new Map(facts.networks.map((n) => [n.uuid, n]));
+    const categories = new Map(facts.categories.map((c) => [c.uuid, c.name]));
+    const byHostname = new Map();
+    for (const n of facts.nodes)
+        byHostname.set(n.hostname, [...(byHostname.get(n.hostname) ?? []), n]);
+    const knownNames = [...byHostname.keys()];
+    const resolve = (key) => {
+        const names = [];
+        spec.nodes[key].forEach((selector, i) => {
+            const where = `nodes.${key}[${i}]`;
+            if (typeof selector === 'string' && !(0,patterns/* isGlob */.fg)(selector)) {
+                for (const name of (0,patterns/* expandPattern */.nh)(selector)) {
+                    if (byHostname.has(name))
+                        names.push(name);
+                    else {
+                        const near = nearMisses(name, knownNames);
+                        problems.push(`${where}: node '${name}' is not in BCM${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`);
+                    }
+                }
+                return;
+            }
+            const matched = facts.nodes
+                .filter((n) => (0,patterns/* matchSelector */.xZ)(selector, n.hostname, n.categoryUuid && categories.get(n.categoryUuid)))
+                .map((n) => n.hostname);
+            if (!matched.length)
+                problems.push(`${where}: ${(0,patterns/* selectorToString */.CI)(selector)} matches no BCM node`);
+            names.push(...matched);
+        });
+        return names;
+    };
+    const controlPlane = resolve('control_plane');
+    const workers = resolve('workers');
+    const byRole = [
+        ['control_plane', controlPlane],
+        ['etcd', spec.nodes.etcd.length ? resolve('etcd') : controlPlane],
+        ['worker', workers],
+        ['gpu_worker', spec.nodes.gpu_workers.length ? resolve('gpu_workers') : workers],
+    ];
+    const roles = new Map();
+    for (const [role, names] of byRole)
+        for (const name of names)
+            roles.set(name, (roles.get(name) ?? new Set()).add(role));
+    const nodes = [];
+    const byAddress = new Map();
+    for (const [hostname, roleSet] of [...roles.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+        const candidates = byHostname.get(hostname);
+        if (candidates.length > 1) {
+            problems.push(`${hostname}: BCM has ${candidates.length} devices with this hostname (${candidates.map((c) => c.uuid).join(', ')}); rename or remove the duplicate in BCM`);
+            continue;
+        }
+        const node = candidates[0];
+        if (roleSet.has('control_plane') && roleSet.has('worker') && !spec.nodes.allow_stacked) {
+            problems.push(`${hostname}: selected as both control plane and worker; remove it from one role or set nodes.allow_stacked: true`);
+        }
+        const addresses = nodeAddresses(node, networks);
+        const chosen = chooseAddress(node, spec, networks);
+        if (!chosen) {
+            const have = addresses.map((a) => `${a.ip} on ${a.network || 'no network'} (${a.interface})`).join(', ') || 'none';
+            problems.push(`${hostname}: no address on ${describeNodeNetwork(spec)}; its addresses: ${have}. Give it an interface there in BCM, or choose another network.node_network`);
+            continue;
+        }
+        byAddress.set(chosen.ip, [...(byAddress.get(chosen.ip) ?? []), hostname]);
+        nodes.push({
+            hostname,
+            uuid: node.uuid,
+            mac: node.mac ?? '',
+            category: node.categoryUuid ? categories.get(node.categoryUuid) : undefined,
+            status: 'UNKNOWN',
+            roles: [...roleSet],
+            address: chosen.ip,
+            network: chosen.network,
+            addresses,
+            history: [{ stage: 'discover-nodes', at, result: 'discovered' }],
+        });
+    }
+    for (const [ip, names] of byAddress)
+        if (names.length > 1)
+            problems.push(`${names.join(', ')}: share the address ${ip}; each node needs its own address on ${describeNodeNetwork(spec)}`);
+    if (!nodes.some((n) => n.roles.includes('control_plane')) && !problems.some((p) => p.startsWith('nodes.control_plane'))) {
+        problems.push('nodes.control_plane: no control-plane node was selected; list at least one');
+    }
+    return { nodes, problems };
+}
+/** Puts BCM's status on each selected node; refuses nodes that are not in an accepted status or are closed. */
+function applyStatuses(selection, statuses, spec) {
+    const problems = [...selection.problems];
+    const nodes = selection.nodes.map((node) => {
+        const status = statuses.get(node.uuid);
+        const text = status?.status ?? 'UNKNOWN';
+        if (!status || !spec.nodes.allowed_status.includes(text) || status.closed) {
+            problems.push(`${node.hostname}: BCM reports it ${status?.closed ? `${text} and closed` : text} (accepted: ${spec.nodes.allowed_status.join(', ')}); bring it up in BCM, or add the status to nodes.allowed_status`);
+        }
+        return { ...node, status: status?.closed ? `${text} (closed)` : text };
+    });
+    return { nodes, problems };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/inventory/types.js
+// The inventory document (inventory.json): produced by discover-nodes, enriched by prepare-nodes,
+// read by the later stages. Versioned, deterministic, never holds a secret.
+const INVENTORY_SCHEMA_VERSION = 1;
+
+;// CONCATENATED MODULE: ./build/actions/lib/inventory/secrets.js
+// Refuses documents that look like they carry a secret: artifacts and outputs must never hold one.
+const SECRET_KEY = /(pass(word|wd|phrase)?|secret|token|private[_-]?key|credential|api[_-]?key|kubeconfig)$/i;
+const SECRET_VALUE = [
+    [/-----BEGIN [A-Z0-9 ]*-----/, 'a PEM block'],
+    [/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\./, 'a JSON Web Token'],
+    [/\b(ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}/, 'a GitHub token'],
+    [/\bAKIA[0-9A-Z]{16}\b/, 'an AWS access key'],
+    [/\bcm-login-token=[A-Za-z0-9]+/, 'a BCM login cookie'],
+];
+/** Cheap first test: every value pattern needs one of these; most strings skip the full check. */
+const MAYBE_SECRET_VALUE = /-----BEGIN|eyJ|gh[pousr]_|github_pat_|AKIA|cm-login-token=/;
+/** Walks a JSON value and lists every place that looks like a secret. Values are never echoed. */
+function findSecrets(value, path = '') {
+    const found = [];
+    // the path is built only for a finding: a 10,000-node inventory has hundreds of thousands of values
+    const pathOf = (trail) => trail.reduce((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), path);
+    const visit = (v, trail, key) => {
+        if (typeof v === 'string') {
+            if (key !== undefined && SECRET_KEY.test(key) && v.length > 0)
+                found.push({ path: pathOf(trail), why: `key '${key}' holds a value` });
+            if (MAYBE_SECRET_VALUE.test(v))
+                for (const [re, what] of SECRET_VALUE)
+                    if (re.test(v))
+                        found.push({ path: pathOf(trail), why: `value contains ${what}` });
+        }
+        else if (Array.isArray(v)) {
+            for (let i = 0; i < v.length; i++) {
+                trail.push(i);
+                visit(v[i], trail, undefined);
+                trail.pop();
+            }
+        }
+        else if (v && typeof v === 'object') {
+            for (const k of Object.keys(v)) {
+                trail.push(k);
+                visit(v[k], trail, k);
+                trail.pop();
+            }
+        }
+    };
+    visit(value, [], undefined);
+    return found;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/inventory/document.js
+// Reading, writing, validating and merging inventory.json. Output is canonical (sorted keys, nodes by
+// hostname, fixed role order) so the same inventory is the same bytes and diffs stay readable.
+
+
+
+
+
+const ROLE_ORDER = ['control_plane', 'etcd', 'worker', 'gpu_worker'];
+/** A copy with every object's keys sorted (undefined members dropped), for JSON.stringify's native speed. */
+function sortKeysDeep(value) {
+    if (Array.isArray(value))
+        return value.map(sortKeysDeep);
+    if (value && typeof value === 'object') {
+        const out = {};
+        for (const k of Object.keys(value).sort()) {
+            const v = value[k];
+            if (v !== undefined)
+                out[k] = sortKeysDeep(v);
+        }
+        return out;
+    }
+    return value;
+}
+function normalizeNode(node) {
+    return {
+        ...node,
+        roles: ROLE_ORDER.filter((r) => node.roles.includes(r)),
+        addresses: [...node.addresses].sort((a, b) => a.network.localeCompare(b.network) || a.interface.localeCompare(b.interface) || a.ip.localeCompare(b.ip)),
+    };
+}
+function normalizeInventory(inv) {
+    return {
+        ...inv,
+        nodes: inv.nodes.map(normalizeNode).sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0)),
+    };
+}
+/** The canonical text of an inventory. Refuses anything that looks like a secret. */
+function serializeInventory(inv) {
+    const problems = validateInventory(inv);
+    if (problems.length)
+        throw new errors/* StageError */.Zu('refusing to write an invalid inventory', problems);
+    const secrets = findSecrets(inv);
+    if (secrets.length)
+        throw new errors/* StageError */.Zu('refusing to write an inventory that looks like it holds a secret', secrets.map((s) => `${s.path}: ${s.why}`));
+    return `${JSON.stringify(sortKeysDeep(normalizeInventory(inv)), null, 2)}\n`;
+}
+function parseInventory(text, source) {
+    let data;
+    try {
+        data = JSON.parse(text);
+    }
+    catch (err) {
+        throw new errors/* UsageError */.eb(`${source} is not valid JSON: ${err.message}`);
+    }
+    const problems = validateInventory(data);
+    if (problems.length)
+        throw new errors/* UsageError */.eb(`${source} is not a bcmkube inventory:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    return data;
+}
+function readInventory(path) {
+    let text;
+    try {
+        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+    }
+    catch (err) {
+        throw new errors/* UsageError */.eb(`cannot read inventory '${path}': ${err.code ?? String(err)} — run discover-nodes first, or pass the inventory artifact of the previous stage`);
+    }
+    return parseInventory(text, path);
+}
+/** Writes atomically (temp file + rename), so a crash never leaves half an inventory. */
+function writeInventory(path, inv) {
+    const text = serializeInventory(inv);
+    (0,external_node_fs_.mkdirSync)((0,external_node_path_.dirname)(path), { recursive: true });
+    const tmp = `${path}.tmp-${process.pid}`;
+    (0,external_node_fs_.writeFileSync)(tmp, text, { mode: 0o644 });
+    (0,external_node_fs_.renameSync)(tmp, path);
+    return text;
+}
+const isString = (v) => typeof v === 'string';
+/** Structural validation; returns problems as `path: message`. */
+function validateInventory(data) {
+    const p = [];
+    if (!data || typeof data !== 'object' || Array.isArray(data))
+        return ['(root): must be an object'];
+    const inv = data;
+    if (inv.schemaVersion !== INVENTORY_SCHEMA_VERSION)
+        p.push(`schemaVersion: must be ${INVENTORY_SCHEMA_VERSION}, got ${JSON.stringify(inv.schemaVersion)} (written by another bcmkube version?)`);
+    if (!isString(inv.cluster) || !inv.cluster)
+        p.push('cluster: must be a non-empty string');
+    if (!isString(inv.specHash))
+        p.push('specHash: must be a string');
+    const bcm = inv.bcm;
+    if (!bcm || !isString(bcm.endpoint))
+        p.push('bcm.endpoint: must be a string');
+    if (!Array.isArray(inv.history))
+        p.push('history: must be an array');
+    if (!Array.isArray(inv.nodes))
+        return [...p, 'nodes: must be an array'];
+    const seen = new Set();
+    inv.nodes.forEach((n, i) => {
+        const at = `nodes[${i}]`;
+        if (!n || typeof n !== 'object')
+            return p.push(`${at}: must be an object`);
+        const node = n;
+        for (const k of ['hostname', 'uuid', 'mac', 'status', 'address', 'network'])
+            if (!isString(node[k]))
+                p.push(`${at}.${k}: must be a string`);
+        if (isString(node.hostname)) {
+            if (seen.has(node.hostname))
+                p.push(`${at}.hostname: '${node.hostname}' appears twice`);
+            seen.add(node.hostname);
+        }
+        if (!Array.isArray(node.roles) || node.roles.some((r) => !ROLE_ORDER.includes(r)))
+            p.push(`${at}.roles: must be a list of ${ROLE_ORDER.join(', ')}`);
+        if (!Array.isArray(node.addresses))
+            p.push(`${at}.addresses: must be an array`);
+        if (!Array.isArray(node.history))
+            p.push(`${at}.history: must be an array`);
+    });
+    return p;
+}
+/**
+ * Applies a later stage's per-node changes: facts replace facts, history grows. Nodes missing from the
+ * update are kept unchanged; an update for a node the inventory lacks is an error (stages never add nodes
+ * behind discovery's back).
+ */
+function mergeInventory(base, updates, mark) {
+    const byName = new Map(base.nodes.map((n) => [n.hostname, n]));
+    for (const u of updates)
+        if (!byName.has(u.hostname))
+            throw new errors/* StageError */.Zu(`node '${u.hostname}' is not in the inventory of cluster '${base.cluster}'`);
+    const updated = new Map(updates.map((u) => [u.hostname, u]));
+    const nodes = base.nodes.map((n) => {
+        const u = updated.get(n.hostname);
+        if (!u)
+            return n;
+        const { history: extra = [], ...rest } = u;
+        return { ...n, ...rest, history: [...n.history, ...extra] };
+    });
+    return { ...base, nodes, history: [...base.history, mark] };
+}
+
+// EXTERNAL MODULE: ./build/actions/lib/report/inputs.js
+var report_inputs = __nccwpck_require__(738);
+;// CONCATENATED MODULE: ./build/actions/lib/report/markdown.js
+// Small Markdown builders for job summaries, PR comments and terminal output.
+function cell(value) {
+    return String(value ?? '')
+        .replace(/\|/g, '\\|')
+        .replace(/\r?\n/g, ' ');
+}
+function table(headers, rows) {
+    const lines = [`| ${headers.map(cell).join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`];
+    for (const row of rows)
+        lines.push(`| ${row.map(cell).join(' | ')} |`);
+    return lines.join('\n');
+}
+function heading(text, level = 2) {
+    return `${'#'.repeat(level)} ${text}`;
+}
+function bullets(items) {
+    return items.map((i) => `- ${i}`).join('\n');
+}
+function codeBlock(text, lang = '') {
+    return `\`\`\`${lang}\n${text}\n\`\`\``;
+}
+function timingsTable(phases) {
+    const total = phases.reduce((s, p) => s + p.ms, 0);
+    return table(['phase', 'seconds'], [...phases.map((p) => [p.name, (p.ms / 1000).toFixed(2)]), ['**total**', `**${(total / 1000).toFixed(2)}**`]]);
+}
+/** A Mermaid flowchart of steps with dependencies, coloured by outcome. Ids are sanitised. */
+function mermaidFlow(steps) {
+    const id = (s) => s.replace(/[^A-Za-z0-9_]/g, '_');
+    const lines = ['flowchart LR'];
+    for (const s of steps)
+        lines.push(`  ${id(s.id)}["${s.label.replace(/"/g, "'")}"]`);
+    for (const s of steps)
+        for (const n of s.needs)
+            lines.push(`  ${id(n)} --> ${id(s.id)}`);
+    const colours = {
+        ok: 'fill:#d4f7d4,stroke:#2a7a2a',
+        failed: 'fill:#f7d4d4,stroke:#a12a2a',
+        skipped: 'fill:#eeeeee,stroke:#888888',
+        unchanged: 'fill:#e4ecf7,stroke:#4a6a9a',
+        planned: 'fill:#fff6d4,stroke:#9a7a2a',
+    };
+    for (const s of steps)
+        if (s.outcome)
+            lines.push(`  style ${id(s.id)} ${colours[s.outcome]}`);
+    return codeBlock(lines.join('\n'), 'mermaid');
+}
+
+// EXTERNAL MODULE: ./build/actions/lib/config/load.js + 3 modules
+var load = __nccwpck_require__(7753);
+;// CONCATENATED MODULE: ./build/actions/lib/stages/context.js
+// What every stage starts with: the validated spec, plan mode, where files go, and the reporter.
+
+
+
+function openStage(inputs, reporter) {
+    const specPath = (0,report_inputs/* requiredInput */.YF)(inputs, 'spec', 'the path of the cluster spec, e.g. clusters/prod.yaml');
+    const loaded = (0,load/* loadSpecFile */.KO)(specPath);
+    for (const w of loaded.problems)
+        reporter.warning(`${w.path || '(spec)'}: ${w.message}`, `cluster spec ${specPath}`);
+    const plan = (0,report_inputs/* booleanInput */.tE)(inputs, 'plan', false);
+    const outDir = inputs.get('out-dir').trim() || (0,external_node_path_.join)('.bcmkube', loaded.spec.name);
+    return { spec: loaded.spec, specPath, specHash: loaded.hash, plan, outDir, inputs, reporter };
+}
+function inventoryPathOf(ctx) {
+    return ctx.inputs.get('inventory').trim() || (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/timing.js
+async function timed(phases, name, fn) {
+    const start = performance.now();
+    try {
+        return await fn();
+    }
+    finally {
+        phases.push({ name, ms: performance.now() - start });
+    }
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/discover.js
+// Stage 1, discover-nodes: BCM → inventory.json. Only reads BCM, so plan mode does the same work.
+
+
+
+
+
+
+
+
+
+
+
+
+function readPemOrFile(value, what) {
+    if (value.includes('-----BEGIN'))
+        return value;
+    try {
+        return (0,external_node_fs_.readFileSync)(value, 'utf8');
+    }
+    catch (err) {
+        throw new errors/* UsageError */.eb(`cannot read ${what} '${value}': ${err.code ?? String(err)}`);
+    }
+}
+function bcmAuth(ctx) {
+    const { spec, inputs, reporter } = ctx;
+    if (spec.bcm.auth === 'login') {
+        const username = inputs.get('bcm-username').trim() || spec.bcm.username || '';
+        if (!username)
+            throw new errors/* UsageError */.eb(`bcm.username (or ${inputs.label('bcm-username')}) is required when bcm.auth is login`);
+        const password = (0,report_inputs/* secretInput */.jY)(inputs, 'bcm-password', reporter, spec.bcm.password_file);
+        if (!password)
+            throw new errors/* UsageError */.eb(`the BCM password is missing: pass ${inputs.label('bcm-password')} from a secret (or ${inputs.label('bcm-password-file')}, or bcm.password_file in the spec)`);
+        return { mode: 'login', username, password };
+    }
+    const certIn = inputs.get('bcm-client-cert') || (spec.bcm.client_cert_file ? readPemOrFile(spec.bcm.client_cert_file, 'bcm.client_cert_file') : '');
+    const key = (0,report_inputs/* secretInput */.jY)(inputs, 'bcm-client-key', reporter, spec.bcm.client_key_file);
+    if (!certIn || !key)
+        throw new errors/* UsageError */.eb(`bcm.auth is client-cert: pass ${inputs.label('bcm-client-cert')} and ${inputs.label('bcm-client-key')} from secrets (or bcm.client_cert_file / bcm.client_key_file)`);
+    return { mode: 'client-cert', cert: readPemOrFile(certIn, 'bcm-client-cert'), key: readPemOrFile(key, 'bcm-client-key') };
+}
+function caPem(ctx) {
+    const fromInput = ctx.inputs.get('bcm-ca-cert').trim();
+    if (fromInput)
+        return readPemOrFile(fromInput, ctx.inputs.label('bcm-ca-cert'));
+    if (ctx.spec.bcm.ca_file) {
+        if (!(0,external_node_fs_.existsSync)(ctx.spec.bcm.ca_file))
+            throw new errors/* UsageError */.eb(`bcm.ca_file '${ctx.spec.bcm.ca_file}' does not exist (paths are relative to the working directory)`);
+        return readPemOrFile(ctx.spec.bcm.ca_file, 'bcm.ca_file');
+    }
+    return undefined;
+}
+const HISTORY_KEPT = 20;
+/** The inventory an earlier run left here, if it is this cluster's; anything unreadable is ignored. */
+function previousInventory(path, cluster) {
+    if (!(0,external_node_fs_.existsSync)(path))
+        return undefined;
+    try {
+        const inv = readInventory(path);
+        return inv.cluster === cluster ? inv : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** A node BCM still knows by the same UUID keeps its facts and history, so later stages can compare runs. */
+function carryForward(node, previous) {
+    const before = previous.get(node.uuid);
+    if (!before || before.hostname !== node.hostname)
+        return node;
+    return { ...node, ...(before.facts ? { facts: before.facts } : {}), history: [...before.history, ...node.history].slice(-HISTORY_KEPT) };
+}
+/** GitHub caps a step summary at 1 MiB: a 10,000-node table is cut, the inventory has them all. */
+const SUMMARY_NODE_ROWS = 200;
+function nodeTable(all) {
+    const nodes = all.slice(0, SUMMARY_NODE_ROWS);
+    const more = all.length > nodes.length ? `\n\n… and ${all.length - nodes.length} more nodes (all are in inventory.json).` : '';
+    return (table(['hostname', 'roles', 'address', 'network', 'status', 'category', 'MAC'], nodes.map((n) => [n.hostname, n.roles.join(', '), n.address, n.network, n.status, n.category ?? '', n.mac])) + more);
+}
+async function discoverStage(inputs, reporter) {
+    const ctx = openStage(inputs, reporter);
+    const { spec } = ctx;
+    const insecure = (0,report_inputs/* booleanInput */.tE)(inputs, 'insecure', false) || spec.bcm.insecure;
+    const client = new BcmClient({
+        endpoint: spec.bcm.endpoint,
+        auth: bcmAuth(ctx),
+        ca: caPem(ctx),
+        insecure,
+        timeoutMs: spec.bcm.timeout_seconds * 1000,
+        retries: spec.bcm.retries,
+    });
+    const warnings = [];
+    if (insecure) {
+        warnings.push(`TLS verification of the BCM head node is OFF (${spec.bcm.insecure ? 'bcm.insecure in the spec' : inputs.label('insecure')}): anyone on the path could impersonate BCM. Give bcm.ca_file instead.`);
+        reporter.warning(warnings[0], 'insecure BCM connection');
+    }
+    const phases = [];
+    const at = new Date().toISOString();
+    try {
+        const bcmVersion = await timed(phases, 'BCM version', async () => parseVersion(await client.call('cmmain', 'getVersion').catch(() => undefined)));
+        const [nodes, rawNetworks, rawCategories] = await timed(phases, 'BCM nodes, networks, categories', () => Promise.all([
+            client.callList('cmdevice', 'getNodes', [], parseNode),
+            client.call('cmnet', 'getNetworks'),
+            client.call('cmdevice', 'getCategories'),
+        ]));
+        let selection = await timed(phases, 'select nodes', () => selectNodes(spec, { nodes, networks: parseNetworks(rawNetworks), categories: parseCategories(rawCategories) }, at));
+        const uuids = selection.nodes.map((n) => n.uuid);
+        if (uuids.length) {
+            const statuses = await timed(phases, 'BCM node status', () => client.callList('cmstatus', 'getStatusForDevices', [uuids], (el, i) => parseStatus(el, uuids[i])));
+            selection = applyStatuses(selection, new Map(statuses.map((st) => [st.uuid, st])), spec);
+        }
+        if (selection.problems.length) {
+            reporter.summary([heading(`discover-nodes: cluster ${spec.name} — refused`), ...selection.problems.map((p) => `- ${p}`)].join('\n'));
+            throw new errors/* StageError */.Zu(`discovery of cluster '${spec.name}' found ${selection.problems.length} problem(s); no inventory was written`, selection.problems);
+        }
+        const inventoryPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
+        const previous = previousInventory(inventoryPath, spec.name);
+        const previousNodes = new Map((previous?.nodes ?? []).map((n) => [n.uuid, n]));
+        const inventory = {
+            schemaVersion: INVENTORY_SCHEMA_VERSION,
+            cluster: spec.name,
+            specHash: ctx.specHash,
+            bcm: { endpoint: spec.bcm.endpoint, ...(bcmVersion ? { version: bcmVersion } : {}) },
+            nodes: selection.nodes.map((n) => carryForward(n, previousNodes)),
+            history: [...(previous?.history ?? []), { stage: 'discover-nodes', at, result: `${selection.nodes.length} nodes` }].slice(-HISTORY_KEPT),
+        };
+        await timed(phases, 'write inventory', () => writeInventory(inventoryPath, inventory));
+        const sorted = [...inventory.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));
+        const names = (role) => JSON.stringify(sorted.filter((n) => n.roles.includes(role)).map((n) => n.hostname));
+        reporter.output('inventory-path', inventoryPath);
+        reporter.output('node-count', String(sorted.length));
+        reporter.output('control-plane', names('control_plane'));
+        reporter.output('workers', names('worker'));
+        reporter.summary([
+            heading(`discover-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`),
+            `${sorted.length} nodes from BCM ${bcmVersion ?? '(version unknown)'} at ${spec.bcm.endpoint}; inventory written to \`${inventoryPath}\`.`,
+            ...warnings.map((w) => `> ⚠️ ${w}`),
+            nodeTable(sorted),
+            timingsTable(phases),
+        ].join('\n\n'));
+        return { inventory, inventoryPath, bcmVersion, phases };
+    }
+    finally {
+        client.close();
+    }
+}
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: external "node:readline"
+const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/recap.js
+// Reading ansible-playbook's output: the PLAY RECAP per host, and the first failed task of each host.
+const RECAP_LINE = /^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)(?:\s+skipped=(\d+))?/;
+const TASK = /^TASK \[(.*)\] \*+$/;
+const FAILURE = /^(?:fatal|failed): \[([^\]]+)\](?: => \(item=[^)]*\))?: (FAILED!|UNREACHABLE!) => (.*)$/;
+class PlaybookOutputReader {
+    inRecap = false;
+    task = '';
+    report = { recap: [], firstFailures: {} };
+    line(raw) {
+        const line = raw.trimEnd();
+        if (line.startsWith('PLAY RECAP')) {
+            this.inRecap = true;
+            return;
+        }
+        const task = TASK.exec(line);
+        if (task)
+            this.task = task[1];
+        const failure = FAILURE.exec(line);
+        if (failure && !this.report.firstFailures[failure[1]]) {
+            let message = failure[3];
+            try {
+                const parsed = JSON.parse(message);
+                if (parsed.msg)
+                    message = parsed.msg;
+            }
+            catch {
+                /* not JSON */
+            }
+            this.report.firstFailures[failure[1]] = { task: this.task, message: `${failure[2]} ${message}`.slice(0, 300) };
+        }
+        if (this.inRecap) {
+            const m = RECAP_LINE.exec(line);
+            if (m) {
+                this.report.recap.push({ host: m[1], ok: +m[2], changed: +m[3], unreachable: +m[4], failed: +m[5], skipped: +(m[6] ?? 0) });
+            }
+        }
+    }
+}
+function readPlaybookOutput(text) {
+    const r = new PlaybookOutputReader();
+    for (const l of text.split('\n'))
+        r.line(l);
+    return r.report;
+}
+
+// EXTERNAL MODULE: ./node_modules/js-yaml/dist/js-yaml.mjs
+var js_yaml = __nccwpck_require__(3243);
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/render.js
+// Pure rendering of Kubespray's inventory (hosts.yaml) and group_vars from the inventory and the spec.
+// Facts drive host vars (containerd on the data partition where /var is short); the variables the
+// predecessor got wrong are set right (loadbalancer_apiserver_healthcheck_port, dns_domain).
+
+const HEADER = '# Generated by bcmkube from inventory.json and the cluster spec; do not edit, change the spec.\n';
+function names(nodes, role) {
+    return Object.fromEntries(nodes.filter((n) => n.roles.includes(role)).map((n) => [n.hostname, {}]));
+}
+function hostVars(node) {
+    return {
+        ansible_host: node.address,
+        ip: node.address,
+        access_ip: node.address,
+        bcm_uuid: node.uuid,
+        ...(node.facts?.containerdStorageDir ? { containerd_storage_dir: node.facts.containerdStorageDir } : {}),
+    };
+}
+/** containerd registry mirrors in Kubespray's containerd_registries_mirrors shape. */
+function registryMirrors(spec) {
+    return Object.entries(spec.mirrors.images)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([prefix, hosts]) => ({
+        prefix,
+        mirrors: hosts.map((host) => ({ host, capabilities: ['pull', 'resolve'], skip_verify: false })),
+    }));
+}
+function kubesprayVars(inv, spec) {
+    const controlPlane = inv.nodes.filter((n) => n.roles.includes('control_plane'));
+    const vars = {
+        cluster_name: spec.name,
+        // Kubespray derives dns_domain from cluster_name; pin it so the cluster domain stays what the spec says
+        dns_domain: spec.kubernetes.dns_domain,
+        kube_version: spec.kubernetes.version,
+        kube_network_plugin: spec.kubernetes.cni,
+        kube_pods_subnet: spec.network.pod_cidr,
+        kube_service_addresses: spec.network.service_cidr,
+        // BCM's CMDaemon holds 8081 on every node; Kubespray's nginx-proxy health check defaults to it
+        loadbalancer_apiserver_healthcheck_port: spec.kubernetes.apiserver_healthcheck_port,
+        container_manager: 'containerd',
+    };
+    const mirrors = registryMirrors(spec);
+    if (mirrors.length)
+        vars.containerd_registries_mirrors = mirrors;
+    if (spec.runai.enabled && spec.runai.domain && controlPlane[0]) {
+        // pods resolve the Run:ai domain through nodelocaldns/CoreDNS hosts, not a forward to a node
+        vars.dns_etchosts = `${controlPlane[0].address} ${spec.runai.domain}\n`;
+    }
+    return { ...vars, ...spec.kubernetes.extra_vars };
+}
+function renderKubespray(inv, spec) {
+    const nodes = [...inv.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));
+    const hosts = {
+        all: {
+            hosts: Object.fromEntries(nodes.map((n) => [n.hostname, hostVars(n)])),
+            children: {
+                kube_control_plane: { hosts: names(nodes, 'control_plane') },
+                kube_node: { hosts: names(nodes, 'worker') },
+                etcd: { hosts: names(nodes, 'etcd') },
+                k8s_cluster: { children: { kube_control_plane: {}, kube_node: {} } },
+                calico_rr: { hosts: {} },
+            },
+            vars: {
+                ansible_user: spec.access.service_user.name,
+                ansible_become: true,
+                ansible_become_method: 'sudo',
+            },
+        },
+    };
+    const dump = (v) => HEADER + js_yaml/* dump */.Bh(v, { lineWidth: 160, sortKeys: true });
+    return { hostsYaml: dump(hosts), allVarsYaml: dump(kubesprayVars(inv, spec)) };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/ssh/known-hosts.js
+// known_hosts: parse (plain and hashed entries), match by hostname or address, fingerprint keys, and
+// decide per the host-key policy. A changed key is always refused.
+
+function fingerprint(key) {
+    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+}
+function parseKnownHosts(text) {
+    const entries = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const fields = line.split(/\s+/);
+        let marker = '';
+        if (fields[0]?.startsWith('@'))
+            marker = fields.shift();
+        if (marker === '@cert-authority' || fields.length < 3)
+            continue;
+        const [hosts, keyType, b64] = fields;
+        const key = Buffer.from(b64, 'base64');
+        if (!key.length)
+            continue;
+        const entry = { patterns: [], keyType, key, revoked: marker === '@revoked' };
+        const hashed = /^\|1\|([^|]+)\|([^|]+)$/.exec(hosts);
+        if (hashed)
+            entry.hashed = { salt: Buffer.from(hashed[1], 'base64'), hash: Buffer.from(hashed[2], 'base64') };
+        else
+            entry.patterns = hosts.split(',');
+        entries.push(entry);
+    }
+    return entries;
+}
+function hostToken(host, port) {
+    return port === 22 ? host : `[${host}]:${port}`;
+}
+function matches(entry, token) {
+    if (entry.hashed)
+        return (0,external_node_crypto_.createHmac)('sha1', entry.hashed.salt).update(token).digest().equals(entry.hashed.hash);
+    return entry.patterns.some((p) => !p.startsWith('!') &&
+        new RegExp(`^${p
+            .replace(/[.+^${}()|\\[\]]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.')}$`).test(token));
+}
+/** Decides whether `key` is the right host key for a node known by `names` (hostname and address). */
+function verifyHostKey(entries, names, port, key, policy) {
+    if (policy === 'off')
+        return { accept: true };
+    const tokens = names.map((n) => hostToken(n, port));
+    const relevant = entries.filter((e) => tokens.some((t) => matches(e, t)));
+    if (relevant.some((e) => e.revoked && e.key.equals(key)))
+        return { accept: false, reason: `host key ${fingerprint(key)} is marked @revoked` };
+    if (relevant.some((e) => !e.revoked && e.key.equals(key)))
+        return { accept: true };
+    const known = relevant.filter((e) => !e.revoked);
+    if (known.length) {
+        return {
+            accept: false,
+            reason: `HOST KEY CHANGED: known_hosts has ${known.map((e) => `${e.keyType} ${fingerprint(e.key)}`).join(', ')}, the node presented ${fingerprint(key)}. If the node was re-imaged, remove its old line from known_hosts after checking the new key out of band.`,
+        };
+    }
+    if (policy === 'accept-new') {
+        const keyType = key.subarray(4, 4 + key.readUInt32BE(0)).toString();
+        return { accept: true, learned: `${tokens.join(',')} ${keyType} ${key.toString('base64')}` };
+    }
+    return {
+        accept: false,
+        reason: `no known_hosts entry for ${names.join(' / ')} (presented ${fingerprint(key)}); add the node's key to known_hosts, or use host-key-policy accept-new for a first contact`,
+    };
+}
+
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
+// EXTERNAL MODULE: ./node_modules/is-stream/index.js
+var is_stream = __nccwpck_require__(6543);
+// EXTERNAL MODULE: ./node_modules/make-dir/index.js
+var make_dir = __nccwpck_require__(6512);
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
+;// CONCATENATED MODULE: ./node_modules/sb-promise-queue/lib/esm/index.mjs
+class PromiseQueue {
+    constructor({ concurrency = 1 } = {}) {
+        this.options = { concurrency };
+        this.running = 0;
+        this.queue = [];
+        this.idleCallbacks = [];
+    }
+    clear() {
+        this.queue = [];
+    }
+    onIdle(callback) {
+        this.idleCallbacks.push(callback);
+        return () => {
+            const index = this.idleCallbacks.indexOf(callback);
+            if (index !== -1) {
+                this.idleCallbacks.splice(index, 1);
+            }
+        };
+    }
+    waitTillIdle() {
+        return new Promise((resolve) => {
+            if (this.running === 0) {
+                resolve();
+                return;
+            }
+            const dispose = this.onIdle(() => {
+                dispose();
+                resolve();
+            });
+        });
+    }
+    add(callback) {
+        return new Promise((resolve, reject) => {
+            const runCallback = () => {
+                this.running += 1;
+                try {
+                    Promise.resolve(callback()).then((val) => {
+                        resolve(val);
+                        this.processNext();
+                    }, (err) => {
+                        reject(err);
+                        this.processNext();
+                    });
+                }
+                catch (err) {
+                    reject(err);
+                    this.processNext();
+                }
+            };
+            if (this.running >= this.options.concurrency) {
+                this.queue.push(runCallback);
+            }
+            else {
+                runCallback();
+            }
+        });
+    }
+    // Internal function, don't use
+    processNext() {
+        this.running -= 1;
+        const callback = this.queue.shift();
+        if (callback) {
+            callback();
+        }
+        else if (this.running === 0) {
+            this.idleCallbacks.forEach((item) => item());
+        }
+    }
+}
+
+
+;// CONCATENATED MODULE: ./node_modules/sb-scandir/lib/esm/index.mjs
+/* @flow */
+
+
+
+
+const defaultFilesystem = {
+    join(pathA, pathB) {
+        return external_path_.join(pathA, pathB);
+    },
+    basename(path) {
+        return external_path_.basename(path);
+    },
+    stat(path) {
+        return new Promise((resolve, reject) => {
+            external_fs_.stat(path, (err, res) => {
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            });
+        });
+    },
+    readdir(path) {
+        return new Promise((resolve, reject) => {
+            external_fs_.readdir(path, (err, res) => {
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            });
+        });
+    },
+};
+async function scanDirectoryInternal({ path, recursive, validate, result, fileSystem, queue, reject, }) {
+    const itemStat = await fileSystem.stat(path);
+    if (itemStat.isFile()) {
+        result.files.push(path);
+    }
+    else if (itemStat.isDirectory()) {
+        result.directories.push(path);
+    }
+    if (!itemStat.isDirectory() || recursive === 'none') {
+        return;
+    }
+    const contents = await fileSystem.readdir(path);
+    contents.forEach((item) => {
+        const itemPath = fileSystem.join(path, item);
+        if (!validate(itemPath)) {
+            return;
+        }
+        queue
+            .add(() => scanDirectoryInternal({
+            path: itemPath,
+            recursive: recursive === 'shallow' ? 'none' : 'deep',
+            validate,
+            result,
+            fileSystem,
+            queue,
+            reject,
+        }))
+            .catch(reject);
+    });
+}
+async function scanDirectory(path, { recursive = true, validate = null, concurrency = Infinity, fileSystem = defaultFilesystem, } = {}) {
+    external_assert_(path && typeof path === 'string', 'path must be a valid string');
+    external_assert_(typeof recursive === 'boolean', 'options.recursive must be a valid boolean');
+    external_assert_(validate === null || typeof validate === 'function', 'options.validate must be a valid function');
+    external_assert_(typeof concurrency === 'number', 'options.concurrency must be a valid number');
+    external_assert_(fileSystem !== null && typeof fileSystem === 'object', 'options.fileSystem must be a valid object');
+    const queue = new PromiseQueue({
+        concurrency,
+    });
+    const result = { files: [], directories: [] };
+    const mergedFileSystem = { ...defaultFilesystem, ...fileSystem };
+    await new Promise((resolve, reject) => {
+        scanDirectoryInternal({
+            path,
+            recursive: recursive ? 'deep' : 'shallow',
+            validate: validate != null ? validate : (item) => mergedFileSystem.basename(item).slice(0, 1) !== '.',
+            result,
+            fileSystem: mergedFileSystem,
+            queue,
+            reject,
+        })
+            .then(() => queue.waitTillIdle())
+            .then(resolve, reject);
+    });
+    return result;
+}
+/* harmony default export */ const esm = (scanDirectory);
+
+// EXTERNAL MODULE: ./node_modules/shell-escape/shell-escape.js
+var shell_escape = __nccwpck_require__(4646);
+// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(5472);
+;// CONCATENATED MODULE: ./node_modules/node-ssh/lib/esm/index.mjs
+
+
+
+
+
+
+
+
+
+const DEFAULT_CONCURRENCY = 1;
+const DEFAULT_VALIDATE = (path) => !external_path_.basename(path).startsWith('.');
+const DEFAULT_TICK = () => {
+    /* No Op */
+};
+class SSHError extends Error {
+    constructor(message, code = null) {
+        super(message);
+        this.code = code;
+    }
+}
+function unixifyPath(path) {
+    if (path.includes('\\')) {
+        return path.split('\\').join('/');
+    }
+    return path;
+}
+async function readFile(filePath) {
+    return new Promise((resolve, reject) => {
+        external_fs_.readFile(filePath, 'utf8', (err, res) => {
+            if (err) {
+                reject(err);
+            }
+            else {
+                resolve(res);
+            }
+        });
+    });
+}
+const SFTP_MKDIR_ERR_CODE_REGEXP = /Error: (E[\S]+): /;
+async function makeDirectoryWithSftp(path, sftp) {
+    let stats = null;
+    try {
+        stats = await new Promise((resolve, reject) => {
+            sftp.stat(path, (err, res) => {
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            });
+        });
+    }
+    catch (_) {
+        /* No Op */
+    }
+    if (stats) {
+        if (stats.isDirectory()) {
+            // Already exists, nothing to worry about
+            return;
+        }
+        throw new Error('mkdir() failed, target already exists and is not a directory');
+    }
+    try {
+        await new Promise((resolve, reject) => {
+            sftp.mkdir(path, (err) => {
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve();
+                }
+            });
+        });
+    }
+    catch (err) {
+        if (err != null && typeof err.stack === 'string') {
+            const matches = SFTP_MKDIR_ERR_CODE_REGEXP.exec(err.stack);
+            if (matches != null) {
+                throw new SSHError(err.message, matches[1]);
+            }
+            throw err;
+        }
+    }
+}
+class NodeSSH {
+    constructor() {
+        this.connection = null;
+    }
+    getConnection() {
+        const { connection } = this;
+        if (connection == null) {
+            throw new Error('Not connected to server');
+        }
+        return connection;
+    }
+    async connect(givenConfig) {
+        external_assert_(givenConfig != null && typeof givenConfig === 'object', 'config must be a valid object');
+        const config = { ...givenConfig };
+        external_assert_(config.username != null && typeof config.username === 'string', 'config.username must be a valid string');
+        if (config.host != null) {
+            external_assert_(typeof config.host === 'string', 'config.host must be a valid string');
+        }
+        else if (config.sock != null) {
+            external_assert_(typeof config.sock === 'object', 'config.sock must be a valid object');
+        }
+        else {
+            throw new external_assert_.AssertionError({ message: 'Either config.host or config.sock must be provided' });
+        }
+        if (config.privateKey != null || config.privateKeyPath != null) {
+            if (config.privateKey != null) {
+                external_assert_(typeof config.privateKey === 'string', 'config.privateKey must be a valid string');
+                external_assert_(config.privateKeyPath == null, 'config.privateKeyPath must not be specified when config.privateKey is specified');
+            }
+            else if (config.privateKeyPath != null) {
+                external_assert_(typeof config.privateKeyPath === 'string', 'config.privateKeyPath must be a valid string');
+                external_assert_(config.privateKey == null, 'config.privateKey must not be specified when config.privateKeyPath is specified');
+            }
+            external_assert_(config.passphrase == null || typeof config.passphrase === 'string', 'config.passphrase must be null or a valid string');
+            if (config.privateKeyPath != null) {
+                // Must be an fs path
+                try {
+                    config.privateKey = await readFile(config.privateKeyPath);
+                }
+                catch (err) {
+                    if (err != null && err.code === 'ENOENT') {
+                        throw new external_assert_.AssertionError({ message: 'config.privateKeyPath does not exist at given fs path' });
+                    }
+                    throw err;
+                }
+            }
+        }
+        else if (config.password != null) {
+            external_assert_(typeof config.password === 'string', 'config.password must be a valid string');
+        }
+        if (config.tryKeyboard != null) {
+            external_assert_(typeof config.tryKeyboard === 'boolean', 'config.tryKeyboard must be a valid boolean');
+        }
+        if (config.tryKeyboard) {
+            const { password } = config;
+            if (config.onKeyboardInteractive != null) {
+                external_assert_(typeof config.onKeyboardInteractive === 'function', 'config.onKeyboardInteractive must be a valid function');
+            }
+            else if (password != null) {
+                config.onKeyboardInteractive = (name, instructions, instructionsLang, prompts, finish) => {
+                    if (prompts.length > 0 && prompts[0].prompt.toLowerCase().includes('password')) {
+                        finish([password]);
+                    }
+                };
+            }
+        }
+        const connection = new lib.Client();
+        this.connection = connection;
+        await new Promise((resolve, reject) => {
+            connection.on('error', reject);
+            if (config.onKeyboardInteractive) {
+                connection.on('keyboard-interactive', config.onKeyboardInteractive);
+            }
+            connection.on('ready', () => {
+                connection.removeListener('error', reject);
+                resolve();
+            });
+            connection.on('end', () => {
+                if (this.connection === connection) {
+                    this.connection = null;
+                }
+            });
+            connection.on('close', () => {
+                if (this.connection === connection) {
+                    this.connection = null;
+                }
+                reject(new SSHError('No response from server', 'ETIMEDOUT'));
+            });
+            connection.connect(config);
+        });
+        return this;
+    }
+    isConnected() {
+        return this.connection != null;
+    }
+    async requestShell(options) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.on('error', reject);
+            const callback = (err, res) => {
+                connection.removeListener('error', reject);
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            };
+            if (options == null) {
+                connection.shell(callback);
+            }
+            else {
+                connection.shell(options, callback);
+            }
+        });
+    }
+    async withShell(callback, options) {
+        external_assert_(typeof callback === 'function', 'callback must be a valid function');
+        const shell = await this.requestShell(options);
+        try {
+            await callback(shell);
+        }
+        finally {
+            shell.destroy();
+        }
+    }
+    async requestSFTP() {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.on('error', reject);
+            connection.sftp((err, res) => {
+                connection.removeListener('error', reject);
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            });
+        });
+    }
+    async withSFTP(callback) {
+        external_assert_(typeof callback === 'function', 'callback must be a valid function');
+        const sftp = await this.requestSFTP();
+        try {
+            await callback(sftp);
+        }
+        finally {
+            sftp.end();
+        }
+    }
+    async execCommand(givenCommand, options = {}) {
+        external_assert_(typeof givenCommand === 'string', 'command must be a valid string');
+        external_assert_(options != null && typeof options === 'object', 'options must be a valid object');
+        external_assert_(options.cwd == null || typeof options.cwd === 'string', 'options.cwd must be a valid string');
+        external_assert_(options.stdin == null || typeof options.stdin === 'string' || is_stream.readable(options.stdin), 'options.stdin must be a valid string or readable stream');
+        external_assert_(options.execOptions == null || typeof options.execOptions === 'object', 'options.execOptions must be a valid object');
+        external_assert_(options.encoding == null || typeof options.encoding === 'string', 'options.encoding must be a valid string');
+        external_assert_(options.onChannel == null || typeof options.onChannel === 'function', 'options.onChannel must be a valid function');
+        external_assert_(options.onStdout == null || typeof options.onStdout === 'function', 'options.onStdout must be a valid function');
+        external_assert_(options.onStderr == null || typeof options.onStderr === 'function', 'options.onStderr must be a valid function');
+        external_assert_(options.noTrim == null || typeof options.noTrim === 'boolean', 'options.noTrim must be a boolean');
+        let command = givenCommand;
+        if (options.cwd) {
+            command = `cd ${shell_escape([options.cwd])} ; ${command}`;
+        }
+        const connection = this.getConnection();
+        const output = { stdout: [], stderr: [] };
+        return new Promise((resolve, reject) => {
+            connection.on('error', reject);
+            connection.exec(command, options.execOptions != null ? options.execOptions : {}, (err, channel) => {
+                connection.removeListener('error', reject);
+                if (err) {
+                    reject(err);
+                    return;
+                }
+                if (options.onChannel) {
+                    options.onChannel(channel);
+                }
+                channel.on('data', (chunk) => {
+                    if (options.onStdout)
+                        options.onStdout(chunk);
+                    output.stdout.push(chunk.toString(options.encoding));
+                });
+                channel.stderr.on('data', (chunk) => {
+                    if (options.onStderr)
+                        options.onStderr(chunk);
+                    output.stderr.push(chunk.toString(options.encoding));
+                });
+                if (options.stdin != null) {
+                    if (is_stream.readable(options.stdin)) {
+                        options.stdin.pipe(channel, {
+                            end: true,
+                        });
+                    }
+                    else {
+                        channel.write(options.stdin);
+                        channel.end();
+                    }
+                }
+                else {
+                    channel.end();
+                }
+                let code = null;
+                let signal = null;
+                channel.on('exit', (code_, signal_) => {
+                    code = code_ !== null && code_ !== void 0 ? code_ : null;
+                    signal = signal_ !== null && signal_ !== void 0 ? signal_ : null;
+                });
+                channel.on('close', () => {
+                    let stdout = output.stdout.join('');
+                    let stderr = output.stderr.join('');
+                    if (options.noTrim !== true) {
+                        stdout = stdout.trim();
+                        stderr = stderr.trim();
+                    }
+                    resolve({
+                        code: code != null ? code : null,
+                        signal: signal != null ? signal : null,
+                        stdout,
+                        stderr,
+                    });
+                });
+            });
+        });
+    }
+    async exec(command, parameters, options = {}) {
+        external_assert_(typeof command === 'string', 'command must be a valid string');
+        external_assert_(Array.isArray(parameters), 'parameters must be a valid array');
+        external_assert_(options != null && typeof options === 'object', 'options must be a valid object');
+        external_assert_(options.stream == null || ['both', 'stdout', 'stderr'].includes(options.stream), 'options.stream must be one of both, stdout, stderr');
+        for (let i = 0, { length } = parameters; i < length; i += 1) {
+            external_assert_(typeof parameters[i] === 'string', `parameters[${i}] must be a valid string`);
+        }
+        const completeCommand = `${command}${parameters.length > 0 ? ` ${shell_escape(parameters)}` : ''}`;
+        const response = await this.execCommand(completeCommand, options);
+        if (options.stream == null || options.stream === 'stdout') {
+            if (response.stderr) {
+                throw new Error(response.stderr);
+            }
+            return response.stdout;
+        }
+        if (options.stream === 'stderr') {
+            return response.stderr;
+        }
+        return response;
+    }
+    async mkdir(path, method = 'sftp', givenSftp = null) {
+        external_assert_(typeof path === 'string', 'path must be a valid string');
+        external_assert_(typeof method === 'string' && (method === 'sftp' || method === 'exec'), 'method must be either sftp or exec');
+        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
+        if (method === 'exec') {
+            await this.exec('mkdir', ['-p', unixifyPath(path)]);
+            return;
+        }
+        const sftp = givenSftp || (await this.requestSFTP());
+        const makeSftpDirectory = async (retry) => makeDirectoryWithSftp(unixifyPath(path), sftp).catch(async (error) => {
+            if (!retry || error == null || (error.message !== 'No such file' && error.code !== 'ENOENT')) {
+                throw error;
+            }
+            await this.mkdir(external_path_.dirname(path), 'sftp', sftp);
+            await makeSftpDirectory(false);
+        });
+        try {
+            await makeSftpDirectory(true);
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+    }
+    async getFile(localFile, remoteFile, givenSftp = null, transferOptions = null) {
+        external_assert_(typeof localFile === 'string', 'localFile must be a valid string');
+        external_assert_(typeof remoteFile === 'string', 'remoteFile must be a valid string');
+        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
+        external_assert_(transferOptions == null || typeof transferOptions === 'object', 'transferOptions must be a valid object');
+        const sftp = givenSftp || (await this.requestSFTP());
+        try {
+            await new Promise((resolve, reject) => {
+                sftp.fastGet(unixifyPath(remoteFile), localFile, transferOptions || {}, (err) => {
+                    if (err) {
+                        reject(err);
+                    }
+                    else {
+                        resolve();
+                    }
+                });
+            });
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+    }
+    async putFile(localFile, remoteFile, givenSftp = null, transferOptions = null) {
+        external_assert_(typeof localFile === 'string', 'localFile must be a valid string');
+        external_assert_(typeof remoteFile === 'string', 'remoteFile must be a valid string');
+        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
+        external_assert_(transferOptions == null || typeof transferOptions === 'object', 'transferOptions must be a valid object');
+        external_assert_(await new Promise((resolve) => {
+            external_fs_.access(localFile, external_fs_.constants.R_OK, (err) => {
+                resolve(err === null);
+            });
+        }), `localFile does not exist at ${localFile}`);
+        const sftp = givenSftp || (await this.requestSFTP());
+        const putFile = (retry) => {
+            return new Promise((resolve, reject) => {
+                sftp.fastPut(localFile, unixifyPath(remoteFile), transferOptions || {}, (err) => {
+                    if (err == null) {
+                        resolve();
+                        return;
+                    }
+                    if (err.message === 'No such file' && retry) {
+                        resolve(this.mkdir(external_path_.dirname(remoteFile), 'sftp', sftp).then(() => putFile(false)));
+                    }
+                    else {
+                        reject(err);
+                    }
+                });
+            });
+        };
+        try {
+            await putFile(true);
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+    }
+    async putFiles(files, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {} } = {}) {
+        external_assert_(Array.isArray(files), 'files must be an array');
+        for (let i = 0, { length } = files; i < length; i += 1) {
+            const file = files[i];
+            external_assert_(file, 'files items must be valid objects');
+            external_assert_(file.local && typeof file.local === 'string', `files[${i}].local must be a string`);
+            external_assert_(file.remote && typeof file.remote === 'string', `files[${i}].remote must be a string`);
+        }
+        const transferred = [];
+        const sftp = givenSftp || (await this.requestSFTP());
+        const queue = new PromiseQueue({ concurrency });
+        try {
+            await new Promise((resolve, reject) => {
+                files.forEach((file) => {
+                    queue
+                        .add(async () => {
+                        await this.putFile(file.local, file.remote, sftp, transferOptions);
+                        transferred.push(file);
+                    })
+                        .catch(reject);
+                });
+                queue.waitTillIdle().then(resolve);
+            });
+        }
+        catch (error) {
+            if (error != null) {
+                error.transferred = transferred;
+            }
+            throw error;
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+    }
+    async putDirectory(localDirectory, remoteDirectory, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {}, recursive = true, tick = DEFAULT_TICK, validate = DEFAULT_VALIDATE, } = {}) {
+        external_assert_(typeof localDirectory === 'string' && localDirectory, 'localDirectory must be a string');
+        external_assert_(typeof remoteDirectory === 'string' && remoteDirectory, 'remoteDirectory must be a string');
+        const localDirectoryStat = await new Promise((resolve) => {
+            external_fs_.stat(localDirectory, (err, stat) => {
+                resolve(stat || null);
+            });
+        });
+        external_assert_(localDirectoryStat != null, `localDirectory does not exist at ${localDirectory}`);
+        external_assert_(localDirectoryStat.isDirectory(), `localDirectory is not a directory at ${localDirectory}`);
+        const sftp = givenSftp || (await this.requestSFTP());
+        const scanned = await esm(localDirectory, {
+            recursive,
+            validate,
+        });
+        const files = scanned.files.map((item) => external_path_.relative(localDirectory, item));
+        const directories = scanned.directories.map((item) => external_path_.relative(localDirectory, item));
+        // Sort shortest to longest
+        directories.sort((a, b) => a.length - b.length);
+        let failed = false;
+        try {
+            // Do the directories first.
+            await new Promise((resolve, reject) => {
+                const queue = new PromiseQueue({ concurrency });
+                directories.forEach((directory) => {
+                    queue
+                        .add(async () => {
+                        await this.mkdir(external_path_.join(remoteDirectory, directory), 'sftp', sftp);
+                    })
+                        .catch(reject);
+                });
+                resolve(queue.waitTillIdle());
+            });
+            // and now the files
+            await new Promise((resolve, reject) => {
+                const queue = new PromiseQueue({ concurrency });
+                files.forEach((file) => {
+                    queue
+                        .add(async () => {
+                        const localFile = external_path_.join(localDirectory, file);
+                        const remoteFile = external_path_.join(remoteDirectory, file);
+                        try {
+                            await this.putFile(localFile, remoteFile, sftp, transferOptions);
+                            tick(localFile, remoteFile, null);
+                        }
+                        catch (_) {
+                            failed = true;
+                            tick(localFile, remoteFile, _);
+                        }
+                    })
+                        .catch(reject);
+                });
+                resolve(queue.waitTillIdle());
+            });
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+        return !failed;
+    }
+    async getDirectory(localDirectory, remoteDirectory, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {}, recursive = true, tick = DEFAULT_TICK, validate = DEFAULT_VALIDATE, } = {}) {
+        external_assert_(typeof localDirectory === 'string' && localDirectory, 'localDirectory must be a string');
+        external_assert_(typeof remoteDirectory === 'string' && remoteDirectory, 'remoteDirectory must be a string');
+        const localDirectoryStat = await new Promise((resolve) => {
+            external_fs_.stat(localDirectory, (err, stat) => {
+                resolve(stat || null);
+            });
+        });
+        external_assert_(localDirectoryStat != null, `localDirectory does not exist at ${localDirectory}`);
+        external_assert_(localDirectoryStat.isDirectory(), `localDirectory is not a directory at ${localDirectory}`);
+        const sftp = givenSftp || (await this.requestSFTP());
+        const scanned = await esm(remoteDirectory, {
+            recursive,
+            validate,
+            concurrency,
+            fileSystem: {
+                basename(path) {
+                    return external_path_.posix.basename(path);
+                },
+                join(pathA, pathB) {
+                    return external_path_.posix.join(pathA, pathB);
+                },
+                readdir(path) {
+                    return new Promise((resolve, reject) => {
+                        sftp.readdir(path, (err, res) => {
+                            if (err) {
+                                reject(err);
+                            }
+                            else {
+                                resolve(res.map((item) => item.filename));
+                            }
+                        });
+                    });
+                },
+                stat(path) {
+                    return new Promise((resolve, reject) => {
+                        sftp.stat(path, (err, res) => {
+                            if (err) {
+                                reject(err);
+                            }
+                            else {
+                                // eslint-disable-next-line @typescript-eslint/no-explicit-any
+                                resolve(res);
+                            }
+                        });
+                    });
+                },
+            },
+        });
+        const files = scanned.files.map((item) => external_path_.relative(remoteDirectory, item));
+        const directories = scanned.directories.map((item) => external_path_.relative(remoteDirectory, item));
+        // Sort shortest to longest
+        directories.sort((a, b) => a.length - b.length);
+        let failed = false;
+        try {
+            // Do the directories first.
+            await new Promise((resolve, reject) => {
+                const queue = new PromiseQueue({ concurrency });
+                directories.forEach((directory) => {
+                    queue
+                        .add(async () => {
+                        await make_dir(external_path_.join(localDirectory, directory));
+                    })
+                        .catch(reject);
+                });
+                resolve(queue.waitTillIdle());
+            });
+            // and now the files
+            await new Promise((resolve, reject) => {
+                const queue = new PromiseQueue({ concurrency });
+                files.forEach((file) => {
+                    queue
+                        .add(async () => {
+                        const localFile = external_path_.join(localDirectory, file);
+                        const remoteFile = external_path_.join(remoteDirectory, file);
+                        try {
+                            await this.getFile(localFile, remoteFile, sftp, transferOptions);
+                            tick(localFile, remoteFile, null);
+                        }
+                        catch (_) {
+                            failed = true;
+                            tick(localFile, remoteFile, _);
+                        }
+                    })
+                        .catch(reject);
+                });
+                resolve(queue.waitTillIdle());
+            });
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+        return !failed;
+    }
+    forwardIn(remoteAddr, remotePort, onConnection) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.forwardIn(remoteAddr, remotePort, (error, port) => {
+                if (error) {
+                    reject(error);
+                    return;
+                }
+                const handler = (details, acceptConnection, rejectConnection) => {
+                    if (details.destIP === remoteAddr && details.destPort === port) {
+                        onConnection === null || onConnection === void 0 ? void 0 : onConnection(details, acceptConnection, rejectConnection);
+                    }
+                };
+                if (onConnection) {
+                    connection.on('tcp connection', handler);
+                }
+                const dispose = () => {
+                    return new Promise((_resolve, _reject) => {
+                        connection.off('tcp connection', handler);
+                        connection.unforwardIn(remoteAddr, port, (_error) => {
+                            if (_error) {
+                                _reject(error);
+                            }
+                            _resolve();
+                        });
+                    });
+                };
+                resolve({ port, dispose });
+            });
+        });
+    }
+    forwardOut(srcIP, srcPort, dstIP, dstPort) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.forwardOut(srcIP, srcPort, dstIP, dstPort, (error, channel) => {
+                if (error) {
+                    reject(error);
+                    return;
+                }
+                resolve(channel);
+            });
+        });
+    }
+    forwardInStreamLocal(socketPath, onConnection) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.openssh_forwardInStreamLocal(socketPath, (error) => {
+                if (error) {
+                    reject(error);
+                    return;
+                }
+                const handler = (details, acceptConnection, rejectConnection) => {
+                    if (details.socketPath === socketPath) {
+                        onConnection === null || onConnection === void 0 ? void 0 : onConnection(details, acceptConnection, rejectConnection);
+                    }
+                };
+                if (onConnection) {
+                    connection.on('unix connection', handler);
+                }
+                const dispose = () => {
+                    return new Promise((_resolve, _reject) => {
+                        connection.off('unix connection', handler);
+                        connection.openssh_unforwardInStreamLocal(socketPath, (_error) => {
+                            if (_error) {
+                                _reject(_error);
+                            }
+                            _resolve();
+                        });
+                    });
+                };
+                resolve({ dispose });
+            });
+        });
+    }
+    forwardOutStreamLocal(socketPath) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.openssh_forwardOutStreamLocal(socketPath, (error, channel) => {
+                if (error) {
+                    reject(error);
+                    return;
+                }
+                resolve(channel);
+            });
+        });
+    }
+    dispose() {
+        if (this.connection) {
+            this.connection.end();
+            this.connection = null;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/ssh/pool.js
+// One SSH connection per node for a whole stage, bounded fan-out, host keys verified, retries on connect only.
+
+
+const MODERN_HOST_KEYS = [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+];
+class HostKeyRefused extends Error {
+}
+class SshPool {
+    opts;
+    connections = new Map();
+    /** known_hosts lines learned under accept-new, to be saved by the caller. */
+    learned = [];
+    constructor(opts) {
+        this.opts = opts;
+    }
+    async connectOnce(target) {
+        const ssh = new NodeSSH();
+        let refusal;
+        const port = target.port ?? 22;
+        try {
+            await ssh.connect({
+                host: target.address,
+                port,
+                username: this.opts.credentials.username,
+                ...(this.opts.credentials.privateKey ? { privateKey: this.opts.credentials.privateKey } : {}),
+                ...(this.opts.credentials.password ? { password: this.opts.credentials.password, tryKeyboard: true } : {}),
+                readyTimeout: this.opts.connectTimeoutMs,
+                keepaliveInterval: 5000,
+                keepaliveCountMax: 3,
+                algorithms: {
+                    serverHostKey: this.opts.legacyAlgorithms ? [...MODERN_HOST_KEYS, 'ssh-rsa'] : MODERN_HOST_KEYS,
+                },
+                hostVerifier: (key) => {
+                    const verdict = verifyHostKey(this.opts.knownHosts, [target.hostname, target.address], port, key, this.opts.policy);
+                    if (!verdict.accept)
+                        refusal = verdict.reason ?? `host key ${fingerprint(key)} refused`;
+                    if (verdict.learned)
+                        this.learned.push(verdict.learned);
+                    return verdict.accept;
+                },
+            });
+        }
+        catch (err) {
+            ssh.dispose();
+            if (refusal)
+                throw new HostKeyRefused(refusal);
+            throw err;
+        }
+        return ssh;
+    }
+    async connect(target) {
+        for (let attempt = 0;; attempt++) {
+            try {
+                return await this.connectOnce(target);
+            }
+            catch (err) {
+                const message = err.message;
+                const permanent = err instanceof HostKeyRefused || /authentication|auth methods|All configured/i.test(message);
+                if (permanent || attempt >= this.opts.connectRetries) {
+                    throw new Error(err instanceof HostKeyRefused
+                        ? message
+                        : /authentication|All configured/i.test(message)
+                            ? `login as '${this.opts.credentials.username}' refused (${message})`
+                            : `cannot connect to ${target.address}:${target.port ?? 22}: ${message}${attempt ? ` (after ${attempt + 1} attempts)` : ''}`);
+                }
+                await new Promise((r) => setTimeout(r, 300 * (attempt + 1)));
+            }
+        }
+    }
+    /** The node's one connection, opened on first use. */
+    session(target) {
+        let c = this.connections.get(target.hostname);
+        if (!c) {
+            c = this.connect(target);
+            c.catch(() => this.connections.delete(target.hostname));
+            this.connections.set(target.hostname, c);
+        }
+        return c;
+    }
+    /** Runs a command line (already quoted) on a node, with the command timeout. */
+    async exec(target, command, stdin) {
+        const ssh = await this.session(target);
+        let channel;
+        let timer;
+        const timeout = new Promise((_, reject) => {
+            timer = setTimeout(() => {
+                channel?.close();
+                reject(new Error(`'${command.split(/\s/)[0]}' did not finish within ${this.opts.commandTimeoutMs / 1000}s`));
+            }, this.opts.commandTimeoutMs);
+        });
+        try {
+            const r = await Promise.race([
+                ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel: (ch) => (channel = ch) }),
+                timeout,
+            ]);
+            return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+        }
+        finally {
+            clearTimeout(timer);
+        }
+    }
+    /** Applies fn to every target, at most `concurrency` at once; one node's failure never stops the others. */
+    async forEach(targets, fn) {
+        const results = new Map();
+        let next = 0;
+        const worker = async () => {
+            while (next < targets.length) {
+                const target = targets[next++];
+                try {
+                    results.set(target.hostname, { ok: true, value: await fn(target) });
+                }
+                catch (err) {
+                    results.set(target.hostname, { ok: false, error: err.message });
+                }
+            }
+        };
+        await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, targets.length) }, worker));
+        return results;
+    }
+    async close() {
+        const all = [...this.connections.values()];
+        this.connections.clear();
+        await Promise.allSettled(all.map(async (c) => (await c).dispose()));
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 8 modules
+var lib_core = __nccwpck_require__(6058);
+// EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
+var lib_io = __nccwpck_require__(8701);
+// EXTERNAL MODULE: external "crypto"
+var external_crypto_ = __nccwpck_require__(6982);
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var node_modules_semver = __nccwpck_require__(2088);
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(857);
+// EXTERNAL MODULE: external "child_process"
+var external_child_process_ = __nccwpck_require__(5317);
+;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/manifest.js
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+// Internal object for testability (allows mocking in ESM)
+const _internal = {
+    readLinuxVersionFile() {
+        const lsbReleaseFile = '/etc/lsb-release';
+        const osReleaseFile = '/etc/os-release';
+        let contents = '';
+        if (external_fs_.existsSync(lsbReleaseFile)) {
+            contents = external_fs_.readFileSync(lsbReleaseFile).toString();
+        }
+        else if (external_fs_.existsSync(osReleaseFile)) {
+            contents = external_fs_.readFileSync(osReleaseFile).toString();
+        }
+        return contents;
+    }
+};
+function _findMatch(versionSpec, stable, candidates, archFilter) {
+    return __awaiter(this, void 0, void 0, function* () {
+        const platFilter = os.platform();
+        let result;
+        let match;
+        let file;
+        for (const candidate of candidates) {
+            const version = candidate.version;
+            debug(`check ${version} satisfies ${versionSpec}`);
+            if (semver.satisfies(version, versionSpec) &&
+                (!stable || candidate.stable === stable)) {
+                file = candidate.files.find(item => {
+                    debug(`${item.arch}===${archFilter} && ${item.platform}===${platFilter}`);
+                    let chk = item.arch === archFilter && item.platform === platFilter;
+                    if (chk && item.platform_version) {
+                        const osVersion = _getOsVersion();
+                        if (osVersion === item.platform_version) {
+                            chk = true;
+                        }
+                        else {
+                            chk = semver.satisfies(osVersion, item.platform_version);
+                        }
+                    }
+                    return chk;
+                });
+                if (file) {
+                    debug(`matched ${candidate.version}`);
+                    match = candidate;
+                    break;
+                }
+            }
+        }
+        if (match && file) {
+            // clone since we're mutating the file list to be only the file that matches
+            result = Object.assign({}, match);
+            result.files = [file];
+        }
+        return result;
+    });
+}
+function _getOsVersion() {
+    // TODO: add windows and other linux, arm variants
+    // right now filtering on version is only an ubuntu and macos scenario for tools we build for hosted (python)
+    const plat = os.platform();
+    let version = '';
+    if (plat === 'darwin') {
+        version = cp.execSync('sw_vers -productVersion').toString();
+    }
+    else if (plat === 'linux') {
+        // lsb_release process not in some containers, readfile
+        // Run cat /etc/lsb-release
+        // DISTRIB_ID=Ubuntu
+        // DISTRIB_RELEASE=18.04
+        // DISTRIB_CODENAME=bionic
+        // DISTRIB_DESCRIPTION="Ubuntu 18.04.4 LTS"
+        const lsbContents = _internal.readLinuxVersionFile();
+        if (lsbContents) {
+            const lines = lsbContents.split('\n');
+            for (const line of lines) {
+                const parts = line.split('=');
+                if (parts.length === 2 &&
+                    (parts[0].trim() === 'VERSION_ID' ||
+                        parts[0].trim() === 'DISTRIB_RELEASE')) {
+                    version = parts[1].trim().replace(/^"/, '').replace(/"$/, '');
+                    break;
+                }
+            }
+        }
+    }
+    return version;
+}
+// Alias for backwards compatibility
+function _readLinuxVersionFile() {
+    return _internal.readLinuxVersionFile();
+}
+//# sourceMappingURL=manifest.js.map
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
+var http_client_lib = __nccwpck_require__(4942);
+// EXTERNAL MODULE: external "stream"
+var external_stream_ = __nccwpck_require__(2203);
+// EXTERNAL MODULE: external "util"
+var external_util_ = __nccwpck_require__(9023);
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
+var lib_exec = __nccwpck_require__(5260);
+;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
+var retry_helper_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+/**
+ * Internal class for retries
+ */
+class retry_helper_RetryHelper {
+    constructor(maxAttempts, minSeconds, maxSeconds) {
+        if (maxAttempts < 1) {
+            throw new Error('max attempts should be greater than or equal to 1');
+        }
+        this.maxAttempts = maxAttempts;
+        this.minSeconds = Math.floor(minSeconds);
+        this.maxSeconds = Math.floor(maxSeconds);
+        if (this.minSeconds > this.maxSeconds) {
+            throw new Error('min seconds should be less than or equal to max seconds');
+        }
+    }
+    execute(action, isRetryable) {
+        return retry_helper_awaiter(this, void 0, void 0, function* () {
+            let attempt = 1;
+            while (attempt < this.maxAttempts) {
+                // Try
+                try {
+                    return yield action();
+                }
+                catch (err) {
+                    if (isRetryable && !isRetryable(err)) {
+                        throw err;
+                    }
+                    core.info(err.message);
+                }
+                // Sleep
+                const seconds = this.getSleepAmount();
+                core.info(`Waiting ${seconds} seconds before trying again`);
+                yield this.sleep(seconds);
+                attempt++;
+            }
+            // Last attempt
+            return yield action();
+        });
+    }
+    getSleepAmount() {
+        return (Math.floor(Math.random() * (this.maxSeconds - this.minSeconds + 1)) +
+            this.minSeconds);
+    }
+    sleep(seconds) {
+        return retry_helper_awaiter(this, void 0, void 0, function* () {
+            return new Promise(resolve => setTimeout(resolve, seconds * 1000));
+        });
+    }
+}
+//# sourceMappingURL=retry-helper.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/tool-cache.js
+var tool_cache_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+class HTTPError extends Error {
+    constructor(httpStatusCode) {
+        super(`Unexpected HTTP response: ${httpStatusCode}`);
+        this.httpStatusCode = httpStatusCode;
+        Object.setPrototypeOf(this, new.target.prototype);
+    }
+}
+const IS_WINDOWS = process.platform === 'win32';
+const IS_MAC = process.platform === 'darwin';
+const userAgent = 'actions/tool-cache';
+/**
+ * Download a tool from an url and stream it into a file
+ *
+ * @param url       url of tool to download
+ * @param dest      path to download tool
+ * @param auth      authorization header
+ * @param headers   other headers
+ * @returns         path to downloaded tool
+ */
+function downloadTool(url, dest, auth, headers) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        dest = dest || path.join(_getTempDirectory(), crypto.randomUUID());
+        yield io.mkdirP(path.dirname(dest));
+        core.debug(`Downloading ${url}`);
+        core.debug(`Destination ${dest}`);
+        const maxAttempts = 3;
+        const minSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS', 10);
+        const maxSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS', 20);
+        const retryHelper = new RetryHelper(maxAttempts, minSeconds, maxSeconds);
+        return yield retryHelper.execute(() => tool_cache_awaiter(this, void 0, void 0, function* () {
+            return yield downloadToolAttempt(url, dest || '', auth, headers);
+        }), (err) => {
+            if (err instanceof HTTPError && err.httpStatusCode) {
+                // Don't retry anything less than 500, except 408 Request Timeout and 429 Too Many Requests
+                if (err.httpStatusCode < 500 &&
+                    err.httpStatusCode !== 408 &&
+                    err.httpStatusCode !== 429) {
+                    return false;
+                }
+            }
+            // Otherwise retry
+            return true;
+        });
+    });
+}
+function downloadToolAttempt(url, dest, auth, headers) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        if (fs.existsSync(dest)) {
+            throw new Error(`Destination file path ${dest} already exists`);
+        }
+        // Get the response headers
+        const http = new httpm.HttpClient(userAgent, [], {
+            allowRetries: false
+        });
+        if (auth) {
+            core.debug('set auth');
+            if (headers === undefined) {
+                headers = {};
+            }
+            headers.authorization = auth;
+        }
+        const response = yield http.get(url, headers);
+        if (response.message.statusCode !== 200) {
+            const err = new HTTPError(response.message.statusCode);
+            core.debug(`Failed to download from "${url}". Code(${response.message.statusCode}) Message(${response.message.statusMessage})`);
+            throw err;
+        }
+        // Download the response body
+        const pipeline = util.promisify(stream.pipeline);
+        const responseMessageFactory = _getGlobal('TEST_DOWNLOAD_TOOL_RESPONSE_MESSAGE_FACTORY', () => response.message);
+        const readStream = responseMessageFactory();
+        let succeeded = false;
+        try {
+            yield pipeline(readStream, fs.createWriteStream(dest));
+            core.debug('download complete');
+            succeeded = true;
+            return dest;
+        }
+        finally {
+            // Error, delete dest before retry
+            if (!succeeded) {
+                core.debug('download failed');
+                try {
+                    yield io.rmRF(dest);
+                }
+                catch (err) {
+                    core.debug(`Failed to delete '${dest}'. ${err.message}`);
+                }
+            }
+        }
+    });
+}
+/**
+ * Extract a .7z file
+ *
+ * @param file     path to the .7z file
+ * @param dest     destination directory. Optional.
+ * @param _7zPath  path to 7zr.exe. Optional, for long path support. Most .7z archives do not have this
+ * problem. If your .7z archive contains very long paths, you can pass the path to 7zr.exe which will
+ * gracefully handle long paths. By default 7zdec.exe is used because it is a very small program and is
+ * bundled with the tool lib. However it does not support long paths. 7zr.exe is the reduced command line
+ * interface, it is smaller than the full command line interface, and it does support long paths. At the
+ * time of this writing, it is freely available from the LZMA SDK that is available on the 7zip website.
+ * Be sure to check the current license agreement. If 7zr.exe is bundled with your action, then the path
+ * to 7zr.exe can be pass to this function.
+ * @returns        path to the destination directory
+ */
+function extract7z(file, dest, _7zPath) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        ok(IS_WINDOWS, 'extract7z() not supported on current OS');
+        ok(file, 'parameter "file" is required');
+        dest = yield _createExtractFolder(dest);
+        const originalCwd = process.cwd();
+        process.chdir(dest);
+        if (_7zPath) {
+            try {
+                const logLevel = core.isDebug() ? '-bb1' : '-bb0';
+                const args = [
+                    'x', // eXtract files with full paths
+                    logLevel, // -bb[0-3] : set output log level
+                    '-bd', // disable progress indicator
+                    '-sccUTF-8', // set charset for for console input/output
+                    file
+                ];
+                const options = {
+                    silent: true
+                };
+                yield exec(`"${_7zPath}"`, args, options);
+            }
+            finally {
+                process.chdir(originalCwd);
+            }
+        }
+        else {
+            const escapedScript = path
+                .join(__dirname, '..', 'scripts', 'Invoke-7zdec.ps1')
+                .replace(/'/g, "''")
+                .replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
+            const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, '');
+            const escapedTarget = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
+            const command = `& '${escapedScript}' -Source '${escapedFile}' -Target '${escapedTarget}'`;
+            const args = [
+                '-NoLogo',
+                '-Sta',
+                '-NoProfile',
+                '-NonInteractive',
+                '-ExecutionPolicy',
+                'Unrestricted',
+                '-Command',
+                command
+            ];
+            const options = {
+                silent: true
+            };
+            try {
+                const powershellPath = yield io.which('powershell', true);
+                yield exec(`"${powershellPath}"`, args, options);
+            }
+            finally {
+                process.chdir(originalCwd);
+            }
+        }
+        return dest;
+    });
+}
+/**
+ * Extract a compressed tar archive
+ *
+ * @param file     path to the tar
+ * @param dest     destination directory. Optional.
+ * @param flags    flags for the tar command to use for extraction. Defaults to 'xz' (extracting gzipped tars). Optional.
+ * @returns        path to the destination directory
+ */
+function extractTar(file_1, dest_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = 'xz') {
+        if (!file) {
+            throw new Error("parameter 'file' is required");
+        }
+        // Create dest
+        dest = yield _createExtractFolder(dest);
+        // Determine whether GNU tar
+        lib_core/* debug */.Yz('Checking tar --version');
+        let versionOutput = '';
+        yield (0,lib_exec/* exec */.m)('tar --version', [], {
+            ignoreReturnCode: true,
+            silent: true,
+            listeners: {
+                stdout: (data) => (versionOutput += data.toString()),
+                stderr: (data) => (versionOutput += data.toString())
+            }
+        });
+        lib_core/* debug */.Yz(versionOutput.trim());
+        const isGnuTar = versionOutput.toUpperCase().includes('GNU TAR');
+        // Initialize args
+        let args;
+        if (flags instanceof Array) {
+            args = flags;
+        }
+        else {
+            args = [flags];
+        }
+        if (lib_core/* isDebug */._o() && !flags.includes('v')) {
+            args.push('-v');
+        }
+        let destArg = dest;
+        let fileArg = file;
+        if (IS_WINDOWS && isGnuTar) {
+            args.push('--force-local');
+            destArg = dest.replace(/\\/g, '/');
+            // Technically only the dest needs to have `/` but for aesthetic consistency
+            // convert slashes in the file arg too.
+            fileArg = file.replace(/\\/g, '/');
+        }
+        if (isGnuTar) {
+            // Suppress warnings when using GNU tar to extract archives created by BSD tar
+            args.push('--warning=no-unknown-keyword');
+            args.push('--overwrite');
+        }
+        args.push('-C', destArg, '-f', fileArg);
+        yield (0,lib_exec/* exec */.m)(`tar`, args);
+        return dest;
+    });
+}
+/**
+ * Extract a xar compatible archive
+ *
+ * @param file     path to the archive
+ * @param dest     destination directory. Optional.
+ * @param flags    flags for the xar. Optional.
+ * @returns        path to the destination directory
+ */
+function extractXar(file_1, dest_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = []) {
+        ok(IS_MAC, 'extractXar() not supported on current OS');
+        ok(file, 'parameter "file" is required');
+        dest = yield _createExtractFolder(dest);
+        let args;
+        if (flags instanceof Array) {
+            args = flags;
+        }
+        else {
+            args = [flags];
+        }
+        args.push('-x', '-C', dest, '-f', file);
+        if (core.isDebug()) {
+            args.push('-v');
+        }
+        const xarPath = yield io.which('xar', true);
+        yield exec(`"${xarPath}"`, _unique(args));
+        return dest;
+    });
+}
+/**
+ * Extract a zip
+ *
+ * @param file     path to the zip
+ * @param dest     destination directory. Optional.
+ * @returns        path to the destination directory
+ */
+function extractZip(file, dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        if (!file) {
+            throw new Error("parameter 'file' is required");
+        }
+        dest = yield _createExtractFolder(dest);
+        if (IS_WINDOWS) {
+            yield extractZipWin(file, dest);
+        }
+        else {
+            yield extractZipNix(file, dest);
+        }
+        return dest;
+    });
+}
+function extractZipWin(file, dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        // build the powershell command
+        const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
+        const escapedDest = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
+        const pwshPath = yield io.which('pwsh', false);
+        //To match the file overwrite behavior on nix systems, we use the overwrite = true flag for ExtractToDirectory
+        //and the -Force flag for Expand-Archive as a fallback
+        if (pwshPath) {
+            //attempt to use pwsh with ExtractToDirectory, if this fails attempt Expand-Archive
+            const pwshCommand = [
+                `$ErrorActionPreference = 'Stop' ;`,
+                `try { Add-Type -AssemblyName System.IO.Compression.ZipFile } catch { } ;`,
+                `try { [System.IO.Compression.ZipFile]::ExtractToDirectory('${escapedFile}', '${escapedDest}', $true) }`,
+                `catch { if (($_.Exception.GetType().FullName -eq 'System.Management.Automation.MethodException') -or ($_.Exception.GetType().FullName -eq 'System.Management.Automation.RuntimeException') ){ Expand-Archive -LiteralPath '${escapedFile}' -DestinationPath '${escapedDest}' -Force } else { throw $_ } } ;`
+            ].join(' ');
+            const args = [
+                '-NoLogo',
+                '-NoProfile',
+                '-NonInteractive',
+                '-ExecutionPolicy',
+                'Unrestricted',
+                '-Command',
+                pwshCommand
+            ];
+            core.debug(`Using pwsh at path: ${pwshPath}`);
+            yield exec(`"${pwshPath}"`, args);
+        }
+        else {
+            const powershellCommand = [
+                `$ErrorActionPreference = 'Stop' ;`,
+                `try { Add-Type -AssemblyName System.IO.Compression.FileSystem } catch { } ;`,
+                `if ((Get-Command -Name Expand-Archive -Module Microsoft.PowerShell.Archive -ErrorAction Ignore)) { Expand-Archive -LiteralPath '${escapedFile}' -DestinationPath '${escapedDest}' -Force }`,
+                `else {[System.IO.Compression.ZipFile]::ExtractToDirectory('${escapedFile}', '${escapedDest}', $true) }`
+            ].join(' ');
+            const args = [
+                '-NoLogo',
+                '-Sta',
+                '-NoProfile',
+                '-NonInteractive',
+                '-ExecutionPolicy',
+                'Unrestricted',
+                '-Command',
+                powershellCommand
+            ];
+            const powershellPath = yield io.which('powershell', true);
+            core.debug(`Using powershell at path: ${powershellPath}`);
+            yield exec(`"${powershellPath}"`, args);
+        }
+    });
+}
+function extractZipNix(file, dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        const unzipPath = yield io.which('unzip', true);
+        const args = [file];
+        if (!core.isDebug()) {
+            args.unshift('-q');
+        }
+        args.unshift('-o'); //overwrite with -o, otherwise a prompt is shown which freezes the run
+        yield exec(`"${unzipPath}"`, args, { cwd: dest });
+    });
+}
+/**
+ * Caches a directory and installs it into the tool cacheDir
+ *
+ * @param sourceDir    the directory to cache into tools
+ * @param tool          tool name
+ * @param version       version of the tool.  semver format
+ * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
+ */
+function cacheDir(sourceDir, tool, version, arch) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        version = node_modules_semver.clean(version) || version;
+        arch = arch || external_os_.arch();
+        lib_core/* debug */.Yz(`Caching tool ${tool} ${version} ${arch}`);
+        lib_core/* debug */.Yz(`source dir: ${sourceDir}`);
+        if (!external_fs_.statSync(sourceDir).isDirectory()) {
+            throw new Error('sourceDir is not a directory');
+        }
+        // Create the tool dir
+        const destPath = yield _createToolPath(tool, version, arch);
+        // copy each child item. do not move. move can fail on Windows
+        // due to anti-virus software having an open handle on a file.
+        for (const itemName of external_fs_.readdirSync(sourceDir)) {
+            const s = external_path_.join(sourceDir, itemName);
+            yield lib_io.cp(s, destPath, { recursive: true });
+        }
+        // write .complete
+        _completeToolPath(tool, version, arch);
+        return destPath;
+    });
+}
+/**
+ * Caches a downloaded file (GUID) and installs it
+ * into the tool cache with a given targetName
+ *
+ * @param sourceFile    the file to cache into tools.  Typically a result of downloadTool which is a guid.
+ * @param targetFile    the name of the file name in the tools directory
+ * @param tool          tool name
+ * @param version       version of the tool.  semver format
+ * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
+ */
+function cacheFile(sourceFile, targetFile, tool, version, arch) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        version = semver.clean(version) || version;
+        arch = arch || os.arch();
+        core.debug(`Caching tool ${tool} ${version} ${arch}`);
+        core.debug(`source file: ${sourceFile}`);
+        if (!fs.statSync(sourceFile).isFile()) {
+            throw new Error('sourceFile is not a file');
+        }
+        // create the tool dir
+        const destFolder = yield _createToolPath(tool, version, arch);
+        // copy instead of move. move can fail on Windows due to
+        // anti-virus software having an open handle on a file.
+        const destPath = path.join(destFolder, targetFile);
+        core.debug(`destination file ${destPath}`);
+        yield io.cp(sourceFile, destPath);
+        // write .complete
+        _completeToolPath(tool, version, arch);
+        return destFolder;
+    });
+}
+/**
+ * Finds the path to a tool version in the local installed tool cache
+ *
+ * @param toolName      name of the tool
+ * @param versionSpec   version of the tool
+ * @param arch          optional arch.  defaults to arch of computer
+ */
+function find(toolName, versionSpec, arch) {
+    if (!toolName) {
+        throw new Error('toolName parameter is required');
+    }
+    if (!versionSpec) {
+        throw new Error('versionSpec parameter is required');
+    }
+    arch = arch || external_os_.arch();
+    // attempt to resolve an explicit version
+    if (!isExplicitVersion(versionSpec)) {
+        const localVersions = findAllVersions(toolName, arch);
+        const match = evaluateVersions(localVersions, versionSpec);
+        versionSpec = match;
+    }
+    // check for the explicit version in the cache
+    let toolPath = '';
+    if (versionSpec) {
+        versionSpec = node_modules_semver.clean(versionSpec) || '';
+        const cachePath = external_path_.join(_getCacheDirectory(), toolName, versionSpec, arch);
+        lib_core/* debug */.Yz(`checking cache: ${cachePath}`);
+        if (external_fs_.existsSync(cachePath) && external_fs_.existsSync(`${cachePath}.complete`)) {
+            lib_core/* debug */.Yz(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
+            toolPath = cachePath;
+        }
+        else {
+            lib_core/* debug */.Yz('not found');
+        }
+    }
+    return toolPath;
+}
+/**
+ * Finds the paths to all versions of a tool that are installed in the local tool cache
+ *
+ * @param toolName  name of the tool
+ * @param arch      optional arch.  defaults to arch of computer
+ */
+function findAllVersions(toolName, arch) {
+    const versions = [];
+    arch = arch || external_os_.arch();
+    const toolPath = external_path_.join(_getCacheDirectory(), toolName);
+    if (external_fs_.existsSync(toolPath)) {
+        const children = external_fs_.readdirSync(toolPath);
+        for (const child of children) {
+            if (isExplicitVersion(child)) {
+                const fullPath = external_path_.join(toolPath, child, arch || '');
+                if (external_fs_.existsSync(fullPath) && external_fs_.existsSync(`${fullPath}.complete`)) {
+                    versions.push(child);
+                }
+            }
+        }
+    }
+    return versions;
+}
+function getManifestFromRepo(owner_1, repo_1, auth_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (owner, repo, auth, branch = 'master') {
+        let releases = [];
+        const treeUrl = `https://api.github.com/repos/${owner}/${repo}/git/trees/${branch}`;
+        const http = new httpm.HttpClient('tool-cache');
+        const headers = {};
+        if (auth) {
+            core.debug('set auth');
+            headers.authorization = auth;
+        }
+        const response = yield http.getJson(treeUrl, headers);
+        if (!response.result) {
+            return releases;
+        }
+        let manifestUrl = '';
+        for (const item of response.result.tree) {
+            if (item.path === 'versions-manifest.json') {
+                manifestUrl = item.url;
+                break;
+            }
+        }
+        headers['accept'] = 'application/vnd.github.VERSION.raw';
+        let versionsRaw = yield (yield http.get(manifestUrl, headers)).readBody();
+        if (versionsRaw) {
+            // shouldn't be needed but protects against invalid json saved with BOM
+            versionsRaw = versionsRaw.replace(/^\uFEFF/, '');
+            try {
+                releases = JSON.parse(versionsRaw);
+            }
+            catch (_a) {
+                core.debug('Invalid json');
+            }
+        }
+        return releases;
+    });
+}
+function findFromManifest(versionSpec_1, stable_1, manifest_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (versionSpec, stable, manifest, archFilter = os.arch()) {
+        // wrap the internal impl
+        const match = yield mm._findMatch(versionSpec, stable, manifest, archFilter);
+        return match;
+    });
+}
+function _createExtractFolder(dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        if (!dest) {
+            // create a temp dir
+            dest = external_path_.join(_getTempDirectory(), external_crypto_.randomUUID());
+        }
+        yield lib_io/* mkdirP */.U$(dest);
+        return dest;
+    });
+}
+function _createToolPath(tool, version, arch) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        const folderPath = external_path_.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
+        lib_core/* debug */.Yz(`destination ${folderPath}`);
+        const markerPath = `${folderPath}.complete`;
+        yield lib_io/* rmRF */.Yz(folderPath);
+        yield lib_io/* rmRF */.Yz(markerPath);
+        yield lib_io/* mkdirP */.U$(folderPath);
+        return folderPath;
+    });
+}
+function _completeToolPath(tool, version, arch) {
+    const folderPath = external_path_.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
+    const markerPath = `${folderPath}.complete`;
+    external_fs_.writeFileSync(markerPath, '');
+    lib_core/* debug */.Yz('finished caching tool');
+}
+/**
+ * Check if version string is explicit
+ *
+ * @param versionSpec      version string to check
+ */
+function isExplicitVersion(versionSpec) {
+    const c = node_modules_semver.clean(versionSpec) || '';
+    lib_core/* debug */.Yz(`isExplicit: ${c}`);
+    const valid = node_modules_semver.valid(c) != null;
+    lib_core/* debug */.Yz(`explicit? ${valid}`);
+    return valid;
+}
+/**
+ * Get the highest satisfiying semantic version in `versions` which satisfies `versionSpec`
+ *
+ * @param versions        array of versions to evaluate
+ * @param versionSpec     semantic version spec to satisfy
+ */
+function evaluateVersions(versions, versionSpec) {
+    let version = '';
+    lib_core/* debug */.Yz(`evaluating ${versions.length} versions`);
+    versions = versions.sort((a, b) => {
+        if (node_modules_semver.gt(a, b)) {
+            return 1;
+        }
+        return -1;
+    });
+    for (let i = versions.length - 1; i >= 0; i--) {
+        const potential = versions[i];
+        const satisfied = node_modules_semver.satisfies(potential, versionSpec);
+        if (satisfied) {
+            version = potential;
+            break;
+        }
+    }
+    if (version) {
+        lib_core/* debug */.Yz(`matched: ${version}`);
+    }
+    else {
+        lib_core/* debug */.Yz('match not found');
+    }
+    return version;
+}
+/**
+ * Gets RUNNER_TOOL_CACHE
+ */
+function _getCacheDirectory() {
+    const cacheDirectory = process.env['RUNNER_TOOL_CACHE'] || '';
+    (0,external_assert_.ok)(cacheDirectory, 'Expected RUNNER_TOOL_CACHE to be defined');
+    return cacheDirectory;
+}
+/**
+ * Gets RUNNER_TEMP
+ */
+function _getTempDirectory() {
+    const tempDirectory = process.env['RUNNER_TEMP'] || '';
+    (0,external_assert_.ok)(tempDirectory, 'Expected RUNNER_TEMP to be defined');
+    return tempDirectory;
+}
+/**
+ * Gets a global variable
+ */
+function _getGlobal(key, defaultValue) {
+    /* eslint-disable @typescript-eslint/no-explicit-any */
+    const value = global[key];
+    /* eslint-enable @typescript-eslint/no-explicit-any */
+    return value !== undefined ? value : defaultValue;
+}
+/**
+ * Returns an array of unique values.
+ * @param values Values to make unique.
+ */
+function _unique(values) {
+    return Array.from(new Set(values));
+}
+//# sourceMappingURL=tool-cache.js.map
+;// CONCATENATED MODULE: ./build/actions/lib/tools/pins.json
+const pins_namespaceObject = /*#__PURE__*/JSON.parse('{"_comment":"SHA-256 of upstream artifacts, by file name, verified on a networked machine. The spec can add more under mirrors.sha256."}');
+;// CONCATENATED MODULE: ./build/actions/lib/tools/install.js
+// Tool downloads: find in the tool cache → download (mirror or upstream) → verify SHA-256 → extract → cache.
+// A checksum pinned in the repo or the spec always wins; otherwise the source's published .sha256 is used
+// (and said so); a source that publishes none needs a pin.
+
+
+
+
+
+
+
+function get(url, opts, sink) {
+    return new Promise((resolve, reject) => {
+        const u = new URL(url);
+        if (u.protocol !== 'https:')
+            return reject(new errors/* StageError */.Zu(`refusing to download over ${u.protocol} (${url}); use an https mirror`));
+        const req = (0,external_node_https_namespaceObject.request)(u, { ca: opts.ca, timeout: opts.timeoutMs ?? 120_000 }, (res) => {
+            if (res.statusCode !== 200) {
+                res.resume();
+                return reject(new errors/* StageError */.Zu(`download of ${url} answered HTTP ${res.statusCode}${res.statusCode && res.statusCode >= 300 && res.statusCode < 400 ? ' (redirects are not followed: point the mirror at the file itself)' : ''}`));
+            }
+            res.on('data', sink);
+            res.on('end', () => resolve());
+            res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new errors/* StageError */.Zu(`download of ${url} timed out`)));
+        req.on('error', (e) => reject(e instanceof errors/* StageError */.Zu ? e : new errors/* StageError */.Zu(`download of ${url} failed: ${e.message}`)));
+        req.end();
+    });
+}
+async function expectedSha256(a, opts) {
+    const pinned = opts.pins?.[a.pinKey] ?? pins_namespaceObject[a.pinKey];
+    if (pinned)
+        return { sha256: pinned.toLowerCase(), source: 'pinned' };
+    if (!a.checksumUrl) {
+        throw new errors/* StageError */.Zu(`no SHA-256 is pinned for ${a.pinKey} and ${a.url} publishes none: verify the file yourself and add it to mirrors.sha256 in the spec ("${a.pinKey}": "<sha256>")`);
+    }
+    let text = '';
+    await get(a.checksumUrl, opts, (c) => (text += c.toString('utf8')));
+    const hex = /\b([0-9a-f]{64})\b/i.exec(text)?.[1];
+    if (!hex)
+        throw new errors/* StageError */.Zu(`${a.checksumUrl} holds no SHA-256`);
+    return { sha256: hex.toLowerCase(), source: `published at ${a.checksumUrl}` };
+}
+/**
+ * The tool's folder in the tool cache, downloading and verifying it when absent. Returns where it is and
+ * whether it came from the cache.
+ */
+async function installTool(a, workDir, opts = {}) {
+    const found = find(a.tool, a.version);
+    if (found)
+        return { dir: found, cached: true };
+    const expected = await expectedSha256(a, opts);
+    (0,external_node_fs_.mkdirSync)(workDir, { recursive: true });
+    const file = (0,external_node_path_.join)(workDir, a.pinKey);
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const out = (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 });
+    try {
+        await get(a.url, opts, (c) => {
+            hash.update(c);
+            out.write(c);
+        });
+        await new Promise((resolve, reject) => out.end((err) => (err ? reject(err) : resolve())));
+        const actual = hash.digest('hex');
+        if (actual !== expected.sha256) {
+            throw new errors/* StageError */.Zu(`SHA-256 of ${a.url} is ${actual}, expected ${expected.sha256} (${expected.source}); the download was refused and nothing was installed`);
+        }
+        const extracted = a.pinKey.endsWith('.tar.gz') || a.pinKey.endsWith('.tgz')
+            ? await extractTar(file, (0,external_node_path_.join)(workDir, `${a.tool}-${a.version}`))
+            : workDir;
+        const dir = await cacheDir(extracted, a.tool, a.version);
+        return { dir, cached: false, verifiedBy: expected.source };
+    }
+    finally {
+        out.destroy();
+        (0,external_node_fs_.rmSync)(file, { force: true });
+    }
+}
+function kubesprayArtifact(version, mirror) {
+    const base = mirror?.replace(/\/$/, '') ?? 'https://github.com/kubernetes-sigs/kubespray/archive/refs/tags';
+    return {
+        tool: 'kubespray',
+        version: version.replace(/^v/, ''),
+        url: `${base}/${version}.tar.gz`,
+        ...(mirror ? { checksumUrl: `${base}/${version}.tar.gz.sha256` } : {}),
+        pinKey: `kubespray-${version}.tar.gz`,
+    };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/ssh/quote.js
+// The one way a remote command is built: every argument single-quoted for POSIX sh, after validation.
+// Raw input is never concatenated into a command line.
+
+/** Quotes one argument for POSIX sh: 'it'\''s' style. Refuses NUL, which no shell argument can carry. */
+function shellQuote(arg) {
+    if (arg.includes('\0'))
+        throw new Error('a shell argument cannot contain a NUL byte');
+    if (/^[A-Za-z0-9_\/.,:=@%+-]+$/.test(arg))
+        return arg;
+    return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+/** A command line from argv: `shellCommand(['id', '-u', user])`. */
+function shellCommand(argv) {
+    if (!argv.length)
+        throw new Error('empty command');
+    return argv.map(shellQuote).join(' ');
+}
+const USERNAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const ABS_PATH = /^\/[A-Za-z0-9._\/-]*$/;
+/** Validators for values that reach a remote shell; each throws naming the field and what is allowed. */
+function validUsername(value, field) {
+    if (!USERNAME.test(value))
+        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 40)}' is not a valid user name (lower-case letters, digits, _ and -, starting with a letter or _, at most 32)`);
+    return value;
+}
+function validHostname(value, field) {
+    if (!HOSTNAME.test(value))
+        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`);
+    return value;
+}
+function validAbsolutePath(value, field) {
+    if (!ABS_PATH.test(value) || value.split('/').includes('..'))
+        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 80)}' must be an absolute path of letters, digits, '.', '_', '-' and '/'`);
+    return value;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/nodes/converge.js
+
+
+const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r'"\\`$]*)?$/;
+function validPublicKey(key, field) {
+    const k = key.trim();
+    if (!PUBLIC_KEY.test(k))
+        throw new errors/* UsageError */.eb(`${field}: not an OpenSSH public key line (ssh-ed25519 AAAA… comment)`);
+    return k;
+}
+/** The script, run as root (`sudo -n sh -s` for a non-root admin). Prints `changed=<step>` per change. */
+function convergeScript(user, publicKey, steps) {
+    const name = shellQuote(validUsername(user.name, 'access.service_user.name'));
+    const shell = shellQuote(validAbsolutePath(user.shell, 'access.service_user.shell'));
+    const key = shellQuote(validPublicKey(publicKey, 'access.service_user.public_key'));
+    const uid = String(Math.trunc(user.uid));
+    const gid = String(Math.trunc(user.gid));
+    const lines = ['set -eu', `u=${name}; uid=${uid}; gid=${gid}; sh_=${shell}; key=${key}`];
+    if (steps.includes('group'))
+        lines.push('if ! getent group "$u" >/dev/null; then groupadd -g "$gid" "$u"; echo changed=group; fi');
+    if (steps.includes('user'))
+        lines.push('if ! getent passwd "$u" >/dev/null; then useradd -m -u "$uid" -g "$gid" -s "$sh_" "$u"; echo changed=user; fi');
+    if (steps.includes('key') || steps.includes('user')) {
+        lines.push('home=$(getent passwd "$u" | cut -d: -f6)', 'install -d -m 700 -o "$uid" -g "$gid" "$home/.ssh"', 'ak="$home/.ssh/authorized_keys"', 'if ! grep -qxF -- "$key" "$ak" 2>/dev/null; then printf \'%s\\n\' "$key" >>"$ak"; echo changed=key; fi', 'chown "$uid:$gid" "$ak"; chmod 600 "$ak"');
+    }
+    if (steps.includes('sudoers')) {
+        lines.push('tmp=$(mktemp)', 'printf \'%s ALL=(ALL) NOPASSWD:ALL\\n\' "$u" >"$tmp"', 'if visudo -cf "$tmp" >/dev/null; then install -m 0440 -o root -g root "$tmp" "/etc/sudoers.d/$u"; rm -f "$tmp"; echo changed=sudoers; else rm -f "$tmp"; echo "visudo refused the sudoers file" >&2; exit 3; fi');
+    }
+    return `${lines.join('\n')}\n`;
+}
+function changedSteps(stdout) {
+    return stdout
+        .split('\n')
+        .map((l) => /^changed=(group|user|key|sudoers)$/.exec(l.trim())?.[1])
+        .filter((s) => Boolean(s));
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/nodes/preflight.js
+function containerdPlacement(facts, spec) {
+    const need = spec.access.min_containerd_gb;
+    const root = facts.containerd.root;
+    const rootMount = root &&
+        Object.keys(facts.freeGb)
+            .filter((m) => root === m || root.startsWith(`${m}/`))
+            .sort((a, b) => b.length - a.length)[0];
+    if (rootMount && (facts.freeGb[rootMount] ?? 0) >= need)
+        return {};
+    if ((facts.freeGb['/var'] ?? 0) >= need && !rootMount)
+        return {};
+    const partition = spec.access.data_partitions.find((p) => (facts.freeGb[p] ?? 0) >= need);
+    if (partition)
+        return { dir: `${partition}/containerd` };
+    const seen = Object.entries(facts.freeGb)
+        .map(([m, gb]) => `${m} ${gb} GB free`)
+        .join(', ') || 'no filesystem could be read';
+    return {
+        failure: `containerd needs ${need} GB free: ${seen}. Free space on /var or a data partition (${spec.access.data_partitions.join(', ')}), or lower access.min_containerd_gb`,
+    };
+}
+function decideNode(node, outcome, spec, adminUser) {
+    const d = { hostname: node.hostname, failures: [], warnings: [], steps: [] };
+    if (!outcome.ok) {
+        d.failures.push(`unreachable at ${node.address}: ${outcome.error}`);
+        return d;
+    }
+    const { facts, sudo, problems } = outcome.result;
+    d.facts = facts;
+    d.failures.push(...problems);
+    if (sudo === 'no')
+        d.failures.push(`admin user '${adminUser}' has no passwordless sudo; grant it (NOPASSWD) or use root`);
+    const isGpuWorker = node.roles.includes('gpu_worker');
+    if (isGpuWorker && facts.gpus.length === 0 && !spec.access.gpu_drivers_later) {
+        d.failures.push('GPU worker shows no GPU (nvidia-smi absent or empty); install the driver, or set access.gpu_drivers_later: true when the GPU Operator installs it');
+    }
+    if (!isGpuWorker && facts.gpus.length > 0)
+        d.warnings.push(`${facts.gpus.length} GPU(s) on a node that is not a GPU worker`);
+    const placement = containerdPlacement(facts, spec);
+    if (placement.failure)
+        d.failures.push(placement.failure);
+    if (placement.dir)
+        d.containerdStorageDir = placement.dir;
+    if (!Number.isFinite(facts.clockOffsetSeconds))
+        d.failures.push('the node clock could not be read');
+    else if (Math.abs(facts.clockOffsetSeconds) > spec.access.max_clock_skew_seconds) {
+        d.failures.push(`clock is off by ${facts.clockOffsetSeconds.toFixed(2)} s from the runner (allowed ${spec.access.max_clock_skew_seconds} s); fix time sync (chrony/NTP) on the node`);
+    }
+    if (facts.homeOnNfs)
+        d.warnings.push(`the admin's home is on NFS`);
+    const want = spec.access.service_user;
+    const have = facts.serviceUser;
+    if (have?.exists) {
+        if (have.uid !== want.uid || have.gid !== want.gid) {
+            d.failures.push(`user '${want.name}' exists with uid ${have.uid} gid ${have.gid}, but the spec says uid ${want.uid} gid ${want.gid}; fix the node (or the spec) so they agree`);
+        }
+        if (!have.keyInstalled)
+            d.steps.push('key');
+        if (!have.sudoers)
+            d.steps.push('sudoers');
+    }
+    else {
+        if (have?.gid !== undefined && have.gid !== want.gid)
+            d.failures.push(`group '${want.name}' exists with gid ${have.gid}, but the spec says ${want.gid}`);
+        if (have?.gid === undefined)
+            d.steps.push('group');
+        d.steps.push('user', 'key', 'sudoers');
+    }
+    return d;
+}
+function preflight(nodes, outcomes, spec, adminUser) {
+    const decisions = nodes.map((n) => decideNode(n, outcomes.get(n.hostname) ?? { ok: false, error: 'not probed' }, spec, adminUser));
+    const skippable = new Set(spec.nodes.skippable);
+    const failing = decisions.filter((d) => d.failures.length);
+    const skipped = failing.filter((d) => skippable.has(d.hostname)).map((d) => d.hostname);
+    const blocking = failing.filter((d) => !skippable.has(d.hostname));
+    return {
+        decisions,
+        skipped,
+        blocked: blocking.length > 0,
+        failures: blocking.flatMap((d) => d.failures.map((f) => `${d.hostname}: ${f}`)),
+    };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/nodes/gpu.js
+/** The exact query the probe runs; its answer is CSV without header or units. */
+const GPU_QUERY_FIELDS = [
+    'index',
+    'name',
+    'uuid',
+    'pci.bus_id',
+    'memory.total',
+    'driver_version',
+    'mig.mode.current',
+    'compute_cap',
+];
+const GPU_QUERY_ARGS = [`--query-gpu=${GPU_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
+function parseGpuQuery(text) {
+    const gpus = [];
+    const problems = [];
+    const drivers = new Set();
+    for (const [lineNo, raw] of text.split(/\r?\n/).entries()) {
+        const line = raw.trim();
+        if (!line)
+            continue;
+        const cols = line.split(',').map((c) => c.trim());
+        if (cols.length !== GPU_QUERY_FIELDS.length) {
+            problems.push(`nvidia-smi line ${lineNo + 1}: expected ${GPU_QUERY_FIELDS.length} fields, got ${cols.length}: ${line.slice(0, 120)}`);
+            continue;
+        }
+        const [index, name, uuid, busId, memory, driver, mig, computeCap] = cols;
+        const memoryMiB = Number(memory);
+        if (!/^\d+$/.test(index) || !Number.isFinite(memoryMiB)) {
+            problems.push(`nvidia-smi line ${lineNo + 1}: index '${index}' or memory '${memory}' is not a number`);
+            continue;
+        }
+        drivers.add(driver);
+        gpus.push({ index: Number(index), name, uuid, busId, memoryMiB, migMode: mig, computeCap });
+    }
+    if (drivers.size > 1)
+        problems.push(`GPUs report different driver versions: ${[...drivers].join(', ')}`);
+    return { gpus, driverVersion: [...drivers][0], problems };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/nodes/probe.js
+
+
+const MARK = '@@bcmkube:';
+/** The probe script, run by the admin user through `sh -c`. Parts that need root go through `sudo -n`. */
+function probeScript(opts) {
+    const user = shellQuote(validUsername(opts.serviceUser, 'access.service_user.name'));
+    const mounts = ['/var', ...opts.dataPartitions.map((p) => validAbsolutePath(p, 'access.data_partitions'))].map(shellQuote).join(' ');
+    const key = opts.servicePublicKey ? shellQuote(opts.servicePublicKey.trim().split(/\s+/).slice(0, 2).join(' ')) : "''";
+    return [
+        `s() { printf '\\n${MARK}%s\\n' "$1"; }`,
+        'if [ "$(id -u)" = 0 ]; then asroot() { "$@"; }; else asroot() { sudo -n "$@"; }; fi',
+        's os; cat /etc/os-release 2>/dev/null',
+        's kernel; uname -r',
+        's bootid; cat /proc/sys/kernel/random/boot_id 2>/dev/null',
+        's sudo; if [ "$(id -u)" = 0 ]; then echo root; elif sudo -n true 2>/dev/null; then echo ok; else echo no; fi',
+        `s gpu; if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi ${GPU_QUERY_ARGS.join(' ')} 2>&1; echo "exit=$?"; else echo absent; fi`,
+        `s df; for m in ${mounts}; do [ -d "$m" ] && df -P -k "$m" 2>/dev/null | awk -v m="$m" 'NR==2 {print m, $4, $6}'; done`,
+        's containerd; command -v containerd >/dev/null 2>&1 && echo present=yes || echo present=no; pidof containerd >/dev/null 2>&1 && echo running=yes || echo running=no;' +
+            ` [ -r /etc/containerd/config.toml ] && sed -n 's/^[[:space:]]*root[[:space:]]*=[[:space:]]*"\\(.*\\)"/root=\\1/p' /etc/containerd/config.toml | head -1`,
+        's homefs; stat -f -c %T "$HOME" 2>/dev/null',
+        `s user; u=${user}; k=${key}; if pw=$(getent passwd "$u"); then echo "passwd=$pw"; h=$(echo "$pw" | cut -d: -f6);` +
+            ' if [ -n "$k" ] && asroot grep -qF -- "$k" "$h/.ssh/authorized_keys" 2>/dev/null; then echo key=yes; else echo key=no; fi;' +
+            ' if asroot test -f "/etc/sudoers.d/$u"; then echo sudoers=yes; else echo sudoers=no; fi; else echo passwd=; fi; g=$(getent group "$u") && echo "group=$g"',
+        // the clock is read last, so the output reaches the runner right after it (transit: milliseconds)
+        's clock; date +%s.%N',
+        's end',
+    ].join('\n');
+}
+function splitSections(output) {
+    const sections = new Map();
+    let name;
+    let lines = [];
+    for (const line of output.split('\n')) {
+        if (line.startsWith(MARK)) {
+            if (name)
+                sections.set(name, lines.join('\n').trim());
+            name = line.slice(MARK.length).trim();
+            lines = [];
+        }
+        else if (name)
+            lines.push(line);
+    }
+    if (name)
+        sections.set(name, lines.join('\n').trim());
+    return sections;
+}
+function osRelease(text) {
+    const out = {};
+    for (const line of text.split('\n')) {
+        const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+        if (m)
+            out[m[1]] = m[2].replace(/^"(.*)"$/, '$1');
+    }
+    return out;
+}
+/** Parses the probe's output. `runnerClock` is the runner's clock (seconds) when the output arrived. */
+function parseProbe(output, runnerClock) {
+    const s = splitSections(output);
+    const problems = [];
+    if (!s.has('end'))
+        problems.push('the probe did not finish (output cut short)');
+    const os = osRelease(s.get('os') ?? '');
+    const gpuText = s.get('gpu') ?? 'absent';
+    let gpus = [];
+    let driverVersion;
+    if (gpuText !== 'absent') {
+        const exit = /\nexit=(\d+)$|^exit=(\d+)$/.exec(gpuText);
+        const code = Number(exit?.[1] ?? exit?.[2] ?? 0);
+        const body = gpuText.replace(/\n?exit=\d+$/, '');
+        if (code !== 0)
+            problems.push(`nvidia-smi failed (exit ${code}): ${body.split('\n')[0]?.slice(0, 160) ?? ''}`);
+        else {
+            const parsed = parseGpuQuery(body);
+            gpus = parsed.gpus;
+            driverVersion = parsed.driverVersion;
+            problems.push(...parsed.problems);
+        }
+    }
+    const freeGb = {};
+    for (const line of (s.get('df') ?? '').split('\n')) {
+        const [mount, availKb, mountedOn] = line.trim().split(/\s+/);
+        if (mount && availKb && /^\d+$/.test(availKb))
+            freeGb[mount] = Math.round((Number(availKb) / 1024 / 1024) * 10) / 10;
+        if (mount && mountedOn && mount !== '/var' && mountedOn === '/')
+            delete freeGb[mount]; // a data partition that is not mounted is just a directory on /
+    }
+    const kv = (text) => Object.fromEntries(text
+        .split('\n')
+        .map((l) => l.split(/=(.*)/s, 2))
+        .filter(([k]) => k));
+    const ctr = kv(s.get('containerd') ?? '');
+    const user = kv(s.get('user') ?? '');
+    const passwd = (user.passwd ?? '').split(':');
+    const nodeClock = Number(s.get('clock'));
+    const sudo = s.get('sudo') ?? 'no';
+    return {
+        sudo: ['root', 'ok', 'no'].includes(sudo) ? sudo : 'no',
+        problems,
+        facts: {
+            os: { id: os.ID ?? '', versionId: os.VERSION_ID ?? '', prettyName: os.PRETTY_NAME ?? '' },
+            kernel: s.get('kernel') ?? '',
+            gpus,
+            ...(driverVersion ? { driverVersion } : {}),
+            freeGb,
+            containerd: { present: ctr.present === 'yes', running: ctr.running === 'yes', ...(ctr.root ? { root: ctr.root } : {}) },
+            homeOnNfs: /^nfs/i.test(s.get('homefs') ?? ''),
+            clockOffsetSeconds: Number.isFinite(nodeClock) ? Math.round((nodeClock - runnerClock) * 1000) / 1000 : Number.NaN,
+            serviceUser: user.passwd
+                ? {
+                    exists: true,
+                    uid: Number(passwd[2]),
+                    gid: Number(passwd[3]),
+                    keyInstalled: user.key === 'yes',
+                    sudoers: user.sudoers === 'yes',
+                }
+                : { exists: false, ...(user.group ? { gid: Number(user.group.split(':')[2]) } : {}) },
+            ...(s.get('bootid') ? { bootId: s.get('bootid') } : {}),
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/prepare.js
+// Stage 2, prepare-nodes: probe every node over SSH, refuse to change anything when any preflight fails,
+// then converge the service user and prove it by logging in as that user. Plan mode probes only.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+function readMaybeFile(value) {
+    return !value.includes('\n') && (0,external_node_fs_.existsSync)(value) ? (0,external_node_fs_.readFileSync)(value, 'utf8') : value;
+}
+function adminCredentials(ctx) {
+    const { spec, inputs, reporter } = ctx;
+    const username = validUsername(spec.access.admin.user, 'access.admin.user');
+    if (spec.access.admin.auth === 'password') {
+        const password = (0,report_inputs/* secretInput */.jY)(inputs, 'admin-password', reporter, spec.access.admin.password_file);
+        if (!password)
+            throw new errors/* UsageError */.eb(`access.admin.auth is password: pass ${inputs.label('admin-password')} from a secret (or access.admin.password_file)`);
+        return { username, password };
+    }
+    const key = (0,report_inputs/* secretInput */.jY)(inputs, 'admin-ssh-key', reporter, spec.access.admin.key_file);
+    if (!key)
+        throw new errors/* UsageError */.eb(`pass the admin's private key as ${inputs.label('admin-ssh-key')} from a secret (or access.admin.key_file)`);
+    return { username, privateKey: readMaybeFile(key) };
+}
+function servicePublicKey(ctx) {
+    const { spec, inputs } = ctx;
+    const u = spec.access.service_user;
+    const key = inputs.get('service-public-key').trim() || u.public_key || (u.public_key_file ? readMaybeFile(u.public_key_file) : '');
+    if (!key)
+        throw new errors/* UsageError */.eb(`the service user's public key is missing: set access.service_user.public_key (or public_key_file, or ${inputs.label('service-public-key')}); create a pair once with 'bcmkube keygen'`);
+    return validPublicKey(key, 'access.service_user.public_key');
+}
+function knownHosts(ctx) {
+    const input = ctx.inputs.get('known-hosts').trim();
+    if (input)
+        return input.includes(' ') ? { text: input } : { text: readMaybeFile(input), file: input };
+    const file = ctx.spec.access.known_hosts_file;
+    if (file) {
+        if (!(0,external_node_fs_.existsSync)(file))
+            return { text: '', file };
+        return { text: (0,external_node_fs_.readFileSync)(file, 'utf8'), file };
+    }
+    return { text: '' };
+}
+/** Refuses, before any SSH, a node whose name or address could not be a host. */
+function sshTargets(nodes) {
+    return nodes.map((n) => {
+        validHostname(n.hostname, `inventory node '${n.hostname.slice(0, 40)}'`);
+        if ((0,cidr/* parseIpv4 */.ni)(n.address) === undefined)
+            throw new errors/* UsageError */.eb(`inventory node ${n.hostname}: address '${n.address.slice(0, 40)}' is not an IPv4 address`);
+        return { hostname: n.hostname, address: n.address };
+    });
+}
+function pool(spec, credentials, knownHostsText, policy, concurrency) {
+    return new SshPool({
+        credentials,
+        knownHosts: parseKnownHosts(knownHostsText),
+        policy,
+        concurrency,
+        connectTimeoutMs: spec.access.connect_timeout_seconds * 1000,
+        commandTimeoutMs: spec.access.command_timeout_seconds * 1000,
+        connectRetries: 1,
+        legacyAlgorithms: spec.access.legacy_algorithms,
+    });
+}
+function decisionTable(decisions, plan) {
+    return table(['node', 'OS', 'GPUs', 'driver', '/var free GB', 'containerd on', 'clock offset s', plan ? 'would change' : 'changes', 'problems'], decisions.map((d) => [
+        d.hostname,
+        d.facts ? `${d.facts.os.prettyName || d.facts.os.id} (${d.facts.kernel})` : '—',
+        d.facts ? String(d.facts.gpus.length) : '—',
+        d.facts?.driverVersion ?? '',
+        d.facts?.freeGb['/var'] ?? '',
+        d.containerdStorageDir ?? (d.facts ? '/var/lib/containerd' : ''),
+        d.facts ? d.facts.clockOffsetSeconds.toFixed(2) : '',
+        d.steps.length ? d.steps.join(', ') : 'nothing',
+        [...d.failures, ...d.warnings].join('; '),
+    ]));
+}
+async function prepareStage(inputs, reporter) {
+    const ctx = openStage(inputs, reporter);
+    const { spec } = ctx;
+    const inventoryPath = inventoryPathOf(ctx);
+    const inventory = readInventory(inventoryPath);
+    if (inventory.cluster !== spec.name)
+        throw new errors/* UsageError */.eb(`${inventoryPath} is for cluster '${inventory.cluster}', not '${spec.name}'`);
+    const targets = sshTargets(inventory.nodes);
+    const admin = adminCredentials(ctx);
+    const publicKey = servicePublicKey(ctx);
+    const hosts = knownHosts(ctx);
+    const policy = (0,report_inputs/* choiceInput */.ij)(inputs, 'host-key-policy', ['strict', 'accept-new', 'off'], spec.access.host_key_policy);
+    const concurrency = (0,report_inputs/* integerInput */.$A)(inputs, 'concurrency', spec.access.concurrency, 1, 512);
+    if (policy === 'strict' && !hosts.text.trim()) {
+        throw new errors/* UsageError */.eb(`host keys are verified (policy strict) but no known_hosts was given: pass ${inputs.label('known-hosts')} or access.known_hosts_file, or use host-key-policy accept-new for a first contact`);
+    }
+    const phases = [];
+    const adminPool = pool(spec, admin, hosts.text, policy, concurrency);
+    const byName = new Map(inventory.nodes.map((n) => [n.hostname, n]));
+    const at = new Date().toISOString();
+    try {
+        const script = probeScript({
+            serviceUser: spec.access.service_user.name,
+            servicePublicKey: publicKey,
+            dataPartitions: spec.access.data_partitions,
+        });
+        const probes = await timed(phases, 'probe', () => adminPool.forEach(targets, async (t) => {
+            const r = await adminPool.exec(t, 'sh -s', script);
+            const arrived = Date.now() / 1000;
+            if (r.code !== 0 && !r.stdout.includes('@@bcmkube:end'))
+                throw new Error(`probe exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+            return parseProbe(r.stdout, arrived);
+        }));
+        const outcomes = new Map([...probes].map(([h, o]) => [h, o.ok ? { ok: true, result: o.value } : { ok: false, error: o.error }]));
+        const verdict = preflight(inventory.nodes, outcomes, spec, admin.username);
+        for (const d of verdict.decisions) {
+            const before = byName.get(d.hostname)?.facts?.serviceUser;
+            if (before?.exists && d.facts && !d.facts.serviceUser?.exists)
+                d.warnings.push(`user '${spec.access.service_user.name}' was here on the last run and is gone: the node was probably re-imaged by BCM (bake the user into the image: playbooks/bake-service-user.yml)`);
+        }
+        const summaryHead = heading(`prepare-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`);
+        if (verdict.blocked) {
+            reporter.summary([
+                summaryHead,
+                `**Preflight failed: nothing was changed on any node.**`,
+                decisionTable(verdict.decisions, true),
+                timingsTable(phases),
+            ].join('\n\n'));
+            for (const f of verdict.failures.slice(0, 10))
+                reporter.error(f, 'preflight');
+            throw new errors/* StageError */.Zu(`preflight failed on ${new Set(verdict.failures.map((f) => f.split(':')[0])).size} node(s); nothing was changed on any node`, verdict.failures);
+        }
+        const active = verdict.decisions.filter((d) => !verdict.skipped.includes(d.hostname));
+        const changed = [];
+        if (!ctx.plan) {
+            const toChange = active.filter((d) => d.steps.length);
+            const sudo = admin.username === 'root' ? 'sh -s' : 'sudo -n sh -s';
+            const results = await timed(phases, 'converge service user', () => adminPool.forEach(targets.filter((t) => toChange.some((d) => d.hostname === t.hostname)), async (t) => {
+                const d = toChange.find((x) => x.hostname === t.hostname);
+                const r = await adminPool.exec(t, sudo, convergeScript(spec.access.service_user, publicKey, d.steps));
+                if (r.code !== 0)
+                    throw new Error(`converge exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+                return changedSteps(r.stdout);
+            }));
+            for (const [h, o] of results)
+                if (o.ok && o.value.length)
+                    changed.push(h);
+            const failed = [...results].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${o.error}`);
+            if (failed.length)
+                throw new errors/* StageError */.Zu(`converging the service user failed on ${failed.length} node(s) (changed so far: ${changed.join(', ') || 'none'})`, failed);
+            const serviceKey = (0,report_inputs/* secretInput */.jY)(inputs, 'service-ssh-key', reporter, spec.access.service_user.private_key_file);
+            if (!serviceKey)
+                throw new errors/* UsageError */.eb(`pass the service user's private key as ${inputs.label('service-ssh-key')} (or access.service_user.private_key_file) to prove the login`);
+            const servicePool = pool(spec, { username: spec.access.service_user.name, privateKey: readMaybeFile(serviceKey) }, [hosts.text, ...adminPool.learned].join('\n'), policy === 'accept-new' ? 'strict' : policy, concurrency);
+            try {
+                const proofs = await timed(phases, 'prove service-user login + sudo', () => servicePool.forEach(targets.filter((t) => active.some((d) => d.hostname === t.hostname)), async (t) => {
+                    const r = await servicePool.exec(t, 'sudo -n true');
+                    if (r.code !== 0)
+                        throw new Error(`'sudo -n true' as ${spec.access.service_user.name} exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+                }));
+                const unproven = [...proofs].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${o.error}`);
+                if (unproven.length)
+                    throw new errors/* StageError */.Zu(`the service user cannot log in and sudo on ${unproven.length} node(s)`, unproven);
+            }
+            finally {
+                await servicePool.close();
+            }
+        }
+        if (adminPool.learned.length && hosts.file)
+            (0,external_node_fs_.appendFileSync)(hosts.file, `${adminPool.learned.join('\n')}\n`);
+        const updated = mergeInventory(inventory, verdict.decisions.map((d) => ({
+            hostname: d.hostname,
+            ...(d.facts ? { facts: { ...d.facts, ...(d.containerdStorageDir ? { containerdStorageDir: d.containerdStorageDir } : {}) } } : {}),
+            history: [
+                {
+                    stage: 'prepare-nodes',
+                    at,
+                    result: verdict.skipped.includes(d.hostname)
+                        ? 'skipped'
+                        : ctx.plan
+                            ? 'probed'
+                            : changed.includes(d.hostname)
+                                ? 'converged'
+                                : 'unchanged',
+                },
+            ],
+        })), { stage: 'prepare-nodes', at, result: ctx.plan ? 'planned' : `${changed.length} changed` });
+        const outPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
+        writeInventory(outPath, updated);
+        reporter.output('inventory-path', outPath);
+        reporter.output('changed-nodes', JSON.stringify(changed.sort()));
+        reporter.summary([
+            summaryHead,
+            ctx.plan
+                ? 'Plan: nodes were probed only; nothing was changed.'
+                : `${changed.length} node(s) changed, ${active.length - changed.length} already as specified${verdict.skipped.length ? `, skipped: ${verdict.skipped.join(', ')}` : ''}.`,
+            adminPool.learned.length
+                ? `> Recorded ${adminPool.learned.length} new host key(s) (policy accept-new)${hosts.file ? ` in ${hosts.file}` : ''}.`
+                : '',
+            decisionTable(verdict.decisions, ctx.plan),
+            timingsTable(phases),
+        ]
+            .filter(Boolean)
+            .join('\n\n'));
+        return { decisions: verdict.decisions, changed, inventoryPath: outPath, phases };
+    }
+    finally {
+        await adminPool.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/kubespray.js
+// Stage 3, kubespray: render the Kubespray inventory, obtain Kubespray (pinned, checksummed, cached), run the
+// operation's playbook as the service user with host keys checked, then fetch the kubeconfig and label GPU nodes.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const OPERATIONS = {
+    deploy: 'cluster.yml',
+    scale: 'scale.yml',
+    upgrade: 'upgrade-cluster.yml',
+    'remove-node': 'remove-node.yml',
+    reset: 'reset.yml',
+};
+const DESTRUCTIVE = ['remove-node', 'reset'];
+const GPU_LABELS = ['nvidia.com/gpu.present=true', 'node-role.kubernetes.io/gpu=worker'];
+/** The playbook and its arguments for an operation; refuses what Kubespray would do wrong or destroy unasked. */
+function planOperation(operation, inv, clusterName, confirm, nodesInput) {
+    if (DESTRUCTIVE.includes(operation) && confirm !== clusterName) {
+        throw new errors/* UsageError */.eb(`operation ${operation} destroys cluster state: pass confirm: ${clusterName} (the cluster name) to go ahead; nothing was run`);
+    }
+    const nodes = nodesInput
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean);
+    const unknown = nodes.filter((n) => !inv.nodes.some((x) => x.hostname === n));
+    if (unknown.length)
+        throw new errors/* UsageError */.eb(`nodes: ${unknown.join(', ')} not in the inventory of cluster '${clusterName}'`);
+    const args = [];
+    if (operation === 'scale' || operation === 'remove-node') {
+        if (!nodes.length)
+            throw new errors/* UsageError */.eb(`operation ${operation} needs the nodes it works on (input nodes: a comma-separated list)`);
+        const controlPlane = nodes.filter((n) => inv.nodes.find((x) => x.hostname === n).roles.includes('control_plane'));
+        if (operation === 'scale' && controlPlane.length) {
+            throw new errors/* UsageError */.eb(`${controlPlane.join(', ')}: control-plane nodes are added with operation deploy (cluster.yml), not scale (Kubespray's rule)`);
+        }
+        args.push(...(operation === 'scale' ? ['--limit', nodes.join(',')] : ['-e', `node=${nodes.join(',')}`]));
+    }
+    if (operation === 'reset')
+        args.push('-e', 'reset_confirmation=yes');
+    return { playbook: OPERATIONS[operation], args };
+}
+/** The runner's tool cache and temp folder (set by Actions; the CLI uses .bcmkube/). */
+function runnerDirs() {
+    process.env.RUNNER_TOOL_CACHE ||= (0,external_node_path_.resolve)('.bcmkube/tool-cache');
+    process.env.RUNNER_TEMP ||= (0,external_node_path_.resolve)('.bcmkube/tmp');
+    return { toolCache: process.env.RUNNER_TOOL_CACHE, temp: process.env.RUNNER_TEMP };
+}
+function ansibleCfg(knownHostsFile) {
+    return [
+        '[defaults]',
+        'host_key_checking = True',
+        'interpreter_python = auto_silent',
+        'retry_files_enabled = False',
+        'stdout_callback = default',
+        '[ssh_connection]',
+        'pipelining = True',
+        `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile}`,
+        '',
+    ].join('\n');
+}
+/** ansible-playbook with our config only: inherited vault and config settings are dropped. */
+async function runPlaybook(bin, args, cwd, cfg, reporter) {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^ANSIBLE_/.test(k)));
+    const reader = new PlaybookOutputReader();
+    const child = (0,external_node_child_process_namespaceObject.spawn)(bin, args, {
+        cwd,
+        env: { ...env, ANSIBLE_CONFIG: cfg, ANSIBLE_FORCE_COLOR: '0', PYTHONUNBUFFERED: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines = (stream) => new Promise((done) => {
+        const rl = (0,external_node_readline_namespaceObject.createInterface)({ input: stream });
+        rl.on('line', (l) => {
+            reader.line(l);
+            reporter.info(l);
+        });
+        rl.on('close', () => done());
+    });
+    const closed = new Promise((done, reject) => {
+        child.on('error', (e) => reject(new errors/* UsageError */.eb(`cannot run ${bin}: ${e.message} (install ansible, or pass ansible-playbook-path)`)));
+        child.on('close', (c) => done(c ?? 1));
+    });
+    const [code] = await Promise.all([closed, lines(child.stdout), lines(child.stderr)]);
+    return { code, report: reader.report };
+}
+function recapTable(report) {
+    return table(['host', 'ok', 'changed', 'unreachable', 'failed', 'first failure'], report.recap.map((r) => [
+        r.host,
+        r.ok,
+        r.changed,
+        r.unreachable,
+        r.failed,
+        report.firstFailures[r.host] ? `${report.firstFailures[r.host].task}: ${report.firstFailures[r.host].message}` : '',
+    ]));
+}
+/** Fetches admin.conf from the first control-plane node and points it at that node's address. */
+async function fetchKubeconfig(ctx, inv, serviceKey, hostsText, dest) {
+    const first = inv.nodes.find((n) => n.roles.includes('control_plane'));
+    if (!first)
+        throw new errors/* StageError */.Zu('no control-plane node in the inventory to fetch the kubeconfig from');
+    const pool = new SshPool({
+        credentials: { username: ctx.spec.access.service_user.name, privateKey: serviceKey },
+        knownHosts: parseKnownHosts(hostsText),
+        policy: ctx.spec.access.host_key_policy === 'off' ? 'off' : 'strict',
+        concurrency: 1,
+        connectTimeoutMs: ctx.spec.access.connect_timeout_seconds * 1000,
+        commandTimeoutMs: ctx.spec.access.command_timeout_seconds * 1000,
+        connectRetries: 1,
+        legacyAlgorithms: ctx.spec.access.legacy_algorithms,
+    });
+    try {
+        const [target] = sshTargets([first]);
+        const r = await pool.exec(target, 'sudo -n cat /etc/kubernetes/admin.conf');
+        if (r.code !== 0 || !r.stdout.includes('kind: Config'))
+            throw new errors/* StageError */.Zu(`${first.hostname}: could not read /etc/kubernetes/admin.conf (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
+        for (const line of r.stdout.split('\n'))
+            if (/-data:\s*\S/.test(line))
+                ctx.reporter.secret(line.split(':').slice(1).join(':').trim());
+        const kubeconfig = r.stdout.replace(/server: https:\/\/(127\.0\.0\.1|localhost|\[::1\]):/g, `server: https://${first.address}:`);
+        (0,external_node_fs_.writeFileSync)(dest, kubeconfig, { mode: 0o600 });
+        return first.address;
+    }
+    finally {
+        await pool.close();
+    }
+}
+async function labelGpuNodes(inv, kubeconfig, reporter) {
+    const gpu = inv.nodes.filter((n) => n.roles.includes('gpu_worker')).map((n) => n.hostname);
+    for (const node of gpu) {
+        const code = await new Promise((done) => {
+            const c = (0,external_node_child_process_namespaceObject.spawn)('kubectl', ['--kubeconfig', kubeconfig, 'label', 'node', node, ...GPU_LABELS, '--overwrite'], {
+                stdio: ['ignore', 'pipe', 'pipe'],
+            });
+            let err = '';
+            c.stderr.on('data', (d) => (err += d));
+            c.on('error', () => done(127));
+            c.on('close', (x) => {
+                if (x)
+                    reporter.warning(`labelling ${node} failed: ${err.trim().slice(0, 200)}`, 'GPU labels');
+                done(x ?? 1);
+            });
+        });
+        if (code)
+            throw new errors/* StageError */.Zu(`could not label GPU node ${node} (kubectl exit ${code})`);
+    }
+    return gpu;
+}
+async function kubesprayStage(inputs, reporter) {
+    const ctx = openStage(inputs, reporter);
+    const { spec } = ctx;
+    const inventoryPath = inventoryPathOf(ctx);
+    const inv = readInventory(inventoryPath);
+    if (inv.cluster !== spec.name)
+        throw new errors/* UsageError */.eb(`${inventoryPath} is for cluster '${inv.cluster}', not '${spec.name}'`);
+    sshTargets(inv.nodes);
+    const operation = (0,report_inputs/* choiceInput */.ij)(inputs, 'operation', Object.keys(OPERATIONS), 'deploy');
+    const { playbook, args } = planOperation(operation, inv, spec.name, inputs.get('confirm').trim(), inputs.get('nodes'));
+    const rendered = renderKubespray(inv, spec);
+    const invDir = (0,external_node_path_.resolve)(ctx.outDir, 'kubespray/inventory');
+    (0,external_node_fs_.mkdirSync)((0,external_node_path_.join)(invDir, 'group_vars/all'), { recursive: true });
+    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(invDir, 'hosts.yaml'), rendered.hostsYaml);
+    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(invDir, 'group_vars/all/bcmkube.yml'), rendered.allVarsYaml);
+    const command = ['ansible-playbook', '-i', (0,external_node_path_.join)(invDir, 'hosts.yaml'), playbook, ...args];
+    const head = heading(`kubespray: ${operation} on cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`);
+    if (ctx.plan) {
+        reporter.summary([
+            head,
+            `Would run Kubespray ${spec.kubernetes.kubespray_version}: \`${command.join(' ')}\` as ${spec.access.service_user.name}.`,
+            `Rendered inventory: \`${invDir}\`; nothing was run.`,
+        ].join('\n\n'));
+        reporter.output('inventory-path', inventoryPath);
+        return { operation, playbook, args, inventoryPath };
+    }
+    const phases = [];
+    const { temp } = runnerDirs();
+    const work = (0,external_node_path_.join)(temp, `bcmkube-kubespray-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
+    (0,external_node_fs_.mkdirSync)(work, { recursive: true, mode: 0o700 });
+    try {
+        const serviceKeyText = (0,report_inputs/* secretInput */.jY)(inputs, 'service-ssh-key', reporter, spec.access.service_user.private_key_file);
+        if (!serviceKeyText)
+            throw new errors/* UsageError */.eb(`pass the service user's private key as ${inputs.label('service-ssh-key')} (or access.service_user.private_key_file)`);
+        const serviceKey = readMaybeFile(serviceKeyText);
+        const keyFile = (0,external_node_path_.join)(work, 'service-key');
+        (0,external_node_fs_.writeFileSync)(keyFile, serviceKey.endsWith('\n') ? serviceKey : `${serviceKey}\n`, { mode: 0o600 });
+        const hosts = knownHosts(ctx);
+        if (!hosts.text.trim() && spec.access.host_key_policy !== 'off')
+            throw new errors/* UsageError */.eb(`host keys are checked: pass ${inputs.label('known-hosts')} or access.known_hosts_file (prepare-nodes records them)`);
+        const knownHostsFile = (0,external_node_path_.join)(work, 'known_hosts');
+        (0,external_node_fs_.writeFileSync)(knownHostsFile, hosts.text, { mode: 0o600 });
+        const cfg = (0,external_node_path_.join)(work, 'ansible.cfg');
+        (0,external_node_fs_.writeFileSync)(cfg, ansibleCfg(knownHostsFile));
+        const caFile = spec.mirrors.ca_file;
+        const tool = await timed(phases, 'obtain Kubespray', () => installTool(kubesprayArtifact(spec.kubernetes.kubespray_version, spec.mirrors.kubespray), (0,external_node_path_.join)(work, 'download'), {
+            ...(caFile ? { ca: (0,external_node_fs_.readFileSync)(caFile, 'utf8') } : {}),
+            pins: spec.mirrors.sha256,
+        }));
+        const root = [(0,external_node_path_.join)(tool.dir, `kubespray-${spec.kubernetes.kubespray_version.replace(/^v/, '')}`), tool.dir].find((d) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(d, playbook)));
+        if (!root)
+            throw new errors/* StageError */.Zu(`the Kubespray archive has no ${playbook}`);
+        reporter.info(`Kubespray ${spec.kubernetes.kubespray_version}: ${tool.cached ? 'from the tool cache' : `downloaded, SHA-256 ${tool.verifiedBy}`}`);
+        const bin = inputs.get('ansible-playbook-path').trim() || 'ansible-playbook';
+        const run = await timed(phases, `ansible-playbook ${playbook}`, () => reporter.group(`ansible-playbook ${playbook}`, () => runPlaybook(bin, ['-i', (0,external_node_path_.join)(invDir, 'hosts.yaml'), playbook, '--private-key', keyFile, ...args], root, cfg, reporter)));
+        for (const [host, f] of Object.entries(run.report.firstFailures).slice(0, 10))
+            reporter.error(`${f.task}: ${f.message}`, `${playbook} failed on ${host}`);
+        reporter.output('recap', JSON.stringify(run.report.recap));
+        if (run.code !== 0) {
+            reporter.summary([head, `**${playbook} failed (exit ${run.code}).**`, recapTable(run.report), timingsTable(phases)].join('\n\n'));
+            const bad = run.report.recap
+                .filter((r) => r.failed || r.unreachable)
+                .map((r) => `${r.host}: failed=${r.failed} unreachable=${r.unreachable}${run.report.firstFailures[r.host] ? ` (${run.report.firstFailures[r.host].task})` : ''}`);
+            throw new errors/* StageError */.Zu(`${playbook} failed on ${bad.length || 'some'} host(s)`, bad);
+        }
+        let labelled = [];
+        let apiServer = '';
+        if (operation === 'deploy' || operation === 'scale' || operation === 'upgrade') {
+            const kubeconfig = (0,external_node_path_.join)(work, 'kubeconfig');
+            apiServer = await timed(phases, 'fetch kubeconfig', () => fetchKubeconfig(ctx, inv, serviceKey, hosts.text, kubeconfig));
+            labelled = await timed(phases, 'label GPU nodes', () => labelGpuNodes(inv, kubeconfig, reporter));
+        }
+        const at = new Date().toISOString();
+        const updated = mergeInventory(inv, run.report.recap
+            .filter((r) => inv.nodes.some((n) => n.hostname === r.host))
+            .map((r) => ({ hostname: r.host, history: [{ stage: 'kubespray', at, result: `${operation}: ok=${r.ok} changed=${r.changed}` }] })), { stage: 'kubespray', at, result: operation });
+        const outPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
+        writeInventory(outPath, updated);
+        reporter.output('inventory-path', outPath);
+        reporter.summary([
+            head,
+            `Kubespray ${spec.kubernetes.kubespray_version} ran \`${playbook}\`${args.length ? ` (${args.join(' ')})` : ''} as ${spec.access.service_user.name}.${apiServer ? ` API server: https://${apiServer}:6443 (kubeconfig kept on the runner only).` : ''}${labelled.length ? ` GPU labels on ${labelled.join(', ')}.` : ''}`,
+            recapTable(run.report),
+            timingsTable(phases),
+        ].join('\n\n'));
+        return { operation, playbook, args, report: run.report, inventoryPath: outPath };
+    }
+    finally {
+        (0,external_node_fs_.rmSync)(work, { recursive: true, force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/pending.js
+// A stage whose issue has not landed yet says so and changes nothing (no silent success).
+
+
+async function pendingStage(def, inputs, reporter) {
+    const ctx = openStage(inputs, reporter);
+    throw new errors/* UsageError */.eb(`${def.action} is not built yet (${def.pending ?? 'planned'}); nothing was changed on cluster '${ctx.spec.name}'.`);
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/registry.js
+
+
+
+
+
+const BUILT = {
+    'discover-nodes': discoverStage,
+    'prepare-nodes': prepareStage,
+    kubespray: kubesprayStage,
+};
+/** The stage's runner; every input the catalog marks secret is masked before the stage reads anything. */
+function stageRunner(def) {
+    const run = BUILT[def.action] ?? ((inputs, reporter) => pendingStage(def, inputs, reporter));
+    return (inputs, reporter) => {
+        for (const input of def.inputs)
+            if (input.secret)
+                reporter.secret(inputs.get(input.name));
+        return run(inputs, reporter);
+    };
+}
+function actionRunner(action) {
+    const def = STAGES.find((s) => s.action === action);
+    if (!def)
+        throw new Error(`no stage '${action}' in the catalog`);
+    return stageRunner(def);
+}
+
+
+/***/ }),
+
+/***/ 9569:
+/***/ ((__unused_webpack___webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
+/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3136);
+// Must be the first import of every bundled entry point: ssh2's bundled Emscripten code reads
+// __dirname, which an ESM bundle does not define.
+
+
+globalThis.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)((0,node_url__WEBPACK_IMPORTED_MODULE_1__.fileURLToPath)(import.meta.url));
+
+
+/***/ }),
+
+/***/ 2174:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Zu: () => (/* binding */ StageError),
+/* harmony export */   eb: () => (/* binding */ UsageError),
+/* harmony export */   gJ: () => (/* binding */ errorMessage)
+/* harmony export */ });
+// Two kinds of failure, mapped to exit codes by the CLI and to one clear message by the actions.
+/** The caller asked wrongly (missing input, bad flag, bad spec): exit 2. */
+class UsageError extends Error {
+    name = 'UsageError';
+}
+/** The stage ran and something in the world is not as required: exit 1. */
+class StageError extends Error {
+    name = 'StageError';
+    details;
+    constructor(message, details = []) {
+        super(details.length ? `${message}\n${details.map((d) => `  - ${d}`).join('\n')}` : message);
+        this.details = details;
+    }
+}
+function errorMessage(err) {
+    return err instanceof Error ? err.message : String(err);
+}
+
+
+/***/ }),
+
+/***/ 1204:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   p: () => (/* binding */ nearest)
+/* harmony export */ });
+/* unused harmony export editDistance */
+// "Did you mean …?": edit distance and the nearest candidates, for unknown keys and missing hostnames.
+function editDistance(a, b) {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        let prev = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const tmp = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+            prev = tmp;
+        }
+    }
+    return row[b.length];
+}
+/** Up to `max` candidates close to `word` (distance within a third of its length, at least 2), nearest first. */
+function nearest(word, candidates, max = 3) {
+    const limit = Math.max(2, Math.floor(word.length / 3));
+    return candidates
+        .map((c) => ({ c, d: editDistance(word.toLowerCase(), c.toLowerCase()) }))
+        .filter((x) => x.d <= limit)
+        .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c))
+        .slice(0, max)
+        .map((x) => x.c);
+}
+
+
+/***/ }),
+
+/***/ 6058:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Yz: () => (/* binding */ core_debug),
+  _o: () => (/* binding */ isDebug)
+});
+
+// UNUSED EXPORTS: ExitCode, addPath, endGroup, error, exportVariable, getBooleanInput, getIDToken, getInput, getMultilineInput, getState, group, info, markdownSummary, notice, platform, saveState, setCommandEcho, setFailed, setOutput, setSecret, startGroup, summary, toPlatformPath, toPosixPath, toWin32Path, warning
+
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(857);
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+// We use any as a valid input type
+/* eslint-disable @typescript-eslint/no-explicit-any */
+/**
+ * Sanitizes an input into a string so it can be passed into issueCommand safely
+ * @param input input to sanitize into a string
+ */
+function utils_toCommandValue(input) {
+    if (input === null || input === undefined) {
+        return '';
+    }
+    else if (typeof input === 'string' || input instanceof String) {
+        return input;
+    }
+    return JSON.stringify(input);
+}
+/**
+ *
+ * @param annotationProperties
+ * @returns The command properties to send with the actual annotation command
+ * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
+ */
+function utils_toCommandProperties(annotationProperties) {
+    if (!Object.keys(annotationProperties).length) {
+        return {};
+    }
+    return {
+        title: annotationProperties.title,
+        file: annotationProperties.file,
+        line: annotationProperties.startLine,
+        endLine: annotationProperties.endLine,
+        col: annotationProperties.startColumn,
+        endColumn: annotationProperties.endColumn
+    };
+}
+//# sourceMappingURL=utils.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
+
+
+/**
+ * Issues a command to the GitHub Actions runner
+ *
+ * @param command - The command name to issue
+ * @param properties - Additional properties for the command (key-value pairs)
+ * @param message - The message to include with the command
+ * @remarks
+ * This function outputs a specially formatted string to stdout that the Actions
+ * runner interprets as a command. These commands can control workflow behavior,
+ * set outputs, create annotations, mask values, and more.
+ *
+ * Command Format:
+ *   ::name key=value,key=value::message
+ *
+ * @example
+ * ```typescript
+ * // Issue a warning annotation
+ * issueCommand('warning', {}, 'This is a warning message');
+ * // Output: ::warning::This is a warning message
+ *
+ * // Set an environment variable
+ * issueCommand('set-env', { name: 'MY_VAR' }, 'some value');
+ * // Output: ::set-env name=MY_VAR::some value
+ *
+ * // Add a secret mask
+ * issueCommand('add-mask', {}, 'secretValue123');
+ * // Output: ::add-mask::secretValue123
+ * ```
+ *
+ * @internal
+ * This is an internal utility function that powers the public API functions
+ * such as setSecret, warning, error, and exportVariable.
+ */
+function command_issueCommand(command, properties, message) {
+    const cmd = new Command(command, properties, message);
+    process.stdout.write(cmd.toString() + external_os_.EOL);
+}
+function command_issue(name, message = '') {
+    command_issueCommand(name, {}, message);
+}
+const CMD_STRING = '::';
+class Command {
+    constructor(command, properties, message) {
+        if (!command) {
+            command = 'missing.command';
+        }
+        this.command = command;
+        this.properties = properties;
+        this.message = message;
+    }
+    toString() {
+        let cmdStr = CMD_STRING + this.command;
+        if (this.properties && Object.keys(this.properties).length > 0) {
+            cmdStr += ' ';
+            let first = true;
+            for (const key in this.properties) {
+                if (this.properties.hasOwnProperty(key)) {
+                    const val = this.properties[key];
+                    if (val) {
+                        if (first) {
+                            first = false;
+                        }
+                        else {
+                            cmdStr += ',';
+                        }
+                        cmdStr += `${key}=${escapeProperty(val)}`;
+                    }
+                }
+            }
+        }
+        cmdStr += `${CMD_STRING}${escapeData(this.message)}`;
+        return cmdStr;
+    }
+}
+function escapeData(s) {
+    return utils_toCommandValue(s)
+        .replace(/%/g, '%25')
+        .replace(/\r/g, '%0D')
+        .replace(/\n/g, '%0A');
+}
+function escapeProperty(s) {
+    return utils_toCommandValue(s)
+        .replace(/%/g, '%25')
+        .replace(/\r/g, '%0D')
+        .replace(/\n/g, '%0A')
+        .replace(/:/g, '%3A')
+        .replace(/,/g, '%2C');
+}
+//# sourceMappingURL=command.js.map
+// EXTERNAL MODULE: external "crypto"
+var external_crypto_ = __nccwpck_require__(6982);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
+// For internal use, subject to change.
+// We use any as a valid input type
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+
+
+
+function file_command_issueFileCommand(command, message) {
+    const filePath = process.env[`GITHUB_${command}`];
+    if (!filePath) {
+        throw new Error(`Unable to find environment variable for file command ${command}`);
+    }
+    if (!fs.existsSync(filePath)) {
+        throw new Error(`Missing file at path: ${filePath}`);
+    }
+    fs.appendFileSync(filePath, `${toCommandValue(message)}${os.EOL}`, {
+        encoding: 'utf8'
+    });
+}
+function file_command_prepareKeyValueMessage(key, value) {
+    const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
+    const convertedValue = toCommandValue(value);
+    // These should realistically never happen, but just in case someone finds a
+    // way to exploit uuid generation let's not allow keys or values that contain
+    // the delimiter.
+    if (key.includes(delimiter)) {
+        throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
+    }
+    if (convertedValue.includes(delimiter)) {
+        throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
+    }
+    return `${key}<<${delimiter}${os.EOL}${convertedValue}${os.EOL}${delimiter}`;
+}
+//# sourceMappingURL=file-command.js.map
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
+var lib = __nccwpck_require__(4942);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+class BasicCredentialHandler {
+    constructor(username, password) {
+        this.username = username;
+        this.password = password;
+    }
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+class auth_BearerCredentialHandler {
+    constructor(token) {
+        this.token = token;
+    }
+    // currently implements pre-authorization
+    // TODO: support preAuth = false where it hooks on 401
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Bearer ${this.token}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+class PersonalAccessTokenCredentialHandler {
+    constructor(token) {
+        this.token = token;
+    }
+    // currently implements pre-authorization
+    // TODO: support preAuth = false where it hooks on 401
+    prepareRequest(options) {
+        if (!options.headers) {
+            throw Error('The request has no headers');
+        }
+        options.headers['Authorization'] = `Basic ${Buffer.from(`PAT:${this.token}`).toString('base64')}`;
+    }
+    // This handler cannot handle 401
+    canHandleAuthentication() {
+        return false;
+    }
+    handleAuthentication() {
+        return __awaiter(this, void 0, void 0, function* () {
+            throw new Error('not implemented');
+        });
+    }
+}
+//# sourceMappingURL=auth.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
+var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+class oidc_utils_OidcClient {
+    static createHttpClient(allowRetry = true, maxRetry = 10) {
+        const requestOptions = {
+            allowRetries: allowRetry,
+            maxRetries: maxRetry
+        };
+        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
+    }
+    static getRequestToken() {
+        const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
+        if (!token) {
+            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_TOKEN env variable');
+        }
+        return token;
+    }
+    static getIDTokenUrl() {
+        const runtimeUrl = process.env['ACTIONS_ID_TOKEN_REQUEST_URL'];
+        if (!runtimeUrl) {
+            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable');
+        }
+        return runtimeUrl;
+    }
+    static getCall(id_token_url) {
+        return oidc_utils_awaiter(this, void 0, void 0, function* () {
+            var _a;
+            const httpclient = oidc_utils_OidcClient.createHttpClient();
+            const res = yield httpclient
+                .getJson(id_token_url)
+                .catch(error => {
+                throw new Error(`Failed to get ID Token. \n 
+        Error Code : ${error.statusCode}\n 
+        Error Message: ${error.message}`);
+            });
+            const id_token = (_a = res.result) === null || _a === void 0 ? void 0 : _a.value;
+            if (!id_token) {
+                throw new Error('Response json body do not have ID Token field');
+            }
+            return id_token;
+        });
+    }
+    static getIDToken(audience) {
+        return oidc_utils_awaiter(this, void 0, void 0, function* () {
+            try {
+                // New ID Token is requested from action service
+                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
+                if (audience) {
+                    const encodedAudience = encodeURIComponent(audience);
+                    id_token_url = `${id_token_url}&audience=${encodedAudience}`;
+                }
+                debug(`ID token url is ${id_token_url}`);
+                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
+                setSecret(id_token);
+                return id_token;
+            }
+            catch (error) {
+                throw new Error(`Error message: ${error.message}`);
+            }
+        });
+    }
+}
+//# sourceMappingURL=oidc-utils.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
+var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const { access, appendFile, writeFile } = external_fs_.promises;
+const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
+const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
+class Summary {
+    constructor() {
+        this._buffer = '';
+    }
+    /**
+     * Finds the summary file path from the environment, rejects if env var is not found or file does not exist
+     * Also checks r/w permissions.
+     *
+     * @returns step summary file path
+     */
+    filePath() {
+        return summary_awaiter(this, void 0, void 0, function* () {
+            if (this._filePath) {
+                return this._filePath;
+            }
+            const pathFromEnv = process.env[SUMMARY_ENV_VAR];
+            if (!pathFromEnv) {
+                throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
+            }
+            try {
+                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
+            }
+            catch (_a) {
+                throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
+            }
+            this._filePath = pathFromEnv;
+            return this._filePath;
+        });
+    }
+    /**
+     * Wraps content in an HTML tag, adding any HTML attributes
+     *
+     * @param {string} tag HTML tag to wrap
+     * @param {string | null} content content within the tag
+     * @param {[attribute: string]: string} attrs key-value list of HTML attributes to add
+     *
+     * @returns {string} content wrapped in HTML element
+     */
+    wrap(tag, content, attrs = {}) {
+        const htmlAttrs = Object.entries(attrs)
+            .map(([key, value]) => ` ${key}="${value}"`)
+            .join('');
+        if (!content) {
+            return `<${tag}${htmlAttrs}>`;
+        }
+        return `<${tag}${htmlAttrs}>${content}</${tag}>`;
+    }
+    /**
+     * Writes text in the buffer to the summary buffer file and empties buffer. Will append by default.
+     *
+     * @param {SummaryWriteOptions} [options] (optional) options for write operation
+     *
+     * @returns {Promise<Summary>} summary instance
+     */
+    write(options) {
+        return summary_awaiter(this, void 0, void 0, function* () {
+            const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
+            const filePath = yield this.filePath();
+            const writeFunc = overwrite ? writeFile : appendFile;
+            yield writeFunc(filePath, this._buffer, { encoding: 'utf8' });
+            return this.emptyBuffer();
+        });
+    }
+    /**
+     * Clears the summary buffer and wipes the summary file
+     *
+     * @returns {Summary} summary instance
+     */
+    clear() {
+        return summary_awaiter(this, void 0, void 0, function* () {
+            return this.emptyBuffer().write({ overwrite: true });
+        });
+    }
+    /**
+     * Returns the current summary buffer as a string
+     *
+     * @returns {string} string of summary buffer
+     */
+    stringify() {
+        return this._buffer;
+    }
+    /**
+     * If the summary buffer is empty
+     *
+     * @returns {boolen} true if the buffer is empty
+     */
+    isEmptyBuffer() {
+        return this._buffer.length === 0;
+    }
+    /**
+     * Resets the summary buffer without writing to summary file
+     *
+     * @returns {Summary} summary instance
+     */
+    emptyBuffer() {
+        this._buffer = '';
+        return this;
+    }
+    /**
+     * Adds raw text to the summary buffer
+     *
+     * @param {string} text content to add
+     * @param {boolean} [addEOL=false] (optional) append an EOL to the raw text (default: false)
+     *
+     * @returns {Summary} summary instance
+     */
+    addRaw(text, addEOL = false) {
+        this._buffer += text;
+        return addEOL ? this.addEOL() : this;
+    }
+    /**
+     * Adds the operating system-specific end-of-line marker to the buffer
+     *
+     * @returns {Summary} summary instance
+     */
+    addEOL() {
+        return this.addRaw(external_os_.EOL);
+    }
+    /**
+     * Adds an HTML codeblock to the summary buffer
+     *
+     * @param {string} code content to render within fenced code block
+     * @param {string} lang (optional) language to syntax highlight code
+     *
+     * @returns {Summary} summary instance
+     */
+    addCodeBlock(code, lang) {
+        const attrs = Object.assign({}, (lang && { lang }));
+        const element = this.wrap('pre', this.wrap('code', code), attrs);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML list to the summary buffer
+     *
+     * @param {string[]} items list of items to render
+     * @param {boolean} [ordered=false] (optional) if the rendered list should be ordered or not (default: false)
+     *
+     * @returns {Summary} summary instance
+     */
+    addList(items, ordered = false) {
+        const tag = ordered ? 'ol' : 'ul';
+        const listItems = items.map(item => this.wrap('li', item)).join('');
+        const element = this.wrap(tag, listItems);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML table to the summary buffer
+     *
+     * @param {SummaryTableCell[]} rows table rows
+     *
+     * @returns {Summary} summary instance
+     */
+    addTable(rows) {
+        const tableBody = rows
+            .map(row => {
+            const cells = row
+                .map(cell => {
+                if (typeof cell === 'string') {
+                    return this.wrap('td', cell);
+                }
+                const { header, data, colspan, rowspan } = cell;
+                const tag = header ? 'th' : 'td';
+                const attrs = Object.assign(Object.assign({}, (colspan && { colspan })), (rowspan && { rowspan }));
+                return this.wrap(tag, data, attrs);
+            })
+                .join('');
+            return this.wrap('tr', cells);
+        })
+            .join('');
+        const element = this.wrap('table', tableBody);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds a collapsable HTML details element to the summary buffer
+     *
+     * @param {string} label text for the closed state
+     * @param {string} content collapsable content
+     *
+     * @returns {Summary} summary instance
+     */
+    addDetails(label, content) {
+        const element = this.wrap('details', this.wrap('summary', label) + content);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML image tag to the summary buffer
+     *
+     * @param {string} src path to the image you to embed
+     * @param {string} alt text description of the image
+     * @param {SummaryImageOptions} options (optional) addition image attributes
+     *
+     * @returns {Summary} summary instance
+     */
+    addImage(src, alt, options) {
+        const { width, height } = options || {};
+        const attrs = Object.assign(Object.assign({}, (width && { width })), (height && { height }));
+        const element = this.wrap('img', null, Object.assign({ src, alt }, attrs));
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML section heading element
+     *
+     * @param {string} text heading text
+     * @param {number | string} [level=1] (optional) the heading level, default: 1
+     *
+     * @returns {Summary} summary instance
+     */
+    addHeading(text, level) {
+        const tag = `h${level}`;
+        const allowedTag = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].includes(tag)
+            ? tag
+            : 'h1';
+        const element = this.wrap(allowedTag, text);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML thematic break (<hr>) to the summary buffer
+     *
+     * @returns {Summary} summary instance
+     */
+    addSeparator() {
+        const element = this.wrap('hr', null);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML line break (<br>) to the summary buffer
+     *
+     * @returns {Summary} summary instance
+     */
+    addBreak() {
+        const element = this.wrap('br', null);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML blockquote to the summary buffer
+     *
+     * @param {string} text quote text
+     * @param {string} cite (optional) citation url
+     *
+     * @returns {Summary} summary instance
+     */
+    addQuote(text, cite) {
+        const attrs = Object.assign({}, (cite && { cite }));
+        const element = this.wrap('blockquote', text, attrs);
+        return this.addRaw(element).addEOL();
+    }
+    /**
+     * Adds an HTML anchor tag to the summary buffer
+     *
+     * @param {string} text link text/content
+     * @param {string} href hyperlink
+     *
+     * @returns {Summary} summary instance
+     */
+    addLink(text, href) {
+        const element = this.wrap('a', text, { href });
+        return this.addRaw(element).addEOL();
+    }
+}
+const _summary = new Summary();
+/**
+ * @deprecated use `core.summary`
+ */
+const markdownSummary = (/* unused pure expression or super */ null && (_summary));
+const summary = (/* unused pure expression or super */ null && (_summary));
+//# sourceMappingURL=summary.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
+
+/**
+ * toPosixPath converts the given path to the posix form. On Windows, \\ will be
+ * replaced with /.
+ *
+ * @param pth. Path to transform.
+ * @return string Posix path.
+ */
+function toPosixPath(pth) {
+    return pth.replace(/[\\]/g, '/');
+}
+/**
+ * toWin32Path converts the given path to the win32 form. On Linux, / will be
+ * replaced with \\.
+ *
+ * @param pth. Path to transform.
+ * @return string Win32 path.
+ */
+function toWin32Path(pth) {
+    return pth.replace(/[/]/g, '\\');
+}
+/**
+ * toPlatformPath converts the given path to a platform-specific path. It does
+ * this by replacing instances of / and \ with the platform-specific path
+ * separator.
+ *
+ * @param pth The path to platformize.
+ * @return string The platform-specific path.
+ */
+function toPlatformPath(pth) {
+    return pth.replace(/[/\\]/g, path.sep);
+}
+//# sourceMappingURL=path-utils.js.map
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
+var lib_exec = __nccwpck_require__(5260);
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+        silent: true
+    });
+    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+        silent: true
+    });
+    return {
+        name: name.trim(),
+        version: version.trim()
+    };
+});
+const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    var _a, _b, _c, _d;
+    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+        silent: true
+    });
+    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
+    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
+    return {
+        name,
+        version
+    };
+});
+const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+        silent: true
+    });
+    const [name, version] = stdout.trim().split('\n');
+    return {
+        name,
+        version
+    };
+});
+const platform = external_os_.platform();
+const arch = external_os_.arch();
+const isWindows = platform === 'win32';
+const isMacOS = platform === 'darwin';
+const isLinux = platform === 'linux';
+function getDetails() {
+    return platform_awaiter(this, void 0, void 0, function* () {
+        return Object.assign(Object.assign({}, (yield (isWindows
+            ? getWindowsInfo()
+            : isMacOS
+                ? getMacOsInfo()
+                : getLinuxInfo()))), { platform,
+            arch,
+            isWindows,
+            isMacOS,
+            isLinux });
+    });
+}
+//# sourceMappingURL=platform.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+/**
+ * The code to exit an action
+ */
+var ExitCode;
+(function (ExitCode) {
+    /**
+     * A code indicating that the action was successful
+     */
+    ExitCode[ExitCode["Success"] = 0] = "Success";
+    /**
+     * A code indicating that the action was a failure
+     */
+    ExitCode[ExitCode["Failure"] = 1] = "Failure";
+})(ExitCode || (ExitCode = {}));
+//-----------------------------------------------------------------------
+// Variables
+//-----------------------------------------------------------------------
+/**
+ * Sets env variable for this action and future actions in the job
+ * @param name the name of the variable to set
+ * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function exportVariable(name, val) {
+    const convertedVal = toCommandValue(val);
+    process.env[name] = convertedVal;
+    const filePath = process.env['GITHUB_ENV'] || '';
+    if (filePath) {
+        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
+    }
+    issueCommand('set-env', { name }, convertedVal);
+}
+/**
+ * Registers a secret which will get masked from logs
+ *
+ * @param secret - Value of the secret to be masked
+ * @remarks
+ * This function instructs the Actions runner to mask the specified value in any
+ * logs produced during the workflow run. Once registered, the secret value will
+ * be replaced with asterisks (***) whenever it appears in console output, logs,
+ * or error messages.
+ *
+ * This is useful for protecting sensitive information such as:
+ * - API keys
+ * - Access tokens
+ * - Authentication credentials
+ * - URL parameters containing signatures (SAS tokens)
+ *
+ * Note that masking only affects future logs; any previous appearances of the
+ * secret in logs before calling this function will remain unmasked.
+ *
+ * @example
+ * ```typescript
+ * // Register an API token as a secret
+ * const apiToken = "abc123xyz456";
+ * setSecret(apiToken);
+ *
+ * // Now any logs containing this value will show *** instead
+ * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
+ * ```
+ */
+function core_setSecret(secret) {
+    issueCommand('add-mask', {}, secret);
+}
+/**
+ * Prepends inputPath to the PATH (for this action and future actions)
+ * @param inputPath
+ */
+function addPath(inputPath) {
+    const filePath = process.env['GITHUB_PATH'] || '';
+    if (filePath) {
+        issueFileCommand('PATH', inputPath);
+    }
+    else {
+        issueCommand('add-path', {}, inputPath);
+    }
+    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+}
+/**
+ * Gets the value of an input.
+ * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
+ * Returns an empty string if the value is not defined.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string
+ */
+function getInput(name, options) {
+    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
+    if (options && options.required && !val) {
+        throw new Error(`Input required and not supplied: ${name}`);
+    }
+    if (options && options.trimWhitespace === false) {
+        return val;
+    }
+    return val.trim();
+}
+/**
+ * Gets the values of an multiline input.  Each value is also trimmed.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string[]
+ *
+ */
+function getMultilineInput(name, options) {
+    const inputs = getInput(name, options)
+        .split('\n')
+        .filter(x => x !== '');
+    if (options && options.trimWhitespace === false) {
+        return inputs;
+    }
+    return inputs.map(input => input.trim());
+}
+/**
+ * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
+ * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
+ * The return value is also in boolean type.
+ * ref: https://yaml.org/spec/1.2/spec.html#id2804923
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   boolean
+ */
+function getBooleanInput(name, options) {
+    const trueValue = ['true', 'True', 'TRUE'];
+    const falseValue = ['false', 'False', 'FALSE'];
+    const val = getInput(name, options);
+    if (trueValue.includes(val))
+        return true;
+    if (falseValue.includes(val))
+        return false;
+    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
+        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
+}
+/**
+ * Sets the value of an output.
+ *
+ * @param     name     name of the output to set
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function setOutput(name, value) {
+    const filePath = process.env['GITHUB_OUTPUT'] || '';
+    if (filePath) {
+        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
+    }
+    process.stdout.write(os.EOL);
+    issueCommand('set-output', { name }, toCommandValue(value));
+}
+/**
+ * Enables or disables the echoing of commands into stdout for the rest of the step.
+ * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
+ *
+ */
+function setCommandEcho(enabled) {
+    issue('echo', enabled ? 'on' : 'off');
+}
+//-----------------------------------------------------------------------
+// Results
+//-----------------------------------------------------------------------
+/**
+ * Sets the action status to failed.
+ * When the action exits it will be with an exit code of 1
+ * @param message add error issue message
+ */
+function setFailed(message) {
+    process.exitCode = ExitCode.Failure;
+    error(message);
+}
+//-----------------------------------------------------------------------
+// Logging Commands
+//-----------------------------------------------------------------------
+/**
+ * Gets whether Actions Step Debug is on or not
+ */
+function isDebug() {
+    return process.env['RUNNER_DEBUG'] === '1';
+}
+/**
+ * Writes debug message to user log
+ * @param message debug message
+ */
+function core_debug(message) {
+    command_issueCommand('debug', {}, message);
+}
+/**
+ * Adds an error issue
+ * @param message error issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function error(message, properties = {}) {
+    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a warning issue
+ * @param message warning issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function warning(message, properties = {}) {
+    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a notice issue
+ * @param message notice issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function notice(message, properties = {}) {
+    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Writes info to log with console.log.
+ * @param message info message
+ */
+function info(message) {
+    process.stdout.write(message + os.EOL);
+}
+/**
+ * Begin an output group.
+ *
+ * Output until the next `groupEnd` will be foldable in this group
+ *
+ * @param name The name of the output group
+ */
+function startGroup(name) {
+    issue('group', name);
+}
+/**
+ * End an output group.
+ */
+function endGroup() {
+    issue('endgroup');
+}
+/**
+ * Wrap an asynchronous function call in a group.
+ *
+ * Returns the same type as the function itself.
+ *
+ * @param name The name of the group
+ * @param fn The function to wrap in the group
+ */
+function group(name, fn) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        startGroup(name);
+        let result;
+        try {
+            result = yield fn();
+        }
+        finally {
+            endGroup();
+        }
+        return result;
+    });
+}
+//-----------------------------------------------------------------------
+// Wrapper action state
+//-----------------------------------------------------------------------
+/**
+ * Saves state for current action, the state can only be retrieved by this action's post job execution.
+ *
+ * @param     name     name of the state to store
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function saveState(name, value) {
+    const filePath = process.env['GITHUB_STATE'] || '';
+    if (filePath) {
+        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
+    }
+    issueCommand('save-state', { name }, toCommandValue(value));
+}
+/**
+ * Gets the value of an state set by this action's main execution.
+ *
+ * @param     name     name of the state to get
+ * @returns   string
+ */
+function getState(name) {
+    return process.env[`STATE_${name}`] || '';
+}
+function getIDToken(aud) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        return yield OidcClient.getIDToken(aud);
+    });
+}
+/**
+ * Summary exports
+ */
+
+/**
+ * @deprecated use core.summary
+ */
+
+/**
+ * Path exports
+ */
+
+/**
+ * Platform utilities exports
+ */
+
+//# sourceMappingURL=core.js.map
+
+/***/ }),
+
+/***/ 5260:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  m: () => (/* binding */ exec)
+});
+
+// UNUSED EXPORTS: getExecOutput
+
+// EXTERNAL MODULE: external "string_decoder"
+var external_string_decoder_ = __nccwpck_require__(5574);
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(857);
+// EXTERNAL MODULE: external "events"
+var external_events_ = __nccwpck_require__(4434);
+// EXTERNAL MODULE: external "child_process"
+var external_child_process_ = __nccwpck_require__(5317);
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
+// EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
+var io = __nccwpck_require__(8701);
+// EXTERNAL MODULE: ./node_modules/@actions/io/lib/io-util.js
+var io_util = __nccwpck_require__(90);
+;// CONCATENATED MODULE: external "timers"
+const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+
+/* eslint-disable @typescript-eslint/unbound-method */
+const IS_WINDOWS = process.platform === 'win32';
+/*
+ * Class for running command line tools. Handles quoting and arg parsing in a platform agnostic way.
+ */
+class ToolRunner extends external_events_.EventEmitter {
+    constructor(toolPath, args, options) {
+        super();
+        if (!toolPath) {
+            throw new Error("Parameter 'toolPath' cannot be null or empty.");
+        }
+        this.toolPath = toolPath;
+        this.args = args || [];
+        this.options = options || {};
+    }
+    _debug(message) {
+        if (this.options.listeners && this.options.listeners.debug) {
+            this.options.listeners.debug(message);
+        }
+    }
+    _getCommandString(options, noPrefix) {
+        const toolPath = this._getSpawnFileName();
+        const args = this._getSpawnArgs(options);
+        let cmd = noPrefix ? '' : '[command]'; // omit prefix when piped to a second tool
+        if (IS_WINDOWS) {
+            // Windows + cmd file
+            if (this._isCmdFile()) {
+                cmd += toolPath;
+                for (const a of args) {
+                    cmd += ` ${a}`;
+                }
+            }
+            // Windows + verbatim
+            else if (options.windowsVerbatimArguments) {
+                cmd += `"${toolPath}"`;
+                for (const a of args) {
+                    cmd += ` ${a}`;
+                }
+            }
+            // Windows (regular)
+            else {
+                cmd += this._windowsQuoteCmdArg(toolPath);
+                for (const a of args) {
+                    cmd += ` ${this._windowsQuoteCmdArg(a)}`;
+                }
+            }
+        }
+        else {
+            // OSX/Linux - this can likely be improved with some form of quoting.
+            // creating processes on Unix is fundamentally different than Windows.
+            // on Unix, execvp() takes an arg array.
+            cmd += toolPath;
+            for (const a of args) {
+                cmd += ` ${a}`;
+            }
+        }
+        return cmd;
+    }
+    _processLineBuffer(data, strBuffer, onLine) {
+        try {
+            let s = strBuffer + data.toString();
+            let n = s.indexOf(external_os_.EOL);
+            while (n > -1) {
+                const line = s.substring(0, n);
+                onLine(line);
+                // the rest of the string ...
+                s = s.substring(n + external_os_.EOL.length);
+                n = s.indexOf(external_os_.EOL);
+            }
+            return s;
+        }
+        catch (err) {
+            // streaming lines to console is best effort.  Don't fail a build.
+            this._debug(`error processing line. Failed with error ${err}`);
+            return '';
+        }
+    }
+    _getSpawnFileName() {
+        if (IS_WINDOWS) {
+            if (this._isCmdFile()) {
+                return process.env['COMSPEC'] || 'cmd.exe';
+            }
+        }
+        return this.toolPath;
+    }
+    _getSpawnArgs(options) {
+        if (IS_WINDOWS) {
+            if (this._isCmdFile()) {
+                let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
+                for (const a of this.args) {
+                    argline += ' ';
+                    argline += options.windowsVerbatimArguments
+                        ? a
+                        : this._windowsQuoteCmdArg(a);
+                }
+                argline += '"';
+                return [argline];
+            }
+        }
+        return this.args;
+    }
+    _endsWith(str, end) {
+        return str.endsWith(end);
+    }
+    _isCmdFile() {
+        const upperToolPath = this.toolPath.toUpperCase();
+        return (this._endsWith(upperToolPath, '.CMD') ||
+            this._endsWith(upperToolPath, '.BAT'));
+    }
+    _windowsQuoteCmdArg(arg) {
+        // for .exe, apply the normal quoting rules that libuv applies
+        if (!this._isCmdFile()) {
+            return this._uvQuoteCmdArg(arg);
+        }
+        // otherwise apply quoting rules specific to the cmd.exe command line parser.
+        // the libuv rules are generic and are not designed specifically for cmd.exe
+        // command line parser.
+        //
+        // for a detailed description of the cmd.exe command line parser, refer to
+        // http://stackoverflow.com/questions/4094699/how-does-the-windows-command-interpreter-cmd-exe-parse-scripts/7970912#7970912
+        // need quotes for empty arg
+        if (!arg) {
+            return '""';
+        }
+        // determine whether the arg needs to be quoted
+        const cmdSpecialChars = [
+            ' ',
+            '\t',
+            '&',
+            '(',
+            ')',
+            '[',
+            ']',
+            '{',
+            '}',
+            '^',
+            '=',
+            ';',
+            '!',
+            "'",
+            '+',
+            ',',
+            '`',
+            '~',
+            '|',
+            '<',
+            '>',
+            '"'
+        ];
+        let needsQuotes = false;
+        for (const char of arg) {
+            if (cmdSpecialChars.some(x => x === char)) {
+                needsQuotes = true;
+                break;
+            }
+        }
+        // short-circuit if quotes not needed
+        if (!needsQuotes) {
+            return arg;
+        }
+        // the following quoting rules are very similar to the rules that by libuv applies.
+        //
+        // 1) wrap the string in quotes
+        //
+        // 2) double-up quotes - i.e. " => ""
+        //
+        //    this is different from the libuv quoting rules. libuv replaces " with \", which unfortunately
+        //    doesn't work well with a cmd.exe command line.
+        //
+        //    note, replacing " with "" also works well if the arg is passed to a downstream .NET console app.
+        //    for example, the command line:
+        //          foo.exe "myarg:""my val"""
+        //    is parsed by a .NET console app into an arg array:
+        //          [ "myarg:\"my val\"" ]
+        //    which is the same end result when applying libuv quoting rules. although the actual
+        //    command line from libuv quoting rules would look like:
+        //          foo.exe "myarg:\"my val\""
+        //
+        // 3) double-up slashes that precede a quote,
+        //    e.g.  hello \world    => "hello \world"
+        //          hello\"world    => "hello\\""world"
+        //          hello\\"world   => "hello\\\\""world"
+        //          hello world\    => "hello world\\"
+        //
+        //    technically this is not required for a cmd.exe command line, or the batch argument parser.
+        //    the reasons for including this as a .cmd quoting rule are:
+        //
+        //    a) this is optimized for the scenario where the argument is passed from the .cmd file to an
+        //       external program. many programs (e.g. .NET console apps) rely on the slash-doubling rule.
+        //
+        //    b) it's what we've been doing previously (by deferring to node default behavior) and we
+        //       haven't heard any complaints about that aspect.
+        //
+        // note, a weakness of the quoting rules chosen here, is that % is not escaped. in fact, % cannot be
+        // escaped when used on the command line directly - even though within a .cmd file % can be escaped
+        // by using %%.
+        //
+        // the saving grace is, on the command line, %var% is left as-is if var is not defined. this contrasts
+        // the line parsing rules within a .cmd file, where if var is not defined it is replaced with nothing.
+        //
+        // one option that was explored was replacing % with ^% - i.e. %var% => ^%var^%. this hack would
+        // often work, since it is unlikely that var^ would exist, and the ^ character is removed when the
+        // variable is used. the problem, however, is that ^ is not removed when %* is used to pass the args
+        // to an external program.
+        //
+        // an unexplored potential solution for the % escaping problem, is to create a wrapper .cmd file.
+        // % can be escaped within a .cmd file.
+        let reverse = '"';
+        let quoteHit = true;
+        for (let i = arg.length; i > 0; i--) {
+            // walk the string in reverse
+            reverse += arg[i - 1];
+            if (quoteHit && arg[i - 1] === '\\') {
+                reverse += '\\'; // double the slash
+            }
+            else if (arg[i - 1] === '"') {
+                quoteHit = true;
+                reverse += '"'; // double the quote
+            }
+            else {
+                quoteHit = false;
+            }
+        }
+        reverse += '"';
+        return reverse.split('').reverse().join('');
+    }
+    _uvQuoteCmdArg(arg) {
+        // Tool runner wraps child_process.spawn() and needs to apply the same quoting as
+        // Node in certain cases where the undocumented spawn option windowsVerbatimArguments
+        // is used.
+        //
+        // Since this function is a port of quote_cmd_arg from Node 4.x (technically, lib UV,
+        // see https://github.com/nodejs/node/blob/v4.x/deps/uv/src/win/process.c for details),
+        // pasting copyright notice from Node within this function:
+        //
+        //      Copyright Joyent, Inc. and other Node contributors. All rights reserved.
+        //
+        //      Permission is hereby granted, free of charge, to any person obtaining a copy
+        //      of this software and associated documentation files (the "Software"), to
+        //      deal in the Software without restriction, including without limitation the
+        //      rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
+        //      sell copies of the Software, and to permit persons to whom the Software is
+        //      furnished to do so, subject to the following conditions:
+        //
+        //      The above copyright notice and this permission notice shall be included in
+        //      all copies or substantial portions of the Software.
+        //
+        //      THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+        //      IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+        //      FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+        //      AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+        //      LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
+        //      FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
+        //      IN THE SOFTWARE.
+        if (!arg) {
+            // Need double quotation for empty argument
+            return '""';
+        }
+        if (!arg.includes(' ') && !arg.includes('\t') && !arg.includes('"')) {
+            // No quotation needed
+            return arg;
+        }
+        if (!arg.includes('"') && !arg.includes('\\')) {
+            // No embedded double quotes or backslashes, so I can just wrap
+            // quote marks around the whole thing.
+            return `"${arg}"`;
+        }
+        // Expected input/output:
+        //   input : hello"world
+        //   output: "hello\"world"
+        //   input : hello""world
+        //   output: "hello\"\"world"
+        //   input : hello\world
+        //   output: hello\world
+        //   input : hello\\world
+        //   output: hello\\world
+        //   input : hello\"world
+        //   output: "hello\\\"world"
+        //   input : hello\\"world
+        //   output: "hello\\\\\"world"
+        //   input : hello world\
+        //   output: "hello world\\" - note the comment in libuv actually reads "hello world\"
+        //                             but it appears the comment is wrong, it should be "hello world\\"
+        let reverse = '"';
+        let quoteHit = true;
+        for (let i = arg.length; i > 0; i--) {
+            // walk the string in reverse
+            reverse += arg[i - 1];
+            if (quoteHit && arg[i - 1] === '\\') {
+                reverse += '\\';
+            }
+            else if (arg[i - 1] === '"') {
+                quoteHit = true;
+                reverse += '\\';
+            }
+            else {
+                quoteHit = false;
+            }
+        }
+        reverse += '"';
+        return reverse.split('').reverse().join('');
+    }
+    _cloneExecOptions(options) {
+        options = options || {};
+        const result = {
+            cwd: options.cwd || process.cwd(),
+            env: options.env || process.env,
+            silent: options.silent || false,
+            windowsVerbatimArguments: options.windowsVerbatimArguments || false,
+            failOnStdErr: options.failOnStdErr || false,
+            ignoreReturnCode: options.ignoreReturnCode || false,
+            delay: options.delay || 10000
+        };
+        result.outStream = options.outStream || process.stdout;
+        result.errStream = options.errStream || process.stderr;
+        return result;
+    }
+    _getSpawnOptions(options, toolPath) {
+        options = options || {};
+        const result = {};
+        result.cwd = options.cwd;
+        result.env = options.env;
+        result['windowsVerbatimArguments'] =
+            options.windowsVerbatimArguments || this._isCmdFile();
+        if (options.windowsVerbatimArguments) {
+            result.argv0 = `"${toolPath}"`;
+        }
+        return result;
+    }
+    /**
+     * Exec a tool.
+     * Output will be streamed to the live console.
+     * Returns promise with return code
+     *
+     * @param     tool     path to tool to exec
+     * @param     options  optional exec options.  See ExecOptions
+     * @returns   number
+     */
+    exec() {
+        return __awaiter(this, void 0, void 0, function* () {
+            // root the tool path if it is unrooted and contains relative pathing
+            if (!io_util/* isRooted */.Qh(this.toolPath) &&
+                (this.toolPath.includes('/') ||
+                    (IS_WINDOWS && this.toolPath.includes('\\')))) {
+                // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
+                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+            }
+            // if the tool is only a file name, then resolve it from the PATH
+            // otherwise verify it exists (add extension on Windows if necessary)
+            this.toolPath = yield io/* which */.K7(this.toolPath, true);
+            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+                this._debug(`exec tool: ${this.toolPath}`);
+                this._debug('arguments:');
+                for (const arg of this.args) {
+                    this._debug(`   ${arg}`);
+                }
+                const optionsNonNull = this._cloneExecOptions(this.options);
+                if (!optionsNonNull.silent && optionsNonNull.outStream) {
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
+                }
+                const state = new ExecState(optionsNonNull, this.toolPath);
+                state.on('debug', (message) => {
+                    this._debug(message);
+                });
+                if (this.options.cwd && !(yield io_util/* exists */.t2(this.options.cwd))) {
+                    return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
+                }
+                const fileName = this._getSpawnFileName();
+                const cp = external_child_process_.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
+                let stdbuffer = '';
+                if (cp.stdout) {
+                    cp.stdout.on('data', (data) => {
+                        if (this.options.listeners && this.options.listeners.stdout) {
+                            this.options.listeners.stdout(data);
+                        }
+                        if (!optionsNonNull.silent && optionsNonNull.outStream) {
+                            optionsNonNull.outStream.write(data);
+                        }
+                        stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
+                            if (this.options.listeners && this.options.listeners.stdline) {
+                                this.options.listeners.stdline(line);
+                            }
+                        });
+                    });
+                }
+                let errbuffer = '';
+                if (cp.stderr) {
+                    cp.stderr.on('data', (data) => {
+                        state.processStderr = true;
+                        if (this.options.listeners && this.options.listeners.stderr) {
+                            this.options.listeners.stderr(data);
+                        }
+                        if (!optionsNonNull.silent &&
+                            optionsNonNull.errStream &&
+                            optionsNonNull.outStream) {
+                            const s = optionsNonNull.failOnStdErr
+                                ? optionsNonNull.errStream
+                                : optionsNonNull.outStream;
+                            s.write(data);
+                        }
+                        errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
+                            if (this.options.listeners && this.options.listeners.errline) {
+                                this.options.listeners.errline(line);
+                            }
+                        });
+                    });
+                }
+                cp.on('error', (err) => {
+                    state.processError = err.message;
+                    state.processExited = true;
+                    state.processClosed = true;
+                    state.CheckComplete();
+                });
+                cp.on('exit', (code) => {
+                    state.processExitCode = code;
+                    state.processExited = true;
+                    this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
+                    state.CheckComplete();
+                });
+                cp.on('close', (code) => {
+                    state.processExitCode = code;
+                    state.processExited = true;
+                    state.processClosed = true;
+                    this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
+                    state.CheckComplete();
+                });
+                state.on('done', (error, exitCode) => {
+                    if (stdbuffer.length > 0) {
+                        this.emit('stdline', stdbuffer);
+                    }
+                    if (errbuffer.length > 0) {
+                        this.emit('errline', errbuffer);
+                    }
+                    cp.removeAllListeners();
+                    if (error) {
+                        reject(error);
+                    }
+                    else {
+                        resolve(exitCode);
+                    }
+                });
+                if (this.options.input) {
+                    if (!cp.stdin) {
+                        throw new Error('child process missing stdin');
+                    }
+                    cp.stdin.end(this.options.input);
+                }
+            }));
+        });
+    }
+}
+/**
+ * Convert an arg string to an array of args. Handles escaping
+ *
+ * @param    argString   string of arguments
+ * @returns  string[]    array of arguments
+ */
+function argStringToArray(argString) {
+    const args = [];
+    let inQuotes = false;
+    let escaped = false;
+    let arg = '';
+    function append(c) {
+        // we only escape double quotes.
+        if (escaped && c !== '"') {
+            arg += '\\';
+        }
+        arg += c;
+        escaped = false;
+    }
+    for (let i = 0; i < argString.length; i++) {
+        const c = argString.charAt(i);
+        if (c === '"') {
+            if (!escaped) {
+                inQuotes = !inQuotes;
+            }
+            else {
+                append(c);
+            }
+            continue;
+        }
+        if (c === '\\' && escaped) {
+            append(c);
+            continue;
+        }
+        if (c === '\\' && inQuotes) {
+            escaped = true;
+            continue;
+        }
+        if (c === ' ' && !inQuotes) {
+            if (arg.length > 0) {
+                args.push(arg);
+                arg = '';
+            }
+            continue;
+        }
+        append(c);
+    }
+    if (arg.length > 0) {
+        args.push(arg.trim());
+    }
+    return args;
+}
+class ExecState extends external_events_.EventEmitter {
+    constructor(options, toolPath) {
+        super();
+        this.processClosed = false; // tracks whether the process has exited and stdio is closed
+        this.processError = '';
+        this.processExitCode = 0;
+        this.processExited = false; // tracks whether the process has exited
+        this.processStderr = false; // tracks whether stderr was written to
+        this.delay = 10000; // 10 seconds
+        this.done = false;
+        this.timeout = null;
+        if (!toolPath) {
+            throw new Error('toolPath must not be empty');
+        }
+        this.options = options;
+        this.toolPath = toolPath;
+        if (options.delay) {
+            this.delay = options.delay;
+        }
+    }
+    CheckComplete() {
+        if (this.done) {
+            return;
+        }
+        if (this.processClosed) {
+            this._setResult();
+        }
+        else if (this.processExited) {
+            this.timeout = (0,external_timers_namespaceObject.setTimeout)(ExecState.HandleTimeout, this.delay, this);
+        }
+    }
+    _debug(message) {
+        this.emit('debug', message);
+    }
+    _setResult() {
+        // determine whether there is an error
+        let error;
+        if (this.processExited) {
+            if (this.processError) {
+                error = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
+            }
+            else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
+                error = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
+            }
+            else if (this.processStderr && this.options.failOnStdErr) {
+                error = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
+            }
+        }
+        // clear the timeout
+        if (this.timeout) {
+            clearTimeout(this.timeout);
+            this.timeout = null;
+        }
+        this.done = true;
+        this.emit('done', error, this.processExitCode);
+    }
+    static HandleTimeout(state) {
+        if (state.done) {
+            return;
+        }
+        if (!state.processClosed && state.processExited) {
+            const message = `The STDIO streams did not close within ${state.delay / 1000} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
+            state._debug(message);
+        }
+        state._setResult();
+    }
+}
+//# sourceMappingURL=toolrunner.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+/**
+ * Exec a command.
+ * Output will be streamed to the live console.
+ * Returns promise with return code
+ *
+ * @param     commandLine        command to execute (can include additional args). Must be correctly escaped.
+ * @param     args               optional arguments for tool. Escaping is handled by the lib.
+ * @param     options            optional exec options.  See ExecOptions
+ * @returns   Promise<number>    exit code
+ */
+function exec(commandLine, args, options) {
+    return exec_awaiter(this, void 0, void 0, function* () {
+        const commandArgs = argStringToArray(commandLine);
+        if (commandArgs.length === 0) {
+            throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
+        }
+        // Path to tool to execute should be first arg
+        const toolPath = commandArgs[0];
+        args = commandArgs.slice(1).concat(args || []);
+        const runner = new ToolRunner(toolPath, args, options);
+        return runner.exec();
+    });
+}
+/**
+ * Exec a command and get the output.
+ * Output will be streamed to the live console.
+ * Returns promise with the exit code and collected stdout and stderr
+ *
+ * @param     commandLine           command to execute (can include additional args). Must be correctly escaped.
+ * @param     args                  optional arguments for tool. Escaping is handled by the lib.
+ * @param     options               optional exec options.  See ExecOptions
+ * @returns   Promise<ExecOutput>   exit code, stdout, and stderr
+ */
+function getExecOutput(commandLine, args, options) {
+    return exec_awaiter(this, void 0, void 0, function* () {
+        var _a, _b;
+        let stdout = '';
+        let stderr = '';
+        //Using string decoder covers the case where a mult-byte character is split
+        const stdoutDecoder = new StringDecoder('utf8');
+        const stderrDecoder = new StringDecoder('utf8');
+        const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
+        const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
+        const stdErrListener = (data) => {
+            stderr += stderrDecoder.write(data);
+            if (originalStdErrListener) {
+                originalStdErrListener(data);
+            }
+        };
+        const stdOutListener = (data) => {
+            stdout += stdoutDecoder.write(data);
+            if (originalStdoutListener) {
+                originalStdoutListener(data);
+            }
+        };
+        const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
+        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        //flush any remaining characters
+        stdout += stdoutDecoder.end();
+        stderr += stderrDecoder.end();
+        return {
+            exitCode,
+            stdout,
+            stderr
+        };
+    });
+}
+//# sourceMappingURL=exec.js.map
+
+/***/ }),
+
+/***/ 4942:
+/***/ ((__unused_webpack___webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
+
+
+// UNUSED EXPORTS: Headers, HttpClient, HttpClientError, HttpClientResponse, HttpCodes, MediaTypes, getProxyUrl, isHttps
+
+// EXTERNAL MODULE: external "http"
+var external_http_ = __nccwpck_require__(8611);
+// EXTERNAL MODULE: external "https"
+var external_https_ = __nccwpck_require__(5692);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+function getProxyUrl(reqUrl) {
+    const usingSsl = reqUrl.protocol === 'https:';
+    if (checkBypass(reqUrl)) {
+        return undefined;
+    }
+    const proxyVar = (() => {
+        if (usingSsl) {
+            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
+        }
+        else {
+            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
+        }
+    })();
+    if (proxyVar) {
+        try {
+            return new DecodedURL(proxyVar);
+        }
+        catch (_a) {
+            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
+                return new DecodedURL(`http://${proxyVar}`);
+        }
+    }
+    else {
+        return undefined;
+    }
+}
+function checkBypass(reqUrl) {
+    if (!reqUrl.hostname) {
+        return false;
+    }
+    const reqHost = reqUrl.hostname;
+    if (isLoopbackAddress(reqHost)) {
+        return true;
+    }
+    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
+    if (!noProxy) {
+        return false;
+    }
+    // Determine the request port
+    let reqPort;
+    if (reqUrl.port) {
+        reqPort = Number(reqUrl.port);
+    }
+    else if (reqUrl.protocol === 'http:') {
+        reqPort = 80;
+    }
+    else if (reqUrl.protocol === 'https:') {
+        reqPort = 443;
+    }
+    // Format the request hostname and hostname with port
+    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
+    if (typeof reqPort === 'number') {
+        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
+    }
+    // Compare request host against noproxy
+    for (const upperNoProxyItem of noProxy
+        .split(',')
+        .map(x => x.trim().toUpperCase())
+        .filter(x => x)) {
+        if (upperNoProxyItem === '*' ||
+            upperReqHosts.some(x => x === upperNoProxyItem ||
+                x.endsWith(`.${upperNoProxyItem}`) ||
+                (upperNoProxyItem.startsWith('.') &&
+                    x.endsWith(`${upperNoProxyItem}`)))) {
+            return true;
+        }
+    }
+    return false;
+}
+function isLoopbackAddress(host) {
+    const hostLower = host.toLowerCase();
+    return (hostLower === 'localhost' ||
+        hostLower.startsWith('127.') ||
+        hostLower.startsWith('[::1]') ||
+        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
+}
+class DecodedURL extends URL {
+    constructor(url, base) {
+        super(url, base);
+        this._decodedUsername = decodeURIComponent(super.username);
+        this._decodedPassword = decodeURIComponent(super.password);
+    }
+    get username() {
+        return this._decodedUsername;
+    }
+    get password() {
+        return this._decodedPassword;
+    }
+}
+//# sourceMappingURL=proxy.js.map
+// EXTERNAL MODULE: ./node_modules/tunnel/index.js
+var node_modules_tunnel = __nccwpck_require__(770);
+// EXTERNAL MODULE: ./node_modules/undici/index.js
+var undici = __nccwpck_require__(6752);
+;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+/* eslint-disable @typescript-eslint/no-explicit-any */
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+var HttpCodes;
+(function (HttpCodes) {
+    HttpCodes[HttpCodes["OK"] = 200] = "OK";
+    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
+    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
+    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
+    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
+    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
+    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
+    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
+    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
+    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
+    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
+    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
+    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
+    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
+    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
+    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
+    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
+    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
+    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
+    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
+    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
+    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
+    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
+    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
+    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
+    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
+    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
+})(HttpCodes || (HttpCodes = {}));
+var Headers;
+(function (Headers) {
+    Headers["Accept"] = "accept";
+    Headers["ContentType"] = "content-type";
+})(Headers || (Headers = {}));
+var MediaTypes;
+(function (MediaTypes) {
+    MediaTypes["ApplicationJson"] = "application/json";
+})(MediaTypes || (MediaTypes = {}));
+/**
+ * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
+ * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+ */
+function lib_getProxyUrl(serverUrl) {
+    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
+    return proxyUrl ? proxyUrl.href : '';
+}
+const HttpRedirectCodes = [
+    HttpCodes.MovedPermanently,
+    HttpCodes.ResourceMoved,
+    HttpCodes.SeeOther,
+    HttpCodes.TemporaryRedirect,
+    HttpCodes.PermanentRedirect
+];
+const HttpResponseRetryCodes = [
+    HttpCodes.BadGateway,
+    HttpCodes.ServiceUnavailable,
+    HttpCodes.GatewayTimeout
+];
+const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
+const ExponentialBackoffCeiling = 10;
+const ExponentialBackoffTimeSlice = 5;
+class HttpClientError extends Error {
+    constructor(message, statusCode) {
+        super(message);
+        this.name = 'HttpClientError';
+        this.statusCode = statusCode;
+        Object.setPrototypeOf(this, HttpClientError.prototype);
+    }
+}
+class HttpClientResponse {
+    constructor(message) {
+        this.message = message;
+    }
+    readBody() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                let output = Buffer.alloc(0);
+                this.message.on('data', (chunk) => {
+                    output = Buffer.concat([output, chunk]);
+                });
+                this.message.on('end', () => {
+                    resolve(output.toString());
+                });
+            }));
+        });
+    }
+    readBodyBuffer() {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
+                const chunks = [];
+                this.message.on('data', (chunk) => {
+                    chunks.push(chunk);
+                });
+                this.message.on('end', () => {
+                    resolve(Buffer.concat(chunks));
+                });
+            }));
+        });
+    }
+}
+function isHttps(requestUrl) {
+    const parsedUrl = new URL(requestUrl);
+    return parsedUrl.protocol === 'https:';
+}
+class HttpClient {
+    constructor(userAgent, handlers, requestOptions) {
+        this._ignoreSslError = false;
+        this._allowRedirects = true;
+        this._allowRedirectDowngrade = false;
+        this._maxRedirects = 50;
+        this._allowRetries = false;
+        this._maxRetries = 1;
+        this._keepAlive = false;
+        this._disposed = false;
+        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
+        this.handlers = handlers || [];
+        this.requestOptions = requestOptions;
+        if (requestOptions) {
+            if (requestOptions.ignoreSslError != null) {
+                this._ignoreSslError = requestOptions.ignoreSslError;
+            }
+            this._socketTimeout = requestOptions.socketTimeout;
+            if (requestOptions.allowRedirects != null) {
+                this._allowRedirects = requestOptions.allowRedirects;
+            }
+            if (requestOptions.allowRedirectDowngrade != null) {
+                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
+            }
+            if (requestOptions.maxRedirects != null) {
+                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
+            }
+            if (requestOptions.keepAlive != null) {
+                this._keepAlive = requestOptions.keepAlive;
+            }
+            if (requestOptions.allowRetries != null) {
+                this._allowRetries = requestOptions.allowRetries;
+            }
+            if (requestOptions.maxRetries != null) {
+                this._maxRetries = requestOptions.maxRetries;
+            }
+        }
+    }
+    options(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    get(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('GET', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    del(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    post(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('POST', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    patch(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    put(requestUrl, data, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('PUT', requestUrl, data, additionalHeaders || {});
+        });
+    }
+    head(requestUrl, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
+        });
+    }
+    sendStream(verb, requestUrl, stream, additionalHeaders) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return this.request(verb, requestUrl, stream, additionalHeaders);
+        });
+    }
+    /**
+     * Gets a typed object from an endpoint
+     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
+     */
+    getJson(requestUrl_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            const res = yield this.get(requestUrl, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    postJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.post(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    putJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.put(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    patchJson(requestUrl_1, obj_1) {
+        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
+            const data = JSON.stringify(obj, null, 2);
+            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
+            additionalHeaders[Headers.ContentType] =
+                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
+            const res = yield this.patch(requestUrl, data, additionalHeaders);
+            return this._processResponse(res, this.requestOptions);
+        });
+    }
+    /**
+     * Makes a raw http request.
+     * All other methods such as get, post, patch, and request ultimately call this.
+     * Prefer get, del, post and patch
+     */
+    request(verb, requestUrl, data, headers) {
+        return __awaiter(this, void 0, void 0, function* () {
+            if (this._disposed) {
+                throw new Error('Client has already been disposed.');
+            }
+            const parsedUrl = new URL(requestUrl);
+            let info = this._prepareRequest(verb, parsedUrl, headers);
+            // Only perform retries on reads since writes may not be idempotent.
+            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
+                ? this._maxRetries + 1
+                : 1;
+            let numTries = 0;
+            let response;
+            do {
+                response = yield this.requestRaw(info, data);
+                // Check if it's an authentication challenge
+                if (response &&
+                    response.message &&
+                    response.message.statusCode === HttpCodes.Unauthorized) {
+                    let authenticationHandler;
+                    for (const handler of this.handlers) {
+                        if (handler.canHandleAuthentication(response)) {
+                            authenticationHandler = handler;
+                            break;
+                        }
+                    }
+                    if (authenticationHandler) {
+                        return authenticationHandler.handleAuthentication(this, info, data);
+                    }
+                    else {
+                        // We have received an unauthorized response but have no handlers to handle it.
+                        // Let the response return to the caller.
+                        return response;
+                    }
+                }
+                let redirectsRemaining = this._maxRedirects;
+                while (response.message.statusCode &&
+                    HttpRedirectCodes.includes(response.message.statusCode) &&
+                    this._allowRedirects &&
+                    redirectsRemaining > 0) {
+                    const redirectUrl = response.message.headers['location'];
+                    if (!redirectUrl) {
+                        // if there's no location to redirect to, we won't
+                        break;
+                    }
+                    const parsedRedirectUrl = new URL(redirectUrl);
+                    if (parsedUrl.protocol === 'https:' &&
+                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
+                        !this._allowRedirectDowngrade) {
+                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
+                    }
+                    // we need to finish reading the response before reassigning response
+                    // which will leak the open socket.
+                    yield response.readBody();
+                    // strip authorization header if redirected to a different hostname
+                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
+                        for (const header in headers) {
+                            // header names are case insensitive
+                            if (header.toLowerCase() === 'authorization') {
+                                delete headers[header];
+                            }
+                        }
+                    }
+                    // let's make the request with the new redirectUrl
+                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
+                    response = yield this.requestRaw(info, data);
+                    redirectsRemaining--;
+                }
+                if (!response.message.statusCode ||
+                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
+                    // If not a retry code, return immediately instead of retrying
+                    return response;
+                }
+                numTries += 1;
+                if (numTries < maxTries) {
+                    yield response.readBody();
+                    yield this._performExponentialBackoff(numTries);
+                }
+            } while (numTries < maxTries);
+            return response;
+        });
+    }
+    /**
+     * Needs to be called if keepAlive is set to true in request options.
+     */
+    dispose() {
+        if (this._agent) {
+            this._agent.destroy();
+        }
+        this._disposed = true;
+    }
+    /**
+     * Raw request.
+     * @param info
+     * @param data
+     */
+    requestRaw(info, data) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => {
+                function callbackForResult(err, res) {
+                    if (err) {
+                        reject(err);
+                    }
+                    else if (!res) {
+                        // If `err` is not passed, then `res` must be passed.
+                        reject(new Error('Unknown error'));
+                    }
+                    else {
+                        resolve(res);
+                    }
+                }
+                this.requestRawWithCallback(info, data, callbackForResult);
+            });
+        });
+    }
+    /**
+     * Raw request with callback.
+     * @param info
+     * @param data
+     * @param onResult
+     */
+    requestRawWithCallback(info, data, onResult) {
+        if (typeof data === 'string') {
+            if (!info.options.headers) {
+                info.options.headers = {};
+            }
+            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
+        }
+        let callbackCalled = false;
+        function handleResult(err, res) {
+            if (!callbackCalled) {
+                callbackCalled = true;
+                onResult(err, res);
+            }
+        }
+        const req = info.httpModule.request(info.options, (msg) => {
+            const res = new HttpClientResponse(msg);
+            handleResult(undefined, res);
+        });
+        let socket;
+        req.on('socket', sock => {
+            socket = sock;
+        });
+        // If we ever get disconnected, we want the socket to timeout eventually
+        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
+            if (socket) {
+                socket.end();
+            }
+            handleResult(new Error(`Request timeout: ${info.options.path}`));
+        });
+        req.on('error', function (err) {
+            // err has statusCode property
+            // res should have headers
+            handleResult(err);
+        });
+        if (data && typeof data === 'string') {
+            req.write(data, 'utf8');
+        }
+        if (data && typeof data !== 'string') {
+            data.on('close', function () {
+                req.end();
+            });
+            data.pipe(req);
+        }
+        else {
+            req.end();
+        }
+    }
+    /**
+     * Gets an http agent. This function is useful when you need an http agent that handles
+     * routing through a proxy server - depending upon the url and proxy environment variables.
+     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
+     */
+    getAgent(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        return this._getAgent(parsedUrl);
+    }
+    getAgentDispatcher(serverUrl) {
+        const parsedUrl = new URL(serverUrl);
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (!useProxy) {
+            return;
+        }
+        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
+    }
+    _prepareRequest(method, requestUrl, headers) {
+        const info = {};
+        info.parsedUrl = requestUrl;
+        const usingSsl = info.parsedUrl.protocol === 'https:';
+        info.httpModule = usingSsl ? https : http;
+        const defaultPort = usingSsl ? 443 : 80;
+        info.options = {};
+        info.options.host = info.parsedUrl.hostname;
+        info.options.port = info.parsedUrl.port
+            ? parseInt(info.parsedUrl.port)
+            : defaultPort;
+        info.options.path =
+            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
+        info.options.method = method;
+        info.options.headers = this._mergeHeaders(headers);
+        if (this.userAgent != null) {
+            info.options.headers['user-agent'] = this.userAgent;
+        }
+        info.options.agent = this._getAgent(info.parsedUrl);
+        // gives handlers an opportunity to participate
+        if (this.handlers) {
+            for (const handler of this.handlers) {
+                handler.prepareRequest(info.options);
+            }
+        }
+        return info;
+    }
+    _mergeHeaders(headers) {
+        if (this.requestOptions && this.requestOptions.headers) {
+            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
+        }
+        return lowercaseKeys(headers || {});
+    }
+    /**
+     * Gets an existing header value or returns a default.
+     * Handles converting number header values to strings since HTTP headers must be strings.
+     * Note: This returns string | string[] since some headers can have multiple values.
+     * For headers that must always be a single string (like Content-Type), use the
+     * specialized _getExistingOrDefaultContentTypeHeader method instead.
+     */
+    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
+            if (headerValue) {
+                clientHeader =
+                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
+            }
+        }
+        const additionalValue = additionalHeaders[header];
+        if (additionalValue !== undefined) {
+            return typeof additionalValue === 'number'
+                ? additionalValue.toString()
+                : additionalValue;
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    /**
+     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
+     * Always returns a single string (not an array) since Content-Type should be a single value.
+     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
+     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
+     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
+     */
+    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
+        let clientHeader;
+        if (this.requestOptions && this.requestOptions.headers) {
+            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
+            if (headerValue) {
+                if (typeof headerValue === 'number') {
+                    clientHeader = String(headerValue);
+                }
+                else if (Array.isArray(headerValue)) {
+                    clientHeader = headerValue.join(', ');
+                }
+                else {
+                    clientHeader = headerValue;
+                }
+            }
+        }
+        const additionalValue = additionalHeaders[Headers.ContentType];
+        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
+        if (additionalValue !== undefined) {
+            if (typeof additionalValue === 'number') {
+                return String(additionalValue);
+            }
+            else if (Array.isArray(additionalValue)) {
+                return additionalValue.join(', ');
+            }
+            else {
+                return additionalValue;
+            }
+        }
+        if (clientHeader !== undefined) {
+            return clientHeader;
+        }
+        return _default;
+    }
+    _getAgent(parsedUrl) {
+        let agent;
+        const proxyUrl = pm.getProxyUrl(parsedUrl);
+        const useProxy = proxyUrl && proxyUrl.hostname;
+        if (this._keepAlive && useProxy) {
+            agent = this._proxyAgent;
+        }
+        if (!useProxy) {
+            agent = this._agent;
+        }
+        // if agent is already assigned use that agent.
+        if (agent) {
+            return agent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        let maxSockets = 100;
+        if (this.requestOptions) {
+            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
+        }
+        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
+        if (proxyUrl && proxyUrl.hostname) {
+            const agentOptions = {
+                maxSockets,
+                keepAlive: this._keepAlive,
+                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
+                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
+                })), { host: proxyUrl.hostname, port: proxyUrl.port })
+            };
+            let tunnelAgent;
+            const overHttps = proxyUrl.protocol === 'https:';
+            if (usingSsl) {
+                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
+            }
+            else {
+                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
+            }
+            agent = tunnelAgent(agentOptions);
+            this._proxyAgent = agent;
+        }
+        // if tunneling agent isn't assigned create a new agent
+        if (!agent) {
+            const options = { keepAlive: this._keepAlive, maxSockets };
+            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
+            this._agent = agent;
+        }
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            agent.options = Object.assign(agent.options || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return agent;
+    }
+    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
+        let proxyAgent;
+        if (this._keepAlive) {
+            proxyAgent = this._proxyAgentDispatcher;
+        }
+        // if agent is already assigned use that agent.
+        if (proxyAgent) {
+            return proxyAgent;
+        }
+        const usingSsl = parsedUrl.protocol === 'https:';
+        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
+            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
+        })));
+        this._proxyAgentDispatcher = proxyAgent;
+        if (usingSsl && this._ignoreSslError) {
+            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
+            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
+            // we have to cast it to any and change it directly
+            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
+                rejectUnauthorized: false
+            });
+        }
+        return proxyAgent;
+    }
+    _getUserAgentWithOrchestrationId(userAgent) {
+        const baseUserAgent = userAgent || 'actions/http-client';
+        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
+        if (orchId) {
+            // Sanitize the orchestration ID to ensure it contains only valid characters
+            // Valid characters: 0-9, a-z, _, -, .
+            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
+            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
+        }
+        return baseUserAgent;
+    }
+    _performExponentialBackoff(retryNumber) {
+        return __awaiter(this, void 0, void 0, function* () {
+            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
+            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
+            return new Promise(resolve => setTimeout(() => resolve(), ms));
+        });
+    }
+    _processResponse(res, options) {
+        return __awaiter(this, void 0, void 0, function* () {
+            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
+                const statusCode = res.message.statusCode || 0;
+                const response = {
+                    statusCode,
+                    result: null,
+                    headers: {}
+                };
+                // not found leads to null obj returned
+                if (statusCode === HttpCodes.NotFound) {
+                    resolve(response);
+                }
+                // get the result from the body
+                function dateTimeDeserializer(key, value) {
+                    if (typeof value === 'string') {
+                        const a = new Date(value);
+                        if (!isNaN(a.valueOf())) {
+                            return a;
+                        }
+                    }
+                    return value;
+                }
+                let obj;
+                let contents;
+                try {
+                    contents = yield res.readBody();
+                    if (contents && contents.length > 0) {
+                        if (options && options.deserializeDates) {
+                            obj = JSON.parse(contents, dateTimeDeserializer);
+                        }
+                        else {
+                            obj = JSON.parse(contents);
+                        }
+                        response.result = obj;
+                    }
+                    response.headers = res.message.headers;
+                }
+                catch (err) {
+                    // Invalid resource (contents not json);  leaving result obj null
+                }
+                // note that 3xx redirects are handled by the http layer.
+                if (statusCode > 299) {
+                    let msg;
+                    // if exception/error in body, attempt to get better error
+                    if (obj && obj.message) {
+                        msg = obj.message;
+                    }
+                    else if (contents && contents.length > 0) {
+                        // it may be the case that the exception is in the body message as string
+                        msg = contents;
+                    }
+                    else {
+                        msg = `Failed request: (${statusCode})`;
+                    }
+                    const err = new HttpClientError(msg, statusCode);
+                    err.result = response.result;
+                    reject(err);
+                }
+                else {
+                    resolve(response);
+                }
+            }));
+        });
+    }
+}
+const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
+//# sourceMappingURL=index.js.map
+
+/***/ }),
+
+/***/ 90:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $1: () => (/* binding */ lstat),
+/* harmony export */   Ck: () => (/* binding */ mkdir),
+/* harmony export */   Cy: () => (/* binding */ readdir),
+/* harmony export */   H8: () => (/* binding */ IS_WINDOWS),
+/* harmony export */   Qh: () => (/* binding */ isRooted),
+/* harmony export */   YN: () => (/* binding */ symlink),
+/* harmony export */   dJ: () => (/* binding */ stat),
+/* harmony export */   h_: () => (/* binding */ readlink),
+/* harmony export */   k6: () => (/* binding */ chmod),
+/* harmony export */   m3: () => (/* binding */ copyFile),
+/* harmony export */   rm: () => (/* binding */ rm),
+/* harmony export */   t2: () => (/* binding */ exists),
+/* harmony export */   vr: () => (/* binding */ tryGetExecutablePath),
+/* harmony export */   y1: () => (/* binding */ unlink)
+/* harmony export */ });
+/* unused harmony exports open, rename, rmdir, UV_FS_O_EXLOCK, READONLY, isDirectory, getCmdPath */
+/* harmony import */ var fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9896);
+/* harmony import */ var path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6928);
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs__WEBPACK_IMPORTED_MODULE_0__.promises;
+// export const {open} = 'fs'
+const IS_WINDOWS = process.platform === 'win32';
+/**
+ * Custom implementation of readlink to ensure Windows junctions
+ * maintain trailing backslash for backward compatibility with Node.js < 24
+ *
+ * In Node.js 20, Windows junctions (directory symlinks) always returned paths
+ * with trailing backslashes. Node.js 24 removed this behavior, which breaks
+ * code that relied on this format for path operations.
+ *
+ * This implementation restores the Node 20 behavior by adding a trailing
+ * backslash to all junction results on Windows.
+ */
+function readlink(fsPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        const result = yield fs__WEBPACK_IMPORTED_MODULE_0__.promises.readlink(fsPath);
+        // On Windows, restore Node 20 behavior: add trailing backslash to all results
+        // since junctions on Windows are always directory links
+        if (IS_WINDOWS && !result.endsWith('\\')) {
+            return `${result}\\`;
+        }
+        return result;
+    });
+}
+// See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
+const UV_FS_O_EXLOCK = 0x10000000;
+const READONLY = fs__WEBPACK_IMPORTED_MODULE_0__.constants.O_RDONLY;
+function exists(fsPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        try {
+            yield stat(fsPath);
+        }
+        catch (err) {
+            if (err.code === 'ENOENT') {
+                return false;
+            }
+            throw err;
+        }
+        return true;
+    });
+}
+function isDirectory(fsPath_1) {
+    return __awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
+        return stats.isDirectory();
+    });
+}
+/**
+ * On OSX/Linux, true if path starts with '/'. On Windows, true for paths like:
+ * \, \hello, \\hello\share, C:, and C:\hello (and corresponding alternate separator cases).
+ */
+function isRooted(p) {
+    p = normalizeSeparators(p);
+    if (!p) {
+        throw new Error('isRooted() parameter "p" cannot be empty');
+    }
+    if (IS_WINDOWS) {
+        return (p.startsWith('\\') || /^[A-Z]:/i.test(p) // e.g. \ or \hello or \\hello
+        ); // e.g. C: or C:\hello
+    }
+    return p.startsWith('/');
+}
+/**
+ * Best effort attempt to determine whether a file exists and is executable.
+ * @param filePath    file path to check
+ * @param extensions  additional file extensions to try
+ * @return if file exists and is executable, returns the file path. otherwise empty string.
+ */
+function tryGetExecutablePath(filePath, extensions) {
+    return __awaiter(this, void 0, void 0, function* () {
+        let stats = undefined;
+        try {
+            // test file exists
+            stats = yield stat(filePath);
+        }
+        catch (err) {
+            if (err.code !== 'ENOENT') {
+                // eslint-disable-next-line no-console
+                console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+            }
+        }
+        if (stats && stats.isFile()) {
+            if (IS_WINDOWS) {
+                // on Windows, test for valid extension
+                const upperExt = path__WEBPACK_IMPORTED_MODULE_1__.extname(filePath).toUpperCase();
+                if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
+                    return filePath;
+                }
+            }
+            else {
+                if (isUnixExecutable(stats)) {
+                    return filePath;
+                }
+            }
+        }
+        // try each extension
+        const originalFilePath = filePath;
+        for (const extension of extensions) {
+            filePath = originalFilePath + extension;
+            stats = undefined;
+            try {
+                stats = yield stat(filePath);
+            }
+            catch (err) {
+                if (err.code !== 'ENOENT') {
+                    // eslint-disable-next-line no-console
+                    console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+                }
+            }
+            if (stats && stats.isFile()) {
+                if (IS_WINDOWS) {
+                    // preserve the case of the actual file (since an extension was appended)
+                    try {
+                        const directory = path__WEBPACK_IMPORTED_MODULE_1__.dirname(filePath);
+                        const upperName = path__WEBPACK_IMPORTED_MODULE_1__.basename(filePath).toUpperCase();
+                        for (const actualName of yield readdir(directory)) {
+                            if (upperName === actualName.toUpperCase()) {
+                                filePath = path__WEBPACK_IMPORTED_MODULE_1__.join(directory, actualName);
+                                break;
+                            }
+                        }
+                    }
+                    catch (err) {
+                        // eslint-disable-next-line no-console
+                        console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
+                    }
+                    return filePath;
+                }
+                else {
+                    if (isUnixExecutable(stats)) {
+                        return filePath;
+                    }
+                }
+            }
+        }
+        return '';
+    });
+}
+function normalizeSeparators(p) {
+    p = p || '';
+    if (IS_WINDOWS) {
+        // convert slashes on Windows
+        p = p.replace(/\//g, '\\');
+        // remove redundant slashes
+        return p.replace(/\\\\+/g, '\\');
+    }
+    // remove redundant slashes
+    return p.replace(/\/\/+/g, '/');
+}
+// on Mac/Linux, test the execute bit
+//     R   W  X  R  W X R W X
+//   256 128 64 32 16 8 4 2 1
+function isUnixExecutable(stats) {
+    return ((stats.mode & 1) > 0 ||
+        ((stats.mode & 8) > 0 &&
+            process.getgid !== undefined &&
+            stats.gid === process.getgid()) ||
+        ((stats.mode & 64) > 0 &&
+            process.getuid !== undefined &&
+            stats.uid === process.getuid()));
+}
+// Get the path of cmd.exe in windows
+function getCmdPath() {
+    var _a;
+    return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
+}
+//# sourceMappingURL=io-util.js.map
+
+/***/ }),
+
+/***/ 8701:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   K7: () => (/* binding */ which),
+/* harmony export */   U$: () => (/* binding */ mkdirP),
+/* harmony export */   Yz: () => (/* binding */ rmRF),
+/* harmony export */   cp: () => (/* binding */ cp)
+/* harmony export */ });
+/* unused harmony exports mv, findInPath */
+/* harmony import */ var assert__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2613);
+/* harmony import */ var path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6928);
+/* harmony import */ var _io_util_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(90);
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+/**
+ * Copies a file or folder.
+ * Based off of shelljs - https://github.com/shelljs/shelljs/blob/9237f66c52e5daa40458f94f9565e18e8132f5a6/src/cp.js
+ *
+ * @param     source    source path
+ * @param     dest      destination path
+ * @param     options   optional. See CopyOptions.
+ */
+function cp(source_1, dest_1) {
+    return __awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+        const { force, recursive, copySourceDirectory } = readCopyOptions(options);
+        const destStat = (yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .exists */ .t2(dest)) ? yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .stat */ .dJ(dest) : null;
+        // Dest is an existing file, but not forcing
+        if (destStat && destStat.isFile() && !force) {
+            return;
+        }
+        // If dest is an existing directory, should copy inside.
+        const newDest = destStat && destStat.isDirectory() && copySourceDirectory
+            ? path__WEBPACK_IMPORTED_MODULE_1__.join(dest, path__WEBPACK_IMPORTED_MODULE_1__.basename(source))
+            : dest;
+        if (!(yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .exists */ .t2(source))) {
+            throw new Error(`no such file or directory: ${source}`);
+        }
+        const sourceStat = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .stat */ .dJ(source);
+        if (sourceStat.isDirectory()) {
+            if (!recursive) {
+                throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
+            }
+            else {
+                yield cpDirRecursive(source, newDest, 0, force);
+            }
+        }
+        else {
+            if (path__WEBPACK_IMPORTED_MODULE_1__.relative(source, newDest) === '') {
+                // a file cannot be copied to itself
+                throw new Error(`'${newDest}' and '${source}' are the same file`);
+            }
+            yield copyFile(source, newDest, force);
+        }
+    });
+}
+/**
+ * Moves a path.
+ *
+ * @param     source    source path
+ * @param     dest      destination path
+ * @param     options   optional. See MoveOptions.
+ */
+function mv(source_1, dest_1) {
+    return __awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
+        if (yield ioUtil.exists(dest)) {
+            let destExists = true;
+            if (yield ioUtil.isDirectory(dest)) {
+                // If dest is directory copy src into dest
+                dest = path.join(dest, path.basename(source));
+                destExists = yield ioUtil.exists(dest);
+            }
+            if (destExists) {
+                if (options.force == null || options.force) {
+                    yield rmRF(dest);
+                }
+                else {
+                    throw new Error('Destination already exists');
+                }
+            }
+        }
+        yield mkdirP(path.dirname(dest));
+        yield ioUtil.rename(source, dest);
+    });
+}
+/**
+ * Remove a path recursively with force
+ *
+ * @param inputPath path to remove
+ */
+function rmRF(inputPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8) {
+            // Check for invalid characters
+            // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
+            if (/[*"<>|]/.test(inputPath)) {
+                throw new Error('File path must not contain `*`, `"`, `<`, `>` or `|` on Windows');
+            }
+        }
+        try {
+            // note if path does not exist, error is silent
+            yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__.rm(inputPath, {
+                force: true,
+                maxRetries: 3,
+                recursive: true,
+                retryDelay: 300
+            });
+        }
+        catch (err) {
+            throw new Error(`File was unable to be removed ${err}`);
+        }
+    });
+}
+/**
+ * Make a directory.  Creates the full path with folders in between
+ * Will throw if it fails
+ *
+ * @param   fsPath        path to create
+ * @returns Promise<void>
+ */
+function mkdirP(fsPath) {
+    return __awaiter(this, void 0, void 0, function* () {
+        (0,assert__WEBPACK_IMPORTED_MODULE_0__.ok)(fsPath, 'a path argument must be provided');
+        yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .mkdir */ .Ck(fsPath, { recursive: true });
+    });
+}
+/**
+ * Returns path of a tool had the tool actually been invoked.  Resolves via paths.
+ * If you check and the tool does not exist, it will throw.
+ *
+ * @param     tool              name of the tool
+ * @param     check             whether to check if tool exists
+ * @returns   Promise<string>   path to tool
+ */
+function which(tool, check) {
+    return __awaiter(this, void 0, void 0, function* () {
+        if (!tool) {
+            throw new Error("parameter 'tool' is required");
+        }
+        // recursive when check=true
+        if (check) {
+            const result = yield which(tool, false);
+            if (!result) {
+                if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8) {
+                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
+                }
+                else {
+                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
+                }
+            }
+            return result;
+        }
+        const matches = yield findInPath(tool);
+        if (matches && matches.length > 0) {
+            return matches[0];
+        }
+        return '';
+    });
+}
+/**
+ * Returns a list of all occurrences of the given tool on the system path.
+ *
+ * @returns   Promise<string[]>  the paths of the tool
+ */
+function findInPath(tool) {
+    return __awaiter(this, void 0, void 0, function* () {
+        if (!tool) {
+            throw new Error("parameter 'tool' is required");
+        }
+        // build the list of extensions to try
+        const extensions = [];
+        if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8 && process.env['PATHEXT']) {
+            for (const extension of process.env['PATHEXT'].split(path__WEBPACK_IMPORTED_MODULE_1__.delimiter)) {
+                if (extension) {
+                    extensions.push(extension);
+                }
+            }
+        }
+        // if it's rooted, return it if exists. otherwise return empty.
+        if (_io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .isRooted */ .Qh(tool)) {
+            const filePath = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .tryGetExecutablePath */ .vr(tool, extensions);
+            if (filePath) {
+                return [filePath];
+            }
+            return [];
+        }
+        // if any path separators, return empty
+        if (tool.includes(path__WEBPACK_IMPORTED_MODULE_1__.sep)) {
+            return [];
+        }
+        // build the list of directories
+        //
+        // Note, technically "where" checks the current directory on Windows. From a toolkit perspective,
+        // it feels like we should not do this. Checking the current directory seems like more of a use
+        // case of a shell, and the which() function exposed by the toolkit should strive for consistency
+        // across platforms.
+        const directories = [];
+        if (process.env.PATH) {
+            for (const p of process.env.PATH.split(path__WEBPACK_IMPORTED_MODULE_1__.delimiter)) {
+                if (p) {
+                    directories.push(p);
+                }
+            }
+        }
+        // find all matches
+        const matches = [];
+        for (const directory of directories) {
+            const filePath = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .tryGetExecutablePath */ .vr(path__WEBPACK_IMPORTED_MODULE_1__.join(directory, tool), extensions);
+            if (filePath) {
+                matches.push(filePath);
+            }
+        }
+        return matches;
+    });
+}
+function readCopyOptions(options) {
+    const force = options.force == null ? true : options.force;
+    const recursive = Boolean(options.recursive);
+    const copySourceDirectory = options.copySourceDirectory == null
+        ? true
+        : Boolean(options.copySourceDirectory);
+    return { force, recursive, copySourceDirectory };
+}
+function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
+    return __awaiter(this, void 0, void 0, function* () {
+        // Ensure there is not a run away recursive copy
+        if (currentDepth >= 255)
+            return;
+        currentDepth++;
+        yield mkdirP(destDir);
+        const files = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .readdir */ .Cy(sourceDir);
+        for (const fileName of files) {
+            const srcFile = `${sourceDir}/${fileName}`;
+            const destFile = `${destDir}/${fileName}`;
+            const srcFileStat = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .lstat */ .$1(srcFile);
+            if (srcFileStat.isDirectory()) {
+                // Recurse
+                yield cpDirRecursive(srcFile, destFile, currentDepth, force);
+            }
+            else {
+                yield copyFile(srcFile, destFile, force);
+            }
+        }
+        // Change the mode for the newly created directory
+        yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .chmod */ .k6(destDir, (yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .stat */ .dJ(sourceDir)).mode);
+    });
+}
+// Buffered file copy
+function copyFile(srcFile, destFile, force) {
+    return __awaiter(this, void 0, void 0, function* () {
+        if ((yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .lstat */ .$1(srcFile)).isSymbolicLink()) {
+            // unlink/re-link it
+            try {
+                yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .lstat */ .$1(destFile);
+                yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .unlink */ .y1(destFile);
+            }
+            catch (e) {
+                // Try to override file permission
+                if (e.code === 'EPERM') {
+                    yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .chmod */ .k6(destFile, '0666');
+                    yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .unlink */ .y1(destFile);
+                }
+                // other errors = it doesn't exist, no work to do
+            }
+            // Copy over symlink
+            const symlinkFull = yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .readlink */ .h_(srcFile);
+            yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .symlink */ .YN(symlinkFull, destFile, _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .IS_WINDOWS */ .H8 ? 'junction' : null);
+        }
+        else if (!(yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .exists */ .t2(destFile)) || force) {
+            yield _io_util_js__WEBPACK_IMPORTED_MODULE_2__/* .copyFile */ .m3(srcFile, destFile);
+        }
+    });
+}
+//# sourceMappingURL=io.js.map
+
+/***/ }),
+
+/***/ 3243:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Bh: () => (/* binding */ dump),
+/* harmony export */   Hh: () => (/* binding */ load)
+/* harmony export */ });
+/* unused harmony exports CHOMPING_CLIP, CHOMPING_KEEP, CHOMPING_MODE, CHOMPING_STRIP, COLLECTION_STYLE, COLLECTION_STYLE_BLOCK, COLLECTION_STYLE_FLOW, CORE_SCHEMA, DEFAULT_SCALAR_STYLE_RULES, DUMP_SCHEMA, EVENT_ALIAS, EVENT_DOCUMENT, EVENT_ID, EVENT_MAPPING, EVENT_POP, EVENT_SCALAR, EVENT_SEQUENCE, FAILSAFE_SCHEMA, JSON_SCHEMA, NOT_RESOLVED, SCALAR_STYLE, SCALAR_STYLE_DOUBLE_QUOTED, SCALAR_STYLE_FOLDED_BLOCK, SCALAR_STYLE_LITERAL_BLOCK, SCALAR_STYLE_PLAIN, SCALAR_STYLE_SINGLE_QUOTED, Schema, VISIT_BREAK, VISIT_SKIP, YAML11_SCHEMA, YAMLException, binaryTag, boolCoreTag, boolJsonTag, boolYaml11Tag, constructFromEvents, defineMappingTag, defineScalarTag, defineSequenceTag, eventsToAst, floatCoreTag, floatJsonTag, floatYaml11Tag, getScalarValue, intCoreTag, intJsonTag, intYaml11Tag, jsToAst, legacyMapTag, loadAll, mapTag, mergeTag, nullCoreTag, nullJsonTag, nullYaml11Tag, omapTag, pairsTag, parseEvents, present, realMapTag, seqTag, setTag, strTag, timestampTag, visit */
 /*! js-yaml 5.5.0 https://github.com/nodeca/js-yaml @license MIT */
 //#region src/tag.ts
 /**
@@ -69859,6681 +77950,6 @@ var CHOMPING_KEEP = CHOMPING_MODE.KEEP;
 
 
 //# sourceMappingURL=js-yaml.mjs.map
-;// CONCATENATED MODULE: ./build/schema/cluster-spec.schema.json
-const cluster_spec_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json","title":"bcmkube cluster spec","description":"One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative paths are resolved against the working directory (the repository root in Actions). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.","type":"object","additionalProperties":false,"required":["name","bcm","nodes","network"],"$defs":{"nodeSelector":{"description":"A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).","oneOf":[{"type":"string","minLength":1,"maxLength":253},{"type":"object","additionalProperties":false,"required":["category"],"properties":{"category":{"type":"string","description":"BCM category name: every node in it.","minLength":1,"maxLength":128}}}]}},"properties":{"$schema":{"type":"string","description":"Editor hint; ignored."},"name":{"type":"string","description":"Cluster name: lower-case letters, digits and \'-\', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"bcm":{"type":"object","description":"The BCM head node\'s JSON API (CMDaemon).","additionalProperties":false,"properties":{"endpoint":{"type":"string","description":"Base URL of the head node, https only, e.g. https://bcm-head-01:8081 (CMDaemon\'s port) or a reverse proxy URL. The client posts to <endpoint>/json.","format":"uri","pattern":"^https://"},"auth":{"type":"string","description":"login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).","enum":["login","client-cert"],"default":"login"},"username":{"type":"string","description":"Login user (not a secret). The action input bcm-username overrides it.","minLength":1,"maxLength":64},"password_file":{"type":"string","description":"CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret."},"client_cert_file":{"type":"string","description":"CLI only: client certificate (PEM) for auth: client-cert."},"client_key_file":{"type":"string","description":"CLI only: its private key (PEM)."},"ca_file":{"type":"string","description":"BCM\'s CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it."},"insecure":{"type":"boolean","description":"Skip TLS verification. Never in production; the summary carries a warning.","default":false},"timeout_seconds":{"type":"integer","description":"Per-request timeout.","default":30,"minimum":1,"maximum":600},"retries":{"type":"integer","description":"Extra attempts for connection errors and 5xx (reads only), with exponential backoff.","default":3,"minimum":0,"maximum":10}},"required":["endpoint"]},"nodes":{"type":"object","description":"Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.","additionalProperties":false,"properties":{"control_plane":{"type":"array","description":"Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"minItems":1},"workers":{"type":"array","description":"Kubernetes worker nodes (kube_node).","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"etcd":{"type":"array","description":"etcd members. Empty: the control plane.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"gpu_workers":{"type":"array","description":"Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"allow_stacked":{"type":"boolean","description":"Allow a node to be both control plane and worker.","default":false},"allowed_status":{"type":"array","description":"BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.","items":{"type":"string","enum":["UP","DOWN","PENDING","INSTALLING","INSTALLER_FAILED","INSTALLER_REBOOTING","INSTALLER_CALLINGINIT","INSTALLER_UNREACHABLE","GOING_DOWN","BOOTING","UNDEFINED","UNKNOWN"]},"default":["UP"],"minItems":1,"uniqueItems":true},"skippable":{"type":"array","description":"Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).","items":{"type":"string"},"default":[]}},"required":["control_plane"]},"network":{"type":"object","description":"How nodes are reached and the cluster\'s own networks.","additionalProperties":false,"properties":{"node_network":{"type":"object","description":"The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. BCM\'s management/BMC network is never used unless allow_management.","additionalProperties":false,"properties":{"name":{"type":"string","description":"BCM network name, e.g. dgxnet.","minLength":1},"cidr":{"type":"string","description":"IPv4 CIDR the address must be in, e.g. 10.184.162.0/24."},"interface":{"type":"string","description":"Interface name on the node in BCM, e.g. ens1f0np0.","minLength":1}},"minProperties":1,"maxProperties":1},"allow_management":{"type":"boolean","description":"Allow a management or BMC network/interface to be chosen.","default":false},"pod_cidr":{"type":"string","description":"Pod network (kube_pods_subnet). Must not overlap the service or node network.","default":"172.29.0.0/16"},"service_cidr":{"type":"string","description":"Service network (kube_service_addresses).","default":"10.150.0.0/16"}},"required":["node_network"]},"access":{"type":"object","description":"SSH access to the nodes.","additionalProperties":false,"properties":{"admin":{"type":"object","description":"The bootstrap admin that creates the service user (root, or a user with passwordless sudo).","additionalProperties":false,"properties":{"user":{"type":"string","description":"Admin user name.","default":"root"},"auth":{"type":"string","description":"key, or password (BCM images ship a password-only admin).","enum":["key","password"],"default":"key"},"key_file":{"type":"string","description":"CLI only: the admin\'s private key. In Actions: input admin-ssh-key."},"password_file":{"type":"string","description":"CLI only: the admin\'s password. In Actions: input admin-password."}},"default":{}},"service_user":{"type":"object","description":"The user Kubespray and later stages log in as.","additionalProperties":false,"properties":{"name":{"type":"string","description":"User name.","default":"ansiblebcm","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"uid":{"type":"integer","description":"UID (match LDAP when the home is shared).","default":60000,"minimum":1000,"maximum":2147483646},"gid":{"type":"integer","description":"GID of its own group.","default":60000,"minimum":1000,"maximum":2147483646},"shell":{"type":"string","description":"Login shell.","default":"/bin/bash","pattern":"^/[A-Za-z0-9._/-]+$"},"public_key":{"type":"string","description":"OpenSSH public key line (not a secret). Or public_key_file."},"public_key_file":{"type":"string","description":"File holding the public key."},"private_key_file":{"type":"string","description":"CLI only: the private key. In Actions: input service-ssh-key."}},"default":{}},"host_key_policy":{"type":"string","description":"strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).","enum":["strict","accept-new","off"],"default":"strict"},"known_hosts_file":{"type":"string","description":"known_hosts for the nodes (by address and hostname)."},"legacy_algorithms":{"type":"boolean","description":"Allow ssh-rsa (SHA-1) for old BCM images.","default":false},"concurrency":{"type":"integer","description":"Nodes worked on at once.","default":32,"minimum":1,"maximum":512},"connect_timeout_seconds":{"type":"integer","description":"SSH connect timeout.","default":10,"minimum":1,"maximum":300},"command_timeout_seconds":{"type":"integer","description":"Timeout of one remote command.","default":120,"minimum":1,"maximum":3600},"min_containerd_gb":{"type":"integer","description":"Free space containerd needs, GB.","default":10,"minimum":1,"maximum":100000},"max_clock_skew_seconds":{"type":"number","description":"Largest clock difference from the runner.","default":2,"minimum":0,"maximum":3600},"data_partitions":{"type":"array","description":"Data partitions where containerd may live when /var is small (DGX: /raid).","items":{"type":"string","pattern":"^/[A-Za-z0-9._/-]*$"},"default":["/raid","/local"]},"gpu_drivers_later":{"type":"boolean","description":"GPU workers may show no GPU yet (the GPU Operator installs the driver).","default":false}},"default":{}},"kubernetes":{"type":"object","description":"Kubernetes through Kubespray.","additionalProperties":false,"properties":{"kubespray_version":{"type":"string","description":"Kubespray release tag.","default":"v2.27.1","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"version":{"type":"string","description":"Kubernetes version (kube_version).","default":"v1.31.9","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"cni":{"type":"string","description":"Network plugin (kube_network_plugin).","enum":["calico","cilium","flannel"],"default":"calico"},"dns_domain":{"type":"string","description":"Cluster DNS domain. Stays cluster.local unless you need otherwise (the predecessor changed it by accident).","default":"cluster.local"},"apiserver_healthcheck_port":{"type":"integer","description":"loadbalancer_apiserver_healthcheck_port. Kubespray\'s 8081 collides with BCM\'s CMDaemon on the nodes.","default":8082,"minimum":1,"maximum":65535},"extra_vars":{"type":"object","description":"Extra Kubespray variables (group_vars/all), applied last.","default":{}}},"default":{}},"platform":{"type":"object","description":"The Helm platform (helm/platform.yaml).","additionalProperties":false,"properties":{"ingress":{"type":"string","description":"Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).","enum":["ingress-nginx","none"],"default":"ingress-nginx"},"gpu_driver":{"type":"boolean","description":"Let the GPU Operator install the driver. DGX OS ships it: false.","default":false},"releases":{"type":"object","description":"Per-release overrides by release name.","default":{},"additionalProperties":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install this release."},"version":{"type":"string","description":"Chart version."},"values":{"type":"object","description":"Values merged over helm/values/<release>.yaml."}}}}},"default":{}},"runai":{"type":"object","description":"Run:ai self-hosted.","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install Run:ai.","default":true},"version":{"type":"string","description":"Run:ai control-plane chart version (2.21.x).","default":"2.21.63","pattern":"^\\\\d+\\\\.\\\\d+(\\\\.\\\\d+)?$"},"domain":{"type":"string","description":"Run:ai FQDN (DNS name users and the cluster reach the control plane on).","format":"hostname"},"cluster_name":{"type":"string","description":"Run:ai cluster name. Default: the spec name."},"tls":{"type":"object","description":"TLS for the Run:ai domain.","additionalProperties":false,"properties":{"source":{"type":"string","description":"generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.","enum":["generate","provided"],"default":"generate"},"cert_file":{"type":"string","description":"Certificate (PEM)."},"key_file":{"type":"string","description":"CLI only: key (PEM)."},"ca_file":{"type":"string","description":"CA (PEM)."}},"default":{}},"ingress_port":{"type":"integer","description":"HTTPS NodePort of the ingress.","default":30443,"minimum":1,"maximum":65535},"url":{"type":"string","description":"Control-plane URL. Default: https://<domain>:<ingress_port>.","format":"uri"},"admin_user":{"type":"string","description":"Run:ai admin user (email)."},"password_file":{"type":"string","description":"CLI only: the admin password. In Actions: input runai-admin-password."}},"default":{}},"mirrors":{"type":"object","description":"Base URLs for an air-gapped site.","additionalProperties":false,"properties":{"tools":{"type":"string","description":"helm/kubectl downloads (upstream layout).","format":"uri"},"charts":{"type":"string","description":"A Helm repository holding every platform chart.","format":"uri"},"kubespray":{"type":"string","description":"Kubespray release tarballs.","format":"uri"},"pypi":{"type":"string","description":"Python package index for Kubespray\'s requirements.","format":"uri"},"images":{"type":"object","description":"Container registry → mirror endpoints for containerd.","default":{},"additionalProperties":{"type":"array","items":{"type":"string","format":"uri"}}}},"default":{}}}}');
-// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
-var errors = __nccwpck_require__(2174);
-// EXTERNAL MODULE: ./build/actions/lib/util/similar.js
-var similar = __nccwpck_require__(1204);
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var semver = __nccwpck_require__(2088);
-;// CONCATENATED MODULE: ./build/actions/lib/config/compat.json
-const compat_namespaceObject = /*#__PURE__*/JSON.parse('{"H":{"e":{"v2.24.0":{"kubernetes":">=1.27.0 <1.29.0"},"v2.25.0":{"kubernetes":">=1.28.0 <1.30.0"},"v2.26.0":{"kubernetes":">=1.29.0 <1.31.0"},"v2.27.0":{"kubernetes":">=1.30.0 <1.32.0"},"v2.27.1":{"kubernetes":">=1.30.0 <1.32.0"}}},"C":{"e":{"2.21":{"kubernetes":">=1.29.0 <1.33.0"}}}}');
-// EXTERNAL MODULE: ./build/actions/lib/config/cidr.js
-var cidr = __nccwpck_require__(8077);
-// EXTERNAL MODULE: ./build/actions/lib/config/patterns.js
-var patterns = __nccwpck_require__(8152);
-;// CONCATENATED MODULE: ./build/actions/lib/config/semantics.js
-// Checks the schema cannot express: hostnames and patterns, role combinations, CIDR overlaps, version
-// compatibility. Pure; runs on a spec that already passed the schema (defaults applied).
-
-
-
-
-const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-const GLOB_CHARS = /^[A-Za-z0-9*?.-]+$/;
-function validHostname(name) {
-    return name.length <= 253 && name.split('.').every((l) => LABEL.test(l));
-}
-/** Literal names each role lists (ranges expanded); globs and categories are resolved at discovery. */
-function literalNames(spec, role, problems) {
-    const names = new Map();
-    spec.nodes[role].forEach((sel, i) => {
-        const path = `nodes.${role}[${i}]`;
-        if (typeof sel !== 'string')
-            return;
-        if ((0,patterns/* isGlob */.fg)(sel)) {
-            if (!GLOB_CHARS.test(sel))
-                problems.push({ path, message: `'${sel}' is not a valid glob: letters, digits, '-', '.', '*' and '?' only`, severity: 'error' });
-            return;
-        }
-        let expanded;
-        try {
-            expanded = (0,patterns/* expandPattern */.nh)(sel);
-        }
-        catch (err) {
-            problems.push({ path, message: err.message, severity: 'error' });
-            return;
-        }
-        for (const n of expanded) {
-            if (!validHostname(n)) {
-                problems.push({
-                    path,
-                    message: `'${n}' is not a valid hostname (RFC 1123: letters, digits and '-', labels of at most 63)`,
-                    severity: 'error',
-                });
-                return;
-            }
-            if (names.has(n))
-                problems.push({ path, message: `'${n}' is listed twice in nodes.${role}`, severity: 'error' });
-            names.set(n, path);
-        }
-    });
-    return names;
-}
-function cidrProblem(text, path, problems) {
-    const c = (0,cidr/* parseCidr */.GN)(text);
-    if (typeof c === 'string') {
-        problems.push({ path, message: c, severity: 'error' });
-        return undefined;
-    }
-    return c;
-}
-function versionProblems(spec) {
-    const problems = [];
-    const kube = semver.coerce(spec.kubernetes.version)?.version;
-    if (!kube)
-        return [{ path: 'kubernetes.version', message: `'${spec.kubernetes.version}' is not a version like v1.31.9`, severity: 'error' }];
-    const ks = compat_namespaceObject.H.e[spec.kubernetes.kubespray_version];
-    if (!ks) {
-        problems.push({
-            path: 'kubernetes.kubespray_version',
-            message: `${spec.kubernetes.kubespray_version} is not in the compatibility table (${Object.keys(compat_namespaceObject.H.e).join(', ')}); check its supported Kubernetes versions yourself`,
-            severity: 'warning',
-        });
-    }
-    else if (!semver.satisfies(kube, ks.kubernetes)) {
-        problems.push({
-            path: 'kubernetes.version',
-            message: `Kubespray ${spec.kubernetes.kubespray_version} supports Kubernetes ${ks.kubernetes}, not ${spec.kubernetes.version}`,
-            severity: 'error',
-        });
-    }
-    if (spec.runai.enabled) {
-        const line = spec.runai.version.split('.').slice(0, 2).join('.');
-        const ra = compat_namespaceObject.C.e[line];
-        if (!ra)
-            problems.push({
-                path: 'runai.version',
-                message: `Run:ai ${spec.runai.version} is not supported (supported lines: ${Object.keys(compat_namespaceObject.C.e).join(', ')})`,
-                severity: 'error',
-            });
-        else if (!semver.satisfies(kube, ra.kubernetes))
-            problems.push({
-                path: 'kubernetes.version',
-                message: `Run:ai ${line} supports Kubernetes ${ra.kubernetes}, not ${spec.kubernetes.version}`,
-                severity: 'error',
-            });
-    }
-    return problems;
-}
-function checkSemantics(spec) {
-    const problems = [];
-    const cp = literalNames(spec, 'control_plane', problems);
-    const workers = literalNames(spec, 'workers', problems);
-    const etcd = literalNames(spec, 'etcd', problems);
-    const gpu = literalNames(spec, 'gpu_workers', problems);
-    if (!spec.nodes.allow_stacked) {
-        for (const [name, path] of workers) {
-            if (cp.has(name))
-                problems.push({
-                    path,
-                    message: `'${name}' is both control plane (${cp.get(name)}) and worker; remove it from one role or set nodes.allow_stacked: true`,
-                    severity: 'error',
-                });
-        }
-    }
-    const workerLiterals = spec.nodes.workers.every((s) => typeof s === 'string' && !(0,patterns/* isGlob */.fg)(s));
-    if (workerLiterals) {
-        for (const [name, path] of gpu)
-            if (!workers.has(name))
-                problems.push({
-                    path,
-                    message: `'${name}' is a GPU worker but not in nodes.workers; GPU workers must be workers`,
-                    severity: 'error',
-                });
-    }
-    const etcdLiteral = (spec.nodes.etcd.length ? spec.nodes.etcd : spec.nodes.control_plane).every((s) => typeof s === 'string' && !(0,patterns/* isGlob */.fg)(s));
-    const etcdCount = spec.nodes.etcd.length ? etcd.size : cp.size;
-    if (etcdLiteral && etcdCount > 0 && etcdCount % 2 === 0) {
-        problems.push({
-            path: spec.nodes.etcd.length ? 'nodes.etcd' : 'nodes.control_plane',
-            message: `${etcdCount} etcd members: an even count tolerates no more failures than ${etcdCount - 1}; use an odd number`,
-            severity: 'warning',
-        });
-    }
-    if (etcdLiteral && etcdCount > 7)
-        problems.push({ path: 'nodes.etcd', message: `${etcdCount} etcd members slow every write; 3 or 5 is usual`, severity: 'warning' });
-    const pod = cidrProblem(spec.network.pod_cidr, 'network.pod_cidr', problems);
-    const svc = cidrProblem(spec.network.service_cidr, 'network.service_cidr', problems);
-    const nodeNet = spec.network.node_network.cidr
-        ? cidrProblem(spec.network.node_network.cidr, 'network.node_network.cidr', problems)
-        : undefined;
-    if (pod && svc && (0,cidr/* cidrsOverlap */.hj)(pod, svc))
-        problems.push({
-            path: 'network.service_cidr',
-            message: `${svc.text} overlaps the pod network ${pod.text}; choose ranges that do not overlap`,
-            severity: 'error',
-        });
-    for (const [c, path] of [
-        [pod, 'network.pod_cidr'],
-        [svc, 'network.service_cidr'],
-    ]) {
-        if (c && nodeNet && (0,cidr/* cidrsOverlap */.hj)(c, nodeNet))
-            problems.push({
-                path,
-                message: `${c.text} overlaps the node network ${nodeNet.text}; pods and services would shadow node addresses`,
-                severity: 'error',
-            });
-        if (c && (0,cidr/* cidrsOverlap */.hj)(c, { base: 0x7f000000, bits: 8, text: '127.0.0.0/8' }))
-            problems.push({ path, message: `${c.text} overlaps loopback 127.0.0.0/8`, severity: 'error' });
-    }
-    if (spec.runai.enabled && !spec.runai.domain)
-        problems.push({ path: 'runai.domain', message: 'is required when runai.enabled (or set runai.enabled: false)', severity: 'error' });
-    if (spec.runai.tls.source === 'provided' && !spec.runai.tls.cert_file) {
-        problems.push({
-            path: 'runai.tls.cert_file',
-            message: 'is required when runai.tls.source is provided (the key comes from input tls-key or key_file)',
-            severity: 'error',
-        });
-    }
-    if (spec.access.service_user.public_key && spec.access.service_user.public_key_file) {
-        problems.push({ path: 'access.service_user.public_key', message: 'give public_key or public_key_file, not both', severity: 'error' });
-    }
-    if (spec.access.service_user.public_key &&
-        !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/.test(spec.access.service_user.public_key.trim())) {
-        problems.push({
-            path: 'access.service_user.public_key',
-            message: 'is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)',
-            severity: 'error',
-        });
-    }
-    if (spec.bcm.insecure)
-        problems.push({ path: 'bcm.insecure', message: 'TLS verification of BCM is off; give bcm.ca_file instead', severity: 'warning' });
-    if (spec.access.host_key_policy === 'off')
-        problems.push({
-            path: 'access.host_key_policy',
-            message: 'SSH host keys are not checked; anyone on the path can impersonate a node',
-            severity: 'warning',
-        });
-    for (const [i, p] of spec.nodes.skippable.entries()) {
-        if (!cp.has(p) && !workers.has(p) && !validHostname(p))
-            problems.push({ path: `nodes.skippable[${i}]`, message: `'${p}' is not a hostname`, severity: 'error' });
-    }
-    problems.push(...versionProblems(spec));
-    return problems;
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/config/load.js
-// Loading a cluster spec: safe YAML → JSON Schema (defaults applied) → semantic checks. Every problem is
-// reported at once, each with its path (`nodes.control_plane[1]`), the bad value and what is allowed.
-
-
-
-
-
-
-
-
-
-const MAX_SPEC_BYTES = 1024 * 1024;
-class SpecError extends errors/* UsageError */.eb {
-    name = 'SpecError';
-    problems;
-    constructor(source, problems) {
-        const errors = problems.filter((p) => p.severity === 'error');
-        super(`${source}: ${errors.length} problem(s) in the cluster spec:\n${describeProblems(problems)}`);
-        this.problems = problems;
-    }
-}
-function describeProblems(problems) {
-    return problems.map((p) => `  ${p.severity === 'error' ? '✗' : '!'} ${p.path || '(spec)'}: ${p.message}`).join('\n');
-}
-const addFormats = dist;
-const ajv = new _2020.Ajv2020({ allErrors: true, useDefaults: true, strict: false });
-addFormats(ajv);
-const validate = ajv.compile(cluster_spec_schema_namespaceObject);
-const SECRET_KEY = /(password|passwd|secret|token|private_key|privatekey|client_key)$/i;
-/** `/nodes/control_plane/1` → `nodes.control_plane[1]` */
-function toPath(pointer) {
-    return pointer
-        .split('/')
-        .slice(1)
-        .map((seg) => seg.replace(/~1/g, '/').replace(/~0/g, '~'))
-        .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), '');
-}
-function valueAt(data, pointer) {
-    let v = data;
-    for (const seg of pointer.split('/').slice(1))
-        v = v && typeof v === 'object' ? v[seg.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
-    return v;
-}
-function showValue(value, path) {
-    if (SECRET_KEY.test(path.split('.').at(-1) ?? ''))
-        return '(hidden)';
-    const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
-    return text === undefined ? 'nothing' : text.length > 60 ? `${text.slice(0, 57)}…` : text;
-}
-const TYPE_WORDS = {
-    string: 'text',
-    integer: 'a whole number',
-    number: 'a number',
-    boolean: 'true or false',
-    array: 'a list',
-    object: 'a mapping',
-};
-const FORMAT_WORDS = { uri: 'a URL', hostname: 'a DNS name' };
-function schemaAt(pointer) {
-    let node = cluster_spec_schema_namespaceObject;
-    for (const seg of pointer.split('/').slice(1)) {
-        if (!node || typeof node !== 'object')
-            return undefined;
-        node = node[seg];
-    }
-    return node;
-}
-/** One readable problem per ajv error; oneOf noise is collapsed to the selector's own message. */
-function translate(errors, data) {
-    const out = new Map();
-    const add = (path, message) => {
-        const key = `${path}\0${message}`;
-        if (!out.has(key))
-            out.set(key, { path, message, severity: 'error' });
-    };
-    const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
-    for (const e of errors) {
-        const path = toPath(e.instancePath);
-        const value = showValue(valueAt(data, e.instancePath), path);
-        if (oneOfPaths.has(e.instancePath)) {
-            if (e.keyword === 'oneOf')
-                add(path, `${value} must be a hostname, range pattern (dgx-[01-08]), glob (dgx-*) or {category: name}`);
-            continue;
-        }
-        switch (e.keyword) {
-            case 'additionalProperties': {
-                const key = e.params.additionalProperty;
-                const known = Object.keys(schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, '/properties')) ?? {});
-                const guess = (0,similar/* nearest */.p)(key, known, 1)[0];
-                add(path ? `${path}.${key}` : key, `unknown key${guess ? ` (did you mean '${guess}'?)` : ''}; allowed here: ${known.join(', ')}`);
-                break;
-            }
-            case 'required':
-                add(path
-                    ? `${path}.${e.params.missingProperty}`
-                    : e.params.missingProperty, 'is required');
-                break;
-            case 'type':
-                add(path, `${value} must be ${TYPE_WORDS[e.params.type] ?? e.params.type}`);
-                break;
-            case 'enum':
-                add(path, `${value} is not one of: ${e.params.allowedValues.join(', ')}`);
-                break;
-            case 'pattern': {
-                const desc = schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/pattern$/, ''))?.description ?? '';
-                add(path, `${value} is not allowed here${desc ? ` — ${desc}` : ''}`);
-                break;
-            }
-            case 'format':
-                add(path, `${value} must be ${FORMAT_WORDS[e.params.format] ?? e.params.format}`);
-                break;
-            case 'minimum':
-            case 'maximum':
-                add(path, `${value} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${e.params.limit}`);
-                break;
-            case 'minItems':
-                add(path, `needs at least ${e.params.limit} entr${e.params.limit === 1 ? 'y' : 'ies'}`);
-                break;
-            case 'maxItems':
-                add(path, `has more than ${e.params.limit} entries`);
-                break;
-            case 'minLength':
-                add(path, 'must not be empty');
-                break;
-            case 'maxLength':
-                add(path, `is longer than ${e.params.limit} characters`);
-                break;
-            case 'minProperties':
-            case 'maxProperties':
-                add(path, path === 'network.node_network' ? 'give exactly one of name, cidr, interface' : (e.message ?? 'wrong number of keys'));
-                break;
-            case 'uniqueItems':
-                add(path, 'has duplicate entries');
-                break;
-            default:
-                add(path, e.message ?? 'is invalid');
-        }
-    }
-    return [...out.values()];
-}
-/** Keys named like secrets must not hold values in the spec: secrets come from inputs or *_file. */
-function inlineSecrets(data, path = '') {
-    if (Array.isArray(data))
-        return data.flatMap((v, i) => inlineSecrets(v, `${path}[${i}]`));
-    if (!data || typeof data !== 'object')
-        return [];
-    return Object.entries(data).flatMap(([k, v]) => {
-        const p = path ? `${path}.${k}` : k;
-        if (SECRET_KEY.test(k) && v !== null && v !== '' && typeof v !== 'object') {
-            return [
-                {
-                    path: p,
-                    message: 'secrets never go in the spec: pass it as an action input from a GitHub secret, or use the matching *_file key in the CLI',
-                    severity: 'error',
-                },
-            ];
-        }
-        return inlineSecrets(v, p);
-    });
-}
-function canonical(value) {
-    if (Array.isArray(value))
-        return `[${value.map(canonical).join(',')}]`;
-    if (value && typeof value === 'object') {
-        return `{${Object.keys(value)
-            .sort()
-            .filter((k) => value[k] !== undefined)
-            .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
-            .join(',')}}`;
-    }
-    return JSON.stringify(value);
-}
-function parseSpec(text, source) {
-    if (Buffer.byteLength(text) > MAX_SPEC_BYTES)
-        throw new SpecError(source, [{ path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes`, severity: 'error' }]);
-    let data;
-    try {
-        data = load(text, { filename: source, maxAliases: 20, maxDepth: 30, maxTotalMergeKeys: 100 });
-    }
-    catch (err) {
-        const reason = err.message.split('\n')[0] ?? String(err);
-        throw new SpecError(source, [{ path: '', message: `not valid YAML: ${reason}`, severity: 'error' }]);
-    }
-    if (!data || typeof data !== 'object' || Array.isArray(data)) {
-        throw new SpecError(source, [{ path: '', message: 'must be a YAML mapping (name:, bcm:, nodes:, network:, …)', severity: 'error' }]);
-    }
-    const secrets = inlineSecrets(data);
-    const valid = validate(data);
-    const problems = [...secrets, ...(valid ? [] : translate(validate.errors ?? [], data))];
-    if (!problems.length)
-        problems.push(...checkSemantics(data));
-    if (problems.some((p) => p.severity === 'error'))
-        throw new SpecError(source, problems);
-    const spec = data;
-    return { spec, problems, hash: (0,external_node_crypto_.createHash)('sha256').update(canonical(spec)).digest('hex') };
-}
-function loadSpecFile(path) {
-    let text;
-    try {
-        if ((0,external_node_fs_.statSync)(path).size > MAX_SPEC_BYTES)
-            throw new SpecError(path, [{ path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes`, severity: 'error' }]);
-        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
-    }
-    catch (err) {
-        if (err instanceof SpecError)
-            throw err;
-        throw new errors/* UsageError */.eb(`cannot read the cluster spec '${path}': ${err.code ?? String(err)}`);
-    }
-    return parseSpec(text, path);
-}
-
-
-/***/ }),
-
-/***/ 8152:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   CI: () => (/* binding */ selectorToString),
-/* harmony export */   fg: () => (/* binding */ isGlob),
-/* harmony export */   nh: () => (/* binding */ expandPattern),
-/* harmony export */   xZ: () => (/* binding */ matchSelector)
-/* harmony export */ });
-/* unused harmony exports MAX_EXPANSION, isRangePattern */
-const MAX_EXPANSION = 10_000;
-const RANGE = /\[(\d+)-(\d+)\]/g;
-function isGlob(p) {
-    return /[*?]/.test(p);
-}
-function isRangePattern(p) {
-    return /\[\d+-\d+\]/.test(p);
-}
-/** Expands range patterns; a literal hostname expands to itself. Throws with a readable reason. */
-function expandPattern(p) {
-    const ranges = [...p.matchAll(RANGE)];
-    if (/[[\]]/.test(p.replace(RANGE, '')))
-        throw new Error(`'${p}': a range is written [first-last], e.g. dgx-[01-08]`);
-    let results = [''];
-    let last = 0;
-    for (const r of ranges) {
-        const [whole, from, to] = r;
-        const prefix = p.slice(last, r.index);
-        last = r.index + whole.length;
-        const a = Number(from);
-        const b = Number(to);
-        if (a > b)
-            throw new Error(`'${p}': range [${from}-${to}] runs backwards; write [${to}-${from}]`);
-        const width = from.length === to.length && from.startsWith('0') ? from.length : 0;
-        const count = results.length * (b - a + 1);
-        if (count > MAX_EXPANSION)
-            throw new Error(`'${p}' expands to ${count} names; at most ${MAX_EXPANSION}`);
-        const next = [];
-        for (const head of results)
-            for (let i = a; i <= b; i++)
-                next.push(`${head}${prefix}${String(i).padStart(width, '0')}`);
-        results = next;
-    }
-    return results.map((r) => r + p.slice(last));
-}
-function globToRegExp(glob) {
-    return new RegExp(`^${glob
-        .replace(/[.+^${}()|\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.')}$`);
-}
-function matchSelector(selector, hostname, category) {
-    if (typeof selector !== 'string')
-        return category === selector.category;
-    if (isGlob(selector))
-        return globToRegExp(selector).test(hostname);
-    return expandPattern(selector).includes(hostname);
-}
-function selectorToString(selector) {
-    return typeof selector === 'string' ? `'${selector}'` : `category '${selector.category}'`;
-}
-
-
-/***/ }),
-
-/***/ 738:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   $A: () => (/* binding */ integerInput),
-/* harmony export */   Cp: () => (/* binding */ flagInputs),
-/* harmony export */   YF: () => (/* binding */ requiredInput),
-/* harmony export */   ij: () => (/* binding */ choiceInput),
-/* harmony export */   jY: () => (/* binding */ secretInput),
-/* harmony export */   tE: () => (/* binding */ booleanInput)
-/* harmony export */ });
-/* unused harmony export actionInputs */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2389);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2174);
-// Inputs come from action.yml inputs (INPUT_* via @actions/core) or from CLI flags; each stage parses them
-// once into a typed object through this one interface, so the action and the CLI behave identically.
-
-
-
-function actionInputs() {
-    return {
-        get: (name) => core.getInput(name),
-        label: (name) => `input '${name}'`,
-    };
-}
-/** CLI flags use the action input names (`--bcm-password-file` ⇔ input `bcm-password-file`). */
-function flagInputs(flags) {
-    return {
-        get: (name) => flags[name] ?? '',
-        label: (name) => `--${name}`,
-    };
-}
-function requiredInput(src, name, what) {
-    const v = src.get(name).trim();
-    if (!v)
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} is required: ${what}`);
-    return v;
-}
-function booleanInput(src, name, fallback) {
-    const v = src.get(name).trim().toLowerCase();
-    if (!v)
-        return fallback;
-    if (['true', 'yes', '1', 'on'].includes(v))
-        return true;
-    if (['false', 'no', '0', 'off'].includes(v))
-        return false;
-    throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} must be true or false, got '${v}'`);
-}
-function integerInput(src, name, fallback, min, max) {
-    const v = src.get(name).trim();
-    if (!v)
-        return fallback;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max)
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} must be a whole number from ${min} to ${max}, got '${v}'`);
-    return n;
-}
-function choiceInput(src, name, choices, fallback) {
-    const v = src.get(name).trim();
-    if (!v)
-        return fallback;
-    if (!choices.includes(v))
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} must be one of ${choices.join(', ')}, got '${v}'`);
-    return v;
-}
-/**
- * A secret given directly (input `name`) or as a file (input `name-file`, or a path from the spec).
- * Masked the moment it is read. Returns '' when none is given.
- */
-function secretInput(src, name, reporter, specFile) {
-    let value = src.get(name);
-    const file = src.get(`${name}-file`).trim() || specFile || '';
-    if (!value && file) {
-        try {
-            value = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(file, 'utf8').replace(/\r?\n$/, '');
-        }
-        catch (err) {
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`cannot read ${name} from '${file}': ${err.code ?? String(err)}`);
-        }
-    }
-    if (value)
-        reporter.secret(value);
-    return value;
-}
-
-
-/***/ }),
-
-/***/ 6394:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   sx: () => (/* binding */ TerminalReporter)
-/* harmony export */ });
-/* unused harmony exports MAX_ANNOTATIONS_PER_TYPE, ActionsReporter */
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2389);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
-// One reporting surface for the actions and the CLI: the same calls write GitHub annotations, log groups,
-// outputs and the job summary inside Actions, and plain terminal text in the CLI.
-
-
-/** GitHub keeps about 10 annotations of each type per step; the rest are logged without annotation. */
-const MAX_ANNOTATIONS_PER_TYPE = 10;
-class BaseReporter {
-    outputs = {};
-    secrets = new Set();
-    annotationCounts = { warning: 0, error: 0 };
-    dropped = { warning: 0, error: 0 };
-    redact(text) {
-        let out = text;
-        for (const s of this.secrets)
-            out = out.split(s).join('***');
-        return out;
-    }
-    info(message) {
-        this.write(this.redact(message));
-    }
-    bounded(type, message, title) {
-        const text = this.redact(message);
-        if (this.annotationCounts[type] < MAX_ANNOTATIONS_PER_TYPE) {
-            this.annotationCounts[type]++;
-            this.annotate(type, text, title && this.redact(title));
-        }
-        else {
-            this.dropped[type]++;
-            this.write(`${type}: ${title ? `${this.redact(title)}: ` : ''}${text}`);
-        }
-    }
-    warning(message, title) {
-        this.bounded('warning', message, title);
-    }
-    error(message, title) {
-        this.bounded('error', message, title);
-    }
-    /** How many annotations were logged as plain lines because GitHub would drop them. */
-    droppedAnnotations() {
-        return { ...this.dropped };
-    }
-    secret(value) {
-        if (!value)
-            return;
-        this.secrets.add(value);
-        for (const line of value.split(/\r?\n/))
-            if (line.trim().length >= 4)
-                this.secrets.add(line);
-    }
-    output(name, value) {
-        this.outputs[name] = value;
-    }
-}
-class ActionsReporter extends (/* unused pure expression or super */ null && (BaseReporter)) {
-    kind = 'actions';
-    write(line) {
-        core.info(line);
-    }
-    annotate(type, message, title) {
-        if (type === 'warning')
-            core.warning(message, title ? { title } : {});
-        else
-            core.error(message, title ? { title } : {});
-    }
-    secret(value) {
-        super.secret(value);
-        for (const s of this.secrets)
-            core.setSecret(s);
-    }
-    output(name, value) {
-        super.output(name, value);
-        core.setOutput(name, this.redact(value));
-    }
-    async group(name, fn) {
-        return core.group(this.redact(name), fn);
-    }
-    summary(markdown) {
-        const file = process.env.GITHUB_STEP_SUMMARY;
-        if (file)
-            appendFileSync(file, `${this.redact(markdown)}\n\n`);
-    }
-}
-class TerminalReporter extends BaseReporter {
-    kind = 'terminal';
-    lines = [];
-    sink;
-    constructor(sink = (l) => process.stdout.write(`${l}\n`)) {
-        super();
-        this.sink = sink;
-    }
-    write(line) {
-        this.lines.push(line);
-        this.sink(line);
-    }
-    annotate(type, message, title) {
-        this.write(`${type}: ${title ? `${title}: ` : ''}${message}`);
-    }
-    async group(name, fn) {
-        this.write(`▶ ${this.redact(name)}`);
-        return fn();
-    }
-    summary(markdown) {
-        this.write(this.redact(markdown));
-    }
-}
-
-
-/***/ }),
-
-/***/ 853:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   J: () => (/* binding */ stageByCommand),
-/* harmony export */   a: () => (/* binding */ STAGES)
-/* harmony export */ });
-// The one description of every stage: its action (action.yml is generated from this), its CLI command,
-// and its inputs and outputs. CLI flags are the action input names, so `--bcm-password-file` works
-// wherever input `bcm-password-file` does.
-const specInput = {
-    name: 'spec',
-    description: 'Path to the cluster spec (clusters/<name>.yaml), relative to the working directory.',
-    required: true,
-};
-const planInput = {
-    name: 'plan',
-    description: 'Plan only: read and report what would change, change nothing.',
-    default: 'false',
-};
-const outDirInput = {
-    name: 'out-dir',
-    description: 'Where the inventory and rendered files go. Default: .bcmkube/<cluster>/ (git-ignored).',
-};
-const inventoryInput = {
-    name: 'inventory',
-    description: 'Path to the inventory.json written by the previous stage (its artifact). Default: <out-dir>/inventory.json.',
-};
-const serviceKeyInput = {
-    name: 'service-ssh-key',
-    description: 'Private key (OpenSSH format) of the service user, from a secret. Written only under RUNNER_TEMP with mode 0600 and removed after the job.',
-    secret: true,
-};
-const knownHostsInput = {
-    name: 'known-hosts',
-    description: 'known_hosts lines (or a file path) for the nodes. Host keys are verified by default.',
-};
-const inventoryPathOutput = { name: 'inventory-path', description: 'Path of the inventory.json this stage wrote.' };
-const STAGES = [
-    {
-        action: 'discover-nodes',
-        command: 'discover',
-        title: 'bcmkube discover-nodes',
-        description: "Reads the cluster's nodes from the BCM head node (JSON API), selects them by the spec's roles and network, refuses missing, down or unaddressable nodes, and writes inventory.json.",
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            { name: 'bcm-username', description: 'BCM login user. Overrides bcm.username in the spec.' },
-            { name: 'bcm-password', description: 'BCM login password (bcm.auth: login), from a secret.', secret: true },
-            { name: 'bcm-password-file', description: 'File holding the BCM password, instead of bcm-password. Overrides bcm.password_file.' },
-            { name: 'bcm-client-cert', description: 'Client certificate (PEM) for bcm.auth: client-cert, from a secret.', secret: true },
-            { name: 'bcm-client-key', description: 'Private key (PEM) of the client certificate, from a secret.', secret: true },
-            { name: 'bcm-ca-cert', description: "BCM's CA certificate (PEM text or a file path). Overrides bcm.ca_file." },
-            {
-                name: 'insecure',
-                description: 'Skip TLS verification of the BCM head node. Never in production: the summary carries a warning.',
-                default: 'false',
-            },
-        ],
-        outputs: [
-            inventoryPathOutput,
-            { name: 'node-count', description: 'Number of nodes selected.' },
-            { name: 'control-plane', description: 'JSON list of the control-plane hostnames.' },
-            { name: 'workers', description: 'JSON list of the worker hostnames.' },
-        ],
-    },
-    {
-        action: 'prepare-nodes',
-        command: 'prepare',
-        title: 'bcmkube prepare-nodes',
-        description: 'Probes every node over SSH (reachability, sudo, OS, GPUs, disks, containerd, clock), refuses to change anything when a preflight fails, then converges the service user.',
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            inventoryInput,
-            { name: 'admin-ssh-key', description: 'Private key of the bootstrap admin (access.admin.user), from a secret.', secret: true },
-            {
-                name: 'admin-password',
-                description: 'Password of the bootstrap admin when access.admin.auth is password, from a secret.',
-                secret: true,
-            },
-            { name: 'service-public-key', description: 'OpenSSH public key of the service user. Overrides access.service_user.public_key.' },
-            serviceKeyInput,
-            knownHostsInput,
-            { name: 'host-key-policy', description: 'strict | accept-new | off. Overrides access.host_key_policy.' },
-            { name: 'concurrency', description: 'How many nodes are worked on at once. Overrides access.concurrency.' },
-        ],
-        outputs: [inventoryPathOutput, { name: 'changed-nodes', description: 'JSON list of nodes the stage changed.' }],
-    },
-    {
-        action: 'kubespray',
-        command: 'kubespray',
-        title: 'bcmkube kubespray',
-        description: 'Renders the Kubespray inventory from inventory.json and the spec, runs the chosen Kubespray playbook as the service user, fetches the kubeconfig and labels GPU nodes.',
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            inventoryInput,
-            { name: 'operation', description: 'deploy | scale | upgrade | remove-node | reset.', default: 'deploy' },
-            { name: 'confirm', description: 'The cluster name, required for remove-node and reset.' },
-            { name: 'nodes', description: 'Comma-separated hostnames for scale / remove-node.' },
-            serviceKeyInput,
-            knownHostsInput,
-            { name: 'ansible-playbook-path', description: "Use this ansible-playbook instead of Kubespray's own Python environment." },
-        ],
-        outputs: [inventoryPathOutput, { name: 'recap', description: 'JSON PLAY RECAP per host (ok, changed, unreachable, failed).' }],
-        pending: 'issue 6',
-    },
-    {
-        action: 'helm-platform',
-        command: 'platform',
-        title: 'bcmkube helm-platform',
-        description: 'Installs the platform releases of helm/platform.yaml as a dependency graph: pinned, atomic, verified.',
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            inventoryInput,
-            serviceKeyInput,
-            knownHostsInput,
-            {
-                name: 'grafana-admin-password',
-                description: 'Grafana admin password, stored in a Kubernetes Secret (never in values).',
-                secret: true,
-            },
-            { name: 'concurrency', description: 'How many releases install at once.', default: '4' },
-        ],
-        outputs: [{ name: 'releases', description: 'JSON list of releases with outcome and version.' }],
-        pending: 'issue 7',
-    },
-    {
-        action: 'runai',
-        command: 'runai',
-        title: 'bcmkube runai',
-        description: 'Installs Run:ai in two phases: backend (control plane) and cluster (behind an approval gate). Both idempotent.',
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            inventoryInput,
-            { name: 'phase', description: 'backend | cluster.', required: true },
-            serviceKeyInput,
-            knownHostsInput,
-            { name: 'jfrog-token', description: 'Run:ai registry token (runai.jfrog.io), from a secret.', secret: true },
-            { name: 'runai-admin-password', description: 'Run:ai admin password, from a secret.', secret: true },
-            { name: 'runai-client-id', description: 'Run:ai application client id (instead of the admin password).' },
-            { name: 'runai-client-secret', description: 'Run:ai application client secret, from a secret.', secret: true },
-            { name: 'tls-cert', description: 'TLS certificate (PEM) for the Run:ai domain when runai.tls.source is provided.' },
-            { name: 'tls-key', description: 'TLS private key (PEM) for the Run:ai domain, from a secret.', secret: true },
-        ],
-        outputs: [
-            { name: 'cluster-uuid', description: 'Run:ai cluster UUID (phase cluster).' },
-            { name: 'control-plane-url', description: 'Run:ai control-plane URL.' },
-        ],
-        pending: 'issue 8',
-    },
-];
-function stageByCommand(command) {
-    return STAGES.find((s) => s.command === command);
-}
-
-
-/***/ }),
-
-/***/ 4307:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   z: () => (/* binding */ runKeygen)
-/* harmony export */ });
-/* unused harmony export generateServiceKeypair */
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
-/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(7975);
-/* harmony import */ var ssh2__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(5472);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2174);
-// `bcmkube keygen`: the service user's keypair, made once and stored as secrets. The actions never make
-// a key silently: a key baked into BCM images must stay the same across runs.
-
-
-
-
-
-function generateServiceKeypair(type, comment) {
-    const pair = type === 'rsa'
-        ? ssh2__WEBPACK_IMPORTED_MODULE_3__.utils.generateKeyPairSync('rsa', { bits: 4096, comment })
-        : ssh2__WEBPACK_IMPORTED_MODULE_3__.utils.generateKeyPairSync('ed25519', { comment });
-    return { privateKey: pair.private, publicKey: pair.public.trim() };
-}
-async function runKeygen(argv, reporter) {
-    let values;
-    try {
-        ({ values } = (0,node_util__WEBPACK_IMPORTED_MODULE_2__.parseArgs)({
-            args: argv,
-            strict: true,
-            options: {
-                type: { type: 'string', default: 'ed25519' },
-                out: { type: 'string', default: '.bcmkube/keys' },
-                name: { type: 'string', default: 'service' },
-                comment: { type: 'string', default: 'bcmkube-service' },
-                force: { type: 'boolean', default: false },
-                help: { type: 'boolean' },
-            },
-        }));
-    }
-    catch (err) {
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UsageError */ .eb((0,_util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .errorMessage */ .gJ)(err));
-    }
-    if (values.help) {
-        reporter.info('usage: bcmkube keygen [--type ed25519|rsa] [--out DIR] [--name service] [--comment TEXT] [--force]\n\nWrites DIR/NAME (private, 0600) and DIR/NAME.pub in OpenSSH format. RSA keys are 4096 bits.');
-        return 0;
-    }
-    if (values.type !== 'ed25519' && values.type !== 'rsa')
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UsageError */ .eb(`--type must be ed25519 or rsa, got '${values.type}'`);
-    if (!/^[A-Za-z0-9._-]+$/.test(values.name))
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UsageError */ .eb('--name may hold only letters, digits, dot, dash and underscore');
-    const privPath = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(values.out, values.name);
-    if ((0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(privPath) && !values.force)
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UsageError */ .eb(`${privPath} exists; keep it (nodes and BCM images trust it) or pass --force to replace it`);
-    const pair = generateServiceKeypair(values.type, values.comment);
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(values.out, { recursive: true, mode: 0o700 });
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeFileSync)(privPath, pair.privateKey, { mode: 0o600 });
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeFileSync)(`${privPath}.pub`, `${pair.publicKey}\n`, { mode: 0o644 });
-    reporter.info([
-        `wrote ${privPath} (private key, mode 0600) and ${privPath}.pub`,
-        '',
-        'Store them once, then reuse them on every run:',
-        `  - the private key as the repository secret SERVICE_SSH_KEY (gh secret set SERVICE_SSH_KEY < ${privPath})`,
-        `  - the public key in the spec: access.service_user.public_key: "${pair.publicKey}"`,
-        '  - and bake the same public key into BCM software images (playbooks/bake-service-user.yml).',
-    ].join('\n'));
-    return 0;
-}
-
-
-/***/ }),
-
-/***/ 2868:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  $: () => (/* binding */ stageRunner)
-});
-
-// UNUSED EXPORTS: actionRunner
-
-// EXTERNAL MODULE: ./build/actions/lib/stages/catalog.js
-var catalog = __nccwpck_require__(853);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
-var errors = __nccwpck_require__(2174);
-;// CONCATENATED MODULE: ./build/actions/lib/bcm/json-stream.js
-// Splits a JSON array arriving in chunks into its elements, so a 10,000-node getNodes answer (tens of MB)
-// is reduced element by element instead of being held and parsed whole.
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN = new Set([0x7b, 0x5b]); // { [
-const CLOSE = new Set([0x7d, 0x5d]); // } ]
-const COMMA = 0x2c;
-const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
-class JsonArraySplitter {
-    depth = 0;
-    inString = false;
-    escaped = false;
-    started = false;
-    finished = false;
-    parts = [];
-    elementStarted = false;
-    /** An element ended and no comma followed yet. */
-    afterElement = false;
-    onElement;
-    count = 0;
-    constructor(onElement) {
-        this.onElement = onElement;
-    }
-    emit(chunk, end, from) {
-        this.parts.push(chunk.subarray(from, end));
-        const text = (this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts)).toString('utf8').trim();
-        this.parts = [];
-        this.elementStarted = false;
-        if (!text)
-            throw new SyntaxError('empty element in JSON array');
-        this.onElement(JSON.parse(text), this.count++);
-    }
-    push(chunk) {
-        let from = this.elementStarted ? 0 : -1;
-        for (let i = 0; i < chunk.length; i++) {
-            const b = chunk[i];
-            if (this.finished) {
-                if (!WHITESPACE.has(b))
-                    throw new SyntaxError('data after the end of the JSON array');
-                continue;
-            }
-            if (!this.started) {
-                if (WHITESPACE.has(b))
-                    continue;
-                if (b !== 0x5b)
-                    throw new SyntaxError('not a JSON array');
-                this.started = true;
-                this.depth = 1;
-                continue;
-            }
-            if (this.inString) {
-                if (this.escaped)
-                    this.escaped = false;
-                else if (b === BACKSLASH)
-                    this.escaped = true;
-                else if (b === QUOTE)
-                    this.inString = false;
-                continue;
-            }
-            if (this.depth === 1 && !this.elementStarted) {
-                if (WHITESPACE.has(b))
-                    continue;
-                if (b === COMMA) {
-                    if (!this.afterElement)
-                        throw new SyntaxError('empty element in JSON array');
-                    this.afterElement = false;
-                    continue;
-                }
-                if (b === 0x5d) {
-                    if (!this.afterElement && this.count > 0)
-                        throw new SyntaxError('trailing comma in JSON array');
-                    this.finished = true;
-                    this.depth = 0;
-                    continue;
-                }
-                if (this.afterElement)
-                    throw new SyntaxError('missing comma in JSON array');
-                this.elementStarted = true;
-                from = i;
-            }
-            if (b === QUOTE)
-                this.inString = true;
-            else if (OPEN.has(b))
-                this.depth++;
-            else if (CLOSE.has(b)) {
-                if (this.depth === 1) {
-                    // `]` closing the top array right after a scalar element
-                    this.emit(chunk, i, from);
-                    this.finished = true;
-                    this.depth = 0;
-                    continue;
-                }
-                this.depth--;
-                if (this.depth === 1) {
-                    this.emit(chunk, i + 1, from);
-                    this.afterElement = true;
-                }
-            }
-            else if (b === COMMA && this.depth === 1)
-                this.emit(chunk, i, from);
-        }
-        if (this.elementStarted)
-            this.parts.push(chunk.subarray(Math.max(from, 0)));
-    }
-    /** Throws when the array did not close: the answer was cut short or is not JSON. */
-    end() {
-        if (!this.finished)
-            throw new SyntaxError(this.started ? 'the JSON array was cut short' : 'empty answer');
-    }
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/bcm/client.js
-// Client for BCM's CMDaemon JSON API: POST <endpoint>/json with {service, call, args}.
-// Auth by login cookie (cm-login-token) or client certificate; server verified against BCM's own CA.
-// Every call we make is a read, so connection errors and 5xx are retried with backoff.
-
-
-
-
-/** A failure worth another attempt (connection trouble, 5xx), as opposed to a definite answer. */
-class TransientError extends Error {
-}
-const AUTH_STATUSES = new Set([401, 403, 635, 640]);
-class BcmClient {
-    url;
-    agent;
-    opts;
-    cookie;
-    /** Calls made, for the summary and tests: `service.call` → attempts. */
-    attempts = [];
-    constructor(opts) {
-        this.opts = opts;
-        let base;
-        try {
-            base = new URL(opts.endpoint);
-        }
-        catch {
-            throw new errors/* StageError */.Zu(`bcm.endpoint '${opts.endpoint}' is not a URL; use the head node's base URL, e.g. https://bcm-head-01:8081`);
-        }
-        if (base.protocol !== 'https:')
-            throw new errors/* StageError */.Zu(`bcm.endpoint must use https (CMDaemon serves TLS on 8081), got ${base.protocol}`);
-        this.url = new URL(`${base.pathname.replace(/\/$/, '')}/json`, base);
-        this.agent = new external_node_https_namespaceObject.Agent({
-            keepAlive: true,
-            maxSockets: 4,
-            ca: opts.ca,
-            rejectUnauthorized: !opts.insecure,
-            ...(opts.auth.mode === 'client-cert' ? { cert: opts.auth.cert, key: opts.auth.key } : {}),
-        });
-    }
-    close() {
-        this.agent.destroy();
-    }
-    /**
-     * One POST. With `splitter`, a 200 answer that is a JSON array is handed over element by element as it
-     * arrives (its body is then left empty); anything else is buffered whole for classification.
-     */
-    post(payload, headers = {}, splitter) {
-        const body = JSON.stringify(payload);
-        const limit = this.opts.maxResponseBytes ?? 512 * 1024 * 1024;
-        return new Promise((resolve, reject) => {
-            const req = (0,external_node_https_namespaceObject.request)(this.url, {
-                method: 'POST',
-                agent: this.agent,
-                headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip', 'content-length': Buffer.byteLength(body), ...headers },
-            }, (res) => {
-                const source = res.headers['content-encoding'] === 'gzip' ? res.pipe((0,external_node_zlib_.createGunzip)()) : res;
-                const chunks = [];
-                let size = 0;
-                let head = '';
-                let streaming;
-                let broken = false;
-                const fail = (e) => {
-                    req.destroy();
-                    reject(e);
-                };
-                source.on('data', (c) => {
-                    size += c.length;
-                    if (size > limit)
-                        return fail(new errors/* StageError */.Zu(`BCM answered more than ${limit} bytes; refusing to read further`));
-                    if (streaming === undefined) {
-                        const first = c.toString('latin1').trimStart()[0];
-                        if (first !== undefined)
-                            streaming = Boolean(splitter) && res.statusCode === 200 && first === '[';
-                    }
-                    if (!streaming)
-                        return void chunks.push(c);
-                    if (head.length < 64)
-                        head += c.toString('utf8', 0, 64);
-                    if (broken)
-                        return;
-                    try {
-                        splitter.push(c);
-                    }
-                    catch {
-                        broken = true;
-                    }
-                });
-                source.on('end', () => {
-                    const status = res.statusCode ?? 0;
-                    if (!streaming)
-                        return resolve({ status, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
-                    try {
-                        if (!broken)
-                            splitter.end();
-                    }
-                    catch {
-                        broken = true;
-                    }
-                    // a broken stream keeps only its start: enough for the error message, never valid JSON
-                    resolve(broken ? { status, headers: res.headers, body: head.slice(0, 64), size } : { status, headers: res.headers, body: '[]' });
-                });
-                source.on('error', (e) => reject(new TransientError(e.message)));
-            });
-            req.setTimeout(this.opts.timeoutMs, () => req.destroy(new TransientError(`no answer within ${this.opts.timeoutMs / 1000}s`)));
-            req.on('error', (e) => {
-                if (e instanceof errors/* StageError */.Zu || e instanceof TransientError)
-                    return reject(e);
-                if (e.code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME/.test(e.code)) {
-                    return reject(new errors/* StageError */.Zu(`TLS verification of ${this.url.host} failed (${e.code}): point bcm.ca_file (or input bcm-ca-cert) at BCM's CA, /cm/local/apps/cmd/etc/cacert.pem on the head node`));
-                }
-                reject(new TransientError(e.code ? `${e.code} ${e.message}` : e.message));
-            });
-            req.end(body);
-        });
-    }
-    async withRetries(what, fn) {
-        const base = this.opts.backoffMs ?? 500;
-        for (let attempt = 0;; attempt++) {
-            try {
-                const value = await fn();
-                this.attempts.push({ call: what, attempt, outcome: 'ok' });
-                return value;
-            }
-            catch (err) {
-                const transient = err instanceof TransientError;
-                this.attempts.push({ call: what, attempt, outcome: err.message });
-                if (!transient)
-                    throw err;
-                if (attempt >= this.opts.retries) {
-                    throw new errors/* StageError */.Zu(`BCM ${this.url.host}: ${what} failed after ${attempt + 1} attempt(s): ${err.message}. Check that the head node is up and bcm.endpoint is right; raise bcm.timeout_seconds or bcm.retries for a slow head node.`);
-                }
-                await new Promise((r) => setTimeout(r, Math.min(base * 2 ** attempt, 30_000)));
-            }
-        }
-    }
-    async login() {
-        if (this.opts.auth.mode !== 'login')
-            return;
-        const { username, password } = this.opts.auth;
-        const reply = await this.withRetries('login', async () => {
-            const r = await this.post({ service: 'login', username, password });
-            if (r.status >= 500)
-                throw new TransientError(`HTTP ${r.status}`);
-            return r;
-        });
-        const setCookie = [].concat(reply.headers['set-cookie'] ?? []);
-        const token = setCookie.map((c) => /cm-login-token=([^;\s]+)/.exec(c)?.[1]).find(Boolean);
-        if (reply.status === 200 && reply.body.trim() === 'true' && token) {
-            this.cookie = `cm-login-token=${token}`;
-            return;
-        }
-        const said = safeErrorMessage(reply.body);
-        throw new errors/* StageError */.Zu(`BCM login as '${username}' was refused${said ? `: ${said}` : reply.status !== 200 ? ` (HTTP ${reply.status})` : ''}. Check the BCM username (bcm.username / input bcm-username) and the password secret (input bcm-password).`);
-    }
-    /**
-     * A call whose answer is a list, reduced element by element as it arrives (`map` returns undefined to
-     * drop an element), so a 10,000-node answer is never held whole.
-     */
-    async callList(service, call, args, map) {
-        let items = [];
-        const splitter = () => {
-            items = [];
-            return new JsonArraySplitter((el, i) => {
-                const v = map(el, i);
-                if (v !== undefined)
-                    items.push(v);
-            });
-        };
-        const value = await this.call(service, call, args, splitter);
-        if (!Array.isArray(value))
-            throw new errors/* StageError */.Zu(`BCM answered ${service}.${call} with ${value === null ? 'null' : typeof value}, expected a list`);
-        return items;
-    }
-    /** One JSON RPC call. Re-logs in once when the answer looks like an expired or missing session. */
-    async call(service, call, args = [], splitter) {
-        const name = `${service}.${call}`;
-        if (this.opts.auth.mode === 'login' && !this.cookie)
-            await this.login();
-        let relogged = false;
-        for (;;) {
-            const reply = await this.withRetries(name, async () => {
-                const r = await this.post({ service, call, args }, this.cookie ? { cookie: this.cookie } : {}, splitter?.());
-                if (r.status >= 500 && r.status < 600)
-                    throw new TransientError(`HTTP ${r.status}`);
-                return r;
-            });
-            const outcome = interpretReply(name, reply);
-            if (outcome.kind === 'ok')
-                return outcome.value;
-            if ((outcome.kind === 'auth' || outcome.kind === 'not-json') && this.opts.auth.mode === 'login' && !relogged) {
-                relogged = true;
-                this.cookie = undefined;
-                await this.login();
-                continue;
-            }
-            if (outcome.kind === 'auth') {
-                throw new errors/* StageError */.Zu(this.opts.auth.mode === 'client-cert'
-                    ? `BCM refused ${name} for the client certificate (${outcome.reason}): the certificate must be signed by the cluster CA and its profile must allow ${name}`
-                    : `BCM refused ${name} even after logging in again (${outcome.reason}): the user's profile may not allow it`);
-            }
-            throw new errors/* StageError */.Zu(outcome.kind === 'not-json' && relogged ? `${outcome.reason}, also after logging in again` : outcome.reason);
-        }
-    }
-}
-function safeErrorMessage(body) {
-    try {
-        const v = JSON.parse(body);
-        if (v && typeof v === 'object' && 'errormessage' in v)
-            return String(v.errormessage).slice(0, 300);
-    }
-    catch {
-        /* not JSON */
-    }
-    return '';
-}
-/** Classifies an HTTP reply in the order bcm-api.md §5 gives: status, JSON-ness, errormessage, success:false. */
-function interpretReply(name, reply) {
-    if (AUTH_STATUSES.has(reply.status))
-        return { kind: 'auth', reason: `HTTP ${reply.status}` };
-    if (reply.status === 400)
-        return { kind: 'error', reason: `BCM does not know ${name} (HTTP 400): this BCM version may name the call differently` };
-    if (reply.status !== 200)
-        return { kind: 'error', reason: `BCM answered HTTP ${reply.status} to ${name}` };
-    let value;
-    try {
-        value = JSON.parse(reply.body);
-    }
-    catch {
-        const looksHtml = /^\s*</.test(reply.body);
-        return looksHtml
-            ? { kind: 'auth', reason: 'an HTML page instead of JSON, as BCM sends to a session it does not know' }
-            : {
-                kind: 'not-json',
-                reason: `BCM answered ${name} with a body that is not JSON (${reply.body.length} bytes, starting ${JSON.stringify(reply.body.slice(0, 40))})`,
-            };
-    }
-    if (value === false)
-        return { kind: 'auth', reason: 'the head node answered false' };
-    if (value && typeof value === 'object' && !Array.isArray(value)) {
-        const obj = value;
-        if (typeof obj.errormessage === 'string') {
-            const msg = obj.errormessage.slice(0, 300);
-            return /does not allow access|certificate/i.test(msg)
-                ? { kind: 'auth', reason: msg }
-                : { kind: 'error', reason: `BCM refused ${name}: ${msg}` };
-        }
-        if (obj.success === false)
-            return { kind: 'error', reason: `BCM reported failure for ${name}: ${JSON.stringify(obj.validation ?? obj).slice(0, 300)}` };
-    }
-    return { kind: 'ok', value };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/bcm/model.js
-// BCM entities as discovery needs them, parsed tolerantly from BCM 10 and 11 shapes (bcm-api.md §2–§4, §7):
-// every field optional, placeholder values ("0.0.0.0", zero MAC, zero UUID, "") mean unset.
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
-const PLACEHOLDERS = new Set(['', '0.0.0.0', '::0', '::', '00:00:00:00:00:00', ZERO_UUID, 'CATEGORY']);
-function str(v) {
-    if (typeof v !== 'string')
-        return undefined;
-    const t = v.trim();
-    return PLACEHOLDERS.has(t) ? undefined : t;
-}
-function asObject(v) {
-    return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
-}
-function expectArray(v, call) {
-    if (!Array.isArray(v))
-        throw new TypeError(`BCM answered ${call} with ${v === null ? 'null' : typeof v}, expected a list`);
-    return v;
-}
-function parseInterface(raw) {
-    const o = asObject(raw);
-    if (!o)
-        return undefined;
-    const childType = typeof o.childType === 'string' ? o.childType : '';
-    return {
-        name: typeof o.name === 'string' ? o.name : '',
-        childType,
-        ip: str(o.ip),
-        networkUuid: str(o.network),
-        mac: str(o.mac)?.toUpperCase(),
-        isBmc: /bmc/i.test(childType),
-    };
-}
-/** One node of cmdevice.getNodes; undefined for entries without a hostname or UUID (nothing can select them). */
-function parseNode(item) {
-    const o = asObject(item);
-    const hostname = o && typeof o.hostname === 'string' ? o.hostname.trim() : '';
-    const uuid = o ? (str(o.uuid) ?? (typeof o.uniqueKey === 'number' ? String(o.uniqueKey) : undefined)) : undefined;
-    if (!o || !hostname || !uuid)
-        return undefined;
-    return {
-        uuid,
-        hostname,
-        childType: typeof o.childType === 'string' ? o.childType : '',
-        mac: str(o.mac)?.toUpperCase(),
-        categoryUuid: str(o.category),
-        provisioningInterface: str(o.provisioningInterface),
-        interfaces: Array.isArray(o.interfaces) ? o.interfaces.map(parseInterface).filter((i) => Boolean(i)) : [],
-    };
-}
-function parseNodes(raw) {
-    return expectArray(raw, 'cmdevice.getNodes')
-        .map(parseNode)
-        .filter((n) => Boolean(n));
-}
-function parseNetworks(raw) {
-    const out = [];
-    for (const item of expectArray(raw, 'cmnet.getNetworks')) {
-        const o = asObject(item);
-        const uuid = o && str(o.uuid);
-        if (!o || !uuid || typeof o.name !== 'string')
-            continue;
-        out.push({
-            uuid,
-            name: o.name,
-            baseAddress: str(o.baseAddress),
-            netmaskBits: typeof o.netmaskBits === 'number' ? o.netmaskBits : undefined,
-            type: typeof o.type === 'string' ? o.type.toUpperCase() : '',
-            management: o.management === true,
-        });
-    }
-    return out;
-}
-function parseCategories(raw) {
-    const out = [];
-    for (const item of expectArray(raw, 'cmdevice.getCategories')) {
-        const o = asObject(item);
-        const uuid = o && str(o.uuid);
-        if (o && uuid && typeof o.name === 'string')
-            out.push({ uuid, name: o.name });
-    }
-    return out;
-}
-/** One entry of cmstatus.getStatusForDevices, whose answer is aligned with the UUIDs asked for (null: unknown device). */
-function parseStatus(item, askedUuid) {
-    const o = asObject(item);
-    if (!o)
-        return undefined;
-    const uuid = str(o.ref_device_uuid) ?? (o.refDeviceUniqueKey !== undefined ? String(o.refDeviceUniqueKey) : askedUuid);
-    if (!uuid)
-        return undefined;
-    const status = typeof o.status === 'string' ? o.status.toUpperCase() : 'UNKNOWN';
-    return { uuid, status: status.replace('INSTALLER_CALLING_INIT', 'INSTALLER_CALLINGINIT'), closed: o.closed === true };
-}
-function parseStatuses(raw, asked) {
-    const statuses = expectArray(raw, 'cmstatus.getStatusForDevices').map((item, i) => parseStatus(item, asked[i]));
-    return new Map(statuses.filter((s) => Boolean(s)).map((s) => [s.uuid, s]));
-}
-function parseVersion(raw) {
-    const o = asObject(raw);
-    return o && typeof o.cmVersion === 'string' ? o.cmVersion : undefined;
-}
-
-// EXTERNAL MODULE: ./build/actions/lib/config/cidr.js
-var cidr = __nccwpck_require__(8077);
-// EXTERNAL MODULE: ./build/actions/lib/config/patterns.js
-var patterns = __nccwpck_require__(8152);
-// EXTERNAL MODULE: ./build/actions/lib/util/similar.js
-var similar = __nccwpck_require__(1204);
-;// CONCATENATED MODULE: ./build/actions/lib/bcm/select.js
-// Pure selection: which BCM nodes the spec asks for, in which roles, reached on which address.
-// Every problem is collected, so the user fixes them in one round.
-
-
-
-/** Hostnames in BCM closest to a missing one, for "did you mean". */
-function nearMisses(wanted, known, max = 3) {
-    return (0,similar/* nearest */.p)(wanted, known, max);
-}
-/** Every address of a node, labelled by its BCM network name. */
-function nodeAddresses(node, networks) {
-    return node.interfaces
-        .filter((i) => i.ip)
-        .map((i) => ({ network: (i.networkUuid && networks.get(i.networkUuid)?.name) || '', interface: i.name, ip: i.ip }));
-}
-function describeNodeNetwork(spec) {
-    const n = spec.network.node_network;
-    return n.name ? `network '${n.name}'` : n.cidr ? `CIDR ${n.cidr}` : `interface '${n.interface}'`;
-}
-/**
- * The address of a node on the spec's node network. Management and BMC interfaces are never chosen
- * unless network.allow_management is set.
- */
-function chooseAddress(node, spec, networks) {
-    const sel = spec.network.node_network;
-    for (const iface of node.interfaces) {
-        if (!iface.ip)
-            continue;
-        const net = iface.networkUuid ? networks.get(iface.networkUuid) : undefined;
-        const isManagement = iface.isBmc || Boolean(net?.management);
-        if (isManagement && !spec.network.allow_management)
-            continue;
-        const matches = sel.name ? net?.name === sel.name : sel.cidr ? (0,cidr/* cidrContains */.eX)(sel.cidr, iface.ip) : iface.name === sel.interface;
-        if (matches)
-            return { ip: iface.ip, network: net?.name ?? '' };
-    }
-    return undefined;
-}
-/** Spec-level problems with the chosen network that no node could fix. */
-function networkProblems(spec, networks) {
-    const name = spec.network.node_network.name;
-    if (!name)
-        return [];
-    const net = networks.find((n) => n.name === name);
-    if (!net)
-        return [
-            `network.node_network.name: BCM has no network '${name}' (it has: ${networks
-                .map((n) => n.name)
-                .sort()
-                .join(', ') || 'none'})`,
-        ];
-    if (net.management && !spec.network.allow_management) {
-        return [
-            `network.node_network.name: '${name}' is a BCM management network; nodes are not reached on it unless network.allow_management is true`,
-        ];
-    }
-    return [];
-}
-function selectNodes(spec, facts, at) {
-    const problems = [...networkProblems(spec, facts.networks)];
-    const networks = new Map(facts.networks.map((n) => [n.uuid, n]));
-    const categories = new Map(facts.categories.map((c) => [c.uuid, c.name]));
-    const byHostname = new Map();
-    for (const n of facts.nodes)
-        byHostname.set(n.hostname, [...(byHostname.get(n.hostname) ?? []), n]);
-    const knownNames = [...byHostname.keys()];
-    const resolve = (key) => {
-        const names = [];
-        spec.nodes[key].forEach((selector, i) => {
-            const where = `nodes.${key}[${i}]`;
-            if (typeof selector === 'string' && !(0,patterns/* isGlob */.fg)(selector)) {
-                for (const name of (0,patterns/* expandPattern */.nh)(selector)) {
-                    if (byHostname.has(name))
-                        names.push(name);
-                    else {
-                        const near = nearMisses(name, knownNames);
-                        problems.push(`${where}: node '${name}' is not in BCM${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`);
-                    }
-                }
-                return;
-            }
-            const matched = facts.nodes
-                .filter((n) => (0,patterns/* matchSelector */.xZ)(selector, n.hostname, n.categoryUuid && categories.get(n.categoryUuid)))
-                .map((n) => n.hostname);
-            if (!matched.length)
-                problems.push(`${where}: ${(0,patterns/* selectorToString */.CI)(selector)} matches no BCM node`);
-            names.push(...matched);
-        });
-        return names;
-    };
-    const controlPlane = resolve('control_plane');
-    const workers = resolve('workers');
-    const byRole = [
-        ['control_plane', controlPlane],
-        ['etcd', spec.nodes.etcd.length ? resolve('etcd') : controlPlane],
-        ['worker', workers],
-        ['gpu_worker', spec.nodes.gpu_workers.length ? resolve('gpu_workers') : workers],
-    ];
-    const roles = new Map();
-    for (const [role, names] of byRole)
-        for (const name of names)
-            roles.set(name, (roles.get(name) ?? new Set()).add(role));
-    const nodes = [];
-    const byAddress = new Map();
-    for (const [hostname, roleSet] of [...roles.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-        const candidates = byHostname.get(hostname);
-        if (candidates.length > 1) {
-            problems.push(`${hostname}: BCM has ${candidates.length} devices with this hostname (${candidates.map((c) => c.uuid).join(', ')}); rename or remove the duplicate in BCM`);
-            continue;
-        }
-        const node = candidates[0];
-        if (roleSet.has('control_plane') && roleSet.has('worker') && !spec.nodes.allow_stacked) {
-            problems.push(`${hostname}: selected as both control plane and worker; remove it from one role or set nodes.allow_stacked: true`);
-        }
-        const addresses = nodeAddresses(node, networks);
-        const chosen = chooseAddress(node, spec, networks);
-        if (!chosen) {
-            const have = addresses.map((a) => `${a.ip} on ${a.network || 'no network'} (${a.interface})`).join(', ') || 'none';
-            problems.push(`${hostname}: no address on ${describeNodeNetwork(spec)}; its addresses: ${have}. Give it an interface there in BCM, or choose another network.node_network`);
-            continue;
-        }
-        byAddress.set(chosen.ip, [...(byAddress.get(chosen.ip) ?? []), hostname]);
-        nodes.push({
-            hostname,
-            uuid: node.uuid,
-            mac: node.mac ?? '',
-            category: node.categoryUuid ? categories.get(node.categoryUuid) : undefined,
-            status: 'UNKNOWN',
-            roles: [...roleSet],
-            address: chosen.ip,
-            network: chosen.network,
-            addresses,
-            history: [{ stage: 'discover-nodes', at, result: 'discovered' }],
-        });
-    }
-    for (const [ip, names] of byAddress)
-        if (names.length > 1)
-            problems.push(`${names.join(', ')}: share the address ${ip}; each node needs its own address on ${describeNodeNetwork(spec)}`);
-    if (!nodes.some((n) => n.roles.includes('control_plane')) && !problems.some((p) => p.startsWith('nodes.control_plane'))) {
-        problems.push('nodes.control_plane: no control-plane node was selected; list at least one');
-    }
-    return { nodes, problems };
-}
-/** Puts BCM's status on each selected node; refuses nodes that are not in an accepted status or are closed. */
-function applyStatuses(selection, statuses, spec) {
-    const problems = [...selection.problems];
-    const nodes = selection.nodes.map((node) => {
-        const status = statuses.get(node.uuid);
-        const text = status?.status ?? 'UNKNOWN';
-        if (!status || !spec.nodes.allowed_status.includes(text) || status.closed) {
-            problems.push(`${node.hostname}: BCM reports it ${status?.closed ? `${text} and closed` : text} (accepted: ${spec.nodes.allowed_status.join(', ')}); bring it up in BCM, or add the status to nodes.allowed_status`);
-        }
-        return { ...node, status: status?.closed ? `${text} (closed)` : text };
-    });
-    return { nodes, problems };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/inventory/types.js
-// The inventory document (inventory.json): produced by discover-nodes, enriched by prepare-nodes,
-// read by the later stages. Versioned, deterministic, never holds a secret.
-const INVENTORY_SCHEMA_VERSION = 1;
-
-;// CONCATENATED MODULE: ./build/actions/lib/inventory/secrets.js
-// Refuses documents that look like they carry a secret: artifacts and outputs must never hold one.
-const SECRET_KEY = /(pass(word|wd|phrase)?|secret|token|private[_-]?key|credential|api[_-]?key|kubeconfig)$/i;
-const SECRET_VALUE = [
-    [/-----BEGIN [A-Z0-9 ]*-----/, 'a PEM block'],
-    [/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\./, 'a JSON Web Token'],
-    [/\b(ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}/, 'a GitHub token'],
-    [/\bAKIA[0-9A-Z]{16}\b/, 'an AWS access key'],
-    [/\bcm-login-token=[A-Za-z0-9]+/, 'a BCM login cookie'],
-];
-/** Cheap first test: every value pattern needs one of these; most strings skip the full check. */
-const MAYBE_SECRET_VALUE = /-----BEGIN|eyJ|gh[pousr]_|github_pat_|AKIA|cm-login-token=/;
-/** Walks a JSON value and lists every place that looks like a secret. Values are never echoed. */
-function findSecrets(value, path = '') {
-    const found = [];
-    // the path is built only for a finding: a 10,000-node inventory has hundreds of thousands of values
-    const pathOf = (trail) => trail.reduce((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), path);
-    const visit = (v, trail, key) => {
-        if (typeof v === 'string') {
-            if (key !== undefined && SECRET_KEY.test(key) && v.length > 0)
-                found.push({ path: pathOf(trail), why: `key '${key}' holds a value` });
-            if (MAYBE_SECRET_VALUE.test(v))
-                for (const [re, what] of SECRET_VALUE)
-                    if (re.test(v))
-                        found.push({ path: pathOf(trail), why: `value contains ${what}` });
-        }
-        else if (Array.isArray(v)) {
-            for (let i = 0; i < v.length; i++) {
-                trail.push(i);
-                visit(v[i], trail, undefined);
-                trail.pop();
-            }
-        }
-        else if (v && typeof v === 'object') {
-            for (const k of Object.keys(v)) {
-                trail.push(k);
-                visit(v[k], trail, k);
-                trail.pop();
-            }
-        }
-    };
-    visit(value, [], undefined);
-    return found;
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/inventory/document.js
-// Reading, writing, validating and merging inventory.json. Output is canonical (sorted keys, nodes by
-// hostname, fixed role order) so the same inventory is the same bytes and diffs stay readable.
-
-
-
-
-
-const ROLE_ORDER = ['control_plane', 'etcd', 'worker', 'gpu_worker'];
-/** A copy with every object's keys sorted (undefined members dropped), for JSON.stringify's native speed. */
-function sortKeysDeep(value) {
-    if (Array.isArray(value))
-        return value.map(sortKeysDeep);
-    if (value && typeof value === 'object') {
-        const out = {};
-        for (const k of Object.keys(value).sort()) {
-            const v = value[k];
-            if (v !== undefined)
-                out[k] = sortKeysDeep(v);
-        }
-        return out;
-    }
-    return value;
-}
-function normalizeNode(node) {
-    return {
-        ...node,
-        roles: ROLE_ORDER.filter((r) => node.roles.includes(r)),
-        addresses: [...node.addresses].sort((a, b) => a.network.localeCompare(b.network) || a.interface.localeCompare(b.interface) || a.ip.localeCompare(b.ip)),
-    };
-}
-function normalizeInventory(inv) {
-    return {
-        ...inv,
-        nodes: inv.nodes.map(normalizeNode).sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0)),
-    };
-}
-/** The canonical text of an inventory. Refuses anything that looks like a secret. */
-function serializeInventory(inv) {
-    const problems = validateInventory(inv);
-    if (problems.length)
-        throw new errors/* StageError */.Zu('refusing to write an invalid inventory', problems);
-    const secrets = findSecrets(inv);
-    if (secrets.length)
-        throw new errors/* StageError */.Zu('refusing to write an inventory that looks like it holds a secret', secrets.map((s) => `${s.path}: ${s.why}`));
-    return `${JSON.stringify(sortKeysDeep(normalizeInventory(inv)), null, 2)}\n`;
-}
-function parseInventory(text, source) {
-    let data;
-    try {
-        data = JSON.parse(text);
-    }
-    catch (err) {
-        throw new errors/* UsageError */.eb(`${source} is not valid JSON: ${err.message}`);
-    }
-    const problems = validateInventory(data);
-    if (problems.length)
-        throw new errors/* UsageError */.eb(`${source} is not a bcmkube inventory:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    return data;
-}
-function readInventory(path) {
-    let text;
-    try {
-        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
-    }
-    catch (err) {
-        throw new errors/* UsageError */.eb(`cannot read inventory '${path}': ${err.code ?? String(err)} — run discover-nodes first, or pass the inventory artifact of the previous stage`);
-    }
-    return parseInventory(text, path);
-}
-/** Writes atomically (temp file + rename), so a crash never leaves half an inventory. */
-function writeInventory(path, inv) {
-    const text = serializeInventory(inv);
-    (0,external_node_fs_.mkdirSync)((0,external_node_path_.dirname)(path), { recursive: true });
-    const tmp = `${path}.tmp-${process.pid}`;
-    (0,external_node_fs_.writeFileSync)(tmp, text, { mode: 0o644 });
-    (0,external_node_fs_.renameSync)(tmp, path);
-    return text;
-}
-const isString = (v) => typeof v === 'string';
-/** Structural validation; returns problems as `path: message`. */
-function validateInventory(data) {
-    const p = [];
-    if (!data || typeof data !== 'object' || Array.isArray(data))
-        return ['(root): must be an object'];
-    const inv = data;
-    if (inv.schemaVersion !== INVENTORY_SCHEMA_VERSION)
-        p.push(`schemaVersion: must be ${INVENTORY_SCHEMA_VERSION}, got ${JSON.stringify(inv.schemaVersion)} (written by another bcmkube version?)`);
-    if (!isString(inv.cluster) || !inv.cluster)
-        p.push('cluster: must be a non-empty string');
-    if (!isString(inv.specHash))
-        p.push('specHash: must be a string');
-    const bcm = inv.bcm;
-    if (!bcm || !isString(bcm.endpoint))
-        p.push('bcm.endpoint: must be a string');
-    if (!Array.isArray(inv.history))
-        p.push('history: must be an array');
-    if (!Array.isArray(inv.nodes))
-        return [...p, 'nodes: must be an array'];
-    const seen = new Set();
-    inv.nodes.forEach((n, i) => {
-        const at = `nodes[${i}]`;
-        if (!n || typeof n !== 'object')
-            return p.push(`${at}: must be an object`);
-        const node = n;
-        for (const k of ['hostname', 'uuid', 'mac', 'status', 'address', 'network'])
-            if (!isString(node[k]))
-                p.push(`${at}.${k}: must be a string`);
-        if (isString(node.hostname)) {
-            if (seen.has(node.hostname))
-                p.push(`${at}.hostname: '${node.hostname}' appears twice`);
-            seen.add(node.hostname);
-        }
-        if (!Array.isArray(node.roles) || node.roles.some((r) => !ROLE_ORDER.includes(r)))
-            p.push(`${at}.roles: must be a list of ${ROLE_ORDER.join(', ')}`);
-        if (!Array.isArray(node.addresses))
-            p.push(`${at}.addresses: must be an array`);
-        if (!Array.isArray(node.history))
-            p.push(`${at}.history: must be an array`);
-    });
-    return p;
-}
-/**
- * Applies a later stage's per-node changes: facts replace facts, history grows. Nodes missing from the
- * update are kept unchanged; an update for a node the inventory lacks is an error (stages never add nodes
- * behind discovery's back).
- */
-function mergeInventory(base, updates, mark) {
-    const byName = new Map(base.nodes.map((n) => [n.hostname, n]));
-    for (const u of updates)
-        if (!byName.has(u.hostname))
-            throw new errors/* StageError */.Zu(`node '${u.hostname}' is not in the inventory of cluster '${base.cluster}'`);
-    const updated = new Map(updates.map((u) => [u.hostname, u]));
-    const nodes = base.nodes.map((n) => {
-        const u = updated.get(n.hostname);
-        if (!u)
-            return n;
-        const { history: extra = [], ...rest } = u;
-        return { ...n, ...rest, history: [...n.history, ...extra] };
-    });
-    return { ...base, nodes, history: [...base.history, mark] };
-}
-
-// EXTERNAL MODULE: ./build/actions/lib/report/inputs.js
-var report_inputs = __nccwpck_require__(738);
-;// CONCATENATED MODULE: ./build/actions/lib/report/markdown.js
-// Small Markdown builders for job summaries, PR comments and terminal output.
-function cell(value) {
-    return String(value ?? '')
-        .replace(/\|/g, '\\|')
-        .replace(/\r?\n/g, ' ');
-}
-function table(headers, rows) {
-    const lines = [`| ${headers.map(cell).join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`];
-    for (const row of rows)
-        lines.push(`| ${row.map(cell).join(' | ')} |`);
-    return lines.join('\n');
-}
-function heading(text, level = 2) {
-    return `${'#'.repeat(level)} ${text}`;
-}
-function bullets(items) {
-    return items.map((i) => `- ${i}`).join('\n');
-}
-function codeBlock(text, lang = '') {
-    return `\`\`\`${lang}\n${text}\n\`\`\``;
-}
-function timingsTable(phases) {
-    const total = phases.reduce((s, p) => s + p.ms, 0);
-    return table(['phase', 'seconds'], [...phases.map((p) => [p.name, (p.ms / 1000).toFixed(2)]), ['**total**', `**${(total / 1000).toFixed(2)}**`]]);
-}
-/** A Mermaid flowchart of steps with dependencies, coloured by outcome. Ids are sanitised. */
-function mermaidFlow(steps) {
-    const id = (s) => s.replace(/[^A-Za-z0-9_]/g, '_');
-    const lines = ['flowchart LR'];
-    for (const s of steps)
-        lines.push(`  ${id(s.id)}["${s.label.replace(/"/g, "'")}"]`);
-    for (const s of steps)
-        for (const n of s.needs)
-            lines.push(`  ${id(n)} --> ${id(s.id)}`);
-    const colours = {
-        ok: 'fill:#d4f7d4,stroke:#2a7a2a',
-        failed: 'fill:#f7d4d4,stroke:#a12a2a',
-        skipped: 'fill:#eeeeee,stroke:#888888',
-        unchanged: 'fill:#e4ecf7,stroke:#4a6a9a',
-        planned: 'fill:#fff6d4,stroke:#9a7a2a',
-    };
-    for (const s of steps)
-        if (s.outcome)
-            lines.push(`  style ${id(s.id)} ${colours[s.outcome]}`);
-    return codeBlock(lines.join('\n'), 'mermaid');
-}
-
-// EXTERNAL MODULE: ./build/actions/lib/config/load.js + 4 modules
-var load = __nccwpck_require__(1440);
-;// CONCATENATED MODULE: ./build/actions/lib/stages/context.js
-// What every stage starts with: the validated spec, plan mode, where files go, and the reporter.
-
-
-
-function openStage(inputs, reporter) {
-    const specPath = (0,report_inputs/* requiredInput */.YF)(inputs, 'spec', 'the path of the cluster spec, e.g. clusters/prod.yaml');
-    const loaded = (0,load/* loadSpecFile */.KO)(specPath);
-    for (const w of loaded.problems)
-        reporter.warning(`${w.path || '(spec)'}: ${w.message}`, `cluster spec ${specPath}`);
-    const plan = (0,report_inputs/* booleanInput */.tE)(inputs, 'plan', false);
-    const outDir = inputs.get('out-dir').trim() || (0,external_node_path_.join)('.bcmkube', loaded.spec.name);
-    return { spec: loaded.spec, specPath, specHash: loaded.hash, plan, outDir, inputs, reporter };
-}
-function inventoryPathOf(ctx) {
-    return ctx.inputs.get('inventory').trim() || (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/stages/timing.js
-async function timed(phases, name, fn) {
-    const start = performance.now();
-    try {
-        return await fn();
-    }
-    finally {
-        phases.push({ name, ms: performance.now() - start });
-    }
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/stages/discover.js
-// Stage 1, discover-nodes: BCM → inventory.json. Only reads BCM, so plan mode does the same work.
-
-
-
-
-
-
-
-
-
-
-
-
-function readPemOrFile(value, what) {
-    if (value.includes('-----BEGIN'))
-        return value;
-    try {
-        return (0,external_node_fs_.readFileSync)(value, 'utf8');
-    }
-    catch (err) {
-        throw new errors/* UsageError */.eb(`cannot read ${what} '${value}': ${err.code ?? String(err)}`);
-    }
-}
-function bcmAuth(ctx) {
-    const { spec, inputs, reporter } = ctx;
-    if (spec.bcm.auth === 'login') {
-        const username = inputs.get('bcm-username').trim() || spec.bcm.username || '';
-        if (!username)
-            throw new errors/* UsageError */.eb(`bcm.username (or ${inputs.label('bcm-username')}) is required when bcm.auth is login`);
-        const password = (0,report_inputs/* secretInput */.jY)(inputs, 'bcm-password', reporter, spec.bcm.password_file);
-        if (!password)
-            throw new errors/* UsageError */.eb(`the BCM password is missing: pass ${inputs.label('bcm-password')} from a secret (or ${inputs.label('bcm-password-file')}, or bcm.password_file in the spec)`);
-        return { mode: 'login', username, password };
-    }
-    const certIn = inputs.get('bcm-client-cert') || (spec.bcm.client_cert_file ? readPemOrFile(spec.bcm.client_cert_file, 'bcm.client_cert_file') : '');
-    const key = (0,report_inputs/* secretInput */.jY)(inputs, 'bcm-client-key', reporter, spec.bcm.client_key_file);
-    if (!certIn || !key)
-        throw new errors/* UsageError */.eb(`bcm.auth is client-cert: pass ${inputs.label('bcm-client-cert')} and ${inputs.label('bcm-client-key')} from secrets (or bcm.client_cert_file / bcm.client_key_file)`);
-    return { mode: 'client-cert', cert: readPemOrFile(certIn, 'bcm-client-cert'), key: readPemOrFile(key, 'bcm-client-key') };
-}
-function caPem(ctx) {
-    const fromInput = ctx.inputs.get('bcm-ca-cert').trim();
-    if (fromInput)
-        return readPemOrFile(fromInput, ctx.inputs.label('bcm-ca-cert'));
-    if (ctx.spec.bcm.ca_file) {
-        if (!(0,external_node_fs_.existsSync)(ctx.spec.bcm.ca_file))
-            throw new errors/* UsageError */.eb(`bcm.ca_file '${ctx.spec.bcm.ca_file}' does not exist (paths are relative to the working directory)`);
-        return readPemOrFile(ctx.spec.bcm.ca_file, 'bcm.ca_file');
-    }
-    return undefined;
-}
-const HISTORY_KEPT = 20;
-/** The inventory an earlier run left here, if it is this cluster's; anything unreadable is ignored. */
-function previousInventory(path, cluster) {
-    if (!(0,external_node_fs_.existsSync)(path))
-        return undefined;
-    try {
-        const inv = readInventory(path);
-        return inv.cluster === cluster ? inv : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/** A node BCM still knows by the same UUID keeps its facts and history, so later stages can compare runs. */
-function carryForward(node, previous) {
-    const before = previous.get(node.uuid);
-    if (!before || before.hostname !== node.hostname)
-        return node;
-    return { ...node, ...(before.facts ? { facts: before.facts } : {}), history: [...before.history, ...node.history].slice(-HISTORY_KEPT) };
-}
-/** GitHub caps a step summary at 1 MiB: a 10,000-node table is cut, the inventory has them all. */
-const SUMMARY_NODE_ROWS = 200;
-function nodeTable(all) {
-    const nodes = all.slice(0, SUMMARY_NODE_ROWS);
-    const more = all.length > nodes.length ? `\n\n… and ${all.length - nodes.length} more nodes (all are in inventory.json).` : '';
-    return (table(['hostname', 'roles', 'address', 'network', 'status', 'category', 'MAC'], nodes.map((n) => [n.hostname, n.roles.join(', '), n.address, n.network, n.status, n.category ?? '', n.mac])) + more);
-}
-async function discoverStage(inputs, reporter) {
-    const ctx = openStage(inputs, reporter);
-    const { spec } = ctx;
-    const insecure = (0,report_inputs/* booleanInput */.tE)(inputs, 'insecure', false) || spec.bcm.insecure;
-    const client = new BcmClient({
-        endpoint: spec.bcm.endpoint,
-        auth: bcmAuth(ctx),
-        ca: caPem(ctx),
-        insecure,
-        timeoutMs: spec.bcm.timeout_seconds * 1000,
-        retries: spec.bcm.retries,
-    });
-    const warnings = [];
-    if (insecure) {
-        warnings.push(`TLS verification of the BCM head node is OFF (${spec.bcm.insecure ? 'bcm.insecure in the spec' : inputs.label('insecure')}): anyone on the path could impersonate BCM. Give bcm.ca_file instead.`);
-        reporter.warning(warnings[0], 'insecure BCM connection');
-    }
-    const phases = [];
-    const at = new Date().toISOString();
-    try {
-        const bcmVersion = await timed(phases, 'BCM version', async () => parseVersion(await client.call('cmmain', 'getVersion').catch(() => undefined)));
-        const [nodes, rawNetworks, rawCategories] = await timed(phases, 'BCM nodes, networks, categories', () => Promise.all([
-            client.callList('cmdevice', 'getNodes', [], parseNode),
-            client.call('cmnet', 'getNetworks'),
-            client.call('cmdevice', 'getCategories'),
-        ]));
-        let selection = await timed(phases, 'select nodes', () => selectNodes(spec, { nodes, networks: parseNetworks(rawNetworks), categories: parseCategories(rawCategories) }, at));
-        const uuids = selection.nodes.map((n) => n.uuid);
-        if (uuids.length) {
-            const statuses = await timed(phases, 'BCM node status', () => client.callList('cmstatus', 'getStatusForDevices', [uuids], (el, i) => parseStatus(el, uuids[i])));
-            selection = applyStatuses(selection, new Map(statuses.map((st) => [st.uuid, st])), spec);
-        }
-        if (selection.problems.length) {
-            reporter.summary([heading(`discover-nodes: cluster ${spec.name} — refused`), ...selection.problems.map((p) => `- ${p}`)].join('\n'));
-            throw new errors/* StageError */.Zu(`discovery of cluster '${spec.name}' found ${selection.problems.length} problem(s); no inventory was written`, selection.problems);
-        }
-        const inventoryPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
-        const previous = previousInventory(inventoryPath, spec.name);
-        const previousNodes = new Map((previous?.nodes ?? []).map((n) => [n.uuid, n]));
-        const inventory = {
-            schemaVersion: INVENTORY_SCHEMA_VERSION,
-            cluster: spec.name,
-            specHash: ctx.specHash,
-            bcm: { endpoint: spec.bcm.endpoint, ...(bcmVersion ? { version: bcmVersion } : {}) },
-            nodes: selection.nodes.map((n) => carryForward(n, previousNodes)),
-            history: [...(previous?.history ?? []), { stage: 'discover-nodes', at, result: `${selection.nodes.length} nodes` }].slice(-HISTORY_KEPT),
-        };
-        await timed(phases, 'write inventory', () => writeInventory(inventoryPath, inventory));
-        const sorted = [...inventory.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));
-        const names = (role) => JSON.stringify(sorted.filter((n) => n.roles.includes(role)).map((n) => n.hostname));
-        reporter.output('inventory-path', inventoryPath);
-        reporter.output('node-count', String(sorted.length));
-        reporter.output('control-plane', names('control_plane'));
-        reporter.output('workers', names('worker'));
-        reporter.summary([
-            heading(`discover-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`),
-            `${sorted.length} nodes from BCM ${bcmVersion ?? '(version unknown)'} at ${spec.bcm.endpoint}; inventory written to \`${inventoryPath}\`.`,
-            ...warnings.map((w) => `> ⚠️ ${w}`),
-            nodeTable(sorted),
-            timingsTable(phases),
-        ].join('\n\n'));
-        return { inventory, inventoryPath, bcmVersion, phases };
-    }
-    finally {
-        client.close();
-    }
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/stages/pending.js
-// A stage whose issue has not landed yet says so and changes nothing (no silent success).
-
-
-async function pendingStage(def, inputs, reporter) {
-    const ctx = openStage(inputs, reporter);
-    throw new errors/* UsageError */.eb(`${def.action} is not built yet (${def.pending ?? 'planned'}); nothing was changed on cluster '${ctx.spec.name}'.`);
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/ssh/quote.js
-// The one way a remote command is built: every argument single-quoted for POSIX sh, after validation.
-// Raw input is never concatenated into a command line.
-
-/** Quotes one argument for POSIX sh: 'it'\''s' style. Refuses NUL, which no shell argument can carry. */
-function shellQuote(arg) {
-    if (arg.includes('\0'))
-        throw new Error('a shell argument cannot contain a NUL byte');
-    if (/^[A-Za-z0-9_\/.,:=@%+-]+$/.test(arg))
-        return arg;
-    return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-/** A command line from argv: `shellCommand(['id', '-u', user])`. */
-function shellCommand(argv) {
-    if (!argv.length)
-        throw new Error('empty command');
-    return argv.map(shellQuote).join(' ');
-}
-const USERNAME = /^[a-z_][a-z0-9_-]{0,31}$/;
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const ABS_PATH = /^\/[A-Za-z0-9._\/-]*$/;
-/** Validators for values that reach a remote shell; each throws naming the field and what is allowed. */
-function validUsername(value, field) {
-    if (!USERNAME.test(value))
-        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 40)}' is not a valid user name (lower-case letters, digits, _ and -, starting with a letter or _, at most 32)`);
-    return value;
-}
-function validHostname(value, field) {
-    if (!HOSTNAME.test(value))
-        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`);
-    return value;
-}
-function validAbsolutePath(value, field) {
-    if (!ABS_PATH.test(value) || value.split('/').includes('..'))
-        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 80)}' must be an absolute path of letters, digits, '.', '_', '-' and '/'`);
-    return value;
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/nodes/converge.js
-
-
-const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r'"\\`$]*)?$/;
-function validPublicKey(key, field) {
-    const k = key.trim();
-    if (!PUBLIC_KEY.test(k))
-        throw new errors/* UsageError */.eb(`${field}: not an OpenSSH public key line (ssh-ed25519 AAAA… comment)`);
-    return k;
-}
-/** The script, run as root (`sudo -n sh -s` for a non-root admin). Prints `changed=<step>` per change. */
-function convergeScript(user, publicKey, steps) {
-    const name = shellQuote(validUsername(user.name, 'access.service_user.name'));
-    const shell = shellQuote(validAbsolutePath(user.shell, 'access.service_user.shell'));
-    const key = shellQuote(validPublicKey(publicKey, 'access.service_user.public_key'));
-    const uid = String(Math.trunc(user.uid));
-    const gid = String(Math.trunc(user.gid));
-    const lines = ['set -eu', `u=${name}; uid=${uid}; gid=${gid}; sh_=${shell}; key=${key}`];
-    if (steps.includes('group'))
-        lines.push('if ! getent group "$u" >/dev/null; then groupadd -g "$gid" "$u"; echo changed=group; fi');
-    if (steps.includes('user'))
-        lines.push('if ! getent passwd "$u" >/dev/null; then useradd -m -u "$uid" -g "$gid" -s "$sh_" "$u"; echo changed=user; fi');
-    if (steps.includes('key') || steps.includes('user')) {
-        lines.push('home=$(getent passwd "$u" | cut -d: -f6)', 'install -d -m 700 -o "$uid" -g "$gid" "$home/.ssh"', 'ak="$home/.ssh/authorized_keys"', 'if ! grep -qxF -- "$key" "$ak" 2>/dev/null; then printf \'%s\\n\' "$key" >>"$ak"; echo changed=key; fi', 'chown "$uid:$gid" "$ak"; chmod 600 "$ak"');
-    }
-    if (steps.includes('sudoers')) {
-        lines.push('tmp=$(mktemp)', 'printf \'%s ALL=(ALL) NOPASSWD:ALL\\n\' "$u" >"$tmp"', 'if visudo -cf "$tmp" >/dev/null; then install -m 0440 -o root -g root "$tmp" "/etc/sudoers.d/$u"; rm -f "$tmp"; echo changed=sudoers; else rm -f "$tmp"; echo "visudo refused the sudoers file" >&2; exit 3; fi');
-    }
-    return `${lines.join('\n')}\n`;
-}
-function changedSteps(stdout) {
-    return stdout
-        .split('\n')
-        .map((l) => /^changed=(group|user|key|sudoers)$/.exec(l.trim())?.[1])
-        .filter((s) => Boolean(s));
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/nodes/preflight.js
-function containerdPlacement(facts, spec) {
-    const need = spec.access.min_containerd_gb;
-    const root = facts.containerd.root;
-    const rootMount = root &&
-        Object.keys(facts.freeGb)
-            .filter((m) => root === m || root.startsWith(`${m}/`))
-            .sort((a, b) => b.length - a.length)[0];
-    if (rootMount && (facts.freeGb[rootMount] ?? 0) >= need)
-        return {};
-    if ((facts.freeGb['/var'] ?? 0) >= need && !rootMount)
-        return {};
-    const partition = spec.access.data_partitions.find((p) => (facts.freeGb[p] ?? 0) >= need);
-    if (partition)
-        return { dir: `${partition}/containerd` };
-    const seen = Object.entries(facts.freeGb)
-        .map(([m, gb]) => `${m} ${gb} GB free`)
-        .join(', ') || 'no filesystem could be read';
-    return {
-        failure: `containerd needs ${need} GB free: ${seen}. Free space on /var or a data partition (${spec.access.data_partitions.join(', ')}), or lower access.min_containerd_gb`,
-    };
-}
-function decideNode(node, outcome, spec, adminUser) {
-    const d = { hostname: node.hostname, failures: [], warnings: [], steps: [] };
-    if (!outcome.ok) {
-        d.failures.push(`unreachable at ${node.address}: ${outcome.error}`);
-        return d;
-    }
-    const { facts, sudo, problems } = outcome.result;
-    d.facts = facts;
-    d.failures.push(...problems);
-    if (sudo === 'no')
-        d.failures.push(`admin user '${adminUser}' has no passwordless sudo; grant it (NOPASSWD) or use root`);
-    const isGpuWorker = node.roles.includes('gpu_worker');
-    if (isGpuWorker && facts.gpus.length === 0 && !spec.access.gpu_drivers_later) {
-        d.failures.push('GPU worker shows no GPU (nvidia-smi absent or empty); install the driver, or set access.gpu_drivers_later: true when the GPU Operator installs it');
-    }
-    if (!isGpuWorker && facts.gpus.length > 0)
-        d.warnings.push(`${facts.gpus.length} GPU(s) on a node that is not a GPU worker`);
-    const placement = containerdPlacement(facts, spec);
-    if (placement.failure)
-        d.failures.push(placement.failure);
-    if (placement.dir)
-        d.containerdStorageDir = placement.dir;
-    if (!Number.isFinite(facts.clockOffsetSeconds))
-        d.failures.push('the node clock could not be read');
-    else if (Math.abs(facts.clockOffsetSeconds) > spec.access.max_clock_skew_seconds) {
-        d.failures.push(`clock is off by ${facts.clockOffsetSeconds.toFixed(2)} s from the runner (allowed ${spec.access.max_clock_skew_seconds} s); fix time sync (chrony/NTP) on the node`);
-    }
-    if (facts.homeOnNfs)
-        d.warnings.push(`the admin's home is on NFS`);
-    const want = spec.access.service_user;
-    const have = facts.serviceUser;
-    if (have?.exists) {
-        if (have.uid !== want.uid || have.gid !== want.gid) {
-            d.failures.push(`user '${want.name}' exists with uid ${have.uid} gid ${have.gid}, but the spec says uid ${want.uid} gid ${want.gid}; fix the node (or the spec) so they agree`);
-        }
-        if (!have.keyInstalled)
-            d.steps.push('key');
-        if (!have.sudoers)
-            d.steps.push('sudoers');
-    }
-    else {
-        if (have?.gid !== undefined && have.gid !== want.gid)
-            d.failures.push(`group '${want.name}' exists with gid ${have.gid}, but the spec says ${want.gid}`);
-        if (have?.gid === undefined)
-            d.steps.push('group');
-        d.steps.push('user', 'key', 'sudoers');
-    }
-    return d;
-}
-function preflight(nodes, outcomes, spec, adminUser) {
-    const decisions = nodes.map((n) => decideNode(n, outcomes.get(n.hostname) ?? { ok: false, error: 'not probed' }, spec, adminUser));
-    const skippable = new Set(spec.nodes.skippable);
-    const failing = decisions.filter((d) => d.failures.length);
-    const skipped = failing.filter((d) => skippable.has(d.hostname)).map((d) => d.hostname);
-    const blocking = failing.filter((d) => !skippable.has(d.hostname));
-    return {
-        decisions,
-        skipped,
-        blocked: blocking.length > 0,
-        failures: blocking.flatMap((d) => d.failures.map((f) => `${d.hostname}: ${f}`)),
-    };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/nodes/gpu.js
-/** The exact query the probe runs; its answer is CSV without header or units. */
-const GPU_QUERY_FIELDS = [
-    'index',
-    'name',
-    'uuid',
-    'pci.bus_id',
-    'memory.total',
-    'driver_version',
-    'mig.mode.current',
-    'compute_cap',
-];
-const GPU_QUERY_ARGS = [`--query-gpu=${GPU_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
-function parseGpuQuery(text) {
-    const gpus = [];
-    const problems = [];
-    const drivers = new Set();
-    for (const [lineNo, raw] of text.split(/\r?\n/).entries()) {
-        const line = raw.trim();
-        if (!line)
-            continue;
-        const cols = line.split(',').map((c) => c.trim());
-        if (cols.length !== GPU_QUERY_FIELDS.length) {
-            problems.push(`nvidia-smi line ${lineNo + 1}: expected ${GPU_QUERY_FIELDS.length} fields, got ${cols.length}: ${line.slice(0, 120)}`);
-            continue;
-        }
-        const [index, name, uuid, busId, memory, driver, mig, computeCap] = cols;
-        const memoryMiB = Number(memory);
-        if (!/^\d+$/.test(index) || !Number.isFinite(memoryMiB)) {
-            problems.push(`nvidia-smi line ${lineNo + 1}: index '${index}' or memory '${memory}' is not a number`);
-            continue;
-        }
-        drivers.add(driver);
-        gpus.push({ index: Number(index), name, uuid, busId, memoryMiB, migMode: mig, computeCap });
-    }
-    if (drivers.size > 1)
-        problems.push(`GPUs report different driver versions: ${[...drivers].join(', ')}`);
-    return { gpus, driverVersion: [...drivers][0], problems };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/nodes/probe.js
-
-
-const MARK = '@@bcmkube:';
-/** The probe script, run by the admin user through `sh -c`. Parts that need root go through `sudo -n`. */
-function probeScript(opts) {
-    const user = shellQuote(validUsername(opts.serviceUser, 'access.service_user.name'));
-    const mounts = ['/var', ...opts.dataPartitions.map((p) => validAbsolutePath(p, 'access.data_partitions'))].map(shellQuote).join(' ');
-    const key = opts.servicePublicKey ? shellQuote(opts.servicePublicKey.trim().split(/\s+/).slice(0, 2).join(' ')) : "''";
-    return [
-        `s() { printf '\\n${MARK}%s\\n' "$1"; }`,
-        'if [ "$(id -u)" = 0 ]; then asroot() { "$@"; }; else asroot() { sudo -n "$@"; }; fi',
-        's os; cat /etc/os-release 2>/dev/null',
-        's kernel; uname -r',
-        's bootid; cat /proc/sys/kernel/random/boot_id 2>/dev/null',
-        's sudo; if [ "$(id -u)" = 0 ]; then echo root; elif sudo -n true 2>/dev/null; then echo ok; else echo no; fi',
-        `s gpu; if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi ${GPU_QUERY_ARGS.join(' ')} 2>&1; echo "exit=$?"; else echo absent; fi`,
-        `s df; for m in ${mounts}; do [ -d "$m" ] && df -P -k "$m" 2>/dev/null | awk -v m="$m" 'NR==2 {print m, $4, $6}'; done`,
-        's containerd; command -v containerd >/dev/null 2>&1 && echo present=yes || echo present=no; pidof containerd >/dev/null 2>&1 && echo running=yes || echo running=no;' +
-            ` [ -r /etc/containerd/config.toml ] && sed -n 's/^[[:space:]]*root[[:space:]]*=[[:space:]]*"\\(.*\\)"/root=\\1/p' /etc/containerd/config.toml | head -1`,
-        's homefs; stat -f -c %T "$HOME" 2>/dev/null',
-        `s user; u=${user}; k=${key}; if pw=$(getent passwd "$u"); then echo "passwd=$pw"; h=$(echo "$pw" | cut -d: -f6);` +
-            ' if [ -n "$k" ] && asroot grep -qF -- "$k" "$h/.ssh/authorized_keys" 2>/dev/null; then echo key=yes; else echo key=no; fi;' +
-            ' if asroot test -f "/etc/sudoers.d/$u"; then echo sudoers=yes; else echo sudoers=no; fi; else echo passwd=; fi; g=$(getent group "$u") && echo "group=$g"',
-        // the clock is read last, so the output reaches the runner right after it (transit: milliseconds)
-        's clock; date +%s.%N',
-        's end',
-    ].join('\n');
-}
-function splitSections(output) {
-    const sections = new Map();
-    let name;
-    let lines = [];
-    for (const line of output.split('\n')) {
-        if (line.startsWith(MARK)) {
-            if (name)
-                sections.set(name, lines.join('\n').trim());
-            name = line.slice(MARK.length).trim();
-            lines = [];
-        }
-        else if (name)
-            lines.push(line);
-    }
-    if (name)
-        sections.set(name, lines.join('\n').trim());
-    return sections;
-}
-function osRelease(text) {
-    const out = {};
-    for (const line of text.split('\n')) {
-        const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
-        if (m)
-            out[m[1]] = m[2].replace(/^"(.*)"$/, '$1');
-    }
-    return out;
-}
-/** Parses the probe's output. `runnerClock` is the runner's clock (seconds) when the output arrived. */
-function parseProbe(output, runnerClock) {
-    const s = splitSections(output);
-    const problems = [];
-    if (!s.has('end'))
-        problems.push('the probe did not finish (output cut short)');
-    const os = osRelease(s.get('os') ?? '');
-    const gpuText = s.get('gpu') ?? 'absent';
-    let gpus = [];
-    let driverVersion;
-    if (gpuText !== 'absent') {
-        const exit = /\nexit=(\d+)$|^exit=(\d+)$/.exec(gpuText);
-        const code = Number(exit?.[1] ?? exit?.[2] ?? 0);
-        const body = gpuText.replace(/\n?exit=\d+$/, '');
-        if (code !== 0)
-            problems.push(`nvidia-smi failed (exit ${code}): ${body.split('\n')[0]?.slice(0, 160) ?? ''}`);
-        else {
-            const parsed = parseGpuQuery(body);
-            gpus = parsed.gpus;
-            driverVersion = parsed.driverVersion;
-            problems.push(...parsed.problems);
-        }
-    }
-    const freeGb = {};
-    for (const line of (s.get('df') ?? '').split('\n')) {
-        const [mount, availKb, mountedOn] = line.trim().split(/\s+/);
-        if (mount && availKb && /^\d+$/.test(availKb))
-            freeGb[mount] = Math.round((Number(availKb) / 1024 / 1024) * 10) / 10;
-        if (mount && mountedOn && mount !== '/var' && mountedOn === '/')
-            delete freeGb[mount]; // a data partition that is not mounted is just a directory on /
-    }
-    const kv = (text) => Object.fromEntries(text
-        .split('\n')
-        .map((l) => l.split(/=(.*)/s, 2))
-        .filter(([k]) => k));
-    const ctr = kv(s.get('containerd') ?? '');
-    const user = kv(s.get('user') ?? '');
-    const passwd = (user.passwd ?? '').split(':');
-    const nodeClock = Number(s.get('clock'));
-    const sudo = s.get('sudo') ?? 'no';
-    return {
-        sudo: ['root', 'ok', 'no'].includes(sudo) ? sudo : 'no',
-        problems,
-        facts: {
-            os: { id: os.ID ?? '', versionId: os.VERSION_ID ?? '', prettyName: os.PRETTY_NAME ?? '' },
-            kernel: s.get('kernel') ?? '',
-            gpus,
-            ...(driverVersion ? { driverVersion } : {}),
-            freeGb,
-            containerd: { present: ctr.present === 'yes', running: ctr.running === 'yes', ...(ctr.root ? { root: ctr.root } : {}) },
-            homeOnNfs: /^nfs/i.test(s.get('homefs') ?? ''),
-            clockOffsetSeconds: Number.isFinite(nodeClock) ? Math.round((nodeClock - runnerClock) * 1000) / 1000 : Number.NaN,
-            serviceUser: user.passwd
-                ? {
-                    exists: true,
-                    uid: Number(passwd[2]),
-                    gid: Number(passwd[3]),
-                    keyInstalled: user.key === 'yes',
-                    sudoers: user.sudoers === 'yes',
-                }
-                : { exists: false, ...(user.group ? { gid: Number(user.group.split(':')[2]) } : {}) },
-            ...(s.get('bootid') ? { bootId: s.get('bootid') } : {}),
-        },
-    };
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./build/actions/lib/ssh/known-hosts.js
-// known_hosts: parse (plain and hashed entries), match by hostname or address, fingerprint keys, and
-// decide per the host-key policy. A changed key is always refused.
-
-function fingerprint(key) {
-    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
-}
-function parseKnownHosts(text) {
-    const entries = [];
-    for (const raw of text.split(/\r?\n/)) {
-        const line = raw.trim();
-        if (!line || line.startsWith('#'))
-            continue;
-        const fields = line.split(/\s+/);
-        let marker = '';
-        if (fields[0]?.startsWith('@'))
-            marker = fields.shift();
-        if (marker === '@cert-authority' || fields.length < 3)
-            continue;
-        const [hosts, keyType, b64] = fields;
-        const key = Buffer.from(b64, 'base64');
-        if (!key.length)
-            continue;
-        const entry = { patterns: [], keyType, key, revoked: marker === '@revoked' };
-        const hashed = /^\|1\|([^|]+)\|([^|]+)$/.exec(hosts);
-        if (hashed)
-            entry.hashed = { salt: Buffer.from(hashed[1], 'base64'), hash: Buffer.from(hashed[2], 'base64') };
-        else
-            entry.patterns = hosts.split(',');
-        entries.push(entry);
-    }
-    return entries;
-}
-function hostToken(host, port) {
-    return port === 22 ? host : `[${host}]:${port}`;
-}
-function matches(entry, token) {
-    if (entry.hashed)
-        return (0,external_node_crypto_.createHmac)('sha1', entry.hashed.salt).update(token).digest().equals(entry.hashed.hash);
-    return entry.patterns.some((p) => !p.startsWith('!') &&
-        new RegExp(`^${p
-            .replace(/[.+^${}()|\\[\]]/g, '\\$&')
-            .replace(/\*/g, '.*')
-            .replace(/\?/g, '.')}$`).test(token));
-}
-/** Decides whether `key` is the right host key for a node known by `names` (hostname and address). */
-function verifyHostKey(entries, names, port, key, policy) {
-    if (policy === 'off')
-        return { accept: true };
-    const tokens = names.map((n) => hostToken(n, port));
-    const relevant = entries.filter((e) => tokens.some((t) => matches(e, t)));
-    if (relevant.some((e) => e.revoked && e.key.equals(key)))
-        return { accept: false, reason: `host key ${fingerprint(key)} is marked @revoked` };
-    if (relevant.some((e) => !e.revoked && e.key.equals(key)))
-        return { accept: true };
-    const known = relevant.filter((e) => !e.revoked);
-    if (known.length) {
-        return {
-            accept: false,
-            reason: `HOST KEY CHANGED: known_hosts has ${known.map((e) => `${e.keyType} ${fingerprint(e.key)}`).join(', ')}, the node presented ${fingerprint(key)}. If the node was re-imaged, remove its old line from known_hosts after checking the new key out of band.`,
-        };
-    }
-    if (policy === 'accept-new') {
-        const keyType = key.subarray(4, 4 + key.readUInt32BE(0)).toString();
-        return { accept: true, learned: `${tokens.join(',')} ${keyType} ${key.toString('base64')}` };
-    }
-    return {
-        accept: false,
-        reason: `no known_hosts entry for ${names.join(' / ')} (presented ${fingerprint(key)}); add the node's key to known_hosts, or use host-key-policy accept-new for a first contact`,
-    };
-}
-
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
-// EXTERNAL MODULE: ./node_modules/is-stream/index.js
-var is_stream = __nccwpck_require__(6543);
-// EXTERNAL MODULE: ./node_modules/make-dir/index.js
-var make_dir = __nccwpck_require__(6512);
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
-;// CONCATENATED MODULE: ./node_modules/sb-promise-queue/lib/esm/index.mjs
-class PromiseQueue {
-    constructor({ concurrency = 1 } = {}) {
-        this.options = { concurrency };
-        this.running = 0;
-        this.queue = [];
-        this.idleCallbacks = [];
-    }
-    clear() {
-        this.queue = [];
-    }
-    onIdle(callback) {
-        this.idleCallbacks.push(callback);
-        return () => {
-            const index = this.idleCallbacks.indexOf(callback);
-            if (index !== -1) {
-                this.idleCallbacks.splice(index, 1);
-            }
-        };
-    }
-    waitTillIdle() {
-        return new Promise((resolve) => {
-            if (this.running === 0) {
-                resolve();
-                return;
-            }
-            const dispose = this.onIdle(() => {
-                dispose();
-                resolve();
-            });
-        });
-    }
-    add(callback) {
-        return new Promise((resolve, reject) => {
-            const runCallback = () => {
-                this.running += 1;
-                try {
-                    Promise.resolve(callback()).then((val) => {
-                        resolve(val);
-                        this.processNext();
-                    }, (err) => {
-                        reject(err);
-                        this.processNext();
-                    });
-                }
-                catch (err) {
-                    reject(err);
-                    this.processNext();
-                }
-            };
-            if (this.running >= this.options.concurrency) {
-                this.queue.push(runCallback);
-            }
-            else {
-                runCallback();
-            }
-        });
-    }
-    // Internal function, don't use
-    processNext() {
-        this.running -= 1;
-        const callback = this.queue.shift();
-        if (callback) {
-            callback();
-        }
-        else if (this.running === 0) {
-            this.idleCallbacks.forEach((item) => item());
-        }
-    }
-}
-
-
-;// CONCATENATED MODULE: ./node_modules/sb-scandir/lib/esm/index.mjs
-/* @flow */
-
-
-
-
-const defaultFilesystem = {
-    join(pathA, pathB) {
-        return external_path_.join(pathA, pathB);
-    },
-    basename(path) {
-        return external_path_.basename(path);
-    },
-    stat(path) {
-        return new Promise((resolve, reject) => {
-            external_fs_.stat(path, (err, res) => {
-                if (err) {
-                    reject(err);
-                }
-                else {
-                    resolve(res);
-                }
-            });
-        });
-    },
-    readdir(path) {
-        return new Promise((resolve, reject) => {
-            external_fs_.readdir(path, (err, res) => {
-                if (err) {
-                    reject(err);
-                }
-                else {
-                    resolve(res);
-                }
-            });
-        });
-    },
-};
-async function scanDirectoryInternal({ path, recursive, validate, result, fileSystem, queue, reject, }) {
-    const itemStat = await fileSystem.stat(path);
-    if (itemStat.isFile()) {
-        result.files.push(path);
-    }
-    else if (itemStat.isDirectory()) {
-        result.directories.push(path);
-    }
-    if (!itemStat.isDirectory() || recursive === 'none') {
-        return;
-    }
-    const contents = await fileSystem.readdir(path);
-    contents.forEach((item) => {
-        const itemPath = fileSystem.join(path, item);
-        if (!validate(itemPath)) {
-            return;
-        }
-        queue
-            .add(() => scanDirectoryInternal({
-            path: itemPath,
-            recursive: recursive === 'shallow' ? 'none' : 'deep',
-            validate,
-            result,
-            fileSystem,
-            queue,
-            reject,
-        }))
-            .catch(reject);
-    });
-}
-async function scanDirectory(path, { recursive = true, validate = null, concurrency = Infinity, fileSystem = defaultFilesystem, } = {}) {
-    external_assert_(path && typeof path === 'string', 'path must be a valid string');
-    external_assert_(typeof recursive === 'boolean', 'options.recursive must be a valid boolean');
-    external_assert_(validate === null || typeof validate === 'function', 'options.validate must be a valid function');
-    external_assert_(typeof concurrency === 'number', 'options.concurrency must be a valid number');
-    external_assert_(fileSystem !== null && typeof fileSystem === 'object', 'options.fileSystem must be a valid object');
-    const queue = new PromiseQueue({
-        concurrency,
-    });
-    const result = { files: [], directories: [] };
-    const mergedFileSystem = { ...defaultFilesystem, ...fileSystem };
-    await new Promise((resolve, reject) => {
-        scanDirectoryInternal({
-            path,
-            recursive: recursive ? 'deep' : 'shallow',
-            validate: validate != null ? validate : (item) => mergedFileSystem.basename(item).slice(0, 1) !== '.',
-            result,
-            fileSystem: mergedFileSystem,
-            queue,
-            reject,
-        })
-            .then(() => queue.waitTillIdle())
-            .then(resolve, reject);
-    });
-    return result;
-}
-/* harmony default export */ const esm = (scanDirectory);
-
-// EXTERNAL MODULE: ./node_modules/shell-escape/shell-escape.js
-var shell_escape = __nccwpck_require__(4646);
-// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(5472);
-;// CONCATENATED MODULE: ./node_modules/node-ssh/lib/esm/index.mjs
-
-
-
-
-
-
-
-
-
-const DEFAULT_CONCURRENCY = 1;
-const DEFAULT_VALIDATE = (path) => !external_path_.basename(path).startsWith('.');
-const DEFAULT_TICK = () => {
-    /* No Op */
-};
-class SSHError extends Error {
-    constructor(message, code = null) {
-        super(message);
-        this.code = code;
-    }
-}
-function unixifyPath(path) {
-    if (path.includes('\\')) {
-        return path.split('\\').join('/');
-    }
-    return path;
-}
-async function readFile(filePath) {
-    return new Promise((resolve, reject) => {
-        external_fs_.readFile(filePath, 'utf8', (err, res) => {
-            if (err) {
-                reject(err);
-            }
-            else {
-                resolve(res);
-            }
-        });
-    });
-}
-const SFTP_MKDIR_ERR_CODE_REGEXP = /Error: (E[\S]+): /;
-async function makeDirectoryWithSftp(path, sftp) {
-    let stats = null;
-    try {
-        stats = await new Promise((resolve, reject) => {
-            sftp.stat(path, (err, res) => {
-                if (err) {
-                    reject(err);
-                }
-                else {
-                    resolve(res);
-                }
-            });
-        });
-    }
-    catch (_) {
-        /* No Op */
-    }
-    if (stats) {
-        if (stats.isDirectory()) {
-            // Already exists, nothing to worry about
-            return;
-        }
-        throw new Error('mkdir() failed, target already exists and is not a directory');
-    }
-    try {
-        await new Promise((resolve, reject) => {
-            sftp.mkdir(path, (err) => {
-                if (err) {
-                    reject(err);
-                }
-                else {
-                    resolve();
-                }
-            });
-        });
-    }
-    catch (err) {
-        if (err != null && typeof err.stack === 'string') {
-            const matches = SFTP_MKDIR_ERR_CODE_REGEXP.exec(err.stack);
-            if (matches != null) {
-                throw new SSHError(err.message, matches[1]);
-            }
-            throw err;
-        }
-    }
-}
-class NodeSSH {
-    constructor() {
-        this.connection = null;
-    }
-    getConnection() {
-        const { connection } = this;
-        if (connection == null) {
-            throw new Error('Not connected to server');
-        }
-        return connection;
-    }
-    async connect(givenConfig) {
-        external_assert_(givenConfig != null && typeof givenConfig === 'object', 'config must be a valid object');
-        const config = { ...givenConfig };
-        external_assert_(config.username != null && typeof config.username === 'string', 'config.username must be a valid string');
-        if (config.host != null) {
-            external_assert_(typeof config.host === 'string', 'config.host must be a valid string');
-        }
-        else if (config.sock != null) {
-            external_assert_(typeof config.sock === 'object', 'config.sock must be a valid object');
-        }
-        else {
-            throw new external_assert_.AssertionError({ message: 'Either config.host or config.sock must be provided' });
-        }
-        if (config.privateKey != null || config.privateKeyPath != null) {
-            if (config.privateKey != null) {
-                external_assert_(typeof config.privateKey === 'string', 'config.privateKey must be a valid string');
-                external_assert_(config.privateKeyPath == null, 'config.privateKeyPath must not be specified when config.privateKey is specified');
-            }
-            else if (config.privateKeyPath != null) {
-                external_assert_(typeof config.privateKeyPath === 'string', 'config.privateKeyPath must be a valid string');
-                external_assert_(config.privateKey == null, 'config.privateKey must not be specified when config.privateKeyPath is specified');
-            }
-            external_assert_(config.passphrase == null || typeof config.passphrase === 'string', 'config.passphrase must be null or a valid string');
-            if (config.privateKeyPath != null) {
-                // Must be an fs path
-                try {
-                    config.privateKey = await readFile(config.privateKeyPath);
-                }
-                catch (err) {
-                    if (err != null && err.code === 'ENOENT') {
-                        throw new external_assert_.AssertionError({ message: 'config.privateKeyPath does not exist at given fs path' });
-                    }
-                    throw err;
-                }
-            }
-        }
-        else if (config.password != null) {
-            external_assert_(typeof config.password === 'string', 'config.password must be a valid string');
-        }
-        if (config.tryKeyboard != null) {
-            external_assert_(typeof config.tryKeyboard === 'boolean', 'config.tryKeyboard must be a valid boolean');
-        }
-        if (config.tryKeyboard) {
-            const { password } = config;
-            if (config.onKeyboardInteractive != null) {
-                external_assert_(typeof config.onKeyboardInteractive === 'function', 'config.onKeyboardInteractive must be a valid function');
-            }
-            else if (password != null) {
-                config.onKeyboardInteractive = (name, instructions, instructionsLang, prompts, finish) => {
-                    if (prompts.length > 0 && prompts[0].prompt.toLowerCase().includes('password')) {
-                        finish([password]);
-                    }
-                };
-            }
-        }
-        const connection = new lib.Client();
-        this.connection = connection;
-        await new Promise((resolve, reject) => {
-            connection.on('error', reject);
-            if (config.onKeyboardInteractive) {
-                connection.on('keyboard-interactive', config.onKeyboardInteractive);
-            }
-            connection.on('ready', () => {
-                connection.removeListener('error', reject);
-                resolve();
-            });
-            connection.on('end', () => {
-                if (this.connection === connection) {
-                    this.connection = null;
-                }
-            });
-            connection.on('close', () => {
-                if (this.connection === connection) {
-                    this.connection = null;
-                }
-                reject(new SSHError('No response from server', 'ETIMEDOUT'));
-            });
-            connection.connect(config);
-        });
-        return this;
-    }
-    isConnected() {
-        return this.connection != null;
-    }
-    async requestShell(options) {
-        const connection = this.getConnection();
-        return new Promise((resolve, reject) => {
-            connection.on('error', reject);
-            const callback = (err, res) => {
-                connection.removeListener('error', reject);
-                if (err) {
-                    reject(err);
-                }
-                else {
-                    resolve(res);
-                }
-            };
-            if (options == null) {
-                connection.shell(callback);
-            }
-            else {
-                connection.shell(options, callback);
-            }
-        });
-    }
-    async withShell(callback, options) {
-        external_assert_(typeof callback === 'function', 'callback must be a valid function');
-        const shell = await this.requestShell(options);
-        try {
-            await callback(shell);
-        }
-        finally {
-            shell.destroy();
-        }
-    }
-    async requestSFTP() {
-        const connection = this.getConnection();
-        return new Promise((resolve, reject) => {
-            connection.on('error', reject);
-            connection.sftp((err, res) => {
-                connection.removeListener('error', reject);
-                if (err) {
-                    reject(err);
-                }
-                else {
-                    resolve(res);
-                }
-            });
-        });
-    }
-    async withSFTP(callback) {
-        external_assert_(typeof callback === 'function', 'callback must be a valid function');
-        const sftp = await this.requestSFTP();
-        try {
-            await callback(sftp);
-        }
-        finally {
-            sftp.end();
-        }
-    }
-    async execCommand(givenCommand, options = {}) {
-        external_assert_(typeof givenCommand === 'string', 'command must be a valid string');
-        external_assert_(options != null && typeof options === 'object', 'options must be a valid object');
-        external_assert_(options.cwd == null || typeof options.cwd === 'string', 'options.cwd must be a valid string');
-        external_assert_(options.stdin == null || typeof options.stdin === 'string' || is_stream.readable(options.stdin), 'options.stdin must be a valid string or readable stream');
-        external_assert_(options.execOptions == null || typeof options.execOptions === 'object', 'options.execOptions must be a valid object');
-        external_assert_(options.encoding == null || typeof options.encoding === 'string', 'options.encoding must be a valid string');
-        external_assert_(options.onChannel == null || typeof options.onChannel === 'function', 'options.onChannel must be a valid function');
-        external_assert_(options.onStdout == null || typeof options.onStdout === 'function', 'options.onStdout must be a valid function');
-        external_assert_(options.onStderr == null || typeof options.onStderr === 'function', 'options.onStderr must be a valid function');
-        external_assert_(options.noTrim == null || typeof options.noTrim === 'boolean', 'options.noTrim must be a boolean');
-        let command = givenCommand;
-        if (options.cwd) {
-            command = `cd ${shell_escape([options.cwd])} ; ${command}`;
-        }
-        const connection = this.getConnection();
-        const output = { stdout: [], stderr: [] };
-        return new Promise((resolve, reject) => {
-            connection.on('error', reject);
-            connection.exec(command, options.execOptions != null ? options.execOptions : {}, (err, channel) => {
-                connection.removeListener('error', reject);
-                if (err) {
-                    reject(err);
-                    return;
-                }
-                if (options.onChannel) {
-                    options.onChannel(channel);
-                }
-                channel.on('data', (chunk) => {
-                    if (options.onStdout)
-                        options.onStdout(chunk);
-                    output.stdout.push(chunk.toString(options.encoding));
-                });
-                channel.stderr.on('data', (chunk) => {
-                    if (options.onStderr)
-                        options.onStderr(chunk);
-                    output.stderr.push(chunk.toString(options.encoding));
-                });
-                if (options.stdin != null) {
-                    if (is_stream.readable(options.stdin)) {
-                        options.stdin.pipe(channel, {
-                            end: true,
-                        });
-                    }
-                    else {
-                        channel.write(options.stdin);
-                        channel.end();
-                    }
-                }
-                else {
-                    channel.end();
-                }
-                let code = null;
-                let signal = null;
-                channel.on('exit', (code_, signal_) => {
-                    code = code_ !== null && code_ !== void 0 ? code_ : null;
-                    signal = signal_ !== null && signal_ !== void 0 ? signal_ : null;
-                });
-                channel.on('close', () => {
-                    let stdout = output.stdout.join('');
-                    let stderr = output.stderr.join('');
-                    if (options.noTrim !== true) {
-                        stdout = stdout.trim();
-                        stderr = stderr.trim();
-                    }
-                    resolve({
-                        code: code != null ? code : null,
-                        signal: signal != null ? signal : null,
-                        stdout,
-                        stderr,
-                    });
-                });
-            });
-        });
-    }
-    async exec(command, parameters, options = {}) {
-        external_assert_(typeof command === 'string', 'command must be a valid string');
-        external_assert_(Array.isArray(parameters), 'parameters must be a valid array');
-        external_assert_(options != null && typeof options === 'object', 'options must be a valid object');
-        external_assert_(options.stream == null || ['both', 'stdout', 'stderr'].includes(options.stream), 'options.stream must be one of both, stdout, stderr');
-        for (let i = 0, { length } = parameters; i < length; i += 1) {
-            external_assert_(typeof parameters[i] === 'string', `parameters[${i}] must be a valid string`);
-        }
-        const completeCommand = `${command}${parameters.length > 0 ? ` ${shell_escape(parameters)}` : ''}`;
-        const response = await this.execCommand(completeCommand, options);
-        if (options.stream == null || options.stream === 'stdout') {
-            if (response.stderr) {
-                throw new Error(response.stderr);
-            }
-            return response.stdout;
-        }
-        if (options.stream === 'stderr') {
-            return response.stderr;
-        }
-        return response;
-    }
-    async mkdir(path, method = 'sftp', givenSftp = null) {
-        external_assert_(typeof path === 'string', 'path must be a valid string');
-        external_assert_(typeof method === 'string' && (method === 'sftp' || method === 'exec'), 'method must be either sftp or exec');
-        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
-        if (method === 'exec') {
-            await this.exec('mkdir', ['-p', unixifyPath(path)]);
-            return;
-        }
-        const sftp = givenSftp || (await this.requestSFTP());
-        const makeSftpDirectory = async (retry) => makeDirectoryWithSftp(unixifyPath(path), sftp).catch(async (error) => {
-            if (!retry || error == null || (error.message !== 'No such file' && error.code !== 'ENOENT')) {
-                throw error;
-            }
-            await this.mkdir(external_path_.dirname(path), 'sftp', sftp);
-            await makeSftpDirectory(false);
-        });
-        try {
-            await makeSftpDirectory(true);
-        }
-        finally {
-            if (!givenSftp) {
-                sftp.end();
-            }
-        }
-    }
-    async getFile(localFile, remoteFile, givenSftp = null, transferOptions = null) {
-        external_assert_(typeof localFile === 'string', 'localFile must be a valid string');
-        external_assert_(typeof remoteFile === 'string', 'remoteFile must be a valid string');
-        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
-        external_assert_(transferOptions == null || typeof transferOptions === 'object', 'transferOptions must be a valid object');
-        const sftp = givenSftp || (await this.requestSFTP());
-        try {
-            await new Promise((resolve, reject) => {
-                sftp.fastGet(unixifyPath(remoteFile), localFile, transferOptions || {}, (err) => {
-                    if (err) {
-                        reject(err);
-                    }
-                    else {
-                        resolve();
-                    }
-                });
-            });
-        }
-        finally {
-            if (!givenSftp) {
-                sftp.end();
-            }
-        }
-    }
-    async putFile(localFile, remoteFile, givenSftp = null, transferOptions = null) {
-        external_assert_(typeof localFile === 'string', 'localFile must be a valid string');
-        external_assert_(typeof remoteFile === 'string', 'remoteFile must be a valid string');
-        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
-        external_assert_(transferOptions == null || typeof transferOptions === 'object', 'transferOptions must be a valid object');
-        external_assert_(await new Promise((resolve) => {
-            external_fs_.access(localFile, external_fs_.constants.R_OK, (err) => {
-                resolve(err === null);
-            });
-        }), `localFile does not exist at ${localFile}`);
-        const sftp = givenSftp || (await this.requestSFTP());
-        const putFile = (retry) => {
-            return new Promise((resolve, reject) => {
-                sftp.fastPut(localFile, unixifyPath(remoteFile), transferOptions || {}, (err) => {
-                    if (err == null) {
-                        resolve();
-                        return;
-                    }
-                    if (err.message === 'No such file' && retry) {
-                        resolve(this.mkdir(external_path_.dirname(remoteFile), 'sftp', sftp).then(() => putFile(false)));
-                    }
-                    else {
-                        reject(err);
-                    }
-                });
-            });
-        };
-        try {
-            await putFile(true);
-        }
-        finally {
-            if (!givenSftp) {
-                sftp.end();
-            }
-        }
-    }
-    async putFiles(files, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {} } = {}) {
-        external_assert_(Array.isArray(files), 'files must be an array');
-        for (let i = 0, { length } = files; i < length; i += 1) {
-            const file = files[i];
-            external_assert_(file, 'files items must be valid objects');
-            external_assert_(file.local && typeof file.local === 'string', `files[${i}].local must be a string`);
-            external_assert_(file.remote && typeof file.remote === 'string', `files[${i}].remote must be a string`);
-        }
-        const transferred = [];
-        const sftp = givenSftp || (await this.requestSFTP());
-        const queue = new PromiseQueue({ concurrency });
-        try {
-            await new Promise((resolve, reject) => {
-                files.forEach((file) => {
-                    queue
-                        .add(async () => {
-                        await this.putFile(file.local, file.remote, sftp, transferOptions);
-                        transferred.push(file);
-                    })
-                        .catch(reject);
-                });
-                queue.waitTillIdle().then(resolve);
-            });
-        }
-        catch (error) {
-            if (error != null) {
-                error.transferred = transferred;
-            }
-            throw error;
-        }
-        finally {
-            if (!givenSftp) {
-                sftp.end();
-            }
-        }
-    }
-    async putDirectory(localDirectory, remoteDirectory, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {}, recursive = true, tick = DEFAULT_TICK, validate = DEFAULT_VALIDATE, } = {}) {
-        external_assert_(typeof localDirectory === 'string' && localDirectory, 'localDirectory must be a string');
-        external_assert_(typeof remoteDirectory === 'string' && remoteDirectory, 'remoteDirectory must be a string');
-        const localDirectoryStat = await new Promise((resolve) => {
-            external_fs_.stat(localDirectory, (err, stat) => {
-                resolve(stat || null);
-            });
-        });
-        external_assert_(localDirectoryStat != null, `localDirectory does not exist at ${localDirectory}`);
-        external_assert_(localDirectoryStat.isDirectory(), `localDirectory is not a directory at ${localDirectory}`);
-        const sftp = givenSftp || (await this.requestSFTP());
-        const scanned = await esm(localDirectory, {
-            recursive,
-            validate,
-        });
-        const files = scanned.files.map((item) => external_path_.relative(localDirectory, item));
-        const directories = scanned.directories.map((item) => external_path_.relative(localDirectory, item));
-        // Sort shortest to longest
-        directories.sort((a, b) => a.length - b.length);
-        let failed = false;
-        try {
-            // Do the directories first.
-            await new Promise((resolve, reject) => {
-                const queue = new PromiseQueue({ concurrency });
-                directories.forEach((directory) => {
-                    queue
-                        .add(async () => {
-                        await this.mkdir(external_path_.join(remoteDirectory, directory), 'sftp', sftp);
-                    })
-                        .catch(reject);
-                });
-                resolve(queue.waitTillIdle());
-            });
-            // and now the files
-            await new Promise((resolve, reject) => {
-                const queue = new PromiseQueue({ concurrency });
-                files.forEach((file) => {
-                    queue
-                        .add(async () => {
-                        const localFile = external_path_.join(localDirectory, file);
-                        const remoteFile = external_path_.join(remoteDirectory, file);
-                        try {
-                            await this.putFile(localFile, remoteFile, sftp, transferOptions);
-                            tick(localFile, remoteFile, null);
-                        }
-                        catch (_) {
-                            failed = true;
-                            tick(localFile, remoteFile, _);
-                        }
-                    })
-                        .catch(reject);
-                });
-                resolve(queue.waitTillIdle());
-            });
-        }
-        finally {
-            if (!givenSftp) {
-                sftp.end();
-            }
-        }
-        return !failed;
-    }
-    async getDirectory(localDirectory, remoteDirectory, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {}, recursive = true, tick = DEFAULT_TICK, validate = DEFAULT_VALIDATE, } = {}) {
-        external_assert_(typeof localDirectory === 'string' && localDirectory, 'localDirectory must be a string');
-        external_assert_(typeof remoteDirectory === 'string' && remoteDirectory, 'remoteDirectory must be a string');
-        const localDirectoryStat = await new Promise((resolve) => {
-            external_fs_.stat(localDirectory, (err, stat) => {
-                resolve(stat || null);
-            });
-        });
-        external_assert_(localDirectoryStat != null, `localDirectory does not exist at ${localDirectory}`);
-        external_assert_(localDirectoryStat.isDirectory(), `localDirectory is not a directory at ${localDirectory}`);
-        const sftp = givenSftp || (await this.requestSFTP());
-        const scanned = await esm(remoteDirectory, {
-            recursive,
-            validate,
-            concurrency,
-            fileSystem: {
-                basename(path) {
-                    return external_path_.posix.basename(path);
-                },
-                join(pathA, pathB) {
-                    return external_path_.posix.join(pathA, pathB);
-                },
-                readdir(path) {
-                    return new Promise((resolve, reject) => {
-                        sftp.readdir(path, (err, res) => {
-                            if (err) {
-                                reject(err);
-                            }
-                            else {
-                                resolve(res.map((item) => item.filename));
-                            }
-                        });
-                    });
-                },
-                stat(path) {
-                    return new Promise((resolve, reject) => {
-                        sftp.stat(path, (err, res) => {
-                            if (err) {
-                                reject(err);
-                            }
-                            else {
-                                // eslint-disable-next-line @typescript-eslint/no-explicit-any
-                                resolve(res);
-                            }
-                        });
-                    });
-                },
-            },
-        });
-        const files = scanned.files.map((item) => external_path_.relative(remoteDirectory, item));
-        const directories = scanned.directories.map((item) => external_path_.relative(remoteDirectory, item));
-        // Sort shortest to longest
-        directories.sort((a, b) => a.length - b.length);
-        let failed = false;
-        try {
-            // Do the directories first.
-            await new Promise((resolve, reject) => {
-                const queue = new PromiseQueue({ concurrency });
-                directories.forEach((directory) => {
-                    queue
-                        .add(async () => {
-                        await make_dir(external_path_.join(localDirectory, directory));
-                    })
-                        .catch(reject);
-                });
-                resolve(queue.waitTillIdle());
-            });
-            // and now the files
-            await new Promise((resolve, reject) => {
-                const queue = new PromiseQueue({ concurrency });
-                files.forEach((file) => {
-                    queue
-                        .add(async () => {
-                        const localFile = external_path_.join(localDirectory, file);
-                        const remoteFile = external_path_.join(remoteDirectory, file);
-                        try {
-                            await this.getFile(localFile, remoteFile, sftp, transferOptions);
-                            tick(localFile, remoteFile, null);
-                        }
-                        catch (_) {
-                            failed = true;
-                            tick(localFile, remoteFile, _);
-                        }
-                    })
-                        .catch(reject);
-                });
-                resolve(queue.waitTillIdle());
-            });
-        }
-        finally {
-            if (!givenSftp) {
-                sftp.end();
-            }
-        }
-        return !failed;
-    }
-    forwardIn(remoteAddr, remotePort, onConnection) {
-        const connection = this.getConnection();
-        return new Promise((resolve, reject) => {
-            connection.forwardIn(remoteAddr, remotePort, (error, port) => {
-                if (error) {
-                    reject(error);
-                    return;
-                }
-                const handler = (details, acceptConnection, rejectConnection) => {
-                    if (details.destIP === remoteAddr && details.destPort === port) {
-                        onConnection === null || onConnection === void 0 ? void 0 : onConnection(details, acceptConnection, rejectConnection);
-                    }
-                };
-                if (onConnection) {
-                    connection.on('tcp connection', handler);
-                }
-                const dispose = () => {
-                    return new Promise((_resolve, _reject) => {
-                        connection.off('tcp connection', handler);
-                        connection.unforwardIn(remoteAddr, port, (_error) => {
-                            if (_error) {
-                                _reject(error);
-                            }
-                            _resolve();
-                        });
-                    });
-                };
-                resolve({ port, dispose });
-            });
-        });
-    }
-    forwardOut(srcIP, srcPort, dstIP, dstPort) {
-        const connection = this.getConnection();
-        return new Promise((resolve, reject) => {
-            connection.forwardOut(srcIP, srcPort, dstIP, dstPort, (error, channel) => {
-                if (error) {
-                    reject(error);
-                    return;
-                }
-                resolve(channel);
-            });
-        });
-    }
-    forwardInStreamLocal(socketPath, onConnection) {
-        const connection = this.getConnection();
-        return new Promise((resolve, reject) => {
-            connection.openssh_forwardInStreamLocal(socketPath, (error) => {
-                if (error) {
-                    reject(error);
-                    return;
-                }
-                const handler = (details, acceptConnection, rejectConnection) => {
-                    if (details.socketPath === socketPath) {
-                        onConnection === null || onConnection === void 0 ? void 0 : onConnection(details, acceptConnection, rejectConnection);
-                    }
-                };
-                if (onConnection) {
-                    connection.on('unix connection', handler);
-                }
-                const dispose = () => {
-                    return new Promise((_resolve, _reject) => {
-                        connection.off('unix connection', handler);
-                        connection.openssh_unforwardInStreamLocal(socketPath, (_error) => {
-                            if (_error) {
-                                _reject(_error);
-                            }
-                            _resolve();
-                        });
-                    });
-                };
-                resolve({ dispose });
-            });
-        });
-    }
-    forwardOutStreamLocal(socketPath) {
-        const connection = this.getConnection();
-        return new Promise((resolve, reject) => {
-            connection.openssh_forwardOutStreamLocal(socketPath, (error, channel) => {
-                if (error) {
-                    reject(error);
-                    return;
-                }
-                resolve(channel);
-            });
-        });
-    }
-    dispose() {
-        if (this.connection) {
-            this.connection.end();
-            this.connection = null;
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/ssh/pool.js
-// One SSH connection per node for a whole stage, bounded fan-out, host keys verified, retries on connect only.
-
-
-const MODERN_HOST_KEYS = [
-    'ssh-ed25519',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'rsa-sha2-512',
-    'rsa-sha2-256',
-];
-class HostKeyRefused extends Error {
-}
-class SshPool {
-    opts;
-    connections = new Map();
-    /** known_hosts lines learned under accept-new, to be saved by the caller. */
-    learned = [];
-    constructor(opts) {
-        this.opts = opts;
-    }
-    async connectOnce(target) {
-        const ssh = new NodeSSH();
-        let refusal;
-        const port = target.port ?? 22;
-        try {
-            await ssh.connect({
-                host: target.address,
-                port,
-                username: this.opts.credentials.username,
-                ...(this.opts.credentials.privateKey ? { privateKey: this.opts.credentials.privateKey } : {}),
-                ...(this.opts.credentials.password ? { password: this.opts.credentials.password, tryKeyboard: true } : {}),
-                readyTimeout: this.opts.connectTimeoutMs,
-                keepaliveInterval: 5000,
-                keepaliveCountMax: 3,
-                algorithms: {
-                    serverHostKey: this.opts.legacyAlgorithms ? [...MODERN_HOST_KEYS, 'ssh-rsa'] : MODERN_HOST_KEYS,
-                },
-                hostVerifier: (key) => {
-                    const verdict = verifyHostKey(this.opts.knownHosts, [target.hostname, target.address], port, key, this.opts.policy);
-                    if (!verdict.accept)
-                        refusal = verdict.reason ?? `host key ${fingerprint(key)} refused`;
-                    if (verdict.learned)
-                        this.learned.push(verdict.learned);
-                    return verdict.accept;
-                },
-            });
-        }
-        catch (err) {
-            ssh.dispose();
-            if (refusal)
-                throw new HostKeyRefused(refusal);
-            throw err;
-        }
-        return ssh;
-    }
-    async connect(target) {
-        for (let attempt = 0;; attempt++) {
-            try {
-                return await this.connectOnce(target);
-            }
-            catch (err) {
-                const message = err.message;
-                const permanent = err instanceof HostKeyRefused || /authentication|auth methods|All configured/i.test(message);
-                if (permanent || attempt >= this.opts.connectRetries) {
-                    throw new Error(err instanceof HostKeyRefused
-                        ? message
-                        : /authentication|All configured/i.test(message)
-                            ? `login as '${this.opts.credentials.username}' refused (${message})`
-                            : `cannot connect to ${target.address}:${target.port ?? 22}: ${message}${attempt ? ` (after ${attempt + 1} attempts)` : ''}`);
-                }
-                await new Promise((r) => setTimeout(r, 300 * (attempt + 1)));
-            }
-        }
-    }
-    /** The node's one connection, opened on first use. */
-    session(target) {
-        let c = this.connections.get(target.hostname);
-        if (!c) {
-            c = this.connect(target);
-            c.catch(() => this.connections.delete(target.hostname));
-            this.connections.set(target.hostname, c);
-        }
-        return c;
-    }
-    /** Runs a command line (already quoted) on a node, with the command timeout. */
-    async exec(target, command, stdin) {
-        const ssh = await this.session(target);
-        let channel;
-        let timer;
-        const timeout = new Promise((_, reject) => {
-            timer = setTimeout(() => {
-                channel?.close();
-                reject(new Error(`'${command.split(/\s/)[0]}' did not finish within ${this.opts.commandTimeoutMs / 1000}s`));
-            }, this.opts.commandTimeoutMs);
-        });
-        try {
-            const r = await Promise.race([
-                ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel: (ch) => (channel = ch) }),
-                timeout,
-            ]);
-            return { code: r.code, stdout: r.stdout, stderr: r.stderr };
-        }
-        finally {
-            clearTimeout(timer);
-        }
-    }
-    /** Applies fn to every target, at most `concurrency` at once; one node's failure never stops the others. */
-    async forEach(targets, fn) {
-        const results = new Map();
-        let next = 0;
-        const worker = async () => {
-            while (next < targets.length) {
-                const target = targets[next++];
-                try {
-                    results.set(target.hostname, { ok: true, value: await fn(target) });
-                }
-                catch (err) {
-                    results.set(target.hostname, { ok: false, error: err.message });
-                }
-            }
-        };
-        await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, targets.length) }, worker));
-        return results;
-    }
-    async close() {
-        const all = [...this.connections.values()];
-        this.connections.clear();
-        await Promise.allSettled(all.map(async (c) => (await c).dispose()));
-    }
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/stages/prepare.js
-// Stage 2, prepare-nodes: probe every node over SSH, refuse to change anything when any preflight fails,
-// then converge the service user and prove it by logging in as that user. Plan mode probes only.
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-function readMaybeFile(value) {
-    return !value.includes('\n') && (0,external_node_fs_.existsSync)(value) ? (0,external_node_fs_.readFileSync)(value, 'utf8') : value;
-}
-function adminCredentials(ctx) {
-    const { spec, inputs, reporter } = ctx;
-    const username = validUsername(spec.access.admin.user, 'access.admin.user');
-    if (spec.access.admin.auth === 'password') {
-        const password = (0,report_inputs/* secretInput */.jY)(inputs, 'admin-password', reporter, spec.access.admin.password_file);
-        if (!password)
-            throw new errors/* UsageError */.eb(`access.admin.auth is password: pass ${inputs.label('admin-password')} from a secret (or access.admin.password_file)`);
-        return { username, password };
-    }
-    const key = (0,report_inputs/* secretInput */.jY)(inputs, 'admin-ssh-key', reporter, spec.access.admin.key_file);
-    if (!key)
-        throw new errors/* UsageError */.eb(`pass the admin's private key as ${inputs.label('admin-ssh-key')} from a secret (or access.admin.key_file)`);
-    return { username, privateKey: readMaybeFile(key) };
-}
-function servicePublicKey(ctx) {
-    const { spec, inputs } = ctx;
-    const u = spec.access.service_user;
-    const key = inputs.get('service-public-key').trim() || u.public_key || (u.public_key_file ? readMaybeFile(u.public_key_file) : '');
-    if (!key)
-        throw new errors/* UsageError */.eb(`the service user's public key is missing: set access.service_user.public_key (or public_key_file, or ${inputs.label('service-public-key')}); create a pair once with 'bcmkube keygen'`);
-    return validPublicKey(key, 'access.service_user.public_key');
-}
-function knownHosts(ctx) {
-    const input = ctx.inputs.get('known-hosts').trim();
-    if (input)
-        return input.includes(' ') ? { text: input } : { text: readMaybeFile(input), file: input };
-    const file = ctx.spec.access.known_hosts_file;
-    if (file) {
-        if (!(0,external_node_fs_.existsSync)(file))
-            return { text: '', file };
-        return { text: (0,external_node_fs_.readFileSync)(file, 'utf8'), file };
-    }
-    return { text: '' };
-}
-/** Refuses, before any SSH, a node whose name or address could not be a host. */
-function sshTargets(nodes) {
-    return nodes.map((n) => {
-        validHostname(n.hostname, `inventory node '${n.hostname.slice(0, 40)}'`);
-        if ((0,cidr/* parseIpv4 */.ni)(n.address) === undefined)
-            throw new errors/* UsageError */.eb(`inventory node ${n.hostname}: address '${n.address.slice(0, 40)}' is not an IPv4 address`);
-        return { hostname: n.hostname, address: n.address };
-    });
-}
-function pool(spec, credentials, knownHostsText, policy, concurrency) {
-    return new SshPool({
-        credentials,
-        knownHosts: parseKnownHosts(knownHostsText),
-        policy,
-        concurrency,
-        connectTimeoutMs: spec.access.connect_timeout_seconds * 1000,
-        commandTimeoutMs: spec.access.command_timeout_seconds * 1000,
-        connectRetries: 1,
-        legacyAlgorithms: spec.access.legacy_algorithms,
-    });
-}
-function decisionTable(decisions, plan) {
-    return table(['node', 'OS', 'GPUs', 'driver', '/var free GB', 'containerd on', 'clock offset s', plan ? 'would change' : 'changes', 'problems'], decisions.map((d) => [
-        d.hostname,
-        d.facts ? `${d.facts.os.prettyName || d.facts.os.id} (${d.facts.kernel})` : '—',
-        d.facts ? String(d.facts.gpus.length) : '—',
-        d.facts?.driverVersion ?? '',
-        d.facts?.freeGb['/var'] ?? '',
-        d.containerdStorageDir ?? (d.facts ? '/var/lib/containerd' : ''),
-        d.facts ? d.facts.clockOffsetSeconds.toFixed(2) : '',
-        d.steps.length ? d.steps.join(', ') : 'nothing',
-        [...d.failures, ...d.warnings].join('; '),
-    ]));
-}
-async function prepareStage(inputs, reporter) {
-    const ctx = openStage(inputs, reporter);
-    const { spec } = ctx;
-    const inventoryPath = inventoryPathOf(ctx);
-    const inventory = readInventory(inventoryPath);
-    if (inventory.cluster !== spec.name)
-        throw new errors/* UsageError */.eb(`${inventoryPath} is for cluster '${inventory.cluster}', not '${spec.name}'`);
-    const targets = sshTargets(inventory.nodes);
-    const admin = adminCredentials(ctx);
-    const publicKey = servicePublicKey(ctx);
-    const hosts = knownHosts(ctx);
-    const policy = (0,report_inputs/* choiceInput */.ij)(inputs, 'host-key-policy', ['strict', 'accept-new', 'off'], spec.access.host_key_policy);
-    const concurrency = (0,report_inputs/* integerInput */.$A)(inputs, 'concurrency', spec.access.concurrency, 1, 512);
-    if (policy === 'strict' && !hosts.text.trim()) {
-        throw new errors/* UsageError */.eb(`host keys are verified (policy strict) but no known_hosts was given: pass ${inputs.label('known-hosts')} or access.known_hosts_file, or use host-key-policy accept-new for a first contact`);
-    }
-    const phases = [];
-    const adminPool = pool(spec, admin, hosts.text, policy, concurrency);
-    const byName = new Map(inventory.nodes.map((n) => [n.hostname, n]));
-    const at = new Date().toISOString();
-    try {
-        const script = probeScript({
-            serviceUser: spec.access.service_user.name,
-            servicePublicKey: publicKey,
-            dataPartitions: spec.access.data_partitions,
-        });
-        const probes = await timed(phases, 'probe', () => adminPool.forEach(targets, async (t) => {
-            const r = await adminPool.exec(t, 'sh -s', script);
-            const arrived = Date.now() / 1000;
-            if (r.code !== 0 && !r.stdout.includes('@@bcmkube:end'))
-                throw new Error(`probe exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
-            return parseProbe(r.stdout, arrived);
-        }));
-        const outcomes = new Map([...probes].map(([h, o]) => [h, o.ok ? { ok: true, result: o.value } : { ok: false, error: o.error }]));
-        const verdict = preflight(inventory.nodes, outcomes, spec, admin.username);
-        for (const d of verdict.decisions) {
-            const before = byName.get(d.hostname)?.facts?.serviceUser;
-            if (before?.exists && d.facts && !d.facts.serviceUser?.exists)
-                d.warnings.push(`user '${spec.access.service_user.name}' was here on the last run and is gone: the node was probably re-imaged by BCM (bake the user into the image: playbooks/bake-service-user.yml)`);
-        }
-        const summaryHead = heading(`prepare-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`);
-        if (verdict.blocked) {
-            reporter.summary([
-                summaryHead,
-                `**Preflight failed: nothing was changed on any node.**`,
-                decisionTable(verdict.decisions, true),
-                timingsTable(phases),
-            ].join('\n\n'));
-            for (const f of verdict.failures.slice(0, 10))
-                reporter.error(f, 'preflight');
-            throw new errors/* StageError */.Zu(`preflight failed on ${new Set(verdict.failures.map((f) => f.split(':')[0])).size} node(s); nothing was changed on any node`, verdict.failures);
-        }
-        const active = verdict.decisions.filter((d) => !verdict.skipped.includes(d.hostname));
-        const changed = [];
-        if (!ctx.plan) {
-            const toChange = active.filter((d) => d.steps.length);
-            const sudo = admin.username === 'root' ? 'sh -s' : 'sudo -n sh -s';
-            const results = await timed(phases, 'converge service user', () => adminPool.forEach(targets.filter((t) => toChange.some((d) => d.hostname === t.hostname)), async (t) => {
-                const d = toChange.find((x) => x.hostname === t.hostname);
-                const r = await adminPool.exec(t, sudo, convergeScript(spec.access.service_user, publicKey, d.steps));
-                if (r.code !== 0)
-                    throw new Error(`converge exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
-                return changedSteps(r.stdout);
-            }));
-            for (const [h, o] of results)
-                if (o.ok && o.value.length)
-                    changed.push(h);
-            const failed = [...results].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${o.error}`);
-            if (failed.length)
-                throw new errors/* StageError */.Zu(`converging the service user failed on ${failed.length} node(s) (changed so far: ${changed.join(', ') || 'none'})`, failed);
-            const serviceKey = (0,report_inputs/* secretInput */.jY)(inputs, 'service-ssh-key', reporter, spec.access.service_user.private_key_file);
-            if (!serviceKey)
-                throw new errors/* UsageError */.eb(`pass the service user's private key as ${inputs.label('service-ssh-key')} (or access.service_user.private_key_file) to prove the login`);
-            const servicePool = pool(spec, { username: spec.access.service_user.name, privateKey: readMaybeFile(serviceKey) }, [hosts.text, ...adminPool.learned].join('\n'), policy === 'accept-new' ? 'strict' : policy, concurrency);
-            try {
-                const proofs = await timed(phases, 'prove service-user login + sudo', () => servicePool.forEach(targets.filter((t) => active.some((d) => d.hostname === t.hostname)), async (t) => {
-                    const r = await servicePool.exec(t, 'sudo -n true');
-                    if (r.code !== 0)
-                        throw new Error(`'sudo -n true' as ${spec.access.service_user.name} exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
-                }));
-                const unproven = [...proofs].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${o.error}`);
-                if (unproven.length)
-                    throw new errors/* StageError */.Zu(`the service user cannot log in and sudo on ${unproven.length} node(s)`, unproven);
-            }
-            finally {
-                await servicePool.close();
-            }
-        }
-        if (adminPool.learned.length && hosts.file)
-            (0,external_node_fs_.appendFileSync)(hosts.file, `${adminPool.learned.join('\n')}\n`);
-        const updated = mergeInventory(inventory, verdict.decisions.map((d) => ({
-            hostname: d.hostname,
-            ...(d.facts ? { facts: { ...d.facts, ...(d.containerdStorageDir ? { containerdStorageDir: d.containerdStorageDir } : {}) } } : {}),
-            history: [
-                {
-                    stage: 'prepare-nodes',
-                    at,
-                    result: verdict.skipped.includes(d.hostname)
-                        ? 'skipped'
-                        : ctx.plan
-                            ? 'probed'
-                            : changed.includes(d.hostname)
-                                ? 'converged'
-                                : 'unchanged',
-                },
-            ],
-        })), { stage: 'prepare-nodes', at, result: ctx.plan ? 'planned' : `${changed.length} changed` });
-        const outPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
-        writeInventory(outPath, updated);
-        reporter.output('inventory-path', outPath);
-        reporter.output('changed-nodes', JSON.stringify(changed.sort()));
-        reporter.summary([
-            summaryHead,
-            ctx.plan
-                ? 'Plan: nodes were probed only; nothing was changed.'
-                : `${changed.length} node(s) changed, ${active.length - changed.length} already as specified${verdict.skipped.length ? `, skipped: ${verdict.skipped.join(', ')}` : ''}.`,
-            adminPool.learned.length
-                ? `> Recorded ${adminPool.learned.length} new host key(s) (policy accept-new)${hosts.file ? ` in ${hosts.file}` : ''}.`
-                : '',
-            decisionTable(verdict.decisions, ctx.plan),
-            timingsTable(phases),
-        ]
-            .filter(Boolean)
-            .join('\n\n'));
-        return { decisions: verdict.decisions, changed, inventoryPath: outPath, phases };
-    }
-    finally {
-        await adminPool.close();
-    }
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/stages/registry.js
-
-
-
-
-const BUILT = {
-    'discover-nodes': discoverStage,
-    'prepare-nodes': prepareStage,
-};
-/** The stage's runner; every input the catalog marks secret is masked before the stage reads anything. */
-function stageRunner(def) {
-    const run = BUILT[def.action] ?? ((inputs, reporter) => pendingStage(def, inputs, reporter));
-    return (inputs, reporter) => {
-        for (const input of def.inputs)
-            if (input.secret)
-                reporter.secret(inputs.get(input.name));
-        return run(inputs, reporter);
-    };
-}
-function actionRunner(action) {
-    const def = STAGES.find((s) => s.action === action);
-    if (!def)
-        throw new Error(`no stage '${action}' in the catalog`);
-    return stageRunner(def);
-}
-
-
-/***/ }),
-
-/***/ 9569:
-/***/ ((__unused_webpack___webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3136);
-// Must be the first import of every bundled entry point: ssh2's bundled Emscripten code reads
-// __dirname, which an ESM bundle does not define.
-
-
-globalThis.__dirname ??= (0,node_path__WEBPACK_IMPORTED_MODULE_0__.dirname)((0,node_url__WEBPACK_IMPORTED_MODULE_1__.fileURLToPath)(import.meta.url));
-
-
-/***/ }),
-
-/***/ 2174:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Zu: () => (/* binding */ StageError),
-/* harmony export */   eb: () => (/* binding */ UsageError),
-/* harmony export */   gJ: () => (/* binding */ errorMessage)
-/* harmony export */ });
-// Two kinds of failure, mapped to exit codes by the CLI and to one clear message by the actions.
-/** The caller asked wrongly (missing input, bad flag, bad spec): exit 2. */
-class UsageError extends Error {
-    name = 'UsageError';
-}
-/** The stage ran and something in the world is not as required: exit 1. */
-class StageError extends Error {
-    name = 'StageError';
-    details;
-    constructor(message, details = []) {
-        super(details.length ? `${message}\n${details.map((d) => `  - ${d}`).join('\n')}` : message);
-        this.details = details;
-    }
-}
-function errorMessage(err) {
-    return err instanceof Error ? err.message : String(err);
-}
-
-
-/***/ }),
-
-/***/ 1204:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   p: () => (/* binding */ nearest)
-/* harmony export */ });
-/* unused harmony export editDistance */
-// "Did you mean …?": edit distance and the nearest candidates, for unknown keys and missing hostnames.
-function editDistance(a, b) {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-        let prev = row[0];
-        row[0] = i;
-        for (let j = 1; j <= b.length; j++) {
-            const tmp = row[j];
-            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-            prev = tmp;
-        }
-    }
-    return row[b.length];
-}
-/** Up to `max` candidates close to `word` (distance within a third of its length, at least 2), nearest first. */
-function nearest(word, candidates, max = 3) {
-    const limit = Math.max(2, Math.floor(word.length / 3));
-    return candidates
-        .map((c) => ({ c, d: editDistance(word.toLowerCase(), c.toLowerCase()) }))
-        .filter((x) => x.d <= limit)
-        .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c))
-        .slice(0, max)
-        .map((x) => x.c);
-}
-
-
-/***/ }),
-
-/***/ 2389:
-/***/ ((__unused_webpack___webpack_module__, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
-
-
-// UNUSED EXPORTS: ExitCode, addPath, debug, endGroup, error, exportVariable, getBooleanInput, getIDToken, getInput, getMultilineInput, getState, group, info, isDebug, markdownSummary, notice, platform, saveState, setCommandEcho, setFailed, setOutput, setSecret, startGroup, summary, toPlatformPath, toPosixPath, toWin32Path, warning
-
-;// CONCATENATED MODULE: external "os"
-const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
-
-
-/**
- * Issues a command to the GitHub Actions runner
- *
- * @param command - The command name to issue
- * @param properties - Additional properties for the command (key-value pairs)
- * @param message - The message to include with the command
- * @remarks
- * This function outputs a specially formatted string to stdout that the Actions
- * runner interprets as a command. These commands can control workflow behavior,
- * set outputs, create annotations, mask values, and more.
- *
- * Command Format:
- *   ::name key=value,key=value::message
- *
- * @example
- * ```typescript
- * // Issue a warning annotation
- * issueCommand('warning', {}, 'This is a warning message');
- * // Output: ::warning::This is a warning message
- *
- * // Set an environment variable
- * issueCommand('set-env', { name: 'MY_VAR' }, 'some value');
- * // Output: ::set-env name=MY_VAR::some value
- *
- * // Add a secret mask
- * issueCommand('add-mask', {}, 'secretValue123');
- * // Output: ::add-mask::secretValue123
- * ```
- *
- * @internal
- * This is an internal utility function that powers the public API functions
- * such as setSecret, warning, error, and exportVariable.
- */
-function command_issueCommand(command, properties, message) {
-    const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + os.EOL);
-}
-function command_issue(name, message = '') {
-    command_issueCommand(name, {}, message);
-}
-const CMD_STRING = '::';
-class Command {
-    constructor(command, properties, message) {
-        if (!command) {
-            command = 'missing.command';
-        }
-        this.command = command;
-        this.properties = properties;
-        this.message = message;
-    }
-    toString() {
-        let cmdStr = CMD_STRING + this.command;
-        if (this.properties && Object.keys(this.properties).length > 0) {
-            cmdStr += ' ';
-            let first = true;
-            for (const key in this.properties) {
-                if (this.properties.hasOwnProperty(key)) {
-                    const val = this.properties[key];
-                    if (val) {
-                        if (first) {
-                            first = false;
-                        }
-                        else {
-                            cmdStr += ',';
-                        }
-                        cmdStr += `${key}=${escapeProperty(val)}`;
-                    }
-                }
-            }
-        }
-        cmdStr += `${CMD_STRING}${escapeData(this.message)}`;
-        return cmdStr;
-    }
-}
-function escapeData(s) {
-    return toCommandValue(s)
-        .replace(/%/g, '%25')
-        .replace(/\r/g, '%0D')
-        .replace(/\n/g, '%0A');
-}
-function escapeProperty(s) {
-    return toCommandValue(s)
-        .replace(/%/g, '%25')
-        .replace(/\r/g, '%0D')
-        .replace(/\n/g, '%0A')
-        .replace(/:/g, '%3A')
-        .replace(/,/g, '%2C');
-}
-//# sourceMappingURL=command.js.map
-// EXTERNAL MODULE: external "crypto"
-var external_crypto_ = __nccwpck_require__(6982);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
-// For internal use, subject to change.
-// We use any as a valid input type
-/* eslint-disable @typescript-eslint/no-explicit-any */
-
-
-
-
-function file_command_issueFileCommand(command, message) {
-    const filePath = process.env[`GITHUB_${command}`];
-    if (!filePath) {
-        throw new Error(`Unable to find environment variable for file command ${command}`);
-    }
-    if (!fs.existsSync(filePath)) {
-        throw new Error(`Missing file at path: ${filePath}`);
-    }
-    fs.appendFileSync(filePath, `${toCommandValue(message)}${os.EOL}`, {
-        encoding: 'utf8'
-    });
-}
-function file_command_prepareKeyValueMessage(key, value) {
-    const delimiter = `ghadelimiter_${crypto.randomUUID()}`;
-    const convertedValue = toCommandValue(value);
-    // These should realistically never happen, but just in case someone finds a
-    // way to exploit uuid generation let's not allow keys or values that contain
-    // the delimiter.
-    if (key.includes(delimiter)) {
-        throw new Error(`Unexpected input: name should not contain the delimiter "${delimiter}"`);
-    }
-    if (convertedValue.includes(delimiter)) {
-        throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
-    }
-    return `${key}<<${delimiter}${os.EOL}${convertedValue}${os.EOL}${delimiter}`;
-}
-//# sourceMappingURL=file-command.js.map
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
-// EXTERNAL MODULE: external "http"
-var external_http_ = __nccwpck_require__(8611);
-// EXTERNAL MODULE: external "https"
-var external_https_ = __nccwpck_require__(5692);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
-function getProxyUrl(reqUrl) {
-    const usingSsl = reqUrl.protocol === 'https:';
-    if (checkBypass(reqUrl)) {
-        return undefined;
-    }
-    const proxyVar = (() => {
-        if (usingSsl) {
-            return process.env['https_proxy'] || process.env['HTTPS_PROXY'];
-        }
-        else {
-            return process.env['http_proxy'] || process.env['HTTP_PROXY'];
-        }
-    })();
-    if (proxyVar) {
-        try {
-            return new DecodedURL(proxyVar);
-        }
-        catch (_a) {
-            if (!proxyVar.startsWith('http://') && !proxyVar.startsWith('https://'))
-                return new DecodedURL(`http://${proxyVar}`);
-        }
-    }
-    else {
-        return undefined;
-    }
-}
-function checkBypass(reqUrl) {
-    if (!reqUrl.hostname) {
-        return false;
-    }
-    const reqHost = reqUrl.hostname;
-    if (isLoopbackAddress(reqHost)) {
-        return true;
-    }
-    const noProxy = process.env['no_proxy'] || process.env['NO_PROXY'] || '';
-    if (!noProxy) {
-        return false;
-    }
-    // Determine the request port
-    let reqPort;
-    if (reqUrl.port) {
-        reqPort = Number(reqUrl.port);
-    }
-    else if (reqUrl.protocol === 'http:') {
-        reqPort = 80;
-    }
-    else if (reqUrl.protocol === 'https:') {
-        reqPort = 443;
-    }
-    // Format the request hostname and hostname with port
-    const upperReqHosts = [reqUrl.hostname.toUpperCase()];
-    if (typeof reqPort === 'number') {
-        upperReqHosts.push(`${upperReqHosts[0]}:${reqPort}`);
-    }
-    // Compare request host against noproxy
-    for (const upperNoProxyItem of noProxy
-        .split(',')
-        .map(x => x.trim().toUpperCase())
-        .filter(x => x)) {
-        if (upperNoProxyItem === '*' ||
-            upperReqHosts.some(x => x === upperNoProxyItem ||
-                x.endsWith(`.${upperNoProxyItem}`) ||
-                (upperNoProxyItem.startsWith('.') &&
-                    x.endsWith(`${upperNoProxyItem}`)))) {
-            return true;
-        }
-    }
-    return false;
-}
-function isLoopbackAddress(host) {
-    const hostLower = host.toLowerCase();
-    return (hostLower === 'localhost' ||
-        hostLower.startsWith('127.') ||
-        hostLower.startsWith('[::1]') ||
-        hostLower.startsWith('[0:0:0:0:0:0:0:1]'));
-}
-class DecodedURL extends URL {
-    constructor(url, base) {
-        super(url, base);
-        this._decodedUsername = decodeURIComponent(super.username);
-        this._decodedPassword = decodeURIComponent(super.password);
-    }
-    get username() {
-        return this._decodedUsername;
-    }
-    get password() {
-        return this._decodedPassword;
-    }
-}
-//# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var node_modules_tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
-/* eslint-disable @typescript-eslint/no-explicit-any */
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-var HttpCodes;
-(function (HttpCodes) {
-    HttpCodes[HttpCodes["OK"] = 200] = "OK";
-    HttpCodes[HttpCodes["MultipleChoices"] = 300] = "MultipleChoices";
-    HttpCodes[HttpCodes["MovedPermanently"] = 301] = "MovedPermanently";
-    HttpCodes[HttpCodes["ResourceMoved"] = 302] = "ResourceMoved";
-    HttpCodes[HttpCodes["SeeOther"] = 303] = "SeeOther";
-    HttpCodes[HttpCodes["NotModified"] = 304] = "NotModified";
-    HttpCodes[HttpCodes["UseProxy"] = 305] = "UseProxy";
-    HttpCodes[HttpCodes["SwitchProxy"] = 306] = "SwitchProxy";
-    HttpCodes[HttpCodes["TemporaryRedirect"] = 307] = "TemporaryRedirect";
-    HttpCodes[HttpCodes["PermanentRedirect"] = 308] = "PermanentRedirect";
-    HttpCodes[HttpCodes["BadRequest"] = 400] = "BadRequest";
-    HttpCodes[HttpCodes["Unauthorized"] = 401] = "Unauthorized";
-    HttpCodes[HttpCodes["PaymentRequired"] = 402] = "PaymentRequired";
-    HttpCodes[HttpCodes["Forbidden"] = 403] = "Forbidden";
-    HttpCodes[HttpCodes["NotFound"] = 404] = "NotFound";
-    HttpCodes[HttpCodes["MethodNotAllowed"] = 405] = "MethodNotAllowed";
-    HttpCodes[HttpCodes["NotAcceptable"] = 406] = "NotAcceptable";
-    HttpCodes[HttpCodes["ProxyAuthenticationRequired"] = 407] = "ProxyAuthenticationRequired";
-    HttpCodes[HttpCodes["RequestTimeout"] = 408] = "RequestTimeout";
-    HttpCodes[HttpCodes["Conflict"] = 409] = "Conflict";
-    HttpCodes[HttpCodes["Gone"] = 410] = "Gone";
-    HttpCodes[HttpCodes["TooManyRequests"] = 429] = "TooManyRequests";
-    HttpCodes[HttpCodes["InternalServerError"] = 500] = "InternalServerError";
-    HttpCodes[HttpCodes["NotImplemented"] = 501] = "NotImplemented";
-    HttpCodes[HttpCodes["BadGateway"] = 502] = "BadGateway";
-    HttpCodes[HttpCodes["ServiceUnavailable"] = 503] = "ServiceUnavailable";
-    HttpCodes[HttpCodes["GatewayTimeout"] = 504] = "GatewayTimeout";
-})(HttpCodes || (HttpCodes = {}));
-var Headers;
-(function (Headers) {
-    Headers["Accept"] = "accept";
-    Headers["ContentType"] = "content-type";
-})(Headers || (Headers = {}));
-var MediaTypes;
-(function (MediaTypes) {
-    MediaTypes["ApplicationJson"] = "application/json";
-})(MediaTypes || (MediaTypes = {}));
-/**
- * Returns the proxy URL, depending upon the supplied url and proxy environment variables.
- * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
- */
-function lib_getProxyUrl(serverUrl) {
-    const proxyUrl = pm.getProxyUrl(new URL(serverUrl));
-    return proxyUrl ? proxyUrl.href : '';
-}
-const HttpRedirectCodes = [
-    HttpCodes.MovedPermanently,
-    HttpCodes.ResourceMoved,
-    HttpCodes.SeeOther,
-    HttpCodes.TemporaryRedirect,
-    HttpCodes.PermanentRedirect
-];
-const HttpResponseRetryCodes = [
-    HttpCodes.BadGateway,
-    HttpCodes.ServiceUnavailable,
-    HttpCodes.GatewayTimeout
-];
-const RetryableHttpVerbs = (/* unused pure expression or super */ null && (['OPTIONS', 'GET', 'DELETE', 'HEAD']));
-const ExponentialBackoffCeiling = 10;
-const ExponentialBackoffTimeSlice = 5;
-class HttpClientError extends Error {
-    constructor(message, statusCode) {
-        super(message);
-        this.name = 'HttpClientError';
-        this.statusCode = statusCode;
-        Object.setPrototypeOf(this, HttpClientError.prototype);
-    }
-}
-class HttpClientResponse {
-    constructor(message) {
-        this.message = message;
-    }
-    readBody() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                let output = Buffer.alloc(0);
-                this.message.on('data', (chunk) => {
-                    output = Buffer.concat([output, chunk]);
-                });
-                this.message.on('end', () => {
-                    resolve(output.toString());
-                });
-            }));
-        });
-    }
-    readBodyBuffer() {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve) => __awaiter(this, void 0, void 0, function* () {
-                const chunks = [];
-                this.message.on('data', (chunk) => {
-                    chunks.push(chunk);
-                });
-                this.message.on('end', () => {
-                    resolve(Buffer.concat(chunks));
-                });
-            }));
-        });
-    }
-}
-function isHttps(requestUrl) {
-    const parsedUrl = new URL(requestUrl);
-    return parsedUrl.protocol === 'https:';
-}
-class lib_HttpClient {
-    constructor(userAgent, handlers, requestOptions) {
-        this._ignoreSslError = false;
-        this._allowRedirects = true;
-        this._allowRedirectDowngrade = false;
-        this._maxRedirects = 50;
-        this._allowRetries = false;
-        this._maxRetries = 1;
-        this._keepAlive = false;
-        this._disposed = false;
-        this.userAgent = this._getUserAgentWithOrchestrationId(userAgent);
-        this.handlers = handlers || [];
-        this.requestOptions = requestOptions;
-        if (requestOptions) {
-            if (requestOptions.ignoreSslError != null) {
-                this._ignoreSslError = requestOptions.ignoreSslError;
-            }
-            this._socketTimeout = requestOptions.socketTimeout;
-            if (requestOptions.allowRedirects != null) {
-                this._allowRedirects = requestOptions.allowRedirects;
-            }
-            if (requestOptions.allowRedirectDowngrade != null) {
-                this._allowRedirectDowngrade = requestOptions.allowRedirectDowngrade;
-            }
-            if (requestOptions.maxRedirects != null) {
-                this._maxRedirects = Math.max(requestOptions.maxRedirects, 0);
-            }
-            if (requestOptions.keepAlive != null) {
-                this._keepAlive = requestOptions.keepAlive;
-            }
-            if (requestOptions.allowRetries != null) {
-                this._allowRetries = requestOptions.allowRetries;
-            }
-            if (requestOptions.maxRetries != null) {
-                this._maxRetries = requestOptions.maxRetries;
-            }
-        }
-    }
-    options(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('OPTIONS', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    get(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('GET', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    del(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('DELETE', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    post(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('POST', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    patch(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PATCH', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    put(requestUrl, data, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('PUT', requestUrl, data, additionalHeaders || {});
-        });
-    }
-    head(requestUrl, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request('HEAD', requestUrl, null, additionalHeaders || {});
-        });
-    }
-    sendStream(verb, requestUrl, stream, additionalHeaders) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return this.request(verb, requestUrl, stream, additionalHeaders);
-        });
-    }
-    /**
-     * Gets a typed object from an endpoint
-     * Be aware that not found returns a null.  Other errors (4xx, 5xx) reject the promise
-     */
-    getJson(requestUrl_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, additionalHeaders = {}) {
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            const res = yield this.get(requestUrl, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    postJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.post(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    putJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.put(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    patchJson(requestUrl_1, obj_1) {
-        return __awaiter(this, arguments, void 0, function* (requestUrl, obj, additionalHeaders = {}) {
-            const data = JSON.stringify(obj, null, 2);
-            additionalHeaders[Headers.Accept] = this._getExistingOrDefaultHeader(additionalHeaders, Headers.Accept, MediaTypes.ApplicationJson);
-            additionalHeaders[Headers.ContentType] =
-                this._getExistingOrDefaultContentTypeHeader(additionalHeaders, MediaTypes.ApplicationJson);
-            const res = yield this.patch(requestUrl, data, additionalHeaders);
-            return this._processResponse(res, this.requestOptions);
-        });
-    }
-    /**
-     * Makes a raw http request.
-     * All other methods such as get, post, patch, and request ultimately call this.
-     * Prefer get, del, post and patch
-     */
-    request(verb, requestUrl, data, headers) {
-        return __awaiter(this, void 0, void 0, function* () {
-            if (this._disposed) {
-                throw new Error('Client has already been disposed.');
-            }
-            const parsedUrl = new URL(requestUrl);
-            let info = this._prepareRequest(verb, parsedUrl, headers);
-            // Only perform retries on reads since writes may not be idempotent.
-            const maxTries = this._allowRetries && RetryableHttpVerbs.includes(verb)
-                ? this._maxRetries + 1
-                : 1;
-            let numTries = 0;
-            let response;
-            do {
-                response = yield this.requestRaw(info, data);
-                // Check if it's an authentication challenge
-                if (response &&
-                    response.message &&
-                    response.message.statusCode === HttpCodes.Unauthorized) {
-                    let authenticationHandler;
-                    for (const handler of this.handlers) {
-                        if (handler.canHandleAuthentication(response)) {
-                            authenticationHandler = handler;
-                            break;
-                        }
-                    }
-                    if (authenticationHandler) {
-                        return authenticationHandler.handleAuthentication(this, info, data);
-                    }
-                    else {
-                        // We have received an unauthorized response but have no handlers to handle it.
-                        // Let the response return to the caller.
-                        return response;
-                    }
-                }
-                let redirectsRemaining = this._maxRedirects;
-                while (response.message.statusCode &&
-                    HttpRedirectCodes.includes(response.message.statusCode) &&
-                    this._allowRedirects &&
-                    redirectsRemaining > 0) {
-                    const redirectUrl = response.message.headers['location'];
-                    if (!redirectUrl) {
-                        // if there's no location to redirect to, we won't
-                        break;
-                    }
-                    const parsedRedirectUrl = new URL(redirectUrl);
-                    if (parsedUrl.protocol === 'https:' &&
-                        parsedUrl.protocol !== parsedRedirectUrl.protocol &&
-                        !this._allowRedirectDowngrade) {
-                        throw new Error('Redirect from HTTPS to HTTP protocol. This downgrade is not allowed for security reasons. If you want to allow this behavior, set the allowRedirectDowngrade option to true.');
-                    }
-                    // we need to finish reading the response before reassigning response
-                    // which will leak the open socket.
-                    yield response.readBody();
-                    // strip authorization header if redirected to a different hostname
-                    if (parsedRedirectUrl.hostname !== parsedUrl.hostname) {
-                        for (const header in headers) {
-                            // header names are case insensitive
-                            if (header.toLowerCase() === 'authorization') {
-                                delete headers[header];
-                            }
-                        }
-                    }
-                    // let's make the request with the new redirectUrl
-                    info = this._prepareRequest(verb, parsedRedirectUrl, headers);
-                    response = yield this.requestRaw(info, data);
-                    redirectsRemaining--;
-                }
-                if (!response.message.statusCode ||
-                    !HttpResponseRetryCodes.includes(response.message.statusCode)) {
-                    // If not a retry code, return immediately instead of retrying
-                    return response;
-                }
-                numTries += 1;
-                if (numTries < maxTries) {
-                    yield response.readBody();
-                    yield this._performExponentialBackoff(numTries);
-                }
-            } while (numTries < maxTries);
-            return response;
-        });
-    }
-    /**
-     * Needs to be called if keepAlive is set to true in request options.
-     */
-    dispose() {
-        if (this._agent) {
-            this._agent.destroy();
-        }
-        this._disposed = true;
-    }
-    /**
-     * Raw request.
-     * @param info
-     * @param data
-     */
-    requestRaw(info, data) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => {
-                function callbackForResult(err, res) {
-                    if (err) {
-                        reject(err);
-                    }
-                    else if (!res) {
-                        // If `err` is not passed, then `res` must be passed.
-                        reject(new Error('Unknown error'));
-                    }
-                    else {
-                        resolve(res);
-                    }
-                }
-                this.requestRawWithCallback(info, data, callbackForResult);
-            });
-        });
-    }
-    /**
-     * Raw request with callback.
-     * @param info
-     * @param data
-     * @param onResult
-     */
-    requestRawWithCallback(info, data, onResult) {
-        if (typeof data === 'string') {
-            if (!info.options.headers) {
-                info.options.headers = {};
-            }
-            info.options.headers['Content-Length'] = Buffer.byteLength(data, 'utf8');
-        }
-        let callbackCalled = false;
-        function handleResult(err, res) {
-            if (!callbackCalled) {
-                callbackCalled = true;
-                onResult(err, res);
-            }
-        }
-        const req = info.httpModule.request(info.options, (msg) => {
-            const res = new HttpClientResponse(msg);
-            handleResult(undefined, res);
-        });
-        let socket;
-        req.on('socket', sock => {
-            socket = sock;
-        });
-        // If we ever get disconnected, we want the socket to timeout eventually
-        req.setTimeout(this._socketTimeout || 3 * 60000, () => {
-            if (socket) {
-                socket.end();
-            }
-            handleResult(new Error(`Request timeout: ${info.options.path}`));
-        });
-        req.on('error', function (err) {
-            // err has statusCode property
-            // res should have headers
-            handleResult(err);
-        });
-        if (data && typeof data === 'string') {
-            req.write(data, 'utf8');
-        }
-        if (data && typeof data !== 'string') {
-            data.on('close', function () {
-                req.end();
-            });
-            data.pipe(req);
-        }
-        else {
-            req.end();
-        }
-    }
-    /**
-     * Gets an http agent. This function is useful when you need an http agent that handles
-     * routing through a proxy server - depending upon the url and proxy environment variables.
-     * @param serverUrl  The server URL where the request will be sent. For example, https://api.github.com
-     */
-    getAgent(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        return this._getAgent(parsedUrl);
-    }
-    getAgentDispatcher(serverUrl) {
-        const parsedUrl = new URL(serverUrl);
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (!useProxy) {
-            return;
-        }
-        return this._getProxyAgentDispatcher(parsedUrl, proxyUrl);
-    }
-    _prepareRequest(method, requestUrl, headers) {
-        const info = {};
-        info.parsedUrl = requestUrl;
-        const usingSsl = info.parsedUrl.protocol === 'https:';
-        info.httpModule = usingSsl ? https : http;
-        const defaultPort = usingSsl ? 443 : 80;
-        info.options = {};
-        info.options.host = info.parsedUrl.hostname;
-        info.options.port = info.parsedUrl.port
-            ? parseInt(info.parsedUrl.port)
-            : defaultPort;
-        info.options.path =
-            (info.parsedUrl.pathname || '') + (info.parsedUrl.search || '');
-        info.options.method = method;
-        info.options.headers = this._mergeHeaders(headers);
-        if (this.userAgent != null) {
-            info.options.headers['user-agent'] = this.userAgent;
-        }
-        info.options.agent = this._getAgent(info.parsedUrl);
-        // gives handlers an opportunity to participate
-        if (this.handlers) {
-            for (const handler of this.handlers) {
-                handler.prepareRequest(info.options);
-            }
-        }
-        return info;
-    }
-    _mergeHeaders(headers) {
-        if (this.requestOptions && this.requestOptions.headers) {
-            return Object.assign({}, lowercaseKeys(this.requestOptions.headers), lowercaseKeys(headers || {}));
-        }
-        return lowercaseKeys(headers || {});
-    }
-    /**
-     * Gets an existing header value or returns a default.
-     * Handles converting number header values to strings since HTTP headers must be strings.
-     * Note: This returns string | string[] since some headers can have multiple values.
-     * For headers that must always be a single string (like Content-Type), use the
-     * specialized _getExistingOrDefaultContentTypeHeader method instead.
-     */
-    _getExistingOrDefaultHeader(additionalHeaders, header, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[header];
-            if (headerValue) {
-                clientHeader =
-                    typeof headerValue === 'number' ? headerValue.toString() : headerValue;
-            }
-        }
-        const additionalValue = additionalHeaders[header];
-        if (additionalValue !== undefined) {
-            return typeof additionalValue === 'number'
-                ? additionalValue.toString()
-                : additionalValue;
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    /**
-     * Specialized version of _getExistingOrDefaultHeader for Content-Type header.
-     * Always returns a single string (not an array) since Content-Type should be a single value.
-     * Converts arrays to comma-separated strings and numbers to strings to ensure type safety.
-     * This was split from _getExistingOrDefaultHeader to provide stricter typing for callers
-     * that assign the result to places expecting a string (e.g., additionalHeaders[Headers.ContentType]).
-     */
-    _getExistingOrDefaultContentTypeHeader(additionalHeaders, _default) {
-        let clientHeader;
-        if (this.requestOptions && this.requestOptions.headers) {
-            const headerValue = lowercaseKeys(this.requestOptions.headers)[Headers.ContentType];
-            if (headerValue) {
-                if (typeof headerValue === 'number') {
-                    clientHeader = String(headerValue);
-                }
-                else if (Array.isArray(headerValue)) {
-                    clientHeader = headerValue.join(', ');
-                }
-                else {
-                    clientHeader = headerValue;
-                }
-            }
-        }
-        const additionalValue = additionalHeaders[Headers.ContentType];
-        // Return the first non-undefined value, converting numbers or arrays to strings if necessary
-        if (additionalValue !== undefined) {
-            if (typeof additionalValue === 'number') {
-                return String(additionalValue);
-            }
-            else if (Array.isArray(additionalValue)) {
-                return additionalValue.join(', ');
-            }
-            else {
-                return additionalValue;
-            }
-        }
-        if (clientHeader !== undefined) {
-            return clientHeader;
-        }
-        return _default;
-    }
-    _getAgent(parsedUrl) {
-        let agent;
-        const proxyUrl = pm.getProxyUrl(parsedUrl);
-        const useProxy = proxyUrl && proxyUrl.hostname;
-        if (this._keepAlive && useProxy) {
-            agent = this._proxyAgent;
-        }
-        if (!useProxy) {
-            agent = this._agent;
-        }
-        // if agent is already assigned use that agent.
-        if (agent) {
-            return agent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        let maxSockets = 100;
-        if (this.requestOptions) {
-            maxSockets = this.requestOptions.maxSockets || http.globalAgent.maxSockets;
-        }
-        // This is `useProxy` again, but we need to check `proxyURl` directly for TypeScripts's flow analysis.
-        if (proxyUrl && proxyUrl.hostname) {
-            const agentOptions = {
-                maxSockets,
-                keepAlive: this._keepAlive,
-                proxy: Object.assign(Object.assign({}, ((proxyUrl.username || proxyUrl.password) && {
-                    proxyAuth: `${proxyUrl.username}:${proxyUrl.password}`
-                })), { host: proxyUrl.hostname, port: proxyUrl.port })
-            };
-            let tunnelAgent;
-            const overHttps = proxyUrl.protocol === 'https:';
-            if (usingSsl) {
-                tunnelAgent = overHttps ? tunnel.httpsOverHttps : tunnel.httpsOverHttp;
-            }
-            else {
-                tunnelAgent = overHttps ? tunnel.httpOverHttps : tunnel.httpOverHttp;
-            }
-            agent = tunnelAgent(agentOptions);
-            this._proxyAgent = agent;
-        }
-        // if tunneling agent isn't assigned create a new agent
-        if (!agent) {
-            const options = { keepAlive: this._keepAlive, maxSockets };
-            agent = usingSsl ? new https.Agent(options) : new http.Agent(options);
-            this._agent = agent;
-        }
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            agent.options = Object.assign(agent.options || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return agent;
-    }
-    _getProxyAgentDispatcher(parsedUrl, proxyUrl) {
-        let proxyAgent;
-        if (this._keepAlive) {
-            proxyAgent = this._proxyAgentDispatcher;
-        }
-        // if agent is already assigned use that agent.
-        if (proxyAgent) {
-            return proxyAgent;
-        }
-        const usingSsl = parsedUrl.protocol === 'https:';
-        proxyAgent = new ProxyAgent(Object.assign({ uri: proxyUrl.href, pipelining: !this._keepAlive ? 0 : 1 }, ((proxyUrl.username || proxyUrl.password) && {
-            token: `Basic ${Buffer.from(`${proxyUrl.username}:${proxyUrl.password}`).toString('base64')}`
-        })));
-        this._proxyAgentDispatcher = proxyAgent;
-        if (usingSsl && this._ignoreSslError) {
-            // we don't want to set NODE_TLS_REJECT_UNAUTHORIZED=0 since that will affect request for entire process
-            // http.RequestOptions doesn't expose a way to modify RequestOptions.agent.options
-            // we have to cast it to any and change it directly
-            proxyAgent.options = Object.assign(proxyAgent.options.requestTls || {}, {
-                rejectUnauthorized: false
-            });
-        }
-        return proxyAgent;
-    }
-    _getUserAgentWithOrchestrationId(userAgent) {
-        const baseUserAgent = userAgent || 'actions/http-client';
-        const orchId = process.env['ACTIONS_ORCHESTRATION_ID'];
-        if (orchId) {
-            // Sanitize the orchestration ID to ensure it contains only valid characters
-            // Valid characters: 0-9, a-z, _, -, .
-            const sanitizedId = orchId.replace(/[^a-z0-9_.-]/gi, '_');
-            return `${baseUserAgent} actions_orchestration_id/${sanitizedId}`;
-        }
-        return baseUserAgent;
-    }
-    _performExponentialBackoff(retryNumber) {
-        return __awaiter(this, void 0, void 0, function* () {
-            retryNumber = Math.min(ExponentialBackoffCeiling, retryNumber);
-            const ms = ExponentialBackoffTimeSlice * Math.pow(2, retryNumber);
-            return new Promise(resolve => setTimeout(() => resolve(), ms));
-        });
-    }
-    _processResponse(res, options) {
-        return __awaiter(this, void 0, void 0, function* () {
-            return new Promise((resolve, reject) => __awaiter(this, void 0, void 0, function* () {
-                const statusCode = res.message.statusCode || 0;
-                const response = {
-                    statusCode,
-                    result: null,
-                    headers: {}
-                };
-                // not found leads to null obj returned
-                if (statusCode === HttpCodes.NotFound) {
-                    resolve(response);
-                }
-                // get the result from the body
-                function dateTimeDeserializer(key, value) {
-                    if (typeof value === 'string') {
-                        const a = new Date(value);
-                        if (!isNaN(a.valueOf())) {
-                            return a;
-                        }
-                    }
-                    return value;
-                }
-                let obj;
-                let contents;
-                try {
-                    contents = yield res.readBody();
-                    if (contents && contents.length > 0) {
-                        if (options && options.deserializeDates) {
-                            obj = JSON.parse(contents, dateTimeDeserializer);
-                        }
-                        else {
-                            obj = JSON.parse(contents);
-                        }
-                        response.result = obj;
-                    }
-                    response.headers = res.message.headers;
-                }
-                catch (err) {
-                    // Invalid resource (contents not json);  leaving result obj null
-                }
-                // note that 3xx redirects are handled by the http layer.
-                if (statusCode > 299) {
-                    let msg;
-                    // if exception/error in body, attempt to get better error
-                    if (obj && obj.message) {
-                        msg = obj.message;
-                    }
-                    else if (contents && contents.length > 0) {
-                        // it may be the case that the exception is in the body message as string
-                        msg = contents;
-                    }
-                    else {
-                        msg = `Failed request: (${statusCode})`;
-                    }
-                    const err = new HttpClientError(msg, statusCode);
-                    err.result = response.result;
-                    reject(err);
-                }
-                else {
-                    resolve(response);
-                }
-            }));
-        });
-    }
-}
-const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
-//# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
-var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-class BasicCredentialHandler {
-    constructor(username, password) {
-        this.username = username;
-        this.password = password;
-    }
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Basic ${Buffer.from(`${this.username}:${this.password}`).toString('base64')}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-class auth_BearerCredentialHandler {
-    constructor(token) {
-        this.token = token;
-    }
-    // currently implements pre-authorization
-    // TODO: support preAuth = false where it hooks on 401
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Bearer ${this.token}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-class PersonalAccessTokenCredentialHandler {
-    constructor(token) {
-        this.token = token;
-    }
-    // currently implements pre-authorization
-    // TODO: support preAuth = false where it hooks on 401
-    prepareRequest(options) {
-        if (!options.headers) {
-            throw Error('The request has no headers');
-        }
-        options.headers['Authorization'] = `Basic ${Buffer.from(`PAT:${this.token}`).toString('base64')}`;
-    }
-    // This handler cannot handle 401
-    canHandleAuthentication() {
-        return false;
-    }
-    handleAuthentication() {
-        return auth_awaiter(this, void 0, void 0, function* () {
-            throw new Error('not implemented');
-        });
-    }
-}
-//# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
-var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-class oidc_utils_OidcClient {
-    static createHttpClient(allowRetry = true, maxRetry = 10) {
-        const requestOptions = {
-            allowRetries: allowRetry,
-            maxRetries: maxRetry
-        };
-        return new HttpClient('actions/oidc-client', [new BearerCredentialHandler(oidc_utils_OidcClient.getRequestToken())], requestOptions);
-    }
-    static getRequestToken() {
-        const token = process.env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
-        if (!token) {
-            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_TOKEN env variable');
-        }
-        return token;
-    }
-    static getIDTokenUrl() {
-        const runtimeUrl = process.env['ACTIONS_ID_TOKEN_REQUEST_URL'];
-        if (!runtimeUrl) {
-            throw new Error('Unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable');
-        }
-        return runtimeUrl;
-    }
-    static getCall(id_token_url) {
-        return oidc_utils_awaiter(this, void 0, void 0, function* () {
-            var _a;
-            const httpclient = oidc_utils_OidcClient.createHttpClient();
-            const res = yield httpclient
-                .getJson(id_token_url)
-                .catch(error => {
-                throw new Error(`Failed to get ID Token. \n 
-        Error Code : ${error.statusCode}\n 
-        Error Message: ${error.message}`);
-            });
-            const id_token = (_a = res.result) === null || _a === void 0 ? void 0 : _a.value;
-            if (!id_token) {
-                throw new Error('Response json body do not have ID Token field');
-            }
-            return id_token;
-        });
-    }
-    static getIDToken(audience) {
-        return oidc_utils_awaiter(this, void 0, void 0, function* () {
-            try {
-                // New ID Token is requested from action service
-                let id_token_url = oidc_utils_OidcClient.getIDTokenUrl();
-                if (audience) {
-                    const encodedAudience = encodeURIComponent(audience);
-                    id_token_url = `${id_token_url}&audience=${encodedAudience}`;
-                }
-                debug(`ID token url is ${id_token_url}`);
-                const id_token = yield oidc_utils_OidcClient.getCall(id_token_url);
-                setSecret(id_token);
-                return id_token;
-            }
-            catch (error) {
-                throw new Error(`Error message: ${error.message}`);
-            }
-        });
-    }
-}
-//# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
-var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const { access, appendFile, writeFile } = external_fs_.promises;
-const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
-const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
-class Summary {
-    constructor() {
-        this._buffer = '';
-    }
-    /**
-     * Finds the summary file path from the environment, rejects if env var is not found or file does not exist
-     * Also checks r/w permissions.
-     *
-     * @returns step summary file path
-     */
-    filePath() {
-        return summary_awaiter(this, void 0, void 0, function* () {
-            if (this._filePath) {
-                return this._filePath;
-            }
-            const pathFromEnv = process.env[SUMMARY_ENV_VAR];
-            if (!pathFromEnv) {
-                throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
-            }
-            try {
-                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
-            }
-            catch (_a) {
-                throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
-            }
-            this._filePath = pathFromEnv;
-            return this._filePath;
-        });
-    }
-    /**
-     * Wraps content in an HTML tag, adding any HTML attributes
-     *
-     * @param {string} tag HTML tag to wrap
-     * @param {string | null} content content within the tag
-     * @param {[attribute: string]: string} attrs key-value list of HTML attributes to add
-     *
-     * @returns {string} content wrapped in HTML element
-     */
-    wrap(tag, content, attrs = {}) {
-        const htmlAttrs = Object.entries(attrs)
-            .map(([key, value]) => ` ${key}="${value}"`)
-            .join('');
-        if (!content) {
-            return `<${tag}${htmlAttrs}>`;
-        }
-        return `<${tag}${htmlAttrs}>${content}</${tag}>`;
-    }
-    /**
-     * Writes text in the buffer to the summary buffer file and empties buffer. Will append by default.
-     *
-     * @param {SummaryWriteOptions} [options] (optional) options for write operation
-     *
-     * @returns {Promise<Summary>} summary instance
-     */
-    write(options) {
-        return summary_awaiter(this, void 0, void 0, function* () {
-            const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
-            const filePath = yield this.filePath();
-            const writeFunc = overwrite ? writeFile : appendFile;
-            yield writeFunc(filePath, this._buffer, { encoding: 'utf8' });
-            return this.emptyBuffer();
-        });
-    }
-    /**
-     * Clears the summary buffer and wipes the summary file
-     *
-     * @returns {Summary} summary instance
-     */
-    clear() {
-        return summary_awaiter(this, void 0, void 0, function* () {
-            return this.emptyBuffer().write({ overwrite: true });
-        });
-    }
-    /**
-     * Returns the current summary buffer as a string
-     *
-     * @returns {string} string of summary buffer
-     */
-    stringify() {
-        return this._buffer;
-    }
-    /**
-     * If the summary buffer is empty
-     *
-     * @returns {boolen} true if the buffer is empty
-     */
-    isEmptyBuffer() {
-        return this._buffer.length === 0;
-    }
-    /**
-     * Resets the summary buffer without writing to summary file
-     *
-     * @returns {Summary} summary instance
-     */
-    emptyBuffer() {
-        this._buffer = '';
-        return this;
-    }
-    /**
-     * Adds raw text to the summary buffer
-     *
-     * @param {string} text content to add
-     * @param {boolean} [addEOL=false] (optional) append an EOL to the raw text (default: false)
-     *
-     * @returns {Summary} summary instance
-     */
-    addRaw(text, addEOL = false) {
-        this._buffer += text;
-        return addEOL ? this.addEOL() : this;
-    }
-    /**
-     * Adds the operating system-specific end-of-line marker to the buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addEOL() {
-        return this.addRaw(external_os_namespaceObject.EOL);
-    }
-    /**
-     * Adds an HTML codeblock to the summary buffer
-     *
-     * @param {string} code content to render within fenced code block
-     * @param {string} lang (optional) language to syntax highlight code
-     *
-     * @returns {Summary} summary instance
-     */
-    addCodeBlock(code, lang) {
-        const attrs = Object.assign({}, (lang && { lang }));
-        const element = this.wrap('pre', this.wrap('code', code), attrs);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML list to the summary buffer
-     *
-     * @param {string[]} items list of items to render
-     * @param {boolean} [ordered=false] (optional) if the rendered list should be ordered or not (default: false)
-     *
-     * @returns {Summary} summary instance
-     */
-    addList(items, ordered = false) {
-        const tag = ordered ? 'ol' : 'ul';
-        const listItems = items.map(item => this.wrap('li', item)).join('');
-        const element = this.wrap(tag, listItems);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML table to the summary buffer
-     *
-     * @param {SummaryTableCell[]} rows table rows
-     *
-     * @returns {Summary} summary instance
-     */
-    addTable(rows) {
-        const tableBody = rows
-            .map(row => {
-            const cells = row
-                .map(cell => {
-                if (typeof cell === 'string') {
-                    return this.wrap('td', cell);
-                }
-                const { header, data, colspan, rowspan } = cell;
-                const tag = header ? 'th' : 'td';
-                const attrs = Object.assign(Object.assign({}, (colspan && { colspan })), (rowspan && { rowspan }));
-                return this.wrap(tag, data, attrs);
-            })
-                .join('');
-            return this.wrap('tr', cells);
-        })
-            .join('');
-        const element = this.wrap('table', tableBody);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds a collapsable HTML details element to the summary buffer
-     *
-     * @param {string} label text for the closed state
-     * @param {string} content collapsable content
-     *
-     * @returns {Summary} summary instance
-     */
-    addDetails(label, content) {
-        const element = this.wrap('details', this.wrap('summary', label) + content);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML image tag to the summary buffer
-     *
-     * @param {string} src path to the image you to embed
-     * @param {string} alt text description of the image
-     * @param {SummaryImageOptions} options (optional) addition image attributes
-     *
-     * @returns {Summary} summary instance
-     */
-    addImage(src, alt, options) {
-        const { width, height } = options || {};
-        const attrs = Object.assign(Object.assign({}, (width && { width })), (height && { height }));
-        const element = this.wrap('img', null, Object.assign({ src, alt }, attrs));
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML section heading element
-     *
-     * @param {string} text heading text
-     * @param {number | string} [level=1] (optional) the heading level, default: 1
-     *
-     * @returns {Summary} summary instance
-     */
-    addHeading(text, level) {
-        const tag = `h${level}`;
-        const allowedTag = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].includes(tag)
-            ? tag
-            : 'h1';
-        const element = this.wrap(allowedTag, text);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML thematic break (<hr>) to the summary buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addSeparator() {
-        const element = this.wrap('hr', null);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML line break (<br>) to the summary buffer
-     *
-     * @returns {Summary} summary instance
-     */
-    addBreak() {
-        const element = this.wrap('br', null);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML blockquote to the summary buffer
-     *
-     * @param {string} text quote text
-     * @param {string} cite (optional) citation url
-     *
-     * @returns {Summary} summary instance
-     */
-    addQuote(text, cite) {
-        const attrs = Object.assign({}, (cite && { cite }));
-        const element = this.wrap('blockquote', text, attrs);
-        return this.addRaw(element).addEOL();
-    }
-    /**
-     * Adds an HTML anchor tag to the summary buffer
-     *
-     * @param {string} text link text/content
-     * @param {string} href hyperlink
-     *
-     * @returns {Summary} summary instance
-     */
-    addLink(text, href) {
-        const element = this.wrap('a', text, { href });
-        return this.addRaw(element).addEOL();
-    }
-}
-const _summary = new Summary();
-/**
- * @deprecated use `core.summary`
- */
-const markdownSummary = (/* unused pure expression or super */ null && (_summary));
-const summary = (/* unused pure expression or super */ null && (_summary));
-//# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
-
-/**
- * toPosixPath converts the given path to the posix form. On Windows, \\ will be
- * replaced with /.
- *
- * @param pth. Path to transform.
- * @return string Posix path.
- */
-function toPosixPath(pth) {
-    return pth.replace(/[\\]/g, '/');
-}
-/**
- * toWin32Path converts the given path to the win32 form. On Linux, / will be
- * replaced with \\.
- *
- * @param pth. Path to transform.
- * @return string Win32 path.
- */
-function toWin32Path(pth) {
-    return pth.replace(/[/]/g, '\\');
-}
-/**
- * toPlatformPath converts the given path to a platform-specific path. It does
- * this by replacing instances of / and \ with the platform-specific path
- * separator.
- *
- * @param pth The path to platformize.
- * @return string The platform-specific path.
- */
-function toPlatformPath(pth) {
-    return pth.replace(/[/\\]/g, path.sep);
-}
-//# sourceMappingURL=path-utils.js.map
-// EXTERNAL MODULE: external "string_decoder"
-var external_string_decoder_ = __nccwpck_require__(5574);
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
-// EXTERNAL MODULE: external "child_process"
-var external_child_process_ = __nccwpck_require__(5317);
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
-var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
-// export const {open} = 'fs'
-const IS_WINDOWS = process.platform === 'win32';
-/**
- * Custom implementation of readlink to ensure Windows junctions
- * maintain trailing backslash for backward compatibility with Node.js < 24
- *
- * In Node.js 20, Windows junctions (directory symlinks) always returned paths
- * with trailing backslashes. Node.js 24 removed this behavior, which breaks
- * code that relied on this format for path operations.
- *
- * This implementation restores the Node 20 behavior by adding a trailing
- * backslash to all junction results on Windows.
- */
-function readlink(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        const result = yield fs.promises.readlink(fsPath);
-        // On Windows, restore Node 20 behavior: add trailing backslash to all results
-        // since junctions on Windows are always directory links
-        if (IS_WINDOWS && !result.endsWith('\\')) {
-            return `${result}\\`;
-        }
-        return result;
-    });
-}
-// See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
-const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_.constants.O_RDONLY;
-function exists(fsPath) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        try {
-            yield stat(fsPath);
-        }
-        catch (err) {
-            if (err.code === 'ENOENT') {
-                return false;
-            }
-            throw err;
-        }
-        return true;
-    });
-}
-function isDirectory(fsPath_1) {
-    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
-        const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
-        return stats.isDirectory();
-    });
-}
-/**
- * On OSX/Linux, true if path starts with '/'. On Windows, true for paths like:
- * \, \hello, \\hello\share, C:, and C:\hello (and corresponding alternate separator cases).
- */
-function isRooted(p) {
-    p = normalizeSeparators(p);
-    if (!p) {
-        throw new Error('isRooted() parameter "p" cannot be empty');
-    }
-    if (IS_WINDOWS) {
-        return (p.startsWith('\\') || /^[A-Z]:/i.test(p) // e.g. \ or \hello or \\hello
-        ); // e.g. C: or C:\hello
-    }
-    return p.startsWith('/');
-}
-/**
- * Best effort attempt to determine whether a file exists and is executable.
- * @param filePath    file path to check
- * @param extensions  additional file extensions to try
- * @return if file exists and is executable, returns the file path. otherwise empty string.
- */
-function tryGetExecutablePath(filePath, extensions) {
-    return io_util_awaiter(this, void 0, void 0, function* () {
-        let stats = undefined;
-        try {
-            // test file exists
-            stats = yield stat(filePath);
-        }
-        catch (err) {
-            if (err.code !== 'ENOENT') {
-                // eslint-disable-next-line no-console
-                console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-            }
-        }
-        if (stats && stats.isFile()) {
-            if (IS_WINDOWS) {
-                // on Windows, test for valid extension
-                const upperExt = external_path_.extname(filePath).toUpperCase();
-                if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
-                    return filePath;
-                }
-            }
-            else {
-                if (isUnixExecutable(stats)) {
-                    return filePath;
-                }
-            }
-        }
-        // try each extension
-        const originalFilePath = filePath;
-        for (const extension of extensions) {
-            filePath = originalFilePath + extension;
-            stats = undefined;
-            try {
-                stats = yield stat(filePath);
-            }
-            catch (err) {
-                if (err.code !== 'ENOENT') {
-                    // eslint-disable-next-line no-console
-                    console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-                }
-            }
-            if (stats && stats.isFile()) {
-                if (IS_WINDOWS) {
-                    // preserve the case of the actual file (since an extension was appended)
-                    try {
-                        const directory = external_path_.dirname(filePath);
-                        const upperName = external_path_.basename(filePath).toUpperCase();
-                        for (const actualName of yield readdir(directory)) {
-                            if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_.join(directory, actualName);
-                                break;
-                            }
-                        }
-                    }
-                    catch (err) {
-                        // eslint-disable-next-line no-console
-                        console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
-                    }
-                    return filePath;
-                }
-                else {
-                    if (isUnixExecutable(stats)) {
-                        return filePath;
-                    }
-                }
-            }
-        }
-        return '';
-    });
-}
-function normalizeSeparators(p) {
-    p = p || '';
-    if (IS_WINDOWS) {
-        // convert slashes on Windows
-        p = p.replace(/\//g, '\\');
-        // remove redundant slashes
-        return p.replace(/\\\\+/g, '\\');
-    }
-    // remove redundant slashes
-    return p.replace(/\/\/+/g, '/');
-}
-// on Mac/Linux, test the execute bit
-//     R   W  X  R  W X R W X
-//   256 128 64 32 16 8 4 2 1
-function isUnixExecutable(stats) {
-    return ((stats.mode & 1) > 0 ||
-        ((stats.mode & 8) > 0 &&
-            process.getgid !== undefined &&
-            stats.gid === process.getgid()) ||
-        ((stats.mode & 64) > 0 &&
-            process.getuid !== undefined &&
-            stats.uid === process.getuid()));
-}
-// Get the path of cmd.exe in windows
-function getCmdPath() {
-    var _a;
-    return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
-}
-//# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
-var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-/**
- * Copies a file or folder.
- * Based off of shelljs - https://github.com/shelljs/shelljs/blob/9237f66c52e5daa40458f94f9565e18e8132f5a6/src/cp.js
- *
- * @param     source    source path
- * @param     dest      destination path
- * @param     options   optional. See CopyOptions.
- */
-function cp(source_1, dest_1) {
-    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
-        const { force, recursive, copySourceDirectory } = readCopyOptions(options);
-        const destStat = (yield ioUtil.exists(dest)) ? yield ioUtil.stat(dest) : null;
-        // Dest is an existing file, but not forcing
-        if (destStat && destStat.isFile() && !force) {
-            return;
-        }
-        // If dest is an existing directory, should copy inside.
-        const newDest = destStat && destStat.isDirectory() && copySourceDirectory
-            ? path.join(dest, path.basename(source))
-            : dest;
-        if (!(yield ioUtil.exists(source))) {
-            throw new Error(`no such file or directory: ${source}`);
-        }
-        const sourceStat = yield ioUtil.stat(source);
-        if (sourceStat.isDirectory()) {
-            if (!recursive) {
-                throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
-            }
-            else {
-                yield cpDirRecursive(source, newDest, 0, force);
-            }
-        }
-        else {
-            if (path.relative(source, newDest) === '') {
-                // a file cannot be copied to itself
-                throw new Error(`'${newDest}' and '${source}' are the same file`);
-            }
-            yield io_copyFile(source, newDest, force);
-        }
-    });
-}
-/**
- * Moves a path.
- *
- * @param     source    source path
- * @param     dest      destination path
- * @param     options   optional. See MoveOptions.
- */
-function mv(source_1, dest_1) {
-    return io_awaiter(this, arguments, void 0, function* (source, dest, options = {}) {
-        if (yield ioUtil.exists(dest)) {
-            let destExists = true;
-            if (yield ioUtil.isDirectory(dest)) {
-                // If dest is directory copy src into dest
-                dest = path.join(dest, path.basename(source));
-                destExists = yield ioUtil.exists(dest);
-            }
-            if (destExists) {
-                if (options.force == null || options.force) {
-                    yield rmRF(dest);
-                }
-                else {
-                    throw new Error('Destination already exists');
-                }
-            }
-        }
-        yield mkdirP(path.dirname(dest));
-        yield ioUtil.rename(source, dest);
-    });
-}
-/**
- * Remove a path recursively with force
- *
- * @param inputPath path to remove
- */
-function rmRF(inputPath) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (ioUtil.IS_WINDOWS) {
-            // Check for invalid characters
-            // https://docs.microsoft.com/en-us/windows/win32/fileio/naming-a-file
-            if (/[*"<>|]/.test(inputPath)) {
-                throw new Error('File path must not contain `*`, `"`, `<`, `>` or `|` on Windows');
-            }
-        }
-        try {
-            // note if path does not exist, error is silent
-            yield ioUtil.rm(inputPath, {
-                force: true,
-                maxRetries: 3,
-                recursive: true,
-                retryDelay: 300
-            });
-        }
-        catch (err) {
-            throw new Error(`File was unable to be removed ${err}`);
-        }
-    });
-}
-/**
- * Make a directory.  Creates the full path with folders in between
- * Will throw if it fails
- *
- * @param   fsPath        path to create
- * @returns Promise<void>
- */
-function mkdirP(fsPath) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        ok(fsPath, 'a path argument must be provided');
-        yield ioUtil.mkdir(fsPath, { recursive: true });
-    });
-}
-/**
- * Returns path of a tool had the tool actually been invoked.  Resolves via paths.
- * If you check and the tool does not exist, it will throw.
- *
- * @param     tool              name of the tool
- * @param     check             whether to check if tool exists
- * @returns   Promise<string>   path to tool
- */
-function which(tool, check) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (!tool) {
-            throw new Error("parameter 'tool' is required");
-        }
-        // recursive when check=true
-        if (check) {
-            const result = yield which(tool, false);
-            if (!result) {
-                if (IS_WINDOWS) {
-                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
-                }
-                else {
-                    throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
-                }
-            }
-            return result;
-        }
-        const matches = yield findInPath(tool);
-        if (matches && matches.length > 0) {
-            return matches[0];
-        }
-        return '';
-    });
-}
-/**
- * Returns a list of all occurrences of the given tool on the system path.
- *
- * @returns   Promise<string[]>  the paths of the tool
- */
-function findInPath(tool) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if (!tool) {
-            throw new Error("parameter 'tool' is required");
-        }
-        // build the list of extensions to try
-        const extensions = [];
-        if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
-                if (extension) {
-                    extensions.push(extension);
-                }
-            }
-        }
-        // if it's rooted, return it if exists. otherwise return empty.
-        if (isRooted(tool)) {
-            const filePath = yield tryGetExecutablePath(tool, extensions);
-            if (filePath) {
-                return [filePath];
-            }
-            return [];
-        }
-        // if any path separators, return empty
-        if (tool.includes(external_path_.sep)) {
-            return [];
-        }
-        // build the list of directories
-        //
-        // Note, technically "where" checks the current directory on Windows. From a toolkit perspective,
-        // it feels like we should not do this. Checking the current directory seems like more of a use
-        // case of a shell, and the which() function exposed by the toolkit should strive for consistency
-        // across platforms.
-        const directories = [];
-        if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_.delimiter)) {
-                if (p) {
-                    directories.push(p);
-                }
-            }
-        }
-        // find all matches
-        const matches = [];
-        for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
-            if (filePath) {
-                matches.push(filePath);
-            }
-        }
-        return matches;
-    });
-}
-function readCopyOptions(options) {
-    const force = options.force == null ? true : options.force;
-    const recursive = Boolean(options.recursive);
-    const copySourceDirectory = options.copySourceDirectory == null
-        ? true
-        : Boolean(options.copySourceDirectory);
-    return { force, recursive, copySourceDirectory };
-}
-function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        // Ensure there is not a run away recursive copy
-        if (currentDepth >= 255)
-            return;
-        currentDepth++;
-        yield mkdirP(destDir);
-        const files = yield ioUtil.readdir(sourceDir);
-        for (const fileName of files) {
-            const srcFile = `${sourceDir}/${fileName}`;
-            const destFile = `${destDir}/${fileName}`;
-            const srcFileStat = yield ioUtil.lstat(srcFile);
-            if (srcFileStat.isDirectory()) {
-                // Recurse
-                yield cpDirRecursive(srcFile, destFile, currentDepth, force);
-            }
-            else {
-                yield io_copyFile(srcFile, destFile, force);
-            }
-        }
-        // Change the mode for the newly created directory
-        yield ioUtil.chmod(destDir, (yield ioUtil.stat(sourceDir)).mode);
-    });
-}
-// Buffered file copy
-function io_copyFile(srcFile, destFile, force) {
-    return io_awaiter(this, void 0, void 0, function* () {
-        if ((yield ioUtil.lstat(srcFile)).isSymbolicLink()) {
-            // unlink/re-link it
-            try {
-                yield ioUtil.lstat(destFile);
-                yield ioUtil.unlink(destFile);
-            }
-            catch (e) {
-                // Try to override file permission
-                if (e.code === 'EPERM') {
-                    yield ioUtil.chmod(destFile, '0666');
-                    yield ioUtil.unlink(destFile);
-                }
-                // other errors = it doesn't exist, no work to do
-            }
-            // Copy over symlink
-            const symlinkFull = yield ioUtil.readlink(srcFile);
-            yield ioUtil.symlink(symlinkFull, destFile, ioUtil.IS_WINDOWS ? 'junction' : null);
-        }
-        else if (!(yield ioUtil.exists(destFile)) || force) {
-            yield ioUtil.copyFile(srcFile, destFile);
-        }
-    });
-}
-//# sourceMappingURL=io.js.map
-;// CONCATENATED MODULE: external "timers"
-const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
-var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-
-/* eslint-disable @typescript-eslint/unbound-method */
-const toolrunner_IS_WINDOWS = process.platform === 'win32';
-/*
- * Class for running command line tools. Handles quoting and arg parsing in a platform agnostic way.
- */
-class ToolRunner extends external_events_.EventEmitter {
-    constructor(toolPath, args, options) {
-        super();
-        if (!toolPath) {
-            throw new Error("Parameter 'toolPath' cannot be null or empty.");
-        }
-        this.toolPath = toolPath;
-        this.args = args || [];
-        this.options = options || {};
-    }
-    _debug(message) {
-        if (this.options.listeners && this.options.listeners.debug) {
-            this.options.listeners.debug(message);
-        }
-    }
-    _getCommandString(options, noPrefix) {
-        const toolPath = this._getSpawnFileName();
-        const args = this._getSpawnArgs(options);
-        let cmd = noPrefix ? '' : '[command]'; // omit prefix when piped to a second tool
-        if (toolrunner_IS_WINDOWS) {
-            // Windows + cmd file
-            if (this._isCmdFile()) {
-                cmd += toolPath;
-                for (const a of args) {
-                    cmd += ` ${a}`;
-                }
-            }
-            // Windows + verbatim
-            else if (options.windowsVerbatimArguments) {
-                cmd += `"${toolPath}"`;
-                for (const a of args) {
-                    cmd += ` ${a}`;
-                }
-            }
-            // Windows (regular)
-            else {
-                cmd += this._windowsQuoteCmdArg(toolPath);
-                for (const a of args) {
-                    cmd += ` ${this._windowsQuoteCmdArg(a)}`;
-                }
-            }
-        }
-        else {
-            // OSX/Linux - this can likely be improved with some form of quoting.
-            // creating processes on Unix is fundamentally different than Windows.
-            // on Unix, execvp() takes an arg array.
-            cmd += toolPath;
-            for (const a of args) {
-                cmd += ` ${a}`;
-            }
-        }
-        return cmd;
-    }
-    _processLineBuffer(data, strBuffer, onLine) {
-        try {
-            let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_namespaceObject.EOL);
-            while (n > -1) {
-                const line = s.substring(0, n);
-                onLine(line);
-                // the rest of the string ...
-                s = s.substring(n + external_os_namespaceObject.EOL.length);
-                n = s.indexOf(external_os_namespaceObject.EOL);
-            }
-            return s;
-        }
-        catch (err) {
-            // streaming lines to console is best effort.  Don't fail a build.
-            this._debug(`error processing line. Failed with error ${err}`);
-            return '';
-        }
-    }
-    _getSpawnFileName() {
-        if (toolrunner_IS_WINDOWS) {
-            if (this._isCmdFile()) {
-                return process.env['COMSPEC'] || 'cmd.exe';
-            }
-        }
-        return this.toolPath;
-    }
-    _getSpawnArgs(options) {
-        if (toolrunner_IS_WINDOWS) {
-            if (this._isCmdFile()) {
-                let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
-                for (const a of this.args) {
-                    argline += ' ';
-                    argline += options.windowsVerbatimArguments
-                        ? a
-                        : this._windowsQuoteCmdArg(a);
-                }
-                argline += '"';
-                return [argline];
-            }
-        }
-        return this.args;
-    }
-    _endsWith(str, end) {
-        return str.endsWith(end);
-    }
-    _isCmdFile() {
-        const upperToolPath = this.toolPath.toUpperCase();
-        return (this._endsWith(upperToolPath, '.CMD') ||
-            this._endsWith(upperToolPath, '.BAT'));
-    }
-    _windowsQuoteCmdArg(arg) {
-        // for .exe, apply the normal quoting rules that libuv applies
-        if (!this._isCmdFile()) {
-            return this._uvQuoteCmdArg(arg);
-        }
-        // otherwise apply quoting rules specific to the cmd.exe command line parser.
-        // the libuv rules are generic and are not designed specifically for cmd.exe
-        // command line parser.
-        //
-        // for a detailed description of the cmd.exe command line parser, refer to
-        // http://stackoverflow.com/questions/4094699/how-does-the-windows-command-interpreter-cmd-exe-parse-scripts/7970912#7970912
-        // need quotes for empty arg
-        if (!arg) {
-            return '""';
-        }
-        // determine whether the arg needs to be quoted
-        const cmdSpecialChars = [
-            ' ',
-            '\t',
-            '&',
-            '(',
-            ')',
-            '[',
-            ']',
-            '{',
-            '}',
-            '^',
-            '=',
-            ';',
-            '!',
-            "'",
-            '+',
-            ',',
-            '`',
-            '~',
-            '|',
-            '<',
-            '>',
-            '"'
-        ];
-        let needsQuotes = false;
-        for (const char of arg) {
-            if (cmdSpecialChars.some(x => x === char)) {
-                needsQuotes = true;
-                break;
-            }
-        }
-        // short-circuit if quotes not needed
-        if (!needsQuotes) {
-            return arg;
-        }
-        // the following quoting rules are very similar to the rules that by libuv applies.
-        //
-        // 1) wrap the string in quotes
-        //
-        // 2) double-up quotes - i.e. " => ""
-        //
-        //    this is different from the libuv quoting rules. libuv replaces " with \", which unfortunately
-        //    doesn't work well with a cmd.exe command line.
-        //
-        //    note, replacing " with "" also works well if the arg is passed to a downstream .NET console app.
-        //    for example, the command line:
-        //          foo.exe "myarg:""my val"""
-        //    is parsed by a .NET console app into an arg array:
-        //          [ "myarg:\"my val\"" ]
-        //    which is the same end result when applying libuv quoting rules. although the actual
-        //    command line from libuv quoting rules would look like:
-        //          foo.exe "myarg:\"my val\""
-        //
-        // 3) double-up slashes that precede a quote,
-        //    e.g.  hello \world    => "hello \world"
-        //          hello\"world    => "hello\\""world"
-        //          hello\\"world   => "hello\\\\""world"
-        //          hello world\    => "hello world\\"
-        //
-        //    technically this is not required for a cmd.exe command line, or the batch argument parser.
-        //    the reasons for including this as a .cmd quoting rule are:
-        //
-        //    a) this is optimized for the scenario where the argument is passed from the .cmd file to an
-        //       external program. many programs (e.g. .NET console apps) rely on the slash-doubling rule.
-        //
-        //    b) it's what we've been doing previously (by deferring to node default behavior) and we
-        //       haven't heard any complaints about that aspect.
-        //
-        // note, a weakness of the quoting rules chosen here, is that % is not escaped. in fact, % cannot be
-        // escaped when used on the command line directly - even though within a .cmd file % can be escaped
-        // by using %%.
-        //
-        // the saving grace is, on the command line, %var% is left as-is if var is not defined. this contrasts
-        // the line parsing rules within a .cmd file, where if var is not defined it is replaced with nothing.
-        //
-        // one option that was explored was replacing % with ^% - i.e. %var% => ^%var^%. this hack would
-        // often work, since it is unlikely that var^ would exist, and the ^ character is removed when the
-        // variable is used. the problem, however, is that ^ is not removed when %* is used to pass the args
-        // to an external program.
-        //
-        // an unexplored potential solution for the % escaping problem, is to create a wrapper .cmd file.
-        // % can be escaped within a .cmd file.
-        let reverse = '"';
-        let quoteHit = true;
-        for (let i = arg.length; i > 0; i--) {
-            // walk the string in reverse
-            reverse += arg[i - 1];
-            if (quoteHit && arg[i - 1] === '\\') {
-                reverse += '\\'; // double the slash
-            }
-            else if (arg[i - 1] === '"') {
-                quoteHit = true;
-                reverse += '"'; // double the quote
-            }
-            else {
-                quoteHit = false;
-            }
-        }
-        reverse += '"';
-        return reverse.split('').reverse().join('');
-    }
-    _uvQuoteCmdArg(arg) {
-        // Tool runner wraps child_process.spawn() and needs to apply the same quoting as
-        // Node in certain cases where the undocumented spawn option windowsVerbatimArguments
-        // is used.
-        //
-        // Since this function is a port of quote_cmd_arg from Node 4.x (technically, lib UV,
-        // see https://github.com/nodejs/node/blob/v4.x/deps/uv/src/win/process.c for details),
-        // pasting copyright notice from Node within this function:
-        //
-        //      Copyright Joyent, Inc. and other Node contributors. All rights reserved.
-        //
-        //      Permission is hereby granted, free of charge, to any person obtaining a copy
-        //      of this software and associated documentation files (the "Software"), to
-        //      deal in the Software without restriction, including without limitation the
-        //      rights to use, copy, modify, merge, publish, distribute, sublicense, and/or
-        //      sell copies of the Software, and to permit persons to whom the Software is
-        //      furnished to do so, subject to the following conditions:
-        //
-        //      The above copyright notice and this permission notice shall be included in
-        //      all copies or substantial portions of the Software.
-        //
-        //      THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-        //      IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-        //      FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-        //      AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-        //      LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING
-        //      FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS
-        //      IN THE SOFTWARE.
-        if (!arg) {
-            // Need double quotation for empty argument
-            return '""';
-        }
-        if (!arg.includes(' ') && !arg.includes('\t') && !arg.includes('"')) {
-            // No quotation needed
-            return arg;
-        }
-        if (!arg.includes('"') && !arg.includes('\\')) {
-            // No embedded double quotes or backslashes, so I can just wrap
-            // quote marks around the whole thing.
-            return `"${arg}"`;
-        }
-        // Expected input/output:
-        //   input : hello"world
-        //   output: "hello\"world"
-        //   input : hello""world
-        //   output: "hello\"\"world"
-        //   input : hello\world
-        //   output: hello\world
-        //   input : hello\\world
-        //   output: hello\\world
-        //   input : hello\"world
-        //   output: "hello\\\"world"
-        //   input : hello\\"world
-        //   output: "hello\\\\\"world"
-        //   input : hello world\
-        //   output: "hello world\\" - note the comment in libuv actually reads "hello world\"
-        //                             but it appears the comment is wrong, it should be "hello world\\"
-        let reverse = '"';
-        let quoteHit = true;
-        for (let i = arg.length; i > 0; i--) {
-            // walk the string in reverse
-            reverse += arg[i - 1];
-            if (quoteHit && arg[i - 1] === '\\') {
-                reverse += '\\';
-            }
-            else if (arg[i - 1] === '"') {
-                quoteHit = true;
-                reverse += '\\';
-            }
-            else {
-                quoteHit = false;
-            }
-        }
-        reverse += '"';
-        return reverse.split('').reverse().join('');
-    }
-    _cloneExecOptions(options) {
-        options = options || {};
-        const result = {
-            cwd: options.cwd || process.cwd(),
-            env: options.env || process.env,
-            silent: options.silent || false,
-            windowsVerbatimArguments: options.windowsVerbatimArguments || false,
-            failOnStdErr: options.failOnStdErr || false,
-            ignoreReturnCode: options.ignoreReturnCode || false,
-            delay: options.delay || 10000
-        };
-        result.outStream = options.outStream || process.stdout;
-        result.errStream = options.errStream || process.stderr;
-        return result;
-    }
-    _getSpawnOptions(options, toolPath) {
-        options = options || {};
-        const result = {};
-        result.cwd = options.cwd;
-        result.env = options.env;
-        result['windowsVerbatimArguments'] =
-            options.windowsVerbatimArguments || this._isCmdFile();
-        if (options.windowsVerbatimArguments) {
-            result.argv0 = `"${toolPath}"`;
-        }
-        return result;
-    }
-    /**
-     * Exec a tool.
-     * Output will be streamed to the live console.
-     * Returns promise with return code
-     *
-     * @param     tool     path to tool to exec
-     * @param     options  optional exec options.  See ExecOptions
-     * @returns   number
-     */
-    exec() {
-        return toolrunner_awaiter(this, void 0, void 0, function* () {
-            // root the tool path if it is unrooted and contains relative pathing
-            if (!isRooted(this.toolPath) &&
-                (this.toolPath.includes('/') ||
-                    (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
-                // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
-            }
-            // if the tool is only a file name, then resolve it from the PATH
-            // otherwise verify it exists (add extension on Windows if necessary)
-            this.toolPath = yield which(this.toolPath, true);
-            return new Promise((resolve, reject) => toolrunner_awaiter(this, void 0, void 0, function* () {
-                this._debug(`exec tool: ${this.toolPath}`);
-                this._debug('arguments:');
-                for (const arg of this.args) {
-                    this._debug(`   ${arg}`);
-                }
-                const optionsNonNull = this._cloneExecOptions(this.options);
-                if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
-                }
-                const state = new ExecState(optionsNonNull, this.toolPath);
-                state.on('debug', (message) => {
-                    this._debug(message);
-                });
-                if (this.options.cwd && !(yield exists(this.options.cwd))) {
-                    return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
-                }
-                const fileName = this._getSpawnFileName();
-                const cp = external_child_process_.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
-                let stdbuffer = '';
-                if (cp.stdout) {
-                    cp.stdout.on('data', (data) => {
-                        if (this.options.listeners && this.options.listeners.stdout) {
-                            this.options.listeners.stdout(data);
-                        }
-                        if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                            optionsNonNull.outStream.write(data);
-                        }
-                        stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
-                            if (this.options.listeners && this.options.listeners.stdline) {
-                                this.options.listeners.stdline(line);
-                            }
-                        });
-                    });
-                }
-                let errbuffer = '';
-                if (cp.stderr) {
-                    cp.stderr.on('data', (data) => {
-                        state.processStderr = true;
-                        if (this.options.listeners && this.options.listeners.stderr) {
-                            this.options.listeners.stderr(data);
-                        }
-                        if (!optionsNonNull.silent &&
-                            optionsNonNull.errStream &&
-                            optionsNonNull.outStream) {
-                            const s = optionsNonNull.failOnStdErr
-                                ? optionsNonNull.errStream
-                                : optionsNonNull.outStream;
-                            s.write(data);
-                        }
-                        errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
-                            if (this.options.listeners && this.options.listeners.errline) {
-                                this.options.listeners.errline(line);
-                            }
-                        });
-                    });
-                }
-                cp.on('error', (err) => {
-                    state.processError = err.message;
-                    state.processExited = true;
-                    state.processClosed = true;
-                    state.CheckComplete();
-                });
-                cp.on('exit', (code) => {
-                    state.processExitCode = code;
-                    state.processExited = true;
-                    this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
-                    state.CheckComplete();
-                });
-                cp.on('close', (code) => {
-                    state.processExitCode = code;
-                    state.processExited = true;
-                    state.processClosed = true;
-                    this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
-                    state.CheckComplete();
-                });
-                state.on('done', (error, exitCode) => {
-                    if (stdbuffer.length > 0) {
-                        this.emit('stdline', stdbuffer);
-                    }
-                    if (errbuffer.length > 0) {
-                        this.emit('errline', errbuffer);
-                    }
-                    cp.removeAllListeners();
-                    if (error) {
-                        reject(error);
-                    }
-                    else {
-                        resolve(exitCode);
-                    }
-                });
-                if (this.options.input) {
-                    if (!cp.stdin) {
-                        throw new Error('child process missing stdin');
-                    }
-                    cp.stdin.end(this.options.input);
-                }
-            }));
-        });
-    }
-}
-/**
- * Convert an arg string to an array of args. Handles escaping
- *
- * @param    argString   string of arguments
- * @returns  string[]    array of arguments
- */
-function argStringToArray(argString) {
-    const args = [];
-    let inQuotes = false;
-    let escaped = false;
-    let arg = '';
-    function append(c) {
-        // we only escape double quotes.
-        if (escaped && c !== '"') {
-            arg += '\\';
-        }
-        arg += c;
-        escaped = false;
-    }
-    for (let i = 0; i < argString.length; i++) {
-        const c = argString.charAt(i);
-        if (c === '"') {
-            if (!escaped) {
-                inQuotes = !inQuotes;
-            }
-            else {
-                append(c);
-            }
-            continue;
-        }
-        if (c === '\\' && escaped) {
-            append(c);
-            continue;
-        }
-        if (c === '\\' && inQuotes) {
-            escaped = true;
-            continue;
-        }
-        if (c === ' ' && !inQuotes) {
-            if (arg.length > 0) {
-                args.push(arg);
-                arg = '';
-            }
-            continue;
-        }
-        append(c);
-    }
-    if (arg.length > 0) {
-        args.push(arg.trim());
-    }
-    return args;
-}
-class ExecState extends external_events_.EventEmitter {
-    constructor(options, toolPath) {
-        super();
-        this.processClosed = false; // tracks whether the process has exited and stdio is closed
-        this.processError = '';
-        this.processExitCode = 0;
-        this.processExited = false; // tracks whether the process has exited
-        this.processStderr = false; // tracks whether stderr was written to
-        this.delay = 10000; // 10 seconds
-        this.done = false;
-        this.timeout = null;
-        if (!toolPath) {
-            throw new Error('toolPath must not be empty');
-        }
-        this.options = options;
-        this.toolPath = toolPath;
-        if (options.delay) {
-            this.delay = options.delay;
-        }
-    }
-    CheckComplete() {
-        if (this.done) {
-            return;
-        }
-        if (this.processClosed) {
-            this._setResult();
-        }
-        else if (this.processExited) {
-            this.timeout = (0,external_timers_namespaceObject.setTimeout)(ExecState.HandleTimeout, this.delay, this);
-        }
-    }
-    _debug(message) {
-        this.emit('debug', message);
-    }
-    _setResult() {
-        // determine whether there is an error
-        let error;
-        if (this.processExited) {
-            if (this.processError) {
-                error = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
-            }
-            else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
-                error = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
-            }
-            else if (this.processStderr && this.options.failOnStdErr) {
-                error = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
-            }
-        }
-        // clear the timeout
-        if (this.timeout) {
-            clearTimeout(this.timeout);
-            this.timeout = null;
-        }
-        this.done = true;
-        this.emit('done', error, this.processExitCode);
-    }
-    static HandleTimeout(state) {
-        if (state.done) {
-            return;
-        }
-        if (!state.processClosed && state.processExited) {
-            const message = `The STDIO streams did not close within ${state.delay / 1000} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
-            state._debug(message);
-        }
-        state._setResult();
-    }
-}
-//# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
-var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-/**
- * Exec a command.
- * Output will be streamed to the live console.
- * Returns promise with return code
- *
- * @param     commandLine        command to execute (can include additional args). Must be correctly escaped.
- * @param     args               optional arguments for tool. Escaping is handled by the lib.
- * @param     options            optional exec options.  See ExecOptions
- * @returns   Promise<number>    exit code
- */
-function exec_exec(commandLine, args, options) {
-    return exec_awaiter(this, void 0, void 0, function* () {
-        const commandArgs = tr.argStringToArray(commandLine);
-        if (commandArgs.length === 0) {
-            throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
-        }
-        // Path to tool to execute should be first arg
-        const toolPath = commandArgs[0];
-        args = commandArgs.slice(1).concat(args || []);
-        const runner = new tr.ToolRunner(toolPath, args, options);
-        return runner.exec();
-    });
-}
-/**
- * Exec a command and get the output.
- * Output will be streamed to the live console.
- * Returns promise with the exit code and collected stdout and stderr
- *
- * @param     commandLine           command to execute (can include additional args). Must be correctly escaped.
- * @param     args                  optional arguments for tool. Escaping is handled by the lib.
- * @param     options               optional exec options.  See ExecOptions
- * @returns   Promise<ExecOutput>   exit code, stdout, and stderr
- */
-function getExecOutput(commandLine, args, options) {
-    return exec_awaiter(this, void 0, void 0, function* () {
-        var _a, _b;
-        let stdout = '';
-        let stderr = '';
-        //Using string decoder covers the case where a mult-byte character is split
-        const stdoutDecoder = new StringDecoder('utf8');
-        const stderrDecoder = new StringDecoder('utf8');
-        const originalStdoutListener = (_a = options === null || options === void 0 ? void 0 : options.listeners) === null || _a === void 0 ? void 0 : _a.stdout;
-        const originalStdErrListener = (_b = options === null || options === void 0 ? void 0 : options.listeners) === null || _b === void 0 ? void 0 : _b.stderr;
-        const stdErrListener = (data) => {
-            stderr += stderrDecoder.write(data);
-            if (originalStdErrListener) {
-                originalStdErrListener(data);
-            }
-        };
-        const stdOutListener = (data) => {
-            stdout += stdoutDecoder.write(data);
-            if (originalStdoutListener) {
-                originalStdoutListener(data);
-            }
-        };
-        const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
-        //flush any remaining characters
-        stdout += stdoutDecoder.end();
-        stderr += stderrDecoder.end();
-        return {
-            exitCode,
-            stdout,
-            stderr
-        };
-    });
-}
-//# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
-var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
-        silent: true
-    });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
-        silent: true
-    });
-    return {
-        name: name.trim(),
-        version: version.trim()
-    };
-});
-const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
-        silent: true
-    });
-    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
-    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
-    return {
-        name,
-        version
-    };
-});
-const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
-        silent: true
-    });
-    const [name, version] = stdout.trim().split('\n');
-    return {
-        name,
-        version
-    };
-});
-const platform = external_os_namespaceObject.platform();
-const arch = external_os_namespaceObject.arch();
-const isWindows = platform === 'win32';
-const isMacOS = platform === 'darwin';
-const isLinux = platform === 'linux';
-function getDetails() {
-    return platform_awaiter(this, void 0, void 0, function* () {
-        return Object.assign(Object.assign({}, (yield (isWindows
-            ? getWindowsInfo()
-            : isMacOS
-                ? getMacOsInfo()
-                : getLinuxInfo()))), { platform,
-            arch,
-            isWindows,
-            isMacOS,
-            isLinux });
-    });
-}
-//# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
-var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-/**
- * The code to exit an action
- */
-var ExitCode;
-(function (ExitCode) {
-    /**
-     * A code indicating that the action was successful
-     */
-    ExitCode[ExitCode["Success"] = 0] = "Success";
-    /**
-     * A code indicating that the action was a failure
-     */
-    ExitCode[ExitCode["Failure"] = 1] = "Failure";
-})(ExitCode || (ExitCode = {}));
-//-----------------------------------------------------------------------
-// Variables
-//-----------------------------------------------------------------------
-/**
- * Sets env variable for this action and future actions in the job
- * @param name the name of the variable to set
- * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function exportVariable(name, val) {
-    const convertedVal = toCommandValue(val);
-    process.env[name] = convertedVal;
-    const filePath = process.env['GITHUB_ENV'] || '';
-    if (filePath) {
-        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
-    }
-    issueCommand('set-env', { name }, convertedVal);
-}
-/**
- * Registers a secret which will get masked from logs
- *
- * @param secret - Value of the secret to be masked
- * @remarks
- * This function instructs the Actions runner to mask the specified value in any
- * logs produced during the workflow run. Once registered, the secret value will
- * be replaced with asterisks (***) whenever it appears in console output, logs,
- * or error messages.
- *
- * This is useful for protecting sensitive information such as:
- * - API keys
- * - Access tokens
- * - Authentication credentials
- * - URL parameters containing signatures (SAS tokens)
- *
- * Note that masking only affects future logs; any previous appearances of the
- * secret in logs before calling this function will remain unmasked.
- *
- * @example
- * ```typescript
- * // Register an API token as a secret
- * const apiToken = "abc123xyz456";
- * setSecret(apiToken);
- *
- * // Now any logs containing this value will show *** instead
- * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
- * ```
- */
-function core_setSecret(secret) {
-    issueCommand('add-mask', {}, secret);
-}
-/**
- * Prepends inputPath to the PATH (for this action and future actions)
- * @param inputPath
- */
-function addPath(inputPath) {
-    const filePath = process.env['GITHUB_PATH'] || '';
-    if (filePath) {
-        issueFileCommand('PATH', inputPath);
-    }
-    else {
-        issueCommand('add-path', {}, inputPath);
-    }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
-}
-/**
- * Gets the value of an input.
- * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
- * Returns an empty string if the value is not defined.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string
- */
-function getInput(name, options) {
-    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
-    if (options && options.required && !val) {
-        throw new Error(`Input required and not supplied: ${name}`);
-    }
-    if (options && options.trimWhitespace === false) {
-        return val;
-    }
-    return val.trim();
-}
-/**
- * Gets the values of an multiline input.  Each value is also trimmed.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string[]
- *
- */
-function getMultilineInput(name, options) {
-    const inputs = getInput(name, options)
-        .split('\n')
-        .filter(x => x !== '');
-    if (options && options.trimWhitespace === false) {
-        return inputs;
-    }
-    return inputs.map(input => input.trim());
-}
-/**
- * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
- * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
- * The return value is also in boolean type.
- * ref: https://yaml.org/spec/1.2/spec.html#id2804923
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   boolean
- */
-function getBooleanInput(name, options) {
-    const trueValue = ['true', 'True', 'TRUE'];
-    const falseValue = ['false', 'False', 'FALSE'];
-    const val = getInput(name, options);
-    if (trueValue.includes(val))
-        return true;
-    if (falseValue.includes(val))
-        return false;
-    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
-        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
-}
-/**
- * Sets the value of an output.
- *
- * @param     name     name of the output to set
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function setOutput(name, value) {
-    const filePath = process.env['GITHUB_OUTPUT'] || '';
-    if (filePath) {
-        return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value));
-    }
-    process.stdout.write(os.EOL);
-    issueCommand('set-output', { name }, toCommandValue(value));
-}
-/**
- * Enables or disables the echoing of commands into stdout for the rest of the step.
- * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
- *
- */
-function setCommandEcho(enabled) {
-    issue('echo', enabled ? 'on' : 'off');
-}
-//-----------------------------------------------------------------------
-// Results
-//-----------------------------------------------------------------------
-/**
- * Sets the action status to failed.
- * When the action exits it will be with an exit code of 1
- * @param message add error issue message
- */
-function setFailed(message) {
-    process.exitCode = ExitCode.Failure;
-    error(message);
-}
-//-----------------------------------------------------------------------
-// Logging Commands
-//-----------------------------------------------------------------------
-/**
- * Gets whether Actions Step Debug is on or not
- */
-function isDebug() {
-    return process.env['RUNNER_DEBUG'] === '1';
-}
-/**
- * Writes debug message to user log
- * @param message debug message
- */
-function core_debug(message) {
-    issueCommand('debug', {}, message);
-}
-/**
- * Adds an error issue
- * @param message error issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function error(message, properties = {}) {
-    issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a warning issue
- * @param message warning issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function warning(message, properties = {}) {
-    issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a notice issue
- * @param message notice issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Writes info to log with console.log.
- * @param message info message
- */
-function info(message) {
-    process.stdout.write(message + os.EOL);
-}
-/**
- * Begin an output group.
- *
- * Output until the next `groupEnd` will be foldable in this group
- *
- * @param name The name of the output group
- */
-function startGroup(name) {
-    issue('group', name);
-}
-/**
- * End an output group.
- */
-function endGroup() {
-    issue('endgroup');
-}
-/**
- * Wrap an asynchronous function call in a group.
- *
- * Returns the same type as the function itself.
- *
- * @param name The name of the group
- * @param fn The function to wrap in the group
- */
-function group(name, fn) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        startGroup(name);
-        let result;
-        try {
-            result = yield fn();
-        }
-        finally {
-            endGroup();
-        }
-        return result;
-    });
-}
-//-----------------------------------------------------------------------
-// Wrapper action state
-//-----------------------------------------------------------------------
-/**
- * Saves state for current action, the state can only be retrieved by this action's post job execution.
- *
- * @param     name     name of the state to store
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function saveState(name, value) {
-    const filePath = process.env['GITHUB_STATE'] || '';
-    if (filePath) {
-        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
-    }
-    issueCommand('save-state', { name }, toCommandValue(value));
-}
-/**
- * Gets the value of an state set by this action's main execution.
- *
- * @param     name     name of the state to get
- * @returns   string
- */
-function getState(name) {
-    return process.env[`STATE_${name}`] || '';
-}
-function getIDToken(aud) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        return yield OidcClient.getIDToken(aud);
-    });
-}
-/**
- * Summary exports
- */
-
-/**
- * @deprecated use core.summary
- */
-
-/**
- * Path exports
- */
-
-/**
- * Platform utilities exports
- */
-
-//# sourceMappingURL=core.js.map
 
 /***/ }),
 

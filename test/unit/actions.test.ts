@@ -53,9 +53,9 @@ describe('actions', () => {
   }
 
   it('a pending stage bundle reads its inputs and says it is not built yet', () => {
-    const r = runBundle('kubespray', { INPUT_SPEC: 'clusters/example.yaml', INPUT_PLAN: 'true' });
+    const r = runBundle('helm-platform', { INPUT_SPEC: 'clusters/example.yaml', INPUT_PLAN: 'true' });
     assert.equal(r.status, 1);
-    assert.match(r.stdout, /::error::kubespray is not built yet/);
+    assert.match(r.stdout, /::error::helm-platform is not built yet/);
   });
 
   it('masks every secret input the catalog declares, wherever its value would appear', () => {

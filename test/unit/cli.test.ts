@@ -37,9 +37,9 @@ describe('bcmkube CLI', () => {
   });
 
   it('says a stage is not built yet, exits 2, and changes nothing', async () => {
-    const r = await cli('kubespray', '--spec', 'clusters/example.yaml');
+    const r = await cli('platform', '--spec', 'clusters/example.yaml');
     assert.equal(r.code, 2);
-    assert.match(r.out, /kubespray is not built yet \(issue 6/);
+    assert.match(r.out, /helm-platform is not built yet \(issue 7/);
     assert.match(r.out, /nothing was changed/);
   });
 

@@ -130,6 +130,10 @@ export interface MirrorsSpec {
   pypi?: string;
   /** registry host → mirror endpoints, for containerd. */
   images: Record<string, string[]>;
+  /** CA that signs the mirrors' certificates. */
+  ca_file?: string;
+  /** SHA-256 pins by file name, over the repo's table. */
+  sha256: Record<string, string>;
 }
 
 export interface ClusterSpec {

@@ -131,7 +131,6 @@ export const STAGES: StageDef[] = [
       { name: 'ansible-playbook-path', description: "Use this ansible-playbook instead of Kubespray's own Python environment." },
     ],
     outputs: [inventoryPathOutput, { name: 'recap', description: 'JSON PLAY RECAP per host (ok, changed, unreachable, failed).' }],
-    pending: 'issue 6',
   },
   {
     action: 'helm-platform',

@@ -27,7 +27,7 @@ export interface PrepareResult {
   phases: TimedPhase[];
 }
 
-function readMaybeFile(value: string): string {
+export function readMaybeFile(value: string): string {
   return !value.includes('\n') && existsSync(value) ? readFileSync(value, 'utf8') : value;
 }
 
@@ -59,7 +59,7 @@ function servicePublicKey(ctx: StageContext): string {
   return validPublicKey(key, 'access.service_user.public_key');
 }
 
-function knownHosts(ctx: StageContext): { text: string; file?: string } {
+export function knownHosts(ctx: StageContext): { text: string; file?: string } {
   const input = ctx.inputs.get('known-hosts').trim();
   if (input) return input.includes(' ') ? { text: input } : { text: readMaybeFile(input), file: input };
   const file = ctx.spec.access.known_hosts_file;

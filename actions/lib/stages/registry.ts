@@ -3,6 +3,7 @@ import type { InputSource } from '../report/inputs.ts';
 import type { Reporter } from '../report/reporter.ts';
 import { STAGES, type StageDef } from './catalog.ts';
 import { discoverStage } from './discover.ts';
+import { kubesprayStage } from './kubespray.ts';
 import { pendingStage } from './pending.ts';
 import { prepareStage } from './prepare.ts';
 
@@ -11,6 +12,7 @@ export type StageRunner = (inputs: InputSource, reporter: Reporter) => Promise<u
 const BUILT: Record<string, StageRunner> = {
   'discover-nodes': discoverStage,
   'prepare-nodes': prepareStage,
+  kubespray: kubesprayStage,
 };
 
 /** The stage's runner; every input the catalog marks secret is masked before the stage reads anything. */

@@ -31,7 +31,16 @@ const [tool, ...argv] = process.argv.slice(2) as ['helm' | 'kubectl', ...string[
 const start = Date.now();
 const env = process.env;
 
+/** The API server a --kubeconfig points at (never its credentials), so tests can check the rewrite. */
+function kubeconfigServer(): string | undefined {
+  const file = flag('--kubeconfig');
+  if (!file || !existsSync(file)) return undefined;
+  return /^\s*server:\s*(\S+)/m.exec(readFileSync(file, 'utf8'))?.[1];
+}
+
 function record(extra: Record<string, unknown> = {}): void {
+  const server = kubeconfigServer();
+  if (server) extra = { ...extra, kubeconfigServer: server };
   if (env.BCMKUBE_STANDIN_LOG)
     appendFileSync(
       env.BCMKUBE_STANDIN_LOG,
@@ -122,7 +131,7 @@ const config: StandinConfig =
   env.BCMKUBE_STANDIN_CONFIG && existsSync(env.BCMKUBE_STANDIN_CONFIG) ? JSON.parse(readFileSync(env.BCMKUBE_STANDIN_CONFIG, 'utf8')) : {};
 
 function helm(): void {
-  const sub = argv[0];
+  const sub = positionals()[0];
   if (['template', 'lint', 'pull', 'package', 'repo', 'version', 'show', 'dependency', 'search', 'env', 'create'].includes(sub ?? ''))
     passthrough(env.BCMKUBE_REAL_HELM);
   const namespace = flag('--namespace', '-n') ?? 'default';
@@ -211,7 +220,7 @@ function helm(): void {
 }
 
 function kubectl(): void {
-  const sub = argv[0];
+  const sub = positionals()[0];
   const dryRunClient = argv.some((a) => a === '--dry-run=client');
   if (sub === 'completion' || (sub === 'version' && argv.includes('--client')) || dryRunClient) passthrough(env.BCMKUBE_REAL_KUBECTL);
   const namespace = flag('--namespace', '-n') ?? 'default';

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readPlaybookOutput } from '../../actions/lib/kubespray/recap.ts';
+
+const transcript = `
+PLAY [k8s_cluster] *************************************************************
+
+TASK [kubernetes/preinstall : Stop if ip var does not match local ips] *********
+ok: [cp-01]
+fatal: [dgx-02]: FAILED! => {"assertion": "ip in ansible_all_ipv4_addresses", "changed": false, "evaluated_to": false, "msg": "IPv4: '127.0.9.9' do not match"}
+fatal: [dgx-03]: UNREACHABLE! => {"changed": false, "msg": "Failed to connect to the host via ssh: ssh: connect to host 127.0.2.103 port 22: Connection refused", "unreachable": true}
+
+TASK [container-engine/containerd : Download containerd] ***********************
+fatal: [dgx-02]: FAILED! => {"msg": "second failure is not the first"}
+
+PLAY RECAP *********************************************************************
+cp-01                      : ok=12   changed=3    unreachable=0    failed=0    skipped=4    rescued=0    ignored=0
+dgx-02                     : ok=5    changed=0    unreachable=0    failed=1    skipped=1    rescued=0    ignored=0
+dgx-03                     : ok=0    changed=0    unreachable=1    failed=0    skipped=0    rescued=0    ignored=0
+`;
+
+describe('ansible-playbook output', () => {
+  it('reads the PLAY RECAP per host', () => {
+    const r = readPlaybookOutput(transcript);
+    assert.deepEqual(
+      r.recap.map((h) => [h.host, h.ok, h.changed, h.unreachable, h.failed, h.skipped]),
+      [
+        ['cp-01', 12, 3, 0, 0, 4],
+        ['dgx-02', 5, 0, 0, 1, 1],
+        ['dgx-03', 0, 0, 1, 0, 0],
+      ],
+    );
+  });
+  it("keeps the first failed task of each host, with ansible's message", () => {
+    const r = readPlaybookOutput(transcript);
+    assert.deepEqual(r.firstFailures['dgx-02'], {
+      task: 'kubernetes/preinstall : Stop if ip var does not match local ips',
+      message: "FAILED! IPv4: '127.0.9.9' do not match",
+    });
+    assert.match(r.firstFailures['dgx-03']!.message, /^UNREACHABLE! Failed to connect to the host via ssh/);
+    assert.equal(r.firstFailures['cp-01'], undefined);
+  });
+});
