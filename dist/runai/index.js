@@ -66832,6 +66832,8 @@ function cidrContains(cidr, ip) {
         return false;
     return (n & mask(c.bits)) >>> 0 === c.base;
 }
+const LOOPBACK = { base: 0x7f000000, bits: 8, text: '127.0.0.0/8' };
+/** Two networks overlap when one contains the other's base (CIDRs never partly overlap). */
 function cidrsOverlap(a, b) {
     const bits = Math.min(a.bits, b.bits);
     return (a.base & mask(bits)) >>> 0 === (b.base & mask(bits)) >>> 0;
@@ -66846,7 +66848,11 @@ function isGlob(p) {
 function isRangePattern(p) {
     return /\[\d+-\d+\]/.test(p);
 }
-/** Expands range patterns; a literal hostname expands to itself. Throws with a readable reason. */
+/**
+ * Expands range patterns; a literal hostname expands to itself. A range whose first bound has a leading
+ * zero keeps that width (`[01-10]` → 01 … 10); otherwise numbers are written plainly (`[8-10]` → 8 9 10).
+ * Throws with a readable reason on bad syntax, a backwards range or more than MAX_EXPANSION names.
+ */
 function expandPattern(p) {
     const ranges = [...p.matchAll(RANGE)];
     if (/[[\]]/.test(p.replace(RANGE, '')))
@@ -66861,10 +66867,10 @@ function expandPattern(p) {
         const b = Number(to);
         if (a > b)
             throw new Error(`'${p}': range [${from}-${to}] runs backwards; write [${to}-${from}]`);
-        const width = from.length === to.length && from.startsWith('0') ? from.length : 0;
         const count = results.length * (b - a + 1);
         if (count > MAX_EXPANSION)
             throw new Error(`'${p}' expands to ${count} names; at most ${MAX_EXPANSION}`);
+        const width = from.length > 1 && from.startsWith('0') ? from.length : 0;
         const next = [];
         for (const head of results)
             for (let i = a; i <= b; i++)
@@ -66874,18 +66880,33 @@ function expandPattern(p) {
     return results.map((r) => r + p.slice(last));
 }
 function globToRegExp(glob) {
-    return new RegExp(`^${glob
-        .replace(/[.+^${}()|\\]/g, '\\$&')
+    const body = glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
         .replace(/\*/g, '.*')
-        .replace(/\?/g, '.')}$`);
+        .replace(/\?/g, '.');
+    return new RegExp(`^${body}$`);
 }
+// Discovery asks once per BCM node; a range is expanded once per pattern, not once per node.
+const expandedCache = new Map();
+function expandedSet(pattern) {
+    let set = expandedCache.get(pattern);
+    if (!set) {
+        if (expandedCache.size >= 256)
+            expandedCache.clear();
+        set = new Set(expandPattern(pattern));
+        expandedCache.set(pattern, set);
+    }
+    return set;
+}
+/** Does this selector pick the node? Globs and ranges match the whole hostname; a category matches BCM's category name. */
 function matchSelector(selector, hostname, category) {
     if (typeof selector !== 'string')
-        return category === selector.category;
+        return category !== undefined && category === selector.category;
     if (isGlob(selector))
         return globToRegExp(selector).test(hostname);
-    return expandPattern(selector).includes(hostname);
+    return expandedSet(selector).has(hostname);
 }
+/** For messages: `'dgx-[01-08]'`, `category 'dgx-h100'`. */
 function selectorToString(selector) {
     return typeof selector === 'string' ? `'${selector}'` : `category '${selector.category}'`;
 }
@@ -70981,199 +71002,314 @@ var CHOMPING_KEEP = CHOMPING_MODE.KEEP;
 
 //# sourceMappingURL=js-yaml.mjs.map
 ;// CONCATENATED MODULE: ./build/schema/cluster-spec.schema.json
-const cluster_spec_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json","title":"bcmkube cluster spec","description":"One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative paths are resolved against the working directory (the repository root in Actions). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.","type":"object","additionalProperties":false,"required":["name","bcm","nodes","network"],"$defs":{"nodeSelector":{"description":"A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).","oneOf":[{"type":"string","minLength":1,"maxLength":253},{"type":"object","additionalProperties":false,"required":["category"],"properties":{"category":{"type":"string","description":"BCM category name: every node in it.","minLength":1,"maxLength":128}}}]}},"properties":{"$schema":{"type":"string","description":"Editor hint; ignored."},"name":{"type":"string","description":"Cluster name: lower-case letters, digits and \'-\', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"bcm":{"type":"object","description":"The BCM head node\'s JSON API (CMDaemon).","additionalProperties":false,"properties":{"endpoint":{"type":"string","description":"Base URL of the head node, https only, e.g. https://bcm-head-01:8081 (CMDaemon\'s port) or a reverse proxy URL. The client posts to <endpoint>/json.","format":"uri","pattern":"^https://"},"auth":{"type":"string","description":"login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).","enum":["login","client-cert"],"default":"login"},"username":{"type":"string","description":"Login user (not a secret). The action input bcm-username overrides it.","minLength":1,"maxLength":64},"password_file":{"type":"string","description":"CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret."},"client_cert_file":{"type":"string","description":"CLI only: client certificate (PEM) for auth: client-cert."},"client_key_file":{"type":"string","description":"CLI only: its private key (PEM)."},"ca_file":{"type":"string","description":"BCM\'s CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it."},"insecure":{"type":"boolean","description":"Skip TLS verification. Never in production; the summary carries a warning.","default":false},"timeout_seconds":{"type":"integer","description":"Per-request timeout.","default":30,"minimum":1,"maximum":600},"retries":{"type":"integer","description":"Extra attempts for connection errors and 5xx (reads only), with exponential backoff.","default":3,"minimum":0,"maximum":10}},"required":["endpoint"]},"nodes":{"type":"object","description":"Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.","additionalProperties":false,"properties":{"control_plane":{"type":"array","description":"Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"minItems":1},"workers":{"type":"array","description":"Kubernetes worker nodes (kube_node).","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"etcd":{"type":"array","description":"etcd members. Empty: the control plane.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"gpu_workers":{"type":"array","description":"Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"allow_stacked":{"type":"boolean","description":"Allow a node to be both control plane and worker.","default":false},"allowed_status":{"type":"array","description":"BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.","items":{"type":"string","enum":["UP","DOWN","PENDING","INSTALLING","INSTALLER_FAILED","INSTALLER_REBOOTING","INSTALLER_CALLINGINIT","INSTALLER_UNREACHABLE","GOING_DOWN","BOOTING","UNDEFINED","UNKNOWN"]},"default":["UP"],"minItems":1,"uniqueItems":true},"skippable":{"type":"array","description":"Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).","items":{"type":"string"},"default":[]}},"required":["control_plane"]},"network":{"type":"object","description":"How nodes are reached and the cluster\'s own networks.","additionalProperties":false,"properties":{"node_network":{"type":"object","description":"The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. BCM\'s management/BMC network is never used unless allow_management.","additionalProperties":false,"properties":{"name":{"type":"string","description":"BCM network name, e.g. dgxnet.","minLength":1},"cidr":{"type":"string","description":"IPv4 CIDR the address must be in, e.g. 10.184.162.0/24."},"interface":{"type":"string","description":"Interface name on the node in BCM, e.g. ens1f0np0.","minLength":1}},"minProperties":1,"maxProperties":1},"allow_management":{"type":"boolean","description":"Allow a management or BMC network/interface to be chosen.","default":false},"pod_cidr":{"type":"string","description":"Pod network (kube_pods_subnet). Must not overlap the service or node network.","default":"172.29.0.0/16"},"service_cidr":{"type":"string","description":"Service network (kube_service_addresses).","default":"10.150.0.0/16"}},"required":["node_network"]},"access":{"type":"object","description":"SSH access to the nodes.","additionalProperties":false,"properties":{"admin":{"type":"object","description":"The bootstrap admin that creates the service user (root, or a user with passwordless sudo).","additionalProperties":false,"properties":{"user":{"type":"string","description":"Admin user name.","default":"root"},"auth":{"type":"string","description":"key, or password (BCM images ship a password-only admin).","enum":["key","password"],"default":"key"},"key_file":{"type":"string","description":"CLI only: the admin\'s private key. In Actions: input admin-ssh-key."},"password_file":{"type":"string","description":"CLI only: the admin\'s password. In Actions: input admin-password."}},"default":{}},"service_user":{"type":"object","description":"The user Kubespray and later stages log in as.","additionalProperties":false,"properties":{"name":{"type":"string","description":"User name.","default":"ansiblebcm","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"uid":{"type":"integer","description":"UID (match LDAP when the home is shared).","default":60000,"minimum":1000,"maximum":2147483646},"gid":{"type":"integer","description":"GID of its own group.","default":60000,"minimum":1000,"maximum":2147483646},"shell":{"type":"string","description":"Login shell.","default":"/bin/bash","pattern":"^/[A-Za-z0-9._/-]+$"},"public_key":{"type":"string","description":"OpenSSH public key line (not a secret). Or public_key_file."},"public_key_file":{"type":"string","description":"File holding the public key."},"private_key_file":{"type":"string","description":"CLI only: the private key. In Actions: input service-ssh-key."}},"default":{}},"host_key_policy":{"type":"string","description":"strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).","enum":["strict","accept-new","off"],"default":"strict"},"known_hosts_file":{"type":"string","description":"known_hosts for the nodes (by address and hostname)."},"legacy_algorithms":{"type":"boolean","description":"Allow ssh-rsa (SHA-1) for old BCM images.","default":false},"concurrency":{"type":"integer","description":"Nodes worked on at once.","default":32,"minimum":1,"maximum":512},"connect_timeout_seconds":{"type":"integer","description":"SSH connect timeout.","default":10,"minimum":1,"maximum":300},"command_timeout_seconds":{"type":"integer","description":"Timeout of one remote command.","default":120,"minimum":1,"maximum":3600},"min_containerd_gb":{"type":"integer","description":"Free space containerd needs, GB.","default":10,"minimum":1,"maximum":100000},"max_clock_skew_seconds":{"type":"number","description":"Largest clock difference from the runner.","default":2,"minimum":0,"maximum":3600},"data_partitions":{"type":"array","description":"Data partitions where containerd may live when /var is small (DGX: /raid).","items":{"type":"string","pattern":"^/[A-Za-z0-9._/-]*$"},"default":["/raid","/local"]},"gpu_drivers_later":{"type":"boolean","description":"GPU workers may show no GPU yet (the GPU Operator installs the driver).","default":false}},"default":{}},"kubernetes":{"type":"object","description":"Kubernetes through Kubespray.","additionalProperties":false,"properties":{"kubespray_version":{"type":"string","description":"Kubespray release tag.","default":"v2.27.1","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"version":{"type":"string","description":"Kubernetes version (kube_version).","default":"v1.31.9","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"cni":{"type":"string","description":"Network plugin (kube_network_plugin).","enum":["calico","cilium","flannel"],"default":"calico"},"dns_domain":{"type":"string","description":"Cluster DNS domain. Stays cluster.local unless you need otherwise (the predecessor changed it by accident).","default":"cluster.local"},"apiserver_healthcheck_port":{"type":"integer","description":"loadbalancer_apiserver_healthcheck_port. Kubespray\'s 8081 collides with BCM\'s CMDaemon on the nodes.","default":8082,"minimum":1,"maximum":65535},"extra_vars":{"type":"object","description":"Extra Kubespray variables (group_vars/all), applied last.","default":{}}},"default":{}},"platform":{"type":"object","description":"The Helm platform (helm/platform.yaml).","additionalProperties":false,"properties":{"ingress":{"type":"string","description":"Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).","enum":["ingress-nginx","none"],"default":"ingress-nginx"},"gpu_driver":{"type":"boolean","description":"Let the GPU Operator install the driver. DGX OS ships it: false.","default":false},"releases":{"type":"object","description":"Per-release overrides by release name.","default":{},"additionalProperties":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install this release."},"version":{"type":"string","description":"Chart version."},"values":{"type":"object","description":"Values merged over helm/values/<release>.yaml."}}}}},"default":{}},"runai":{"type":"object","description":"Run:ai self-hosted.","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install Run:ai.","default":true},"version":{"type":"string","description":"Run:ai control-plane chart version (2.21.x).","default":"2.21.63","pattern":"^\\\\d+\\\\.\\\\d+(\\\\.\\\\d+)?$"},"domain":{"type":"string","description":"Run:ai FQDN (DNS name users and the cluster reach the control plane on).","format":"hostname"},"cluster_name":{"type":"string","description":"Run:ai cluster name. Default: the spec name."},"tls":{"type":"object","description":"TLS for the Run:ai domain.","additionalProperties":false,"properties":{"source":{"type":"string","description":"generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.","enum":["generate","provided"],"default":"generate"},"cert_file":{"type":"string","description":"Certificate (PEM)."},"key_file":{"type":"string","description":"CLI only: key (PEM)."},"ca_file":{"type":"string","description":"CA (PEM)."}},"default":{}},"ingress_port":{"type":"integer","description":"HTTPS NodePort of the ingress.","default":30443,"minimum":1,"maximum":65535},"url":{"type":"string","description":"Control-plane URL. Default: https://<domain>:<ingress_port>.","format":"uri"},"admin_user":{"type":"string","description":"Run:ai admin user (email)."},"password_file":{"type":"string","description":"CLI only: the admin password. In Actions: input runai-admin-password."}},"default":{}},"mirrors":{"type":"object","description":"Base URLs for an air-gapped site.","additionalProperties":false,"properties":{"tools":{"type":"string","description":"helm/kubectl downloads (upstream layout).","format":"uri"},"charts":{"type":"string","description":"A Helm repository holding every platform chart.","format":"uri"},"kubespray":{"type":"string","description":"Kubespray release tarballs.","format":"uri"},"pypi":{"type":"string","description":"Python package index for Kubespray\'s requirements.","format":"uri"},"images":{"type":"object","description":"Container registry → mirror endpoints for containerd.","default":{},"additionalProperties":{"type":"array","items":{"type":"string","format":"uri"}}},"ca_file":{"type":"string","description":"CA certificate (PEM) that signs the mirrors\' HTTPS certificates, for a site with its own CA."},"sha256":{"type":"object","description":"SHA-256 pins by file name (e.g. kubespray-v2.27.1.tar.gz), added to the repo\'s table; a download that does not match is refused.","default":{},"additionalProperties":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},"default":{}}}}');
+const cluster_spec_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json","title":"bcmkube cluster spec","description":"One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative file paths are resolved against the current working directory (in Actions: the checked-out repository root). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.","type":"object","additionalProperties":false,"required":["name","bcm","nodes","network"],"$defs":{"nodeSelector":{"description":"A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).","oneOf":[{"type":"string","minLength":1,"maxLength":253,"description":"A hostname (dgx-05), a range pattern (dgx-[01-08], rack[1-2]-dgx[01-04]; a leading zero keeps the width) or a glob (dgx-*, dgx-0?) matched against BCM hostnames."},{"type":"object","additionalProperties":false,"required":["category"],"properties":{"category":{"type":"string","description":"BCM category name: every node in it.","minLength":1,"maxLength":128}},"description":"Every node in a BCM category."}]}},"properties":{"$schema":{"type":"string","description":"Editor hint; ignored."},"name":{"type":"string","description":"Cluster name: lower-case letters, digits and \'-\', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"bcm":{"type":"object","description":"The BCM head node\'s JSON API (CMDaemon).","additionalProperties":false,"properties":{"endpoint":{"type":"string","description":"Base URL of the head node\'s CMDaemon, https only (http would send the BCM password in clear, and is refused even with insecure), e.g. https://bcm-head-01:8081 or a reverse proxy URL. The client posts to <endpoint>/json.","format":"uri","pattern":"^https://"},"auth":{"type":"string","description":"How to log in to BCM. login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).","enum":["login","client-cert"]},"username":{"type":"string","description":"Login user (not a secret). The action input bcm-username overrides it.","minLength":1,"maxLength":64},"password_file":{"type":"string","description":"CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret. Relative to the working directory."},"client_cert_file":{"type":"string","description":"CLI only: client certificate (PEM) for auth: client-cert. Relative to the working directory."},"client_key_file":{"type":"string","description":"CLI only: its private key (PEM). Relative to the working directory."},"ca_file":{"type":"string","description":"BCM\'s CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it. Relative to the working directory."},"insecure":{"type":"boolean","description":"Skip TLS verification. Never in production; the summary carries a warning.","default":false},"timeout_seconds":{"type":"integer","description":"Per-request timeout.","default":30,"minimum":1,"maximum":600},"retries":{"type":"integer","description":"Extra attempts for connection errors and 5xx (reads only), with exponential backoff.","default":3,"minimum":0,"maximum":10}},"required":["endpoint","auth"]},"nodes":{"type":"object","description":"Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.","additionalProperties":false,"properties":{"control_plane":{"type":"array","description":"Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"minItems":1},"workers":{"type":"array","description":"Kubernetes worker nodes (kube_node).","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"etcd":{"type":"array","description":"etcd members. Empty: the control plane. Use an odd number (quorum); more than 7 slows every write.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"gpu_workers":{"type":"array","description":"Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"allow_stacked":{"type":"boolean","description":"Allow a node to be both control plane and worker (stacked). Off: a node in both lists is an error.","default":false},"allowed_status":{"type":"array","description":"BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.","items":{"type":"string","enum":["UP","DOWN","PENDING","INSTALLING","INSTALLER_FAILED","INSTALLER_REBOOTING","INSTALLER_CALLINGINIT","INSTALLER_UNREACHABLE","GOING_DOWN","BOOTING","UNDEFINED","UNKNOWN"]},"default":["UP"],"minItems":1,"uniqueItems":true},"skippable":{"type":"array","description":"Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).","items":{"type":"string","description":"A hostname."},"default":[]}},"required":["control_plane"]},"network":{"type":"object","description":"How nodes are reached and the cluster\'s own networks.","additionalProperties":false,"properties":{"node_network":{"type":"object","description":"The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. BCM\'s management/BMC network is never used unless allow_management.","additionalProperties":false,"properties":{"name":{"type":"string","description":"BCM network name, e.g. dgxnet.","minLength":1},"cidr":{"type":"string","description":"IPv4 CIDR the address must be in, e.g. 10.184.162.0/24."},"interface":{"type":"string","description":"Interface name on the node in BCM, e.g. ens1f0np0.","minLength":1}},"minProperties":1,"maxProperties":1},"allow_management":{"type":"boolean","description":"Allow a management or BMC network/interface to be chosen.","default":false},"pod_cidr":{"type":"string","description":"Pod network (kube_pods_subnet). Must not overlap the service or node network.","default":"172.29.0.0/16"},"service_cidr":{"type":"string","description":"Service network (kube_service_addresses).","default":"10.150.0.0/16"}},"required":["node_network"]},"access":{"type":"object","description":"SSH access to the nodes.","additionalProperties":false,"properties":{"admin":{"type":"object","description":"The bootstrap admin that creates the service user (root, or a user with passwordless sudo).","additionalProperties":false,"properties":{"user":{"type":"string","description":"Admin user name.","default":"root"},"auth":{"type":"string","description":"key, or password (BCM images ship a password-only admin).","enum":["key","password"],"default":"key"},"key_file":{"type":"string","description":"CLI only: the admin\'s private key. In Actions: input admin-ssh-key. Relative to the working directory."},"password_file":{"type":"string","description":"CLI only: the admin\'s password. In Actions: input admin-password. Relative to the working directory."}},"default":{}},"service_user":{"type":"object","description":"The user Kubespray and later stages log in as.","additionalProperties":false,"properties":{"name":{"type":"string","description":"User name.","default":"ansiblebcm","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"uid":{"type":"integer","description":"UID (match LDAP when the home is shared).","default":60000,"minimum":1000,"maximum":2147483646},"gid":{"type":"integer","description":"GID of its own group.","default":60000,"minimum":1000,"maximum":2147483646},"shell":{"type":"string","description":"Login shell.","default":"/bin/bash","pattern":"^/[A-Za-z0-9._/-]+$"},"public_key":{"type":"string","description":"OpenSSH public key line (not a secret). Or public_key_file."},"public_key_file":{"type":"string","description":"File holding the public key. Relative to the working directory."},"private_key_file":{"type":"string","description":"CLI only: the private key. In Actions: input service-ssh-key. Relative to the working directory."}},"default":{}},"host_key_policy":{"type":"string","description":"strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).","enum":["strict","accept-new","off"],"default":"strict"},"known_hosts_file":{"type":"string","description":"known_hosts for the nodes (by address and hostname). Relative to the working directory."},"legacy_algorithms":{"type":"boolean","description":"Allow ssh-rsa (SHA-1) for old BCM images.","default":false},"concurrency":{"type":"integer","description":"Nodes worked on at once.","default":32,"minimum":1,"maximum":512},"connect_timeout_seconds":{"type":"integer","description":"SSH connect timeout.","default":10,"minimum":1,"maximum":300},"command_timeout_seconds":{"type":"integer","description":"Timeout of one remote command.","default":120,"minimum":1,"maximum":3600},"min_containerd_gb":{"type":"integer","description":"Free space containerd needs, GB.","default":10,"minimum":1,"maximum":100000},"max_clock_skew_seconds":{"type":"number","description":"Largest clock difference from the runner.","default":2,"minimum":0,"maximum":3600},"data_partitions":{"type":"array","description":"Data partitions where containerd may live when /var is small (DGX: /raid).","items":{"type":"string","pattern":"^/[A-Za-z0-9._/-]*$"},"default":["/raid","/local"]},"gpu_drivers_later":{"type":"boolean","description":"GPU workers may show no GPU yet (the GPU Operator installs the driver).","default":false}},"default":{}},"kubernetes":{"type":"object","description":"Kubernetes through Kubespray.","additionalProperties":false,"properties":{"kubespray_version":{"type":"string","description":"Kubespray release tag. Supported Kubernetes per line: v2.24 1.26-1.28, v2.25 1.27-1.29, v2.26 1.28-1.30, v2.27 1.29-1.31.","default":"v2.27.1","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"version":{"type":"string","description":"Kubernetes version (kube_version). Must be supported by the Kubespray line and, with Run:ai 2.21, be 1.29-1.32.","default":"v1.31.9","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"cni":{"type":"string","description":"Network plugin (kube_network_plugin).","enum":["calico","cilium","flannel"],"default":"calico"},"dns_domain":{"type":"string","description":"Cluster DNS domain (Kubespray dns_domain). Stays cluster.local: the predecessor passed cluster_name and changed it by accident.","default":"cluster.local","format":"hostname"},"apiserver_healthcheck_port":{"type":"integer","description":"Port of the nginx-proxy healthcheck on every node (loadbalancer_apiserver_healthcheck_port). Kubespray\'s default 8081 is held by BCM\'s CMDaemon on BCM nodes, which leaves workers NotReady; hence 8082.","default":8082,"minimum":1,"maximum":65535},"extra_vars":{"type":"object","description":"Extra Kubespray variables (group_vars/all), applied last.","default":{}}},"default":{}},"platform":{"type":"object","description":"The Helm platform (helm/platform.yaml).","additionalProperties":false,"properties":{"ingress":{"type":"string","description":"Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).","enum":["ingress-nginx","none"],"default":"ingress-nginx"},"gpu_driver":{"type":"boolean","description":"Let the GPU Operator install the driver. DGX OS ships it: false.","default":false},"releases":{"type":"object","description":"Per-release overrides by release name.","default":{},"additionalProperties":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install this release."},"version":{"type":"string","description":"Chart version."},"values":{"type":"object","description":"Values merged over helm/values/<release>.yaml."}}}}},"default":{}},"runai":{"type":"object","description":"Run:ai self-hosted.","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install Run:ai.","default":true},"version":{"type":"string","description":"Run:ai control-plane chart version (the 2.21 line).","default":"2.21.63","pattern":"^\\\\d+\\\\.\\\\d+(\\\\.\\\\d+)?$"},"domain":{"type":"string","description":"Run:ai FQDN (DNS name users and the cluster reach the control plane on). Required while runai.enabled is true.","format":"hostname"},"cluster_name":{"type":"string","description":"Run:ai cluster name. Default: the spec name."},"tls":{"type":"object","description":"TLS for the Run:ai domain.","additionalProperties":false,"properties":{"source":{"type":"string","description":"generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.","enum":["generate","provided"],"default":"generate"},"cert_file":{"type":"string","description":"Certificate (PEM). Relative to the working directory."},"key_file":{"type":"string","description":"CLI only: key (PEM). Relative to the working directory."},"ca_file":{"type":"string","description":"CA (PEM). Relative to the working directory."}},"default":{}},"ingress_port":{"type":"integer","description":"HTTPS NodePort of the ingress (within Kubernetes\' NodePort range 30000-32767).","default":30443,"minimum":1,"maximum":65535},"url":{"type":"string","description":"Control-plane URL. Default: https://<domain>:<ingress_port>.","format":"uri"},"admin_user":{"type":"string","description":"Run:ai admin user (email)."},"password_file":{"type":"string","description":"CLI only: the admin password. In Actions: input runai-admin-password. Relative to the working directory."}},"default":{},"if":{"required":["enabled"],"properties":{"enabled":{"const":false}}},"else":{"required":["domain"]}},"mirrors":{"type":"object","description":"Base URLs for an air-gapped site.","additionalProperties":false,"properties":{"tools":{"type":"string","description":"helm/kubectl downloads (upstream layout).","format":"uri"},"charts":{"type":"string","description":"A Helm repository holding every platform chart.","format":"uri"},"kubespray":{"type":"string","description":"Kubespray release tarballs.","format":"uri"},"pypi":{"type":"string","description":"Python package index for Kubespray\'s requirements.","format":"uri"},"images":{"type":"object","description":"Container registry → mirror endpoints for containerd.","default":{},"additionalProperties":{"type":"array","items":{"type":"string","format":"uri"}}},"ca_file":{"type":"string","description":"CA certificate (PEM) that signs the mirrors\' HTTPS certificates, for a site with its own CA. Relative to the working directory."},"sha256":{"type":"object","description":"SHA-256 pins by file name (e.g. kubespray-v2.27.1.tar.gz), added to the repo\'s table; a download that does not match is refused.","default":{},"additionalProperties":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},"default":{}}}}');
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var node_modules_semver = __nccwpck_require__(2088);
 ;// CONCATENATED MODULE: ./build/actions/lib/config/compat.json
-const compat_namespaceObject = /*#__PURE__*/JSON.parse('{"H":{"e":{"v2.24.0":{"kubernetes":">=1.27.0 <1.29.0"},"v2.25.0":{"kubernetes":">=1.28.0 <1.30.0"},"v2.26.0":{"kubernetes":">=1.29.0 <1.31.0"},"v2.27.0":{"kubernetes":">=1.30.0 <1.32.0"},"v2.27.1":{"kubernetes":">=1.30.0 <1.32.0"}}},"C":{"e":{"2.21":{"kubernetes":">=1.29.0 <1.33.0"}}}}');
+const compat_namespaceObject = /*#__PURE__*/JSON.parse('{"H":{"M":{"v2.24":{"kubernetes":">=1.26.0 <1.29.0","shown":"1.26-1.28"},"v2.25":{"kubernetes":">=1.27.0 <1.30.0","shown":"1.27-1.29"},"v2.26":{"kubernetes":">=1.28.0 <1.31.0","shown":"1.28-1.30"},"v2.27":{"kubernetes":">=1.29.0 <1.32.0","shown":"1.29-1.31"}}},"C":{"M":{"2.21":{"kubernetes":">=1.29.0 <1.33.0","shown":"1.29-1.32"}}}}');
 ;// CONCATENATED MODULE: ./build/actions/lib/config/semantics.js
-// Checks the schema cannot express: hostnames and patterns, role combinations, CIDR overlaps, version
-// compatibility. Pure; runs on a spec that already passed the schema (defaults applied).
+// Checks the schema cannot express: inline secrets, hostnames and patterns, role combinations, CIDR
+// overlaps, version compatibility, and (for the stages) where each credential comes from. All pure.
 
 
 
 
+const error = (path, message) => ({ path, message, severity: 'error' });
+const warning = (path, message) => ({ path, message, severity: 'warning' });
+// ---------------------------------------------------------------------------------------------------
+// Secrets
+const SECRET_WORDS = new Set(['password', 'passwd', 'secret', 'token']);
+const SECRET_KEY_KINDS = new Set(['private', 'client', 'ssh', 'tls']);
+/**
+ * A key that names a secret: its last word is password/passwd/secret/token, or it ends in
+ * private_key / client_key / ssh_key / tls_key (any of snake_case, kebab-case, camelCase).
+ * `*_file` keys and Helm's `existingSecret`-style references (a Secret's name) are not secrets.
+ */
+function isSecretKey(key) {
+    const words = key
+        .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+        .toLowerCase()
+        .split(/[_\-.\s]+/)
+        .filter(Boolean);
+    const last = words.at(-1) ?? '';
+    if (words[0] === 'existing')
+        return false;
+    if (SECRET_WORDS.has(last) || last === 'privatekey')
+        return true;
+    return last === 'key' && SECRET_KEY_KINDS.has(words.at(-2) ?? '');
+}
+/** Does any segment of a dotted path (`bcm.password`, `x.token[0]`) name a secret? */
+function isSecretPath(path) {
+    return path
+        .split('.')
+        .map((seg) => seg.replace(/\[\d+\]/g, ''))
+        .some(isSecretKey);
+}
+function holdsValue(v) {
+    if (v === null || v === undefined || typeof v === 'boolean')
+        return false;
+    if (typeof v === 'string')
+        return v.trim() !== '';
+    if (typeof v === 'object')
+        return Object.keys(v).length > 0;
+    return true;
+}
+/** Keys named like secrets must not hold values in the spec: secrets come from action inputs or *_file paths. */
+function findInlineSecrets(data, path = '') {
+    if (Array.isArray(data))
+        return data.flatMap((v, i) => findInlineSecrets(v, `${path}[${i}]`));
+    if (!data || typeof data !== 'object')
+        return [];
+    return Object.entries(data).flatMap(([k, v]) => {
+        const p = path ? `${path}.${k}` : k;
+        if (isSecretKey(k) && holdsValue(v)) {
+            return [
+                error(p, 'secrets never go in the spec (it is committed to the repository): pass it as an action input from a GitHub secret, or point the matching *_file key at a file (CLI)'),
+            ];
+        }
+        return findInlineSecrets(v, p);
+    });
+}
+// ---------------------------------------------------------------------------------------------------
+// Nodes
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const GLOB_CHARS = /^[A-Za-z0-9*?.-]+$/;
-function validHostname(name) {
-    return name.length <= 253 && name.split('.').every((l) => LABEL.test(l));
+/** RFC 1123 host name: dot-separated labels of letters, digits and '-' (not at either end), each ≤ 63, total ≤ 253. */
+function isValidHostname(name) {
+    return name.length > 0 && name.length <= 253 && name.split('.').every((l) => LABEL.test(l));
 }
-/** Literal names each role lists (ranges expanded); globs and categories are resolved at discovery. */
-function literalNames(spec, role, problems) {
-    const names = new Map();
-    spec.nodes[role].forEach((sel, i) => {
+function roleNames(nodes, role, problems) {
+    const literal = new Map();
+    const deferred = [];
+    nodes[role].forEach((sel, i) => {
         const path = `nodes.${role}[${i}]`;
-        if (typeof sel !== 'string')
-            return;
-        if (isGlob(sel)) {
-            if (!GLOB_CHARS.test(sel))
-                problems.push({ path, message: `'${sel}' is not a valid glob: letters, digits, '-', '.', '*' and '?' only`, severity: 'error' });
+        if (typeof sel !== 'string') {
+            deferred.push(sel);
             return;
         }
-        let expanded;
+        if (isGlob(sel)) {
+            if (GLOB_CHARS.test(sel))
+                deferred.push(sel);
+            else
+                problems.push(error(path, `'${sel}' is not a valid glob: letters, digits, '-', '.', '*' and '?' only`));
+            return;
+        }
+        let names;
         try {
-            expanded = expandPattern(sel);
+            names = expandPattern(sel);
         }
         catch (err) {
-            problems.push({ path, message: err.message, severity: 'error' });
+            problems.push(error(path, err.message));
             return;
         }
-        for (const n of expanded) {
-            if (!validHostname(n)) {
-                problems.push({
-                    path,
-                    message: `'${n}' is not a valid hostname (RFC 1123: letters, digits and '-', labels of at most 63)`,
-                    severity: 'error',
-                });
-                return;
-            }
-            if (names.has(n))
-                problems.push({ path, message: `'${n}' is listed twice in nodes.${role}`, severity: 'error' });
-            names.set(n, path);
+        const bad = names.find((n) => !isValidHostname(n));
+        if (bad !== undefined) {
+            problems.push(error(path, `'${bad}' is not a valid hostname (RFC 1123: letters, digits and '-', dot-separated labels of at most 63)`));
+            return;
+        }
+        for (const n of names) {
+            const first = literal.get(n);
+            if (first)
+                problems.push(error(path, `'${n}' is already listed at ${first}`));
+            else
+                literal.set(n, path);
         }
     });
-    return names;
+    return { literal, deferred };
 }
-function cidrProblem(text, path, problems) {
+function nodeProblems(nodes) {
+    const problems = [];
+    const cp = roleNames(nodes, 'control_plane', problems);
+    const workers = roleNames(nodes, 'workers', problems);
+    const etcd = roleNames(nodes, 'etcd', problems);
+    const gpu = roleNames(nodes, 'gpu_workers', problems);
+    if (!nodes.allow_stacked) {
+        for (const [name, path] of workers.literal) {
+            const cpPath = cp.literal.get(name);
+            if (cpPath)
+                problems.push(error(path, `'${name}' is both control plane (${cpPath}) and worker (${path}); remove it from one role, or set nodes.allow_stacked: true`));
+        }
+    }
+    // A GPU worker must be a worker. Categories can only be resolved against BCM, so they defer the check.
+    if (!workers.deferred.some((s) => typeof s !== 'string')) {
+        const workerGlobs = workers.deferred.filter((s) => typeof s === 'string');
+        for (const [name, path] of gpu.literal) {
+            if (!workers.literal.has(name) && !workerGlobs.some((g) => matchSelector(g, name)))
+                problems.push(error(path, `'${name}' is a GPU worker but not in nodes.workers; GPU workers must also be workers`));
+        }
+    }
+    const etcdFromControlPlane = nodes.etcd.length === 0;
+    const members = etcdFromControlPlane ? cp : etcd;
+    const etcdPath = etcdFromControlPlane ? 'nodes.control_plane' : 'nodes.etcd';
+    const count = members.literal.size;
+    if (members.deferred.length === 0 && count > 0) {
+        const source = etcdFromControlPlane ? ' (etcd runs on the control plane)' : '';
+        if (count % 2 === 0)
+            problems.push(warning(etcdPath, `${count} etcd members${source}: an even count tolerates no more failures than ${count - 1}; use an odd number for quorum`));
+        if (count > 7)
+            problems.push(warning(etcdPath, `${count} etcd members${source} slow every write; 3 or 5 is usual`));
+    }
+    nodes.skippable.forEach((name, i) => {
+        if (!isValidHostname(name))
+            problems.push(error(`nodes.skippable[${i}]`, `'${name}' is not a hostname`));
+    });
+    return problems;
+}
+// ---------------------------------------------------------------------------------------------------
+// Networks
+function parsed(text, path, problems) {
     const c = parseCidr(text);
     if (typeof c === 'string') {
-        problems.push({ path, message: c, severity: 'error' });
+        problems.push(error(path, c));
         return undefined;
     }
     return c;
 }
-function versionProblems(spec) {
+function semantics_networkProblems(network) {
     const problems = [];
-    const kube = node_modules_semver.coerce(spec.kubernetes.version)?.version;
-    if (!kube)
-        return [{ path: 'kubernetes.version', message: `'${spec.kubernetes.version}' is not a version like v1.31.9`, severity: 'error' }];
-    const ks = compat_namespaceObject.H.e[spec.kubernetes.kubespray_version];
-    if (!ks) {
-        problems.push({
-            path: 'kubernetes.kubespray_version',
-            message: `${spec.kubernetes.kubespray_version} is not in the compatibility table (${Object.keys(compat_namespaceObject.H.e).join(', ')}); check its supported Kubernetes versions yourself`,
-            severity: 'warning',
-        });
-    }
-    else if (!node_modules_semver.satisfies(kube, ks.kubernetes)) {
-        problems.push({
-            path: 'kubernetes.version',
-            message: `Kubespray ${spec.kubernetes.kubespray_version} supports Kubernetes ${ks.kubernetes}, not ${spec.kubernetes.version}`,
-            severity: 'error',
-        });
-    }
-    if (spec.runai.enabled) {
-        const line = spec.runai.version.split('.').slice(0, 2).join('.');
-        const ra = compat_namespaceObject.C.e[line];
-        if (!ra)
-            problems.push({
-                path: 'runai.version',
-                message: `Run:ai ${spec.runai.version} is not supported (supported lines: ${Object.keys(compat_namespaceObject.C.e).join(', ')})`,
-                severity: 'error',
-            });
-        else if (!node_modules_semver.satisfies(kube, ra.kubernetes))
-            problems.push({
-                path: 'kubernetes.version',
-                message: `Run:ai ${line} supports Kubernetes ${ra.kubernetes}, not ${spec.kubernetes.version}`,
-                severity: 'error',
-            });
-    }
-    return problems;
-}
-function checkSemantics(spec) {
-    const problems = [];
-    const cp = literalNames(spec, 'control_plane', problems);
-    const workers = literalNames(spec, 'workers', problems);
-    const etcd = literalNames(spec, 'etcd', problems);
-    const gpu = literalNames(spec, 'gpu_workers', problems);
-    if (!spec.nodes.allow_stacked) {
-        for (const [name, path] of workers) {
-            if (cp.has(name))
-                problems.push({
-                    path,
-                    message: `'${name}' is both control plane (${cp.get(name)}) and worker; remove it from one role or set nodes.allow_stacked: true`,
-                    severity: 'error',
-                });
-        }
-    }
-    const workerLiterals = spec.nodes.workers.every((s) => typeof s === 'string' && !isGlob(s));
-    if (workerLiterals) {
-        for (const [name, path] of gpu)
-            if (!workers.has(name))
-                problems.push({
-                    path,
-                    message: `'${name}' is a GPU worker but not in nodes.workers; GPU workers must be workers`,
-                    severity: 'error',
-                });
-    }
-    const etcdLiteral = (spec.nodes.etcd.length ? spec.nodes.etcd : spec.nodes.control_plane).every((s) => typeof s === 'string' && !isGlob(s));
-    const etcdCount = spec.nodes.etcd.length ? etcd.size : cp.size;
-    if (etcdLiteral && etcdCount > 0 && etcdCount % 2 === 0) {
-        problems.push({
-            path: spec.nodes.etcd.length ? 'nodes.etcd' : 'nodes.control_plane',
-            message: `${etcdCount} etcd members: an even count tolerates no more failures than ${etcdCount - 1}; use an odd number`,
-            severity: 'warning',
-        });
-    }
-    if (etcdLiteral && etcdCount > 7)
-        problems.push({ path: 'nodes.etcd', message: `${etcdCount} etcd members slow every write; 3 or 5 is usual`, severity: 'warning' });
-    const pod = cidrProblem(spec.network.pod_cidr, 'network.pod_cidr', problems);
-    const svc = cidrProblem(spec.network.service_cidr, 'network.service_cidr', problems);
-    const nodeNet = spec.network.node_network.cidr
-        ? cidrProblem(spec.network.node_network.cidr, 'network.node_network.cidr', problems)
-        : undefined;
+    const pod = parsed(network.pod_cidr, 'network.pod_cidr', problems);
+    const svc = parsed(network.service_cidr, 'network.service_cidr', problems);
+    const nodeNet = network.node_network.cidr !== undefined ? parsed(network.node_network.cidr, 'network.node_network.cidr', problems) : undefined;
     if (pod && svc && cidrsOverlap(pod, svc))
-        problems.push({
-            path: 'network.service_cidr',
-            message: `${svc.text} overlaps the pod network ${pod.text}; choose ranges that do not overlap`,
-            severity: 'error',
-        });
+        problems.push(error('network.service_cidr', `${svc.text} overlaps the pod network ${pod.text} (network.pod_cidr); choose ranges that do not overlap`));
     for (const [c, path] of [
         [pod, 'network.pod_cidr'],
         [svc, 'network.service_cidr'],
     ]) {
-        if (c && nodeNet && cidrsOverlap(c, nodeNet))
-            problems.push({
-                path,
-                message: `${c.text} overlaps the node network ${nodeNet.text}; pods and services would shadow node addresses`,
-                severity: 'error',
-            });
-        if (c && cidrsOverlap(c, { base: 0x7f000000, bits: 8, text: '127.0.0.0/8' }))
-            problems.push({ path, message: `${c.text} overlaps loopback 127.0.0.0/8`, severity: 'error' });
+        if (!c)
+            continue;
+        if (nodeNet && cidrsOverlap(c, nodeNet))
+            problems.push(error(path, `${c.text} overlaps the node network ${nodeNet.text} (network.node_network.cidr); nodes would become unreachable from pods`));
+        if (cidrsOverlap(c, LOOPBACK))
+            problems.push(warning(path, `${c.text} overlaps loopback ${LOOPBACK.text}; pods cannot route to it`));
     }
-    if (spec.runai.enabled && !spec.runai.domain)
-        problems.push({ path: 'runai.domain', message: 'is required when runai.enabled (or set runai.enabled: false)', severity: 'error' });
-    if (spec.runai.tls.source === 'provided' && !spec.runai.tls.cert_file) {
-        problems.push({
-            path: 'runai.tls.cert_file',
-            message: 'is required when runai.tls.source is provided (the key comes from input tls-key or key_file)',
-            severity: 'error',
-        });
+    return problems;
+}
+function versionProblems(spec) {
+    const problems = [];
+    const k = spec.kubernetes;
+    const kube = node_modules_semver.coerce(k.version)?.version;
+    if (!kube)
+        return [error('kubernetes.version', `'${k.version}' is not a version like v1.31.9`)];
+    const ksLines = compat_namespaceObject.H.M;
+    const ksLine = k.kubespray_version.split('.').slice(0, 2).join('.');
+    const ks = ksLines[ksLine];
+    if (!ks) {
+        problems.push(warning('kubernetes.kubespray_version', `Kubespray ${k.kubespray_version} is not in the compatibility table (lines ${Object.keys(ksLines).join(', ')}); check yourself that it supports Kubernetes ${k.version}`));
     }
-    if (spec.access.service_user.public_key && spec.access.service_user.public_key_file) {
-        problems.push({ path: 'access.service_user.public_key', message: 'give public_key or public_key_file, not both', severity: 'error' });
+    else if (!node_modules_semver.satisfies(kube, ks.kubernetes)) {
+        problems.push(error('kubernetes.version', `Kubernetes ${k.version} is not supported by Kubespray ${k.kubespray_version}, which supports ${ks.shown}`));
     }
-    if (spec.access.service_user.public_key &&
-        !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/.test(spec.access.service_user.public_key.trim())) {
-        problems.push({
-            path: 'access.service_user.public_key',
-            message: 'is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)',
-            severity: 'error',
-        });
+    if (spec.runai.enabled) {
+        const raLines = compat_namespaceObject.C.M;
+        const raLine = spec.runai.version.split('.').slice(0, 2).join('.');
+        const ra = raLines[raLine];
+        if (!ra)
+            problems.push(error('runai.version', `Run:ai ${spec.runai.version} is not supported (supported lines: ${Object.keys(raLines).join(', ')})`));
+        else if (!node_modules_semver.satisfies(kube, ra.kubernetes))
+            problems.push(error('kubernetes.version', `Kubernetes ${k.version} is not supported by Run:ai ${spec.runai.version}, which supports ${ra.shown}`));
     }
-    if (spec.bcm.insecure)
-        problems.push({ path: 'bcm.insecure', message: 'TLS verification of BCM is off; give bcm.ca_file instead', severity: 'warning' });
+    return problems;
+}
+// ---------------------------------------------------------------------------------------------------
+// Everything else
+const PUBLIC_KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,2}( .*)?$/;
+const CMDAEMON_PORT = 8081;
+function accessProblems(spec) {
+    const problems = [];
+    const u = spec.access.service_user;
+    if (u.public_key !== undefined && u.public_key_file !== undefined)
+        problems.push(error('access.service_user.public_key', 'give public_key or public_key_file, not both'));
+    if (u.public_key !== undefined && !PUBLIC_KEY_LINE.test(u.public_key.trim()))
+        problems.push(error('access.service_user.public_key', 'is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)'));
     if (spec.access.host_key_policy === 'off')
-        problems.push({
-            path: 'access.host_key_policy',
-            message: 'SSH host keys are not checked; anyone on the path can impersonate a node',
-            severity: 'warning',
-        });
-    for (const [i, p] of spec.nodes.skippable.entries()) {
-        if (!cp.has(p) && !workers.has(p) && !validHostname(p))
-            problems.push({ path: `nodes.skippable[${i}]`, message: `'${p}' is not a hostname`, severity: 'error' });
+        problems.push(warning('access.host_key_policy', 'SSH host keys are not checked; anyone on the path can impersonate a node'));
+    return problems;
+}
+function kubernetesProblems(spec) {
+    const problems = [];
+    const k = spec.kubernetes;
+    if (k.apiserver_healthcheck_port === CMDAEMON_PORT)
+        problems.push(error('kubernetes.apiserver_healthcheck_port', `${CMDAEMON_PORT} is BCM's CMDaemon port on every node: the nginx-proxy healthcheck cannot bind it and workers stay NotReady; use 8082`));
+    if (k.dns_domain === spec.name && k.dns_domain !== 'cluster.local')
+        problems.push(warning('kubernetes.dns_domain', `the cluster DNS domain is the cluster name '${spec.name}'; in-cluster names will not end in cluster.local`));
+    return problems;
+}
+function runaiProblems(spec) {
+    const r = spec.runai;
+    const nodePortRange = 'kube_apiserver_node_port_range' in spec.kubernetes.extra_vars;
+    if (r.enabled && !nodePortRange && (r.ingress_port < 30000 || r.ingress_port > 32767))
+        return [
+            warning('runai.ingress_port', `${r.ingress_port} is outside Kubernetes' NodePort range 30000-32767; set kubernetes.extra_vars.kube_apiserver_node_port_range too`),
+        ];
+    return [];
+}
+/**
+ * Semantic checks on a spec that went through the schema (defaults applied). `skip` names top-level
+ * sections that had schema errors: checks reading them are left out, the rest still run, so every
+ * independent problem is reported at once.
+ */
+function checkSemantics(spec, skip = new Set()) {
+    const ok = (...sections) => !skip.has('') && sections.every((s) => !skip.has(s));
+    const problems = [];
+    if (ok('nodes'))
+        problems.push(...nodeProblems(spec.nodes));
+    if (ok('network'))
+        problems.push(...semantics_networkProblems(spec.network));
+    if (ok('kubernetes', 'runai'))
+        problems.push(...versionProblems(spec), ...runaiProblems(spec));
+    if (ok('kubernetes', 'name'))
+        problems.push(...kubernetesProblems(spec));
+    if (ok('access'))
+        problems.push(...accessProblems(spec));
+    if (ok('bcm') && spec.bcm.insecure)
+        problems.push(warning('bcm.insecure', 'TLS verification of BCM is off; give bcm.ca_file instead'));
+    return problems;
+}
+const CREDENTIAL_AREAS = (/* unused pure expression or super */ null && (['bcm', 'admin', 'service', 'runai']));
+/**
+ * Every credential a stage needs must come from somewhere: an action input (from a GitHub secret) or
+ * the spec's *_file path (CLI). Which inputs were given is the caller's knowledge, so this is not a
+ * schema rule. Problems point at the spec key that could supply the missing credential.
+ */
+function checkCredentialSources(spec, available, areas = CREDENTIAL_AREAS) {
+    const problems = [];
+    const need = (given, input, path, what) => {
+        if (!given)
+            problems.push(error(path, `${what} is missing: pass input '${input}' from a secret, or set ${path} (CLI)`));
+    };
+    const has = (input) => available[input] === true;
+    if (areas.includes('bcm')) {
+        const b = spec.bcm;
+        if (b.auth === 'login')
+            need(has('bcm-password') || !!b.password_file, 'bcm-password', 'bcm.password_file', 'the BCM password');
+        else {
+            need(has('bcm-client-cert') || !!b.client_cert_file, 'bcm-client-cert', 'bcm.client_cert_file', 'the BCM client certificate');
+            need(has('bcm-client-key') || !!b.client_key_file, 'bcm-client-key', 'bcm.client_key_file', "the BCM client certificate's key");
+        }
     }
-    problems.push(...versionProblems(spec));
+    if (areas.includes('admin')) {
+        const a = spec.access.admin;
+        if (a.auth === 'key')
+            need(has('admin-ssh-key') || !!a.key_file, 'admin-ssh-key', 'access.admin.key_file', "the admin's SSH key");
+        else
+            need(has('admin-password') || !!a.password_file, 'admin-password', 'access.admin.password_file', "the admin's password");
+    }
+    if (areas.includes('service')) {
+        const u = spec.access.service_user;
+        need(has('service-ssh-key') || !!u.private_key_file, 'service-ssh-key', 'access.service_user.private_key_file', "the service user's private key");
+        if (!has('service-public-key') && !u.public_key && !u.public_key_file)
+            problems.push(error('access.service_user.public_key_file', "the service user's public key is missing: set access.service_user.public_key or public_key_file, or pass input 'service-public-key'"));
+    }
+    if (areas.includes('runai') && spec.runai.enabled) {
+        const r = spec.runai;
+        if (!has('runai-admin-password') && !has('runai-client-secret') && !r.password_file)
+            problems.push(error('runai.password_file', "the Run:ai admin password is missing: pass input 'runai-admin-password' (or 'runai-client-secret') from a secret, or set runai.password_file (CLI)"));
+        if (r.tls.source === 'provided') {
+            need(has('tls-cert') || !!r.tls.cert_file, 'tls-cert', 'runai.tls.cert_file', 'the Run:ai TLS certificate (runai.tls.source: provided)');
+            need(has('tls-key') || !!r.tls.key_file, 'tls-key', 'runai.tls.key_file', 'the Run:ai TLS key (runai.tls.source: provided)');
+        }
+    }
     return problems;
 }
 
@@ -71190,15 +71326,19 @@ function checkSemantics(spec) {
 
 
 const MAX_SPEC_BYTES = 1024 * 1024;
+/** A spec needs a handful of aliases at most; more is how "billion laughs" documents start. */
+const MAX_ALIASES = 20;
+/** A spec with at least one error. `problems` holds every error and warning found, not just the first. */
 class SpecError extends errors/* UsageError */.eb {
     name = 'SpecError';
     problems;
     constructor(source, problems) {
-        const errors = problems.filter((p) => p.severity === 'error');
-        super(`${source}: ${errors.length} problem(s) in the cluster spec:\n${describeProblems(problems)}`);
+        const errors = problems.filter((p) => p.severity === 'error').length;
+        super(`${source}: ${errors} problem(s) in the cluster spec:\n${describeProblems(problems)}`);
         this.problems = problems;
     }
 }
+/** One line per problem, `✗ path: message` (errors) or `! path: message` (warnings), for CLI output. */
 function describeProblems(problems) {
     return problems.map((p) => `  ${p.severity === 'error' ? '✗' : '!'} ${p.path || '(spec)'}: ${p.message}`).join('\n');
 }
@@ -71206,7 +71346,6 @@ const addFormats = dist;
 const ajv = new _2020.Ajv2020({ allErrors: true, useDefaults: true, strict: false });
 addFormats(ajv);
 const validate = ajv.compile(cluster_spec_schema_namespaceObject);
-const load_SECRET_KEY = /(password|passwd|secret|token|private_key|privatekey|client_key)$/i;
 /** `/nodes/control_plane/1` → `nodes.control_plane[1]` */
 function toPath(pointer) {
     return pointer
@@ -71221,11 +71360,14 @@ function valueAt(data, pointer) {
         v = v && typeof v === 'object' ? v[seg.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
     return v;
 }
+/** The value for a message: quoted, cut at 60 characters, and never shown under a key that names a secret. */
 function showValue(value, path) {
-    if (load_SECRET_KEY.test(path.split('.').at(-1) ?? ''))
-        return '(hidden)';
+    if (isSecretPath(path))
+        return '(value hidden)';
     const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
-    return text === undefined ? 'nothing' : text.length > 60 ? `${text.slice(0, 57)}…` : text;
+    if (text === undefined)
+        return 'nothing';
+    return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }
 const TYPE_WORDS = {
     string: 'text',
@@ -71233,19 +71375,35 @@ const TYPE_WORDS = {
     number: 'a number',
     boolean: 'true or false',
     array: 'a list',
-    object: 'a mapping',
+    object: 'a mapping (key: value)',
 };
-const FORMAT_WORDS = { uri: 'a URL', hostname: 'a DNS name' };
+const FORMAT_WORDS = { uri: 'a URL', hostname: 'a DNS name (RFC 1123)' };
+/** Every `pattern` in the schema, in words (a test keeps this table complete). */
+const PATTERN_WORDS = {
+    '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$': "lower-case letters, digits and '-', at most 63, not starting or ending with '-'",
+    '^https://': 'an https:// URL (http is refused: the BCM password would cross the network in clear)',
+    '^[a-z_][a-z0-9_-]{0,31}$': "a Linux user name: lower-case letters, digits, '_' and '-', starting with a letter or '_', at most 32",
+    '^/[A-Za-z0-9._/-]+$': "an absolute path such as /bin/bash (letters, digits, '.', '_', '-', '/')",
+    '^/[A-Za-z0-9._/-]*$': "an absolute path such as /raid (letters, digits, '.', '_', '-', '/')",
+    '^v\\d+\\.\\d+\\.\\d+$': 'a version with a leading v, like v1.31.9',
+    '^\\d+\\.\\d+(\\.\\d+)?$': 'a version like 2.21.63',
+    '^[0-9a-f]{64}$': '64 lower-case hex digits (a SHA-256)',
+};
+/** Required only in some cases (if/else in the schema): say when. */
+const REQUIRED_WHEN = {
+    'runai.domain': 'is required while runai.enabled is true (the default); set it, or set runai.enabled: false',
+};
 function schemaAt(pointer) {
     let node = cluster_spec_schema_namespaceObject;
-    for (const seg of pointer.split('/').slice(1)) {
+    for (const seg of pointer.replace(/^#/, '').split('/').slice(1)) {
         if (!node || typeof node !== 'object')
             return undefined;
         node = node[seg];
     }
-    return node;
+    return node && typeof node === 'object' ? node : undefined;
 }
-/** One readable problem per ajv error; oneOf noise is collapsed to the selector's own message. */
+const join = (path, key) => (path ? `${path}.${key}` : key);
+/** One readable problem per ajv error; a node selector's oneOf noise collapses into one message. */
 function translate(errors, data) {
     const out = new Map();
     const add = (path, message) => {
@@ -71257,60 +71415,66 @@ function translate(errors, data) {
     for (const e of errors) {
         const path = toPath(e.instancePath);
         const value = showValue(valueAt(data, e.instancePath), path);
+        const params = e.params;
         if (oneOfPaths.has(e.instancePath)) {
             if (e.keyword === 'oneOf')
-                add(path, `${value} must be a hostname, range pattern (dgx-[01-08]), glob (dgx-*) or {category: name}`);
+                add(path, `${value} must be a hostname, a range pattern (dgx-[01-08]), a glob (dgx-*) or {category: name}`);
             continue;
         }
         switch (e.keyword) {
+            case 'if':
+                break; // its failing branch reports the real error
             case 'additionalProperties': {
-                const key = e.params.additionalProperty;
-                const known = Object.keys(schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, '/properties')) ?? {});
+                const key = params.additionalProperty;
+                const known = Object.keys(schemaAt(e.schemaPath.replace(/\/additionalProperties$/, '/properties')) ?? {}).filter((k) => k !== '$schema');
                 const guess = nearest(key, known, 1)[0];
-                add(path ? `${path}.${key}` : key, `unknown key${guess ? ` (did you mean '${guess}'?)` : ''}; allowed here: ${known.join(', ')}`);
+                add(join(path, key), `unknown key${guess ? ` (did you mean '${guess}'?)` : ''}; allowed here: ${known.join(', ')}`);
                 break;
             }
-            case 'required':
-                add(path
-                    ? `${path}.${e.params.missingProperty}`
-                    : e.params.missingProperty, 'is required');
+            case 'required': {
+                const full = join(path, params.missingProperty);
+                add(full, REQUIRED_WHEN[full] ?? 'is required');
                 break;
+            }
             case 'type':
-                add(path, `${value} must be ${TYPE_WORDS[e.params.type] ?? e.params.type}`);
+                add(path, `${value} must be ${TYPE_WORDS[params.type] ?? String(params.type)}`);
                 break;
             case 'enum':
-                add(path, `${value} is not one of: ${e.params.allowedValues.join(', ')}`);
+                add(path, `${value} is not one of: ${params.allowedValues.join(', ')}`);
+                break;
+            case 'const':
+                add(path, `${value} must be ${JSON.stringify(params.allowedValue)}`);
                 break;
             case 'pattern': {
-                const desc = schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/pattern$/, ''))?.description ?? '';
-                add(path, `${value} is not allowed here${desc ? ` — ${desc}` : ''}`);
+                const words = PATTERN_WORDS[params.pattern] ?? `text matching ${String(params.pattern)}`;
+                add(path, `${value} must be ${words}`);
                 break;
             }
             case 'format':
-                add(path, `${value} must be ${FORMAT_WORDS[e.params.format] ?? e.params.format}`);
+                add(path, `${value} must be ${FORMAT_WORDS[params.format] ?? String(params.format)}`);
                 break;
             case 'minimum':
             case 'maximum':
-                add(path, `${value} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${e.params.limit}`);
+                add(path, `${value} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params.limit)}`);
                 break;
             case 'minItems':
-                add(path, `needs at least ${e.params.limit} entr${e.params.limit === 1 ? 'y' : 'ies'}`);
+                add(path, `needs at least ${String(params.limit)} entr${params.limit === 1 ? 'y' : 'ies'}`);
                 break;
             case 'maxItems':
-                add(path, `has more than ${e.params.limit} entries`);
+                add(path, `has more than ${String(params.limit)} entries`);
                 break;
             case 'minLength':
                 add(path, 'must not be empty');
                 break;
             case 'maxLength':
-                add(path, `is longer than ${e.params.limit} characters`);
+                add(path, `is longer than ${String(params.limit)} characters`);
                 break;
             case 'minProperties':
             case 'maxProperties':
                 add(path, path === 'network.node_network' ? 'give exactly one of name, cidr, interface' : (e.message ?? 'wrong number of keys'));
                 break;
             case 'uniqueItems':
-                add(path, 'has duplicate entries');
+                add(path, `has duplicate entries (items ${String(params.j)} and ${String(params.i)})`);
                 break;
             default:
                 add(path, e.message ?? 'is invalid');
@@ -71318,67 +71482,61 @@ function translate(errors, data) {
     }
     return [...out.values()];
 }
-/** Keys named like secrets must not hold values in the spec: secrets come from inputs or *_file. */
-function inlineSecrets(data, path = '') {
-    if (Array.isArray(data))
-        return data.flatMap((v, i) => inlineSecrets(v, `${path}[${i}]`));
-    if (!data || typeof data !== 'object')
-        return [];
-    return Object.entries(data).flatMap(([k, v]) => {
-        const p = path ? `${path}.${k}` : k;
-        if (load_SECRET_KEY.test(k) && v !== null && v !== '' && typeof v !== 'object') {
-            return [
-                {
-                    path: p,
-                    message: 'secrets never go in the spec: pass it as an action input from a GitHub secret, or use the matching *_file key in the CLI',
-                    severity: 'error',
-                },
-            ];
-        }
-        return inlineSecrets(v, p);
-    });
-}
+/** JSON with sorted keys and no undefined members, so equal specs hash equally whatever their key order. */
 function canonical(value) {
     if (Array.isArray(value))
         return `[${value.map(canonical).join(',')}]`;
     if (value && typeof value === 'object') {
-        return `{${Object.keys(value)
+        const obj = value;
+        return `{${Object.keys(obj)
             .sort()
-            .filter((k) => value[k] !== undefined)
-            .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+            .filter((k) => obj[k] !== undefined)
+            .map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`)
             .join(',')}}`;
     }
     return JSON.stringify(value);
 }
-function parseSpec(text, source) {
+const fail = (source, message) => {
+    throw new SpecError(source, [{ path: '', message, severity: 'error' }]);
+};
+function parseYaml(text, source) {
     if (Buffer.byteLength(text) > MAX_SPEC_BYTES)
-        throw new SpecError(source, [{ path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes`, severity: 'error' }]);
+        fail(source, `the file is larger than ${MAX_SPEC_BYTES} bytes`);
     let data;
     try {
-        data = load(text, { filename: source, maxAliases: 20, maxDepth: 30, maxTotalMergeKeys: 100 });
+        // js-yaml 5's load() uses the core schema (no custom tags, no merge keys), refuses duplicate keys and
+        // more than one document; the limits stop alias bombs and deep nesting.
+        data = load(text, { filename: source, maxAliases: MAX_ALIASES, maxDepth: 30, maxTotalMergeKeys: 100 });
     }
     catch (err) {
         const reason = err.message.split('\n')[0] ?? String(err);
-        throw new SpecError(source, [{ path: '', message: `not valid YAML: ${reason}`, severity: 'error' }]);
+        return fail(source, `not valid YAML: ${reason}`);
     }
-    if (!data || typeof data !== 'object' || Array.isArray(data)) {
-        throw new SpecError(source, [{ path: '', message: 'must be a YAML mapping (name:, bcm:, nodes:, network:, …)', severity: 'error' }]);
-    }
-    const secrets = inlineSecrets(data);
+    if (!data || typeof data !== 'object' || Array.isArray(data))
+        return fail(source, 'must be a YAML mapping at the top (name:, bcm:, nodes:, network:, …)');
+    return data;
+}
+/** Parses and validates a spec. Throws SpecError listing every problem; returns the spec with defaults, warnings and hash. */
+function parseSpec(text, source) {
+    const data = parseYaml(text, source);
+    const secrets = findInlineSecrets(data);
+    const secretPaths = new Set(secrets.map((p) => p.path));
     const valid = validate(data);
-    const problems = [...secrets, ...(valid ? [] : translate(validate.errors ?? [], data))];
-    if (!problems.length)
-        problems.push(...checkSemantics(data));
+    // An inline secret is also an unknown key: one message for it is enough.
+    const schemaProblems = valid ? [] : translate(validate.errors ?? [], data).filter((p) => !secretPaths.has(p.path));
+    const broken = new Set(schemaProblems.map((p) => p.path.split(/[.[]/)[0] ?? ''));
+    const problems = [...secrets, ...schemaProblems, ...checkSemantics(data, broken)];
     if (problems.some((p) => p.severity === 'error'))
         throw new SpecError(source, problems);
     const spec = data;
     return { spec, problems, hash: (0,external_node_crypto_.createHash)('sha256').update(canonical(spec)).digest('hex') };
 }
+/** Reads and validates `clusters/<name>.yaml`. Relative paths inside the spec stay relative to the working directory. */
 function loadSpecFile(path) {
     let text;
     try {
         if ((0,external_node_fs_.statSync)(path).size > MAX_SPEC_BYTES)
-            throw new SpecError(path, [{ path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes`, severity: 'error' }]);
+            fail(path, `the file is larger than ${MAX_SPEC_BYTES} bytes`);
         text = (0,external_node_fs_.readFileSync)(path, 'utf8');
     }
     catch (err) {
@@ -73711,7 +73869,7 @@ function validUsername(value, field) {
         throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 40)}' is not a valid user name (lower-case letters, digits, _ and -, starting with a letter or _, at most 32)`);
     return value;
 }
-function quote_validHostname(value, field) {
+function validHostname(value, field) {
     if (!HOSTNAME.test(value))
         throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`);
     return value;
@@ -74064,7 +74222,7 @@ function knownHosts(ctx) {
 /** Refuses, before any SSH, a node whose name or address could not be a host. */
 function sshTargets(nodes) {
     return nodes.map((n) => {
-        quote_validHostname(n.hostname, `inventory node '${n.hostname.slice(0, 40)}'`);
+        validHostname(n.hostname, `inventory node '${n.hostname.slice(0, 40)}'`);
         if (parseIpv4(n.address) === undefined)
             throw new errors/* UsageError */.eb(`inventory node ${n.hostname}: address '${n.address.slice(0, 40)}' is not an IPv4 address`);
         return { hostname: n.hostname, address: n.address };

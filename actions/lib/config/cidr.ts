@@ -40,6 +40,9 @@ export function cidrContains(cidr: string | Cidr, ip: string): boolean {
   return (n & mask(c.bits)) >>> 0 === c.base;
 }
 
+export const LOOPBACK: Cidr = { base: 0x7f000000, bits: 8, text: '127.0.0.0/8' };
+
+/** Two networks overlap when one contains the other's base (CIDRs never partly overlap). */
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   const bits = Math.min(a.bits, b.bits);
   return (a.base & mask(bits)) >>> 0 === (b.base & mask(bits)) >>> 0;

@@ -10,6 +10,8 @@ interface Node {
   items?: Node;
   oneOf?: Node[];
   $ref?: string;
+  required?: string[];
+  format?: string;
 }
 
 function typeOf(n: Node): string {
@@ -17,6 +19,7 @@ function typeOf(n: Node): string {
   if (n.oneOf) return n.oneOf.map(typeOf).join(' or ');
   if (n.enum) return n.enum.map((e) => `\`${String(e)}\``).join(' | ');
   if (n.type === 'array' && n.items) return `list of ${typeOf(n.items)}`;
+  if (n.format) return `${n.type ?? ''} (${n.format})`;
   return n.type ?? '';
 }
 
@@ -45,7 +48,8 @@ export function renderSpecDocs(): string {
         child.default === undefined || (typeof child.default === 'object' && Object.keys(child.default as object).length === 0)
           ? ''
           : `\`${JSON.stringify(child.default)}\``;
-      rows.push(`| \`${full}\` | ${cell(typeOf(child))} | ${def} | ${cell(child.description ?? '')} |`);
+      const required = node.required?.includes(key) ? '**Required.** ' : '';
+      rows.push(`| \`${full}\` | ${cell(typeOf(child))} | ${def} | ${required}${cell(child.description ?? '')} |`);
     }
     lines.push(
       `${'#'.repeat(Math.min(depth, 4))} ${path || 'Top level'}`,

@@ -8,29 +8,33 @@ import * as yaml from 'js-yaml';
 import schema from '../../../schema/cluster-spec.schema.json' with { type: 'json' };
 import { UsageError } from '../util/errors.ts';
 import { nearest } from '../util/similar.ts';
-import { checkSemantics } from './semantics.ts';
+import { checkSemantics, findInlineSecrets, isSecretPath } from './semantics.ts';
 import type { ClusterSpec, SpecProblem } from './types.ts';
 
 export const MAX_SPEC_BYTES = 1024 * 1024;
+/** A spec needs a handful of aliases at most; more is how "billion laughs" documents start. */
+export const MAX_ALIASES = 20;
 
 export interface LoadedSpec {
   spec: ClusterSpec;
   /** Warnings only (a spec with errors throws SpecError). */
   problems: SpecProblem[];
-  /** sha256 of the canonical JSON of the spec with defaults applied. */
+  /** sha256 (hex) of the canonical JSON (sorted keys) of the spec with defaults applied. */
   hash: string;
 }
 
+/** A spec with at least one error. `problems` holds every error and warning found, not just the first. */
 export class SpecError extends UsageError {
   override name = 'SpecError';
   readonly problems: SpecProblem[];
   constructor(source: string, problems: SpecProblem[]) {
-    const errors = problems.filter((p) => p.severity === 'error');
-    super(`${source}: ${errors.length} problem(s) in the cluster spec:\n${describeProblems(problems)}`);
+    const errors = problems.filter((p) => p.severity === 'error').length;
+    super(`${source}: ${errors} problem(s) in the cluster spec:\n${describeProblems(problems)}`);
     this.problems = problems;
   }
 }
 
+/** One line per problem, `✗ path: message` (errors) or `! path: message` (warnings), for CLI output. */
 export function describeProblems(problems: SpecProblem[]): string {
   return problems.map((p) => `  ${p.severity === 'error' ? '✗' : '!'} ${p.path || '(spec)'}: ${p.message}`).join('\n');
 }
@@ -39,8 +43,6 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: false });
 addFormats(ajv);
 const validate = ajv.compile(schema);
-
-const SECRET_KEY = /(password|passwd|secret|token|private_key|privatekey|client_key)$/i;
 
 /** `/nodes/control_plane/1` → `nodes.control_plane[1]` */
 export function toPath(pointer: string): string {
@@ -58,10 +60,12 @@ function valueAt(data: unknown, pointer: string): unknown {
   return v;
 }
 
+/** The value for a message: quoted, cut at 60 characters, and never shown under a key that names a secret. */
 export function showValue(value: unknown, path: string): string {
-  if (SECRET_KEY.test(path.split('.').at(-1) ?? '')) return '(hidden)';
+  if (isSecretPath(path)) return '(value hidden)';
   const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
-  return text === undefined ? 'nothing' : text.length > 60 ? `${text.slice(0, 57)}…` : text;
+  if (text === undefined) return 'nothing';
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }
 
 const TYPE_WORDS: Record<string, string> = {
@@ -70,20 +74,39 @@ const TYPE_WORDS: Record<string, string> = {
   number: 'a number',
   boolean: 'true or false',
   array: 'a list',
-  object: 'a mapping',
+  object: 'a mapping (key: value)',
 };
-const FORMAT_WORDS: Record<string, string> = { uri: 'a URL', hostname: 'a DNS name' };
+const FORMAT_WORDS: Record<string, string> = { uri: 'a URL', hostname: 'a DNS name (RFC 1123)' };
+
+/** Every `pattern` in the schema, in words (a test keeps this table complete). */
+export const PATTERN_WORDS: Record<string, string> = {
+  '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$': "lower-case letters, digits and '-', at most 63, not starting or ending with '-'",
+  '^https://': 'an https:// URL (http is refused: the BCM password would cross the network in clear)',
+  '^[a-z_][a-z0-9_-]{0,31}$': "a Linux user name: lower-case letters, digits, '_' and '-', starting with a letter or '_', at most 32",
+  '^/[A-Za-z0-9._/-]+$': "an absolute path such as /bin/bash (letters, digits, '.', '_', '-', '/')",
+  '^/[A-Za-z0-9._/-]*$': "an absolute path such as /raid (letters, digits, '.', '_', '-', '/')",
+  '^v\\d+\\.\\d+\\.\\d+$': 'a version with a leading v, like v1.31.9',
+  '^\\d+\\.\\d+(\\.\\d+)?$': 'a version like 2.21.63',
+  '^[0-9a-f]{64}$': '64 lower-case hex digits (a SHA-256)',
+};
+
+/** Required only in some cases (if/else in the schema): say when. */
+const REQUIRED_WHEN: Record<string, string> = {
+  'runai.domain': 'is required while runai.enabled is true (the default); set it, or set runai.enabled: false',
+};
 
 function schemaAt(pointer: string): Record<string, unknown> | undefined {
   let node: unknown = schema;
-  for (const seg of pointer.split('/').slice(1)) {
+  for (const seg of pointer.replace(/^#/, '').split('/').slice(1)) {
     if (!node || typeof node !== 'object') return undefined;
     node = (node as Record<string, unknown>)[seg];
   }
-  return node as Record<string, unknown> | undefined;
+  return node && typeof node === 'object' ? (node as Record<string, unknown>) : undefined;
 }
 
-/** One readable problem per ajv error; oneOf noise is collapsed to the selector's own message. */
+const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
+
+/** One readable problem per ajv error; a node selector's oneOf noise collapses into one message. */
 function translate(errors: ErrorObject[], data: unknown): SpecProblem[] {
   const out = new Map<string, SpecProblem>();
   const add = (path: string, message: string) => {
@@ -94,68 +117,68 @@ function translate(errors: ErrorObject[], data: unknown): SpecProblem[] {
   for (const e of errors) {
     const path = toPath(e.instancePath);
     const value = showValue(valueAt(data, e.instancePath), path);
+    const params = e.params as Record<string, unknown>;
     if (oneOfPaths.has(e.instancePath)) {
-      if (e.keyword === 'oneOf') add(path, `${value} must be a hostname, range pattern (dgx-[01-08]), glob (dgx-*) or {category: name}`);
+      if (e.keyword === 'oneOf')
+        add(path, `${value} must be a hostname, a range pattern (dgx-[01-08]), a glob (dgx-*) or {category: name}`);
       continue;
     }
     switch (e.keyword) {
+      case 'if':
+        break; // its failing branch reports the real error
       case 'additionalProperties': {
-        const key = (e.params as { additionalProperty: string }).additionalProperty;
-        const known = Object.keys(
-          (schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, '/properties')) as Record<string, unknown>) ?? {},
+        const key = params.additionalProperty as string;
+        const known = Object.keys(schemaAt(e.schemaPath.replace(/\/additionalProperties$/, '/properties')) ?? {}).filter(
+          (k) => k !== '$schema',
         );
         const guess = nearest(key, known, 1)[0];
-        add(path ? `${path}.${key}` : key, `unknown key${guess ? ` (did you mean '${guess}'?)` : ''}; allowed here: ${known.join(', ')}`);
+        add(join(path, key), `unknown key${guess ? ` (did you mean '${guess}'?)` : ''}; allowed here: ${known.join(', ')}`);
         break;
       }
-      case 'required':
-        add(
-          path
-            ? `${path}.${(e.params as { missingProperty: string }).missingProperty}`
-            : (e.params as { missingProperty: string }).missingProperty,
-          'is required',
-        );
+      case 'required': {
+        const full = join(path, params.missingProperty as string);
+        add(full, REQUIRED_WHEN[full] ?? 'is required');
         break;
+      }
       case 'type':
-        add(path, `${value} must be ${TYPE_WORDS[(e.params as { type: string }).type] ?? (e.params as { type: string }).type}`);
+        add(path, `${value} must be ${TYPE_WORDS[params.type as string] ?? String(params.type)}`);
         break;
       case 'enum':
-        add(path, `${value} is not one of: ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`);
+        add(path, `${value} is not one of: ${(params.allowedValues as unknown[]).join(', ')}`);
+        break;
+      case 'const':
+        add(path, `${value} must be ${JSON.stringify(params.allowedValue)}`);
         break;
       case 'pattern': {
-        const desc =
-          (schemaAt(e.schemaPath.replace(/^#/, '').replace(/\/pattern$/, '')) as { description?: string } | undefined)?.description ?? '';
-        add(path, `${value} is not allowed here${desc ? ` — ${desc}` : ''}`);
+        const words = PATTERN_WORDS[params.pattern as string] ?? `text matching ${String(params.pattern)}`;
+        add(path, `${value} must be ${words}`);
         break;
       }
       case 'format':
-        add(path, `${value} must be ${FORMAT_WORDS[(e.params as { format: string }).format] ?? (e.params as { format: string }).format}`);
+        add(path, `${value} must be ${FORMAT_WORDS[params.format as string] ?? String(params.format)}`);
         break;
       case 'minimum':
       case 'maximum':
-        add(path, `${value} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${(e.params as { limit: number }).limit}`);
+        add(path, `${value} must be ${e.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params.limit)}`);
         break;
       case 'minItems':
-        add(
-          path,
-          `needs at least ${(e.params as { limit: number }).limit} entr${(e.params as { limit: number }).limit === 1 ? 'y' : 'ies'}`,
-        );
+        add(path, `needs at least ${String(params.limit)} entr${params.limit === 1 ? 'y' : 'ies'}`);
         break;
       case 'maxItems':
-        add(path, `has more than ${(e.params as { limit: number }).limit} entries`);
+        add(path, `has more than ${String(params.limit)} entries`);
         break;
       case 'minLength':
         add(path, 'must not be empty');
         break;
       case 'maxLength':
-        add(path, `is longer than ${(e.params as { limit: number }).limit} characters`);
+        add(path, `is longer than ${String(params.limit)} characters`);
         break;
       case 'minProperties':
       case 'maxProperties':
         add(path, path === 'network.node_network' ? 'give exactly one of name, cidr, interface' : (e.message ?? 'wrong number of keys'));
         break;
       case 'uniqueItems':
-        add(path, 'has duplicate entries');
+        add(path, `has duplicate entries (items ${String(params.j)} and ${String(params.i)})`);
         break;
       default:
         add(path, e.message ?? 'is invalid');
@@ -164,65 +187,60 @@ function translate(errors: ErrorObject[], data: unknown): SpecProblem[] {
   return [...out.values()];
 }
 
-/** Keys named like secrets must not hold values in the spec: secrets come from inputs or *_file. */
-function inlineSecrets(data: unknown, path = ''): SpecProblem[] {
-  if (Array.isArray(data)) return data.flatMap((v, i) => inlineSecrets(v, `${path}[${i}]`));
-  if (!data || typeof data !== 'object') return [];
-  return Object.entries(data).flatMap(([k, v]) => {
-    const p = path ? `${path}.${k}` : k;
-    if (SECRET_KEY.test(k) && v !== null && v !== '' && typeof v !== 'object') {
-      return [
-        {
-          path: p,
-          message:
-            'secrets never go in the spec: pass it as an action input from a GitHub secret, or use the matching *_file key in the CLI',
-          severity: 'error' as const,
-        },
-      ];
-    }
-    return inlineSecrets(v, p);
-  });
-}
-
+/** JSON with sorted keys and no undefined members, so equal specs hash equally whatever their key order. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
+    const obj = value as Record<string, unknown>;
+    return `{${Object.keys(obj)
       .sort()
-      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .filter((k) => obj[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`)
       .join(',')}}`;
   }
   return JSON.stringify(value);
 }
 
-export function parseSpec(text: string, source: string): LoadedSpec {
-  if (Buffer.byteLength(text) > MAX_SPEC_BYTES)
-    throw new SpecError(source, [{ path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes`, severity: 'error' }]);
+const fail = (source: string, message: string): never => {
+  throw new SpecError(source, [{ path: '', message, severity: 'error' }]);
+};
+
+function parseYaml(text: string, source: string): Record<string, unknown> {
+  if (Buffer.byteLength(text) > MAX_SPEC_BYTES) fail(source, `the file is larger than ${MAX_SPEC_BYTES} bytes`);
   let data: unknown;
   try {
-    data = yaml.load(text, { filename: source, maxAliases: 20, maxDepth: 30, maxTotalMergeKeys: 100 });
+    // js-yaml 5's load() uses the core schema (no custom tags, no merge keys), refuses duplicate keys and
+    // more than one document; the limits stop alias bombs and deep nesting.
+    data = yaml.load(text, { filename: source, maxAliases: MAX_ALIASES, maxDepth: 30, maxTotalMergeKeys: 100 });
   } catch (err) {
     const reason = (err as Error).message.split('\n')[0] ?? String(err);
-    throw new SpecError(source, [{ path: '', message: `not valid YAML: ${reason}`, severity: 'error' }]);
+    return fail(source, `not valid YAML: ${reason}`);
   }
-  if (!data || typeof data !== 'object' || Array.isArray(data)) {
-    throw new SpecError(source, [{ path: '', message: 'must be a YAML mapping (name:, bcm:, nodes:, network:, …)', severity: 'error' }]);
-  }
-  const secrets = inlineSecrets(data);
+  if (!data || typeof data !== 'object' || Array.isArray(data))
+    return fail(source, 'must be a YAML mapping at the top (name:, bcm:, nodes:, network:, …)');
+  return data as Record<string, unknown>;
+}
+
+/** Parses and validates a spec. Throws SpecError listing every problem; returns the spec with defaults, warnings and hash. */
+export function parseSpec(text: string, source: string): LoadedSpec {
+  const data = parseYaml(text, source);
+  const secrets = findInlineSecrets(data);
+  const secretPaths = new Set(secrets.map((p) => p.path));
   const valid = validate(data);
-  const problems = [...secrets, ...(valid ? [] : translate(validate.errors ?? [], data))];
-  if (!problems.length) problems.push(...checkSemantics(data as ClusterSpec));
+  // An inline secret is also an unknown key: one message for it is enough.
+  const schemaProblems = valid ? [] : translate(validate.errors ?? [], data).filter((p) => !secretPaths.has(p.path));
+  const broken = new Set(schemaProblems.map((p) => p.path.split(/[.[]/)[0] ?? ''));
+  const problems = [...secrets, ...schemaProblems, ...checkSemantics(data as unknown as ClusterSpec, broken)];
   if (problems.some((p) => p.severity === 'error')) throw new SpecError(source, problems);
-  const spec = data as ClusterSpec;
+  const spec = data as unknown as ClusterSpec;
   return { spec, problems, hash: createHash('sha256').update(canonical(spec)).digest('hex') };
 }
 
+/** Reads and validates `clusters/<name>.yaml`. Relative paths inside the spec stay relative to the working directory. */
 export function loadSpecFile(path: string): LoadedSpec {
   let text: string;
   try {
-    if (statSync(path).size > MAX_SPEC_BYTES)
-      throw new SpecError(path, [{ path: '', message: `the file is larger than ${MAX_SPEC_BYTES} bytes`, severity: 'error' }]);
+    if (statSync(path).size > MAX_SPEC_BYTES) fail(path, `the file is larger than ${MAX_SPEC_BYTES} bytes`);
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (err instanceof SpecError) throw err;

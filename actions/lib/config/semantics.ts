@@ -1,201 +1,418 @@
-// Checks the schema cannot express: hostnames and patterns, role combinations, CIDR overlaps, version
-// compatibility. Pure; runs on a spec that already passed the schema (defaults applied).
+// Checks the schema cannot express: inline secrets, hostnames and patterns, role combinations, CIDR
+// overlaps, version compatibility, and (for the stages) where each credential comes from. All pure.
 import semver from 'semver';
 import compat from './compat.json' with { type: 'json' };
-import { cidrsOverlap, parseCidr, type Cidr } from './cidr.ts';
-import { expandPattern, isGlob } from './patterns.ts';
-import type { ClusterSpec, NodeSelector, SpecProblem } from './types.ts';
+import { cidrsOverlap, LOOPBACK, parseCidr, type Cidr } from './cidr.ts';
+import { expandPattern, isGlob, matchSelector } from './patterns.ts';
+import type { ClusterSpec, NodeSelector, NodesSpec, SpecProblem } from './types.ts';
+
+const error = (path: string, message: string): SpecProblem => ({ path, message, severity: 'error' });
+const warning = (path: string, message: string): SpecProblem => ({ path, message, severity: 'warning' });
+
+// ---------------------------------------------------------------------------------------------------
+// Secrets
+
+const SECRET_WORDS = new Set(['password', 'passwd', 'secret', 'token']);
+const SECRET_KEY_KINDS = new Set(['private', 'client', 'ssh', 'tls']);
+
+/**
+ * A key that names a secret: its last word is password/passwd/secret/token, or it ends in
+ * private_key / client_key / ssh_key / tls_key (any of snake_case, kebab-case, camelCase).
+ * `*_file` keys and Helm's `existingSecret`-style references (a Secret's name) are not secrets.
+ */
+export function isSecretKey(key: string): boolean {
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .split(/[_\-.\s]+/)
+    .filter(Boolean);
+  const last = words.at(-1) ?? '';
+  if (words[0] === 'existing') return false;
+  if (SECRET_WORDS.has(last) || last === 'privatekey') return true;
+  return last === 'key' && SECRET_KEY_KINDS.has(words.at(-2) ?? '');
+}
+
+/** Does any segment of a dotted path (`bcm.password`, `x.token[0]`) name a secret? */
+export function isSecretPath(path: string): boolean {
+  return path
+    .split('.')
+    .map((seg) => seg.replace(/\[\d+\]/g, ''))
+    .some(isSecretKey);
+}
+
+function holdsValue(v: unknown): boolean {
+  if (v === null || v === undefined || typeof v === 'boolean') return false;
+  if (typeof v === 'string') return v.trim() !== '';
+  if (typeof v === 'object') return Object.keys(v).length > 0;
+  return true;
+}
+
+/** Keys named like secrets must not hold values in the spec: secrets come from action inputs or *_file paths. */
+export function findInlineSecrets(data: unknown, path = ''): SpecProblem[] {
+  if (Array.isArray(data)) return data.flatMap((v, i) => findInlineSecrets(v, `${path}[${i}]`));
+  if (!data || typeof data !== 'object') return [];
+  return Object.entries(data).flatMap(([k, v]) => {
+    const p = path ? `${path}.${k}` : k;
+    if (isSecretKey(k) && holdsValue(v)) {
+      return [
+        error(
+          p,
+          'secrets never go in the spec (it is committed to the repository): pass it as an action input from a GitHub secret, or point the matching *_file key at a file (CLI)',
+        ),
+      ];
+    }
+    return findInlineSecrets(v, p);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Nodes
 
 const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 const GLOB_CHARS = /^[A-Za-z0-9*?.-]+$/;
 
-function validHostname(name: string): boolean {
-  return name.length <= 253 && name.split('.').every((l) => LABEL.test(l));
+/** RFC 1123 host name: dot-separated labels of letters, digits and '-' (not at either end), each ≤ 63, total ≤ 253. */
+export function isValidHostname(name: string): boolean {
+  return name.length > 0 && name.length <= 253 && name.split('.').every((l) => LABEL.test(l));
 }
 
 type RoleKey = 'control_plane' | 'workers' | 'etcd' | 'gpu_workers';
 
-/** Literal names each role lists (ranges expanded); globs and categories are resolved at discovery. */
-function literalNames(spec: ClusterSpec, role: RoleKey, problems: SpecProblem[]): Map<string, string> {
-  const names = new Map<string, string>();
-  spec.nodes[role].forEach((sel: NodeSelector, i: number) => {
-    const path = `nodes.${role}[${i}]`;
-    if (typeof sel !== 'string') return;
-    if (isGlob(sel)) {
-      if (!GLOB_CHARS.test(sel))
-        problems.push({ path, message: `'${sel}' is not a valid glob: letters, digits, '-', '.', '*' and '?' only`, severity: 'error' });
-      return;
-    }
-    let expanded: string[];
-    try {
-      expanded = expandPattern(sel);
-    } catch (err) {
-      problems.push({ path, message: (err as Error).message, severity: 'error' });
-      return;
-    }
-    for (const n of expanded) {
-      if (!validHostname(n)) {
-        problems.push({
-          path,
-          message: `'${n}' is not a valid hostname (RFC 1123: letters, digits and '-', labels of at most 63)`,
-          severity: 'error',
-        });
-        return;
-      }
-      if (names.has(n)) problems.push({ path, message: `'${n}' is listed twice in nodes.${role}`, severity: 'error' });
-      names.set(n, path);
-    }
-  });
-  return names;
+interface RoleNames {
+  /** Literal hostnames (ranges expanded) → the path of the entry that names them. */
+  literal: Map<string, string>;
+  /** Globs and categories: resolved against BCM at discovery. */
+  deferred: NodeSelector[];
 }
 
-function cidrProblem(text: string, path: string, problems: SpecProblem[]): Cidr | undefined {
+function roleNames(nodes: NodesSpec, role: RoleKey, problems: SpecProblem[]): RoleNames {
+  const literal = new Map<string, string>();
+  const deferred: NodeSelector[] = [];
+  nodes[role].forEach((sel, i) => {
+    const path = `nodes.${role}[${i}]`;
+    if (typeof sel !== 'string') {
+      deferred.push(sel);
+      return;
+    }
+    if (isGlob(sel)) {
+      if (GLOB_CHARS.test(sel)) deferred.push(sel);
+      else problems.push(error(path, `'${sel}' is not a valid glob: letters, digits, '-', '.', '*' and '?' only`));
+      return;
+    }
+    let names: string[];
+    try {
+      names = expandPattern(sel);
+    } catch (err) {
+      problems.push(error(path, (err as Error).message));
+      return;
+    }
+    const bad = names.find((n) => !isValidHostname(n));
+    if (bad !== undefined) {
+      problems.push(
+        error(path, `'${bad}' is not a valid hostname (RFC 1123: letters, digits and '-', dot-separated labels of at most 63)`),
+      );
+      return;
+    }
+    for (const n of names) {
+      const first = literal.get(n);
+      if (first) problems.push(error(path, `'${n}' is already listed at ${first}`));
+      else literal.set(n, path);
+    }
+  });
+  return { literal, deferred };
+}
+
+function nodeProblems(nodes: NodesSpec): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const cp = roleNames(nodes, 'control_plane', problems);
+  const workers = roleNames(nodes, 'workers', problems);
+  const etcd = roleNames(nodes, 'etcd', problems);
+  const gpu = roleNames(nodes, 'gpu_workers', problems);
+
+  if (!nodes.allow_stacked) {
+    for (const [name, path] of workers.literal) {
+      const cpPath = cp.literal.get(name);
+      if (cpPath)
+        problems.push(
+          error(
+            path,
+            `'${name}' is both control plane (${cpPath}) and worker (${path}); remove it from one role, or set nodes.allow_stacked: true`,
+          ),
+        );
+    }
+  }
+
+  // A GPU worker must be a worker. Categories can only be resolved against BCM, so they defer the check.
+  if (!workers.deferred.some((s) => typeof s !== 'string')) {
+    const workerGlobs = workers.deferred.filter((s): s is string => typeof s === 'string');
+    for (const [name, path] of gpu.literal) {
+      if (!workers.literal.has(name) && !workerGlobs.some((g) => matchSelector(g, name)))
+        problems.push(error(path, `'${name}' is a GPU worker but not in nodes.workers; GPU workers must also be workers`));
+    }
+  }
+
+  const etcdFromControlPlane = nodes.etcd.length === 0;
+  const members = etcdFromControlPlane ? cp : etcd;
+  const etcdPath = etcdFromControlPlane ? 'nodes.control_plane' : 'nodes.etcd';
+  const count = members.literal.size;
+  if (members.deferred.length === 0 && count > 0) {
+    const source = etcdFromControlPlane ? ' (etcd runs on the control plane)' : '';
+    if (count % 2 === 0)
+      problems.push(
+        warning(
+          etcdPath,
+          `${count} etcd members${source}: an even count tolerates no more failures than ${count - 1}; use an odd number for quorum`,
+        ),
+      );
+    if (count > 7) problems.push(warning(etcdPath, `${count} etcd members${source} slow every write; 3 or 5 is usual`));
+  }
+
+  nodes.skippable.forEach((name, i) => {
+    if (!isValidHostname(name)) problems.push(error(`nodes.skippable[${i}]`, `'${name}' is not a hostname`));
+  });
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Networks
+
+function parsed(text: string, path: string, problems: SpecProblem[]): Cidr | undefined {
   const c = parseCidr(text);
   if (typeof c === 'string') {
-    problems.push({ path, message: c, severity: 'error' });
+    problems.push(error(path, c));
     return undefined;
   }
   return c;
 }
 
-function versionProblems(spec: ClusterSpec): SpecProblem[] {
+function networkProblems(network: ClusterSpec['network']): SpecProblem[] {
   const problems: SpecProblem[] = [];
-  const kube = semver.coerce(spec.kubernetes.version)?.version;
-  if (!kube)
-    return [{ path: 'kubernetes.version', message: `'${spec.kubernetes.version}' is not a version like v1.31.9`, severity: 'error' }];
-  const ks = (compat.kubespray.versions as Record<string, { kubernetes: string }>)[spec.kubernetes.kubespray_version];
-  if (!ks) {
-    problems.push({
-      path: 'kubernetes.kubespray_version',
-      message: `${spec.kubernetes.kubespray_version} is not in the compatibility table (${Object.keys(compat.kubespray.versions).join(', ')}); check its supported Kubernetes versions yourself`,
-      severity: 'warning',
-    });
-  } else if (!semver.satisfies(kube, ks.kubernetes)) {
-    problems.push({
-      path: 'kubernetes.version',
-      message: `Kubespray ${spec.kubernetes.kubespray_version} supports Kubernetes ${ks.kubernetes}, not ${spec.kubernetes.version}`,
-      severity: 'error',
-    });
-  }
-  if (spec.runai.enabled) {
-    const line = spec.runai.version.split('.').slice(0, 2).join('.');
-    const ra = (compat.runai.versions as Record<string, { kubernetes: string }>)[line];
-    if (!ra)
-      problems.push({
-        path: 'runai.version',
-        message: `Run:ai ${spec.runai.version} is not supported (supported lines: ${Object.keys(compat.runai.versions).join(', ')})`,
-        severity: 'error',
-      });
-    else if (!semver.satisfies(kube, ra.kubernetes))
-      problems.push({
-        path: 'kubernetes.version',
-        message: `Run:ai ${line} supports Kubernetes ${ra.kubernetes}, not ${spec.kubernetes.version}`,
-        severity: 'error',
-      });
-  }
-  return problems;
-}
-
-export function checkSemantics(spec: ClusterSpec): SpecProblem[] {
-  const problems: SpecProblem[] = [];
-  const cp = literalNames(spec, 'control_plane', problems);
-  const workers = literalNames(spec, 'workers', problems);
-  const etcd = literalNames(spec, 'etcd', problems);
-  const gpu = literalNames(spec, 'gpu_workers', problems);
-
-  if (!spec.nodes.allow_stacked) {
-    for (const [name, path] of workers) {
-      if (cp.has(name))
-        problems.push({
-          path,
-          message: `'${name}' is both control plane (${cp.get(name)}) and worker; remove it from one role or set nodes.allow_stacked: true`,
-          severity: 'error',
-        });
-    }
-  }
-  const workerLiterals = spec.nodes.workers.every((s) => typeof s === 'string' && !isGlob(s));
-  if (workerLiterals) {
-    for (const [name, path] of gpu)
-      if (!workers.has(name))
-        problems.push({
-          path,
-          message: `'${name}' is a GPU worker but not in nodes.workers; GPU workers must be workers`,
-          severity: 'error',
-        });
-  }
-  const etcdLiteral = (spec.nodes.etcd.length ? spec.nodes.etcd : spec.nodes.control_plane).every(
-    (s) => typeof s === 'string' && !isGlob(s),
-  );
-  const etcdCount = spec.nodes.etcd.length ? etcd.size : cp.size;
-  if (etcdLiteral && etcdCount > 0 && etcdCount % 2 === 0) {
-    problems.push({
-      path: spec.nodes.etcd.length ? 'nodes.etcd' : 'nodes.control_plane',
-      message: `${etcdCount} etcd members: an even count tolerates no more failures than ${etcdCount - 1}; use an odd number`,
-      severity: 'warning',
-    });
-  }
-  if (etcdLiteral && etcdCount > 7)
-    problems.push({ path: 'nodes.etcd', message: `${etcdCount} etcd members slow every write; 3 or 5 is usual`, severity: 'warning' });
-
-  const pod = cidrProblem(spec.network.pod_cidr, 'network.pod_cidr', problems);
-  const svc = cidrProblem(spec.network.service_cidr, 'network.service_cidr', problems);
-  const nodeNet = spec.network.node_network.cidr
-    ? cidrProblem(spec.network.node_network.cidr, 'network.node_network.cidr', problems)
-    : undefined;
+  const pod = parsed(network.pod_cidr, 'network.pod_cidr', problems);
+  const svc = parsed(network.service_cidr, 'network.service_cidr', problems);
+  const nodeNet =
+    network.node_network.cidr !== undefined ? parsed(network.node_network.cidr, 'network.node_network.cidr', problems) : undefined;
   if (pod && svc && cidrsOverlap(pod, svc))
-    problems.push({
-      path: 'network.service_cidr',
-      message: `${svc.text} overlaps the pod network ${pod.text}; choose ranges that do not overlap`,
-      severity: 'error',
-    });
+    problems.push(
+      error(
+        'network.service_cidr',
+        `${svc.text} overlaps the pod network ${pod.text} (network.pod_cidr); choose ranges that do not overlap`,
+      ),
+    );
   for (const [c, path] of [
     [pod, 'network.pod_cidr'],
     [svc, 'network.service_cidr'],
   ] as const) {
-    if (c && nodeNet && cidrsOverlap(c, nodeNet))
-      problems.push({
-        path,
-        message: `${c.text} overlaps the node network ${nodeNet.text}; pods and services would shadow node addresses`,
-        severity: 'error',
-      });
-    if (c && cidrsOverlap(c, { base: 0x7f000000, bits: 8, text: '127.0.0.0/8' }))
-      problems.push({ path, message: `${c.text} overlaps loopback 127.0.0.0/8`, severity: 'error' });
+    if (!c) continue;
+    if (nodeNet && cidrsOverlap(c, nodeNet))
+      problems.push(
+        error(
+          path,
+          `${c.text} overlaps the node network ${nodeNet.text} (network.node_network.cidr); nodes would become unreachable from pods`,
+        ),
+      );
+    if (cidrsOverlap(c, LOOPBACK)) problems.push(warning(path, `${c.text} overlaps loopback ${LOOPBACK.text}; pods cannot route to it`));
   }
+  return problems;
+}
 
-  if (spec.runai.enabled && !spec.runai.domain)
-    problems.push({ path: 'runai.domain', message: 'is required when runai.enabled (or set runai.enabled: false)', severity: 'error' });
-  if (spec.runai.tls.source === 'provided' && !spec.runai.tls.cert_file) {
-    problems.push({
-      path: 'runai.tls.cert_file',
-      message: 'is required when runai.tls.source is provided (the key comes from input tls-key or key_file)',
-      severity: 'error',
-    });
+// ---------------------------------------------------------------------------------------------------
+// Versions
+
+interface Line {
+  kubernetes: string;
+  shown: string;
+}
+
+function versionProblems(spec: ClusterSpec): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const k = spec.kubernetes;
+  const kube = semver.coerce(k.version)?.version;
+  if (!kube) return [error('kubernetes.version', `'${k.version}' is not a version like v1.31.9`)];
+  const ksLines = compat.kubespray.lines as Record<string, Line>;
+  const ksLine = k.kubespray_version.split('.').slice(0, 2).join('.');
+  const ks = ksLines[ksLine];
+  if (!ks) {
+    problems.push(
+      warning(
+        'kubernetes.kubespray_version',
+        `Kubespray ${k.kubespray_version} is not in the compatibility table (lines ${Object.keys(ksLines).join(', ')}); check yourself that it supports Kubernetes ${k.version}`,
+      ),
+    );
+  } else if (!semver.satisfies(kube, ks.kubernetes)) {
+    problems.push(
+      error(
+        'kubernetes.version',
+        `Kubernetes ${k.version} is not supported by Kubespray ${k.kubespray_version}, which supports ${ks.shown}`,
+      ),
+    );
   }
-  if (spec.access.service_user.public_key && spec.access.service_user.public_key_file) {
-    problems.push({ path: 'access.service_user.public_key', message: 'give public_key or public_key_file, not both', severity: 'error' });
+  if (spec.runai.enabled) {
+    const raLines = compat.runai.lines as Record<string, Line>;
+    const raLine = spec.runai.version.split('.').slice(0, 2).join('.');
+    const ra = raLines[raLine];
+    if (!ra)
+      problems.push(
+        error('runai.version', `Run:ai ${spec.runai.version} is not supported (supported lines: ${Object.keys(raLines).join(', ')})`),
+      );
+    else if (!semver.satisfies(kube, ra.kubernetes))
+      problems.push(
+        error('kubernetes.version', `Kubernetes ${k.version} is not supported by Run:ai ${spec.runai.version}, which supports ${ra.shown}`),
+      );
   }
-  if (
-    spec.access.service_user.public_key &&
-    !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$/.test(spec.access.service_user.public_key.trim())
-  ) {
-    problems.push({
-      path: 'access.service_user.public_key',
-      message: 'is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)',
-      severity: 'error',
-    });
-  }
-  if (spec.bcm.insecure)
-    problems.push({ path: 'bcm.insecure', message: 'TLS verification of BCM is off; give bcm.ca_file instead', severity: 'warning' });
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Everything else
+
+const PUBLIC_KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,2}( .*)?$/;
+const CMDAEMON_PORT = 8081;
+
+function accessProblems(spec: ClusterSpec): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const u = spec.access.service_user;
+  if (u.public_key !== undefined && u.public_key_file !== undefined)
+    problems.push(error('access.service_user.public_key', 'give public_key or public_key_file, not both'));
+  if (u.public_key !== undefined && !PUBLIC_KEY_LINE.test(u.public_key.trim()))
+    problems.push(error('access.service_user.public_key', 'is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)'));
   if (spec.access.host_key_policy === 'off')
-    problems.push({
-      path: 'access.host_key_policy',
-      message: 'SSH host keys are not checked; anyone on the path can impersonate a node',
-      severity: 'warning',
-    });
-  for (const [i, p] of spec.nodes.skippable.entries()) {
-    if (!cp.has(p) && !workers.has(p) && !validHostname(p))
-      problems.push({ path: `nodes.skippable[${i}]`, message: `'${p}' is not a hostname`, severity: 'error' });
+    problems.push(warning('access.host_key_policy', 'SSH host keys are not checked; anyone on the path can impersonate a node'));
+  return problems;
+}
+
+function kubernetesProblems(spec: ClusterSpec): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const k = spec.kubernetes;
+  if (k.apiserver_healthcheck_port === CMDAEMON_PORT)
+    problems.push(
+      error(
+        'kubernetes.apiserver_healthcheck_port',
+        `${CMDAEMON_PORT} is BCM's CMDaemon port on every node: the nginx-proxy healthcheck cannot bind it and workers stay NotReady; use 8082`,
+      ),
+    );
+  if (k.dns_domain === spec.name && k.dns_domain !== 'cluster.local')
+    problems.push(
+      warning(
+        'kubernetes.dns_domain',
+        `the cluster DNS domain is the cluster name '${spec.name}'; in-cluster names will not end in cluster.local`,
+      ),
+    );
+  return problems;
+}
+
+function runaiProblems(spec: ClusterSpec): SpecProblem[] {
+  const r = spec.runai;
+  const nodePortRange = 'kube_apiserver_node_port_range' in spec.kubernetes.extra_vars;
+  if (r.enabled && !nodePortRange && (r.ingress_port < 30000 || r.ingress_port > 32767))
+    return [
+      warning(
+        'runai.ingress_port',
+        `${r.ingress_port} is outside Kubernetes' NodePort range 30000-32767; set kubernetes.extra_vars.kube_apiserver_node_port_range too`,
+      ),
+    ];
+  return [];
+}
+
+/**
+ * Semantic checks on a spec that went through the schema (defaults applied). `skip` names top-level
+ * sections that had schema errors: checks reading them are left out, the rest still run, so every
+ * independent problem is reported at once.
+ */
+export function checkSemantics(spec: ClusterSpec, skip: ReadonlySet<string> = new Set()): SpecProblem[] {
+  const ok = (...sections: string[]) => !skip.has('') && sections.every((s) => !skip.has(s));
+  const problems: SpecProblem[] = [];
+  if (ok('nodes')) problems.push(...nodeProblems(spec.nodes));
+  if (ok('network')) problems.push(...networkProblems(spec.network));
+  if (ok('kubernetes', 'runai')) problems.push(...versionProblems(spec), ...runaiProblems(spec));
+  if (ok('kubernetes', 'name')) problems.push(...kubernetesProblems(spec));
+  if (ok('access')) problems.push(...accessProblems(spec));
+  if (ok('bcm') && spec.bcm.insecure) problems.push(warning('bcm.insecure', 'TLS verification of BCM is off; give bcm.ca_file instead'));
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Credential sources (used by the CLI and the actions, not by the loader)
+
+/** Which secret-bearing action inputs (or CLI flags of the same names) were given. */
+export interface CredentialInputs {
+  'bcm-password'?: boolean;
+  'bcm-client-cert'?: boolean;
+  'bcm-client-key'?: boolean;
+  'admin-ssh-key'?: boolean;
+  'admin-password'?: boolean;
+  'service-ssh-key'?: boolean;
+  'service-public-key'?: boolean;
+  'runai-admin-password'?: boolean;
+  'runai-client-secret'?: boolean;
+  'tls-cert'?: boolean;
+  'tls-key'?: boolean;
+}
+
+export type CredentialArea = 'bcm' | 'admin' | 'service' | 'runai';
+export const CREDENTIAL_AREAS: readonly CredentialArea[] = ['bcm', 'admin', 'service', 'runai'];
+
+/**
+ * Every credential a stage needs must come from somewhere: an action input (from a GitHub secret) or
+ * the spec's *_file path (CLI). Which inputs were given is the caller's knowledge, so this is not a
+ * schema rule. Problems point at the spec key that could supply the missing credential.
+ */
+export function checkCredentialSources(
+  spec: ClusterSpec,
+  available: CredentialInputs,
+  areas: readonly CredentialArea[] = CREDENTIAL_AREAS,
+): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  const need = (given: boolean, input: keyof CredentialInputs, path: string, what: string) => {
+    if (!given) problems.push(error(path, `${what} is missing: pass input '${input}' from a secret, or set ${path} (CLI)`));
+  };
+  const has = (input: keyof CredentialInputs) => available[input] === true;
+  if (areas.includes('bcm')) {
+    const b = spec.bcm;
+    if (b.auth === 'login') need(has('bcm-password') || !!b.password_file, 'bcm-password', 'bcm.password_file', 'the BCM password');
+    else {
+      need(has('bcm-client-cert') || !!b.client_cert_file, 'bcm-client-cert', 'bcm.client_cert_file', 'the BCM client certificate');
+      need(has('bcm-client-key') || !!b.client_key_file, 'bcm-client-key', 'bcm.client_key_file', "the BCM client certificate's key");
+    }
   }
-  problems.push(...versionProblems(spec));
+  if (areas.includes('admin')) {
+    const a = spec.access.admin;
+    if (a.auth === 'key') need(has('admin-ssh-key') || !!a.key_file, 'admin-ssh-key', 'access.admin.key_file', "the admin's SSH key");
+    else need(has('admin-password') || !!a.password_file, 'admin-password', 'access.admin.password_file', "the admin's password");
+  }
+  if (areas.includes('service')) {
+    const u = spec.access.service_user;
+    need(
+      has('service-ssh-key') || !!u.private_key_file,
+      'service-ssh-key',
+      'access.service_user.private_key_file',
+      "the service user's private key",
+    );
+    if (!has('service-public-key') && !u.public_key && !u.public_key_file)
+      problems.push(
+        error(
+          'access.service_user.public_key_file',
+          "the service user's public key is missing: set access.service_user.public_key or public_key_file, or pass input 'service-public-key'",
+        ),
+      );
+  }
+  if (areas.includes('runai') && spec.runai.enabled) {
+    const r = spec.runai;
+    if (!has('runai-admin-password') && !has('runai-client-secret') && !r.password_file)
+      problems.push(
+        error(
+          'runai.password_file',
+          "the Run:ai admin password is missing: pass input 'runai-admin-password' (or 'runai-client-secret') from a secret, or set runai.password_file (CLI)",
+        ),
+      );
+    if (r.tls.source === 'provided') {
+      need(
+        has('tls-cert') || !!r.tls.cert_file,
+        'tls-cert',
+        'runai.tls.cert_file',
+        'the Run:ai TLS certificate (runai.tls.source: provided)',
+      );
+      need(has('tls-key') || !!r.tls.key_file, 'tls-key', 'runai.tls.key_file', 'the Run:ai TLS key (runai.tls.source: provided)');
+    }
+  }
   return problems;
 }

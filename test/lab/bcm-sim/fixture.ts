@@ -66,11 +66,17 @@ function network(seed: string, name: string, type: string, base: string, managem
     ipv6Gateway: '::0',
     ipv6NetmaskBits: 0,
     layer3: false,
+    layer3route: false,
+    layer3ecmp: false,
+    layer3splitStaticRoute: false,
     lockDownDhcpd: false,
     allowAutosign: 'AUTOMATIC',
     generateDNSZone: true,
+    searchDomainIndex: 0,
     excludeFromSearchDomain: false,
     disableAutomaticExports: false,
+    EC2AvailabilityZone: '',
+    cloudSubnetID: '',
     notes: '',
     ...entityTail(),
   };
@@ -144,6 +150,7 @@ export function buildBcmFixture(inputs: SimNodeInput[], opts: { version: 'bcm10'
     ...entityTail(),
   }));
   const categoryUuid = new Map(categories.map((c) => [c.name, c.uuid]));
+  const partition = simUuid(seed, 'partition');
   const headUuid = simUuid(seed, 'node', 'bcm-head-01');
   const head: Record<string, unknown> = {
     baseType: 'Device',
@@ -151,7 +158,7 @@ export function buildBcmFixture(inputs: SimNodeInput[], opts: { version: 'bcm10'
     uuid: headUuid,
     hostname: 'bcm-head-01',
     mac: mac(0xee, 1),
-    partition: simUuid(seed, 'partition'),
+    partition,
     provisioningInterface: ZERO_UUID,
     managementNetwork: nets.internal.uuid,
     creationTime: 1763000000,
@@ -214,7 +221,7 @@ export function buildBcmFixture(inputs: SimNodeInput[], opts: { version: 'bcm10'
       hostname: n.hostname,
       mac: nodeMac,
       category: categoryUuid.get(n.category),
-      partition: simUuid(seed, 'partition'),
+      partition,
       provisioningInterface: bootif,
       managementNetwork: ZERO_UUID,
       creationTime: 1763006515,
@@ -229,6 +236,15 @@ export function buildBcmFixture(inputs: SimNodeInput[], opts: { version: 'bcm10'
       userdefined1: '',
       userdefined2: '',
       bmcSettings: { baseType: 'BMCSettings', userName: '', userID: -1, privilege: 'ADMINISTRATOR' },
+      // Keys beyond the reference's table (a real node has ~80): present so clients learn to ignore extras.
+      installMode: 'CATEGORY',
+      nextInstallMode: '',
+      ioScheduler: '',
+      disksetup: '',
+      datanode: false,
+      excludeListUpdate: '',
+      initializeScript: '',
+      finalizeScript: '',
       fsexports: [],
       fsmounts: [],
       services: [],
