@@ -71863,1105 +71863,14 @@ function renderKubespray(inv, spec) {
     return { hostsYaml: dump(hosts), allVarsYaml: dump(kubesprayVars(inv, spec)) };
 }
 
-;// CONCATENATED MODULE: ./build/actions/lib/ssh/known-hosts.js
-// known_hosts: parse (plain and hashed entries), match by hostname or address, fingerprint keys, and
-// decide per the host-key policy. A changed key is always refused.
-
-function fingerprint(key) {
-    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
-}
-function parseKnownHosts(text) {
-    const entries = [];
-    for (const raw of text.split(/\r?\n/)) {
-        const line = raw.trim();
-        if (!line || line.startsWith('#'))
-            continue;
-        const fields = line.split(/\s+/);
-        let marker = '';
-        if (fields[0]?.startsWith('@'))
-            marker = fields.shift();
-        if (marker === '@cert-authority' || fields.length < 3)
-            continue;
-        const [hosts, keyType, b64] = fields;
-        const key = Buffer.from(b64, 'base64');
-        if (!key.length)
-            continue;
-        const entry = { patterns: [], keyType, key, revoked: marker === '@revoked' };
-        const hashed = /^\|1\|([^|]+)\|([^|]+)$/.exec(hosts);
-        if (hashed)
-            entry.hashed = { salt: Buffer.from(hashed[1], 'base64'), hash: Buffer.from(hashed[2], 'base64') };
-        else
-            entry.patterns = hosts.split(',');
-        entries.push(entry);
-    }
-    return entries;
-}
-function hostToken(host, port) {
-    return port === 22 ? host : `[${host}]:${port}`;
-}
-function matches(entry, token) {
-    if (entry.hashed)
-        return (0,external_node_crypto_.createHmac)('sha1', entry.hashed.salt).update(token).digest().equals(entry.hashed.hash);
-    return entry.patterns.some((p) => !p.startsWith('!') &&
-        new RegExp(`^${p
-            .replace(/[.+^${}()|\\[\]]/g, '\\$&')
-            .replace(/\*/g, '.*')
-            .replace(/\?/g, '.')}$`).test(token));
-}
-/** Decides whether `key` is the right host key for a node known by `names` (hostname and address). */
-function verifyHostKey(entries, names, port, key, policy) {
-    if (policy === 'off')
-        return { accept: true };
-    const tokens = names.map((n) => hostToken(n, port));
-    const relevant = entries.filter((e) => tokens.some((t) => matches(e, t)));
-    if (relevant.some((e) => e.revoked && e.key.equals(key)))
-        return { accept: false, reason: `host key ${fingerprint(key)} is marked @revoked` };
-    if (relevant.some((e) => !e.revoked && e.key.equals(key)))
-        return { accept: true };
-    const known = relevant.filter((e) => !e.revoked);
-    if (known.length) {
-        return {
-            accept: false,
-            reason: `HOST KEY CHANGED: known_hosts has ${known.map((e) => `${e.keyType} ${fingerprint(e.key)}`).join(', ')}, the node presented ${fingerprint(key)}. If the node was re-imaged, remove its old line from known_hosts after checking the new key out of band.`,
-        };
-    }
-    if (policy === 'accept-new') {
-        const keyType = key.subarray(4, 4 + key.readUInt32BE(0)).toString();
-        return { accept: true, learned: `${tokens.join(',')} ${keyType} ${key.toString('base64')}` };
-    }
-    return {
-        accept: false,
-        reason: `no known_hosts entry for ${names.join(' / ')} (presented ${fingerprint(key)}); add the node's key to known_hosts, or use host-key-policy accept-new for a first contact`,
-    };
-}
-
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
-// EXTERNAL MODULE: ./node_modules/is-stream/index.js
-var is_stream = __nccwpck_require__(6543);
-// EXTERNAL MODULE: ./node_modules/make-dir/index.js
-var make_dir = __nccwpck_require__(6512);
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
-;// CONCATENATED MODULE: ./node_modules/sb-promise-queue/lib/esm/index.mjs
-class PromiseQueue {
-    constructor({ concurrency = 1 } = {}) {
-        this.options = { concurrency };
-        this.running = 0;
-        this.queue = [];
-        this.idleCallbacks = [];
-    }
-    clear() {
-        this.queue = [];
-    }
-    onIdle(callback) {
-        this.idleCallbacks.push(callback);
-        return () => {
-            const index = this.idleCallbacks.indexOf(callback);
-            if (index !== -1) {
-                this.idleCallbacks.splice(index, 1);
-            }
-        };
-    }
-    waitTillIdle() {
-        return new Promise((resolve) => {
-            if (this.running === 0) {
-                resolve();
-                return;
-            }
-            const dispose = this.onIdle(() => {
-                dispose();
-                resolve();
-            });
-        });
-    }
-    add(callback) {
-        return new Promise((resolve, reject) => {
-            const runCallback = () => {
-                this.running += 1;
-                try {
-                    Promise.resolve(callback()).then((val) => {
-                        resolve(val);
-                        this.processNext();
-                    }, (err) => {
-                        reject(err);
-                        this.processNext();
-                    });
-                }
-                catch (err) {
-                    reject(err);
-                    this.processNext();
-                }
-            };
-            if (this.running >= this.options.concurrency) {
-                this.queue.push(runCallback);
-            }
-            else {
-                runCallback();
-            }
-        });
-    }
-    // Internal function, don't use
-    processNext() {
-        this.running -= 1;
-        const callback = this.queue.shift();
-        if (callback) {
-            callback();
-        }
-        else if (this.running === 0) {
-            this.idleCallbacks.forEach((item) => item());
-        }
-    }
-}
-
-
-;// CONCATENATED MODULE: ./node_modules/sb-scandir/lib/esm/index.mjs
-/* @flow */
-
-
-
-
-const defaultFilesystem = {
-    join(pathA, pathB) {
-        return external_path_.join(pathA, pathB);
-    },
-    basename(path) {
-        return external_path_.basename(path);
-    },
-    stat(path) {
-        return new Promise((resolve, reject) => {
-            external_fs_.stat(path, (err, res) => {
-                if (err) {
-                    reject(err);
-                }
-                else {
-                    resolve(res);
-                }
-            });
-        });
-    },
-    readdir(path) {
-        return new Promise((resolve, reject) => {
-            external_fs_.readdir(path, (err, res) => {
-                if (err) {
-                    reject(err);
-                }
-                else {
-                    resolve(res);
-                }
-            });
-        });
-    },
-};
-async function scanDirectoryInternal({ path, recursive, validate, result, fileSystem, queue, reject, }) {
-    const itemStat = await fileSystem.stat(path);
-    if (itemStat.isFile()) {
-        result.files.push(path);
-    }
-    else if (itemStat.isDirectory()) {
-        result.directories.push(path);
-    }
-    if (!itemStat.isDirectory() || recursive === 'none') {
-        return;
-    }
-    const contents = await fileSystem.readdir(path);
-    contents.forEach((item) => {
-        const itemPath = fileSystem.join(path, item);
-        if (!validate(itemPath)) {
-            return;
-        }
-        queue
-            .add(() => scanDirectoryInternal({
-            path: itemPath,
-            recursive: recursive === 'shallow' ? 'none' : 'deep',
-            validate,
-            result,
-            fileSystem,
-            queue,
-            reject,
-        }))
-            .catch(reject);
-    });
-}
-async function scanDirectory(path, { recursive = true, validate = null, concurrency = Infinity, fileSystem = defaultFilesystem, } = {}) {
-    external_assert_(path && typeof path === 'string', 'path must be a valid string');
-    external_assert_(typeof recursive === 'boolean', 'options.recursive must be a valid boolean');
-    external_assert_(validate === null || typeof validate === 'function', 'options.validate must be a valid function');
-    external_assert_(typeof concurrency === 'number', 'options.concurrency must be a valid number');
-    external_assert_(fileSystem !== null && typeof fileSystem === 'object', 'options.fileSystem must be a valid object');
-    const queue = new PromiseQueue({
-        concurrency,
-    });
-    const result = { files: [], directories: [] };
-    const mergedFileSystem = { ...defaultFilesystem, ...fileSystem };
-    await new Promise((resolve, reject) => {
-        scanDirectoryInternal({
-            path,
-            recursive: recursive ? 'deep' : 'shallow',
-            validate: validate != null ? validate : (item) => mergedFileSystem.basename(item).slice(0, 1) !== '.',
-            result,
-            fileSystem: mergedFileSystem,
-            queue,
-            reject,
-        })
-            .then(() => queue.waitTillIdle())
-            .then(resolve, reject);
-    });
-    return result;
-}
-/* harmony default export */ const esm = (scanDirectory);
-
-// EXTERNAL MODULE: ./node_modules/shell-escape/shell-escape.js
-var shell_escape = __nccwpck_require__(4646);
-// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(5472);
-;// CONCATENATED MODULE: ./node_modules/node-ssh/lib/esm/index.mjs
-
-
-
-
-
-
-
-
-
-const DEFAULT_CONCURRENCY = 1;
-const DEFAULT_VALIDATE = (path) => !external_path_.basename(path).startsWith('.');
-const DEFAULT_TICK = () => {
-    /* No Op */
-};
-class SSHError extends Error {
-    constructor(message, code = null) {
-        super(message);
-        this.code = code;
-    }
-}
-function unixifyPath(path) {
-    if (path.includes('\\')) {
-        return path.split('\\').join('/');
-    }
-    return path;
-}
-async function readFile(filePath) {
-    return new Promise((resolve, reject) => {
-        external_fs_.readFile(filePath, 'utf8', (err, res) => {
-            if (err) {
-                reject(err);
-            }
-            else {
-                resolve(res);
-            }
-        });
-    });
-}
-const SFTP_MKDIR_ERR_CODE_REGEXP = /Error: (E[\S]+): /;
-async function makeDirectoryWithSftp(path, sftp) {
-    let stats = null;
-    try {
-        stats = await new Promise((resolve, reject) => {
-            sftp.stat(path, (err, res) => {
-                if (err) {
-                    reject(err);
-                }
-                else {
-                    resolve(res);
-                }
-            });
-        });
-    }
-    catch (_) {
-        /* No Op */
-    }
-    if (stats) {
-        if (stats.isDirectory()) {
-            // Already exists, nothing to worry about
-            return;
-        }
-        throw new Error('mkdir() failed, target already exists and is not a directory');
-    }
-    try {
-        await new Promise((resolve, reject) => {
-            sftp.mkdir(path, (err) => {
-                if (err) {
-                    reject(err);
-                }
-                else {
-                    resolve();
-                }
-            });
-        });
-    }
-    catch (err) {
-        if (err != null && typeof err.stack === 'string') {
-            const matches = SFTP_MKDIR_ERR_CODE_REGEXP.exec(err.stack);
-            if (matches != null) {
-                throw new SSHError(err.message, matches[1]);
-            }
-            throw err;
-        }
-    }
-}
-class NodeSSH {
-    constructor() {
-        this.connection = null;
-    }
-    getConnection() {
-        const { connection } = this;
-        if (connection == null) {
-            throw new Error('Not connected to server');
-        }
-        return connection;
-    }
-    async connect(givenConfig) {
-        external_assert_(givenConfig != null && typeof givenConfig === 'object', 'config must be a valid object');
-        const config = { ...givenConfig };
-        external_assert_(config.username != null && typeof config.username === 'string', 'config.username must be a valid string');
-        if (config.host != null) {
-            external_assert_(typeof config.host === 'string', 'config.host must be a valid string');
-        }
-        else if (config.sock != null) {
-            external_assert_(typeof config.sock === 'object', 'config.sock must be a valid object');
-        }
-        else {
-            throw new external_assert_.AssertionError({ message: 'Either config.host or config.sock must be provided' });
-        }
-        if (config.privateKey != null || config.privateKeyPath != null) {
-            if (config.privateKey != null) {
-                external_assert_(typeof config.privateKey === 'string', 'config.privateKey must be a valid string');
-                external_assert_(config.privateKeyPath == null, 'config.privateKeyPath must not be specified when config.privateKey is specified');
-            }
-            else if (config.privateKeyPath != null) {
-                external_assert_(typeof config.privateKeyPath === 'string', 'config.privateKeyPath must be a valid string');
-                external_assert_(config.privateKey == null, 'config.privateKey must not be specified when config.privateKeyPath is specified');
-            }
-            external_assert_(config.passphrase == null || typeof config.passphrase === 'string', 'config.passphrase must be null or a valid string');
-            if (config.privateKeyPath != null) {
-                // Must be an fs path
-                try {
-                    config.privateKey = await readFile(config.privateKeyPath);
-                }
-                catch (err) {
-                    if (err != null && err.code === 'ENOENT') {
-                        throw new external_assert_.AssertionError({ message: 'config.privateKeyPath does not exist at given fs path' });
-                    }
-                    throw err;
-                }
-            }
-        }
-        else if (config.password != null) {
-            external_assert_(typeof config.password === 'string', 'config.password must be a valid string');
-        }
-        if (config.tryKeyboard != null) {
-            external_assert_(typeof config.tryKeyboard === 'boolean', 'config.tryKeyboard must be a valid boolean');
-        }
-        if (config.tryKeyboard) {
-            const { password } = config;
-            if (config.onKeyboardInteractive != null) {
-                external_assert_(typeof config.onKeyboardInteractive === 'function', 'config.onKeyboardInteractive must be a valid function');
-            }
-            else if (password != null) {
-                config.onKeyboardInteractive = (name, instructions, instructionsLang, prompts, finish) => {
-                    if (prompts.length > 0 && prompts[0].prompt.toLowerCase().includes('password')) {
-                        finish([password]);
-                    }
-                };
-            }
-        }
-        const connection = new lib.Client();
-        this.connection = connection;
-        await new Promise((resolve, reject) => {
-            connection.on('error', reject);
-            if (config.onKeyboardInteractive) {
-                connection.on('keyboard-interactive', config.onKeyboardInteractive);
-            }
-            connection.on('ready', () => {
-                connection.removeListener('error', reject);
-                resolve();
-            });
-            connection.on('end', () => {
-                if (this.connection === connection) {
-                    this.connection = null;
-                }
-            });
-            connection.on('close', () => {
-                if (this.connection === connection) {
-                    this.connection = null;
-                }
-                reject(new SSHError('No response from server', 'ETIMEDOUT'));
-            });
-            connection.connect(config);
-        });
-        return this;
-    }
-    isConnected() {
-        return this.connection != null;
-    }
-    async requestShell(options) {
-        const connection = this.getConnection();
-        return new Promise((resolve, reject) => {
-            connection.on('error', reject);
-            const callback = (err, res) => {
-                connection.removeListener('error', reject);
-                if (err) {
-                    reject(err);
-                }
-                else {
-                    resolve(res);
-                }
-            };
-            if (options == null) {
-                connection.shell(callback);
-            }
-            else {
-                connection.shell(options, callback);
-            }
-        });
-    }
-    async withShell(callback, options) {
-        external_assert_(typeof callback === 'function', 'callback must be a valid function');
-        const shell = await this.requestShell(options);
-        try {
-            await callback(shell);
-        }
-        finally {
-            shell.destroy();
-        }
-    }
-    async requestSFTP() {
-        const connection = this.getConnection();
-        return new Promise((resolve, reject) => {
-            connection.on('error', reject);
-            connection.sftp((err, res) => {
-                connection.removeListener('error', reject);
-                if (err) {
-                    reject(err);
-                }
-                else {
-                    resolve(res);
-                }
-            });
-        });
-    }
-    async withSFTP(callback) {
-        external_assert_(typeof callback === 'function', 'callback must be a valid function');
-        const sftp = await this.requestSFTP();
-        try {
-            await callback(sftp);
-        }
-        finally {
-            sftp.end();
-        }
-    }
-    async execCommand(givenCommand, options = {}) {
-        external_assert_(typeof givenCommand === 'string', 'command must be a valid string');
-        external_assert_(options != null && typeof options === 'object', 'options must be a valid object');
-        external_assert_(options.cwd == null || typeof options.cwd === 'string', 'options.cwd must be a valid string');
-        external_assert_(options.stdin == null || typeof options.stdin === 'string' || is_stream.readable(options.stdin), 'options.stdin must be a valid string or readable stream');
-        external_assert_(options.execOptions == null || typeof options.execOptions === 'object', 'options.execOptions must be a valid object');
-        external_assert_(options.encoding == null || typeof options.encoding === 'string', 'options.encoding must be a valid string');
-        external_assert_(options.onChannel == null || typeof options.onChannel === 'function', 'options.onChannel must be a valid function');
-        external_assert_(options.onStdout == null || typeof options.onStdout === 'function', 'options.onStdout must be a valid function');
-        external_assert_(options.onStderr == null || typeof options.onStderr === 'function', 'options.onStderr must be a valid function');
-        external_assert_(options.noTrim == null || typeof options.noTrim === 'boolean', 'options.noTrim must be a boolean');
-        let command = givenCommand;
-        if (options.cwd) {
-            command = `cd ${shell_escape([options.cwd])} ; ${command}`;
-        }
-        const connection = this.getConnection();
-        const output = { stdout: [], stderr: [] };
-        return new Promise((resolve, reject) => {
-            connection.on('error', reject);
-            connection.exec(command, options.execOptions != null ? options.execOptions : {}, (err, channel) => {
-                connection.removeListener('error', reject);
-                if (err) {
-                    reject(err);
-                    return;
-                }
-                if (options.onChannel) {
-                    options.onChannel(channel);
-                }
-                channel.on('data', (chunk) => {
-                    if (options.onStdout)
-                        options.onStdout(chunk);
-                    output.stdout.push(chunk.toString(options.encoding));
-                });
-                channel.stderr.on('data', (chunk) => {
-                    if (options.onStderr)
-                        options.onStderr(chunk);
-                    output.stderr.push(chunk.toString(options.encoding));
-                });
-                if (options.stdin != null) {
-                    if (is_stream.readable(options.stdin)) {
-                        options.stdin.pipe(channel, {
-                            end: true,
-                        });
-                    }
-                    else {
-                        channel.write(options.stdin);
-                        channel.end();
-                    }
-                }
-                else {
-                    channel.end();
-                }
-                let code = null;
-                let signal = null;
-                channel.on('exit', (code_, signal_) => {
-                    code = code_ !== null && code_ !== void 0 ? code_ : null;
-                    signal = signal_ !== null && signal_ !== void 0 ? signal_ : null;
-                });
-                channel.on('close', () => {
-                    let stdout = output.stdout.join('');
-                    let stderr = output.stderr.join('');
-                    if (options.noTrim !== true) {
-                        stdout = stdout.trim();
-                        stderr = stderr.trim();
-                    }
-                    resolve({
-                        code: code != null ? code : null,
-                        signal: signal != null ? signal : null,
-                        stdout,
-                        stderr,
-                    });
-                });
-            });
-        });
-    }
-    async exec(command, parameters, options = {}) {
-        external_assert_(typeof command === 'string', 'command must be a valid string');
-        external_assert_(Array.isArray(parameters), 'parameters must be a valid array');
-        external_assert_(options != null && typeof options === 'object', 'options must be a valid object');
-        external_assert_(options.stream == null || ['both', 'stdout', 'stderr'].includes(options.stream), 'options.stream must be one of both, stdout, stderr');
-        for (let i = 0, { length } = parameters; i < length; i += 1) {
-            external_assert_(typeof parameters[i] === 'string', `parameters[${i}] must be a valid string`);
-        }
-        const completeCommand = `${command}${parameters.length > 0 ? ` ${shell_escape(parameters)}` : ''}`;
-        const response = await this.execCommand(completeCommand, options);
-        if (options.stream == null || options.stream === 'stdout') {
-            if (response.stderr) {
-                throw new Error(response.stderr);
-            }
-            return response.stdout;
-        }
-        if (options.stream === 'stderr') {
-            return response.stderr;
-        }
-        return response;
-    }
-    async mkdir(path, method = 'sftp', givenSftp = null) {
-        external_assert_(typeof path === 'string', 'path must be a valid string');
-        external_assert_(typeof method === 'string' && (method === 'sftp' || method === 'exec'), 'method must be either sftp or exec');
-        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
-        if (method === 'exec') {
-            await this.exec('mkdir', ['-p', unixifyPath(path)]);
-            return;
-        }
-        const sftp = givenSftp || (await this.requestSFTP());
-        const makeSftpDirectory = async (retry) => makeDirectoryWithSftp(unixifyPath(path), sftp).catch(async (error) => {
-            if (!retry || error == null || (error.message !== 'No such file' && error.code !== 'ENOENT')) {
-                throw error;
-            }
-            await this.mkdir(external_path_.dirname(path), 'sftp', sftp);
-            await makeSftpDirectory(false);
-        });
-        try {
-            await makeSftpDirectory(true);
-        }
-        finally {
-            if (!givenSftp) {
-                sftp.end();
-            }
-        }
-    }
-    async getFile(localFile, remoteFile, givenSftp = null, transferOptions = null) {
-        external_assert_(typeof localFile === 'string', 'localFile must be a valid string');
-        external_assert_(typeof remoteFile === 'string', 'remoteFile must be a valid string');
-        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
-        external_assert_(transferOptions == null || typeof transferOptions === 'object', 'transferOptions must be a valid object');
-        const sftp = givenSftp || (await this.requestSFTP());
-        try {
-            await new Promise((resolve, reject) => {
-                sftp.fastGet(unixifyPath(remoteFile), localFile, transferOptions || {}, (err) => {
-                    if (err) {
-                        reject(err);
-                    }
-                    else {
-                        resolve();
-                    }
-                });
-            });
-        }
-        finally {
-            if (!givenSftp) {
-                sftp.end();
-            }
-        }
-    }
-    async putFile(localFile, remoteFile, givenSftp = null, transferOptions = null) {
-        external_assert_(typeof localFile === 'string', 'localFile must be a valid string');
-        external_assert_(typeof remoteFile === 'string', 'remoteFile must be a valid string');
-        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
-        external_assert_(transferOptions == null || typeof transferOptions === 'object', 'transferOptions must be a valid object');
-        external_assert_(await new Promise((resolve) => {
-            external_fs_.access(localFile, external_fs_.constants.R_OK, (err) => {
-                resolve(err === null);
-            });
-        }), `localFile does not exist at ${localFile}`);
-        const sftp = givenSftp || (await this.requestSFTP());
-        const putFile = (retry) => {
-            return new Promise((resolve, reject) => {
-                sftp.fastPut(localFile, unixifyPath(remoteFile), transferOptions || {}, (err) => {
-                    if (err == null) {
-                        resolve();
-                        return;
-                    }
-                    if (err.message === 'No such file' && retry) {
-                        resolve(this.mkdir(external_path_.dirname(remoteFile), 'sftp', sftp).then(() => putFile(false)));
-                    }
-                    else {
-                        reject(err);
-                    }
-                });
-            });
-        };
-        try {
-            await putFile(true);
-        }
-        finally {
-            if (!givenSftp) {
-                sftp.end();
-            }
-        }
-    }
-    async putFiles(files, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {} } = {}) {
-        external_assert_(Array.isArray(files), 'files must be an array');
-        for (let i = 0, { length } = files; i < length; i += 1) {
-            const file = files[i];
-            external_assert_(file, 'files items must be valid objects');
-            external_assert_(file.local && typeof file.local === 'string', `files[${i}].local must be a string`);
-            external_assert_(file.remote && typeof file.remote === 'string', `files[${i}].remote must be a string`);
-        }
-        const transferred = [];
-        const sftp = givenSftp || (await this.requestSFTP());
-        const queue = new PromiseQueue({ concurrency });
-        try {
-            await new Promise((resolve, reject) => {
-                files.forEach((file) => {
-                    queue
-                        .add(async () => {
-                        await this.putFile(file.local, file.remote, sftp, transferOptions);
-                        transferred.push(file);
-                    })
-                        .catch(reject);
-                });
-                queue.waitTillIdle().then(resolve);
-            });
-        }
-        catch (error) {
-            if (error != null) {
-                error.transferred = transferred;
-            }
-            throw error;
-        }
-        finally {
-            if (!givenSftp) {
-                sftp.end();
-            }
-        }
-    }
-    async putDirectory(localDirectory, remoteDirectory, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {}, recursive = true, tick = DEFAULT_TICK, validate = DEFAULT_VALIDATE, } = {}) {
-        external_assert_(typeof localDirectory === 'string' && localDirectory, 'localDirectory must be a string');
-        external_assert_(typeof remoteDirectory === 'string' && remoteDirectory, 'remoteDirectory must be a string');
-        const localDirectoryStat = await new Promise((resolve) => {
-            external_fs_.stat(localDirectory, (err, stat) => {
-                resolve(stat || null);
-            });
-        });
-        external_assert_(localDirectoryStat != null, `localDirectory does not exist at ${localDirectory}`);
-        external_assert_(localDirectoryStat.isDirectory(), `localDirectory is not a directory at ${localDirectory}`);
-        const sftp = givenSftp || (await this.requestSFTP());
-        const scanned = await esm(localDirectory, {
-            recursive,
-            validate,
-        });
-        const files = scanned.files.map((item) => external_path_.relative(localDirectory, item));
-        const directories = scanned.directories.map((item) => external_path_.relative(localDirectory, item));
-        // Sort shortest to longest
-        directories.sort((a, b) => a.length - b.length);
-        let failed = false;
-        try {
-            // Do the directories first.
-            await new Promise((resolve, reject) => {
-                const queue = new PromiseQueue({ concurrency });
-                directories.forEach((directory) => {
-                    queue
-                        .add(async () => {
-                        await this.mkdir(external_path_.join(remoteDirectory, directory), 'sftp', sftp);
-                    })
-                        .catch(reject);
-                });
-                resolve(queue.waitTillIdle());
-            });
-            // and now the files
-            await new Promise((resolve, reject) => {
-                const queue = new PromiseQueue({ concurrency });
-                files.forEach((file) => {
-                    queue
-                        .add(async () => {
-                        const localFile = external_path_.join(localDirectory, file);
-                        const remoteFile = external_path_.join(remoteDirectory, file);
-                        try {
-                            await this.putFile(localFile, remoteFile, sftp, transferOptions);
-                            tick(localFile, remoteFile, null);
-                        }
-                        catch (_) {
-                            failed = true;
-                            tick(localFile, remoteFile, _);
-                        }
-                    })
-                        .catch(reject);
-                });
-                resolve(queue.waitTillIdle());
-            });
-        }
-        finally {
-            if (!givenSftp) {
-                sftp.end();
-            }
-        }
-        return !failed;
-    }
-    async getDirectory(localDirectory, remoteDirectory, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {}, recursive = true, tick = DEFAULT_TICK, validate = DEFAULT_VALIDATE, } = {}) {
-        external_assert_(typeof localDirectory === 'string' && localDirectory, 'localDirectory must be a string');
-        external_assert_(typeof remoteDirectory === 'string' && remoteDirectory, 'remoteDirectory must be a string');
-        const localDirectoryStat = await new Promise((resolve) => {
-            external_fs_.stat(localDirectory, (err, stat) => {
-                resolve(stat || null);
-            });
-        });
-        external_assert_(localDirectoryStat != null, `localDirectory does not exist at ${localDirectory}`);
-        external_assert_(localDirectoryStat.isDirectory(), `localDirectory is not a directory at ${localDirectory}`);
-        const sftp = givenSftp || (await this.requestSFTP());
-        const scanned = await esm(remoteDirectory, {
-            recursive,
-            validate,
-            concurrency,
-            fileSystem: {
-                basename(path) {
-                    return external_path_.posix.basename(path);
-                },
-                join(pathA, pathB) {
-                    return external_path_.posix.join(pathA, pathB);
-                },
-                readdir(path) {
-                    return new Promise((resolve, reject) => {
-                        sftp.readdir(path, (err, res) => {
-                            if (err) {
-                                reject(err);
-                            }
-                            else {
-                                resolve(res.map((item) => item.filename));
-                            }
-                        });
-                    });
-                },
-                stat(path) {
-                    return new Promise((resolve, reject) => {
-                        sftp.stat(path, (err, res) => {
-                            if (err) {
-                                reject(err);
-                            }
-                            else {
-                                // eslint-disable-next-line @typescript-eslint/no-explicit-any
-                                resolve(res);
-                            }
-                        });
-                    });
-                },
-            },
-        });
-        const files = scanned.files.map((item) => external_path_.relative(remoteDirectory, item));
-        const directories = scanned.directories.map((item) => external_path_.relative(remoteDirectory, item));
-        // Sort shortest to longest
-        directories.sort((a, b) => a.length - b.length);
-        let failed = false;
-        try {
-            // Do the directories first.
-            await new Promise((resolve, reject) => {
-                const queue = new PromiseQueue({ concurrency });
-                directories.forEach((directory) => {
-                    queue
-                        .add(async () => {
-                        await make_dir(external_path_.join(localDirectory, directory));
-                    })
-                        .catch(reject);
-                });
-                resolve(queue.waitTillIdle());
-            });
-            // and now the files
-            await new Promise((resolve, reject) => {
-                const queue = new PromiseQueue({ concurrency });
-                files.forEach((file) => {
-                    queue
-                        .add(async () => {
-                        const localFile = external_path_.join(localDirectory, file);
-                        const remoteFile = external_path_.join(remoteDirectory, file);
-                        try {
-                            await this.getFile(localFile, remoteFile, sftp, transferOptions);
-                            tick(localFile, remoteFile, null);
-                        }
-                        catch (_) {
-                            failed = true;
-                            tick(localFile, remoteFile, _);
-                        }
-                    })
-                        .catch(reject);
-                });
-                resolve(queue.waitTillIdle());
-            });
-        }
-        finally {
-            if (!givenSftp) {
-                sftp.end();
-            }
-        }
-        return !failed;
-    }
-    forwardIn(remoteAddr, remotePort, onConnection) {
-        const connection = this.getConnection();
-        return new Promise((resolve, reject) => {
-            connection.forwardIn(remoteAddr, remotePort, (error, port) => {
-                if (error) {
-                    reject(error);
-                    return;
-                }
-                const handler = (details, acceptConnection, rejectConnection) => {
-                    if (details.destIP === remoteAddr && details.destPort === port) {
-                        onConnection === null || onConnection === void 0 ? void 0 : onConnection(details, acceptConnection, rejectConnection);
-                    }
-                };
-                if (onConnection) {
-                    connection.on('tcp connection', handler);
-                }
-                const dispose = () => {
-                    return new Promise((_resolve, _reject) => {
-                        connection.off('tcp connection', handler);
-                        connection.unforwardIn(remoteAddr, port, (_error) => {
-                            if (_error) {
-                                _reject(error);
-                            }
-                            _resolve();
-                        });
-                    });
-                };
-                resolve({ port, dispose });
-            });
-        });
-    }
-    forwardOut(srcIP, srcPort, dstIP, dstPort) {
-        const connection = this.getConnection();
-        return new Promise((resolve, reject) => {
-            connection.forwardOut(srcIP, srcPort, dstIP, dstPort, (error, channel) => {
-                if (error) {
-                    reject(error);
-                    return;
-                }
-                resolve(channel);
-            });
-        });
-    }
-    forwardInStreamLocal(socketPath, onConnection) {
-        const connection = this.getConnection();
-        return new Promise((resolve, reject) => {
-            connection.openssh_forwardInStreamLocal(socketPath, (error) => {
-                if (error) {
-                    reject(error);
-                    return;
-                }
-                const handler = (details, acceptConnection, rejectConnection) => {
-                    if (details.socketPath === socketPath) {
-                        onConnection === null || onConnection === void 0 ? void 0 : onConnection(details, acceptConnection, rejectConnection);
-                    }
-                };
-                if (onConnection) {
-                    connection.on('unix connection', handler);
-                }
-                const dispose = () => {
-                    return new Promise((_resolve, _reject) => {
-                        connection.off('unix connection', handler);
-                        connection.openssh_unforwardInStreamLocal(socketPath, (_error) => {
-                            if (_error) {
-                                _reject(_error);
-                            }
-                            _resolve();
-                        });
-                    });
-                };
-                resolve({ dispose });
-            });
-        });
-    }
-    forwardOutStreamLocal(socketPath) {
-        const connection = this.getConnection();
-        return new Promise((resolve, reject) => {
-            connection.openssh_forwardOutStreamLocal(socketPath, (error, channel) => {
-                if (error) {
-                    reject(error);
-                    return;
-                }
-                resolve(channel);
-            });
-        });
-    }
-    dispose() {
-        if (this.connection) {
-            this.connection.end();
-            this.connection = null;
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/ssh/pool.js
-// One SSH connection per node for a whole stage, bounded fan-out, host keys verified, retries on connect only.
-
-
-const MODERN_HOST_KEYS = [
-    'ssh-ed25519',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'rsa-sha2-512',
-    'rsa-sha2-256',
-];
-class HostKeyRefused extends Error {
-}
-class SshPool {
-    opts;
-    connections = new Map();
-    /** known_hosts lines learned under accept-new, to be saved by the caller. */
-    learned = [];
-    constructor(opts) {
-        this.opts = opts;
-    }
-    async connectOnce(target) {
-        const ssh = new NodeSSH();
-        let refusal;
-        const port = target.port ?? 22;
-        try {
-            await ssh.connect({
-                host: target.address,
-                port,
-                username: this.opts.credentials.username,
-                ...(this.opts.credentials.privateKey ? { privateKey: this.opts.credentials.privateKey } : {}),
-                ...(this.opts.credentials.password ? { password: this.opts.credentials.password, tryKeyboard: true } : {}),
-                readyTimeout: this.opts.connectTimeoutMs,
-                keepaliveInterval: 5000,
-                keepaliveCountMax: 3,
-                algorithms: {
-                    serverHostKey: this.opts.legacyAlgorithms ? [...MODERN_HOST_KEYS, 'ssh-rsa'] : MODERN_HOST_KEYS,
-                },
-                hostVerifier: (key) => {
-                    const verdict = verifyHostKey(this.opts.knownHosts, [target.hostname, target.address], port, key, this.opts.policy);
-                    if (!verdict.accept)
-                        refusal = verdict.reason ?? `host key ${fingerprint(key)} refused`;
-                    if (verdict.learned)
-                        this.learned.push(verdict.learned);
-                    return verdict.accept;
-                },
-            });
-        }
-        catch (err) {
-            ssh.dispose();
-            if (refusal)
-                throw new HostKeyRefused(refusal);
-            throw err;
-        }
-        return ssh;
-    }
-    async connect(target) {
-        for (let attempt = 0;; attempt++) {
-            try {
-                return await this.connectOnce(target);
-            }
-            catch (err) {
-                const message = err.message;
-                const permanent = err instanceof HostKeyRefused || /authentication|auth methods|All configured/i.test(message);
-                if (permanent || attempt >= this.opts.connectRetries) {
-                    throw new Error(err instanceof HostKeyRefused
-                        ? message
-                        : /authentication|All configured/i.test(message)
-                            ? `login as '${this.opts.credentials.username}' refused (${message})`
-                            : `cannot connect to ${target.address}:${target.port ?? 22}: ${message}${attempt ? ` (after ${attempt + 1} attempts)` : ''}`);
-                }
-                await new Promise((r) => setTimeout(r, 300 * (attempt + 1)));
-            }
-        }
-    }
-    /** The node's one connection, opened on first use. */
-    session(target) {
-        let c = this.connections.get(target.hostname);
-        if (!c) {
-            c = this.connect(target);
-            c.catch(() => this.connections.delete(target.hostname));
-            this.connections.set(target.hostname, c);
-        }
-        return c;
-    }
-    /** Runs a command line (already quoted) on a node, with the command timeout. */
-    async exec(target, command, stdin) {
-        const ssh = await this.session(target);
-        let channel;
-        let timer;
-        const timeout = new Promise((_, reject) => {
-            timer = setTimeout(() => {
-                channel?.close();
-                reject(new Error(`'${command.split(/\s/)[0]}' did not finish within ${this.opts.commandTimeoutMs / 1000}s`));
-            }, this.opts.commandTimeoutMs);
-        });
-        try {
-            const r = await Promise.race([
-                ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel: (ch) => (channel = ch) }),
-                timeout,
-            ]);
-            return { code: r.code, stdout: r.stdout, stderr: r.stderr };
-        }
-        finally {
-            clearTimeout(timer);
-        }
-    }
-    /** Applies fn to every target, at most `concurrency` at once; one node's failure never stops the others. */
-    async forEach(targets, fn) {
-        const results = new Map();
-        let next = 0;
-        const worker = async () => {
-            while (next < targets.length) {
-                const target = targets[next++];
-                try {
-                    results.set(target.hostname, { ok: true, value: await fn(target) });
-                }
-                catch (err) {
-                    results.set(target.hostname, { ok: false, error: err.message });
-                }
-            }
-        };
-        await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, targets.length) }, worker));
-        return results;
-    }
-    async close() {
-        const all = [...this.connections.values()];
-        this.connections.clear();
-        await Promise.allSettled(all.map(async (c) => (await c).dispose()));
-    }
-}
-
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 8 modules
 var lib_core = __nccwpck_require__(6058);
 // EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
 var lib_io = __nccwpck_require__(8701);
 // EXTERNAL MODULE: external "crypto"
 var external_crypto_ = __nccwpck_require__(6982);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
 // EXTERNAL MODULE: external "child_process"
@@ -73072,12 +71981,16 @@ function _readLinuxVersionFile() {
     return _internal.readLinuxVersionFile();
 }
 //# sourceMappingURL=manifest.js.map
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
-var http_client_lib = __nccwpck_require__(4942);
+var lib = __nccwpck_require__(4942);
 // EXTERNAL MODULE: external "stream"
 var external_stream_ = __nccwpck_require__(2203);
 // EXTERNAL MODULE: external "util"
 var external_util_ = __nccwpck_require__(9023);
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
 // EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
 var lib_exec = __nccwpck_require__(5260);
 ;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
@@ -74181,6 +73094,1093 @@ function parseProbe(output, runnerClock) {
     };
 }
 
+;// CONCATENATED MODULE: ./build/actions/lib/ssh/known-hosts.js
+// known_hosts: parse (plain and hashed entries), match by hostname or address, fingerprint keys, and
+// decide per the host-key policy. A changed key is always refused.
+
+function fingerprint(key) {
+    return `SHA256:${(0,external_node_crypto_.createHash)('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+}
+function parseKnownHosts(text) {
+    const entries = [];
+    for (const raw of text.split(/\r?\n/)) {
+        const line = raw.trim();
+        if (!line || line.startsWith('#'))
+            continue;
+        const fields = line.split(/\s+/);
+        let marker = '';
+        if (fields[0]?.startsWith('@'))
+            marker = fields.shift();
+        if (marker === '@cert-authority' || fields.length < 3)
+            continue;
+        const [hosts, keyType, b64] = fields;
+        const key = Buffer.from(b64, 'base64');
+        if (!key.length)
+            continue;
+        const entry = { patterns: [], keyType, key, revoked: marker === '@revoked' };
+        const hashed = /^\|1\|([^|]+)\|([^|]+)$/.exec(hosts);
+        if (hashed)
+            entry.hashed = { salt: Buffer.from(hashed[1], 'base64'), hash: Buffer.from(hashed[2], 'base64') };
+        else
+            entry.patterns = hosts.split(',');
+        entries.push(entry);
+    }
+    return entries;
+}
+function hostToken(host, port) {
+    return port === 22 ? host : `[${host}]:${port}`;
+}
+function matches(entry, token) {
+    if (entry.hashed)
+        return (0,external_node_crypto_.createHmac)('sha1', entry.hashed.salt).update(token).digest().equals(entry.hashed.hash);
+    return entry.patterns.some((p) => !p.startsWith('!') &&
+        new RegExp(`^${p
+            .replace(/[.+^${}()|\\[\]]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.')}$`).test(token));
+}
+/** Decides whether `key` is the right host key for a node known by `names` (hostname and address). */
+function verifyHostKey(entries, names, port, key, policy) {
+    if (policy === 'off')
+        return { accept: true };
+    const tokens = names.map((n) => hostToken(n, port));
+    const relevant = entries.filter((e) => tokens.some((t) => matches(e, t)));
+    if (relevant.some((e) => e.revoked && e.key.equals(key)))
+        return { accept: false, reason: `host key ${fingerprint(key)} is marked @revoked` };
+    if (relevant.some((e) => !e.revoked && e.key.equals(key)))
+        return { accept: true };
+    const known = relevant.filter((e) => !e.revoked);
+    if (known.length) {
+        return {
+            accept: false,
+            reason: `HOST KEY CHANGED: known_hosts has ${known.map((e) => `${e.keyType} ${fingerprint(e.key)}`).join(', ')}, the node presented ${fingerprint(key)}. If the node was re-imaged, remove its old line from known_hosts after checking the new key out of band.`,
+        };
+    }
+    if (policy === 'accept-new') {
+        const keyType = key.subarray(4, 4 + key.readUInt32BE(0)).toString();
+        return { accept: true, learned: `${tokens.join(',')} ${keyType} ${key.toString('base64')}` };
+    }
+    return {
+        accept: false,
+        reason: `no known_hosts entry for ${names.join(' / ')} (presented ${fingerprint(key)}); add the node's key to known_hosts, or use host-key-policy accept-new for a first contact`,
+    };
+}
+
+// EXTERNAL MODULE: ./node_modules/is-stream/index.js
+var is_stream = __nccwpck_require__(6543);
+// EXTERNAL MODULE: ./node_modules/make-dir/index.js
+var make_dir = __nccwpck_require__(6512);
+;// CONCATENATED MODULE: ./node_modules/sb-promise-queue/lib/esm/index.mjs
+class PromiseQueue {
+    constructor({ concurrency = 1 } = {}) {
+        this.options = { concurrency };
+        this.running = 0;
+        this.queue = [];
+        this.idleCallbacks = [];
+    }
+    clear() {
+        this.queue = [];
+    }
+    onIdle(callback) {
+        this.idleCallbacks.push(callback);
+        return () => {
+            const index = this.idleCallbacks.indexOf(callback);
+            if (index !== -1) {
+                this.idleCallbacks.splice(index, 1);
+            }
+        };
+    }
+    waitTillIdle() {
+        return new Promise((resolve) => {
+            if (this.running === 0) {
+                resolve();
+                return;
+            }
+            const dispose = this.onIdle(() => {
+                dispose();
+                resolve();
+            });
+        });
+    }
+    add(callback) {
+        return new Promise((resolve, reject) => {
+            const runCallback = () => {
+                this.running += 1;
+                try {
+                    Promise.resolve(callback()).then((val) => {
+                        resolve(val);
+                        this.processNext();
+                    }, (err) => {
+                        reject(err);
+                        this.processNext();
+                    });
+                }
+                catch (err) {
+                    reject(err);
+                    this.processNext();
+                }
+            };
+            if (this.running >= this.options.concurrency) {
+                this.queue.push(runCallback);
+            }
+            else {
+                runCallback();
+            }
+        });
+    }
+    // Internal function, don't use
+    processNext() {
+        this.running -= 1;
+        const callback = this.queue.shift();
+        if (callback) {
+            callback();
+        }
+        else if (this.running === 0) {
+            this.idleCallbacks.forEach((item) => item());
+        }
+    }
+}
+
+
+;// CONCATENATED MODULE: ./node_modules/sb-scandir/lib/esm/index.mjs
+/* @flow */
+
+
+
+
+const defaultFilesystem = {
+    join(pathA, pathB) {
+        return external_path_.join(pathA, pathB);
+    },
+    basename(path) {
+        return external_path_.basename(path);
+    },
+    stat(path) {
+        return new Promise((resolve, reject) => {
+            external_fs_.stat(path, (err, res) => {
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            });
+        });
+    },
+    readdir(path) {
+        return new Promise((resolve, reject) => {
+            external_fs_.readdir(path, (err, res) => {
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            });
+        });
+    },
+};
+async function scanDirectoryInternal({ path, recursive, validate, result, fileSystem, queue, reject, }) {
+    const itemStat = await fileSystem.stat(path);
+    if (itemStat.isFile()) {
+        result.files.push(path);
+    }
+    else if (itemStat.isDirectory()) {
+        result.directories.push(path);
+    }
+    if (!itemStat.isDirectory() || recursive === 'none') {
+        return;
+    }
+    const contents = await fileSystem.readdir(path);
+    contents.forEach((item) => {
+        const itemPath = fileSystem.join(path, item);
+        if (!validate(itemPath)) {
+            return;
+        }
+        queue
+            .add(() => scanDirectoryInternal({
+            path: itemPath,
+            recursive: recursive === 'shallow' ? 'none' : 'deep',
+            validate,
+            result,
+            fileSystem,
+            queue,
+            reject,
+        }))
+            .catch(reject);
+    });
+}
+async function scanDirectory(path, { recursive = true, validate = null, concurrency = Infinity, fileSystem = defaultFilesystem, } = {}) {
+    external_assert_(path && typeof path === 'string', 'path must be a valid string');
+    external_assert_(typeof recursive === 'boolean', 'options.recursive must be a valid boolean');
+    external_assert_(validate === null || typeof validate === 'function', 'options.validate must be a valid function');
+    external_assert_(typeof concurrency === 'number', 'options.concurrency must be a valid number');
+    external_assert_(fileSystem !== null && typeof fileSystem === 'object', 'options.fileSystem must be a valid object');
+    const queue = new PromiseQueue({
+        concurrency,
+    });
+    const result = { files: [], directories: [] };
+    const mergedFileSystem = { ...defaultFilesystem, ...fileSystem };
+    await new Promise((resolve, reject) => {
+        scanDirectoryInternal({
+            path,
+            recursive: recursive ? 'deep' : 'shallow',
+            validate: validate != null ? validate : (item) => mergedFileSystem.basename(item).slice(0, 1) !== '.',
+            result,
+            fileSystem: mergedFileSystem,
+            queue,
+            reject,
+        })
+            .then(() => queue.waitTillIdle())
+            .then(resolve, reject);
+    });
+    return result;
+}
+/* harmony default export */ const esm = (scanDirectory);
+
+// EXTERNAL MODULE: ./node_modules/shell-escape/shell-escape.js
+var shell_escape = __nccwpck_require__(4646);
+// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
+var ssh2_lib = __nccwpck_require__(5472);
+;// CONCATENATED MODULE: ./node_modules/node-ssh/lib/esm/index.mjs
+
+
+
+
+
+
+
+
+
+const DEFAULT_CONCURRENCY = 1;
+const DEFAULT_VALIDATE = (path) => !external_path_.basename(path).startsWith('.');
+const DEFAULT_TICK = () => {
+    /* No Op */
+};
+class SSHError extends Error {
+    constructor(message, code = null) {
+        super(message);
+        this.code = code;
+    }
+}
+function unixifyPath(path) {
+    if (path.includes('\\')) {
+        return path.split('\\').join('/');
+    }
+    return path;
+}
+async function readFile(filePath) {
+    return new Promise((resolve, reject) => {
+        external_fs_.readFile(filePath, 'utf8', (err, res) => {
+            if (err) {
+                reject(err);
+            }
+            else {
+                resolve(res);
+            }
+        });
+    });
+}
+const SFTP_MKDIR_ERR_CODE_REGEXP = /Error: (E[\S]+): /;
+async function makeDirectoryWithSftp(path, sftp) {
+    let stats = null;
+    try {
+        stats = await new Promise((resolve, reject) => {
+            sftp.stat(path, (err, res) => {
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            });
+        });
+    }
+    catch (_) {
+        /* No Op */
+    }
+    if (stats) {
+        if (stats.isDirectory()) {
+            // Already exists, nothing to worry about
+            return;
+        }
+        throw new Error('mkdir() failed, target already exists and is not a directory');
+    }
+    try {
+        await new Promise((resolve, reject) => {
+            sftp.mkdir(path, (err) => {
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve();
+                }
+            });
+        });
+    }
+    catch (err) {
+        if (err != null && typeof err.stack === 'string') {
+            const matches = SFTP_MKDIR_ERR_CODE_REGEXP.exec(err.stack);
+            if (matches != null) {
+                throw new SSHError(err.message, matches[1]);
+            }
+            throw err;
+        }
+    }
+}
+class NodeSSH {
+    constructor() {
+        this.connection = null;
+    }
+    getConnection() {
+        const { connection } = this;
+        if (connection == null) {
+            throw new Error('Not connected to server');
+        }
+        return connection;
+    }
+    async connect(givenConfig) {
+        external_assert_(givenConfig != null && typeof givenConfig === 'object', 'config must be a valid object');
+        const config = { ...givenConfig };
+        external_assert_(config.username != null && typeof config.username === 'string', 'config.username must be a valid string');
+        if (config.host != null) {
+            external_assert_(typeof config.host === 'string', 'config.host must be a valid string');
+        }
+        else if (config.sock != null) {
+            external_assert_(typeof config.sock === 'object', 'config.sock must be a valid object');
+        }
+        else {
+            throw new external_assert_.AssertionError({ message: 'Either config.host or config.sock must be provided' });
+        }
+        if (config.privateKey != null || config.privateKeyPath != null) {
+            if (config.privateKey != null) {
+                external_assert_(typeof config.privateKey === 'string', 'config.privateKey must be a valid string');
+                external_assert_(config.privateKeyPath == null, 'config.privateKeyPath must not be specified when config.privateKey is specified');
+            }
+            else if (config.privateKeyPath != null) {
+                external_assert_(typeof config.privateKeyPath === 'string', 'config.privateKeyPath must be a valid string');
+                external_assert_(config.privateKey == null, 'config.privateKey must not be specified when config.privateKeyPath is specified');
+            }
+            external_assert_(config.passphrase == null || typeof config.passphrase === 'string', 'config.passphrase must be null or a valid string');
+            if (config.privateKeyPath != null) {
+                // Must be an fs path
+                try {
+                    config.privateKey = await readFile(config.privateKeyPath);
+                }
+                catch (err) {
+                    if (err != null && err.code === 'ENOENT') {
+                        throw new external_assert_.AssertionError({ message: 'config.privateKeyPath does not exist at given fs path' });
+                    }
+                    throw err;
+                }
+            }
+        }
+        else if (config.password != null) {
+            external_assert_(typeof config.password === 'string', 'config.password must be a valid string');
+        }
+        if (config.tryKeyboard != null) {
+            external_assert_(typeof config.tryKeyboard === 'boolean', 'config.tryKeyboard must be a valid boolean');
+        }
+        if (config.tryKeyboard) {
+            const { password } = config;
+            if (config.onKeyboardInteractive != null) {
+                external_assert_(typeof config.onKeyboardInteractive === 'function', 'config.onKeyboardInteractive must be a valid function');
+            }
+            else if (password != null) {
+                config.onKeyboardInteractive = (name, instructions, instructionsLang, prompts, finish) => {
+                    if (prompts.length > 0 && prompts[0].prompt.toLowerCase().includes('password')) {
+                        finish([password]);
+                    }
+                };
+            }
+        }
+        const connection = new ssh2_lib.Client();
+        this.connection = connection;
+        await new Promise((resolve, reject) => {
+            connection.on('error', reject);
+            if (config.onKeyboardInteractive) {
+                connection.on('keyboard-interactive', config.onKeyboardInteractive);
+            }
+            connection.on('ready', () => {
+                connection.removeListener('error', reject);
+                resolve();
+            });
+            connection.on('end', () => {
+                if (this.connection === connection) {
+                    this.connection = null;
+                }
+            });
+            connection.on('close', () => {
+                if (this.connection === connection) {
+                    this.connection = null;
+                }
+                reject(new SSHError('No response from server', 'ETIMEDOUT'));
+            });
+            connection.connect(config);
+        });
+        return this;
+    }
+    isConnected() {
+        return this.connection != null;
+    }
+    async requestShell(options) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.on('error', reject);
+            const callback = (err, res) => {
+                connection.removeListener('error', reject);
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            };
+            if (options == null) {
+                connection.shell(callback);
+            }
+            else {
+                connection.shell(options, callback);
+            }
+        });
+    }
+    async withShell(callback, options) {
+        external_assert_(typeof callback === 'function', 'callback must be a valid function');
+        const shell = await this.requestShell(options);
+        try {
+            await callback(shell);
+        }
+        finally {
+            shell.destroy();
+        }
+    }
+    async requestSFTP() {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.on('error', reject);
+            connection.sftp((err, res) => {
+                connection.removeListener('error', reject);
+                if (err) {
+                    reject(err);
+                }
+                else {
+                    resolve(res);
+                }
+            });
+        });
+    }
+    async withSFTP(callback) {
+        external_assert_(typeof callback === 'function', 'callback must be a valid function');
+        const sftp = await this.requestSFTP();
+        try {
+            await callback(sftp);
+        }
+        finally {
+            sftp.end();
+        }
+    }
+    async execCommand(givenCommand, options = {}) {
+        external_assert_(typeof givenCommand === 'string', 'command must be a valid string');
+        external_assert_(options != null && typeof options === 'object', 'options must be a valid object');
+        external_assert_(options.cwd == null || typeof options.cwd === 'string', 'options.cwd must be a valid string');
+        external_assert_(options.stdin == null || typeof options.stdin === 'string' || is_stream.readable(options.stdin), 'options.stdin must be a valid string or readable stream');
+        external_assert_(options.execOptions == null || typeof options.execOptions === 'object', 'options.execOptions must be a valid object');
+        external_assert_(options.encoding == null || typeof options.encoding === 'string', 'options.encoding must be a valid string');
+        external_assert_(options.onChannel == null || typeof options.onChannel === 'function', 'options.onChannel must be a valid function');
+        external_assert_(options.onStdout == null || typeof options.onStdout === 'function', 'options.onStdout must be a valid function');
+        external_assert_(options.onStderr == null || typeof options.onStderr === 'function', 'options.onStderr must be a valid function');
+        external_assert_(options.noTrim == null || typeof options.noTrim === 'boolean', 'options.noTrim must be a boolean');
+        let command = givenCommand;
+        if (options.cwd) {
+            command = `cd ${shell_escape([options.cwd])} ; ${command}`;
+        }
+        const connection = this.getConnection();
+        const output = { stdout: [], stderr: [] };
+        return new Promise((resolve, reject) => {
+            connection.on('error', reject);
+            connection.exec(command, options.execOptions != null ? options.execOptions : {}, (err, channel) => {
+                connection.removeListener('error', reject);
+                if (err) {
+                    reject(err);
+                    return;
+                }
+                if (options.onChannel) {
+                    options.onChannel(channel);
+                }
+                channel.on('data', (chunk) => {
+                    if (options.onStdout)
+                        options.onStdout(chunk);
+                    output.stdout.push(chunk.toString(options.encoding));
+                });
+                channel.stderr.on('data', (chunk) => {
+                    if (options.onStderr)
+                        options.onStderr(chunk);
+                    output.stderr.push(chunk.toString(options.encoding));
+                });
+                if (options.stdin != null) {
+                    if (is_stream.readable(options.stdin)) {
+                        options.stdin.pipe(channel, {
+                            end: true,
+                        });
+                    }
+                    else {
+                        channel.write(options.stdin);
+                        channel.end();
+                    }
+                }
+                else {
+                    channel.end();
+                }
+                let code = null;
+                let signal = null;
+                channel.on('exit', (code_, signal_) => {
+                    code = code_ !== null && code_ !== void 0 ? code_ : null;
+                    signal = signal_ !== null && signal_ !== void 0 ? signal_ : null;
+                });
+                channel.on('close', () => {
+                    let stdout = output.stdout.join('');
+                    let stderr = output.stderr.join('');
+                    if (options.noTrim !== true) {
+                        stdout = stdout.trim();
+                        stderr = stderr.trim();
+                    }
+                    resolve({
+                        code: code != null ? code : null,
+                        signal: signal != null ? signal : null,
+                        stdout,
+                        stderr,
+                    });
+                });
+            });
+        });
+    }
+    async exec(command, parameters, options = {}) {
+        external_assert_(typeof command === 'string', 'command must be a valid string');
+        external_assert_(Array.isArray(parameters), 'parameters must be a valid array');
+        external_assert_(options != null && typeof options === 'object', 'options must be a valid object');
+        external_assert_(options.stream == null || ['both', 'stdout', 'stderr'].includes(options.stream), 'options.stream must be one of both, stdout, stderr');
+        for (let i = 0, { length } = parameters; i < length; i += 1) {
+            external_assert_(typeof parameters[i] === 'string', `parameters[${i}] must be a valid string`);
+        }
+        const completeCommand = `${command}${parameters.length > 0 ? ` ${shell_escape(parameters)}` : ''}`;
+        const response = await this.execCommand(completeCommand, options);
+        if (options.stream == null || options.stream === 'stdout') {
+            if (response.stderr) {
+                throw new Error(response.stderr);
+            }
+            return response.stdout;
+        }
+        if (options.stream === 'stderr') {
+            return response.stderr;
+        }
+        return response;
+    }
+    async mkdir(path, method = 'sftp', givenSftp = null) {
+        external_assert_(typeof path === 'string', 'path must be a valid string');
+        external_assert_(typeof method === 'string' && (method === 'sftp' || method === 'exec'), 'method must be either sftp or exec');
+        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
+        if (method === 'exec') {
+            await this.exec('mkdir', ['-p', unixifyPath(path)]);
+            return;
+        }
+        const sftp = givenSftp || (await this.requestSFTP());
+        const makeSftpDirectory = async (retry) => makeDirectoryWithSftp(unixifyPath(path), sftp).catch(async (error) => {
+            if (!retry || error == null || (error.message !== 'No such file' && error.code !== 'ENOENT')) {
+                throw error;
+            }
+            await this.mkdir(external_path_.dirname(path), 'sftp', sftp);
+            await makeSftpDirectory(false);
+        });
+        try {
+            await makeSftpDirectory(true);
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+    }
+    async getFile(localFile, remoteFile, givenSftp = null, transferOptions = null) {
+        external_assert_(typeof localFile === 'string', 'localFile must be a valid string');
+        external_assert_(typeof remoteFile === 'string', 'remoteFile must be a valid string');
+        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
+        external_assert_(transferOptions == null || typeof transferOptions === 'object', 'transferOptions must be a valid object');
+        const sftp = givenSftp || (await this.requestSFTP());
+        try {
+            await new Promise((resolve, reject) => {
+                sftp.fastGet(unixifyPath(remoteFile), localFile, transferOptions || {}, (err) => {
+                    if (err) {
+                        reject(err);
+                    }
+                    else {
+                        resolve();
+                    }
+                });
+            });
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+    }
+    async putFile(localFile, remoteFile, givenSftp = null, transferOptions = null) {
+        external_assert_(typeof localFile === 'string', 'localFile must be a valid string');
+        external_assert_(typeof remoteFile === 'string', 'remoteFile must be a valid string');
+        external_assert_(givenSftp == null || typeof givenSftp === 'object', 'sftp must be a valid object');
+        external_assert_(transferOptions == null || typeof transferOptions === 'object', 'transferOptions must be a valid object');
+        external_assert_(await new Promise((resolve) => {
+            external_fs_.access(localFile, external_fs_.constants.R_OK, (err) => {
+                resolve(err === null);
+            });
+        }), `localFile does not exist at ${localFile}`);
+        const sftp = givenSftp || (await this.requestSFTP());
+        const putFile = (retry) => {
+            return new Promise((resolve, reject) => {
+                sftp.fastPut(localFile, unixifyPath(remoteFile), transferOptions || {}, (err) => {
+                    if (err == null) {
+                        resolve();
+                        return;
+                    }
+                    if (err.message === 'No such file' && retry) {
+                        resolve(this.mkdir(external_path_.dirname(remoteFile), 'sftp', sftp).then(() => putFile(false)));
+                    }
+                    else {
+                        reject(err);
+                    }
+                });
+            });
+        };
+        try {
+            await putFile(true);
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+    }
+    async putFiles(files, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {} } = {}) {
+        external_assert_(Array.isArray(files), 'files must be an array');
+        for (let i = 0, { length } = files; i < length; i += 1) {
+            const file = files[i];
+            external_assert_(file, 'files items must be valid objects');
+            external_assert_(file.local && typeof file.local === 'string', `files[${i}].local must be a string`);
+            external_assert_(file.remote && typeof file.remote === 'string', `files[${i}].remote must be a string`);
+        }
+        const transferred = [];
+        const sftp = givenSftp || (await this.requestSFTP());
+        const queue = new PromiseQueue({ concurrency });
+        try {
+            await new Promise((resolve, reject) => {
+                files.forEach((file) => {
+                    queue
+                        .add(async () => {
+                        await this.putFile(file.local, file.remote, sftp, transferOptions);
+                        transferred.push(file);
+                    })
+                        .catch(reject);
+                });
+                queue.waitTillIdle().then(resolve);
+            });
+        }
+        catch (error) {
+            if (error != null) {
+                error.transferred = transferred;
+            }
+            throw error;
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+    }
+    async putDirectory(localDirectory, remoteDirectory, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {}, recursive = true, tick = DEFAULT_TICK, validate = DEFAULT_VALIDATE, } = {}) {
+        external_assert_(typeof localDirectory === 'string' && localDirectory, 'localDirectory must be a string');
+        external_assert_(typeof remoteDirectory === 'string' && remoteDirectory, 'remoteDirectory must be a string');
+        const localDirectoryStat = await new Promise((resolve) => {
+            external_fs_.stat(localDirectory, (err, stat) => {
+                resolve(stat || null);
+            });
+        });
+        external_assert_(localDirectoryStat != null, `localDirectory does not exist at ${localDirectory}`);
+        external_assert_(localDirectoryStat.isDirectory(), `localDirectory is not a directory at ${localDirectory}`);
+        const sftp = givenSftp || (await this.requestSFTP());
+        const scanned = await esm(localDirectory, {
+            recursive,
+            validate,
+        });
+        const files = scanned.files.map((item) => external_path_.relative(localDirectory, item));
+        const directories = scanned.directories.map((item) => external_path_.relative(localDirectory, item));
+        // Sort shortest to longest
+        directories.sort((a, b) => a.length - b.length);
+        let failed = false;
+        try {
+            // Do the directories first.
+            await new Promise((resolve, reject) => {
+                const queue = new PromiseQueue({ concurrency });
+                directories.forEach((directory) => {
+                    queue
+                        .add(async () => {
+                        await this.mkdir(external_path_.join(remoteDirectory, directory), 'sftp', sftp);
+                    })
+                        .catch(reject);
+                });
+                resolve(queue.waitTillIdle());
+            });
+            // and now the files
+            await new Promise((resolve, reject) => {
+                const queue = new PromiseQueue({ concurrency });
+                files.forEach((file) => {
+                    queue
+                        .add(async () => {
+                        const localFile = external_path_.join(localDirectory, file);
+                        const remoteFile = external_path_.join(remoteDirectory, file);
+                        try {
+                            await this.putFile(localFile, remoteFile, sftp, transferOptions);
+                            tick(localFile, remoteFile, null);
+                        }
+                        catch (_) {
+                            failed = true;
+                            tick(localFile, remoteFile, _);
+                        }
+                    })
+                        .catch(reject);
+                });
+                resolve(queue.waitTillIdle());
+            });
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+        return !failed;
+    }
+    async getDirectory(localDirectory, remoteDirectory, { concurrency = DEFAULT_CONCURRENCY, sftp: givenSftp = null, transferOptions = {}, recursive = true, tick = DEFAULT_TICK, validate = DEFAULT_VALIDATE, } = {}) {
+        external_assert_(typeof localDirectory === 'string' && localDirectory, 'localDirectory must be a string');
+        external_assert_(typeof remoteDirectory === 'string' && remoteDirectory, 'remoteDirectory must be a string');
+        const localDirectoryStat = await new Promise((resolve) => {
+            external_fs_.stat(localDirectory, (err, stat) => {
+                resolve(stat || null);
+            });
+        });
+        external_assert_(localDirectoryStat != null, `localDirectory does not exist at ${localDirectory}`);
+        external_assert_(localDirectoryStat.isDirectory(), `localDirectory is not a directory at ${localDirectory}`);
+        const sftp = givenSftp || (await this.requestSFTP());
+        const scanned = await esm(remoteDirectory, {
+            recursive,
+            validate,
+            concurrency,
+            fileSystem: {
+                basename(path) {
+                    return external_path_.posix.basename(path);
+                },
+                join(pathA, pathB) {
+                    return external_path_.posix.join(pathA, pathB);
+                },
+                readdir(path) {
+                    return new Promise((resolve, reject) => {
+                        sftp.readdir(path, (err, res) => {
+                            if (err) {
+                                reject(err);
+                            }
+                            else {
+                                resolve(res.map((item) => item.filename));
+                            }
+                        });
+                    });
+                },
+                stat(path) {
+                    return new Promise((resolve, reject) => {
+                        sftp.stat(path, (err, res) => {
+                            if (err) {
+                                reject(err);
+                            }
+                            else {
+                                // eslint-disable-next-line @typescript-eslint/no-explicit-any
+                                resolve(res);
+                            }
+                        });
+                    });
+                },
+            },
+        });
+        const files = scanned.files.map((item) => external_path_.relative(remoteDirectory, item));
+        const directories = scanned.directories.map((item) => external_path_.relative(remoteDirectory, item));
+        // Sort shortest to longest
+        directories.sort((a, b) => a.length - b.length);
+        let failed = false;
+        try {
+            // Do the directories first.
+            await new Promise((resolve, reject) => {
+                const queue = new PromiseQueue({ concurrency });
+                directories.forEach((directory) => {
+                    queue
+                        .add(async () => {
+                        await make_dir(external_path_.join(localDirectory, directory));
+                    })
+                        .catch(reject);
+                });
+                resolve(queue.waitTillIdle());
+            });
+            // and now the files
+            await new Promise((resolve, reject) => {
+                const queue = new PromiseQueue({ concurrency });
+                files.forEach((file) => {
+                    queue
+                        .add(async () => {
+                        const localFile = external_path_.join(localDirectory, file);
+                        const remoteFile = external_path_.join(remoteDirectory, file);
+                        try {
+                            await this.getFile(localFile, remoteFile, sftp, transferOptions);
+                            tick(localFile, remoteFile, null);
+                        }
+                        catch (_) {
+                            failed = true;
+                            tick(localFile, remoteFile, _);
+                        }
+                    })
+                        .catch(reject);
+                });
+                resolve(queue.waitTillIdle());
+            });
+        }
+        finally {
+            if (!givenSftp) {
+                sftp.end();
+            }
+        }
+        return !failed;
+    }
+    forwardIn(remoteAddr, remotePort, onConnection) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.forwardIn(remoteAddr, remotePort, (error, port) => {
+                if (error) {
+                    reject(error);
+                    return;
+                }
+                const handler = (details, acceptConnection, rejectConnection) => {
+                    if (details.destIP === remoteAddr && details.destPort === port) {
+                        onConnection === null || onConnection === void 0 ? void 0 : onConnection(details, acceptConnection, rejectConnection);
+                    }
+                };
+                if (onConnection) {
+                    connection.on('tcp connection', handler);
+                }
+                const dispose = () => {
+                    return new Promise((_resolve, _reject) => {
+                        connection.off('tcp connection', handler);
+                        connection.unforwardIn(remoteAddr, port, (_error) => {
+                            if (_error) {
+                                _reject(error);
+                            }
+                            _resolve();
+                        });
+                    });
+                };
+                resolve({ port, dispose });
+            });
+        });
+    }
+    forwardOut(srcIP, srcPort, dstIP, dstPort) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.forwardOut(srcIP, srcPort, dstIP, dstPort, (error, channel) => {
+                if (error) {
+                    reject(error);
+                    return;
+                }
+                resolve(channel);
+            });
+        });
+    }
+    forwardInStreamLocal(socketPath, onConnection) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.openssh_forwardInStreamLocal(socketPath, (error) => {
+                if (error) {
+                    reject(error);
+                    return;
+                }
+                const handler = (details, acceptConnection, rejectConnection) => {
+                    if (details.socketPath === socketPath) {
+                        onConnection === null || onConnection === void 0 ? void 0 : onConnection(details, acceptConnection, rejectConnection);
+                    }
+                };
+                if (onConnection) {
+                    connection.on('unix connection', handler);
+                }
+                const dispose = () => {
+                    return new Promise((_resolve, _reject) => {
+                        connection.off('unix connection', handler);
+                        connection.openssh_unforwardInStreamLocal(socketPath, (_error) => {
+                            if (_error) {
+                                _reject(_error);
+                            }
+                            _resolve();
+                        });
+                    });
+                };
+                resolve({ dispose });
+            });
+        });
+    }
+    forwardOutStreamLocal(socketPath) {
+        const connection = this.getConnection();
+        return new Promise((resolve, reject) => {
+            connection.openssh_forwardOutStreamLocal(socketPath, (error, channel) => {
+                if (error) {
+                    reject(error);
+                    return;
+                }
+                resolve(channel);
+            });
+        });
+    }
+    dispose() {
+        if (this.connection) {
+            this.connection.end();
+            this.connection = null;
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/ssh/pool.js
+// One SSH connection per node for a whole stage, bounded fan-out, host keys verified, retries on connect only.
+
+
+const MODERN_HOST_KEYS = [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+];
+class HostKeyRefused extends Error {
+}
+class SshPool {
+    opts;
+    connections = new Map();
+    /** known_hosts lines learned under accept-new, to be saved by the caller. */
+    learned = [];
+    constructor(opts) {
+        this.opts = opts;
+    }
+    async connectOnce(target) {
+        const ssh = new NodeSSH();
+        let refusal;
+        const port = target.port ?? 22;
+        try {
+            await ssh.connect({
+                host: target.address,
+                port,
+                username: this.opts.credentials.username,
+                ...(this.opts.credentials.privateKey ? { privateKey: this.opts.credentials.privateKey } : {}),
+                ...(this.opts.credentials.password ? { password: this.opts.credentials.password, tryKeyboard: true } : {}),
+                readyTimeout: this.opts.connectTimeoutMs,
+                keepaliveInterval: 5000,
+                keepaliveCountMax: 3,
+                algorithms: {
+                    serverHostKey: this.opts.legacyAlgorithms ? [...MODERN_HOST_KEYS, 'ssh-rsa'] : MODERN_HOST_KEYS,
+                },
+                hostVerifier: (key) => {
+                    const verdict = verifyHostKey(this.opts.knownHosts, [target.hostname, target.address], port, key, this.opts.policy);
+                    if (!verdict.accept)
+                        refusal = verdict.reason ?? `host key ${fingerprint(key)} refused`;
+                    if (verdict.learned)
+                        this.learned.push(verdict.learned);
+                    return verdict.accept;
+                },
+            });
+        }
+        catch (err) {
+            ssh.dispose();
+            if (refusal)
+                throw new HostKeyRefused(refusal);
+            throw err;
+        }
+        return ssh;
+    }
+    async connect(target) {
+        for (let attempt = 0;; attempt++) {
+            try {
+                return await this.connectOnce(target);
+            }
+            catch (err) {
+                const message = err.message;
+                const permanent = err instanceof HostKeyRefused || /authentication|auth methods|All configured/i.test(message);
+                if (permanent || attempt >= this.opts.connectRetries) {
+                    throw new Error(err instanceof HostKeyRefused
+                        ? message
+                        : /authentication|All configured/i.test(message)
+                            ? `login as '${this.opts.credentials.username}' refused (${message})`
+                            : `cannot connect to ${target.address}:${target.port ?? 22}: ${message}${attempt ? ` (after ${attempt + 1} attempts)` : ''}`);
+                }
+                await new Promise((r) => setTimeout(r, 300 * (attempt + 1)));
+            }
+        }
+    }
+    /** The node's one connection, opened on first use. */
+    session(target) {
+        let c = this.connections.get(target.hostname);
+        if (!c) {
+            c = this.connect(target);
+            c.catch(() => this.connections.delete(target.hostname));
+            this.connections.set(target.hostname, c);
+        }
+        return c;
+    }
+    /** Runs a command line (already quoted) on a node, with the command timeout. */
+    async exec(target, command, stdin) {
+        const ssh = await this.session(target);
+        let channel;
+        let timer;
+        const timeout = new Promise((_, reject) => {
+            timer = setTimeout(() => {
+                channel?.close();
+                reject(new Error(`'${command.split(/\s/)[0]}' did not finish within ${this.opts.commandTimeoutMs / 1000}s`));
+            }, this.opts.commandTimeoutMs);
+        });
+        try {
+            const r = await Promise.race([
+                ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel: (ch) => (channel = ch) }),
+                timeout,
+            ]);
+            return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+        }
+        finally {
+            clearTimeout(timer);
+        }
+    }
+    /** Applies fn to every target, at most `concurrency` at once; one node's failure never stops the others. */
+    async forEach(targets, fn) {
+        const results = new Map();
+        let next = 0;
+        const worker = async () => {
+            while (next < targets.length) {
+                const target = targets[next++];
+                try {
+                    results.set(target.hostname, { ok: true, value: await fn(target) });
+                }
+                catch (err) {
+                    results.set(target.hostname, { ok: false, error: err.message });
+                }
+            }
+        };
+        await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, targets.length) }, worker));
+        return results;
+    }
+    async close() {
+        const all = [...this.connections.values()];
+        this.connections.clear();
+        await Promise.allSettled(all.map(async (c) => (await c).dispose()));
+    }
+}
+
 ;// CONCATENATED MODULE: ./build/actions/lib/stages/prepare.js
 // Stage 2, prepare-nodes: probe every node over SSH, refuse to change anything when any preflight fails,
 // then converge the service user and prove it by logging in as that user. Plan mode probes only.
@@ -74245,6 +74245,7 @@ function sshTargets(nodes) {
         return { hostname: n.hostname, address: n.address };
     });
 }
+/** An SSH pool with the spec's timeouts and algorithms. */
 function pool(spec, credentials, knownHostsText, policy, concurrency) {
     return new SshPool({
         credentials,
@@ -74419,8 +74420,6 @@ async function prepareStage(inputs, reporter) {
 
 
 
-
-
 const OPERATIONS = {
     deploy: 'cluster.yml',
     scale: 'scale.yml',
@@ -74514,19 +74513,10 @@ async function fetchKubeconfig(ctx, inv, serviceKey, hostsText, dest) {
     const first = inv.nodes.find((n) => n.roles.includes('control_plane'));
     if (!first)
         throw new errors/* StageError */.Zu('no control-plane node in the inventory to fetch the kubeconfig from');
-    const pool = new SshPool({
-        credentials: { username: ctx.spec.access.service_user.name, privateKey: serviceKey },
-        knownHosts: parseKnownHosts(hostsText),
-        policy: ctx.spec.access.host_key_policy === 'off' ? 'off' : 'strict',
-        concurrency: 1,
-        connectTimeoutMs: ctx.spec.access.connect_timeout_seconds * 1000,
-        commandTimeoutMs: ctx.spec.access.command_timeout_seconds * 1000,
-        connectRetries: 1,
-        legacyAlgorithms: ctx.spec.access.legacy_algorithms,
-    });
+    const ssh = pool(ctx.spec, { username: ctx.spec.access.service_user.name, privateKey: serviceKey }, hostsText, ctx.spec.access.host_key_policy === 'off' ? 'off' : 'strict', 1);
     try {
         const [target] = sshTargets([first]);
-        const r = await pool.exec(target, 'sudo -n cat /etc/kubernetes/admin.conf');
+        const r = await ssh.exec(target, 'sudo -n cat /etc/kubernetes/admin.conf');
         if (r.code !== 0 || !r.stdout.includes('kind: Config'))
             throw new errors/* StageError */.Zu(`${first.hostname}: could not read /etc/kubernetes/admin.conf (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
         for (const line of r.stdout.split('\n'))
@@ -74537,7 +74527,7 @@ async function fetchKubeconfig(ctx, inv, serviceKey, hostsText, dest) {
         return first.address;
     }
     finally {
-        await pool.close();
+        await ssh.close();
     }
 }
 async function labelGpuNodes(inv, kubeconfig, reporter) {

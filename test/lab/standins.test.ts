@@ -99,7 +99,7 @@ describe('cluster stand-ins for helm and kubectl', () => {
     configure({});
   });
 
-  it('delays releases as told and records each install\'s interval; concurrent calls lose no state', async () => {
+  it("delays releases as told and records each install's interval; concurrent calls lose no state", async () => {
     configure({ releases: { a: { delayMs: 300 }, b: { delayMs: 300 } } });
     await Promise.all(['a', 'b', 'c', 'd'].map((n) => install(n)));
     const [a, b] = ['a', 'b'].map((n) => log().find((l) => l.release === n && l.outcome === 'deployed')!);

@@ -12,12 +12,10 @@ import { renderKubespray } from '../kubespray/render.ts';
 import { choiceInput, secretInput, type InputSource } from '../report/inputs.ts';
 import { heading, table, timingsTable, type TimedPhase } from '../report/markdown.ts';
 import type { Reporter } from '../report/reporter.ts';
-import { parseKnownHosts } from '../ssh/known-hosts.ts';
-import { SshPool } from '../ssh/pool.ts';
 import { installTool, kubesprayArtifact } from '../tools/install.ts';
 import { StageError, UsageError } from '../util/errors.ts';
 import { inventoryPathOf, openStage, type StageContext } from './context.ts';
-import { knownHosts, readMaybeFile, sshTargets } from './prepare.ts';
+import { knownHosts, pool, readMaybeFile, sshTargets } from './prepare.ts';
 import { timed } from './timing.ts';
 
 export const OPERATIONS = {
@@ -144,19 +142,16 @@ function recapTable(report: PlaybookReport): string {
 async function fetchKubeconfig(ctx: StageContext, inv: Inventory, serviceKey: string, hostsText: string, dest: string): Promise<string> {
   const first = inv.nodes.find((n) => n.roles.includes('control_plane'));
   if (!first) throw new StageError('no control-plane node in the inventory to fetch the kubeconfig from');
-  const pool = new SshPool({
-    credentials: { username: ctx.spec.access.service_user.name, privateKey: serviceKey },
-    knownHosts: parseKnownHosts(hostsText),
-    policy: ctx.spec.access.host_key_policy === 'off' ? 'off' : 'strict',
-    concurrency: 1,
-    connectTimeoutMs: ctx.spec.access.connect_timeout_seconds * 1000,
-    commandTimeoutMs: ctx.spec.access.command_timeout_seconds * 1000,
-    connectRetries: 1,
-    legacyAlgorithms: ctx.spec.access.legacy_algorithms,
-  });
+  const ssh = pool(
+    ctx.spec,
+    { username: ctx.spec.access.service_user.name, privateKey: serviceKey },
+    hostsText,
+    ctx.spec.access.host_key_policy === 'off' ? 'off' : 'strict',
+    1,
+  );
   try {
     const [target] = sshTargets([first]);
-    const r = await pool.exec(target!, 'sudo -n cat /etc/kubernetes/admin.conf');
+    const r = await ssh.exec(target!, 'sudo -n cat /etc/kubernetes/admin.conf');
     if (r.code !== 0 || !r.stdout.includes('kind: Config'))
       throw new StageError(
         `${first.hostname}: could not read /etc/kubernetes/admin.conf (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`,
@@ -166,7 +161,7 @@ async function fetchKubeconfig(ctx: StageContext, inv: Inventory, serviceKey: st
     writeFileSync(dest, kubeconfig, { mode: 0o600 });
     return first.address;
   } finally {
-    await pool.close();
+    await ssh.close();
   }
 }
 

@@ -80,7 +80,14 @@ export function sshTargets(nodes: InventoryNode[]): SshTarget[] {
   });
 }
 
-function pool(spec: ClusterSpec, credentials: SshCredentials, knownHostsText: string, policy: HostKeyPolicy, concurrency: number): SshPool {
+/** An SSH pool with the spec's timeouts and algorithms. */
+export function pool(
+  spec: ClusterSpec,
+  credentials: SshCredentials,
+  knownHostsText: string,
+  policy: HostKeyPolicy,
+  concurrency: number,
+): SshPool {
   return new SshPool({
     credentials,
     knownHosts: parseKnownHosts(knownHostsText),
