@@ -2,28 +2,23 @@
 // checksum-verified and cached; its playbooks run by the real ansible-playbook over real SSH as the service
 // user; the kubeconfig fetched with its server rewritten and never shown; GPU labels via the kubectl stand-in.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import * as yaml from 'js-yaml';
 import { main } from '../../actions/lib/cli/main.ts';
 import { TerminalReporter } from '../../actions/lib/report/reporter.ts';
 import type { Inventory } from '../../actions/lib/inventory/types.ts';
-import { buildBcmFixture } from './bcm-sim/fixture.ts';
-import { startBcmSimulator, type BcmSimulator } from './bcm-sim/server.ts';
-import { defaultLabNodes, nodeExec, startNodes, stopNodes } from './nodes.ts';
-import { ensureLabCa, issueCert } from './pki.ts';
+import { startLabCluster, type LabCluster } from './cluster-fixture.ts';
+import { defaultLabNodes, nodeExec } from './nodes.ts';
+import { issueCert } from './pki.ts';
 import { buildRepoContent, ensureRealHelmKubectl, startRepoServer, type RepoServer } from './repo/index.ts';
 
-const exec = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
 const SUBNET = 26;
 const dir = mkdtempSync(join(tmpdir(), 'kubespray-'));
 const out = join(dir, 'out');
-let bcm: BcmSimulator;
+let lab: LabCluster;
 let repo: RepoServer;
 const savedEnv = { ...process.env };
 
@@ -34,19 +29,10 @@ async function cli(...argv: string[]) {
 }
 
 function writeSpec(name: string, mutate: (s: Record<string, any>) => void = () => {}): string {
-  const s = yaml.load(readFileSync('clusters/lab.yaml', 'utf8')) as Record<string, any>;
-  s.bcm = { ...s.bcm, endpoint: bcm.url, ca_file: join(dir, 'pki/ca.pem'), password_file: join(dir, 'bcm-password') };
-  s.access = {
-    ...s.access,
-    admin: { user: 'root', auth: 'key', key_file: join(dir, 'admin') },
-    service_user: { public_key_file: join(dir, 'keys/service.pub'), private_key_file: join(dir, 'keys/service') },
-    known_hosts_file: join(dir, 'known_hosts'),
-  };
-  s.mirrors = { ...s.mirrors, kubespray: `${repo.url}/tools/kubespray`, ca_file: join(dir, 'pki/ca.pem') };
-  mutate(s);
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, yaml.dump(s));
-  return file;
+  return lab.writeSpec(name, (s) => {
+    s.mirrors = { ...s.mirrors, kubespray: `${repo.url}/tools/kubespray`, ca_file: lab.ca.caCert };
+    mutate(s);
+  });
 }
 
 const records = async (node: string) =>
@@ -67,28 +53,10 @@ const kubesprayDownloads = () => repo.requests().filter((r) => r.path === '/tool
 describe('kubespray stage on the lab', () => {
   let spec: string;
   before(async () => {
-    await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'admin')]);
-    const ca = ensureLabCa(join(dir, 'pki'));
-    const bcmCert = issueCert(ca, 'bcm', ['127.0.0.1'], 'server');
-    writeFileSync(join(dir, 'bcm-password'), 'pw');
-    const nodes = defaultLabNodes();
-    bcm = await startBcmSimulator({
-      fixture: buildBcmFixture(
-        nodes.map((n) => ({
-          hostname: n.name,
-          index: n.index,
-          productionIp: `127.0.${SUBNET}.${n.index}`,
-          category: n.gpus ? 'dgx-h100' : 'cpu-nodes',
-        })),
-        { version: 'bcm11', subnet: SUBNET },
-      ),
-      tls: { cert: bcmCert.cert, key: bcmCert.key, ca: ca.caCert },
-      users: { labadmin: 'pw' },
-    });
+    lab = await startLabCluster({ dir, subnet: SUBNET, nodes: defaultLabNodes() });
     const bins = await ensureRealHelmKubectl(join(ROOT, '.tools/k8s-bin'));
     await buildRepoContent(join(dir, 'repo'), { ...bins, manifestPath: join(ROOT, 'helm/platform.yaml') });
-    repo = await startRepoServer({ dir: join(dir, 'repo'), tls: issueCert(ca, 'repo', ['127.0.0.1'], 'server') });
-    await startNodes({ dir, subnet: SUBNET, nodes, adminPublicKey: readFileSync(join(dir, 'admin.pub'), 'utf8').trim() });
+    repo = await startRepoServer({ dir: join(dir, 'repo'), tls: issueCert(lab.ca, 'repo', ['127.0.0.1'], 'server') });
     Object.assign(process.env, {
       RUNNER_TOOL_CACHE: join(dir, 'tool-cache'),
       RUNNER_TEMP: join(dir, 'runner-temp'),
@@ -97,7 +65,6 @@ describe('kubespray stage on the lab', () => {
       BCMKUBE_STANDIN_STATE: join(dir, 'standin-state.json'),
       BCMKUBE_REAL_KUBECTL: bins.kubectl,
     });
-    assert.equal((await cli('keygen', '--out', join(dir, 'keys'))).code, 0);
     spec = writeSpec('spec');
     for (const stage of ['discover', 'prepare']) {
       const r = await cli(stage, '--spec', spec, '--out', out);
@@ -106,8 +73,8 @@ describe('kubespray stage on the lab', () => {
   });
   after(async () => {
     process.env = savedEnv;
-    await stopNodes(dir);
-    await Promise.all([bcm.close(), repo.close()]);
+    await lab.close();
+    await repo.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -7,20 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import * as yaml from 'js-yaml';
 import { main } from '../../actions/lib/cli/main.ts';
 import { TerminalReporter } from '../../actions/lib/report/reporter.ts';
 import type { Inventory } from '../../actions/lib/inventory/types.ts';
-import { buildBcmFixture } from './bcm-sim/fixture.ts';
-import { startBcmSimulator, type BcmSimulator } from './bcm-sim/server.ts';
-import { defaultLabNodes, nodeExec, nodeFault, startNodes, stopNodes } from './nodes.ts';
-import { ensureLabCa, issueCert } from './pki.ts';
+import { startLabCluster, type LabCluster } from './cluster-fixture.ts';
+import { defaultLabNodes, nodeExec, nodeFault } from './nodes.ts';
 
 const exec = promisify(execFile);
 const SUBNET = 24;
 const dir = mkdtempSync(join(tmpdir(), 'prepare-'));
 const ADMIN_PW = 'Ibm-prepare-pw-5';
-let bcm: BcmSimulator;
+let lab: LabCluster;
 
 async function cli(...argv: string[]) {
   const r = new TerminalReporter(() => {});
@@ -28,21 +25,12 @@ async function cli(...argv: string[]) {
   return { code, out: r.lines.join('\n'), outputs: r.outputs };
 }
 
+/** The lab spec with short SSH timeouts, so fault tests end quickly. */
 function writeSpec(name: string, mutate: (s: Record<string, any>) => void = () => {}): string {
-  const s = yaml.load(readFileSync('clusters/lab.yaml', 'utf8')) as Record<string, any>;
-  s.bcm = { ...s.bcm, endpoint: bcm.url, ca_file: join(dir, 'pki/ca.pem'), password_file: join(dir, 'bcm-password') };
-  s.access = {
-    ...s.access,
-    admin: { user: 'root', auth: 'key', key_file: join(dir, 'admin') },
-    service_user: { public_key_file: join(dir, 'keys/service.pub'), private_key_file: join(dir, 'keys/service') },
-    known_hosts_file: join(dir, 'known_hosts'),
-    connect_timeout_seconds: 3,
-    command_timeout_seconds: 20,
-  };
-  mutate(s);
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, yaml.dump(s));
-  return file;
+  return lab.writeSpec(name, (s) => {
+    Object.assign(s.access, { connect_timeout_seconds: 3, command_timeout_seconds: 20 });
+    mutate(s);
+  });
 }
 
 const out = join(dir, 'out');
@@ -63,39 +51,13 @@ const userState = () =>
 describe('prepare-nodes on the lab', () => {
   let spec: string;
   before(async () => {
-    await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'admin')]);
-    const ca = ensureLabCa(join(dir, 'pki'));
-    const cert = issueCert(ca, 'bcm', ['127.0.0.1'], 'server');
-    writeFileSync(join(dir, 'bcm-password'), 'pw');
-    const nodes = defaultLabNodes();
-    bcm = await startBcmSimulator({
-      fixture: buildBcmFixture(
-        nodes.map((n) => ({
-          hostname: n.name,
-          index: n.index,
-          productionIp: `127.0.${SUBNET}.${n.index}`,
-          category: n.gpus ? 'dgx-h100' : 'cpu-nodes',
-        })),
-        { version: 'bcm11', subnet: SUBNET },
-      ),
-      tls: { cert: cert.cert, key: cert.key, ca: ca.caCert },
-      users: { labadmin: 'pw' },
-    });
-    await startNodes({
-      dir,
-      subnet: SUBNET,
-      nodes,
-      adminPublicKey: readFileSync(join(dir, 'admin.pub'), 'utf8').trim(),
-      passwordAdmin: { user: 'ibm', password: ADMIN_PW },
-    });
-    assert.equal((await cli('keygen', '--out', join(dir, 'keys'))).code, 0);
+    lab = await startLabCluster({ dir, subnet: SUBNET, nodes: defaultLabNodes(), passwordAdmin: { user: 'ibm', password: ADMIN_PW } });
     spec = writeSpec('spec');
     const d = await cli('discover', '--spec', spec, '--out', out);
     assert.equal(d.code, 0, d.out);
   });
   after(async () => {
-    await stopNodes(dir);
-    await bcm.close();
+    await lab.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
