@@ -2,7 +2,7 @@
 // real reboots and network faults, and nothing left behind after stopNodes.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import {
   nodeExec,
   nodeFault,
   nodeInitPid,
+  readRunningNodes,
   startNodes,
   stopNodes,
   syntheticNodes,
@@ -61,6 +62,30 @@ function mountsUnder(dir: string): string[] {
 
 async function nftTables(): Promise<string> {
   return (await exec('nft', ['list', 'tables'])).stdout;
+}
+
+/** Every live process below the given ones (node processes are visible in the host's /proc). */
+function descendants(roots: number[]): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  const found: number[] = [];
+  const queue = [...roots];
+  while (queue.length) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
 }
 
 const ADMIN_PASSWORD = 'Ibm-lab-pw-93';
@@ -131,6 +156,48 @@ describe('lab nodes: five default nodes', () => {
     assert.notEqual((await ssh(dir, '127.0.21.3', 'command -v nvidia-smi')).code, 0);
   });
 
+  it('the nvidia-smi stand-in answers -L, -q -x and the summary for all 8 GPUs, and refuses what it does not know', async () => {
+    const smi = (...args: string[]) => nodeExec(dir, 'dgx-06', ['nvidia-smi', ...args]);
+    const list = (await smi('-L')).stdout.trim().split('\n');
+    assert.equal(list.length, 8);
+    assert.equal(new Set(list.map((l) => /UUID: (GPU-[0-9a-f-]+)/.exec(l)?.[1])).size, 8, 'distinct UUIDs');
+    assert.match(list[0]!, /^GPU 0: NVIDIA H100 80GB HBM3 \(UUID: GPU-/);
+    const xml = (await smi('-q', '-x')).stdout;
+    assert.match(xml, /<attached_gpus>8<\/attached_gpus>/);
+    assert.equal(new Set(xml.match(/<pci_bus_id>[^<]+<\/pci_bus_id>/g)).size, 8, 'distinct bus ids');
+    const table = (await smi()).stdout;
+    assert.match(table, /Driver Version: 580\.159\.04/);
+    assert.equal(table.match(/NVIDIA H100 80GB HBM3/g)?.length, 8);
+    const header = (await smi('--query-gpu=index,memory.total,power.draw', '--format=csv,nounits')).stdout.split('\n')[0];
+    assert.equal(header, 'index, memory.total [MiB], power.draw [W]');
+    const badField = await smi('--query-gpu=bogus_field', '--format=csv');
+    assert.equal(badField.code, 2);
+    assert.equal(badField.stdout.trim(), 'Field "bogus_field" is not a valid field to query.');
+    const badOption = await smi('--frobnicate');
+    assert.equal(badOption.code, 2);
+    assert.match(badOption.stdout, /Invalid combination of input arguments/);
+  });
+
+  it('known_hosts holds every node by hostname as well as by address', async () => {
+    const byName = await exec('ssh', [
+      '-i',
+      join(dir, 'admin'),
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'HostKeyAlias=dgx-05',
+      'root@127.0.21.105',
+      'hostname',
+    ]);
+    assert.equal(byName.stdout.trim(), 'dgx-05');
+    const fingerprint = execFileSync('ssh-keygen', ['-l', '-F', 'dgx-05', '-f', join(dir, 'known_hosts')]).toString();
+    assert.match(fingerprint, new RegExp(nodes.find((n) => n.name === 'dgx-05')!.hostKeyFingerprint.replace(/[+/]/g, '\\$&')));
+  });
+
   it('a BCM-style password admin logs in with its password and has passwordless sudo; root never by password', async () => {
     const r = await sshWithPassword(dir, 'ibm', '127.0.21.3', 'id -un; sudo -n id -u');
     assert.equal(r.code, 0, r.out);
@@ -150,6 +217,7 @@ describe('lab nodes: five default nodes', () => {
 
   it('useradd and sudoers inside a node do not touch the host, and survive an in-node reboot', async () => {
     const hostFiles = ['/etc/passwd', '/etc/group', '/etc/shadow'].map((f) => readFileSync(f, 'utf8'));
+    const hostSudoers = readdirSync('/etc/sudoers.d');
     const script =
       'groupadd -g 60000 ansiblebcm && useradd -m -u 60000 -g 60000 -s /bin/bash ansiblebcm && echo "ansiblebcm ALL=(ALL) NOPASSWD:ALL" > /tmp/s && visudo -cf /tmp/s && install -m 440 /tmp/s /etc/sudoers.d/ansiblebcm && id -u ansiblebcm';
     const r = await ssh(dir, '127.0.21.5', script);
@@ -159,7 +227,7 @@ describe('lab nodes: five default nodes', () => {
       ['/etc/passwd', '/etc/group', '/etc/shadow'].map((f) => readFileSync(f, 'utf8')),
       hostFiles,
     );
-    assert.equal(execFileSync('ls', ['/etc/sudoers.d']).toString().includes('ansiblebcm'), false);
+    assert.deepEqual(readdirSync('/etc/sudoers.d'), hostSudoers);
     const bootBefore = (await nodeExec(dir, 'cpu-05', ['cat', '/proc/sys/kernel/random/boot_id'])).stdout;
     const keyBefore = nodes.find((n) => n.name === 'cpu-05')!.hostKeyFingerprint;
     await nodeFault(dir, 'cpu-05', 'reboot');
@@ -173,6 +241,12 @@ describe('lab nodes: five default nodes', () => {
     assert.equal(sudoers, 'sudoers');
     assert.notEqual(bootAfter, bootBefore.trim(), 'a new boot_id');
     assert.equal((await ssh(dir, '127.0.21.5', 'true')).code, 0, `same host key ${keyBefore} (strict checking passed)`);
+  });
+
+  it('starting the same lab again keeps the running nodes and their host keys', async () => {
+    const again = await startNodes({ dir, subnet, nodes: defaultLabNodes(), adminPublicKey: readFileSync(join(dir, 'admin.pub'), 'utf8') });
+    assert.deepEqual(again, nodes);
+    assert.deepEqual(readRunningNodes(dir), nodes);
   });
 
   it('faults: drop times out, reject refuses, hang stalls the banner; restore brings each back', async () => {
@@ -193,7 +267,8 @@ describe('lab nodes: five default nodes', () => {
   });
 
   it('real ansible-playbook runs a play against the nodes with host keys checked', async () => {
-    const work = mkdtempSync(join(tmpdir(), 'lab-ansible-'));
+    const work = join(dir, 'ansible');
+    mkdirSync(work);
     writeFileSync(
       join(work, 'ansible.cfg'),
       `[defaults]\nhost_key_checking = True\ninterpreter_python = /usr/bin/python3\nretry_files_enabled = False\n[ssh_connection]\npipelining = True\nssh_args = -o UserKnownHostsFile=${join(dir, 'known_hosts')} -o IdentitiesOnly=yes\n`,
@@ -212,7 +287,6 @@ describe('lab nodes: five default nodes', () => {
       timeout: 120_000,
     });
     for (const n of nodes) assert.match(stdout, new RegExp(`${n.name}\\s+: ok=2\\s+changed=0\\s+unreachable=0\\s+failed=0`));
-    rmSync(work, { recursive: true, force: true });
   });
 
   it('stopNodes leaves no process, mount or firewall table', async () => {
@@ -220,10 +294,14 @@ describe('lab nodes: five default nodes', () => {
       (n: { supervisorPid: number }) => n.supervisorPid,
     ) as number[];
     const inits = nodes.map((n) => nodeInitPid(dir, n.name)).filter((p): p is number => Boolean(p));
+    assert.equal(inits.length, 5);
     await nodeFault(dir, 'cpu-03', 'drop');
+    await nodeFault(dir, 'cpu-05', 'hang');
     assert.match(await nftTables(), new RegExp(nftTable(subnet)));
+    const processes = [...supervisors, ...descendants(supervisors)];
+    assert.ok(processes.length >= 3 * 5, 'supervisor, unshare and sshd per node');
     await stopNodes(dir);
-    for (const pid of [...supervisors, ...inits]) assert.throws(() => process.kill(pid, 0), /ESRCH/, `pid ${pid} is gone`);
+    for (const pid of processes) assert.throws(() => process.kill(pid, 0), /ESRCH/, `pid ${pid} is gone`);
     assert.deepEqual(mountsUnder(dir), []);
     assert.doesNotMatch(await nftTables(), new RegExp(nftTable(subnet)));
     await stopNodes(dir);

@@ -1,11 +1,21 @@
 #!/bin/bash
-# A lab node's "power supply": runs the node (node-init.sh as PID 1 of fresh namespaces) and starts it
-# again after an in-node reboot (its init dies of SIGHUP: unshare exits 129). TERM powers it off.
-# Env as node-init.sh, plus NODE_DIR (logs, pids).
+# A lab node's "power supply" (supervisor): runs the node, i.e. node-init.sh as PID 1 of fresh mount,
+# UTS, PID and time namespaces, and boots it again on the same disk after an in-node reboot (reboot(2)
+# in a PID namespace ends its init with SIGHUP, so unshare exits 129). SIGTERM powers the node off.
+# `unshare --fork` ignores SIGTERM itself, so the node's PID 1 is signalled; its death makes the kernel
+# end every process of that PID namespace. Env: as node-init.sh, plus NODE_DIR (log and pid files).
 set -u
 stop=0
 child=
-trap 'stop=1; if [ -n "$child" ]; then init=$(cat "/proc/$child/task/$child/children" 2>/dev/null); [ -n "$init" ] && kill -TERM $init; fi' TERM INT
+power_off() {
+  stop=1
+  [ -n "$child" ] || return 0
+  init=$(cat "/proc/$child/task/$child/children" 2>/dev/null)
+  # CONT: a hung (SIGSTOPped) node must still be able to die
+  [ -n "$init" ] && kill -TERM $init 2>/dev/null && kill -CONT $init 2>/dev/null
+  return 0
+}
+trap power_off TERM INT
 while :; do
   up=$(cut -d. -f1 /proc/uptime)
   unshare --mount --uts --pid --time --boottime "-$((up - 1))" --fork --propagation private --kill-child \
@@ -13,9 +23,15 @@ while :; do
   child=$!
   echo "$child" >"$NODE_DIR/unshare.pid"
   rc=0
+  # wait returns early (>128) when a trapped signal arrives: keep waiting until unshare is gone
   while kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done
   [ "$stop" = 1 ] && break
-  if [ "$rc" = 129 ]; then sleep 1; continue; fi
+  if [ "$rc" = 129 ]; then
+    echo "supervisor: $NAME rebooted; booting again in 1 s" >>"$NODE_DIR/node.log"
+    sleep 1
+    continue
+  fi
+  echo "supervisor: $NAME stopped (exit $rc)" >>"$NODE_DIR/node.log"
   break
 done
 rm -f "$NODE_DIR/unshare.pid"

@@ -1,6 +1,7 @@
-// HTTPS simulator of the Run:ai 2.21 control-plane REST API per shared/reference/runai.md
-// ("API simulator spec"): tokens, clusters, install info (with "not ready yet" lag), Connected state.
-import { randomBytes, randomUUID } from 'node:crypto';
+// HTTPS simulator of the Run:ai 2.21 control-plane REST API per shared/reference/runai.md ("API simulator
+// spec"): tokens (API and Keycloak fallback), bearer checks, clusters, install info with a "not ready yet"
+// lag, cluster state, warm-up and fault switches, and a token-protected /__sim control route.
+import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
@@ -11,20 +12,42 @@ export interface RunaiSimOptions {
   host?: string;
   port?: number;
   tls: { cert: string; key: string };
+  /** username -> password for the password grants. */
   users: Record<string, string>;
+  /** clientId / appId -> secret for the client_credentials and app_token grants. */
   apps?: Record<string, string>;
+  /** Users whose tokens may read but get 403 on POST/PUT/DELETE. */
+  readOnlyUsers?: string[];
+  /** Issuer that OIDC discovery advertises and tokens carry. Default `<url>/auth/realms/runai`. */
   issuer?: string;
-  /** cluster-install-info answers 503 for the first N calls after a cluster is created. */
+  /** Issuer the API accepts in bearer tokens (default: `issuer`); differ to get "Issuer is not familiar.". */
+  acceptedIssuer?: string;
+  /** Access-token lifetime on the simulator clock (default 3600). */
+  tokenTtlSeconds?: number;
+  /** cluster-install-info answers 503 for the first N calls per cluster. */
   installInfoLagCalls?: number;
-  /** A cluster turns Connected after this many GETs of it once install info was read (0: only when told). */
+  /** A cluster turns Connected on the Nth GET of it after its install info was read (0/absent: only when told). */
   autoConnectAfterPolls?: number;
-  /** Every route answers 503 for the first N requests (control plane warming up). */
+  /** Every route (but /__sim) answers 503 for the first N requests: control plane warming up. */
   warmupCalls?: number;
+  /** Same, for the first N seconds on the simulator clock. */
+  warmupSeconds?: number;
+  /** Enables /__sim/* with header `x-sim-token: <controlToken>`; absent: /__sim answers 403. */
   controlToken?: string;
+  /** The chart version that install info resolves a major.minor `version` to (default 2.21.63). */
   chartVersion?: string;
 }
 
-interface SimCluster {
+export interface SimFault {
+  status: number;
+  /** How many matching requests fail; absent: until cleared. */
+  times?: number;
+  /** Path prefix the fault applies to; absent: every route but /__sim. */
+  route?: string;
+}
+
+/** DisplayedCluster as the API returns it (no secrets). */
+export interface DisplayedCluster {
   uuid: string;
   tenantId: number;
   name: string;
@@ -34,132 +57,263 @@ interface SimCluster {
   status: { state: ClusterState; conditions?: unknown[]; platform?: unknown };
   updatedAt: string | null;
   lastLiveness: string | null;
-  clientSecret: string;
-  installInfoCalls: number;
-  pollsSinceInstallInfo: number;
 }
 
+/** One answered request; never holds bodies, headers or tokens. */
 export interface RunaiRequest {
   method: string;
   path: string;
+  query: Record<string, string>;
   status: number;
 }
 
 export interface RunaiSimulator {
   url: string;
-  setClusterState(uuid: string, state: ClusterState): void;
-  setFault(f: { status: number; times?: number; route?: string } | null): void;
-  clusters(): Array<Omit<SimCluster, 'clientSecret' | 'installInfoCalls' | 'pollsSinceInstallInfo'>>;
+  setClusterState(uuid: string, state: ClusterState, version?: string): void;
+  setFault(f: SimFault | null): void;
+  /** Moves the simulator clock (token expiry, warm-up window) forward. */
+  advanceClock(seconds: number): void;
+  clusters(): DisplayedCluster[];
   requests(): RunaiRequest[];
   close(): Promise<void>;
 }
 
+interface SimCluster extends DisplayedCluster {
+  clientSecret: string;
+  installInfoCalls: number;
+  /** GETs of the cluster since its install info was first handed out; -1 before that. */
+  pollsSinceInstallInfo: number;
+  installedVersion?: string;
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+}
+
+const STATES: readonly ClusterState[] = [
+  'WaitingToConnect',
+  'Connected',
+  'Disconnected',
+  'MissingPrerequisites',
+  'ServiceIssues',
+  'Unknown',
+];
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CHART_REPO = 'https://runai.jfrog.io/artifactory/api/helm/run-ai-charts';
+const CREATE_FIELDS = ['name', 'version', 'domain'];
+
+const apiError = (status: number, message: string): Reply => ({ status, body: { code: status, message } });
+const NOT_READY = () => apiError(503, 'Please try again in few minutes.');
+
+/** `2.21.30` stays; `2.21` resolves to the simulator's chart version when it is a 2.21 patch, else `2.21.0`. */
+export function resolveChartVersion(requested: string, chartVersion: string): string {
+  if (/^\d+\.\d+\.\d+/.test(requested)) return requested;
+  return chartVersion.startsWith(`${requested}.`) ? chartVersion : `${requested}.0`;
+}
+
+/** Host part of a URL or bare host: `https://a.b:8443/x` -> `a.b:8443`. */
+export function hostOf(urlOrHost: string): string {
+  try {
+    return new URL(urlOrHost.includes('://') ? urlOrHost : `https://${urlOrHost}`).host;
+  } catch {
+    return urlOrHost;
+  }
+}
+
+/** The multi-line helm command a 2.21 control plane returns (layout of runai.md §3.4). */
+export function installationString(p: {
+  controlPlaneHost: string;
+  clientSecret: string;
+  uuid: string;
+  clusterHost: string;
+  chartVersion: string;
+}): string {
+  return [
+    `helm repo add runai ${CHART_REPO} --force-update`,
+    'helm repo update',
+    'helm upgrade -i runai-cluster runai/runai-cluster -n runai \\',
+    `--set controlPlane.url=${p.controlPlaneHost} \\`,
+    `--set controlPlane.clientSecret=${p.clientSecret} \\`,
+    `--set cluster.uid=${p.uuid} \\`,
+    `--set cluster.url=${p.clusterHost} --version="${p.chartVersion}" --create-namespace`,
+  ].join('\n');
+}
+
+function parseJsonObject(raw: string): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(raw) as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** Who a /api/v1/token body claims to be, or why it is refused. */
+export function tokenSubject(
+  body: Record<string, unknown> | undefined,
+  users: Record<string, string>,
+  apps: Record<string, string>,
+): { subject: string; clientId: string } | { status: 400 | 401 } {
+  if (!body) return { status: 400 };
+  const check = (table: Record<string, string>, id: string | undefined, secret: string | undefined) =>
+    id === undefined || secret === undefined ? 400 : Object.hasOwn(table, id) && table[id] === secret ? 200 : 401;
+  switch (body.grantType) {
+    case 'password': {
+      const username = str(body.username);
+      const result = check(users, username, str(body.password));
+      return result === 200 ? { subject: username!, clientId: str(body.clientID) ?? str(body.clientId) ?? 'cli' } : { status: result };
+    }
+    case 'client_credentials': {
+      const id = str(body.clientId) ?? str(body.clientID);
+      const result = check(apps, id, str(body.clientSecret));
+      return result === 200 ? { subject: id!, clientId: id! } : { status: result };
+    }
+    case 'app_token': {
+      const id = str(body.AppId) ?? str(body.appID) ?? str(body.appId);
+      const result = check(apps, id, str(body.AppSecret) ?? str(body.appSecret));
+      return result === 200 ? { subject: id!, clientId: id! } : { status: result };
+    }
+    default:
+      return { status: 400 };
+  }
+}
 
 export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiSimulator> {
-  const tokens = new Map<string, { subject: string; issuer: string }>();
+  const signingKey = randomBytes(32);
   const clusters = new Map<string, SimCluster>();
   const log: RunaiRequest[] = [];
-  let warmup = opts.warmupCalls ?? 0;
-  let fault: { status: number; remaining?: number; route?: string } | null = null;
   const chartVersion = opts.chartVersion ?? '2.21.63';
+  const ttlSeconds = opts.tokenTtlSeconds ?? 3600;
+  const readOnly = new Set(opts.readOnlyUsers ?? []);
+  let clockOffsetMs = 0;
+  const now = () => new Date(Date.now() + clockOffsetMs);
+  const startedAt = now().getTime();
+  let warmupCallsLeft = opts.warmupCalls ?? 0;
+  let fault: SimFault | null = null;
   let baseUrl = '';
   const issuer = () => opts.issuer ?? `${baseUrl}/auth/realms/runai`;
+  const acceptedIssuer = () => opts.acceptedIssuer ?? issuer();
 
-  const displayed = (c: SimCluster) => {
-    const { clientSecret: _s, installInfoCalls: _i, pollsSinceInstallInfo: _p, ...rest } = c;
-    return rest;
-  };
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const sign = (data: string) => createHmac('sha256', signingKey).update(data).digest();
 
-  function setState(c: SimCluster, state: ClusterState): void {
-    const now = new Date().toISOString();
-    c.status =
-      state === 'Connected'
-        ? {
-            state,
-            conditions: [{ type: 'Available', status: 'True', reason: 'Available', message: '', lastTransitionTime: now }],
-            platform: { type: 'vanilla', kubeVersion: 'v1.31.9' },
-          }
-        : { state };
-    c.updatedAt = now;
-    c.lastLiveness = state === 'Connected' ? now : c.lastLiveness;
+  function issueJwt(claims: Record<string, unknown>): string {
+    const head = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
+    return `${head}.${sign(head).toString('base64url')}`;
   }
 
-  async function route(req: IncomingMessage, raw: string): Promise<{ status: number; body: unknown }> {
-    const url = new URL(req.url ?? '/', 'https://sim');
-    const path = url.pathname;
-    const err = (status: number, message: string) => ({ status, body: { code: status, message } });
-    if (warmup > 0) {
-      warmup--;
-      return err(503, 'Please try again in few minutes.');
-    }
-    if (fault && (!fault.route || path.startsWith(fault.route))) {
-      if (fault.remaining === undefined || fault.remaining > 0) {
-        if (fault.remaining !== undefined) fault.remaining--;
-        return err(fault.status, `Simulated ${fault.status}`);
-      }
-    }
-    const json = (): Record<string, unknown> | undefined => {
-      try {
-        const v = JSON.parse(raw) as unknown;
-        return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-      } catch {
-        return undefined;
-      }
+  function issueTokens(subject: string, clientId: string) {
+    const iat = Math.floor(now().getTime() / 1000);
+    const claims = {
+      iss: issuer(),
+      sub: subject,
+      preferred_username: subject,
+      azp: clientId,
+      iat,
+      exp: iat + ttlSeconds,
+      jti: randomUUID(),
     };
+    return {
+      accessToken: issueJwt({ ...claims, typ: 'Bearer' }),
+      idToken: issueJwt({ ...claims, typ: 'ID' }),
+      refreshToken: randomBytes(24).toString('base64url'),
+    };
+  }
 
-    if (req.method === 'POST' && path === '/api/v1/token') {
-      const b = json();
-      if (!b) return err(400, 'Required parameter is missing');
-      let subject: string | undefined;
-      if (b.grantType === 'password') {
-        if (typeof b.username !== 'string' || typeof b.password !== 'string') return err(400, 'Required parameter is missing');
-        if (opts.users[b.username] !== b.password) return err(401, 'Invalid credentials');
-        subject = b.username;
-      } else if (b.grantType === 'client_credentials') {
-        const id = (b.clientId ?? b.clientID) as string | undefined;
-        if (typeof id !== 'string' || typeof b.clientSecret !== 'string') return err(400, 'Required parameter is missing');
-        if (opts.apps?.[id] !== b.clientSecret) return err(401, 'Invalid credentials');
-        subject = `app:${id}`;
-      } else if (b.grantType === 'app_token') {
-        const id = (b.AppId ?? b.appID) as string | undefined;
-        const secret = (b.AppSecret ?? b.appSecret) as string | undefined;
-        if (typeof id !== 'string' || typeof secret !== 'string') return err(400, 'Required parameter is missing');
-        if (opts.apps?.[id] !== secret) return err(401, 'Invalid credentials');
-        subject = `app:${id}`;
-      } else return err(400, 'Required parameter is missing');
-      const token = randomBytes(32).toString('base64url');
-      tokens.set(token, { subject, issuer: issuer() });
-      return {
-        status: 200,
-        body: { accessToken: token, idToken: randomBytes(16).toString('base64url'), refreshToken: randomBytes(16).toString('base64url') },
-      };
+  /** The bearer token's subject, or the 401 it earns. */
+  function authenticate(req: IncomingMessage): { subject: string } | Reply {
+    const token = /^Bearer ([\w-]+\.[\w-]+\.[\w-]+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+    const [head, payload, signature] = token?.split('.') ?? [];
+    if (!head || !payload || !signature) return apiError(401, 'Unauthorized');
+    const expected = sign(`${head}.${payload}`);
+    const given = Buffer.from(signature, 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return apiError(401, 'Unauthorized');
+    const claims = parseJsonObject(Buffer.from(payload, 'base64url').toString('utf8'));
+    if (!claims || claims.typ !== 'Bearer' || typeof claims.exp !== 'number' || typeof claims.sub !== 'string')
+      return apiError(401, 'Unauthorized');
+    if (claims.iss !== acceptedIssuer()) return apiError(401, 'Issuer is not familiar.');
+    if (claims.exp * 1000 <= now().getTime()) return apiError(401, 'Unauthorized');
+    return { subject: claims.sub };
+  }
+
+  const displayed = (c: SimCluster): DisplayedCluster => {
+    const { clientSecret: _s, installInfoCalls: _i, pollsSinceInstallInfo: _p, installedVersion: _v, ...rest } = c;
+    return structuredClone(rest);
+  };
+
+  function setState(c: SimCluster, state: ClusterState, version?: string): void {
+    const at = now().toISOString();
+    c.status =
+      state === 'WaitingToConnect'
+        ? { state }
+        : {
+            state,
+            conditions: [
+              state === 'Connected'
+                ? { type: 'Available', status: 'True', reason: 'Available', message: '', lastTransitionTime: at }
+                : { type: 'Available', status: 'False', reason: state, message: `Cluster is ${state}`, lastTransitionTime: at },
+            ],
+            platform: { type: 'vanilla', kubeVersion: 'v1.31.9' },
+          };
+    if (state === 'Connected') {
+      c.lastLiveness = at;
+      c.version = version ?? c.installedVersion ?? c.version ?? chartVersion;
+    } else if (version) c.version = version;
+    c.updatedAt = at;
+  }
+
+  function findByName(name: string): SimCluster | undefined {
+    return [...clusters.values()].find((c) => c.name === name);
+  }
+
+  function keycloakToken(raw: string): Reply {
+    const form = new URLSearchParams(raw);
+    const grant = form.get('grant_type');
+    if (!grant) return { status: 400, body: { error: 'invalid_request', error_description: 'Missing form parameter: grant_type' } };
+    if (form.get('client_id') !== 'runai')
+      return { status: 401, body: { error: 'invalid_client', error_description: 'Invalid client or Invalid client credentials' } };
+    if (grant !== 'password')
+      return { status: 400, body: { error: 'unsupported_grant_type', error_description: 'Unsupported grant_type' } };
+    const username = form.get('username') ?? '';
+    if (!Object.hasOwn(opts.users, username) || opts.users[username] !== form.get('password')) {
+      return { status: 401, body: { error: 'invalid_grant', error_description: 'Invalid user credentials' } };
     }
-    if (req.method === 'GET' && path === '/auth/realms/runai/.well-known/openid-configuration') {
-      return { status: 200, body: { issuer: issuer(), token_endpoint: `${baseUrl}/auth/realms/runai/protocol/openid-connect/token` } };
-    }
-    if (path.startsWith('/v1/k8s/')) return err(404, 'Not found');
-    if (!path.startsWith('/api/v1/')) return err(404, 'Not found');
+    const t = issueTokens(username, 'runai');
+    return {
+      status: 200,
+      body: {
+        access_token: t.accessToken,
+        expires_in: ttlSeconds,
+        refresh_expires_in: 1800,
+        refresh_token: t.refreshToken,
+        token_type: 'Bearer',
+        id_token: t.idToken,
+        scope: 'openid',
+      },
+    };
+  }
 
-    const bearer = /^Bearer (\S+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
-    const session = bearer ? tokens.get(bearer) : undefined;
-    if (!session) return err(401, 'Unauthorized');
-    if (session.issuer !== issuer()) return err(401, 'Issuer is not familiar.');
-
-    if (path === '/api/v1/clusters' && req.method === 'GET') return { status: 200, body: [...clusters.values()].map(displayed) };
-    if (path === '/api/v1/clusters' && req.method === 'POST') {
-      const b = json();
-      if (!b || typeof b.name !== 'string' || !b.name.trim() || Object.keys(b).some((k) => !['name', 'version', 'domain'].includes(k))) {
-        return err(400, 'Bad request - Resource should have a name');
-      }
-      if ([...clusters.values()].some((c) => c.name === b.name)) return err(409, 'Resource with this name already exists');
+  function clusterRoutes(req: IncomingMessage, url: URL, raw: string, subject: string): Reply {
+    const method = req.method ?? 'GET';
+    if (method !== 'GET' && readOnly.has(subject)) return apiError(403, 'You do not have sufficient permissions.');
+    const path = url.pathname;
+    if (path === '/api/v1/clusters' && method === 'GET') return { status: 200, body: [...clusters.values()].map(displayed) };
+    if (path === '/api/v1/clusters' && method === 'POST') {
+      const b = parseJsonObject(raw);
+      const name = str(b?.name)?.trim();
+      if (!b || !name || Object.keys(b).some((k) => !CREATE_FIELDS.includes(k)))
+        return apiError(400, 'Bad request - Resource should have a name');
+      if (findByName(b.name as string)) return apiError(409, 'Resource with this name already exists');
       const c: SimCluster = {
         uuid: randomUUID(),
         tenantId: 1001,
-        name: b.name,
-        createdAt: new Date().toISOString(),
-        ...(typeof b.domain === 'string' ? { domain: b.domain } : {}),
-        ...(typeof b.version === 'string' ? { version: b.version } : {}),
+        name: b.name as string,
+        createdAt: now().toISOString(),
+        ...(str(b.domain) ? { domain: b.domain as string } : {}),
+        ...(str(b.version) ? { version: b.version as string } : {}),
         status: { state: 'WaitingToConnect' },
         updatedAt: null,
         lastLiveness: null,
@@ -171,84 +325,142 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
       return { status: 201, body: displayed(c) };
     }
     const m = /^\/api\/v1\/clusters\/([^/]+)(\/cluster-install-info)?$/.exec(path);
-    if (m) {
-      const id = decodeURIComponent(m[1]!);
-      if (!UUID_RE.test(id)) return err(400, 'Invalid cluster uuid');
-      const c = clusters.get(id);
-      if (!c) return err(404, 'Resource id not found.');
-      if (m[2] && req.method === 'GET') {
-        if (!url.searchParams.get('version')) return err(400, 'Required parameter is missing');
-        c.installInfoCalls++;
-        if (c.installInfoCalls <= (opts.installInfoLagCalls ?? 0)) return err(503, 'Please try again in few minutes.');
-        if (c.pollsSinceInstallInfo < 0) c.pollsSinceInstallInfo = 0;
-        const cpHost = new URL(baseUrl).host;
-        const clusterUrl = url.searchParams.get('remoteClusterUrl') ?? c.domain ?? cpHost;
-        const installationStr = [
-          'helm repo add runai https://runai.jfrog.io/artifactory/api/helm/run-ai-charts --force-update',
-          'helm repo update',
-          'helm upgrade -i runai-cluster runai/runai-cluster -n runai \\',
-          `--set controlPlane.url=${cpHost} \\`,
-          `--set controlPlane.clientSecret=${c.clientSecret} \\`,
-          `--set cluster.uid=${c.uuid} \\`,
-          `--set cluster.url=${clusterUrl} --version="${chartVersion}" --create-namespace`,
-        ].join('\n');
-        return {
-          status: 200,
-          body: {
-            installationStr,
-            repositoryName: 'runai',
-            chartRepoURL: 'https://runai.jfrog.io/artifactory/api/helm/run-ai-charts',
-            clientSecret: c.clientSecret,
-          },
-        };
-      }
-      if (!m[2] && req.method === 'GET') {
-        if (c.pollsSinceInstallInfo >= 0 && opts.autoConnectAfterPolls && c.status.state !== 'Connected') {
-          c.pollsSinceInstallInfo++;
-          if (c.pollsSinceInstallInfo >= opts.autoConnectAfterPolls) setState(c, 'Connected');
-        }
-        return { status: 200, body: displayed(c) };
-      }
-      if (!m[2] && req.method === 'DELETE') {
-        clusters.delete(id);
-        return url.searchParams.get('force') === 'true'
-          ? { status: 204, body: null }
-          : { status: 202, body: { code: 202, message: 'Request has been accepted.' } };
-      }
+    if (!m) return apiError(404, 'Not found');
+    const id = decodeURIComponent(m[1]!);
+    if (!UUID_RE.test(id)) return apiError(400, 'Bad request - clusterUuid must be a UUID');
+    const c = clusters.get(id);
+    if (!c) return apiError(404, 'Resource id not found.');
+
+    if (m[2]) {
+      if (method !== 'GET') return apiError(404, 'Not found');
+      const requested = url.searchParams.get('version');
+      if (!requested) return apiError(400, 'Required parameter is missing');
+      c.installInfoCalls++;
+      if (c.installInfoCalls <= (opts.installInfoLagCalls ?? 0)) return NOT_READY();
+      if (c.pollsSinceInstallInfo < 0) c.pollsSinceInstallInfo = 0;
+      c.installedVersion = resolveChartVersion(requested, chartVersion);
+      const controlPlaneHost = hostOf(baseUrl);
+      const remote = url.searchParams.get('remoteClusterUrl');
+      const clusterHost = remote ? hostOf(remote) : c.domain ? hostOf(c.domain) : controlPlaneHost;
+      const installationStr = installationString({
+        controlPlaneHost,
+        clientSecret: c.clientSecret,
+        uuid: c.uuid,
+        clusterHost,
+        chartVersion: c.installedVersion,
+      });
+      return { status: 200, body: { installationStr, repositoryName: 'runai', chartRepoURL: CHART_REPO, clientSecret: c.clientSecret } };
     }
-    return err(404, 'Not found');
+    if (method === 'GET') {
+      const autoAfter = opts.autoConnectAfterPolls ?? 0;
+      if (autoAfter > 0 && c.pollsSinceInstallInfo >= 0 && c.status.state !== 'Connected') {
+        c.pollsSinceInstallInfo++;
+        if (c.pollsSinceInstallInfo >= autoAfter) setState(c, 'Connected');
+      }
+      return { status: 200, body: displayed(c) };
+    }
+    if (method === 'PUT') {
+      const b = parseJsonObject(raw);
+      const name = str(b?.name)?.trim();
+      if (!b || !name || Object.keys(b).some((k) => k !== 'name')) return apiError(400, 'Bad request - Resource should have a name');
+      const other = findByName(b.name as string);
+      if (other && other !== c) return apiError(409, 'Resource with this name already exists');
+      c.name = b.name as string;
+      c.updatedAt = now().toISOString();
+      return { status: 204, body: null };
+    }
+    if (method === 'DELETE') {
+      clusters.delete(id);
+      return url.searchParams.get('force') === 'true'
+        ? { status: 204, body: null }
+        : { status: 202, body: { code: 202, message: 'Request has been accepted.' } };
+    }
+    return apiError(404, 'Not found');
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, raw: string): Promise<RunaiRequest> {
-    const path = new URL(req.url ?? '/', 'https://sim').pathname;
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(body === null ? '' : JSON.stringify(body));
-      return { method: req.method ?? '', path, status };
-    };
-    const control = /^\/__sim\/clusters\/([^/]+)\/state$/.exec(path);
-    if (control && req.method === 'POST') {
-      if (!opts.controlToken || req.headers['x-sim-token'] !== opts.controlToken) return send(403, { code: 403, message: 'forbidden' });
-      const c = clusters.get(control[1]!);
-      if (!c) return send(404, { code: 404, message: 'Resource id not found.' });
-      setState(c, (JSON.parse(raw) as { state: ClusterState }).state);
-      return send(200, displayed(c));
+  function route(req: IncomingMessage, url: URL, raw: string): Reply {
+    const path = url.pathname;
+    const warmingUp = warmupCallsLeft > 0 || now().getTime() - startedAt < (opts.warmupSeconds ?? 0) * 1000;
+    if (warmupCallsLeft > 0) warmupCallsLeft--;
+    if (warmingUp) return NOT_READY();
+    if (fault && (!fault.route || path.startsWith(fault.route)) && (fault.times === undefined || fault.times > 0)) {
+      if (fault.times !== undefined) fault.times--;
+      return fault.status === 503 ? NOT_READY() : apiError(fault.status, `Simulated failure ${fault.status}`);
     }
-    const out = await route(req, raw);
-    return send(out.status, out.body);
+    if (req.method === 'POST' && path === '/api/v1/token') {
+      const who = tokenSubject(parseJsonObject(raw), opts.users, opts.apps ?? {});
+      if ('status' in who)
+        return who.status === 401 ? apiError(401, 'Invalid credentials') : apiError(400, 'Required parameter is missing');
+      return { status: 200, body: issueTokens(who.subject, who.clientId) };
+    }
+    if (req.method === 'POST' && path === '/auth/realms/runai/protocol/openid-connect/token') return keycloakToken(raw);
+    if (req.method === 'GET' && path === '/auth/realms/runai/.well-known/openid-configuration') {
+      const realm = `${baseUrl}/auth/realms/runai`;
+      return {
+        status: 200,
+        body: {
+          issuer: issuer(),
+          authorization_endpoint: `${realm}/protocol/openid-connect/auth`,
+          token_endpoint: `${realm}/protocol/openid-connect/token`,
+          jwks_uri: `${realm}/protocol/openid-connect/certs`,
+          grant_types_supported: ['password', 'client_credentials', 'refresh_token'],
+        },
+      };
+    }
+    // Everything else, the predecessor's legacy /v1/k8s/clusters routes included, is unknown.
+    if (!path.startsWith('/api/v1/')) return apiError(404, 'Not found');
+    const auth = authenticate(req);
+    if (!('subject' in auth)) return auth;
+    return clusterRoutes(req, url, raw, auth.subject);
+  }
+
+  function control(req: IncomingMessage, path: string, raw: string): Reply {
+    if (!opts.controlToken || req.headers['x-sim-token'] !== opts.controlToken) return apiError(403, 'Forbidden');
+    const stateRoute = /^\/__sim\/clusters\/([^/]+)\/state$/.exec(path);
+    if (stateRoute && req.method === 'POST') {
+      const c = clusters.get(decodeURIComponent(stateRoute[1]!));
+      if (!c) return apiError(404, 'Resource id not found.');
+      const b = parseJsonObject(raw);
+      if (!STATES.includes(b?.state as ClusterState)) return apiError(400, `state must be one of ${STATES.join(', ')}`);
+      setState(c, b!.state as ClusterState, str(b!.version));
+      return { status: 200, body: displayed(c) };
+    }
+    if (path === '/__sim/fault' && req.method === 'POST') {
+      const b = parseJsonObject(raw);
+      if (b && typeof b.status !== 'number') return apiError(400, 'fault needs a numeric status (or null to clear)');
+      fault = b
+        ? {
+            status: b.status as number,
+            ...(typeof b.times === 'number' ? { times: b.times } : {}),
+            ...(str(b.route) ? { route: b.route as string } : {}),
+          }
+        : null;
+      return { status: 200, body: { fault } };
+    }
+    if (path === '/__sim/clusters' && req.method === 'GET') return { status: 200, body: [...clusters.values()].map(displayed) };
+    if (path === '/__sim/requests' && req.method === 'GET') return { status: 200, body: log };
+    return apiError(404, 'Not found');
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
+    const url = new URL(req.url ?? '/', 'https://sim');
+    let reply: Reply;
+    try {
+      reply = url.pathname.startsWith('/__sim/') ? control(req, url.pathname, raw) : route(req, url, raw);
+    } catch (err) {
+      reply = apiError(500, (err as Error).message);
+    }
+    res.writeHead(reply.status, { 'content-type': 'application/json' });
+    res.end(reply.body === null ? '' : JSON.stringify(reply.body));
+    if (!url.pathname.startsWith('/__sim/')) {
+      log.push({ method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams), status: reply.status });
+    }
   }
 
   const server = createServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      handle(req, res, Buffer.concat(chunks).toString('utf8'))
-        .then((entry) => log.push(entry))
-        .catch((e: Error) => {
-          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ code: 500, message: e.message }));
-        });
-    });
+    req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -259,18 +471,19 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
 
   return {
     url: baseUrl,
-    setClusterState(uuid, state) {
+    setClusterState(uuid, state, version) {
       const c = clusters.get(uuid);
-      if (!c) throw new Error(`simulator: no cluster ${uuid}`);
-      setState(c, state);
+      if (!c) throw new Error(`runai-sim: no cluster ${uuid}`);
+      setState(c, state, version);
     },
     setFault(f) {
-      fault = f
-        ? { status: f.status, ...(f.times !== undefined ? { remaining: f.times } : {}), ...(f.route ? { route: f.route } : {}) }
-        : null;
+      fault = f ? { ...f } : null;
+    },
+    advanceClock(seconds) {
+      clockOffsetMs += seconds * 1000;
     },
     clusters: () => [...clusters.values()].map(displayed),
-    requests: () => [...log],
+    requests: () => log.map((e) => ({ ...e, query: { ...e.query } })),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
