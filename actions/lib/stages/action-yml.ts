@@ -19,7 +19,12 @@ export function renderActionYml(stage: StageDef): string {
       ]),
     ),
     outputs: Object.fromEntries(stage.outputs.map((o) => [o.name, { description: o.description }])),
-    runs: { using: 'node24', main: `../../dist/${stage.action}/index.js` },
+    runs: {
+      using: 'node24',
+      main: `../../dist/${stage.action}/index.js`,
+      post: `../../dist/${stage.action}/index.js`,
+      'post-if': 'always()',
+    },
   };
   const header = '# Generated from actions/lib/stages/catalog.ts by `npm run gen` — edit the catalog, not this file.\n';
   return header + yaml.dump(doc, { lineWidth: 120, quoteStyle: 'single' });

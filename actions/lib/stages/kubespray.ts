@@ -1,21 +1,20 @@
 // Stage 3, kubespray: render the Kubespray inventory, obtain Kubespray (pinned, checksummed, cached), run the
 // operation's playbook as the service user with host keys checked, then fetch the kubeconfig and label GPU nodes.
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { mergeInventory, readInventory, writeInventory } from '../inventory/document.ts';
 import type { Inventory } from '../inventory/types.ts';
 import { PlaybookOutputReader, type PlaybookReport } from '../kubespray/recap.ts';
 import { renderKubespray } from '../kubespray/render.ts';
-import { choiceInput, secretInput, type InputSource } from '../report/inputs.ts';
+import { choiceInput, type InputSource } from '../report/inputs.ts';
 import { heading, table, timingsTable, type TimedPhase } from '../report/markdown.ts';
 import type { Reporter } from '../report/reporter.ts';
 import { installTool, kubesprayArtifact } from '../tools/install.ts';
 import { StageError, UsageError } from '../util/errors.ts';
-import { inventoryPathOf, openStage, type StageContext } from './context.ts';
-import { knownHosts, pool, readMaybeFile, sshTargets } from './prepare.ts';
+import { runProcess } from '../util/process.ts';
+import { openWorkDir } from '../util/work-dir.ts';
+import { fetchKubeconfig, requiredKnownHosts, serviceKey, sshTargets } from './access.ts';
+import { inventoryPathOf, openStage } from './context.ts';
 import { timed } from './timing.ts';
 
 export const OPERATIONS = {
@@ -71,13 +70,6 @@ export function planOperation(
   return { playbook: OPERATIONS[operation], args };
 }
 
-/** The runner's tool cache and temp folder (set by Actions; the CLI uses .bcmkube/). */
-function runnerDirs(): { toolCache: string; temp: string } {
-  process.env.RUNNER_TOOL_CACHE ||= resolve('.bcmkube/tool-cache');
-  process.env.RUNNER_TEMP ||= resolve('.bcmkube/tmp');
-  return { toolCache: process.env.RUNNER_TOOL_CACHE, temp: process.env.RUNNER_TEMP };
-}
-
 function ansibleCfg(knownHostsFile: string): string {
   return [
     '[defaults]',
@@ -102,25 +94,15 @@ async function runPlaybook(
 ): Promise<{ code: number; report: PlaybookReport }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^ANSIBLE_/.test(k)));
   const reader = new PlaybookOutputReader();
-  const child = spawn(bin, args, {
+  const { code } = await runProcess(bin, args, {
     cwd,
     env: { ...env, ANSIBLE_CONFIG: cfg, ANSIBLE_FORCE_COLOR: '0', PYTHONUNBUFFERED: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    missingHint: 'install ansible, or pass ansible-playbook-path',
+    onLine: (l) => {
+      reader.line(l);
+      reporter.info(l);
+    },
   });
-  const lines = (stream: NodeJS.ReadableStream) =>
-    new Promise<void>((done) => {
-      const rl = createInterface({ input: stream });
-      rl.on('line', (l) => {
-        reader.line(l);
-        reporter.info(l);
-      });
-      rl.on('close', () => done());
-    });
-  const closed = new Promise<number>((done, reject) => {
-    child.on('error', (e) => reject(new UsageError(`cannot run ${bin}: ${e.message} (install ansible, or pass ansible-playbook-path)`)));
-    child.on('close', (c) => done(c ?? 1));
-  });
-  const [code] = await Promise.all([closed, lines(child.stdout), lines(child.stderr)]);
   return { code, report: reader.report };
 }
 
@@ -138,49 +120,13 @@ function recapTable(report: PlaybookReport): string {
   );
 }
 
-/** Fetches admin.conf from the first control-plane node and points it at that node's address. */
-async function fetchKubeconfig(ctx: StageContext, inv: Inventory, serviceKey: string, hostsText: string, dest: string): Promise<string> {
-  const first = inv.nodes.find((n) => n.roles.includes('control_plane'));
-  if (!first) throw new StageError('no control-plane node in the inventory to fetch the kubeconfig from');
-  const ssh = pool(
-    ctx.spec,
-    { username: ctx.spec.access.service_user.name, privateKey: serviceKey },
-    hostsText,
-    ctx.spec.access.host_key_policy === 'off' ? 'off' : 'strict',
-    1,
-  );
-  try {
-    const [target] = sshTargets([first]);
-    const r = await ssh.exec(target!, 'sudo -n cat /etc/kubernetes/admin.conf');
-    if (r.code !== 0 || !r.stdout.includes('kind: Config'))
-      throw new StageError(
-        `${first.hostname}: could not read /etc/kubernetes/admin.conf (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`,
-      );
-    for (const line of r.stdout.split('\n')) if (/-data:\s*\S/.test(line)) ctx.reporter.secret(line.split(':').slice(1).join(':').trim());
-    const kubeconfig = r.stdout.replace(/server: https:\/\/(127\.0\.0\.1|localhost|\[::1\]):/g, `server: https://${first.address}:`);
-    writeFileSync(dest, kubeconfig, { mode: 0o600 });
-    return first.address;
-  } finally {
-    await ssh.close();
-  }
-}
-
-async function labelGpuNodes(inv: Inventory, kubeconfig: string, reporter: Reporter): Promise<string[]> {
+async function labelGpuNodes(inv: Inventory, kubeconfig: string): Promise<string[]> {
   const gpu = inv.nodes.filter((n) => n.roles.includes('gpu_worker')).map((n) => n.hostname);
   for (const node of gpu) {
-    const code = await new Promise<number>((done) => {
-      const c = spawn('kubectl', ['--kubeconfig', kubeconfig, 'label', 'node', node, ...GPU_LABELS, '--overwrite'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let err = '';
-      c.stderr.on('data', (d) => (err += d));
-      c.on('error', () => done(127));
-      c.on('close', (x) => {
-        if (x) reporter.warning(`labelling ${node} failed: ${err.trim().slice(0, 200)}`, 'GPU labels');
-        done(x ?? 1);
-      });
+    const r = await runProcess('kubectl', ['--kubeconfig', kubeconfig, 'label', 'node', node, ...GPU_LABELS, '--overwrite'], {
+      missingHint: 'install kubectl on the runner',
     });
-    if (code) throw new StageError(`could not label GPU node ${node} (kubectl exit ${code})`);
+    if (r.code) throw new StageError(`could not label GPU node ${node} (kubectl exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
   }
   return gpu;
 }
@@ -213,30 +159,16 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
     return { operation, playbook, args, inventoryPath };
   }
   const phases: TimedPhase[] = [];
-  const { temp } = runnerDirs();
-  const work = join(temp, `bcmkube-kubespray-${randomBytes(6).toString('hex')}`);
-  mkdirSync(work, { recursive: true, mode: 0o700 });
+  const work = openWorkDir('kubespray');
   try {
-    const serviceKeyText = secretInput(inputs, 'service-ssh-key', reporter, spec.access.service_user.private_key_file);
-    if (!serviceKeyText)
-      throw new UsageError(
-        `pass the service user's private key as ${inputs.label('service-ssh-key')} (or access.service_user.private_key_file)`,
-      );
-    const serviceKey = readMaybeFile(serviceKeyText);
-    const keyFile = join(work, 'service-key');
-    writeFileSync(keyFile, serviceKey.endsWith('\n') ? serviceKey : `${serviceKey}\n`, { mode: 0o600 });
-    const hosts = knownHosts(ctx);
-    if (!hosts.text.trim() && spec.access.host_key_policy !== 'off')
-      throw new UsageError(
-        `host keys are checked: pass ${inputs.label('known-hosts')} or access.known_hosts_file (prepare-nodes records them)`,
-      );
-    const knownHostsFile = join(work, 'known_hosts');
-    writeFileSync(knownHostsFile, hosts.text, { mode: 0o600 });
-    const cfg = join(work, 'ansible.cfg');
-    writeFileSync(cfg, ansibleCfg(knownHostsFile));
+    const key = serviceKey(ctx);
+    const keyFile = work.secretFile('service-key', key);
+    const hostsText = requiredKnownHosts(ctx);
+    const knownHostsFile = work.secretFile('known_hosts', hostsText);
+    const cfg = work.secretFile('ansible.cfg', ansibleCfg(knownHostsFile));
     const caFile = spec.mirrors.ca_file;
     const tool = await timed(phases, 'obtain Kubespray', () =>
-      installTool(kubesprayArtifact(spec.kubernetes.kubespray_version, spec.mirrors.kubespray), join(work, 'download'), {
+      installTool(kubesprayArtifact(spec.kubernetes.kubespray_version, spec.mirrors.kubespray), join(work.path, 'download'), {
         ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}),
         pins: spec.mirrors.sha256,
       }),
@@ -270,9 +202,9 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
     let labelled: string[] = [];
     let apiServer = '';
     if (operation === 'deploy' || operation === 'scale' || operation === 'upgrade') {
-      const kubeconfig = join(work, 'kubeconfig');
-      apiServer = await timed(phases, 'fetch kubeconfig', () => fetchKubeconfig(ctx, inv, serviceKey, hosts.text, kubeconfig));
-      labelled = await timed(phases, 'label GPU nodes', () => labelGpuNodes(inv, kubeconfig, reporter));
+      const access = await timed(phases, 'fetch kubeconfig', () => fetchKubeconfig(ctx, inv, key, hostsText, work));
+      apiServer = access.apiServer;
+      labelled = await timed(phases, 'label GPU nodes', () => labelGpuNodes(inv, access.kubeconfig));
     }
     const at = new Date().toISOString();
     const updated = mergeInventory(
@@ -288,13 +220,13 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
     reporter.summary(
       [
         head,
-        `Kubespray ${spec.kubernetes.kubespray_version} ran \`${playbook}\`${args.length ? ` (${args.join(' ')})` : ''} as ${spec.access.service_user.name}.${apiServer ? ` API server: https://${apiServer}:6443 (kubeconfig kept on the runner only).` : ''}${labelled.length ? ` GPU labels on ${labelled.join(', ')}.` : ''}`,
+        `Kubespray ${spec.kubernetes.kubespray_version} ran \`${playbook}\`${args.length ? ` (${args.join(' ')})` : ''} as ${spec.access.service_user.name}.${apiServer ? ` API server: ${apiServer} (kubeconfig kept on the runner only).` : ''}${labelled.length ? ` GPU labels on ${labelled.join(', ')}.` : ''}`,
         recapTable(run.report),
         timingsTable(phases),
       ].join('\n\n'),
     );
     return { operation, playbook, args, report: run.report, inventoryPath: outPath };
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    work.remove();
   }
 }

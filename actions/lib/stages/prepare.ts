@@ -1,11 +1,8 @@
 // Stage 2, prepare-nodes: probe every node over SSH, refuse to change anything when any preflight fails,
 // then converge the service user and prove it by logging in as that user. Plan mode probes only.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseIpv4 } from '../config/cidr.ts';
-import type { ClusterSpec } from '../config/types.ts';
 import { mergeInventory, readInventory, writeInventory } from '../inventory/document.ts';
-import type { InventoryNode } from '../inventory/types.ts';
 import { changedSteps, convergeScript, validPublicKey } from '../nodes/converge.ts';
 import { preflight, type NodeDecision, type ProbeOutcome } from '../nodes/preflight.ts';
 import { parseProbe, probeScript } from '../nodes/probe.ts';
@@ -13,10 +10,10 @@ import { choiceInput, integerInput, secretInput } from '../report/inputs.ts';
 import type { InputSource } from '../report/inputs.ts';
 import { heading, table, timingsTable, type TimedPhase } from '../report/markdown.ts';
 import type { Reporter } from '../report/reporter.ts';
-import { parseKnownHosts, type HostKeyPolicy } from '../ssh/known-hosts.ts';
-import { SshPool, type SshCredentials, type SshTarget } from '../ssh/pool.ts';
-import { validHostname, validUsername } from '../ssh/quote.ts';
+import type { SshCredentials } from '../ssh/pool.ts';
+import { validUsername } from '../ssh/quote.ts';
 import { StageError, UsageError } from '../util/errors.ts';
+import { knownHosts, pool, readMaybeFile, sshTargets } from './access.ts';
 import { inventoryPathOf, openStage, type StageContext } from './context.ts';
 import { timed } from './timing.ts';
 
@@ -25,10 +22,6 @@ export interface PrepareResult {
   changed: string[];
   inventoryPath: string;
   phases: TimedPhase[];
-}
-
-export function readMaybeFile(value: string): string {
-  return !value.includes('\n') && existsSync(value) ? readFileSync(value, 'utf8') : value;
 }
 
 function adminCredentials(ctx: StageContext): SshCredentials {
@@ -57,47 +50,6 @@ function servicePublicKey(ctx: StageContext): string {
       `the service user's public key is missing: set access.service_user.public_key (or public_key_file, or ${inputs.label('service-public-key')}); create a pair once with 'bcmkube keygen'`,
     );
   return validPublicKey(key, 'access.service_user.public_key');
-}
-
-export function knownHosts(ctx: StageContext): { text: string; file?: string } {
-  const input = ctx.inputs.get('known-hosts').trim();
-  if (input) return input.includes(' ') ? { text: input } : { text: readMaybeFile(input), file: input };
-  const file = ctx.spec.access.known_hosts_file;
-  if (file) {
-    if (!existsSync(file)) return { text: '', file };
-    return { text: readFileSync(file, 'utf8'), file };
-  }
-  return { text: '' };
-}
-
-/** Refuses, before any SSH, a node whose name or address could not be a host. */
-export function sshTargets(nodes: InventoryNode[]): SshTarget[] {
-  return nodes.map((n) => {
-    validHostname(n.hostname, `inventory node '${n.hostname.slice(0, 40)}'`);
-    if (parseIpv4(n.address) === undefined)
-      throw new UsageError(`inventory node ${n.hostname}: address '${n.address.slice(0, 40)}' is not an IPv4 address`);
-    return { hostname: n.hostname, address: n.address };
-  });
-}
-
-/** An SSH pool with the spec's timeouts and algorithms. */
-export function pool(
-  spec: ClusterSpec,
-  credentials: SshCredentials,
-  knownHostsText: string,
-  policy: HostKeyPolicy,
-  concurrency: number,
-): SshPool {
-  return new SshPool({
-    credentials,
-    knownHosts: parseKnownHosts(knownHostsText),
-    policy,
-    concurrency,
-    connectTimeoutMs: spec.access.connect_timeout_seconds * 1000,
-    commandTimeoutMs: spec.access.command_timeout_seconds * 1000,
-    connectRetries: 1,
-    legacyAlgorithms: spec.access.legacy_algorithms,
-  });
 }
 
 function decisionTable(decisions: NodeDecision[], plan: boolean): string {
