@@ -1,0 +1,46 @@
+// helm and kubectl as the stages run them: against the fetched kubeconfig, with Helm's home folders in the
+// stage's private work folder (shared or NFS homes break Helm's file locks), never through a shell.
+import { join } from 'node:path';
+import type { StageContext } from '../stages/context.ts';
+import { runProcess, type ProcessOptions, type ProcessResult } from '../util/process.ts';
+import type { WorkDir } from '../util/work-dir.ts';
+
+export interface KubeTools {
+  helm: string;
+  kubectl: string;
+  kubeconfig: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The helm and kubectl binaries for this stage.
+ * TODO(issue 7): install pinned, SHA-256-verified helm and kubectl through actions/lib/tools/ (tool-cache,
+ * mirrors.tools for air-gap); until then they are taken from PATH.
+ */
+export async function openKubeTools(_ctx: StageContext, work: WorkDir, kubeconfig: string): Promise<KubeTools> {
+  const home = join(work.path, 'helm');
+  return {
+    helm: 'helm',
+    kubectl: 'kubectl',
+    kubeconfig,
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfig,
+      HELM_CACHE_HOME: join(home, 'cache'),
+      HELM_CONFIG_HOME: join(home, 'config'),
+      HELM_DATA_HOME: join(home, 'data'),
+    },
+  };
+}
+
+export function runHelm(t: KubeTools, args: string[], opts: Omit<ProcessOptions, 'env'> = {}): Promise<ProcessResult> {
+  return runProcess(t.helm, ['--kubeconfig', t.kubeconfig, ...args], { missingHint: 'install helm on the runner', ...opts, env: t.env });
+}
+
+export function runKubectl(t: KubeTools, args: string[], opts: Omit<ProcessOptions, 'env'> = {}): Promise<ProcessResult> {
+  return runProcess(t.kubectl, ['--kubeconfig', t.kubeconfig, ...args], {
+    missingHint: 'install kubectl on the runner',
+    ...opts,
+    env: t.env,
+  });
+}
