@@ -60,6 +60,33 @@ export interface InventoryNode {
   history: StageMark[];
 }
 
+/** What the kubespray stage left: the cluster it deployed (never its credentials). */
+export interface KubernetesState {
+  version: string;
+  apiServer: string;
+  /** Nodes the API server reported as registered after the last run. */
+  registeredNodes: string[];
+}
+
+/** One Helm release as helm-platform (or runai) left it. */
+export interface ReleaseState {
+  name: string;
+  chart: string;
+  version: string;
+  namespace: string;
+  /** 'deployed' | 'failed' | 'skipped' | 'disabled' */
+  status: string;
+}
+
+/** What the runai stage left (URLs and ids only, never a secret). */
+export interface RunaiState {
+  controlPlaneUrl: string;
+  backendVersion?: string;
+  clusterName?: string;
+  clusterUuid?: string;
+  clusterStatus?: string;
+}
+
 export interface Inventory {
   schemaVersion: number;
   cluster: string;
@@ -67,4 +94,7 @@ export interface Inventory {
   bcm: { endpoint: string; version?: string };
   nodes: InventoryNode[];
   history: StageMark[];
+  kubernetes?: KubernetesState;
+  platform?: { releases: ReleaseState[] };
+  runai?: RunaiState;
 }
