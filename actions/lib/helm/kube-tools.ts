@@ -44,3 +44,33 @@ export function runKubectl(t: KubeTools, args: string[], opts: Omit<ProcessOptio
     env: t.env,
   });
 }
+
+export interface ReleaseInstall {
+  name: string;
+  /** A pulled chart archive (.tgz) or a repo/chart reference. */
+  chart: string;
+  version: string;
+  namespace: string;
+  timeoutSeconds: number;
+  /** Applied in order; later files win. Values never go on the command line. */
+  valuesFiles: string[];
+}
+
+/** `helm upgrade --install` for one pinned release: atomic (a failure rolls back), waits, bounded by its timeout. */
+export function upgradeInstallArgs(r: ReleaseInstall): string[] {
+  return [
+    'upgrade',
+    '--install',
+    r.name,
+    r.chart,
+    '--namespace',
+    r.namespace,
+    '--version',
+    r.version,
+    '--atomic',
+    '--wait',
+    '--timeout',
+    `${r.timeoutSeconds}s`,
+    ...r.valuesFiles.flatMap((f) => ['--values', f]),
+  ];
+}
