@@ -2,86 +2,50 @@
 // checksum-verified and cached; its playbooks run by the real ansible-playbook over real SSH as the service
 // user; the kubeconfig fetched with its server rewritten and never shown; GPU labels via the kubectl stand-in.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { main } from '../../actions/lib/cli/main.ts';
-import { TerminalReporter } from '../../actions/lib/report/reporter.ts';
 import type { Inventory } from '../../actions/lib/inventory/types.ts';
-import { startLabCluster, type LabCluster } from './cluster-fixture.ts';
-import { defaultLabNodes, nodeExec } from './nodes.ts';
-import { issueCert } from './pki.ts';
-import { buildRepoContent, ensureRealHelmKubectl, startRepoServer, type RepoServer } from './repo/index.ts';
+import { nodeExec } from './nodes.ts';
+import { startStageLab, type StageLab } from './stage-fixture.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const SUBNET = 26;
 const dir = mkdtempSync(join(tmpdir(), 'kubespray-'));
-const out = join(dir, 'out');
-let lab: LabCluster;
-let repo: RepoServer;
-const savedEnv = { ...process.env };
+let stage: StageLab;
+let out: string;
 
-async function cli(...argv: string[]) {
-  const r = new TerminalReporter(() => {});
-  const code = await main(argv, r);
-  return { code, out: r.lines.join('\n'), outputs: r.outputs };
-}
-
-function writeSpec(name: string, mutate: (s: Record<string, any>) => void = () => {}): string {
-  return lab.writeSpec(name, (s) => {
-    s.mirrors = { ...s.mirrors, kubespray: `${repo.url}/tools/kubespray`, ca_file: lab.ca.caCert };
-    mutate(s);
-  });
-}
-
+const cli = (...argv: string[]) => stage.cli(...argv);
+const writeSpec = (name: string, mutate?: (s: Record<string, any>) => void) => stage.writeSpec(name, mutate);
 const records = async (node: string) =>
   (await nodeExec(dir, node, ['cat', '/var/lib/bcmkube-lab/kubespray.jsonl'])).stdout
     .trim()
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, any>);
-const standinLog = () =>
-  existsSync(join(dir, 'standin.jsonl'))
-    ? readFileSync(join(dir, 'standin.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l))
-    : [];
-const kubesprayDownloads = () => repo.requests().filter((r) => r.path === '/tools/kubespray/v2.27.1.tar.gz').length;
+const standinLog = () => stage.standinLog();
+const wheelDownloads = () => stage.repo.requests().filter((r) => r.path.endsWith('.whl')).length;
+const registry = () => join(dir, 'standin-state.json.nodes.d');
+const kubesprayDownloads = () => stage.repo.requests().filter((r) => r.path === '/tools/kubespray/v2.27.1.tar.gz').length;
 
 describe('kubespray stage on the lab', () => {
   let spec: string;
   before(async () => {
-    lab = await startLabCluster({ dir, subnet: SUBNET, nodes: defaultLabNodes() });
-    const bins = await ensureRealHelmKubectl(join(ROOT, '.tools/k8s-bin'));
-    await buildRepoContent(join(dir, 'repo'), { ...bins, manifestPath: join(ROOT, 'helm/platform.yaml') });
-    repo = await startRepoServer({ dir: join(dir, 'repo'), tls: issueCert(lab.ca, 'repo', ['127.0.0.1'], 'server') });
-    Object.assign(process.env, {
-      RUNNER_TOOL_CACHE: join(dir, 'tool-cache'),
-      RUNNER_TEMP: join(dir, 'runner-temp'),
-      PATH: `${join(ROOT, 'test/lab/standins')}:${process.env.PATH}`,
-      BCMKUBE_STANDIN_LOG: join(dir, 'standin.jsonl'),
-      BCMKUBE_STANDIN_STATE: join(dir, 'standin-state.json'),
-      BCMKUBE_REAL_KUBECTL: bins.kubectl,
-    });
-    spec = writeSpec('spec');
-    for (const stage of ['discover', 'prepare']) {
-      const r = await cli(stage, '--spec', spec, '--out', out);
-      assert.equal(r.code, 0, r.out);
-    }
+    stage = await startStageLab({ dir, subnet: SUBNET, through: 'prepare' });
+    out = stage.out;
+    spec = stage.spec;
   });
   after(async () => {
-    process.env = savedEnv;
-    await lab.close();
-    await repo.close();
-    rmSync(dir, { recursive: true, force: true });
+    await stage?.close();
   });
 
-  it('plan renders the inventory and says what would run, running nothing', async () => {
+  it('plan before any deploy: no cluster answers, so Kubespray needs deploy; nothing is run or downloaded', async () => {
     const r = await cli('kubespray', '--spec', spec, '--out', out, '--plan');
     assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /Cluster: no cluster answered: cpu-03: could not read \/etc\/kubernetes\/admin\.conf/);
+    assert.match(r.out, /\*\*Kubespray needs: deploy\*\*: no cluster answers yet/);
     assert.match(r.out, /Would run Kubespray v2\.27\.1: `ansible-playbook -i \S+hosts\.yaml cluster\.yml` as ansiblebcm/);
+    assert.equal(r.outputs.changes, 'true');
     assert.equal(kubesprayDownloads(), 0);
     assert.deepEqual(await records('cpu-03'), []);
   });
@@ -90,6 +54,12 @@ describe('kubespray stage on the lab', () => {
     const r = await cli('kubespray', '--spec', spec, '--out', out);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /downloaded, SHA-256 published at https:\/\/127\.0\.0\.1:\d+\/tools\/kubespray\/v2\.27\.1\.tar\.gz\.sha256/);
+    assert.match(r.out, /Ansible: ansible-core 2\.\d+\.\d+ \(new venv kubespray-venv\/2\.27\.1-py3\.\d+\)/);
+    assert.equal(wheelDownloads(), 1, "Kubespray's requirements.txt installed from the lab index (mirrors.pypi)");
+    assert.match(
+      r.out,
+      /▶ play: Check and record what each host received[\s\S]*▶ play: Node registration \(lab stand-in API server\)[\s\S]*▶ PLAY RECAP/,
+    );
     const recap = JSON.parse(r.outputs.recap!) as Array<{ host: string; failed: number; unreachable: number }>;
     assert.deepEqual(
       recap.filter((h) => h.host !== 'localhost').map((h) => `${h.host}:${h.failed}:${h.unreachable}`),
@@ -117,6 +87,19 @@ describe('kubespray stage on the lab', () => {
     assert.doesNotMatch(JSON.stringify(r.outputs), /kubeconfig|BEGIN/, 'no kubeconfig or key in outputs');
     const inv = JSON.parse(readFileSync(join(out, 'inventory.json'), 'utf8')) as Inventory;
     assert.equal(inv.history.at(-1)!.stage, 'kubespray');
+    assert.deepEqual(inv.kubernetes, {
+      version: 'v1.31.9',
+      apiServer: `https://127.0.${SUBNET}.3:6443`,
+      registeredNodes: ['cpu-03', 'cpu-05', 'cpu-06', 'dgx-05', 'dgx-06'],
+    });
+  });
+
+  it('plan on the deployed cluster: every node registered, no changes', async () => {
+    const r = await cli('kubespray', '--spec', spec, '--out', out, '--plan');
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /\*\*No changes\*\*: every inventory node is registered/);
+    assert.equal(r.outputs.changes, 'false');
+    assert.deepEqual(readdirSync(join(dir, 'runner-temp')), [], 'the plan removes its kubeconfig too');
   });
 
   it('a second run takes Kubespray from the tool cache and changes nothing', async () => {
@@ -124,7 +107,9 @@ describe('kubespray stage on the lab', () => {
     const r = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'upgrade');
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /from the tool cache/);
+    assert.match(r.out, /\(cached venv kubespray-venv\/2\.27\.1-py3\.\d+\)/);
     assert.equal(kubesprayDownloads(), before);
+    assert.equal(wheelDownloads(), 1, 'the venv is reused');
     assert.ok(JSON.parse(r.outputs.recap!).every((h: { changed: number }) => h.changed === 0));
   });
 
@@ -157,6 +142,9 @@ describe('kubespray stage on the lab', () => {
     const reset = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'reset', '--confirm', 'dgx-lab');
     assert.equal(reset.code, 0, reset.out);
     assert.equal((await records('cpu-03')).at(-1)!.playbook, 'reset.yml');
+    assert.deepEqual(readdirSync(registry()), [], 'every node left the cluster');
+    const inv = JSON.parse(readFileSync(join(out, 'inventory.json'), 'utf8')) as Inventory;
+    assert.equal(inv.kubernetes, undefined, 'no cluster recorded after reset');
   });
 
   it('scale runs scale.yml limited to the new nodes, and refuses control-plane nodes', async () => {
@@ -167,5 +155,58 @@ describe('kubespray stage on the lab', () => {
     const cp = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'scale', '--nodes', 'cpu-03');
     assert.equal(cp.code, 2);
     assert.match(cp.out, /control-plane nodes are added with operation deploy/);
+  });
+
+  it('refuses an ansible-playbook whose ansible-core is outside the range Kubespray supports, running nothing', async () => {
+    const old = join(dir, 'old-ansible-playbook');
+    // A test double for the version probe only: it answers --version like Ansible 2.9 and fails otherwise.
+    writeFileSync(old, '#!/bin/sh\n[ "$1" = --version ] && echo "ansible-playbook 2.9.27" && exit 0\nexit 99\n');
+    chmodSync(old, 0o755);
+    const before = (await records('cpu-03')).length;
+    const r = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'upgrade', '--ansible-playbook-path', old);
+    assert.equal(r.code, 2, r.out);
+    assert.match(
+      r.out,
+      /Kubespray v2\.27\.1 needs ansible-core >= 2\.14\.0 and < 2\.19\.0 \(playbooks\/ansible_version\.yml\), but ansible-playbook-path \S+old-ansible-playbook: ansible-core 2\.9\.27 is older than 2\.14\.0/,
+    );
+    assert.equal((await records('cpu-03')).length, before, 'no playbook ran');
+  });
+
+  it('a node missing from the cluster: plan says scale it, an upgrade fails naming it, scale brings it back', async () => {
+    assert.equal((await cli('kubespray', '--spec', spec, '--out', out)).code, 0);
+    rmSync(join(registry(), 'dgx-06'));
+    const plan = await cli('kubespray', '--spec', spec, '--out', out, '--plan', '--operation', 'upgrade');
+    assert.equal(plan.code, 0, plan.out);
+    assert.match(plan.out, /\*\*Kubespray needs: scale\*\* \(dgx-06\): new worker nodes/);
+    assert.match(plan.out, /warning: kubespray plan: operation upgrade was asked; the cluster needs scale/);
+    const upgrade = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'upgrade');
+    assert.equal(upgrade.code, 1);
+    assert.match(
+      upgrade.out,
+      /upgrade-cluster\.yml finished, but the cluster does not match the inventory\n {2}- dgx-06: not registered with the API server/,
+    );
+    const scale = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'scale', '--nodes', 'dgx-06');
+    assert.equal(scale.code, 0, scale.out);
+    assert.ok(existsSync(join(registry(), 'dgx-06')));
+  });
+
+  it('remove-node takes the node out of the cluster and checks it left', async () => {
+    const r = await cli(
+      'kubespray',
+      '--spec',
+      spec,
+      '--out',
+      out,
+      '--operation',
+      'remove-node',
+      '--nodes',
+      'cpu-06',
+      '--confirm',
+      'dgx-lab',
+    );
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(readdirSync(registry()), ['cpu-03', 'cpu-05', 'dgx-05', 'dgx-06']);
+    const inv = JSON.parse(readFileSync(join(out, 'inventory.json'), 'utf8')) as Inventory;
+    assert.deepEqual(inv.kubernetes?.registeredNodes, ['cpu-03', 'cpu-05', 'dgx-05', 'dgx-06']);
   });
 });

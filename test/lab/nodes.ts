@@ -80,6 +80,7 @@ export const LAB_APT_PACKAGES = [
   'openssl',
   'unzip',
   'python3',
+  'python3-venv',
 ];
 
 export function defaultLabNodes(): LabNodeSpec[] {

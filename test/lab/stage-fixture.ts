@@ -69,7 +69,13 @@ export async function startStageLab(opts: {
     const repoUrl = repo.url;
     const writeSpec = (name: string, mutate: (s: Record<string, any>) => void = () => {}) =>
       lab.writeSpec(name, (s) => {
-        s.mirrors = { ...s.mirrors, kubespray: `${repoUrl}/tools/kubespray`, ca_file: lab.ca.caCert };
+        s.mirrors = {
+          ...s.mirrors,
+          kubespray: `${repoUrl}/tools/kubespray`,
+          tools: `${repoUrl}/tools`,
+          pypi: `${repoUrl}/pypi/simple`,
+          ca_file: lab.ca.caCert,
+        };
         mutate(s);
       });
     const cli = async (...argv: string[]): Promise<CliRun> => {

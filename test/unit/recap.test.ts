@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readPlaybookOutput } from '../../actions/lib/kubespray/recap.ts';
+import { playHeading, readPlaybookOutput } from '../../actions/lib/kubespray/recap.ts';
 
 const transcript = `
 PLAY [k8s_cluster] *************************************************************
@@ -39,5 +39,21 @@ describe('ansible-playbook output', () => {
     });
     assert.match(r.firstFailures['dgx-03']!.message, /^UNREACHABLE! Failed to connect to the host via ssh/);
     assert.equal(r.firstFailures['cp-01'], undefined);
+  });
+});
+
+describe('ansible-playbook output, details', () => {
+  it("attributes a delegated task's failure to the node, not 'node -> delegate'", () => {
+    const r = readPlaybookOutput(
+      'TASK [Register the node] ****\nfatal: [cpu-03 -> localhost]: FAILED! => {"msg": "could not touch target"}\n',
+    );
+    assert.deepEqual(Object.keys(r.firstFailures), ['cpu-03']);
+    assert.equal(r.firstFailures['cpu-03']!.task, 'Register the node');
+  });
+  it('names the play each PLAY line starts, for one log group per play', () => {
+    assert.equal(playHeading('PLAY [k8s_cluster] *************************************************************'), 'play: k8s_cluster');
+    assert.equal(playHeading('PLAY RECAP *********************************************************************'), 'PLAY RECAP');
+    assert.equal(playHeading('TASK [x] ****'), undefined);
+    assert.equal(playHeading('ok: [PLAY [x] ***]'), undefined);
   });
 });

@@ -17,7 +17,16 @@ export interface PlaybookReport {
 
 const RECAP_LINE = /^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)(?:\s+skipped=(\d+))?/;
 const TASK = /^TASK \[(.*)\] \*+$/;
-const FAILURE = /^(?:fatal|failed): \[([^\]]+)\](?: => \(item=[^)]*\))?: (FAILED!|UNREACHABLE!) => (.*)$/;
+const PLAY = /^PLAY \[(.*)\] \*+$/;
+
+/** The play a `PLAY [name] ****` line starts ('PLAY RECAP' for the recap), else undefined. */
+export function playHeading(line: string): string | undefined {
+  if (line.startsWith('PLAY RECAP')) return 'PLAY RECAP';
+  const m = PLAY.exec(line.trimEnd());
+  return m ? `play: ${m[1] || '(unnamed)'}` : undefined;
+}
+// A delegated task names its host as 'node -> delegate'; the failure belongs to the node.
+const FAILURE = /^(?:fatal|failed): \[([^\]]+?)(?: -> [^\]]+)?\](?: => \(item=[^)]*\))?: (FAILED!|UNREACHABLE!) => (.*)$/;
 
 export class PlaybookOutputReader {
   private inRecap = false;

@@ -75,3 +75,11 @@ export function secretInput(src: InputSource, name: string, reporter: Reporter, 
   if (value) reporter.secret(value);
   return value;
 }
+
+/** A comma- or newline-separated input as a list, blanks dropped. */
+export function listInput(value: string): string[] {
+  return value
+    .split(/[,\n]/)
+    .map((v) => v.trim())
+    .filter(Boolean);
+}

@@ -12,6 +12,9 @@ export interface Reporter {
   warning(message: string, title?: string): void;
   error(message: string, title?: string): void;
   group<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** For streamed output: starts a log group, closing the one open before (endGroup closes the last). */
+  startGroup(name: string): void;
+  endGroup(): void;
   /** Masks a secret in every later log line; call it the moment a secret is read or derived. */
   secret(value: string): void;
   output(name: string, value: string): void;
@@ -68,6 +71,18 @@ abstract class BaseReporter implements Reporter {
   output(name: string, value: string): void {
     this.outputs[name] = value;
   }
+  private groupOpen = false;
+  startGroup(name: string): void {
+    this.endGroup();
+    this.groupOpen = true;
+    this.openGroup(this.redact(name));
+  }
+  endGroup(): void {
+    if (this.groupOpen) this.closeGroup();
+    this.groupOpen = false;
+  }
+  protected abstract openGroup(name: string): void;
+  protected closeGroup(): void {}
   abstract group<T>(name: string, fn: () => Promise<T>): Promise<T>;
   abstract summary(markdown: string): void;
 }
@@ -91,6 +106,12 @@ export class ActionsReporter extends BaseReporter {
   }
   async group<T>(name: string, fn: () => Promise<T>): Promise<T> {
     return core.group(this.redact(name), fn);
+  }
+  protected openGroup(name: string): void {
+    core.startGroup(name);
+  }
+  protected override closeGroup(): void {
+    core.endGroup();
   }
   summary(markdown: string): void {
     const file = process.env.GITHUB_STEP_SUMMARY;
@@ -116,6 +137,9 @@ export class TerminalReporter extends BaseReporter {
   async group<T>(name: string, fn: () => Promise<T>): Promise<T> {
     this.write(`▶ ${this.redact(name)}`);
     return fn();
+  }
+  protected openGroup(name: string): void {
+    this.write(`▶ ${name}`);
   }
   summary(markdown: string): void {
     this.write(this.redact(markdown));

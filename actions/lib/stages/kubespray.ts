@@ -4,17 +4,20 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { mergeInventory, readInventory, writeInventory } from '../inventory/document.ts';
 import type { Inventory } from '../inventory/types.ts';
-import { PlaybookOutputReader, type PlaybookReport } from '../kubespray/recap.ts';
+import { kubesprayAnsible } from '../kubespray/ansible-env.ts';
+import { diffClusterNodes, type ClusterDiff } from '../kubespray/cluster-diff.ts';
+import { playHeading, PlaybookOutputReader, type PlaybookReport } from '../kubespray/recap.ts';
 import { renderKubespray } from '../kubespray/render.ts';
-import { choiceInput, type InputSource } from '../report/inputs.ts';
+import { choiceInput, listInput, type InputSource } from '../report/inputs.ts';
 import { heading, table, timingsTable, type TimedPhase } from '../report/markdown.ts';
 import type { Reporter } from '../report/reporter.ts';
 import { installTool, kubesprayArtifact } from '../tools/install.ts';
-import { StageError, UsageError } from '../util/errors.ts';
+import { openKubeTools, runKubectl, type KubeTools } from '../helm/kube-tools.ts';
+import { errorMessage, StageError, UsageError } from '../util/errors.ts';
 import { runProcess } from '../util/process.ts';
-import { openWorkDir } from '../util/work-dir.ts';
+import { openWorkDir, type WorkDir } from '../util/work-dir.ts';
 import { fetchKubeconfig, requiredKnownHosts, serviceKey, sshTargets } from './access.ts';
-import { inventoryPathOf, openStage } from './context.ts';
+import { inventoryPathOf, openStage, type StageContext } from './context.ts';
 import { timed } from './timing.ts';
 
 export const OPERATIONS = {
@@ -49,10 +52,7 @@ export function planOperation(
       `operation ${operation} destroys cluster state: pass confirm: ${clusterName} (the cluster name) to go ahead; nothing was run`,
     );
   }
-  const nodes = nodesInput
-    .split(',')
-    .map((n) => n.trim())
-    .filter(Boolean);
+  const nodes = listInput(nodesInput);
   const unknown = nodes.filter((n) => !inv.nodes.some((x) => x.hostname === n));
   if (unknown.length) throw new UsageError(`nodes: ${unknown.join(', ')} not in the inventory of cluster '${clusterName}'`);
   const args: string[] = [];
@@ -99,10 +99,13 @@ async function runPlaybook(
     env: { ...env, ANSIBLE_CONFIG: cfg, ANSIBLE_FORCE_COLOR: '0', PYTHONUNBUFFERED: '1' },
     missingHint: 'install ansible, or pass ansible-playbook-path',
     onLine: (l) => {
+      const play = playHeading(l);
+      if (play) reporter.startGroup(play);
       reader.line(l);
       reporter.info(l);
     },
   });
+  reporter.endGroup();
   return { code, report: reader.report };
 }
 
@@ -120,15 +123,78 @@ function recapTable(report: PlaybookReport): string {
   );
 }
 
-async function labelGpuNodes(inv: Inventory, kubeconfig: string): Promise<string[]> {
-  const gpu = inv.nodes.filter((n) => n.roles.includes('gpu_worker')).map((n) => n.hostname);
+/** Labels the GPU workers among `scope` (the nodes this operation touched). */
+async function labelGpuNodes(inv: Inventory, scope: string[], tools: KubeTools): Promise<string[]> {
+  const gpu = inv.nodes.filter((n) => n.roles.includes('gpu_worker') && scope.includes(n.hostname)).map((n) => n.hostname);
   for (const node of gpu) {
-    const r = await runProcess('kubectl', ['--kubeconfig', kubeconfig, 'label', 'node', node, ...GPU_LABELS, '--overwrite'], {
-      missingHint: 'install kubectl on the runner',
-    });
+    const r = await runKubectl(tools, ['label', 'node', node, ...GPU_LABELS, '--overwrite']);
     if (r.code) throw new StageError(`could not label GPU node ${node} (kubectl exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
   }
   return gpu;
+}
+
+interface ClusterView {
+  registered?: string[];
+  note: string;
+}
+
+/** kubectl against the cluster, through a kubeconfig fetched from the first control-plane node. */
+async function clusterTools(ctx: StageContext, inv: Inventory, key: string, hostsText: string, work: WorkDir) {
+  const access = await fetchKubeconfig(ctx, inv, key, hostsText, work);
+  return { access, tools: await openKubeTools(ctx, work, access.kubeconfig) };
+}
+
+/** The nodes the API server reports (kubectl get nodes). */
+async function registeredNodes(tools: KubeTools, apiServer: string): Promise<ClusterView> {
+  const r = await runKubectl(tools, ['get', 'nodes', '-o', 'json']);
+  if (r.code !== 0)
+    throw new StageError(`kubectl get nodes against ${apiServer} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
+  const items = (JSON.parse(r.stdout) as { items?: Array<{ metadata?: { name?: string } }> }).items ?? [];
+  return { registered: items.map((i) => i.metadata?.name ?? '').filter(Boolean), note: `API server ${apiServer}` };
+}
+
+/** Plan mode may lack credentials (a pull request from a fork) or find no cluster yet; neither is an error. */
+async function clusterViewForPlan(ctx: StageContext, inv: Inventory, work: WorkDir): Promise<ClusterView> {
+  let key: string;
+  let hostsText: string;
+  try {
+    key = serviceKey(ctx);
+    hostsText = requiredKnownHosts(ctx);
+  } catch (err) {
+    return { note: `cluster state not read: ${errorMessage(err)}` };
+  }
+  try {
+    const { access, tools } = await clusterTools(ctx, inv, key, hostsText, work);
+    return await registeredNodes(tools, access.apiServer);
+  } catch (err) {
+    return { note: `no cluster answered: ${errorMessage(err).split('\n')[0]}` };
+  }
+}
+
+function diffTable(inv: Inventory, diff: ClusterDiff): string {
+  const registered = new Set(diff.registered ?? []);
+  return table(
+    ['node', 'roles', 'registered', 'change'],
+    [
+      ...inv.nodes.map((n) => [
+        n.hostname,
+        n.roles.join(', '),
+        diff.registered ? (registered.has(n.hostname) ? 'yes' : 'no') : 'unknown',
+        diff.newControlPlane.includes(n.hostname) || diff.newWorkers.includes(n.hostname) ? 'add' : '',
+      ]),
+      ...diff.notInInventory.map((n) => [n, '', 'yes', 'not in the inventory (remove-node candidate; never automatic)']),
+    ],
+  );
+}
+
+/** Nodes the operation should have left registered (or removed) but did not. */
+function registrationProblems(operation: Operation, inv: Inventory, nodes: string[], registered: string[]): string[] {
+  const present = new Set(registered);
+  if (operation === 'remove-node') return nodes.filter((n) => present.has(n)).map((n) => `${n}: still registered after remove-node.yml`);
+  const expected = operation === 'scale' ? nodes : inv.nodes.map((n) => n.hostname);
+  return expected
+    .filter((n) => !present.has(n))
+    .map((n) => `${n}: not registered with the API server (check the kubelet on the node: journalctl -u kubelet)`);
 }
 
 export async function kubesprayStage(inputs: InputSource, reporter: Reporter): Promise<KubesprayResult> {
@@ -139,6 +205,7 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
   if (inv.cluster !== spec.name) throw new UsageError(`${inventoryPath} is for cluster '${inv.cluster}', not '${spec.name}'`);
   sshTargets(inv.nodes);
   const operation = choiceInput(inputs, 'operation', Object.keys(OPERATIONS) as Operation[], 'deploy');
+  const nodes = listInput(inputs.get('nodes'));
   const { playbook, args } = planOperation(operation, inv, spec.name, inputs.get('confirm').trim(), inputs.get('nodes'));
   const rendered = renderKubespray(inv, spec);
   const invDir = resolve(ctx.outDir, 'kubespray/inventory');
@@ -147,20 +214,36 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
   writeFileSync(join(invDir, 'group_vars/all/bcmkube.yml'), rendered.allVarsYaml);
   const command = ['ansible-playbook', '-i', join(invDir, 'hosts.yaml'), playbook, ...args];
   const head = heading(`kubespray: ${operation} on cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`);
-  if (ctx.plan) {
-    reporter.summary(
-      [
-        head,
-        `Would run Kubespray ${spec.kubernetes.kubespray_version}: \`${command.join(' ')}\` as ${spec.access.service_user.name}.`,
-        `Rendered inventory: \`${invDir}\`; nothing was run.`,
-      ].join('\n\n'),
-    );
-    reporter.output('inventory-path', inventoryPath);
-    return { operation, playbook, args, inventoryPath };
-  }
   const phases: TimedPhase[] = [];
   const work = openWorkDir('kubespray');
   try {
+    if (ctx.plan) {
+      const view = await clusterViewForPlan(ctx, inv, work);
+      const diff = diffClusterNodes(inv, view.registered, spec.kubernetes.version);
+      const { suggestion } = diff;
+      const suggested =
+        suggestion.operation === 'none'
+          ? `**No changes**: ${suggestion.why}.`
+          : `**Kubespray needs: ${suggestion.operation}**${suggestion.nodes.length ? ` (${suggestion.nodes.join(', ')})` : ''}: ${suggestion.why}.`;
+      if (suggestion.operation !== 'none' && suggestion.operation !== operation)
+        reporter.warning(
+          `operation ${operation} was asked; the cluster needs ${suggestion.operation}: ${suggestion.why}`,
+          'kubespray plan',
+        );
+      reporter.output('changes', String(suggestion.operation !== 'none'));
+      reporter.summary(
+        [
+          head,
+          `Cluster: ${view.note}.`,
+          suggested,
+          diffTable(inv, diff),
+          `Would run Kubespray ${spec.kubernetes.kubespray_version}: \`${command.join(' ')}\` as ${spec.access.service_user.name}.`,
+          `Rendered inventory: \`${invDir}\`; nothing was changed.`,
+        ].join('\n\n'),
+      );
+      reporter.output('inventory-path', inventoryPath);
+      return { operation, playbook, args, inventoryPath };
+    }
     const key = serviceKey(ctx);
     const keyFile = work.secretFile('service-key', key);
     const hostsText = requiredKnownHosts(ctx);
@@ -180,11 +263,20 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
     reporter.info(
       `Kubespray ${spec.kubernetes.kubespray_version}: ${tool.cached ? 'from the tool cache' : `downloaded, SHA-256 ${tool.verifiedBy}`}`,
     );
-    const bin = inputs.get('ansible-playbook-path').trim() || 'ansible-playbook';
-    const run = await timed(phases, `ansible-playbook ${playbook}`, () =>
-      reporter.group(`ansible-playbook ${playbook}`, () =>
-        runPlaybook(bin, ['-i', join(invDir, 'hosts.yaml'), playbook, '--private-key', keyFile, ...args], root, cfg, reporter),
+    const ansible = await timed(phases, 'Ansible environment', () =>
+      reporter.group('Ansible environment', () =>
+        kubesprayAnsible(root, spec.kubernetes.kubespray_version, {
+          ansiblePlaybookPath: inputs.get('ansible-playbook-path').trim() || undefined,
+          indexUrl: spec.mirrors.pypi,
+          caFile,
+          workDir: work.path,
+          log: (l) => reporter.info(l),
+        }),
       ),
+    );
+    reporter.info(`Ansible: ansible-core ${ansible.version} (${ansible.origin})`);
+    const run = await timed(phases, `ansible-playbook ${playbook}`, () =>
+      runPlaybook(ansible.bin, ['-i', join(invDir, 'hosts.yaml'), playbook, '--private-key', keyFile, ...args], root, cfg, reporter),
     );
     for (const [host, f] of Object.entries(run.report.firstFailures).slice(0, 10))
       reporter.error(`${f.task}: ${f.message}`, `${playbook} failed on ${host}`);
@@ -200,11 +292,17 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
       throw new StageError(`${playbook} failed on ${bad.length || 'some'} host(s)`, bad);
     }
     let labelled: string[] = [];
-    let apiServer = '';
-    if (operation === 'deploy' || operation === 'scale' || operation === 'upgrade') {
-      const access = await timed(phases, 'fetch kubeconfig', () => fetchKubeconfig(ctx, inv, key, hostsText, work));
-      apiServer = access.apiServer;
-      labelled = await timed(phases, 'label GPU nodes', () => labelGpuNodes(inv, access.kubeconfig));
+    let kubernetes: Inventory['kubernetes'];
+    if (operation !== 'reset') {
+      const { access, tools } = await timed(phases, 'fetch kubeconfig', () => clusterTools(ctx, inv, key, hostsText, work));
+      const view = await timed(phases, 'check node registration', () => registeredNodes(tools, access.apiServer));
+      const problems = registrationProblems(operation, inv, nodes, view.registered ?? []);
+      if (problems.length) throw new StageError(`${playbook} finished, but the cluster does not match the inventory`, problems);
+      if (operation !== 'remove-node')
+        labelled = await timed(phases, 'label GPU nodes', () =>
+          labelGpuNodes(inv, operation === 'scale' ? nodes : inv.nodes.map((n) => n.hostname), tools),
+        );
+      kubernetes = { version: spec.kubernetes.version, apiServer: access.apiServer, registeredNodes: [...(view.registered ?? [])].sort() };
     }
     const at = new Date().toISOString();
     const updated = mergeInventory(
@@ -214,13 +312,15 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
         .map((r) => ({ hostname: r.host, history: [{ stage: 'kubespray', at, result: `${operation}: ok=${r.ok} changed=${r.changed}` }] })),
       { stage: 'kubespray', at, result: operation },
     );
+    if (kubernetes) updated.kubernetes = kubernetes;
+    else delete updated.kubernetes;
     const outPath = join(ctx.outDir, 'inventory.json');
     writeInventory(outPath, updated);
     reporter.output('inventory-path', outPath);
     reporter.summary(
       [
         head,
-        `Kubespray ${spec.kubernetes.kubespray_version} ran \`${playbook}\`${args.length ? ` (${args.join(' ')})` : ''} as ${spec.access.service_user.name}.${apiServer ? ` API server: ${apiServer} (kubeconfig kept on the runner only).` : ''}${labelled.length ? ` GPU labels on ${labelled.join(', ')}.` : ''}`,
+        `Kubespray ${spec.kubernetes.kubespray_version} ran \`${playbook}\`${args.length ? ` (${args.join(' ')})` : ''} as ${spec.access.service_user.name} with ansible-core ${ansible.version}.${kubernetes ? ` API server: ${kubernetes.apiServer} (kubeconfig kept on the runner only); ${kubernetes.registeredNodes.length} nodes registered.` : ''}${labelled.length ? ` GPU labels on ${labelled.join(', ')}.` : ''}`,
         recapTable(run.report),
         timingsTable(phases),
       ].join('\n\n'),

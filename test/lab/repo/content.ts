@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadPlatformManifest } from '../../../actions/lib/helm/manifest.ts';
 import { HELM_VERSION, KUBECTL_VERSION } from './binaries.ts';
+import { buildLabPypi } from './pypi.ts';
 
 const run = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -56,6 +57,7 @@ export async function buildRepoContent(dir: string, opts: { helm: string; kubect
     .update(JSON.stringify(charts))
     .update(treeHash(join(HERE, 'chart-template')))
     .update(treeHash(join(HERE, 'kubespray-standin')))
+    .update(treeHash(join(HERE, 'ansible-shim')))
     .update(`${HELM_VERSION} ${KUBECTL_VERSION}`)
     .digest('hex');
   const stampFile = join(dir, '.stamp');
@@ -111,8 +113,11 @@ export async function buildRepoContent(dir: string, opts: { helm: string; kubect
     ]);
     writeFileSync(join(ksDir, `${ksTar}.sha256`), sha256(join(ksDir, ksTar)));
 
+    const wheel = await buildLabPypi(dir, join(HERE, 'ansible-shim'));
+
     const hashes: Record<string, string> = {};
     for (const f of [
+      wheel,
       `tools/helm/${helmTar}`,
       `tools/kubectl/release/${KUBECTL_VERSION}/bin/linux/amd64/kubectl`,
       `tools/kubespray/${ksTar}`,

@@ -10,6 +10,8 @@ const TYPES: Record<string, string> = {
   '.gz': 'application/gzip',
   '.sha256': 'text/plain',
   '.sha256sum': 'text/plain',
+  '.html': 'text/html',
+  '.whl': 'application/zip',
 };
 
 export interface RepoServer {
@@ -28,7 +30,8 @@ export async function startRepoServer(opts: {
   const root = normalize(opts.dir);
   const server = createServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'https://repo').pathname);
-    const file = normalize(join(root, path));
+    // A folder URL (pip's simple index asks for /pypi/simple/<name>/) serves its index.html.
+    const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
     const done = (status: number) => log.push({ method: req.method ?? '', path, status });
     let size = -1;
     try {

@@ -4,7 +4,7 @@
 // start/end times for concurrency checks) and answered from a state file ($BCMKUBE_STANDIN_STATE).
 // $BCMKUBE_STANDIN_CONFIG: {"releases": {"<name>": {"fail": true | "once", "delayMs": 100}}}
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 
 interface Release {
   name: string;
@@ -219,6 +219,16 @@ function helm(): void {
   process.exit(2);
 }
 
+/**
+ * Nodes the stand-in API server knows: the Kubespray stand-in registers them in a folder beside the state file
+ * ($BCMKUBE_STANDIN_STATE.nodes.d/<hostname>). Undefined when no Kubespray stand-in has run: then every labelled
+ * node counts as registered.
+ */
+function registeredNodes(): string[] | undefined {
+  const dir = env.BCMKUBE_STANDIN_STATE ? `${env.BCMKUBE_STANDIN_STATE}.nodes.d` : '';
+  return dir && existsSync(dir) ? readdirSync(dir).sort() : undefined;
+}
+
 function kubectl(): void {
   const sub = positionals()[0];
   const dryRunClient = argv.some((a) => a === '--dry-run=client');
@@ -226,6 +236,12 @@ function kubectl(): void {
   const namespace = flag('--namespace', '-n') ?? 'default';
   if (sub === 'label') {
     const [, kind, name, ...labels] = positionals();
+    const registered = registeredNodes();
+    if ((kind === 'node' || kind === 'nodes') && registered && !registered.includes(name!)) {
+      record({ notFound: name });
+      process.stderr.write(`Error from server (NotFound): nodes "${name}" not found\n`);
+      process.exit(1);
+    }
     withState((s) => {
       if (kind === 'node' || kind === 'nodes') {
         const node = (s.nodes[name!] ??= { labels: {} });
@@ -243,11 +259,13 @@ function kubectl(): void {
     const kind = positionals()[1] ?? '';
     const items = withState((s) =>
       kind === 'nodes' || kind === 'node'
-        ? Object.entries(s.nodes).map(([name, n]) => ({
-            kind: 'Node',
-            metadata: { name, labels: n.labels },
-            status: { conditions: [{ type: 'Ready', status: 'True' }] },
-          }))
+        ? (registeredNodes() ?? Object.keys(s.nodes))
+            .map((name) => [name, s.nodes[name] ?? { labels: {} }] as const)
+            .map(([name, n]) => ({
+              kind: 'Node',
+              metadata: { name, labels: n.labels },
+              status: { conditions: [{ type: 'Ready', status: 'True' }] },
+            }))
         : s.applied
             .filter((a) => a.kind.toLowerCase().startsWith(kind.toLowerCase().replace(/s$/, '')))
             .map((a) => ({ kind: a.kind, metadata: { name: a.name, namespace: a.namespace } })),
