@@ -2,9 +2,7 @@
 // Prints one JSON line {"url":...} on stdout once listening; stops cleanly on SIGTERM or SIGINT.
 // Relative paths in the config are resolved against the config file's folder. State changes while it runs
 // go through the /__sim routes (header x-sim-token).
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { daemonFailure, loadDaemonConfig, serveUntilSignalled } from '../sim-daemon.ts';
 import { startRunaiSimulator, type RunaiSimOptions } from './server.ts';
 
 export interface RunaiSimDaemonConfig extends Omit<RunaiSimOptions, 'users' | 'controlToken'> {
@@ -17,64 +15,30 @@ export interface RunaiSimDaemonConfig extends Omit<RunaiSimOptions, 'users' | 'c
   controlTokenFile?: string;
 }
 
-function fail(message: string): never {
-  process.stderr.write(`runai-sim: ${message}\n`);
-  process.exit(2);
-}
+const fail: (message: string) => never = daemonFailure('runai-sim');
 
-function loadConfig(file: string): RunaiSimDaemonConfig {
-  let config: RunaiSimDaemonConfig;
-  try {
-    config = JSON.parse(readFileSync(file, 'utf8')) as RunaiSimDaemonConfig;
-  } catch (err) {
-    fail(`cannot read config ${file}: ${(err as Error).message}`);
-  }
-  if (!config.tls?.cert || !config.tls.key) fail('config: tls needs cert and key');
-  if (!config.users && !config.passwordFiles) fail('config: give users or passwordFiles');
-  return config;
+function configProblem(config: RunaiSimDaemonConfig): string | undefined {
+  if (!config.tls?.cert || !config.tls.key) return 'tls needs cert and key';
+  if (!config.users && !config.passwordFiles) return 'give users or passwordFiles';
+  return undefined;
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: 'string' } } });
-  if (!values.config) fail('usage: main.ts --config <file.json>');
-  const configPath = resolve(values.config);
   const {
-    users: inlineUsers,
-    passwordFiles,
-    appSecretFiles,
-    controlTokenFile,
-    controlToken: inlineToken,
-    ...config
-  } = loadConfig(configPath);
-  const at = (p: string) => resolve(dirname(configPath), p);
-  const readSecret = (p: string) => readFileSync(at(p), 'utf8').trim();
-
-  const users: Record<string, string> = { ...inlineUsers };
-  for (const [user, file] of Object.entries(passwordFiles ?? {})) users[user] = readSecret(file);
-  const apps: Record<string, string> = { ...config.apps };
-  for (const [app, file] of Object.entries(appSecretFiles ?? {})) apps[app] = readSecret(file);
+    config: { users: inlineUsers, passwordFiles, appSecretFiles, controlTokenFile, controlToken: inlineToken, ...config },
+    at,
+    readSecret,
+    secrets,
+  } = loadDaemonConfig('runai-sim', configProblem);
   const controlToken = controlTokenFile !== undefined ? readSecret(controlTokenFile) : inlineToken;
-
   const sim = await startRunaiSimulator({
     ...config,
     tls: { cert: at(config.tls.cert), key: at(config.tls.key) },
-    users,
-    apps,
+    users: secrets(inlineUsers, passwordFiles),
+    apps: secrets(config.apps, appSecretFiles),
     ...(controlToken ? { controlToken } : {}),
   });
-  process.stdout.write(`${JSON.stringify({ url: sim.url })}\n`);
-
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    sim.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  serveUntilSignalled(sim);
 }
 
 main().catch((err: Error) => fail(err.message));
