@@ -9,7 +9,7 @@ export function renderBenchmarks(r: Record<string, any>): string {
     '',
     `Measured by \`npm run bench\` on ${r.date} — ${r.machine.cpus} cores (${r.machine.cpuModel}), ${r.machine.memoryGb} GiB, Node ${r.machine.node}.`,
     'Numbers are medians with the spread over repeated runs; raw data in `bench/results.json`. Regenerate with `npm run bench`',
-    '(`BENCH_ONLY=discovery10k,bundles,prepare50`, `BENCH_RUNS`, `BENCH_ANSIBLE_RUNS` select and repeat).',
+    '(`BENCH_ONLY=discovery10k,bundles,prepare50,helmDag`, `BENCH_RUNS`, `BENCH_ANSIBLE_RUNS`, `BENCH_DAG_RUNS` select and repeat).',
     '',
   ];
   if (r.discovery10k) {
@@ -40,6 +40,24 @@ export function renderBenchmarks(r: Record<string, any>): string {
       `| Ansible equivalent | ${s(p.ansibleSeconds, 's')} |`,
       '',
       `Ansible / prepare-nodes: **${p.ratios.ansibleOverPrepare}×** (goal ≥ ${p.goal.ansibleOverPrepareAtLeast}×); prepare-nodes / fan-out: **${p.ratios.prepareOverFanout}×** (goal ≤ ${p.goal.prepareOverFanoutAtMost}×). prepare-nodes peak RSS ${s(p.preparePeakRssMb, 'MB')}.`,
+      '',
+    );
+  }
+  if (r.helmDag) {
+    const d = r.helmDag;
+    lines.push(
+      '## helm-platform: the release graph vs its critical path and the sequential sum',
+      '',
+      d.what,
+      '',
+      '| what | seconds |',
+      '| --- | --- |',
+      `| wall time of the graph (${d.concurrency} at a time) | ${s(d.wallSeconds, 's')} |`,
+      `| critical path of the measured release times | ${s(d.criticalPathSeconds, 's')} |`,
+      `| sequential sum of the measured release times | ${s(d.sequentialSumSeconds, 's')} |`,
+      `| nominal (stand-in hold times only): critical path ${d.nominal.criticalPath.join(' → ')} | ${d.nominal.criticalPathSeconds} s; sum ${d.nominal.sumSeconds} s |`,
+      '',
+      `Wall / critical path: **${d.wallOverCriticalPath.median}×** (goal ≤ ${d.goal.wallOverCriticalPathAtMost}×); wall / sequential sum: **${d.wallOverSum.median}×** (goal ≤ ${d.goal.wallOverSumAtMost}×).`,
       '',
     );
   }

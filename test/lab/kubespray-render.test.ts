@@ -123,12 +123,13 @@ describe('Kubespray inventory rendering', () => {
     assert.equal(hostvars['cpu-05']!.loadbalancer_apiserver_healthcheck_port, 8082, 'not 8081: BCM CMDaemon holds it');
     assert.equal(hostvars['cpu-05']!.dns_domain, 'cluster.local', 'the cluster name does not leak into the DNS domain');
     assert.equal(hostvars['cpu-05']!.ansible_user, 'ansiblebcm');
-    assert.equal(hostvars['cpu-05']!.dns_etchosts, '127.0.1.3 runai.lab.local\n');
+    assert.equal(hostvars['cpu-05']!.dns_etchosts, undefined, "the lab's Run:ai domain is localhost: never remapped in the cluster");
   });
 
   it('3 + N topology with registry mirrors and extra vars: matches the snapshot and parses', async () => {
     const spec = specWith((s) => {
       s.name = 'dgx-prod';
+      s.runai.domain = 'runai.prod.example';
       s.mirrors.images = { 'docker.io': ['https://mirror.example.com'] };
       s.kubernetes.extra_vars = { kube_proxy_mode: 'iptables', dns_domain: 'prod.local' };
     });
@@ -139,6 +140,11 @@ describe('Kubespray inventory rendering', () => {
     assert.equal(groups.kube_node!.hosts!.length, 9);
     assert.equal(hostvars['cp-01']!.kube_proxy_mode, 'iptables', 'extra vars apply last');
     assert.equal(hostvars['cp-01']!.dns_domain, 'prod.local', 'a domain set on purpose is kept');
+    assert.equal(
+      hostvars['dgx-03']!.dns_etchosts,
+      '127.0.2.1 runai.prod.example\n',
+      'pods resolve the Run:ai domain to the first control-plane node',
+    );
     assert.deepEqual(hostvars['dgx-08']!.containerd_registries_mirrors, [
       { prefix: 'docker.io', mirrors: [{ host: 'https://mirror.example.com', capabilities: ['pull', 'resolve'], skip_verify: false }] },
     ]);

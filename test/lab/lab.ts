@@ -56,6 +56,8 @@ export interface LabState {
     bcmClientCert: string;
     bcmClientKey: string;
     runaiPassword: string;
+    /** A made-up registry token: the lab has no runai.jfrog.io, the chart repository is the lab's. */
+    jfrogToken: string;
     controlToken: string;
     adminPassword?: string;
   };
@@ -110,7 +112,7 @@ async function startServices(cfg: LabConfig, files: LabState['files'], users: La
   }
   const ca = ensureLabCa(join(cfg.dir, 'pki'));
   const bcmCert = issueCert(ca, 'bcm-head', [labAddress(cfg.subnet, 254), 'bcm-head-01', 'localhost'], 'server');
-  const runaiCert = issueCert(ca, 'runai', ['runai.lab.local', labAddress(cfg.subnet, 253)], 'server');
+  const runaiCert = issueCert(ca, 'runai', ['localhost', 'runai.lab.local', labAddress(cfg.subnet, 253)], 'server');
   const repoCert = issueCert(ca, 'repo', [labAddress(cfg.subnet, 252), 'repo.lab.local'], 'server');
   const config = {
     dir: cfg.dir,
@@ -172,6 +174,7 @@ export async function labUp(cfg: LabConfig): Promise<LabState> {
     knownHosts: join(cfg.dir, 'known_hosts'),
     bcmPassword: writeSecretOnce(join(cfg.dir, 'secrets/bcm-password'), randomSecret),
     runaiPassword: writeSecretOnce(join(cfg.dir, 'secrets/runai-password'), () => `Lab-${randomSecret()}1!`),
+    jfrogToken: writeSecretOnce(join(cfg.dir, 'secrets/jfrog-token'), () => `lab-jfrog-${randomSecret()}`),
     controlToken: writeSecretOnce(join(cfg.dir, 'secrets/sim-control-token'), randomSecret),
     bcmClientCert: '',
     bcmClientKey: '',

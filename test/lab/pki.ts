@@ -1,7 +1,7 @@
 // The lab's certificate authority: real X.509 made by the openssl CLI, so every simulator speaks real TLS
 // and every client verifies it against a CA file, as it must against BCM's own CA in production.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface LabCa {
@@ -53,23 +53,23 @@ export function ensureLabCa(dir: string, commonName = 'bcmkube lab CA'): LabCa {
 
 /**
  * Issues (once) a leaf certificate named `name` signed by the CA. `sans` are DNS names or IPs;
- * kind 'server' or 'client' sets extendedKeyUsage. Idempotent: an existing pair is reused.
+ * kind 'server' or 'client' sets extendedKeyUsage. Idempotent: an existing pair for the same names is reused.
  */
 export function issueCert(ca: LabCa, name: string, sans: string[], kind: 'server' | 'client'): IssuedCert {
   const cert = join(ca.dir, `${name}.pem`);
   const key = join(ca.dir, `${name}.key`);
-  if (existsSync(cert) && existsSync(key)) return { cert, key };
   const csr = join(ca.dir, `${name}.csr`);
   const ext = join(ca.dir, `${name}.ext`);
   const sanList = sans.map((s) => (/^[0-9.]+$/.test(s) || s.includes(':') ? `IP:${s}` : `DNS:${s}`)).join(',');
-  writeFileSync(
-    ext,
+  const extText =
     [
       'basicConstraints=CA:FALSE',
       `extendedKeyUsage=${kind === 'server' ? 'serverAuth' : 'clientAuth'}`,
       ...(sanList ? [`subjectAltName=${sanList}`] : []),
-    ].join('\n') + '\n',
-  );
+    ].join('\n') + '\n';
+  // reused only while it names the same hosts: a lab upgraded to new names gets a new certificate
+  if (existsSync(cert) && existsSync(key) && existsSync(ext) && readFileSync(ext, 'utf8') === extText) return { cert, key };
+  writeFileSync(ext, extText);
   openssl([
     'req',
     '-newkey',

@@ -1,5 +1,6 @@
-// The lab's chart repository and tool mirror with the REAL helm and kubectl, and the Kubespray stand-in with
-// the real ansible-playbook. The cluster stand-ins (helm/kubectl) are tested in standins.test.ts.
+// The lab's chart repository (charts for the REAL helm) and tool mirror (helm and kubectl as cluster stand-in
+// launchers in the upstream layout), and the Kubespray stand-in with the real ansible-playbook. The cluster
+// stand-ins (helm/kubectl) are tested in standins.test.ts.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -89,6 +90,27 @@ describe('lab chart repository and tool mirror', () => {
       [{ method: 'HEAD', path: '/charts/index.yaml', status: 200 }],
     );
     assert.ok(server.requests().some((r) => r.path === '/.stamp' && r.status === 404));
+  });
+
+  it('the mirrored helm and kubectl are the cluster stand-ins: the real tools behind them, refused outside a lab', async () => {
+    const x = join(dir, 'mirrored');
+    mkdirSync(x);
+    await exec('tar', ['-xzf', join(dir, 'repo/tools/helm/helm-v3.17.3-linux-amd64.tar.gz'), '-C', x]);
+    const kubectl = join(dir, 'repo/tools/kubectl/release/v1.31.9/bin/linux/amd64/kubectl');
+    const lab = {
+      ...process.env,
+      BCMKUBE_STANDIN_STATE: join(dir, 'state.json'),
+      BCMKUBE_REAL_HELM: bins.helm,
+      BCMKUBE_REAL_KUBECTL: bins.kubectl,
+    };
+    assert.match((await exec(join(x, 'linux-amd64/helm'), ['version', '--short'], { env: lab })).stdout, /^v3\.17\.3\+/);
+    assert.match((await exec(kubectl, ['version', '--client', '-o', 'json'], { env: lab })).stdout, /"gitVersion": "v1\.31\.9"/);
+    const { BCMKUBE_STANDIN_STATE: _, ...outside } = lab;
+    await assert.rejects(
+      exec(join(x, 'linux-amd64/helm'), ['version'], { env: outside }),
+      (e: Error & { code?: number; stderr?: string }) =>
+        e.code === 127 && /lab's cluster stand-in from the lab tool mirror, not a real helm/.test(e.stderr ?? ''),
+    );
   });
 
   it('rebuilding with nothing changed reuses the content (same checksums, no work)', async () => {

@@ -298,6 +298,21 @@ describe('Run:ai simulator: clusters', () => {
     assert.deepEqual([r.status, r.json], [503, { code: 503, message: 'Please try again in few minutes.' }]);
   });
 
+  it('hides clusters from the next N lists (a create by someone else in between), and blanks install secrets on demand', async () => {
+    sim.hideClustersFromList(1);
+    assert.deepEqual((await call(sim.url, 'GET', '/api/v1/clusters', undefined, auth)).json, []);
+    assert.equal((await call(sim.url, 'POST', '/api/v1/clusters', { name: 'dgx-lab' }, auth)).status, 409);
+    assert.equal((await call(sim.url, 'GET', '/api/v1/clusters', undefined, auth)).json.length, 1);
+    sim.blankInstallSecrets(true);
+    const blank = await call(sim.url, 'GET', `/api/v1/clusters/${uuid}/cluster-install-info?version=2.21`, undefined, auth);
+    assert.equal(blank.json.clientSecret, '');
+    assert.equal(parseInstallation(blank.json.installationStr).sets['controlPlane.clientSecret'], undefined);
+    assert.match(blank.json.installationStr, /--set controlPlane\.clientSecret= \\/);
+    sim.blankInstallSecrets(false);
+    const back = await call(sim.url, 'GET', `/api/v1/clusters/${uuid}/cluster-install-info?version=2.21`, undefined, auth);
+    assert.match(back.json.clientSecret, /^[A-Za-z0-9_-]{32}$/);
+  });
+
   it('deletes: 202 graceful, 204 forced, 404 unknown', async () => {
     const a = (await call(sim.url, 'POST', '/api/v1/clusters', { name: 'to-delete' }, auth)).json.uuid;
     const del = await call(sim.url, 'DELETE', `/api/v1/clusters/${a}`, undefined, auth);

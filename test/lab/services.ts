@@ -40,6 +40,8 @@ const [bcm, runai, repo] = await Promise.all([
     tls: { cert: config.runai.cert, key: config.runai.key },
     users: config.runai.users,
     controlToken: config.controlToken,
+    // The lab's Run:ai cluster has no real agent: it turns Connected on the third status poll after install.
+    autoConnectAfterPolls: 3,
   }),
   startRepoServer({
     dir: config.repo.dir,

@@ -52,10 +52,10 @@ describe('actions', () => {
     });
   }
 
-  it('a pending stage bundle reads its inputs and says it is not built yet', () => {
-    const r = runBundle('helm-platform', { INPUT_SPEC: 'clusters/example.yaml', INPUT_PLAN: 'true' });
+  it('the runai bundle reads its inputs and names a bad phase', () => {
+    const r = runBundle('runai', { INPUT_SPEC: 'clusters/example.yaml', INPUT_PLAN: 'true', INPUT_PHASE: 'both' });
     assert.equal(r.status, 1);
-    assert.match(r.stdout, /::error::helm-platform is not built yet/);
+    assert.match(r.stdout, /::error::input 'phase' must be one of backend, cluster, got 'both'/);
   });
 
   it('masks every secret input the catalog declares, wherever its value would appear', () => {

@@ -3,8 +3,17 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { main } from '../../actions/lib/cli/main.ts';
+import { chainCommand, main, type ChainDeps } from '../../actions/lib/cli/main.ts';
+import { readInventory, writeInventory } from '../../actions/lib/inventory/document.ts';
+import type { Inventory } from '../../actions/lib/inventory/types.ts';
+import { PLAN_MARKER } from '../../actions/lib/report/plan.ts';
 import { TerminalReporter } from '../../actions/lib/report/reporter.ts';
+import { withStageReport } from '../../actions/lib/report/stage-report.ts';
+import type { StageDef } from '../../actions/lib/stages/catalog.ts';
+import { PIPELINE } from '../../actions/lib/stages/pipeline.ts';
+import type { StageRunner } from '../../actions/lib/stages/registry.ts';
+import { StageError } from '../../actions/lib/util/errors.ts';
+import { STAGES } from '../../actions/lib/stages/catalog.ts';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
   const r = new TerminalReporter(() => {});
@@ -36,11 +45,14 @@ describe('bcmkube CLI', () => {
       assert.ok(help.out.includes(flag), flag);
   });
 
-  it('says a stage is not built yet, exits 2, and changes nothing', async () => {
-    const r = await cli('platform', '--spec', 'clusters/example.yaml');
+  it('every stage is built; a bad runai phase is named with exit 2 before anything is read', async () => {
+    assert.deepEqual(
+      STAGES.filter((s) => s.pending).map((s) => s.action),
+      [],
+    );
+    const r = await cli('runai', '--spec', 'clusters/example.yaml', '--phase', 'both');
     assert.equal(r.code, 2);
-    assert.match(r.out, /helm-platform is not built yet \(issue 7/);
-    assert.match(r.out, /nothing was changed/);
+    assert.match(r.out, /--phase must be one of backend, cluster, got 'both'/);
   });
 
   it('validates the shipped specs', async () => {
@@ -73,5 +85,142 @@ describe('bcmkube CLI', () => {
     assert.equal(rsa.code, 0);
     assert.match(readFileSync(join(dir, 'rsa.pub'), 'utf8'), /^ssh-rsa /);
     assert.ok(existsSync(join(dir, 'rsa')));
+  });
+});
+
+// The deploy / plan chain without the lab: stand-in stages (through the same stage-report wrapper as the real
+// ones) record what they were given, so the order, the Run:ai phases and the inventory hand-over are visible.
+describe('bcmkube deploy / plan chain', () => {
+  type Call = { step: string; plan: string; inventory: string; outDir: string };
+
+  function fakeStages(opts: { failAt?: string; changes?: boolean } = {}) {
+    const calls: Call[] = [];
+    const runner =
+      (def: StageDef): StageRunner =>
+      (inputs, reporter) =>
+        withStageReport(def, inputs, reporter, async (i, r) => {
+          const step = def.action === 'runai' ? `runai-${i.get('phase')}` : def.action;
+          const outDir = i.get('out-dir');
+          calls.push({ step, plan: i.get('plan'), inventory: i.get('inventory'), outDir });
+          if (step === opts.failAt) throw new StageError(`${step}: the cluster said no`);
+          const before: Inventory = i.get('inventory')
+            ? readInventory(i.get('inventory'))
+            : {
+                schemaVersion: 1,
+                cluster: 'dgx-lab',
+                specHash: 'x',
+                bcm: { endpoint: 'https://127.0.1.254:8081' },
+                nodes: [],
+                history: [],
+              };
+          const path = join(outDir, 'inventory.json');
+          writeInventory(path, { ...before, history: [...before.history, { stage: step, at: '2026-11-24T00:00:00Z', result: 'ok' }] });
+          r.output('inventory-path', path);
+          r.output('changes', String(opts.changes ?? false));
+          r.summary(`## ${step}${i.get('plan') === 'true' ? ' (plan)' : ''}`);
+        });
+    return { calls, runner };
+  }
+  const run = async (command: 'deploy' | 'plan', argv: string[], deps: ChainDeps) => {
+    const r = new TerminalReporter(() => {});
+    let code: number;
+    try {
+      code = await chainCommand(command, argv, r, deps);
+    } catch (err) {
+      r.info(String(err));
+      code = err instanceof StageError ? 1 : 2;
+    }
+    return { code, out: r.lines.join('\n') };
+  };
+
+  it('deploy runs every step in order, Run:ai backend then cluster, each reading the artifact of the step before', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'chain-'));
+    const { calls, runner } = fakeStages();
+    const r = await run('deploy', ['--spec', 'clusters/lab.yaml', '--out', out], { runner });
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(
+      calls.map((c) => c.step),
+      PIPELINE.map((s) => s.key),
+    );
+    assert.deepEqual(
+      calls.map((c) => c.inventory),
+      ['', ...PIPELINE.slice(0, -1).map((s) => join(out, 'artifacts', `inventory-${s.key}.json`))],
+    );
+    assert.ok(calls.every((c) => c.plan === 'false' && c.outDir === out));
+    const last = readInventory(join(out, 'artifacts/inventory-runai-cluster.json'));
+    assert.deepEqual(
+      last.history.map((h) => h.stage),
+      PIPELINE.map((s) => s.key),
+      'every step built on the one before',
+    );
+    const doc = readFileSync(join(out, 'deploy.md'), 'utf8');
+    assert.match(doc, /## bcmkube deploy: cluster `dgx-lab` \(`clusters\/lab\.yaml`\)/);
+    assert.match(r.out, new RegExp(`the run document: ${join(out, 'deploy.md')}`));
+    assert.match(r.out, new RegExp(`inventory artifacts: ${join(out, 'artifacts')}`));
+  });
+
+  it('plan runs every step in plan mode and writes the plan document; "no changes" when no step has any', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'chain-'));
+    const quiet = fakeStages();
+    const r = await run('plan', ['--spec', 'clusters/lab.yaml', '--out', out], { runner: quiet.runner });
+    assert.equal(r.code, 0, r.out);
+    assert.ok(quiet.calls.every((c) => c.plan === 'true'));
+    const doc = readFileSync(join(out, 'plan.md'), 'utf8');
+    assert.ok(doc.startsWith(PLAN_MARKER));
+    assert.match(doc, /\*\*No changes\*\* in the cluster/);
+    assert.match(r.out, /plan: no changes in any stage\./);
+
+    const busy = fakeStages({ changes: true });
+    const again = await run('plan', ['--spec', 'clusters/lab.yaml', '--out', out], { runner: busy.runner });
+    assert.equal(again.code, 0);
+    assert.match(again.out, /plan: discover-nodes \(would change\), prepare-nodes \(would change\)/);
+    assert.doesNotMatch(readFileSync(join(out, 'plan.md'), 'utf8'), /No changes/);
+  });
+
+  it('stops at the first failure: later steps never run, the document says where it stopped, exit 1', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'chain-'));
+    const { calls, runner } = fakeStages({ failAt: 'kubespray' });
+    const r = await run('deploy', ['--spec', 'clusters/lab.yaml', '--out', out], { runner });
+    assert.equal(r.code, 1);
+    assert.deepEqual(
+      calls.map((c) => c.step),
+      ['discover-nodes', 'prepare-nodes', 'kubespray'],
+    );
+    assert.match(
+      r.out,
+      /deploy: ran discover-nodes, prepare-nodes; not run: kubespray, helm-platform, runai-backend, runai-cluster — kubespray failed/,
+    );
+    assert.match(r.out, /the cluster said no/);
+    assert.match(readFileSync(join(out, 'deploy.md'), 'utf8'), /\| kubespray \| failure \| kubespray: the cluster said no \|/);
+    assert.ok(!existsSync(join(out, 'artifacts/inventory-kubespray.json')), 'no artifact from a failed step');
+  });
+
+  it('stops before a stage that is not built yet and says so, exit 2', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'chain-'));
+    const stages = STAGES.map((s) => (s.action === 'helm-platform' ? { ...s, pending: 'issue 7' } : s));
+    const { calls, runner } = fakeStages();
+    const r = await run('deploy', ['--spec', 'clusters/lab.yaml', '--out', out], { runner, stages });
+    assert.equal(r.code, 2);
+    assert.deepEqual(
+      calls.map((c) => c.step),
+      ['discover-nodes', 'prepare-nodes', 'kubespray'],
+    );
+    assert.match(r.out, /not run: helm-platform, runai-backend, runai-cluster — helm-platform is not built yet \(issue 7\)/);
+  });
+
+  it('refuses --phase and --inventory, and a bad spec, before running anything', async () => {
+    const { calls, runner } = fakeStages();
+    for (const flag of ['--phase', '--inventory']) {
+      const r = await run('deploy', ['--spec', 'clusters/lab.yaml', flag, 'x'], { runner });
+      assert.equal(r.code, 2);
+      assert.match(r.out, new RegExp(`${flag} is not a deploy option`));
+    }
+    const missing = await cli('plan', '--spec', 'clusters/no-such.yaml');
+    assert.equal(missing.code, 2);
+    assert.match(missing.out, /no-such\.yaml/);
+    assert.equal(calls.length, 0);
+    const help = await cli('plan', '--help');
+    assert.equal(help.code, 0);
+    assert.match(help.out, /discover-nodes → prepare-nodes → kubespray → helm-platform → runai-backend → runai-cluster/);
   });
 });

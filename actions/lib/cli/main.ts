@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 // bcmkube: the same stages as the actions, from a terminal. Exit codes: 0 ok, 1 failed, 2 bad usage.
 import '../util/cjs-shim.ts';
-import { existsSync, realpathSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeProblems, loadSpecFile, SpecError } from '../config/load.ts';
-import { flagInputs, type InputSource } from '../report/inputs.ts';
+import { readInventory } from '../inventory/document.ts';
+import { flagInputs, requiredInput, type InputSource } from '../report/inputs.ts';
+import { planHasNoChanges, renderPlanDocument, renderRunSummary, stageVerdict, SUMMARY_LIMIT } from '../report/plan.ts';
 import { TerminalReporter, type Reporter } from '../report/reporter.ts';
+import { readStageReports, RecordingReporter, reportDirOf } from '../report/stage-report.ts';
 import { STAGES, stageByCommand, type StageDef } from '../stages/catalog.ts';
 import { runKeygen } from '../stages/keygen.ts';
-import { stageRunner } from '../stages/registry.ts';
+import { PIPELINE } from '../stages/pipeline.ts';
+import { stageRunner, type StageRunner } from '../stages/registry.ts';
 import { errorMessage, UsageError } from '../util/errors.ts';
 
 const COMMANDS: Record<string, string> = {
@@ -108,28 +112,110 @@ async function labCommand(argv: string[], reporter: Reporter): Promise<number> {
   return mod.labCli(argv, reporter);
 }
 
-async function chainCommand(command: 'deploy' | 'plan', argv: string[], reporter: Reporter): Promise<number> {
-  const order = ['discover', 'prepare', 'kubespray', 'platform', 'runai'];
-  const done: string[] = [];
-  for (const [i, cmd] of order.entries()) {
-    const def = stageByCommand(cmd)!;
-    if (def.pending) {
-      const rest = order.slice(i).join(', ');
-      reporter.info(`${command}: ran ${done.join(', ') || 'nothing'}; not run: ${rest} — ${def.action} is not built yet (${def.pending}).`);
-      return 2;
-    }
-    const flags = parseChainFlags(argv);
-    if (command === 'plan') flags.plan = 'true';
-    await reporter.group(`${command}: ${def.action}`, () => stageRunner(def)(flagInputs(flags), reporter));
-    done.push(cmd);
+export interface ChainDeps {
+  stages?: StageDef[];
+  runner?: (def: StageDef) => StageRunner;
+}
+
+function chainHelp(command: 'deploy' | 'plan'): string {
+  return [
+    `usage: bcmkube ${command} --spec clusters/<name>.yaml [--out DIR] [options]`,
+    '',
+    COMMANDS[command]!,
+    `Steps, in order: ${PIPELINE.map((s) => s.key).join(' → ')} (Run:ai phase backend, then phase cluster).`,
+    'Each step writes inventory.json in the out folder; a copy goes to <out>/artifacts/inventory-<step>.json and the next',
+    'step reads that copy, as the workflow hands on its artifacts. The document of the run: <out>/plan.md or <out>/deploy.md.',
+    '',
+    "options: every stage's options (`bcmkube <stage> --help`); --phase and --inventory are set by the chain.",
+  ].join('\n');
+}
+
+/**
+ * deploy / plan: every pipeline step in order, stopping at the first failure (or a stage not built yet), the
+ * inventory handed on between steps as files exactly as deploy.yml hands on artifacts; then the run's document.
+ */
+export async function chainCommand(command: 'deploy' | 'plan', argv: string[], reporter: Reporter, deps: ChainDeps = {}): Promise<number> {
+  const stages = deps.stages ?? STAGES;
+  const runner = deps.runner ?? stageRunner;
+  const flags = parseChainFlags(argv, stages);
+  if (flags.help === 'true') {
+    reporter.info(chainHelp(command));
+    return 0;
   }
-  return 0;
+  for (const set of ['phase', 'inventory'])
+    if (flags[set] !== undefined)
+      throw new UsageError(
+        `--${set} is not a ${command} option: ${command} starts with discover-nodes and runs Run:ai phase backend, then phase cluster; run a single stage for that (e.g. bcmkube runai --phase cluster)`,
+      );
+  const specPath = requiredInput(flagInputs(flags), 'spec', 'the path of the cluster spec, e.g. clusters/prod.yaml');
+  const { spec } = loadSpecFile(specPath);
+  const plan = command === 'plan' || flags.plan === 'true';
+  const outDir = flags['out-dir'] || join('.bcmkube', spec.name);
+  const reportDir = reportDirOf(outDir, plan);
+  const artifacts = join(outDir, 'artifacts');
+  rmSync(reportDir, { recursive: true, force: true });
+  rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
+  let inventory = '';
+  const ran: string[] = [];
+  let stop: { key: string; why: string; err?: unknown; code: number } | undefined;
+  for (const [i, step] of PIPELINE.entries()) {
+    const def = stages.find((s) => s.action === step.action);
+    if (!def) throw new Error(`no stage '${step.action}' in the catalog`);
+    if (def.pending) {
+      stop = { key: step.key, why: `${def.action} is not built yet (${def.pending})`, code: 2 };
+      break;
+    }
+    const stepFlags: Record<string, string> = { ...flags, 'out-dir': outDir, plan: String(plan) };
+    if (step.phase) stepFlags.phase = step.phase;
+    if (i > 0 && inventory) stepFlags.inventory = inventory;
+    const rec = new RecordingReporter(reporter);
+    try {
+      await reporter.group(`${command}: ${step.key}`, () => runner(def)(flagInputs(stepFlags), rec));
+    } catch (err) {
+      stop = { key: step.key, why: `${step.key} failed`, err, code: err instanceof UsageError || err instanceof SpecError ? 2 : 1 };
+      break;
+    }
+    ran.push(step.key);
+    const produced = rec.outputs['inventory-path'] || inventory;
+    if (produced) {
+      const artifact = join(artifacts, `inventory-${step.key}.json`);
+      copyFileSync(produced, artifact);
+      inventory = artifact;
+    }
+  }
+  const reports = readStageReports(reportDir, 0);
+  const docPath = join(outDir, plan ? 'plan.md' : 'deploy.md');
+  writeFileSync(
+    docPath,
+    `${
+      plan
+        ? renderPlanDocument([{ spec: specPath, reports }], { limit: SUMMARY_LIMIT })
+        : renderRunSummary({ spec: specPath, results: {}, reports, ...(inventory ? { inventory: readInventory(inventory) } : {}) })
+    }\n`,
+  );
+  const notRun = PIPELINE.map((s) => s.key).filter((k) => !ran.includes(k));
+  const changed = PIPELINE.flatMap((s) => reports.filter((r) => r.facts.key === s.key && r.facts.ok && r.facts.changes !== false)).map(
+    (r) => `${r.facts.key} (${stageVerdict(r, plan)})`,
+  );
+  reporter.info(
+    [
+      `${command}: ran ${ran.join(', ') || 'nothing'}${notRun.length ? `; not run: ${notRun.join(', ')}${stop ? ` — ${stop.why}` : ''}` : ''}.`,
+      ...(plan && !stop
+        ? [planHasNoChanges(reports) ? 'plan: no changes in any stage.' : `plan: ${changed.join(', ') || 'see the document'}.`]
+        : []),
+      `the ${plan ? 'plan' : 'run'} document: ${docPath}`,
+      `inventory artifacts: ${artifacts}${inventory ? ` (last: ${inventory})` : ''}`,
+    ].join('\n'),
+  );
+  if (stop?.err) throw stop.err;
+  return stop ? stop.code : 0;
 }
 
 /** deploy/plan accept the union of the stages' flags; each stage reads the ones it knows. */
-function parseChainFlags(argv: string[]): Record<string, string> {
+function parseChainFlags(argv: string[], stages: StageDef[]): Record<string, string> {
   const union: StageDef = { action: 'deploy', command: 'deploy', title: '', description: '', outputs: [], inputs: [] };
-  const byName = new Map(STAGES.flatMap((s) => s.inputs).map((i) => [i.name, i]));
+  const byName = new Map(stages.flatMap((s) => s.inputs).map((i) => [i.name, i]));
   union.inputs.push(...byName.values());
   return parseStageFlags(union, argv);
 }
@@ -161,5 +247,16 @@ export async function main(argv: string[], reporter: Reporter = new TerminalRepo
   }
 }
 
+/** Outside Actions, the toolkit's `::debug::` workflow commands (tool-cache lookups) are noise on a terminal. */
+function dropWorkflowDebugLines(): void {
+  if (process.env.GITHUB_ACTIONS === 'true' || process.env.RUNNER_DEBUG === '1') return;
+  const write = process.stdout.write.bind(process.stdout) as (chunk: unknown, ...rest: unknown[]) => boolean;
+  process.stdout.write = ((chunk: unknown, ...rest: unknown[]) =>
+    typeof chunk === 'string' && chunk.startsWith('::debug::') ? true : write(chunk, ...rest)) as typeof process.stdout.write;
+}
+
 const entryScript = process.argv[1] ? realpathSync(process.argv[1]) : '';
-if (entryScript === fileURLToPath(import.meta.url)) process.exitCode = await main(process.argv.slice(2));
+if (entryScript === fileURLToPath(import.meta.url)) {
+  dropWorkflowDebugLines();
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -104,10 +104,20 @@ export interface ReleaseOverride {
   values?: Record<string, unknown>;
 }
 
+export interface PlatformVerifySpec {
+  /** How long each check may wait (rollout status, GPUs allocatable, the smoke pod). Default 300. */
+  timeout_seconds?: number;
+  /** Run `nvidia-smi -L` in a pod on one GPU node. Default true. */
+  smoke_test?: boolean;
+  /** The CUDA image of the smoke pod (a mirror's copy on air-gapped sites). */
+  smoke_image?: string;
+}
+
 export interface PlatformSpec {
   ingress: 'ingress-nginx' | 'none';
   gpu_driver: boolean;
   releases: Record<string, ReleaseOverride>;
+  verify?: PlatformVerifySpec;
 }
 
 export interface RunaiSpec {
@@ -115,6 +125,7 @@ export interface RunaiSpec {
   version: string;
   domain: string;
   cluster_name: string;
+  /** ca_file: with source provided, the private CA that issued the certificate (runai-ca-cert); unset: publicly trusted. */
   tls: { source: 'generate' | 'provided'; cert_file?: string; key_file?: string; ca_file?: string };
   ingress_port: number;
   /** Control-plane URL; defaults to https://<domain>:<ingress_port>. */

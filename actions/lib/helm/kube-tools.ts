@@ -2,6 +2,7 @@
 // stage's private work folder (shared or NFS homes break Helm's file locks), never through a shell.
 import { join } from 'node:path';
 import type { StageContext } from '../stages/context.ts';
+import { installKubeBinaries } from '../tools/kube-binaries.ts';
 import { runProcess, type ProcessOptions, type ProcessResult } from '../util/process.ts';
 import type { WorkDir } from '../util/work-dir.ts';
 
@@ -13,33 +14,34 @@ export interface KubeTools {
 }
 
 /**
- * The helm and kubectl binaries for this stage.
- * TODO(issue 7): install pinned, SHA-256-verified helm and kubectl through actions/lib/tools/ (tool-cache,
- * mirrors.tools for air-gap); until then they are taken from PATH.
+ * The helm and kubectl binaries for this stage: pinned versions, SHA-256-verified into the tool cache
+ * (mirrors.tools for air-gapped sites), with Helm's home folders in the stage's private work folder.
  */
-export async function openKubeTools(_ctx: StageContext, work: WorkDir, kubeconfig: string): Promise<KubeTools> {
+export async function openKubeTools(ctx: StageContext, work: WorkDir, kubeconfig: string): Promise<KubeTools> {
   const home = join(work.path, 'helm');
-  return {
-    helm: 'helm',
-    kubectl: 'kubectl',
-    kubeconfig,
-    env: {
-      ...process.env,
-      KUBECONFIG: kubeconfig,
-      HELM_CACHE_HOME: join(home, 'cache'),
-      HELM_CONFIG_HOME: join(home, 'config'),
-      HELM_DATA_HOME: join(home, 'data'),
-    },
+  const env = {
+    ...process.env,
+    KUBECONFIG: kubeconfig,
+    HELM_CACHE_HOME: join(home, 'cache'),
+    HELM_CONFIG_HOME: join(home, 'config'),
+    HELM_DATA_HOME: join(home, 'data'),
   };
+  const bins = await installKubeBinaries(ctx.spec, work.path, env);
+  for (const note of bins.notes) ctx.reporter.info(note);
+  return { helm: bins.helm, kubectl: bins.kubectl, kubeconfig, env };
 }
 
 export function runHelm(t: KubeTools, args: string[], opts: Omit<ProcessOptions, 'env'> = {}): Promise<ProcessResult> {
-  return runProcess(t.helm, ['--kubeconfig', t.kubeconfig, ...args], { missingHint: 'install helm on the runner', ...opts, env: t.env });
+  return runProcess(t.helm, ['--kubeconfig', t.kubeconfig, ...args], {
+    missingHint: 'the helm binary in the tool cache is gone; run again',
+    ...opts,
+    env: t.env,
+  });
 }
 
 export function runKubectl(t: KubeTools, args: string[], opts: Omit<ProcessOptions, 'env'> = {}): Promise<ProcessResult> {
   return runProcess(t.kubectl, ['--kubeconfig', t.kubeconfig, ...args], {
-    missingHint: 'install kubectl on the runner',
+    missingHint: 'the kubectl binary in the tool cache is gone; run again',
     ...opts,
     env: t.env,
   });

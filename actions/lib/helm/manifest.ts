@@ -1,7 +1,10 @@
 // helm/platform.yaml: the pinned platform releases and their dependencies, validated with clear paths.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as yaml from 'js-yaml';
-import { UsageError } from '../util/errors.ts';
+import { StageError, UsageError } from '../util/errors.ts';
+import { dependencyOrder } from './dag.ts';
 
 export interface PlatformRelease {
   name: string;
@@ -51,26 +54,7 @@ function checkRelease(raw: unknown, at: string, problems: string[]): PlatformRel
   return { ...(r as unknown as PlatformRelease), namespaceLabels: labels as Record<string, string> };
 }
 
-/** Releases in an order where every release comes after its needs; throws naming a cycle. */
-export function dependencyOrder(releases: PlatformRelease[], known = new Set(releases.map((r) => r.name))): PlatformRelease[] {
-  const byName = new Map(releases.map((r) => [r.name, r]));
-  const order: PlatformRelease[] = [];
-  const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (r: PlatformRelease, path: string[]) => {
-    if (state.get(r.name) === 'done') return;
-    if (state.get(r.name) === 'visiting') throw new UsageError(`helm/platform.yaml: dependency cycle ${[...path, r.name].join(' → ')}`);
-    state.set(r.name, 'visiting');
-    for (const n of r.needs) {
-      const dep = byName.get(n);
-      if (dep) visit(dep, [...path, r.name]);
-      else if (!known.has(n)) throw new UsageError(`helm/platform.yaml: ${r.name} needs '${n}', which is not a release`);
-    }
-    state.set(r.name, 'done');
-    order.push(r);
-  };
-  for (const r of releases) visit(r, []);
-  return order;
-}
+export { dependencyOrder };
 
 export function parsePlatformManifest(text: string, source: string): PlatformManifest {
   let doc: unknown;
@@ -97,11 +81,22 @@ export function parsePlatformManifest(text: string, source: string): PlatformMan
     seen.add(r.name);
   }
   if (problems.length) throw new UsageError(`${source}: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  dependencyOrder(releases);
-  dependencyOrder(runai, new Set([...releases, ...runai].map((r) => r.name)));
+  dependencyOrder(releases, source);
+  dependencyOrder(runai, source, new Set(releases.map((r) => r.name)));
   return { releases, runai };
 }
 
 export function loadPlatformManifest(path: string): PlatformManifest {
   return parsePlatformManifest(readFileSync(path, 'utf8'), path);
+}
+
+/**
+ * The helm/ folder shipped with bcmkube (platform.yaml and values/): beside the sources in a checkout, two
+ * levels up from a bundle in dist/<action>/.
+ */
+export function platformDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const found = [resolve(here, '../../../helm'), resolve(here, '../../helm')].find((d) => existsSync(join(d, 'platform.yaml')));
+  if (!found) throw new StageError(`helm/platform.yaml is not beside this bcmkube (looked from ${here}); is the checkout complete?`);
+  return found;
 }

@@ -54,7 +54,8 @@ export function kubesprayVars(inv: Inventory, spec: ClusterSpec): Record<string,
   };
   const mirrors = registryMirrors(spec);
   if (mirrors.length) vars.containerd_registries_mirrors = mirrors;
-  if (spec.runai.enabled && spec.runai.domain && controlPlane[0]) {
+  // 'localhost' (the lab's Run:ai domain) is reserved (RFC 6761): never point it elsewhere inside the cluster.
+  if (spec.runai.enabled && spec.runai.domain && !/(^|\.)localhost$/i.test(spec.runai.domain) && controlPlane[0]) {
     // pods resolve the Run:ai domain through nodelocaldns/CoreDNS hosts, not a forward to a node
     vars.dns_etchosts = `${controlPlane[0].address} ${spec.runai.domain}\n`;
   }

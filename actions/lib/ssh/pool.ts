@@ -48,6 +48,8 @@ class HostKeyRefused extends Error {}
 export class SshPool {
   private readonly opts: SshPoolOptions;
   private readonly connections = new Map<string, Promise<NodeSSH>>();
+  /** Why an open connection ended (reset, closed), noticed between or during commands. */
+  private readonly lost = new WeakMap<NodeSSH, string>();
   /** known_hosts lines learned under accept-new, to be saved by the caller. */
   readonly learned: string[] = [];
 
@@ -84,7 +86,18 @@ export class SshPool {
       if (refusal) throw new HostKeyRefused(refusal);
       throw err;
     }
+    // node-ssh listens for errors only while connecting or opening a channel: a node that resets the connection
+    // later (a reboot, a firewall) would otherwise be an uncaught exception that ends the whole process
+    ssh.connection?.on('error', (err: Error) => this.lost.set(ssh, err.message));
+    ssh.connection?.on('close', () => this.lost.has(ssh) || this.lost.set(ssh, 'closed by the node'));
     return ssh;
+  }
+
+  private connectionLost(ssh: NodeSSH, target: SshTarget): Error | undefined {
+    const why = this.lost.get(ssh);
+    return why === undefined
+      ? undefined
+      : new Error(`the SSH connection to ${target.address} was lost (${why}); did the node reboot or drop off the network?`);
   }
 
   private async connect(target: SshTarget): Promise<NodeSSH> {
@@ -122,6 +135,8 @@ export class SshPool {
   /** Runs a command line (already quoted) on a node, with the command timeout. */
   async exec(target: SshTarget, command: string, stdin?: string): Promise<ExecResult> {
     const ssh = await this.session(target);
+    const lostBefore = this.connectionLost(ssh, target);
+    if (lostBefore) throw lostBefore;
     let channel: { close(): void } | undefined;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -135,7 +150,12 @@ export class SshPool {
         ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel: (ch) => (channel = ch) }),
         timeout,
       ]);
+      // a channel cut by a lost connection closes without an exit status
+      const lost = r.code === null ? this.connectionLost(ssh, target) : undefined;
+      if (lost) throw lost;
       return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+    } catch (err) {
+      throw this.connectionLost(ssh, target) ?? err;
     } finally {
       clearTimeout(timer);
     }

@@ -146,13 +146,20 @@ export const STAGES: StageDef[] = [
       knownHostsInput,
       {
         name: 'grafana-admin-password',
-        description: 'Grafana admin password, stored in a Kubernetes Secret (never in values).',
+        description:
+          "Grafana admin password, from a secret: stored in the Kubernetes Secret that kube-prometheus-stack's Grafana reads (never in values, files or arguments). Empty: an existing Secret is kept, else a random password is generated into it.",
         secret: true,
       },
-      { name: 'concurrency', description: 'How many releases install at once.', default: '4' },
+      { name: 'concurrency', description: 'How many releases install at once (releases wait for their needs).', default: '4' },
     ],
-    outputs: [{ name: 'releases', description: 'JSON list of releases with outcome and version.' }],
-    pending: 'issue 7',
+    outputs: [
+      inventoryPathOutput,
+      {
+        name: 'releases',
+        description:
+          'JSON list of the releases: name, version, outcome (installed | upgraded | unchanged | failed | skipped | off; in plan mode install | upgrade | unchanged). Never values.',
+      },
+    ],
   },
   {
     action: 'runai',
@@ -173,12 +180,22 @@ export const STAGES: StageDef[] = [
       { name: 'runai-client-secret', description: 'Run:ai application client secret, from a secret.', secret: true },
       { name: 'tls-cert', description: 'TLS certificate (PEM) for the Run:ai domain when runai.tls.source is provided.' },
       { name: 'tls-key', description: 'TLS private key (PEM) for the Run:ai domain, from a secret.', secret: true },
+      {
+        name: 'timeout',
+        description:
+          'Seconds to wait: phase backend for the API to hand out a token after Helm; phase cluster for the install info and for the cluster to report Connected.',
+        default: '1200',
+      },
     ],
     outputs: [
+      inventoryPathOutput,
       { name: 'cluster-uuid', description: 'Run:ai cluster UUID (phase cluster).' },
       { name: 'control-plane-url', description: 'Run:ai control-plane URL.' },
+      {
+        name: 'chart-version',
+        description: 'Exact chart version installed: control-plane (phase backend) or runai-cluster (phase cluster).',
+      },
     ],
-    pending: 'issue 8',
   },
 ];
 

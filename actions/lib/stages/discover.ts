@@ -157,6 +157,10 @@ export async function discoverStage(inputs: InputSource, reporter: Reporter): Pr
       history: [...(previous?.history ?? []), { stage: 'discover-nodes', at, result: `${selection.nodes.length} nodes` }].slice(
         -HISTORY_KEPT,
       ),
+      // what the later stages recorded stays: a re-discovery must not make a deployed cluster look new
+      ...(previous?.kubernetes ? { kubernetes: previous.kubernetes } : {}),
+      ...(previous?.platform ? { platform: previous.platform } : {}),
+      ...(previous?.runai ? { runai: previous.runai } : {}),
     };
     await timed(phases, 'write inventory', () => writeInventory(inventoryPath, inventory));
     const sorted = [...inventory.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));

@@ -149,6 +149,7 @@ export async function prepareStage(inputs: InputSource, reporter: Reporter): Pro
         ),
       );
       for (const [h, o] of results) if (o.ok && o.value.length) changed.push(h);
+      changed.sort(); // results arrive in completion order; messages list them stably
       const failed = [...results].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${(o as { error: string }).error}`);
       if (failed.length)
         throw new StageError(
@@ -179,7 +180,11 @@ export async function prepareStage(inputs: InputSource, reporter: Reporter): Pro
           ),
         );
         const unproven = [...proofs].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${(o as { error: string }).error}`);
-        if (unproven.length) throw new StageError(`the service user cannot log in and sudo on ${unproven.length} node(s)`, unproven);
+        if (unproven.length)
+          throw new StageError(
+            `the service user cannot log in and sudo on ${unproven.length} node(s) (changed this run: ${changed.join(', ') || 'none'})`,
+            unproven,
+          );
       } finally {
         await servicePool.close();
       }

@@ -3,7 +3,7 @@
 // (and said so); a source that publishes none needs a pin.
 import * as tc from '@actions/tool-cache';
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import pins from './pins.json' with { type: 'json' };
@@ -17,6 +17,8 @@ export interface Artifact {
   checksumUrl?: string;
   /** Key in the pins table: the artifact's file name, e.g. kubespray-v2.27.1.tar.gz. */
   pinKey: string;
+  /** For a bare executable (not an archive): the name it gets in the tool cache, made executable. */
+  binary?: string;
 }
 
 export interface FetchOptions {
@@ -77,8 +79,11 @@ export async function installTool(
   const found = tc.find(a.tool, a.version);
   if (found) return { dir: found, cached: true };
   const expected = await expectedSha256(a, opts);
-  mkdirSync(workDir, { recursive: true });
-  const file = join(workDir, a.pinKey);
+  // One folder per artifact: tools fetched side by side never see each other's files.
+  const own = join(workDir, `${a.tool}-${a.version}`);
+  rmSync(own, { recursive: true, force: true });
+  mkdirSync(own, { recursive: true });
+  const file = join(own, a.pinKey);
   const hash = createHash('sha256');
   const out = createWriteStream(file, { mode: 0o600 });
   try {
@@ -93,15 +98,21 @@ export async function installTool(
         `SHA-256 of ${a.url} is ${actual}, expected ${expected.sha256} (${expected.source}); the download was refused and nothing was installed`,
       );
     }
-    const extracted =
-      a.pinKey.endsWith('.tar.gz') || a.pinKey.endsWith('.tgz')
-        ? await tc.extractTar(file, join(workDir, `${a.tool}-${a.version}`))
-        : workDir;
+    let extracted: string;
+    if (a.pinKey.endsWith('.tar.gz') || a.pinKey.endsWith('.tgz')) {
+      extracted = await tc.extractTar(file, join(own, 'extracted'));
+    } else {
+      extracted = join(own, 'extracted');
+      mkdirSync(extracted);
+      const bin = join(extracted, a.binary ?? a.pinKey);
+      copyFileSync(file, bin);
+      if (a.binary) chmodSync(bin, 0o755);
+    }
     const dir = await tc.cacheDir(extracted, a.tool, a.version);
     return { dir, cached: false, verifiedBy: expected.source };
   } finally {
     out.destroy();
-    rmSync(file, { force: true });
+    rmSync(own, { recursive: true, force: true });
   }
 }
 

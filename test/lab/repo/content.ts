@@ -2,10 +2,13 @@
 //   charts/index.yaml + <chart>-<version>.tgz       small test charts with the real names and pinned versions
 //   tools/helm/helm-<v>-linux-amd64.tar.gz(.sha256sum)            as get.helm.sh
 //   tools/kubectl/release/<v>/bin/linux/amd64/kubectl(.sha256)    as dl.k8s.io
+//     both hold the CLUSTER STAND-IN launchers (test/lab/standins), so a stage that installs its pinned helm
+//     and kubectl through the real download → SHA-256 → tool-cache code gets tools that reach the stand-in
+//     cluster; cluster-free commands (version, template, lint, pull, repo) still run the real binaries
 //   tools/kubespray/<v>.tar.gz(.sha256)                           the Kubespray stand-in (see kubespray-standin/)
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +53,25 @@ export function helmEnv(home: string): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * What the tool mirror serves as helm/kubectl: a launcher of the cluster stand-in of this checkout. Outside a
+ * lab (no stand-in state) it refuses, so a tool cache that kept it can never be mistaken for the real tool.
+ */
+export function standinLauncher(tool: 'helm' | 'kubectl'): string {
+  const target = join(HERE, '..', 'standins', tool);
+  return [
+    '#!/usr/bin/env bash',
+    `# bcmkube lab: the cluster stand-in for ${tool} (${target}), served by the lab's tool mirror in the`,
+    `# upstream layout. Cluster-free commands run the real ${tool}; it never reaches a real cluster.`,
+    'if [ -z "${BCMKUBE_STANDIN_STATE:-}" ]; then',
+    `  echo "${tool}: this is the bcmkube lab's cluster stand-in from the lab tool mirror, not a real ${tool}; remove $(dirname "$0") from the tool cache" >&2`,
+    '  exit 127',
+    'fi',
+    `exec ${JSON.stringify(target)} "$@"`,
+    '',
+  ].join('\n');
+}
+
 export async function buildRepoContent(dir: string, opts: { helm: string; kubectl: string; manifestPath: string }): Promise<RepoContent> {
   const manifest = loadPlatformManifest(opts.manifestPath);
   const charts = [...manifest.releases, ...manifest.runai].map((r) => ({ name: r.chart, version: r.version }));
@@ -59,6 +81,7 @@ export async function buildRepoContent(dir: string, opts: { helm: string; kubect
     .update(treeHash(join(HERE, 'kubespray-standin')))
     .update(treeHash(join(HERE, 'ansible-shim')))
     .update(`${HELM_VERSION} ${KUBECTL_VERSION}`)
+    .update(standinLauncher('helm') + standinLauncher('kubectl'))
     .digest('hex');
   const stampFile = join(dir, '.stamp');
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) {
@@ -82,7 +105,7 @@ export async function buildRepoContent(dir: string, opts: { helm: string; kubect
 
     const helmDir = join(dir, 'tools/helm');
     mkdirSync(join(work, 'linux-amd64'), { recursive: true });
-    copyFileSync(opts.helm, join(work, 'linux-amd64/helm'));
+    writeFileSync(join(work, 'linux-amd64/helm'), standinLauncher('helm'), { mode: 0o755 });
     mkdirSync(helmDir, { recursive: true });
     const helmTar = `helm-${HELM_VERSION}-linux-amd64.tar.gz`;
     await run('tar', ['-C', work, '-I', 'gzip -1', '-cf', join(helmDir, helmTar), 'linux-amd64/helm']);
@@ -90,7 +113,7 @@ export async function buildRepoContent(dir: string, opts: { helm: string; kubect
 
     const kubectlDir = join(dir, `tools/kubectl/release/${KUBECTL_VERSION}/bin/linux/amd64`);
     mkdirSync(kubectlDir, { recursive: true });
-    copyFileSync(opts.kubectl, join(kubectlDir, 'kubectl'));
+    writeFileSync(join(kubectlDir, 'kubectl'), standinLauncher('kubectl'), { mode: 0o755 });
     writeFileSync(join(kubectlDir, 'kubectl.sha256'), sha256(join(kubectlDir, 'kubectl')));
 
     const ksDir = join(dir, 'tools/kubespray');

@@ -74,6 +74,10 @@ export interface RunaiSimulator {
   /** Moves the simulator clock (token expiry, warm-up window) forward. */
   advanceClock(seconds: number): void;
   clusters(): DisplayedCluster[];
+  /** The next N GET /api/v1/clusters answer without any cluster: another client creates one between a list and a create. */
+  hideClustersFromList(calls: number): void;
+  /** Install info without a client secret (the predecessor's silent partial answer), until switched back. */
+  blankInstallSecrets(on: boolean): void;
   requests(): RunaiRequest[];
   close(): Promise<void>;
 }
@@ -193,6 +197,8 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
   const startedAt = now().getTime();
   let warmupCallsLeft = opts.warmupCalls ?? 0;
   let fault: SimFault | null = null;
+  let hiddenListCalls = 0;
+  let blankSecrets = false;
   let baseUrl = '';
   const issuer = () => opts.issuer ?? `${baseUrl}/auth/realms/runai`;
   const acceptedIssuer = () => opts.acceptedIssuer ?? issuer();
@@ -300,7 +306,13 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
     const method = req.method ?? 'GET';
     if (method !== 'GET' && readOnly.has(subject)) return apiError(403, 'You do not have sufficient permissions.');
     const path = url.pathname;
-    if (path === '/api/v1/clusters' && method === 'GET') return { status: 200, body: [...clusters.values()].map(displayed) };
+    if (path === '/api/v1/clusters' && method === 'GET') {
+      if (hiddenListCalls > 0) {
+        hiddenListCalls--;
+        return { status: 200, body: [] };
+      }
+      return { status: 200, body: [...clusters.values()].map(displayed) };
+    }
     if (path === '/api/v1/clusters' && method === 'POST') {
       const b = parseJsonObject(raw);
       const name = str(b?.name)?.trim();
@@ -342,14 +354,15 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
       const controlPlaneHost = hostOf(baseUrl);
       const remote = url.searchParams.get('remoteClusterUrl');
       const clusterHost = remote ? hostOf(remote) : c.domain ? hostOf(c.domain) : controlPlaneHost;
+      const clientSecret = blankSecrets ? '' : c.clientSecret;
       const installationStr = installationString({
         controlPlaneHost,
-        clientSecret: c.clientSecret,
+        clientSecret,
         uuid: c.uuid,
         clusterHost,
         chartVersion: c.installedVersion,
       });
-      return { status: 200, body: { installationStr, repositoryName: 'runai', chartRepoURL: CHART_REPO, clientSecret: c.clientSecret } };
+      return { status: 200, body: { installationStr, repositoryName: 'runai', chartRepoURL: CHART_REPO, clientSecret } };
     }
     if (method === 'GET') {
       const autoAfter = opts.autoConnectAfterPolls ?? 0;
@@ -483,6 +496,12 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
       clockOffsetMs += seconds * 1000;
     },
     clusters: () => [...clusters.values()].map(displayed),
+    hideClustersFromList(calls) {
+      hiddenListCalls = calls;
+    },
+    blankInstallSecrets(on) {
+      blankSecrets = on;
+    },
     requests: () => log.map((e) => ({ ...e, query: { ...e.query } })),
     close: () =>
       new Promise<void>((resolve) => {
