@@ -28,8 +28,11 @@ export async function startLabCluster(opts: {
   subnet: number;
   nodes: LabNodeSpec[];
   passwordAdmin?: NodesOptions['passwordAdmin'];
+  /** The BCM password of labadmin (a canary in the secret-leak tests). */
+  bcmPassword?: string;
 }): Promise<LabCluster> {
   const { dir, subnet } = opts;
+  const bcmPassword = opts.bcmPassword ?? 'lab-bcm-pw';
   await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'lab-admin', '-f', join(dir, 'admin')]);
   const service = generateServiceKeypair('ed25519', 'bcmkube-service');
   await exec('mkdir', ['-p', join(dir, 'keys')]);
@@ -37,7 +40,7 @@ export async function startLabCluster(opts: {
   writeFileSync(join(dir, 'keys/service.pub'), `${service.publicKey}\n`);
   const ca = ensureLabCa(join(dir, 'pki'));
   const cert = issueCert(ca, 'bcm', ['127.0.0.1'], 'server');
-  writeFileSync(join(dir, 'bcm-password'), 'lab-bcm-pw', { mode: 0o600 });
+  writeFileSync(join(dir, 'bcm-password'), bcmPassword, { mode: 0o600 });
   const bcm = await startBcmSimulator({
     fixture: buildBcmFixture(
       opts.nodes.map((n) => ({
@@ -49,7 +52,7 @@ export async function startLabCluster(opts: {
       { version: 'bcm11', subnet },
     ),
     tls: { cert: cert.cert, key: cert.key, ca: ca.caCert },
-    users: { labadmin: 'lab-bcm-pw' },
+    users: { labadmin: bcmPassword },
   });
   try {
     await startNodes({

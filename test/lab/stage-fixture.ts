@@ -40,12 +40,18 @@ export async function startStageLab(opts: {
   dir: string;
   subnet: number;
   nodes?: LabNodeSpec[];
-  /** How far the earlier stages are run: 'prepare' (default) or 'kubespray' (a deployed stand-in cluster). */
-  through?: 'prepare' | 'kubespray';
+  /** How far the earlier stages are run: none, 'prepare' (default) or 'kubespray' (a deployed stand-in cluster). */
+  through?: 'none' | 'prepare' | 'kubespray';
+  bcmPassword?: string;
 }): Promise<StageLab> {
   const { dir } = opts;
   const savedEnv = { ...process.env };
-  const lab = await startLabCluster({ dir, subnet: opts.subnet, nodes: opts.nodes ?? defaultLabNodes() });
+  const lab = await startLabCluster({
+    dir,
+    subnet: opts.subnet,
+    nodes: opts.nodes ?? defaultLabNodes(),
+    ...(opts.bcmPassword ? { bcmPassword: opts.bcmPassword } : {}),
+  });
   let repo: RepoServer | undefined;
   const close = async () => {
     process.env = savedEnv;
@@ -85,7 +91,8 @@ export async function startStageLab(opts: {
     };
     const out = join(dir, 'out');
     const spec = writeSpec('spec');
-    for (const stage of opts.through === 'kubespray' ? ['discover', 'prepare', 'kubespray'] : ['discover', 'prepare']) {
+    const earlier = { none: [], prepare: ['discover', 'prepare'], kubespray: ['discover', 'prepare', 'kubespray'] };
+    for (const stage of earlier[opts.through ?? 'prepare']) {
       const r = await cli(stage, '--spec', spec, '--out', out);
       assert.equal(r.code, 0, `${stage} on the lab: ${r.out}`);
     }

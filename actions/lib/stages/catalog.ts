@@ -55,6 +55,10 @@ const knownHostsInput: InputDef = {
   name: 'known-hosts',
   description: 'known_hosts lines (or a file path) for the nodes. Host keys are verified by default.',
 };
+const changesOutput: OutputDef = {
+  name: 'changes',
+  description: 'true when the stage changed (or, in plan mode, would change) something; false when everything was as specified.',
+};
 const inventoryPathOutput: OutputDef = { name: 'inventory-path', description: 'Path of the inventory.json this stage wrote.' };
 
 export const STAGES: StageDef[] = [
@@ -130,7 +134,11 @@ export const STAGES: StageDef[] = [
       knownHostsInput,
       { name: 'ansible-playbook-path', description: "Use this ansible-playbook instead of Kubespray's own Python environment." },
     ],
-    outputs: [inventoryPathOutput, { name: 'recap', description: 'JSON PLAY RECAP per host (ok, changed, unreachable, failed).' }],
+    outputs: [
+      inventoryPathOutput,
+      { name: 'recap', description: 'JSON PLAY RECAP per host (ok, changed, unreachable, failed).' },
+      changesOutput,
+    ],
   },
   {
     action: 'helm-platform',
@@ -195,6 +203,7 @@ export const STAGES: StageDef[] = [
         name: 'chart-version',
         description: 'Exact chart version installed: control-plane (phase backend) or runai-cluster (phase cluster).',
       },
+      changesOutput,
     ],
   },
 ];

@@ -426,6 +426,7 @@ async function backendPhase(
     writeRunaiState(ctx, inv, state, `backend: ${release.chart} ${version}`);
     reporter.output('control-plane-url', url);
     reporter.output('chart-version', version);
+    reporter.output('changes', String(dns.changed || helmOutcome !== 'unchanged'));
     reporter.summary(
       report(
         heading(`runai: phase backend on cluster ${spec.name}`),
@@ -597,6 +598,7 @@ async function clusterPhase(
     reporter.output('cluster-uuid', cluster.uuid);
     reporter.output('control-plane-url', url);
     reporter.output('chart-version', version);
+    reporter.output('changes', String(how === 'created' || helmOutcome !== 'unchanged'));
     reporter.summary(
       report(
         heading(`runai: phase cluster on cluster ${spec.name}`),
