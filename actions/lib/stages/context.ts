@@ -2,8 +2,11 @@
 import { join } from 'node:path';
 import { loadSpecFile } from '../config/load.ts';
 import type { ClusterSpec } from '../config/types.ts';
+import { readInventory } from '../inventory/document.ts';
+import type { Inventory } from '../inventory/types.ts';
 import { booleanInput, requiredInput, type InputSource } from '../report/inputs.ts';
 import type { Reporter } from '../report/reporter.ts';
+import { UsageError } from '../util/errors.ts';
 
 export interface StageContext {
   spec: ClusterSpec;
@@ -26,4 +29,13 @@ export function openStage(inputs: InputSource, reporter: Reporter): StageContext
 
 export function inventoryPathOf(ctx: StageContext): string {
   return ctx.inputs.get('inventory').trim() || join(ctx.outDir, 'inventory.json');
+}
+
+/** The inventory the previous stage wrote, refused when it belongs to another cluster. */
+export function readStageInventory(ctx: StageContext): { inventoryPath: string; inv: Inventory } {
+  const inventoryPath = inventoryPathOf(ctx);
+  const inv = readInventory(inventoryPath);
+  if (inv.cluster !== ctx.spec.name)
+    throw new UsageError(`${inventoryPath} is for cluster '${inv.cluster}', not '${ctx.spec.name}': pass the inventory of this cluster`);
+  return { inventoryPath, inv };
 }

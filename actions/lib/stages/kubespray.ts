@@ -2,7 +2,7 @@
 // operation's playbook as the service user with host keys checked, then fetch the kubeconfig and label GPU nodes.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { mergeInventory, readInventory, writeInventory } from '../inventory/document.ts';
+import { mergeInventory, writeInventory } from '../inventory/document.ts';
 import type { Inventory } from '../inventory/types.ts';
 import { kubesprayAnsible } from '../kubespray/ansible-env.ts';
 import { diffClusterNodes, type ClusterDiff } from '../kubespray/cluster-diff.ts';
@@ -17,7 +17,7 @@ import { errorMessage, StageError, UsageError } from '../util/errors.ts';
 import { runProcess } from '../util/process.ts';
 import { openWorkDir, type WorkDir } from '../util/work-dir.ts';
 import { fetchKubeconfig, requiredKnownHosts, serviceKey, sshTargets } from './access.ts';
-import { inventoryPathOf, openStage, type StageContext } from './context.ts';
+import { openStage, readStageInventory, type StageContext } from './context.ts';
 import { timed } from './timing.ts';
 
 export const OPERATIONS = {
@@ -200,9 +200,7 @@ function registrationProblems(operation: Operation, inv: Inventory, nodes: strin
 export async function kubesprayStage(inputs: InputSource, reporter: Reporter): Promise<KubesprayResult> {
   const ctx = openStage(inputs, reporter);
   const { spec } = ctx;
-  const inventoryPath = inventoryPathOf(ctx);
-  const inv = readInventory(inventoryPath);
-  if (inv.cluster !== spec.name) throw new UsageError(`${inventoryPath} is for cluster '${inv.cluster}', not '${spec.name}'`);
+  const { inventoryPath, inv } = readStageInventory(ctx);
   sshTargets(inv.nodes);
   const operation = choiceInput(inputs, 'operation', Object.keys(OPERATIONS) as Operation[], 'deploy');
   const nodes = listInput(inputs.get('nodes'));

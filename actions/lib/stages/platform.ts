@@ -28,7 +28,7 @@ import { runDag, type StepResult } from '../helm/dag.ts';
 import { openKubeTools, type KubeTools } from '../helm/kube-tools.ts';
 import { loadPlatformManifest, platformDir } from '../helm/manifest.ts';
 import { platformSteps, selectPlatform, type PlatformSelection, type SelectedRelease, type Values } from '../helm/selection.ts';
-import { mergeInventory, readInventory, writeInventory } from '../inventory/document.ts';
+import { mergeInventory, writeInventory } from '../inventory/document.ts';
 import type { Inventory, ReleaseState } from '../inventory/types.ts';
 import { integerInput, secretInput, type InputSource } from '../report/inputs.ts';
 import { bullets, heading, mermaidFlow, table, timingsTable, type FlowOutcome, type TimedPhase } from '../report/markdown.ts';
@@ -36,7 +36,7 @@ import type { Reporter } from '../report/reporter.ts';
 import { errorMessage, StageError, UsageError } from '../util/errors.ts';
 import { openWorkDir, type WorkDir } from '../util/work-dir.ts';
 import { openClusterAccess, type ClusterAccess } from './access.ts';
-import { inventoryPathOf, openStage, type StageContext } from './context.ts';
+import { openStage, readStageInventory, type StageContext } from './context.ts';
 import { timed } from './timing.ts';
 
 export type Outcome = 'installed' | 'upgraded' | 'unchanged' | 'applied' | 'failed' | 'skipped' | 'off' | 'planned';
@@ -284,9 +284,7 @@ async function planStage(
 export async function platformStage(inputs: InputSource, reporter: Reporter): Promise<PlatformResult> {
   const ctx = openStage(inputs, reporter);
   const { spec } = ctx;
-  const inventoryPath = inventoryPathOf(ctx);
-  const inv = readInventory(inventoryPath);
-  if (inv.cluster !== spec.name) throw new UsageError(`${inventoryPath} is for cluster '${inv.cluster}', not '${spec.name}'`);
+  const { inv } = readStageInventory(ctx);
   const concurrency = integerInput(inputs, 'concurrency', 4, 1, 32);
   const helmDir = platformDir();
   const manifest = loadPlatformManifest(join(helmDir, 'platform.yaml'));

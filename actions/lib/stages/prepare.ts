@@ -2,7 +2,7 @@
 // then converge the service user and prove it by logging in as that user. Plan mode probes only.
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mergeInventory, readInventory, writeInventory } from '../inventory/document.ts';
+import { mergeInventory, writeInventory } from '../inventory/document.ts';
 import { changedSteps, convergeScript, validPublicKey } from '../nodes/converge.ts';
 import { preflight, type NodeDecision, type ProbeOutcome } from '../nodes/preflight.ts';
 import { parseProbe, probeScript } from '../nodes/probe.ts';
@@ -14,7 +14,7 @@ import type { SshCredentials } from '../ssh/pool.ts';
 import { validUsername } from '../ssh/quote.ts';
 import { StageError, UsageError } from '../util/errors.ts';
 import { knownHosts, pool, readMaybeFile, sshTargets } from './access.ts';
-import { inventoryPathOf, openStage, type StageContext } from './context.ts';
+import { openStage, readStageInventory, type StageContext } from './context.ts';
 import { timed } from './timing.ts';
 
 export interface PrepareResult {
@@ -72,9 +72,7 @@ function decisionTable(decisions: NodeDecision[], plan: boolean): string {
 export async function prepareStage(inputs: InputSource, reporter: Reporter): Promise<PrepareResult> {
   const ctx = openStage(inputs, reporter);
   const { spec } = ctx;
-  const inventoryPath = inventoryPathOf(ctx);
-  const inventory = readInventory(inventoryPath);
-  if (inventory.cluster !== spec.name) throw new UsageError(`${inventoryPath} is for cluster '${inventory.cluster}', not '${spec.name}'`);
+  const { inv: inventory } = readStageInventory(ctx);
   const targets = sshTargets(inventory.nodes);
   const admin = adminCredentials(ctx);
   const publicKey = servicePublicKey(ctx);

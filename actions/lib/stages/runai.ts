@@ -14,7 +14,7 @@ import { canonicalJson, deployedVersion } from '../helm/changes.ts';
 import { applyManifests, deployedValues, listReleases, secretExists, upgradeInstall, type DeployedRelease } from '../helm/cluster.ts';
 import { openKubeTools, type KubeTools } from '../helm/kube-tools.ts';
 import { loadPlatformManifest, type PlatformManifest, type PlatformRelease } from '../helm/manifest.ts';
-import { mergeInventory, readInventory, writeInventory } from '../inventory/document.ts';
+import { mergeInventory, writeInventory } from '../inventory/document.ts';
 import type { Inventory, RunaiState } from '../inventory/types.ts';
 import { integerInput, requiredInput, secretInput, type InputSource } from '../report/inputs.ts';
 import { bullets, heading, mermaidFlow, table, timingsTable, type FlowOutcome, type TimedPhase } from '../report/markdown.ts';
@@ -40,7 +40,7 @@ import { waitUntil, WaitTimeout } from '../runai/wait.ts';
 import { errorMessage, StageError, UsageError } from '../util/errors.ts';
 import { openWorkDir, type WorkDir } from '../util/work-dir.ts';
 import { openClusterAccess, readMaybeFile } from './access.ts';
-import { inventoryPathOf, openStage, type StageContext } from './context.ts';
+import { openStage, readStageInventory, type StageContext } from './context.ts';
 import { timed } from './timing.ts';
 
 export const PHASES = ['backend', 'cluster'] as const;
@@ -764,9 +764,7 @@ export async function runaiStage(inputs: InputSource, reporter: Reporter): Promi
     );
     return { phase, plan: ctx.plan, controlPlaneUrl: '' };
   }
-  const inventoryPath = inventoryPathOf(ctx);
-  const inv = readInventory(inventoryPath);
-  if (inv.cluster !== spec.name) throw new UsageError(`${inventoryPath} is for cluster '${inv.cluster}', not '${spec.name}'`);
+  const { inv } = readStageInventory(ctx);
   const manifest = loadPlatformManifest(platformManifestPath());
   const release = manifest.runai.find((r) => r.name === RELEASE_OF[phase]);
   if (!release) throw new StageError(`helm/platform.yaml has no runai entry '${RELEASE_OF[phase]}'`);
