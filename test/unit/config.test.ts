@@ -68,8 +68,13 @@ describe('shipped specs', () => {
     assert.equal(spec.access.admin.key_file, '.bcmkube/lab/keys/admin');
     assert.equal(spec.access.known_hosts_file, '.bcmkube/lab/known_hosts');
     assert.equal(spec.runai.url, 'https://127.0.1.253');
-    assert.equal(spec.runai.tls.source, 'generate');
-    for (const url of [spec.bcm.endpoint, spec.runai.url, spec.mirrors.tools, spec.mirrors.charts, spec.mirrors.kubespray])
+    assert.deepEqual(spec.runai.tls, {
+      source: 'provided',
+      cert_file: '.bcmkube/lab/pki/runai.pem',
+      key_file: '.bcmkube/lab/pki/runai.key',
+      ca_file: '.bcmkube/lab/pki/ca.pem',
+    });
+    for (const url of [spec.bcm.endpoint, spec.runai.url, spec.mirrors.tools, spec.mirrors.charts, spec.mirrors.kubespray, spec.mirrors.pypi])
       assert.match(String(url), /^https:\/\/127\./);
     assert.match(readFileSync('clusters/lab.yaml', 'utf8'), /^# yaml-language-server: \$schema=\.\.\/schema\/cluster-spec\.schema\.json\n/);
   });
