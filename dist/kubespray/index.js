@@ -65924,7 +65924,7 @@ module.exports = {
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_util_cjs_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9569);
 /* harmony import */ var _lib_report_run_action_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5904);
-/* harmony import */ var _lib_stages_registry_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6424);
+/* harmony import */ var _lib_stages_registry_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2898);
 
 
 
@@ -65941,6 +65941,7 @@ __webpack_async_result__();
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   $A: () => (/* binding */ integerInput),
 /* harmony export */   YF: () => (/* binding */ requiredInput),
+/* harmony export */   dt: () => (/* binding */ listInput),
 /* harmony export */   eh: () => (/* binding */ actionInputs),
 /* harmony export */   ij: () => (/* binding */ choiceInput),
 /* harmony export */   jY: () => (/* binding */ secretInput),
@@ -66020,6 +66021,13 @@ function secretInput(src, name, reporter, specFile) {
         reporter.secret(value);
     return value;
 }
+/** A comma- or newline-separated input as a list, blanks dropped. */
+function listInput(value) {
+    return value
+        .split(/[,\n]/)
+        .map((v) => v.trim())
+        .filter(Boolean);
+}
 
 
 /***/ }),
@@ -66037,6 +66045,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 var core = __nccwpck_require__(6058);
 // EXTERNAL MODULE: ./build/actions/lib/util/errors.js
 var errors = __nccwpck_require__(2174);
+// EXTERNAL MODULE: ./build/actions/lib/util/work-dir.js
+var work_dir = __nccwpck_require__(5310);
 // EXTERNAL MODULE: ./build/actions/lib/report/inputs.js
 var inputs = __nccwpck_require__(738);
 // EXTERNAL MODULE: external "node:fs"
@@ -66094,6 +66104,18 @@ class BaseReporter {
     output(name, value) {
         this.outputs[name] = value;
     }
+    groupOpen = false;
+    startGroup(name) {
+        this.endGroup();
+        this.groupOpen = true;
+        this.openGroup(this.redact(name));
+    }
+    endGroup() {
+        if (this.groupOpen)
+            this.closeGroup();
+        this.groupOpen = false;
+    }
+    closeGroup() { }
 }
 class ActionsReporter extends BaseReporter {
     kind = 'actions';
@@ -66117,6 +66139,12 @@ class ActionsReporter extends BaseReporter {
     }
     async group(name, fn) {
         return core/* group */.Os(this.redact(name), fn);
+    }
+    openGroup(name) {
+        core/* startGroup */.Oh(name);
+    }
+    closeGroup() {
+        core/* endGroup */.N4();
     }
     summary(markdown) {
         const file = process.env.GITHUB_STEP_SUMMARY;
@@ -66143,18 +66171,29 @@ class TerminalReporter extends BaseReporter {
         this.write(`▶ ${this.redact(name)}`);
         return fn();
     }
+    openGroup(name) {
+        this.write(`▶ ${name}`);
+    }
     summary(markdown) {
         this.write(this.redact(markdown));
     }
 }
 
 ;// CONCATENATED MODULE: ./build/actions/lib/report/run-action.js
-// The whole life of an action: typed inputs in, one clear failure message out.
+// The whole life of an action: typed inputs in, one clear failure message out; then, in the post step, the
+// stage's private work folders are removed even when the main step was cancelled or failed.
+
 
 
 
 
 async function runAction(body) {
+    if (core/* getState */.Gu('is-post') === 'true') {
+        const removed = (0,work_dir/* removeWorkDirs */.WQ)();
+        core/* info */.pq(removed.length ? `removed ${removed.length} temporary folder(s) under RUNNER_TEMP` : 'nothing to clean up');
+        return;
+    }
+    core/* saveState */.LZ('is-post', 'true');
     const reporter = new ActionsReporter();
     try {
         await body((0,inputs/* actionInputs */.eh)(), reporter);
@@ -66167,7 +66206,7 @@ async function runAction(body) {
 
 /***/ }),
 
-/***/ 6424:
+/***/ 2898:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -66178,1183 +66217,10 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: stageRunner
 
-;// CONCATENATED MODULE: ./build/actions/lib/stages/catalog.js
-// The one description of every stage: its action (action.yml is generated from this), its CLI command,
-// and its inputs and outputs. CLI flags are the action input names, so `--bcm-password-file` works
-// wherever input `bcm-password-file` does.
-const specInput = {
-    name: 'spec',
-    description: 'Path to the cluster spec (clusters/<name>.yaml), relative to the working directory.',
-    required: true,
-};
-const planInput = {
-    name: 'plan',
-    description: 'Plan only: read and report what would change, change nothing.',
-    default: 'false',
-};
-const outDirInput = {
-    name: 'out-dir',
-    description: 'Where the inventory and rendered files go. Default: .bcmkube/<cluster>/ (git-ignored).',
-};
-const inventoryInput = {
-    name: 'inventory',
-    description: 'Path to the inventory.json written by the previous stage (its artifact). Default: <out-dir>/inventory.json.',
-};
-const serviceKeyInput = {
-    name: 'service-ssh-key',
-    description: 'Private key (OpenSSH format) of the service user, from a secret. Written only under RUNNER_TEMP with mode 0600 and removed after the job.',
-    secret: true,
-};
-const knownHostsInput = {
-    name: 'known-hosts',
-    description: 'known_hosts lines (or a file path) for the nodes. Host keys are verified by default.',
-};
-const inventoryPathOutput = { name: 'inventory-path', description: 'Path of the inventory.json this stage wrote.' };
-const STAGES = [
-    {
-        action: 'discover-nodes',
-        command: 'discover',
-        title: 'bcmkube discover-nodes',
-        description: "Reads the cluster's nodes from the BCM head node (JSON API), selects them by the spec's roles and network, refuses missing, down or unaddressable nodes, and writes inventory.json.",
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            { name: 'bcm-username', description: 'BCM login user. Overrides bcm.username in the spec.' },
-            { name: 'bcm-password', description: 'BCM login password (bcm.auth: login), from a secret.', secret: true },
-            { name: 'bcm-password-file', description: 'File holding the BCM password, instead of bcm-password. Overrides bcm.password_file.' },
-            { name: 'bcm-client-cert', description: 'Client certificate (PEM) for bcm.auth: client-cert, from a secret.', secret: true },
-            { name: 'bcm-client-key', description: 'Private key (PEM) of the client certificate, from a secret.', secret: true },
-            { name: 'bcm-ca-cert', description: "BCM's CA certificate (PEM text or a file path). Overrides bcm.ca_file." },
-            {
-                name: 'insecure',
-                description: 'Skip TLS verification of the BCM head node. Never in production: the summary carries a warning.',
-                default: 'false',
-            },
-        ],
-        outputs: [
-            inventoryPathOutput,
-            { name: 'node-count', description: 'Number of nodes selected.' },
-            { name: 'control-plane', description: 'JSON list of the control-plane hostnames.' },
-            { name: 'workers', description: 'JSON list of the worker hostnames.' },
-        ],
-    },
-    {
-        action: 'prepare-nodes',
-        command: 'prepare',
-        title: 'bcmkube prepare-nodes',
-        description: 'Probes every node over SSH (reachability, sudo, OS, GPUs, disks, containerd, clock), refuses to change anything when a preflight fails, then converges the service user.',
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            inventoryInput,
-            { name: 'admin-ssh-key', description: 'Private key of the bootstrap admin (access.admin.user), from a secret.', secret: true },
-            {
-                name: 'admin-password',
-                description: 'Password of the bootstrap admin when access.admin.auth is password, from a secret.',
-                secret: true,
-            },
-            { name: 'service-public-key', description: 'OpenSSH public key of the service user. Overrides access.service_user.public_key.' },
-            serviceKeyInput,
-            knownHostsInput,
-            { name: 'host-key-policy', description: 'strict | accept-new | off. Overrides access.host_key_policy.' },
-            { name: 'concurrency', description: 'How many nodes are worked on at once. Overrides access.concurrency.' },
-        ],
-        outputs: [inventoryPathOutput, { name: 'changed-nodes', description: 'JSON list of nodes the stage changed.' }],
-    },
-    {
-        action: 'kubespray',
-        command: 'kubespray',
-        title: 'bcmkube kubespray',
-        description: 'Renders the Kubespray inventory from inventory.json and the spec, runs the chosen Kubespray playbook as the service user, fetches the kubeconfig and labels GPU nodes.',
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            inventoryInput,
-            { name: 'operation', description: 'deploy | scale | upgrade | remove-node | reset.', default: 'deploy' },
-            { name: 'confirm', description: 'The cluster name, required for remove-node and reset.' },
-            { name: 'nodes', description: 'Comma-separated hostnames for scale / remove-node.' },
-            serviceKeyInput,
-            knownHostsInput,
-            { name: 'ansible-playbook-path', description: "Use this ansible-playbook instead of Kubespray's own Python environment." },
-        ],
-        outputs: [inventoryPathOutput, { name: 'recap', description: 'JSON PLAY RECAP per host (ok, changed, unreachable, failed).' }],
-    },
-    {
-        action: 'helm-platform',
-        command: 'platform',
-        title: 'bcmkube helm-platform',
-        description: 'Installs the platform releases of helm/platform.yaml as a dependency graph: pinned, atomic, verified.',
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            inventoryInput,
-            serviceKeyInput,
-            knownHostsInput,
-            {
-                name: 'grafana-admin-password',
-                description: 'Grafana admin password, stored in a Kubernetes Secret (never in values).',
-                secret: true,
-            },
-            { name: 'concurrency', description: 'How many releases install at once.', default: '4' },
-        ],
-        outputs: [{ name: 'releases', description: 'JSON list of releases with outcome and version.' }],
-        pending: 'issue 7',
-    },
-    {
-        action: 'runai',
-        command: 'runai',
-        title: 'bcmkube runai',
-        description: 'Installs Run:ai in two phases: backend (control plane) and cluster (behind an approval gate). Both idempotent.',
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            inventoryInput,
-            { name: 'phase', description: 'backend | cluster.', required: true },
-            serviceKeyInput,
-            knownHostsInput,
-            { name: 'jfrog-token', description: 'Run:ai registry token (runai.jfrog.io), from a secret.', secret: true },
-            { name: 'runai-admin-password', description: 'Run:ai admin password, from a secret.', secret: true },
-            { name: 'runai-client-id', description: 'Run:ai application client id (instead of the admin password).' },
-            { name: 'runai-client-secret', description: 'Run:ai application client secret, from a secret.', secret: true },
-            { name: 'tls-cert', description: 'TLS certificate (PEM) for the Run:ai domain when runai.tls.source is provided.' },
-            { name: 'tls-key', description: 'TLS private key (PEM) for the Run:ai domain, from a secret.', secret: true },
-        ],
-        outputs: [
-            { name: 'cluster-uuid', description: 'Run:ai cluster UUID (phase cluster).' },
-            { name: 'control-plane-url', description: 'Run:ai control-plane URL.' },
-        ],
-        pending: 'issue 8',
-    },
-];
-function stageByCommand(command) {
-    return STAGES.find((s) => s.command === command);
-}
-
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
-var errors = __nccwpck_require__(2174);
-;// CONCATENATED MODULE: ./build/actions/lib/bcm/json-stream.js
-// Splits a JSON array arriving in chunks into its elements, so a 10,000-node getNodes answer (tens of MB)
-// is reduced element by element instead of being held and parsed whole.
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN = new Set([0x7b, 0x5b]); // { [
-const CLOSE = new Set([0x7d, 0x5d]); // } ]
-const COMMA = 0x2c;
-const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
-class JsonArraySplitter {
-    depth = 0;
-    inString = false;
-    escaped = false;
-    started = false;
-    finished = false;
-    parts = [];
-    elementStarted = false;
-    /** An element ended and no comma followed yet. */
-    afterElement = false;
-    onElement;
-    count = 0;
-    constructor(onElement) {
-        this.onElement = onElement;
-    }
-    emit(chunk, end, from) {
-        this.parts.push(chunk.subarray(from, end));
-        const text = (this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts)).toString('utf8').trim();
-        this.parts = [];
-        this.elementStarted = false;
-        if (!text)
-            throw new SyntaxError('empty element in JSON array');
-        this.onElement(JSON.parse(text), this.count++);
-    }
-    push(chunk) {
-        let from = this.elementStarted ? 0 : -1;
-        for (let i = 0; i < chunk.length; i++) {
-            const b = chunk[i];
-            if (this.finished) {
-                if (!WHITESPACE.has(b))
-                    throw new SyntaxError('data after the end of the JSON array');
-                continue;
-            }
-            if (!this.started) {
-                if (WHITESPACE.has(b))
-                    continue;
-                if (b !== 0x5b)
-                    throw new SyntaxError('not a JSON array');
-                this.started = true;
-                this.depth = 1;
-                continue;
-            }
-            if (this.inString) {
-                if (this.escaped)
-                    this.escaped = false;
-                else if (b === BACKSLASH)
-                    this.escaped = true;
-                else if (b === QUOTE)
-                    this.inString = false;
-                continue;
-            }
-            if (this.depth === 1 && !this.elementStarted) {
-                if (WHITESPACE.has(b))
-                    continue;
-                if (b === COMMA) {
-                    if (!this.afterElement)
-                        throw new SyntaxError('empty element in JSON array');
-                    this.afterElement = false;
-                    continue;
-                }
-                if (b === 0x5d) {
-                    if (!this.afterElement && this.count > 0)
-                        throw new SyntaxError('trailing comma in JSON array');
-                    this.finished = true;
-                    this.depth = 0;
-                    continue;
-                }
-                if (this.afterElement)
-                    throw new SyntaxError('missing comma in JSON array');
-                this.elementStarted = true;
-                from = i;
-            }
-            if (b === QUOTE)
-                this.inString = true;
-            else if (OPEN.has(b))
-                this.depth++;
-            else if (CLOSE.has(b)) {
-                if (this.depth === 1) {
-                    // `]` closing the top array right after a scalar element
-                    this.emit(chunk, i, from);
-                    this.finished = true;
-                    this.depth = 0;
-                    continue;
-                }
-                this.depth--;
-                if (this.depth === 1) {
-                    this.emit(chunk, i + 1, from);
-                    this.afterElement = true;
-                }
-            }
-            else if (b === COMMA && this.depth === 1)
-                this.emit(chunk, i, from);
-        }
-        if (this.elementStarted)
-            this.parts.push(chunk.subarray(Math.max(from, 0)));
-    }
-    /** Throws when the array did not close: the answer was cut short or is not JSON. */
-    end() {
-        if (!this.finished)
-            throw new SyntaxError(this.started ? 'the JSON array was cut short' : 'empty answer');
-    }
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/bcm/client.js
-// Client for BCM's CMDaemon JSON API: POST <endpoint>/json with {service, call, args}.
-// Auth by login cookie (cm-login-token) or client certificate; server verified against BCM's own CA.
-// Every call we make is a read, so connection errors and 5xx are retried with backoff.
-
-
-
-
-/** A failure worth another attempt (connection trouble, 5xx), as opposed to a definite answer. */
-class TransientError extends Error {
-}
-const AUTH_STATUSES = new Set([401, 403, 635, 640]);
-class BcmClient {
-    url;
-    agent;
-    opts;
-    cookie;
-    /** Calls made, for the summary and tests: `service.call` → attempts. */
-    attempts = [];
-    constructor(opts) {
-        this.opts = opts;
-        let base;
-        try {
-            base = new URL(opts.endpoint);
-        }
-        catch {
-            throw new errors/* StageError */.Zu(`bcm.endpoint '${opts.endpoint}' is not a URL; use the head node's base URL, e.g. https://bcm-head-01:8081`);
-        }
-        if (base.protocol !== 'https:')
-            throw new errors/* StageError */.Zu(`bcm.endpoint must use https (CMDaemon serves TLS on 8081), got ${base.protocol}`);
-        this.url = new URL(`${base.pathname.replace(/\/$/, '')}/json`, base);
-        this.agent = new external_node_https_namespaceObject.Agent({
-            keepAlive: true,
-            maxSockets: 4,
-            ca: opts.ca,
-            rejectUnauthorized: !opts.insecure,
-            ...(opts.auth.mode === 'client-cert' ? { cert: opts.auth.cert, key: opts.auth.key } : {}),
-        });
-    }
-    close() {
-        this.agent.destroy();
-    }
-    /**
-     * One POST. With `splitter`, a 200 answer that is a JSON array is handed over element by element as it
-     * arrives (its body is then left empty); anything else is buffered whole for classification.
-     */
-    post(payload, headers = {}, splitter) {
-        const body = JSON.stringify(payload);
-        const limit = this.opts.maxResponseBytes ?? 512 * 1024 * 1024;
-        return new Promise((resolve, reject) => {
-            const req = (0,external_node_https_namespaceObject.request)(this.url, {
-                method: 'POST',
-                agent: this.agent,
-                headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip', 'content-length': Buffer.byteLength(body), ...headers },
-            }, (res) => {
-                const source = res.headers['content-encoding'] === 'gzip' ? res.pipe((0,external_node_zlib_.createGunzip)()) : res;
-                const chunks = [];
-                let size = 0;
-                let head = '';
-                let streaming;
-                let broken = false;
-                const fail = (e) => {
-                    req.destroy();
-                    reject(e);
-                };
-                source.on('data', (c) => {
-                    size += c.length;
-                    if (size > limit)
-                        return fail(new errors/* StageError */.Zu(`BCM answered more than ${limit} bytes; refusing to read further`));
-                    if (streaming === undefined) {
-                        const first = c.toString('latin1').trimStart()[0];
-                        if (first !== undefined)
-                            streaming = Boolean(splitter) && res.statusCode === 200 && first === '[';
-                    }
-                    if (!streaming)
-                        return void chunks.push(c);
-                    if (head.length < 64)
-                        head += c.toString('utf8', 0, 64);
-                    if (broken)
-                        return;
-                    try {
-                        splitter.push(c);
-                    }
-                    catch {
-                        broken = true;
-                    }
-                });
-                source.on('end', () => {
-                    const status = res.statusCode ?? 0;
-                    if (!streaming)
-                        return resolve({ status, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
-                    try {
-                        if (!broken)
-                            splitter.end();
-                    }
-                    catch {
-                        broken = true;
-                    }
-                    // a broken stream keeps only its start: enough for the error message, never valid JSON
-                    resolve(broken ? { status, headers: res.headers, body: head.slice(0, 64), size } : { status, headers: res.headers, body: '[]' });
-                });
-                source.on('error', (e) => reject(new TransientError(e.message)));
-            });
-            req.setTimeout(this.opts.timeoutMs, () => req.destroy(new TransientError(`no answer within ${this.opts.timeoutMs / 1000}s`)));
-            req.on('error', (e) => {
-                if (e instanceof errors/* StageError */.Zu || e instanceof TransientError)
-                    return reject(e);
-                if (e.code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME/.test(e.code)) {
-                    return reject(new errors/* StageError */.Zu(`TLS verification of ${this.url.host} failed (${e.code}): point bcm.ca_file (or input bcm-ca-cert) at BCM's CA, /cm/local/apps/cmd/etc/cacert.pem on the head node`));
-                }
-                reject(new TransientError(e.code ? `${e.code} ${e.message}` : e.message));
-            });
-            req.end(body);
-        });
-    }
-    async withRetries(what, fn) {
-        const base = this.opts.backoffMs ?? 500;
-        for (let attempt = 0;; attempt++) {
-            try {
-                const value = await fn();
-                this.attempts.push({ call: what, attempt, outcome: 'ok' });
-                return value;
-            }
-            catch (err) {
-                const transient = err instanceof TransientError;
-                this.attempts.push({ call: what, attempt, outcome: err.message });
-                if (!transient)
-                    throw err;
-                if (attempt >= this.opts.retries) {
-                    throw new errors/* StageError */.Zu(`BCM ${this.url.host}: ${what} failed after ${attempt + 1} attempt(s): ${err.message}. Check that the head node is up and bcm.endpoint is right; raise bcm.timeout_seconds or bcm.retries for a slow head node.`);
-                }
-                await new Promise((r) => setTimeout(r, Math.min(base * 2 ** attempt, 30_000)));
-            }
-        }
-    }
-    async login() {
-        if (this.opts.auth.mode !== 'login')
-            return;
-        const { username, password } = this.opts.auth;
-        const reply = await this.withRetries('login', async () => {
-            const r = await this.post({ service: 'login', username, password });
-            if (r.status >= 500)
-                throw new TransientError(`HTTP ${r.status}`);
-            return r;
-        });
-        const setCookie = [].concat(reply.headers['set-cookie'] ?? []);
-        const token = setCookie.map((c) => /cm-login-token=([^;\s]+)/.exec(c)?.[1]).find(Boolean);
-        if (reply.status === 200 && reply.body.trim() === 'true' && token) {
-            this.cookie = `cm-login-token=${token}`;
-            return;
-        }
-        const said = safeErrorMessage(reply.body);
-        throw new errors/* StageError */.Zu(`BCM login as '${username}' was refused${said ? `: ${said}` : reply.status !== 200 ? ` (HTTP ${reply.status})` : ''}. Check the BCM username (bcm.username / input bcm-username) and the password secret (input bcm-password).`);
-    }
-    /**
-     * A call whose answer is a list, reduced element by element as it arrives (`map` returns undefined to
-     * drop an element), so a 10,000-node answer is never held whole.
-     */
-    async callList(service, call, args, map) {
-        let items = [];
-        const splitter = () => {
-            items = [];
-            return new JsonArraySplitter((el, i) => {
-                const v = map(el, i);
-                if (v !== undefined)
-                    items.push(v);
-            });
-        };
-        const value = await this.call(service, call, args, splitter);
-        if (!Array.isArray(value))
-            throw new errors/* StageError */.Zu(`BCM answered ${service}.${call} with ${value === null ? 'null' : typeof value}, expected a list`);
-        return items;
-    }
-    /** One JSON RPC call. Re-logs in once when the answer looks like an expired or missing session. */
-    async call(service, call, args = [], splitter) {
-        const name = `${service}.${call}`;
-        if (this.opts.auth.mode === 'login' && !this.cookie)
-            await this.login();
-        let relogged = false;
-        for (;;) {
-            const reply = await this.withRetries(name, async () => {
-                const r = await this.post({ service, call, args }, this.cookie ? { cookie: this.cookie } : {}, splitter?.());
-                if (r.status >= 500 && r.status < 600)
-                    throw new TransientError(`HTTP ${r.status}`);
-                return r;
-            });
-            const outcome = interpretReply(name, reply);
-            if (outcome.kind === 'ok')
-                return outcome.value;
-            if ((outcome.kind === 'auth' || outcome.kind === 'not-json') && this.opts.auth.mode === 'login' && !relogged) {
-                relogged = true;
-                this.cookie = undefined;
-                await this.login();
-                continue;
-            }
-            if (outcome.kind === 'auth') {
-                throw new errors/* StageError */.Zu(this.opts.auth.mode === 'client-cert'
-                    ? `BCM refused ${name} for the client certificate (${outcome.reason}): the certificate must be signed by the cluster CA and its profile must allow ${name}`
-                    : `BCM refused ${name} even after logging in again (${outcome.reason}): the user's profile may not allow it`);
-            }
-            throw new errors/* StageError */.Zu(outcome.kind === 'not-json' && relogged ? `${outcome.reason}, also after logging in again` : outcome.reason);
-        }
-    }
-}
-function safeErrorMessage(body) {
-    try {
-        const v = JSON.parse(body);
-        if (v && typeof v === 'object' && 'errormessage' in v)
-            return String(v.errormessage).slice(0, 300);
-    }
-    catch {
-        /* not JSON */
-    }
-    return '';
-}
-/** Classifies an HTTP reply in the order bcm-api.md §5 gives: status, JSON-ness, errormessage, success:false. */
-function interpretReply(name, reply) {
-    if (AUTH_STATUSES.has(reply.status))
-        return { kind: 'auth', reason: `HTTP ${reply.status}` };
-    if (reply.status === 400)
-        return { kind: 'error', reason: `BCM does not know ${name} (HTTP 400): this BCM version may name the call differently` };
-    if (reply.status !== 200)
-        return { kind: 'error', reason: `BCM answered HTTP ${reply.status} to ${name}` };
-    let value;
-    try {
-        value = JSON.parse(reply.body);
-    }
-    catch {
-        const looksHtml = /^\s*</.test(reply.body);
-        return looksHtml
-            ? { kind: 'auth', reason: 'an HTML page instead of JSON, as BCM sends to a session it does not know' }
-            : {
-                kind: 'not-json',
-                reason: `BCM answered ${name} with a body that is not JSON (${reply.body.length} bytes, starting ${JSON.stringify(reply.body.slice(0, 40))})`,
-            };
-    }
-    if (value === false)
-        return { kind: 'auth', reason: 'the head node answered false' };
-    if (value && typeof value === 'object' && !Array.isArray(value)) {
-        const obj = value;
-        if (typeof obj.errormessage === 'string') {
-            const msg = obj.errormessage.slice(0, 300);
-            return /does not allow access|certificate/i.test(msg)
-                ? { kind: 'auth', reason: msg }
-                : { kind: 'error', reason: `BCM refused ${name}: ${msg}` };
-        }
-        if (obj.success === false)
-            return { kind: 'error', reason: `BCM reported failure for ${name}: ${JSON.stringify(obj.validation ?? obj).slice(0, 300)}` };
-    }
-    return { kind: 'ok', value };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/bcm/model.js
-// BCM entities as discovery needs them, parsed tolerantly from BCM 10 and 11 shapes (bcm-api.md §2–§4, §7):
-// every field optional, placeholder values ("0.0.0.0", zero MAC, zero UUID, "") mean unset.
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
-const PLACEHOLDERS = new Set(['', '0.0.0.0', '::0', '::', '00:00:00:00:00:00', ZERO_UUID, 'CATEGORY']);
-function str(v) {
-    if (typeof v !== 'string')
-        return undefined;
-    const t = v.trim();
-    return PLACEHOLDERS.has(t) ? undefined : t;
-}
-function asObject(v) {
-    return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
-}
-function expectArray(v, call) {
-    if (!Array.isArray(v))
-        throw new TypeError(`BCM answered ${call} with ${v === null ? 'null' : typeof v}, expected a list`);
-    return v;
-}
-function parseInterface(raw) {
-    const o = asObject(raw);
-    if (!o)
-        return undefined;
-    const childType = typeof o.childType === 'string' ? o.childType : '';
-    return {
-        name: typeof o.name === 'string' ? o.name : '',
-        childType,
-        ip: str(o.ip),
-        networkUuid: str(o.network),
-        mac: str(o.mac)?.toUpperCase(),
-        isBmc: /bmc/i.test(childType),
-    };
-}
-/** One node of cmdevice.getNodes; undefined for entries without a hostname or UUID (nothing can select them). */
-function parseNode(item) {
-    const o = asObject(item);
-    const hostname = o && typeof o.hostname === 'string' ? o.hostname.trim() : '';
-    const uuid = o ? (str(o.uuid) ?? (typeof o.uniqueKey === 'number' ? String(o.uniqueKey) : undefined)) : undefined;
-    if (!o || !hostname || !uuid)
-        return undefined;
-    return {
-        uuid,
-        hostname,
-        childType: typeof o.childType === 'string' ? o.childType : '',
-        mac: str(o.mac)?.toUpperCase(),
-        categoryUuid: str(o.category),
-        provisioningInterface: str(o.provisioningInterface),
-        interfaces: Array.isArray(o.interfaces) ? o.interfaces.map(parseInterface).filter((i) => Boolean(i)) : [],
-    };
-}
-function parseNodes(raw) {
-    return expectArray(raw, 'cmdevice.getNodes')
-        .map(parseNode)
-        .filter((n) => Boolean(n));
-}
-function parseNetworks(raw) {
-    const out = [];
-    for (const item of expectArray(raw, 'cmnet.getNetworks')) {
-        const o = asObject(item);
-        const uuid = o && str(o.uuid);
-        if (!o || !uuid || typeof o.name !== 'string')
-            continue;
-        out.push({
-            uuid,
-            name: o.name,
-            baseAddress: str(o.baseAddress),
-            netmaskBits: typeof o.netmaskBits === 'number' ? o.netmaskBits : undefined,
-            type: typeof o.type === 'string' ? o.type.toUpperCase() : '',
-            management: o.management === true,
-        });
-    }
-    return out;
-}
-function parseCategories(raw) {
-    const out = [];
-    for (const item of expectArray(raw, 'cmdevice.getCategories')) {
-        const o = asObject(item);
-        const uuid = o && str(o.uuid);
-        if (o && uuid && typeof o.name === 'string')
-            out.push({ uuid, name: o.name });
-    }
-    return out;
-}
-/** One entry of cmstatus.getStatusForDevices, whose answer is aligned with the UUIDs asked for (null: unknown device). */
-function parseStatus(item, askedUuid) {
-    const o = asObject(item);
-    if (!o)
-        return undefined;
-    const uuid = str(o.ref_device_uuid) ?? (o.refDeviceUniqueKey !== undefined ? String(o.refDeviceUniqueKey) : askedUuid);
-    if (!uuid)
-        return undefined;
-    const status = typeof o.status === 'string' ? o.status.toUpperCase() : 'UNKNOWN';
-    return { uuid, status: status.replace('INSTALLER_CALLING_INIT', 'INSTALLER_CALLINGINIT'), closed: o.closed === true };
-}
-function parseStatuses(raw, asked) {
-    const statuses = expectArray(raw, 'cmstatus.getStatusForDevices').map((item, i) => parseStatus(item, asked[i]));
-    return new Map(statuses.filter((s) => Boolean(s)).map((s) => [s.uuid, s]));
-}
-function parseVersion(raw) {
-    const o = asObject(raw);
-    return o && typeof o.cmVersion === 'string' ? o.cmVersion : undefined;
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/config/cidr.js
-// IPv4 addresses and CIDRs: parse, contain, overlap. Small on purpose: the spec only needs these.
-function parseIpv4(text) {
-    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text.trim());
-    if (!m)
-        return undefined;
-    const parts = m.slice(1).map(Number);
-    if (parts.some((p, i) => p > 255 || (m[i + 1].length > 1 && m[i + 1].startsWith('0'))))
-        return undefined;
-    return ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0;
-}
-const mask = (bits) => (bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0);
-/** Parses `a.b.c.d/n`. `strict` refuses host bits set (10.0.0.1/8). Returns an error text instead of throwing. */
-function parseCidr(text, strict = true) {
-    const m = /^([^/]+)\/(\d{1,2})$/.exec(text.trim());
-    if (!m)
-        return `'${text}' is not an IPv4 CIDR like 10.150.0.0/16`;
-    const ip = parseIpv4(m[1]);
-    const bits = Number(m[2]);
-    if (ip === undefined)
-        return `'${m[1]}' is not an IPv4 address`;
-    if (bits > 32)
-        return `prefix length /${bits} is larger than 32`;
-    if (strict && (ip & mask(bits)) >>> 0 !== ip)
-        return `'${text}' has host bits set; the network is ${formatIpv4((ip & mask(bits)) >>> 0)}/${bits}`;
-    return { base: (ip & mask(bits)) >>> 0, bits, text: text.trim() };
-}
-function formatIpv4(n) {
-    return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
-}
-function cidrContains(cidr, ip) {
-    const c = typeof cidr === 'string' ? parseCidr(cidr, false) : cidr;
-    const n = parseIpv4(ip);
-    if (typeof c === 'string' || n === undefined)
-        return false;
-    return (n & mask(c.bits)) >>> 0 === c.base;
-}
-const LOOPBACK = { base: 0x7f000000, bits: 8, text: '127.0.0.0/8' };
-/** Two networks overlap when one contains the other's base (CIDRs never partly overlap). */
-function cidrsOverlap(a, b) {
-    const bits = Math.min(a.bits, b.bits);
-    return (a.base & mask(bits)) >>> 0 === (b.base & mask(bits)) >>> 0;
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/config/patterns.js
-const MAX_EXPANSION = 10_000;
-const RANGE = /\[(\d+)-(\d+)\]/g;
-function isGlob(p) {
-    return /[*?]/.test(p);
-}
-function isRangePattern(p) {
-    return /\[\d+-\d+\]/.test(p);
-}
-/**
- * Expands range patterns; a literal hostname expands to itself. A range whose first bound has a leading
- * zero keeps that width (`[01-10]` → 01 … 10); otherwise numbers are written plainly (`[8-10]` → 8 9 10).
- * Throws with a readable reason on bad syntax, a backwards range or more than MAX_EXPANSION names.
- */
-function expandPattern(p) {
-    const ranges = [...p.matchAll(RANGE)];
-    if (/[[\]]/.test(p.replace(RANGE, '')))
-        throw new Error(`'${p}': a range is written [first-last], e.g. dgx-[01-08]`);
-    let results = [''];
-    let last = 0;
-    for (const r of ranges) {
-        const [whole, from, to] = r;
-        const prefix = p.slice(last, r.index);
-        last = r.index + whole.length;
-        const a = Number(from);
-        const b = Number(to);
-        if (a > b)
-            throw new Error(`'${p}': range [${from}-${to}] runs backwards; write [${to}-${from}]`);
-        const count = results.length * (b - a + 1);
-        if (count > MAX_EXPANSION)
-            throw new Error(`'${p}' expands to ${count} names; at most ${MAX_EXPANSION}`);
-        const width = from.length > 1 && from.startsWith('0') ? from.length : 0;
-        const next = [];
-        for (const head of results)
-            for (let i = a; i <= b; i++)
-                next.push(`${head}${prefix}${String(i).padStart(width, '0')}`);
-        results = next;
-    }
-    return results.map((r) => r + p.slice(last));
-}
-function globToRegExp(glob) {
-    const body = glob
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.');
-    return new RegExp(`^${body}$`);
-}
-// Discovery asks once per BCM node; a range is expanded once per pattern, not once per node.
-const expandedCache = new Map();
-function expandedSet(pattern) {
-    let set = expandedCache.get(pattern);
-    if (!set) {
-        if (expandedCache.size >= 256)
-            expandedCache.clear();
-        set = new Set(expandPattern(pattern));
-        expandedCache.set(pattern, set);
-    }
-    return set;
-}
-/** Does this selector pick the node? Globs and ranges match the whole hostname; a category matches BCM's category name. */
-function matchSelector(selector, hostname, category) {
-    if (typeof selector !== 'string')
-        return category !== undefined && category === selector.category;
-    if (isGlob(selector))
-        return globToRegExp(selector).test(hostname);
-    return expandedSet(selector).has(hostname);
-}
-/** For messages: `'dgx-[01-08]'`, `category 'dgx-h100'`. */
-function selectorToString(selector) {
-    return typeof selector === 'string' ? `'${selector}'` : `category '${selector.category}'`;
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/util/similar.js
-// "Did you mean …?": edit distance and the nearest candidates, for unknown keys and missing hostnames.
-function editDistance(a, b) {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-        let prev = row[0];
-        row[0] = i;
-        for (let j = 1; j <= b.length; j++) {
-            const tmp = row[j];
-            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-            prev = tmp;
-        }
-    }
-    return row[b.length];
-}
-/** Up to `max` candidates close to `word` (distance within a third of its length, at least 2), nearest first. */
-function nearest(word, candidates, max = 3) {
-    const limit = Math.max(2, Math.floor(word.length / 3));
-    return candidates
-        .map((c) => ({ c, d: editDistance(word.toLowerCase(), c.toLowerCase()) }))
-        .filter((x) => x.d <= limit)
-        .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c))
-        .slice(0, max)
-        .map((x) => x.c);
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/bcm/select.js
-// Pure selection: which BCM nodes the spec asks for, in which roles, reached on which address.
-// Every problem is collected, so the user fixes them in one round.
-
-
-
-/** Hostnames in BCM closest to a missing one, for "did you mean". */
-function nearMisses(wanted, known, max = 3) {
-    return nearest(wanted, known, max);
-}
-/** Every address of a node, labelled by its BCM network name. */
-function nodeAddresses(node, networks) {
-    return node.interfaces
-        .filter((i) => i.ip)
-        .map((i) => ({ network: (i.networkUuid && networks.get(i.networkUuid)?.name) || '', interface: i.name, ip: i.ip }));
-}
-function describeNodeNetwork(spec) {
-    const n = spec.network.node_network;
-    return n.name ? `network '${n.name}'` : n.cidr ? `CIDR ${n.cidr}` : `interface '${n.interface}'`;
-}
-/**
- * The address of a node on the spec's node network. Management and BMC interfaces are never chosen
- * unless network.allow_management is set.
- */
-function chooseAddress(node, spec, networks) {
-    const sel = spec.network.node_network;
-    for (const iface of node.interfaces) {
-        if (!iface.ip)
-            continue;
-        const net = iface.networkUuid ? networks.get(iface.networkUuid) : undefined;
-        const isManagement = iface.isBmc || Boolean(net?.management);
-        if (isManagement && !spec.network.allow_management)
-            continue;
-        const matches = sel.name ? net?.name === sel.name : sel.cidr ? cidrContains(sel.cidr, iface.ip) : iface.name === sel.interface;
-        if (matches)
-            return { ip: iface.ip, network: net?.name ?? '' };
-    }
-    return undefined;
-}
-/** Spec-level problems with the chosen network that no node could fix. */
-function networkProblems(spec, networks) {
-    const name = spec.network.node_network.name;
-    if (!name)
-        return [];
-    const net = networks.find((n) => n.name === name);
-    if (!net)
-        return [
-            `network.node_network.name: BCM has no network '${name}' (it has: ${networks
-                .map((n) => n.name)
-                .sort()
-                .join(', ') || 'none'})`,
-        ];
-    if (net.management && !spec.network.allow_management) {
-        return [
-            `network.node_network.name: '${name}' is a BCM management network; nodes are not reached on it unless network.allow_management is true`,
-        ];
-    }
-    return [];
-}
-function selectNodes(spec, facts, at) {
-    const problems = [...networkProblems(spec, facts.networks)];
-    const networks = new Map(facts.networks.map((n) => [n.uuid, n]));
-    const categories = new Map(facts.categories.map((c) => [c.uuid, c.name]));
-    const byHostname = new Map();
-    for (const n of facts.nodes)
-        byHostname.set(n.hostname, [...(byHostname.get(n.hostname) ?? []), n]);
-    const knownNames = [...byHostname.keys()];
-    const resolve = (key) => {
-        const names = [];
-        spec.nodes[key].forEach((selector, i) => {
-            const where = `nodes.${key}[${i}]`;
-            if (typeof selector === 'string' && !isGlob(selector)) {
-                for (const name of expandPattern(selector)) {
-                    if (byHostname.has(name))
-                        names.push(name);
-                    else {
-                        const near = nearMisses(name, knownNames);
-                        problems.push(`${where}: node '${name}' is not in BCM${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`);
-                    }
-                }
-                return;
-            }
-            const matched = facts.nodes
-                .filter((n) => matchSelector(selector, n.hostname, n.categoryUuid && categories.get(n.categoryUuid)))
-                .map((n) => n.hostname);
-            if (!matched.length)
-                problems.push(`${where}: ${selectorToString(selector)} matches no BCM node`);
-            names.push(...matched);
-        });
-        return names;
-    };
-    const controlPlane = resolve('control_plane');
-    const workers = resolve('workers');
-    const byRole = [
-        ['control_plane', controlPlane],
-        ['etcd', spec.nodes.etcd.length ? resolve('etcd') : controlPlane],
-        ['worker', workers],
-        ['gpu_worker', spec.nodes.gpu_workers.length ? resolve('gpu_workers') : workers],
-    ];
-    const roles = new Map();
-    for (const [role, names] of byRole)
-        for (const name of names)
-            roles.set(name, (roles.get(name) ?? new Set()).add(role));
-    const nodes = [];
-    const byAddress = new Map();
-    for (const [hostname, roleSet] of [...roles.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-        const candidates = byHostname.get(hostname);
-        if (candidates.length > 1) {
-            problems.push(`${hostname}: BCM has ${candidates.length} devices with this hostname (${candidates.map((c) => c.uuid).join(', ')}); rename or remove the duplicate in BCM`);
-            continue;
-        }
-        const node = candidates[0];
-        if (roleSet.has('control_plane') && roleSet.has('worker') && !spec.nodes.allow_stacked) {
-            problems.push(`${hostname}: selected as both control plane and worker; remove it from one role or set nodes.allow_stacked: true`);
-        }
-        const addresses = nodeAddresses(node, networks);
-        const chosen = chooseAddress(node, spec, networks);
-        if (!chosen) {
-            const have = addresses.map((a) => `${a.ip} on ${a.network || 'no network'} (${a.interface})`).join(', ') || 'none';
-            problems.push(`${hostname}: no address on ${describeNodeNetwork(spec)}; its addresses: ${have}. Give it an interface there in BCM, or choose another network.node_network`);
-            continue;
-        }
-        byAddress.set(chosen.ip, [...(byAddress.get(chosen.ip) ?? []), hostname]);
-        nodes.push({
-            hostname,
-            uuid: node.uuid,
-            mac: node.mac ?? '',
-            category: node.categoryUuid ? categories.get(node.categoryUuid) : undefined,
-            status: 'UNKNOWN',
-            roles: [...roleSet],
-            address: chosen.ip,
-            network: chosen.network,
-            addresses,
-            history: [{ stage: 'discover-nodes', at, result: 'discovered' }],
-        });
-    }
-    for (const [ip, names] of byAddress)
-        if (names.length > 1)
-            problems.push(`${names.join(', ')}: share the address ${ip}; each node needs its own address on ${describeNodeNetwork(spec)}`);
-    if (!nodes.some((n) => n.roles.includes('control_plane')) && !problems.some((p) => p.startsWith('nodes.control_plane'))) {
-        problems.push('nodes.control_plane: no control-plane node was selected; list at least one');
-    }
-    return { nodes, problems };
-}
-/** Puts BCM's status on each selected node; refuses nodes that are not in an accepted status or are closed. */
-function applyStatuses(selection, statuses, spec) {
-    const problems = [...selection.problems];
-    const nodes = selection.nodes.map((node) => {
-        const status = statuses.get(node.uuid);
-        const text = status?.status ?? 'UNKNOWN';
-        if (!status || !spec.nodes.allowed_status.includes(text) || status.closed) {
-            problems.push(`${node.hostname}: BCM reports it ${status?.closed ? `${text} and closed` : text} (accepted: ${spec.nodes.allowed_status.join(', ')}); bring it up in BCM, or add the status to nodes.allowed_status`);
-        }
-        return { ...node, status: status?.closed ? `${text} (closed)` : text };
-    });
-    return { nodes, problems };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/inventory/types.js
-// The inventory document (inventory.json): produced by discover-nodes, enriched by prepare-nodes,
-// read by the later stages. Versioned, deterministic, never holds a secret.
-const INVENTORY_SCHEMA_VERSION = 1;
-
-;// CONCATENATED MODULE: ./build/actions/lib/inventory/secrets.js
-// Refuses documents that look like they carry a secret: artifacts and outputs must never hold one.
-const SECRET_KEY = /(pass(word|wd|phrase)?|secret|token|private[_-]?key|credential|api[_-]?key|kubeconfig)$/i;
-const SECRET_VALUE = [
-    [/-----BEGIN [A-Z0-9 ]*-----/, 'a PEM block'],
-    [/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\./, 'a JSON Web Token'],
-    [/\b(ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}/, 'a GitHub token'],
-    [/\bAKIA[0-9A-Z]{16}\b/, 'an AWS access key'],
-    [/\bcm-login-token=[A-Za-z0-9]+/, 'a BCM login cookie'],
-];
-/** Cheap first test: every value pattern needs one of these; most strings skip the full check. */
-const MAYBE_SECRET_VALUE = /-----BEGIN|eyJ|gh[pousr]_|github_pat_|AKIA|cm-login-token=/;
-/** Walks a JSON value and lists every place that looks like a secret. Values are never echoed. */
-function findSecrets(value, path = '') {
-    const found = [];
-    // the path is built only for a finding: a 10,000-node inventory has hundreds of thousands of values
-    const pathOf = (trail) => trail.reduce((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), path);
-    const visit = (v, trail, key) => {
-        if (typeof v === 'string') {
-            if (key !== undefined && SECRET_KEY.test(key) && v.length > 0)
-                found.push({ path: pathOf(trail), why: `key '${key}' holds a value` });
-            if (MAYBE_SECRET_VALUE.test(v))
-                for (const [re, what] of SECRET_VALUE)
-                    if (re.test(v))
-                        found.push({ path: pathOf(trail), why: `value contains ${what}` });
-        }
-        else if (Array.isArray(v)) {
-            for (let i = 0; i < v.length; i++) {
-                trail.push(i);
-                visit(v[i], trail, undefined);
-                trail.pop();
-            }
-        }
-        else if (v && typeof v === 'object') {
-            for (const k of Object.keys(v)) {
-                trail.push(k);
-                visit(v[k], trail, k);
-                trail.pop();
-            }
-        }
-    };
-    visit(value, [], undefined);
-    return found;
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/inventory/document.js
-// Reading, writing, validating and merging inventory.json. Output is canonical (sorted keys, nodes by
-// hostname, fixed role order) so the same inventory is the same bytes and diffs stay readable.
-
-
-
-
-
-const ROLE_ORDER = ['control_plane', 'etcd', 'worker', 'gpu_worker'];
-/** A copy with every object's keys sorted (undefined members dropped), for JSON.stringify's native speed. */
-function sortKeysDeep(value) {
-    if (Array.isArray(value))
-        return value.map(sortKeysDeep);
-    if (value && typeof value === 'object') {
-        const out = {};
-        for (const k of Object.keys(value).sort()) {
-            const v = value[k];
-            if (v !== undefined)
-                out[k] = sortKeysDeep(v);
-        }
-        return out;
-    }
-    return value;
-}
-function normalizeNode(node) {
-    return {
-        ...node,
-        roles: ROLE_ORDER.filter((r) => node.roles.includes(r)),
-        addresses: [...node.addresses].sort((a, b) => a.network.localeCompare(b.network) || a.interface.localeCompare(b.interface) || a.ip.localeCompare(b.ip)),
-    };
-}
-function normalizeInventory(inv) {
-    return {
-        ...inv,
-        nodes: inv.nodes.map(normalizeNode).sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0)),
-    };
-}
-/** The canonical text of an inventory. Refuses anything that looks like a secret. */
-function serializeInventory(inv) {
-    const problems = validateInventory(inv);
-    if (problems.length)
-        throw new errors/* StageError */.Zu('refusing to write an invalid inventory', problems);
-    const secrets = findSecrets(inv);
-    if (secrets.length)
-        throw new errors/* StageError */.Zu('refusing to write an inventory that looks like it holds a secret', secrets.map((s) => `${s.path}: ${s.why}`));
-    return `${JSON.stringify(sortKeysDeep(normalizeInventory(inv)), null, 2)}\n`;
-}
-function parseInventory(text, source) {
-    let data;
-    try {
-        data = JSON.parse(text);
-    }
-    catch (err) {
-        throw new errors/* UsageError */.eb(`${source} is not valid JSON: ${err.message}`);
-    }
-    const problems = validateInventory(data);
-    if (problems.length)
-        throw new errors/* UsageError */.eb(`${source} is not a bcmkube inventory:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    return data;
-}
-function readInventory(path) {
-    let text;
-    try {
-        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
-    }
-    catch (err) {
-        throw new errors/* UsageError */.eb(`cannot read inventory '${path}': ${err.code ?? String(err)} — run discover-nodes first, or pass the inventory artifact of the previous stage`);
-    }
-    return parseInventory(text, path);
-}
-/** Writes atomically (temp file + rename), so a crash never leaves half an inventory. */
-function writeInventory(path, inv) {
-    const text = serializeInventory(inv);
-    (0,external_node_fs_.mkdirSync)((0,external_node_path_.dirname)(path), { recursive: true });
-    const tmp = `${path}.tmp-${process.pid}`;
-    (0,external_node_fs_.writeFileSync)(tmp, text, { mode: 0o644 });
-    (0,external_node_fs_.renameSync)(tmp, path);
-    return text;
-}
-const isString = (v) => typeof v === 'string';
-/** Structural validation; returns problems as `path: message`. */
-function validateInventory(data) {
-    const p = [];
-    if (!data || typeof data !== 'object' || Array.isArray(data))
-        return ['(root): must be an object'];
-    const inv = data;
-    if (inv.schemaVersion !== INVENTORY_SCHEMA_VERSION)
-        p.push(`schemaVersion: must be ${INVENTORY_SCHEMA_VERSION}, got ${JSON.stringify(inv.schemaVersion)} (written by another bcmkube version?)`);
-    if (!isString(inv.cluster) || !inv.cluster)
-        p.push('cluster: must be a non-empty string');
-    if (!isString(inv.specHash))
-        p.push('specHash: must be a string');
-    const bcm = inv.bcm;
-    if (!bcm || !isString(bcm.endpoint))
-        p.push('bcm.endpoint: must be a string');
-    if (!Array.isArray(inv.history))
-        p.push('history: must be an array');
-    if (!Array.isArray(inv.nodes))
-        return [...p, 'nodes: must be an array'];
-    const seen = new Set();
-    inv.nodes.forEach((n, i) => {
-        const at = `nodes[${i}]`;
-        if (!n || typeof n !== 'object')
-            return p.push(`${at}: must be an object`);
-        const node = n;
-        for (const k of ['hostname', 'uuid', 'mac', 'status', 'address', 'network'])
-            if (!isString(node[k]))
-                p.push(`${at}.${k}: must be a string`);
-        if (isString(node.hostname)) {
-            if (seen.has(node.hostname))
-                p.push(`${at}.hostname: '${node.hostname}' appears twice`);
-            seen.add(node.hostname);
-        }
-        if (!Array.isArray(node.roles) || node.roles.some((r) => !ROLE_ORDER.includes(r)))
-            p.push(`${at}.roles: must be a list of ${ROLE_ORDER.join(', ')}`);
-        if (!Array.isArray(node.addresses))
-            p.push(`${at}.addresses: must be an array`);
-        if (!Array.isArray(node.history))
-            p.push(`${at}.history: must be an array`);
-    });
-    return p;
-}
-/**
- * Applies a later stage's per-node changes: facts replace facts, history grows. Nodes missing from the
- * update are kept unchanged; an update for a node the inventory lacks is an error (stages never add nodes
- * behind discovery's back).
- */
-function mergeInventory(base, updates, mark) {
-    const byName = new Map(base.nodes.map((n) => [n.hostname, n]));
-    for (const u of updates)
-        if (!byName.has(u.hostname))
-            throw new errors/* StageError */.Zu(`node '${u.hostname}' is not in the inventory of cluster '${base.cluster}'`);
-    const updated = new Map(updates.map((u) => [u.hostname, u]));
-    const nodes = base.nodes.map((n) => {
-        const u = updated.get(n.hostname);
-        if (!u)
-            return n;
-        const { history: extra = [], ...rest } = u;
-        return { ...n, ...rest, history: [...n.history, ...extra] };
-    });
-    return { ...base, nodes, history: [...base.history, mark] };
-}
-
-// EXTERNAL MODULE: ./build/actions/lib/report/inputs.js
-var report_inputs = __nccwpck_require__(738);
-;// CONCATENATED MODULE: ./build/actions/lib/report/markdown.js
-// Small Markdown builders for job summaries, PR comments and terminal output.
-function cell(value) {
-    return String(value ?? '')
-        .replace(/\|/g, '\\|')
-        .replace(/\r?\n/g, ' ');
-}
-function table(headers, rows) {
-    const lines = [`| ${headers.map(cell).join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`];
-    for (const row of rows)
-        lines.push(`| ${row.map(cell).join(' | ')} |`);
-    return lines.join('\n');
-}
-function heading(text, level = 2) {
-    return `${'#'.repeat(level)} ${text}`;
-}
-function bullets(items) {
-    return items.map((i) => `- ${i}`).join('\n');
-}
-function codeBlock(text, lang = '') {
-    return `\`\`\`${lang}\n${text}\n\`\`\``;
-}
-function timingsTable(phases) {
-    const total = phases.reduce((s, p) => s + p.ms, 0);
-    return table(['phase', 'seconds'], [...phases.map((p) => [p.name, (p.ms / 1000).toFixed(2)]), ['**total**', `**${(total / 1000).toFixed(2)}**`]]);
-}
-/** A Mermaid flowchart of steps with dependencies, coloured by outcome. Ids are sanitised. */
-function mermaidFlow(steps) {
-    const id = (s) => s.replace(/[^A-Za-z0-9_]/g, '_');
-    const lines = ['flowchart LR'];
-    for (const s of steps)
-        lines.push(`  ${id(s.id)}["${s.label.replace(/"/g, "'")}"]`);
-    for (const s of steps)
-        for (const n of s.needs)
-            lines.push(`  ${id(n)} --> ${id(s.id)}`);
-    const colours = {
-        ok: 'fill:#d4f7d4,stroke:#2a7a2a',
-        failed: 'fill:#f7d4d4,stroke:#a12a2a',
-        skipped: 'fill:#eeeeee,stroke:#888888',
-        unchanged: 'fill:#e4ecf7,stroke:#4a6a9a',
-        planned: 'fill:#fff6d4,stroke:#9a7a2a',
-    };
-    for (const s of steps)
-        if (s.outcome)
-            lines.push(`  style ${id(s.id)} ${colours[s.outcome]}`);
-    return codeBlock(lines.join('\n'), 'mermaid');
-}
-
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/ajv/dist/2020.js
@@ -69658,7 +68524,7 @@ function readFlowCollection(state, nodeIndent, props) {
 		}
 		const entryLine = state.line;
 		const entryStart = snapshotState(state);
-		const keyWasRead = js_yaml_parseNode(state, nodeIndent, CONTEXT_FLOW_IN, false, true);
+		const keyWasRead = parseNode(state, nodeIndent, CONTEXT_FLOW_IN, false, true);
 		skipFlowSeparationSpace(state, nodeIndent);
 		ch = state.input.charCodeAt(state.position);
 		if ((isMapping || isExplicitPair || state.line === entryLine) && ch === 58) {
@@ -69669,7 +68535,7 @@ function readFlowCollection(state, nodeIndent, props) {
 				insertFlowPairMappingEvent(state, entryStart);
 				if (!keyWasRead) addEmptyScalarEvent(state);
 			} else if (!keyWasRead) addEmptyScalarEvent(state);
-			if (!js_yaml_parseNode(state, nodeIndent, CONTEXT_FLOW_IN, false, true)) addEmptyScalarEvent(state);
+			if (!parseNode(state, nodeIndent, CONTEXT_FLOW_IN, false, true)) addEmptyScalarEvent(state);
 			skipFlowSeparationSpace(state, nodeIndent);
 			if (!isMapping) addPopEvent(state);
 		} else if (isMapping && isPair) {
@@ -69703,7 +68569,7 @@ function readBlockSequence(state, nodeIndent, props) {
 		const hadBreak = skipSeparationSpace(state, true) > 0;
 		if (state.firstTabInLine !== -1 && state.input.charCodeAt(state.position) === 45 && isWsOrEolOrEnd(state.input.charCodeAt(state.position + 1))) throwError(state, "bad indentation of a sequence entry");
 		if (hadBreak && state.lineIndent <= nodeIndent) addEmptyScalarEvent(state);
-		else js_yaml_parseNode(state, nodeIndent, CONTEXT_BLOCK_IN, false, true);
+		else parseNode(state, nodeIndent, CONTEXT_BLOCK_IN, false, true);
 		skipSeparationSpace(state, true);
 		if (state.lineIndent < nodeIndent || state.position >= state.length) break;
 		if (state.lineIndent > nodeIndent) throwError(state, "bad indentation of a sequence entry");
@@ -69749,7 +68615,7 @@ function readBlockMapping(state, nodeIndent, flowIndent, props) {
 				atExplicitKey = false;
 			}
 			const beforeKey = snapshotState(state);
-			if (!js_yaml_parseNode(state, flowIndent, CONTEXT_FLOW_OUT, false, true)) break;
+			if (!parseNode(state, flowIndent, CONTEXT_FLOW_OUT, false, true)) break;
 			if (state.line === entryLine) {
 				ch = state.input.charCodeAt(state.position);
 				while (isWhiteSpace(ch)) ch = state.input.charCodeAt(++state.position);
@@ -69788,7 +68654,7 @@ function readBlockMapping(state, nodeIndent, flowIndent, props) {
 				return true;
 			}
 		}
-		if (js_yaml_parseNode(state, nodeIndent, CONTEXT_BLOCK_OUT, true, pendingExplicitKey)) pendingExplicitKey = false;
+		if (parseNode(state, nodeIndent, CONTEXT_BLOCK_OUT, true, pendingExplicitKey)) pendingExplicitKey = false;
 		if (!atExplicitKey) {
 			if (pendingExplicitKey) {
 				addEmptyScalarEvent(state);
@@ -69805,7 +68671,7 @@ function readBlockMapping(state, nodeIndent, flowIndent, props) {
 	if (mappingOpened) addPopEvent(state);
 	return true;
 }
-function js_yaml_parseNode(state, parentIndent, nodeContext, allowToSeek, allowCompact, allowPropertyMapping = true) {
+function parseNode(state, parentIndent, nodeContext, allowToSeek, allowCompact, allowPropertyMapping = true) {
 	if (state.depth >= state.maxDepth) throwError(state, `nesting exceeded maxDepth (${state.maxDepth})`);
 	state.depth++;
 	let indentStatus = 1;
@@ -69940,7 +68806,7 @@ function readDocument(state) {
 		return;
 	}
 	addDocumentEvent(state, explicitStart, false);
-	if (!js_yaml_parseNode(state, state.lineIndent - 1, CONTEXT_BLOCK_OUT, false, allowCompact, allowCompact)) addEmptyScalarEvent(state);
+	if (!parseNode(state, state.lineIndent - 1, CONTEXT_BLOCK_OUT, false, allowCompact, allowCompact)) addEmptyScalarEvent(state);
 	skipSeparationSpace(state, true);
 	if (state.position === state.lineStart && testDocumentSeparator(state)) {
 		explicitEnd = state.input.charCodeAt(state.position) === 46;
@@ -71019,11 +69885,155 @@ var CHOMPING_KEEP = CHOMPING_MODE.KEEP;
 
 //# sourceMappingURL=js-yaml.mjs.map
 ;// CONCATENATED MODULE: ./build/schema/cluster-spec.schema.json
-const cluster_spec_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json","title":"bcmkube cluster spec","description":"One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative file paths are resolved against the current working directory (in Actions: the checked-out repository root). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.","type":"object","additionalProperties":false,"required":["name","bcm","nodes","network"],"$defs":{"nodeSelector":{"description":"A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).","oneOf":[{"type":"string","minLength":1,"maxLength":253,"description":"A hostname (dgx-05), a range pattern (dgx-[01-08], rack[1-2]-dgx[01-04]; a leading zero keeps the width) or a glob (dgx-*, dgx-0?) matched against BCM hostnames."},{"type":"object","additionalProperties":false,"required":["category"],"properties":{"category":{"type":"string","description":"BCM category name: every node in it.","minLength":1,"maxLength":128}},"description":"Every node in a BCM category."}]}},"properties":{"$schema":{"type":"string","description":"Editor hint; ignored."},"name":{"type":"string","description":"Cluster name: lower-case letters, digits and \'-\', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"bcm":{"type":"object","description":"The BCM head node\'s JSON API (CMDaemon).","additionalProperties":false,"properties":{"endpoint":{"type":"string","description":"Base URL of the head node\'s CMDaemon, https only (http would send the BCM password in clear, and is refused even with insecure), e.g. https://bcm-head-01:8081 or a reverse proxy URL. The client posts to <endpoint>/json.","format":"uri","pattern":"^https://"},"auth":{"type":"string","description":"How to log in to BCM. login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).","enum":["login","client-cert"]},"username":{"type":"string","description":"Login user (not a secret). The action input bcm-username overrides it.","minLength":1,"maxLength":64},"password_file":{"type":"string","description":"CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret. Relative to the working directory."},"client_cert_file":{"type":"string","description":"CLI only: client certificate (PEM) for auth: client-cert. Relative to the working directory."},"client_key_file":{"type":"string","description":"CLI only: its private key (PEM). Relative to the working directory."},"ca_file":{"type":"string","description":"BCM\'s CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it. Relative to the working directory."},"insecure":{"type":"boolean","description":"Skip TLS verification. Never in production; the summary carries a warning.","default":false},"timeout_seconds":{"type":"integer","description":"Per-request timeout.","default":30,"minimum":1,"maximum":600},"retries":{"type":"integer","description":"Extra attempts for connection errors and 5xx (reads only), with exponential backoff.","default":3,"minimum":0,"maximum":10}},"required":["endpoint","auth"]},"nodes":{"type":"object","description":"Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.","additionalProperties":false,"properties":{"control_plane":{"type":"array","description":"Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"minItems":1},"workers":{"type":"array","description":"Kubernetes worker nodes (kube_node).","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"etcd":{"type":"array","description":"etcd members. Empty: the control plane. Use an odd number (quorum); more than 7 slows every write.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"gpu_workers":{"type":"array","description":"Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"allow_stacked":{"type":"boolean","description":"Allow a node to be both control plane and worker (stacked). Off: a node in both lists is an error.","default":false},"allowed_status":{"type":"array","description":"BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.","items":{"type":"string","enum":["UP","DOWN","PENDING","INSTALLING","INSTALLER_FAILED","INSTALLER_REBOOTING","INSTALLER_CALLINGINIT","INSTALLER_UNREACHABLE","GOING_DOWN","BOOTING","UNDEFINED","UNKNOWN"]},"default":["UP"],"minItems":1,"uniqueItems":true},"skippable":{"type":"array","description":"Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).","items":{"type":"string","description":"A hostname."},"default":[]}},"required":["control_plane"]},"network":{"type":"object","description":"How nodes are reached and the cluster\'s own networks.","additionalProperties":false,"properties":{"node_network":{"type":"object","description":"The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. BCM\'s management/BMC network is never used unless allow_management.","additionalProperties":false,"properties":{"name":{"type":"string","description":"BCM network name, e.g. dgxnet.","minLength":1},"cidr":{"type":"string","description":"IPv4 CIDR the address must be in, e.g. 10.184.162.0/24."},"interface":{"type":"string","description":"Interface name on the node in BCM, e.g. ens1f0np0.","minLength":1}},"minProperties":1,"maxProperties":1},"allow_management":{"type":"boolean","description":"Allow a management or BMC network/interface to be chosen.","default":false},"pod_cidr":{"type":"string","description":"Pod network (kube_pods_subnet). Must not overlap the service or node network.","default":"172.29.0.0/16"},"service_cidr":{"type":"string","description":"Service network (kube_service_addresses).","default":"10.150.0.0/16"}},"required":["node_network"]},"access":{"type":"object","description":"SSH access to the nodes.","additionalProperties":false,"properties":{"admin":{"type":"object","description":"The bootstrap admin that creates the service user (root, or a user with passwordless sudo).","additionalProperties":false,"properties":{"user":{"type":"string","description":"Admin user name.","default":"root"},"auth":{"type":"string","description":"key, or password (BCM images ship a password-only admin).","enum":["key","password"],"default":"key"},"key_file":{"type":"string","description":"CLI only: the admin\'s private key. In Actions: input admin-ssh-key. Relative to the working directory."},"password_file":{"type":"string","description":"CLI only: the admin\'s password. In Actions: input admin-password. Relative to the working directory."}},"default":{}},"service_user":{"type":"object","description":"The user Kubespray and later stages log in as.","additionalProperties":false,"properties":{"name":{"type":"string","description":"User name.","default":"ansiblebcm","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"uid":{"type":"integer","description":"UID (match LDAP when the home is shared).","default":60000,"minimum":1000,"maximum":2147483646},"gid":{"type":"integer","description":"GID of its own group.","default":60000,"minimum":1000,"maximum":2147483646},"shell":{"type":"string","description":"Login shell.","default":"/bin/bash","pattern":"^/[A-Za-z0-9._/-]+$"},"public_key":{"type":"string","description":"OpenSSH public key line (not a secret). Or public_key_file."},"public_key_file":{"type":"string","description":"File holding the public key. Relative to the working directory."},"private_key_file":{"type":"string","description":"CLI only: the private key. In Actions: input service-ssh-key. Relative to the working directory."}},"default":{}},"host_key_policy":{"type":"string","description":"strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).","enum":["strict","accept-new","off"],"default":"strict"},"known_hosts_file":{"type":"string","description":"known_hosts for the nodes (by address and hostname). Relative to the working directory."},"legacy_algorithms":{"type":"boolean","description":"Allow ssh-rsa (SHA-1) for old BCM images.","default":false},"concurrency":{"type":"integer","description":"Nodes worked on at once.","default":32,"minimum":1,"maximum":512},"connect_timeout_seconds":{"type":"integer","description":"SSH connect timeout.","default":10,"minimum":1,"maximum":300},"command_timeout_seconds":{"type":"integer","description":"Timeout of one remote command.","default":120,"minimum":1,"maximum":3600},"min_containerd_gb":{"type":"integer","description":"Free space containerd needs, GB.","default":10,"minimum":1,"maximum":100000},"max_clock_skew_seconds":{"type":"number","description":"Largest clock difference from the runner.","default":2,"minimum":0,"maximum":3600},"data_partitions":{"type":"array","description":"Data partitions where containerd may live when /var is small (DGX: /raid).","items":{"type":"string","pattern":"^/[A-Za-z0-9._/-]*$"},"default":["/raid","/local"]},"gpu_drivers_later":{"type":"boolean","description":"GPU workers may show no GPU yet (the GPU Operator installs the driver).","default":false}},"default":{}},"kubernetes":{"type":"object","description":"Kubernetes through Kubespray.","additionalProperties":false,"properties":{"kubespray_version":{"type":"string","description":"Kubespray release tag. Supported Kubernetes per line: v2.24 1.26-1.28, v2.25 1.27-1.29, v2.26 1.28-1.30, v2.27 1.29-1.31.","default":"v2.27.1","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"version":{"type":"string","description":"Kubernetes version (kube_version). Must be supported by the Kubespray line and, with Run:ai 2.21, be 1.29-1.32.","default":"v1.31.9","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"cni":{"type":"string","description":"Network plugin (kube_network_plugin).","enum":["calico","cilium","flannel"],"default":"calico"},"dns_domain":{"type":"string","description":"Cluster DNS domain (Kubespray dns_domain). Stays cluster.local: the predecessor passed cluster_name and changed it by accident.","default":"cluster.local","format":"hostname"},"apiserver_healthcheck_port":{"type":"integer","description":"Port of the nginx-proxy healthcheck on every node (loadbalancer_apiserver_healthcheck_port). Kubespray\'s default 8081 is held by BCM\'s CMDaemon on BCM nodes, which leaves workers NotReady; hence 8082.","default":8082,"minimum":1,"maximum":65535},"extra_vars":{"type":"object","description":"Extra Kubespray variables (group_vars/all), applied last.","default":{}}},"default":{}},"platform":{"type":"object","description":"The Helm platform (helm/platform.yaml).","additionalProperties":false,"properties":{"ingress":{"type":"string","description":"Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).","enum":["ingress-nginx","none"],"default":"ingress-nginx"},"gpu_driver":{"type":"boolean","description":"Let the GPU Operator install the driver. DGX OS ships it: false.","default":false},"releases":{"type":"object","description":"Per-release overrides by release name.","default":{},"additionalProperties":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install this release."},"version":{"type":"string","description":"Chart version."},"values":{"type":"object","description":"Values merged over helm/values/<release>.yaml."}}}}},"default":{}},"runai":{"type":"object","description":"Run:ai self-hosted.","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install Run:ai.","default":true},"version":{"type":"string","description":"Run:ai control-plane chart version (the 2.21 line).","default":"2.21.63","pattern":"^\\\\d+\\\\.\\\\d+(\\\\.\\\\d+)?$"},"domain":{"type":"string","description":"Run:ai FQDN (DNS name users and the cluster reach the control plane on). Required while runai.enabled is true.","format":"hostname"},"cluster_name":{"type":"string","description":"Run:ai cluster name. Default: the spec name."},"tls":{"type":"object","description":"TLS for the Run:ai domain.","additionalProperties":false,"properties":{"source":{"type":"string","description":"generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.","enum":["generate","provided"],"default":"generate"},"cert_file":{"type":"string","description":"Certificate (PEM). Relative to the working directory."},"key_file":{"type":"string","description":"CLI only: key (PEM). Relative to the working directory."},"ca_file":{"type":"string","description":"CA (PEM). Relative to the working directory."}},"default":{}},"ingress_port":{"type":"integer","description":"HTTPS NodePort of the ingress (within Kubernetes\' NodePort range 30000-32767).","default":30443,"minimum":1,"maximum":65535},"url":{"type":"string","description":"Control-plane URL. Default: https://<domain>:<ingress_port>.","format":"uri"},"admin_user":{"type":"string","description":"Run:ai admin user (email)."},"password_file":{"type":"string","description":"CLI only: the admin password. In Actions: input runai-admin-password. Relative to the working directory."}},"default":{},"if":{"required":["enabled"],"properties":{"enabled":{"const":false}}},"else":{"required":["domain"]}},"mirrors":{"type":"object","description":"Base URLs for an air-gapped site.","additionalProperties":false,"properties":{"tools":{"type":"string","description":"helm/kubectl downloads (upstream layout).","format":"uri"},"charts":{"type":"string","description":"A Helm repository holding every platform chart.","format":"uri"},"kubespray":{"type":"string","description":"Kubespray release tarballs.","format":"uri"},"pypi":{"type":"string","description":"Python package index for Kubespray\'s requirements.","format":"uri"},"images":{"type":"object","description":"Container registry → mirror endpoints for containerd.","default":{},"additionalProperties":{"type":"array","items":{"type":"string","format":"uri"}}},"ca_file":{"type":"string","description":"CA certificate (PEM) that signs the mirrors\' HTTPS certificates, for a site with its own CA. Relative to the working directory."},"sha256":{"type":"object","description":"SHA-256 pins by file name (e.g. kubespray-v2.27.1.tar.gz), added to the repo\'s table; a download that does not match is refused.","default":{},"additionalProperties":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},"default":{}}}}');
+const cluster_spec_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json","title":"bcmkube cluster spec","description":"One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative file paths are resolved against the current working directory (in Actions: the checked-out repository root). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.","type":"object","additionalProperties":false,"required":["name","bcm","nodes","network"],"$defs":{"nodeSelector":{"description":"A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).","oneOf":[{"type":"string","minLength":1,"maxLength":253,"description":"A hostname (dgx-05), a range pattern (dgx-[01-08], rack[1-2]-dgx[01-04]; a leading zero keeps the width) or a glob (dgx-*, dgx-0?) matched against BCM hostnames."},{"type":"object","additionalProperties":false,"required":["category"],"properties":{"category":{"type":"string","description":"BCM category name: every node in it.","minLength":1,"maxLength":128}},"description":"Every node in a BCM category."}]}},"properties":{"$schema":{"type":"string","description":"Editor hint; ignored."},"name":{"type":"string","description":"Cluster name: lower-case letters, digits and \'-\', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"bcm":{"type":"object","description":"The BCM head node\'s JSON API (CMDaemon).","additionalProperties":false,"properties":{"endpoint":{"type":"string","description":"Base URL of the head node\'s CMDaemon, https only (http would send the BCM password in clear, and is refused even with insecure), e.g. https://bcm-head-01:8081 or a reverse proxy URL. The client posts to <endpoint>/json.","format":"uri","pattern":"^https://"},"auth":{"type":"string","description":"How to log in to BCM. login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).","enum":["login","client-cert"]},"username":{"type":"string","description":"Login user (not a secret). The action input bcm-username overrides it.","minLength":1,"maxLength":64},"password_file":{"type":"string","description":"CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret. Relative to the working directory."},"client_cert_file":{"type":"string","description":"CLI only: client certificate (PEM) for auth: client-cert. Relative to the working directory."},"client_key_file":{"type":"string","description":"CLI only: its private key (PEM). Relative to the working directory."},"ca_file":{"type":"string","description":"BCM\'s CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it. Relative to the working directory."},"insecure":{"type":"boolean","description":"Skip TLS verification. Never in production; the summary carries a warning.","default":false},"timeout_seconds":{"type":"integer","description":"Per-request timeout.","default":30,"minimum":1,"maximum":600},"retries":{"type":"integer","description":"Extra attempts for connection errors and 5xx (reads only), with exponential backoff.","default":3,"minimum":0,"maximum":10}},"required":["endpoint","auth"]},"nodes":{"type":"object","description":"Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.","additionalProperties":false,"properties":{"control_plane":{"type":"array","description":"Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"minItems":1},"workers":{"type":"array","description":"Kubernetes worker nodes (kube_node).","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"etcd":{"type":"array","description":"etcd members. Empty: the control plane. Use an odd number (quorum); more than 7 slows every write.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"gpu_workers":{"type":"array","description":"Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"allow_stacked":{"type":"boolean","description":"Allow a node to be both control plane and worker (stacked). Off: a node in both lists is an error.","default":false},"allowed_status":{"type":"array","description":"BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.","items":{"type":"string","enum":["UP","DOWN","PENDING","INSTALLING","INSTALLER_FAILED","INSTALLER_REBOOTING","INSTALLER_CALLINGINIT","INSTALLER_UNREACHABLE","GOING_DOWN","BOOTING","UNDEFINED","UNKNOWN"]},"default":["UP"],"minItems":1,"uniqueItems":true},"skippable":{"type":"array","description":"Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).","items":{"type":"string","description":"A hostname."},"default":[]}},"required":["control_plane"]},"network":{"type":"object","description":"How nodes are reached and the cluster\'s own networks.","additionalProperties":false,"properties":{"node_network":{"type":"object","description":"The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. BCM\'s management/BMC network is never used unless allow_management.","additionalProperties":false,"properties":{"name":{"type":"string","description":"BCM network name, e.g. dgxnet.","minLength":1},"cidr":{"type":"string","description":"IPv4 CIDR the address must be in, e.g. 10.184.162.0/24."},"interface":{"type":"string","description":"Interface name on the node in BCM, e.g. ens1f0np0.","minLength":1}},"minProperties":1,"maxProperties":1},"allow_management":{"type":"boolean","description":"Allow a management or BMC network/interface to be chosen.","default":false},"pod_cidr":{"type":"string","description":"Pod network (kube_pods_subnet). Must not overlap the service or node network.","default":"172.29.0.0/16"},"service_cidr":{"type":"string","description":"Service network (kube_service_addresses).","default":"10.150.0.0/16"}},"required":["node_network"]},"access":{"type":"object","description":"SSH access to the nodes.","additionalProperties":false,"properties":{"admin":{"type":"object","description":"The bootstrap admin that creates the service user (root, or a user with passwordless sudo).","additionalProperties":false,"properties":{"user":{"type":"string","description":"Admin user name.","default":"root","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"auth":{"type":"string","description":"key, or password (BCM images ship a password-only admin).","enum":["key","password"],"default":"key"},"key_file":{"type":"string","description":"CLI only: the admin\'s private key. In Actions: input admin-ssh-key. Relative to the working directory."},"password_file":{"type":"string","description":"CLI only: the admin\'s password. In Actions: input admin-password. Relative to the working directory."}},"default":{}},"service_user":{"type":"object","description":"The user Kubespray and later stages log in as.","additionalProperties":false,"properties":{"name":{"type":"string","description":"User name.","default":"ansiblebcm","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"uid":{"type":"integer","description":"UID (match LDAP when the home is shared).","default":60000,"minimum":1000,"maximum":2147483646},"gid":{"type":"integer","description":"GID of its own group.","default":60000,"minimum":1000,"maximum":2147483646},"shell":{"type":"string","description":"Login shell.","default":"/bin/bash","pattern":"^/[A-Za-z0-9._/-]+$"},"public_key":{"type":"string","description":"OpenSSH public key line (not a secret). Or public_key_file."},"public_key_file":{"type":"string","description":"File holding the public key. Relative to the working directory."},"private_key_file":{"type":"string","description":"CLI only: the private key. In Actions: input service-ssh-key. Relative to the working directory."}},"default":{}},"host_key_policy":{"type":"string","description":"strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).","enum":["strict","accept-new","off"],"default":"strict"},"known_hosts_file":{"type":"string","description":"known_hosts for the nodes (by address and hostname). Relative to the working directory."},"legacy_algorithms":{"type":"boolean","description":"Allow ssh-rsa (SHA-1) for old BCM images.","default":false},"concurrency":{"type":"integer","description":"Nodes worked on at once.","default":32,"minimum":1,"maximum":512},"connect_timeout_seconds":{"type":"integer","description":"SSH connect timeout.","default":10,"minimum":1,"maximum":300},"command_timeout_seconds":{"type":"integer","description":"Timeout of one remote command.","default":120,"minimum":1,"maximum":3600},"min_containerd_gb":{"type":"integer","description":"Free space containerd needs, GB.","default":10,"minimum":1,"maximum":100000},"max_clock_skew_seconds":{"type":"number","description":"Largest clock difference from the runner.","default":2,"minimum":0,"maximum":3600},"data_partitions":{"type":"array","description":"Data partitions where containerd may live when /var is small (DGX: /raid).","items":{"type":"string","pattern":"^/[A-Za-z0-9._/-]*$"},"default":["/raid","/local"]},"gpu_drivers_later":{"type":"boolean","description":"GPU workers may show no GPU yet (the GPU Operator installs the driver).","default":false}},"default":{}},"kubernetes":{"type":"object","description":"Kubernetes through Kubespray.","additionalProperties":false,"properties":{"kubespray_version":{"type":"string","description":"Kubespray release tag. Supported Kubernetes per line: v2.24 1.26-1.28, v2.25 1.27-1.29, v2.26 1.28-1.30, v2.27 1.29-1.31.","default":"v2.27.1","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"version":{"type":"string","description":"Kubernetes version (kube_version). Must be supported by the Kubespray line and, with Run:ai 2.21, be 1.29-1.32.","default":"v1.31.9","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"cni":{"type":"string","description":"Network plugin (kube_network_plugin).","enum":["calico","cilium","flannel"],"default":"calico"},"dns_domain":{"type":"string","description":"Cluster DNS domain (Kubespray dns_domain). Stays cluster.local: the predecessor passed cluster_name and changed it by accident.","default":"cluster.local","format":"hostname"},"apiserver_healthcheck_port":{"type":"integer","description":"Port of the nginx-proxy healthcheck on every node (loadbalancer_apiserver_healthcheck_port). Kubespray\'s default 8081 is held by BCM\'s CMDaemon on BCM nodes, which leaves workers NotReady; hence 8082.","default":8082,"minimum":1,"maximum":65535},"extra_vars":{"type":"object","description":"Extra Kubespray variables (group_vars/all), applied last.","default":{}}},"default":{}},"platform":{"type":"object","description":"The Helm platform (helm/platform.yaml).","additionalProperties":false,"properties":{"ingress":{"type":"string","description":"Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).","enum":["ingress-nginx","none"],"default":"ingress-nginx"},"gpu_driver":{"type":"boolean","description":"Let the GPU Operator install the driver. DGX OS ships it: false.","default":false},"releases":{"type":"object","description":"Per-release overrides by release name (see helm/platform.yaml): enabled, a pinned chart version, values merged over helm/values/<release>.yaml. Secrets never go in values.","default":{},"additionalProperties":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install this release."},"version":{"type":"string","description":"Chart version."},"values":{"type":"object","description":"Values merged over helm/values/<release>.yaml."}}}},"verify":{"type":"object","description":"Checks after install: rollout status of every release, GPUs allocatable on GPU workers, and a CUDA smoke pod (kept on failure for debugging).","additionalProperties":false,"properties":{"timeout_seconds":{"type":"integer","description":"How long each check may wait, in seconds.","default":300,"minimum":1,"maximum":3600},"smoke_test":{"type":"boolean","description":"Run `nvidia-smi -L` in a pod with one GPU on one GPU worker.","default":true},"smoke_image":{"type":"string","description":"CUDA image of the smoke pod (point it at a mirror on air-gapped sites).","default":"nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04","minLength":1}}}},"default":{}},"runai":{"type":"object","description":"Run:ai self-hosted.","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install Run:ai.","default":true},"version":{"type":"string","description":"Run:ai control-plane chart version (the 2.21 line).","default":"2.21.63","pattern":"^\\\\d+\\\\.\\\\d+(\\\\.\\\\d+)?$"},"domain":{"type":"string","description":"Run:ai FQDN (DNS name users and the cluster reach the control plane on). Required while runai.enabled is true.","format":"hostname"},"cluster_name":{"type":"string","description":"Run:ai cluster name. Default: the spec name."},"tls":{"type":"object","description":"TLS for the Run:ai domain.","additionalProperties":false,"properties":{"source":{"type":"string","description":"generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.","enum":["generate","provided"],"default":"generate"},"cert_file":{"type":"string","description":"Certificate (PEM). Relative to the working directory."},"key_file":{"type":"string","description":"CLI only: key (PEM). Relative to the working directory."},"ca_file":{"type":"string","description":"With source provided: the private CA (PEM) that issued the certificate, shipped to both Run:ai namespaces as runai-ca-cert and trusted by the stage\'s API calls; leave unset for a publicly trusted certificate. Not used with generate (the stage makes its own CA). Relative to the working directory."}},"default":{}},"ingress_port":{"type":"integer","description":"HTTPS NodePort of the ingress (within Kubernetes\' NodePort range 30000-32767).","default":30443,"minimum":1,"maximum":65535},"url":{"type":"string","description":"Control-plane URL. Default: https://<domain>:<ingress_port>.","format":"uri"},"admin_user":{"type":"string","description":"Run:ai admin user (email)."},"password_file":{"type":"string","description":"CLI only: the admin password. In Actions: input runai-admin-password. Relative to the working directory."}},"default":{},"if":{"required":["enabled"],"properties":{"enabled":{"const":false}}},"else":{"required":["domain"]}},"mirrors":{"type":"object","description":"Base URLs for an air-gapped site.","additionalProperties":false,"properties":{"tools":{"type":"string","description":"helm/kubectl downloads (upstream layout).","format":"uri"},"charts":{"type":"string","description":"A Helm repository holding every platform chart.","format":"uri"},"kubespray":{"type":"string","description":"Kubespray release tarballs.","format":"uri"},"pypi":{"type":"string","description":"Python package index for Kubespray\'s requirements.","format":"uri"},"images":{"type":"object","description":"Container registry → mirror endpoints for containerd.","default":{},"additionalProperties":{"type":"array","items":{"type":"string","format":"uri"}}},"ca_file":{"type":"string","description":"CA certificate (PEM) that signs the mirrors\' HTTPS certificates, for a site with its own CA. Relative to the working directory."},"sha256":{"type":"object","description":"SHA-256 pins by file name (e.g. kubespray-v2.27.1.tar.gz), added to the repo\'s table; a download that does not match is refused.","default":{},"additionalProperties":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},"default":{}}}}');
+// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
+var errors = __nccwpck_require__(2174);
+;// CONCATENATED MODULE: ./build/actions/lib/util/similar.js
+// "Did you mean …?": edit distance and the nearest candidates, for unknown keys and missing hostnames.
+function editDistance(a, b) {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        let prev = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const tmp = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+            prev = tmp;
+        }
+    }
+    return row[b.length];
+}
+/** Up to `max` candidates close to `word` (distance within a third of its length, at least 2), nearest first. */
+function nearest(word, candidates, max = 3) {
+    const limit = Math.max(2, Math.floor(word.length / 3));
+    return candidates
+        .map((c) => ({ c, d: editDistance(word.toLowerCase(), c.toLowerCase()) }))
+        .filter((x) => x.d <= limit)
+        .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c))
+        .slice(0, max)
+        .map((x) => x.c);
+}
+
 // EXTERNAL MODULE: ./node_modules/semver/index.js
 var node_modules_semver = __nccwpck_require__(2088);
 ;// CONCATENATED MODULE: ./build/actions/lib/config/compat.json
 const compat_namespaceObject = /*#__PURE__*/JSON.parse('{"H":{"M":{"v2.24":{"kubernetes":">=1.26.0 <1.29.0","shown":"1.26-1.28"},"v2.25":{"kubernetes":">=1.27.0 <1.30.0","shown":"1.27-1.29"},"v2.26":{"kubernetes":">=1.28.0 <1.31.0","shown":"1.28-1.30"},"v2.27":{"kubernetes":">=1.29.0 <1.32.0","shown":"1.29-1.31"}}},"C":{"M":{"2.21":{"kubernetes":">=1.29.0 <1.33.0","shown":"1.29-1.32"}}}}');
+;// CONCATENATED MODULE: ./build/actions/lib/config/cidr.js
+// IPv4 addresses and CIDRs: parse, contain, overlap. Small on purpose: the spec only needs these.
+function parseIpv4(text) {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text.trim());
+    if (!m)
+        return undefined;
+    const parts = m.slice(1).map(Number);
+    if (parts.some((p, i) => p > 255 || (m[i + 1].length > 1 && m[i + 1].startsWith('0'))))
+        return undefined;
+    return ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0;
+}
+const mask = (bits) => (bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0);
+/** Parses `a.b.c.d/n`. `strict` refuses host bits set (10.0.0.1/8). Returns an error text instead of throwing. */
+function parseCidr(text, strict = true) {
+    const m = /^([^/]+)\/(\d{1,2})$/.exec(text.trim());
+    if (!m)
+        return `'${text}' is not an IPv4 CIDR like 10.150.0.0/16`;
+    const ip = parseIpv4(m[1]);
+    const bits = Number(m[2]);
+    if (ip === undefined)
+        return `'${m[1]}' is not an IPv4 address`;
+    if (bits > 32)
+        return `prefix length /${bits} is larger than 32`;
+    if (strict && (ip & mask(bits)) >>> 0 !== ip)
+        return `'${text}' has host bits set; the network is ${formatIpv4((ip & mask(bits)) >>> 0)}/${bits}`;
+    return { base: (ip & mask(bits)) >>> 0, bits, text: text.trim() };
+}
+function formatIpv4(n) {
+    return [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
+}
+function cidrContains(cidr, ip) {
+    const c = typeof cidr === 'string' ? parseCidr(cidr, false) : cidr;
+    const n = parseIpv4(ip);
+    if (typeof c === 'string' || n === undefined)
+        return false;
+    return (n & mask(c.bits)) >>> 0 === c.base;
+}
+const LOOPBACK = { base: 0x7f000000, bits: 8, text: '127.0.0.0/8' };
+/** Two networks overlap when one contains the other's base (CIDRs never partly overlap). */
+function cidrsOverlap(a, b) {
+    const bits = Math.min(a.bits, b.bits);
+    return (a.base & mask(bits)) >>> 0 === (b.base & mask(bits)) >>> 0;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/config/patterns.js
+const MAX_EXPANSION = 10_000;
+const RANGE = /\[(\d+)-(\d+)\]/g;
+function isGlob(p) {
+    return /[*?]/.test(p);
+}
+function isRangePattern(p) {
+    return /\[\d+-\d+\]/.test(p);
+}
+/**
+ * Expands range patterns; a literal hostname expands to itself. A range whose first bound has a leading
+ * zero keeps that width (`[01-10]` → 01 … 10); otherwise numbers are written plainly (`[8-10]` → 8 9 10).
+ * Throws with a readable reason on bad syntax, a backwards range or more than MAX_EXPANSION names.
+ */
+function expandPattern(p) {
+    const ranges = [...p.matchAll(RANGE)];
+    if (/[[\]]/.test(p.replace(RANGE, '')))
+        throw new Error(`'${p}': a range is written [first-last], e.g. dgx-[01-08]`);
+    let results = [''];
+    let last = 0;
+    for (const r of ranges) {
+        const [whole, from, to] = r;
+        const prefix = p.slice(last, r.index);
+        last = r.index + whole.length;
+        const a = Number(from);
+        const b = Number(to);
+        if (a > b)
+            throw new Error(`'${p}': range [${from}-${to}] runs backwards; write [${to}-${from}]`);
+        const count = results.length * (b - a + 1);
+        if (count > MAX_EXPANSION)
+            throw new Error(`'${p}' expands to ${count} names; at most ${MAX_EXPANSION}`);
+        const width = from.length > 1 && from.startsWith('0') ? from.length : 0;
+        const next = [];
+        for (const head of results)
+            for (let i = a; i <= b; i++)
+                next.push(`${head}${prefix}${String(i).padStart(width, '0')}`);
+        results = next;
+    }
+    return results.map((r) => r + p.slice(last));
+}
+function globToRegExp(glob) {
+    const body = glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.');
+    return new RegExp(`^${body}$`);
+}
+// Discovery asks once per BCM node; a range is expanded once per pattern, not once per node.
+const expandedCache = new Map();
+function expandedSet(pattern) {
+    let set = expandedCache.get(pattern);
+    if (!set) {
+        if (expandedCache.size >= 256)
+            expandedCache.clear();
+        set = new Set(expandPattern(pattern));
+        expandedCache.set(pattern, set);
+    }
+    return set;
+}
+/** Does this selector pick the node? Globs and ranges match the whole hostname; a category matches BCM's category name. */
+function matchSelector(selector, hostname, category) {
+    if (typeof selector !== 'string')
+        return category !== undefined && category === selector.category;
+    if (isGlob(selector))
+        return globToRegExp(selector).test(hostname);
+    return expandedSet(selector).has(hostname);
+}
+/** For messages: `'dgx-[01-08]'`, `category 'dgx-h100'`. */
+function selectorToString(selector) {
+    return typeof selector === 'string' ? `'${selector}'` : `category '${selector.category}'`;
+}
+
 ;// CONCATENATED MODULE: ./build/actions/lib/config/semantics.js
 // Checks the schema cannot express: inline secrets, hostnames and patterns, role combinations, CIDR
 // overlaps, version compatibility, and (for the stages) where each credential comes from. All pure.
@@ -71182,7 +70192,7 @@ function parsed(text, path, problems) {
     }
     return c;
 }
-function semantics_networkProblems(network) {
+function networkProblems(network) {
     const problems = [];
     const pod = parsed(network.pod_cidr, 'network.pod_cidr', problems);
     const svc = parsed(network.service_cidr, 'network.service_cidr', problems);
@@ -71272,7 +70282,7 @@ function checkSemantics(spec, skip = new Set()) {
     if (ok('nodes'))
         problems.push(...nodeProblems(spec.nodes));
     if (ok('network'))
-        problems.push(...semantics_networkProblems(spec.network));
+        problems.push(...networkProblems(spec.network));
     if (ok('kubernetes', 'runai'))
         problems.push(...versionProblems(spec), ...runaiProblems(spec));
     if (ok('kubernetes', 'name'))
@@ -71283,7 +70293,7 @@ function checkSemantics(spec, skip = new Set()) {
         problems.push(warning('bcm.insecure', 'TLS verification of BCM is off; give bcm.ca_file instead'));
     return problems;
 }
-const CREDENTIAL_AREAS = (/* unused pure expression or super */ null && (['bcm', 'admin', 'service', 'runai']));
+const CREDENTIAL_AREAS = ['bcm', 'admin', 'service', 'runai'];
 /**
  * Every credential a stage needs must come from somewhere: an action input (from a GitHub secret) or
  * the spec's *_file path (CLI). Which inputs were given is the caller's knowledge, so this is not a
@@ -71419,7 +70429,7 @@ function schemaAt(pointer) {
     }
     return node && typeof node === 'object' ? node : undefined;
 }
-const join = (path, key) => (path ? `${path}.${key}` : key);
+const load_join = (path, key) => (path ? `${path}.${key}` : key);
 /** One readable problem per ajv error; a node selector's oneOf noise collapses into one message. */
 function translate(errors, data) {
     const out = new Map();
@@ -71445,11 +70455,11 @@ function translate(errors, data) {
                 const key = params.additionalProperty;
                 const known = Object.keys(schemaAt(e.schemaPath.replace(/\/additionalProperties$/, '/properties')) ?? {}).filter((k) => k !== '$schema');
                 const guess = nearest(key, known, 1)[0];
-                add(join(path, key), `unknown key${guess ? ` (did you mean '${guess}'?)` : ''}; allowed here: ${known.join(', ')}`);
+                add(load_join(path, key), `unknown key${guess ? ` (did you mean '${guess}'?)` : ''}; allowed here: ${known.join(', ')}`);
                 break;
             }
             case 'required': {
-                const full = join(path, params.missingProperty);
+                const full = load_join(path, params.missingProperty);
                 add(full, REQUIRED_WHEN[full] ?? 'is required');
                 break;
             }
@@ -71564,8 +70574,1646 @@ function loadSpecFile(path) {
     return parseSpec(text, path);
 }
 
+;// CONCATENATED MODULE: ./build/actions/lib/inventory/secrets.js
+// Refuses documents that look like they carry a secret: artifacts and outputs must never hold one.
+const SECRET_KEY = /(pass(word|wd|phrase)?|secret|token|private[_-]?key|credential|api[_-]?key|kubeconfig)$/i;
+const SECRET_VALUE = [
+    [/-----BEGIN [A-Z0-9 ]*-----/, 'a PEM block'],
+    [/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\./, 'a JSON Web Token'],
+    [/\b(ghp|gho|ghs|ghu|ghr)_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}/, 'a GitHub token'],
+    [/\bAKIA[0-9A-Z]{16}\b/, 'an AWS access key'],
+    [/\bcm-login-token=[A-Za-z0-9]+/, 'a BCM login cookie'],
+];
+/** Cheap first test: every value pattern needs one of these; most strings skip the full check. */
+const MAYBE_SECRET_VALUE = /-----BEGIN|eyJ|gh[pousr]_|github_pat_|AKIA|cm-login-token=/;
+/** Walks a JSON value and lists every place that looks like a secret. Values are never echoed. */
+function findSecrets(value, path = '') {
+    const found = [];
+    // the path is built only for a finding: a 10,000-node inventory has hundreds of thousands of values
+    const pathOf = (trail) => trail.reduce((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${seg}` : seg), path);
+    const visit = (v, trail, key) => {
+        if (typeof v === 'string') {
+            if (key !== undefined && SECRET_KEY.test(key) && v.length > 0)
+                found.push({ path: pathOf(trail), why: `key '${key}' holds a value` });
+            if (MAYBE_SECRET_VALUE.test(v))
+                for (const [re, what] of SECRET_VALUE)
+                    if (re.test(v))
+                        found.push({ path: pathOf(trail), why: `value contains ${what}` });
+        }
+        else if (Array.isArray(v)) {
+            for (let i = 0; i < v.length; i++) {
+                trail.push(i);
+                visit(v[i], trail, undefined);
+                trail.pop();
+            }
+        }
+        else if (v && typeof v === 'object') {
+            for (const k of Object.keys(v)) {
+                trail.push(k);
+                visit(v[k], trail, k);
+                trail.pop();
+            }
+        }
+    };
+    visit(value, [], undefined);
+    return found;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/inventory/types.js
+// The inventory document (inventory.json): produced by discover-nodes, enriched by prepare-nodes,
+// read by the later stages. Versioned, deterministic, never holds a secret.
+const INVENTORY_SCHEMA_VERSION = 1;
+
+;// CONCATENATED MODULE: ./build/actions/lib/inventory/document.js
+// Reading, writing, validating and merging inventory.json. Output is canonical (sorted keys, nodes by
+// hostname, fixed role order) so the same inventory is the same bytes and diffs stay readable.
+
+
+
+
+
+const ROLE_ORDER = ['control_plane', 'etcd', 'worker', 'gpu_worker'];
+/** A copy with every object's keys sorted (undefined members dropped), for JSON.stringify's native speed. */
+function sortKeysDeep(value) {
+    if (Array.isArray(value))
+        return value.map(sortKeysDeep);
+    if (value && typeof value === 'object') {
+        const out = {};
+        for (const k of Object.keys(value).sort()) {
+            const v = value[k];
+            if (v !== undefined)
+                out[k] = sortKeysDeep(v);
+        }
+        return out;
+    }
+    return value;
+}
+function normalizeNode(node) {
+    return {
+        ...node,
+        roles: ROLE_ORDER.filter((r) => node.roles.includes(r)),
+        addresses: [...node.addresses].sort((a, b) => a.network.localeCompare(b.network) || a.interface.localeCompare(b.interface) || a.ip.localeCompare(b.ip)),
+    };
+}
+function normalizeInventory(inv) {
+    return {
+        ...inv,
+        nodes: inv.nodes.map(normalizeNode).sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0)),
+    };
+}
+/** The canonical text of an inventory. Refuses anything that looks like a secret. */
+function serializeInventory(inv) {
+    const problems = validateInventory(inv);
+    if (problems.length)
+        throw new errors/* StageError */.Zu('refusing to write an invalid inventory', problems);
+    const secrets = findSecrets(inv);
+    if (secrets.length)
+        throw new errors/* StageError */.Zu('refusing to write an inventory that looks like it holds a secret', secrets.map((s) => `${s.path}: ${s.why}`));
+    return `${JSON.stringify(sortKeysDeep(normalizeInventory(inv)), null, 2)}\n`;
+}
+function parseInventory(text, source) {
+    let data;
+    try {
+        data = JSON.parse(text);
+    }
+    catch (err) {
+        throw new errors/* UsageError */.eb(`${source} is not valid JSON: ${err.message}`);
+    }
+    const problems = validateInventory(data);
+    if (problems.length)
+        throw new errors/* UsageError */.eb(`${source} is not a bcmkube inventory:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    return data;
+}
+function readInventory(path) {
+    let text;
+    try {
+        text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+    }
+    catch (err) {
+        throw new errors/* UsageError */.eb(`cannot read inventory '${path}': ${err.code ?? String(err)} — run discover-nodes first, or pass the inventory artifact of the previous stage`);
+    }
+    return parseInventory(text, path);
+}
+/** Writes atomically (temp file + rename), so a crash never leaves half an inventory. */
+function writeInventory(path, inv) {
+    const text = serializeInventory(inv);
+    (0,external_node_fs_.mkdirSync)((0,external_node_path_.dirname)(path), { recursive: true });
+    const tmp = `${path}.tmp-${process.pid}`;
+    (0,external_node_fs_.writeFileSync)(tmp, text, { mode: 0o644 });
+    (0,external_node_fs_.renameSync)(tmp, path);
+    return text;
+}
+const isString = (v) => typeof v === 'string';
+/** Structural validation; returns problems as `path: message`. */
+function validateInventory(data) {
+    const p = [];
+    if (!data || typeof data !== 'object' || Array.isArray(data))
+        return ['(root): must be an object'];
+    const inv = data;
+    if (inv.schemaVersion !== INVENTORY_SCHEMA_VERSION)
+        p.push(`schemaVersion: must be ${INVENTORY_SCHEMA_VERSION}, got ${JSON.stringify(inv.schemaVersion)} (written by another bcmkube version?)`);
+    if (!isString(inv.cluster) || !inv.cluster)
+        p.push('cluster: must be a non-empty string');
+    if (!isString(inv.specHash))
+        p.push('specHash: must be a string');
+    const bcm = inv.bcm;
+    if (!bcm || !isString(bcm.endpoint))
+        p.push('bcm.endpoint: must be a string');
+    if (!Array.isArray(inv.history))
+        p.push('history: must be an array');
+    if (!Array.isArray(inv.nodes))
+        return [...p, 'nodes: must be an array'];
+    const seen = new Set();
+    inv.nodes.forEach((n, i) => {
+        const at = `nodes[${i}]`;
+        if (!n || typeof n !== 'object')
+            return p.push(`${at}: must be an object`);
+        const node = n;
+        for (const k of ['hostname', 'uuid', 'mac', 'status', 'address', 'network'])
+            if (!isString(node[k]))
+                p.push(`${at}.${k}: must be a string`);
+        if (isString(node.hostname)) {
+            if (seen.has(node.hostname))
+                p.push(`${at}.hostname: '${node.hostname}' appears twice`);
+            seen.add(node.hostname);
+        }
+        if (!Array.isArray(node.roles) || node.roles.some((r) => !ROLE_ORDER.includes(r)))
+            p.push(`${at}.roles: must be a list of ${ROLE_ORDER.join(', ')}`);
+        if (!Array.isArray(node.addresses))
+            p.push(`${at}.addresses: must be an array`);
+        if (!Array.isArray(node.history))
+            p.push(`${at}.history: must be an array`);
+    });
+    return p;
+}
+/**
+ * Applies a later stage's per-node changes: facts replace facts, history grows. Nodes missing from the
+ * update are kept unchanged; an update for a node the inventory lacks is an error (stages never add nodes
+ * behind discovery's back).
+ */
+function mergeInventory(base, updates, mark) {
+    const byName = new Map(base.nodes.map((n) => [n.hostname, n]));
+    for (const u of updates)
+        if (!byName.has(u.hostname))
+            throw new errors/* StageError */.Zu(`node '${u.hostname}' is not in the inventory of cluster '${base.cluster}'`);
+    const updated = new Map(updates.map((u) => [u.hostname, u]));
+    const nodes = base.nodes.map((n) => {
+        const u = updated.get(n.hostname);
+        if (!u)
+            return n;
+        const { history: extra = [], ...rest } = u;
+        return { ...n, ...rest, history: [...n.history, ...extra] };
+    });
+    return { ...base, nodes, history: [...base.history, mark] };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/pipeline.js
+// The pipeline's steps in order: the jobs of .github/workflows/deploy.yml and the steps of `bcmkube deploy|plan`.
+// Run:ai runs twice, phase 2 behind the approval gate.
+const pipeline_PIPELINE = [
+    { key: 'discover-nodes', action: 'discover-nodes' },
+    { key: 'prepare-nodes', action: 'prepare-nodes' },
+    { key: 'kubespray', action: 'kubespray' },
+    { key: 'helm-platform', action: 'helm-platform' },
+    { key: 'runai-backend', action: 'runai', phase: 'backend' },
+    { key: 'runai-cluster', action: 'runai', phase: 'cluster' },
+];
+/** The step an action run with these inputs is, e.g. runai + phase cluster → runai-cluster; undefined for an unknown phase. */
+function pipelineStepOf(action, phase) {
+    return pipeline_PIPELINE.find((s) => s.action === action && (s.phase === undefined || s.phase === phase));
+}
+
+// EXTERNAL MODULE: ./build/actions/lib/report/inputs.js
+var report_inputs = __nccwpck_require__(738);
+;// CONCATENATED MODULE: ./build/actions/lib/report/plan.js
+
+
+/** The first line of the one PR comment bcmkube keeps up to date. */
+const PLAN_MARKER = '<!-- bcmkube:plan -->';
+/** GitHub refuses comment bodies over 65,536 characters. */
+const COMMENT_LIMIT = 65_536;
+/** GitHub drops a step summary over 1 MiB; stay well below. */
+const SUMMARY_LIMIT = (/* unused pure expression or super */ null && (512 * 1024));
+const NODE_ROWS = 300;
+const DIFF_ROWS = 200;
+function isRecord(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function parseJson(text) {
+    if (!text)
+        return undefined;
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+}
+function bump(counts, key, by = 1) {
+    counts[key] = (counts[key] ?? 0) + by;
+}
+/**
+ * Whether a stage changed (or, planning, would change) anything, and what it counted, from the outputs it set and
+ * the value it returned. A stage may say so itself with output `changes` (true | false), which wins.
+ */
+function stageChanges(action, plan, outputs, result, inventoryChanges) {
+    const counts = {};
+    let changes = null;
+    if (action === 'discover-nodes') {
+        const n = Number(outputs['node-count']);
+        if (outputs['node-count'] && Number.isInteger(n))
+            counts.nodes = n;
+        if (inventoryChanges) {
+            for (const c of inventoryChanges)
+                bump(counts, `${c.change} nodes`);
+            changes = inventoryChanges.length > 0;
+        }
+    }
+    else if (action === 'prepare-nodes') {
+        const decisions = isRecord(result) && Array.isArray(result.decisions) ? result.decisions.filter(isRecord) : undefined;
+        if (decisions)
+            counts.nodes = decisions.length;
+        if (plan && decisions) {
+            const would = decisions.filter((d) => Array.isArray(d.steps) && d.steps.length > 0).length;
+            counts['would change'] = would;
+            changes = would > 0;
+        }
+        else if (!plan) {
+            const changed = parseJson(outputs['changed-nodes']);
+            if (Array.isArray(changed)) {
+                counts.changed = changed.length;
+                changes = changed.length > 0;
+            }
+        }
+    }
+    else if (action === 'kubespray' && !plan) {
+        const recap = parseJson(outputs.recap);
+        if (Array.isArray(recap)) {
+            counts.hosts = recap.length;
+            const changed = recap.filter(isRecord).reduce((s, h) => s + (typeof h.changed === 'number' ? h.changed : 0), 0);
+            counts['changed tasks'] = changed;
+            changes = changed > 0;
+        }
+    }
+    else if (action === 'helm-platform') {
+        const releases = parseJson(outputs.releases);
+        if (Array.isArray(releases)) {
+            const outcomes = releases.filter(isRecord).map((r) => String(r.outcome ?? ''));
+            for (const o of outcomes)
+                bump(counts, o);
+            changes = outcomes.some((o) => !['unchanged', 'off', 'skipped'].includes(o));
+        }
+    }
+    if (outputs.changes === 'true' || outputs.changes === 'false')
+        changes = outputs.changes === 'true';
+    return { changes, counts };
+}
+const NODE_FIELDS = [
+    ['uuid', 'uuid'],
+    ['mac', 'MAC'],
+    ['roles', 'roles'],
+    ['address', 'address'],
+    ['network', 'network'],
+    ['status', 'status'],
+    ['category', 'category'],
+];
+function fieldText(node, field) {
+    const v = node[field];
+    return Array.isArray(v) ? v.join(', ') : String(v ?? '');
+}
+/** Nodes added, removed or changed (identity, roles, address, BCM status) between two inventories of one cluster. */
+function diffInventories(before, after) {
+    const old = new Map(before.nodes.map((n) => [n.hostname, n]));
+    const now = new Map(after.nodes.map((n) => [n.hostname, n]));
+    const changes = [];
+    for (const [hostname, n] of now) {
+        const o = old.get(hostname);
+        if (!o) {
+            changes.push({ hostname, change: 'added', detail: `${n.roles.join(', ')} at ${n.address}` });
+            continue;
+        }
+        const diffs = NODE_FIELDS.filter(([f]) => fieldText(o, f) !== fieldText(n, f)).map(([f, label]) => `${label} ${fieldText(o, f) || '(none)'} → ${fieldText(n, f) || '(none)'}`);
+        if (diffs.length)
+            changes.push({ hostname, change: 'changed', detail: diffs.join('; ') });
+    }
+    for (const [hostname, o] of old)
+        if (!now.has(hostname))
+            changes.push({ hostname, change: 'removed', detail: `was ${o.roles.join(', ')}` });
+    return changes.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+}
+/** One word or two for a stage's line: not run, failed, no changes, would change, changed, planned, done. */
+function stageVerdict(r, plan) {
+    if (!r)
+        return 'not run';
+    if (!r.facts.ok)
+        return 'failed';
+    if (r.facts.changes === false)
+        return 'no changes';
+    if (r.facts.changes === true)
+        return plan ? 'would change' : 'changed';
+    return plan ? 'planned' : 'done';
+}
+/** True when every step of the pipeline ran, succeeded, and says it has nothing to change. */
+function planHasNoChanges(reports) {
+    return PIPELINE.every((s) => {
+        const r = reports.find((x) => x.facts.key === s.key);
+        return r !== undefined && r.facts.ok && r.facts.changes === false;
+    });
+}
+/** Steps of one run finish in pipeline order; this much clock difference between runners is tolerated. */
+const CLOCK_SKEW_MS = 60_000;
+/**
+ * The reports of one spec in pipeline order, the newest per step. A report older than the one of an earlier step
+ * is left out: it is from an earlier attempt that the newer one did not get as far as (a re-run that stopped sooner).
+ */
+function ordered(reports) {
+    const newest = new Map();
+    for (const r of reports) {
+        const seen = newest.get(r.facts.key);
+        if (!seen || seen.facts.at < r.facts.at)
+            newest.set(r.facts.key, r);
+    }
+    const rank = (k) => {
+        const i = PIPELINE.findIndex((s) => s.key === k);
+        return i < 0 ? PIPELINE.length : i;
+    };
+    const sorted = [...newest.values()].sort((a, b) => rank(a.facts.key) - rank(b.facts.key) || a.facts.key.localeCompare(b.facts.key));
+    let latest = -Infinity;
+    return sorted.filter((r) => {
+        const t = Date.parse(r.facts.at);
+        if (Number.isFinite(t) && t < latest - CLOCK_SKEW_MS)
+            return false;
+        if (Number.isFinite(t))
+            latest = Math.max(latest, t);
+        return true;
+    });
+}
+function countsText(counts) {
+    return Object.entries(counts)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ');
+}
+function firstLine(text, max = 240) {
+    const line = text.split('\n')[0] ?? '';
+    return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+function clusterVerdict(reports, keys) {
+    const byKey = new Map(reports.map((r) => [r.facts.key, r]));
+    if (reports.some((r) => !r.facts.ok))
+        return 'failed';
+    if (keys.some((k) => !byKey.has(k)))
+        return 'incomplete';
+    if (reports.some((r) => r.facts.changes === true))
+        return 'changes';
+    if (reports.every((r) => r.facts.changes === false))
+        return 'no changes';
+    return 'planned';
+}
+function diffTable(changes) {
+    const rows = changes.slice(0, DIFF_ROWS).map((c) => [c.hostname, c.change, c.detail]);
+    const more = changes.length > rows.length ? `\n\n… and ${changes.length - rows.length} more.` : '';
+    return `${table(['node', 'change', 'detail'], rows)}${more}`;
+}
+function inventorySection(r) {
+    const changes = r.facts.inventoryChanges;
+    if (r.facts.key !== 'discover-nodes')
+        return '';
+    if (!changes)
+        return '**Inventory diff**: no earlier inventory to compare with (the kubespray section compares with the nodes the cluster has).';
+    return changes.length ? `**Inventory diff** against the earlier inventory:\n\n${diffTable(changes)}` : '**Inventory diff**: none.';
+}
+function stageBlock(r, plan, prefix) {
+    const facts = r.facts;
+    const body = [facts.ok ? '' : `**Failed:** ${firstLine(facts.error ?? 'see the job log', 2000)}`, inventorySection(r), r.markdown.trim()]
+        .filter(Boolean)
+        .join('\n\n');
+    return `<details><summary><b>${prefix}${facts.key}</b>: ${stageVerdict(r, plan)}</summary>\n\n${body || '_(no summary)_'}\n\n</details>`;
+}
+function overview(plan, isPlan, prefix) {
+    const reports = ordered(plan.reports);
+    const keys = [...PIPELINE.map((s) => s.key), ...reports.map((r) => r.facts.key).filter((k) => !PIPELINE.some((s) => s.key === k))];
+    const failedAt = keys.findIndex((k) => reports.some((r) => r.facts.key === k && !r.facts.ok));
+    const rows = keys.map((k, i) => {
+        const r = reports.find((x) => x.facts.key === k);
+        const verdict = stageVerdict(r, isPlan);
+        const why = !r && failedAt >= 0 && i > failedAt ? ' (an earlier stage failed)' : '';
+        const detail = r ? (r.facts.ok ? countsText(r.facts.counts) : firstLine(r.facts.error ?? '')) : '';
+        return [k, `${verdict}${why}`, detail];
+    });
+    const cluster = reports[0]?.facts.cluster;
+    const verdict = reports.length ? clusterVerdict(reports, keys) : 'not run';
+    const head = [
+        heading(`${cluster ? `cluster \`${cluster}\` ` : ''}(\`${plan.spec}\`): ${verdict}`, 3),
+        ...(plan.note ? [`> ${plan.note}`] : []),
+        table(['stage', isPlan ? 'plan' : 'result', 'details'], rows),
+    ].join('\n\n');
+    return { head, blocks: reports.map((r) => stageBlock(r, isPlan, prefix)), verdict };
+}
+/** Cuts Markdown to at most `room` characters at a line end, closing an open code fence and <details>. */
+function cutMarkdown(text, room) {
+    if (text.length <= room)
+        return text;
+    const mark = '\n\n_… cut here_';
+    const closersRoom = 64;
+    if (room < mark.length + closersRoom + 40)
+        return '';
+    let kept = text.slice(0, room - mark.length - closersRoom);
+    const nl = kept.lastIndexOf('\n');
+    if (nl > 0)
+        kept = kept.slice(0, nl);
+    let closers = '';
+    const fences = kept.split('\n').filter((l) => l.trimStart().startsWith('```')).length;
+    if (fences % 2 === 1)
+        closers += '\n```';
+    const open = (kept.match(/<details>/g) ?? []).length - (kept.match(/<\/details>/g) ?? []).length;
+    closers += `${mark}${'\n\n</details>'.repeat(Math.max(0, Math.min(open, 3)))}`;
+    return kept + closers;
+}
+/** Joins a head and blocks within `limit` characters; blocks that do not fit are cut or left out, and a note says so. */
+function fitToLimit(head, blocks, limit, where) {
+    const full = [head, ...blocks].join('\n\n');
+    if (full.length <= limit)
+        return full;
+    const noteRoom = 400 + where.length;
+    const budget = limit - noteRoom;
+    let out = cutMarkdown(head, budget);
+    let sections = 0;
+    for (const b of blocks) {
+        const room = budget - out.length - 2;
+        if (room <= 0) {
+            sections++;
+            continue;
+        }
+        const part = cutMarkdown(b, room);
+        if (part !== b)
+            sections++;
+        if (part)
+            out += `\n\n${part}`;
+    }
+    const left = Math.max(0, full.length - out.length);
+    const note = `\n\n> ✂️ **Shortened to fit GitHub's ${limit.toLocaleString('en-US')}-character limit**: about ${left.toLocaleString('en-US')} characters of ${sections} section(s) were left out. ${where}`;
+    return out + note;
+}
+/** The PR comment (or job summary) for the plans of one or more specs: marker, overview per spec, each stage's plan. */
+function renderPlanDocument(plans, opts = {}) {
+    const parts = plans.map((p) => overview(p, true, plans.length > 1 ? `${p.spec} · ` : ''));
+    const verdicts = parts.map((p) => p.verdict);
+    const tally = [...new Set(verdicts)].map((v) => `${verdicts.filter((x) => x === v).length} ${v}`);
+    const lead = !plans.length
+        ? 'No cluster spec is affected by this change.'
+        : verdicts.every((v) => v === 'no changes')
+            ? `**No changes** in ${plans.length === 1 ? 'the cluster' : `all ${plans.length} clusters`}.`
+            : `Clusters: ${tally.join(', ')}.`;
+    const run = opts.runUrl ? ` [Run](${opts.runUrl}).` : '';
+    const head = [
+        PLAN_MARKER,
+        heading('bcmkube plan', 2),
+        `${lead} Nothing was changed: every stage that ran was in plan mode.${run}`,
+        ...parts.map((p) => p.head),
+    ].join('\n\n');
+    const where = opts.runUrl
+        ? `The full plan is in the job summaries of [the run](${opts.runUrl}).`
+        : 'The full plan is in the job summaries.';
+    return fitToLimit(head, parts.flatMap((p) => p.blocks), opts.limit ?? COMMENT_LIMIT, where);
+}
+const FLOW_OF = { success: 'ok', failure: 'failed', cancelled: 'failed', skipped: 'skipped' };
+function nodeRows(nodes) {
+    const rows = nodes
+        .slice(0, NODE_ROWS)
+        .map((n) => [
+        n.hostname,
+        n.roles.join(', '),
+        n.address,
+        n.status,
+        n.facts ? n.facts.os.prettyName : '',
+        n.facts ? String(n.facts.gpus.length) : '',
+        n.facts?.driverVersion ?? '',
+    ]);
+    const more = nodes.length > rows.length ? `\n\n… and ${nodes.length - rows.length} more (all are in the inventory artifact).` : '';
+    return `${table(['node', 'roles', 'address', 'BCM status', 'OS', 'GPUs', 'driver'], rows)}${more}`;
+}
+/** The deploy workflow's one summary: stages with outcome and time, a picture, the nodes, and where to go next. */
+function renderRunSummary(input) {
+    const reports = ordered(input.reports);
+    const byKey = new Map(reports.map((r) => [r.facts.key, r]));
+    const cluster = input.inventory?.cluster ?? reports[0]?.facts.cluster;
+    const rows = PIPELINE.map((s) => {
+        const r = byKey.get(s.key);
+        const result = input.results[s.key] ?? (r ? (r.facts.ok ? 'success' : 'failure') : 'not run');
+        const detail = r
+            ? r.facts.ok
+                ? [stageVerdict(r, false), countsText(r.facts.counts)].filter(Boolean).join(': ')
+                : firstLine(r.facts.error ?? '')
+            : '';
+        return [s.key, result, detail, r ? r.facts.seconds.toFixed(1) : ''];
+    });
+    const total = reports.reduce((sum, r) => sum + r.facts.seconds, 0);
+    const flow = mermaidFlow(PIPELINE.map((s, i) => {
+        const result = input.results[s.key];
+        const r = byKey.get(s.key);
+        const outcome = result === 'success' && r?.facts.changes === false
+            ? 'unchanged'
+            : result
+                ? FLOW_OF[result]
+                : r
+                    ? r.facts.ok
+                        ? 'ok'
+                        : 'failed'
+                    : 'skipped';
+        return {
+            id: s.key,
+            label: `${s.key}: ${result ?? stageVerdict(r, false)}`,
+            needs: i ? [PIPELINE[i - 1].key] : [],
+            ...(outcome ? { outcome } : {}),
+        };
+    }));
+    const links = [
+        input.runUrl ? `[This run](${input.runUrl}) (each stage's full summary is on its job).` : '',
+        input.runId && input.inventory ? `To start a later run from this run's inventory: \`inventory-run-id: ${input.runId}\`.` : '',
+    ].filter(Boolean);
+    const parts = [
+        heading(`bcmkube deploy: ${cluster ? `cluster \`${cluster}\` ` : ''}(\`${input.spec}\`)`, 2),
+        table(['stage', 'job', 'result', 'seconds'], [...rows, ['**total**', '', '', `**${total.toFixed(1)}**`]]),
+        flow,
+        input.inventory
+            ? `${heading(`Nodes (${input.inventory.nodes.length})`, 3)}\n\n${nodeRows(input.inventory.nodes)}`
+            : '_No inventory was produced in this run._',
+        ...(links.length ? [links.map((l) => `- ${l}`).join('\n')] : []),
+    ];
+    return fitToLimit(parts.join('\n\n'), [], input.limit ?? SUMMARY_LIMIT, links[0] ?? '');
+}
+/**
+ * One ClusterPlan per spec: the expected specs first (a note where none of its reports arrived), then any other.
+ * When a job ran more than once, each step's newest report counts (see ordered()).
+ */
+function latestPlans(reports, specs = []) {
+    const bySpec = new Map();
+    for (const r of reports)
+        bySpec.set(r.facts.spec, [...(bySpec.get(r.facts.spec) ?? []), { facts: r.facts, markdown: r.markdown }]);
+    const names = [...specs, ...[...bySpec.keys()].filter((s) => !specs.includes(s)).sort()];
+    return names.map((spec) => {
+        const found = bySpec.get(spec) ?? [];
+        if (!found.length)
+            return {
+                spec,
+                reports: [],
+                note: 'No plan arrived for this spec: its plan job was skipped, or failed before the first stage (see the run).',
+            };
+        return { spec, reports: ordered(found) };
+    });
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/report/stage-report.js
+// Every stage run leaves its summary and a few facts beside its inventory: <out-dir>/plan/<step>.md|.json in plan
+// mode, <out-dir>/report/<step>.md|.json otherwise. `bcmkube plan|deploy`, the PR comment and the deploy workflow's
+// summary put them together (plan.ts) without the stages knowing about it.
+
+
+
+
+
+
+
+
+/** Passes everything on to the reporter it wraps, and keeps the summaries and outputs made through it. */
+class RecordingReporter {
+    summaries = [];
+    outputs = {};
+    inner;
+    constructor(inner) {
+        this.inner = inner;
+    }
+    get kind() {
+        return this.inner.kind;
+    }
+    info(message) {
+        this.inner.info(message);
+    }
+    warning(message, title) {
+        this.inner.warning(message, title);
+    }
+    error(message, title) {
+        this.inner.error(message, title);
+    }
+    group(name, fn) {
+        return this.inner.group(name, fn);
+    }
+    startGroup(name) {
+        this.inner.startGroup(name);
+    }
+    endGroup() {
+        this.inner.endGroup();
+    }
+    secret(value) {
+        this.inner.secret(value);
+    }
+    redact(text) {
+        return this.inner.redact(text);
+    }
+    output(name, value) {
+        this.outputs[name] = value;
+        this.inner.output(name, value);
+    }
+    summary(markdown) {
+        this.summaries.push(this.inner.redact(markdown));
+        this.inner.summary(markdown);
+    }
+}
+function reportDirOf(outDir, plan) {
+    return (0,external_node_path_.join)(outDir, plan ? 'plan' : 'report');
+}
+/** Where a stage run's report goes; undefined when the inputs are too wrong for the stage to start (it says why). */
+function targetOf(def, inputs) {
+    const step = pipelineStepOf(def.action, inputs.get('phase').trim());
+    const spec = inputs.get('spec').trim();
+    if (!step || !spec)
+        return undefined;
+    try {
+        const { spec: loaded } = loadSpecFile(spec);
+        // The stage's own default (openStage): .bcmkube/<cluster>/.
+        const outDir = inputs.get('out-dir').trim() || (0,external_node_path_.join)('.bcmkube', loaded.name);
+        return { step, cluster: loaded.name, spec, plan: (0,report_inputs/* booleanInput */.tE)(inputs, 'plan', false), outDir };
+    }
+    catch {
+        return undefined;
+    }
+}
+function readIfThere(path, cluster) {
+    try {
+        const inv = readInventory(path);
+        return inv.cluster === cluster ? inv : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** Runs a stage and writes its report, whether it succeeds or fails. */
+async function withStageReport(def, inputs, reporter, run) {
+    const target = targetOf(def, inputs);
+    if (!target)
+        return run(inputs, reporter);
+    const before = target.step.key === 'discover-nodes' ? readIfThere((0,external_node_path_.join)(target.outDir, 'inventory.json'), target.cluster) : undefined;
+    const rec = new RecordingReporter(reporter);
+    const started = Date.now();
+    let result;
+    let failure;
+    let failed = false;
+    try {
+        result = await run(inputs, rec);
+        return result;
+    }
+    catch (err) {
+        failed = true;
+        failure = err;
+        throw err;
+    }
+    finally {
+        try {
+            const produced = rec.outputs['inventory-path'];
+            const after = before && produced && !failed ? readIfThere(produced, target.cluster) : undefined;
+            const inventoryChanges = before && after ? diffInventories(before, after) : undefined;
+            const facts = {
+                key: target.step.key,
+                action: def.action,
+                ...(target.step.phase ? { phase: target.step.phase } : {}),
+                cluster: target.cluster,
+                spec: target.spec,
+                plan: target.plan,
+                ok: !failed,
+                ...(failed ? { error: reporter.redact((0,errors/* errorMessage */.gJ)(failure)) } : {}),
+                ...(failed ? { changes: null, counts: {} } : stageChanges(def.action, target.plan, rec.outputs, result, inventoryChanges)),
+                ...(inventoryChanges ? { inventoryChanges } : {}),
+                seconds: Math.round((Date.now() - started) / 100) / 10,
+                at: new Date().toISOString(),
+            };
+            writeStageReport(reportDirOf(target.outDir, target.plan), { facts, markdown: rec.summaries.join('\n\n') });
+        }
+        catch (err) {
+            reporter.warning(`could not write the stage report under ${target.outDir}: ${(0,errors/* errorMessage */.gJ)(err)}`, 'bcmkube');
+        }
+    }
+}
+function writeStageReport(dir, report) {
+    (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
+    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, `${report.facts.key}.md`), `${report.markdown}\n`);
+    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(dir, `${report.facts.key}.json`), `${JSON.stringify(report.facts, null, 2)}\n`);
+}
+function isFacts(v) {
+    if (typeof v !== 'object' || v === null)
+        return false;
+    const f = v;
+    return (typeof f.key === 'string' &&
+        typeof f.action === 'string' &&
+        typeof f.spec === 'string' &&
+        typeof f.ok === 'boolean' &&
+        typeof f.at === 'string' &&
+        typeof f.counts === 'object');
+}
+/**
+ * Every stage report under `root` (downloaded artifacts: one folder each), with the folder it came from.
+ * Files that are not stage reports are passed over.
+ */
+function readStageReports(root, depth = 4) {
+    const found = [];
+    let entries;
+    try {
+        entries = readdirSync(root);
+    }
+    catch {
+        return found;
+    }
+    for (const name of entries.sort()) {
+        const path = join(root, name);
+        const st = statSync(path);
+        if (st.isDirectory()) {
+            if (depth > 0)
+                found.push(...readStageReports(path, depth - 1));
+            continue;
+        }
+        if (!name.endsWith('.json'))
+            continue;
+        let facts;
+        try {
+            facts = JSON.parse(readFileSync(path, 'utf8'));
+        }
+        catch {
+            continue;
+        }
+        if (!isFacts(facts))
+            continue;
+        let markdown = '';
+        try {
+            markdown = readFileSync(join(dirname(path), `${basename(name, '.json')}.md`), 'utf8').trimEnd();
+        }
+        catch {
+            // a report without a summary: the facts still count
+        }
+        found.push({ facts, markdown, source: dirname(path) });
+    }
+    return found;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/catalog.js
+// The one description of every stage: its action (action.yml is generated from this), its CLI command,
+// and its inputs and outputs. CLI flags are the action input names, so `--bcm-password-file` works
+// wherever input `bcm-password-file` does.
+const specInput = {
+    name: 'spec',
+    description: 'Path to the cluster spec (clusters/<name>.yaml), relative to the working directory.',
+    required: true,
+};
+const planInput = {
+    name: 'plan',
+    description: 'Plan only: read and report what would change, change nothing.',
+    default: 'false',
+};
+const outDirInput = {
+    name: 'out-dir',
+    description: 'Where the inventory and rendered files go. Default: .bcmkube/<cluster>/ (git-ignored).',
+};
+const inventoryInput = {
+    name: 'inventory',
+    description: 'Path to the inventory.json written by the previous stage (its artifact). Default: <out-dir>/inventory.json.',
+};
+const serviceKeyInput = {
+    name: 'service-ssh-key',
+    description: 'Private key (OpenSSH format) of the service user, from a secret. Written only under RUNNER_TEMP with mode 0600 and removed after the job.',
+    secret: true,
+};
+const knownHostsInput = {
+    name: 'known-hosts',
+    description: 'known_hosts lines (or a file path) for the nodes. Host keys are verified by default.',
+};
+const changesOutput = {
+    name: 'changes',
+    description: 'true when the stage changed (or, in plan mode, would change) something; false when everything was as specified.',
+};
+const inventoryPathOutput = { name: 'inventory-path', description: 'Path of the inventory.json this stage wrote.' };
+const STAGES = [
+    {
+        action: 'discover-nodes',
+        command: 'discover',
+        title: 'bcmkube discover-nodes',
+        description: "Reads the cluster's nodes from the BCM head node (JSON API), selects them by the spec's roles and network, refuses missing, down or unaddressable nodes, and writes inventory.json.",
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            { name: 'bcm-username', description: 'BCM login user. Overrides bcm.username in the spec.' },
+            { name: 'bcm-password', description: 'BCM login password (bcm.auth: login), from a secret.', secret: true },
+            { name: 'bcm-password-file', description: 'File holding the BCM password, instead of bcm-password. Overrides bcm.password_file.' },
+            { name: 'bcm-client-cert', description: 'Client certificate (PEM) for bcm.auth: client-cert, from a secret.', secret: true },
+            { name: 'bcm-client-key', description: 'Private key (PEM) of the client certificate, from a secret.', secret: true },
+            { name: 'bcm-ca-cert', description: "BCM's CA certificate (PEM text or a file path). Overrides bcm.ca_file." },
+            {
+                name: 'insecure',
+                description: 'Skip TLS verification of the BCM head node. Never in production: the summary carries a warning.',
+                default: 'false',
+            },
+        ],
+        outputs: [
+            inventoryPathOutput,
+            { name: 'node-count', description: 'Number of nodes selected.' },
+            { name: 'control-plane', description: 'JSON list of the control-plane hostnames.' },
+            { name: 'workers', description: 'JSON list of the worker hostnames.' },
+        ],
+    },
+    {
+        action: 'prepare-nodes',
+        command: 'prepare',
+        title: 'bcmkube prepare-nodes',
+        description: 'Probes every node over SSH (reachability, sudo, OS, GPUs, disks, containerd, clock), refuses to change anything when a preflight fails, then converges the service user.',
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            inventoryInput,
+            { name: 'admin-ssh-key', description: 'Private key of the bootstrap admin (access.admin.user), from a secret.', secret: true },
+            {
+                name: 'admin-password',
+                description: 'Password of the bootstrap admin when access.admin.auth is password, from a secret.',
+                secret: true,
+            },
+            { name: 'service-public-key', description: 'OpenSSH public key of the service user. Overrides access.service_user.public_key.' },
+            serviceKeyInput,
+            knownHostsInput,
+            { name: 'host-key-policy', description: 'strict | accept-new | off. Overrides access.host_key_policy.' },
+            { name: 'concurrency', description: 'How many nodes are worked on at once. Overrides access.concurrency.' },
+        ],
+        outputs: [inventoryPathOutput, { name: 'changed-nodes', description: 'JSON list of nodes the stage changed.' }],
+    },
+    {
+        action: 'kubespray',
+        command: 'kubespray',
+        title: 'bcmkube kubespray',
+        description: 'Renders the Kubespray inventory from inventory.json and the spec, runs the chosen Kubespray playbook as the service user, fetches the kubeconfig and labels GPU nodes.',
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            inventoryInput,
+            { name: 'operation', description: 'deploy | scale | upgrade | remove-node | reset.', default: 'deploy' },
+            { name: 'confirm', description: 'The cluster name, required for remove-node and reset.' },
+            { name: 'nodes', description: 'Comma-separated hostnames for scale / remove-node.' },
+            serviceKeyInput,
+            knownHostsInput,
+            { name: 'ansible-playbook-path', description: "Use this ansible-playbook instead of Kubespray's own Python environment." },
+        ],
+        outputs: [
+            inventoryPathOutput,
+            { name: 'recap', description: 'JSON PLAY RECAP per host (ok, changed, unreachable, failed).' },
+            changesOutput,
+        ],
+    },
+    {
+        action: 'helm-platform',
+        command: 'platform',
+        title: 'bcmkube helm-platform',
+        description: 'Installs the platform releases of helm/platform.yaml as a dependency graph: pinned, atomic, verified.',
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            inventoryInput,
+            serviceKeyInput,
+            knownHostsInput,
+            {
+                name: 'grafana-admin-password',
+                description: "Grafana admin password, from a secret: stored in the Kubernetes Secret that kube-prometheus-stack's Grafana reads (never in values, files or arguments). Empty: an existing Secret is kept, else a random password is generated into it.",
+                secret: true,
+            },
+            { name: 'concurrency', description: 'How many releases install at once (releases wait for their needs).', default: '4' },
+        ],
+        outputs: [
+            inventoryPathOutput,
+            {
+                name: 'releases',
+                description: 'JSON list of the releases: name, version, outcome (installed | upgraded | unchanged | failed | skipped | off; in plan mode install | upgrade | unchanged). Never values.',
+            },
+        ],
+    },
+    {
+        action: 'runai',
+        command: 'runai',
+        title: 'bcmkube runai',
+        description: 'Installs Run:ai in two phases: backend (control plane) and cluster (behind an approval gate). Both idempotent.',
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            inventoryInput,
+            { name: 'phase', description: 'backend | cluster.', required: true },
+            serviceKeyInput,
+            knownHostsInput,
+            { name: 'jfrog-token', description: 'Run:ai registry token (runai.jfrog.io), from a secret.', secret: true },
+            { name: 'runai-admin-password', description: 'Run:ai admin password, from a secret.', secret: true },
+            { name: 'runai-client-id', description: 'Run:ai application client id (instead of the admin password).' },
+            { name: 'runai-client-secret', description: 'Run:ai application client secret, from a secret.', secret: true },
+            { name: 'tls-cert', description: 'TLS certificate (PEM) for the Run:ai domain when runai.tls.source is provided.' },
+            { name: 'tls-key', description: 'TLS private key (PEM) for the Run:ai domain, from a secret.', secret: true },
+            {
+                name: 'timeout',
+                description: 'Seconds to wait: phase backend for the API to hand out a token after Helm; phase cluster for the install info and for the cluster to report Connected.',
+                default: '1200',
+            },
+        ],
+        outputs: [
+            inventoryPathOutput,
+            { name: 'cluster-uuid', description: 'Run:ai cluster UUID (phase cluster).' },
+            { name: 'control-plane-url', description: 'Run:ai control-plane URL.' },
+            {
+                name: 'chart-version',
+                description: 'Exact chart version installed: control-plane (phase backend) or runai-cluster (phase cluster).',
+            },
+            changesOutput,
+        ],
+    },
+];
+function stageByCommand(command) {
+    return STAGES.find((s) => s.command === command);
+}
+
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./build/actions/lib/bcm/json-stream.js
+// Splits a JSON array arriving in chunks into its elements, so a 10,000-node getNodes answer (tens of MB)
+// is reduced element by element instead of being held and parsed whole.
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN = new Set([0x7b, 0x5b]); // { [
+const CLOSE = new Set([0x7d, 0x5d]); // } ]
+const COMMA = 0x2c;
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+class JsonArraySplitter {
+    depth = 0;
+    inString = false;
+    escaped = false;
+    started = false;
+    finished = false;
+    parts = [];
+    elementStarted = false;
+    /** An element ended and no comma followed yet. */
+    afterElement = false;
+    onElement;
+    count = 0;
+    constructor(onElement) {
+        this.onElement = onElement;
+    }
+    emit(chunk, end, from) {
+        this.parts.push(chunk.subarray(from, end));
+        const text = (this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts)).toString('utf8').trim();
+        this.parts = [];
+        this.elementStarted = false;
+        if (!text)
+            throw new SyntaxError('empty element in JSON array');
+        this.onElement(JSON.parse(text), this.count++);
+    }
+    push(chunk) {
+        let from = this.elementStarted ? 0 : -1;
+        for (let i = 0; i < chunk.length; i++) {
+            const b = chunk[i];
+            if (this.finished) {
+                if (!WHITESPACE.has(b))
+                    throw new SyntaxError('data after the end of the JSON array');
+                continue;
+            }
+            if (!this.started) {
+                if (WHITESPACE.has(b))
+                    continue;
+                if (b !== 0x5b)
+                    throw new SyntaxError('not a JSON array');
+                this.started = true;
+                this.depth = 1;
+                continue;
+            }
+            if (this.inString) {
+                if (this.escaped)
+                    this.escaped = false;
+                else if (b === BACKSLASH)
+                    this.escaped = true;
+                else if (b === QUOTE)
+                    this.inString = false;
+                continue;
+            }
+            if (this.depth === 1 && !this.elementStarted) {
+                if (WHITESPACE.has(b))
+                    continue;
+                if (b === COMMA) {
+                    if (!this.afterElement)
+                        throw new SyntaxError('empty element in JSON array');
+                    this.afterElement = false;
+                    continue;
+                }
+                if (b === 0x5d) {
+                    if (!this.afterElement && this.count > 0)
+                        throw new SyntaxError('trailing comma in JSON array');
+                    this.finished = true;
+                    this.depth = 0;
+                    continue;
+                }
+                if (this.afterElement)
+                    throw new SyntaxError('missing comma in JSON array');
+                this.elementStarted = true;
+                from = i;
+            }
+            if (b === QUOTE)
+                this.inString = true;
+            else if (OPEN.has(b))
+                this.depth++;
+            else if (CLOSE.has(b)) {
+                if (this.depth === 1) {
+                    // `]` closing the top array right after a scalar element
+                    this.emit(chunk, i, from);
+                    this.finished = true;
+                    this.depth = 0;
+                    continue;
+                }
+                this.depth--;
+                if (this.depth === 1) {
+                    this.emit(chunk, i + 1, from);
+                    this.afterElement = true;
+                }
+            }
+            else if (b === COMMA && this.depth === 1)
+                this.emit(chunk, i, from);
+        }
+        if (this.elementStarted)
+            this.parts.push(chunk.subarray(Math.max(from, 0)));
+    }
+    /** Throws when the array did not close: the answer was cut short or is not JSON. */
+    end() {
+        if (!this.finished)
+            throw new SyntaxError(this.started ? 'the JSON array was cut short' : 'empty answer');
+    }
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/bcm/client.js
+// Client for BCM's CMDaemon JSON API: POST <endpoint>/json with {service, call, args}.
+// Auth by login cookie (cm-login-token) or client certificate; server verified against BCM's own CA.
+// Every call we make is a read, so connection errors and 5xx are retried with backoff.
+
+
+
+
+/** A failure worth another attempt (connection trouble, 5xx), as opposed to a definite answer. */
+class TransientError extends Error {
+}
+const AUTH_STATUSES = new Set([401, 403, 635, 640]);
+class BcmClient {
+    url;
+    agent;
+    opts;
+    cookie;
+    /** Calls made, for the summary and tests: `service.call` → attempts. */
+    attempts = [];
+    constructor(opts) {
+        this.opts = opts;
+        let base;
+        try {
+            base = new URL(opts.endpoint);
+        }
+        catch {
+            throw new errors/* StageError */.Zu(`bcm.endpoint '${opts.endpoint}' is not a URL; use the head node's base URL, e.g. https://bcm-head-01:8081`);
+        }
+        if (base.protocol !== 'https:')
+            throw new errors/* StageError */.Zu(`bcm.endpoint must use https (CMDaemon serves TLS on 8081), got ${base.protocol}`);
+        this.url = new URL(`${base.pathname.replace(/\/$/, '')}/json`, base);
+        this.agent = new external_node_https_namespaceObject.Agent({
+            keepAlive: true,
+            maxSockets: 4,
+            ca: opts.ca,
+            rejectUnauthorized: !opts.insecure,
+            ...(opts.auth.mode === 'client-cert' ? { cert: opts.auth.cert, key: opts.auth.key } : {}),
+        });
+    }
+    close() {
+        this.agent.destroy();
+    }
+    /**
+     * One POST. With `splitter`, a 200 answer that is a JSON array is handed over element by element as it
+     * arrives (its body is then left empty); anything else is buffered whole for classification.
+     */
+    post(payload, headers = {}, splitter) {
+        const body = JSON.stringify(payload);
+        const limit = this.opts.maxResponseBytes ?? 512 * 1024 * 1024;
+        return new Promise((resolve, reject) => {
+            const req = (0,external_node_https_namespaceObject.request)(this.url, {
+                method: 'POST',
+                agent: this.agent,
+                headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip', 'content-length': Buffer.byteLength(body), ...headers },
+            }, (res) => {
+                const source = res.headers['content-encoding'] === 'gzip' ? res.pipe((0,external_node_zlib_.createGunzip)()) : res;
+                const chunks = [];
+                let size = 0;
+                let head = '';
+                let streaming;
+                let broken = false;
+                const fail = (e) => {
+                    req.destroy();
+                    reject(e);
+                };
+                source.on('data', (c) => {
+                    size += c.length;
+                    if (size > limit)
+                        return fail(new errors/* StageError */.Zu(`BCM answered more than ${limit} bytes; refusing to read further`));
+                    if (streaming === undefined) {
+                        const first = c.toString('latin1').trimStart()[0];
+                        if (first !== undefined)
+                            streaming = Boolean(splitter) && res.statusCode === 200 && first === '[';
+                    }
+                    if (!streaming)
+                        return void chunks.push(c);
+                    if (head.length < 64)
+                        head += c.toString('utf8', 0, 64);
+                    if (broken)
+                        return;
+                    try {
+                        splitter.push(c);
+                    }
+                    catch {
+                        broken = true;
+                    }
+                });
+                source.on('end', () => {
+                    const status = res.statusCode ?? 0;
+                    if (!streaming)
+                        return resolve({ status, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+                    try {
+                        if (!broken)
+                            splitter.end();
+                    }
+                    catch {
+                        broken = true;
+                    }
+                    // a broken stream keeps only its start: enough for the error message, never valid JSON
+                    resolve(broken ? { status, headers: res.headers, body: head.slice(0, 64), size } : { status, headers: res.headers, body: '[]' });
+                });
+                source.on('error', (e) => reject(new TransientError(e.message)));
+            });
+            req.setTimeout(this.opts.timeoutMs, () => req.destroy(new TransientError(`no answer within ${this.opts.timeoutMs / 1000}s`)));
+            req.on('error', (e) => {
+                if (e instanceof errors/* StageError */.Zu || e instanceof TransientError)
+                    return reject(e);
+                if (e.code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME/.test(e.code)) {
+                    return reject(new errors/* StageError */.Zu(`TLS verification of ${this.url.host} failed (${e.code}): point bcm.ca_file (or input bcm-ca-cert) at BCM's CA, /cm/local/apps/cmd/etc/cacert.pem on the head node`));
+                }
+                reject(new TransientError(e.code ? `${e.code} ${e.message}` : e.message));
+            });
+            req.end(body);
+        });
+    }
+    async withRetries(what, fn) {
+        const base = this.opts.backoffMs ?? 500;
+        for (let attempt = 0;; attempt++) {
+            try {
+                const value = await fn();
+                this.attempts.push({ call: what, attempt, outcome: 'ok' });
+                return value;
+            }
+            catch (err) {
+                const transient = err instanceof TransientError;
+                this.attempts.push({ call: what, attempt, outcome: err.message });
+                if (!transient)
+                    throw err;
+                if (attempt >= this.opts.retries) {
+                    throw new errors/* StageError */.Zu(`BCM ${this.url.host}: ${what} failed after ${attempt + 1} attempt(s): ${err.message}. Check that the head node is up and bcm.endpoint is right; raise bcm.timeout_seconds or bcm.retries for a slow head node.`);
+                }
+                await new Promise((r) => setTimeout(r, Math.min(base * 2 ** attempt, 30_000)));
+            }
+        }
+    }
+    async login() {
+        if (this.opts.auth.mode !== 'login')
+            return;
+        const { username, password } = this.opts.auth;
+        const reply = await this.withRetries('login', async () => {
+            const r = await this.post({ service: 'login', username, password });
+            if (r.status >= 500)
+                throw new TransientError(`HTTP ${r.status}`);
+            return r;
+        });
+        const setCookie = [].concat(reply.headers['set-cookie'] ?? []);
+        const token = setCookie.map((c) => /cm-login-token=([^;\s]+)/.exec(c)?.[1]).find(Boolean);
+        if (reply.status === 200 && reply.body.trim() === 'true' && token) {
+            this.cookie = `cm-login-token=${token}`;
+            return;
+        }
+        const said = safeErrorMessage(reply.body);
+        throw new errors/* StageError */.Zu(`BCM login as '${username}' was refused${said ? `: ${said}` : reply.status !== 200 ? ` (HTTP ${reply.status})` : ''}. Check the BCM username (bcm.username / input bcm-username) and the password secret (input bcm-password).`);
+    }
+    /**
+     * A call whose answer is a list, reduced element by element as it arrives (`map` returns undefined to
+     * drop an element), so a 10,000-node answer is never held whole.
+     */
+    async callList(service, call, args, map) {
+        let items = [];
+        const splitter = () => {
+            items = [];
+            return new JsonArraySplitter((el, i) => {
+                const v = map(el, i);
+                if (v !== undefined)
+                    items.push(v);
+            });
+        };
+        const value = await this.call(service, call, args, splitter);
+        if (!Array.isArray(value))
+            throw new errors/* StageError */.Zu(`BCM answered ${service}.${call} with ${value === null ? 'null' : typeof value}, expected a list`);
+        return items;
+    }
+    /** One JSON RPC call. Re-logs in once when the answer looks like an expired or missing session. */
+    async call(service, call, args = [], splitter) {
+        const name = `${service}.${call}`;
+        if (this.opts.auth.mode === 'login' && !this.cookie)
+            await this.login();
+        let relogged = false;
+        for (;;) {
+            const reply = await this.withRetries(name, async () => {
+                const r = await this.post({ service, call, args }, this.cookie ? { cookie: this.cookie } : {}, splitter?.());
+                if (r.status >= 500 && r.status < 600)
+                    throw new TransientError(`HTTP ${r.status}`);
+                return r;
+            });
+            const outcome = interpretReply(name, reply);
+            if (outcome.kind === 'ok')
+                return outcome.value;
+            if ((outcome.kind === 'auth' || outcome.kind === 'not-json') && this.opts.auth.mode === 'login' && !relogged) {
+                relogged = true;
+                this.cookie = undefined;
+                await this.login();
+                continue;
+            }
+            if (outcome.kind === 'auth') {
+                throw new errors/* StageError */.Zu(this.opts.auth.mode === 'client-cert'
+                    ? `BCM refused ${name} for the client certificate (${outcome.reason}): the certificate must be signed by the cluster CA and its profile must allow ${name}`
+                    : `BCM refused ${name} even after logging in again (${outcome.reason}): the user's profile may not allow it`);
+            }
+            throw new errors/* StageError */.Zu(outcome.kind === 'not-json' && relogged ? `${outcome.reason}, also after logging in again` : outcome.reason);
+        }
+    }
+}
+function safeErrorMessage(body) {
+    try {
+        const v = JSON.parse(body);
+        if (v && typeof v === 'object' && 'errormessage' in v)
+            return String(v.errormessage).slice(0, 300);
+    }
+    catch {
+        /* not JSON */
+    }
+    return '';
+}
+/** Classifies an HTTP reply in the order bcm-api.md §5 gives: status, JSON-ness, errormessage, success:false. */
+function interpretReply(name, reply) {
+    if (AUTH_STATUSES.has(reply.status))
+        return { kind: 'auth', reason: `HTTP ${reply.status}` };
+    if (reply.status === 400)
+        return { kind: 'error', reason: `BCM does not know ${name} (HTTP 400): this BCM version may name the call differently` };
+    if (reply.status !== 200)
+        return { kind: 'error', reason: `BCM answered HTTP ${reply.status} to ${name}` };
+    let value;
+    try {
+        value = JSON.parse(reply.body);
+    }
+    catch {
+        const looksHtml = /^\s*</.test(reply.body);
+        return looksHtml
+            ? { kind: 'auth', reason: 'an HTML page instead of JSON, as BCM sends to a session it does not know' }
+            : {
+                kind: 'not-json',
+                reason: `BCM answered ${name} with a body that is not JSON (${reply.body.length} bytes, starting ${JSON.stringify(reply.body.slice(0, 40))})`,
+            };
+    }
+    if (value === false)
+        return { kind: 'auth', reason: 'the head node answered false' };
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+        const obj = value;
+        if (typeof obj.errormessage === 'string') {
+            const msg = obj.errormessage.slice(0, 300);
+            return /does not allow access|certificate/i.test(msg)
+                ? { kind: 'auth', reason: msg }
+                : { kind: 'error', reason: `BCM refused ${name}: ${msg}` };
+        }
+        if (obj.success === false)
+            return { kind: 'error', reason: `BCM reported failure for ${name}: ${JSON.stringify(obj.validation ?? obj).slice(0, 300)}` };
+    }
+    return { kind: 'ok', value };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/bcm/model.js
+// BCM entities as discovery needs them, parsed tolerantly from BCM 10 and 11 shapes (bcm-api.md §2–§4, §7):
+// every field optional, placeholder values ("0.0.0.0", zero MAC, zero UUID, "") mean unset.
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+const PLACEHOLDERS = new Set(['', '0.0.0.0', '::0', '::', '00:00:00:00:00:00', ZERO_UUID, 'CATEGORY']);
+function str(v) {
+    if (typeof v !== 'string')
+        return undefined;
+    const t = v.trim();
+    return PLACEHOLDERS.has(t) ? undefined : t;
+}
+function asObject(v) {
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+}
+function expectArray(v, call) {
+    if (!Array.isArray(v))
+        throw new TypeError(`BCM answered ${call} with ${v === null ? 'null' : typeof v}, expected a list`);
+    return v;
+}
+function parseInterface(raw) {
+    const o = asObject(raw);
+    if (!o)
+        return undefined;
+    const childType = typeof o.childType === 'string' ? o.childType : '';
+    return {
+        name: typeof o.name === 'string' ? o.name : '',
+        childType,
+        ip: str(o.ip),
+        networkUuid: str(o.network),
+        mac: str(o.mac)?.toUpperCase(),
+        isBmc: /bmc/i.test(childType),
+    };
+}
+/** One node of cmdevice.getNodes; undefined for entries without a hostname or UUID (nothing can select them). */
+function model_parseNode(item) {
+    const o = asObject(item);
+    const hostname = o && typeof o.hostname === 'string' ? o.hostname.trim() : '';
+    const uuid = o ? (str(o.uuid) ?? (typeof o.uniqueKey === 'number' ? String(o.uniqueKey) : undefined)) : undefined;
+    if (!o || !hostname || !uuid)
+        return undefined;
+    return {
+        uuid,
+        hostname,
+        childType: typeof o.childType === 'string' ? o.childType : '',
+        mac: str(o.mac)?.toUpperCase(),
+        categoryUuid: str(o.category),
+        provisioningInterface: str(o.provisioningInterface),
+        interfaces: Array.isArray(o.interfaces) ? o.interfaces.map(parseInterface).filter((i) => Boolean(i)) : [],
+    };
+}
+function parseNodes(raw) {
+    return expectArray(raw, 'cmdevice.getNodes')
+        .map(model_parseNode)
+        .filter((n) => Boolean(n));
+}
+function parseNetworks(raw) {
+    const out = [];
+    for (const item of expectArray(raw, 'cmnet.getNetworks')) {
+        const o = asObject(item);
+        const uuid = o && str(o.uuid);
+        if (!o || !uuid || typeof o.name !== 'string')
+            continue;
+        out.push({
+            uuid,
+            name: o.name,
+            baseAddress: str(o.baseAddress),
+            netmaskBits: typeof o.netmaskBits === 'number' ? o.netmaskBits : undefined,
+            type: typeof o.type === 'string' ? o.type.toUpperCase() : '',
+            management: o.management === true,
+        });
+    }
+    return out;
+}
+function parseCategories(raw) {
+    const out = [];
+    for (const item of expectArray(raw, 'cmdevice.getCategories')) {
+        const o = asObject(item);
+        const uuid = o && str(o.uuid);
+        if (o && uuid && typeof o.name === 'string')
+            out.push({ uuid, name: o.name });
+    }
+    return out;
+}
+/** One entry of cmstatus.getStatusForDevices, whose answer is aligned with the UUIDs asked for (null: unknown device). */
+function parseStatus(item, askedUuid) {
+    const o = asObject(item);
+    if (!o)
+        return undefined;
+    const uuid = str(o.ref_device_uuid) ?? (o.refDeviceUniqueKey !== undefined ? String(o.refDeviceUniqueKey) : askedUuid);
+    if (!uuid)
+        return undefined;
+    const status = typeof o.status === 'string' ? o.status.toUpperCase() : 'UNKNOWN';
+    return { uuid, status: status.replace('INSTALLER_CALLING_INIT', 'INSTALLER_CALLINGINIT'), closed: o.closed === true };
+}
+function parseStatuses(raw, asked) {
+    const statuses = expectArray(raw, 'cmstatus.getStatusForDevices').map((item, i) => parseStatus(item, asked[i]));
+    return new Map(statuses.filter((s) => Boolean(s)).map((s) => [s.uuid, s]));
+}
+function parseVersion(raw) {
+    const o = asObject(raw);
+    return o && typeof o.cmVersion === 'string' ? o.cmVersion : undefined;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/bcm/select.js
+// Pure selection: which BCM nodes the spec asks for, in which roles, reached on which address.
+// Every problem is collected, so the user fixes them in one round.
+
+
+
+/** Hostnames in BCM closest to a missing one, for "did you mean". */
+function nearMisses(wanted, known, max = 3) {
+    return nearest(wanted, known, max);
+}
+/** Every address of a node, labelled by its BCM network name. */
+function nodeAddresses(node, networks) {
+    return node.interfaces
+        .filter((i) => i.ip)
+        .map((i) => ({ network: (i.networkUuid && networks.get(i.networkUuid)?.name) || '', interface: i.name, ip: i.ip }));
+}
+function describeNodeNetwork(spec) {
+    const n = spec.network.node_network;
+    return n.name ? `network '${n.name}'` : n.cidr ? `CIDR ${n.cidr}` : `interface '${n.interface}'`;
+}
+/**
+ * The address of a node on the spec's node network. Management and BMC interfaces are never chosen
+ * unless network.allow_management is set.
+ */
+function chooseAddress(node, spec, networks) {
+    const sel = spec.network.node_network;
+    for (const iface of node.interfaces) {
+        if (!iface.ip)
+            continue;
+        const net = iface.networkUuid ? networks.get(iface.networkUuid) : undefined;
+        const isManagement = iface.isBmc || Boolean(net?.management);
+        if (isManagement && !spec.network.allow_management)
+            continue;
+        const matches = sel.name ? net?.name === sel.name : sel.cidr ? cidrContains(sel.cidr, iface.ip) : iface.name === sel.interface;
+        if (matches)
+            return { ip: iface.ip, network: net?.name ?? '' };
+    }
+    return undefined;
+}
+/** Spec-level problems with the chosen network that no node could fix. */
+function select_networkProblems(spec, networks) {
+    const name = spec.network.node_network.name;
+    if (!name)
+        return [];
+    const net = networks.find((n) => n.name === name);
+    if (!net)
+        return [
+            `network.node_network.name: BCM has no network '${name}' (it has: ${networks
+                .map((n) => n.name)
+                .sort()
+                .join(', ') || 'none'})`,
+        ];
+    if (net.management && !spec.network.allow_management) {
+        return [
+            `network.node_network.name: '${name}' is a BCM management network; nodes are not reached on it unless network.allow_management is true`,
+        ];
+    }
+    return [];
+}
+function selectNodes(spec, facts, at) {
+    const problems = [...select_networkProblems(spec, facts.networks)];
+    const networks = new Map(facts.networks.map((n) => [n.uuid, n]));
+    const categories = new Map(facts.categories.map((c) => [c.uuid, c.name]));
+    const byHostname = new Map();
+    for (const n of facts.nodes)
+        byHostname.set(n.hostname, [...(byHostname.get(n.hostname) ?? []), n]);
+    const knownNames = [...byHostname.keys()];
+    const resolve = (key) => {
+        const names = [];
+        spec.nodes[key].forEach((selector, i) => {
+            const where = `nodes.${key}[${i}]`;
+            if (typeof selector === 'string' && !isGlob(selector)) {
+                for (const name of expandPattern(selector)) {
+                    if (byHostname.has(name))
+                        names.push(name);
+                    else {
+                        const near = nearMisses(name, knownNames);
+                        problems.push(`${where}: node '${name}' is not in BCM${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`);
+                    }
+                }
+                return;
+            }
+            const matched = facts.nodes
+                .filter((n) => matchSelector(selector, n.hostname, n.categoryUuid && categories.get(n.categoryUuid)))
+                .map((n) => n.hostname);
+            if (!matched.length)
+                problems.push(`${where}: ${selectorToString(selector)} matches no BCM node`);
+            names.push(...matched);
+        });
+        return names;
+    };
+    const controlPlane = resolve('control_plane');
+    const workers = resolve('workers');
+    const byRole = [
+        ['control_plane', controlPlane],
+        ['etcd', spec.nodes.etcd.length ? resolve('etcd') : controlPlane],
+        ['worker', workers],
+        ['gpu_worker', spec.nodes.gpu_workers.length ? resolve('gpu_workers') : workers],
+    ];
+    const roles = new Map();
+    for (const [role, names] of byRole)
+        for (const name of names)
+            roles.set(name, (roles.get(name) ?? new Set()).add(role));
+    const nodes = [];
+    const byAddress = new Map();
+    for (const [hostname, roleSet] of [...roles.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+        const candidates = byHostname.get(hostname);
+        if (candidates.length > 1) {
+            problems.push(`${hostname}: BCM has ${candidates.length} devices with this hostname (${candidates.map((c) => c.uuid).join(', ')}); rename or remove the duplicate in BCM`);
+            continue;
+        }
+        const node = candidates[0];
+        if (roleSet.has('control_plane') && roleSet.has('worker') && !spec.nodes.allow_stacked) {
+            problems.push(`${hostname}: selected as both control plane and worker; remove it from one role or set nodes.allow_stacked: true`);
+        }
+        const addresses = nodeAddresses(node, networks);
+        const chosen = chooseAddress(node, spec, networks);
+        if (!chosen) {
+            const have = addresses.map((a) => `${a.ip} on ${a.network || 'no network'} (${a.interface})`).join(', ') || 'none';
+            problems.push(`${hostname}: no address on ${describeNodeNetwork(spec)}; its addresses: ${have}. Give it an interface there in BCM, or choose another network.node_network`);
+            continue;
+        }
+        byAddress.set(chosen.ip, [...(byAddress.get(chosen.ip) ?? []), hostname]);
+        nodes.push({
+            hostname,
+            uuid: node.uuid,
+            mac: node.mac ?? '',
+            category: node.categoryUuid ? categories.get(node.categoryUuid) : undefined,
+            status: 'UNKNOWN',
+            roles: [...roleSet],
+            address: chosen.ip,
+            network: chosen.network,
+            addresses,
+            history: [{ stage: 'discover-nodes', at, result: 'discovered' }],
+        });
+    }
+    for (const [ip, names] of byAddress)
+        if (names.length > 1)
+            problems.push(`${names.join(', ')}: share the address ${ip}; each node needs its own address on ${describeNodeNetwork(spec)}`);
+    if (!nodes.some((n) => n.roles.includes('control_plane')) && !problems.some((p) => p.startsWith('nodes.control_plane'))) {
+        problems.push('nodes.control_plane: no control-plane node was selected; list at least one');
+    }
+    return { nodes, problems };
+}
+/** Puts BCM's status on each selected node; refuses nodes that are not in an accepted status or are closed. */
+function applyStatuses(selection, statuses, spec) {
+    const problems = [...selection.problems];
+    const nodes = selection.nodes.map((node) => {
+        const status = statuses.get(node.uuid);
+        const text = status?.status ?? 'UNKNOWN';
+        if (!status || !spec.nodes.allowed_status.includes(text) || status.closed) {
+            problems.push(`${node.hostname}: BCM reports it ${status?.closed ? `${text} and closed` : text} (accepted: ${spec.nodes.allowed_status.join(', ')}); bring it up in BCM, or add the status to nodes.allowed_status`);
+        }
+        return { ...node, status: status?.closed ? `${text} (closed)` : text };
+    });
+    return { nodes, problems };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/report/markdown.js
+// Small Markdown builders for job summaries, PR comments and terminal output.
+function cell(value) {
+    return String(value ?? '')
+        .replace(/\|/g, '\\|')
+        .replace(/\r?\n/g, ' ');
+}
+function markdown_table(headers, rows) {
+    const lines = [`| ${headers.map(cell).join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`];
+    for (const row of rows)
+        lines.push(`| ${row.map(cell).join(' | ')} |`);
+    return lines.join('\n');
+}
+function markdown_heading(text, level = 2) {
+    return `${'#'.repeat(level)} ${text}`;
+}
+function bullets(items) {
+    return items.map((i) => `- ${i}`).join('\n');
+}
+function codeBlock(text, lang = '') {
+    return `\`\`\`${lang}\n${text}\n\`\`\``;
+}
+function timingsTable(phases) {
+    const total = phases.reduce((s, p) => s + p.ms, 0);
+    return markdown_table(['phase', 'seconds'], [...phases.map((p) => [p.name, (p.ms / 1000).toFixed(2)]), ['**total**', `**${(total / 1000).toFixed(2)}**`]]);
+}
+/** A Mermaid flowchart of steps with dependencies, coloured by outcome. Ids are sanitised. */
+function markdown_mermaidFlow(steps) {
+    const id = (s) => s.replace(/[^A-Za-z0-9_]/g, '_');
+    const lines = ['flowchart LR'];
+    for (const s of steps)
+        lines.push(`  ${id(s.id)}["${s.label.replace(/"/g, "'")}"]`);
+    for (const s of steps)
+        for (const n of s.needs)
+            lines.push(`  ${id(n)} --> ${id(s.id)}`);
+    const colours = {
+        ok: 'fill:#d4f7d4,stroke:#2a7a2a',
+        failed: 'fill:#f7d4d4,stroke:#a12a2a',
+        skipped: 'fill:#eeeeee,stroke:#888888',
+        unchanged: 'fill:#e4ecf7,stroke:#4a6a9a',
+        planned: 'fill:#fff6d4,stroke:#9a7a2a',
+    };
+    for (const s of steps)
+        if (s.outcome)
+            lines.push(`  style ${id(s.id)} ${colours[s.outcome]}`);
+    return codeBlock(lines.join('\n'), 'mermaid');
+}
+
 ;// CONCATENATED MODULE: ./build/actions/lib/stages/context.js
 // What every stage starts with: the validated spec, plan mode, where files go, and the reporter.
+
+
 
 
 
@@ -71580,6 +72228,14 @@ function openStage(inputs, reporter) {
 }
 function inventoryPathOf(ctx) {
     return ctx.inputs.get('inventory').trim() || (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
+}
+/** The inventory the previous stage wrote, refused when it belongs to another cluster. */
+function readStageInventory(ctx) {
+    const inventoryPath = inventoryPathOf(ctx);
+    const inv = readInventory(inventoryPath);
+    if (inv.cluster !== ctx.spec.name)
+        throw new errors/* UsageError */.eb(`${inventoryPath} is for cluster '${inv.cluster}', not '${ctx.spec.name}': pass the inventory of this cluster`);
+    return { inventoryPath, inv };
 }
 
 ;// CONCATENATED MODULE: ./build/actions/lib/stages/timing.js
@@ -71670,7 +72326,7 @@ const SUMMARY_NODE_ROWS = 200;
 function nodeTable(all) {
     const nodes = all.slice(0, SUMMARY_NODE_ROWS);
     const more = all.length > nodes.length ? `\n\n… and ${all.length - nodes.length} more nodes (all are in inventory.json).` : '';
-    return (table(['hostname', 'roles', 'address', 'network', 'status', 'category', 'MAC'], nodes.map((n) => [n.hostname, n.roles.join(', '), n.address, n.network, n.status, n.category ?? '', n.mac])) + more);
+    return (markdown_table(['hostname', 'roles', 'address', 'network', 'status', 'category', 'MAC'], nodes.map((n) => [n.hostname, n.roles.join(', '), n.address, n.network, n.status, n.category ?? '', n.mac])) + more);
 }
 async function discoverStage(inputs, reporter) {
     const ctx = openStage(inputs, reporter);
@@ -71694,7 +72350,7 @@ async function discoverStage(inputs, reporter) {
     try {
         const bcmVersion = await timed(phases, 'BCM version', async () => parseVersion(await client.call('cmmain', 'getVersion').catch(() => undefined)));
         const [nodes, rawNetworks, rawCategories] = await timed(phases, 'BCM nodes, networks, categories', () => Promise.all([
-            client.callList('cmdevice', 'getNodes', [], parseNode),
+            client.callList('cmdevice', 'getNodes', [], model_parseNode),
             client.call('cmnet', 'getNetworks'),
             client.call('cmdevice', 'getCategories'),
         ]));
@@ -71705,7 +72361,7 @@ async function discoverStage(inputs, reporter) {
             selection = applyStatuses(selection, new Map(statuses.map((st) => [st.uuid, st])), spec);
         }
         if (selection.problems.length) {
-            reporter.summary([heading(`discover-nodes: cluster ${spec.name} — refused`), ...selection.problems.map((p) => `- ${p}`)].join('\n'));
+            reporter.summary([markdown_heading(`discover-nodes: cluster ${spec.name} — refused`), ...selection.problems.map((p) => `- ${p}`)].join('\n'));
             throw new errors/* StageError */.Zu(`discovery of cluster '${spec.name}' found ${selection.problems.length} problem(s); no inventory was written`, selection.problems);
         }
         const inventoryPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
@@ -71718,6 +72374,10 @@ async function discoverStage(inputs, reporter) {
             bcm: { endpoint: spec.bcm.endpoint, ...(bcmVersion ? { version: bcmVersion } : {}) },
             nodes: selection.nodes.map((n) => carryForward(n, previousNodes)),
             history: [...(previous?.history ?? []), { stage: 'discover-nodes', at, result: `${selection.nodes.length} nodes` }].slice(-HISTORY_KEPT),
+            // what the later stages recorded stays: a re-discovery must not make a deployed cluster look new
+            ...(previous?.kubernetes ? { kubernetes: previous.kubernetes } : {}),
+            ...(previous?.platform ? { platform: previous.platform } : {}),
+            ...(previous?.runai ? { runai: previous.runai } : {}),
         };
         await timed(phases, 'write inventory', () => writeInventory(inventoryPath, inventory));
         const sorted = [...inventory.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));
@@ -71727,7 +72387,7 @@ async function discoverStage(inputs, reporter) {
         reporter.output('control-plane', names('control_plane'));
         reporter.output('workers', names('worker'));
         reporter.summary([
-            heading(`discover-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`),
+            markdown_heading(`discover-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`),
             `${sorted.length} nodes from BCM ${bcmVersion ?? '(version unknown)'} at ${spec.bcm.endpoint}; inventory written to \`${inventoryPath}\`.`,
             ...warnings.map((w) => `> ⚠️ ${w}`),
             nodeTable(sorted),
@@ -71738,129 +72398,6 @@ async function discoverStage(inputs, reporter) {
     finally {
         client.close();
     }
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:readline"
-const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
-;// CONCATENATED MODULE: ./build/actions/lib/kubespray/recap.js
-// Reading ansible-playbook's output: the PLAY RECAP per host, and the first failed task of each host.
-const RECAP_LINE = /^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)(?:\s+skipped=(\d+))?/;
-const TASK = /^TASK \[(.*)\] \*+$/;
-const FAILURE = /^(?:fatal|failed): \[([^\]]+)\](?: => \(item=[^)]*\))?: (FAILED!|UNREACHABLE!) => (.*)$/;
-class PlaybookOutputReader {
-    inRecap = false;
-    task = '';
-    report = { recap: [], firstFailures: {} };
-    line(raw) {
-        const line = raw.trimEnd();
-        if (line.startsWith('PLAY RECAP')) {
-            this.inRecap = true;
-            return;
-        }
-        const task = TASK.exec(line);
-        if (task)
-            this.task = task[1];
-        const failure = FAILURE.exec(line);
-        if (failure && !this.report.firstFailures[failure[1]]) {
-            let message = failure[3];
-            try {
-                const parsed = JSON.parse(message);
-                if (parsed.msg)
-                    message = parsed.msg;
-            }
-            catch {
-                /* not JSON */
-            }
-            this.report.firstFailures[failure[1]] = { task: this.task, message: `${failure[2]} ${message}`.slice(0, 300) };
-        }
-        if (this.inRecap) {
-            const m = RECAP_LINE.exec(line);
-            if (m) {
-                this.report.recap.push({ host: m[1], ok: +m[2], changed: +m[3], unreachable: +m[4], failed: +m[5], skipped: +(m[6] ?? 0) });
-            }
-        }
-    }
-}
-function readPlaybookOutput(text) {
-    const r = new PlaybookOutputReader();
-    for (const l of text.split('\n'))
-        r.line(l);
-    return r.report;
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/kubespray/render.js
-// Pure rendering of Kubespray's inventory (hosts.yaml) and group_vars from the inventory and the spec.
-// Facts drive host vars (containerd on the data partition where /var is short); the variables the
-// predecessor got wrong are set right (loadbalancer_apiserver_healthcheck_port, dns_domain).
-
-const HEADER = '# Generated by bcmkube from inventory.json and the cluster spec; do not edit, change the spec.\n';
-function names(nodes, role) {
-    return Object.fromEntries(nodes.filter((n) => n.roles.includes(role)).map((n) => [n.hostname, {}]));
-}
-function hostVars(node) {
-    return {
-        ansible_host: node.address,
-        ip: node.address,
-        access_ip: node.address,
-        bcm_uuid: node.uuid,
-        ...(node.facts?.containerdStorageDir ? { containerd_storage_dir: node.facts.containerdStorageDir } : {}),
-    };
-}
-/** containerd registry mirrors in Kubespray's containerd_registries_mirrors shape. */
-function registryMirrors(spec) {
-    return Object.entries(spec.mirrors.images)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([prefix, hosts]) => ({
-        prefix,
-        mirrors: hosts.map((host) => ({ host, capabilities: ['pull', 'resolve'], skip_verify: false })),
-    }));
-}
-function kubesprayVars(inv, spec) {
-    const controlPlane = inv.nodes.filter((n) => n.roles.includes('control_plane'));
-    const vars = {
-        cluster_name: spec.name,
-        // Kubespray derives dns_domain from cluster_name; pin it so the cluster domain stays what the spec says
-        dns_domain: spec.kubernetes.dns_domain,
-        kube_version: spec.kubernetes.version,
-        kube_network_plugin: spec.kubernetes.cni,
-        kube_pods_subnet: spec.network.pod_cidr,
-        kube_service_addresses: spec.network.service_cidr,
-        // BCM's CMDaemon holds 8081 on every node; Kubespray's nginx-proxy health check defaults to it
-        loadbalancer_apiserver_healthcheck_port: spec.kubernetes.apiserver_healthcheck_port,
-        container_manager: 'containerd',
-    };
-    const mirrors = registryMirrors(spec);
-    if (mirrors.length)
-        vars.containerd_registries_mirrors = mirrors;
-    if (spec.runai.enabled && spec.runai.domain && controlPlane[0]) {
-        // pods resolve the Run:ai domain through nodelocaldns/CoreDNS hosts, not a forward to a node
-        vars.dns_etchosts = `${controlPlane[0].address} ${spec.runai.domain}\n`;
-    }
-    return { ...vars, ...spec.kubernetes.extra_vars };
-}
-function renderKubespray(inv, spec) {
-    const nodes = [...inv.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));
-    const hosts = {
-        all: {
-            hosts: Object.fromEntries(nodes.map((n) => [n.hostname, hostVars(n)])),
-            children: {
-                kube_control_plane: { hosts: names(nodes, 'control_plane') },
-                kube_node: { hosts: names(nodes, 'worker') },
-                etcd: { hosts: names(nodes, 'etcd') },
-                k8s_cluster: { children: { kube_control_plane: {}, kube_node: {} } },
-                calico_rr: { hosts: {} },
-            },
-            vars: {
-                ansible_user: spec.access.service_user.name,
-                ansible_become: true,
-                ansible_become_method: 'sudo',
-            },
-        },
-    };
-    const dump = (v) => HEADER + js_yaml_dump(v, { lineWidth: 160, sortKeys: true });
-    return { hostsYaml: dump(hosts), allVarsYaml: dump(kubesprayVars(inv, spec)) };
 }
 
 // EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 8 modules
@@ -72681,6 +73218,324 @@ function _unique(values) {
     return Array.from(new Set(values));
 }
 //# sourceMappingURL=tool-cache.js.map
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: external "node:readline"
+const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
+;// CONCATENATED MODULE: ./build/actions/lib/util/process.js
+// Child processes at the edge: arguments as an array (never a shell), output collected and optionally
+// streamed line by line, a missing binary turned into a clear message.
+
+
+
+function runProcess(bin, args, opts = {}) {
+    return new Promise((resolve, reject) => {
+        const child = (0,external_node_child_process_namespaceObject.spawn)(bin, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+        const out = { stdout: '', stderr: '' };
+        const pending = [];
+        for (const stream of ['stdout', 'stderr']) {
+            const rl = (0,external_node_readline_namespaceObject.createInterface)({ input: child[stream] });
+            pending.push(new Promise((done) => {
+                rl.on('line', (line) => {
+                    out[stream] += `${line}\n`;
+                    opts.onLine?.(line, stream);
+                });
+                rl.on('close', () => done());
+            }));
+        }
+        child.on('error', (e) => reject(new errors/* UsageError */.eb(`cannot run ${bin}: ${e.message}${opts.missingHint ? ` (${opts.missingHint})` : ''}`)));
+        child.on('close', (code) => {
+            void Promise.all(pending).then(() => resolve({ code: code ?? 1, ...out }));
+        });
+        child.stdin.on('error', () => { });
+        child.stdin.end(opts.input ?? '');
+    });
+}
+
+// EXTERNAL MODULE: ./build/actions/lib/util/work-dir.js
+var work_dir = __nccwpck_require__(5310);
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/ansible-env.js
+// The Ansible that runs Kubespray: either the user's (ansible-playbook-path) or a Python venv with Kubespray's
+// requirements.txt, built once per Kubespray version and Python version in the tool cache. Either way its
+// ansible-core must be inside the range Kubespray itself enforces (playbooks/ansible_version.yml), checked
+// before any playbook runs so a mismatch fails in seconds, not after the first play.
+
+
+
+
+
+
+
+
+/** Kubespray's supported ansible-core range, from playbooks/ansible_version.yml; undefined if it sets none. */
+function kubesprayAnsibleRange(kubesprayRoot) {
+    const file = ['playbooks/ansible_version.yml', 'playbooks/ansible_version.yaml'].map((f) => (0,external_node_path_.join)(kubesprayRoot, f)).find(external_node_fs_.existsSync);
+    if (!file)
+        return undefined;
+    const text = JSON.stringify(load((0,external_node_fs_.readFileSync)(file, 'utf8')));
+    const version = (name) => node_modules_semver.coerce(new RegExp(`"${name}":"?([0-9][0-9.]*)`).exec(text)?.[1] ?? '')?.version;
+    const min = version('minimal_ansible_version');
+    if (!min)
+        return undefined;
+    const max = version('maximal_ansible_version');
+    return max ? { min, max } : { min };
+}
+/** The ansible-core version in `ansible-playbook --version` output ("ansible-playbook [core 2.16.14]"). */
+function parseAnsibleCoreVersion(text) {
+    const m = /^ansible-playbook \[core ([0-9][^\]\s]*)\]/m.exec(text) ?? /^ansible-playbook ([0-9][^\s]*)/m.exec(text);
+    return m ? (node_modules_semver.coerce(m[1])?.version ?? undefined) : undefined;
+}
+/** Why this ansible-core cannot run this Kubespray, or undefined when it can. */
+function ansibleMismatch(version, range) {
+    if (node_modules_semver.lt(version, range.min))
+        return `ansible-core ${version} is older than ${range.min}`;
+    if (range.max && node_modules_semver.gte(version, range.max))
+        return `ansible-core ${version} is not below ${range.max}`;
+    return undefined;
+}
+async function ansibleVersionOf(bin) {
+    const r = await runProcess(bin, ['--version'], { missingHint: 'install ansible-core, or pass ansible-playbook-path' });
+    const version = parseAnsibleCoreVersion(r.stdout);
+    if (r.code !== 0 || !version)
+        throw new errors/* UsageError */.eb(`${bin} --version did not report an ansible-core version (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
+    return version;
+}
+async function pythonVersion(python) {
+    const r = await runProcess(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], {
+        missingHint: 'install Python 3 with its venv module (Debian: apt-get install python3-venv), or pass ansible-playbook-path',
+    });
+    const v = r.stdout.trim();
+    if (r.code !== 0 || !/^\d+\.\d+$/.test(v))
+        throw new errors/* UsageError */.eb(`${python} does not run: ${r.stderr.trim().slice(0, 200)}`);
+    return v;
+}
+/**
+ * With mirrors.pypi set, pip sees only our index and CA: the runner's pip configuration is ignored, and
+ * REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE are dropped because they override --cert inside pip's HTTP library.
+ * Without it, the runner's own pip configuration (often a corporate index) is respected.
+ */
+function pipEnvironment(opts) {
+    if (!opts.indexUrl)
+        return { ...process.env };
+    const drop = (k) => /^PIP_/.test(k) || (opts.caFile !== undefined && /^(REQUESTS|CURL)_CA_BUNDLE$/.test(k));
+    return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !drop(k))), PIP_CONFIG_FILE: '/dev/null' };
+}
+/**
+ * A venv with Kubespray's requirements.txt, cached in the tool cache as kubespray-venv/<version>-py<X.Y>. Venvs are
+ * not relocatable, so it is built in place and marked complete only after pip succeeds.
+ */
+async function kubesprayVenv(kubesprayRoot, kubesprayVersion, opts) {
+    const py = await pythonVersion(opts.python);
+    const key = `${node_modules_semver.coerce(kubesprayVersion)?.version ?? kubesprayVersion}-py${py}`;
+    const found = find('kubespray-venv', key);
+    if (found)
+        return { bin: (0,external_node_path_.join)(found, 'bin/ansible-playbook'), cached: true, key };
+    const dir = (0,external_node_path_.join)((0,work_dir/* runnerDirs */.xV)().toolCache, 'kubespray-venv', key, 'x64');
+    (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+    const created = await runProcess(opts.python, ['-m', 'venv', dir]);
+    if (created.code !== 0)
+        throw new errors/* UsageError */.eb(`could not create a Python ${py} venv (${created.stderr.trim().slice(0, 200)}); install python3-venv, or pass ansible-playbook-path`);
+    const requirements = (0,external_node_path_.join)(kubesprayRoot, 'requirements.txt');
+    const pipArgs = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '-r', requirements];
+    if (opts.indexUrl)
+        pipArgs.push('--index-url', opts.indexUrl);
+    if (opts.caFile)
+        pipArgs.push('--cert', opts.caFile);
+    const pip = await runProcess((0,external_node_path_.join)(dir, 'bin/python'), pipArgs, {
+        env: { ...pipEnvironment(opts), PIP_CACHE_DIR: (0,external_node_path_.join)(opts.workDir, 'pip-cache') },
+        onLine: opts.log,
+    });
+    if (pip.code !== 0) {
+        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+        const tail = pip.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300);
+        throw new errors/* StageError */.Zu(`pip could not install Kubespray's requirements.txt from ${opts.indexUrl ?? 'the default index (pypi.org)'}: ${tail}; for an air-gapped site set mirrors.pypi`);
+    }
+    if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'bin/ansible-playbook')))
+        throw new errors/* StageError */.Zu(`Kubespray's requirements.txt installed no ansible-playbook into the venv (${dir})`);
+    (0,external_node_fs_.writeFileSync)(`${dir}.complete`, '');
+    return { bin: (0,external_node_path_.join)(dir, 'bin/ansible-playbook'), cached: false, key };
+}
+/** The ansible-playbook for this Kubespray, checked against the ansible-core range Kubespray supports. */
+async function kubesprayAnsible(kubesprayRoot, kubesprayVersion, opts) {
+    let bin;
+    let origin;
+    if (opts.ansiblePlaybookPath) {
+        bin = opts.ansiblePlaybookPath;
+        origin = `ansible-playbook-path ${bin}`;
+    }
+    else {
+        const venv = await kubesprayVenv(kubesprayRoot, kubesprayVersion, { ...opts, python: opts.python ?? 'python3' });
+        bin = venv.bin;
+        origin = `${venv.cached ? 'cached' : 'new'} venv kubespray-venv/${venv.key}`;
+    }
+    const version = await ansibleVersionOf(bin);
+    const range = kubesprayAnsibleRange(kubesprayRoot);
+    const mismatch = range && ansibleMismatch(version, range);
+    if (mismatch)
+        throw new errors/* UsageError */.eb(`Kubespray ${kubesprayVersion} needs ansible-core >= ${range.min}${range.max ? ` and < ${range.max}` : ''} (playbooks/ansible_version.yml), but ${origin}: ${mismatch}; ${opts.ansiblePlaybookPath ? 'point ansible-playbook-path at a matching Ansible, or leave it empty to use a venv with the requirements.txt of Kubespray' : 'check the packages on the mirror'}`);
+    return { bin, version, origin };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/cluster-diff.js
+function diffClusterNodes(inv, registered, wantedKubeVersion) {
+    const known = new Set(registered ?? []);
+    const missing = inv.nodes.filter((n) => !known.has(n.hostname));
+    const newControlPlane = missing.filter((n) => n.roles.includes('control_plane') || n.roles.includes('etcd')).map((n) => n.hostname);
+    const newWorkers = missing.filter((n) => !newControlPlane.includes(n.hostname)).map((n) => n.hostname);
+    const inInventory = new Set(inv.nodes.map((n) => n.hostname));
+    const notInInventory = [...known].filter((n) => !inInventory.has(n)).sort();
+    const base = { newControlPlane, newWorkers, notInInventory, ...(registered ? { registered: [...registered].sort() } : {}) };
+    if (!registered || registered.length === 0)
+        return { ...base, suggestion: { operation: 'deploy', nodes: [], why: 'no cluster answers yet: cluster.yml deploys it' } };
+    if (newControlPlane.length)
+        return {
+            ...base,
+            suggestion: {
+                operation: 'deploy',
+                nodes: newControlPlane,
+                why: 'new control-plane or etcd nodes are added with cluster.yml (Kubespray does not scale them)',
+            },
+        };
+    if (newWorkers.length)
+        return { ...base, suggestion: { operation: 'scale', nodes: newWorkers, why: 'new worker nodes: scale.yml limited to them' } };
+    const deployed = inv.kubernetes?.version;
+    if (deployed && deployed !== wantedKubeVersion)
+        return {
+            ...base,
+            suggestion: { operation: 'upgrade', nodes: [], why: `the cluster runs ${deployed}, the spec asks for ${wantedKubeVersion}` },
+        };
+    return { ...base, suggestion: { operation: 'none', nodes: [], why: 'every inventory node is registered: no changes' } };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/recap.js
+// Reading ansible-playbook's output: the PLAY RECAP per host, and the first failed task of each host.
+const RECAP_LINE = /^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)(?:\s+skipped=(\d+))?/;
+const TASK = /^TASK \[(.*)\] \*+$/;
+const PLAY = /^PLAY \[(.*)\] \*+$/;
+/** The play a `PLAY [name] ****` line starts ('PLAY RECAP' for the recap), else undefined. */
+function playHeading(line) {
+    if (line.startsWith('PLAY RECAP'))
+        return 'PLAY RECAP';
+    const m = PLAY.exec(line.trimEnd());
+    return m ? `play: ${m[1] || '(unnamed)'}` : undefined;
+}
+// A delegated task names its host as 'node -> delegate'; the failure belongs to the node.
+const FAILURE = /^(?:fatal|failed): \[([^\]]+?)(?: -> [^\]]+)?\](?: => \(item=[^)]*\))?: (FAILED!|UNREACHABLE!) => (.*)$/;
+class PlaybookOutputReader {
+    inRecap = false;
+    task = '';
+    report = { recap: [], firstFailures: {} };
+    line(raw) {
+        const line = raw.trimEnd();
+        if (line.startsWith('PLAY RECAP')) {
+            this.inRecap = true;
+            return;
+        }
+        const task = TASK.exec(line);
+        if (task)
+            this.task = task[1];
+        const failure = FAILURE.exec(line);
+        if (failure && !this.report.firstFailures[failure[1]]) {
+            let message = failure[3];
+            try {
+                const parsed = JSON.parse(message);
+                if (parsed.msg)
+                    message = parsed.msg;
+            }
+            catch {
+                /* not JSON */
+            }
+            this.report.firstFailures[failure[1]] = { task: this.task, message: `${failure[2]} ${message}`.slice(0, 300) };
+        }
+        if (this.inRecap) {
+            const m = RECAP_LINE.exec(line);
+            if (m) {
+                this.report.recap.push({ host: m[1], ok: +m[2], changed: +m[3], unreachable: +m[4], failed: +m[5], skipped: +(m[6] ?? 0) });
+            }
+        }
+    }
+}
+function readPlaybookOutput(text) {
+    const r = new PlaybookOutputReader();
+    for (const l of text.split('\n'))
+        r.line(l);
+    return r.report;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/render.js
+// Pure rendering of Kubespray's inventory (hosts.yaml) and group_vars from the inventory and the spec.
+// Facts drive host vars (containerd on the data partition where /var is short); the variables the
+// predecessor got wrong are set right (loadbalancer_apiserver_healthcheck_port, dns_domain).
+
+const HEADER = '# Generated by bcmkube from inventory.json and the cluster spec; do not edit, change the spec.\n';
+function names(nodes, role) {
+    return Object.fromEntries(nodes.filter((n) => n.roles.includes(role)).map((n) => [n.hostname, {}]));
+}
+function hostVars(node) {
+    return {
+        ansible_host: node.address,
+        ip: node.address,
+        access_ip: node.address,
+        bcm_uuid: node.uuid,
+        ...(node.facts?.containerdStorageDir ? { containerd_storage_dir: node.facts.containerdStorageDir } : {}),
+    };
+}
+/** containerd registry mirrors in Kubespray's containerd_registries_mirrors shape. */
+function registryMirrors(spec) {
+    return Object.entries(spec.mirrors.images)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([prefix, hosts]) => ({
+        prefix,
+        mirrors: hosts.map((host) => ({ host, capabilities: ['pull', 'resolve'], skip_verify: false })),
+    }));
+}
+function kubesprayVars(inv, spec) {
+    const controlPlane = inv.nodes.filter((n) => n.roles.includes('control_plane'));
+    const vars = {
+        cluster_name: spec.name,
+        // Kubespray derives dns_domain from cluster_name; pin it so the cluster domain stays what the spec says
+        dns_domain: spec.kubernetes.dns_domain,
+        kube_version: spec.kubernetes.version,
+        kube_network_plugin: spec.kubernetes.cni,
+        kube_pods_subnet: spec.network.pod_cidr,
+        kube_service_addresses: spec.network.service_cidr,
+        // BCM's CMDaemon holds 8081 on every node; Kubespray's nginx-proxy health check defaults to it
+        loadbalancer_apiserver_healthcheck_port: spec.kubernetes.apiserver_healthcheck_port,
+        container_manager: 'containerd',
+    };
+    const mirrors = registryMirrors(spec);
+    if (mirrors.length)
+        vars.containerd_registries_mirrors = mirrors;
+    // 'localhost' (the lab's Run:ai domain) is reserved (RFC 6761): never point it elsewhere inside the cluster.
+    if (spec.runai.enabled && spec.runai.domain && !/(^|\.)localhost$/i.test(spec.runai.domain) && controlPlane[0]) {
+        // pods resolve the Run:ai domain through nodelocaldns/CoreDNS hosts, not a forward to a node
+        vars.dns_etchosts = `${controlPlane[0].address} ${spec.runai.domain}\n`;
+    }
+    return { ...vars, ...spec.kubernetes.extra_vars };
+}
+function renderKubespray(inv, spec) {
+    const nodes = [...inv.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));
+    const hosts = {
+        all: {
+            hosts: Object.fromEntries(nodes.map((n) => [n.hostname, hostVars(n)])),
+            children: {
+                kube_control_plane: { hosts: names(nodes, 'control_plane') },
+                kube_node: { hosts: names(nodes, 'worker') },
+                etcd: { hosts: names(nodes, 'etcd') },
+                k8s_cluster: { children: { kube_control_plane: {}, kube_node: {} } },
+                calico_rr: { hosts: {} },
+            },
+            vars: {
+                ansible_user: spec.access.service_user.name,
+                ansible_become: true,
+                ansible_become_method: 'sudo',
+            },
+        },
+    };
+    const dump = (v) => HEADER + js_yaml_dump(v, { lineWidth: 160, sortKeys: true });
+    return { hostsYaml: dump(hosts), allVarsYaml: dump(kubesprayVars(inv, spec)) };
+}
+
 ;// CONCATENATED MODULE: ./build/actions/lib/tools/pins.json
 const pins_namespaceObject = /*#__PURE__*/JSON.parse('{"_comment":"SHA-256 of upstream artifacts, by file name, verified on a networked machine. The spec can add more under mirrors.sha256."}');
 ;// CONCATENATED MODULE: ./build/actions/lib/tools/install.js
@@ -72736,8 +73591,11 @@ async function installTool(a, workDir, opts = {}) {
     if (found)
         return { dir: found, cached: true };
     const expected = await expectedSha256(a, opts);
-    (0,external_node_fs_.mkdirSync)(workDir, { recursive: true });
-    const file = (0,external_node_path_.join)(workDir, a.pinKey);
+    // One folder per artifact: tools fetched side by side never see each other's files.
+    const own = (0,external_node_path_.join)(workDir, `${a.tool}-${a.version}`);
+    (0,external_node_fs_.rmSync)(own, { recursive: true, force: true });
+    (0,external_node_fs_.mkdirSync)(own, { recursive: true });
+    const file = (0,external_node_path_.join)(own, a.pinKey);
     const hash = (0,external_node_crypto_.createHash)('sha256');
     const out = (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 });
     try {
@@ -72750,15 +73608,24 @@ async function installTool(a, workDir, opts = {}) {
         if (actual !== expected.sha256) {
             throw new errors/* StageError */.Zu(`SHA-256 of ${a.url} is ${actual}, expected ${expected.sha256} (${expected.source}); the download was refused and nothing was installed`);
         }
-        const extracted = a.pinKey.endsWith('.tar.gz') || a.pinKey.endsWith('.tgz')
-            ? await extractTar(file, (0,external_node_path_.join)(workDir, `${a.tool}-${a.version}`))
-            : workDir;
+        let extracted;
+        if (a.pinKey.endsWith('.tar.gz') || a.pinKey.endsWith('.tgz')) {
+            extracted = await extractTar(file, (0,external_node_path_.join)(own, 'extracted'));
+        }
+        else {
+            extracted = (0,external_node_path_.join)(own, 'extracted');
+            (0,external_node_fs_.mkdirSync)(extracted);
+            const bin = (0,external_node_path_.join)(extracted, a.binary ?? a.pinKey);
+            (0,external_node_fs_.copyFileSync)(file, bin);
+            if (a.binary)
+                (0,external_node_fs_.chmodSync)(bin, 0o755);
+        }
         const dir = await cacheDir(extracted, a.tool, a.version);
         return { dir, cached: false, verifiedBy: expected.source };
     }
     finally {
         out.destroy();
-        (0,external_node_fs_.rmSync)(file, { force: true });
+        (0,external_node_fs_.rmSync)(own, { recursive: true, force: true });
     }
 }
 function kubesprayArtifact(version, mirror) {
@@ -72772,326 +73639,125 @@ function kubesprayArtifact(version, mirror) {
     };
 }
 
-;// CONCATENATED MODULE: ./build/actions/lib/ssh/quote.js
-// The one way a remote command is built: every argument single-quoted for POSIX sh, after validation.
-// Raw input is never concatenated into a command line.
-
-/** Quotes one argument for POSIX sh: 'it'\''s' style. Refuses NUL, which no shell argument can carry. */
-function shellQuote(arg) {
-    if (arg.includes('\0'))
-        throw new Error('a shell argument cannot contain a NUL byte');
-    if (/^[A-Za-z0-9_\/.,:=@%+-]+$/.test(arg))
-        return arg;
-    return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-/** A command line from argv: `shellCommand(['id', '-u', user])`. */
-function shellCommand(argv) {
-    if (!argv.length)
-        throw new Error('empty command');
-    return argv.map(shellQuote).join(' ');
-}
-const USERNAME = /^[a-z_][a-z0-9_-]{0,31}$/;
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const ABS_PATH = /^\/[A-Za-z0-9._\/-]*$/;
-/** Validators for values that reach a remote shell; each throws naming the field and what is allowed. */
-function validUsername(value, field) {
-    if (!USERNAME.test(value))
-        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 40)}' is not a valid user name (lower-case letters, digits, _ and -, starting with a letter or _, at most 32)`);
-    return value;
-}
-function validHostname(value, field) {
-    if (!HOSTNAME.test(value))
-        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`);
-    return value;
-}
-function validAbsolutePath(value, field) {
-    if (!ABS_PATH.test(value) || value.split('/').includes('..'))
-        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 80)}' must be an absolute path of letters, digits, '.', '_', '-' and '/'`);
-    return value;
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/nodes/converge.js
+;// CONCATENATED MODULE: ./build/actions/lib/tools/kube-binaries.js
+// helm and kubectl at pinned versions, from get.helm.sh / dl.k8s.io or a mirror with the same layout
+// (mirrors.tools), SHA-256-verified into the tool cache, then asked for their version before first use.
 
 
-const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r'"\\`$]*)?$/;
-function validPublicKey(key, field) {
-    const k = key.trim();
-    if (!PUBLIC_KEY.test(k))
-        throw new errors/* UsageError */.eb(`${field}: not an OpenSSH public key line (ssh-ed25519 AAAA… comment)`);
-    return k;
-}
-/** The script, run as root (`sudo -n sh -s` for a non-root admin). Prints `changed=<step>` per change. */
-function convergeScript(user, publicKey, steps) {
-    const name = shellQuote(validUsername(user.name, 'access.service_user.name'));
-    const shell = shellQuote(validAbsolutePath(user.shell, 'access.service_user.shell'));
-    const key = shellQuote(validPublicKey(publicKey, 'access.service_user.public_key'));
-    const uid = String(Math.trunc(user.uid));
-    const gid = String(Math.trunc(user.gid));
-    const lines = ['set -eu', `u=${name}; uid=${uid}; gid=${gid}; sh_=${shell}; key=${key}`];
-    if (steps.includes('group'))
-        lines.push('if ! getent group "$u" >/dev/null; then groupadd -g "$gid" "$u"; echo changed=group; fi');
-    if (steps.includes('user'))
-        lines.push('if ! getent passwd "$u" >/dev/null; then useradd -m -u "$uid" -g "$gid" -s "$sh_" "$u"; echo changed=user; fi');
-    if (steps.includes('key') || steps.includes('user')) {
-        lines.push('home=$(getent passwd "$u" | cut -d: -f6)', 'install -d -m 700 -o "$uid" -g "$gid" "$home/.ssh"', 'ak="$home/.ssh/authorized_keys"', 'if ! grep -qxF -- "$key" "$ak" 2>/dev/null; then printf \'%s\\n\' "$key" >>"$ak"; echo changed=key; fi', 'chown "$uid:$gid" "$ak"; chmod 600 "$ak"');
-    }
-    if (steps.includes('sudoers')) {
-        lines.push('tmp=$(mktemp)', 'printf \'%s ALL=(ALL) NOPASSWD:ALL\\n\' "$u" >"$tmp"', 'if visudo -cf "$tmp" >/dev/null; then install -m 0440 -o root -g root "$tmp" "/etc/sudoers.d/$u"; rm -f "$tmp"; echo changed=sudoers; else rm -f "$tmp"; echo "visudo refused the sudoers file" >&2; exit 3; fi');
-    }
-    return `${lines.join('\n')}\n`;
-}
-function changedSteps(stdout) {
-    return stdout
-        .split('\n')
-        .map((l) => /^changed=(group|user|key|sudoers)$/.exec(l.trim())?.[1])
-        .filter((s) => Boolean(s));
-}
 
-;// CONCATENATED MODULE: ./build/actions/lib/nodes/preflight.js
-function containerdPlacement(facts, spec) {
-    const need = spec.access.min_containerd_gb;
-    const root = facts.containerd.root;
-    const rootMount = root &&
-        Object.keys(facts.freeGb)
-            .filter((m) => root === m || root.startsWith(`${m}/`))
-            .sort((a, b) => b.length - a.length)[0];
-    if (rootMount && (facts.freeGb[rootMount] ?? 0) >= need)
-        return {};
-    if ((facts.freeGb['/var'] ?? 0) >= need && !rootMount)
-        return {};
-    const partition = spec.access.data_partitions.find((p) => (facts.freeGb[p] ?? 0) >= need);
-    if (partition)
-        return { dir: `${partition}/containerd` };
-    const seen = Object.entries(facts.freeGb)
-        .map(([m, gb]) => `${m} ${gb} GB free`)
-        .join(', ') || 'no filesystem could be read';
+
+
+/** helm 3 (Run:ai 2.21 needs ≥ 3.14); kubectl within one minor of the clusters Kubespray v2.27 deploys (1.29–1.31). */
+const HELM_VERSION = 'v3.17.3';
+const KUBECTL_VERSION = 'v1.31.9';
+/** Go's name for the runner's CPU, as used in upstream file names. */
+function goArch(arch = process.arch) {
+    const known = { x64: 'amd64', arm64: 'arm64' };
+    const go = known[arch];
+    if (!go)
+        throw new errors/* StageError */.Zu(`no helm/kubectl builds for a ${arch} runner: use an amd64 or arm64 runner`);
+    return go;
+}
+const base = (mirror, tool, upstream) => (mirror ? `${mirror.replace(/\/$/, '')}/${tool}` : upstream);
+/** get.helm.sh/helm-<v>-linux-<arch>.tar.gz with its published .sha256sum. */
+function helmArtifact(version, mirror, arch = goArch()) {
+    const file = `helm-${version}-linux-${arch}.tar.gz`;
+    const url = `${base(mirror, 'helm', 'https://get.helm.sh')}/${file}`;
+    return { tool: 'helm', version: version.replace(/^v/, ''), url, checksumUrl: `${url}.sha256sum`, pinKey: file };
+}
+/** dl.k8s.io/release/<v>/bin/linux/<arch>/kubectl with its published .sha256. */
+function kubectlArtifact(version, mirror, arch = goArch()) {
+    const url = `${base(mirror, 'kubectl', 'https://dl.k8s.io')}/release/${version}/bin/linux/${arch}/kubectl`;
     return {
-        failure: `containerd needs ${need} GB free: ${seen}. Free space on /var or a data partition (${spec.access.data_partitions.join(', ')}), or lower access.min_containerd_gb`,
+        tool: 'kubectl',
+        version: version.replace(/^v/, ''),
+        url,
+        checksumUrl: `${url}.sha256`,
+        pinKey: `kubectl-${version}-linux-${arch}`,
+        binary: 'kubectl',
     };
 }
-function decideNode(node, outcome, spec, adminUser) {
-    const d = { hostname: node.hostname, failures: [], warnings: [], steps: [] };
-    if (!outcome.ok) {
-        d.failures.push(`unreachable at ${node.address}: ${outcome.error}`);
-        return d;
-    }
-    const { facts, sudo, problems } = outcome.result;
-    d.facts = facts;
-    d.failures.push(...problems);
-    if (sudo === 'no')
-        d.failures.push(`admin user '${adminUser}' has no passwordless sudo; grant it (NOPASSWD) or use root`);
-    const isGpuWorker = node.roles.includes('gpu_worker');
-    if (isGpuWorker && facts.gpus.length === 0 && !spec.access.gpu_drivers_later) {
-        d.failures.push('GPU worker shows no GPU (nvidia-smi absent or empty); install the driver, or set access.gpu_drivers_later: true when the GPU Operator installs it');
-    }
-    if (!isGpuWorker && facts.gpus.length > 0)
-        d.warnings.push(`${facts.gpus.length} GPU(s) on a node that is not a GPU worker`);
-    const placement = containerdPlacement(facts, spec);
-    if (placement.failure)
-        d.failures.push(placement.failure);
-    if (placement.dir)
-        d.containerdStorageDir = placement.dir;
-    if (!Number.isFinite(facts.clockOffsetSeconds))
-        d.failures.push('the node clock could not be read');
-    else if (Math.abs(facts.clockOffsetSeconds) > spec.access.max_clock_skew_seconds) {
-        d.failures.push(`clock is off by ${facts.clockOffsetSeconds.toFixed(2)} s from the runner (allowed ${spec.access.max_clock_skew_seconds} s); fix time sync (chrony/NTP) on the node`);
-    }
-    if (facts.homeOnNfs)
-        d.warnings.push(`the admin's home is on NFS`);
-    const want = spec.access.service_user;
-    const have = facts.serviceUser;
-    if (have?.exists) {
-        if (have.uid !== want.uid || have.gid !== want.gid) {
-            d.failures.push(`user '${want.name}' exists with uid ${have.uid} gid ${have.gid}, but the spec says uid ${want.uid} gid ${want.gid}; fix the node (or the spec) so they agree`);
-        }
-        if (!have.keyInstalled)
-            d.steps.push('key');
-        if (!have.sudoers)
-            d.steps.push('sudoers');
-    }
-    else {
-        if (have?.gid !== undefined && have.gid !== want.gid)
-            d.failures.push(`group '${want.name}' exists with gid ${have.gid}, but the spec says ${want.gid}`);
-        if (have?.gid === undefined)
-            d.steps.push('group');
-        d.steps.push('user', 'key', 'sudoers');
-    }
-    return d;
+/** The version a binary reports, checked against the pin (a mirror serving the wrong build is refused). */
+async function checkVersion(bin, args, want, env) {
+    const r = await runProcess(bin, args, { env });
+    const got = /v\d+\.\d+\.\d+/.exec(r.stdout)?.[0];
+    if (r.code !== 0 || got !== want)
+        throw new errors/* StageError */.Zu(`${bin} ${args.join(' ')} reports ${got ?? `nothing (exit ${r.code}: ${r.stderr.trim().slice(0, 120)})`}, expected ${want}: the mirror serves another build`);
 }
-function preflight(nodes, outcomes, spec, adminUser) {
-    const decisions = nodes.map((n) => decideNode(n, outcomes.get(n.hostname) ?? { ok: false, error: 'not probed' }, spec, adminUser));
-    const skippable = new Set(spec.nodes.skippable);
-    const failing = decisions.filter((d) => d.failures.length);
-    const skipped = failing.filter((d) => skippable.has(d.hostname)).map((d) => d.hostname);
-    const blocking = failing.filter((d) => !skippable.has(d.hostname));
-    return {
-        decisions,
-        skipped,
-        blocked: blocking.length > 0,
-        failures: blocking.flatMap((d) => d.failures.map((f) => `${d.hostname}: ${f}`)),
+/** helm and kubectl for this run; both are fetched at once, each only when the tool cache lacks it. */
+async function installKubeBinaries(spec, workDir, env) {
+    const opts = {
+        ...(spec.mirrors.ca_file ? { ca: (0,external_node_fs_.readFileSync)(spec.mirrors.ca_file, 'utf8') } : {}),
+        pins: spec.mirrors.sha256,
     };
+    const [helm, kubectl] = await Promise.all([
+        installTool(helmArtifact(HELM_VERSION, spec.mirrors.tools), (0,external_node_path_.join)(workDir, 'download'), opts),
+        installTool(kubectlArtifact(KUBECTL_VERSION, spec.mirrors.tools), (0,external_node_path_.join)(workDir, 'download'), opts),
+    ]);
+    const bins = { helm: (0,external_node_path_.join)(helm.dir, `linux-${goArch()}`, 'helm'), kubectl: (0,external_node_path_.join)(kubectl.dir, 'kubectl') };
+    await Promise.all([
+        checkVersion(bins.helm, ['version', '--short'], HELM_VERSION, env),
+        checkVersion(bins.kubectl, ['version', '--client', '-o', 'json'], KUBECTL_VERSION, env),
+    ]);
+    const note = (name, version, r) => `${name} ${version}: ${r.cached ? 'from the tool cache' : `downloaded, SHA-256 ${r.verifiedBy}`}`;
+    return { ...bins, notes: [note('helm', HELM_VERSION, helm), note('kubectl', KUBECTL_VERSION, kubectl)] };
 }
 
-;// CONCATENATED MODULE: ./build/actions/lib/nodes/gpu.js
-/** The exact query the probe runs; its answer is CSV without header or units. */
-const GPU_QUERY_FIELDS = [
-    'index',
-    'name',
-    'uuid',
-    'pci.bus_id',
-    'memory.total',
-    'driver_version',
-    'mig.mode.current',
-    'compute_cap',
-];
-const GPU_QUERY_ARGS = [`--query-gpu=${GPU_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
-function parseGpuQuery(text) {
-    const gpus = [];
-    const problems = [];
-    const drivers = new Set();
-    for (const [lineNo, raw] of text.split(/\r?\n/).entries()) {
-        const line = raw.trim();
-        if (!line)
-            continue;
-        const cols = line.split(',').map((c) => c.trim());
-        if (cols.length !== GPU_QUERY_FIELDS.length) {
-            problems.push(`nvidia-smi line ${lineNo + 1}: expected ${GPU_QUERY_FIELDS.length} fields, got ${cols.length}: ${line.slice(0, 120)}`);
-            continue;
-        }
-        const [index, name, uuid, busId, memory, driver, mig, computeCap] = cols;
-        const memoryMiB = Number(memory);
-        if (!/^\d+$/.test(index) || !Number.isFinite(memoryMiB)) {
-            problems.push(`nvidia-smi line ${lineNo + 1}: index '${index}' or memory '${memory}' is not a number`);
-            continue;
-        }
-        drivers.add(driver);
-        gpus.push({ index: Number(index), name, uuid, busId, memoryMiB, migMode: mig, computeCap });
-    }
-    if (drivers.size > 1)
-        problems.push(`GPUs report different driver versions: ${[...drivers].join(', ')}`);
-    return { gpus, driverVersion: [...drivers][0], problems };
+;// CONCATENATED MODULE: ./build/actions/lib/helm/kube-tools.js
+// helm and kubectl as the stages run them: against the fetched kubeconfig, with Helm's home folders in the
+// stage's private work folder (shared or NFS homes break Helm's file locks), never through a shell.
+
+
+
+/**
+ * The helm and kubectl binaries for this stage: pinned versions, SHA-256-verified into the tool cache
+ * (mirrors.tools for air-gapped sites), with Helm's home folders in the stage's private work folder.
+ */
+async function openKubeTools(ctx, work, kubeconfig) {
+    const home = (0,external_node_path_.join)(work.path, 'helm');
+    const env = {
+        ...process.env,
+        KUBECONFIG: kubeconfig,
+        HELM_CACHE_HOME: (0,external_node_path_.join)(home, 'cache'),
+        HELM_CONFIG_HOME: (0,external_node_path_.join)(home, 'config'),
+        HELM_DATA_HOME: (0,external_node_path_.join)(home, 'data'),
+    };
+    const bins = await installKubeBinaries(ctx.spec, work.path, env);
+    for (const note of bins.notes)
+        ctx.reporter.info(note);
+    return { helm: bins.helm, kubectl: bins.kubectl, kubeconfig, env };
 }
-
-;// CONCATENATED MODULE: ./build/actions/lib/nodes/probe.js
-
-
-const MARK = '@@bcmkube:';
-/** The probe script, run by the admin user through `sh -c`. Parts that need root go through `sudo -n`. */
-function probeScript(opts) {
-    const user = shellQuote(validUsername(opts.serviceUser, 'access.service_user.name'));
-    const mounts = ['/var', ...opts.dataPartitions.map((p) => validAbsolutePath(p, 'access.data_partitions'))].map(shellQuote).join(' ');
-    const key = opts.servicePublicKey ? shellQuote(opts.servicePublicKey.trim().split(/\s+/).slice(0, 2).join(' ')) : "''";
+function runHelm(t, args, opts = {}) {
+    return runProcess(t.helm, ['--kubeconfig', t.kubeconfig, ...args], {
+        missingHint: 'the helm binary in the tool cache is gone; run again',
+        ...opts,
+        env: t.env,
+    });
+}
+function runKubectl(t, args, opts = {}) {
+    return runProcess(t.kubectl, ['--kubeconfig', t.kubeconfig, ...args], {
+        missingHint: 'the kubectl binary in the tool cache is gone; run again',
+        ...opts,
+        env: t.env,
+    });
+}
+/** `helm upgrade --install` for one pinned release: atomic (a failure rolls back), waits, bounded by its timeout. */
+function upgradeInstallArgs(r) {
     return [
-        `s() { printf '\\n${MARK}%s\\n' "$1"; }`,
-        'if [ "$(id -u)" = 0 ]; then asroot() { "$@"; }; else asroot() { sudo -n "$@"; }; fi',
-        's os; cat /etc/os-release 2>/dev/null',
-        's kernel; uname -r',
-        's bootid; cat /proc/sys/kernel/random/boot_id 2>/dev/null',
-        's sudo; if [ "$(id -u)" = 0 ]; then echo root; elif sudo -n true 2>/dev/null; then echo ok; else echo no; fi',
-        `s gpu; if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi ${GPU_QUERY_ARGS.join(' ')} 2>&1; echo "exit=$?"; else echo absent; fi`,
-        `s df; for m in ${mounts}; do [ -d "$m" ] && df -P -k "$m" 2>/dev/null | awk -v m="$m" 'NR==2 {print m, $4, $6}'; done`,
-        's containerd; command -v containerd >/dev/null 2>&1 && echo present=yes || echo present=no; pidof containerd >/dev/null 2>&1 && echo running=yes || echo running=no;' +
-            ` [ -r /etc/containerd/config.toml ] && sed -n 's/^[[:space:]]*root[[:space:]]*=[[:space:]]*"\\(.*\\)"/root=\\1/p' /etc/containerd/config.toml | head -1`,
-        's homefs; stat -f -c %T "$HOME" 2>/dev/null',
-        `s user; u=${user}; k=${key}; if pw=$(getent passwd "$u"); then echo "passwd=$pw"; h=$(echo "$pw" | cut -d: -f6);` +
-            ' if [ -n "$k" ] && asroot grep -qF -- "$k" "$h/.ssh/authorized_keys" 2>/dev/null; then echo key=yes; else echo key=no; fi;' +
-            ' if asroot test -f "/etc/sudoers.d/$u"; then echo sudoers=yes; else echo sudoers=no; fi; else echo passwd=; fi; g=$(getent group "$u") && echo "group=$g"',
-        // the clock is read last, so the output reaches the runner right after it (transit: milliseconds)
-        's clock; date +%s.%N',
-        's end',
-    ].join('\n');
-}
-function splitSections(output) {
-    const sections = new Map();
-    let name;
-    let lines = [];
-    for (const line of output.split('\n')) {
-        if (line.startsWith(MARK)) {
-            if (name)
-                sections.set(name, lines.join('\n').trim());
-            name = line.slice(MARK.length).trim();
-            lines = [];
-        }
-        else if (name)
-            lines.push(line);
-    }
-    if (name)
-        sections.set(name, lines.join('\n').trim());
-    return sections;
-}
-function osRelease(text) {
-    const out = {};
-    for (const line of text.split('\n')) {
-        const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
-        if (m)
-            out[m[1]] = m[2].replace(/^"(.*)"$/, '$1');
-    }
-    return out;
-}
-/** Parses the probe's output. `runnerClock` is the runner's clock (seconds) when the output arrived. */
-function parseProbe(output, runnerClock) {
-    const s = splitSections(output);
-    const problems = [];
-    if (!s.has('end'))
-        problems.push('the probe did not finish (output cut short)');
-    const os = osRelease(s.get('os') ?? '');
-    const gpuText = s.get('gpu') ?? 'absent';
-    let gpus = [];
-    let driverVersion;
-    if (gpuText !== 'absent') {
-        const exit = /\nexit=(\d+)$|^exit=(\d+)$/.exec(gpuText);
-        const code = Number(exit?.[1] ?? exit?.[2] ?? 0);
-        const body = gpuText.replace(/\n?exit=\d+$/, '');
-        if (code !== 0)
-            problems.push(`nvidia-smi failed (exit ${code}): ${body.split('\n')[0]?.slice(0, 160) ?? ''}`);
-        else {
-            const parsed = parseGpuQuery(body);
-            gpus = parsed.gpus;
-            driverVersion = parsed.driverVersion;
-            problems.push(...parsed.problems);
-        }
-    }
-    const freeGb = {};
-    for (const line of (s.get('df') ?? '').split('\n')) {
-        const [mount, availKb, mountedOn] = line.trim().split(/\s+/);
-        if (mount && availKb && /^\d+$/.test(availKb))
-            freeGb[mount] = Math.round((Number(availKb) / 1024 / 1024) * 10) / 10;
-        if (mount && mountedOn && mount !== '/var' && mountedOn === '/')
-            delete freeGb[mount]; // a data partition that is not mounted is just a directory on /
-    }
-    const kv = (text) => Object.fromEntries(text
-        .split('\n')
-        .map((l) => l.split(/=(.*)/s, 2))
-        .filter(([k]) => k));
-    const ctr = kv(s.get('containerd') ?? '');
-    const user = kv(s.get('user') ?? '');
-    const passwd = (user.passwd ?? '').split(':');
-    const nodeClock = Number(s.get('clock'));
-    const sudo = s.get('sudo') ?? 'no';
-    return {
-        sudo: ['root', 'ok', 'no'].includes(sudo) ? sudo : 'no',
-        problems,
-        facts: {
-            os: { id: os.ID ?? '', versionId: os.VERSION_ID ?? '', prettyName: os.PRETTY_NAME ?? '' },
-            kernel: s.get('kernel') ?? '',
-            gpus,
-            ...(driverVersion ? { driverVersion } : {}),
-            freeGb,
-            containerd: { present: ctr.present === 'yes', running: ctr.running === 'yes', ...(ctr.root ? { root: ctr.root } : {}) },
-            homeOnNfs: /^nfs/i.test(s.get('homefs') ?? ''),
-            clockOffsetSeconds: Number.isFinite(nodeClock) ? Math.round((nodeClock - runnerClock) * 1000) / 1000 : Number.NaN,
-            serviceUser: user.passwd
-                ? {
-                    exists: true,
-                    uid: Number(passwd[2]),
-                    gid: Number(passwd[3]),
-                    keyInstalled: user.key === 'yes',
-                    sudoers: user.sudoers === 'yes',
-                }
-                : { exists: false, ...(user.group ? { gid: Number(user.group.split(':')[2]) } : {}) },
-            ...(s.get('bootid') ? { bootId: s.get('bootid') } : {}),
-        },
-    };
+        'upgrade',
+        '--install',
+        r.name,
+        r.chart,
+        '--namespace',
+        r.namespace,
+        '--version',
+        r.version,
+        '--atomic',
+        '--wait',
+        '--timeout',
+        `${r.timeoutSeconds}s`,
+        ...r.valuesFiles.flatMap((f) => ['--values', f]),
+    ];
 }
 
 ;// CONCATENATED MODULE: ./build/actions/lib/ssh/known-hosts.js
@@ -74065,6 +74731,8 @@ class HostKeyRefused extends Error {
 class SshPool {
     opts;
     connections = new Map();
+    /** Why an open connection ended (reset, closed), noticed between or during commands. */
+    lost = new WeakMap();
     /** known_hosts lines learned under accept-new, to be saved by the caller. */
     learned = [];
     constructor(opts) {
@@ -74103,7 +74771,17 @@ class SshPool {
                 throw new HostKeyRefused(refusal);
             throw err;
         }
+        // node-ssh listens for errors only while connecting or opening a channel: a node that resets the connection
+        // later (a reboot, a firewall) would otherwise be an uncaught exception that ends the whole process
+        ssh.connection?.on('error', (err) => this.lost.set(ssh, err.message));
+        ssh.connection?.on('close', () => this.lost.has(ssh) || this.lost.set(ssh, 'closed by the node'));
         return ssh;
+    }
+    connectionLost(ssh, target) {
+        const why = this.lost.get(ssh);
+        return why === undefined
+            ? undefined
+            : new Error(`the SSH connection to ${target.address} was lost (${why}); did the node reboot or drop off the network?`);
     }
     async connect(target) {
         for (let attempt = 0;; attempt++) {
@@ -74137,6 +74815,9 @@ class SshPool {
     /** Runs a command line (already quoted) on a node, with the command timeout. */
     async exec(target, command, stdin) {
         const ssh = await this.session(target);
+        const lostBefore = this.connectionLost(ssh, target);
+        if (lostBefore)
+            throw lostBefore;
         let channel;
         let timer;
         const timeout = new Promise((_, reject) => {
@@ -74150,7 +74831,14 @@ class SshPool {
                 ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel: (ch) => (channel = ch) }),
                 timeout,
             ]);
+            // a channel cut by a lost connection closes without an exit status
+            const lost = r.code === null ? this.connectionLost(ssh, target) : undefined;
+            if (lost)
+                throw lost;
             return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+        }
+        catch (err) {
+            throw this.connectionLost(ssh, target) ?? err;
         }
         finally {
             clearTimeout(timer);
@@ -74181,17 +74869,47 @@ class SshPool {
     }
 }
 
-;// CONCATENATED MODULE: ./build/actions/lib/stages/prepare.js
-// Stage 2, prepare-nodes: probe every node over SSH, refuse to change anything when any preflight fails,
-// then converge the service user and prove it by logging in as that user. Plan mode probes only.
+;// CONCATENATED MODULE: ./build/actions/lib/ssh/quote.js
+// The one way a remote command is built: every argument single-quoted for POSIX sh, after validation.
+// Raw input is never concatenated into a command line.
 
+/** Quotes one argument for POSIX sh: 'it'\''s' style. Refuses NUL, which no shell argument can carry. */
+function shellQuote(arg) {
+    if (arg.includes('\0'))
+        throw new Error('a shell argument cannot contain a NUL byte');
+    if (/^[A-Za-z0-9_\/.,:=@%+-]+$/.test(arg))
+        return arg;
+    return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+/** A command line from argv: `shellCommand(['id', '-u', user])`. */
+function shellCommand(argv) {
+    if (!argv.length)
+        throw new Error('empty command');
+    return argv.map(shellQuote).join(' ');
+}
+const USERNAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const ABS_PATH = /^\/[A-Za-z0-9._\/-]*$/;
+/** Validators for values that reach a remote shell; each throws naming the field and what is allowed. */
+function validUsername(value, field) {
+    if (!USERNAME.test(value))
+        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 40)}' is not a valid user name (lower-case letters, digits, _ and -, starting with a letter or _, at most 32)`);
+    return value;
+}
+function validHostname(value, field) {
+    if (!HOSTNAME.test(value))
+        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`);
+    return value;
+}
+function validAbsolutePath(value, field) {
+    if (!ABS_PATH.test(value) || value.split('/').includes('..'))
+        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 80)}' must be an absolute path of letters, digits, '.', '_', '-' and '/'`);
+    return value;
+}
 
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./build/actions/lib/stages/access.js
+// How stages reach the nodes and the cluster: the SSH pool, known hosts, the service user's key, and the
+// kubeconfig fetched over SSH from the first control-plane node (it never leaves the runner's temp folder).
 
 
 
@@ -74201,28 +74919,6 @@ class SshPool {
 
 function readMaybeFile(value) {
     return !value.includes('\n') && (0,external_node_fs_.existsSync)(value) ? (0,external_node_fs_.readFileSync)(value, 'utf8') : value;
-}
-function adminCredentials(ctx) {
-    const { spec, inputs, reporter } = ctx;
-    const username = validUsername(spec.access.admin.user, 'access.admin.user');
-    if (spec.access.admin.auth === 'password') {
-        const password = (0,report_inputs/* secretInput */.jY)(inputs, 'admin-password', reporter, spec.access.admin.password_file);
-        if (!password)
-            throw new errors/* UsageError */.eb(`access.admin.auth is password: pass ${inputs.label('admin-password')} from a secret (or access.admin.password_file)`);
-        return { username, password };
-    }
-    const key = (0,report_inputs/* secretInput */.jY)(inputs, 'admin-ssh-key', reporter, spec.access.admin.key_file);
-    if (!key)
-        throw new errors/* UsageError */.eb(`pass the admin's private key as ${inputs.label('admin-ssh-key')} from a secret (or access.admin.key_file)`);
-    return { username, privateKey: readMaybeFile(key) };
-}
-function servicePublicKey(ctx) {
-    const { spec, inputs } = ctx;
-    const u = spec.access.service_user;
-    const key = inputs.get('service-public-key').trim() || u.public_key || (u.public_key_file ? readMaybeFile(u.public_key_file) : '');
-    if (!key)
-        throw new errors/* UsageError */.eb(`the service user's public key is missing: set access.service_user.public_key (or public_key_file, or ${inputs.label('service-public-key')}); create a pair once with 'bcmkube keygen'`);
-    return validPublicKey(key, 'access.service_user.public_key');
 }
 function knownHosts(ctx) {
     const input = ctx.inputs.get('known-hosts').trim();
@@ -74258,8 +74954,1755 @@ function pool(spec, credentials, knownHostsText, policy, concurrency) {
         legacyAlgorithms: spec.access.legacy_algorithms,
     });
 }
+/** The service user's private key (input service-ssh-key or access.service_user.private_key_file), masked. */
+function serviceKey(ctx) {
+    const text = (0,report_inputs/* secretInput */.jY)(ctx.inputs, 'service-ssh-key', ctx.reporter, ctx.spec.access.service_user.private_key_file);
+    if (!text)
+        throw new errors/* UsageError */.eb(`pass the service user's private key as ${ctx.inputs.label('service-ssh-key')} (or access.service_user.private_key_file)`);
+    const key = readMaybeFile(text);
+    ctx.reporter.secret(key);
+    return key.endsWith('\n') ? key : `${key}\n`;
+}
+/** Known hosts for the nodes; refuses an empty list unless host keys are not checked at all. */
+function requiredKnownHosts(ctx) {
+    const hosts = knownHosts(ctx);
+    if (!hosts.text.trim() && ctx.spec.access.host_key_policy !== 'off')
+        throw new errors/* UsageError */.eb(`host keys are checked: pass ${ctx.inputs.label('known-hosts')} or access.known_hosts_file (prepare-nodes records them)`);
+    return hosts.text;
+}
+/** Fetches admin.conf from the first control-plane node as the service user and points it at that node. */
+async function fetchKubeconfig(ctx, inv, key, knownHostsText, work) {
+    const first = inv.nodes.find((n) => n.roles.includes('control_plane'));
+    if (!first)
+        throw new errors/* StageError */.Zu('no control-plane node in the inventory to fetch the kubeconfig from');
+    const [target] = sshTargets([first]);
+    const ssh = pool(ctx.spec, { username: ctx.spec.access.service_user.name, privateKey: key }, knownHostsText, ctx.spec.access.host_key_policy === 'off' ? 'off' : 'strict', 1);
+    try {
+        const r = await ssh.exec(target, 'sudo -n cat /etc/kubernetes/admin.conf');
+        if (r.code !== 0 || !r.stdout.includes('kind: Config'))
+            throw new errors/* StageError */.Zu(`${first.hostname}: could not read /etc/kubernetes/admin.conf as ${ctx.spec.access.service_user.name} (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}; has the kubespray stage deployed this cluster?`);
+        for (const line of r.stdout.split('\n'))
+            if (/-data:\s*\S/.test(line))
+                ctx.reporter.secret(line.split(':').slice(1).join(':').trim());
+        const apiServer = `https://${first.address}:6443`;
+        const text = r.stdout.replace(/server: https:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+/g, `server: ${apiServer}`);
+        return { kubeconfig: work.secretFile('kubeconfig', text), apiNode: first, apiServer };
+    }
+    finally {
+        await ssh.close();
+    }
+}
+/** The kubeconfig of the cluster the inventory describes, fetched with the service user's key. */
+async function openClusterAccess(ctx, inv, work) {
+    return fetchKubeconfig(ctx, inv, serviceKey(ctx), requiredKnownHosts(ctx), work);
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/kubespray.js
+// Stage 3, kubespray: render the Kubespray inventory, obtain Kubespray (pinned, checksummed, cached), run the
+// operation's playbook as the service user with host keys checked, then fetch the kubeconfig and label GPU nodes.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const OPERATIONS = {
+    deploy: 'cluster.yml',
+    scale: 'scale.yml',
+    upgrade: 'upgrade-cluster.yml',
+    'remove-node': 'remove-node.yml',
+    reset: 'reset.yml',
+};
+const DESTRUCTIVE = ['remove-node', 'reset'];
+const GPU_LABELS = ['nvidia.com/gpu.present=true', 'node-role.kubernetes.io/gpu=worker'];
+/** The playbook and its arguments for an operation; refuses what Kubespray would do wrong or destroy unasked. */
+function planOperation(operation, inv, clusterName, confirm, nodesInput) {
+    if (DESTRUCTIVE.includes(operation) && confirm !== clusterName) {
+        throw new errors/* UsageError */.eb(`operation ${operation} destroys cluster state: pass confirm: ${clusterName} (the cluster name) to go ahead; nothing was run`);
+    }
+    const nodes = (0,report_inputs/* listInput */.dt)(nodesInput);
+    const unknown = nodes.filter((n) => !inv.nodes.some((x) => x.hostname === n));
+    if (unknown.length)
+        throw new errors/* UsageError */.eb(`nodes: ${unknown.join(', ')} not in the inventory of cluster '${clusterName}'`);
+    const args = [];
+    if (operation === 'scale' || operation === 'remove-node') {
+        if (!nodes.length)
+            throw new errors/* UsageError */.eb(`operation ${operation} needs the nodes it works on (input nodes: a comma-separated list)`);
+        const controlPlane = nodes.filter((n) => inv.nodes.find((x) => x.hostname === n).roles.includes('control_plane'));
+        if (operation === 'scale' && controlPlane.length) {
+            throw new errors/* UsageError */.eb(`${controlPlane.join(', ')}: control-plane nodes are added with operation deploy (cluster.yml), not scale (Kubespray's rule)`);
+        }
+        args.push(...(operation === 'scale' ? ['--limit', nodes.join(',')] : ['-e', `node=${nodes.join(',')}`]));
+    }
+    if (operation === 'reset')
+        args.push('-e', 'reset_confirmation=yes');
+    return { playbook: OPERATIONS[operation], args };
+}
+function ansibleCfg(knownHostsFile) {
+    return [
+        '[defaults]',
+        'host_key_checking = True',
+        'interpreter_python = auto_silent',
+        'retry_files_enabled = False',
+        'stdout_callback = default',
+        '[ssh_connection]',
+        'pipelining = True',
+        `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile}`,
+        '',
+    ].join('\n');
+}
+/** ansible-playbook with our config only: inherited vault and config settings are dropped. */
+async function runPlaybook(bin, args, cwd, cfg, reporter) {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^ANSIBLE_/.test(k)));
+    const reader = new PlaybookOutputReader();
+    const { code } = await runProcess(bin, args, {
+        cwd,
+        env: { ...env, ANSIBLE_CONFIG: cfg, ANSIBLE_FORCE_COLOR: '0', PYTHONUNBUFFERED: '1' },
+        missingHint: 'install ansible, or pass ansible-playbook-path',
+        onLine: (l) => {
+            const play = playHeading(l);
+            if (play)
+                reporter.startGroup(play);
+            reader.line(l);
+            reporter.info(l);
+        },
+    });
+    reporter.endGroup();
+    return { code, report: reader.report };
+}
+function recapTable(report) {
+    return markdown_table(['host', 'ok', 'changed', 'unreachable', 'failed', 'first failure'], report.recap.map((r) => [
+        r.host,
+        r.ok,
+        r.changed,
+        r.unreachable,
+        r.failed,
+        report.firstFailures[r.host] ? `${report.firstFailures[r.host].task}: ${report.firstFailures[r.host].message}` : '',
+    ]));
+}
+/** Labels the GPU workers among `scope` (the nodes this operation touched). */
+async function labelGpuNodes(inv, scope, tools) {
+    const gpu = inv.nodes.filter((n) => n.roles.includes('gpu_worker') && scope.includes(n.hostname)).map((n) => n.hostname);
+    for (const node of gpu) {
+        const r = await runKubectl(tools, ['label', 'node', node, ...GPU_LABELS, '--overwrite']);
+        if (r.code)
+            throw new errors/* StageError */.Zu(`could not label GPU node ${node} (kubectl exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
+    }
+    return gpu;
+}
+/** kubectl against the cluster, through a kubeconfig fetched from the first control-plane node. */
+async function clusterTools(ctx, inv, key, hostsText, work) {
+    const access = await fetchKubeconfig(ctx, inv, key, hostsText, work);
+    return { access, tools: await openKubeTools(ctx, work, access.kubeconfig) };
+}
+/** The nodes the API server reports (kubectl get nodes). */
+async function registeredNodes(tools, apiServer) {
+    const r = await runKubectl(tools, ['get', 'nodes', '-o', 'json']);
+    if (r.code !== 0)
+        throw new errors/* StageError */.Zu(`kubectl get nodes against ${apiServer} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
+    const items = JSON.parse(r.stdout).items ?? [];
+    return { registered: items.map((i) => i.metadata?.name ?? '').filter(Boolean), note: `API server ${apiServer}` };
+}
+/** Plan mode may lack credentials (a pull request from a fork) or find no cluster yet; neither is an error. */
+async function clusterViewForPlan(ctx, inv, work) {
+    let key;
+    let hostsText;
+    try {
+        key = serviceKey(ctx);
+        hostsText = requiredKnownHosts(ctx);
+    }
+    catch (err) {
+        return { note: `cluster state not read: ${(0,errors/* errorMessage */.gJ)(err)}` };
+    }
+    try {
+        const { access, tools } = await clusterTools(ctx, inv, key, hostsText, work);
+        return await registeredNodes(tools, access.apiServer);
+    }
+    catch (err) {
+        return { note: `no cluster answered: ${(0,errors/* errorMessage */.gJ)(err).split('\n')[0]}` };
+    }
+}
+function kubespray_diffTable(inv, diff) {
+    const registered = new Set(diff.registered ?? []);
+    return markdown_table(['node', 'roles', 'registered', 'change'], [
+        ...inv.nodes.map((n) => [
+            n.hostname,
+            n.roles.join(', '),
+            diff.registered ? (registered.has(n.hostname) ? 'yes' : 'no') : 'unknown',
+            diff.newControlPlane.includes(n.hostname) || diff.newWorkers.includes(n.hostname) ? 'add' : '',
+        ]),
+        ...diff.notInInventory.map((n) => [n, '', 'yes', 'not in the inventory (remove-node candidate; never automatic)']),
+    ]);
+}
+/** Nodes the operation should have left registered (or removed) but did not. */
+function registrationProblems(operation, inv, nodes, registered) {
+    const present = new Set(registered);
+    if (operation === 'remove-node')
+        return nodes.filter((n) => present.has(n)).map((n) => `${n}: still registered after remove-node.yml`);
+    const expected = operation === 'scale' ? nodes : inv.nodes.map((n) => n.hostname);
+    return expected
+        .filter((n) => !present.has(n))
+        .map((n) => `${n}: not registered with the API server (check the kubelet on the node: journalctl -u kubelet)`);
+}
+async function kubesprayStage(inputs, reporter) {
+    const ctx = openStage(inputs, reporter);
+    const { spec } = ctx;
+    const { inventoryPath, inv } = readStageInventory(ctx);
+    sshTargets(inv.nodes);
+    const operation = (0,report_inputs/* choiceInput */.ij)(inputs, 'operation', Object.keys(OPERATIONS), 'deploy');
+    const nodes = (0,report_inputs/* listInput */.dt)(inputs.get('nodes'));
+    const { playbook, args } = planOperation(operation, inv, spec.name, inputs.get('confirm').trim(), inputs.get('nodes'));
+    const rendered = renderKubespray(inv, spec);
+    const invDir = (0,external_node_path_.resolve)(ctx.outDir, 'kubespray/inventory');
+    (0,external_node_fs_.mkdirSync)((0,external_node_path_.join)(invDir, 'group_vars/all'), { recursive: true });
+    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(invDir, 'hosts.yaml'), rendered.hostsYaml);
+    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(invDir, 'group_vars/all/bcmkube.yml'), rendered.allVarsYaml);
+    const command = ['ansible-playbook', '-i', (0,external_node_path_.join)(invDir, 'hosts.yaml'), playbook, ...args];
+    const head = markdown_heading(`kubespray: ${operation} on cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`);
+    const phases = [];
+    const work = (0,work_dir/* openWorkDir */.Lc)('kubespray');
+    try {
+        if (ctx.plan) {
+            const view = await clusterViewForPlan(ctx, inv, work);
+            const diff = diffClusterNodes(inv, view.registered, spec.kubernetes.version);
+            const { suggestion } = diff;
+            const suggested = suggestion.operation === 'none'
+                ? `**No changes**: ${suggestion.why}.`
+                : `**Kubespray needs: ${suggestion.operation}**${suggestion.nodes.length ? ` (${suggestion.nodes.join(', ')})` : ''}: ${suggestion.why}.`;
+            if (suggestion.operation !== 'none' && suggestion.operation !== operation)
+                reporter.warning(`operation ${operation} was asked; the cluster needs ${suggestion.operation}: ${suggestion.why}`, 'kubespray plan');
+            reporter.output('changes', String(suggestion.operation !== 'none'));
+            reporter.summary([
+                head,
+                `Cluster: ${view.note}.`,
+                suggested,
+                kubespray_diffTable(inv, diff),
+                `Would run Kubespray ${spec.kubernetes.kubespray_version}: \`${command.join(' ')}\` as ${spec.access.service_user.name}.`,
+                `Rendered inventory: \`${invDir}\`; nothing was changed.`,
+            ].join('\n\n'));
+            reporter.output('inventory-path', inventoryPath);
+            return { operation, playbook, args, inventoryPath };
+        }
+        const key = serviceKey(ctx);
+        const keyFile = work.secretFile('service-key', key);
+        const hostsText = requiredKnownHosts(ctx);
+        const knownHostsFile = work.secretFile('known_hosts', hostsText);
+        const cfg = work.secretFile('ansible.cfg', ansibleCfg(knownHostsFile));
+        const caFile = spec.mirrors.ca_file;
+        const tool = await timed(phases, 'obtain Kubespray', () => installTool(kubesprayArtifact(spec.kubernetes.kubespray_version, spec.mirrors.kubespray), (0,external_node_path_.join)(work.path, 'download'), {
+            ...(caFile ? { ca: (0,external_node_fs_.readFileSync)(caFile, 'utf8') } : {}),
+            pins: spec.mirrors.sha256,
+        }));
+        const root = [(0,external_node_path_.join)(tool.dir, `kubespray-${spec.kubernetes.kubespray_version.replace(/^v/, '')}`), tool.dir].find((d) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(d, playbook)));
+        if (!root)
+            throw new errors/* StageError */.Zu(`the Kubespray archive has no ${playbook}`);
+        reporter.info(`Kubespray ${spec.kubernetes.kubespray_version}: ${tool.cached ? 'from the tool cache' : `downloaded, SHA-256 ${tool.verifiedBy}`}`);
+        const ansible = await timed(phases, 'Ansible environment', () => reporter.group('Ansible environment', () => kubesprayAnsible(root, spec.kubernetes.kubespray_version, {
+            ansiblePlaybookPath: inputs.get('ansible-playbook-path').trim() || undefined,
+            indexUrl: spec.mirrors.pypi,
+            caFile,
+            workDir: work.path,
+            log: (l) => reporter.info(l),
+        })));
+        reporter.info(`Ansible: ansible-core ${ansible.version} (${ansible.origin})`);
+        const run = await timed(phases, `ansible-playbook ${playbook}`, () => runPlaybook(ansible.bin, ['-i', (0,external_node_path_.join)(invDir, 'hosts.yaml'), playbook, '--private-key', keyFile, ...args], root, cfg, reporter));
+        for (const [host, f] of Object.entries(run.report.firstFailures).slice(0, 10))
+            reporter.error(`${f.task}: ${f.message}`, `${playbook} failed on ${host}`);
+        reporter.output('recap', JSON.stringify(run.report.recap));
+        if (run.code !== 0) {
+            reporter.summary([head, `**${playbook} failed (exit ${run.code}).**`, recapTable(run.report), timingsTable(phases)].join('\n\n'));
+            const bad = run.report.recap
+                .filter((r) => r.failed || r.unreachable)
+                .map((r) => `${r.host}: failed=${r.failed} unreachable=${r.unreachable}${run.report.firstFailures[r.host] ? ` (${run.report.firstFailures[r.host].task})` : ''}`);
+            throw new errors/* StageError */.Zu(`${playbook} failed on ${bad.length || 'some'} host(s)`, bad);
+        }
+        let labelled = [];
+        let kubernetes;
+        if (operation !== 'reset') {
+            const { access, tools } = await timed(phases, 'fetch kubeconfig', () => clusterTools(ctx, inv, key, hostsText, work));
+            const view = await timed(phases, 'check node registration', () => registeredNodes(tools, access.apiServer));
+            const problems = registrationProblems(operation, inv, nodes, view.registered ?? []);
+            if (problems.length)
+                throw new errors/* StageError */.Zu(`${playbook} finished, but the cluster does not match the inventory`, problems);
+            if (operation !== 'remove-node')
+                labelled = await timed(phases, 'label GPU nodes', () => labelGpuNodes(inv, operation === 'scale' ? nodes : inv.nodes.map((n) => n.hostname), tools));
+            kubernetes = { version: spec.kubernetes.version, apiServer: access.apiServer, registeredNodes: [...(view.registered ?? [])].sort() };
+        }
+        const at = new Date().toISOString();
+        const updated = mergeInventory(inv, run.report.recap
+            .filter((r) => inv.nodes.some((n) => n.hostname === r.host))
+            .map((r) => ({ hostname: r.host, history: [{ stage: 'kubespray', at, result: `${operation}: ok=${r.ok} changed=${r.changed}` }] })), { stage: 'kubespray', at, result: operation });
+        if (kubernetes)
+            updated.kubernetes = kubernetes;
+        else
+            delete updated.kubernetes;
+        const outPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
+        writeInventory(outPath, updated);
+        reporter.output('inventory-path', outPath);
+        reporter.summary([
+            head,
+            `Kubespray ${spec.kubernetes.kubespray_version} ran \`${playbook}\`${args.length ? ` (${args.join(' ')})` : ''} as ${spec.access.service_user.name} with ansible-core ${ansible.version}.${kubernetes ? ` API server: ${kubernetes.apiServer} (kubeconfig kept on the runner only); ${kubernetes.registeredNodes.length} nodes registered.` : ''}${labelled.length ? ` GPU labels on ${labelled.join(', ')}.` : ''}`,
+            recapTable(run.report),
+            timingsTable(phases),
+        ].join('\n\n'));
+        return { operation, playbook, args, report: run.report, inventoryPath: outPath };
+    }
+    finally {
+        work.remove();
+    }
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/pending.js
+// A stage whose issue has not landed yet says so and changes nothing (no silent success).
+
+
+async function pendingStage(def, inputs, reporter) {
+    const ctx = openStage(inputs, reporter);
+    throw new errors/* UsageError */.eb(`${def.action} is not built yet (${def.pending ?? 'planned'}); nothing was changed on cluster '${ctx.spec.name}'.`);
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/helm/changes.js
+// Install, upgrade or leave alone: each selected release against what `helm list` and `helm get values` say
+// is deployed. A release is unchanged only when its chart version, its values and its health all match.
+
+/** JSON with sorted keys: equal values give equal text. */
+function canonicalJson(v) {
+    if (Array.isArray(v))
+        return `[${v.map(canonicalJson).join(',')}]`;
+    if (v && typeof v === 'object')
+        return `{${Object.keys(v)
+            .sort()
+            .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
+            .join(',')}}`;
+    return JSON.stringify(v ?? null);
+}
+/** The chart version in helm list's `<chart>-<version>`. */
+function deployedVersion(d, chart) {
+    return d.chart.startsWith(`${chart}-`) ? d.chart.slice(chart.length + 1) : d.chart;
+}
+function planChange(sel, deployed, deployedValues) {
+    if (!deployed)
+        return { action: 'install' };
+    const from = deployedVersion(deployed, sel.release.chart);
+    const why = [];
+    if (from !== sel.release.version)
+        why.push(`chart ${from} → ${sel.release.version}`);
+    if (canonicalJson(deployedValues ?? {}) !== canonicalJson(sel.values))
+        why.push('values changed');
+    if (deployed.status !== 'deployed')
+        why.push(`last status ${deployed.status}`);
+    return why.length ? { action: 'upgrade', from, to: sel.release.version, why } : { action: 'unchanged', version: from };
+}
+/** Helm cannot move a release between namespaces: refuse before anything runs, saying how to fix it. */
+function namespaceConflicts(selected, deployed) {
+    const problems = selected.flatMap((s) => deployed
+        .filter((d) => d.name === s.release.name && d.namespace !== s.release.namespace)
+        .map((d) => `${d.name} is installed in namespace ${d.namespace}, but helm/platform.yaml puts it in ${s.release.namespace}: uninstall it first (helm uninstall ${d.name} -n ${d.namespace}) or turn it off (platform.releases.${d.name}.enabled: false)`));
+    if (problems.length)
+        throw new errors/* UsageError */.eb(`helm-platform: nothing was changed:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+}
+function describeChange(c) {
+    if (c.action === 'install')
+        return 'install';
+    if (c.action === 'unchanged')
+        return 'unchanged';
+    return `upgrade ${c.from} → ${c.to} (${c.why.join('; ')})`;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/helm/charts.js
+// Charts for the platform: every pinned chart pulled once into the work folder (from mirrors.charts when set,
+// else from each release's own repository; OCI as OCI), then rendered and linted by the real helm.
+
+
+
+
+
+/** A repository's name in Helm's repositories.yaml, from its URL (stable, readable). */
+function repoName(url) {
+    return url
+        .replace(/^[a-z]+:\/\//, '')
+        .replace(/[^A-Za-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '')
+        .toLowerCase();
+}
+/** Where each release's chart comes from: the mirror (air-gap) holds every chart, else the release's repo. */
+function chartSource(r, chartsMirror) {
+    const url = (chartsMirror ?? r.release.repo).replace(/\/$/, '');
+    if (url.startsWith('oci://'))
+        return { ref: `${url}/${r.release.chart}` };
+    const name = chartsMirror ? 'bcmkube-mirror' : repoName(url);
+    return { ref: `${name}/${r.release.chart}`, repo: { name, url } };
+}
+async function helmOk(t, args, what) {
+    const r = await runHelm(t, args);
+    if (r.code !== 0)
+        throw new errors/* StageError */.Zu(`${what} failed (helm exit ${r.code}): ${lastLines(r.stderr || r.stdout)}`);
+    return r.stdout;
+}
+function lastLines(text, n = 3) {
+    return text.trim().split('\n').slice(-n).join(' / ').slice(0, 400);
+}
+/** Runs `fn` over `items`, at most `limit` at a time, keeping order in the results. */
+async function mapLimit(items, limit, fn) {
+    const out = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            out[i] = await fn(items[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+    return out;
+}
+/** `helm repo add` for each repository once (sequentially: Helm locks repositories.yaml), then pulls in parallel. */
+async function pullCharts(t, releases, dir, opts) {
+    const ca = opts.caFile ? ['--ca-file', opts.caFile] : [];
+    const sources = releases.map((r) => chartSource(r, opts.chartsMirror));
+    const repos = new Map(sources.flatMap((s) => (s.repo ? [[s.repo.name, s.repo.url]] : [])));
+    for (const [name, url] of repos)
+        await helmOk(t, ['repo', 'add', name, url, ...ca], `helm repo add ${name} ${url}`);
+    return mapLimit(releases, opts.concurrency, async (r) => {
+        const src = sources[releases.indexOf(r)];
+        const dest = (0,external_node_path_.join)(dir, r.release.name);
+        (0,external_node_fs_.mkdirSync)(dest, { recursive: true });
+        await helmOk(t, ['pull', src.ref, '--version', r.release.version, '--destination', dest, ...(src.repo ? [] : ca)], `${r.release.name}: helm pull ${src.ref} --version ${r.release.version}`);
+        const archive = (0,external_node_fs_.readdirSync)(dest).find((f) => f.endsWith('.tgz'));
+        if (!archive)
+            throw new errors/* StageError */.Zu(`${r.release.name}: helm pull left no chart archive in ${dest}`);
+        return { release: r.release.name, archive: (0,external_node_path_.join)(dest, archive), source: src.ref };
+    });
+}
+/** The spec's part of a release's values (derived + overrides), as the second -f file. Never holds a secret. */
+function writeOverrides(dir, r) {
+    (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
+    const file = (0,external_node_path_.join)(dir, `${r.release.name}.yaml`);
+    (0,external_node_fs_.writeFileSync)(file, js_yaml_dump(r.overrides, { sortKeys: true, noRefs: true }));
+    return file;
+}
+/** `helm template` (then, when asked, `helm lint`) with the release's values: what would be applied, and whether the chart accepts the values. */
+async function renderChart(t, r, archive, valuesFiles, kubeVersion, lint) {
+    const f = valuesFiles.flatMap((v) => ['--values', v]);
+    const tpl = await runHelm(t, [
+        'template',
+        r.release.name,
+        archive,
+        '--namespace',
+        r.release.namespace,
+        '--kube-version',
+        kubeVersion,
+        ...f,
+    ]);
+    if (tpl.code !== 0)
+        return { release: r.release.name, ok: false, objects: [], error: lastLines(tpl.stderr || tpl.stdout) };
+    const objects = loadAll(tpl.stdout)
+        .filter((d) => Boolean(d) && typeof d === 'object')
+        .map((d) => `${String(d.kind)}/${String(d.metadata?.name ?? '')}`);
+    if (!lint)
+        return { release: r.release.name, ok: true, objects };
+    const checked = await runHelm(t, ['lint', archive, '--namespace', r.release.namespace, '--kube-version', kubeVersion, ...f]);
+    if (checked.code !== 0)
+        return { release: r.release.name, ok: false, objects, error: `lint: ${lastLines(checked.stdout + checked.stderr)}` };
+    return { release: r.release.name, ok: true, objects };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/helm/cluster.js
+// What helm-platform reads from and changes in the cluster: deployed releases, namespaces with their labels,
+// the Grafana admin Secret, the default StorageClass, KnativeServing, one `helm upgrade --install`, and the
+// checks after install (rollout status, allocatable GPUs, a CUDA smoke pod).
+
+
+
+const first = (text) => text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-2)
+    .join(' / ')
+    .slice(0, 400);
+async function kubectlOk(t, args, what, input) {
+    const r = await runKubectl(t, args, input === undefined ? {} : { input });
+    if (r.code !== 0)
+        throw new errors/* StageError */.Zu(`${what} failed (kubectl exit ${r.code}): ${first(r.stderr || r.stdout)}`);
+    return r.stdout;
+}
+/** Every release Helm knows, in any namespace and any state. */
+async function listReleases(t) {
+    const r = await runHelm(t, ['list', '--all-namespaces', '--all', '--output', 'json']);
+    if (r.code !== 0)
+        throw new errors/* StageError */.Zu(`helm list failed (exit ${r.code}): ${first(r.stderr)}`);
+    const rows = JSON.parse(r.stdout || '[]');
+    return rows.map((x) => ({
+        name: x.name ?? '',
+        namespace: x.namespace ?? '',
+        chart: x.chart ?? '',
+        status: x.status ?? '',
+        revision: Number(x.revision ?? 0),
+    }));
+}
+/** The user-supplied values Helm stored for a release (`null` in Helm means none). */
+async function deployedValues(t, name, namespace) {
+    const r = await runHelm(t, ['get', 'values', name, '--namespace', namespace, '--output', 'json']);
+    if (r.code !== 0)
+        throw new errors/* StageError */.Zu(`helm get values ${name} failed (exit ${r.code}): ${first(r.stderr)}`);
+    const v = JSON.parse(r.stdout.trim() || 'null');
+    return v ?? {};
+}
+/** Applies manifests from stdin; true when the server changed something (kubectl says created/configured). */
+async function applyManifests(t, docs, what, serverSide = false) {
+    const text = docs.map((d) => js_yaml_dump(d, { noRefs: true })).join('---\n');
+    const out = await kubectlOk(t, ['apply', ...(serverSide ? ['--server-side', '--field-manager', 'bcmkube'] : []), '--filename', '-'], what, text);
+    return !out
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .every((l) => /\b(unchanged|serverside-applied)\s*$/.test(l) && !/\bconfigured\b|\bcreated\b/.test(l));
+}
+function namespaceManifest(name, labels) {
+    return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(Object.keys(labels).length ? { labels } : {}) } };
+}
+/** Namespaces Kubernetes itself owns: never applied (their labels are not ours to set). */
+const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'default']);
+async function ensureNamespace(t, name, labels) {
+    if (SYSTEM_NAMESPACES.has(name))
+        return;
+    await applyManifests(t, [namespaceManifest(name, labels)], `namespace ${name}`);
+}
+/** Does the Secret exist (its content is never read)? */
+async function secretExists(t, namespace, name) {
+    const out = await kubectlOk(t, ['get', 'secret', name, '--namespace', namespace, '--ignore-not-found', '--output', 'name'], `look up Secret ${namespace}/${name}`);
+    return out.trim() !== '';
+}
+/**
+ * Grafana's admin login as a Secret the chart references (grafana.admin.existingSecret). Sent on stdin and
+ * applied server-side, so the password is in no file, argument or last-applied annotation.
+ */
+async function applyGrafanaSecret(t, ref, user, password) {
+    const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
+    await applyManifests(t, [
+        {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            type: 'Opaque',
+            metadata: { name: ref.name, namespace: ref.namespace, labels: { 'app.kubernetes.io/managed-by': 'bcmkube' } },
+            data: { [ref.userKey]: b64(user), [ref.passwordKey]: b64(password) },
+        },
+    ], `Secret ${ref.namespace}/${ref.name}`, true);
+}
+async function upgradeInstall(t, r, onLine) {
+    const res = await runHelm(t, upgradeInstallArgs(r), onLine ? { onLine: (l) => onLine(l) } : {});
+    if (res.code === 0)
+        return { ok: true };
+    return { ok: false, error: first(res.stderr || res.stdout) };
+}
+const DEFAULT_CLASS = 'storageclass.kubernetes.io/is-default-class';
+/** The annotations that make `name` the only default StorageClass (empty when it already is). */
+function defaultClassChanges(classes, name) {
+    if (!classes.some((c) => c.name === name))
+        throw new errors/* StageError */.Zu(`StorageClass ${name} does not exist after local-path-provisioner was installed: keep storageClass.create and storageClass.name: ${name} in its values`);
+    return classes.flatMap((c) => {
+        const isDefault = c.annotations[DEFAULT_CLASS] === 'true';
+        if (c.name === name)
+            return isDefault ? [] : [{ name: c.name, value: 'true' }];
+        return isDefault ? [{ name: c.name, value: 'false' }] : [];
+    });
+}
+/** Makes local-path the default StorageClass; any other default stops being one. Returns what changed. */
+async function ensureDefaultStorageClass(t, name) {
+    const out = await kubectlOk(t, ['get', 'storageclass', '--output', 'json'], 'list StorageClasses');
+    const items = (JSON.parse(out).items ?? []).map((i) => {
+        const md = (i.metadata ?? {});
+        return { name: md.name ?? '', annotations: md.annotations ?? {} };
+    });
+    const changes = defaultClassChanges(items, name);
+    for (const c of changes)
+        await kubectlOk(t, ['annotate', 'storageclass', c.name, `${DEFAULT_CLASS}=${c.value}`, '--overwrite'], `annotate StorageClass ${c.name}`);
+    return changes.map((c) => `${c.name}: default=${c.value}`);
+}
+/** The Knative operator's KnativeServing resource (and its namespace) at the given serving version. */
+function knativeServingManifests(version) {
+    return [
+        namespaceManifest('knative-serving', { 'app.kubernetes.io/name': 'knative-serving' }),
+        {
+            apiVersion: 'operator.knative.dev/v1beta1',
+            kind: 'KnativeServing',
+            metadata: { name: 'knative-serving', namespace: 'knative-serving' },
+            spec: { version },
+        },
+    ];
+}
+/** Deployments, DaemonSets and StatefulSets in a release's manifest (what rollout status can check). */
+function workloadsOf(manifest, namespace) {
+    return loadAll(manifest)
+        .filter((d) => Boolean(d) && typeof d === 'object')
+        .filter((d) => ['Deployment', 'DaemonSet', 'StatefulSet'].includes(String(d.kind)))
+        .map((d) => {
+        const md = (d.metadata ?? {});
+        return { kind: String(d.kind).toLowerCase(), name: md.name ?? '', namespace: md.namespace ?? namespace };
+    });
+}
+/** `kubectl rollout status` for every workload the release created; the failures, one line each. */
+async function verifyRollout(t, release, namespace, timeoutSeconds) {
+    const m = await runHelm(t, ['get', 'manifest', release, '--namespace', namespace]);
+    if (m.code !== 0)
+        return [`${release}: helm get manifest failed: ${first(m.stderr)}`];
+    const problems = [];
+    for (const w of workloadsOf(m.stdout, namespace)) {
+        const r = await runKubectl(t, ['rollout', 'status', `${w.kind}/${w.name}`, '--namespace', w.namespace, `--timeout=${timeoutSeconds}s`]);
+        if (r.code !== 0)
+            problems.push(`${release}: ${w.kind}/${w.name} in ${w.namespace} did not roll out: ${first(r.stderr || r.stdout)}`);
+    }
+    return problems;
+}
+/** GPUs each node advertises (status.allocatable["nvidia.com/gpu"]); undefined for a node the API does not know. */
+function allocatableGpus(nodesJson, names) {
+    const items = JSON.parse(nodesJson).items ?? [];
+    const by = new Map(items.map((i) => [
+        String(i.metadata?.name ?? ''),
+        Number(i.status?.allocatable?.['nvidia.com/gpu'] ?? 0),
+    ]));
+    return Object.fromEntries(names.map((n) => [n, by.get(n)]));
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Waits (up to the deadline) until every GPU node advertises at least one GPU; returns the last counts. */
+async function waitForGpus(t, nodes, timeoutSeconds, pollMs = 10_000) {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (;;) {
+        const counts = allocatableGpus(await kubectlOk(t, ['get', 'nodes', '--output', 'json'], 'list nodes'), nodes);
+        const problems = nodes
+            .filter((n) => !counts[n])
+            .map((n) => counts[n] === undefined
+            ? `${n}: not registered with the API server`
+            : `${n}: advertises no nvidia.com/gpu after ${timeoutSeconds}s (GPU Operator device plugin: kubectl -n gpu-operator get pods -o wide)`);
+        if (!problems.length || Date.now() + pollMs > deadline)
+            return { counts, problems };
+        await sleep(pollMs);
+    }
+}
+const SMOKE_NAMESPACE = 'bcmkube-smoke';
+const SMOKE_POD = 'cuda-smoke';
+function smokePodManifest(node, image) {
+    return {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: SMOKE_POD, namespace: SMOKE_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'bcmkube' } },
+        spec: {
+            restartPolicy: 'Never',
+            nodeSelector: { 'kubernetes.io/hostname': node },
+            tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+            containers: [{ name: 'cuda', image, command: ['nvidia-smi', '-L'], resources: { limits: { 'nvidia.com/gpu': 1 } } }],
+        },
+    };
+}
+/**
+ * A pod with one GPU on `node` that runs `nvidia-smi -L`. Its namespace is removed on success and kept on
+ * failure (with the commands to look at it).
+ */
+async function cudaSmoke(t, node, image, timeoutSeconds, pollMs = 3000) {
+    const ns = ['--namespace', SMOKE_NAMESPACE];
+    await ensureNamespace(t, SMOKE_NAMESPACE, { 'app.kubernetes.io/managed-by': 'bcmkube' });
+    await kubectlOk(t, ['delete', 'pod', SMOKE_POD, ...ns, '--ignore-not-found', '--wait=true'], 'remove the last smoke pod');
+    await applyManifests(t, [smokePodManifest(node, image)], 'CUDA smoke pod');
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    let phase = '';
+    for (;;) {
+        const pod = JSON.parse(await kubectlOk(t, ['get', 'pod', SMOKE_POD, ...ns, '--output', 'json'], 'read the smoke pod'));
+        phase = pod.status?.phase ?? '';
+        if (phase === 'Succeeded' || phase === 'Failed' || Date.now() + pollMs > deadline)
+            break;
+        await sleep(pollMs);
+    }
+    const logs = await runKubectl(t, ['logs', SMOKE_POD, ...ns]);
+    const gpus = logs.stdout.split('\n').filter((l) => /^GPU \d+: /.test(l));
+    if (phase === 'Succeeded' && gpus.length) {
+        await kubectlOk(t, ['delete', 'namespace', SMOKE_NAMESPACE, '--wait=false'], 'remove the smoke namespace');
+        return { ok: true, node, detail: gpus.join('; ') };
+    }
+    return {
+        ok: false,
+        node,
+        detail: `pod ${phase || 'not started'} after ${timeoutSeconds}s${logs.stdout.trim() ? `: ${first(logs.stdout)}` : ''}`,
+        kept: `kept for debugging: kubectl -n ${SMOKE_NAMESPACE} describe pod ${SMOKE_POD}; kubectl -n ${SMOKE_NAMESPACE} logs ${SMOKE_POD}; remove with kubectl delete namespace ${SMOKE_NAMESPACE}`,
+    };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/helm/dag.js
+// The platform as a dependency graph: which steps may start now, what a failure takes down with it, and the
+// timing arithmetic (critical path, sequential sum, simulated makespan) the summary and the benchmark use.
+
+/** Steps in an order where each comes after its needs; names an unknown need or a cycle. */
+function dependencyOrder(steps, source = 'helm/platform.yaml', known = new Set()) {
+    const byName = new Map(steps.map((s) => [s.name, s]));
+    const order = [];
+    const state = new Map();
+    const visit = (s, path) => {
+        if (state.get(s.name) === 'done')
+            return;
+        if (state.get(s.name) === 'visiting')
+            throw new errors/* UsageError */.eb(`${source}: dependency cycle ${[...path, s.name].join(' → ')}`);
+        state.set(s.name, 'visiting');
+        for (const n of s.needs) {
+            const dep = byName.get(n);
+            if (dep)
+                visit(dep, [...path, s.name]);
+            else if (!known.has(n))
+                throw new errors/* UsageError */.eb(`${source}: ${s.name} needs '${n}', which is not a release`);
+        }
+        state.set(s.name, 'done');
+        order.push(s);
+    };
+    for (const s of steps)
+        visit(s, []);
+    return order;
+}
+/** Every step that needs `name`, directly or through others. */
+function transitiveDependents(steps, name) {
+    const out = new Set();
+    const walk = (n) => {
+        for (const s of steps)
+            if (s.needs.includes(n) && !out.has(s.name)) {
+                out.add(s.name);
+                walk(s.name);
+            }
+    };
+    walk(name);
+    return steps.map((s) => s.name).filter((n) => out.has(n));
+}
+/** Pending steps whose needs all finished well, in graph order, at most `free` of them. */
+function readySteps(ordered, state, free) {
+    if (free <= 0)
+        return [];
+    return ordered
+        .filter((s) => state.get(s.name) === 'pending' && s.needs.every((n) => state.get(n) === 'ok'))
+        .slice(0, free)
+        .map((s) => s.name);
+}
+/**
+ * Runs every step once its needs are done, at most `concurrency` at a time. A failed step skips only its
+ * transitive dependents; everything else still runs.
+ */
+async function runDag(steps, concurrency, run, onSkip) {
+    const ordered = dependencyOrder(steps);
+    const state = new Map(ordered.map((s) => [s.name, 'pending']));
+    const results = new Map();
+    let running = 0;
+    return new Promise((resolve) => {
+        const settle = (name, r) => {
+            running--;
+            state.set(name, r.status);
+            results.set(name, r);
+            if (r.status === 'failed')
+                for (const d of transitiveDependents(ordered, name))
+                    if (state.get(d) === 'pending') {
+                        state.set(d, 'skipped');
+                        results.set(d, { status: 'skipped', because: name });
+                        onSkip?.(d, name);
+                    }
+            pump();
+        };
+        const pump = () => {
+            for (const name of readySteps(ordered, state, concurrency - running)) {
+                state.set(name, 'running');
+                running++;
+                run(name).then((r) => settle(name, { status: r.ok ? 'ok' : 'failed', value: r.value }), (err) => settle(name, { status: 'failed', error: err instanceof Error ? err.message : String(err) }));
+            }
+            if (running === 0)
+                resolve(new Map(ordered.map((s) => [s.name, results.get(s.name)])));
+        };
+        pump();
+    });
+}
+/** The longest chain of needs by duration: no schedule can finish sooner. */
+function criticalPath(steps, durations) {
+    const best = new Map();
+    for (const s of dependencyOrder(steps)) {
+        const before = s.needs
+            .map((n) => best.get(n))
+            .filter((b) => Boolean(b))
+            .reduce((a, b) => (b.length > a.length ? b : a), { length: 0, path: [] });
+        best.set(s.name, { length: before.length + (durations[s.name] ?? 0), path: [...before.path, s.name] });
+    }
+    return [...best.values()].reduce((a, b) => (b.length > a.length ? b : a), { length: 0, path: [] });
+}
+/** When each step would start and the whole would end with these durations and the scheduler above. */
+function simulateDag(steps, durations, concurrency) {
+    const ordered = dependencyOrder(steps);
+    const state = new Map(ordered.map((s) => [s.name, 'pending']));
+    const ends = [];
+    const starts = {};
+    let now = 0;
+    for (;;) {
+        for (const name of readySteps(ordered, state, concurrency - ends.length)) {
+            state.set(name, 'running');
+            starts[name] = now;
+            ends.push({ name, at: now + (durations[name] ?? 0) });
+        }
+        if (!ends.length)
+            break;
+        ends.sort((a, b) => a.at - b.at);
+        now = ends[0].at;
+        while (ends.length && ends[0].at === now)
+            state.set(ends.shift().name, 'ok');
+    }
+    return { makespan: now, starts };
+}
+
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+;// CONCATENATED MODULE: ./build/actions/lib/helm/manifest.js
+// helm/platform.yaml: the pinned platform releases and their dependencies, validated with clear paths.
+
+
+
+
+
+
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+function checkRelease(raw, at, problems) {
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+        problems.push(`${at}: must be a mapping`);
+        return undefined;
+    }
+    const r = raw;
+    const str = (k, re, what) => {
+        if (typeof r[k] !== 'string' || !r[k].trim())
+            problems.push(`${at}.${k}: must be non-empty text`);
+        else if (re && !re.test(r[k]))
+            problems.push(`${at}.${k}: '${r[k]}' ${what}`);
+    };
+    str('name', NAME, 'must be a lower-case DNS label');
+    str('chart');
+    str('repo', /^(https:\/\/|oci:\/\/)/, 'must start with https:// or oci://');
+    str('version', /^v?\d+\.\d+\.\d+([-+].*)?$/, 'must be a pinned version like 1.2.3 (never a range or "latest")');
+    str('namespace', NAME, 'must be a lower-case DNS label');
+    str('values', /^values\/[a-z0-9.-]+\.yaml$/, 'must be values/<file>.yaml');
+    if (!Number.isInteger(r.timeoutSeconds) || r.timeoutSeconds < 30)
+        problems.push(`${at}.timeoutSeconds: must be a whole number of seconds, at least 30`);
+    if (!Array.isArray(r.needs) || r.needs.some((n) => typeof n !== 'string'))
+        problems.push(`${at}.needs: must be a list of release names`);
+    if (typeof r.enabled !== 'boolean')
+        problems.push(`${at}.enabled: must be true or false`);
+    const labels = r.namespaceLabels ?? {};
+    if (typeof labels !== 'object' || Array.isArray(labels) || Object.values(labels).some((v) => typeof v !== 'string')) {
+        problems.push(`${at}.namespaceLabels: must map label names to text`);
+    }
+    return { ...r, namespaceLabels: labels };
+}
+
+function parsePlatformManifest(text, source) {
+    let doc;
+    try {
+        doc = load(text, { filename: source, maxAliases: 0 });
+    }
+    catch (err) {
+        throw new errors/* UsageError */.eb(`${source}: not valid YAML: ${err.message.split('\n')[0]}`);
+    }
+    const problems = [];
+    const lists = doc && typeof doc === 'object' ? doc : {};
+    const read = (key) => {
+        const list = lists[key];
+        if (!Array.isArray(list)) {
+            problems.push(`${key}: must be a list of releases`);
+            return [];
+        }
+        return list.map((r, i) => checkRelease(r, `${key}[${i}]`, problems)).filter((r) => Boolean(r));
+    };
+    const releases = read('releases');
+    const runai = read('runai');
+    const seen = new Set();
+    for (const r of [...releases, ...runai]) {
+        if (seen.has(r.name))
+            problems.push(`release '${r.name}' appears twice`);
+        seen.add(r.name);
+    }
+    if (problems.length)
+        throw new errors/* UsageError */.eb(`${source}: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    dependencyOrder(releases, source);
+    dependencyOrder(runai, source, new Set(releases.map((r) => r.name)));
+    return { releases, runai };
+}
+function loadPlatformManifest(path) {
+    return parsePlatformManifest((0,external_node_fs_.readFileSync)(path, 'utf8'), path);
+}
+/**
+ * The helm/ folder shipped with bcmkube (platform.yaml and values/): beside the sources in a checkout, two
+ * levels up from a bundle in dist/<action>/.
+ */
+function platformDir() {
+    const here = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+    const found = [(0,external_node_path_.resolve)(here, '../../../helm'), (0,external_node_path_.resolve)(here, '../../helm')].find((d) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(d, 'platform.yaml')));
+    if (!found)
+        throw new errors/* StageError */.Zu(`helm/platform.yaml is not beside this bcmkube (looked from ${here}); is the checkout complete?`);
+    return found;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/helm/selection.js
+
+
+
+
+const PINNED = /^v?\d+\.\d+\.\d+([-+].*)?$/;
+/** Run:ai 2.21 supports Knative Serving 1.11–1.16 (its release notes); the operator installs its own minor. */
+const KNATIVE_SERVING_SUPPORTED = { min: 11, max: 16 };
+const isMap = (v) => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+/** Helm's merge of -f files: maps merge key by key, anything else (lists included) is replaced by the later file. */
+function mergeValues(base, over) {
+    const out = { ...base };
+    for (const [k, v] of Object.entries(over))
+        out[k] = isMap(out[k]) && isMap(v) ? mergeValues(out[k], v) : v;
+    return out;
+}
+/** Values the spec decides, so a user never has to repeat the spec in values. */
+function derivedValues(name, spec, enabled) {
+    switch (name) {
+        case 'gpu-operator':
+            return {
+                driver: { enabled: spec.platform.gpu_driver },
+                dcgmExporter: { serviceMonitor: { enabled: enabled.has('kube-prometheus-stack') } },
+            };
+        case 'ingress-nginx':
+            // Run:ai's URL uses runai.ingress_port: the controller's HTTPS NodePort must be that port.
+            return { controller: { service: { nodePorts: { https: spec.runai.ingress_port } } } };
+        default:
+            return {};
+    }
+}
+function whyOff(name, spec) {
+    if (name === 'ingress-nginx' && spec.platform.ingress === 'none')
+        return 'platform.ingress: none';
+    if (spec.platform.releases[name]?.enabled === false)
+        return `platform.releases.${name}.enabled: false`;
+    return undefined;
+}
+/** The serving minor the Knative operator installs (operator v1.16.x → "1.16"). */
+function knativeServingVersion(operatorVersion) {
+    const m = /^v?(\d+)\.(\d+)\./.exec(operatorVersion);
+    if (!m)
+        throw new errors/* UsageError */.eb(`knative-operator version '${operatorVersion}' is not a version like v1.16.0`);
+    return `${m[1]}.${m[2]}`;
+}
+/**
+ * The releases to install for this spec, in dependency order, with their values. Refuses (naming the spec
+ * field and what to do) unknown release names, unpinned versions, an ingress both off and on, a release that
+ * needs one that is off, and inline secrets in any values.
+ */
+function selectPlatform(manifest, spec, readValues) {
+    const names = manifest.releases.map((r) => r.name);
+    const problems = [];
+    const warnings = [];
+    const known = [...names, ...manifest.runai.map((r) => r.name)];
+    for (const [name, o] of Object.entries(spec.platform.releases)) {
+        if (!known.includes(name)) {
+            const near = nearest(name, known);
+            problems.push(`platform.releases.${name}: no release '${name}' in helm/platform.yaml${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}; releases: ${names.join(', ')}`);
+        }
+        if (o.version !== undefined && !PINNED.test(o.version))
+            problems.push(`platform.releases.${name}.version: '${o.version}' must be a pinned chart version like 1.2.3 (never a range or "latest")`);
+    }
+    if (spec.platform.ingress === 'none' && spec.platform.releases['ingress-nginx']?.enabled === true)
+        problems.push('platform.releases.ingress-nginx.enabled is true but platform.ingress is none: set platform.ingress: ingress-nginx, or drop the override');
+    const off = manifest.releases.flatMap((r) => {
+        const why = r.enabled ? whyOff(r.name, spec) : 'off in helm/platform.yaml';
+        return why && spec.platform.releases[r.name]?.enabled !== true ? [{ name: r.name, why }] : [];
+    });
+    const offNames = new Set(off.map((o) => o.name));
+    const on = manifest.releases.filter((r) => !offNames.has(r.name));
+    for (const r of on)
+        for (const need of r.needs.filter((n) => offNames.has(n)))
+            problems.push(`${r.name} needs ${need}, which is off (${off.find((o) => o.name === need).why}): turn ${r.name} off too (platform.releases.${r.name}.enabled: false) or turn ${need} on`);
+    if (spec.runai.enabled)
+        for (const r of manifest.runai) {
+            const missing = r.needs.filter((n) => offNames.has(n));
+            if (missing.length)
+                warnings.push(`${r.name} (runai stage) needs ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} off here: the runai stage will refuse until ${missing.length > 1 ? 'they are' : 'it is'} installed${missing.includes('ingress-nginx') ? ' (ingress-nginx is Run:ai 2.21’s ingress; it was retired upstream in March 2026, so plan a Gateway API move with a later Run:ai)' : ''}`);
+        }
+    const enabled = new Set(on.map((r) => r.name));
+    let knative;
+    const releases = on.map((r) => {
+        const o = spec.platform.releases[r.name] ?? {};
+        const release = { ...r, version: o.version ?? r.version };
+        let baseValues = {};
+        try {
+            baseValues = readValues(r.values);
+        }
+        catch (err) {
+            problems.push(`helm/${r.values} (values of ${r.name}): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+        }
+        for (const s of findInlineSecrets(baseValues))
+            problems.push(`helm/${r.values}: ${s.path} holds a value; secrets never go in values files (they come from inputs into Secrets)`);
+        const overrides = mergeValues(derivedValues(r.name, spec, enabled), o.values ?? {});
+        if (r.name === 'knative-operator') {
+            knative = knativeServingVersion(release.version);
+            const minor = Number(knative.split('.')[1]);
+            if (spec.runai.enabled && (minor < KNATIVE_SERVING_SUPPORTED.min || minor > KNATIVE_SERVING_SUPPORTED.max))
+                problems.push(`knative-operator ${release.version} installs Knative Serving ${knative}, but Run:ai 2.21 supports Serving 1.${KNATIVE_SERVING_SUPPORTED.min}–1.${KNATIVE_SERVING_SUPPORTED.max}: pin platform.releases.knative-operator.version to v1.${KNATIVE_SERVING_SUPPORTED.min}.x–v1.${KNATIVE_SERVING_SUPPORTED.max}.x`);
+        }
+        return {
+            release,
+            baseValues,
+            overrides,
+            values: mergeValues(baseValues, overrides),
+            versionFrom: o.version !== undefined && o.version !== r.version ? 'spec' : 'manifest',
+        };
+    });
+    if (problems.length)
+        throw new errors/* UsageError */.eb(`helm-platform: ${problems.length} problem(s), nothing was changed:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    const extras = [];
+    if (enabled.has('local-path-provisioner'))
+        extras.push({
+            name: 'default-storageclass',
+            needs: ['local-path-provisioner'],
+            kind: 'default-storageclass',
+            label: 'local-path is the default StorageClass',
+        });
+    if (knative)
+        extras.push({
+            name: 'knative-serving',
+            needs: ['knative-operator'],
+            kind: 'knative-serving',
+            label: `KnativeServing ${knative}`,
+        });
+    const ordered = dependencyOrder([...releases.map((r) => r.release), ...extras]).map((s) => s.name);
+    releases.sort((a, b) => ordered.indexOf(a.release.name) - ordered.indexOf(b.release.name));
+    return { releases, extras, off, warnings, ...(knative ? { knativeServingVersion: knative } : {}) };
+}
+/** The graph the stage runs: releases and extra steps. */
+function platformSteps(sel) {
+    return [...sel.releases.map((r) => ({ name: r.release.name, needs: r.release.needs })), ...sel.extras];
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/platform.js
+// Stage 4, helm-platform: the releases of helm/platform.yaml as a dependency graph — pinned charts pulled and
+// rendered before anything changes, `helm upgrade --install --atomic --wait` per release (independent ones
+// in parallel, a failure skipping only its dependents), what Helm does not do, then checks that it all runs.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const VERIFY_DEFAULTS = { timeout_seconds: 300, smoke_test: true, smoke_image: 'nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04' };
+/** The Secret kube-prometheus-stack's Grafana reads its admin login from, or undefined when Grafana is off. */
+function grafanaSecretRef(sel) {
+    const kps = sel.releases.find((r) => r.release.name === 'kube-prometheus-stack');
+    const grafana = kps?.values.grafana;
+    if (!kps || !grafana || grafana.enabled === false)
+        return undefined;
+    const admin = (grafana.admin ?? {});
+    if (typeof admin.existingSecret !== 'string' || !admin.existingSecret)
+        throw new errors/* UsageError */.eb('kube-prometheus-stack: grafana.admin.existingSecret is empty, so Grafana would start with the chart’s default password; keep the Secret reference of helm/values/kube-prometheus-stack.yaml (the password comes from input grafana-admin-password)');
+    return {
+        namespace: kps.release.namespace,
+        name: admin.existingSecret,
+        userKey: typeof admin.userKey === 'string' ? admin.userKey : 'admin-user',
+        passwordKey: typeof admin.passwordKey === 'string' ? admin.passwordKey : 'admin-password',
+    };
+}
+const FLOW = {
+    installed: 'ok',
+    upgraded: 'ok',
+    applied: 'ok',
+    unchanged: 'unchanged',
+    failed: 'failed',
+    skipped: 'skipped',
+    off: 'skipped',
+    planned: 'planned',
+};
+function stepsTable(steps, plan) {
+    return markdown_table(plan ? ['release', 'chart', 'namespace', 'change', 'render'] : ['release / step', 'chart', 'namespace', 'outcome', 'seconds', 'detail'], steps.map((s) => plan
+        ? [s.name, s.what, s.namespace, s.change ?? '', s.detail ?? '']
+        : [
+            s.name,
+            s.what,
+            s.namespace,
+            s.outcome,
+            s.seconds === undefined ? '' : s.seconds.toFixed(1),
+            [s.outcome === 'upgraded' ? s.change : '', s.detail].filter(Boolean).join('; '),
+        ]));
+}
+function graph(steps) {
+    return markdown_mermaidFlow(steps
+        .filter((s) => s.outcome !== 'off')
+        .map((s) => ({
+        id: s.name,
+        label: `${s.name}${s.kind === 'release' ? ` ${s.what.split('@')[1] ?? ''}` : ''}: ${s.outcome}${s.seconds === undefined ? '' : ` ${s.seconds.toFixed(0)}s`}`,
+        needs: s.needs,
+        outcome: FLOW[s.outcome],
+    })));
+}
+function readValuesFile(dir) {
+    return (file) => {
+        const doc = load((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, file), 'utf8'), { filename: file, maxAliases: 0 });
+        if (doc === null || doc === undefined)
+            return {};
+        if (typeof doc !== 'object' || Array.isArray(doc))
+            throw new errors/* UsageError */.eb(`${file}: must be a mapping of values`);
+        return doc;
+    };
+}
+/** Pulls every enabled chart and renders it with its values (the real helm template + lint), changing nothing. */
+async function prepareCharts(ctx, t, sel, work, helmDir, concurrency, lint) {
+    const pulled = await pullCharts(t, sel.releases, (0,external_node_path_.join)(work.path, 'charts'), {
+        ...(ctx.spec.mirrors.charts ? { chartsMirror: ctx.spec.mirrors.charts } : {}),
+        ...(ctx.spec.mirrors.ca_file ? { caFile: ctx.spec.mirrors.ca_file } : {}),
+        concurrency,
+    });
+    const charts = new Map(pulled.map((p) => [p.release, p]));
+    const valuesFiles = new Map(sel.releases.map((r) => [r.release.name, [(0,external_node_path_.join)(helmDir, r.release.values), writeOverrides((0,external_node_path_.join)(work.path, 'values'), r)]]));
+    const renders = await mapLimit(sel.releases, concurrency, (r) => renderChart(t, r, charts.get(r.release.name).archive, valuesFiles.get(r.release.name), ctx.spec.kubernetes.version, lint));
+    return { charts, valuesFiles, renders };
+}
+/** What Helm has deployed for the selected releases, and the change each one needs. */
+async function planChanges(t, sel, concurrency) {
+    const deployed = await listReleases(t);
+    namespaceConflicts(sel.releases, deployed);
+    const find = (r) => deployed.find((d) => d.name === r.release.name && d.namespace === r.release.namespace);
+    const changes = await mapLimit(sel.releases, concurrency, async (r) => {
+        const d = find(r);
+        return [r.release.name, planChange(r, d, d ? await deployedValues(t, d.name, d.namespace) : undefined)];
+    });
+    return new Map(changes);
+}
+function offRows(sel, manifestRelease) {
+    return sel.off.map((o) => {
+        const r = manifestRelease(o.name);
+        return {
+            name: o.name,
+            kind: 'release',
+            what: `${r.chart}@${r.version}`,
+            namespace: r.namespace,
+            needs: [],
+            outcome: 'off',
+            detail: o.why,
+        };
+    });
+}
+async function planStage(ctx, sel, work, inv, helmDir, concurrency, offReports) {
+    const { reporter } = ctx;
+    const phases = [];
+    let access;
+    let clusterNote;
+    try {
+        access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
+        clusterNote = `API server ${access.apiServer}`;
+    }
+    catch (err) {
+        clusterNote = `cluster state not read (${(0,errors/* errorMessage */.gJ)(err).split('\n')[0]}): every release is shown as an install`;
+    }
+    const t = await timed(phases, 'helm and kubectl', () => openKubeTools(ctx, work, access?.kubeconfig ?? (0,external_node_path_.join)(work.path, 'no-kubeconfig')));
+    const prep = await timed(phases, 'pull, render and lint charts', () => prepareCharts(ctx, t, sel, work, helmDir, concurrency, true));
+    let changes = new Map();
+    if (access) {
+        try {
+            changes = await timed(phases, 'read deployed releases', () => planChanges(t, sel, concurrency));
+        }
+        catch (err) {
+            if (err instanceof errors/* UsageError */.eb)
+                throw err;
+            clusterNote = `no cluster answered (${(0,errors/* errorMessage */.gJ)(err).split('\n')[0]}): every release is shown as an install`;
+        }
+    }
+    const steps = [
+        ...sel.releases.map((r) => {
+            const change = changes.get(r.release.name) ?? { action: 'install' };
+            const render = prep.renders.find((x) => x.release === r.release.name);
+            return {
+                name: r.release.name,
+                kind: 'release',
+                what: `${r.release.chart}@${r.release.version}`,
+                namespace: r.release.namespace,
+                needs: r.release.needs,
+                change: describeChange(change),
+                outcome: change.action === 'unchanged' ? 'unchanged' : 'planned',
+                detail: render.ok ? `ok (${render.objects.length} objects)` : `**error**: ${render.error}`,
+            };
+        }),
+        ...sel.extras.map((e) => ({
+            name: e.name,
+            kind: 'step',
+            what: e.label,
+            namespace: '',
+            needs: e.needs,
+            change: 'apply',
+            outcome: 'planned',
+        })),
+    ];
+    const bad = prep.renders.filter((r) => !r.ok);
+    const counts = ['install', 'upgrade', 'unchanged'].map((a) => `${[...sel.releases].filter((r) => (changes.get(r.release.name)?.action ?? 'install') === a).length} ${a}`);
+    reporter.output('releases', JSON.stringify(sel.releases.map((r) => ({
+        name: r.release.name,
+        version: r.release.version,
+        outcome: changes.get(r.release.name)?.action ?? 'install',
+    }))));
+    reporter.summary([
+        markdown_heading(`helm-platform: plan for cluster ${ctx.spec.name}`),
+        `Cluster: ${clusterNote}. Would change: ${counts.join(', ')}. Nothing was changed.`,
+        ...(sel.warnings.length ? [bullets(sel.warnings.map((w) => `⚠ ${w}`))] : []),
+        stepsTable([...steps, ...offReports], true),
+        graph(steps),
+        timingsTable(phases),
+    ].join('\n\n'));
+    if (bad.length)
+        throw new errors/* StageError */.Zu(`${bad.length} chart(s) do not render with their values`, bad.map((b) => `${b.release}: ${b.error}`));
+    return { plan: true, steps: [...steps, ...offReports], verification: [] };
+}
+async function platformStage(inputs, reporter) {
+    const ctx = openStage(inputs, reporter);
+    const { spec } = ctx;
+    const { inv } = readStageInventory(ctx);
+    const concurrency = (0,report_inputs/* integerInput */.$A)(inputs, 'concurrency', 4, 1, 32);
+    const helmDir = platformDir();
+    const manifest = loadPlatformManifest((0,external_node_path_.join)(helmDir, 'platform.yaml'));
+    const sel = selectPlatform(manifest, spec, readValuesFile(helmDir));
+    for (const w of sel.warnings)
+        reporter.warning(w, 'helm-platform');
+    const manifestRelease = (n) => manifest.releases.find((r) => r.name === n);
+    const offReports = offRows(sel, manifestRelease);
+    const grafana = grafanaSecretRef(sel);
+    const verify = { ...VERIFY_DEFAULTS, ...spec.platform.verify };
+    const work = (0,work_dir/* openWorkDir */.Lc)('helm-platform');
+    try {
+        if (ctx.plan)
+            return await planStage(ctx, sel, work, inv, helmDir, concurrency, offReports);
+        const phases = [];
+        const password = (0,report_inputs/* secretInput */.jY)(inputs, 'grafana-admin-password', reporter);
+        const access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
+        const t = await timed(phases, 'helm and kubectl', () => openKubeTools(ctx, work, access.kubeconfig));
+        const prep = await timed(phases, 'pull and render charts', () => prepareCharts(ctx, t, sel, work, helmDir, concurrency, false));
+        const bad = prep.renders.filter((r) => !r.ok);
+        if (bad.length)
+            throw new errors/* StageError */.Zu(`${bad.length} chart(s) do not render with their values; nothing was changed`, bad.map((b) => `${b.release}: ${b.error}`));
+        const changes = await timed(phases, 'read deployed releases', () => planChanges(t, sel, concurrency));
+        let grafanaNote = '';
+        const byName = new Map(sel.releases.map((r) => [r.release.name, r]));
+        const extras = new Map(sel.extras.map((e) => [e.name, e]));
+        const runRelease = async (r) => {
+            const name = r.release.name;
+            const change = changes.get(name);
+            await ensureNamespace(t, r.release.namespace, r.release.namespaceLabels);
+            if (grafana && name === 'kube-prometheus-stack') {
+                if (password) {
+                    await applyGrafanaSecret(t, grafana, 'admin', password);
+                    grafanaNote = `Grafana admin password: from ${inputs.label('grafana-admin-password')}, in Secret ${grafana.namespace}/${grafana.name}.`;
+                }
+                else if (await secretExists(t, grafana.namespace, grafana.name)) {
+                    grafanaNote = `Grafana admin password: kept (Secret ${grafana.namespace}/${grafana.name} exists; pass ${inputs.label('grafana-admin-password')} to set it).`;
+                }
+                else {
+                    const generated = (0,external_node_crypto_.randomBytes)(18).toString('base64url');
+                    reporter.secret(generated);
+                    await applyGrafanaSecret(t, grafana, 'admin', generated);
+                    grafanaNote = `Grafana admin password: generated into Secret ${grafana.namespace}/${grafana.name} (read it with kubectl -n ${grafana.namespace} get secret ${grafana.name} -o jsonpath='{.data.${grafana.passwordKey}}' | base64 -d).`;
+                }
+            }
+            if (change.action === 'unchanged')
+                return { ok: true, value: { outcome: 'unchanged' } };
+            reporter.info(`${name}: ${describeChange(change)}`);
+            const res = await upgradeInstall(t, {
+                name,
+                chart: prep.charts.get(name).archive,
+                version: r.release.version,
+                namespace: r.release.namespace,
+                timeoutSeconds: r.release.timeoutSeconds,
+                valuesFiles: prep.valuesFiles.get(name),
+            }, (line) => reporter.info(`[${name}] ${line}`));
+            if (!res.ok) {
+                reporter.error(res.error ?? 'failed', `${name} failed`);
+                return { ok: false, value: { outcome: 'failed', detail: res.error } };
+            }
+            return { ok: true, value: { outcome: change.action === 'install' ? 'installed' : 'upgraded' } };
+        };
+        const runExtra = async (name) => {
+            const e = extras.get(name);
+            try {
+                if (e.kind === 'default-storageclass') {
+                    const changed = await ensureDefaultStorageClass(t, 'local-path');
+                    return { ok: true, value: changed.length ? { outcome: 'applied', detail: changed.join(', ') } : { outcome: 'unchanged' } };
+                }
+                const changed = await applyManifests(t, knativeServingManifests(sel.knativeServingVersion), 'KnativeServing');
+                return { ok: true, value: { outcome: changed ? 'applied' : 'unchanged' } };
+            }
+            catch (err) {
+                reporter.error((0,errors/* errorMessage */.gJ)(err), `${name} failed`);
+                return { ok: false, value: { outcome: 'failed', detail: (0,errors/* errorMessage */.gJ)(err) } };
+            }
+        };
+        const seconds = new Map();
+        const results = await timed(phases, 'install (dependency graph)', () => runDag(platformSteps(sel), concurrency, async (name) => {
+            const start = performance.now();
+            try {
+                const r = byName.get(name);
+                return await (r ? runRelease(r) : runExtra(name));
+            }
+            finally {
+                seconds.set(name, (performance.now() - start) / 1000);
+            }
+        }, (name, because) => reporter.warning(`${name} skipped: it needs ${because}, which failed`, 'helm-platform')));
+        const outcomeOf = (name, res) => res.status === 'skipped'
+            ? { outcome: 'skipped', detail: `needs ${res.because}, which failed` }
+            : (res.value ?? { outcome: 'failed', detail: res.error ?? `${name} failed` });
+        const steps = platformSteps(sel).map((s) => {
+            const r = byName.get(s.name);
+            const o = outcomeOf(s.name, results.get(s.name));
+            return {
+                name: s.name,
+                kind: r ? 'release' : 'step',
+                what: r ? `${r.release.chart}@${r.release.version}` : extras.get(s.name).label,
+                namespace: r?.release.namespace ?? '',
+                needs: s.needs,
+                ...(r ? { change: describeChange(changes.get(s.name)) } : {}),
+                outcome: o.outcome,
+                ...(results.get(s.name).status === 'skipped' ? {} : { seconds: seconds.get(s.name) }),
+                ...(o.detail ? { detail: o.detail } : {}),
+            };
+        });
+        const verification = [];
+        const verifyProblems = new Map();
+        let smoke;
+        await timed(phases, 'verify', async () => {
+            const healthy = sel.releases.filter((r) => results.get(r.release.name).status === 'ok');
+            const rollouts = await mapLimit(healthy, concurrency, async (r) => ({
+                name: r.release.name,
+                problems: await verifyRollout(t, r.release.name, r.release.namespace, verify.timeout_seconds),
+            }));
+            for (const r of rollouts)
+                if (r.problems.length)
+                    verifyProblems.set(r.name, r.problems);
+            verification.push(`rollout status: ${rollouts.length - verifyProblems.size}/${rollouts.length} releases ready`);
+            const gpuNodes = inv.nodes.filter((n) => n.roles.includes('gpu_worker')).map((n) => n.hostname);
+            const gpuOperator = healthy.find((r) => r.release.name === 'gpu-operator');
+            if (!gpuOperator)
+                verification.push('GPUs: not checked (gpu-operator is not installed)');
+            else if (!gpuNodes.length)
+                verification.push('GPUs: not checked (no GPU workers in the inventory)');
+            else {
+                const gpus = await waitForGpus(t, gpuNodes, verify.timeout_seconds);
+                verification.push(`GPUs allocatable: ${gpuNodes.map((n) => `${n} ${gpus.counts[n] ?? 'unregistered'}`).join(', ')}`);
+                if (gpus.problems.length)
+                    verifyProblems.set('gpu-operator', [...(verifyProblems.get('gpu-operator') ?? []), ...gpus.problems]);
+                const node = gpuNodes.find((n) => gpus.counts[n]);
+                if (verify.smoke_test && node) {
+                    smoke = await cudaSmoke(t, node, verify.smoke_image, verify.timeout_seconds);
+                    verification.push(`CUDA smoke pod on ${smoke.node}: ${smoke.ok ? 'ok' : 'failed'}: ${smoke.detail}${smoke.kept ? ` (${smoke.kept})` : ''}`);
+                    if (!smoke.ok)
+                        verifyProblems.set('gpu-operator', [
+                            ...(verifyProblems.get('gpu-operator') ?? []),
+                            `CUDA smoke pod on ${smoke.node}: ${smoke.detail}; ${smoke.kept}`,
+                        ]);
+                }
+                else if (!verify.smoke_test)
+                    verification.push('CUDA smoke pod: off (platform.verify.smoke_test: false)');
+            }
+        });
+        for (const [name, problems] of verifyProblems) {
+            const s = steps.find((x) => x.name === name);
+            s.detail = [s.detail, `verification failed: ${problems.join('; ')}`].filter(Boolean).join('; ');
+            for (const p of problems.slice(0, 3))
+                reporter.error(p, `${name} verification`);
+        }
+        const at = new Date().toISOString();
+        const state = (s) => verifyProblems.has(s.name) || s.outcome === 'failed'
+            ? 'failed'
+            : s.outcome === 'skipped'
+                ? 'skipped'
+                : s.outcome === 'off'
+                    ? 'disabled'
+                    : 'deployed';
+        const releaseSteps = [...steps.filter((s) => s.kind === 'release'), ...offReports];
+        const updated = mergeInventory(inv, [], {
+            stage: 'helm-platform',
+            at,
+            result: `${releaseSteps.filter((s) => state(s) === 'deployed').length}/${releaseSteps.length} releases deployed`,
+        });
+        updated.platform = {
+            releases: manifest.releases.map((m) => {
+                const s = releaseSteps.find((x) => x.name === m.name);
+                const version = byName.get(m.name)?.release.version ?? m.version;
+                return { name: m.name, chart: m.chart, version, namespace: m.namespace, status: state(s) };
+            }),
+        };
+        const outPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
+        writeInventory(outPath, updated);
+        reporter.output('inventory-path', outPath);
+        reporter.output('releases', JSON.stringify(releaseSteps.map((s) => ({
+            name: s.name,
+            version: s.what.split('@')[1] ?? '',
+            outcome: verifyProblems.has(s.name) ? 'failed' : s.outcome,
+        }))));
+        const failed = steps.filter((s) => s.outcome === 'failed' || verifyProblems.has(s.name));
+        const skipped = steps.filter((s) => s.outcome === 'skipped');
+        const count = (o) => steps.filter((s) => s.kind === 'release' && s.outcome === o).length;
+        reporter.summary([
+            markdown_heading(`helm-platform on cluster ${spec.name}`),
+            `${count('installed')} installed, ${count('upgraded')} upgraded, ${count('unchanged')} unchanged, ${count('failed')} failed, ${count('skipped')} skipped, ${offReports.length} off; concurrency ${concurrency}; API server ${access.apiServer} (kubeconfig kept on the runner only).`,
+            ...(sel.warnings.length ? [bullets(sel.warnings.map((w) => `⚠ ${w}`))] : []),
+            ...(grafanaNote ? [grafanaNote] : []),
+            stepsTable([...steps, ...offReports], false),
+            graph(steps),
+            markdown_heading('Verification', 3),
+            bullets(verification),
+            timingsTable(phases),
+        ].join('\n\n'));
+        if (failed.length || skipped.length)
+            throw new errors/* StageError */.Zu(`${failed.length} release(s)/step(s) failed and ${skipped.length} were skipped; the rest finished`, [
+                ...failed.map((s) => `${s.name}: ${s.detail ?? 'failed'}`),
+                ...skipped.map((s) => `${s.name}: skipped (${s.detail})`),
+            ]);
+        return { plan: false, steps: [...steps, ...offReports], verification, inventoryPath: outPath };
+    }
+    finally {
+        work.remove();
+    }
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/nodes/converge.js
+
+
+const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r'"\\`$]*)?$/;
+function validPublicKey(key, field) {
+    const k = key.trim();
+    if (!PUBLIC_KEY.test(k))
+        throw new errors/* UsageError */.eb(`${field}: not an OpenSSH public key line (ssh-ed25519 AAAA… comment)`);
+    return k;
+}
+/** The script, run as root (`sudo -n sh -s` for a non-root admin). Prints `changed=<step>` per change. */
+function convergeScript(user, publicKey, steps) {
+    const name = shellQuote(validUsername(user.name, 'access.service_user.name'));
+    const shell = shellQuote(validAbsolutePath(user.shell, 'access.service_user.shell'));
+    const key = shellQuote(validPublicKey(publicKey, 'access.service_user.public_key'));
+    const uid = String(Math.trunc(user.uid));
+    const gid = String(Math.trunc(user.gid));
+    const lines = ['set -eu', `u=${name}; uid=${uid}; gid=${gid}; sh_=${shell}; key=${key}`];
+    if (steps.includes('group'))
+        lines.push('if ! getent group "$u" >/dev/null; then groupadd -g "$gid" "$u"; echo changed=group; fi');
+    if (steps.includes('user'))
+        lines.push('if ! getent passwd "$u" >/dev/null; then useradd -m -u "$uid" -g "$gid" -s "$sh_" "$u"; echo changed=user; fi');
+    if (steps.includes('key') || steps.includes('user')) {
+        lines.push('home=$(getent passwd "$u" | cut -d: -f6)', 'install -d -m 700 -o "$uid" -g "$gid" "$home/.ssh"', 'ak="$home/.ssh/authorized_keys"', 'if ! grep -qxF -- "$key" "$ak" 2>/dev/null; then printf \'%s\\n\' "$key" >>"$ak"; echo changed=key; fi', 'chown "$uid:$gid" "$ak"; chmod 600 "$ak"');
+    }
+    if (steps.includes('sudoers')) {
+        lines.push('tmp=$(mktemp)', 'printf \'%s ALL=(ALL) NOPASSWD:ALL\\n\' "$u" >"$tmp"', 'if visudo -cf "$tmp" >/dev/null; then install -m 0440 -o root -g root "$tmp" "/etc/sudoers.d/$u"; rm -f "$tmp"; echo changed=sudoers; else rm -f "$tmp"; echo "visudo refused the sudoers file" >&2; exit 3; fi');
+    }
+    return `${lines.join('\n')}\n`;
+}
+function changedSteps(stdout) {
+    return stdout
+        .split('\n')
+        .map((l) => /^changed=(group|user|key|sudoers)$/.exec(l.trim())?.[1])
+        .filter((s) => Boolean(s));
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/nodes/preflight.js
+function containerdPlacement(facts, spec) {
+    const need = spec.access.min_containerd_gb;
+    const root = facts.containerd.root;
+    const rootMount = root &&
+        Object.keys(facts.freeGb)
+            .filter((m) => root === m || root.startsWith(`${m}/`))
+            .sort((a, b) => b.length - a.length)[0];
+    if (rootMount && (facts.freeGb[rootMount] ?? 0) >= need)
+        return {};
+    if ((facts.freeGb['/var'] ?? 0) >= need && !rootMount)
+        return {};
+    const partition = spec.access.data_partitions.find((p) => (facts.freeGb[p] ?? 0) >= need);
+    if (partition)
+        return { dir: `${partition}/containerd` };
+    const seen = Object.entries(facts.freeGb)
+        .map(([m, gb]) => `${m} ${gb} GB free`)
+        .join(', ') || 'no filesystem could be read';
+    return {
+        failure: `containerd needs ${need} GB free: ${seen}. Free space on /var or a data partition (${spec.access.data_partitions.join(', ')}), or lower access.min_containerd_gb`,
+    };
+}
+function decideNode(node, outcome, spec, adminUser) {
+    const d = { hostname: node.hostname, failures: [], warnings: [], steps: [] };
+    if (!outcome.ok) {
+        d.failures.push(`unreachable at ${node.address}: ${outcome.error}`);
+        return d;
+    }
+    const { facts, sudo, problems } = outcome.result;
+    d.facts = facts;
+    d.failures.push(...problems);
+    if (sudo === 'no')
+        d.failures.push(`admin user '${adminUser}' has no passwordless sudo; grant it (NOPASSWD) or use root`);
+    const isGpuWorker = node.roles.includes('gpu_worker');
+    if (isGpuWorker && facts.gpus.length === 0 && !spec.access.gpu_drivers_later) {
+        d.failures.push('GPU worker shows no GPU (nvidia-smi absent or empty); install the driver, or set access.gpu_drivers_later: true when the GPU Operator installs it');
+    }
+    if (!isGpuWorker && facts.gpus.length > 0)
+        d.warnings.push(`${facts.gpus.length} GPU(s) on a node that is not a GPU worker`);
+    const placement = containerdPlacement(facts, spec);
+    if (placement.failure)
+        d.failures.push(placement.failure);
+    if (placement.dir)
+        d.containerdStorageDir = placement.dir;
+    if (!Number.isFinite(facts.clockOffsetSeconds))
+        d.failures.push('the node clock could not be read');
+    else if (Math.abs(facts.clockOffsetSeconds) > spec.access.max_clock_skew_seconds) {
+        d.failures.push(`clock is off by ${facts.clockOffsetSeconds.toFixed(2)} s from the runner (allowed ${spec.access.max_clock_skew_seconds} s); fix time sync (chrony/NTP) on the node`);
+    }
+    if (facts.homeOnNfs)
+        d.warnings.push(`the admin's home is on NFS`);
+    const want = spec.access.service_user;
+    const have = facts.serviceUser;
+    if (have?.exists) {
+        if (have.uid !== want.uid || have.gid !== want.gid) {
+            d.failures.push(`user '${want.name}' exists with uid ${have.uid} gid ${have.gid}, but the spec says uid ${want.uid} gid ${want.gid}; fix the node (or the spec) so they agree`);
+        }
+        if (!have.keyInstalled)
+            d.steps.push('key');
+        if (!have.sudoers)
+            d.steps.push('sudoers');
+    }
+    else {
+        if (have?.gid !== undefined && have.gid !== want.gid)
+            d.failures.push(`group '${want.name}' exists with gid ${have.gid}, but the spec says ${want.gid}`);
+        if (have?.gid === undefined)
+            d.steps.push('group');
+        d.steps.push('user', 'key', 'sudoers');
+    }
+    return d;
+}
+function preflight(nodes, outcomes, spec, adminUser) {
+    const decisions = nodes.map((n) => decideNode(n, outcomes.get(n.hostname) ?? { ok: false, error: 'not probed' }, spec, adminUser));
+    const skippable = new Set(spec.nodes.skippable);
+    const failing = decisions.filter((d) => d.failures.length);
+    const skipped = failing.filter((d) => skippable.has(d.hostname)).map((d) => d.hostname);
+    const blocking = failing.filter((d) => !skippable.has(d.hostname));
+    return {
+        decisions,
+        skipped,
+        blocked: blocking.length > 0,
+        failures: blocking.flatMap((d) => d.failures.map((f) => `${d.hostname}: ${f}`)),
+    };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/nodes/gpu.js
+/** The exact query the probe runs; its answer is CSV without header or units. */
+const GPU_QUERY_FIELDS = [
+    'index',
+    'name',
+    'uuid',
+    'pci.bus_id',
+    'memory.total',
+    'driver_version',
+    'mig.mode.current',
+    'compute_cap',
+];
+const GPU_QUERY_ARGS = [`--query-gpu=${GPU_QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
+function parseGpuQuery(text) {
+    const gpus = [];
+    const problems = [];
+    const drivers = new Set();
+    for (const [lineNo, raw] of text.split(/\r?\n/).entries()) {
+        const line = raw.trim();
+        if (!line)
+            continue;
+        const cols = line.split(',').map((c) => c.trim());
+        if (cols.length !== GPU_QUERY_FIELDS.length) {
+            problems.push(`nvidia-smi line ${lineNo + 1}: expected ${GPU_QUERY_FIELDS.length} fields, got ${cols.length}: ${line.slice(0, 120)}`);
+            continue;
+        }
+        const [index, name, uuid, busId, memory, driver, mig, computeCap] = cols;
+        const memoryMiB = Number(memory);
+        if (!/^\d+$/.test(index) || !Number.isFinite(memoryMiB)) {
+            problems.push(`nvidia-smi line ${lineNo + 1}: index '${index}' or memory '${memory}' is not a number`);
+            continue;
+        }
+        drivers.add(driver);
+        gpus.push({ index: Number(index), name, uuid, busId, memoryMiB, migMode: mig, computeCap });
+    }
+    if (drivers.size > 1)
+        problems.push(`GPUs report different driver versions: ${[...drivers].join(', ')}`);
+    return { gpus, driverVersion: [...drivers][0], problems };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/nodes/probe.js
+
+
+const MARK = '@@bcmkube:';
+/** The probe script, run by the admin user through `sh -c`. Parts that need root go through `sudo -n`. */
+function probeScript(opts) {
+    const user = shellQuote(validUsername(opts.serviceUser, 'access.service_user.name'));
+    const mounts = ['/var', ...opts.dataPartitions.map((p) => validAbsolutePath(p, 'access.data_partitions'))].map(shellQuote).join(' ');
+    const key = opts.servicePublicKey ? shellQuote(opts.servicePublicKey.trim().split(/\s+/).slice(0, 2).join(' ')) : "''";
+    return [
+        `s() { printf '\\n${MARK}%s\\n' "$1"; }`,
+        'if [ "$(id -u)" = 0 ]; then asroot() { "$@"; }; else asroot() { sudo -n "$@"; }; fi',
+        's os; cat /etc/os-release 2>/dev/null',
+        's kernel; uname -r',
+        's bootid; cat /proc/sys/kernel/random/boot_id 2>/dev/null',
+        's sudo; if [ "$(id -u)" = 0 ]; then echo root; elif sudo -n true 2>/dev/null; then echo ok; else echo no; fi',
+        `s gpu; if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi ${GPU_QUERY_ARGS.join(' ')} 2>&1; echo "exit=$?"; else echo absent; fi`,
+        `s df; for m in ${mounts}; do [ -d "$m" ] && df -P -k "$m" 2>/dev/null | awk -v m="$m" 'NR==2 {print m, $4, $6}'; done`,
+        's containerd; command -v containerd >/dev/null 2>&1 && echo present=yes || echo present=no; pidof containerd >/dev/null 2>&1 && echo running=yes || echo running=no;' +
+            ` [ -r /etc/containerd/config.toml ] && sed -n 's/^[[:space:]]*root[[:space:]]*=[[:space:]]*"\\(.*\\)"/root=\\1/p' /etc/containerd/config.toml | head -1`,
+        's homefs; stat -f -c %T "$HOME" 2>/dev/null',
+        `s user; u=${user}; k=${key}; if pw=$(getent passwd "$u"); then echo "passwd=$pw"; h=$(echo "$pw" | cut -d: -f6);` +
+            ' if [ -n "$k" ] && asroot grep -qF -- "$k" "$h/.ssh/authorized_keys" 2>/dev/null; then echo key=yes; else echo key=no; fi;' +
+            ' if asroot test -f "/etc/sudoers.d/$u"; then echo sudoers=yes; else echo sudoers=no; fi; else echo passwd=; fi; g=$(getent group "$u") && echo "group=$g"',
+        // the clock is read last, so the output reaches the runner right after it (transit: milliseconds)
+        's clock; date +%s.%N',
+        's end',
+    ].join('\n');
+}
+function splitSections(output) {
+    const sections = new Map();
+    let name;
+    let lines = [];
+    for (const line of output.split('\n')) {
+        if (line.startsWith(MARK)) {
+            if (name)
+                sections.set(name, lines.join('\n').trim());
+            name = line.slice(MARK.length).trim();
+            lines = [];
+        }
+        else if (name)
+            lines.push(line);
+    }
+    if (name)
+        sections.set(name, lines.join('\n').trim());
+    return sections;
+}
+function osRelease(text) {
+    const out = {};
+    for (const line of text.split('\n')) {
+        const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+        if (m)
+            out[m[1]] = m[2].replace(/^"(.*)"$/, '$1');
+    }
+    return out;
+}
+/** Parses the probe's output. `runnerClock` is the runner's clock (seconds) when the output arrived. */
+function parseProbe(output, runnerClock) {
+    const s = splitSections(output);
+    const problems = [];
+    if (!s.has('end'))
+        problems.push('the probe did not finish (output cut short)');
+    const os = osRelease(s.get('os') ?? '');
+    const gpuText = s.get('gpu') ?? 'absent';
+    let gpus = [];
+    let driverVersion;
+    if (gpuText !== 'absent') {
+        const exit = /\nexit=(\d+)$|^exit=(\d+)$/.exec(gpuText);
+        const code = Number(exit?.[1] ?? exit?.[2] ?? 0);
+        const body = gpuText.replace(/\n?exit=\d+$/, '');
+        if (code !== 0)
+            problems.push(`nvidia-smi failed (exit ${code}): ${body.split('\n')[0]?.slice(0, 160) ?? ''}`);
+        else {
+            const parsed = parseGpuQuery(body);
+            gpus = parsed.gpus;
+            driverVersion = parsed.driverVersion;
+            problems.push(...parsed.problems);
+        }
+    }
+    const freeGb = {};
+    for (const line of (s.get('df') ?? '').split('\n')) {
+        const [mount, availKb, mountedOn] = line.trim().split(/\s+/);
+        if (mount && availKb && /^\d+$/.test(availKb))
+            freeGb[mount] = Math.round((Number(availKb) / 1024 / 1024) * 10) / 10;
+        if (mount && mountedOn && mount !== '/var' && mountedOn === '/')
+            delete freeGb[mount]; // a data partition that is not mounted is just a directory on /
+    }
+    const kv = (text) => Object.fromEntries(text
+        .split('\n')
+        .map((l) => l.split(/=(.*)/s, 2))
+        .filter(([k]) => k));
+    const ctr = kv(s.get('containerd') ?? '');
+    const user = kv(s.get('user') ?? '');
+    const passwd = (user.passwd ?? '').split(':');
+    const nodeClock = Number(s.get('clock'));
+    const sudo = s.get('sudo') ?? 'no';
+    return {
+        sudo: ['root', 'ok', 'no'].includes(sudo) ? sudo : 'no',
+        problems,
+        facts: {
+            os: { id: os.ID ?? '', versionId: os.VERSION_ID ?? '', prettyName: os.PRETTY_NAME ?? '' },
+            kernel: s.get('kernel') ?? '',
+            gpus,
+            ...(driverVersion ? { driverVersion } : {}),
+            freeGb,
+            containerd: { present: ctr.present === 'yes', running: ctr.running === 'yes', ...(ctr.root ? { root: ctr.root } : {}) },
+            homeOnNfs: /^nfs/i.test(s.get('homefs') ?? ''),
+            clockOffsetSeconds: Number.isFinite(nodeClock) ? Math.round((nodeClock - runnerClock) * 1000) / 1000 : Number.NaN,
+            serviceUser: user.passwd
+                ? {
+                    exists: true,
+                    uid: Number(passwd[2]),
+                    gid: Number(passwd[3]),
+                    keyInstalled: user.key === 'yes',
+                    sudoers: user.sudoers === 'yes',
+                }
+                : { exists: false, ...(user.group ? { gid: Number(user.group.split(':')[2]) } : {}) },
+            ...(s.get('bootid') ? { bootId: s.get('bootid') } : {}),
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/prepare.js
+// Stage 2, prepare-nodes: probe every node over SSH, refuse to change anything when any preflight fails,
+// then converge the service user and prove it by logging in as that user. Plan mode probes only.
+
+
+
+
+
+
+
+
+
+
+
+
+
+function adminCredentials(ctx) {
+    const { spec, inputs, reporter } = ctx;
+    const username = validUsername(spec.access.admin.user, 'access.admin.user');
+    if (spec.access.admin.auth === 'password') {
+        const password = (0,report_inputs/* secretInput */.jY)(inputs, 'admin-password', reporter, spec.access.admin.password_file);
+        if (!password)
+            throw new errors/* UsageError */.eb(`access.admin.auth is password: pass ${inputs.label('admin-password')} from a secret (or access.admin.password_file)`);
+        return { username, password };
+    }
+    const key = (0,report_inputs/* secretInput */.jY)(inputs, 'admin-ssh-key', reporter, spec.access.admin.key_file);
+    if (!key)
+        throw new errors/* UsageError */.eb(`pass the admin's private key as ${inputs.label('admin-ssh-key')} from a secret (or access.admin.key_file)`);
+    return { username, privateKey: readMaybeFile(key) };
+}
+function servicePublicKey(ctx) {
+    const { spec, inputs } = ctx;
+    const u = spec.access.service_user;
+    const key = inputs.get('service-public-key').trim() || u.public_key || (u.public_key_file ? readMaybeFile(u.public_key_file) : '');
+    if (!key)
+        throw new errors/* UsageError */.eb(`the service user's public key is missing: set access.service_user.public_key (or public_key_file, or ${inputs.label('service-public-key')}); create a pair once with 'bcmkube keygen'`);
+    return validPublicKey(key, 'access.service_user.public_key');
+}
 function decisionTable(decisions, plan) {
-    return table(['node', 'OS', 'GPUs', 'driver', '/var free GB', 'containerd on', 'clock offset s', plan ? 'would change' : 'changes', 'problems'], decisions.map((d) => [
+    return markdown_table(['node', 'OS', 'GPUs', 'driver', '/var free GB', 'containerd on', 'clock offset s', plan ? 'would change' : 'changes', 'problems'], decisions.map((d) => [
         d.hostname,
         d.facts ? `${d.facts.os.prettyName || d.facts.os.id} (${d.facts.kernel})` : '—',
         d.facts ? String(d.facts.gpus.length) : '—',
@@ -74274,10 +76717,7 @@ function decisionTable(decisions, plan) {
 async function prepareStage(inputs, reporter) {
     const ctx = openStage(inputs, reporter);
     const { spec } = ctx;
-    const inventoryPath = inventoryPathOf(ctx);
-    const inventory = readInventory(inventoryPath);
-    if (inventory.cluster !== spec.name)
-        throw new errors/* UsageError */.eb(`${inventoryPath} is for cluster '${inventory.cluster}', not '${spec.name}'`);
+    const { inv: inventory } = readStageInventory(ctx);
     const targets = sshTargets(inventory.nodes);
     const admin = adminCredentials(ctx);
     const publicKey = servicePublicKey(ctx);
@@ -74311,7 +76751,7 @@ async function prepareStage(inputs, reporter) {
             if (before?.exists && d.facts && !d.facts.serviceUser?.exists)
                 d.warnings.push(`user '${spec.access.service_user.name}' was here on the last run and is gone: the node was probably re-imaged by BCM (bake the user into the image: playbooks/bake-service-user.yml)`);
         }
-        const summaryHead = heading(`prepare-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`);
+        const summaryHead = markdown_heading(`prepare-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`);
         if (verdict.blocked) {
             reporter.summary([
                 summaryHead,
@@ -74338,6 +76778,7 @@ async function prepareStage(inputs, reporter) {
             for (const [h, o] of results)
                 if (o.ok && o.value.length)
                     changed.push(h);
+            changed.sort(); // results arrive in completion order; messages list them stably
             const failed = [...results].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${o.error}`);
             if (failed.length)
                 throw new errors/* StageError */.Zu(`converging the service user failed on ${failed.length} node(s) (changed so far: ${changed.join(', ') || 'none'})`, failed);
@@ -74353,7 +76794,7 @@ async function prepareStage(inputs, reporter) {
                 }));
                 const unproven = [...proofs].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${o.error}`);
                 if (unproven.length)
-                    throw new errors/* StageError */.Zu(`the service user cannot log in and sudo on ${unproven.length} node(s)`, unproven);
+                    throw new errors/* StageError */.Zu(`the service user cannot log in and sudo on ${unproven.length} node(s) (changed this run: ${changed.join(', ') || 'none'})`, unproven);
             }
             finally {
                 await servicePool.close();
@@ -74402,257 +76843,1497 @@ async function prepareStage(inputs, reporter) {
     }
 }
 
-;// CONCATENATED MODULE: ./build/actions/lib/stages/kubespray.js
-// Stage 3, kubespray: render the Kubespray inventory, obtain Kubespray (pinned, checksummed, cached), run the
-// operation's playbook as the service user with host keys checked, then fetch the kubeconfig and label GPU nodes.
+;// CONCATENATED MODULE: external "node:dns/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./build/actions/lib/runai/wait.js
+// Bounded waits: poll until something is ready, with a growing pause, and a clear message at the deadline.
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-const OPERATIONS = {
-    deploy: 'cluster.yml',
-    scale: 'scale.yml',
-    upgrade: 'upgrade-cluster.yml',
-    'remove-node': 'remove-node.yml',
-    reset: 'reset.yml',
-};
-const DESTRUCTIVE = ['remove-node', 'reset'];
-const GPU_LABELS = ['nvidia.com/gpu.present=true', 'node-role.kubernetes.io/gpu=worker'];
-/** The playbook and its arguments for an operation; refuses what Kubespray would do wrong or destroy unasked. */
-function planOperation(operation, inv, clusterName, confirm, nodesInput) {
-    if (DESTRUCTIVE.includes(operation) && confirm !== clusterName) {
-        throw new errors/* UsageError */.eb(`operation ${operation} destroys cluster state: pass confirm: ${clusterName} (the cluster name) to go ahead; nothing was run`);
+/** The wait ran out; `last` is what the last attempt said. */
+class WaitTimeout extends errors/* StageError */.Zu {
+    last;
+    constructor(message, last) {
+        super(message);
+        this.last = last;
     }
-    const nodes = nodesInput
-        .split(',')
-        .map((n) => n.trim())
-        .filter(Boolean);
-    const unknown = nodes.filter((n) => !inv.nodes.some((x) => x.hostname === n));
-    if (unknown.length)
-        throw new errors/* UsageError */.eb(`nodes: ${unknown.join(', ')} not in the inventory of cluster '${clusterName}'`);
-    const args = [];
-    if (operation === 'scale' || operation === 'remove-node') {
-        if (!nodes.length)
-            throw new errors/* UsageError */.eb(`operation ${operation} needs the nodes it works on (input nodes: a comma-separated list)`);
-        const controlPlane = nodes.filter((n) => inv.nodes.find((x) => x.hostname === n).roles.includes('control_plane'));
-        if (operation === 'scale' && controlPlane.length) {
-            throw new errors/* UsageError */.eb(`${controlPlane.join(', ')}: control-plane nodes are added with operation deploy (cluster.yml), not scale (Kubespray's rule)`);
+}
+const wait_sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Calls `attempt` until it is done or `timeoutMs` has passed (at least one attempt is always made). */
+async function waitUntil(what, timeoutMs, attempt, opts = {}) {
+    const pause = opts.sleep ?? wait_sleep;
+    const started = Date.now();
+    let interval = opts.minIntervalMs ?? 250;
+    const max = opts.maxIntervalMs ?? 5000;
+    for (;;) {
+        const r = await attempt();
+        if (r.done)
+            return r.value;
+        const elapsed = Date.now() - started;
+        opts.onWait?.(r.note, elapsed);
+        const left = timeoutMs - elapsed;
+        if (left <= 0)
+            throw new WaitTimeout(`${what}: not done after ${Math.round(elapsed / 1000)}s (last: ${r.note})`, r.note);
+        await pause(Math.min(interval, left));
+        interval = Math.min(interval * 2, max);
+    }
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/runai/client.js
+// Client for the Run:ai 2.21 control-plane REST API (reference runai.md §3): token, clusters, install info.
+// TLS is verified against the given CA (never switched off). Connection errors and 502/503/504 (the control
+// plane warming up) are retried with a growing pause until the call's own deadline; any other answer is final.
+
+
+
+/** The control plane did not give a definite answer in time (refused, reset, 502/503/504). */
+class RunaiUnavailable extends errors/* StageError */.Zu {
+}
+const TRANSIENT_STATUS = new Set([502, 503, 504]);
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME|UNABLE_TO_GET_ISSUER/;
+const MAX_BODY = 16 * 1024 * 1024;
+function messageOf(r) {
+    const j = r.json;
+    const m = j?.message ?? j?.error_description ?? j?.error;
+    return typeof m === 'string' ? m : r.text.slice(0, 120);
+}
+function toCluster(raw, what) {
+    const c = raw;
+    if (!c || typeof c.uuid !== 'string' || !c.uuid || typeof c.name !== 'string')
+        throw new errors/* StageError */.Zu(`Run:ai ${what}: the answer is not a cluster (no uuid/name)`);
+    return {
+        uuid: c.uuid,
+        name: c.name,
+        state: typeof c.status?.state === 'string' ? c.status.state : 'Unknown',
+        ...(typeof c.version === 'string' && c.version ? { version: c.version } : {}),
+        ...(typeof c.domain === 'string' && c.domain ? { domain: c.domain } : {}),
+    };
+}
+class RunaiClient {
+    url;
+    opts;
+    agent;
+    creds;
+    token;
+    /** Called with each new access token, so the caller can mask it. */
+    onToken = () => { };
+    constructor(opts) {
+        let base;
+        try {
+            base = new URL(opts.url);
         }
-        args.push(...(operation === 'scale' ? ['--limit', nodes.join(',')] : ['-e', `node=${nodes.join(',')}`]));
+        catch {
+            throw new errors/* StageError */.Zu(`the Run:ai URL '${opts.url}' is not a URL (runai.url, or https://<runai.domain>:<runai.ingress_port>)`);
+        }
+        if (base.protocol !== 'https:')
+            throw new errors/* StageError */.Zu(`the Run:ai URL must use https, got ${opts.url}`);
+        this.url = base.origin;
+        this.opts = opts;
+        this.agent = new external_node_https_namespaceObject.Agent({ keepAlive: true, maxSockets: 4, ...(opts.ca ? { ca: opts.ca } : {}) });
     }
-    if (operation === 'reset')
-        args.push('-e', 'reset_confirmation=yes');
-    return { playbook: OPERATIONS[operation], args };
-}
-/** The runner's tool cache and temp folder (set by Actions; the CLI uses .bcmkube/). */
-function runnerDirs() {
-    process.env.RUNNER_TOOL_CACHE ||= (0,external_node_path_.resolve)('.bcmkube/tool-cache');
-    process.env.RUNNER_TEMP ||= (0,external_node_path_.resolve)('.bcmkube/tmp');
-    return { toolCache: process.env.RUNNER_TOOL_CACHE, temp: process.env.RUNNER_TEMP };
-}
-function ansibleCfg(knownHostsFile) {
-    return [
-        '[defaults]',
-        'host_key_checking = True',
-        'interpreter_python = auto_silent',
-        'retry_files_enabled = False',
-        'stdout_callback = default',
-        '[ssh_connection]',
-        'pipelining = True',
-        `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile}`,
-        '',
-    ].join('\n');
-}
-/** ansible-playbook with our config only: inherited vault and config settings are dropped. */
-async function runPlaybook(bin, args, cwd, cfg, reporter) {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^ANSIBLE_/.test(k)));
-    const reader = new PlaybookOutputReader();
-    const child = (0,external_node_child_process_namespaceObject.spawn)(bin, args, {
-        cwd,
-        env: { ...env, ANSIBLE_CONFIG: cfg, ANSIBLE_FORCE_COLOR: '0', PYTHONUNBUFFERED: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const lines = (stream) => new Promise((done) => {
-        const rl = (0,external_node_readline_namespaceObject.createInterface)({ input: stream });
-        rl.on('line', (l) => {
-            reader.line(l);
-            reporter.info(l);
+    close() {
+        this.agent.destroy();
+    }
+    once(method, path, body, headers) {
+        const timeoutMs = this.opts.requestTimeoutMs ?? 30_000;
+        return new Promise((resolve, reject) => {
+            const req = (0,external_node_https_namespaceObject.request)(new URL(path, this.url), {
+                method,
+                agent: this.agent,
+                headers: {
+                    accept: 'application/json',
+                    ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+                    ...headers,
+                },
+            }, (res) => {
+                const chunks = [];
+                let size = 0;
+                res.on('data', (c) => {
+                    size += c.length;
+                    if (size > MAX_BODY)
+                        req.destroy(new errors/* StageError */.Zu(`Run:ai ${method} ${path}: answer larger than ${MAX_BODY} bytes`));
+                    else
+                        chunks.push(c);
+                });
+                res.on('end', () => {
+                    const text = Buffer.concat(chunks).toString('utf8');
+                    let json;
+                    try {
+                        json = text ? JSON.parse(text) : undefined;
+                    }
+                    catch {
+                        json = undefined;
+                    }
+                    resolve({ status: res.statusCode ?? 0, text, json });
+                });
+                res.on('error', (e) => reject(new RunaiUnavailable(e.message)));
+            });
+            req.setTimeout(timeoutMs, () => req.destroy(new RunaiUnavailable(`no answer within ${timeoutMs / 1000}s`)));
+            req.on('error', (e) => {
+                if (e instanceof errors/* StageError */.Zu)
+                    return reject(e);
+                if (e.code && TLS_CODES.test(e.code))
+                    return reject(new errors/* StageError */.Zu(`TLS verification of ${this.url} failed (${e.code}): the control plane's certificate does not chain to ${this.opts.caSource}, or does not name the host. Verification is never switched off: give the CA that issued it (runai.tls.ca_file)`));
+                reject(new RunaiUnavailable(e.code ? `${e.code} ${e.message}` : e.message));
+            });
+            req.end(body);
         });
-        rl.on('close', () => done());
-    });
-    const closed = new Promise((done, reject) => {
-        child.on('error', (e) => reject(new errors/* UsageError */.eb(`cannot run ${bin}: ${e.message} (install ansible, or pass ansible-playbook-path)`)));
-        child.on('close', (c) => done(c ?? 1));
-    });
-    const [code] = await Promise.all([closed, lines(child.stdout), lines(child.stderr)]);
-    return { code, report: reader.report };
+    }
+    /** One call, retrying connection errors and 502/503/504 for up to `retryForMs`. */
+    async send(method, path, opts = {}) {
+        const retryForMs = opts.retryForMs ?? this.opts.retryForMs ?? 30_000;
+        const pause = this.opts.sleep ?? wait_sleep;
+        const started = Date.now();
+        let interval = 250;
+        for (;;) {
+            const headers = {};
+            let body;
+            if (opts.json !== undefined) {
+                body = JSON.stringify(opts.json);
+                headers['content-type'] = 'application/json';
+            }
+            else if (opts.form) {
+                body = new URLSearchParams(opts.form).toString();
+                headers['content-type'] = 'application/x-www-form-urlencoded';
+            }
+            if (opts.auth)
+                headers.authorization = `Bearer ${this.token}`;
+            let last;
+            try {
+                const r = await this.once(method, path, body, headers);
+                if (!TRANSIENT_STATUS.has(r.status))
+                    return r;
+                last = `${r.status} ${messageOf(r)}`;
+            }
+            catch (err) {
+                if (!(err instanceof RunaiUnavailable))
+                    throw err;
+                last = err.message;
+            }
+            const left = retryForMs - (Date.now() - started);
+            if (left <= 0)
+                throw new RunaiUnavailable(`Run:ai at ${this.url} gave no definite answer to ${method} ${path} within ${Math.round(retryForMs / 1000)}s (last: ${last})`);
+            await pause(Math.min(interval, left));
+            interval = Math.min(interval * 2, 5000);
+        }
+    }
+    refused(r, creds) {
+        const who = creds.kind === 'password' ? `the admin login of '${creds.username}'` : `application client '${creds.clientId}'`;
+        const firstInstall = creds.kind === 'password'
+            ? '; the admin password is set when the control plane is first installed, and changing the input later does not change it'
+            : '';
+        return new errors/* StageError */.Zu(`Run:ai refused ${who} (${r.status} ${messageOf(r)}): check ${creds.source}${firstInstall}`);
+    }
+    /** Gets an access token (POST /api/v1/token; Keycloak's token endpoint when that route does not exist). */
+    async login(creds, retryForMs) {
+        const body = creds.kind === 'password'
+            ? { grantType: 'password', clientID: 'cli', username: creds.username, password: creds.password }
+            : { grantType: 'client_credentials', clientId: creds.clientId, clientSecret: creds.clientSecret };
+        let r = await this.send('POST', '/api/v1/token', { json: body, ...(retryForMs !== undefined ? { retryForMs } : {}) });
+        let token = r.json?.accessToken;
+        if (r.status === 404 && creds.kind === 'password') {
+            r = await this.send('POST', '/auth/realms/runai/protocol/openid-connect/token', {
+                form: { grant_type: 'password', client_id: 'runai', username: creds.username, password: creds.password, scope: 'openid' },
+                ...(retryForMs !== undefined ? { retryForMs } : {}),
+            });
+            token = r.json?.access_token;
+        }
+        if (r.status === 401 || r.status === 403)
+            throw this.refused(r, creds);
+        if (r.status !== 200)
+            throw new errors/* StageError */.Zu(`Run:ai POST /api/v1/token answered ${r.status}: ${messageOf(r)}`);
+        if (typeof token !== 'string' || !token)
+            throw new errors/* StageError */.Zu('Run:ai POST /api/v1/token answered 200 without an access token');
+        this.onToken(token);
+        this.creds = creds;
+        this.token = token;
+    }
+    /** A bearer call; a 401 gets one fresh token (tokens expire during long waits), a second 401 is final. */
+    async authed(method, path, opts = {}) {
+        if (!this.token || !this.creds)
+            throw new Error('RunaiClient: login() first');
+        let r = await this.send(method, path, { ...opts, auth: true });
+        if (r.status === 401) {
+            await this.login(this.creds);
+            r = await this.send(method, path, { ...opts, auth: true });
+        }
+        if (r.status === 401) {
+            const issuer = /issuer/i.test(messageOf(r))
+                ? ': tokens carry an issuer the API does not accept; with a port other than 443, Keycloak must advertise https://<domain>:<port>/auth (runai.md §4.2)'
+                : '';
+            throw new errors/* StageError */.Zu(`Run:ai ${method} ${path} refused the token (401 ${messageOf(r)})${issuer}`);
+        }
+        if (r.status === 403)
+            throw new errors/* StageError */.Zu(`Run:ai ${method} ${path}: ${this.creds.kind === 'password' ? this.creds.username : this.creds.clientId} lacks the permission (403 ${messageOf(r)})`);
+        return r;
+    }
+    async listClusters() {
+        const r = await this.authed('GET', '/api/v1/clusters');
+        if (r.status !== 200 || !Array.isArray(r.json))
+            throw new errors/* StageError */.Zu(`Run:ai GET /api/v1/clusters answered ${r.status}: ${messageOf(r)}`);
+        return r.json.map((c) => toCluster(c, 'GET /api/v1/clusters'));
+    }
+    /** Creates a cluster; undefined when the name is taken (409), so the caller looks it up instead. */
+    async createCluster(body) {
+        const r = await this.authed('POST', '/api/v1/clusters', { json: body });
+        if (r.status === 409)
+            return undefined;
+        if (r.status !== 201 && r.status !== 200)
+            throw new errors/* StageError */.Zu(`Run:ai POST /api/v1/clusters answered ${r.status}: ${messageOf(r)}`);
+        return toCluster(r.json, 'POST /api/v1/clusters');
+    }
+    /** The cluster, or RunaiUnavailable after `retryForMs` of no definite answer. */
+    async getCluster(uuid, retryForMs) {
+        const path = `/api/v1/clusters/${encodeURIComponent(uuid)}`;
+        const r = await this.authed('GET', path, retryForMs !== undefined ? { retryForMs } : {});
+        if (r.status !== 200)
+            throw new errors/* StageError */.Zu(`Run:ai GET ${path} answered ${r.status}: ${messageOf(r)}`);
+        return toCluster(r.json, `GET ${path}`);
+    }
+    /**
+     * The raw cluster-install-info answer, or undefined while it is not ready (503, or a 200 without an
+     * installation command yet). Parse it with parseInstallInfo.
+     */
+    async installInfo(uuid, version) {
+        const path = `/api/v1/clusters/${encodeURIComponent(uuid)}/cluster-install-info?version=${encodeURIComponent(version)}`;
+        let r;
+        try {
+            r = await this.authed('GET', path, { retryForMs: 0 });
+        }
+        catch (err) {
+            if (err instanceof RunaiUnavailable)
+                return { ready: false, note: err.message };
+            throw err;
+        }
+        if (r.status !== 200)
+            throw new errors/* StageError */.Zu(`Run:ai GET ${path.split('?')[0]} answered ${r.status}: ${messageOf(r)}`);
+        const str = r.json?.installationStr;
+        if (typeof str !== 'string' || !/\bhelm\b/.test(str))
+            return { ready: false, note: '200 without an installation command yet' };
+        return { ready: true, body: r.json };
+    }
+    /** The issuer Keycloak advertises (OIDC discovery), or undefined when it does not answer. */
+    async oidcIssuer() {
+        try {
+            const r = await this.send('GET', '/auth/realms/runai/.well-known/openid-configuration', { retryForMs: 0 });
+            const issuer = r.json?.issuer;
+            return r.status === 200 && typeof issuer === 'string' ? issuer : undefined;
+        }
+        catch (err) {
+            if (err instanceof RunaiUnavailable)
+                return undefined;
+            throw err;
+        }
+    }
 }
-function recapTable(report) {
-    return table(['host', 'ok', 'changed', 'unreachable', 'failed', 'first failure'], report.recap.map((r) => [
-        r.host,
-        r.ok,
-        r.changed,
-        r.unreachable,
-        r.failed,
-        report.firstFailures[r.host] ? `${report.firstFailures[r.host].task}: ${report.firstFailures[r.host].message}` : '',
-    ]));
+
+;// CONCATENATED MODULE: ./build/actions/lib/runai/install-info.js
+// What GET /api/v1/clusters/{uuid}/cluster-install-info says about installing the cluster chart. The
+// installation string is a shell command; it is parsed, never run (runai.md §3.4), and never logged (it holds
+// the client secret).
+
+/** `--set k=v` pairs and `--version` of an installation string. */
+function parseInstallationString(s) {
+    const sets = {};
+    for (const m of s.matchAll(/--set(?:-string)?[ =]([\w.-]+)=("[^"]*"|'[^']*'|[^\s\\]*)/g))
+        sets[m[1]] = m[2].replace(/^(["'])(.*)\1$/, '$2');
+    const version = /--version[ =]["']?([\w.+-]+)["']?/.exec(s)?.[1];
+    return { sets, ...(version ? { version } : {}) };
 }
-/** Fetches admin.conf from the first control-plane node and points it at that node's address. */
-async function fetchKubeconfig(ctx, inv, serviceKey, hostsText, dest) {
-    const first = inv.nodes.find((n) => n.roles.includes('control_plane'));
-    if (!first)
-        throw new errors/* StageError */.Zu('no control-plane node in the inventory to fetch the kubeconfig from');
-    const ssh = pool(ctx.spec, { username: ctx.spec.access.service_user.name, privateKey: serviceKey }, hostsText, ctx.spec.access.host_key_policy === 'off' ? 'off' : 'strict', 1);
+/**
+ * The install info of cluster `uuid`. Refuses an answer without a client secret (the predecessor passed an
+ * empty one on to Helm) and one that names a different cluster.
+ */
+function parseInstallInfo(body, uuid, clusterName) {
+    const b = (body ?? {});
+    const { sets, version } = parseInstallationString(typeof b.installationStr === 'string' ? b.installationStr : '');
+    const clientSecret = (typeof b.clientSecret === 'string' ? b.clientSecret : '').trim() || (sets['controlPlane.clientSecret'] ?? '').trim();
+    if (!clientSecret) {
+        const newer = typeof b.bootstrapToken === 'string' ? ' It sent a bootstrapToken instead: that is a Run:ai 3.x control plane, not 2.21.' : '';
+        throw new errors/* StageError */.Zu(`Run:ai gave no client secret for cluster '${clusterName}' (${uuid}) in its install info; refusing to install runai-cluster with an empty secret.${newer} Check the control plane's cluster-service logs (kubectl logs -n runai-backend deploy/runai-backend-cluster-service).`);
+    }
+    const uid = sets['cluster.uid'];
+    if (uid && uid !== uuid)
+        throw new errors/* StageError */.Zu(`Run:ai install info for cluster '${clusterName}' names cluster.uid ${uid}, not ${uuid}`);
+    return {
+        clientSecret,
+        ...(version ? { chartVersion: version } : {}),
+        sets,
+        ...(typeof b.chartRepoURL === 'string' && b.chartRepoURL ? { chartRepoURL: b.chartRepoURL } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/runai/dns.js
+// In-cluster name resolution of the Run:ai domain (runai.md §4.3). On Kubespray clusters pods ask NodeLocal DNS,
+// whose `.:53` block forwards straight upstream, so patching CoreDNS alone changes nothing. The fix is a server
+// block for the domain in the Corefile pods actually reach (nodelocaldns, else coredns) that answers from a
+// `hosts` entry, binds where the `.:53` block binds and forwards the rest of the zone where it forwards —
+// never a forward to a node IP. The edit touches only that block, so Kubespray's own blocks stay as they are.
+const DNS_NAMESPACE = 'kube-system';
+/** Where pods' queries go, in the order they are looked for. */
+const DNS_TARGETS = [
+    { configMap: 'nodelocaldns', workload: 'daemonset/nodelocaldns' },
+    { configMap: 'coredns', workload: 'deployment/coredns' },
+];
+const MARKER = '# bcmkube: the Run:ai domain for pods (runai stage)';
+function braces(line) {
+    const code = line.replace(/#.*$/, '');
+    return (code.match(/\{/g)?.length ?? 0) - (code.match(/\}/g)?.length ?? 0);
+}
+/** Top-level server blocks of a Corefile. */
+function serverBlocks(corefile) {
+    const lines = corefile.split('\n');
+    const blocks = [];
+    let depth = 0;
+    let start = -1;
+    lines.forEach((line, i) => {
+        const before = depth;
+        depth += braces(line);
+        if (before === 0 && depth > 0)
+            start = i;
+        if (before > 0 && depth <= 0 && start >= 0) {
+            const header = lines[start].replace(/\{.*$/, '').trim();
+            blocks.push({ lines: lines.slice(start, i + 1), zones: header.split(/\s+/).filter(Boolean), start, end: i });
+            start = -1;
+            depth = 0;
+        }
+    });
+    return blocks;
+}
+const zoneName = (z) => z
+    .replace(/^dns:\/\//, '')
+    .replace(/:\d+$/, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
+/** The `bind` line and the `forward` directive (with its options block) of the `.:53` block. */
+function rootDirectives(blocks) {
+    const root = blocks.find((b) => b.zones.some((z) => zoneName(z) === '' || z === '.'));
+    if (!root)
+        return { forward: [] };
+    const body = root.lines.slice(1, -1).map((l) => l.trim());
+    const bind = body.find((l) => /^bind\s/.test(l));
+    const forward = [];
+    const at = body.findIndex((l) => /^forward\s/.test(l));
+    if (at >= 0) {
+        let depth = 0;
+        for (const l of body.slice(at)) {
+            forward.push(l);
+            depth += braces(l);
+            if (depth <= 0)
+                break;
+        }
+    }
+    return { ...(bind ? { bind } : {}), forward };
+}
+/** The server block that answers `domain` with `ip`. */
+function domainBlock(domain, ip, root) {
+    const indent = (n) => ' '.repeat(n);
+    let depth = 1;
+    const forward = root.forward.map((l) => {
+        if (l.startsWith('}'))
+            depth--;
+        const out = `${indent(4 * depth)}${l}`;
+        depth += Math.max(0, braces(l));
+        return out;
+    });
+    return [
+        MARKER,
+        `${domain}:53 {`,
+        '    errors',
+        '    cache 30',
+        '    reload',
+        ...(root.bind ? [`    ${root.bind}`] : []),
+        '    hosts {',
+        `        ${ip} ${domain}`,
+        ...(forward.length ? ['        fallthrough'] : []),
+        '    }',
+        ...forward,
+        '}',
+    ];
+}
+/**
+ * The Corefile with exactly one block for `domain`, answering `ip`: any earlier block for that zone (ours, or
+ * the predecessor's forward to a node) is replaced, nothing else is touched.
+ */
+function withDomainHosts(corefile, domain, ip) {
+    const blocks = serverBlocks(corefile);
+    const wanted = zoneName(domain);
+    const drop = new Set();
+    for (const b of blocks.filter((x) => x.zones.some((z) => zoneName(z) === wanted))) {
+        for (let i = b.start; i <= b.end; i++)
+            drop.add(i);
+        const prev = corefile.split('\n')[b.start - 1];
+        if (prev?.trim() === MARKER)
+            drop.add(b.start - 1);
+    }
+    const kept = corefile.split('\n').filter((_, i) => !drop.has(i));
+    while (kept.length && kept.at(-1).trim() === '')
+        kept.pop();
+    const next = [...kept, ...domainBlock(domain, ip, rootDirectives(blocks)), ''].join('\n');
+    return { corefile: next, changed: next !== corefile };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/runai/objects.js
+// The Kubernetes objects Run:ai needs before its charts install (runai.md §1.2, §2.2, §4.1, §4.11), built as
+// plain data and applied server-side through `kubectl apply -f -` on stdin: secrets never reach argv, a file or
+// a last-applied annotation.
+
+const BACKEND_NAMESPACE = 'runai-backend';
+const CLUSTER_NAMESPACE = 'runai';
+const PULL_SECRET = 'runai-reg-creds';
+const BACKEND_TLS_SECRET = 'runai-backend-tls';
+const CLUSTER_TLS_SECRET = 'runai-cluster-domain-tls-secret';
+const CA_SECRET = 'runai-ca-cert';
+const CA_KEY = 'runai-ca.pem';
+/** The labels the cluster chart looks for on the CA secret (org-cert doc). */
+const CA_LABELS = { 'run.ai/cluster-wide': 'true', 'run.ai/name': CA_SECRET };
+const REGISTRY = 'runai.jfrog.io';
+const REGISTRY_USER = 'self-hosted-image-puller-prod';
+const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
+function namespaceObject(name, labels) {
+    return namespaceManifest(name, labels);
+}
+/** The dockerconfigjson Kubernetes expects for `kubectl create secret docker-registry`. */
+function dockerConfigJson(token, registry = REGISTRY, username = REGISTRY_USER) {
+    return JSON.stringify({ auths: { [registry]: { username, password: token, auth: b64(`${username}:${token}`) } } });
+}
+function pullSecret(namespace, dockerConfig) {
+    return {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: PULL_SECRET, namespace },
+        type: 'kubernetes.io/dockerconfigjson',
+        data: { '.dockerconfigjson': b64(dockerConfig) },
+    };
+}
+function tlsSecret(namespace, name, certChain, key) {
+    return {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace },
+        type: 'kubernetes.io/tls',
+        data: { 'tls.crt': b64(certChain), 'tls.key': b64(key) },
+    };
+}
+function caSecret(namespace, caPem) {
+    return {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: CA_SECRET, namespace, labels: { ...CA_LABELS } },
+        type: 'Opaque',
+        data: { [CA_KEY]: b64(caPem) },
+    };
+}
+/**
+ * Everything phase backend applies, namespaces first: both namespaces (Pod Security privileged), the pull
+ * secret in both, the domain certificate for the control plane's ingress and the cluster's researcher service,
+ * and, for a private CA, runai-ca-cert in both namespaces with the labels the cluster chart selects on.
+ */
+function backendObjects(input) {
+    const { tls } = input;
+    return [
+        namespaceObject(BACKEND_NAMESPACE, input.namespaceLabels.backend),
+        namespaceObject(CLUSTER_NAMESPACE, input.namespaceLabels.cluster),
+        pullSecret(BACKEND_NAMESPACE, input.dockerConfig),
+        pullSecret(CLUSTER_NAMESPACE, input.dockerConfig),
+        tlsSecret(BACKEND_NAMESPACE, BACKEND_TLS_SECRET, tls.certChain, tls.key),
+        tlsSecret(CLUSTER_NAMESPACE, CLUSTER_TLS_SECRET, tls.certChain, tls.key),
+        ...(tls.ca ? [caSecret(BACKEND_NAMESPACE, tls.ca), caSecret(CLUSTER_NAMESPACE, tls.ca)] : []),
+    ];
+}
+/** `Secret runai/runai-ca-cert` — how the summary names an object (never its data). */
+function describeObject(o) {
+    return `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+}
+/** A Secret's data as `kubectl get secret -o json` returns it, decoded; undefined when absent. */
+function secretData(json) {
+    let doc;
     try {
-        const [target] = sshTargets([first]);
-        const r = await ssh.exec(target, 'sudo -n cat /etc/kubernetes/admin.conf');
-        if (r.code !== 0 || !r.stdout.includes('kind: Config'))
-            throw new errors/* StageError */.Zu(`${first.hostname}: could not read /etc/kubernetes/admin.conf (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
-        for (const line of r.stdout.split('\n'))
-            if (/-data:\s*\S/.test(line))
-                ctx.reporter.secret(line.split(':').slice(1).join(':').trim());
-        const kubeconfig = r.stdout.replace(/server: https:\/\/(127\.0\.0\.1|localhost|\[::1\]):/g, `server: https://${first.address}:`);
-        (0,external_node_fs_.writeFileSync)(dest, kubeconfig, { mode: 0o600 });
-        return first.address;
+        doc = JSON.parse(json);
+    }
+    catch {
+        return undefined;
+    }
+    if (doc.kind !== 'Secret' || !doc.data || typeof doc.data !== 'object')
+        return undefined;
+    return Object.fromEntries(Object.entries(doc.data)
+        .filter((e) => typeof e[1] === 'string')
+        .map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/runai/kube.js
+// The kubectl edge of the runai stage that helm/cluster.ts does not cover: read a secret's data, put the Run:ai
+// domain into the cluster's DNS, clear leftover hook jobs. Every call is an argument array.
+
+
+
+
+const kube_firstLine = (s) => s.trim().split('\n')[0]?.slice(0, 240) ?? '';
+const notFound = (stderr) => /NotFound|not found/i.test(stderr);
+/** A Secret's decoded data; undefined when the secret does not exist. */
+async function readSecret(t, namespace, name) {
+    const r = await runKubectl(t, ['get', 'secret', name, '--namespace', namespace, '--output', 'json']);
+    if (r.code !== 0) {
+        if (notFound(r.stderr))
+            return undefined;
+        throw new errors/* StageError */.Zu(`kubectl get secret ${namespace}/${name} failed (exit ${r.code}): ${kube_firstLine(r.stderr)}`);
+    }
+    return secretData(r.stdout) ?? {};
+}
+/** The Corefile pods reach (nodelocaldns, else coredns) answers `domain` with `ip`; its workload restarts on a change. */
+async function ensureDomainDns(t, domain, ip, opts = {}) {
+    for (const target of DNS_TARGETS) {
+        const r = await runKubectl(t, ['get', 'configmap', target.configMap, '--namespace', DNS_NAMESPACE, '--output', 'json']);
+        if (r.code !== 0) {
+            if (notFound(r.stderr))
+                continue;
+            throw new errors/* StageError */.Zu(`kubectl get configmap ${DNS_NAMESPACE}/${target.configMap} failed (exit ${r.code}): ${kube_firstLine(r.stderr)}`);
+        }
+        const corefile = JSON.parse(r.stdout).data?.Corefile;
+        if (typeof corefile !== 'string')
+            throw new errors/* StageError */.Zu(`ConfigMap ${DNS_NAMESPACE}/${target.configMap} has no Corefile`);
+        const edit = withDomainHosts(corefile, domain, ip);
+        if (edit.changed && !opts.dryRun) {
+            // a merge patch of one key: Kubespray's labels and other keys stay as they are
+            const patch = JSON.stringify({ data: { Corefile: edit.corefile } });
+            const p = await runKubectl(t, [
+                'patch',
+                'configmap',
+                target.configMap,
+                '--namespace',
+                DNS_NAMESPACE,
+                '--type',
+                'merge',
+                '--patch',
+                patch,
+            ]);
+            if (p.code !== 0)
+                throw new errors/* StageError */.Zu(`kubectl patch configmap ${DNS_NAMESPACE}/${target.configMap} failed (exit ${p.code}): ${kube_firstLine(p.stderr)}`);
+            const restart = await runKubectl(t, ['rollout', 'restart', target.workload, '--namespace', DNS_NAMESPACE]);
+            if (restart.code !== 0)
+                throw new errors/* StageError */.Zu(`kubectl rollout restart ${target.workload} failed (exit ${restart.code}): ${kube_firstLine(restart.stderr)}`);
+        }
+        return { configMap: `${DNS_NAMESPACE}/${target.configMap}`, changed: edit.changed };
+    }
+    throw new errors/* StageError */.Zu(`neither ConfigMap ${DNS_TARGETS.map((d) => `${DNS_NAMESPACE}/${d.configMap}`).join(' nor ')} exists: the cluster's DNS is not Kubespray's; make ${domain} resolve to ${ip} for pods yourself`);
+}
+/** Hook jobs a failed earlier install left behind block the next one (runai.md §4.4). */
+async function deleteHookJobs(t, namespace) {
+    for (const args of [
+        ['delete', 'job', 'pre-install', 'pre-delete', '--namespace', namespace, '--ignore-not-found'],
+        ['delete', 'job', '--selector', 'run.ai/hook', '--namespace', namespace, '--ignore-not-found'],
+    ]) {
+        const r = await runKubectl(t, args);
+        if (r.code !== 0)
+            throw new errors/* StageError */.Zu(`kubectl ${args.slice(0, 3).join(' ')} in ${namespace} failed (exit ${r.code}): ${kube_firstLine(r.stderr)}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/runai/prerequisites.js
+// What must hold before either Run:ai phase changes anything (runai.md §2.3): Kubernetes in Run:ai's supported
+// range, the platform releases the chart needs deployed (from the earlier stages' inventory), the admin
+// password acceptable to Run:ai. Pure: each missing piece comes back named, with what to do.
+
+
+/** How the checks name a platform release. */
+const WHAT = {
+    'ingress-nginx': 'the ingress controller',
+    'gpu-operator': 'the NVIDIA GPU Operator',
+    'kube-prometheus-stack': 'Prometheus',
+    'prometheus-adapter': 'the Prometheus adapter',
+    'knative-operator': 'Knative',
+    lws: 'LeaderWorkerSet',
+};
+/** Run:ai's password policy (runai.md §1.3): at least 8 characters, a digit, a lower- and an upper-case letter, a symbol. */
+function passwordPolicyProblems(password) {
+    const missing = [
+        password.length < 8 ? 'at least 8 characters' : '',
+        /\d/.test(password) ? '' : 'a digit',
+        /[a-z]/.test(password) ? '' : 'a lower-case letter',
+        /[A-Z]/.test(password) ? '' : 'an upper-case letter',
+        /[^A-Za-z0-9]/.test(password) ? '' : 'a symbol',
+    ].filter(Boolean);
+    return missing.length ? [`the Run:ai admin password needs ${missing.join(', ')} (Run:ai's password policy)`] : [];
+}
+/** The Kubernetes range a Run:ai version supports, from config/compat.json. */
+function supportedKubernetes(runaiVersion) {
+    const lines = compat_namespaceObject.C.M;
+    return lines[runaiVersion.split('.').slice(0, 2).join('.')];
+}
+/**
+ * Problems that stop `release` (runai-backend or runai-cluster) from installing on the cluster the inventory
+ * describes. `platform` holds the names of helm-platform's releases: needs outside it (the other Run:ai
+ * release) are checked by the phase itself.
+ */
+function prerequisiteProblems(inv, spec, release, platform) {
+    const problems = [];
+    const k8s = inv.kubernetes;
+    if (!k8s)
+        problems.push('Kubernetes: the inventory has no kubernetes section; run the kubespray stage (bcmkube kubespray) first');
+    else {
+        const supported = supportedKubernetes(spec.runai.version);
+        const version = node_modules_semver.coerce(k8s.version);
+        if (!supported)
+            problems.push(`Run:ai ${spec.runai.version}: no supported Kubernetes range is known (config/compat.json)`);
+        else if (!version || !node_modules_semver.satisfies(version, supported.kubernetes))
+            problems.push(`Kubernetes ${k8s.version} is outside Run:ai ${spec.runai.version}'s supported range ${supported.shown}`);
+    }
+    const needs = release.needs.filter((n) => platform.has(n) && !(n === 'ingress-nginx' && spec.platform.ingress === 'none'));
+    if (!inv.platform) {
+        if (needs.length)
+            problems.push(`platform releases (${needs.join(', ')}): the inventory has no platform section; run the helm-platform stage (bcmkube platform) first`);
+        return problems;
+    }
+    for (const need of needs) {
+        const what = `${WHAT[need] ?? need} (release ${need})`;
+        if (spec.platform.releases[need]?.enabled === false) {
+            problems.push(`${what} is switched off in the spec (platform.releases.${need}.enabled: false), and ${release.name} needs it`);
+            continue;
+        }
+        const state = inv.platform.releases.find((r) => r.name === need);
+        if (!state)
+            problems.push(`${what} is not in the inventory's platform releases; run the helm-platform stage`);
+        else if (state.status !== 'deployed')
+            problems.push(`${what} is ${state.status}, not deployed; fix it and re-run the helm-platform stage`);
+    }
+    return problems;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/runai/tls.js
+// The certificate for the Run:ai domain: the user's (checked before anything is installed), the one already
+// in the cluster (kept while it still fits, so re-runs converge), or a generated CA and a separate server
+// certificate for the domain. X.509 is read with node:crypto; certificates are made by the openssl binary
+// (node:crypto cannot issue them), in the stage's private work folder.
+
+
+
+
+
+
+const DAY_MS = 86_400_000;
+/** A certificate in the cluster is replaced when it has fewer days left than this. */
+const RENEW_DAYS = 30;
+function pemCertificates(text) {
+    return [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => `${m[0]}\n`);
+}
+function parse(pem) {
+    try {
+        return new external_node_crypto_.X509Certificate(pem);
+    }
+    catch {
+        return undefined;
+    }
+}
+/** What is wrong with a certificate + key (+ CA) for `domain` at `now`; [] when it serves. */
+function tlsProblems(domain, certChain, key, ca, now) {
+    const chain = pemCertificates(certChain).map(parse);
+    const leaf = chain[0];
+    if (!leaf || chain.some((c) => !c))
+        return ['the certificate is not PEM X.509 (-----BEGIN CERTIFICATE-----)'];
+    const problems = [];
+    try {
+        if (!leaf.checkPrivateKey((0,external_node_crypto_.createPrivateKey)(key)))
+            problems.push('the key does not belong to the certificate');
+    }
+    catch {
+        problems.push('the key is not a PEM private key');
+    }
+    if (!leaf.checkHost(domain))
+        problems.push(`the certificate does not name ${domain} (it names: ${leaf.subjectAltName ?? leaf.subject})`);
+    if (new Date(leaf.validTo).getTime() <= now.getTime())
+        problems.push(`the certificate expired on ${leaf.validTo}`);
+    if (new Date(leaf.validFrom).getTime() > now.getTime())
+        problems.push(`the certificate is not valid before ${leaf.validFrom}`);
+    if (ca !== undefined) {
+        const caCert = parse(pemCertificates(ca)[0] ?? '');
+        const top = chain.at(-1);
+        if (!caCert)
+            problems.push('the CA is not PEM X.509');
+        else if (!(top.checkIssued(caCert) && top.verify(caCert.publicKey)) && top.fingerprint256 !== caCert.fingerprint256)
+            problems.push(`the certificate was not issued by the CA (${caCert.subject.replace(/\n/g, ', ')})`);
+    }
+    return problems;
+}
+function notAfter(certChain) {
+    const leaf = parse(pemCertificates(certChain)[0] ?? '');
+    return leaf ? new Date(leaf.validTo).toISOString() : '';
+}
+/** Whether the certificate already in the cluster can stay: why not, or undefined when it can. */
+function replaceReason(domain, existing, now) {
+    if (!existing.certChain || !existing.key)
+        return 'no certificate in the cluster yet';
+    if (!existing.ca)
+        return `no ${CA_SECRET} in the cluster yet`;
+    const problems = tlsProblems(domain, existing.certChain, existing.key, existing.ca, now);
+    if (problems.length)
+        return `the certificate in the cluster does not serve: ${problems[0]}`;
+    const left = new Date(notAfter(existing.certChain)).getTime() - now.getTime();
+    if (left < RENEW_DAYS * DAY_MS)
+        return `the certificate in the cluster expires within ${RENEW_DAYS} days (${notAfter(existing.certChain)})`;
+    return undefined;
+}
+async function openssl(args) {
+    const r = await runProcess('openssl', args, { missingHint: 'install openssl on the runner, or use runai.tls.source: provided' });
+    if (r.code !== 0)
+        throw new errors/* StageError */.Zu(`openssl ${args[0]} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
+}
+/** A new CA (10 years) and a server certificate signed by it for `domain` and `*.domain` (825 days). */
+async function generateTls(domain, clusterName, dir) {
+    (0,external_node_fs_.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+    const f = (name) => (0,external_node_path_.join)(dir, name);
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-sha256'];
+    await openssl([
+        'req',
+        '-x509',
+        ...ec,
+        '-days',
+        '3650',
+        '-subj',
+        `/O=bcmkube/CN=Run:ai CA ${clusterName}`,
+        '-keyout',
+        f('ca.key'),
+        '-out',
+        f('ca.pem'),
+        '-addext',
+        'basicConstraints=critical,CA:TRUE,pathlen:0',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
+    await openssl(['req', ...ec, '-subj', `/CN=${domain}`, '-keyout', f('tls.key'), '-out', f('tls.csr')]);
+    (0,external_node_fs_.writeFileSync)(f('tls.ext'), [
+        'basicConstraints=critical,CA:FALSE',
+        'keyUsage=critical,digitalSignature,keyEncipherment',
+        'extendedKeyUsage=serverAuth',
+        `subjectAltName=DNS:${domain},DNS:*.${domain}`,
+        '',
+    ].join('\n'));
+    await openssl([
+        'x509',
+        '-req',
+        '-in',
+        f('tls.csr'),
+        '-CA',
+        f('ca.pem'),
+        '-CAkey',
+        f('ca.key'),
+        '-set_serial',
+        `0x${(0,external_node_crypto_.randomBytes)(16).toString('hex')}`,
+        '-days',
+        '825',
+        '-sha256',
+        '-extfile',
+        f('tls.ext'),
+        '-out',
+        f('tls.crt'),
+    ]);
+    const ca = (0,external_node_fs_.readFileSync)(f('ca.pem'), 'utf8');
+    const certChain = (0,external_node_fs_.readFileSync)(f('tls.crt'), 'utf8') + ca;
+    return { certChain, key: (0,external_node_fs_.readFileSync)(f('tls.key'), 'utf8'), ca, origin: 'generated', notAfter: notAfter(certChain) };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/runai/values.js
+// Helm values for the two Run:ai charts: one object per chart, built from the spec and the phase's facts, the
+// user's overrides (platform.releases.<release>.values) deep-merged over it, serialised once into one file
+// (runai.md §4.7: a duplicated key or `--set` mixed with values silently lost settings before).
+
+
+
+const isObject = (v) => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+/** The control-plane URL's host and port: https://<domain>[:port]. */
+function controlPlaneUrl(domain, port, url) {
+    if (url)
+        return url.replace(/\/+$/, '');
+    return `https://${domain}${port === 443 ? '' : `:${port}`}`;
+}
+/** Values of the control-plane chart (runai.md §1.3). */
+function backendValues(v) {
+    const port = new URL(v.url).port;
+    const global = {
+        // host name only: a port here broke the ingress host rules (runai.md §4.2a)
+        domain: v.domain,
+        customCA: { enabled: v.customCA },
+        imagePullSecrets: [{ name: PULL_SECRET }],
+        ingress: { tlsSecretName: 'runai-backend-tls', ...(v.ingressClass ? { ingressClass: v.ingressClass } : {}) },
+    };
+    const values = {
+        global,
+        tenantsManager: { config: { adminUsername: v.adminUser, adminPassword: v.adminPassword } },
+    };
+    if (port && port !== '443') {
+        // behind a NodePort, Keycloak must advertise an issuer with the port, or tokens fail validation (§4.2b)
+        values.keycloakx = {
+            extraEnv: js_yaml_dump([
+                { name: 'KC_HOSTNAME', value: `https://${v.domain}:${port}/auth` },
+                { name: 'KC_HOSTNAME_STRICT', value: 'false' },
+            ]),
+        };
+    }
+    return mergeValues(values, v.overrides ?? {});
+}
+/** Values of the runai-cluster chart (runai.md §2.2): what the control plane's install command sets, and the CA. */
+function clusterValues(v) {
+    return mergeValues({
+        controlPlane: { url: v.controlPlaneUrl, clientSecret: v.clientSecret },
+        cluster: { uid: v.clusterUid, url: v.clusterUrl },
+        global: { customCA: { enabled: v.customCA } },
+    }, v.overrides ?? {});
+}
+/** Dotted paths of every leaf, for the summary (names only, never values). */
+function valueKeys(values, prefix = '') {
+    return Object.entries(values).flatMap(([k, v]) => (isObject(v) ? valueKeys(v, `${prefix}${k}.`) : [`${prefix}${k}`]));
+}
+function valuesYaml(values, header) {
+    return `# ${header}\n${js_yaml_dump(values, { lineWidth: -1, noRefs: true })}`;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/stages/runai.js
+// Stage 5, runai. Phase backend: namespaces, the registry pull secret, TLS and CA secrets, the Run:ai domain in
+// the cluster's DNS, the control-plane chart, then wait until the API hands out a token. Phase cluster (behind
+// the approval gate): a token, the cluster found by name or created, its install info, leftover hook jobs
+// cleared, the runai-cluster chart, then wait for Connected. Both converge when re-run; plan mode changes nothing.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const PHASES = ['backend', 'cluster'];
+const RELEASE_OF = { backend: 'runai-backend', cluster: 'runai-cluster' };
+const DEFAULT_TIMEOUT_S = 1200;
+/** helm/platform.yaml beside the code: in a checkout, in the bundled action, or from the action's folder. */
+function platformManifestPath() {
+    const here = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+    const candidates = [
+        ...(process.env.GITHUB_ACTION_PATH ? [(0,external_node_path_.resolve)(process.env.GITHUB_ACTION_PATH, '../../helm/platform.yaml')] : []),
+        (0,external_node_path_.resolve)(here, '../../../helm/platform.yaml'),
+        (0,external_node_path_.resolve)(here, '../../helm/platform.yaml'),
+        (0,external_node_path_.resolve)('helm/platform.yaml'),
+    ];
+    const found = candidates.find((c) => (0,external_node_fs_.existsSync)(c));
+    if (!found)
+        throw new errors/* StageError */.Zu(`helm/platform.yaml not found (looked in ${candidates.join(', ')})`);
+    return found;
+}
+/** A file the spec names, or a clear error naming the key. */
+function readSpecFile(path, key) {
+    try {
+        return (0,external_node_fs_.readFileSync)(path, 'utf8');
+    }
+    catch (err) {
+        throw new errors/* UsageError */.eb(`${key}: cannot read '${path}' (${err.code ?? (0,errors/* errorMessage */.gJ)(err)})`);
+    }
+}
+/** Every Run:ai secret input, each masked the moment it is read. */
+function readSecrets(ctx) {
+    const { inputs, reporter, spec } = ctx;
+    const tlsKey = readMaybeFile((0,report_inputs/* secretInput */.jY)(inputs, 'tls-key', reporter, spec.runai.tls.key_file));
+    reporter.secret(tlsKey);
+    const certInput = inputs.get('tls-cert').trim();
+    return {
+        jfrogToken: (0,report_inputs/* secretInput */.jY)(inputs, 'jfrog-token', reporter),
+        password: (0,report_inputs/* secretInput */.jY)(inputs, 'runai-admin-password', reporter, spec.runai.password_file),
+        clientId: inputs.get('runai-client-id').trim(),
+        clientSecret: (0,report_inputs/* secretInput */.jY)(inputs, 'runai-client-secret', reporter),
+        tlsCert: certInput
+            ? readMaybeFile(certInput)
+            : spec.runai.tls.cert_file
+                ? readSpecFile(spec.runai.tls.cert_file, 'runai.tls.cert_file')
+                : '',
+        tlsKey,
+    };
+}
+/** The credentials for the REST API: an application client when given, else the admin user. */
+function apiCredentials(ctx, s) {
+    const { inputs, spec } = ctx;
+    if (s.clientSecret) {
+        if (!s.clientId)
+            throw new errors/* UsageError */.eb(`${inputs.label('runai-client-secret')} is given without ${inputs.label('runai-client-id')}`);
+        return {
+            kind: 'client',
+            clientId: s.clientId,
+            clientSecret: s.clientSecret,
+            source: `${inputs.label('runai-client-id')} and ${inputs.label('runai-client-secret')}`,
+        };
+    }
+    if (!s.password)
+        return undefined;
+    if (!spec.runai.admin_user)
+        throw new errors/* UsageError */.eb('runai.admin_user is missing: the Run:ai admin (an e-mail address) the password belongs to');
+    return {
+        kind: 'password',
+        username: spec.runai.admin_user,
+        password: s.password,
+        source: `${inputs.label('runai-admin-password')} (or runai.password_file) for runai.admin_user '${spec.runai.admin_user}'`,
+    };
+}
+/** Caller mistakes, all at once, before anything is read from the cluster. */
+function usageProblems(ctx, phase, s, now) {
+    const { spec, inputs } = ctx;
+    const r = spec.runai;
+    const problems = checkCredentialSources(spec, {
+        'runai-admin-password': Boolean(s.password),
+        'runai-client-secret': Boolean(s.clientSecret),
+        'tls-cert': Boolean(s.tlsCert),
+        'tls-key': Boolean(s.tlsKey),
+    }, ['runai'])
+        .filter((p) => p.severity === 'error')
+        .map((p) => `${p.path}: ${p.message}`);
+    if (r.tls.source === 'generate' && r.tls.ca_file)
+        problems.push('runai.tls.ca_file: is for runai.tls.source: provided (the CA of your certificate); with generate the stage makes its own CA');
+    if (phase === 'backend') {
+        if (!s.jfrogToken)
+            problems.push(`${inputs.label('jfrog-token')}: the Run:ai registry token (runai.jfrog.io) is missing; pass it from a secret`);
+        if (!r.admin_user)
+            problems.push('runai.admin_user: the first Run:ai admin (an e-mail address) is missing');
+        else if (!/^[^@\s]+@[^@\s]+$/.test(r.admin_user))
+            problems.push(`runai.admin_user: '${r.admin_user}' is not an e-mail address (Run:ai users are)`);
+        if (!s.password)
+            problems.push(`${inputs.label('runai-admin-password')}: phase backend sets the admin password, so it needs it (an application client cannot)`);
+        else
+            problems.push(...passwordPolicyProblems(s.password).map((p) => `${inputs.label('runai-admin-password')}: ${p}`));
+        if (r.tls.source === 'provided' && s.tlsCert && s.tlsKey) {
+            const ca = r.tls.ca_file ? readSpecFile(r.tls.ca_file, 'runai.tls.ca_file') : undefined;
+            problems.push(...tlsProblems(r.domain, s.tlsCert, s.tlsKey, ca, now).map((p) => `runai TLS (${inputs.label('tls-cert')} / runai.tls.cert_file): ${p}`));
+        }
+    }
+    return problems;
+}
+/** Addresses the domain resolves to on the runner, or why it does not. */
+async function resolveDomain(domain) {
+    try {
+        const found = await (0,promises_namespaceObject.lookup)(domain, { all: true });
+        return { addresses: found.map((a) => a.address) };
+    }
+    catch (err) {
+        return {
+            problem: `runai.domain '${domain}' does not resolve on the runner (${err.code ?? (0,errors/* errorMessage */.gJ)(err)}): users and pods reach Run:ai by this name; add a DNS record for it pointing at the ingress (for a NodePort ingress, a node address)`,
+        };
+    }
+}
+/**
+ * The address pods get for the domain: what it resolves to on the runner (the address users reach), unless that is
+ * a loopback address, which means nothing inside a pod — then the first control-plane node, where the ingress's
+ * NodePort listens (as Kubespray's dns_etchosts has it).
+ */
+function podAddressFor(resolved, inv) {
+    const outside = resolved.find((a) => (0,external_node_net_.isIPv4)(a) && !a.startsWith('127.'));
+    if (outside)
+        return outside;
+    const node = inv.nodes.find((n) => n.roles.includes('control_plane'));
+    if (!node)
+        throw new errors/* StageError */.Zu('no control-plane node in the inventory to point the Run:ai domain at');
+    return node.address;
+}
+/** The chart version the phase installs: an exact version; a major.minor line resolves to the manifest's pin in it. */
+function pinnedVersion(release, spec, phase) {
+    const wanted = phase === 'backend' ? spec.runai.version : (spec.platform.releases[release.name]?.version ?? release.version);
+    if (/^\d+\.\d+\.\d+$/.test(wanted))
+        return wanted;
+    if (release.version.startsWith(`${wanted}.`))
+        return release.version;
+    throw new errors/* UsageError */.eb(`runai.version '${wanted}' is a release line, and helm/platform.yaml pins ${release.name} ${release.version} outside it: pin an exact version like ${wanted}.0`);
+}
+function report(head, lead, steps, phases) {
+    return [
+        head,
+        ...lead,
+        markdown_table(['step', 'result'], steps.map((s) => [s.name, s.result])),
+        markdown_mermaidFlow(steps.map((s, i) => ({ id: `s${i}`, label: s.name, needs: i ? [`s${i - 1}`] : [], outcome: s.outcome }))),
+        ...(phases.length ? [timingsTable(phases)] : []),
+    ].join('\n\n');
+}
+/** The release as `helm list` shows it, or undefined when Helm does not know it. */
+async function releaseState(t, release) {
+    return (await listReleases(t)).find((d) => d.name === release.name && d.namespace === release.namespace);
+}
+/** What `helm upgrade --install` will do to the release. */
+function releaseAction(current, chart, version) {
+    if (!current)
+        return 'install';
+    const from = deployedVersion(current, chart);
+    if (current.status !== 'deployed')
+        return `upgrade (now ${current.status} at ${from})`;
+    return from === version ? `leave as is unless its values differ (${version} is deployed)` : `upgrade from ${from}`;
+}
+/** Helm's upgrade --install of a Run:ai chart, pulled at the exact version, with one generated values file (0600, work folder). */
+async function installChart(ctx, t, work, release, version, values, before) {
+    // Same chart version, healthy, same values: Helm is not asked again (a re-run changes nothing).
+    if (before &&
+        before.status === 'deployed' &&
+        deployedVersion(before, release.chart) === version &&
+        canonicalJson(await deployedValues(t, release.name, release.namespace)) === canonicalJson(values))
+        return 'unchanged';
+    const pinned = { ...release, version };
+    const [chart] = await pullCharts(t, [{ release: pinned, baseValues: {}, overrides: {}, values: {}, versionFrom: 'manifest' }], (0,external_node_path_.join)(work.path, 'charts'), {
+        ...(ctx.spec.mirrors.charts ? { chartsMirror: ctx.spec.mirrors.charts } : {}),
+        ...(ctx.spec.mirrors.ca_file ? { caFile: ctx.spec.mirrors.ca_file } : {}),
+        concurrency: 1,
+    });
+    const file = work.secretFile(`${release.name}.values.yaml`, valuesYaml(values, `${release.name} ${version}: generated by bcmkube runai; secrets inside, removed after the job`));
+    const run = await upgradeInstall(t, {
+        name: release.name,
+        chart: chart.archive,
+        version,
+        namespace: release.namespace,
+        timeoutSeconds: release.timeoutSeconds,
+        valuesFiles: [file],
+    }, (l) => ctx.reporter.info(l));
+    if (!run.ok)
+        throw new errors/* StageError */.Zu(`helm upgrade --install ${release.name} ${version} in ${release.namespace} failed: ${run.error ?? ''}`);
+    return before ? 'upgraded' : 'installed';
+}
+function writeRunaiState(ctx, inv, state, result) {
+    const updated = mergeInventory(inv, [], { stage: 'runai', at: new Date().toISOString(), result });
+    updated.runai = state;
+    const outPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
+    writeInventory(outPath, updated);
+    ctx.reporter.output('inventory-path', outPath);
+    return outPath;
+}
+/** The TLS material phase backend installs: the user's, the cluster's own while it serves, or a new CA + certificate. */
+async function backendTls(ctx, s, t, work, now) {
+    const r = ctx.spec.runai;
+    if (r.tls.source === 'provided') {
+        const ca = r.tls.ca_file ? readSpecFile(r.tls.ca_file, 'runai.tls.ca_file') : undefined;
+        return {
+            tls: { certChain: s.tlsCert, key: s.tlsKey, ...(ca ? { ca } : {}), origin: 'provided', notAfter: notAfter(s.tlsCert) },
+            why: ca ? `your certificate, CA from runai.tls.ca_file` : 'your certificate (publicly trusted: no custom CA)',
+        };
+    }
+    const current = await readSecret(t, BACKEND_NAMESPACE, BACKEND_TLS_SECRET);
+    if (current?.['tls.key'])
+        ctx.reporter.secret(current['tls.key']);
+    const ca = (await readSecret(t, BACKEND_NAMESPACE, CA_SECRET))?.[CA_KEY];
+    const existing = {
+        ...(current?.['tls.crt'] ? { certChain: current['tls.crt'] } : {}),
+        ...(current?.['tls.key'] ? { key: current['tls.key'] } : {}),
+        ...(ca ? { ca } : {}),
+    };
+    const reason = replaceReason(r.domain, existing, now);
+    if (!reason)
+        return {
+            tls: {
+                certChain: existing.certChain,
+                key: existing.key,
+                ca: existing.ca,
+                origin: 'reused',
+                notAfter: notAfter(existing.certChain),
+            },
+            why: 'the certificate already in the cluster (still valid for the domain)',
+        };
+    const tls = await generateTls(r.domain, ctx.spec.name, (0,external_node_path_.join)(work.path, 'tls'));
+    ctx.reporter.secret(tls.key);
+    return { tls, why: `generated a CA and a certificate for ${r.domain} and *.${r.domain} (${reason})` };
+}
+async function backendPhase(ctx, inv, manifest, release, s, url, timeoutS, resolved) {
+    const { spec, reporter } = ctx;
+    const phases = [];
+    const steps = [];
+    const version = pinnedVersion(release, spec, 'backend');
+    const clusterRelease = manifest.runai.find((r) => r.name === RELEASE_OF.cluster);
+    const work = (0,work_dir/* openWorkDir */.Lc)('runai');
+    let client;
+    try {
+        const access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
+        const t = await openKubeTools(ctx, work, access.kubeconfig);
+        const before = await releaseState(t, release);
+        const now = new Date();
+        const { tls, why } = await timed(phases, 'TLS', () => backendTls(ctx, s, t, work, now));
+        const dockerConfig = dockerConfigJson(s.jfrogToken);
+        reporter.secret(dockerConfig);
+        reporter.secret(Buffer.from(dockerConfig).toString('base64'));
+        const objects = backendObjects({
+            namespaceLabels: { backend: release.namespaceLabels, cluster: clusterRelease.namespaceLabels },
+            dockerConfig,
+            tls: { certChain: tls.certChain, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) },
+        });
+        await timed(phases, 'namespaces and secrets', () => applyManifests(t, objects, 'Run:ai namespaces and secrets', true));
+        steps.push({ name: 'namespaces and secrets', result: objects.map(describeObject).join(', '), outcome: 'ok' });
+        steps.push({ name: 'TLS', result: `${why}; valid until ${tls.notAfter}`, outcome: tls.origin === 'reused' ? 'unchanged' : 'ok' });
+        const ip = podAddressFor(resolved, inv);
+        const dns = await timed(phases, 'in-cluster DNS', () => ensureDomainDns(t, spec.runai.domain, ip));
+        steps.push({
+            name: 'in-cluster DNS',
+            result: `${spec.runai.domain} → ${ip} in ${dns.configMap}: ${dns.changed ? 'added (workload restarted)' : 'unchanged'}`,
+            outcome: dns.changed ? 'ok' : 'unchanged',
+        });
+        const values = backendValues({
+            domain: spec.runai.domain,
+            url,
+            customCA: Boolean(tls.ca),
+            adminUser: spec.runai.admin_user,
+            adminPassword: s.password,
+            ...(spec.platform.ingress === 'ingress-nginx' ? { ingressClass: 'nginx' } : {}),
+            overrides: spec.platform.releases[release.name]?.values ?? {},
+        });
+        const helmOutcome = await timed(phases, `helm ${release.name}`, () => installChart(ctx, t, work, release, version, values, before));
+        steps.push({
+            name: `chart ${release.chart} ${version}`,
+            result: helmOutcome === 'unchanged' ? `${version} deployed with the same values: unchanged` : `${helmOutcome}`,
+            outcome: helmOutcome === 'unchanged' ? 'unchanged' : 'ok',
+        });
+        client = new RunaiClient({
+            url,
+            ...(tls.ca ? { ca: tls.ca } : {}),
+            caSource: tls.origin === 'provided'
+                ? spec.runai.tls.ca_file
+                    ? `runai.tls.ca_file (${spec.runai.tls.ca_file})`
+                    : 'the system trust store'
+                : `the CA in Secret ${BACKEND_NAMESPACE}/${CA_SECRET}`,
+        });
+        client.onToken = (tok) => reporter.secret(tok);
+        const creds = apiCredentials(ctx, { ...s, clientSecret: '' });
+        const waited = performance.now();
+        await timed(phases, 'wait for the API', () => client.login(creds, timeoutS * 1000));
+        steps.push({
+            name: 'API',
+            result: `POST /api/v1/token answered for ${spec.runai.admin_user} after ${((performance.now() - waited) / 1000).toFixed(1)}s`,
+            outcome: 'ok',
+        });
+        const issuer = await client.oidcIssuer();
+        const expected = `${url}/auth/realms/runai`;
+        if (issuer && issuer !== expected)
+            reporter.warning(`Keycloak advertises issuer ${issuer}, but users and the cluster reach ${expected}: tokens will be refused ("Issuer is not familiar."); see runai.md §4.2`, 'Run:ai OIDC issuer');
+        const state = { ...inv.runai, controlPlaneUrl: url, backendVersion: version };
+        writeRunaiState(ctx, inv, state, `backend: ${release.chart} ${version}`);
+        reporter.output('control-plane-url', url);
+        reporter.output('chart-version', version);
+        reporter.output('changes', String(dns.changed || helmOutcome !== 'unchanged'));
+        reporter.summary(report(markdown_heading(`runai: phase backend on cluster ${spec.name}`), [
+            `Run:ai control plane ${version} at ${url} (admin ${spec.runai.admin_user}). Values keys: ${valueKeys(values)
+                .map((k) => `\`${k}\``)
+                .join(', ')}.`,
+        ], steps, phases));
+        return { phase: 'backend', plan: false, controlPlaneUrl: url, chartVersion: version };
     }
     finally {
-        await ssh.close();
+        client?.close();
+        work.remove();
     }
 }
-async function labelGpuNodes(inv, kubeconfig, reporter) {
-    const gpu = inv.nodes.filter((n) => n.roles.includes('gpu_worker')).map((n) => n.hostname);
-    for (const node of gpu) {
-        const code = await new Promise((done) => {
-            const c = (0,external_node_child_process_namespaceObject.spawn)('kubectl', ['--kubeconfig', kubeconfig, 'label', 'node', node, ...GPU_LABELS, '--overwrite'], {
-                stdio: ['ignore', 'pipe', 'pipe'],
-            });
-            let err = '';
-            c.stderr.on('data', (d) => (err += d));
-            c.on('error', () => done(127));
-            c.on('close', (x) => {
-                if (x)
-                    reporter.warning(`labelling ${node} failed: ${err.trim().slice(0, 200)}`, 'GPU labels');
-                done(x ?? 1);
-            });
+/** The CA the REST client trusts in phase cluster: the spec's, or the one phase backend put in the cluster. */
+async function clusterPhaseCa(ctx, t) {
+    const r = ctx.spec.runai;
+    if (r.tls.source === 'provided')
+        return r.tls.ca_file
+            ? { ca: readSpecFile(r.tls.ca_file, 'runai.tls.ca_file'), source: `runai.tls.ca_file (${r.tls.ca_file})`, custom: true }
+            : { source: 'the system trust store', custom: false };
+    const ca = (await readSecret(t, BACKEND_NAMESPACE, CA_SECRET))?.[CA_KEY];
+    return { ...(ca ? { ca } : {}), source: `the CA in Secret ${BACKEND_NAMESPACE}/${CA_SECRET}`, custom: true };
+}
+/** The cluster named `name`: found in the list, or created; a 409 (made meanwhile by someone else) is looked up. */
+async function findOrCreateCluster(client, name, body) {
+    const found = (await client.listClusters()).find((c) => c.name === name);
+    if (found)
+        return { cluster: found, how: 'reused' };
+    const created = await client.createCluster({ name, ...body });
+    if (created)
+        return { cluster: created, how: 'created' };
+    const again = (await client.listClusters()).find((c) => c.name === name);
+    if (!again)
+        throw new errors/* StageError */.Zu(`Run:ai answered 409 (name taken) when creating cluster '${name}', but lists no cluster of that name`);
+    return { cluster: again, how: 'reused (created meanwhile: 409 on create)' };
+}
+async function clusterPhase(ctx, inv, manifest, release, creds, url, timeoutS) {
+    const { spec, reporter } = ctx;
+    const phases = [];
+    const steps = [];
+    const name = spec.runai.cluster_name ?? spec.name;
+    const pin = pinnedVersion(release, spec, 'cluster');
+    const backend = manifest.runai.find((r) => r.name === RELEASE_OF.backend);
+    const work = (0,work_dir/* openWorkDir */.Lc)('runai');
+    let client;
+    try {
+        const access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
+        const t = await openKubeTools(ctx, work, access.kubeconfig);
+        const backendState = await releaseState(t, backend);
+        if (backendState?.status !== 'deployed')
+            throw new errors/* StageError */.Zu(`the Run:ai control plane (release ${backend.name} in ${backend.namespace}) is ${backendState ? backendState.status : 'not installed'}: run the runai stage with phase backend first`);
+        const ca = await clusterPhaseCa(ctx, t);
+        if (ca.custom && !(await secretExists(t, CLUSTER_NAMESPACE, CA_SECRET)))
+            throw new errors/* StageError */.Zu(`Secret ${CLUSTER_NAMESPACE}/${CA_SECRET} is missing (the cluster chart trusts the control plane through it): run phase backend again`);
+        client = new RunaiClient({ url, ...(ca.ca ? { ca: ca.ca } : {}), caSource: ca.source });
+        client.onToken = (tok) => reporter.secret(tok);
+        await timed(phases, 'token', () => client.login(creds, Math.min(timeoutS, 300) * 1000));
+        const { cluster, how } = await timed(phases, 'find or create cluster', () => findOrCreateCluster(client, name, { version: pin, domain: spec.runai.domain }));
+        steps.push({
+            name: `cluster ${name}`,
+            result: `${how}: ${cluster.uuid} (${cluster.state})`,
+            outcome: how === 'created' ? 'ok' : 'unchanged',
         });
-        if (code)
-            throw new errors/* StageError */.Zu(`could not label GPU node ${node} (kubectl exit ${code})`);
+        const body = await timed(phases, 'install info', () => waitUntil(`Run:ai install info for cluster '${name}'`, timeoutS * 1000, async () => {
+            const r = await client.installInfo(cluster.uuid, pin);
+            if (!r.ready)
+                return { done: false, note: r.note };
+            const secret = r.body.clientSecret;
+            if (typeof secret === 'string')
+                reporter.secret(secret);
+            return { done: true, value: r.body };
+        }, { onWait: (note) => reporter.info(`install info not ready yet: ${note}`) }));
+        const info = parseInstallInfo(body, cluster.uuid, name);
+        reporter.secret(info.clientSecret);
+        const version = info.chartVersion ?? pin;
+        const line = (v) => v.split('.').slice(0, 2).join('.');
+        if (line(version) !== line(spec.runai.version))
+            throw new errors/* StageError */.Zu(`Run:ai asks for runai-cluster ${version}, outside the control plane's line ${line(spec.runai.version)}: refusing to mix versions`);
+        if (version !== pin)
+            reporter.warning(`the control plane asks for runai-cluster ${version}; helm/platform.yaml pins ${pin}. Installing ${version}.`, 'Run:ai chart version');
+        steps.push({ name: 'install info', result: `client secret received (masked), chart version ${version}`, outcome: 'ok' });
+        const before = await releaseState(t, release);
+        await applyManifests(t, [namespaceObject(CLUSTER_NAMESPACE, release.namespaceLabels)], `namespace ${CLUSTER_NAMESPACE}`, true);
+        await timed(phases, 'delete leftover hook jobs', () => deleteHookJobs(t, release.namespace));
+        steps.push({
+            name: 'leftover hook jobs',
+            result: `jobs pre-install, pre-delete and -l run.ai/hook deleted in ${release.namespace} (if any)`,
+            outcome: 'ok',
+        });
+        const values = clusterValues({
+            controlPlaneUrl: url,
+            clusterUrl: url,
+            clientSecret: info.clientSecret,
+            clusterUid: cluster.uuid,
+            customCA: ca.custom,
+            overrides: spec.platform.releases[release.name]?.values ?? {},
+        });
+        const helmOutcome = await timed(phases, `helm ${release.name}`, () => installChart(ctx, t, work, release, version, values, before));
+        steps.push({
+            name: `chart ${release.chart} ${version}`,
+            result: helmOutcome === 'unchanged' ? `${version} deployed with the same values: unchanged` : `${helmOutcome}`,
+            outcome: helmOutcome === 'unchanged' ? 'unchanged' : 'ok',
+        });
+        let connected;
+        try {
+            connected = await timed(phases, 'wait for Connected', () => waitUntil(`cluster '${name}' to report Connected`, timeoutS * 1000, async () => {
+                try {
+                    const c = await client.getCluster(cluster.uuid, 0);
+                    return c.state === 'Connected' ? { done: true, value: c } : { done: false, note: `state ${c.state}` };
+                }
+                catch (err) {
+                    if (err instanceof RunaiUnavailable)
+                        return { done: false, note: err.message };
+                    throw err;
+                }
+            }));
+        }
+        catch (err) {
+            if (!(err instanceof WaitTimeout))
+                throw err;
+            throw new errors/* StageError */.Zu(`Run:ai cluster '${name}' (${cluster.uuid}) did not report Connected within ${timeoutS}s (last: ${err.last}); runai-cluster ${version} is installed. Look at: kubectl -n runai logs deploy/runai-agent; kubectl -n runai logs deploy/cluster-sync; kubectl -n runai get runaiconfig runai -o jsonpath='{.status.conditions}'; then re-run this phase (it reuses the cluster) or raise input timeout`);
+        }
+        steps.push({
+            name: 'Connected',
+            result: `GET /api/v1/clusters/${cluster.uuid}: ${connected.state}${connected.version ? ` (${connected.version})` : ''}`,
+            outcome: 'ok',
+        });
+        const state = {
+            ...inv.runai,
+            controlPlaneUrl: url,
+            clusterName: name,
+            clusterUuid: cluster.uuid,
+            clusterStatus: connected.state,
+        };
+        writeRunaiState(ctx, inv, state, `cluster: ${name} ${connected.state}`);
+        reporter.output('cluster-uuid', cluster.uuid);
+        reporter.output('control-plane-url', url);
+        reporter.output('chart-version', version);
+        reporter.output('changes', String(how === 'created' || helmOutcome !== 'unchanged'));
+        reporter.summary(report(markdown_heading(`runai: phase cluster on cluster ${spec.name}`), [
+            `Run:ai cluster '${name}' (${cluster.uuid}) is Connected to ${url}. Values keys: ${valueKeys(values)
+                .map((k) => `\`${k}\``)
+                .join(', ')}.`,
+        ], steps, phases));
+        return { phase: 'cluster', plan: false, controlPlaneUrl: url, chartVersion: version, cluster: connected };
     }
-    return gpu;
+    finally {
+        client?.close();
+        work.remove();
+    }
 }
-async function kubesprayStage(inputs, reporter) {
+/** The API credentials for a plan, or undefined (the reason noted): a plan never fails for lack of them. */
+function planCredentials(ctx, s, notes) {
+    try {
+        return apiCredentials(ctx, s);
+    }
+    catch (err) {
+        notes.push((0,errors/* errorMessage */.gJ)(err));
+        return undefined;
+    }
+}
+/** What a phase would do, read-only: from the cluster and the API where credentials allow, else from the spec. */
+async function planPhase(ctx, phase, inv, release, url, problems, resolved) {
+    const { spec, reporter } = ctx;
+    const steps = [];
+    const notes = [];
+    let secrets;
+    try {
+        secrets = readSecrets(ctx);
+    }
+    catch (err) {
+        notes.push(`credentials not read: ${(0,errors/* errorMessage */.gJ)(err)}`);
+    }
+    const version = pinnedVersion(release, spec, phase);
+    const work = (0,work_dir/* openWorkDir */.Lc)('runai');
+    let client;
+    try {
+        let t;
+        try {
+            t = await openKubeTools(ctx, work, (await openClusterAccess(ctx, inv, work)).kubeconfig);
+        }
+        catch (err) {
+            notes.push(`cluster not read: ${(0,errors/* errorMessage */.gJ)(err).split('\n')[0]}`);
+        }
+        const current = t ? await releaseState(t, release).catch(() => undefined) : undefined;
+        const action = t ? releaseAction(current, release.chart, version) : 'install or upgrade (cluster not read)';
+        // Values can't be compared without the secrets: the same chart version, deployed, counts as no change.
+        const chartCurrent = Boolean(current && current.status === 'deployed' && deployedVersion(current, release.chart) === version);
+        const chartOutcome = chartCurrent ? 'unchanged' : 'planned';
+        if (phase === 'backend') {
+            steps.push({
+                name: 'namespaces and secrets',
+                result: `would apply namespaces ${BACKEND_NAMESPACE}, ${CLUSTER_NAMESPACE} (Pod Security privileged), runai-reg-creds in both, ${BACKEND_TLS_SECRET}, runai-cluster-domain-tls-secret${spec.runai.tls.source === 'generate' || spec.runai.tls.ca_file ? `, ${CA_SECRET} in both` : ''}`,
+                outcome: 'planned',
+            });
+            steps.push({
+                name: 'TLS',
+                result: spec.runai.tls.source === 'provided'
+                    ? 'your certificate'
+                    : 'the certificate in the cluster while it serves, else a generated CA + certificate',
+                outcome: 'planned',
+            });
+            if (t && resolved.length) {
+                const ip = podAddressFor(resolved, inv);
+                const dns = await ensureDomainDns(t, spec.runai.domain, ip, { dryRun: true }).catch((err) => ({
+                    configMap: (0,errors/* errorMessage */.gJ)(err),
+                    changed: true,
+                }));
+                steps.push({
+                    name: 'in-cluster DNS',
+                    result: `${spec.runai.domain} → ${ip} in ${dns.configMap}: ${dns.changed ? 'would add' : 'unchanged'}`,
+                    outcome: dns.changed ? 'planned' : 'unchanged',
+                });
+            }
+            else
+                steps.push({
+                    name: 'in-cluster DNS',
+                    result: `would answer ${spec.runai.domain} from a hosts entry in nodelocaldns (or coredns)`,
+                    outcome: 'planned',
+                });
+            steps.push({ name: `chart ${release.chart} ${version}`, result: `would ${action}`, outcome: chartOutcome });
+            steps.push({ name: 'API', result: `would wait for POST ${url}/api/v1/token`, outcome: 'planned' });
+        }
+        else {
+            const name = spec.runai.cluster_name ?? spec.name;
+            const creds = secrets && planCredentials(ctx, secrets, notes);
+            if (!creds) {
+                notes.push('no Run:ai credentials available (e.g. a pull request from a fork): planned from the spec alone');
+                steps.push({ name: `cluster ${name}`, result: `would look up '${name}' by name and create it if absent`, outcome: 'planned' });
+            }
+            else {
+                try {
+                    const ca = t ? await clusterPhaseCa(ctx, t) : { source: 'the system trust store' };
+                    client = new RunaiClient({ url, ...('ca' in ca && ca.ca ? { ca: ca.ca } : {}), caSource: ca.source, retryForMs: 10_000 });
+                    client.onToken = (tok) => reporter.secret(tok);
+                    await client.login(creds);
+                    const found = (await client.listClusters()).find((c) => c.name === name);
+                    steps.push({
+                        name: `cluster ${name}`,
+                        result: found ? `would reuse ${found.uuid} (${found.state})` : `would create '${name}' (not in GET /api/v1/clusters)`,
+                        outcome: found?.state === 'Connected' ? 'unchanged' : 'planned',
+                    });
+                }
+                catch (err) {
+                    notes.push(`Run:ai API not read: ${(0,errors/* errorMessage */.gJ)(err).split('\n')[0]}`);
+                    steps.push({ name: `cluster ${name}`, result: `would look up '${name}' by name and create it if absent`, outcome: 'planned' });
+                }
+            }
+            steps.push({
+                name: 'install info',
+                result: `would read the client secret and chart version (pinned ${version})`,
+                outcome: 'planned',
+            });
+            steps.push({ name: `chart ${release.chart}`, result: `would ${action}`, outcome: chartOutcome });
+            steps.push({ name: 'Connected', result: `would wait for GET /api/v1/clusters/<uuid> to report Connected`, outcome: 'planned' });
+        }
+        reporter.output('control-plane-url', url);
+        // Re-applied every run without changing anything when nothing moved: not counted as changes.
+        const idempotent = /^(namespaces and secrets|TLS|install info|API|Connected)$/;
+        const changes = problems.length > 0 || steps.some((st) => st.outcome === 'planned' && !idempotent.test(st.name));
+        reporter.output('changes', String(changes));
+        reporter.summary(report(markdown_heading(`runai: phase ${phase} on cluster ${spec.name} (plan)`), [
+            problems.length ? `**Would stop before changing anything:**\n${bullets(problems)}` : 'Prerequisites: met.',
+            ...(notes.length ? [bullets(notes)] : []),
+            'Nothing was changed.',
+        ], steps, []));
+        return { phase, plan: true, controlPlaneUrl: url, chartVersion: version };
+    }
+    finally {
+        client?.close();
+        work.remove();
+    }
+}
+async function runaiStage(inputs, reporter) {
     const ctx = openStage(inputs, reporter);
     const { spec } = ctx;
-    const inventoryPath = inventoryPathOf(ctx);
-    const inv = readInventory(inventoryPath);
-    if (inv.cluster !== spec.name)
-        throw new errors/* UsageError */.eb(`${inventoryPath} is for cluster '${inv.cluster}', not '${spec.name}'`);
-    sshTargets(inv.nodes);
-    const operation = (0,report_inputs/* choiceInput */.ij)(inputs, 'operation', Object.keys(OPERATIONS), 'deploy');
-    const { playbook, args } = planOperation(operation, inv, spec.name, inputs.get('confirm').trim(), inputs.get('nodes'));
-    const rendered = renderKubespray(inv, spec);
-    const invDir = (0,external_node_path_.resolve)(ctx.outDir, 'kubespray/inventory');
-    (0,external_node_fs_.mkdirSync)((0,external_node_path_.join)(invDir, 'group_vars/all'), { recursive: true });
-    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(invDir, 'hosts.yaml'), rendered.hostsYaml);
-    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(invDir, 'group_vars/all/bcmkube.yml'), rendered.allVarsYaml);
-    const command = ['ansible-playbook', '-i', (0,external_node_path_.join)(invDir, 'hosts.yaml'), playbook, ...args];
-    const head = heading(`kubespray: ${operation} on cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`);
-    if (ctx.plan) {
-        reporter.summary([
-            head,
-            `Would run Kubespray ${spec.kubernetes.kubespray_version}: \`${command.join(' ')}\` as ${spec.access.service_user.name}.`,
-            `Rendered inventory: \`${invDir}\`; nothing was run.`,
-        ].join('\n\n'));
-        reporter.output('inventory-path', inventoryPath);
-        return { operation, playbook, args, inventoryPath };
+    const phaseText = (0,report_inputs/* requiredInput */.YF)(inputs, 'phase', `which Run:ai phase to run: ${PHASES.join(' or ')}`);
+    if (!PHASES.includes(phaseText))
+        throw new errors/* UsageError */.eb(`${inputs.label('phase')} must be one of ${PHASES.join(', ')}, got '${phaseText}'`);
+    const phase = phaseText;
+    const timeoutS = (0,report_inputs/* integerInput */.$A)(inputs, 'timeout', DEFAULT_TIMEOUT_S, 1, 6 * 3600);
+    if (!spec.runai.enabled) {
+        reporter.summary(`${markdown_heading(`runai: phase ${phase} on cluster ${spec.name}`)}\n\nRun:ai is off in the spec (runai.enabled: false); nothing was done.`);
+        return { phase, plan: ctx.plan, controlPlaneUrl: '' };
     }
-    const phases = [];
-    const { temp } = runnerDirs();
-    const work = (0,external_node_path_.join)(temp, `bcmkube-kubespray-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
-    (0,external_node_fs_.mkdirSync)(work, { recursive: true, mode: 0o700 });
-    try {
-        const serviceKeyText = (0,report_inputs/* secretInput */.jY)(inputs, 'service-ssh-key', reporter, spec.access.service_user.private_key_file);
-        if (!serviceKeyText)
-            throw new errors/* UsageError */.eb(`pass the service user's private key as ${inputs.label('service-ssh-key')} (or access.service_user.private_key_file)`);
-        const serviceKey = readMaybeFile(serviceKeyText);
-        const keyFile = (0,external_node_path_.join)(work, 'service-key');
-        (0,external_node_fs_.writeFileSync)(keyFile, serviceKey.endsWith('\n') ? serviceKey : `${serviceKey}\n`, { mode: 0o600 });
-        const hosts = knownHosts(ctx);
-        if (!hosts.text.trim() && spec.access.host_key_policy !== 'off')
-            throw new errors/* UsageError */.eb(`host keys are checked: pass ${inputs.label('known-hosts')} or access.known_hosts_file (prepare-nodes records them)`);
-        const knownHostsFile = (0,external_node_path_.join)(work, 'known_hosts');
-        (0,external_node_fs_.writeFileSync)(knownHostsFile, hosts.text, { mode: 0o600 });
-        const cfg = (0,external_node_path_.join)(work, 'ansible.cfg');
-        (0,external_node_fs_.writeFileSync)(cfg, ansibleCfg(knownHostsFile));
-        const caFile = spec.mirrors.ca_file;
-        const tool = await timed(phases, 'obtain Kubespray', () => installTool(kubesprayArtifact(spec.kubernetes.kubespray_version, spec.mirrors.kubespray), (0,external_node_path_.join)(work, 'download'), {
-            ...(caFile ? { ca: (0,external_node_fs_.readFileSync)(caFile, 'utf8') } : {}),
-            pins: spec.mirrors.sha256,
-        }));
-        const root = [(0,external_node_path_.join)(tool.dir, `kubespray-${spec.kubernetes.kubespray_version.replace(/^v/, '')}`), tool.dir].find((d) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(d, playbook)));
-        if (!root)
-            throw new errors/* StageError */.Zu(`the Kubespray archive has no ${playbook}`);
-        reporter.info(`Kubespray ${spec.kubernetes.kubespray_version}: ${tool.cached ? 'from the tool cache' : `downloaded, SHA-256 ${tool.verifiedBy}`}`);
-        const bin = inputs.get('ansible-playbook-path').trim() || 'ansible-playbook';
-        const run = await timed(phases, `ansible-playbook ${playbook}`, () => reporter.group(`ansible-playbook ${playbook}`, () => runPlaybook(bin, ['-i', (0,external_node_path_.join)(invDir, 'hosts.yaml'), playbook, '--private-key', keyFile, ...args], root, cfg, reporter)));
-        for (const [host, f] of Object.entries(run.report.firstFailures).slice(0, 10))
-            reporter.error(`${f.task}: ${f.message}`, `${playbook} failed on ${host}`);
-        reporter.output('recap', JSON.stringify(run.report.recap));
-        if (run.code !== 0) {
-            reporter.summary([head, `**${playbook} failed (exit ${run.code}).**`, recapTable(run.report), timingsTable(phases)].join('\n\n'));
-            const bad = run.report.recap
-                .filter((r) => r.failed || r.unreachable)
-                .map((r) => `${r.host}: failed=${r.failed} unreachable=${r.unreachable}${run.report.firstFailures[r.host] ? ` (${run.report.firstFailures[r.host].task})` : ''}`);
-            throw new errors/* StageError */.Zu(`${playbook} failed on ${bad.length || 'some'} host(s)`, bad);
-        }
-        let labelled = [];
-        let apiServer = '';
-        if (operation === 'deploy' || operation === 'scale' || operation === 'upgrade') {
-            const kubeconfig = (0,external_node_path_.join)(work, 'kubeconfig');
-            apiServer = await timed(phases, 'fetch kubeconfig', () => fetchKubeconfig(ctx, inv, serviceKey, hosts.text, kubeconfig));
-            labelled = await timed(phases, 'label GPU nodes', () => labelGpuNodes(inv, kubeconfig, reporter));
-        }
-        const at = new Date().toISOString();
-        const updated = mergeInventory(inv, run.report.recap
-            .filter((r) => inv.nodes.some((n) => n.hostname === r.host))
-            .map((r) => ({ hostname: r.host, history: [{ stage: 'kubespray', at, result: `${operation}: ok=${r.ok} changed=${r.changed}` }] })), { stage: 'kubespray', at, result: operation });
-        const outPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
-        writeInventory(outPath, updated);
-        reporter.output('inventory-path', outPath);
-        reporter.summary([
-            head,
-            `Kubespray ${spec.kubernetes.kubespray_version} ran \`${playbook}\`${args.length ? ` (${args.join(' ')})` : ''} as ${spec.access.service_user.name}.${apiServer ? ` API server: https://${apiServer}:6443 (kubeconfig kept on the runner only).` : ''}${labelled.length ? ` GPU labels on ${labelled.join(', ')}.` : ''}`,
-            recapTable(run.report),
-            timingsTable(phases),
-        ].join('\n\n'));
-        return { operation, playbook, args, report: run.report, inventoryPath: outPath };
-    }
-    finally {
-        (0,external_node_fs_.rmSync)(work, { recursive: true, force: true });
-    }
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/stages/pending.js
-// A stage whose issue has not landed yet says so and changes nothing (no silent success).
-
-
-async function pendingStage(def, inputs, reporter) {
-    const ctx = openStage(inputs, reporter);
-    throw new errors/* UsageError */.eb(`${def.action} is not built yet (${def.pending ?? 'planned'}); nothing was changed on cluster '${ctx.spec.name}'.`);
+    const { inv } = readStageInventory(ctx);
+    const manifest = loadPlatformManifest(platformManifestPath());
+    const release = manifest.runai.find((r) => r.name === RELEASE_OF[phase]);
+    if (!release)
+        throw new errors/* StageError */.Zu(`helm/platform.yaml has no runai entry '${RELEASE_OF[phase]}'`);
+    const url = controlPlaneUrl(spec.runai.domain, spec.runai.ingress_port, spec.runai.url);
+    const platform = new Set(manifest.releases.map((r) => r.name));
+    const domain = await resolveDomain(spec.runai.domain);
+    const problems = [...prerequisiteProblems(inv, spec, release, platform), ...('problem' in domain ? [domain.problem] : [])];
+    const resolved = 'addresses' in domain ? domain.addresses : [];
+    if (ctx.plan)
+        return planPhase(ctx, phase, inv, release, url, problems, resolved);
+    const secrets = readSecrets(ctx);
+    const usage = usageProblems(ctx, phase, secrets, new Date());
+    if (usage.length)
+        throw new errors/* UsageError */.eb(`runai phase ${phase}: ${usage.length} problem(s), nothing was changed:\n${usage.map((p) => `  - ${p}`).join('\n')}`);
+    if (problems.length)
+        throw new errors/* StageError */.Zu(`Run:ai prerequisites for phase ${phase} are missing; nothing was changed`, problems);
+    if (phase === 'backend')
+        return backendPhase(ctx, inv, manifest, release, secrets, url, timeoutS, resolved);
+    const creds = apiCredentials(ctx, secrets);
+    if (!creds)
+        throw new errors/* UsageError */.eb(`phase cluster needs Run:ai credentials: ${inputs.label('runai-admin-password')} (or runai.password_file) for runai.admin_user, or ${inputs.label('runai-client-id')} with ${inputs.label('runai-client-secret')}`);
+    return clusterPhase(ctx, inv, manifest, release, creds, url, timeoutS);
 }
 
 ;// CONCATENATED MODULE: ./build/actions/lib/stages/registry.js
+
+
+
 
 
 
@@ -74662,15 +78343,20 @@ const BUILT = {
     'discover-nodes': discoverStage,
     'prepare-nodes': prepareStage,
     kubespray: kubesprayStage,
+    runai: runaiStage,
+    'helm-platform': platformStage,
 };
-/** The stage's runner; every input the catalog marks secret is masked before the stage reads anything. */
+/**
+ * The stage's runner; every input the catalog marks secret is masked before the stage reads anything, and the
+ * stage's summaries and facts are kept under <out-dir>/plan/ (plan mode) or <out-dir>/report/ (stage-report.ts).
+ */
 function stageRunner(def) {
     const run = BUILT[def.action] ?? ((inputs, reporter) => pendingStage(def, inputs, reporter));
     return (inputs, reporter) => {
         for (const input of def.inputs)
             if (input.secret)
                 reporter.secret(inputs.get(input.name));
-        return run(inputs, reporter);
+        return withStageReport(def, inputs, reporter, run);
     };
 }
 function actionRunner(action) {
@@ -74726,6 +78412,77 @@ function errorMessage(err) {
 
 /***/ }),
 
+/***/ 5310:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Lc: () => (/* binding */ openWorkDir),
+/* harmony export */   WQ: () => (/* binding */ removeWorkDirs),
+/* harmony export */   xV: () => (/* binding */ runnerDirs)
+/* harmony export */ });
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7598);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3024);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6760);
+// A private folder per stage under RUNNER_TEMP for keys, kubeconfigs and downloads: removed by the stage
+// when it ends and, should the job be cancelled first, by the action's post step.
+
+
+
+
+/** The runner's tool cache and temp folder (set by Actions; the CLI uses .bcmkube/). */
+function runnerDirs() {
+    process.env.RUNNER_TOOL_CACHE ||= (0,node_path__WEBPACK_IMPORTED_MODULE_3__.resolve)('.bcmkube/tool-cache');
+    process.env.RUNNER_TEMP ||= (0,node_path__WEBPACK_IMPORTED_MODULE_3__.resolve)('.bcmkube/tmp');
+    return { toolCache: process.env.RUNNER_TOOL_CACHE, temp: process.env.RUNNER_TEMP };
+}
+const WORK_DIRS_STATE = 'work-dirs';
+const opened = [];
+/**
+ * A fresh 0700 folder under RUNNER_TEMP for keys, kubeconfigs and downloads. Removed by remove() (call it in a
+ * finally) and, should the job be killed first, by the action's post step (removeWorkDirs).
+ */
+function openWorkDir(stage) {
+    const path = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(runnerDirs().temp, `bcmkube-${stage}-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(6).toString('hex')}`);
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_2__.mkdirSync)(path, { recursive: true, mode: 0o700 });
+    opened.push(path);
+    if (process.env.GITHUB_STATE)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(WORK_DIRS_STATE, JSON.stringify(opened));
+    return {
+        path,
+        secretFile(name, content) {
+            const file = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(path, name);
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_2__.writeFileSync)(file, content, { mode: 0o600 });
+            return file;
+        },
+        remove() {
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_2__.rmSync)(path, { recursive: true, force: true });
+        },
+    };
+}
+/** The post step: removes every work folder the main step recorded (only folders under RUNNER_TEMP). */
+function removeWorkDirs() {
+    const temp = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.resolve)(runnerDirs().temp);
+    let dirs;
+    try {
+        dirs = JSON.parse(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(WORK_DIRS_STATE) || '[]');
+    }
+    catch {
+        dirs = [];
+    }
+    const removed = [];
+    for (const dir of Array.isArray(dirs) ? dirs : []) {
+        if (typeof dir !== 'string' || !(0,node_path__WEBPACK_IMPORTED_MODULE_3__.resolve)(dir).startsWith(`${temp}/bcmkube-`))
+            continue;
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_2__.rmSync)(dir, { recursive: true, force: true });
+        removed.push(dir);
+    }
+    return removed;
+}
+
+
+/***/ }),
+
 /***/ 6058:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -74733,18 +78490,22 @@ function errorMessage(err) {
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   Yz: () => (/* binding */ core_debug),
+  N4: () => (/* binding */ endGroup),
   z3: () => (/* binding */ error),
   V4: () => (/* binding */ getInput),
+  Gu: () => (/* binding */ getState),
   Os: () => (/* binding */ group),
   pq: () => (/* binding */ info),
   _o: () => (/* binding */ isDebug),
+  LZ: () => (/* binding */ saveState),
   C1: () => (/* binding */ setFailed),
   uH: () => (/* binding */ setOutput),
   Pq: () => (/* binding */ core_setSecret),
+  Oh: () => (/* binding */ startGroup),
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, endGroup, exportVariable, getBooleanInput, getIDToken, getMultilineInput, getState, markdownSummary, notice, platform, saveState, setCommandEcho, startGroup, summary, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, exportVariable, getBooleanInput, getIDToken, getMultilineInput, markdownSummary, notice, platform, setCommandEcho, summary, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
@@ -75734,9 +79495,9 @@ function group(name, fn) {
 function saveState(name, value) {
     const filePath = process.env['GITHUB_STATE'] || '';
     if (filePath) {
-        return issueFileCommand('STATE', prepareKeyValueMessage(name, value));
+        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
     }
-    issueCommand('save-state', { name }, toCommandValue(value));
+    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
 }
 /**
  * Gets the value of an state set by this action's main execution.
