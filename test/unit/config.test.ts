@@ -74,7 +74,14 @@ describe('shipped specs', () => {
       key_file: '.bcmkube/lab/pki/runai.key',
       ca_file: '.bcmkube/lab/pki/ca.pem',
     });
-    for (const url of [spec.bcm.endpoint, spec.runai.url, spec.mirrors.tools, spec.mirrors.charts, spec.mirrors.kubespray, spec.mirrors.pypi])
+    for (const url of [
+      spec.bcm.endpoint,
+      spec.runai.url,
+      spec.mirrors.tools,
+      spec.mirrors.charts,
+      spec.mirrors.kubespray,
+      spec.mirrors.pypi,
+    ])
       assert.match(String(url), /^https:\/\/127\./);
     assert.match(readFileSync('clusters/lab.yaml', 'utf8'), /^# yaml-language-server: \$schema=\.\.\/schema\/cluster-spec\.schema\.json\n/);
   });
