@@ -57,7 +57,7 @@ async function benchDiscovery10k() {
 
 async function benchColdStart() {
   const out: Record<string, unknown> = {};
-  for (const name of ['discover-nodes', 'prepare-nodes', 'kubespray', 'helm-platform', 'runai', 'cli']) {
+  for (const name of ['discover-nodes', 'prepare-nodes', 'kubespray', 'helm-platform', 'runai', 'report', 'cli']) {
     const runs: Measured[] = [];
     for (let i = 0; i < RUNS; i++)
       runs.push(await measure([`dist/${name}/index.js`, ...(name === 'cli' ? ['--help'] : [])], { GITHUB_OUTPUT: '/dev/null' }));

@@ -72,7 +72,9 @@ export class BcmClient {
   private post(payload: unknown, headers: Record<string, string> = {}, splitter?: JsonArraySplitter): Promise<HttpReply> {
     const body = JSON.stringify(payload);
     const limit = this.opts.maxResponseBytes ?? 512 * 1024 * 1024;
-    return new Promise((resolve, reject) => {
+    let deadline: NodeJS.Timeout | undefined;
+    return new Promise<HttpReply>((resolve, reject) => {
+      let answered = false;
       const req = request(
         this.url,
         {
@@ -81,6 +83,7 @@ export class BcmClient {
           headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip', 'content-length': Buffer.byteLength(body), ...headers },
         },
         (res) => {
+          answered = true;
           const source: NodeJS.ReadableStream = res.headers['content-encoding'] === 'gzip' ? res.pipe(createGunzip()) : res;
           const chunks: Buffer[] = [];
           let size = 0;
@@ -124,6 +127,12 @@ export class BcmClient {
         },
       );
       req.setTimeout(this.opts.timeoutMs, () => req.destroy(new TransientError(`no answer within ${this.opts.timeoutMs / 1000}s`)));
+      // the idle timeout above never fires while a stalled server trickles bytes: the whole answer has a deadline too
+      deadline = setTimeout(() => {
+        const s = this.opts.timeoutMs / 1000;
+        reject(new TransientError(answered ? `the answer did not finish within ${s}s` : `no answer within ${s}s`));
+        req.destroy();
+      }, this.opts.timeoutMs);
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e instanceof StageError || e instanceof TransientError) return reject(e);
         if (e.code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME/.test(e.code)) {
@@ -136,7 +145,7 @@ export class BcmClient {
         reject(new TransientError(e.code ? `${e.code} ${e.message}` : e.message));
       });
       req.end(body);
-    });
+    }).finally(() => clearTimeout(deadline));
   }
 
   private async withRetries<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -230,6 +239,15 @@ export class BcmClient {
   }
 }
 
+/** At most 300 characters of JSON; a value nested too deeply to serialise is not shown. */
+function briefJson(value: unknown): string {
+  try {
+    return JSON.stringify(value).slice(0, 300);
+  } catch {
+    return '(a value too deeply nested to show)';
+  }
+}
+
 type ReplyOutcome = { kind: 'ok'; value: unknown } | { kind: 'auth' | 'not-json' | 'error'; reason: string };
 
 function safeErrorMessage(body: string): string {
@@ -269,8 +287,7 @@ export function interpretReply(name: string, reply: HttpReply): ReplyOutcome {
         ? { kind: 'auth', reason: msg }
         : { kind: 'error', reason: `BCM refused ${name}: ${msg}` };
     }
-    if (obj.success === false)
-      return { kind: 'error', reason: `BCM reported failure for ${name}: ${JSON.stringify(obj.validation ?? obj).slice(0, 300)}` };
+    if (obj.success === false) return { kind: 'error', reason: `BCM reported failure for ${name}: ${briefJson(obj.validation ?? obj)}` };
   }
   return { kind: 'ok', value };
 }

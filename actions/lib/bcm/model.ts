@@ -1,5 +1,6 @@
 // BCM entities as discovery needs them, parsed tolerantly from BCM 10 and 11 shapes (bcm-api.md §2–§4, §7):
 // every field optional, placeholder values ("0.0.0.0", zero MAC, zero UUID, "") mean unset.
+import { StageError } from '../util/errors.ts';
 
 export interface BcmInterface {
   name: string;
@@ -54,7 +55,7 @@ function asObject(v: unknown): Record<string, unknown> | undefined {
 }
 
 function expectArray(v: unknown, call: string): unknown[] {
-  if (!Array.isArray(v)) throw new TypeError(`BCM answered ${call} with ${v === null ? 'null' : typeof v}, expected a list`);
+  if (!Array.isArray(v)) throw new StageError(`BCM answered ${call} with ${v === null ? 'null' : typeof v}, expected a list`);
   return v;
 }
 

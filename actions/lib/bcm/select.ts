@@ -61,15 +61,11 @@ function networkProblems(spec: ClusterSpec, networks: BcmNetwork[]): string[] {
   const name = spec.network.node_network.name;
   if (!name) return [];
   const net = networks.find((n) => n.name === name);
-  if (!net)
-    return [
-      `network.node_network.name: BCM has no network '${name}' (it has: ${
-        networks
-          .map((n) => n.name)
-          .sort()
-          .join(', ') || 'none'
-      })`,
-    ];
+  if (!net) {
+    const names = [...new Set(networks.map((n) => n.name))].sort();
+    const shown = names.length > 20 ? `${names.slice(0, 20).join(', ')} and ${names.length - 20} more` : names.join(', ');
+    return [`network.node_network.name: BCM has no network '${name}' (it has: ${shown || 'none'})`];
+  }
   if (net.management && !spec.network.allow_management) {
     return [
       `network.node_network.name: '${name}' is a BCM management network; nodes are not reached on it unless network.allow_management is true`,
@@ -124,8 +120,10 @@ export function selectNodes(spec: ClusterSpec, facts: DiscoveryFacts, at: string
   for (const [hostname, roleSet] of [...roles.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const candidates = byHostname.get(hostname)!;
     if (candidates.length > 1) {
+      const uuids = candidates.slice(0, 5).map((c) => c.uuid);
+      if (candidates.length > 5) uuids.push(`and ${candidates.length - 5} more`);
       problems.push(
-        `${hostname}: BCM has ${candidates.length} devices with this hostname (${candidates.map((c) => c.uuid).join(', ')}); rename or remove the duplicate in BCM`,
+        `${hostname}: BCM has ${candidates.length} devices with this hostname (${uuids.join(', ')}); rename or remove the duplicate in BCM`,
       );
       continue;
     }

@@ -34,9 +34,26 @@ export class SpecError extends UsageError {
   }
 }
 
+/**
+ * Control, bidi and zero-width characters written as \u{…} (a value from the spec must not forge output lines or
+ * reorder text on a terminal); longer than `max`, the middle is left out, so a message quoting a 1 MB value still
+ * ends with what is wrong.
+ */
+export function printable(text: string, max: number): string {
+  const safe = text.replace(
+    /[\p{Cc}\p{Cs}\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/gu,
+    (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`,
+  );
+  if (safe.length <= max) return safe;
+  const half = Math.floor((max - 30) / 2);
+  return `${safe.slice(0, half)} …(${safe.length - 2 * half} characters)… ${safe.slice(-half)}`;
+}
+
 /** One line per problem, `✗ path: message` (errors) or `! path: message` (warnings), for CLI output. */
 export function describeProblems(problems: SpecProblem[]): string {
-  return problems.map((p) => `  ${p.severity === 'error' ? '✗' : '!'} ${p.path || '(spec)'}: ${p.message}`).join('\n');
+  return problems
+    .map((p) => `  ${p.severity === 'error' ? '✗' : '!'} ${printable(p.path || '(spec)', 200)}: ${printable(p.message, 1000)}`)
+    .join('\n');
 }
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
@@ -63,7 +80,8 @@ function valueAt(data: unknown, pointer: string): unknown {
 /** The value for a message: quoted, cut at 60 characters, and never shown under a key that names a secret. */
 export function showValue(value: unknown, path: string): string {
   if (isSecretPath(path)) return '(value hidden)';
-  const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+  const text =
+    typeof value === 'string' ? `'${value}'` : typeof value === 'number' && !Number.isFinite(value) ? String(value) : JSON.stringify(value);
   if (text === undefined) return 'nothing';
   return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }

@@ -79,7 +79,9 @@ function ansibleCfg(knownHostsFile: string): string {
     'stdout_callback = default',
     '[ssh_connection]',
     'pipelining = True',
-    `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile}`,
+    // ServerAlive: a shared ControlMaster connection to a node that drops off would otherwise hang every later
+    // task on it until TCP gives up (about 15 minutes)
+    `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o ConnectTimeout=10 -o ServerAliveInterval=10 -o ServerAliveCountMax=3 -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile}`,
     '',
   ].join('\n');
 }
