@@ -70348,9 +70348,23 @@ class SpecError extends errors/* UsageError */.eb {
         this.problems = problems;
     }
 }
+/**
+ * Control, bidi and zero-width characters written as \u{…} (a value from the spec must not forge output lines or
+ * reorder text on a terminal); longer than `max`, the middle is left out, so a message quoting a 1 MB value still
+ * ends with what is wrong.
+ */
+function printable(text, max) {
+    const safe = text.replace(/[\p{Cc}\p{Cs}\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+    if (safe.length <= max)
+        return safe;
+    const half = Math.floor((max - 30) / 2);
+    return `${safe.slice(0, half)} …(${safe.length - 2 * half} characters)… ${safe.slice(-half)}`;
+}
 /** One line per problem, `✗ path: message` (errors) or `! path: message` (warnings), for CLI output. */
 function describeProblems(problems) {
-    return problems.map((p) => `  ${p.severity === 'error' ? '✗' : '!'} ${p.path || '(spec)'}: ${p.message}`).join('\n');
+    return problems
+        .map((p) => `  ${p.severity === 'error' ? '✗' : '!'} ${printable(p.path || '(spec)', 200)}: ${printable(p.message, 1000)}`)
+        .join('\n');
 }
 const addFormats = dist;
 const ajv = new _2020.Ajv2020({ allErrors: true, useDefaults: true, strict: false });
@@ -70374,7 +70388,7 @@ function valueAt(data, pointer) {
 function showValue(value, path) {
     if (isSecretPath(path))
         return '(value hidden)';
-    const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+    const text = typeof value === 'string' ? `'${value}'` : typeof value === 'number' && !Number.isFinite(value) ? String(value) : JSON.stringify(value);
     if (text === undefined)
         return 'nothing';
     return text.length > 60 ? `${text.slice(0, 57)}…` : text;
@@ -71681,12 +71695,15 @@ class BcmClient {
     post(payload, headers = {}, splitter) {
         const body = JSON.stringify(payload);
         const limit = this.opts.maxResponseBytes ?? 512 * 1024 * 1024;
+        let deadline;
         return new Promise((resolve, reject) => {
+            let answered = false;
             const req = (0,external_node_https_namespaceObject.request)(this.url, {
                 method: 'POST',
                 agent: this.agent,
                 headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip', 'content-length': Buffer.byteLength(body), ...headers },
             }, (res) => {
+                answered = true;
                 const source = res.headers['content-encoding'] === 'gzip' ? res.pipe((0,external_node_zlib_.createGunzip)()) : res;
                 const chunks = [];
                 let size = 0;
@@ -71736,6 +71753,12 @@ class BcmClient {
                 source.on('error', (e) => reject(new TransientError(e.message)));
             });
             req.setTimeout(this.opts.timeoutMs, () => req.destroy(new TransientError(`no answer within ${this.opts.timeoutMs / 1000}s`)));
+            // the idle timeout above never fires while a stalled server trickles bytes: the whole answer has a deadline too
+            deadline = setTimeout(() => {
+                const s = this.opts.timeoutMs / 1000;
+                reject(new TransientError(answered ? `the answer did not finish within ${s}s` : `no answer within ${s}s`));
+                req.destroy();
+            }, this.opts.timeoutMs);
             req.on('error', (e) => {
                 if (e instanceof errors/* StageError */.Zu || e instanceof TransientError)
                     return reject(e);
@@ -71745,7 +71768,7 @@ class BcmClient {
                 reject(new TransientError(e.code ? `${e.code} ${e.message}` : e.message));
             });
             req.end(body);
-        });
+        }).finally(() => clearTimeout(deadline));
     }
     async withRetries(what, fn) {
         const base = this.opts.backoffMs ?? 500;
@@ -71836,6 +71859,15 @@ class BcmClient {
         }
     }
 }
+/** At most 300 characters of JSON; a value nested too deeply to serialise is not shown. */
+function briefJson(value) {
+    try {
+        return JSON.stringify(value).slice(0, 300);
+    }
+    catch {
+        return '(a value too deeply nested to show)';
+    }
+}
 function safeErrorMessage(body) {
     try {
         const v = JSON.parse(body);
@@ -71879,7 +71911,7 @@ function interpretReply(name, reply) {
                 : { kind: 'error', reason: `BCM refused ${name}: ${msg}` };
         }
         if (obj.success === false)
-            return { kind: 'error', reason: `BCM reported failure for ${name}: ${JSON.stringify(obj.validation ?? obj).slice(0, 300)}` };
+            return { kind: 'error', reason: `BCM reported failure for ${name}: ${briefJson(obj.validation ?? obj)}` };
     }
     return { kind: 'ok', value };
 }
@@ -71887,6 +71919,7 @@ function interpretReply(name, reply) {
 ;// CONCATENATED MODULE: ./build/actions/lib/bcm/model.js
 // BCM entities as discovery needs them, parsed tolerantly from BCM 10 and 11 shapes (bcm-api.md §2–§4, §7):
 // every field optional, placeholder values ("0.0.0.0", zero MAC, zero UUID, "") mean unset.
+
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 const PLACEHOLDERS = new Set(['', '0.0.0.0', '::0', '::', '00:00:00:00:00:00', ZERO_UUID, 'CATEGORY']);
 function str(v) {
@@ -71900,7 +71933,7 @@ function asObject(v) {
 }
 function expectArray(v, call) {
     if (!Array.isArray(v))
-        throw new TypeError(`BCM answered ${call} with ${v === null ? 'null' : typeof v}, expected a list`);
+        throw new errors/* StageError */.Zu(`BCM answered ${call} with ${v === null ? 'null' : typeof v}, expected a list`);
     return v;
 }
 function parseInterface(raw) {
@@ -72032,13 +72065,11 @@ function select_networkProblems(spec, networks) {
     if (!name)
         return [];
     const net = networks.find((n) => n.name === name);
-    if (!net)
-        return [
-            `network.node_network.name: BCM has no network '${name}' (it has: ${networks
-                .map((n) => n.name)
-                .sort()
-                .join(', ') || 'none'})`,
-        ];
+    if (!net) {
+        const names = [...new Set(networks.map((n) => n.name))].sort();
+        const shown = names.length > 20 ? `${names.slice(0, 20).join(', ')} and ${names.length - 20} more` : names.join(', ');
+        return [`network.node_network.name: BCM has no network '${name}' (it has: ${shown || 'none'})`];
+    }
     if (net.management && !spec.network.allow_management) {
         return [
             `network.node_network.name: '${name}' is a BCM management network; nodes are not reached on it unless network.allow_management is true`,
@@ -72095,7 +72126,10 @@ function selectNodes(spec, facts, at) {
     for (const [hostname, roleSet] of [...roles.entries()].sort(([a], [b]) => a.localeCompare(b))) {
         const candidates = byHostname.get(hostname);
         if (candidates.length > 1) {
-            problems.push(`${hostname}: BCM has ${candidates.length} devices with this hostname (${candidates.map((c) => c.uuid).join(', ')}); rename or remove the duplicate in BCM`);
+            const uuids = candidates.slice(0, 5).map((c) => c.uuid);
+            if (candidates.length > 5)
+                uuids.push(`and ${candidates.length - 5} more`);
+            problems.push(`${hostname}: BCM has ${candidates.length} devices with this hostname (${uuids.join(', ')}); rename or remove the duplicate in BCM`);
             continue;
         }
         const node = candidates[0];
@@ -75041,7 +75075,9 @@ function ansibleCfg(knownHostsFile) {
         'stdout_callback = default',
         '[ssh_connection]',
         'pipelining = True',
-        `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile}`,
+        // ServerAlive: a shared ControlMaster connection to a node that drops off would otherwise hang every later
+        // task on it until TCP gives up (about 15 minutes)
+        `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o ConnectTimeout=10 -o ServerAliveInterval=10 -o ServerAliveCountMax=3 -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile}`,
         '',
     ].join('\n');
 }

@@ -50936,9 +50936,23 @@ class SpecError extends errors/* UsageError */.eb {
         this.problems = problems;
     }
 }
+/**
+ * Control, bidi and zero-width characters written as \u{…} (a value from the spec must not forge output lines or
+ * reorder text on a terminal); longer than `max`, the middle is left out, so a message quoting a 1 MB value still
+ * ends with what is wrong.
+ */
+function printable(text, max) {
+    const safe = text.replace(/[\p{Cc}\p{Cs}\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+    if (safe.length <= max)
+        return safe;
+    const half = Math.floor((max - 30) / 2);
+    return `${safe.slice(0, half)} …(${safe.length - 2 * half} characters)… ${safe.slice(-half)}`;
+}
 /** One line per problem, `✗ path: message` (errors) or `! path: message` (warnings), for CLI output. */
 function describeProblems(problems) {
-    return problems.map((p) => `  ${p.severity === 'error' ? '✗' : '!'} ${p.path || '(spec)'}: ${p.message}`).join('\n');
+    return problems
+        .map((p) => `  ${p.severity === 'error' ? '✗' : '!'} ${printable(p.path || '(spec)', 200)}: ${printable(p.message, 1000)}`)
+        .join('\n');
 }
 const addFormats = dist;
 const ajv = new _2020.Ajv2020({ allErrors: true, useDefaults: true, strict: false });
@@ -50962,7 +50976,7 @@ function valueAt(data, pointer) {
 function showValue(value, path) {
     if (isSecretPath(path))
         return '(value hidden)';
-    const text = typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+    const text = typeof value === 'string' ? `'${value}'` : typeof value === 'number' && !Number.isFinite(value) ? String(value) : JSON.stringify(value);
     if (text === undefined)
         return 'nothing';
     return text.length > 60 ? `${text.slice(0, 57)}…` : text;
