@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { RunaiClient, RunaiUnavailable, type RunaiCredentials } from '../../actions/lib/runai/client.ts';
+import { waitUntil, WaitTimeout, type Poll } from '../../actions/lib/runai/wait.ts';
 import { StageError } from '../../actions/lib/util/errors.ts';
 import { ensureLabCa, issueCert } from './pki.ts';
 import { startRunaiSimulator, type RunaiSimOptions } from './runai-sim/server.ts';
@@ -166,6 +167,40 @@ describe('Run:ai client', () => {
       const third = await c.installInfo(made!.uuid, '2.21.63');
       assert.equal(third.ready, true);
       assert.match(JSON.stringify(third), /--version=\\"2\.21\.63\\"/);
+    } finally {
+      c.close();
+      await sim.close();
+    }
+  });
+
+  it('a 500 from the control plane is final and names the call; install info that never gets ready ends in a clear timeout', async () => {
+    const sim = await start({ installInfoLagCalls: 1_000_000 });
+    const c = clientFor(sim.url, undefined, 1000);
+    try {
+      await c.login(admin);
+      const made = await c.createCluster({ name: 'dgx', version: '2.21.63' });
+      const waited = waitUntil(
+        "Run:ai install info for cluster 'dgx'",
+        1500,
+        async (): Promise<Poll<unknown>> => {
+          const r = await c.installInfo(made!.uuid, '2.21.63');
+          return r.ready ? { done: true, value: r.body } : { done: false, note: r.note };
+        },
+        { minIntervalMs: 100 },
+      );
+      await assert.rejects(waited, (err: unknown) => {
+        assert.ok(err instanceof WaitTimeout);
+        assert.match(err.message, /^Run:ai install info for cluster 'dgx': not done after \d+s \(last: .*503/);
+        return true;
+      });
+      sim.setFault({ status: 500, route: '/api/v1/clusters' });
+      await assert.rejects(c.listClusters(), (err: unknown) => {
+        assert.ok(err instanceof StageError && !(err instanceof RunaiUnavailable), 'a 500 is not retried as if transient');
+        assert.match(err.message, /GET \/api\/v1\/clusters/);
+        assert.match(err.message, /500/);
+        return true;
+      });
+      assert.equal(statuses(sim, '/api/v1/clusters').filter((st) => st === 500).length, 1, 'asked once');
     } finally {
       c.close();
       await sim.close();
