@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeProblems, loadSpecFile, SpecError } from '../config/load.ts';
 import { readInventory } from '../inventory/document.ts';
-import { flagInputs, requiredInput, type InputSource } from '../report/inputs.ts';
+import { flagInputs, outDirInput, requiredInput, type InputSource } from '../report/inputs.ts';
 import { planHasNoChanges, renderPlanDocument, renderRunSummary, stageVerdict, SUMMARY_LIMIT } from '../report/plan.ts';
 import { TerminalReporter, type Reporter } from '../report/reporter.ts';
 import { readStageReports, RecordingReporter, reportDirOf } from '../report/stage-report.ts';
@@ -150,7 +150,7 @@ export async function chainCommand(command: 'deploy' | 'plan', argv: string[], r
   const specPath = requiredInput(flagInputs(flags), 'spec', 'the path of the cluster spec, e.g. clusters/prod.yaml');
   const { spec } = loadSpecFile(specPath);
   const plan = command === 'plan' || flags.plan === 'true';
-  const outDir = flags['out-dir'] || join('.bcmkube', spec.name);
+  const outDir = outDirInput(flagInputs(flags), spec.name);
   const reportDir = reportDirOf(outDir, plan);
   const artifacts = join(outDir, 'artifacts');
   rmSync(reportDir, { recursive: true, force: true });

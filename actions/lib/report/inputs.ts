@@ -83,3 +83,8 @@ export function listInput(value: string): string[] {
     .map((v) => v.trim())
     .filter(Boolean);
 }
+
+/** Where a stage writes its inventory and files: input out-dir, else .bcmkube/<cluster>/ (git-ignored). */
+export function outDirInput(src: InputSource, cluster: string): string {
+  return src.get('out-dir').trim() || `.bcmkube/${cluster}`;
+}

@@ -9,7 +9,7 @@ import type { Inventory } from '../inventory/types.ts';
 import type { StageDef } from '../stages/catalog.ts';
 import { pipelineStepOf, type PipelineStep } from '../stages/pipeline.ts';
 import { errorMessage } from '../util/errors.ts';
-import { booleanInput, type InputSource } from './inputs.ts';
+import { booleanInput, outDirInput, type InputSource } from './inputs.ts';
 import { diffInventories, stageChanges, type StageFacts, type StageReport } from './plan.ts';
 import type { Reporter } from './reporter.ts';
 
@@ -78,7 +78,7 @@ function targetOf(def: StageDef, inputs: InputSource): Target | undefined {
   try {
     const { spec: loaded } = loadSpecFile(spec);
     // The stage's own default (openStage): .bcmkube/<cluster>/.
-    const outDir = inputs.get('out-dir').trim() || join('.bcmkube', loaded.name);
+    const outDir = outDirInput(inputs, loaded.name);
     return { step, cluster: loaded.name, spec, plan: booleanInput(inputs, 'plan', false), outDir };
   } catch {
     return undefined;

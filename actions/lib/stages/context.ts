@@ -4,7 +4,7 @@ import { loadSpecFile } from '../config/load.ts';
 import type { ClusterSpec } from '../config/types.ts';
 import { readInventory } from '../inventory/document.ts';
 import type { Inventory } from '../inventory/types.ts';
-import { booleanInput, requiredInput, type InputSource } from '../report/inputs.ts';
+import { booleanInput, outDirInput, requiredInput, type InputSource } from '../report/inputs.ts';
 import type { Reporter } from '../report/reporter.ts';
 import { UsageError } from '../util/errors.ts';
 
@@ -23,7 +23,7 @@ export function openStage(inputs: InputSource, reporter: Reporter): StageContext
   const loaded = loadSpecFile(specPath);
   for (const w of loaded.problems) reporter.warning(`${w.path || '(spec)'}: ${w.message}`, `cluster spec ${specPath}`);
   const plan = booleanInput(inputs, 'plan', false);
-  const outDir = inputs.get('out-dir').trim() || join('.bcmkube', loaded.spec.name);
+  const outDir = outDirInput(inputs, loaded.spec.name);
   return { spec: loaded.spec, specPath, specHash: loaded.hash, plan, outDir, inputs, reporter };
 }
 
