@@ -66107,7 +66107,7 @@ async function chainCommand(command, argv, reporter, deps = {}) {
     const specPath = (0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .requiredInput */ .YF)((0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .flagInputs */ .Cp)(flags), 'spec', 'the path of the cluster spec, e.g. clusters/prod.yaml');
     const { spec } = (0,_config_load_js__WEBPACK_IMPORTED_MODULE_5__/* .loadSpecFile */ .KO)(specPath);
     const plan = command === 'plan' || flags.plan === 'true';
-    const outDir = flags['out-dir'] || (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)('.bcmkube', spec.name);
+    const outDir = (0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .outDirInput */ .Gr)((0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .flagInputs */ .Cp)(flags), spec.name);
     const reportDir = (0,_report_stage_report_js__WEBPACK_IMPORTED_MODULE_10__/* .reportDirOf */ .z0)(outDir, plan);
     const artifacts = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(outDir, 'artifacts');
     (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(reportDir, { recursive: true, force: true });
@@ -67197,6 +67197,7 @@ const INVENTORY_SCHEMA_VERSION = 1;
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   $A: () => (/* binding */ integerInput),
 /* harmony export */   Cp: () => (/* binding */ flagInputs),
+/* harmony export */   Gr: () => (/* binding */ outDirInput),
 /* harmony export */   YF: () => (/* binding */ requiredInput),
 /* harmony export */   dt: () => (/* binding */ listInput),
 /* harmony export */   ij: () => (/* binding */ choiceInput),
@@ -67283,6 +67284,10 @@ function listInput(value) {
         .split(/[,\n]/)
         .map((v) => v.trim())
         .filter(Boolean);
+}
+/** Where a stage writes its inventory and files: input out-dir, else .bcmkube/<cluster>/ (git-ignored). */
+function outDirInput(src, cluster) {
+    return src.get('out-dir').trim() || `.bcmkube/${cluster}`;
 }
 
 
@@ -67968,7 +67973,7 @@ function targetOf(def, inputs) {
     try {
         const { spec: loaded } = (0,_config_load_js__WEBPACK_IMPORTED_MODULE_2__/* .loadSpecFile */ .KO)(spec);
         // The stage's own default (openStage): .bcmkube/<cluster>/.
-        const outDir = inputs.get('out-dir').trim() || (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)('.bcmkube', loaded.name);
+        const outDir = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .outDirInput */ .Gr)(inputs, loaded.name);
         return { step, cluster: loaded.name, spec, plan: (0,_inputs_js__WEBPACK_IMPORTED_MODULE_6__/* .booleanInput */ .tE)(inputs, 'plan', false), outDir };
     }
     catch {
@@ -69079,7 +69084,7 @@ function openStage(inputs, reporter) {
     for (const w of loaded.problems)
         reporter.warning(`${w.path || '(spec)'}: ${w.message}`, `cluster spec ${specPath}`);
     const plan = (0,report_inputs/* booleanInput */.tE)(inputs, 'plan', false);
-    const outDir = inputs.get('out-dir').trim() || (0,external_node_path_.join)('.bcmkube', loaded.spec.name);
+    const outDir = (0,report_inputs/* outDirInput */.Gr)(inputs, loaded.spec.name);
     return { spec: loaded.spec, specPath, specHash: loaded.hash, plan, outDir, inputs, reporter };
 }
 function inventoryPathOf(ctx) {

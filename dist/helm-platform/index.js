@@ -65940,6 +65940,7 @@ __webpack_async_result__();
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   $A: () => (/* binding */ integerInput),
+/* harmony export */   Gr: () => (/* binding */ outDirInput),
 /* harmony export */   YF: () => (/* binding */ requiredInput),
 /* harmony export */   dt: () => (/* binding */ listInput),
 /* harmony export */   eh: () => (/* binding */ actionInputs),
@@ -66027,6 +66028,10 @@ function listInput(value) {
         .split(/[,\n]/)
         .map((v) => v.trim())
         .filter(Boolean);
+}
+/** Where a stage writes its inventory and files: input out-dir, else .bcmkube/<cluster>/ (git-ignored). */
+function outDirInput(src, cluster) {
+    return src.get('out-dir').trim() || `.bcmkube/${cluster}`;
 }
 
 
@@ -71245,7 +71250,7 @@ function targetOf(def, inputs) {
     try {
         const { spec: loaded } = loadSpecFile(spec);
         // The stage's own default (openStage): .bcmkube/<cluster>/.
-        const outDir = inputs.get('out-dir').trim() || (0,external_node_path_.join)('.bcmkube', loaded.name);
+        const outDir = (0,report_inputs/* outDirInput */.Gr)(inputs, loaded.name);
         return { step, cluster: loaded.name, spec, plan: (0,report_inputs/* booleanInput */.tE)(inputs, 'plan', false), outDir };
     }
     catch {
@@ -72257,7 +72262,7 @@ function openStage(inputs, reporter) {
     for (const w of loaded.problems)
         reporter.warning(`${w.path || '(spec)'}: ${w.message}`, `cluster spec ${specPath}`);
     const plan = (0,report_inputs/* booleanInput */.tE)(inputs, 'plan', false);
-    const outDir = inputs.get('out-dir').trim() || (0,external_node_path_.join)('.bcmkube', loaded.spec.name);
+    const outDir = (0,report_inputs/* outDirInput */.Gr)(inputs, loaded.spec.name);
     return { spec: loaded.spec, specPath, specHash: loaded.hash, plan, outDir, inputs, reporter };
 }
 function inventoryPathOf(ctx) {

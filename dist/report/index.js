@@ -41092,7 +41092,7 @@ module.exports = {
 /* harmony export */   ij: () => (/* binding */ choiceInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports flagInputs, integerInput, secretInput, listInput */
+/* unused harmony exports flagInputs, integerInput, secretInput, listInput, outDirInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6257);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
 /* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2174);
@@ -41172,6 +41172,10 @@ function listInput(value) {
         .split(/[,\n]/)
         .map((v) => v.trim())
         .filter(Boolean);
+}
+/** Where a stage writes its inventory and files: input out-dir, else .bcmkube/<cluster>/ (git-ignored). */
+function outDirInput(src, cluster) {
+    return src.get('out-dir').trim() || `.bcmkube/${cluster}`;
 }
 
 
@@ -51227,7 +51231,7 @@ function targetOf(def, inputs) {
     try {
         const { spec: loaded } = loadSpecFile(spec);
         // The stage's own default (openStage): .bcmkube/<cluster>/.
-        const outDir = inputs.get('out-dir').trim() || join('.bcmkube', loaded.name);
+        const outDir = outDirInput(inputs, loaded.name);
         return { step, cluster: loaded.name, spec, plan: booleanInput(inputs, 'plan', false), outDir };
     }
     catch {
