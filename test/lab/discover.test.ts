@@ -92,6 +92,43 @@ describe('discover-nodes against the BCM simulator', () => {
     assert.ok(!r.out.includes(PASSWORD));
   });
 
+  it("a re-discovery reports, in the stage's report, the nodes added, removed and changed since the last one", async () => {
+    const { spec, out } = writeSpec(bcm11, (s) => (s.nodes.workers = ['dgx-*']));
+    assert.equal((await discover('--spec', spec, '--out-dir', out)).code, 0);
+    const first = JSON.parse(readFileSync(join(out, 'report/discover-nodes.json'), 'utf8'));
+    assert.deepEqual([first.changes, first.inventoryChanges], [null, undefined], 'a first discovery has nothing to compare with');
+    // BCM now: dgx-06 gone, dgx-07 new, dgx-05 moved to another address
+    const moved = await simulator('bcm11', [
+      ...LAB_NODES.filter((n) => n.hostname !== 'dgx-06').map((n) => (n.hostname === 'dgx-05' ? { ...n, productionIp: '127.0.1.115' } : n)),
+      { hostname: 'dgx-07', index: 107, productionIp: '127.0.1.107', category: 'dgx-h100' },
+    ]);
+    const again = writeSpec(moved, (s) => (s.nodes.workers = ['dgx-*']));
+    const r = await discover('--spec', again.spec, '--out-dir', out);
+    assert.equal(r.code, 0, r.out);
+    const facts = JSON.parse(readFileSync(join(out, 'report/discover-nodes.json'), 'utf8'));
+    assert.equal(facts.changes, true);
+    assert.deepEqual(
+      facts.inventoryChanges.map((c: { hostname: string; change: string; detail: string }) => `${c.change} ${c.hostname}: ${c.detail}`),
+      [
+        'changed dgx-05: address 127.0.1.105 → 127.0.1.115',
+        'removed dgx-06: was worker, gpu_worker',
+        'added dgx-07: worker, gpu_worker at 127.0.1.107',
+      ],
+    );
+    assert.match(readFileSync(join(out, 'report/discover-nodes.md'), 'utf8'), /dgx-07/);
+    const historyOf = (name: string) =>
+      readInv(out)
+        .nodes.find((n) => n.hostname === name)!
+        .history.map((h) => h.result);
+    assert.deepEqual(historyOf('dgx-05'), ['discovered', 'changed: address 127.0.1.105 → 127.0.1.115']);
+    const nodesBefore = JSON.stringify(readInv(out).nodes);
+    assert.equal((await discover('--spec', again.spec, '--out-dir', out)).code, 0);
+    const quiet = JSON.parse(readFileSync(join(out, 'report/discover-nodes.json'), 'utf8'));
+    assert.deepEqual([quiet.changes, quiet.inventoryChanges], [false, []]);
+    assert.equal(JSON.stringify(readInv(out).nodes), nodesBefore, 'an unchanged node keeps its record and history as they were');
+    assert.equal(readInv(out).history.length, 3, 'the run itself is recorded once');
+  });
+
   it('client-certificate mode, BCM 10 shapes', async () => {
     const sim = await simulator('bcm10');
     const { spec, out } = writeSpec(sim, (s) => {

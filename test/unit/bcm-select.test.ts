@@ -179,6 +179,17 @@ describe('node selection', () => {
     assert.match(sel.problems.join('\n'), /cpu-03: selected as both control plane and worker/);
   });
 
+  it('refuses a BCM hostname that could reach a shell as anything but a name, and writes no node for it', () => {
+    const s = spec((x) => (x.nodes.workers = [{ category: 'dgx-h100' }]));
+    const evil = bcmNode('dgx-07;touch${IFS}/tmp/pwned', 107, { uuid: 'u-evil' });
+    const sel = selectNodes(s, { nodes: [...labNodes(), evil], networks, categories }, AT);
+    assert.match(
+      sel.problems.join('\n'),
+      /"dgx-07;touch\$\{IFS\}\/tmp\/pwned" \(BCM device u-evil\): not a valid hostname .*rename the node in BCM/,
+    );
+    assert.ok(!sel.nodes.some((n) => n.uuid === 'u-evil'));
+  });
+
   it('refuses duplicate hostnames in BCM', () => {
     const sel = selectNodes(spec(), { nodes: [...labNodes(), bcmNode('dgx-05', 200, { uuid: 'other' })], networks, categories }, AT);
     assert.match(sel.problems.join('\n'), /dgx-05: BCM has 2 devices with this hostname/);

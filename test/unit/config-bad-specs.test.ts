@@ -231,6 +231,18 @@ const BAD: BadSpec[] = [
     message: 'is not an IPv4 CIDR',
   },
   {
+    name: 'pod CIDR with a trailing space (it would reach kube_pods_subnet as written)',
+    mutate: (s) => (s.network.pod_cidr = '172.29.0.0/16 '),
+    path: 'network.pod_cidr',
+    message: 'contains spaces; write the CIDR alone',
+  },
+  {
+    name: 'node network CIDR with a space inside',
+    mutate: (s) => (s.network.node_network = { cidr: '127.0.1.0 /24' }),
+    path: 'network.node_network.cidr',
+    message: 'contains spaces',
+  },
+  {
     name: 'pod CIDR host bits',
     mutate: (s) => (s.network.pod_cidr = '172.29.0.1/16'),
     path: 'network.pod_cidr',

@@ -23,6 +23,21 @@ describe('helm/platform.yaml', () => {
     assert.equal(m.releases.find((r) => r.name === 'lws')!.repo, 'oci://registry.k8s.io/lws/charts');
   });
 
+  it('refuses a values file on a Run:ai chart, whose values the runai action generates, and requires one elsewhere', () => {
+    assert.throws(
+      () =>
+        parsePlatformManifest(
+          text.replace('    timeoutSeconds: 1200\n', '    timeoutSeconds: 1200\n    values: values/runai-backend.yaml\n'),
+          'p.yaml',
+        ),
+      /runai\[0\]\.values: the runai action generates Run:ai's values from the spec; remove this key/,
+    );
+    assert.throws(
+      () => parsePlatformManifest(text.replace('    values: values/lws.yaml\n', ''), 'p.yaml'),
+      /releases\[\d\]\.values: must be non-empty text/,
+    );
+  });
+
   it('orders releases after their needs', () => {
     const order = dependencyOrder(loadPlatformManifest('helm/platform.yaml').releases).map((r) => r.name);
     assert.ok(order.indexOf('kube-prometheus-stack') < order.indexOf('prometheus-adapter'));

@@ -8,12 +8,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { diffInventories, type InventoryChange } from '../../actions/lib/inventory/diff.ts';
 import { writeInventory } from '../../actions/lib/inventory/document.ts';
 import type { Inventory, InventoryNode } from '../../actions/lib/inventory/types.ts';
 import { flagInputs } from '../../actions/lib/report/inputs.ts';
 import {
   COMMENT_LIMIT,
-  diffInventories,
   latestPlans,
   PLAN_MARKER,
   planHasNoChanges,
@@ -346,26 +346,31 @@ describe('stage reports', () => {
     );
   });
 
-  it('discover-nodes compares the inventory it writes with the one it replaces', async () => {
+  it("discover-nodes' report keeps the node changes the stage returns; a first discovery has none to say", async () => {
     const out = temp();
-    writeInventory(join(out, 'inventory.json'), inventory([node('dgx-05'), node('dgx-06')]));
     const reporter = new TerminalReporter(() => {});
-    const discover = (nodes: InventoryNode[]) =>
+    const discover = (inventoryChanges?: InventoryChange[]) =>
       withStageReport(def('discover-nodes'), flagInputs({ spec, plan: 'true', 'out-dir': out }), reporter, async (_i, r) => {
-        const path = join(out, 'inventory.json');
-        writeInventory(path, inventory(nodes));
-        r.output('inventory-path', path);
-        r.output('node-count', String(nodes.length));
+        r.output('node-count', '2');
+        return inventoryChanges ? { inventoryChanges } : {};
       });
-    await discover([node('dgx-05'), node('dgx-07')]);
-    const facts = JSON.parse(readFileSync(join(out, 'plan/discover-nodes.json'), 'utf8'));
-    assert.equal(facts.changes, true);
+    const facts = async (inventoryChanges?: InventoryChange[]) => {
+      await discover(inventoryChanges);
+      return JSON.parse(readFileSync(join(out, 'plan/discover-nodes.json'), 'utf8'));
+    };
+    const first = await facts();
+    assert.deepEqual([first.changes, first.inventoryChanges, first.counts], [null, undefined, { nodes: 2 }]);
+    const changed = await facts([
+      { hostname: 'dgx-06', change: 'removed', detail: 'was worker' },
+      { hostname: 'dgx-07', change: 'added', detail: 'worker at 127.0.1.7' },
+    ]);
+    assert.equal(changed.changes, true);
+    assert.deepEqual(changed.counts, { nodes: 2, 'removed nodes': 1, 'added nodes': 1 });
     assert.deepEqual(
-      facts.inventoryChanges.map((c: { hostname: string; change: string }) => `${c.change} ${c.hostname}`),
+      changed.inventoryChanges.map((c: InventoryChange) => `${c.change} ${c.hostname}`),
       ['removed dgx-06', 'added dgx-07'],
     );
-    await discover([node('dgx-05'), node('dgx-07')]);
-    const again = JSON.parse(readFileSync(join(out, 'plan/discover-nodes.json'), 'utf8'));
+    const again = await facts([]);
     assert.deepEqual([again.changes, again.inventoryChanges], [false, []]);
   });
 });

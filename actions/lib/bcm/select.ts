@@ -6,6 +6,7 @@ import type { ClusterSpec, NodeSelector } from '../config/types.ts';
 import type { InventoryNode, InventoryRole, NodeAddress } from '../inventory/types.ts';
 import { nearest } from '../util/similar.ts';
 import type { BcmCategory, BcmNetwork, BcmNode, BcmStatus } from './model.ts';
+import { isValidHostname } from '../ssh/quote.ts';
 
 export interface DiscoveryFacts {
   nodes: BcmNode[];
@@ -128,6 +129,13 @@ export function selectNodes(spec: ClusterSpec, facts: DiscoveryFacts, at: string
       continue;
     }
     const node = candidates[0]!;
+    if (!isValidHostname(hostname)) {
+      // it would reach ssh, Ansible and kubectl: later stages refuse it, so the inventory never holds it
+      problems.push(
+        `${JSON.stringify(hostname.slice(0, 80))} (BCM device ${node.uuid}): not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels); rename the node in BCM`,
+      );
+      continue;
+    }
     if (roleSet.has('control_plane') && roleSet.has('worker') && !spec.nodes.allow_stacked) {
       problems.push(`${hostname}: selected as both control plane and worker; remove it from one role or set nodes.allow_stacked: true`);
     }

@@ -14,7 +14,8 @@ import { readStageReports, RecordingReporter, reportDirOf } from '../report/stag
 import { STAGES, stageByCommand, type StageDef } from '../stages/catalog.ts';
 import { runKeygen } from '../stages/keygen.ts';
 import { PIPELINE } from '../stages/pipeline.ts';
-import { stageRunner, type StageRunner } from '../stages/registry.ts';
+import { builtStageRunner } from '../stages/all-stages.ts';
+import type { StageRunner } from '../stages/registry.ts';
 import { errorMessage, UsageError } from '../util/errors.ts';
 
 const COMMANDS: Record<string, string> = {
@@ -136,7 +137,7 @@ function chainHelp(command: 'deploy' | 'plan'): string {
  */
 export async function chainCommand(command: 'deploy' | 'plan', argv: string[], reporter: Reporter, deps: ChainDeps = {}): Promise<number> {
   const stages = deps.stages ?? STAGES;
-  const runner = deps.runner ?? stageRunner;
+  const runner = deps.runner ?? builtStageRunner;
   const flags = parseChainFlags(argv, stages);
   if (flags.help === 'true') {
     reporter.info(chainHelp(command));
@@ -238,7 +239,7 @@ export async function main(argv: string[], reporter: Reporter = new TerminalRepo
       reporter.info(stageHelp(def));
       return 0;
     }
-    await stageRunner(def)(flagInputs(flags) as InputSource, reporter);
+    await builtStageRunner(def)(flagInputs(flags) as InputSource, reporter);
     return 0;
   } catch (err) {
     const message = reporter.redact(err instanceof SpecError ? err.message : errorMessage(err));

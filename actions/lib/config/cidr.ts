@@ -18,7 +18,9 @@ const mask = (bits: number) => (bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>>
 
 /** Parses `a.b.c.d/n`. `strict` refuses host bits set (10.0.0.1/8). Returns an error text instead of throwing. */
 export function parseCidr(text: string, strict = true): Cidr | string {
-  const m = /^([^/]+)\/(\d{1,2})$/.exec(text.trim());
+  // the text goes into Kubespray's variables as written: a space would reach kube_pods_subnet
+  if (/\s/.test(text)) return `'${text}' contains spaces; write the CIDR alone, like 10.150.0.0/16`;
+  const m = /^([^/]+)\/(\d{1,2})$/.exec(text);
   if (!m) return `'${text}' is not an IPv4 CIDR like 10.150.0.0/16`;
   const ip = parseIpv4(m[1]!);
   const bits = Number(m[2]);
@@ -26,7 +28,7 @@ export function parseCidr(text: string, strict = true): Cidr | string {
   if (bits > 32) return `prefix length /${bits} is larger than 32`;
   if (strict && (ip & mask(bits)) >>> 0 !== ip)
     return `'${text}' has host bits set; the network is ${formatIpv4((ip & mask(bits)) >>> 0)}/${bits}`;
-  return { base: (ip & mask(bits)) >>> 0, bits, text: text.trim() };
+  return { base: (ip & mask(bits)) >>> 0, bits, text };
 }
 
 export function formatIpv4(n: number): string {

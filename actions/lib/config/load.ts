@@ -2,14 +2,15 @@
 // reported at once, each with its path (`nodes.control_plane[1]`), the bad value and what is allowed.
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject } from 'ajv/dist/2020.js';
 import * as yaml from 'js-yaml';
 import schema from '../../../schema/cluster-spec.schema.json' with { type: 'json' };
 import { UsageError } from '../util/errors.ts';
 import { nearest } from '../util/similar.ts';
+import validateSpecSchema from './spec-validator.generated.ts';
 import { checkSemantics, findInlineSecrets, isSecretPath } from './semantics.ts';
 import type { ClusterSpec, SpecProblem } from './types.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
 
 export const MAX_SPEC_BYTES = 1024 * 1024;
 /** A spec needs a handful of aliases at most; more is how "billion laughs" documents start. */
@@ -56,10 +57,8 @@ export function describeProblems(problems: SpecProblem[]): string {
     .join('\n');
 }
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
-const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: false });
-addFormats(ajv);
-const validate = ajv.compile(schema);
+// compiled from the schema at build time (npm run gen; validator-source.ts)
+const validate = validateSpecSchema as unknown as ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
 /** `/nodes/control_plane/1` → `nodes.control_plane[1]` */
 export function toPath(pointer: string): string {
@@ -205,20 +204,6 @@ function translate(errors: ErrorObject[], data: unknown): SpecProblem[] {
   return [...out.values()];
 }
 
-/** JSON with sorted keys and no undefined members, so equal specs hash equally whatever their key order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    return `{${Object.keys(obj)
-      .sort()
-      .filter((k) => obj[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical(obj[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 const fail = (source: string, message: string): never => {
   throw new SpecError(source, [{ path: '', message, severity: 'error' }]);
 };
@@ -251,7 +236,7 @@ export function parseSpec(text: string, source: string): LoadedSpec {
   const problems = [...secrets, ...schemaProblems, ...checkSemantics(data as unknown as ClusterSpec, broken)];
   if (problems.some((p) => p.severity === 'error')) throw new SpecError(source, problems);
   const spec = data as unknown as ClusterSpec;
-  return { spec, problems, hash: createHash('sha256').update(canonical(spec)).digest('hex') };
+  return { spec, problems, hash: createHash('sha256').update(canonicalJson(spec)).digest('hex') };
 }
 
 /** Reads and validates `clusters/<name>.yaml`. Relative paths inside the spec stay relative to the working directory. */
@@ -264,5 +249,9 @@ export function loadSpecFile(path: string): LoadedSpec {
     if (err instanceof SpecError) throw err;
     throw new UsageError(`cannot read the cluster spec '${path}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  return parseSpec(text, path);
+  // a run loads its spec more than once (the stage, its report); a 10,000-node spec takes a while to check
+  if (lastLoaded?.path !== path || lastLoaded.text !== text) lastLoaded = { path, text, loaded: parseSpec(text, path) };
+  return structuredClone(lastLoaded.loaded);
 }
+
+let lastLoaded: { path: string; text: string; loaded: LoadedSpec } | undefined;

@@ -1,22 +1,12 @@
 // Install, upgrade or leave alone: each selected release against what `helm list` and `helm get values` say
 // is deployed. A release is unchanged only when its chart version, its values and its health all match.
+import { canonicalJson } from '../util/canonical-json.ts';
 import { UsageError } from '../util/errors.ts';
 import type { DeployedRelease } from './cluster.ts';
 import type { SelectedRelease, Values } from './selection.ts';
 
 export type ReleaseChange =
   { action: 'install' } | { action: 'upgrade'; from: string; to: string; why: string[] } | { action: 'unchanged'; version: string };
-
-/** JSON with sorted keys: equal values give equal text. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object')
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Values)[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(v ?? null);
-}
 
 /** The chart version in helm list's `<chart>-<version>`. */
 export function deployedVersion(d: DeployedRelease, chart: string): string {

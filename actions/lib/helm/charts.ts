@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { StageError } from '../util/errors.ts';
 import { runHelm, type KubeTools } from './kube-tools.ts';
+import type { ChartRelease } from './manifest.ts';
 import type { SelectedRelease, Values } from './selection.ts';
 
 export interface ChartSource {
@@ -24,7 +25,7 @@ export function repoName(url: string): string {
 }
 
 /** Where each release's chart comes from: the mirror (air-gap) holds every chart, else the release's repo. */
-export function chartSource(r: SelectedRelease, chartsMirror?: string): ChartSource {
+export function chartSource(r: { release: ChartRelease }, chartsMirror?: string): ChartSource {
   const url = (chartsMirror ?? r.release.repo).replace(/\/$/, '');
   if (url.startsWith('oci://')) return { ref: `${url}/${r.release.chart}` };
   const name = chartsMirror ? 'bcmkube-mirror' : repoName(url);
@@ -65,7 +66,7 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) =>
 /** `helm repo add` for each repository once (sequentially: Helm locks repositories.yaml), then pulls in parallel. */
 export async function pullCharts(
   t: KubeTools,
-  releases: SelectedRelease[],
+  releases: Array<{ release: ChartRelease }>,
   dir: string,
   opts: { chartsMirror?: string; caFile?: string; concurrency: number },
 ): Promise<PulledChart[]> {

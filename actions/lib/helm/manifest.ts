@@ -20,9 +20,12 @@ export interface PlatformRelease {
   enabled: boolean;
 }
 
+/** A release without a values file: Run:ai's charts, whose values the runai action generates from the spec. */
+export type ChartRelease = Omit<PlatformRelease, 'values'>;
+
 export interface PlatformManifest {
   releases: PlatformRelease[];
-  runai: PlatformRelease[];
+  runai: ChartRelease[];
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -42,7 +45,12 @@ function checkRelease(raw: unknown, at: string, problems: string[]): PlatformRel
   str('repo', /^(https:\/\/|oci:\/\/)/, 'must start with https:// or oci://');
   str('version', /^v?\d+\.\d+\.\d+([-+].*)?$/, 'must be a pinned version like 1.2.3 (never a range or "latest")');
   str('namespace', NAME, 'must be a lower-case DNS label');
-  str('values', /^values\/[a-z0-9.-]+\.yaml$/, 'must be values/<file>.yaml');
+  if (at.startsWith('runai')) {
+    if (r.values !== undefined)
+      problems.push(
+        `${at}.values: the runai action generates Run:ai's values from the spec; remove this key (overrides go in platform.releases.<name>.values)`,
+      );
+  } else str('values', /^values\/[a-z0-9.-]+\.yaml$/, 'must be values/<file>.yaml');
   if (!Number.isInteger(r.timeoutSeconds) || (r.timeoutSeconds as number) < 30)
     problems.push(`${at}.timeoutSeconds: must be a whole number of seconds, at least 30`);
   if (!Array.isArray(r.needs) || r.needs.some((n) => typeof n !== 'string')) problems.push(`${at}.needs: must be a list of release names`);

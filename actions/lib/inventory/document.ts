@@ -2,33 +2,21 @@
 // hostname, fixed role order) so the same inventory is the same bytes and diffs stay readable.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { canonicalJson } from '../util/canonical-json.ts';
 import { StageError, UsageError } from '../util/errors.ts';
 import { findSecrets } from './secrets.ts';
 import { INVENTORY_SCHEMA_VERSION, type Inventory, type InventoryNode, type InventoryRole, type StageMark } from './types.ts';
 
 export const ROLE_ORDER: InventoryRole[] = ['control_plane', 'etcd', 'worker', 'gpu_worker'];
 
-/** A copy with every object's keys sorted (undefined members dropped), for JSON.stringify's native speed. */
-function sortKeysDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeysDeep);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined) out[k] = sortKeysDeep(v);
-    }
-    return out;
-  }
-  return value;
-}
+// one collator for every comparison: String#localeCompare would build one per call
+const byText = new Intl.Collator().compare;
 
 function normalizeNode(node: InventoryNode): InventoryNode {
   return {
     ...node,
     roles: ROLE_ORDER.filter((r) => node.roles.includes(r)),
-    addresses: [...node.addresses].sort(
-      (a, b) => a.network.localeCompare(b.network) || a.interface.localeCompare(b.interface) || a.ip.localeCompare(b.ip),
-    ),
+    addresses: [...node.addresses].sort((a, b) => byText(a.network, b.network) || byText(a.interface, b.interface) || byText(a.ip, b.ip)),
   };
 }
 
@@ -49,7 +37,7 @@ export function serializeInventory(inv: Inventory): string {
       'refusing to write an inventory that looks like it holds a secret',
       secrets.map((s) => `${s.path}: ${s.why}`),
     );
-  return `${JSON.stringify(sortKeysDeep(normalizeInventory(inv)), null, 2)}\n`;
+  return `${canonicalJson(normalizeInventory(inv), 2)}\n`;
 }
 
 export function parseInventory(text: string, source: string): Inventory {

@@ -2,6 +2,7 @@
 // put together into one PR comment (with a hidden marker, within GitHub's size limit) or one job summary.
 // Pure: the files are read and written by stage-report.ts, the comment is posted by pr-comment.ts.
 import type { Inventory, InventoryNode } from '../inventory/types.ts';
+import type { InventoryChange } from '../inventory/diff.ts';
 import { PIPELINE } from '../stages/pipeline.ts';
 import { heading, mermaidFlow, table, type FlowOutcome } from './markdown.ts';
 
@@ -13,12 +14,6 @@ export const COMMENT_LIMIT = 65_536;
 export const SUMMARY_LIMIT = 512 * 1024;
 const NODE_ROWS = 300;
 const DIFF_ROWS = 200;
-
-export interface InventoryChange {
-  hostname: string;
-  change: 'added' | 'removed' | 'changed';
-  detail: string;
-}
 
 /** What a stage run left beside its summary: small, and never a secret. */
 export interface StageFacts {
@@ -122,42 +117,6 @@ export function stageChanges(
   }
   if (outputs.changes === 'true' || outputs.changes === 'false') changes = outputs.changes === 'true';
   return { changes, counts };
-}
-
-const NODE_FIELDS: Array<[keyof InventoryNode, string]> = [
-  ['uuid', 'uuid'],
-  ['mac', 'MAC'],
-  ['roles', 'roles'],
-  ['address', 'address'],
-  ['network', 'network'],
-  ['status', 'status'],
-  ['category', 'category'],
-];
-
-function fieldText(node: InventoryNode, field: keyof InventoryNode): string {
-  const v = node[field];
-  return Array.isArray(v) ? v.join(', ') : String(v ?? '');
-}
-
-/** Nodes added, removed or changed (identity, roles, address, BCM status) between two inventories of one cluster. */
-export function diffInventories(before: Inventory, after: Inventory): InventoryChange[] {
-  const old = new Map(before.nodes.map((n) => [n.hostname, n]));
-  const now = new Map(after.nodes.map((n) => [n.hostname, n]));
-  const changes: InventoryChange[] = [];
-  for (const [hostname, n] of now) {
-    const o = old.get(hostname);
-    if (!o) {
-      changes.push({ hostname, change: 'added', detail: `${n.roles.join(', ')} at ${n.address}` });
-      continue;
-    }
-    const diffs = NODE_FIELDS.filter(([f]) => fieldText(o, f) !== fieldText(n, f)).map(
-      ([f, label]) => `${label} ${fieldText(o, f) || '(none)'} → ${fieldText(n, f) || '(none)'}`,
-    );
-    if (diffs.length) changes.push({ hostname, change: 'changed', detail: diffs.join('; ') });
-  }
-  for (const [hostname, o] of old)
-    if (!now.has(hostname)) changes.push({ hostname, change: 'removed', detail: `was ${o.roles.join(', ')}` });
-  return changes.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
 }
 
 /** One word or two for a stage's line: not run, failed, no changes, would change, changed, planned, done. */

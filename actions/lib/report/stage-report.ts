@@ -4,13 +4,12 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { loadSpecFile } from '../config/load.ts';
-import { readInventory } from '../inventory/document.ts';
-import type { Inventory } from '../inventory/types.ts';
+import type { InventoryChange } from '../inventory/diff.ts';
 import type { StageDef } from '../stages/catalog.ts';
 import { pipelineStepOf, type PipelineStep } from '../stages/pipeline.ts';
 import { errorMessage } from '../util/errors.ts';
 import { booleanInput, outDirInput, type InputSource } from './inputs.ts';
-import { diffInventories, stageChanges, type StageFacts, type StageReport } from './plan.ts';
+import { stageChanges, type StageFacts, type StageReport } from './plan.ts';
 import type { Reporter } from './reporter.ts';
 
 /** Passes everything on to the reporter it wraps, and keeps the summaries and outputs made through it. */
@@ -85,13 +84,10 @@ function targetOf(def: StageDef, inputs: InputSource): Target | undefined {
   }
 }
 
-function readIfThere(path: string, cluster: string): Inventory | undefined {
-  try {
-    const inv = readInventory(path);
-    return inv.cluster === cluster ? inv : undefined;
-  } catch {
-    return undefined;
-  }
+/** What discover-nodes found changed against the inventory it replaced (it returns that list). */
+function changedNodes(result: unknown): InventoryChange[] | undefined {
+  const changes = (result as { inventoryChanges?: unknown } | undefined)?.inventoryChanges;
+  return Array.isArray(changes) ? (changes as InventoryChange[]) : undefined;
 }
 
 /** Runs a stage and writes its report, whether it succeeds or fails. */
@@ -103,7 +99,6 @@ export async function withStageReport<T>(
 ): Promise<T> {
   const target = targetOf(def, inputs);
   if (!target) return run(inputs, reporter);
-  const before = target.step.key === 'discover-nodes' ? readIfThere(join(target.outDir, 'inventory.json'), target.cluster) : undefined;
   const rec = new RecordingReporter(reporter);
   const started = Date.now();
   let result: T | undefined;
@@ -118,9 +113,7 @@ export async function withStageReport<T>(
     throw err;
   } finally {
     try {
-      const produced = rec.outputs['inventory-path'];
-      const after = before && produced && !failed ? readIfThere(produced, target.cluster) : undefined;
-      const inventoryChanges = before && after ? diffInventories(before, after) : undefined;
+      const inventoryChanges = failed ? undefined : changedNodes(result);
       const facts: StageFacts = {
         key: target.step.key,
         action: def.action,

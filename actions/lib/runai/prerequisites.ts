@@ -4,7 +4,7 @@
 import semver from 'semver';
 import compat from '../config/compat.json' with { type: 'json' };
 import type { ClusterSpec } from '../config/types.ts';
-import type { PlatformRelease } from '../helm/manifest.ts';
+import type { ChartRelease } from '../helm/manifest.ts';
 import type { Inventory } from '../inventory/types.ts';
 
 /** How the checks name a platform release. */
@@ -40,7 +40,7 @@ export function supportedKubernetes(runaiVersion: string): { kubernetes: string;
  * describes. `platform` holds the names of helm-platform's releases: needs outside it (the other Run:ai
  * release) are checked by the phase itself.
  */
-export function prerequisiteProblems(inv: Inventory, spec: ClusterSpec, release: PlatformRelease, platform: ReadonlySet<string>): string[] {
+export function prerequisiteProblems(inv: Inventory, spec: ClusterSpec, release: ChartRelease, platform: ReadonlySet<string>): string[] {
   const problems: string[] = [];
   const k8s = inv.kubernetes;
   if (!k8s) problems.push('Kubernetes: the inventory has no kubernetes section; run the kubespray stage (bcmkube kubespray) first');

@@ -28,8 +28,10 @@ export function validUsername(value: string, field: string): string {
   return value;
 }
 
+export const isValidHostname = (value: string) => HOSTNAME.test(value);
+
 export function validHostname(value: string, field: string): string {
-  if (!HOSTNAME.test(value))
+  if (!isValidHostname(value))
     throw new UsageError(
       `${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`,
     );

@@ -5,11 +5,13 @@ import { BcmClient, type BcmAuth } from '../bcm/client.ts';
 import { parseCategories, parseNetworks, parseNode, parseStatus, parseVersion } from '../bcm/model.ts';
 import { applyStatuses, selectNodes } from '../bcm/select.ts';
 import { INVENTORY_SCHEMA_VERSION, type Inventory, type InventoryNode } from '../inventory/types.ts';
-import { readInventory, writeInventory } from '../inventory/document.ts';
+import { diffInventories, nodeDifferences, type InventoryChange } from '../inventory/diff.ts';
+import { normalizeInventory, readInventory, writeInventory } from '../inventory/document.ts';
 import { booleanInput, secretInput, type InputSource } from '../report/inputs.ts';
 import { heading, table, timingsTable, type TimedPhase } from '../report/markdown.ts';
 import type { Reporter } from '../report/reporter.ts';
 import { StageError, UsageError } from '../util/errors.ts';
+import { keepYoungGenerationSmall } from '../util/heap.ts';
 import { openStage, type StageContext } from './context.ts';
 import { timed } from './timing.ts';
 
@@ -18,6 +20,8 @@ export interface DiscoverResult {
   inventoryPath: string;
   bcmVersion?: string;
   phases: TimedPhase[];
+  /** Nodes added, removed or changed against the inventory this run replaced; absent on a first discovery. */
+  inventoryChanges?: InventoryChange[];
 }
 
 function readPemOrFile(value: string, what: string): string {
@@ -75,11 +79,18 @@ function previousInventory(path: string, cluster: string): Inventory | undefined
   }
 }
 
-/** A node BCM still knows by the same UUID keeps its facts and history, so later stages can compare runs. */
+/**
+ * A node BCM still knows by the same UUID keeps its facts and history, so later stages can compare runs. Its
+ * history grows only when something changed: a 10,000-node inventory re-discovered daily stays the same size.
+ */
 export function carryForward(node: InventoryNode, previous: Map<string, InventoryNode>): InventoryNode {
   const before = previous.get(node.uuid);
   if (!before || before.hostname !== node.hostname) return node;
-  return { ...node, ...(before.facts ? { facts: before.facts } : {}), history: [...before.history, ...node.history].slice(-HISTORY_KEPT) };
+  const changed = nodeDifferences(before, node);
+  const history = changed.length
+    ? [...before.history, ...node.history.map((h) => ({ ...h, result: `changed: ${changed.join('; ')}` }))].slice(-HISTORY_KEPT)
+    : before.history;
+  return { ...node, ...(before.facts ? { facts: before.facts } : {}), history };
 }
 
 /** GitHub caps a step summary at 1 MiB: a 10,000-node table is cut, the inventory has them all. */
@@ -97,6 +108,7 @@ export function nodeTable(all: InventoryNode[]): string {
 }
 
 export async function discoverStage(inputs: InputSource, reporter: Reporter): Promise<DiscoverResult> {
+  keepYoungGenerationSmall();
   const ctx = openStage(inputs, reporter);
   const { spec } = ctx;
   const insecure = booleanInput(inputs, 'insecure', false) || spec.bcm.insecure;
@@ -163,6 +175,7 @@ export async function discoverStage(inputs: InputSource, reporter: Reporter): Pr
       ...(previous?.runai ? { runai: previous.runai } : {}),
     };
     await timed(phases, 'write inventory', () => writeInventory(inventoryPath, inventory));
+    const inventoryChanges = previous && diffInventories(previous, normalizeInventory(inventory));
     const sorted = [...inventory.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));
     const names = (role: string) => JSON.stringify(sorted.filter((n) => n.roles.includes(role as never)).map((n) => n.hostname));
     reporter.output('inventory-path', inventoryPath);
@@ -178,7 +191,7 @@ export async function discoverStage(inputs: InputSource, reporter: Reporter): Pr
         timingsTable(phases),
       ].join('\n\n'),
     );
-    return { inventory, inventoryPath, bcmVersion, phases };
+    return { inventory, inventoryPath, bcmVersion, phases, ...(inventoryChanges ? { inventoryChanges } : {}) };
   } finally {
     client.close();
   }
