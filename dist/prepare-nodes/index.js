@@ -67486,33 +67486,42 @@ async function prepareStage(inputs, reporter) {
         const active = verdict.decisions.filter((d) => !verdict.skipped.includes(d.hostname));
         const changed = [];
         if (!ctx.plan) {
-            const toChange = active.filter((d) => d.steps.length);
-            const sudo = admin.username === 'root' ? 'sh -s' : 'sudo -n sh -s';
-            const results = await timed(phases, 'converge service user', () => adminPool.forEach(targets.filter((t) => toChange.some((d) => d.hostname === t.hostname)), async (t) => {
-                const d = toChange.find((x) => x.hostname === t.hostname);
-                const r = await adminPool.exec(t, sudo, convergeScript(spec.access.service_user, publicKey, d.steps));
-                if (r.code !== 0)
-                    throw new Error(`converge exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
-                return changedSteps(r.stdout);
-            }));
-            for (const [h, o] of results)
-                if (o.ok && o.value.length)
-                    changed.push(h);
-            changed.sort(); // results arrive in completion order; messages list them stably
-            const failed = [...results].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${o.error}`);
-            if (failed.length)
-                throw new errors/* StageError */.Zu(`converging the service user failed on ${failed.length} node(s) (changed so far: ${changed.join(', ') || 'none'})`, failed);
+            // the key is checked before any node changes: a run must not stop half-way for want of it
             const serviceKey = (0,report_inputs/* secretInput */.jY)(inputs, 'service-ssh-key', reporter, spec.access.service_user.private_key_file);
             if (!serviceKey)
                 throw new errors/* UsageError */.eb(`pass the service user's private key as ${inputs.label('service-ssh-key')} (or access.service_user.private_key_file) to prove the login`);
             const servicePool = pool(spec, { username: spec.access.service_user.name, privateKey: readMaybeFile(serviceKey) }, [hosts.text, ...adminPool.learned].join('\n'), policy === 'accept-new' ? 'strict' : policy, concurrency);
+            const sudo = admin.username === 'root' ? 'sh -s' : 'sudo -n sh -s';
+            const decisionOf = new Map(active.map((d) => [d.hostname, d]));
             try {
-                const proofs = await timed(phases, 'prove service-user login + sudo', () => servicePool.forEach(targets.filter((t) => active.some((d) => d.hostname === t.hostname)), async (t) => {
-                    const r = await servicePool.exec(t, 'sudo -n true');
-                    if (r.code !== 0)
-                        throw new Error(`'sudo -n true' as ${spec.access.service_user.name} exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+                // each node goes on to its login proof as soon as it converged: no node waits for the slowest
+                const results = await timed(phases, 'converge service user, prove its login + sudo', () => adminPool.forEach(targets.filter((t) => decisionOf.has(t.hostname)), async (t) => {
+                    const d = decisionOf.get(t.hostname);
+                    let steps = [];
+                    if (d.steps.length) {
+                        const r = await adminPool.exec(t, sudo, convergeScript(spec.access.service_user, publicKey, d.steps));
+                        if (r.code !== 0)
+                            throw new Error(`converge exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+                        steps = changedSteps(r.stdout);
+                    }
+                    try {
+                        const r = await servicePool.exec(t, 'sudo -n true');
+                        if (r.code !== 0)
+                            throw new Error(`'sudo -n true' as ${spec.access.service_user.name} exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+                        return { steps };
+                    }
+                    catch (err) {
+                        return { steps, unproven: err.message };
+                    }
                 }));
-                const unproven = [...proofs].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${o.error}`);
+                for (const [h, o] of results)
+                    if (o.ok && o.value.steps.length)
+                        changed.push(h);
+                changed.sort(); // results arrive in completion order; messages list them stably
+                const failed = [...results].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${o.error}`);
+                if (failed.length)
+                    throw new errors/* StageError */.Zu(`converging the service user failed on ${failed.length} node(s) (changed so far: ${changed.join(', ') || 'none'})`, failed);
+                const unproven = [...results].flatMap(([h, o]) => (o.ok && o.value.unproven ? [`${h}: ${o.value.unproven}`] : []));
                 if (unproven.length)
                     throw new errors/* StageError */.Zu(`the service user cannot log in and sudo on ${unproven.length} node(s) (changed this run: ${changed.join(', ') || 'none'})`, unproven);
             }

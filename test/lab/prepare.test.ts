@@ -74,6 +74,15 @@ describe('prepare-nodes on the lab', () => {
     assert.equal(inv.nodes.find((n) => n.hostname === 'cpu-03')!.facts!.containerdStorageDir, undefined);
   });
 
+  it("without the service user's private key (needed for the login proof) it refuses before changing any node", async () => {
+    const before = await userState();
+    const noKey = writeSpec('no-service-key', (s) => delete s.access.service_user.private_key_file);
+    const r = await prepare(noKey);
+    assert.equal(r.code, 2, r.out);
+    assert.match(r.out, /pass the service user's private key as .*service-ssh-key.* to prove the login/);
+    assert.deepEqual(await userState(), before, 'no node changed');
+  });
+
   it('from zero: creates the user everywhere, and the user logs in with its key and sudoes', async () => {
     const r = await prepare(spec);
     assert.equal(r.code, 0, r.out);

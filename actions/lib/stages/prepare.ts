@@ -133,27 +133,7 @@ export async function prepareStage(inputs: InputSource, reporter: Reporter): Pro
     const active = verdict.decisions.filter((d) => !verdict.skipped.includes(d.hostname));
     const changed: string[] = [];
     if (!ctx.plan) {
-      const toChange = active.filter((d) => d.steps.length);
-      const sudo = admin.username === 'root' ? 'sh -s' : 'sudo -n sh -s';
-      const results = await timed(phases, 'converge service user', () =>
-        adminPool.forEach(
-          targets.filter((t) => toChange.some((d) => d.hostname === t.hostname)),
-          async (t) => {
-            const d = toChange.find((x) => x.hostname === t.hostname)!;
-            const r = await adminPool.exec(t, sudo, convergeScript(spec.access.service_user, publicKey, d.steps));
-            if (r.code !== 0) throw new Error(`converge exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
-            return changedSteps(r.stdout);
-          },
-        ),
-      );
-      for (const [h, o] of results) if (o.ok && o.value.length) changed.push(h);
-      changed.sort(); // results arrive in completion order; messages list them stably
-      const failed = [...results].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${(o as { error: string }).error}`);
-      if (failed.length)
-        throw new StageError(
-          `converging the service user failed on ${failed.length} node(s) (changed so far: ${changed.join(', ') || 'none'})`,
-          failed,
-        );
+      // the key is checked before any node changes: a run must not stop half-way for want of it
       const serviceKey = secretInput(inputs, 'service-ssh-key', reporter, spec.access.service_user.private_key_file);
       if (!serviceKey)
         throw new UsageError(
@@ -166,18 +146,41 @@ export async function prepareStage(inputs: InputSource, reporter: Reporter): Pro
         policy === 'accept-new' ? 'strict' : policy,
         concurrency,
       );
+      const sudo = admin.username === 'root' ? 'sh -s' : 'sudo -n sh -s';
+      const decisionOf = new Map(active.map((d) => [d.hostname, d]));
       try {
-        const proofs = await timed(phases, 'prove service-user login + sudo', () =>
-          servicePool.forEach(
-            targets.filter((t) => active.some((d) => d.hostname === t.hostname)),
+        // each node goes on to its login proof as soon as it converged: no node waits for the slowest
+        const results = await timed(phases, 'converge service user, prove its login + sudo', () =>
+          adminPool.forEach(
+            targets.filter((t) => decisionOf.has(t.hostname)),
             async (t) => {
-              const r = await servicePool.exec(t, 'sudo -n true');
-              if (r.code !== 0)
-                throw new Error(`'sudo -n true' as ${spec.access.service_user.name} exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+              const d = decisionOf.get(t.hostname)!;
+              let steps: string[] = [];
+              if (d.steps.length) {
+                const r = await adminPool.exec(t, sudo, convergeScript(spec.access.service_user, publicKey, d.steps));
+                if (r.code !== 0) throw new Error(`converge exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+                steps = changedSteps(r.stdout);
+              }
+              try {
+                const r = await servicePool.exec(t, 'sudo -n true');
+                if (r.code !== 0)
+                  throw new Error(`'sudo -n true' as ${spec.access.service_user.name} exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+                return { steps };
+              } catch (err) {
+                return { steps, unproven: (err as Error).message };
+              }
             },
           ),
         );
-        const unproven = [...proofs].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${(o as { error: string }).error}`);
+        for (const [h, o] of results) if (o.ok && o.value.steps.length) changed.push(h);
+        changed.sort(); // results arrive in completion order; messages list them stably
+        const failed = [...results].filter(([, o]) => !o.ok).map(([h, o]) => `${h}: ${(o as { error: string }).error}`);
+        if (failed.length)
+          throw new StageError(
+            `converging the service user failed on ${failed.length} node(s) (changed so far: ${changed.join(', ') || 'none'})`,
+            failed,
+          );
+        const unproven = [...results].flatMap(([h, o]) => (o.ok && o.value.unproven ? [`${h}: ${o.value.unproven}`] : []));
         if (unproven.length)
           throw new StageError(
             `the service user cannot log in and sudo on ${unproven.length} node(s) (changed this run: ${changed.join(', ') || 'none'})`,
