@@ -1,16 +1,16 @@
 // The action.yml files, the bundles in dist/, and the stage catalog agree; every bundle starts under Node 24.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as yaml from 'js-yaml';
 import { renderActionYml } from '../../actions/lib/stages/action-yml.ts';
 import { STAGES } from '../../actions/lib/stages/catalog.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 function runBundle(name: string, env: Record<string, string>, args: string[] = []) {
-  const dir = mkdtempSync(join(tmpdir(), `bundle-${name}-`));
+  const dir = tempDir(`bundle-${name}-`);
   const output = join(dir, 'output');
   const summary = join(dir, 'summary');
   writeFileSync(output, '');

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { chainCommand, main, type ChainDeps } from '../../actions/lib/cli/main.ts';
@@ -14,6 +13,7 @@ import { PIPELINE } from '../../actions/lib/stages/pipeline.ts';
 import type { StageRunner } from '../../actions/lib/stages/registry.ts';
 import { StageError } from '../../actions/lib/util/errors.ts';
 import { STAGES } from '../../actions/lib/stages/catalog.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
   const r = new TerminalReporter(() => {});
@@ -70,7 +70,7 @@ describe('bcmkube CLI', () => {
   });
 
   it('keygen writes an OpenSSH keypair (private 0600) and refuses to overwrite it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'keygen-'));
+    const dir = tempDir('keygen-');
     const r = await cli('keygen', '--out', dir);
     assert.equal(r.code, 0, r.out);
     const priv = join(dir, 'service');
@@ -134,7 +134,7 @@ describe('bcmkube deploy / plan chain', () => {
   };
 
   it('deploy runs every step in order, Run:ai backend then cluster, each reading the artifact of the step before', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'chain-'));
+    const out = tempDir('chain-');
     const { calls, runner } = fakeStages();
     const r = await run('deploy', ['--spec', 'clusters/lab.yaml', '--out', out], { runner });
     assert.equal(r.code, 0, r.out);
@@ -160,7 +160,7 @@ describe('bcmkube deploy / plan chain', () => {
   });
 
   it('plan runs every step in plan mode and writes the plan document; "no changes" when no step has any', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'chain-'));
+    const out = tempDir('chain-');
     const quiet = fakeStages();
     const r = await run('plan', ['--spec', 'clusters/lab.yaml', '--out', out], { runner: quiet.runner });
     assert.equal(r.code, 0, r.out);
@@ -178,7 +178,7 @@ describe('bcmkube deploy / plan chain', () => {
   });
 
   it('stops at the first failure: later steps never run, the document says where it stopped, exit 1', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'chain-'));
+    const out = tempDir('chain-');
     const { calls, runner } = fakeStages({ failAt: 'kubespray' });
     const r = await run('deploy', ['--spec', 'clusters/lab.yaml', '--out', out], { runner });
     assert.equal(r.code, 1);
@@ -196,7 +196,7 @@ describe('bcmkube deploy / plan chain', () => {
   });
 
   it('stops before a stage that is not built yet and says so, exit 2', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'chain-'));
+    const out = tempDir('chain-');
     const stages = STAGES.map((s) => (s.action === 'helm-platform' ? { ...s, pending: 'issue 7' } : s));
     const { calls, runner } = fakeStages();
     const r = await run('deploy', ['--spec', 'clusters/lab.yaml', '--out', out], { runner, stages });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { mergeInventory, parseInventory, readInventory, serializeInventory, writeInventory } from '../../actions/lib/inventory/document.ts';
 import { findSecrets } from '../../actions/lib/inventory/secrets.ts';
 import type { Inventory, InventoryNode } from '../../actions/lib/inventory/types.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 function node(hostname: string, extra: Partial<InventoryNode> = {}): InventoryNode {
   return {
@@ -38,7 +38,7 @@ function inventory(nodes: InventoryNode[]): Inventory {
 
 describe('inventory document', () => {
   it('round-trips byte-identically through a file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'inv-'));
+    const dir = tempDir('inv-');
     const path = join(dir, 'inventory.json');
     const first = writeInventory(path, inventory([node('dgx-06'), node('dgx-05', { address: '127.0.1.6' })]));
     const again = serializeInventory(readInventory(path));
@@ -79,7 +79,7 @@ describe('inventory document', () => {
   });
 
   it('rejects a document that is not an inventory, naming the fields', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'inv-'));
+    const dir = tempDir('inv-');
     const path = join(dir, 'bad.json');
     writeFileSync(path, JSON.stringify({ schemaVersion: 9, cluster: '', nodes: [{ hostname: 'a' }] }));
     assert.throws(

@@ -1,7 +1,6 @@
 // What plan mode tells the user Kubespray must do, and the Ansible it accepts.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Inventory, InventoryNode, InventoryRole } from '../../actions/lib/inventory/types.ts';
@@ -12,6 +11,7 @@ import {
   pipEnvironment,
 } from '../../actions/lib/kubespray/ansible-env.ts';
 import { diffClusterNodes } from '../../actions/lib/kubespray/cluster-diff.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const node = (hostname: string, roles: InventoryRole[]): InventoryNode => ({
   hostname,
@@ -66,14 +66,14 @@ describe('plan: inventory against the nodes the cluster reports', () => {
 
 describe("Kubespray's ansible-core range", () => {
   it('reads minimal/maximal_ansible_version from playbooks/ansible_version.yml', () => {
-    const root = mkdtempSync(join(tmpdir(), 'ks-'));
+    const root = tempDir('ks-');
     mkdirSync(join(root, 'playbooks'));
     writeFileSync(
       join(root, 'playbooks/ansible_version.yml'),
       '- hosts: all\n  vars:\n    minimal_ansible_version: 2.16.4\n    maximal_ansible_version: 2.17.0\n',
     );
     assert.deepEqual(kubesprayAnsibleRange(root), { min: '2.16.4', max: '2.17.0' });
-    assert.equal(kubesprayAnsibleRange(mkdtempSync(join(tmpdir(), 'ks-'))), undefined);
+    assert.equal(kubesprayAnsibleRange(tempDir('ks-')), undefined);
   });
   it('parses ansible-playbook --version of ansible-core and of old Ansible', () => {
     assert.equal(parseAnsibleCoreVersion('ansible-playbook [core 2.16.14]\n  config file = None\n'), '2.16.14');

@@ -4,10 +4,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { diffInventories, type InventoryChange } from '../../actions/lib/inventory/diff.ts';
 import { writeInventory } from '../../actions/lib/inventory/document.ts';
 import type { Inventory, InventoryNode } from '../../actions/lib/inventory/types.ts';
@@ -29,16 +28,9 @@ import { TerminalReporter } from '../../actions/lib/report/reporter.ts';
 import { readStageReports, withStageReport, writeStageReport } from '../../actions/lib/report/stage-report.ts';
 import { STAGES } from '../../actions/lib/stages/catalog.ts';
 import { PIPELINE } from '../../actions/lib/stages/pipeline.ts';
+import { tempDir } from '../temp-dirs.ts';
 
-const dirs: string[] = [];
-const temp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'plan-doc-'));
-  dirs.push(d);
-  return d;
-};
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const temp = () => tempDir('plan-doc-');
 
 function node(hostname: string, extra: Partial<InventoryNode> = {}): InventoryNode {
   return {

@@ -3,13 +3,13 @@
 // catalog), the shell they run (executed here for real), and actionlint.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as yaml from 'js-yaml';
 import { STAGES } from '../../actions/lib/stages/catalog.ts';
 import { PIPELINE } from '../../actions/lib/stages/pipeline.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const DIR = '.github/workflows';
 const FILES = readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f));
@@ -35,15 +35,7 @@ type Step = {
 const steps = (job: any): Step[] => job.steps ?? [];
 const stepsUsing = (job: any, action: string) => steps(job).filter((s) => s.uses?.startsWith(action));
 
-const temps: string[] = [];
-const temp = (prefix: string) => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(d);
-  return d;
-};
-after(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
+const temp = tempDir;
 
 /** The bcmkube action a step runs, if any: ./bcmkube/actions/<name> (reusable workflows) or ./actions/<name>. */
 function bcmkubeAction(step: Step): string | undefined {
