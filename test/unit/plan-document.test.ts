@@ -30,8 +30,6 @@ import { STAGES } from '../../actions/lib/stages/catalog.ts';
 import { PIPELINE } from '../../actions/lib/stages/pipeline.ts';
 import { tempDir } from '../temp-dirs.ts';
 
-const temp = () => tempDir('plan-doc-');
-
 function node(hostname: string, extra: Partial<InventoryNode> = {}): InventoryNode {
   return {
     hostname,
@@ -295,7 +293,7 @@ describe('stage reports', () => {
   const def = (action: string) => STAGES.find((s) => s.action === action)!;
 
   it('a plan run leaves <out-dir>/plan/<step>.md (redacted) and .json; a failed one too, and the error goes on', async () => {
-    const out = temp();
+    const out = tempDir('plan-doc-');
     const lines: string[] = [];
     const reporter = new TerminalReporter((l) => lines.push(l));
     reporter.secret('hunter2-canary');
@@ -339,7 +337,7 @@ describe('stage reports', () => {
   });
 
   it("discover-nodes' report keeps the node changes the stage returns; a first discovery has none to say", async () => {
-    const out = temp();
+    const out = tempDir('plan-doc-');
     const reporter = new TerminalReporter(() => {});
     const discover = (inventoryChanges?: InventoryChange[]) =>
       withStageReport(def('discover-nodes'), flagInputs({ spec, plan: 'true', 'out-dir': out }), reporter, async (_i, r) => {
@@ -369,7 +367,7 @@ describe('stage reports', () => {
 
 describe('the report action', () => {
   function artifacts(): string {
-    const root = temp();
+    const root = tempDir('plan-doc-');
     // As download-artifact lays them out: one folder per artifact.
     for (const r of allQuiet()) writeStageReport(join(root, 'plan-0-5-1'), r);
     for (const r of allQuiet())
@@ -449,7 +447,7 @@ describe('the report action', () => {
   });
 
   it('kind deploy: the run summary from the job results, the reports and the last inventory', async () => {
-    const root = temp();
+    const root = tempDir('plan-doc-');
     writeStageReport(join(root, 'report-discover-nodes-5-1'), report('discover-nodes', { plan: false, seconds: 2, counts: { nodes: 1 } }));
     const inv = join(root, 'inventory.json');
     writeInventory(inv, inventory([node('dgx-05')]));
@@ -483,7 +481,7 @@ describe('the report action', () => {
 // Used to make sure the reports folder layout the workflows upload is what readStageReports finds.
 describe('report folders', () => {
   it('finds reports a few folders down and passes over other JSON', () => {
-    const root = temp();
+    const root = tempDir('plan-doc-');
     mkdirSync(join(root, 'a/b'), { recursive: true });
     writeFileSync(join(root, 'a/b/other.json'), '{"not":"a report"}');
     writeFileSync(join(root, 'a/b/broken.json'), '{');
@@ -520,7 +518,7 @@ describe('the report action through @actions/github', () => {
     });
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     try {
-      const dir = temp();
+      const dir = tempDir('plan-doc-');
       writeStageReport(join(dir, 'plan-0-1-1'), report('kubespray', { changes: true }));
       writeFileSync(join(dir, 'event.json'), JSON.stringify({ pull_request: { number: 7 } }));
       const run = (kubesprayChanges: boolean) => {

@@ -35,8 +35,6 @@ type Step = {
 const steps = (job: any): Step[] => job.steps ?? [];
 const stepsUsing = (job: any, action: string) => steps(job).filter((s) => s.uses?.startsWith(action));
 
-const temp = tempDir;
-
 /** The bcmkube action a step runs, if any: ./bcmkube/actions/<name> (reusable workflows) or ./actions/<name>. */
 function bcmkubeAction(step: Step): string | undefined {
   return step.uses?.match(/^\.\/(?:bcmkube\/)?actions\/([a-z-]+)$/)?.[1];
@@ -339,7 +337,7 @@ describe('plan.yml', () => {
 
 /** Runs a step's run: script with bash -e, as Actions does, and returns what it wrote to GITHUB_OUTPUT. */
 function runStep(script: string, env: Record<string, string>, cwd = process.cwd()) {
-  const dir = temp('step-');
+  const dir = tempDir('step-');
   const output = join(dir, 'output');
   writeFileSync(output, '');
   const r = spawnSync('bash', ['-e', '-c', script], {
@@ -377,7 +375,7 @@ describe('the shell the workflows run', () => {
   });
 
   it('plan.yml finds the changed specs: renamed under the new name, deleted ones never, all when helm/ changes', () => {
-    const repo = temp('plan-git-');
+    const repo = tempDir('plan-git-');
     const git = (...args: string[]) => {
       const r = spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: repo, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
@@ -416,7 +414,7 @@ describe('the shell the workflows run', () => {
   });
 
   it('pick-inventory.sh: the latest earlier step of this run (highest attempt), else the earlier run; a clear error else', () => {
-    const dir = temp('pick-');
+    const dir = tempDir('pick-');
     const put = (where: string, name: string) => {
       mkdirSync(join(dir, where, name), { recursive: true });
       writeFileSync(join(dir, where, name, 'inventory.json'), '{}');
