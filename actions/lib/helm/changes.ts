@@ -1,5 +1,6 @@
 // Install, upgrade or leave alone: each selected release against what `helm list` and `helm get values` say
 // is deployed. A release is unchanged only when its chart version, its values and its health all match.
+import * as semver from 'semver';
 import { canonicalJson } from '../util/canonical-json.ts';
 import { UsageError } from '../util/errors.ts';
 import type { DeployedRelease } from './cluster.ts';
@@ -13,11 +14,20 @@ export function deployedVersion(d: DeployedRelease, chart: string): string {
   return d.chart.startsWith(`${chart}-`) ? d.chart.slice(chart.length + 1) : d.chart;
 }
 
+/**
+ * Chart versions as charts report them: `v1.16.0` (what we pin) and `1.16.0` (what the knative-operator
+ * archive's Chart.yaml says, so what helm list shows) are the same version.
+ */
+export function sameChartVersion(a: string, b: string): boolean {
+  const [va, vb] = [semver.valid(a), semver.valid(b)];
+  return va && vb ? semver.eq(va, vb) && semver.parse(va)!.build.join('.') === semver.parse(vb)!.build.join('.') : a === b;
+}
+
 export function planChange(sel: SelectedRelease, deployed: DeployedRelease | undefined, deployedValues: Values | undefined): ReleaseChange {
   if (!deployed) return { action: 'install' };
   const from = deployedVersion(deployed, sel.release.chart);
   const why: string[] = [];
-  if (from !== sel.release.version) why.push(`chart ${from} → ${sel.release.version}`);
+  if (!sameChartVersion(from, sel.release.version)) why.push(`chart ${from} → ${sel.release.version}`);
   if (canonicalJson(deployedValues ?? {}) !== canonicalJson(sel.values)) why.push('values changed');
   if (deployed.status !== 'deployed') why.push(`last status ${deployed.status}`);
   return why.length ? { action: 'upgrade', from, to: sel.release.version, why } : { action: 'unchanged', version: from };

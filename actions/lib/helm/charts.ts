@@ -6,6 +6,7 @@ import * as yaml from 'js-yaml';
 import { StageError } from '../util/errors.ts';
 import { runHelm, type KubeTools } from './kube-tools.ts';
 import type { ChartRelease } from './manifest.ts';
+import { parseRendered } from './rendered.ts';
 import type { SelectedRelease, Values } from './selection.ts';
 
 export interface ChartSource {
@@ -102,6 +103,8 @@ export interface RenderResult {
   ok: boolean;
   /** Objects rendered (kind/name), when it rendered. */
   objects: string[];
+  /** Documents read only in part (see rendered.ts). */
+  warnings: string[];
   error?: string;
   lint?: string;
 }
@@ -126,16 +129,15 @@ export async function renderChart(
     kubeVersion,
     ...f,
   ]);
-  if (tpl.code !== 0) return { release: r.release.name, ok: false, objects: [], error: lastLines(tpl.stderr || tpl.stdout) };
-  const objects = yaml
-    .loadAll(tpl.stdout)
-    .filter((d): d is Values => Boolean(d) && typeof d === 'object')
-    .map((d) => `${String(d.kind)}/${String((d.metadata as Values | undefined)?.name ?? '')}`);
-  if (!lint) return { release: r.release.name, ok: true, objects };
+  if (tpl.code !== 0)
+    return { release: r.release.name, ok: false, objects: [], warnings: [], error: lastLines(tpl.stderr || tpl.stdout) };
+  const parsed = parseRendered(tpl.stdout, `${r.release.name}: helm template`);
+  const objects = parsed.objects.map((o) => `${o.kind}/${o.name}`);
+  const done = { release: r.release.name, objects, warnings: parsed.warnings };
+  if (!lint) return { ...done, ok: true };
   const checked = await runHelm(t, ['lint', archive, '--namespace', r.release.namespace, '--kube-version', kubeVersion, ...f]);
-  if (checked.code !== 0)
-    return { release: r.release.name, ok: false, objects, error: `lint: ${lastLines(checked.stdout + checked.stderr)}` };
-  return { release: r.release.name, ok: true, objects };
+  if (checked.code !== 0) return { ...done, ok: false, error: `lint: ${lastLines(checked.stdout + checked.stderr)}` };
+  return { ...done, ok: true };
 }
 
 export type { Values };

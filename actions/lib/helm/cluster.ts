@@ -1,7 +1,8 @@
 // What helm-platform reads from and changes in the cluster: deployed releases, namespaces with their labels,
-// the Grafana admin Secret, the default StorageClass, KnativeServing, one `helm upgrade --install`, and the
+// the Grafana admin Secret, the default StorageClass, one `helm upgrade --install`, and the
 // checks after install (rollout status, allocatable GPUs, a CUDA smoke pod).
 import * as yaml from 'js-yaml';
+import { parseRendered } from './rendered.ts';
 import { StageError } from '../util/errors.ts';
 import { runHelm, runKubectl, upgradeInstallArgs, type KubeTools, type ReleaseInstall } from './kube-tools.ts';
 import type { Values } from './selection.ts';
@@ -166,29 +167,30 @@ export async function ensureDefaultStorageClass(t: KubeTools, name: string): Pro
   return changes.map((c) => `${c.name}: default=${c.value}`);
 }
 
-/** The Knative operator's KnativeServing resource (and its namespace) at the given serving version. */
-export function knativeServingManifests(version: string): object[] {
-  return [
-    namespaceManifest('knative-serving', { 'app.kubernetes.io/name': 'knative-serving' }),
-    {
-      apiVersion: 'operator.knative.dev/v1beta1',
-      kind: 'KnativeServing',
-      metadata: { name: 'knative-serving', namespace: 'knative-serving' },
-      spec: { version },
-    },
-  ];
+/** What verification checks in a release: its workloads, and what prometheus-operator turns into StatefulSets. */
+export interface WorkloadCheck {
+  kind: string;
+  name: string;
+  namespace: string;
+  /** rollout: `kubectl rollout status`; available: the operator's Available condition (its StatefulSet is ready). */
+  how: 'rollout' | 'available';
 }
 
-/** Deployments, DaemonSets and StatefulSets in a release's manifest (what rollout status can check). */
-export function workloadsOf(manifest: string, namespace: string): Array<{ kind: string; name: string; namespace: string }> {
-  return yaml
-    .loadAll(manifest)
-    .filter((d): d is Values => Boolean(d) && typeof d === 'object')
-    .filter((d) => ['Deployment', 'DaemonSet', 'StatefulSet'].includes(String(d.kind)))
-    .map((d) => {
-      const md = (d.metadata ?? {}) as { name?: string; namespace?: string };
-      return { kind: String(d.kind).toLowerCase(), name: md.name ?? '', namespace: md.namespace ?? namespace };
-    });
+const ROLLOUT_KINDS = ['Deployment', 'DaemonSet', 'StatefulSet'];
+/** prometheus-operator's resources whose StatefulSet (volume claims included) only the operator creates. */
+const OPERATOR_KINDS: Record<string, string> = {
+  Prometheus: 'prometheuses.monitoring.coreos.com',
+  Alertmanager: 'alertmanagers.monitoring.coreos.com',
+};
+
+/** Deployments, DaemonSets and StatefulSets in a release's manifest, and its Prometheus and Alertmanager resources. */
+export function workloadsOf(manifest: string, namespace: string): WorkloadCheck[] {
+  return parseRendered(manifest, 'helm get manifest').objects.flatMap((o): WorkloadCheck[] => {
+    const ns = o.namespace ?? namespace;
+    if (ROLLOUT_KINDS.includes(o.kind)) return [{ kind: o.kind.toLowerCase(), name: o.name, namespace: ns, how: 'rollout' }];
+    const resource = OPERATOR_KINDS[o.kind];
+    return resource ? [{ kind: resource, name: o.name, namespace: ns, how: 'available' }] : [];
+  });
 }
 
 /** `kubectl rollout status` for every workload the release created; the failures, one line each. */
@@ -197,8 +199,18 @@ export async function verifyRollout(t: KubeTools, release: string, namespace: st
   if (m.code !== 0) return [`${release}: helm get manifest failed: ${first(m.stderr)}`];
   const problems: string[] = [];
   for (const w of workloadsOf(m.stdout, namespace)) {
-    const r = await runKubectl(t, ['rollout', 'status', `${w.kind}/${w.name}`, '--namespace', w.namespace, `--timeout=${timeoutSeconds}s`]);
-    if (r.code !== 0) problems.push(`${release}: ${w.kind}/${w.name} in ${w.namespace} did not roll out: ${first(r.stderr || r.stdout)}`);
+    const ref = `${w.kind}/${w.name}`;
+    const timeout = `--timeout=${timeoutSeconds}s`;
+    const r = await runKubectl(
+      t,
+      w.how === 'rollout'
+        ? ['rollout', 'status', ref, '--namespace', w.namespace, timeout]
+        : ['wait', ref, '--namespace', w.namespace, '--for=condition=Available', timeout],
+    );
+    if (r.code !== 0)
+      problems.push(
+        `${release}: ${ref} in ${w.namespace} ${w.how === 'rollout' ? 'did not roll out' : 'is not Available (its StatefulSet or volume claims)'}: ${first(r.stderr || r.stdout)}`,
+      );
   }
   return problems;
 }

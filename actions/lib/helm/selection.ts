@@ -53,13 +53,10 @@ export function mergeValues(base: Values, over: Values): Values {
 }
 
 /** Values the spec decides, so a user never has to repeat the spec in values. */
-export function derivedValues(name: string, spec: ClusterSpec, enabled: ReadonlySet<string>): Values {
+export function derivedValues(name: string, spec: ClusterSpec): Values {
   switch (name) {
     case 'gpu-operator':
-      return {
-        driver: { enabled: spec.platform.gpu_driver },
-        dcgmExporter: { serviceMonitor: { enabled: enabled.has('kube-prometheus-stack') } },
-      };
+      return { driver: { enabled: spec.platform.gpu_driver } };
     case 'ingress-nginx':
       // Run:ai's URL uses runai.ingress_port: the controller's HTTPS NodePort must be that port.
       return { controller: { service: { nodePorts: { https: spec.runai.ingress_port } } } };
@@ -139,7 +136,7 @@ export function selectPlatform(manifest: PlatformManifest, spec: ClusterSpec, re
     }
     for (const s of findInlineSecrets(baseValues))
       problems.push(`helm/${r.values}: ${s.path} holds a value; secrets never go in values files (they come from inputs into Secrets)`);
-    const overrides = mergeValues(derivedValues(r.name, spec, enabled), o.values ?? {});
+    const overrides = mergeValues(derivedValues(r.name, spec), o.values ?? {});
     if (r.name === 'knative-operator') {
       knative = knativeServingVersion(release.version);
       const minor = Number(knative.split('.')[1]);

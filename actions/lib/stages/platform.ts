@@ -14,7 +14,6 @@ import {
   deployedValues,
   ensureDefaultStorageClass,
   ensureNamespace,
-  knativeServingManifests,
   listReleases,
   secretExists,
   upgradeInstall,
@@ -25,6 +24,7 @@ import {
   type SmokeResult,
 } from '../helm/cluster.ts';
 import { runDag, type StepResult } from '../helm/dag.ts';
+import { knativeServingManifests, waitForKnativeServing } from '../helm/knative.ts';
 import { openKubeTools, type KubeTools } from '../helm/kube-tools.ts';
 import { loadPlatformManifest, platformDir } from '../helm/manifest.ts';
 import { platformSteps, selectPlatform, type PlatformSelection, type SelectedRelease, type Values } from '../helm/selection.ts';
@@ -160,6 +160,7 @@ async function prepareCharts(
   const renders = await mapLimit(sel.releases, concurrency, (r) =>
     renderChart(t, r, charts.get(r.release.name)!.archive, valuesFiles.get(r.release.name)!, ctx.spec.kubernetes.version, lint),
   );
+  for (const w of renders.flatMap((r) => r.warnings)) ctx.reporter.warning(w, 'helm-platform');
   return { charts, valuesFiles, renders };
 }
 
@@ -358,7 +359,8 @@ export async function platformStage(inputs: InputSource, reporter: Reporter): Pr
           return { ok: true, value: changed.length ? { outcome: 'applied', detail: changed.join(', ') } : { outcome: 'unchanged' } };
         }
         const changed = await applyManifests(t, knativeServingManifests(sel.knativeServingVersion!), 'KnativeServing');
-        return { ok: true, value: { outcome: changed ? 'applied' : 'unchanged' } };
+        await waitForKnativeServing(t, verify.timeout_seconds);
+        return { ok: true, value: { outcome: changed ? 'applied' : 'unchanged', detail: 'Ready (Kourier ingress)' } };
       } catch (err) {
         reporter.error(errorMessage(err), `${name} failed`);
         return { ok: false, value: { outcome: 'failed', detail: errorMessage(err) } };
