@@ -129,8 +129,7 @@ export async function renderChart(
     kubeVersion,
     ...f,
   ]);
-  if (tpl.code !== 0)
-    return { release: r.release.name, ok: false, objects: [], warnings: [], error: lastLines(tpl.stderr || tpl.stdout) };
+  if (tpl.code !== 0) return { release: r.release.name, ok: false, objects: [], warnings: [], error: lastLines(tpl.stderr || tpl.stdout) };
   const parsed = parseRendered(tpl.stdout, `${r.release.name}: helm template`);
   const objects = parsed.objects.map((o) => `${o.kind}/${o.name}`);
   const done = { release: r.release.name, objects, warnings: parsed.warnings };
