@@ -8,7 +8,7 @@ import * as yaml from 'js-yaml';
 import { findInlineSecrets } from '../../actions/lib/config/semantics.ts';
 import { parseSpec } from '../../actions/lib/config/load.ts';
 import type { ClusterSpec } from '../../actions/lib/config/types.ts';
-import { namespaceConflicts, planChange } from '../../actions/lib/helm/changes.ts';
+import { namespaceConflicts, planChange, sameChartVersion } from '../../actions/lib/helm/changes.ts';
 import { canonicalJson } from '../../actions/lib/util/canonical-json.ts';
 import { chartSource, repoName } from '../../actions/lib/helm/charts.ts';
 import { allocatableGpus, defaultClassChanges, workloadsOf } from '../../actions/lib/helm/cluster.ts';
@@ -42,17 +42,33 @@ describe('platform selection', () => {
     assert.equal(platformSteps(sel).length, 10);
   });
 
-  it('derives values from the spec: GPU driver, DCGM ServiceMonitor with Prometheus, ingress HTTPS port = runai.ingress_port', () => {
+  it('derives values from the spec: GPU driver, ingress HTTPS port = runai.ingress_port', () => {
     const sel = select(
       'platform:\n  gpu_driver: true\n  releases:\n    kube-prometheus-stack: { enabled: false }\n    prometheus-adapter: { enabled: false }\nrunai:\n  ingress_port: 31443\n',
     );
     const gpu = sel.releases.find((r) => r.release.name === 'gpu-operator')!;
-    assert.deepEqual(gpu.overrides, { driver: { enabled: true }, dcgmExporter: { serviceMonitor: { enabled: false } } });
+    assert.deepEqual(gpu.overrides, { driver: { enabled: true } });
     assert.equal((gpu.values.driver as Values).enabled, true);
     assert.deepEqual((gpu.values.driver as Values).rdma, { enabled: false }, 'the values file survives the merge');
     const ingress = sel.releases.find((r) => r.release.name === 'ingress-nginx')!;
     assert.deepEqual(((ingress.values.controller as Values).service as Values).nodePorts, { http: 30080, https: 31443 });
     assert.equal((select().releases.find((r) => r.release.name === 'gpu-operator')!.overrides.driver as Values).enabled, false);
+  });
+
+  it('DCGM metrics reach Prometheus through one path: the gpu-metrics scrape job, never also the operator’s ServiceMonitor', () => {
+    const gpu = select().releases.find((r) => r.release.name === 'gpu-operator')!.values as any;
+    const kps = select().releases.find((r) => r.release.name === 'kube-prometheus-stack')!.values as any;
+    assert.deepEqual([gpu.dcgmExporter.enabled, gpu.dcgmExporter.serviceMonitor.enabled], [true, false]);
+    const jobs = kps.prometheus.prometheusSpec.additionalScrapeConfigs;
+    assert.deepEqual(
+      jobs.map((j: any) => j.job_name),
+      ['gpu-metrics'],
+    );
+    assert.ok(
+      jobs[0].relabel_configs.some((r: any) => r.action === 'keep' && r.regex === 'nvidia-dcgm-exporter'),
+      'only the DCGM exporter endpoints',
+    );
+    assert.ok(jobs[0].relabel_configs.some((r: any) => r.target_label === 'kubernetes_node'));
   });
 
   it("the spec's version and values override the manifest's; lists are replaced, maps merged (Helm's rule)", () => {
@@ -176,6 +192,21 @@ describe('plan per release', () => {
     assert.equal(canonicalJson({ b: 1, a: [{ d: 1, c: 2 }] }), canonicalJson({ a: [{ c: 2, d: 1 }], b: 1 }));
   });
 
+  it('compares versions as charts report them: pinned v1.16.0 is the knative-operator archive’s 1.16.0 (unchanged, no upgrade every run)', () => {
+    const kn = sel.releases.find((r) => r.release.name === 'knative-operator')!;
+    assert.equal(kn.release.version, 'v1.16.0');
+    const at = { name: 'knative-operator', namespace: 'knative-operator', status: 'deployed', revision: 1 };
+    assert.deepEqual(planChange(kn, { ...at, chart: 'knative-operator-1.16.0' }, kn.values), { action: 'unchanged', version: '1.16.0' });
+    assert.deepEqual(planChange(kn, { ...at, chart: 'knative-operator-1.15.2' }, kn.values), {
+      action: 'upgrade',
+      from: '1.15.2',
+      to: 'v1.16.0',
+      why: ['chart 1.15.2 → v1.16.0'],
+    });
+    assert.ok(sameChartVersion('v25.3.3', '25.3.3') && sameChartVersion('1.0.0', '1.0.0'));
+    assert.ok(!sameChartVersion('1.16.0', '1.16.1') && !sameChartVersion('1.0.0+a', '1.0.0+b') && !sameChartVersion('1.0.0-rc.1', '1.0.0'));
+  });
+
   it('refuses a release Helm has in another namespace, saying how to fix it', () => {
     assert.throws(
       () => namespaceConflicts(sel.releases, [{ ...deployed, namespace: 'monitoring' }]),
@@ -221,12 +252,17 @@ describe('cluster checks (pure parts)', () => {
     assert.throws(() => defaultClassChanges([], 'local-path'), /StorageClass local-path does not exist/);
   });
 
-  it('finds the workloads of a release manifest and the GPUs each node advertises', () => {
+  it('finds the workloads of a release manifest (Prometheus and Alertmanager too: their StatefulSets come from the operator) and the GPUs each node advertises', () => {
     const manifestText =
-      'kind: Deployment\nmetadata: {name: a}\n---\nkind: Service\nmetadata: {name: s}\n---\nkind: DaemonSet\nmetadata: {name: d, namespace: other}\n';
+      'kind: Deployment\nmetadata: {name: a}\n---\nkind: Service\nmetadata: {name: s}\n---\nkind: DaemonSet\nmetadata: {name: d, namespace: other}\n' +
+      '---\n# Source: kube-prometheus-stack/templates/prometheus/prometheus.yaml\nkind: Prometheus\nmetadata:\n  name: kps-prometheus\n  namespace: prometheus\n' +
+      '---\nkind: Alertmanager\nmetadata: {name: kps-alertmanager}\n---\nkind: StatefulSet\nmetadata: {name: st}\n';
     assert.deepEqual(workloadsOf(manifestText, 'ns'), [
-      { kind: 'deployment', name: 'a', namespace: 'ns' },
-      { kind: 'daemonset', name: 'd', namespace: 'other' },
+      { kind: 'deployment', name: 'a', namespace: 'ns', how: 'rollout' },
+      { kind: 'daemonset', name: 'd', namespace: 'other', how: 'rollout' },
+      { kind: 'prometheuses.monitoring.coreos.com', name: 'kps-prometheus', namespace: 'prometheus', how: 'available' },
+      { kind: 'alertmanagers.monitoring.coreos.com', name: 'kps-alertmanager', namespace: 'ns', how: 'available' },
+      { kind: 'statefulset', name: 'st', namespace: 'ns', how: 'rollout' },
     ]);
     const nodes = JSON.stringify({
       items: [
@@ -265,6 +301,12 @@ describe('helm/values', () => {
     assert.deepEqual([lp.storageClass.defaultClass, lp.storageClass.name], [true, 'local-path']);
     const ingress = readValues('values/ingress-nginx.yaml') as any;
     assert.deepEqual([ingress.controller.service.type, ingress.controller.service.nodePorts.http], ['NodePort', 30080]);
+    assert.equal(ingress.controller.ingressClassResource.default, true, 'Run:ai needs a default IngressClass');
+    assert.deepEqual(lp.helperImage, { repository: 'docker.io/library/busybox', tag: '1.37.0' }, 'a pinned helper image, not latest');
+    assert.deepEqual([kps.kubeProxy.enabled, kps.kubeEtcd.enabled], [false, false], 'Kubespray: kube-proxy metrics on 127.0.0.1, etcd on the host');
+    assert.deepEqual(kps['prometheus-node-exporter'].prometheus.monitor.relabelings, [
+      { sourceLabels: ['__meta_kubernetes_pod_node_name'], action: 'replace', targetLabel: 'kubernetes_node' },
+    ]);
     for (const f of ['prometheus-adapter', 'metrics-server', 'lws', 'local-path-provisioner'])
       assert.ok(
         (readValues(`values/${f}.yaml`) as any).tolerations.some((t: any) => t.key === 'node-role.kubernetes.io/control-plane'),

@@ -19,8 +19,8 @@ export function deployedVersion(d: DeployedRelease, chart: string): string {
  * archive's Chart.yaml says, so what helm list shows) are the same version.
  */
 export function sameChartVersion(a: string, b: string): boolean {
-  const [va, vb] = [semver.valid(a), semver.valid(b)];
-  return va && vb ? semver.eq(va, vb) && semver.parse(va)!.build.join('.') === semver.parse(vb)!.build.join('.') : a === b;
+  const [va, vb] = [semver.parse(a), semver.parse(b)];
+  return va && vb ? va.compare(vb) === 0 && va.build.join('.') === vb.build.join('.') : a === b;
 }
 
 export function planChange(sel: SelectedRelease, deployed: DeployedRelease | undefined, deployedValues: Values | undefined): ReleaseChange {
