@@ -110,8 +110,8 @@ describe('helm-platform stage on the lab', () => {
       );
       assert.match(
         sub(u)[2]!,
-        new RegExp(`/charts/${rel.name}/${rel.chart}-${rel.version.replace(/\./g, '\\.')}\\.tgz$`),
-        'the pulled archive is installed',
+        new RegExp(`/charts/${rel.name}/${rel.chart}-v?${rel.version.replace(/^v/, '').replace(/\./g, '\\.')}\\.tgz$`),
+        'the pulled archive is installed (named by the version its Chart.yaml reports: knative-operator 1.16.0 for pin v1.16.0)',
       );
       assert.ok(!u.argv.some((a) => a.startsWith('--set')), 'values only from files');
       for (const need of rel.needs) assert.ok(u.start >= byName.get(need)!.end, `${rel.name} started before ${need} finished`);
@@ -130,6 +130,20 @@ describe('helm-platform stage on the lab', () => {
     assert.ok(secretApply.end <= byName.get('kube-prometheus-stack')!.start, 'the Secret exists before Grafana starts');
     const knative = lines.find((l) => l.objects?.some((o: any) => o.kind === 'KnativeServing'))!;
     assert.ok(knative.start >= byName.get('knative-operator')!.end, 'KnativeServing after its operator');
+    const waits = lines.filter((l) => l.tool === 'kubectl' && sub(l)[0] === 'wait');
+    const ready = waits.find((l) => sub(l)[1] === 'knativeserving/knative-serving')!;
+    assert.ok(ready.argv.includes('--for=condition=Ready') && ready.start >= knative.end, 'then waits until KnativeServing is Ready');
+    assert.deepEqual(
+      waits
+        .filter((l) => l.argv.includes('--for=condition=Available'))
+        .map((l) => `${sub(l)[1]} ${l.argv[l.argv.indexOf('--namespace') + 1]}`)
+        .sort(),
+      [
+        'alertmanagers.monitoring.coreos.com/kube-prometheus-stack-alertmanager prometheus',
+        'prometheuses.monitoring.coreos.com/kube-prometheus-stack-prometheus prometheus',
+      ],
+      'Prometheus and Alertmanager are checked: their StatefulSets (and volume claims) come from prometheus-operator, not the chart',
+    );
     assert.ok(
       applied.some(
         (a) =>
@@ -177,7 +191,12 @@ describe('helm-platform stage on the lab', () => {
     assert.ok(!JSON.stringify(ups.map((u) => u.values)).match(/adminPassword|sha256/), 'no values file holds a secret');
   });
 
-  it('a re-run with nothing changed installs nothing and reports every release unchanged', async () => {
+  it('a re-run with nothing changed plans and reports every release unchanged (knative-operator 1.16.0 = pin v1.16.0) and installs nothing', async () => {
+    const plan = await platform('--plan');
+    assert.equal(plan.code, 0, plan.out);
+    assert.match(plan.out, /Would change: 0 install, 0 upgrade, 8 unchanged\. Nothing was changed\./);
+    assert.match(plan.out, /\| knative-operator \| knative-operator@v1\.16\.0 \| knative-operator \| unchanged \|/);
+    assert.deepEqual(new Set(Object.values(releasesOut(plan.outputs))), new Set(['unchanged']));
     const n = log().length;
     const r = await platform();
     assert.equal(r.code, 0, r.out);

@@ -92,13 +92,19 @@ describe('Knative Serving for Run:ai', () => {
   it('waits for Ready; on a timeout names it and keeps the resource for inspection', async () => {
     const dir = tempDir('knative-');
     const kubectl = join(dir, 'kubectl');
-    writeFileSync(kubectl, `#!/bin/sh\necho "$@" > ${dir}/argv\necho 'error: timed out waiting for the condition on knativeservings/knative-serving' >&2\nexit 1\n`);
+    writeFileSync(
+      kubectl,
+      `#!/bin/sh\necho "$@" > ${dir}/argv\necho 'error: timed out waiting for the condition on knativeservings/knative-serving' >&2\nexit 1\n`,
+    );
     chmodSync(kubectl, 0o755);
     const t = { helm: 'helm', kubectl, kubeconfig: join(dir, 'kc'), env: process.env };
     await assert.rejects(
       waitForKnativeServing(t, 7),
       /KnativeServing knative-serving\/knative-serving was not Ready within 7s \(platform\.verify\.timeout_seconds\): error: timed out waiting for the condition.*; it is kept for inspection: kubectl -n knative-serving get knativeserving\/knative-serving -o yaml/,
     );
-    assert.match(readFileSync(join(dir, 'argv'), 'utf8'), /wait knativeserving\/knative-serving --namespace knative-serving --for=condition=Ready --timeout=7s/);
+    assert.match(
+      readFileSync(join(dir, 'argv'), 'utf8'),
+      /wait knativeserving\/knative-serving --namespace knative-serving --for=condition=Ready --timeout=7s/,
+    );
   });
 });

@@ -303,7 +303,11 @@ describe('helm/values', () => {
     assert.deepEqual([ingress.controller.service.type, ingress.controller.service.nodePorts.http], ['NodePort', 30080]);
     assert.equal(ingress.controller.ingressClassResource.default, true, 'Run:ai needs a default IngressClass');
     assert.deepEqual(lp.helperImage, { repository: 'docker.io/library/busybox', tag: '1.37.0' }, 'a pinned helper image, not latest');
-    assert.deepEqual([kps.kubeProxy.enabled, kps.kubeEtcd.enabled], [false, false], 'Kubespray: kube-proxy metrics on 127.0.0.1, etcd on the host');
+    assert.deepEqual(
+      [kps.kubeProxy.enabled, kps.kubeEtcd.enabled],
+      [false, false],
+      'Kubespray: kube-proxy metrics on 127.0.0.1, etcd on the host',
+    );
     assert.deepEqual(kps['prometheus-node-exporter'].prometheus.monitor.relabelings, [
       { sourceLabels: ['__meta_kubernetes_pod_node_name'], action: 'replace', targetLabel: 'kubernetes_node' },
     ]);

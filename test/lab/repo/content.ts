@@ -72,9 +72,18 @@ export function standinLauncher(tool: 'helm' | 'kubectl'): string {
   ].join('\n');
 }
 
+/**
+ * The version a real chart's Chart.yaml reports where it differs from our pin, so the lab's archive says
+ * what the real one does: Knative's release scripts write 1.16.0 into the chart of tag v1.16.0.
+ */
+const REPORTED_VERSION: Record<string, (pinned: string) => string> = { 'knative-operator': (v) => v.replace(/^v/, '') };
+
 export async function buildRepoContent(dir: string, opts: { helm: string; kubectl: string; manifestPath: string }): Promise<RepoContent> {
   const manifest = loadPlatformManifest(opts.manifestPath);
-  const charts = [...manifest.releases, ...manifest.runai].map((r) => ({ name: r.chart, version: r.version }));
+  const charts = [...manifest.releases, ...manifest.runai].map((r) => ({
+    name: r.chart,
+    version: REPORTED_VERSION[r.chart]?.(r.version) ?? r.version,
+  }));
   const stamp = createHash('sha256')
     .update(JSON.stringify(charts))
     .update(treeHash(join(HERE, 'chart-template')))

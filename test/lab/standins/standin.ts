@@ -226,7 +226,8 @@ function helm(): void {
   const namespace = flag('--namespace', '-n') ?? 'default';
   if (sub === 'upgrade' || sub === 'install') {
     const [, name, chart] = positionals();
-    const version = flag('--version') ?? '';
+    // Helm records the version the chart's Chart.yaml says (a pulled archive is named after it), not --version.
+    const version = /-(v?\d+\.\d+\.\d+[^/]*)\.tgz$/.exec(chart ?? '')?.[1] ?? flag('--version') ?? '';
     const behaviour = config.releases?.[name!] ?? {};
     if (behaviour.delayMs) sleep(behaviour.delayMs);
     const fails =
