@@ -77,12 +77,13 @@ export function standinLauncher(tool: 'helm' | 'kubectl'): string {
  * what the real one does: Knative's release scripts write 1.16.0 into the chart of tag v1.16.0.
  */
 const REPORTED_VERSION: Record<string, (pinned: string) => string> = { 'knative-operator': (v) => v.replace(/^v/, '') };
+export const reportedVersion = (chart: string, pinned: string): string => REPORTED_VERSION[chart]?.(pinned) ?? pinned;
 
 export async function buildRepoContent(dir: string, opts: { helm: string; kubectl: string; manifestPath: string }): Promise<RepoContent> {
   const manifest = loadPlatformManifest(opts.manifestPath);
   const charts = [...manifest.releases, ...manifest.runai].map((r) => ({
     name: r.chart,
-    version: REPORTED_VERSION[r.chart]?.(r.version) ?? r.version,
+    version: reportedVersion(r.chart, r.version),
   }));
   const stamp = createHash('sha256')
     .update(JSON.stringify(charts))
