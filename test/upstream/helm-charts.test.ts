@@ -64,7 +64,7 @@ function knownValues(chart: string): Values {
  * Every key path of `ours` the chart does not know: absent from `known` (where known is a non-empty map),
  * or a map where the chart has a scalar or list. An empty map or null in the chart is free-form.
  */
-export function unknownKeys(chart: string, ours: Values, known: Values, at = ''): string[] {
+function unknownKeys(chart: string, ours: Values, known: Values, at = ''): string[] {
   return Object.entries(ours).flatMap(([k, v]) => {
     const path = at ? `${at}.${k}` : k;
     if (!at && k === 'global') return [];
