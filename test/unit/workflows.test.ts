@@ -69,7 +69,11 @@ function assertStageInputs(file: string, jobs: Record<string, any>): number {
         assert.ok(input, `${file} ${id}: ${action} has no input '${key}'`);
         if (/secrets\./.test(String(value))) {
           assert.ok(input.secret, `${file} ${id}: ${key} gets a secret but is not a secret input`);
-          assert.equal(value, `\${{ secrets.${input.workflowSecret} }}`, `${file} ${id}: ${key} is filled from the secret the catalog names`);
+          assert.equal(
+            value,
+            `\${{ secrets.${input.workflowSecret} }}`,
+            `${file} ${id}: ${key} is filled from the secret the catalog names`,
+          );
         }
       }
       for (const req of def.inputs.filter((i) => i.required))
@@ -360,7 +364,12 @@ describe('deploy.yml (reusable)', () => {
       default: false,
     });
     for (const [id, job] of Object.entries(jobs))
-      if (!gated.some(([g]) => g === id)) assert.equal(steps(job).find((x) => x.with?.kind === 'gate'), undefined, id);
+      if (!gated.some(([g]) => g === id))
+        assert.equal(
+          steps(job).find((x) => x.with?.kind === 'gate'),
+          undefined,
+          id,
+        );
   });
 
   it('checks out a private or internal bcmkube with the optional BCMKUBE_TOKEN, and only that checkout', () => {
@@ -369,7 +378,8 @@ describe('deploy.yml (reusable)', () => {
       const bcmkube = checkouts.filter((c) => c.with?.path === 'bcmkube');
       assert.equal(bcmkube.length, 1, id);
       assert.equal(bcmkube[0]!.with!.token, BCMKUBE_TOKEN, id);
-      for (const c of checkouts.filter((x) => x.with?.path !== 'bcmkube')) assert.equal(c.with?.token, undefined, `${id}: the caller's own checkout`);
+      for (const c of checkouts.filter((x) => x.with?.path !== 'bcmkube'))
+        assert.equal(c.with?.token, undefined, `${id}: the caller's own checkout`);
     }
     assert.equal(call.secrets.BCMKUBE_TOKEN.required, false);
   });

@@ -26,14 +26,15 @@ interface ReviewerRule {
   reviewers?: { type?: unknown; reviewer?: { login?: unknown; slug?: unknown; name?: unknown } }[];
 }
 
-/** The reviewers of the environment's required_reviewers rule, by login or team slug; [] when there is none. */
-export function requiredReviewers(environment: unknown): { names: string[]; preventSelfReview: boolean } {
+/** The reviewers of the environment's required_reviewers rule (a login or team slug each, where given). */
+export function requiredReviewers(environment: unknown): { count: number; names: string[]; preventSelfReview: boolean } {
   const rules = (environment as { protection_rules?: unknown })?.protection_rules;
   const rule = Array.isArray(rules) ? (rules as ReviewerRule[]).find((r) => r?.type === 'required_reviewers') : undefined;
-  const names = (Array.isArray(rule?.reviewers) ? rule.reviewers : [])
+  const reviewers = Array.isArray(rule?.reviewers) ? rule.reviewers : [];
+  const names = reviewers
     .map((r) => r?.reviewer?.login ?? r?.reviewer?.slug ?? r?.reviewer?.name)
     .filter((n): n is string => typeof n === 'string' && n !== '');
-  return { names, preventSelfReview: rule?.prevent_self_review === true };
+  return { count: reviewers.length, names, preventSelfReview: rule?.prevent_self_review === true };
 }
 
 /** Why the environment does not hold the job for a reviewer, or undefined when it does. */
@@ -45,7 +46,7 @@ function unprotectedBecause(environment: string, repository: string, answer: Env
   if (answer.status === 401 || answer.status === 403)
     return `environment '${environment}' of ${repository} could not be read (HTTP ${answer.status}): the job needs permissions: actions: read`;
   if (answer.status !== 200) return `environment '${environment}' of ${repository} could not be read (HTTP ${answer.status})`;
-  if (requiredReviewers(answer.body).names.length) return undefined;
+  if (requiredReviewers(answer.body).count) return undefined;
   return `environment '${environment}' of ${repository} has no required reviewers, so the job does not wait for anyone (on a private or internal repository, required reviewers need GitHub Enterprise)`;
 }
 
@@ -60,11 +61,11 @@ export function gateDecision(input: {
   const { environment, repository, answer, allowUnprotected, allowLabel } = input;
   const why = unprotectedBecause(environment, repository, answer);
   if (!why) {
-    const { names, preventSelfReview } = requiredReviewers(answer!.body);
+    const { count, names, preventSelfReview } = requiredReviewers(answer!.body);
     const self = preventSelfReview
       ? 'self-review prevented'
       : 'the person who started the run may approve it (turn on Prevent self-review)';
-    const message = `approval gate: environment '${environment}' requires a review by ${names.join(', ')}; ${self}`;
+    const message = `approval gate: environment '${environment}' requires a review by ${names.length ? names.join(', ') : `${count} reviewer(s)`}; ${self}`;
     return { pass: true, protected: true, message, summary: `### Approval gate\n\n✅ ${message}.` };
   }
   if (allowUnprotected) {
