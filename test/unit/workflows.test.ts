@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync
 import { join, matchesGlob } from 'node:path';
 import { describe, it } from 'node:test';
 import * as yaml from 'js-yaml';
-import { STAGES } from '../../actions/lib/stages/catalog.ts';
+import { STAGES, type InputDef } from '../../actions/lib/stages/catalog.ts';
 import { PIPELINE } from '../../actions/lib/stages/pipeline.ts';
 import { tempDir } from '../temp-dirs.ts';
 
@@ -65,7 +65,7 @@ function assertStageInputs(file: string, jobs: Record<string, any>): number {
       if (!def) continue;
       checked++;
       for (const [key, value] of Object.entries(step.with ?? {})) {
-        const input = def.inputs.find((i) => i.name === key);
+        const input: InputDef | undefined = def.inputs.find((i) => i.name === key);
         assert.ok(input, `${file} ${id}: ${action} has no input '${key}'`);
         if (/secrets\./.test(String(value))) {
           assert.ok(input.secret, `${file} ${id}: ${key} gets a secret but is not a secret input`);
