@@ -702,6 +702,32 @@ describe("the README's caller workflows", () => {
       }
       assert.deepEqual(doc.permissions, { contents: 'read' });
       assert.equal(doc.on.pull_request_target, undefined);
+      assert.equal(job.permissions.actions, 'read', `${job.uses}: actions: read is required, not optional`);
     }
+  });
+
+  it('the deploy caller passes every secret deploy.yml declares, by name (an unpassed one arrives empty)', () => {
+    const job: any = Object.values((yaml.load(blocks.find((b) => b.includes('/deploy.yml@'))!) as any).jobs)[0];
+    assert.deepEqual(Object.keys(job.secrets).sort(), Object.keys(deploy.doc.on.workflow_call.secrets).sort());
+    const planJob: any = Object.values((yaml.load(blocks.find((b) => b.includes('/plan.yml@'))!) as any).jobs)[0];
+    assert.deepEqual(Object.keys(planJob.secrets).sort(), Object.keys(plan.doc.on.workflow_call.secrets).sort());
+  });
+
+  it('says what a caller must set up: token for a private bcmkube, protected environments, runner group, permissions', () => {
+    const section = readme.slice(readme.indexOf('## Using the actions from your repository'), readme.indexOf('## The service user'));
+    for (const must of [
+      /`BCMKUBE_TOKEN`/,
+      /Required reviewers/,
+      /allow-unprotected-environment: true/,
+      /runner group/,
+      /Selected repositories/,
+      /Fork pull request workflows/,
+      /\*\*`actions: read`\*\* for deploy \(required/,
+      /at most one pending run per\s+group/,
+      /holds the group/,
+      /fails validation/,
+    ])
+      assert.match(section, must);
+    assert.doesNotMatch(section, /the job then\s+runs without waiting\)/, 'no longer a silent fallback: the gate check fails');
   });
 });
