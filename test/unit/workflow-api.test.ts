@@ -2,7 +2,7 @@
 // (GET /repos/{owner}/{repo}/environments/{name}), the run discover-nodes starts from (workflow runs and their
 // artifacts), and the hint an empty secret input gives (a caller passes reusable-workflow secrets by name).
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gateDecision, type EnvironmentAnswer } from '../../actions/lib/report/gate.ts';
@@ -278,5 +278,54 @@ describe('an empty secret input says which workflow secret must be passed by nam
     } finally {
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
     }
+  });
+});
+
+describe('a spec that fails validation replaces the plan comment with the failure', () => {
+  it('reads validation.md in either download layout (the newest attempt) and puts it in the comment', async () => {
+    const reports = tempDir('no-plans-');
+    const validation = tempDir('validation-');
+    for (const attempt of [1, 2]) {
+      mkdirSync(join(validation, `validation_9_${attempt}`));
+      writeFileSync(
+        join(validation, `validation_9_${attempt}`, 'validation.md'),
+        `#### \`clusters/bad.yaml\`\n\n\`\`\`\nattempt ${attempt}: network.pod_cidr overlaps\n\`\`\`\n`,
+      );
+    }
+    const bodies: string[] = [];
+    const comments = () => ({
+      list: async () => [
+        { id: 7, body: '<!-- bcmkube:plan -->\nthe outdated plan', html_url: 'https://github.com/o/r/pull/3#issuecomment-7' },
+      ],
+      create: async () => assert.fail('the one comment exists'),
+      update: async (id: number, body: string) => (
+        bodies.push(body),
+        { id, body, html_url: 'https://github.com/o/r/pull/3#issuecomment-7' }
+      ),
+    });
+    const inputs = (dir: string) =>
+      flagInputs({
+        kind: 'plan',
+        reports,
+        specs: '["clusters/bad.yaml"]',
+        validation: dir,
+        comment: 'true',
+        'github-token': 'ghs_test_token',
+        'pull-request': '3',
+      });
+    await reportRun(inputs(validation), new TerminalReporter(() => {}), { comments, env: {} });
+    assert.equal(bodies.length, 1, 'the outdated comment is updated');
+    assert.match(
+      bodies[0]!,
+      /### ❌ Spec validation failed: nothing was planned\n\n#### `clusters\/bad\.yaml`\n\n```\nattempt 2: network\.pod_cidr overlaps/,
+    );
+    assert.doesNotMatch(bodies[0]!, /attempt 1/);
+
+    const single = tempDir('validation-v7-');
+    writeFileSync(join(single, 'validation.md'), '#### `clusters/bad.yaml`\n\n```\nthe one artifact\n```\n');
+    await reportRun(inputs(single), new TerminalReporter(() => {}), { comments, env: {} });
+    assert.match(bodies[1]!, /Spec validation failed[\s\S]*the one artifact/);
+    await reportRun(inputs(tempDir('validation-none-')), new TerminalReporter(() => {}), { comments, env: {} });
+    assert.doesNotMatch(bodies[2]!, /validation failed/, 'no failure, no section');
   });
 });
