@@ -200,6 +200,13 @@ describe('the run discover-nodes starts from (actions: read)', () => {
     assert.deepEqual(calls, ['run 1000', 'runs 159038 page 1 per 30', 'artifacts 900', 'artifacts 800', 'artifacts 700']);
   });
 
+  it("plan.yml names the deploy workflow: its runs are searched, not the plan run's own", async () => {
+    const { api, calls } = recordedApi([[run(700, 10)]], { 700: [artifact('inventory_clusters-prod.yaml_runai-cluster_700_1', 700)] });
+    const found = await findPreviousInventory(api, { currentRunId: 1000, clusterKey: 'clusters-prod.yaml', workflow: 'deploy.yml' });
+    assert.equal(found?.run.id, 700);
+    assert.deepEqual(calls, ['runs deploy.yml page 1 per 30', 'artifacts 700']);
+  });
+
   it("'prod' is not 'prod-b': the key ends at the separator", async () => {
     const { api } = recordedApi([[run(5, 1)]], { 5: [artifact('inventory_prod-b_discover-nodes_5_1', 5)] });
     assert.equal(await findPreviousInventory(api, { currentRunId: 6, clusterKey: 'prod' }), undefined);

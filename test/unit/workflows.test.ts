@@ -470,7 +470,8 @@ describe('plan.yml', () => {
 
   it('one comment job, the only one allowed to write to pull requests, posts with the report action', () => {
     assert.deepEqual(jobs.comment.permissions, { contents: 'read', actions: 'read', 'pull-requests': 'write' });
-    for (const [id, job] of Object.entries(jobs)) if (id !== 'comment') assert.deepEqual(job.permissions, { contents: 'read' }, id);
+    assert.deepEqual(jobs.plan.permissions, { contents: 'read', actions: 'read' });
+    assert.deepEqual(jobs.specs.permissions, { contents: 'read' });
     const post = steps(jobs.comment).find((x) => x.uses === './bcmkube/actions/report')!;
     assert.equal(post.with!.comment, 'true');
     assert.equal(post.with!.specs, '${{ needs.specs.outputs.specs }}');
@@ -503,6 +504,26 @@ describe('plan.yml', () => {
     const md = readFileSync(join(r.temp, 'bcmkube-validation/validation.md'), 'utf8');
     assert.match(md, /#### `clusters\/bad\.yaml`\n\n```\nclusters\/bad\.yaml: network\.pod_cidr: overlaps the node network\n```/);
     assert.doesNotMatch(md, /good\.yaml/);
+  });
+
+  it("with deploy-workflow, each spec's discovery starts from that workflow's previous successful inventory of it", () => {
+    assert.equal(doc.on.workflow_call.inputs['deploy-workflow'].default, '');
+    const s = steps(jobs.plan);
+    const previous = s.find((x) => x.id === 'previous')!;
+    assert.equal(previous.if, "${{ inputs.deploy-workflow != '' }}");
+    assert.deepEqual(previous.with, {
+      kind: 'previous-inventory',
+      'cluster-key': '${{ steps.key.outputs.key }}',
+      workflow: '${{ inputs.deploy-workflow }}',
+    });
+    assert.ok(s.indexOf(s.find((x) => x.id === 'key')!) < s.indexOf(previous));
+    const download = stepsUsing(jobs.plan, 'actions/download-artifact@')[0]!;
+    assert.equal(download.with!.pattern, 'inventory_${{ steps.key.outputs.key }}_*');
+    assert.equal(download.with!['run-id'], '${{ steps.previous.outputs.run-id }}');
+    const copy = s.find((x) => x.name === 'start from it')!;
+    const discover = s.find((x) => bcmkubeAction(x) === 'discover-nodes')!;
+    assert.equal(copy.env!.OUT, discover.with!['out-dir'], 'where discovery reads the inventory it carries forward');
+    assert.ok(s.indexOf(copy) < s.indexOf(discover));
   });
 
   it('takes every input and secret deploy.yml hands the same stages (bcm-ca-cert, service-public-key, Run:ai TLS)', () => {

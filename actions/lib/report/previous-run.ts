@@ -21,7 +21,7 @@ export interface RunsApi {
   /** The workflow (id) a run belongs to: the caller's workflow for a called one. */
   workflowOf(runId: number): Promise<number>;
   /** One page (1-based) of the workflow's successful runs, newest first. */
-  successfulRuns(workflowId: number, page: number, perPage: number): Promise<WorkflowRun[]>;
+  successfulRuns(workflow: number | string, page: number, perPage: number): Promise<WorkflowRun[]>;
   /** The artifacts of a run (the first 100; a deploy run has 2 per stage job). */
   artifactsOf(runId: number): Promise<RunArtifact[]>;
 }
@@ -42,11 +42,12 @@ export function inventoryArtifactPrefix(clusterKey: string): string {
 /** The newest successful run before this one that left an unexpired inventory of this cluster, or undefined. */
 export async function findPreviousInventory(
   api: RunsApi,
-  target: { currentRunId: number; clusterKey: string; runsSearched?: number },
+  target: { currentRunId: number; clusterKey: string; runsSearched?: number; workflow?: string },
 ): Promise<PreviousInventory | undefined> {
   const limit = target.runsSearched ?? RUNS_SEARCHED;
   const prefix = inventoryArtifactPrefix(target.clusterKey);
-  const workflowId = await api.workflowOf(target.currentRunId);
+  // the calling workflow's own runs, or those of the workflow named (plan.yml: the caller's deploy workflow)
+  const workflowId = target.workflow || (await api.workflowOf(target.currentRunId));
   const perPage = Math.min(limit, 100);
   let searched = 0;
   for (let page = 1; searched < limit; page++) {
@@ -62,13 +63,18 @@ export async function findPreviousInventory(
   return undefined;
 }
 
-export function previousInventorySummary(clusterKey: string, found: PreviousInventory | undefined, given?: string): string {
+export function previousInventorySummary(
+  clusterKey: string,
+  found: PreviousInventory | undefined,
+  opts: { given?: string; workflow?: string } = {},
+): string {
   const head = '### Where discover-nodes starts from\n\n';
-  if (given) return `${head}The inventory of run ${given} (input inventory-run-id), cluster key \`${clusterKey}\`.`;
+  if (opts.given) return `${head}The inventory of run ${opts.given} (input inventory-run-id), cluster key \`${clusterKey}\`.`;
+  const of = opts.workflow ? `workflow ${opts.workflow}` : 'this workflow';
   if (!found)
-    return `${head}No earlier successful run of this workflow (the last ${RUNS_SEARCHED} searched) left an inventory for cluster key \`${clusterKey}\`: discovery starts fresh, with no facts or history to carry forward and no inventory diff.`;
+    return `${head}No earlier successful run of ${of} (the last ${RUNS_SEARCHED} searched) left an inventory for cluster key \`${clusterKey}\`: discovery starts fresh, with no facts or history to carry forward and no inventory diff.`;
   const { run } = found;
   const label = run.run_number ? `#${run.run_number} (id ${run.id})` : `id ${run.id}`;
   const link = run.html_url ? `[run ${label}](${run.html_url})` : `run ${label}`;
-  return `${head}The last inventory of ${link}${run.updated_at ? `, finished ${run.updated_at}` : ''}: the previous successful run for cluster key \`${clusterKey}\` (${found.artifacts.length} inventory artifact(s)).`;
+  return `${head}The last inventory of ${link}${run.updated_at ? `, finished ${run.updated_at}` : ''}: the previous successful run of ${of} for cluster key \`${clusterKey}\` (${found.artifacts.length} inventory artifact(s)).`;
 }

@@ -139,27 +139,28 @@ async function previousInventory(inputs: InputSource, reporter: Reporter, deps: 
   if (given) {
     if (!/^\d+$/.test(given)) throw new UsageError(`${inputs.label('run-id')} must be a workflow run id (digits), got '${given}'`);
     reporter.output('run-id', given);
-    reporter.summary(previousInventorySummary(clusterKey, undefined, given));
+    reporter.summary(previousInventorySummary(clusterKey, undefined, { given }));
     return;
   }
   const currentRunId = Number(env.GITHUB_RUN_ID);
   if (!Number.isInteger(currentRunId) || currentRunId <= 0)
     throw new UsageError('GITHUB_RUN_ID is not set: run this inside a workflow run');
+  const workflow = inputs.get('workflow').trim();
   const token = tokenInput(inputs, reporter, 'to list the earlier runs');
   let found;
   try {
-    found = await findPreviousInventory((deps.runs ?? defaultRuns)(token), { currentRunId, clusterKey });
+    found = await findPreviousInventory((deps.runs ?? defaultRuns)(token), { currentRunId, clusterKey, ...(workflow ? { workflow } : {}) });
   } catch (err) {
     const status = (err as { status?: number }).status;
     throw new Error(
       status === 403 || status === 404
-        ? `cannot list the earlier runs of this workflow (HTTP ${status}): the job needs permissions: actions: read`
+        ? `cannot list the earlier runs of ${workflow ? `workflow '${workflow}'` : 'this workflow'} (HTTP ${status}): the job needs permissions: actions: read${workflow ? ', and the workflow must exist in this repository' : ''}`
         : `listing the earlier runs of this workflow failed: ${errorMessage(err)}`,
     );
   }
   reporter.output('run-id', found ? String(found.run.id) : '');
   reporter.output('run-url', found?.run.html_url ?? '');
-  const summary = previousInventorySummary(clusterKey, found);
+  const summary = previousInventorySummary(clusterKey, found, workflow ? { workflow } : {});
   reporter.summary(summary);
   reporter.info(summary.replace(/^### .*\n\n/, ''));
 }
