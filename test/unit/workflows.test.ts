@@ -743,7 +743,7 @@ describe("the README's caller workflows", () => {
       /runner group/,
       /Selected repositories/,
       /Fork pull request workflows/,
-      /\*\*`actions: read`\*\* for deploy \(required/,
+      /\*\*`actions: read`\*\* for deploy and plan alike\s+\(required/,
       /at most one pending run per\s+group/,
       /holds the group/,
       /fails validation/,
