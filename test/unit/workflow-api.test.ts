@@ -57,7 +57,8 @@ describe('the approval gate (GET /repos/{owner}/{repo}/environments/{name})', ()
     const d = decide('runai-cluster', { status: 200, body: PROTECTED });
     assert.equal(d.pass, true);
     assert.equal(d.protected, true);
-    assert.match(d.message, /requires a review by octocat, platform; self-review prevented/);
+    assert.match(d.message, /requires a review by octocat, platform; self-review prevented; administrators may bypass it/);
+    assert.doesNotMatch(decide('runai-cluster', { status: 200, body: { ...PROTECTED, can_admins_bypass: false } }).message, /bypass/);
   });
 
   it('says when the person who started the run may approve it', () => {

@@ -65,7 +65,8 @@ export function gateDecision(input: {
     const self = preventSelfReview
       ? 'self-review prevented'
       : 'the person who started the run may approve it (turn on Prevent self-review)';
-    const message = `approval gate: environment '${environment}' requires a review by ${names.length ? names.join(', ') : `${count} reviewer(s)`}; ${self}`;
+    const bypass = (answer!.body as { can_admins_bypass?: unknown }).can_admins_bypass === true ? '; administrators may bypass it' : '';
+    const message = `approval gate: environment '${environment}' requires a review by ${names.length ? names.join(', ') : `${count} reviewer(s)`}; ${self}${bypass}`;
     return { pass: true, protected: true, message, summary: `### Approval gate\n\n✅ ${message}.` };
   }
   if (allowUnprotected) {
