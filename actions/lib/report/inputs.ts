@@ -2,6 +2,7 @@
 // once into a typed object through this one interface, so the action and the CLI behave identically.
 import * as core from '@actions/core';
 import { readFileSync } from 'node:fs';
+import { STAGES } from '../stages/catalog.ts';
 import { UsageError } from '../util/errors.ts';
 import type { Reporter } from './reporter.ts';
 
@@ -12,10 +13,25 @@ export interface InputSource {
   label(name: string): string;
 }
 
+/** Action input → the deploy.yml / plan.yml secret that fills it (from the stage catalog). */
+const WORKFLOW_SECRETS = new Map(
+  STAGES.flatMap((s) => s.inputs.flatMap((i) => (i.workflowSecret ? [[i.name, i.workflowSecret] as const] : []))),
+);
+
+/**
+ * How an action names its input. A secret input that arrived empty says where it comes from: a reusable workflow gets
+ * only the secrets its caller passes by name, and an environment's secret arrives empty otherwise, without an error.
+ */
+export function actionInputLabel(name: string, value: string): string {
+  const secret = WORKFLOW_SECRETS.get(name);
+  if (!secret || value !== '') return `input '${name}'`;
+  return `input '${name}' (empty: through bcmkube's deploy.yml or plan.yml it is the secret ${secret}, which the calling workflow must pass by name under secrets: — a secret kept only on an environment too)`;
+}
+
 export function actionInputs(): InputSource {
   return {
     get: (name) => core.getInput(name),
-    label: (name) => `input '${name}'`,
+    label: (name) => actionInputLabel(name, core.getInput(name)),
   };
 }
 

@@ -269,6 +269,8 @@ export function fitToLimit(head: string, blocks: string[], limit: number, where:
 export interface DocumentOptions {
   runUrl?: string;
   limit?: number;
+  /** Markdown of the specs that failed validation (they were not planned), shown before the plans. */
+  validationFailures?: string;
 }
 
 /** The PR comment (or job summary) for the plans of one or more specs: marker, overview per spec, each stage's plan. */
@@ -286,6 +288,9 @@ export function renderPlanDocument(plans: ClusterPlan[], opts: DocumentOptions =
     PLAN_MARKER,
     heading('bcmkube plan', 2),
     `${lead} Nothing was changed: every stage that ran was in plan mode.${run}`,
+    ...(opts.validationFailures?.trim()
+      ? [heading('❌ Spec validation failed: nothing was planned', 3), opts.validationFailures.trim()]
+      : []),
     ...parts.map((p) => p.head),
   ].join('\n\n');
   const where = opts.runUrl

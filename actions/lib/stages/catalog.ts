@@ -9,6 +9,8 @@ export interface InputDef {
   default?: string;
   /** Masked the moment it is read; never echoed. */
   secret?: boolean;
+  /** The secret of deploy.yml / plan.yml that fills it: a caller must pass it by name (an environment's secret too). */
+  workflowSecret?: string;
 }
 
 export interface OutputDef {
@@ -50,6 +52,7 @@ const serviceKeyInput: InputDef = {
   description:
     'Private key (OpenSSH format) of the service user, from a secret. Written only under RUNNER_TEMP with mode 0600 and removed after the job.',
   secret: true,
+  workflowSecret: 'SERVICE_SSH_KEY',
 };
 const knownHostsInput: InputDef = {
   name: 'known-hosts',
@@ -73,10 +76,25 @@ export const STAGES: StageDef[] = [
       planInput,
       outDirInput,
       { name: 'bcm-username', description: 'BCM login user. Overrides bcm.username in the spec.' },
-      { name: 'bcm-password', description: 'BCM login password (bcm.auth: login), from a secret.', secret: true },
+      {
+        name: 'bcm-password',
+        description: 'BCM login password (bcm.auth: login), from a secret.',
+        secret: true,
+        workflowSecret: 'BCM_PASSWORD',
+      },
       { name: 'bcm-password-file', description: 'File holding the BCM password, instead of bcm-password. Overrides bcm.password_file.' },
-      { name: 'bcm-client-cert', description: 'Client certificate (PEM) for bcm.auth: client-cert, from a secret.', secret: true },
-      { name: 'bcm-client-key', description: 'Private key (PEM) of the client certificate, from a secret.', secret: true },
+      {
+        name: 'bcm-client-cert',
+        description: 'Client certificate (PEM) for bcm.auth: client-cert, from a secret.',
+        secret: true,
+        workflowSecret: 'BCM_CLIENT_CERT',
+      },
+      {
+        name: 'bcm-client-key',
+        description: 'Private key (PEM) of the client certificate, from a secret.',
+        secret: true,
+        workflowSecret: 'BCM_CLIENT_KEY',
+      },
       { name: 'bcm-ca-cert', description: "BCM's CA certificate (PEM text or a file path). Overrides bcm.ca_file." },
       {
         name: 'insecure',
@@ -102,11 +120,17 @@ export const STAGES: StageDef[] = [
       planInput,
       outDirInput,
       inventoryInput,
-      { name: 'admin-ssh-key', description: 'Private key of the bootstrap admin (access.admin.user), from a secret.', secret: true },
+      {
+        name: 'admin-ssh-key',
+        description: 'Private key of the bootstrap admin (access.admin.user), from a secret.',
+        secret: true,
+        workflowSecret: 'ADMIN_SSH_KEY',
+      },
       {
         name: 'admin-password',
         description: 'Password of the bootstrap admin when access.admin.auth is password, from a secret.',
         secret: true,
+        workflowSecret: 'ADMIN_PASSWORD',
       },
       { name: 'service-public-key', description: 'OpenSSH public key of the service user. Overrides access.service_user.public_key.' },
       serviceKeyInput,
@@ -157,6 +181,7 @@ export const STAGES: StageDef[] = [
         description:
           "Grafana admin password, from a secret: stored in the Kubernetes Secret that kube-prometheus-stack's Grafana reads (never in values, files or arguments). Empty: an existing Secret is kept, else a random password is generated into it.",
         secret: true,
+        workflowSecret: 'GRAFANA_ADMIN_PASSWORD',
       },
       { name: 'concurrency', description: 'How many releases install at once (releases wait for their needs).', default: '4' },
     ],
@@ -182,12 +207,32 @@ export const STAGES: StageDef[] = [
       { name: 'phase', description: 'backend | cluster.', required: true },
       serviceKeyInput,
       knownHostsInput,
-      { name: 'jfrog-token', description: 'Run:ai registry token (runai.jfrog.io), from a secret.', secret: true },
-      { name: 'runai-admin-password', description: 'Run:ai admin password, from a secret.', secret: true },
+      {
+        name: 'jfrog-token',
+        description: 'Run:ai registry token (runai.jfrog.io), from a secret.',
+        secret: true,
+        workflowSecret: 'JFROG_TOKEN',
+      },
+      {
+        name: 'runai-admin-password',
+        description: 'Run:ai admin password, from a secret.',
+        secret: true,
+        workflowSecret: 'RUNAI_ADMIN_PASSWORD',
+      },
       { name: 'runai-client-id', description: 'Run:ai application client id (instead of the admin password).' },
-      { name: 'runai-client-secret', description: 'Run:ai application client secret, from a secret.', secret: true },
+      {
+        name: 'runai-client-secret',
+        description: 'Run:ai application client secret, from a secret.',
+        secret: true,
+        workflowSecret: 'RUNAI_CLIENT_SECRET',
+      },
       { name: 'tls-cert', description: 'TLS certificate (PEM) for the Run:ai domain when runai.tls.source is provided.' },
-      { name: 'tls-key', description: 'TLS private key (PEM) for the Run:ai domain, from a secret.', secret: true },
+      {
+        name: 'tls-key',
+        description: 'TLS private key (PEM) for the Run:ai domain, from a secret.',
+        secret: true,
+        workflowSecret: 'RUNAI_TLS_KEY',
+      },
       {
         name: 'timeout',
         description:
