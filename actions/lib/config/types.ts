@@ -17,6 +17,8 @@ export interface BcmSpec {
   client_key_file?: string;
   /** BCM's own CA (cacert.pem). Verification is on unless insecure is true. */
   ca_file?: string;
+  /** The name the certificate is checked against when the endpoint is an IP the certificate does not carry. */
+  tls_server_name?: string;
   insecure: boolean;
   timeout_seconds: number;
   retries: number;
