@@ -77,6 +77,8 @@ describe('runai stage on the lab', () => {
       tls: simTls,
       users: { [ADMIN]: CANARY.password },
       apps: { deployer: CANARY.appSecret },
+      // the control plane's global.domain: its install command and Keycloak's issuer follow it
+      domain: 'localhost',
       installInfoLagCalls: 2,
       autoConnectAfterPolls: 2,
     });
@@ -238,12 +240,18 @@ describe('runai stage on the lab', () => {
         customCA: { enabled: true },
         imagePullSecrets: [{ name: 'runai-reg-creds' }],
         ingress: { tlsSecretName: 'runai-backend-tls', ingressClass: 'nginx' },
+        keycloakExternalEndpoint: `localhost:${port}`,
       },
       tenantsManager: { config: { adminUsername: ADMIN, adminPassword: { sha256: sha256(CANARY.password) } } },
       keycloakx: {
         extraEnv: `- name: KC_HOSTNAME\n  value: https://localhost:${port}/auth\n- name: KC_HOSTNAME_STRICT\n  value: 'false'\n`,
       },
+      clusterService: { keycloakExternalEndpoint: `localhost:${port}` },
     });
+    assert.match(
+      r.out,
+      new RegExp(`\\| token issuer \\| https://localhost:${port}/auth/realms/runai \\(the backend accepts its tokens\\) \\|`),
+    );
     assert.ok(applyCall.end <= install.start, 'secrets exist before the chart installs');
     assert.deepEqual(simCalls('POST', '/api/v1/token'), [503, 503, 503, 200], 'the warm-up is waited out');
     assert.match(r.out, /\| chart control-plane 2\.21\.63 \| installed \|/);
@@ -331,6 +339,59 @@ describe('runai stage on the lab', () => {
     assert.equal((await runai('backend')).code, 0);
   });
 
+  it('backend: Keycloak advertising an issuer the backend does not validate stops the phase, naming both issuers', async () => {
+    const portless = await startRunaiSimulator({
+      tls: { cert: join(stage.lab.ca.dir, 'runai-sim.pem'), key: files.simKey! },
+      users: { [ADMIN]: CANARY.password },
+      domain: 'localhost',
+      // Keycloak left at the chart's port-less default while users reach a NodePort
+      issuer: 'https://localhost/auth/realms/runai',
+    });
+    try {
+      const spec = stage.writeSpec('portless', (s) => {
+        s.mirrors.charts = `${stage.repo.url}/charts`;
+        s.runai = {
+          domain: 'localhost',
+          url: portless.url,
+          cluster_name: 'dgx-lab-55',
+          admin_user: ADMIN,
+          password_file: files.password,
+          tls: {
+            source: 'provided',
+            cert_file: join(stage.lab.ca.dir, 'runai-sim.pem'),
+            key_file: files.simKey,
+            ca_file: stage.lab.ca.caCert,
+          },
+        };
+      });
+      const r = await cli(
+        'runai',
+        '--spec',
+        spec,
+        '--out',
+        out,
+        '--phase',
+        'backend',
+        '--jfrog-token-file',
+        files.jfrog!,
+        '--timeout',
+        '20',
+      );
+      assert.equal(r.code, 1, r.out);
+      const port = new URL(portless.url).port;
+      assert.match(
+        r.out,
+        new RegExp(
+          `Keycloak advertises the token issuer https://localhost/auth/realms/runai, but the backend validates tokens against https://localhost:${port}/auth/realms/runai: every API call would be refused`,
+        ),
+      );
+    } finally {
+      await portless.close();
+    }
+    // the control plane of the phases below again
+    assert.equal((await runai('backend')).code, 0);
+  });
+
   it('cluster: a refused login names the credential, and nothing is installed', async () => {
     const r = await runai('cluster', '--runai-admin-password-file', files.wrong!);
     assert.equal(r.code, 1, r.out);
@@ -364,8 +425,9 @@ describe('runai stage on the lab', () => {
       /runai-cluster \S+\/runai-cluster-2\.21\.63\.tgz --namespace runai --version 2\.21\.63 --atomic --wait --timeout 900s --values \S+runai-cluster\.values\.yaml$/,
     );
     assert.deepEqual(install.values, {
-      controlPlane: { url: sim.url, clientSecret: { sha256: sha256(secret) } },
-      cluster: { uid: cluster!.uuid, url: sim.url },
+      // as the control plane's install command writes them: bare host names, no https://, no port
+      controlPlane: { url: 'localhost', clientSecret: { sha256: sha256(secret) } },
+      cluster: { uid: cluster!.uuid, url: 'localhost' },
       global: { customCA: { enabled: true } },
     });
     assert.deepEqual(install.valuesModes, ['600']);
@@ -394,13 +456,13 @@ describe('runai stage on the lab', () => {
     assert.equal(helmInstalls('runai-cluster').length, installs, 'helm was not asked again');
   });
 
-  it('a create answered 409 (made meanwhile by someone else) is looked up and reused', async () => {
+  it('a refused create (made meanwhile by someone else) is looked up and reused, whatever status the refusal has', async () => {
     sim.hideClustersFromList(1);
     const r = await runai('cluster');
     assert.equal(r.code, 0, r.out);
     assert.deepEqual(simCalls('POST', '/api/v1/clusters'), [201, 409]);
     assert.equal(sim.clusters().length, 1);
-    assert.match(r.out, /reused \(created meanwhile: 409 on create\)/);
+    assert.match(r.out, /reused \(created meanwhile: the create answered 409\)/);
   });
 
   it('an empty client secret in the install info is refused; runai-cluster is not touched', async () => {
