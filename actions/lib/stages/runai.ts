@@ -22,7 +22,7 @@ import { bullets, heading, mermaidFlow, table, timingsTable, type FlowOutcome, t
 import type { Reporter } from '../report/reporter.ts';
 import { RunaiClient, RunaiUnavailable, type RunaiCluster, type RunaiCredentials } from '../runai/client.ts';
 import { parseInstallInfo } from '../runai/install-info.ts';
-import { deleteHookJobs, ensureDomainDns, readSecret } from '../runai/kube.ts';
+import { deleteHookJobs, ensureDomainDns, readClusterPrerequisites, readSecret } from '../runai/kube.ts';
 import {
   BACKEND_NAMESPACE,
   BACKEND_TLS_SECRET,
@@ -34,7 +34,13 @@ import {
   dockerConfigJson,
   namespaceObject,
 } from '../runai/objects.ts';
-import { passwordPolicyProblems, prerequisiteProblems } from '../runai/prerequisites.ts';
+import {
+  gpuOperatorFindings,
+  ingressClassProblems,
+  knativeProblems,
+  passwordPolicyProblems,
+  prerequisiteProblems,
+} from '../runai/prerequisites.ts';
 import { generateTls, notAfter, replaceReason, tlsProblems, type TlsMaterial } from '../runai/tls.ts';
 import { backendIssuer, backendValues, clusterValues, controlPlaneUrl, valueKeys, valuesYaml } from '../runai/values.ts';
 import { waitUntil, WaitTimeout } from '../runai/wait.ts';
@@ -229,6 +235,20 @@ function report(head: string, lead: string[], steps: Step[], phases: TimedPhase[
   ].join('\n\n');
 }
 
+/**
+ * What the cluster itself says about Run:ai's prerequisites: a default IngressClass, and (for the cluster chart,
+ * with Knative on) the KnativeServing settings Run:ai needs. Reported as warnings, each named.
+ */
+async function warnClusterPrerequisites(ctx: StageContext, t: KubeTools, phase: RunaiPhase): Promise<void> {
+  const facts = await readClusterPrerequisites(t);
+  const knativeOn = ctx.spec.platform.releases['knative-operator']?.enabled !== false;
+  const problems = [
+    ...ingressClassProblems(facts.ingressClasses),
+    ...(phase === 'cluster' && knativeOn ? knativeProblems(ctx.spec.runai.version, facts.knativeServing) : []),
+  ];
+  for (const p of problems) ctx.reporter.warning(p, 'Run:ai prerequisite');
+}
+
 /** The release as `helm list` shows it, or undefined when Helm does not know it. */
 async function releaseState(t: KubeTools, release: ChartRelease): Promise<DeployedRelease | undefined> {
   return (await listReleases(t)).find((d) => d.name === release.name && d.namespace === release.namespace);
@@ -356,6 +376,7 @@ async function backendPhase(
   try {
     const access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
     const t = await openKubeTools(ctx, work, access.kubeconfig);
+    await warnClusterPrerequisites(ctx, t, 'backend');
     const before = await releaseState(t, release);
     const now = new Date();
     const { tls, why } = await timed(phases, 'TLS', () => backendTls(ctx, s, t, work, now));
@@ -496,6 +517,7 @@ async function clusterPhase(
   try {
     const access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
     const t = await openKubeTools(ctx, work, access.kubeconfig);
+    await warnClusterPrerequisites(ctx, t, 'cluster');
     const backendState = await releaseState(t, backend);
     if (backendState?.status !== 'deployed')
       throw new StageError(
@@ -776,6 +798,10 @@ export async function runaiStage(inputs: InputSource, reporter: Reporter): Promi
   const platform = new Set(manifest.releases.map((r) => r.name));
   const domain = await resolveDomain(spec.runai.domain);
   const problems = [...prerequisiteProblems(inv, spec, release, platform), ...('problem' in domain ? [domain.problem] : [])];
+  const gpuOperator = inv.platform?.releases.find((r) => r.name === 'gpu-operator');
+  if (gpuOperator)
+    for (const w of gpuOperatorFindings(spec.runai.version, gpuOperator.version).warnings)
+      reporter.warning(w, 'Run:ai GPU Operator support');
   const resolved = 'addresses' in domain ? domain.addresses : [];
   if (ctx.plan) return planPhase(ctx, phase, inv, release, url, problems, resolved);
 
