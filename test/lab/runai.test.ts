@@ -67,6 +67,25 @@ const secretFile = (name: string, text: string) => {
   return f;
 };
 
+/** Phase backend with another spec. */
+const backendWith = (spec: string, timeoutS: number) =>
+  cli('runai', '--spec', spec, '--out', out, '--phase', 'backend', '--jfrog-token-file', files.jfrog!, '--timeout', String(timeoutS));
+
+/** A spec whose Run:ai is another simulator serving the lab's Run:ai certificate. */
+function specAt(name: string, other: RunaiSimulator): string {
+  return stage.writeSpec(name, (s) => {
+    s.mirrors.charts = `${stage.repo.url}/charts`;
+    s.runai = {
+      domain: 'localhost',
+      url: other.url,
+      cluster_name: 'dgx-lab-55',
+      admin_user: ADMIN,
+      password_file: files.password,
+      tls: { source: 'provided', cert_file: join(stage.lab.ca.dir, 'runai-sim.pem'), key_file: files.simKey, ca_file: stage.lab.ca.caCert },
+    };
+  });
+}
+
 describe('runai stage on the lab', () => {
   before(async () => {
     stage = await startStageLab({ dir, subnet: SUBNET, through: 'kubespray' });
@@ -87,19 +106,8 @@ describe('runai stage on the lab', () => {
     secretFile('password', CANARY.password);
     secretFile('wrong', CANARY.wrongPassword);
     secretFile('app', CANARY.appSecret);
-    const runaiSpec = (s: Record<string, any>) => {
-      s.mirrors.charts = `${stage.repo.url}/charts`;
-      // localhost: a domain that resolves on this machine; the simulator's lab certificate names it
-      s.runai = {
-        domain: 'localhost',
-        url: sim.url,
-        cluster_name: 'dgx-lab-55',
-        admin_user: ADMIN,
-        password_file: files.password,
-        tls: { source: 'provided', cert_file: simTls.cert, key_file: simTls.key, ca_file: stage.lab.ca.caCert },
-      };
-    };
-    spec = stage.writeSpec('runai', runaiSpec);
+    // localhost: a domain that resolves on this machine; the simulator's lab certificate names it
+    spec = specAt('runai', sim);
     // helm-platform's results, as that stage records them
     const inv = inventory();
     inv.platform = {
@@ -310,19 +318,7 @@ describe('runai stage on the lab', () => {
       s.runai = { domain: 'localhost', url: sim.url, cluster_name: 'dgx-lab-55', admin_user: ADMIN, password_file: files.password };
     });
     const from = log().length;
-    const r = await cli(
-      'runai',
-      '--spec',
-      generated,
-      '--out',
-      out,
-      '--phase',
-      'backend',
-      '--jfrog-token-file',
-      files.jfrog!,
-      '--timeout',
-      '5',
-    );
+    const r = await backendWith(generated, 5);
     assert.equal(r.code, 1, r.out);
     assert.deepEqual(
       applied(from)
@@ -348,35 +344,8 @@ describe('runai stage on the lab', () => {
       issuer: 'https://localhost/auth/realms/runai',
     });
     try {
-      const spec = stage.writeSpec('portless', (s) => {
-        s.mirrors.charts = `${stage.repo.url}/charts`;
-        s.runai = {
-          domain: 'localhost',
-          url: portless.url,
-          cluster_name: 'dgx-lab-55',
-          admin_user: ADMIN,
-          password_file: files.password,
-          tls: {
-            source: 'provided',
-            cert_file: join(stage.lab.ca.dir, 'runai-sim.pem'),
-            key_file: files.simKey,
-            ca_file: stage.lab.ca.caCert,
-          },
-        };
-      });
-      const r = await cli(
-        'runai',
-        '--spec',
-        spec,
-        '--out',
-        out,
-        '--phase',
-        'backend',
-        '--jfrog-token-file',
-        files.jfrog!,
-        '--timeout',
-        '20',
-      );
+      const spec = specAt('portless', portless);
+      const r = await backendWith(spec, 20);
       assert.equal(r.code, 1, r.out);
       const port = new URL(portless.url).port;
       assert.match(
@@ -498,22 +467,7 @@ describe('runai stage on the lab', () => {
       users: { [ADMIN]: CANARY.password },
     });
     try {
-      const stuckSpec = stage.writeSpec('stuck', (s) => {
-        s.mirrors.charts = `${stage.repo.url}/charts`;
-        s.runai = {
-          domain: 'localhost',
-          url: stuck.url,
-          cluster_name: 'dgx-lab-55',
-          admin_user: ADMIN,
-          password_file: files.password,
-          tls: {
-            source: 'provided',
-            cert_file: join(stage.lab.ca.dir, 'runai-sim.pem'),
-            key_file: files.simKey,
-            ca_file: stage.lab.ca.caCert,
-          },
-        };
-      });
+      const stuckSpec = specAt('stuck', stuck);
       const before = JSON.stringify(inventory().runai);
       const started = Date.now();
       const r = await cli('runai', '--spec', stuckSpec, '--out', out, '--phase', 'cluster', '--timeout', '3');
