@@ -22,7 +22,7 @@ async function benchDiscovery10k() {
   const cert = issueCert(ca, 'bcm', ['127.0.0.1'], 'server');
   const nodes = syntheticSimNodes(10_000);
   const sim = await startBcmSimulator({
-    fixture: buildBcmFixture(nodes, { version: 'bcm11', subnet: 1 }),
+    fixture: buildBcmFixture(nodes, { version: 'bcm11', subnet: 1, networks: 'production' }),
     tls: { cert: cert.cert, key: cert.key, ca: ca.caCert },
     users: { bench: 'bench-password' },
   });

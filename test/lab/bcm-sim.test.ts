@@ -234,7 +234,7 @@ describe('BCM simulator: calls', () => {
     );
   });
 
-  it('a compute node has BOOTIF on internalnet, ipmi0 on ipminet, the production interface on dgxnet, and a category', async () => {
+  it('a compute node, as in the BCM 11 capture, has BOOTIF on internalnet (where it is reached), ipmi0 on ipminet, and a category', async () => {
     const node: Obj = await get(rpc('cmdevice', 'getNode', ['dgx-01']));
     const networks: Obj[] = await get(rpc('cmnet', 'getNetworks'));
     const categories: Obj[] = await get(rpc('cmdevice', 'getCategories'));
@@ -248,15 +248,14 @@ describe('BCM simulator: calls', () => {
     assert.equal('status' in node, false);
     assert.equal(categories.find((c) => c.uuid === node.category)?.name, 'dgx-h100');
     const ifs = Object.fromEntries((node.interfaces as Obj[]).map((i) => [i.name, i]));
-    assert.deepEqual(Object.keys(ifs), ['BOOTIF', 'ipmi0', 'ens1f0np0']);
+    assert.deepEqual(Object.keys(ifs), ['BOOTIF', 'ipmi0']);
     assert.equal(node.provisioningInterface, ifs.BOOTIF!.uuid);
     assert.equal(ifs.BOOTIF!.mac, node.mac);
     assert.deepEqual(
-      [ifs.BOOTIF!, ifs.ipmi0!, ifs.ens1f0np0!].map((i) => [i.childType, i.ip, netName(i.network)]),
+      [ifs.BOOTIF!, ifs.ipmi0!].map((i) => [i.childType, i.ip, netName(i.network)]),
       [
-        ['NetworkPhysicalInterface', '127.3.1.11', 'internalnet'],
+        ['NetworkPhysicalInterface', '127.0.1.11', 'internalnet'],
         ['NetworkBmcInterface', '127.2.1.11', 'ipminet'],
-        ['NetworkPhysicalInterface', '127.0.1.11', 'dgxnet'],
       ],
     );
     const head: Obj = await get(rpc('cmdevice', 'getNode', ['master']));
@@ -269,19 +268,22 @@ describe('BCM simulator: calls', () => {
     assert.match(head.cmdaemonUrl, /^https:\/\/127\./);
   });
 
-  it('serves networks (type upper-case) and categories in the reference shapes', async () => {
+  it('serves networks (type upper-case) as the capture has them: internalnet and managementnet both management: true', async () => {
     const networks: Obj[] = await get(rpc('cmnet', 'getNetworks'));
     const summary = Object.fromEntries(networks.map((n) => [n.name, `${n.type} ${n.baseAddress}/${n.netmaskBits} mgmt=${n.management}`]));
     assert.deepEqual(summary, {
-      internalnet: 'INTERNAL 127.3.1.0/24 mgmt=true',
+      internalnet: 'INTERNAL 127.0.1.0/24 mgmt=true',
       ipminet: 'INTERNAL 127.2.1.0/24 mgmt=false',
       managementnet: 'INTERNAL 127.1.1.0/24 mgmt=true',
-      dgxnet: 'EXTERNAL 127.0.1.0/24 mgmt=false',
-      externalnet: 'EXTERNAL 127.4.1.0/24 mgmt=false',
     });
+    const head: Obj = await get(rpc('cmdevice', 'getNode', ['master']));
     assert.deepEqual(
-      await get(rpc('cmnet', 'getNetwork', ['dgxnet'])),
-      networks.find((n) => n.name === 'dgxnet'),
+      head.interfaces.map((i: Obj) => `${i.ip} ${networks.find((n) => n.uuid === i.network)?.name}`),
+      ['127.1.1.254 managementnet', '127.0.1.254 internalnet'],
+    );
+    assert.deepEqual(
+      await get(rpc('cmnet', 'getNetwork', ['internalnet'])),
+      networks.find((n) => n.name === 'internalnet'),
     );
     assert.equal((await get(rpc('cmnet', 'getNetwork', [networks[0]!.uuid]))).name, networks[0]!.name);
     assert.equal(await get(rpc('cmnet', 'getNetwork', ['nosuchnet'])), null);
@@ -354,6 +356,16 @@ describe('BCM simulator: BCM 10 and 11 shapes', () => {
     for (const k of ['bootable', 'excludeFromDhcpd']) assert.ok(k in boot11! && !(k in boot10!), k);
     assert.equal('mac' in ipmi10!, false);
     assert.equal(ipmi11!.mac, '00:00:00:00:00:00');
+  });
+
+  it('the production layout reaches nodes on a separate dgxnet, with BOOTIF on an internalnet nothing listens on', () => {
+    const f = buildBcmFixture(labNodes, { version: 'bcm11', subnet: 1, networks: 'production' });
+    const name = (uuid: string) => f.networks.find((n) => n.uuid === uuid)?.name;
+    assert.deepEqual(
+      (node(f).interfaces as Obj[]).map((i) => `${i.name} ${i.ip} ${name(i.network)}`),
+      ['BOOTIF 127.3.1.11 internalnet', 'ipmi0 127.2.1.11 ipminet', 'ens1f0np0 127.0.1.11 dgxnet'],
+    );
+    assert.deepEqual(f.networks.map((n) => n.name).sort(), ['dgxnet', 'externalnet', 'internalnet', 'ipminet', 'managementnet']);
   });
 
   it('reports cmVersion 10.0 for a BCM 10 fixture', async () => {
@@ -519,6 +531,7 @@ describe('BCM simulator: daemon (main.ts)', () => {
       JSON.stringify({
         version: 'bcm10',
         subnet: 2,
+        networks: 'production',
         nodes: labNodes,
         tls,
         passwordFiles: { labadmin: passwordFile },

@@ -72,8 +72,9 @@ describe('discover-nodes against the BCM simulator', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('login mode, BCM 11: the five lab nodes with roles and production addresses', async () => {
+  it('login mode, BCM 11 shaped like the capture: the five lab nodes on internalnet (management: true), no allow_management', async () => {
     const { spec, out } = writeSpec(bcm11);
+    assert.equal((yaml.load(readFileSync(spec, 'utf8')) as Record<string, any>).network.allow_management, undefined);
     const r = await discover('--spec', spec, '--out-dir', out);
     assert.equal(r.code, 0, r.out);
     const inv = readInv(out);
@@ -83,9 +84,9 @@ describe('discover-nodes against the BCM simulator', () => {
     );
     assert.deepEqual(inv.nodes.find((n) => n.hostname === 'dgx-05')!.roles, ['worker', 'gpu_worker']);
     assert.deepEqual(inv.nodes.find((n) => n.hostname === 'cpu-03')!.roles, ['control_plane', 'etcd']);
-    assert.ok(inv.nodes.every((n) => n.status === 'UP' && n.network === 'dgxnet' && /^[0-9A-F:]{17}$/.test(n.mac)));
+    assert.ok(inv.nodes.every((n) => n.status === 'UP' && n.network === 'internalnet' && /^[0-9A-F:]{17}$/.test(n.mac)));
     assert.equal(inv.bcm.version, '11.0');
-    assert.match(r.out, /\| dgx-06 \| worker, gpu_worker \| 127\.0\.1\.106 \| dgxnet \| UP \|/);
+    assert.match(r.out, /\| dgx-06 \| worker, gpu_worker \| 127\.0\.1\.106 \| internalnet \| UP \|/);
     assert.equal(r.reporter.outputs['node-count'], '5');
     assert.equal(r.reporter.outputs['control-plane'], '["cpu-03","cpu-05","cpu-06"]');
     assert.ok(!readFileSync(join(out, 'inventory.json'), 'utf8').includes(PASSWORD));
@@ -160,6 +161,24 @@ describe('discover-nodes against the BCM simulator', () => {
     assert.equal(existsSync(join(out, 'inventory.json')), false);
   });
 
+  it('a site whose nodes are reached on a separate production network selects them there by name or CIDR', async () => {
+    const sim = await startBcmSimulator({
+      fixture: buildBcmFixture(LAB_NODES, { version: 'bcm11', subnet: SUBNET, networks: 'production' }),
+      tls: { cert: server.cert, key: server.key, ca: ca.caCert },
+      users: { labadmin: PASSWORD },
+    });
+    sims.push(sim);
+    for (const node_network of [{ name: 'dgxnet' }, { cidr: '127.0.1.0/24' }]) {
+      const { spec, out } = writeSpec(sim, (s) => (s.network.node_network = node_network));
+      const r = await discover('--spec', spec, '--out-dir', out);
+      assert.equal(r.code, 0, r.out);
+      assert.deepEqual(
+        readInv(out).nodes.map((n) => `${n.hostname}=${n.address} ${n.network}`),
+        LAB_NODES.map((n) => `${n.hostname}=${n.productionIp} dgxnet`),
+      );
+    }
+  });
+
   it('accepts a listed status when the spec allows it', async () => {
     const sim = await simulator('bcm11');
     sim.setNodeStatus('dgx-06', 'DOWN');
@@ -169,11 +188,15 @@ describe('discover-nodes against the BCM simulator', () => {
     assert.equal(readInv(out).nodes.find((n) => n.hostname === 'dgx-06')!.status, 'DOWN');
   });
 
-  it('refuses the management network and a control plane that matches no node', async () => {
-    const { spec, out } = writeSpec(bcm11, (s) => (s.network.node_network = { name: 'internalnet' }));
+  it('refuses the BMC network by name, and a control plane that matches no node', async () => {
+    const { spec, out } = writeSpec(bcm11, (s) => (s.network.node_network = { name: 'ipminet' }));
     const r = await discover('--spec', spec, '--out-dir', out);
     assert.equal(r.code, 1);
-    assert.match(r.out, /'internalnet' is a BCM management network/);
+    assert.match(
+      r.out,
+      /network\.node_network\.name: 'ipminet' is BCM's BMC \(out-of-band\) network: it holds only BMC interfaces \(ipmi0 of /,
+    );
+    assert.equal(existsSync(join(out, 'inventory.json')), false);
     const empty = writeSpec(bcm11, (s) => (s.nodes.control_plane = ['login-*']));
     const e = await discover('--spec', empty.spec, '--out-dir', empty.out);
     assert.equal(e.code, 1);
@@ -237,10 +260,38 @@ describe('discover-nodes against the BCM simulator', () => {
     const { spec, out } = writeSpec(bcm11, (s) => (s.bcm.ca_file = otherCa.caCert));
     const r = await discover('--spec', spec, '--out-dir', out);
     assert.equal(r.code, 1);
-    assert.match(r.out, /TLS verification of 127\.0\.0\.1:\d+ failed .*point bcm\.ca_file/);
+    assert.match(r.out, /TLS: BCM's certificate for 127\.0\.0\.1 does not chain to the CA given \(\w+\): point bcm\.ca_file/);
     const insecure = await discover('--spec', spec, '--out-dir', out, '--insecure', 'true');
     assert.equal(insecure.code, 0, insecure.out);
     assert.match(insecure.out, /TLS verification of the BCM head node is OFF/);
+  });
+
+  it('a certificate naming the head node but not its IP: the error names the name check and bcm.tls_server_name, which fixes it', async () => {
+    const named = issueCert(ca, 'bcm-head-only', ['bcm-head-01'], 'server');
+    const sim = await startBcmSimulator({
+      fixture: buildBcmFixture(LAB_NODES, { version: 'bcm11', subnet: SUBNET }),
+      tls: { cert: named.cert, key: named.key, ca: ca.caCert },
+      users: { labadmin: PASSWORD },
+    });
+    sims.push(sim);
+    const byIp = writeSpec(sim);
+    const r = await discover('--spec', byIp.spec, '--out-dir', byIp.out);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.out,
+      /TLS: BCM's certificate is from a trusted CA but does not name 127\.0\.0\.1 \(it names DNS:bcm-head-01\): set bcm\.tls_server_name to the head node name it carries/,
+    );
+    assert.doesNotMatch(r.out, /point bcm\.ca_file/);
+    const fixed = writeSpec(sim, (s) => (s.bcm.tls_server_name = 'bcm-head-01'));
+    const ok = await discover('--spec', fixed.spec, '--out-dir', fixed.out);
+    assert.equal(ok.code, 0, ok.out);
+    assert.equal(readInv(fixed.out).nodes.length, 5);
+    const wrong = writeSpec(sim, (s) => (s.bcm.tls_server_name = 'bcm-head-02'));
+    const w = await discover('--spec', wrong.spec, '--out-dir', wrong.out);
+    assert.match(
+      w.out,
+      /does not name 'bcm-head-02' \(it names DNS:bcm-head-01\): set bcm\.tls_server_name to a name the certificate carries/,
+    );
   });
 
   it('the bundled action writes the inventory, outputs and summary, and masks the password', async () => {

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { RunaiClient, RunaiUnavailable, type RunaiCredentials } from '../../actions/lib/runai/client.ts';
+import { RunaiClient, RunaiUnavailable, type RunaiCluster, type RunaiCredentials } from '../../actions/lib/runai/client.ts';
 import { waitUntil, WaitTimeout, type Poll } from '../../actions/lib/runai/wait.ts';
 import { StageError } from '../../actions/lib/util/errors.ts';
 import { ensureLabCa, issueCert } from './pki.ts';
@@ -151,20 +151,34 @@ describe('Run:ai client', () => {
     }
   });
 
-  it('clusters: create, 409 on a duplicate name, get; install info not ready while it lags', async () => {
+  it('clusters: create, a refused create of a taken name (whatever its status) handed back, get; install info not ready while it lags', async () => {
     const sim = await start({ installInfoLagCalls: 2 });
     const c = clientFor(sim.url);
     try {
       await c.login(admin);
-      const made = await c.createCluster({ name: 'dgx', version: '2.21.63', domain: 'localhost' });
-      assert.deepEqual([made!.name, made!.state], ['dgx', 'WaitingToConnect']);
-      assert.equal(await c.createCluster({ name: 'dgx' }), undefined, '409 means: look it up');
-      assert.deepEqual((await c.getCluster(made!.uuid)).uuid, made!.uuid);
-      const first = await c.installInfo(made!.uuid, '2.21.63');
+      const made = (await c.createCluster({ name: 'dgx', version: '2.21.63', domain: 'localhost' })) as RunaiCluster;
+      assert.deepEqual([made.name, made.state], ['dgx', 'WaitingToConnect']);
+      assert.deepEqual(await c.createCluster({ name: 'dgx' }), { refused: '409 Resource with this name already exists' });
+      for (const duplicateNameStatus of [400, 500]) {
+        const other = await start({ duplicateNameStatus });
+        const o = clientFor(other.url);
+        try {
+          await o.login(admin);
+          await o.createCluster({ name: 'dgx' });
+          assert.deepEqual(await o.createCluster({ name: 'dgx' }), {
+            refused: `${duplicateNameStatus} Resource with this name already exists`,
+          });
+        } finally {
+          o.close();
+          await other.close();
+        }
+      }
+      assert.deepEqual((await c.getCluster(made.uuid)).uuid, made.uuid);
+      const first = await c.installInfo(made.uuid, '2.21.63');
       assert.deepEqual(first.ready, false);
       assert.match((first as { note: string }).note, /503 Please try again/);
-      assert.equal((await c.installInfo(made!.uuid, '2.21.63')).ready, false);
-      const third = await c.installInfo(made!.uuid, '2.21.63');
+      assert.equal((await c.installInfo(made.uuid, '2.21.63')).ready, false);
+      const third = await c.installInfo(made.uuid, '2.21.63');
       assert.equal(third.ready, true);
       assert.match(JSON.stringify(third), /--version=\\"2\.21\.63\\"/);
     } finally {
@@ -178,12 +192,12 @@ describe('Run:ai client', () => {
     const c = clientFor(sim.url, undefined, 1000);
     try {
       await c.login(admin);
-      const made = await c.createCluster({ name: 'dgx', version: '2.21.63' });
+      const made = (await c.createCluster({ name: 'dgx', version: '2.21.63' })) as RunaiCluster;
       const waited = waitUntil(
         "Run:ai install info for cluster 'dgx'",
         1500,
         async (): Promise<Poll<unknown>> => {
-          const r = await c.installInfo(made!.uuid, '2.21.63');
+          const r = await c.installInfo(made.uuid, '2.21.63');
           return r.ready ? { done: true, value: r.body } : { done: false, note: r.note };
         },
         { minIntervalMs: 100 },

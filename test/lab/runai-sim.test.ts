@@ -70,13 +70,11 @@ describe('Run:ai simulator: auth', () => {
   });
   after(() => sim.close());
 
-  it('issues JWT access tokens for the password, client_credentials and app_token grants', async () => {
+  it('issues JWT access tokens for the password, client_credentials and app_token grants (TokenRequest field names)', async () => {
     const grants = [
       { grantType: 'password', clientID: 'cli', username: ADMIN, password: PASSWORD },
       { grantType: 'password', username: ADMIN, password: PASSWORD },
-      { grantType: 'client_credentials', clientId: 'deployer', clientSecret: 'app-secret' },
       { grantType: 'client_credentials', clientID: 'deployer', clientSecret: 'app-secret' },
-      { grantType: 'app_token', AppId: 'deployer', AppSecret: 'app-secret' },
       { grantType: 'app_token', appID: 'deployer', appSecret: 'app-secret' },
     ];
     for (const body of grants) {
@@ -96,7 +94,7 @@ describe('Run:ai simulator: auth', () => {
     for (const body of [
       { grantType: 'password', clientID: 'cli', username: ADMIN, password: 'wrong' },
       { grantType: 'password', username: 'nobody@lab.local', password: PASSWORD },
-      { grantType: 'client_credentials', clientId: 'deployer', clientSecret: 'wrong' },
+      { grantType: 'client_credentials', clientID: 'deployer', clientSecret: 'wrong' },
     ]) {
       const r = await call(sim.url, 'POST', '/api/v1/token', body);
       assert.deepEqual([r.status, r.json], [401, { code: 401, message: 'Invalid credentials' }]);
@@ -105,6 +103,7 @@ describe('Run:ai simulator: auth', () => {
       { username: ADMIN, password: PASSWORD },
       { grantType: 'refresh_token' },
       { grantType: 'password', username: ADMIN },
+      { grantType: 'client_credentials', clientId: 'deployer', clientSecret: 'app-secret' },
       'not json',
     ]) {
       const r = await call(sim.url, 'POST', '/api/v1/token', body);
@@ -254,7 +253,7 @@ describe('Run:ai simulator: clusters', () => {
     assert.match(info.json.installationStr, /^helm repo add runai https:\/\/runai\.jfrog\.io\/artifactory\/api\/helm\/run-ai-charts/);
     assert.deepEqual(parseInstallation(info.json.installationStr), {
       sets: {
-        'controlPlane.url': new URL(sim.url).host,
+        'controlPlane.url': new URL(sim.url).hostname,
         'controlPlane.clientSecret': info.json.clientSecret,
         'cluster.uid': uuid,
         'cluster.url': 'runai.lab.local',
@@ -264,7 +263,7 @@ describe('Run:ai simulator: clusters', () => {
     const exact = await call(sim.url, 'GET', `${base}?version=2.21.30&remoteClusterUrl=https://gpu.lab.local:8443`, undefined, auth);
     assert.deepEqual(
       [parseInstallation(exact.json.installationStr).version, parseInstallation(exact.json.installationStr).sets['cluster.url']],
-      ['2.21.30', 'gpu.lab.local:8443'],
+      ['2.21.30', 'gpu.lab.local'],
     );
     assert.equal(exact.json.clientSecret, info.json.clientSecret);
   });

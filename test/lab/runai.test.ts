@@ -67,6 +67,25 @@ const secretFile = (name: string, text: string) => {
   return f;
 };
 
+/** Phase backend with another spec. */
+const backendWith = (spec: string, timeoutS: number) =>
+  cli('runai', '--spec', spec, '--out', out, '--phase', 'backend', '--jfrog-token-file', files.jfrog!, '--timeout', String(timeoutS));
+
+/** A spec whose Run:ai is another simulator serving the lab's Run:ai certificate. */
+function specAt(name: string, other: RunaiSimulator): string {
+  return stage.writeSpec(name, (s) => {
+    s.mirrors.charts = `${stage.repo.url}/charts`;
+    s.runai = {
+      domain: 'localhost',
+      url: other.url,
+      cluster_name: 'dgx-lab-55',
+      admin_user: ADMIN,
+      password_file: files.password,
+      tls: { source: 'provided', cert_file: join(stage.lab.ca.dir, 'runai-sim.pem'), key_file: files.simKey, ca_file: stage.lab.ca.caCert },
+    };
+  });
+}
+
 describe('runai stage on the lab', () => {
   before(async () => {
     stage = await startStageLab({ dir, subnet: SUBNET, through: 'kubespray' });
@@ -77,6 +96,8 @@ describe('runai stage on the lab', () => {
       tls: simTls,
       users: { [ADMIN]: CANARY.password },
       apps: { deployer: CANARY.appSecret },
+      // the control plane's global.domain: its install command and Keycloak's issuer follow it
+      domain: 'localhost',
       installInfoLagCalls: 2,
       autoConnectAfterPolls: 2,
     });
@@ -85,19 +106,8 @@ describe('runai stage on the lab', () => {
     secretFile('password', CANARY.password);
     secretFile('wrong', CANARY.wrongPassword);
     secretFile('app', CANARY.appSecret);
-    const runaiSpec = (s: Record<string, any>) => {
-      s.mirrors.charts = `${stage.repo.url}/charts`;
-      // localhost: a domain that resolves on this machine; the simulator's lab certificate names it
-      s.runai = {
-        domain: 'localhost',
-        url: sim.url,
-        cluster_name: 'dgx-lab-55',
-        admin_user: ADMIN,
-        password_file: files.password,
-        tls: { source: 'provided', cert_file: simTls.cert, key_file: simTls.key, ca_file: stage.lab.ca.caCert },
-      };
-    };
-    spec = stage.writeSpec('runai', runaiSpec);
+    // localhost: a domain that resolves on this machine; the simulator's lab certificate names it
+    spec = specAt('runai', sim);
     // helm-platform's results, as that stage records them
     const inv = inventory();
     inv.platform = {
@@ -238,12 +248,18 @@ describe('runai stage on the lab', () => {
         customCA: { enabled: true },
         imagePullSecrets: [{ name: 'runai-reg-creds' }],
         ingress: { tlsSecretName: 'runai-backend-tls', ingressClass: 'nginx' },
+        keycloakExternalEndpoint: `localhost:${port}`,
       },
       tenantsManager: { config: { adminUsername: ADMIN, adminPassword: { sha256: sha256(CANARY.password) } } },
       keycloakx: {
         extraEnv: `- name: KC_HOSTNAME\n  value: https://localhost:${port}/auth\n- name: KC_HOSTNAME_STRICT\n  value: 'false'\n`,
       },
+      clusterService: { keycloakExternalEndpoint: `localhost:${port}` },
     });
+    assert.match(
+      r.out,
+      new RegExp(`\\| token issuer \\| https://localhost:${port}/auth/realms/runai \\(the backend accepts its tokens\\) \\|`),
+    );
     assert.ok(applyCall.end <= install.start, 'secrets exist before the chart installs');
     assert.deepEqual(simCalls('POST', '/api/v1/token'), [503, 503, 503, 200], 'the warm-up is waited out');
     assert.match(r.out, /\| chart control-plane 2\.21\.63 \| installed \|/);
@@ -302,19 +318,7 @@ describe('runai stage on the lab', () => {
       s.runai = { domain: 'localhost', url: sim.url, cluster_name: 'dgx-lab-55', admin_user: ADMIN, password_file: files.password };
     });
     const from = log().length;
-    const r = await cli(
-      'runai',
-      '--spec',
-      generated,
-      '--out',
-      out,
-      '--phase',
-      'backend',
-      '--jfrog-token-file',
-      files.jfrog!,
-      '--timeout',
-      '5',
-    );
+    const r = await backendWith(generated, 5);
     assert.equal(r.code, 1, r.out);
     assert.deepEqual(
       applied(from)
@@ -328,6 +332,32 @@ describe('runai stage on the lab', () => {
     );
     assert.deepEqual(readdirSync(join(dir, 'runner-temp')), [], 'the generated keys went with the work folder');
     // put the provided certificate back for the phases below
+    assert.equal((await runai('backend')).code, 0);
+  });
+
+  it('backend: Keycloak advertising an issuer the backend does not validate stops the phase, naming both issuers', async () => {
+    const portless = await startRunaiSimulator({
+      tls: { cert: join(stage.lab.ca.dir, 'runai-sim.pem'), key: files.simKey! },
+      users: { [ADMIN]: CANARY.password },
+      domain: 'localhost',
+      // Keycloak left at the chart's port-less default while users reach a NodePort
+      issuer: 'https://localhost/auth/realms/runai',
+    });
+    try {
+      const spec = specAt('portless', portless);
+      const r = await backendWith(spec, 20);
+      assert.equal(r.code, 1, r.out);
+      const port = new URL(portless.url).port;
+      assert.match(
+        r.out,
+        new RegExp(
+          `Keycloak advertises the token issuer https://localhost/auth/realms/runai, but the backend validates tokens against https://localhost:${port}/auth/realms/runai: every API call would be refused`,
+        ),
+      );
+    } finally {
+      await portless.close();
+    }
+    // the control plane of the phases below again
     assert.equal((await runai('backend')).code, 0);
   });
 
@@ -364,8 +394,9 @@ describe('runai stage on the lab', () => {
       /runai-cluster \S+\/runai-cluster-2\.21\.63\.tgz --namespace runai --version 2\.21\.63 --atomic --wait --timeout 900s --values \S+runai-cluster\.values\.yaml$/,
     );
     assert.deepEqual(install.values, {
-      controlPlane: { url: sim.url, clientSecret: { sha256: sha256(secret) } },
-      cluster: { uid: cluster!.uuid, url: sim.url },
+      // as the control plane's install command writes them: bare host names, no https://, no port
+      controlPlane: { url: 'localhost', clientSecret: { sha256: sha256(secret) } },
+      cluster: { uid: cluster!.uuid, url: 'localhost' },
       global: { customCA: { enabled: true } },
     });
     assert.deepEqual(install.valuesModes, ['600']);
@@ -394,13 +425,13 @@ describe('runai stage on the lab', () => {
     assert.equal(helmInstalls('runai-cluster').length, installs, 'helm was not asked again');
   });
 
-  it('a create answered 409 (made meanwhile by someone else) is looked up and reused', async () => {
+  it('a refused create (made meanwhile by someone else) is looked up and reused, whatever status the refusal has', async () => {
     sim.hideClustersFromList(1);
     const r = await runai('cluster');
     assert.equal(r.code, 0, r.out);
     assert.deepEqual(simCalls('POST', '/api/v1/clusters'), [201, 409]);
     assert.equal(sim.clusters().length, 1);
-    assert.match(r.out, /reused \(created meanwhile: 409 on create\)/);
+    assert.match(r.out, /reused \(created meanwhile: the create answered 409\)/);
   });
 
   it('an empty client secret in the install info is refused; runai-cluster is not touched', async () => {
@@ -436,22 +467,7 @@ describe('runai stage on the lab', () => {
       users: { [ADMIN]: CANARY.password },
     });
     try {
-      const stuckSpec = stage.writeSpec('stuck', (s) => {
-        s.mirrors.charts = `${stage.repo.url}/charts`;
-        s.runai = {
-          domain: 'localhost',
-          url: stuck.url,
-          cluster_name: 'dgx-lab-55',
-          admin_user: ADMIN,
-          password_file: files.password,
-          tls: {
-            source: 'provided',
-            cert_file: join(stage.lab.ca.dir, 'runai-sim.pem'),
-            key_file: files.simKey,
-            ca_file: stage.lab.ca.caCert,
-          },
-        };
-      });
+      const stuckSpec = specAt('stuck', stuck);
       const before = JSON.stringify(inventory().runai);
       const started = Date.now();
       const r = await cli('runai', '--spec', stuckSpec, '--out', out, '--phase', 'cluster', '--timeout', '3');

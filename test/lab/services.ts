@@ -39,6 +39,8 @@ const [bcm, runai, repo] = await Promise.all([
     port: config.runai.port,
     tls: { cert: config.runai.cert, key: config.runai.key },
     users: config.runai.users,
+    // clusters/lab.yaml's runai.domain: the control plane's install command and Keycloak's issuer follow it
+    domain: 'localhost',
     controlToken: config.controlToken,
     // The lab's Run:ai cluster has no real agent: it turns Connected on the third status poll after install.
     autoConnectAfterPolls: 3,

@@ -37,6 +37,8 @@ const categories = [
 
 function spec(mutate: (s: ClusterSpec) => void = () => {}): ClusterSpec {
   const s = structuredClone(loadSpecFile('clusters/lab.yaml').spec);
+  // these nodes have a production network, dgxnet, beside BOOTIF on internalnet
+  s.network.node_network = { name: 'dgxnet' };
   mutate(s);
   return s;
 }
@@ -124,7 +126,7 @@ describe('node selection', () => {
     assert.match(sel.problems[0]!, /^nodes\.control_plane\[1\]: node 'cpu-04' is not in BCM \(did you mean cpu-03, cpu-05, cpu-06\?\)/);
     assert.ok(
       sel.problems.some((p) =>
-        /^cpu-06: no address on network 'dgxnet'; its addresses: 127\.3\.1\.6 on internalnet \(BOOTIF\), 127\.2\.1\.6 on ipminet \(ipmi0\)/.test(
+        /^cpu-06: no address on network 'dgxnet'; its addresses: 127\.3\.1\.6 on internalnet \(BOOTIF\), 127\.2\.1\.6 on ipminet \(ipmi0, a BMC interface: never used\)/.test(
           p,
         ),
       ),
@@ -132,21 +134,70 @@ describe('node selection', () => {
     assert.ok(sel.problems.some((p) => /^dgx-05, dgx-06: share the address 127\.0\.1\.105/.test(p)));
   });
 
-  it('never picks the management or BMC network unless allowed', () => {
-    const byCidr = spec((x) => (x.network.node_network = { cidr: '127.3.1.0/24' }));
-    const node = bcmNode('cpu-03', 3);
+  it('reaches nodes on a network BCM flags management: true (BCM 11 flags internalnet so), by name, CIDR or interface', () => {
     const nets = new Map(networks.map((n) => [n.uuid, n]));
-    assert.equal(chooseAddress(node, byCidr, nets), undefined);
-    const bmc = spec((x) => (x.network.node_network = { interface: 'ipmi0' }));
-    assert.equal(chooseAddress(node, bmc, nets), undefined);
-    bmc.network.allow_management = true;
-    assert.deepEqual(chooseAddress(node, bmc, nets), { ip: '127.2.1.3', network: 'ipminet' });
+    const node = bcmNode('cpu-03', 3);
+    for (const node_network of [{ name: 'internalnet' }, { cidr: '127.3.1.0/24' }, { interface: 'BOOTIF' }])
+      assert.deepEqual(
+        chooseAddress(
+          node,
+          spec((x) => (x.network.node_network = node_network)),
+          nets,
+        ),
+        { ip: '127.3.1.3', network: 'internalnet' },
+        JSON.stringify(node_network),
+      );
     const byName = selectNodes(
       spec((x) => (x.network.node_network = { name: 'internalnet' })),
       { nodes: labNodes(), networks, categories },
       AT,
     );
-    assert.match(byName.problems[0]!, /'internalnet' is a BCM management network/);
+    assert.deepEqual(byName.problems, []);
+    assert.deepEqual(
+      byName.nodes.map((n) => `${n.hostname} ${n.address} ${n.network}`),
+      [
+        'cpu-03 127.3.1.3 internalnet',
+        'cpu-05 127.3.1.5 internalnet',
+        'cpu-06 127.3.1.6 internalnet',
+        'dgx-05 127.3.1.105 internalnet',
+        'dgx-06 127.3.1.106 internalnet',
+      ],
+    );
+  });
+
+  it('never picks a BMC interface, and refuses the BMC network by name, unless allow_management', () => {
+    const nets = new Map(networks.map((n) => [n.uuid, n]));
+    const node = bcmNode('cpu-03', 3);
+    const bmc = spec((x) => (x.network.node_network = { interface: 'ipmi0' }));
+    assert.equal(chooseAddress(node, bmc, nets), undefined);
+    assert.equal(
+      chooseAddress(
+        node,
+        spec((x) => (x.network.node_network = { cidr: '127.2.1.0/24' })),
+        nets,
+      ),
+      undefined,
+    );
+    bmc.network.allow_management = true;
+    assert.deepEqual(chooseAddress(node, bmc, nets), { ip: '127.2.1.3', network: 'ipminet' });
+    const byName = selectNodes(
+      spec((x) => (x.network.node_network = { name: 'ipminet' })),
+      { nodes: labNodes(), networks, categories },
+      AT,
+    );
+    assert.match(
+      byName.problems[0]!,
+      /^network\.node_network\.name: 'ipminet' is BCM's BMC \(out-of-band\) network: it holds only BMC interfaces \(ipmi0 of cpu-03, ipmi0 of cpu-05, ipmi0 of cpu-06 and 2 more\).*BCM has 'internalnet', 'dgxnet'/,
+    );
+    const byCidr = selectNodes(
+      spec((x) => (x.network.node_network = { cidr: '127.2.1.0/24' })),
+      { nodes: labNodes(), networks, categories },
+      AT,
+    );
+    assert.match(
+      byCidr.problems[0]!,
+      /^cpu-03: no address on CIDR 127\.2\.1\.0\/24; its addresses: .*127\.2\.1\.3 on ipminet \(ipmi0, a BMC interface: never used\)/,
+    );
   });
 
   it('selects by range pattern, glob and category', () => {

@@ -120,7 +120,7 @@ describe('defaults', () => {
     assert.deepEqual(spec.platform, { ingress: 'ingress-nginx', gpu_driver: false, releases: {} });
     assert.equal(spec.runai.enabled, true);
     assert.match(spec.runai.version, /^2\.21\.\d+$/);
-    assert.equal(spec.runai.ingress_port, 30443);
+    assert.equal(spec.runai.ingress_port, 443);
     assert.equal(spec.runai.tls.source, 'generate');
   });
 
@@ -331,7 +331,7 @@ describe('accepted specs with warnings', () => {
     doc.network.pod_cidr = '127.64.0.0/16';
     doc.bcm.insecure = true;
     doc.access.host_key_policy = 'off';
-    doc.runai.ingress_port = 443;
+    doc.runai.ingress_port = 8443;
     doc.kubernetes = { dns_domain: doc.name };
     assert.deepEqual(
       warningsOf(doc).map(([p]) => p),

@@ -2,7 +2,7 @@
 // secret or another cluster's uid is refused, and a Run:ai 3.x answer is named as such.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseInstallationString, parseInstallInfo } from '../../actions/lib/runai/install-info.ts';
+import { parseInstallationString, parseInstallInfo, setsToValues } from '../../actions/lib/runai/install-info.ts';
 import { installationString } from '../lab/runai-sim/server.ts';
 
 const UUID = '9f55255e-11ed-47c7-acef-fc4054768dbc';
@@ -29,6 +29,14 @@ describe('Run:ai install info', () => {
       'cluster.url': 'runai.example.com',
     });
     assert.equal(version, '2.21.30');
+  });
+
+  it('reads comma-joined pairs, --set-string and Helm typing into nested values', () => {
+    const { sets, strings } = parseInstallationString(
+      'helm upgrade -i runai-cluster runai/runai-cluster --set a.b=1,a.c=true --set-string a.d=007 --set "e.f=x y" --set g=0.5',
+    );
+    assert.deepEqual(sets, { 'a.b': '1', 'a.c': 'true', 'a.d': '007', 'e.f': 'x y', g: '0.5' });
+    assert.deepEqual(setsToValues(sets, strings), { a: { b: 1, c: true, d: '007' }, e: { f: 'x y' }, g: '0.5' });
   });
 
   it('gives the client secret, chart version and repository', () => {

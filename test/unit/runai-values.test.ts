@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as yaml from 'js-yaml';
 import { backendObjects, CA_LABELS, describeObject, dockerConfigJson, secretData } from '../../actions/lib/runai/objects.ts';
-import { backendValues, clusterValues, controlPlaneUrl, valueKeys, valuesYaml } from '../../actions/lib/runai/values.ts';
+import { backendIssuer, backendValues, clusterValues, controlPlaneUrl, valueKeys, valuesYaml } from '../../actions/lib/runai/values.ts';
 
 const backend = (over: Partial<Parameters<typeof backendValues>[0]> = {}) =>
   backendValues({
@@ -36,6 +36,16 @@ describe('Run:ai values', () => {
     assert.equal(backend({ url: 'https://runai.example.com' }).keycloakx, undefined);
   });
 
+  it('the issuer the backend validates: the port-less domain on 443, the NodePort endpoint behind one', () => {
+    const onNodePort = backend();
+    assert.equal(onNodePort.global.keycloakExternalEndpoint, 'runai.example.com:30443');
+    assert.deepEqual(onNodePort.clusterService, { keycloakExternalEndpoint: 'runai.example.com:30443' });
+    assert.equal(backendIssuer(onNodePort), 'https://runai.example.com:30443/auth/realms/runai');
+    const on443 = backend({ url: 'https://runai.example.com' });
+    assert.equal(on443.global.keycloakExternalEndpoint, undefined);
+    assert.equal(backendIssuer(on443), 'https://runai.example.com/auth/realms/runai');
+  });
+
   it("the user's overrides merge key by key over the derived values", () => {
     const v = backend({
       overrides: { global: { ingress: { ingressClass: 'haproxy' } }, postgresql: { primary: { persistence: { size: '50Gi' } } } },
@@ -45,18 +55,33 @@ describe('Run:ai values', () => {
     assert.equal(v.postgresql.primary.persistence.size, '50Gi');
   });
 
-  it('cluster chart: what the install command sets, and the CA', () => {
+  it('cluster chart: every --set of the install command as the control plane wrote it, only what it leaves out added', () => {
+    const installValues = {
+      controlPlane: { url: 'runai.example.com', clientSecret: 'from-the-command' },
+      cluster: { uid: '9f55255e-11ed-47c7-acef-fc4054768dbc', url: 'runai.example.com' },
+      global: { customCA: { enabled: true } },
+      extra: { fromControlPlane: 7 },
+    };
     const v = clusterValues({
-      controlPlaneUrl: 'https://runai.example.com:30443',
-      clusterUrl: 'https://runai.example.com:30443',
+      installValues,
+      domain: 'runai.example.com',
       clientSecret: 'c-secret',
       clusterUid: '9f55255e-11ed-47c7-acef-fc4054768dbc',
       customCA: false,
     });
-    assert.deepEqual(v, {
-      controlPlane: { url: 'https://runai.example.com:30443', clientSecret: 'c-secret' },
-      cluster: { uid: '9f55255e-11ed-47c7-acef-fc4054768dbc', url: 'https://runai.example.com:30443' },
-      global: { customCA: { enabled: false } },
+    assert.deepEqual(v, installValues, 'nothing the command set is replaced, https:// and a port are never added');
+    const gaps = clusterValues({
+      installValues: { cluster: { uid: '9f55255e-11ed-47c7-acef-fc4054768dbc' } },
+      domain: 'runai.example.com',
+      clientSecret: 'c-secret',
+      clusterUid: '9f55255e-11ed-47c7-acef-fc4054768dbc',
+      customCA: true,
+      overrides: { cluster: { url: 'cluster.example.com' } },
+    });
+    assert.deepEqual(gaps, {
+      controlPlane: { url: 'runai.example.com', clientSecret: 'c-secret' },
+      cluster: { uid: '9f55255e-11ed-47c7-acef-fc4054768dbc', url: 'cluster.example.com' },
+      global: { customCA: { enabled: true } },
     });
   });
 
@@ -65,7 +90,7 @@ describe('Run:ai values', () => {
     const lines = text.split('\n').filter((l) => /^\S[^:]*:/.test(l));
     assert.deepEqual(
       lines.map((l) => l.split(':')[0]),
-      ['global', 'tenantsManager', 'keycloakx'],
+      ['global', 'tenantsManager', 'keycloakx', 'clusterService'],
     );
     assert.deepEqual(yaml.load(text), backend());
     const keys = valueKeys(backend());

@@ -14,6 +14,8 @@ export interface BcmClientOptions {
   /** PEM of BCM's CA. Without it, the system trust store is used. */
   ca?: string;
   insecure: boolean;
+  /** The name the server certificate is checked against instead of the endpoint's host (bcm.tls_server_name). */
+  tlsServerName?: string;
   timeoutMs: number;
   /** Extra attempts after the first, for connection errors and 5xx. */
   retries: number;
@@ -80,6 +82,7 @@ export class BcmClient {
         {
           method: 'POST',
           agent: this.agent,
+          ...(this.opts.tlsServerName ? { servername: this.opts.tlsServerName } : {}),
           headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip', 'content-length': Buffer.byteLength(body), ...headers },
         },
         (res) => {
@@ -135,13 +138,8 @@ export class BcmClient {
       }, this.opts.timeoutMs);
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (e instanceof StageError || e instanceof TransientError) return reject(e);
-        if (e.code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME/.test(e.code)) {
-          return reject(
-            new StageError(
-              `TLS verification of ${this.url.host} failed (${e.code}): point bcm.ca_file (or input bcm-ca-cert) at BCM's CA, /cm/local/apps/cmd/etc/cacert.pem on the head node`,
-            ),
-          );
-        }
+        const tls = tlsFailure(e, this.url.hostname, this.opts.tlsServerName);
+        if (tls) return reject(new StageError(tls));
         reject(new TransientError(e.code ? `${e.code} ${e.message}` : e.message));
       });
       req.end(body);
@@ -237,6 +235,31 @@ export class BcmClient {
       throw new StageError(outcome.kind === 'not-json' && relogged ? `${outcome.reason}, also after logging in again` : outcome.reason);
     }
   }
+}
+
+/**
+ * Which TLS check failed and what to set, or undefined when the error is not a certificate check. The name
+ * check and the CA check fail with different codes: a certificate from the right CA that does not name the
+ * endpoint (BCM's names the head node, not its IP) must not send the user hunting for another CA.
+ */
+export function tlsFailure(
+  e: NodeJS.ErrnoException & { cert?: { subjectaltname?: string } },
+  host: string,
+  serverName?: string,
+): string | undefined {
+  const code = e.code ?? '';
+  const checked = serverName ?? host;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    const names = e.cert?.subjectaltname ? ` (it names ${e.cert.subjectaltname})` : '';
+    return serverName
+      ? `TLS: BCM's certificate is from a trusted CA but does not name '${serverName}'${names}: set bcm.tls_server_name to a name the certificate carries`
+      : `TLS: BCM's certificate is from a trusted CA but does not name ${host}${names}: set bcm.tls_server_name to the head node name it carries (the connection still goes to ${host}), or use that name in bcm.endpoint`;
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return `TLS: BCM's certificate for ${checked} is ${code === 'CERT_HAS_EXPIRED' ? 'expired' : 'not valid yet'} (${code}): renew it on the head node, or check the runner's clock`;
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code))
+    return `TLS: BCM's certificate for ${checked} does not chain to the CA given (${code}): point bcm.ca_file (or input bcm-ca-cert) at BCM's CA, /cm/local/apps/cmd/etc/cacert.pem on the head node`;
+  return undefined;
 }
 
 /** At most 300 characters of JSON; a value nested too deeply to serialise is not shown. */

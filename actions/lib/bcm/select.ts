@@ -37,8 +37,26 @@ function describeNodeNetwork(spec: ClusterSpec): string {
 }
 
 /**
- * The address of a node on the spec's node network. Management and BMC interfaces are never chosen
- * unless network.allow_management is set.
+ * Networks BCM lists only BMC interfaces on (the out-of-band network, e.g. ipminet). BCM has no network type
+ * for them, and its `management` flag does not mark them: it marks any network CMDaemon may manage nodes
+ * over, internalnet included (bcm11 capture: both networks carry it).
+ */
+export function bmcNetworks(nodes: BcmNode[]): Map<string, string[]> {
+  const bmc = new Map<string, string[]>();
+  const os = new Set<string>();
+  for (const node of nodes)
+    for (const iface of node.interfaces) {
+      if (!iface.networkUuid) continue;
+      if (!iface.isBmc) os.add(iface.networkUuid);
+      else bmc.set(iface.networkUuid, [...(bmc.get(iface.networkUuid) ?? []), `${iface.name} of ${node.hostname}`]);
+    }
+  for (const uuid of os) bmc.delete(uuid);
+  return bmc;
+}
+
+/**
+ * The address of a node on the spec's node network. A BMC interface is the node's baseboard controller, not
+ * its operating system: it is never chosen unless network.allow_management is set.
  */
 export function chooseAddress(
   node: BcmNode,
@@ -48,9 +66,8 @@ export function chooseAddress(
   const sel = spec.network.node_network;
   for (const iface of node.interfaces) {
     if (!iface.ip) continue;
+    if (iface.isBmc && !spec.network.allow_management) continue;
     const net = iface.networkUuid ? networks.get(iface.networkUuid) : undefined;
-    const isManagement = iface.isBmc || Boolean(net?.management);
-    if (isManagement && !spec.network.allow_management) continue;
     const matches = sel.name ? net?.name === sel.name : sel.cidr ? cidrContains(sel.cidr, iface.ip) : iface.name === sel.interface;
     if (matches) return { ip: iface.ip, network: net?.name ?? '' };
   }
@@ -58,25 +75,29 @@ export function chooseAddress(
 }
 
 /** Spec-level problems with the chosen network that no node could fix. */
-function networkProblems(spec: ClusterSpec, networks: BcmNetwork[]): string[] {
+function networkProblems(spec: ClusterSpec, facts: DiscoveryFacts): string[] {
   const name = spec.network.node_network.name;
   if (!name) return [];
-  const net = networks.find((n) => n.name === name);
+  const net = facts.networks.find((n) => n.name === name);
   if (!net) {
-    const names = [...new Set(networks.map((n) => n.name))].sort();
+    const names = [...new Set(facts.networks.map((n) => n.name))].sort();
     const shown = names.length > 20 ? `${names.slice(0, 20).join(', ')} and ${names.length - 20} more` : names.join(', ');
     return [`network.node_network.name: BCM has no network '${name}' (it has: ${shown || 'none'})`];
   }
-  if (net.management && !spec.network.allow_management) {
+  const bmc = bmcNetworks(facts.nodes);
+  const interfaces = bmc.get(net.uuid);
+  if (interfaces && !spec.network.allow_management) {
+    const others = facts.networks.filter((n) => !bmc.has(n.uuid) && n.uuid !== net.uuid).map((n) => `'${n.name}'`);
+    const shown = interfaces.slice(0, 3).join(', ') + (interfaces.length > 3 ? ` and ${interfaces.length - 3} more` : '');
     return [
-      `network.node_network.name: '${name}' is a BCM management network; nodes are not reached on it unless network.allow_management is true`,
+      `network.node_network.name: '${name}' is BCM's BMC (out-of-band) network: it holds only BMC interfaces (${shown}), which reach the baseboard controller, not the node's operating system. Name the network the nodes boot or work on${others.length ? ` (BCM has ${others.join(', ')})` : ''}`,
     ];
   }
   return [];
 }
 
 export function selectNodes(spec: ClusterSpec, facts: DiscoveryFacts, at: string): Selection {
-  const problems: string[] = [...networkProblems(spec, facts.networks)];
+  const problems: string[] = [...networkProblems(spec, facts)];
   const networks = new Map(facts.networks.map((n) => [n.uuid, n]));
   const categories = new Map(facts.categories.map((c) => [c.uuid, c.name]));
   const byHostname = new Map<string, BcmNode[]>();
@@ -142,7 +163,10 @@ export function selectNodes(spec: ClusterSpec, facts: DiscoveryFacts, at: string
     const addresses = nodeAddresses(node, networks);
     const chosen = chooseAddress(node, spec, networks);
     if (!chosen) {
-      const have = addresses.map((a) => `${a.ip} on ${a.network || 'no network'} (${a.interface})`).join(', ') || 'none';
+      const bmcNote = (name: string) =>
+        node.interfaces.some((i) => i.name === name && i.isBmc) && !spec.network.allow_management ? ', a BMC interface: never used' : '';
+      const have =
+        addresses.map((a) => `${a.ip} on ${a.network || 'no network'} (${a.interface}${bmcNote(a.interface)})`).join(', ') || 'none';
       problems.push(
         `${hostname}: no address on ${describeNodeNetwork(spec)}; its addresses: ${have}. Give it an interface there in BCM, or choose another network.node_network`,
       );

@@ -303,11 +303,12 @@ function kubernetesProblems(spec: ClusterSpec): SpecProblem[] {
 function runaiProblems(spec: ClusterSpec): SpecProblem[] {
   const r = spec.runai;
   const nodePortRange = 'kube_apiserver_node_port_range' in spec.kubernetes.extra_vars;
-  if (r.enabled && !nodePortRange && (r.ingress_port < 30000 || r.ingress_port > 32767))
+  // 443 is Run:ai's documented front door (hostPort or a load balancer), not a NodePort
+  if (r.enabled && !nodePortRange && r.ingress_port !== 443 && (r.ingress_port < 30000 || r.ingress_port > 32767))
     return [
       warning(
         'runai.ingress_port',
-        `${r.ingress_port} is outside Kubernetes' NodePort range 30000-32767; set kubernetes.extra_vars.kube_apiserver_node_port_range too`,
+        `${r.ingress_port} is neither 443 nor in Kubernetes' NodePort range 30000-32767; set kubernetes.extra_vars.kube_apiserver_node_port_range too`,
       ),
     ];
   return [];

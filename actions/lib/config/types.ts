@@ -17,6 +17,8 @@ export interface BcmSpec {
   client_key_file?: string;
   /** BCM's own CA (cacert.pem). Verification is on unless insecure is true. */
   ca_file?: string;
+  /** The name the certificate is checked against when the endpoint is an IP the certificate does not carry. */
+  tls_server_name?: string;
   insecure: boolean;
   timeout_seconds: number;
   retries: number;
@@ -128,7 +130,7 @@ export interface RunaiSpec {
   /** ca_file: with source provided, the private CA that issued the certificate (runai-ca-cert); unset: publicly trusted. */
   tls: { source: 'generate' | 'provided'; cert_file?: string; key_file?: string; ca_file?: string };
   ingress_port: number;
-  /** Control-plane URL; defaults to https://<domain>:<ingress_port>. */
+  /** Control-plane URL; defaults to https://<domain>, with :<ingress_port> unless 443. */
   url?: string;
   admin_user?: string;
   password_file?: string;

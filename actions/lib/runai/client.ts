@@ -194,7 +194,7 @@ export class RunaiClient {
     const body =
       creds.kind === 'password'
         ? { grantType: 'password', clientID: 'cli', username: creds.username, password: creds.password }
-        : { grantType: 'client_credentials', clientId: creds.clientId, clientSecret: creds.clientSecret };
+        : { grantType: 'client_credentials', clientID: creds.clientId, clientSecret: creds.clientSecret };
     let r = await this.send('POST', '/api/v1/token', { json: body, ...(retryForMs !== undefined ? { retryForMs } : {}) });
     let token: unknown = (r.json as { accessToken?: unknown } | undefined)?.accessToken;
     if (r.status === 404 && creds.kind === 'password') {
@@ -240,12 +240,15 @@ export class RunaiClient {
     return r.json.map((c) => toCluster(c, 'GET /api/v1/clusters'));
   }
 
-  /** Creates a cluster; undefined when the name is taken (409), so the caller looks it up instead. */
-  async createCluster(body: { name: string; version?: string; domain?: string }): Promise<RunaiCluster | undefined> {
+  /**
+   * Creates a cluster, or says how the create was refused. Run:ai's spec lists no answer for a name that is
+   * taken (create_cluster: 201, 401, 403, 404, 500, 503), so any refusal is handed back for the caller to
+   * look the name up again before it gives up.
+   */
+  async createCluster(body: { name: string; version?: string; domain?: string }): Promise<RunaiCluster | { refused: string }> {
     const r = await this.authed('POST', '/api/v1/clusters', { json: body });
-    if (r.status === 409) return undefined;
-    if (r.status !== 201 && r.status !== 200) throw new StageError(`Run:ai POST /api/v1/clusters answered ${r.status}: ${messageOf(r)}`);
-    return toCluster(r.json, 'POST /api/v1/clusters');
+    if (r.status === 201 || r.status === 200) return toCluster(r.json, 'POST /api/v1/clusters');
+    return { refused: `${r.status} ${messageOf(r)}` };
   }
 
   /** The cluster, or RunaiUnavailable after `retryForMs` of no definite answer. */

@@ -75,3 +75,23 @@ export async function deleteHookJobs(t: KubeTools, namespace: string): Promise<v
       throw new StageError(`kubectl ${args.slice(0, 3).join(' ')} in ${namespace} failed (exit ${r.code}): ${firstLine(r.stderr)}`);
   }
 }
+
+/** Objects of a kind as `kubectl get -o json` lists them; [] when the kind is unknown to the cluster. */
+async function listObjects(t: KubeTools, args: string[]): Promise<unknown[]> {
+  const r = await runKubectl(t, ['get', ...args, '--output', 'json']);
+  if (r.code !== 0) {
+    if (/the server doesn't have a resource type|NotFound|not found/i.test(r.stderr)) return [];
+    throw new StageError(`kubectl get ${args.join(' ')} failed (exit ${r.code}): ${firstLine(r.stderr)}`);
+  }
+  const doc = JSON.parse(r.stdout) as { items?: unknown[] };
+  return Array.isArray(doc.items) ? doc.items : [doc];
+}
+
+/** What the Run:ai prerequisites read from the cluster: its IngressClasses and the KnativeServing. */
+export async function readClusterPrerequisites(t: KubeTools): Promise<{ ingressClasses: unknown[]; knativeServing?: unknown }> {
+  const [ingressClasses, knative] = await Promise.all([
+    listObjects(t, ['ingressclasses']),
+    listObjects(t, ['knativeservings', 'knative-serving', '--namespace', 'knative-serving']),
+  ]);
+  return { ingressClasses, ...(knative[0] ? { knativeServing: knative[0] } : {}) };
+}

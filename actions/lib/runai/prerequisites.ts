@@ -29,10 +29,88 @@ export function passwordPolicyProblems(password: string): string[] {
   return missing.length ? [`the Run:ai admin password needs ${missing.join(', ')} (Run:ai's password policy)`] : [];
 }
 
+interface DocumentedRange {
+  range: string;
+  shown: string;
+  source: string;
+}
+
+interface RunaiLine {
+  kubernetes: string;
+  shown: string;
+  gpuOperator?: DocumentedRange[];
+  knativeFeatures?: { source: string; autoscaler: Record<string, string>; features: Record<string, string> };
+}
+
+const lineOf = (runaiVersion: string): RunaiLine | undefined =>
+  (compat.runai.lines as Record<string, RunaiLine>)[runaiVersion.split('.').slice(0, 2).join('.')];
+
 /** The Kubernetes range a Run:ai version supports, from config/compat.json. */
 export function supportedKubernetes(runaiVersion: string): { kubernetes: string; shown: string } | undefined {
-  const lines = compat.runai.lines as Record<string, { kubernetes: string; shown: string }>;
-  return lines[runaiVersion.split('.').slice(0, 2).join('.')];
+  return lineOf(runaiVersion);
+}
+
+/**
+ * The GPU Operator version against every range the Run:ai docs give for this line (config/compat.json): outside all
+ * of them is a problem; inside some but not all is a warning naming the page that disagrees.
+ */
+export function gpuOperatorFindings(runaiVersion: string, gpuOperatorVersion: string): { problems: string[]; warnings: string[] } {
+  const ranges = lineOf(runaiVersion)?.gpuOperator ?? [];
+  const version = semver.coerce(gpuOperatorVersion);
+  if (!ranges.length || !version) return { problems: [], warnings: [] };
+  const inside = ranges.filter((r) => semver.satisfies(version, r.range));
+  const outside = ranges.filter((r) => !inside.includes(r));
+  const shown = (rs: DocumentedRange[]) => rs.map((r) => `${r.shown} (${r.source})`).join('; ');
+  if (!inside.length)
+    return {
+      problems: [
+        `the NVIDIA GPU Operator ${gpuOperatorVersion} is outside every range documented for Run:ai ${runaiVersion}: ${shown(ranges)}`,
+      ],
+      warnings: [],
+    };
+  return {
+    problems: [],
+    warnings: outside.length
+      ? [
+          `the NVIDIA GPU Operator ${gpuOperatorVersion} is supported for Run:ai ${runaiVersion} by ${shown(inside)}, but not by ${shown(outside)}: the docs disagree`,
+        ]
+      : [],
+  };
+}
+
+/** Knative Serving settings Run:ai asks for that the cluster's KnativeServing (spec.config) lacks, each named. */
+export function knativeProblems(runaiVersion: string, knativeServing: unknown): string[] {
+  const wanted = lineOf(runaiVersion)?.knativeFeatures;
+  if (!wanted) return [];
+  if (!knativeServing) return ['Knative: there is no KnativeServing knative-serving/knative-serving; the helm-platform stage applies it'];
+  const config = ((knativeServing as { spec?: { config?: Record<string, Record<string, unknown>> } }).spec?.config ?? {}) as Record<
+    string,
+    Record<string, unknown> | undefined
+  >;
+  const missing = [
+    ...Object.entries(wanted.autoscaler)
+      .filter(([k, v]) => String(config.autoscaler?.[k] ?? '') !== v)
+      .map(([k, v]) => `autoscaler.${k}: "${v}"`),
+    ...Object.entries(wanted.features)
+      .filter(([k, v]) => String(config.features?.[k] ?? '') !== v)
+      .map(([k, v]) => `features.${k}: ${v}`),
+  ];
+  return missing.length
+    ? [`Knative: KnativeServing knative-serving lacks what Run:ai needs for inference, in spec.config: ${missing.join(', ')}`]
+    : [];
+}
+
+/** Run:ai asks for a default IngressClass ("make sure that a default ingress controller is set"). */
+export function ingressClassProblems(classes: unknown[]): string[] {
+  const annotated = (c: unknown) =>
+    (c as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations?.[
+      'ingressclass.kubernetes.io/is-default-class'
+    ] === 'true';
+  if (classes.some(annotated)) return [];
+  const names = classes.map((c) => (c as { metadata?: { name?: string } }).metadata?.name).filter(Boolean);
+  return [
+    `no default IngressClass (annotation ingressclass.kubernetes.io/is-default-class: "true") among ${names.length ? names.join(', ') : 'none'}: Run:ai needs one`,
+  ];
 }
 
 /**
@@ -51,6 +129,9 @@ export function prerequisiteProblems(inv: Inventory, spec: ClusterSpec, release:
     else if (!version || !semver.satisfies(version, supported.kubernetes))
       problems.push(`Kubernetes ${k8s.version} is outside Run:ai ${spec.runai.version}'s supported range ${supported.shown}`);
   }
+  const gpuOperator = inv.platform?.releases.find((r) => r.name === 'gpu-operator');
+  if (gpuOperator && spec.platform.releases['gpu-operator']?.enabled !== false)
+    problems.push(...gpuOperatorFindings(spec.runai.version, gpuOperator.version).problems);
   const needs = release.needs.filter((n) => platform.has(n) && !(n === 'ingress-nginx' && spec.platform.ingress === 'none'));
   if (!inv.platform) {
     if (needs.length)

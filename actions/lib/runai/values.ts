@@ -42,36 +42,54 @@ export function backendValues(v: BackendValuesInput): Values {
     tenantsManager: { config: { adminUsername: v.adminUser, adminPassword: v.adminPassword } },
   };
   if (port && port !== '443') {
-    // behind a NodePort, Keycloak must advertise an issuer with the port, or tokens fail validation (§4.2b)
+    // Behind a NodePort, Keycloak must advertise an issuer with the port, and the backend must validate tokens
+    // against that issuer instead of the port-less https://<domain> (runai.md §4.2b; keycloakExternalEndpoint is
+    // the predecessor's, undocumented by Run:ai).
     values.keycloakx = {
       extraEnv: yaml.dump([
         { name: 'KC_HOSTNAME', value: `https://${v.domain}:${port}/auth` },
         { name: 'KC_HOSTNAME_STRICT', value: 'false' },
       ]),
     };
+    global.keycloakExternalEndpoint = `${v.domain}:${port}`;
+    values.clusterService = { keycloakExternalEndpoint: `${v.domain}:${port}` };
   }
   return mergeValues(values, v.overrides ?? {});
 }
 
+/**
+ * The token issuer the control plane's backend accepts with these values: Keycloak's realm on
+ * global.keycloakExternalEndpoint when set, else on the port-less global.domain.
+ */
+export function backendIssuer(values: Values): string {
+  const global = (isObject(values.global) ? values.global : {}) as Values;
+  const host = typeof global.keycloakExternalEndpoint === 'string' ? global.keycloakExternalEndpoint : String(global.domain ?? '');
+  return `https://${host}/auth/realms/runai`;
+}
+
 export interface ClusterValuesInput {
-  controlPlaneUrl: string;
-  clusterUrl: string;
+  /** Every `--set` of the control plane's install command, as Helm reads them (InstallInfo.values). */
+  installValues: Values;
+  /** runai.domain: what a control plane writes for controlPlane.url and cluster.url (the bare host name). */
+  domain: string;
   clientSecret: string;
   clusterUid: string;
   customCA: boolean;
   overrides?: Values;
 }
 
-/** Values of the runai-cluster chart (runai.md §2.2): what the control plane's install command sets, and the CA. */
+/**
+ * Values of the runai-cluster chart (runai.md §2.2): every `--set` of the install command exactly as the control
+ * plane wrote it (it knows its own URL: real ones write the bare host name, not https://host:port), with only
+ * what it leaves out added, then the user's overrides.
+ */
 export function clusterValues(v: ClusterValuesInput): Values {
-  return mergeValues(
-    {
-      controlPlane: { url: v.controlPlaneUrl, clientSecret: v.clientSecret },
-      cluster: { uid: v.clusterUid, url: v.clusterUrl },
-      global: { customCA: { enabled: v.customCA } },
-    },
-    v.overrides ?? {},
-  );
+  const fallback: Values = {
+    controlPlane: { url: v.domain, clientSecret: v.clientSecret },
+    cluster: { uid: v.clusterUid, url: v.domain },
+    global: { customCA: { enabled: v.customCA } },
+  };
+  return mergeValues(mergeValues(fallback, v.installValues), v.overrides ?? {});
 }
 
 /** Dotted paths of every leaf, for the summary (names only, never values). */

@@ -117,6 +117,7 @@ export async function discoverStage(inputs: InputSource, reporter: Reporter): Pr
     auth: bcmAuth(ctx),
     ca: caPem(ctx),
     insecure,
+    ...(spec.bcm.tls_server_name ? { tlsServerName: spec.bcm.tls_server_name } : {}),
     timeoutMs: spec.bcm.timeout_seconds * 1000,
     retries: spec.bcm.retries,
   });

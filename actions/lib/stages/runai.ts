@@ -22,7 +22,7 @@ import { bullets, heading, mermaidFlow, table, timingsTable, type FlowOutcome, t
 import type { Reporter } from '../report/reporter.ts';
 import { RunaiClient, RunaiUnavailable, type RunaiCluster, type RunaiCredentials } from '../runai/client.ts';
 import { parseInstallInfo } from '../runai/install-info.ts';
-import { deleteHookJobs, ensureDomainDns, readSecret } from '../runai/kube.ts';
+import { deleteHookJobs, ensureDomainDns, readClusterPrerequisites, readSecret } from '../runai/kube.ts';
 import {
   BACKEND_NAMESPACE,
   BACKEND_TLS_SECRET,
@@ -34,9 +34,15 @@ import {
   dockerConfigJson,
   namespaceObject,
 } from '../runai/objects.ts';
-import { passwordPolicyProblems, prerequisiteProblems } from '../runai/prerequisites.ts';
+import {
+  gpuOperatorFindings,
+  ingressClassProblems,
+  knativeProblems,
+  passwordPolicyProblems,
+  prerequisiteProblems,
+} from '../runai/prerequisites.ts';
 import { generateTls, notAfter, replaceReason, tlsProblems, type TlsMaterial } from '../runai/tls.ts';
-import { backendValues, clusterValues, controlPlaneUrl, valueKeys, valuesYaml } from '../runai/values.ts';
+import { backendIssuer, backendValues, clusterValues, controlPlaneUrl, valueKeys, valuesYaml } from '../runai/values.ts';
 import { waitUntil, WaitTimeout } from '../runai/wait.ts';
 import { errorMessage, StageError, UsageError } from '../util/errors.ts';
 import { openWorkDir, type WorkDir } from '../util/work-dir.ts';
@@ -229,6 +235,20 @@ function report(head: string, lead: string[], steps: Step[], phases: TimedPhase[
   ].join('\n\n');
 }
 
+/**
+ * What the cluster itself says about Run:ai's prerequisites: a default IngressClass, and (for the cluster chart,
+ * with Knative on) the KnativeServing settings Run:ai needs. Reported as warnings, each named.
+ */
+async function warnClusterPrerequisites(ctx: StageContext, t: KubeTools, phase: RunaiPhase): Promise<void> {
+  const facts = await readClusterPrerequisites(t);
+  const knativeOn = ctx.spec.platform.releases['knative-operator']?.enabled !== false;
+  const problems = [
+    ...ingressClassProblems(facts.ingressClasses),
+    ...(phase === 'cluster' && knativeOn ? knativeProblems(ctx.spec.runai.version, facts.knativeServing) : []),
+  ];
+  for (const p of problems) ctx.reporter.warning(p, 'Run:ai prerequisite');
+}
+
 /** The release as `helm list` shows it, or undefined when Helm does not know it. */
 async function releaseState(t: KubeTools, release: ChartRelease): Promise<DeployedRelease | undefined> {
   return (await listReleases(t)).find((d) => d.name === release.name && d.namespace === release.namespace);
@@ -356,6 +376,7 @@ async function backendPhase(
   try {
     const access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
     const t = await openKubeTools(ctx, work, access.kubeconfig);
+    await warnClusterPrerequisites(ctx, t, 'backend');
     const before = await releaseState(t, release);
     const now = new Date();
     const { tls, why } = await timed(phases, 'TLS', () => backendTls(ctx, s, t, work, now));
@@ -412,12 +433,14 @@ async function backendPhase(
       outcome: 'ok',
     });
     const issuer = await client.oidcIssuer();
-    const expected = `${url}/auth/realms/runai`;
-    if (issuer && issuer !== expected)
-      reporter.warning(
-        `Keycloak advertises issuer ${issuer}, but users and the cluster reach ${expected}: tokens will be refused ("Issuer is not familiar."); see runai.md §4.2`,
-        'Run:ai OIDC issuer',
+    const validated = backendIssuer(values);
+    if (issuer && issuer !== validated)
+      throw new StageError(
+        `Keycloak advertises the token issuer ${issuer}, but the backend validates tokens against ${validated}: every API call would be refused ("Issuer is not familiar."). Both follow the values keycloakx.extraEnv (KC_HOSTNAME) and global.keycloakExternalEndpoint: check platform.releases.${release.name}.values for overrides of them, or serve Run:ai on 443 (runai.ingress_port: 443, no port in runai.url)`,
       );
+    // what the backend itself accepts: a token it does not validate fails here, not in phase cluster
+    await client.listClusters();
+    steps.push({ name: 'token issuer', result: `${issuer ?? validated} (the backend accepts its tokens)`, outcome: 'ok' });
     const state: RunaiState = { ...inv.runai, controlPlaneUrl: url, backendVersion: version };
     writeRunaiState(ctx, inv, state, `backend: ${release.chart} ${version}`);
     reporter.output('control-plane-url', url);
@@ -453,7 +476,10 @@ async function clusterPhaseCa(ctx: StageContext, t: KubeTools): Promise<{ ca?: s
   return { ...(ca ? { ca } : {}), source: `the CA in Secret ${BACKEND_NAMESPACE}/${CA_SECRET}`, custom: true };
 }
 
-/** The cluster named `name`: found in the list, or created; a 409 (made meanwhile by someone else) is looked up. */
+/**
+ * The cluster named `name`: found in the list, or created. A refused create is looked up again: another client may
+ * have made it in between, and Run:ai documents no status for a taken name.
+ */
 async function findOrCreateCluster(
   client: RunaiClient,
   name: string,
@@ -462,10 +488,13 @@ async function findOrCreateCluster(
   const found = (await client.listClusters()).find((c) => c.name === name);
   if (found) return { cluster: found, how: 'reused' };
   const created = await client.createCluster({ name, ...body });
-  if (created) return { cluster: created, how: 'created' };
+  if (!('refused' in created)) return { cluster: created, how: 'created' };
   const again = (await client.listClusters()).find((c) => c.name === name);
-  if (!again) throw new StageError(`Run:ai answered 409 (name taken) when creating cluster '${name}', but lists no cluster of that name`);
-  return { cluster: again, how: 'reused (created meanwhile: 409 on create)' };
+  if (!again)
+    throw new StageError(
+      `Run:ai POST /api/v1/clusters refused to create cluster '${name}' (${created.refused}), and lists no cluster of that name`,
+    );
+  return { cluster: again, how: `reused (created meanwhile: the create answered ${created.refused.split(' ')[0]})` };
 }
 
 async function clusterPhase(
@@ -488,6 +517,7 @@ async function clusterPhase(
   try {
     const access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
     const t = await openKubeTools(ctx, work, access.kubeconfig);
+    await warnClusterPrerequisites(ctx, t, 'cluster');
     const backendState = await releaseState(t, backend);
     if (backendState?.status !== 'deployed')
       throw new StageError(
@@ -546,8 +576,8 @@ async function clusterPhase(
       outcome: 'ok',
     });
     const values = clusterValues({
-      controlPlaneUrl: url,
-      clusterUrl: url,
+      installValues: info.values,
+      domain: spec.runai.domain,
       clientSecret: info.clientSecret,
       clusterUid: cluster.uuid,
       customCA: ca.custom,
@@ -768,6 +798,10 @@ export async function runaiStage(inputs: InputSource, reporter: Reporter): Promi
   const platform = new Set(manifest.releases.map((r) => r.name));
   const domain = await resolveDomain(spec.runai.domain);
   const problems = [...prerequisiteProblems(inv, spec, release, platform), ...('problem' in domain ? [domain.problem] : [])];
+  const gpuOperator = inv.platform?.releases.find((r) => r.name === 'gpu-operator');
+  if (gpuOperator)
+    for (const w of gpuOperatorFindings(spec.runai.version, gpuOperator.version).warnings)
+      reporter.warning(w, 'Run:ai GPU Operator support');
   const resolved = 'addresses' in domain ? domain.addresses : [];
   if (ctx.plan) return planPhase(ctx, phase, inv, release, url, problems, resolved);
 

@@ -1,10 +1,16 @@
-// Deterministic BCM data for the simulator: a head node, the lab's nodes (BOOTIF on internalnet, ipmi0 on
-// ipminet, a production interface on dgxnet), networks, categories and statuses, in BCM 10 or 11 shapes
-// (shared/reference/bcm-api.md §2–§4 and §7.3). UUIDs are hashes of the inputs, so re-runs are identical.
+// Deterministic BCM data for the simulator: a head node, the lab's nodes, networks, categories and statuses,
+// in BCM 10 or 11 shapes (shared/reference/bcm-api.md §2–§4 and §7.3). UUIDs are hashes of the inputs, so
+// re-runs are identical. Two network layouts:
+// - capture (default): shaped like the captured BCM 11 head node (upstream/bcm11): internalnet and
+//   managementnet both flagged management: true, nodes reached on BOOTIF on internalnet, the head node on
+//   managementnet, and BMC interfaces (ipmi0) on their own ipminet;
+// - production: BOOTIF on an unreachable internalnet, ipmi0 on ipminet, and the reachable address on a
+//   separate production network dgxnet (the predecessor's site).
 import { createHash } from 'node:crypto';
 
 export interface SimNodeInput {
   hostname: string;
+  /** The address the node is reached on (its SSH listens there): BOOTIF's on internalnet in the capture layout, ens1f0np0's on dgxnet in the production layout. */
   productionIp: string;
   index: number;
   category: string;
@@ -128,15 +134,25 @@ function versionFields(version: 'bcm10' | 'bcm11'): Record<string, unknown> {
     : { rack: null, tag: '', cpuspeedGovernor: '', disableFabricNVME: false, indexInsideContainer: 0 };
 }
 
-export function buildBcmFixture(inputs: SimNodeInput[], opts: { version: 'bcm10' | 'bcm11'; subnet: number; seed?: string }): BcmFixture {
+export type NetworkLayout = 'capture' | 'production';
+
+export function buildBcmFixture(
+  inputs: SimNodeInput[],
+  opts: { version: 'bcm10' | 'bcm11'; subnet: number; seed?: string; networks?: NetworkLayout },
+): BcmFixture {
   const seed = opts.seed ?? 'bcmkube-lab';
   const { version, subnet } = opts;
+  const capture = (opts.networks ?? 'capture') === 'capture';
   const nets = {
-    internal: network(seed, 'internalnet', 'INTERNAL', `127.3.${subnet}.0`, true, true),
+    internal: network(seed, 'internalnet', 'INTERNAL', `127.${capture ? 0 : 3}.${subnet}.0`, true, true),
     ipmi: network(seed, 'ipminet', 'INTERNAL', `127.2.${subnet}.0`, false, false),
-    management: network(seed, 'managementnet', 'INTERNAL', `127.1.${subnet}.0`, true, false),
-    production: network(seed, 'dgxnet', 'EXTERNAL', `127.0.${subnet}.0`, false, false),
-    external: network(seed, 'externalnet', 'EXTERNAL', `127.4.${subnet}.0`, false, false),
+    management: network(seed, 'managementnet', 'INTERNAL', `127.1.${subnet}.0`, true, capture),
+    ...(capture
+      ? {}
+      : {
+          production: network(seed, 'dgxnet', 'EXTERNAL', `127.0.${subnet}.0`, false, false),
+          external: network(seed, 'externalnet', 'EXTERNAL', `127.4.${subnet}.0`, false, false),
+        }),
   };
   const categoryNames = [...new Set(inputs.map((n) => n.category))].sort();
   const categories = categoryNames.map((name) => ({
@@ -174,8 +190,8 @@ export function buildBcmFixture(inputs: SimNodeInput[], opts: { version: 'bcm10'
           uuid: simUuid(seed, 'if', 'head', 'eth0'),
           name: 'eth0',
           mac: mac(0xee, 1),
-          ip: `127.3.${subnet}.254`,
-          network: nets.internal.uuid,
+          ip: capture ? `127.1.${subnet}.254` : `127.3.${subnet}.254`,
+          network: capture ? nets.management.uuid : nets.internal.uuid,
         },
         false,
       ),
@@ -186,7 +202,7 @@ export function buildBcmFixture(inputs: SimNodeInput[], opts: { version: 'bcm10'
           name: 'eth1',
           mac: mac(0xee, 2),
           ip: `127.0.${subnet}.254`,
-          network: nets.external.uuid,
+          network: (nets.external ?? nets.internal).uuid,
         },
         false,
       ),
@@ -253,7 +269,13 @@ export function buildBcmFixture(inputs: SimNodeInput[], opts: { version: 'bcm10'
       interfaces: [
         iface(
           version,
-          { uuid: bootif, name: 'BOOTIF', mac: nodeMac, ip: octets('internal', subnet, n.index), network: nets.internal.uuid },
+          {
+            uuid: bootif,
+            name: 'BOOTIF',
+            mac: nodeMac,
+            ip: capture ? n.productionIp : octets('internal', subnet, n.index),
+            network: nets.internal.uuid,
+          },
           false,
         ),
         iface(
@@ -261,17 +283,21 @@ export function buildBcmFixture(inputs: SimNodeInput[], opts: { version: 'bcm10'
           { uuid: simUuid(seed, 'if', n.hostname, 'ipmi0'), name: 'ipmi0', ip: octets('ipmi', subnet, n.index), network: nets.ipmi.uuid },
           true,
         ),
-        iface(
-          version,
-          {
-            uuid: simUuid(seed, 'if', n.hostname, 'prod'),
-            name: 'ens1f0np0',
-            mac: mac(0x20, n.index),
-            ip: n.productionIp,
-            network: nets.production.uuid,
-          },
-          false,
-        ),
+        ...(nets.production
+          ? [
+              iface(
+                version,
+                {
+                  uuid: simUuid(seed, 'if', n.hostname, 'prod'),
+                  name: 'ens1f0np0',
+                  mac: mac(0x20, n.index),
+                  ip: n.productionIp,
+                  network: nets.production.uuid,
+                },
+                false,
+              ),
+            ]
+          : []),
       ],
       roles: [],
       ...versionFields(version),

@@ -3,13 +3,15 @@
 // Relative paths in the config are resolved against the config file's folder.
 import { readFileSync } from 'node:fs';
 import { daemonFailure, loadDaemonConfig, serveUntilSignalled } from '../sim-daemon.ts';
-import { buildBcmFixture, syntheticSimNodes, type SimNodeInput } from './fixture.ts';
+import { buildBcmFixture, syntheticSimNodes, type NetworkLayout, type SimNodeInput } from './fixture.ts';
 import { startBcmSimulator } from './server.ts';
 
 export interface BcmSimDaemonConfig {
   version: 'bcm10' | 'bcm11';
   subnet: number;
   seed?: string;
+  /** capture (default): shaped like the real BCM 11 capture; production: nodes reached on a separate dgxnet. */
+  networks?: NetworkLayout;
   /** The fixture's nodes: inline, a JSON file holding the array, or a count of synthetic nodes. */
   nodes?: SimNodeInput[];
   nodesFile?: string;
@@ -27,6 +29,8 @@ export interface BcmSimDaemonConfig {
 const fail: (message: string) => never = daemonFailure('bcm-sim');
 
 function configProblem(config: BcmSimDaemonConfig): string | undefined {
+  if (config.networks !== undefined && config.networks !== 'capture' && config.networks !== 'production')
+    return `networks must be 'capture' or 'production'`;
   if (config.version !== 'bcm10' && config.version !== 'bcm11') return `version must be 'bcm10' or 'bcm11'`;
   if (!Number.isInteger(config.subnet) || config.subnet < 0 || config.subnet > 255) return 'subnet must be an integer 0-255';
   if (!config.tls?.cert || !config.tls.key || !config.tls.ca) return 'tls needs cert, key and ca';
@@ -46,7 +50,12 @@ async function main(): Promise<void> {
   const controlToken = config.controlTokenFile !== undefined ? readSecret(config.controlTokenFile) : config.controlToken;
 
   const sim = await startBcmSimulator({
-    fixture: buildBcmFixture(nodes, { version: config.version, subnet: config.subnet, ...(config.seed ? { seed: config.seed } : {}) }),
+    fixture: buildBcmFixture(nodes, {
+      version: config.version,
+      subnet: config.subnet,
+      ...(config.seed ? { seed: config.seed } : {}),
+      ...(config.networks ? { networks: config.networks } : {}),
+    }),
     ...(config.host !== undefined ? { host: config.host } : {}),
     ...(config.port !== undefined ? { port: config.port } : {}),
     tls: { cert: at(config.tls.cert), key: at(config.tls.key), ca: at(config.tls.ca) },

@@ -18,7 +18,12 @@ export interface RunaiSimOptions {
   apps?: Record<string, string>;
   /** Users whose tokens may read but get 403 on POST/PUT/DELETE. */
   readOnlyUsers?: string[];
-  /** Issuer that OIDC discovery advertises and tokens carry. Default `<url>/auth/realms/runai`. */
+  /**
+   * The control plane's global.domain: what its install command writes for controlPlane.url (the bare host name,
+   * as real control planes do), and the host of Keycloak's default issuer (with the port when not 443).
+   */
+  domain?: string;
+  /** Issuer that OIDC discovery advertises and tokens carry. Default `https://<domain>[:port]/auth/realms/runai`, or `<url>/auth/realms/runai` without a domain. */
   issuer?: string;
   /** Issuer the API accepts in bearer tokens (default: `issuer`); differ to get "Issuer is not familiar.". */
   acceptedIssuer?: string;
@@ -34,6 +39,13 @@ export interface RunaiSimOptions {
   warmupSeconds?: number;
   /** Enables /__sim/* with header `x-sim-token: <controlToken>`; absent: /__sim answers 403. */
   controlToken?: string;
+  /**
+   * The status a create with a taken name gets. Run:ai's spec lists none for it (create_cluster: 201, 401, 403, 404,
+   * 500, 503) and no public source shows one: 409 by default, settable so clients are tested against others.
+   */
+  duplicateNameStatus?: number;
+  /** Called with every API exchange, bodies included (secrets too: for in-process conformance checks only). */
+  onExchange?: (e: RunaiExchange) => void;
   /** The chart version that install info resolves a major.minor `version` to (default 2.21.63). */
   chartVersion?: string;
 }
@@ -57,6 +69,17 @@ export interface DisplayedCluster {
   status: { state: ClusterState; conditions?: unknown[]; platform?: unknown };
   updatedAt: string | null;
   lastLiveness: string | null;
+}
+
+/** One API request and its answer, bodies included. */
+export interface RunaiExchange {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  contentType: string;
+  requestBody: string;
+  status: number;
+  responseBody: unknown;
 }
 
 /** One answered request; never holds bodies, headers or tokens. */
@@ -116,10 +139,10 @@ export function resolveChartVersion(requested: string, chartVersion: string): st
   return chartVersion.startsWith(`${requested}.`) ? chartVersion : `${requested}.0`;
 }
 
-/** Host part of a URL or bare host: `https://a.b:8443/x` -> `a.b:8443`. */
-export function hostOf(urlOrHost: string): string {
+/** Host name of a URL or bare host, as install commands write it: `https://a.b:8443/x` -> `a.b`. */
+export function hostnameOf(urlOrHost: string): string {
   try {
-    return new URL(urlOrHost.includes('://') ? urlOrHost : `https://${urlOrHost}`).host;
+    return new URL(urlOrHost.includes('://') ? urlOrHost : `https://${urlOrHost}`).hostname;
   } catch {
     return urlOrHost;
   }
@@ -168,16 +191,16 @@ export function tokenSubject(
     case 'password': {
       const username = str(body.username);
       const result = check(users, username, str(body.password));
-      return result === 200 ? { subject: username!, clientId: str(body.clientID) ?? str(body.clientId) ?? 'cli' } : { status: result };
+      return result === 200 ? { subject: username!, clientId: str(body.clientID) ?? 'cli' } : { status: result };
     }
     case 'client_credentials': {
-      const id = str(body.clientId) ?? str(body.clientID);
+      const id = str(body.clientID);
       const result = check(apps, id, str(body.clientSecret));
       return result === 200 ? { subject: id!, clientId: id! } : { status: result };
     }
     case 'app_token': {
-      const id = str(body.AppId) ?? str(body.appID) ?? str(body.appId);
-      const result = check(apps, id, str(body.AppSecret) ?? str(body.appSecret));
+      const id = str(body.appID);
+      const result = check(apps, id, str(body.appSecret));
       return result === 200 ? { subject: id!, clientId: id! } : { status: result };
     }
     default:
@@ -200,7 +223,11 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
   let hiddenListCalls = 0;
   let blankSecrets = false;
   let baseUrl = '';
-  const issuer = () => opts.issuer ?? `${baseUrl}/auth/realms/runai`;
+  const domainUrl = () => {
+    const port = new URL(baseUrl).port;
+    return opts.domain ? `https://${opts.domain}${port ? `:${port}` : ''}` : baseUrl;
+  };
+  const issuer = () => opts.issuer ?? `${domainUrl()}/auth/realms/runai`;
   const acceptedIssuer = () => opts.acceptedIssuer ?? issuer();
 
   const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -318,7 +345,7 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
       const name = str(b?.name)?.trim();
       if (!b || !name || Object.keys(b).some((k) => !CREATE_FIELDS.includes(k)))
         return apiError(400, 'Bad request - Resource should have a name');
-      if (findByName(b.name as string)) return apiError(409, 'Resource with this name already exists');
+      if (findByName(b.name as string)) return apiError(opts.duplicateNameStatus ?? 409, 'Resource with this name already exists');
       const c: SimCluster = {
         uuid: randomUUID(),
         tenantId: 1001,
@@ -351,9 +378,9 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
       if (c.installInfoCalls <= (opts.installInfoLagCalls ?? 0)) return NOT_READY();
       if (c.pollsSinceInstallInfo < 0) c.pollsSinceInstallInfo = 0;
       c.installedVersion = resolveChartVersion(requested, chartVersion);
-      const controlPlaneHost = hostOf(baseUrl);
+      const controlPlaneHost = opts.domain ?? new URL(baseUrl).hostname;
       const remote = url.searchParams.get('remoteClusterUrl');
-      const clusterHost = remote ? hostOf(remote) : c.domain ? hostOf(c.domain) : controlPlaneHost;
+      const clusterHost = remote ? hostnameOf(remote) : c.domain ? hostnameOf(c.domain) : controlPlaneHost;
       const clientSecret = blankSecrets ? '' : c.clientSecret;
       const installationStr = installationString({
         controlPlaneHost,
@@ -466,7 +493,17 @@ export async function startRunaiSimulator(opts: RunaiSimOptions): Promise<RunaiS
     res.writeHead(reply.status, { 'content-type': 'application/json' });
     res.end(reply.body === null ? '' : JSON.stringify(reply.body));
     if (!url.pathname.startsWith('/__sim/')) {
-      log.push({ method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams), status: reply.status });
+      const query = Object.fromEntries(url.searchParams);
+      log.push({ method: req.method ?? '', path: url.pathname, query, status: reply.status });
+      opts.onExchange?.({
+        method: req.method ?? '',
+        path: url.pathname,
+        query: { ...query },
+        contentType: String(req.headers['content-type'] ?? ''),
+        requestBody: raw,
+        status: reply.status,
+        responseBody: structuredClone(reply.body),
+      });
     }
   }
 
