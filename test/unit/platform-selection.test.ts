@@ -42,7 +42,7 @@ describe('platform selection', () => {
     assert.equal(platformSteps(sel).length, 10);
   });
 
-  it('derives values from the spec: GPU driver, ingress HTTPS port = runai.ingress_port', () => {
+  it('derives values from the spec: GPU driver, ingress HTTPS port = runai.ingress_port (443: host ports on every node)', () => {
     const sel = select(
       'platform:\n  gpu_driver: true\n  releases:\n    kube-prometheus-stack: { enabled: false }\n    prometheus-adapter: { enabled: false }\nrunai:\n  ingress_port: 31443\n',
     );
@@ -52,6 +52,11 @@ describe('platform selection', () => {
     assert.deepEqual((gpu.values.driver as Values).rdma, { enabled: false }, 'the values file survives the merge');
     const ingress = sel.releases.find((r) => r.release.name === 'ingress-nginx')!;
     assert.deepEqual(((ingress.values.controller as Values).service as Values).nodePorts, { http: 30080, https: 31443 });
+    const onDefault = select().releases.find((r) => r.release.name === 'ingress-nginx')!;
+    assert.deepEqual(onDefault.overrides, {
+      controller: { kind: 'DaemonSet', hostPort: { enabled: true, ports: { http: 80, https: 443 } } },
+    });
+    assert.equal((((onDefault.values.controller as Values).service as Values).nodePorts as Values).https, undefined, 'no NodePort 443');
     assert.equal((select().releases.find((r) => r.release.name === 'gpu-operator')!.overrides.driver as Values).enabled, false);
   });
 

@@ -233,16 +233,19 @@ describe('the real charts at our pinned versions', () => {
   it("the values files' comments hold against the real charts", () => {
     const find = (c: string, kind: string, name: string): RenderedObject | undefined =>
       renders.get(c)!.objects.find((o) => o.kind === kind && o.name === name);
-    // ingress-nginx: controller.service.type NodePort with nodePorts http/https; ingressClassResource nginx, default.
+    // ingress-nginx: controller.service.type NodePort with nodePorts http/https; on 443 (the default front door) a
+    // DaemonSet with host ports http/https; ingressClassResource nginx, default.
     const ingress = knownValues('ingress-nginx') as any;
     assert.deepEqual(Object.keys(ingress.controller.service.nodePorts).slice(0, 2), ['http', 'https']);
+    assert.deepEqual([ingress.controller.kind, ingress.controller.hostPort.ports], ['Deployment', { http: 80, https: 443 }]);
     assert.equal(ingress.controller.ingressClassResource.name, 'nginx');
     assert.equal(ingress.controller.ingressClassResource.default, false, 'the chart does not make it the default: we do');
     const ours = released('ingress-nginx').values as any;
     assert.deepEqual(
-      [ours.controller.service.type, ours.controller.service.nodePorts, ours.controller.ingressClassResource.default],
-      ['NodePort', { http: 30080, https: 30443 }, true],
+      [ours.controller.kind, ours.controller.hostPort, ours.controller.service.type, ours.controller.service.nodePorts.http],
+      ['DaemonSet', { enabled: true, ports: { http: 80, https: 443 } }, 'NodePort', 30080],
     );
+    assert.equal(ours.controller.ingressClassResource.default, true);
     // Grafana reads its admin login from admin.existingSecret with these key names.
     const grafana = knownValues('kube-prometheus-stack').grafana as any;
     const kps = released('kube-prometheus-stack').values as any;

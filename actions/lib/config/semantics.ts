@@ -5,6 +5,7 @@ import compat from './compat.json' with { type: 'json' };
 import { cidrsOverlap, LOOPBACK, parseCidr, type Cidr } from './cidr.ts';
 import { expandPattern, isGlob, matchSelector } from './patterns.ts';
 import type { ClusterSpec, NodeSelector, NodesSpec, SpecProblem } from './types.ts';
+import { PUBLIC_KEY_HINT, publicKeyLine } from '../ssh/public-key.ts';
 
 const error = (path: string, message: string): SpecProblem => ({ path, message, severity: 'error' });
 const warning = (path: string, message: string): SpecProblem => ({ path, message, severity: 'warning' });
@@ -265,7 +266,6 @@ function versionProblems(spec: ClusterSpec): SpecProblem[] {
 // ---------------------------------------------------------------------------------------------------
 // Everything else
 
-const PUBLIC_KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,2}( .*)?$/;
 const CMDAEMON_PORT = 8081;
 
 function accessProblems(spec: ClusterSpec): SpecProblem[] {
@@ -273,8 +273,8 @@ function accessProblems(spec: ClusterSpec): SpecProblem[] {
   const u = spec.access.service_user;
   if (u.public_key !== undefined && u.public_key_file !== undefined)
     problems.push(error('access.service_user.public_key', 'give public_key or public_key_file, not both'));
-  if (u.public_key !== undefined && !PUBLIC_KEY_LINE.test(u.public_key.trim()))
-    problems.push(error('access.service_user.public_key', 'is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)'));
+  if (u.public_key !== undefined && publicKeyLine(u.public_key) === undefined)
+    problems.push(error('access.service_user.public_key', PUBLIC_KEY_HINT));
   if (spec.access.host_key_policy === 'off')
     problems.push(warning('access.host_key_policy', 'SSH host keys are not checked; anyone on the path can impersonate a node'));
   return problems;

@@ -58,11 +58,20 @@ export function derivedValues(name: string, spec: ClusterSpec): Values {
     case 'gpu-operator':
       return { driver: { enabled: spec.platform.gpu_driver } };
     case 'ingress-nginx':
-      // Run:ai's URL uses runai.ingress_port: the controller's HTTPS NodePort must be that port.
-      return { controller: { service: { nodePorts: { https: spec.runai.ingress_port } } } };
+      return ingressFrontDoor(spec.runai.ingress_port);
     default:
       return {};
   }
+}
+
+/**
+ * Run:ai's URL uses runai.ingress_port, so the controller must answer on it. 443, Run:ai's documented front door, is
+ * outside the NodePort range: the controller then runs on every node with host ports 80/443 (no load balancer on BCM
+ * networks); any other port is the HTTPS NodePort.
+ */
+export function ingressFrontDoor(port: number): Values {
+  if (port === 443) return { controller: { kind: 'DaemonSet', hostPort: { enabled: true, ports: { http: 80, https: 443 } } } };
+  return { controller: { service: { nodePorts: { https: port } } } };
 }
 
 function whyOff(name: string, spec: ClusterSpec): string | undefined {

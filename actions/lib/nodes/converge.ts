@@ -1,15 +1,14 @@
 // Converging the service user: one root shell script per node doing only the steps the preflight chose.
 // Values are validated and quoted; the sudoers file is checked with visudo before it is installed.
 import type { ServiceUserSpec } from '../config/types.ts';
+import { PUBLIC_KEY_HINT, publicKeyLine } from '../ssh/public-key.ts';
 import { shellQuote, validAbsolutePath, validUsername } from '../ssh/quote.ts';
 import { UsageError } from '../util/errors.ts';
 import type { UserStep } from './preflight.ts';
 
-const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r'"\\`$]*)?$/;
-
 export function validPublicKey(key: string, field: string): string {
-  const k = key.trim();
-  if (!PUBLIC_KEY.test(k)) throw new UsageError(`${field}: not an OpenSSH public key line (ssh-ed25519 AAAA… comment)`);
+  const k = publicKeyLine(key);
+  if (k === undefined) throw new UsageError(`${field}: ${PUBLIC_KEY_HINT}`);
   return k;
 }
 
