@@ -29,18 +29,30 @@ export interface FetchOptions {
   timeoutMs?: number;
 }
 
-function get(url: string, opts: FetchOptions, sink: (chunk: Buffer) => void): Promise<void> {
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+/**
+ * GET over HTTPS only, following HTTPS redirects (GitHub answers a tag tarball with a 302 to codeload); a
+ * redirect to anything but https is refused. The caller checks the SHA-256 of what arrives.
+ */
+function get(url: string, opts: FetchOptions, sink: (chunk: Buffer) => void, hops = 0): Promise<void> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     if (u.protocol !== 'https:') return reject(new StageError(`refusing to download over ${u.protocol} (${url}); use an https mirror`));
     const req = request(u, { ca: opts.ca, timeout: opts.timeoutMs ?? 120_000 }, (res) => {
-      if (res.statusCode !== 200) {
+      const status = res.statusCode ?? 0;
+      if (REDIRECTS.has(status) && res.headers.location) {
         res.resume();
-        return reject(
-          new StageError(
-            `download of ${url} answered HTTP ${res.statusCode}${res.statusCode && res.statusCode >= 300 && res.statusCode < 400 ? ' (redirects are not followed: point the mirror at the file itself)' : ''}`,
-          ),
-        );
+        const next = new URL(res.headers.location, u).toString();
+        if (hops >= MAX_REDIRECTS) return reject(new StageError(`download of ${url} redirected more than ${MAX_REDIRECTS} times`));
+        if (!next.startsWith('https:'))
+          return reject(new StageError(`download of ${url} redirected to ${next}: refusing a redirect away from https`));
+        return get(next, opts, sink, hops + 1).then(resolve, reject);
+      }
+      if (status !== 200) {
+        res.resume();
+        return reject(new StageError(`download of ${url} answered HTTP ${status}`));
       }
       res.on('data', sink);
       res.on('end', () => resolve());
