@@ -87,9 +87,9 @@ export function kubesprayHostnameProblem(name: string): string | undefined {
 }
 
 /** Kubespray stops on an even etcd member count (kubernetes/preinstall, "Stop if even number of etcd hosts"). */
-export function etcdCountProblem(count: number): string | undefined {
+export function etcdCountProblem(count: number, source = ''): string | undefined {
   if (count === 0 || count % 2 === 1) return undefined;
-  return `${count} etcd members: Kubespray refuses an even count (it tolerates no more failures than ${count - 1}); use an odd number (3 or 5)`;
+  return `${count} etcd members${source}: Kubespray refuses an even count (it tolerates no more failures than ${count - 1}); use an odd number (3 or 5)`;
 }
 
 type RoleKey = 'control_plane' | 'workers' | 'etcd' | 'gpu_workers';
@@ -178,8 +178,8 @@ function nodeProblems(nodes: NodesSpec): SpecProblem[] {
   const count = members.literal.size;
   if (members.deferred.length === 0 && count > 0) {
     const source = etcdFromControlPlane ? ' (etcd runs on the control plane)' : '';
-    const even = etcdCountProblem(count);
-    if (even) problems.push(error(etcdPath, `${even}${source}`));
+    const even = etcdCountProblem(count, source);
+    if (even) problems.push(error(etcdPath, even));
     if (count > 7) problems.push(warning(etcdPath, `${count} etcd members${source} slow every write; 3 or 5 is usual`));
   }
 
@@ -271,13 +271,6 @@ function versionProblems(spec: ClusterSpec): SpecProblem[] {
         error(
           'kubernetes.version',
           `Kubernetes ${k.version} is not supported by Kubespray ${k.kubespray_version}, which supports ${ks.shown}`,
-        ),
-      );
-    } else {
-      problems.push(
-        warning(
-          'kubernetes.kubespray_version',
-          `no checksum list for Kubespray ${k.kubespray_version} here: check that its checksums.yml has Kubernetes ${k.version} (Kubespray fails on any version it has no checksum for)`,
         ),
       );
     }

@@ -324,7 +324,7 @@ async function checkRuns(
         throw new StageError(
           `Kubespray cannot load ${run.playbook} with this inventory (ansible-playbook ${check} exit ${r.code}): ${outputTail(r)}`,
         );
-      if (check === '--list-hosts') checked.push({ run, hosts: listedHosts(r.stdout) });
+      if (check === '--list-hosts') checked.push({ run, hosts: listedHosts(r.stdout).sort() });
     }
   }
   return checked;
