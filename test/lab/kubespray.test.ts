@@ -48,7 +48,10 @@ describe('kubespray stage on the lab', () => {
     assert.match(r.out, /\*\*Kubespray needs: deploy\*\*: no cluster answers yet/);
     assert.match(r.out, /Ansible: ansible-core 2\.16\.\d+ \(new venv kubespray-venv\/2\.27\.1-py3\.\d+\)/);
     assert.ok(wheelDownloads() >= 4, "Kubespray's real requirements.txt installed from the lab index (mirrors.pypi)");
-    assert.match(r.out, /Would run Kubespray v2\.27\.1 with ansible-core 2\.16\.\d+ as ansiblebcm; each playbook passed `ansible-playbook --syntax-check`/);
+    assert.match(
+      r.out,
+      /Would run Kubespray v2\.27\.1 with ansible-core 2\.16\.\d+ as ansiblebcm; each playbook passed `ansible-playbook --syntax-check`/,
+    );
     assert.match(
       r.out,
       /\| 1 \| `ansible-playbook -i \S+hosts\.yaml --become cluster\.yml` \| 5: cpu-03, cpu-05, cpu-06, dgx-05, dgx-06 \|/,
@@ -168,7 +171,7 @@ describe('kubespray stage on the lab', () => {
   it("scale runs facts.yml, then scale.yml limited to the new nodes (Kubespray's fact-cache check passes), and refuses control-plane nodes", async () => {
     const r = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'scale', '--nodes', 'dgx-06');
     assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /▶ play: Gather facts[\s\S]*TASK \[Stop if any host not in '--limit' does not have a fact cache\]\nok: \[dgx-06\]/);
+    assert.match(r.out, /▶ play: Gather facts[\s\S]*TASK \[Stop if any host not in '--limit' does not have a fact cache\] \*+\nok: \[dgx-06\]/);
     assert.match(r.out, /ran `playbooks\/facts\.yml` then `scale\.yml` \(--limit dgx-06\)/);
     assert.equal((await records('dgx-06')).at(-1)!.playbook, 'scale.yml');
     assert.notEqual((await records('dgx-05')).at(-1)!.playbook, 'scale.yml');
@@ -233,16 +236,45 @@ describe('kubespray stage on the lab', () => {
 
   it('remove-node refuses the first control-plane node, saying what to do; nothing runs', async () => {
     const before = (await records('cpu-03')).length;
-    const r = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'remove-node', '--nodes', 'cpu-03', '--confirm', 'dgx-lab');
+    const r = await cli(
+      'kubespray',
+      '--spec',
+      spec,
+      '--out',
+      out,
+      '--operation',
+      'remove-node',
+      '--nodes',
+      'cpu-03',
+      '--confirm',
+      'dgx-lab',
+    );
     assert.equal(r.code, 2, r.out);
-    assert.match(r.out, /cpu-03 is the first control-plane node, which Kubespray's remove-node\.yml cannot remove: move another node to the front/);
+    assert.match(
+      r.out,
+      /cpu-03 is the first control-plane node, which Kubespray's remove-node\.yml cannot remove: move another node to the front/,
+    );
     assert.equal((await records('cpu-03')).length, before);
   });
 
   it('remove-node of a node that is down: nodes-down removes it without reaching it', async () => {
     await nodeFault(dir, 'dgx-05', 'reject');
     try {
-      const down = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'remove-node', '--nodes', 'dgx-05', '--confirm', 'dgx-lab', '--nodes-down', 'true');
+      const down = await cli(
+        'kubespray',
+        '--spec',
+        spec,
+        '--out',
+        out,
+        '--operation',
+        'remove-node',
+        '--nodes',
+        'dgx-05',
+        '--confirm',
+        'dgx-lab',
+        '--nodes-down',
+        'true',
+      );
       assert.equal(down.code, 0, down.out);
       assert.match(down.out, /-e reset_nodes=false -e allow_ungraceful_removal=true/);
       assert.deepEqual(readdirSync(registry()), ['cpu-03', 'cpu-05', 'dgx-06']);

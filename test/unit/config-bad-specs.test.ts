@@ -363,7 +363,8 @@ const BAD: BadSpec[] = [
     name: 'Kubernetes too new for Kubespray',
     mutate: (s) => (s.kubernetes = { version: 'v1.32.5' }),
     path: 'kubernetes.version',
-    message: 'Kubespray v2.27.1 has no checksums for Kubernetes v1.32.5 and cannot install it; nearest supported: v1.31.9 (it supports v1.29.0 to v1.31.9)',
+    message:
+      'Kubespray v2.27.1 has no checksums for Kubernetes v1.32.5 and cannot install it; nearest supported: v1.31.9 (it supports v1.29.0 to v1.31.9)',
   },
   {
     name: 'Kubernetes patch newer than Kubespray has checksums for',

@@ -29,7 +29,8 @@ describe('Kubespray download through redirects', () => {
       const to = (location: string) => res.writeHead(302, { location }).end();
       if (req.url === '/gh/v2.27.1.tar.gz') return to('/codeload/v2.27.1.tar.gz');
       if (req.url === '/codeload/v2.27.1.tar.gz') return res.writeHead(200).end(tarball);
-      if (req.url === '/http/v2.27.1.tar.gz') return to(`http://127.0.0.1:${(server.address() as AddressInfo).port}/codeload/v2.27.1.tar.gz`);
+      if (req.url === '/http/v2.27.1.tar.gz')
+        return to(`http://127.0.0.1:${(server.address() as AddressInfo).port}/codeload/v2.27.1.tar.gz`);
       if (req.url === '/loop/v2.27.1.tar.gz') return to('/loop/v2.27.1.tar.gz');
       res.writeHead(404).end();
     });
@@ -52,10 +53,16 @@ describe('Kubespray download through redirects', () => {
     assert.ok(existsSync(join(got.dir, 'kubespray-2.27.1/cluster.yml')));
   });
   it('still refuses what arrives through a redirect when its SHA-256 does not match the pin', async () => {
-    await assert.rejects(fetchFrom('gh', 'c4', '0'.repeat(64)), /SHA-256 of https:\S+\/gh\/v2\.27\.1\.tar\.gz is [0-9a-f]{64}, expected 0{64}/);
+    await assert.rejects(
+      fetchFrom('gh', 'c4', '0'.repeat(64)),
+      /SHA-256 of https:\S+\/gh\/v2\.27\.1\.tar\.gz is [0-9a-f]{64}, expected 0{64}/,
+    );
   });
   it('refuses a redirect to http', async () => {
-    await assert.rejects(fetchFrom('http', 'c2'), /redirected to http:\/\/127\.0\.0\.1:\d+\/codeload\/v2\.27\.1\.tar\.gz: refusing a redirect away from https/);
+    await assert.rejects(
+      fetchFrom('http', 'c2'),
+      /redirected to http:\/\/127\.0\.0\.1:\d+\/codeload\/v2\.27\.1\.tar\.gz: refusing a redirect away from https/,
+    );
   });
   it('gives up on a redirect loop', async () => {
     await assert.rejects(fetchFrom('loop', 'c3'), /redirected more than 5 times/);

@@ -124,7 +124,7 @@ describe('rendered for Kubespray', () => {
   it('leaves become to --become: no ansible_become in the inventory', () => {
     assert.doesNotMatch(renderKubespray(lab, spec).hostsYaml, /ansible_become/);
   });
-  it("air-gap: files_repo and the four base URLs from mirrors.files, image repositories from mirrors.images", () => {
+  it('air-gap: files_repo and the four base URLs from mirrors.files, image repositories from mirrors.images', () => {
     const s = structuredClone(spec);
     s.mirrors.files = 'https://files.example:8443/kubespray/';
     s.mirrors.images = { 'registry.k8s.io': ['https://registry.example:5000'], 'quay.io': ['https://quay-mirror.example/quay'] };
@@ -139,7 +139,10 @@ describe('rendered for Kubespray', () => {
         'https://files.example:8443/kubespray/get.helm.sh',
       ],
     );
-    assert.deepEqual([vars.kube_image_repo, vars.quay_image_repo, vars.docker_image_repo], ['registry.example:5000', 'quay-mirror.example/quay', undefined]);
+    assert.deepEqual(
+      [vars.kube_image_repo, vars.quay_image_repo, vars.docker_image_repo],
+      ['registry.example:5000', 'quay-mirror.example/quay', undefined],
+    );
     assert.equal(kubesprayVars(lab, spec).files_repo, undefined, 'nothing without mirrors');
   });
   it("the kubeconfig's API server port is Kubespray's kube_apiserver_port when the spec sets it", () => {

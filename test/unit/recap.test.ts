@@ -103,7 +103,7 @@ describe('ansible-playbook --list-hosts', () => {
       'playbook: scale.yml',
       '',
       '  play #1 (all): Check Ansible version\tTAGS: [always]',
-      '    pattern: [\'all\']',
+      "    pattern: ['all']",
       '    hosts (1):',
       '      dgx-06',
       '',

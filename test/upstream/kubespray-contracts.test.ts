@@ -58,12 +58,15 @@ describe('Kubespray v2.27.1: Kubernetes versions', () => {
 
 describe("Kubespray v2.27.1's ansible.cfg under our settings", () => {
   const keys = cfgKeys(readUpstream(KS, 'ansible.cfg'));
-  const env = playbookEnvironment({ ANSIBLE_VAULT_PASSWORD_FILE: '/home/runner/.vault', PATH: '/usr/bin' }, {
-    kubesprayRoot: upstreamPath(KS),
-    knownHostsFile: '/run/known_hosts',
-    factCache: '/run/facts',
-  });
-  it("is the config file of every run (roles_path, library and the rest apply as Kubespray ships them)", () => {
+  const env = playbookEnvironment(
+    { ANSIBLE_VAULT_PASSWORD_FILE: '/home/runner/.vault', PATH: '/usr/bin' },
+    {
+      kubesprayRoot: upstreamPath(KS),
+      knownHostsFile: '/run/known_hosts',
+      factCache: '/run/facts',
+    },
+  );
+  it('is the config file of every run (roles_path, library and the rest apply as Kubespray ships them)', () => {
     assert.equal(env.ANSIBLE_CONFIG, upstreamPath(KS, 'ansible.cfg'));
     for (const kept of ['defaults.roles_path', 'defaults.library', 'defaults.gathering', 'defaults.timeout', 'ssh_connection.pipelining'])
       assert.ok(keys.includes(kept), `${kept} is a setting of the real file`);
