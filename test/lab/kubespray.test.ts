@@ -54,7 +54,7 @@ describe('kubespray stage on the lab', () => {
     );
     assert.match(
       r.out,
-      /\| 1 \| `ansible-playbook -i \S+hosts\.yaml --become cluster\.yml` \| 5: cpu-03, cpu-05, cpu-06, dgx-05, dgx-06 \|/,
+      /\| 1 \| `ansible-playbook -i \S+hosts\.yaml --become bcmkube-mirror-ca\.yml` \| 5: cpu-03, cpu-05, cpu-06, dgx-05, dgx-06 \|\n\| 2 \| `ansible-playbook -i \S+hosts\.yaml --become cluster\.yml` \| 5: cpu-03, cpu-05, cpu-06, dgx-05, dgx-06 \|/,
     );
     assert.equal(r.outputs.changes, 'true');
     assert.deepEqual(await records('cpu-03'), [], 'nothing ran on the nodes');
@@ -66,7 +66,7 @@ describe('kubespray stage on the lab', () => {
     assert.match(r.out, /\(cached venv kubespray-venv\/2\.27\.1-py3\.\d+\)/);
     assert.match(
       r.out,
-      /\| 1 \| `ansible-playbook -i \S+hosts\.yaml --become playbooks\/facts\.yml` \| 5: cpu-03, cpu-05, cpu-06, dgx-05, dgx-06 \|\n\| 2 \| `ansible-playbook -i \S+hosts\.yaml --become scale\.yml --limit dgx-06` \| 1: dgx-06 \|/,
+      /\| 2 \| `ansible-playbook -i \S+hosts\.yaml --become playbooks\/facts\.yml` \| 5: cpu-03, cpu-05, cpu-06, dgx-05, dgx-06 \|\n\| 3 \| `ansible-playbook -i \S+hosts\.yaml --become scale\.yml --limit dgx-06` \| 1: dgx-06 \|/,
     );
   });
 
@@ -78,6 +78,13 @@ describe('kubespray stage on the lab', () => {
     assert.match(r.out, /Ansible: ansible-core 2\.16\.\d+ \(cached venv kubespray-venv\/2\.27\.1-py3\.\d+\)/);
     assert.equal(wheelDownloads(), wheels, 'the venv is reused');
     assert.match(r.out, /TASK \[kubespray-defaults : Kubespray defaults are loaded\]/, "the role is found through Kubespray's roles_path");
+    const trusted = await nodeExec(dir, 'dgx-05', [
+      'cat',
+      '/usr/local/share/ca-certificates/bcmkube-mirrors.crt',
+      '/etc/ssl/certs/ca-certificates.crt',
+    ]);
+    const labCa = readFileSync(stage.lab.ca.caCert, 'utf8').trim();
+    assert.equal(trusted.stdout.split(labCa).length - 1, 2, "mirrors.ca_file is in the node's system trust store");
     assert.match(
       r.out,
       /▶ play: Check and record what each host received[\s\S]*▶ play: Node registration \(lab stand-in API server\)[\s\S]*▶ PLAY RECAP/,
@@ -171,8 +178,11 @@ describe('kubespray stage on the lab', () => {
   it("scale runs facts.yml, then scale.yml limited to the new nodes (Kubespray's fact-cache check passes), and refuses control-plane nodes", async () => {
     const r = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'scale', '--nodes', 'dgx-06');
     assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /▶ play: Gather facts[\s\S]*TASK \[Stop if any host not in '--limit' does not have a fact cache\] \*+\nok: \[dgx-06\]/);
-    assert.match(r.out, /ran `playbooks\/facts\.yml` then `scale\.yml` \(--limit dgx-06\)/);
+    assert.match(
+      r.out,
+      /▶ play: Gather facts[\s\S]*TASK \[Stop if any host not in '--limit' does not have a fact cache\] \*+\nok: \[dgx-06\]/,
+    );
+    assert.match(r.out, /then `playbooks\/facts\.yml` then `scale\.yml` \(--limit dgx-06\)/);
     assert.equal((await records('dgx-06')).at(-1)!.playbook, 'scale.yml');
     assert.notEqual((await records('dgx-05')).at(-1)!.playbook, 'scale.yml');
     const cp = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'scale', '--nodes', 'cpu-03');

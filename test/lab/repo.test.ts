@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { loadPlatformManifest } from '../../actions/lib/helm/manifest.ts';
+import { pipEnvironment } from '../../actions/lib/kubespray/ansible-env.ts';
 import { ensureLabCa, issueCert } from './pki.ts';
 import { buildRepoContent, ensureRealHelmKubectl, helmEnv, startRepoServer, type RepoContent, type RepoServer } from './repo/index.ts';
 
@@ -140,7 +141,7 @@ describe('lab chart repository and tool mirror', () => {
         '-r',
         join(root, 'requirements.txt'),
       ],
-      { env: { ...process.env, PIP_CONFIG_FILE: '/dev/null' }, maxBuffer: 16 << 20 },
+      { env: pipEnvironment({ indexUrl: `${server.url}/pypi/simple`, caFile: ca.caCert }), maxBuffer: 16 << 20 },
     );
     const ansiblePlaybook = join(venv, 'bin/ansible-playbook');
     assert.match((await exec(ansiblePlaybook, ['--version'])).stdout, /^ansible-playbook \[core 2\.16\.\d+\]/);

@@ -58,7 +58,12 @@ export function ourAnsibleSettings(knownHostsFile: string, factCache: string): O
       value: 'True',
       why: 'an inventory Ansible cannot read fails the run (and the plan) instead of running on localhost only',
     },
-    { key: 'defaults.retry_files_enabled', env: 'ANSIBLE_RETRY_FILES_ENABLED', value: 'False', why: 'no .retry files beside the playbooks' },
+    {
+      key: 'defaults.retry_files_enabled',
+      env: 'ANSIBLE_RETRY_FILES_ENABLED',
+      value: 'False',
+      why: 'no .retry files beside the playbooks',
+    },
     { key: 'defaults.force_color', env: 'ANSIBLE_FORCE_COLOR', value: 'False', why: 'plain text for the job log and the recap parser' },
     { key: 'defaults.nocolor', env: 'ANSIBLE_NOCOLOR', value: 'True', why: 'plain text for the job log and the recap parser' },
   ];

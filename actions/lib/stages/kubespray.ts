@@ -10,6 +10,7 @@ import { kubesprayAnsible } from '../kubespray/ansible-env.ts';
 import { diffClusterNodes, type ClusterDiff } from '../kubespray/cluster-diff.ts';
 import { listedHosts, playHeading, PlaybookOutputReader, type PlaybookReport } from '../kubespray/recap.ts';
 import { playbookEnvironment } from '../kubespray/ansible-settings.ts';
+import { MIRROR_CA_PLAYBOOK, mirrorCaPlaybook } from '../kubespray/mirror-ca.ts';
 import { firstOfRole, isKubernetesNode, renderKubespray } from '../kubespray/render.ts';
 import { booleanInput, choiceInput, listInput, type InputSource } from '../report/inputs.ts';
 import { etcdCountProblem, kubesprayHostnameProblem } from '../config/semantics.ts';
@@ -36,10 +37,14 @@ const DESTRUCTIVE: Operation[] = ['remove-node', 'reset'];
 /** Kubespray's playbook that fills the fact cache of every host; scale.yml --limit needs it first. */
 export const FACTS_PLAYBOOK = 'playbooks/facts.yml';
 
-/** One ansible-playbook run: the playbook (relative to Kubespray's top folder) and its arguments. */
+/**
+ * One ansible-playbook run: the playbook (relative to Kubespray's top folder, or with `ours` a playbook bcmkube
+ * writes into its work folder) and its arguments.
+ */
 export interface PlaybookRun {
   playbook: string;
   args: string[];
+  ours?: boolean;
 }
 
 export interface KubesprayResult {
@@ -69,7 +74,7 @@ export function planOperation(
   operation: Operation,
   inv: Inventory,
   clusterName: string,
-  opts: { confirm: string; nodes: string; nodesDown?: boolean },
+  opts: { confirm: string; nodes: string; nodesDown?: boolean; mirrorCa?: boolean },
 ): PlaybookRun[] {
   if (DESTRUCTIVE.includes(operation) && opts.confirm !== clusterName) {
     throw new UsageError(
@@ -95,9 +100,11 @@ export function planOperation(
         `${controlPlane.join(', ')}: control-plane nodes are added with operation deploy (cluster.yml), not scale (Kubespray's rule)`,
       );
     // Kubespray refuses --limit unless every excluded host's facts are cached: facts.yml fills the cache first
+    const limit = ['--limit', nodes.join(',')];
     return [
+      ...(opts.mirrorCa ? [{ playbook: MIRROR_CA_PLAYBOOK, args: limit, ours: true }] : []),
       { playbook: FACTS_PLAYBOOK, args: [] },
-      { playbook, args: ['--limit', nodes.join(',')] },
+      { playbook, args: limit },
     ];
   }
   if (operation === 'remove-node') {
@@ -115,7 +122,7 @@ export function planOperation(
     return [{ playbook, args }];
   }
   if (operation === 'reset') return [{ playbook, args: ['-e', 'reset_confirmation=yes'] }];
-  return [{ playbook, args: [] }];
+  return [...(opts.mirrorCa ? [{ playbook: MIRROR_CA_PLAYBOOK, args: [], ours: true }] : []), { playbook, args: [] }];
 }
 
 /** The command line of a run, as the summary shows it. */
@@ -309,6 +316,7 @@ const outputTail = (r: { stdout: string; stderr: string }) =>
 /** Plan mode's proof that the real playbooks load: --syntax-check, then --list-hosts for the hosts each run targets. */
 async function checkRuns(
   runs: PlaybookRun[],
+  playbookPath: (r: PlaybookRun) => string,
   bin: string,
   hostsFile: string,
   root: string,
@@ -317,7 +325,7 @@ async function checkRuns(
 ): Promise<Array<{ run: PlaybookRun; hosts: string[] }>> {
   const checked: Array<{ run: PlaybookRun; hosts: string[] }> = [];
   for (const run of runs) {
-    const base = ['-i', hostsFile, '--become', run.playbook, ...run.args];
+    const base = ['-i', hostsFile, '--become', playbookPath(run), ...run.args];
     for (const check of ['--syntax-check', '--list-hosts']) {
       const r = await runPlaybook(bin, [...base, check], root, env, reporter, true);
       if (r.code !== 0)
@@ -341,6 +349,7 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
     confirm: inputs.get('confirm').trim(),
     nodes: inputs.get('nodes'),
     nodesDown: booleanInput(inputs, 'nodes-down', false),
+    mirrorCa: spec.mirrors.ca_file !== undefined,
   });
   const rendered = renderKubespray(inv, spec);
   const invDir = resolve(ctx.outDir, 'kubespray/inventory');
@@ -356,6 +365,8 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
     // Plan mode may have no known_hosts (a pull request from a fork): its checks connect to no node.
     const knownHostsFile = work.secretFile('known_hosts', ctx.plan ? knownHosts(ctx).text : requiredKnownHosts(ctx));
     const { root, ansible } = await obtainKubespray(ctx, work, phases);
+    if (spec.mirrors.ca_file) writeFileSync(join(work.path, MIRROR_CA_PLAYBOOK), mirrorCaPlaybook(resolve(spec.mirrors.ca_file)));
+    const playbookPath = (r: PlaybookRun) => (r.ours ? join(work.path, r.playbook) : r.playbook);
     const env = playbookEnvironment(process.env, { kubesprayRoot: root, knownHostsFile, factCache: join(work.path, 'facts') });
     if (ctx.plan) {
       const view = await clusterViewForPlan(ctx, inv, work);
@@ -370,7 +381,9 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
           `operation ${operation} was asked; the cluster needs ${suggestion.operation}: ${suggestion.why}`,
           'kubespray plan',
         );
-      const checked = await timed(phases, 'syntax check and hosts', () => checkRuns(runs, ansible.bin, hostsFile, root, env, reporter));
+      const checked = await timed(phases, 'syntax check and hosts', () =>
+        checkRuns(runs, playbookPath, ansible.bin, hostsFile, root, env, reporter),
+      );
       reporter.output('changes', String(suggestion.operation !== 'none'));
       reporter.summary(
         [
@@ -396,7 +409,13 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
     let run: Awaited<ReturnType<typeof runPlaybook>> | undefined;
     for (const step of runs) {
       run = await timed(phases, `ansible-playbook ${step.playbook}`, () =>
-        runPlaybook(ansible.bin, ['-i', hostsFile, '--become', '--private-key', keyFile, step.playbook, ...step.args], root, env, reporter),
+        runPlaybook(
+          ansible.bin,
+          ['-i', hostsFile, '--become', '--private-key', keyFile, playbookPath(step), ...step.args],
+          root,
+          env,
+          reporter,
+        ),
       );
       for (const [host, f] of Object.entries(run.report.firstFailures).slice(0, 10))
         reporter.error(`${f.task}: ${f.message}`, `${step.playbook} failed on ${host}`);
