@@ -28,6 +28,8 @@ const records = async (node: string) =>
 const standinLog = () => stage.standinLog();
 const wheelDownloads = () => stage.repo.requests().filter((r) => r.path.endsWith('.whl')).length;
 const registry = () => join(dir, 'standin-state.json.nodes.d');
+const removeNode = (nodes: string, ...extra: string[]) =>
+  cli('kubespray', '--spec', stage.spec, '--out', out, '--operation', 'remove-node', '--nodes', nodes, '--confirm', 'dgx-lab', ...extra);
 const kubesprayDownloads = () => stage.repo.requests().filter((r) => r.path === '/tools/kubespray/v2.27.1.tar.gz').length;
 
 describe('kubespray stage on the lab', () => {
@@ -224,19 +226,7 @@ describe('kubespray stage on the lab', () => {
   });
 
   it('remove-node takes the node out of the cluster and checks it left', async () => {
-    const r = await cli(
-      'kubespray',
-      '--spec',
-      spec,
-      '--out',
-      out,
-      '--operation',
-      'remove-node',
-      '--nodes',
-      'cpu-06',
-      '--confirm',
-      'dgx-lab',
-    );
+    const r = await removeNode('cpu-06');
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /-e skip_confirmation=true/, 'no prompt without a terminal');
     assert.deepEqual(readdirSync(registry()), ['cpu-03', 'cpu-05', 'dgx-05', 'dgx-06']);
@@ -246,19 +236,7 @@ describe('kubespray stage on the lab', () => {
 
   it('remove-node refuses the first control-plane node, saying what to do; nothing runs', async () => {
     const before = (await records('cpu-03')).length;
-    const r = await cli(
-      'kubespray',
-      '--spec',
-      spec,
-      '--out',
-      out,
-      '--operation',
-      'remove-node',
-      '--nodes',
-      'cpu-03',
-      '--confirm',
-      'dgx-lab',
-    );
+    const r = await removeNode('cpu-03');
     assert.equal(r.code, 2, r.out);
     assert.match(
       r.out,
@@ -270,21 +248,7 @@ describe('kubespray stage on the lab', () => {
   it('remove-node of a node that is down: nodes-down removes it without reaching it', async () => {
     await nodeFault(dir, 'dgx-05', 'reject');
     try {
-      const down = await cli(
-        'kubespray',
-        '--spec',
-        spec,
-        '--out',
-        out,
-        '--operation',
-        'remove-node',
-        '--nodes',
-        'dgx-05',
-        '--confirm',
-        'dgx-lab',
-        '--nodes-down',
-        'true',
-      );
+      const down = await removeNode('dgx-05', '--nodes-down', 'true');
       assert.equal(down.code, 0, down.out);
       assert.match(down.out, /-e reset_nodes=false -e allow_ungraceful_removal=true/);
       assert.deepEqual(readdirSync(registry()), ['cpu-03', 'cpu-05', 'dgx-06']);

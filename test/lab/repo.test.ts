@@ -184,11 +184,14 @@ describe('lab chart repository and tool mirror', () => {
     await failsWith(play('good.yaml', 'scale.yml'), /needs --limit/);
     // --limit without the fact cache of the excluded hosts is refused; facts.yml first fills it
     await failsWith(
-      play('good.yaml', 'scale.yml', ['--limit', 'w1']),
+      play('good.yaml', 'scale.yml', ['--limit', 'w1'], {
+        env: { ...kubesprayEnv, ANSIBLE_CACHE_PLUGIN_CONNECTION: join(dir, 'no-facts') },
+      }),
       /--limit needs the fact cache of every host it leaves out[\s\S]*Not cached: \['cp1'\]/,
     );
-    await play('good.yaml', 'playbooks/facts.yml');
-    await play('good.yaml', 'scale.yml', ['--limit', 'w1']);
+    const emptyCache = { ...kubesprayEnv, ANSIBLE_CACHE_PLUGIN_CONNECTION: join(dir, 'facts-first') };
+    await play('good.yaml', 'playbooks/facts.yml', [], { env: emptyCache });
+    await play('good.yaml', 'scale.yml', ['--limit', 'w1'], { env: emptyCache });
     await play('good.yaml', 'cluster.yml');
     const again = await play('good.yaml', 'cluster.yml');
     assert.match(again.stdout, /cp1\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=0/);
