@@ -313,7 +313,7 @@ describe('accepted specs with warnings', () => {
       [
         [
           'nodes.control_plane',
-          '2 etcd members (etcd runs on the control plane): Kubespray refuses an even count (it tolerates no more failures than 1); use an odd number (3 or 5)',
+          '2 etcd members (etcd runs on the control plane): Kubespray refuses an even count (2 members survive no more failures than 1); use an odd number (3 or 5)',
         ],
       ],
     );

@@ -89,7 +89,7 @@ export function kubesprayHostnameProblem(name: string): string | undefined {
 /** Kubespray stops on an even etcd member count (kubernetes/preinstall, "Stop if even number of etcd hosts"). */
 export function etcdCountProblem(count: number, source = ''): string | undefined {
   if (count === 0 || count % 2 === 1) return undefined;
-  return `${count} etcd members${source}: Kubespray refuses an even count (it tolerates no more failures than ${count - 1}); use an odd number (3 or 5)`;
+  return `${count} etcd members${source}: Kubespray refuses an even count (${count} members survive no more failures than ${count - 1}); use an odd number (3 or 5)`;
 }
 
 type RoleKey = 'control_plane' | 'workers' | 'etcd' | 'gpu_workers';
