@@ -121,7 +121,7 @@ export const STAGES: StageDef[] = [
     command: 'kubespray',
     title: 'bcmkube kubespray',
     description:
-      'Renders the Kubespray inventory from inventory.json and the spec, runs the chosen Kubespray playbooks as the service user with Kubespray\'s own ansible.cfg, fetches the kubeconfig and sets Run:ai\'s node roles. Plan mode runs them with --syntax-check and --list-hosts.',
+      "Renders the Kubespray inventory from inventory.json and the spec, runs the chosen Kubespray playbooks as the service user with Kubespray's own ansible.cfg, fetches the kubeconfig and sets Run:ai's node roles. Plan mode runs them with --syntax-check and --list-hosts.",
     inputs: [
       specInput,
       planInput,
