@@ -37,7 +37,10 @@ describe('Kubespray download through redirects', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => server.close());
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
 
   const fetchFrom = (path: string, cache: string, pin = sha) => {
     process.env.RUNNER_TOOL_CACHE = join(dir, cache);

@@ -98,6 +98,9 @@ export async function installTool(
   const file = join(own, a.pinKey);
   const hash = createHash('sha256');
   const out = createWriteStream(file, { mode: 0o600 });
+  // a write error surfaces when the stream ends; the listener keeps it from being an uncaught exception when the
+  // download fails first
+  out.on('error', () => {});
   try {
     await get(a.url, opts, (c) => {
       hash.update(c);
@@ -123,7 +126,8 @@ export async function installTool(
     const dir = await tc.cacheDir(extracted, a.tool, a.version);
     return { dir, cached: false, verifiedBy: expected.source };
   } finally {
-    out.destroy();
+    // the file opens asynchronously: remove the folder only once the stream is closed
+    if (!out.closed) await new Promise<void>((done) => out.once('close', () => done()).destroy());
     rmSync(own, { recursive: true, force: true });
   }
 }
