@@ -256,4 +256,13 @@ describe('kubespray stage on the lab', () => {
       await nodeFault(dir, 'dgx-05', 'restore');
     }
   });
+
+  it('a deploy that brings a control-plane node back restarts nginx-proxy on every host after cluster.yml', async () => {
+    const r = await cli('kubespray', '--spec', spec, '--out', out);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /▶ play: Restart nginx-proxy so it reloads the API servers[\s\S]*TASK \[crictl on the node\]/);
+    assert.match(r.out, /ran `bcmkube-mirror-ca\.yml` then `cluster\.yml` then `bcmkube-restart-nginx-proxy\.yml`/);
+    assert.match(r.out, /Control-plane nodes cpu-06 were added: nginx-proxy was restarted on every host/);
+    assert.deepEqual(readdirSync(registry()), ['cpu-03', 'cpu-05', 'cpu-06', 'dgx-05', 'dgx-06']);
+  });
 });

@@ -198,6 +198,14 @@ describe("Run:ai's node roles and nginx-proxy", () => {
     const inv = inventory([...lab.nodes], ['cpu-03', 'dgx-05', 'dgx-06']);
     assert.deepEqual(addedControlPlane(inv), ['cpu-05', 'cpu-06']);
     assert.deepEqual(addedControlPlane(inventory(lab.nodes)), [], 'a first deploy adds nothing to restart');
+    assert.deepEqual(
+      plan('deploy', { mirrorCa: true, restartNginxProxy: true }).map((r) => [r.playbook, r.ours ?? false]),
+      [
+        ['bcmkube-mirror-ca.yml', true],
+        ['cluster.yml', false],
+        ['bcmkube-restart-nginx-proxy.yml', true],
+      ],
+    );
   });
 });
 

@@ -10,7 +10,7 @@ import { kubesprayAnsible } from '../kubespray/ansible-env.ts';
 import { diffClusterNodes, type ClusterDiff } from '../kubespray/cluster-diff.ts';
 import { listedHosts, playHeading, PlaybookOutputReader, type PlaybookReport } from '../kubespray/recap.ts';
 import { playbookEnvironment } from '../kubespray/ansible-settings.ts';
-import { MIRROR_CA_PLAYBOOK, mirrorCaPlaybook } from '../kubespray/mirror-ca.ts';
+import { MIRROR_CA_PLAYBOOK, mirrorCaPlaybook, NGINX_PROXY_PLAYBOOK, nginxProxyRestartPlaybook } from '../kubespray/own-playbooks.ts';
 import { firstOfRole, isKubernetesNode, renderKubespray } from '../kubespray/render.ts';
 import { booleanInput, choiceInput, listInput, type InputSource } from '../report/inputs.ts';
 import { etcdCountProblem, kubesprayHostnameProblem } from '../config/semantics.ts';
@@ -74,7 +74,7 @@ export function planOperation(
   operation: Operation,
   inv: Inventory,
   clusterName: string,
-  opts: { confirm: string; nodes: string; nodesDown?: boolean; mirrorCa?: boolean },
+  opts: { confirm: string; nodes: string; nodesDown?: boolean; mirrorCa?: boolean; restartNginxProxy?: boolean },
 ): PlaybookRun[] {
   if (DESTRUCTIVE.includes(operation) && opts.confirm !== clusterName) {
     throw new UsageError(
@@ -122,7 +122,11 @@ export function planOperation(
     return [{ playbook, args }];
   }
   if (operation === 'reset') return [{ playbook, args: ['-e', 'reset_confirmation=yes'] }];
-  return [...(opts.mirrorCa ? [{ playbook: MIRROR_CA_PLAYBOOK, args: [], ours: true }] : []), { playbook, args: [] }];
+  return [
+    ...(opts.mirrorCa ? [{ playbook: MIRROR_CA_PLAYBOOK, args: [], ours: true }] : []),
+    { playbook, args: [] },
+    ...(operation === 'deploy' && opts.restartNginxProxy ? [{ playbook: NGINX_PROXY_PLAYBOOK, args: [], ours: true }] : []),
+  ];
 }
 
 /** The command line of a run, as the summary shows it. */
@@ -265,15 +269,14 @@ export function registrationProblems(operation: Operation, inv: Inventory, nodes
 
 /**
  * Control-plane nodes a deploy adds to a cluster that already ran: afterwards Kubespray's docs (operations/nodes.md,
- * "Restart kube-system/nginx-proxy") ask for an nginx-proxy restart on every host so it reloads its upstreams.
+ * "Restart kube-system/nginx-proxy") ask for an nginx-proxy restart on every host so it reloads its upstreams
+ * (NGINX_PROXY_PLAYBOOK does it).
  */
 export function addedControlPlane(inv: Inventory): string[] {
   const before = inv.kubernetes?.registeredNodes;
   if (!before?.length) return [];
   return inv.nodes.filter((n) => n.roles.includes('control_plane') && !before.includes(n.hostname)).map((n) => n.hostname);
 }
-
-const NGINX_PROXY_RESTART = "crictl ps | grep nginx-proxy | awk '{print $1}' | xargs crictl stop";
 
 /** Kubespray and the Ansible that runs it, for plan and apply alike. */
 async function obtainKubespray(ctx: StageContext, work: WorkDir, phases: TimedPhase[]) {
@@ -350,6 +353,7 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
     nodes: inputs.get('nodes'),
     nodesDown: booleanInput(inputs, 'nodes-down', false),
     mirrorCa: spec.mirrors.ca_file !== undefined,
+    restartNginxProxy: addedControlPlane(inv).length > 0,
   });
   const rendered = renderKubespray(inv, spec);
   const invDir = resolve(ctx.outDir, 'kubespray/inventory');
@@ -366,6 +370,7 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
     const knownHostsFile = work.secretFile('known_hosts', ctx.plan ? knownHosts(ctx).text : requiredKnownHosts(ctx));
     const { root, ansible } = await obtainKubespray(ctx, work, phases);
     if (spec.mirrors.ca_file) writeFileSync(join(work.path, MIRROR_CA_PLAYBOOK), mirrorCaPlaybook(resolve(spec.mirrors.ca_file)));
+    writeFileSync(join(work.path, NGINX_PROXY_PLAYBOOK), nginxProxyRestartPlaybook());
     const playbookPath = (r: PlaybookRun) => (r.ours ? join(work.path, r.playbook) : r.playbook);
     const env = playbookEnvironment(process.env, { kubesprayRoot: root, knownHostsFile, factCache: join(work.path, 'facts') });
     if (ctx.plan) {
@@ -405,10 +410,11 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
     const key = serviceKey(ctx);
     const keyFile = work.secretFile('service-key', key);
     const hostsText = readFileSync(knownHostsFile, 'utf8');
-    const newControlPlane = operation === 'deploy' ? addedControlPlane(inv) : [];
-    let run: Awaited<ReturnType<typeof runPlaybook>> | undefined;
+    const newControlPlane = runs.some((r) => r.playbook === NGINX_PROXY_PLAYBOOK) ? addedControlPlane(inv) : [];
+    // the recap that counts is that of Kubespray's own playbook (the last one), not of ours around it
+    let kubesprayRun: Awaited<ReturnType<typeof runPlaybook>> | undefined;
     for (const step of runs) {
-      run = await timed(phases, `ansible-playbook ${step.playbook}`, () =>
+      const run = await timed(phases, `ansible-playbook ${step.playbook}`, () =>
         runPlaybook(
           ansible.bin,
           ['-i', hostsFile, '--become', '--private-key', keyFile, playbookPath(step), ...step.args],
@@ -433,9 +439,10 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
           );
         throw new StageError(`${step.playbook} failed on ${bad.length || 'some'} host(s)`, bad);
       }
+      if (!step.ours) kubesprayRun = run;
     }
-    const last = run!;
-    const playbook = runs.at(-1)!.playbook;
+    const last = kubesprayRun!;
+    const playbook = runs.filter((r) => !r.ours).at(-1)!.playbook;
     reporter.output('recap', JSON.stringify(last.report.recap));
     let labelled: string[] = [];
     let kubernetes: Inventory['kubernetes'];
@@ -451,9 +458,8 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
       kubernetes = { version: spec.kubernetes.version, apiServer: access.apiServer, registeredNodes: [...(view.registered ?? [])].sort() };
     }
     const advice = newControlPlane.length
-      ? `Control-plane nodes ${newControlPlane.join(', ')} were added: as Kubespray's docs ask (operations/nodes.md), restart nginx-proxy on every host so it reloads its API server list: \`${NGINX_PROXY_RESTART}\`.`
+      ? `Control-plane nodes ${newControlPlane.join(', ')} were added: nginx-proxy was restarted on every host (${NGINX_PROXY_PLAYBOOK}), as Kubespray's docs ask (operations/nodes.md), so it reloads its list of API servers.`
       : '';
-    if (advice) reporter.warning(advice, 'kubespray: restart nginx-proxy');
     const at = new Date().toISOString();
     const updated = mergeInventory(
       inv,
