@@ -77,7 +77,7 @@ describe('kubespray faults on the lab', () => {
       assertFailed(
         r,
         before,
-        /cluster\.yml failed on 1 host\(s\)\n {2}- dgx-05: failed=1 unreachable=0/,
+        /\S+\.yml failed on 1 host\(s\)\n {2}- dgx-05: failed=1 unreachable=0/,
         /dgx-05.*(Missing sudo password|a password is required)/,
       );
     } finally {
@@ -92,7 +92,7 @@ describe('kubespray faults on the lab', () => {
       const started = Date.now();
       const r = await deploy();
       assert.ok(Date.now() - started < 120_000, `bounded: ${Math.round((Date.now() - started) / 1000)} s`);
-      assertFailed(r, before, /cluster\.yml failed on 1 host\(s\)\n {2}- cpu-05: failed=0 unreachable=1/, /cpu-05.*UNREACHABLE!/);
+      assertFailed(r, before, /\S+\.yml failed on 1 host\(s\)\n {2}- cpu-05: failed=0 unreachable=1/, /cpu-05.*UNREACHABLE!/);
     } finally {
       await nodeFault(dir, 'cpu-05', 'restore');
     }
@@ -111,7 +111,7 @@ describe('kubespray faults on the lab', () => {
       assertFailed(
         r,
         before,
-        /cluster\.yml failed on 1 host\(s\)\n {2}- cpu-06: failed=0 unreachable=1/,
+        /\S+\.yml failed on 1 host\(s\)\n {2}- cpu-06: failed=0 unreachable=1/,
         /cpu-06.*UNREACHABLE!.*(REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed)/,
       );
     } finally {
@@ -120,7 +120,7 @@ describe('kubespray faults on the lab', () => {
     }
   });
 
-  it('once the faults are gone, the same deploy succeeds and labels the GPU nodes', async () => {
+  it("once the faults are gone, the same deploy succeeds and sets Run:ai's node roles on the GPU nodes", async () => {
     const earlier = stage.standinLog().length;
     const r = await deploy();
     assert.equal(r.code, 0, r.out);

@@ -1,13 +1,15 @@
-// The kubespray stage on the lab: Kubespray (the lab's named stand-in tarball) downloaded from the lab mirror,
-// checksum-verified and cached; its playbooks run by the real ansible-playbook over real SSH as the service
-// user; the kubeconfig fetched with its server rewritten and never shown; GPU labels via the kubectl stand-in.
+// The kubespray stage on the lab: Kubespray (the lab's named stand-in tarball, keeping Kubespray v2.27.1's
+// contracts) downloaded from the lab mirror, checksum-verified and cached; its playbooks run by the real Ansible
+// of Kubespray's requirements.txt (ansible 9.13.0, from the lab's PyPI mirror) over real SSH as the service user,
+// with the stand-in's own ansible.cfg in force; the kubeconfig fetched with its server rewritten and never shown;
+// Run:ai's node roles via the kubectl stand-in.
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Inventory } from '../../actions/lib/inventory/types.ts';
-import { nodeExec } from './nodes.ts';
+import { nodeExec, nodeFault } from './nodes.ts';
 import { startStageLab, type StageLab } from './stage-fixture.ts';
 
 const SUBNET = 26;
@@ -26,6 +28,8 @@ const records = async (node: string) =>
 const standinLog = () => stage.standinLog();
 const wheelDownloads = () => stage.repo.requests().filter((r) => r.path.endsWith('.whl')).length;
 const registry = () => join(dir, 'standin-state.json.nodes.d');
+const removeNode = (nodes: string, ...extra: string[]) =>
+  cli('kubespray', '--spec', stage.spec, '--out', out, '--operation', 'remove-node', '--nodes', nodes, '--confirm', 'dgx-lab', ...extra);
 const kubesprayDownloads = () => stage.repo.requests().filter((r) => r.path === '/tools/kubespray/v2.27.1.tar.gz').length;
 
 describe('kubespray stage on the lab', () => {
@@ -39,23 +43,50 @@ describe('kubespray stage on the lab', () => {
     await stage?.close();
   });
 
-  it('plan before any deploy: no cluster answers, so Kubespray needs deploy; nothing is run or downloaded', async () => {
+  it('plan before any deploy: Kubespray needs deploy; cluster.yml passes --syntax-check with the real Ansible and targets the five nodes; nothing runs on them', async () => {
     const r = await cli('kubespray', '--spec', spec, '--out', out, '--plan');
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /Cluster: no cluster answered: cpu-03: could not read \/etc\/kubernetes\/admin\.conf/);
     assert.match(r.out, /\*\*Kubespray needs: deploy\*\*: no cluster answers yet/);
-    assert.match(r.out, /Would run Kubespray v2\.27\.1: `ansible-playbook -i \S+hosts\.yaml cluster\.yml` as ansiblebcm/);
+    assert.match(r.out, /Ansible: ansible-core 2\.16\.\d+ \(new venv kubespray-venv\/2\.27\.1-py3\.\d+\)/);
+    assert.ok(wheelDownloads() >= 4, "Kubespray's real requirements.txt installed from the lab index (mirrors.pypi)");
+    assert.match(
+      r.out,
+      /Would run Kubespray v2\.27\.1 with ansible-core 2\.16\.\d+ as ansiblebcm; each playbook passed `ansible-playbook --syntax-check`/,
+    );
+    assert.match(
+      r.out,
+      /\| 1 \| `ansible-playbook -i \S+hosts\.yaml --become bcmkube-mirror-ca\.yml` \| 5: cpu-03, cpu-05, cpu-06, dgx-05, dgx-06 \|\n\| 2 \| `ansible-playbook -i \S+hosts\.yaml --become cluster\.yml` \| 5: cpu-03, cpu-05, cpu-06, dgx-05, dgx-06 \|/,
+    );
     assert.equal(r.outputs.changes, 'true');
-    assert.equal(kubesprayDownloads(), 0);
-    assert.deepEqual(await records('cpu-03'), []);
+    assert.deepEqual(await records('cpu-03'), [], 'nothing ran on the nodes');
   });
 
-  it('deploy: downloads and verifies Kubespray, runs cluster.yml as the service user with sudo, fetches the kubeconfig, labels GPU nodes', async () => {
+  it('plan of a scale: facts.yml on every node, then scale.yml limited to the new worker', async () => {
+    const r = await cli('kubespray', '--spec', spec, '--out', out, '--plan', '--operation', 'scale', '--nodes', 'dgx-06');
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /\(cached venv kubespray-venv\/2\.27\.1-py3\.\d+\)/);
+    assert.match(
+      r.out,
+      /\| 2 \| `ansible-playbook -i \S+hosts\.yaml --become playbooks\/facts\.yml` \| 5: cpu-03, cpu-05, cpu-06, dgx-05, dgx-06 \|\n\| 3 \| `ansible-playbook -i \S+hosts\.yaml --become scale\.yml --limit dgx-06` \| 1: dgx-06 \|/,
+    );
+  });
+
+  it("deploy: runs cluster.yml with Kubespray's ansible.cfg, as the service user with --become, fetches the kubeconfig, sets Run:ai's node roles", async () => {
+    const wheels = wheelDownloads();
     const r = await cli('kubespray', '--spec', spec, '--out', out);
     assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /downloaded, SHA-256 published at https:\/\/127\.0\.0\.1:\d+\/tools\/kubespray\/v2\.27\.1\.tar\.gz\.sha256/);
-    assert.match(r.out, /Ansible: ansible-core 2\.\d+\.\d+ \(new venv kubespray-venv\/2\.27\.1-py3\.\d+\)/);
-    assert.equal(wheelDownloads(), 1, "Kubespray's requirements.txt installed from the lab index (mirrors.pypi)");
+    assert.match(r.out, /Kubespray v2\.27\.1: from the tool cache/, 'the plan downloaded and verified it');
+    assert.match(r.out, /Ansible: ansible-core 2\.16\.\d+ \(cached venv kubespray-venv\/2\.27\.1-py3\.\d+\)/);
+    assert.equal(wheelDownloads(), wheels, 'the venv is reused');
+    assert.match(r.out, /TASK \[kubespray-defaults : Kubespray defaults are loaded\]/, "the role is found through Kubespray's roles_path");
+    const trusted = await nodeExec(dir, 'dgx-05', [
+      'cat',
+      '/usr/local/share/ca-certificates/bcmkube-mirrors.crt',
+      '/etc/ssl/certs/ca-certificates.crt',
+    ]);
+    const labCa = readFileSync(stage.lab.ca.caCert, 'utf8').trim();
+    assert.equal(trusted.stdout.split(labCa).length - 1, 2, "mirrors.ca_file is in the node's system trust store");
     assert.match(
       r.out,
       /▶ play: Check and record what each host received[\s\S]*▶ play: Node registration \(lab stand-in API server\)[\s\S]*▶ PLAY RECAP/,
@@ -77,11 +108,11 @@ describe('kubespray stage on the lab', () => {
       ['dgx-05', 'dgx-06'],
     );
     assert.ok(
-      labels.every((l: any) => l.kubeconfigServer === `https://127.0.${SUBNET}.3:6443` && l.argv.includes('nvidia.com/gpu.present=true')),
+      labels.every((l: any) => l.kubeconfigServer === `https://127.0.${SUBNET}.3:6443`),
       'server rewritten to the first control-plane node',
     );
     const state = JSON.parse(readFileSync(join(dir, 'standin-state.json'), 'utf8'));
-    assert.equal(state.nodes['dgx-06'].labels['node-role.kubernetes.io/gpu'], 'worker');
+    assert.deepEqual(state.nodes['dgx-06'].labels, { 'node-role.kubernetes.io/runai-gpu-worker': 'true' }, 'only labels something reads');
     assert.deepEqual(readdirSync(join(dir, 'runner-temp')), [], 'key, known_hosts and kubeconfig removed from RUNNER_TEMP');
     assert.doesNotMatch(r.out, /client-key-data: \S/, 'kubeconfig credentials never printed');
     assert.doesNotMatch(JSON.stringify(r.outputs), /kubeconfig|BEGIN/, 'no kubeconfig or key in outputs');
@@ -109,7 +140,6 @@ describe('kubespray stage on the lab', () => {
     assert.match(r.out, /from the tool cache/);
     assert.match(r.out, /\(cached venv kubespray-venv\/2\.27\.1-py3\.\d+\)/);
     assert.equal(kubesprayDownloads(), before);
-    assert.equal(wheelDownloads(), 1, 'the venv is reused');
     assert.ok(JSON.parse(r.outputs.recap!).every((h: { changed: number }) => h.changed === 0));
   });
 
@@ -147,9 +177,14 @@ describe('kubespray stage on the lab', () => {
     assert.equal(inv.kubernetes, undefined, 'no cluster recorded after reset');
   });
 
-  it('scale runs scale.yml limited to the new nodes, and refuses control-plane nodes', async () => {
+  it("scale runs facts.yml, then scale.yml limited to the new nodes (Kubespray's fact-cache check passes), and refuses control-plane nodes", async () => {
     const r = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'scale', '--nodes', 'dgx-06');
     assert.equal(r.code, 0, r.out);
+    assert.match(
+      r.out,
+      /▶ play: Gather facts[\s\S]*TASK \[Stop if any host not in '--limit' does not have a fact cache\] \*+\nok: \[dgx-06\]/,
+    );
+    assert.match(r.out, /then `playbooks\/facts\.yml` then `scale\.yml` \(--limit dgx-06\)/);
     assert.equal((await records('dgx-06')).at(-1)!.playbook, 'scale.yml');
     assert.notEqual((await records('dgx-05')).at(-1)!.playbook, 'scale.yml');
     const cp = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'scale', '--nodes', 'cpu-03');
@@ -167,7 +202,7 @@ describe('kubespray stage on the lab', () => {
     assert.equal(r.code, 2, r.out);
     assert.match(
       r.out,
-      /Kubespray v2\.27\.1 needs ansible-core >= 2\.14\.0 and < 2\.19\.0 \(playbooks\/ansible_version\.yml\), but ansible-playbook-path \S+old-ansible-playbook: ansible-core 2\.9\.27 is older than 2\.14\.0/,
+      /Kubespray v2\.27\.1 needs ansible-core >= 2\.16\.4 and < 2\.17\.0 \(playbooks\/ansible_version\.yml\), but ansible-playbook-path \S+old-ansible-playbook: ansible-core 2\.9\.27 is older than 2\.16\.4/,
     );
     assert.equal((await records('cpu-03')).length, before, 'no playbook ran');
   });
@@ -191,22 +226,43 @@ describe('kubespray stage on the lab', () => {
   });
 
   it('remove-node takes the node out of the cluster and checks it left', async () => {
-    const r = await cli(
-      'kubespray',
-      '--spec',
-      spec,
-      '--out',
-      out,
-      '--operation',
-      'remove-node',
-      '--nodes',
-      'cpu-06',
-      '--confirm',
-      'dgx-lab',
-    );
+    const r = await removeNode('cpu-06');
     assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /-e skip_confirmation=true/, 'no prompt without a terminal');
     assert.deepEqual(readdirSync(registry()), ['cpu-03', 'cpu-05', 'dgx-05', 'dgx-06']);
     const inv = JSON.parse(readFileSync(join(out, 'inventory.json'), 'utf8')) as Inventory;
     assert.deepEqual(inv.kubernetes?.registeredNodes, ['cpu-03', 'cpu-05', 'dgx-05', 'dgx-06']);
+  });
+
+  it('remove-node refuses the first control-plane node, saying what to do; nothing runs', async () => {
+    const before = (await records('cpu-03')).length;
+    const r = await removeNode('cpu-03');
+    assert.equal(r.code, 2, r.out);
+    assert.match(
+      r.out,
+      /cpu-03 is the first control-plane node, which Kubespray's remove-node\.yml cannot remove: move another node to the front/,
+    );
+    assert.equal((await records('cpu-03')).length, before);
+  });
+
+  it('remove-node of a node that is down: nodes-down removes it without reaching it', async () => {
+    await nodeFault(dir, 'dgx-05', 'reject');
+    try {
+      const down = await removeNode('dgx-05', '--nodes-down', 'true');
+      assert.equal(down.code, 0, down.out);
+      assert.match(down.out, /-e reset_nodes=false -e allow_ungraceful_removal=true/);
+      assert.deepEqual(readdirSync(registry()), ['cpu-03', 'cpu-05', 'dgx-06']);
+    } finally {
+      await nodeFault(dir, 'dgx-05', 'restore');
+    }
+  });
+
+  it('a deploy that brings a control-plane node back restarts nginx-proxy on every host after cluster.yml', async () => {
+    const r = await cli('kubespray', '--spec', spec, '--out', out);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /▶ play: Restart nginx-proxy so it reloads the API servers[\s\S]*TASK \[crictl on the node\]/);
+    assert.match(r.out, /ran `bcmkube-mirror-ca\.yml` then `cluster\.yml` then `bcmkube-restart-nginx-proxy\.yml`/);
+    assert.match(r.out, /Control-plane nodes cpu-06 were added: nginx-proxy was restarted on every host/);
+    assert.deepEqual(readdirSync(registry()), ['cpu-03', 'cpu-05', 'cpu-06', 'dgx-05', 'dgx-06']);
   });
 });

@@ -1,5 +1,6 @@
 // The lab's chart repository (charts for the REAL helm) and tool mirror (helm and kubectl as cluster stand-in
-// launchers in the upstream layout), and the Kubespray stand-in with the real ansible-playbook. The cluster
+// launchers in the upstream layout), its PyPI mirror (the real wheels of Kubespray's requirements.txt), and the
+// Kubespray stand-in run by that real Ansible. The cluster
 // stand-ins (helm/kubectl) are tested in standins.test.ts.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -10,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { loadPlatformManifest } from '../../actions/lib/helm/manifest.ts';
+import { pipEnvironment } from '../../actions/lib/kubespray/ansible-env.ts';
 import { ensureLabCa, issueCert } from './pki.ts';
 import { reportedVersion } from './repo/content.ts';
 import { buildRepoContent, ensureRealHelmKubectl, helmEnv, startRepoServer, type RepoContent, type RepoServer } from './repo/index.ts';
@@ -124,15 +126,34 @@ describe('lab chart repository and tool mirror', () => {
     assert.deepEqual(again.sha256, content.sha256);
   });
 
-  it("the Kubespray stand-in asserts Kubespray's groups and vars, is idempotent, and reset needs confirmation (real ansible-playbook)", async () => {
+  it("the Kubespray stand-in keeps Kubespray v2.27.1's contracts with the real Ansible from the lab's PyPI mirror", async () => {
     const ks = join(dir, 'ks');
     mkdirSync(ks);
     await exec('tar', ['-xzf', join(dir, 'repo/tools/kubespray/v2.27.1.tar.gz'), '-C', ks]);
     const root = join(ks, 'kubespray-2.27.1');
+    // the venv the kubespray stage builds: Kubespray's requirements.txt from the lab's index (real wheels)
+    const venv = join(dir, 'venv');
+    await exec('python3', ['-m', 'venv', venv]);
+    await exec(
+      join(venv, 'bin/pip'),
+      [
+        'install',
+        '--disable-pip-version-check',
+        '--no-compile',
+        '--index-url',
+        `${server.url}/pypi/simple`,
+        '--cert',
+        ca.caCert,
+        '-r',
+        join(root, 'requirements.txt'),
+      ],
+      { env: pipEnvironment({ indexUrl: `${server.url}/pypi/simple`, caFile: ca.caCert }), maxBuffer: 16 << 20 },
+    );
+    const ansiblePlaybook = join(venv, 'bin/ansible-playbook');
+    assert.match((await exec(ansiblePlaybook, ['--version'])).stdout, /^ansible-playbook \[core 2\.16\.\d+\]/);
     const record = join(dir, 'record');
-    writeFileSync(join(dir, 'ansible.cfg'), '[defaults]\ninterpreter_python = /usr/bin/python3\nretry_files_enabled = False\n');
     const inventory = (vars: string) =>
-      `all:\n  vars: {ansible_connection: local, ansible_become: false, bcmkube_lab_record_dir: ${record}, bcmkube_lab_kube_config_dir: ${join(dir, 'kube')}${vars}}\n  hosts:\n    cp1: {ansible_host: 127.0.0.1, ip: 127.0.0.1, access_ip: 127.0.0.1}\n  children:\n    kube_control_plane: {hosts: {cp1: {}}}\n    kube_node: {hosts: {cp1: {}}}\n    etcd: {hosts: {cp1: {}}}\n    calico_rr: {hosts: {}}\n    k8s_cluster: {children: {kube_control_plane: {}, kube_node: {}, calico_rr: {}}}\n`;
+      `all:\n  vars: {ansible_connection: local, ansible_python_interpreter: ${join(venv, 'bin/python')}, bcmkube_lab_record_dir: ${record}, bcmkube_lab_kube_config_dir: ${join(dir, 'kube')}${vars}}\n  hosts:\n    cp1: {ansible_host: 127.0.0.1, ip: 127.0.0.1, access_ip: 127.0.0.1}\n    w1: {ansible_host: 127.0.0.1, ip: 127.0.0.1, access_ip: 127.0.0.1}\n  children:\n    kube_control_plane: {hosts: {cp1: {}}}\n    kube_node: {hosts: {w1: {}}}\n    etcd: {hosts: {cp1: {}}}\n    calico_rr: {hosts: {}}\n    k8s_cluster: {children: {kube_control_plane: {}, kube_node: {}, calico_rr: {}}}\n`;
     writeFileSync(
       join(dir, 'good.yaml'),
       inventory(
@@ -140,45 +161,65 @@ describe('lab chart repository and tool mirror', () => {
       ),
     );
     writeFileSync(join(dir, 'novars.yaml'), inventory(''));
+    const facts = join(dir, 'facts');
+    // Kubespray's own ansible.cfg, with the fact cache moved out of the shared /tmp (as the stage does)
+    const kubesprayEnv = { ...process.env, ANSIBLE_CONFIG: join(root, 'ansible.cfg'), ANSIBLE_CACHE_PLUGIN_CONNECTION: facts };
     const failsWith = (p: Promise<unknown>, re: RegExp) => assert.rejects(p, (e: Error & { stdout?: string }) => re.test(e.stdout ?? ''));
-    const play = (inv: string, pb: string, extra: string[] = []) =>
-      exec('/usr/bin/ansible-playbook', ['-i', join(dir, inv), join(root, pb), ...extra], {
-        env: { ...process.env, ANSIBLE_CONFIG: join(dir, 'ansible.cfg') },
-        cwd: dir,
-      });
-    const playbooks = ['cluster.yml', 'scale.yml', 'upgrade-cluster.yml', 'remove-node.yml', 'reset.yml'];
-    const syntaxCheck = exec(
-      '/usr/bin/ansible-playbook',
-      ['--syntax-check', '-i', join(dir, 'good.yaml'), ...playbooks.map((p) => join(root, p))],
-      {
-        env: { ...process.env, ANSIBLE_CONFIG: join(dir, 'ansible.cfg') },
-      },
+    const play = (inv: string, pb: string, extra: string[] = [], opts: { bin?: string; env?: NodeJS.ProcessEnv } = {}) =>
+      exec(opts.bin ?? ansiblePlaybook, ['-i', join(dir, inv), pb, ...extra], { env: opts.env ?? kubesprayEnv, cwd: root });
+    const playbooks = ['cluster.yml', 'scale.yml', 'upgrade-cluster.yml', 'remove-node.yml', 'reset.yml', 'playbooks/facts.yml'];
+    await exec(ansiblePlaybook, ['--syntax-check', '-i', join(dir, 'good.yaml'), ...playbooks], { env: kubesprayEnv, cwd: root });
+    // without Kubespray's ansible.cfg, the role is not found: what the real Kubespray says
+    writeFileSync(join(dir, 'other.cfg'), '[defaults]\nretry_files_enabled = False\n');
+    await assert.rejects(
+      exec(ansiblePlaybook, ['--syntax-check', '-i', join(dir, 'good.yaml'), 'cluster.yml'], {
+        env: { ...process.env, ANSIBLE_CONFIG: join(dir, 'other.cfg') },
+        cwd: root,
+      }),
+      (e: Error & { stderr?: string }) => /the role 'kubespray-defaults' was not found/.test(e.stderr ?? ''),
     );
-    // Independent runs go in parallel to keep the test short; the records are told apart by playbook.
-    const [, , , , , , again] = await Promise.all([
-      syntaxCheck,
-      failsWith(play('novars.yaml', 'upgrade-cluster.yml'), /lacks kube_version/),
-      failsWith(play('good.yaml', 'reset.yml'), /needs -e reset_confirmation=yes/),
-      failsWith(play('good.yaml', 'remove-node.yml'), /needs -e node=/),
-      failsWith(play('good.yaml', 'scale.yml'), /needs --limit/),
-      play('good.yaml', 'scale.yml', ['--limit', 'cp1']),
-      play('good.yaml', 'cluster.yml').then(() => play('good.yaml', 'cluster.yml')),
-    ]);
+    // Debian's ansible-core 2.14 is outside the range: the version gate stops the first play
+    await failsWith(
+      play('good.yaml', 'upgrade-cluster.yml', [], { bin: '/usr/bin/ansible-playbook' }),
+      /Ansible must be >= 2\.16\.4 and < 2\.17\.0; this is 2\.14/,
+    );
+    await failsWith(play('novars.yaml', 'upgrade-cluster.yml'), /lacks kube_version/);
+    await failsWith(play('good.yaml', 'reset.yml'), /needs -e reset_confirmation=yes/);
+    // no terminal: the confirmation prompt answers nothing, and the play fails as the real one does
+    await failsWith(play('good.yaml', 'remove-node.yml', ['-e', 'node=w1']), /Delete nodes confirmation failed/);
+    await failsWith(play('good.yaml', 'scale.yml'), /needs --limit/);
+    // --limit without the fact cache of the excluded hosts is refused; facts.yml first fills it
+    await failsWith(
+      play('good.yaml', 'scale.yml', ['--limit', 'w1'], {
+        env: { ...kubesprayEnv, ANSIBLE_CACHE_PLUGIN_CONNECTION: join(dir, 'no-facts') },
+      }),
+      /--limit needs the fact cache of every host it leaves out[\s\S]*Not cached: \['cp1'\]/,
+    );
+    const emptyCache = { ...kubesprayEnv, ANSIBLE_CACHE_PLUGIN_CONNECTION: join(dir, 'facts-first') };
+    await play('good.yaml', 'playbooks/facts.yml', [], { env: emptyCache });
+    await play('good.yaml', 'scale.yml', ['--limit', 'w1'], { env: emptyCache });
+    await play('good.yaml', 'cluster.yml');
+    const again = await play('good.yaml', 'cluster.yml');
     assert.match(again.stdout, /cp1\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=0/);
     const kubeconfig = readFileSync(join(dir, 'kube/admin.conf'), 'utf8');
     assert.match(kubeconfig, /lab stand-in/);
     assert.match(kubeconfig, /server: https:\/\/127\.0\.0\.1:6443/);
+    await play('good.yaml', 'remove-node.yml', ['-e', 'node=w1', '-e', 'skip_confirmation=true', '-e', 'reset_nodes=false']);
     await play('good.yaml', 'reset.yml', ['-e', 'reset_confirmation=yes']);
     const records = readFileSync(join(record, 'kubespray.jsonl'), 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.deepEqual(records.map((r) => r.playbook).sort(), ['cluster.yml', 'cluster.yml', 'reset.yml', 'scale.yml']);
+    assert.deepEqual(
+      records.filter((r) => r.host === 'cp1').map((r) => r.playbook),
+      ['cluster.yml', 'cluster.yml', 'reset.yml'],
+      'remove-node with reset_nodes=false reaches no node',
+    );
     const cluster = records.find((r) => r.playbook === 'cluster.yml')!;
     assert.deepEqual(
       [cluster.host, cluster.kube_version, cluster.kube_pods_subnet, cluster.groups, cluster.become_user],
-      ['cp1', 'v1.31.9', '172.29.0.0/16', ['etcd', 'k8s_cluster', 'kube_control_plane', 'kube_node'], userInfo().username],
+      ['cp1', 'v1.31.9', '172.29.0.0/16', ['etcd', 'k8s_cluster', 'kube_control_plane'], userInfo().username],
     );
-    assert.equal(records.find((r) => r.playbook === 'scale.yml')!.limit, 'cp1');
+    assert.equal(records.find((r) => r.playbook === 'scale.yml')!.limit, 'w1');
   });
 });

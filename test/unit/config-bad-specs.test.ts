@@ -391,13 +391,38 @@ const BAD: BadSpec[] = [
     name: 'Kubernetes too new for Kubespray',
     mutate: (s) => (s.kubernetes = { version: 'v1.32.5' }),
     path: 'kubernetes.version',
-    message: 'Kubernetes v1.32.5 is not supported by Kubespray v2.27.1, which supports 1.29-1.31',
+    message:
+      'Kubespray v2.27.1 has no checksums for Kubernetes v1.32.5 and cannot install it; nearest supported: v1.31.9 (it supports v1.29.0 to v1.31.9)',
+  },
+  {
+    name: 'Kubernetes patch newer than Kubespray has checksums for',
+    mutate: (s) => (s.kubernetes = { version: 'v1.31.10' }),
+    path: 'kubernetes.version',
+    message: 'Kubespray v2.27.1 has no checksums for Kubernetes v1.31.10 and cannot install it; nearest supported: v1.31.9',
   },
   {
     name: 'Kubernetes too old for Kubespray',
     mutate: (s) => (s.kubernetes = { version: 'v1.28.6' }),
     path: 'kubernetes.version',
-    message: 'not supported by Kubespray v2.27.1, which supports 1.29-1.31',
+    message: 'nearest supported: v1.29.0',
+  },
+  {
+    name: 'Kubernetes too old for an older Kubespray line (compatibility table)',
+    mutate: (s) => (s.kubernetes = { kubespray_version: 'v2.26.0', version: 'v1.27.6' }),
+    path: 'kubernetes.version',
+    message: 'Kubernetes v1.27.6 is not supported by Kubespray v2.26.0, which supports 1.28-1.30',
+  },
+  {
+    name: 'Four etcd members (Kubespray stops on an even count)',
+    mutate: (s) => (s.nodes = { ...s.nodes, etcd: ['cpu-[01-04]'] }),
+    path: 'nodes.etcd',
+    message: '4 etcd members: Kubespray refuses an even count',
+  },
+  {
+    name: 'An upper-case hostname (Kubespray accepts lower case only)',
+    mutate: (s) => (s.nodes = { ...s.nodes, workers: ['DGX-05'] }),
+    path: 'nodes.workers[0]',
+    message: "'DGX-05' is not a hostname Kubespray accepts: lower-case letters",
   },
   {
     name: 'Kubernetes too old for Run:ai 2.21',

@@ -305,17 +305,21 @@ describe('problems', () => {
 });
 
 describe('accepted specs with warnings', () => {
-  it('warns on an even etcd count, naming the list it came from', () => {
+  it('refuses an even etcd count (Kubespray stops on it), naming the list it came from', () => {
     const doc = lab();
     doc.nodes.control_plane = ['cpu-03', 'cpu-05'];
     assert.deepEqual(
-      warningsOf(doc).map(([p]) => p),
-      ['nodes.control_plane'],
+      errorsOf(doc).map((p) => [p.path, p.message]),
+      [
+        [
+          'nodes.control_plane',
+          '2 etcd members (etcd runs on the control plane): Kubespray refuses an even count (2 members survive no more failures than 1); use an odd number (3 or 5)',
+        ],
+      ],
     );
-    assert.match(warningsOf(doc)[0]![1], /2 etcd members \(etcd runs on the control plane\).*odd number/);
     doc.nodes.etcd = ['cpu-[01-04]'];
     assert.deepEqual(
-      warningsOf(doc).map(([p]) => p),
+      errorsOf(doc).map((p) => p.path),
       ['nodes.etcd'],
     );
   });

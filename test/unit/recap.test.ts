@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { playHeading, readPlaybookOutput } from '../../actions/lib/kubespray/recap.ts';
+import { listedHosts, playHeading, readPlaybookOutput } from '../../actions/lib/kubespray/recap.ts';
 
 const transcript = `
 PLAY [k8s_cluster] *************************************************************
@@ -55,5 +55,68 @@ describe('ansible-playbook output, details', () => {
     assert.equal(playHeading('PLAY RECAP *********************************************************************'), 'PLAY RECAP');
     assert.equal(playHeading('TASK [x] ****'), undefined);
     assert.equal(playHeading('ok: [PLAY [x] ***]'), undefined);
+  });
+});
+
+describe('ansible-playbook output: results printed over several lines', () => {
+  // assert results are printed indented (the default callback's verbose-always results), as Kubespray's
+  // preflight checks are asserts
+  const multiline = [
+    'TASK [Check 2.16.4 <= Ansible version < 2.17.0] ********************************',
+    'fatal: [cpu-03]: FAILED! => {',
+    '    "assertion": "ansible_version.string is version(minimal_ansible_version, \\">=\\")",',
+    '    "changed": false,',
+    '    "evaluated_to": false,',
+    '    "msg": "Ansible must be between 2.16.4 and 2.17.0 exclusive - you have 2.14.18"',
+    '}',
+    'TASK [kubernetes/preinstall : Stop if even number of etcd hosts] ****',
+    'fatal: [cpu-05]: FAILED! => {',
+    '    "assertion": "groups.etcd | length is not divisibleby 2",',
+    '    "msg": "Assertion failed"',
+    '}',
+    '',
+    'PLAY RECAP *********************************************************************',
+    'cpu-03                     : ok=0    changed=0    unreachable=0    failed=1    skipped=0    rescued=0    ignored=0',
+  ].join('\n');
+
+  it("reads the message of a multi-line FAILED! result, not '{'", () => {
+    const r = readPlaybookOutput(multiline);
+    assert.deepEqual(r.firstFailures['cpu-03'], {
+      task: 'Check 2.16.4 <= Ansible version < 2.17.0',
+      message: 'FAILED! Ansible must be between 2.16.4 and 2.17.0 exclusive - you have 2.14.18',
+    });
+    assert.equal(r.firstFailures['cpu-05']!.task, 'kubernetes/preinstall : Stop if even number of etcd hosts');
+    assert.deepEqual(
+      r.recap.map((h) => [h.host, h.failed]),
+      [['cpu-03', 1]],
+    );
+  });
+  it('reports a result cut off before its closing brace with the text it has', () => {
+    const r = readPlaybookOutput('TASK [t] ****\nfatal: [n1]: FAILED! => {\n    "msg": "cut');
+    assert.match(r.firstFailures['n1']!.message, /^FAILED! \{ "msg": "cut/);
+  });
+});
+
+describe('ansible-playbook --list-hosts', () => {
+  it('collects the hosts of every play, once each', () => {
+    const text = [
+      'playbook: scale.yml',
+      '',
+      '  play #1 (all): Check Ansible version\tTAGS: [always]',
+      "    pattern: ['all']",
+      '    hosts (1):',
+      '      dgx-06',
+      '',
+      '  play #3 (bastion[0]): Install bastion ssh config\tTAGS: []',
+      "    pattern: ['bastion[0]']",
+      '    hosts (0):',
+      '',
+      '  play #8 (kube_node): Target only workers\tTAGS: []',
+      "    pattern: ['kube_node']",
+      '    hosts (2):',
+      '      dgx-06',
+      '      dgx-07',
+    ].join('\n');
+    assert.deepEqual(listedHosts(text), ['dgx-06', 'dgx-07']);
   });
 });

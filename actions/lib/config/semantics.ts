@@ -2,6 +2,7 @@
 // overlaps, version compatibility, and (for the stages) where each credential comes from. All pure.
 import semver from 'semver';
 import compat from './compat.json' with { type: 'json' };
+import { nearestVersions, supportedKubernetesVersions } from '../kubespray/kubernetes-versions.ts';
 import { cidrsOverlap, LOOPBACK, parseCidr, type Cidr } from './cidr.ts';
 import { expandPattern, isGlob, matchSelector } from './patterns.ts';
 import type { ClusterSpec, NodeSelector, NodesSpec, SpecProblem } from './types.ts';
@@ -77,6 +78,21 @@ export function isValidHostname(name: string): boolean {
   return name.length > 0 && name.length <= 253 && name.split('.').every((l) => LABEL.test(l));
 }
 
+// Kubespray's own hostname check (kubernetes/preinstall, "Stop if bad hostname"): lower case only.
+const KUBESPRAY_HOSTNAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Why Kubespray would refuse this hostname, or undefined. */
+export function kubesprayHostnameProblem(name: string): string | undefined {
+  if (KUBESPRAY_HOSTNAME.test(name)) return undefined;
+  return `'${name}' is not a hostname Kubespray accepts: lower-case letters, digits, '-' and '.' only (Kubernetes node names are lower case); rename the node in BCM`;
+}
+
+/** Kubespray stops on an even etcd member count (kubernetes/preinstall, "Stop if even number of etcd hosts"). */
+export function etcdCountProblem(count: number, source = ''): string | undefined {
+  if (count === 0 || count % 2 === 1) return undefined;
+  return `${count} etcd members${source}: Kubespray refuses an even count (${count} members survive no more failures than ${count - 1}); use an odd number (3 or 5)`;
+}
+
 type RoleKey = 'control_plane' | 'workers' | 'etcd' | 'gpu_workers';
 
 interface RoleNames {
@@ -112,6 +128,11 @@ function roleNames(nodes: NodesSpec, role: RoleKey, problems: SpecProblem[]): Ro
       problems.push(
         error(path, `'${bad}' is not a valid hostname (RFC 1123: letters, digits and '-', dot-separated labels of at most 63)`),
       );
+      return;
+    }
+    const upper = names.find((n) => kubesprayHostnameProblem(n));
+    if (upper !== undefined) {
+      problems.push(error(path, kubesprayHostnameProblem(upper)!));
       return;
     }
     for (const n of names) {
@@ -158,13 +179,8 @@ function nodeProblems(nodes: NodesSpec): SpecProblem[] {
   const count = members.literal.size;
   if (members.deferred.length === 0 && count > 0) {
     const source = etcdFromControlPlane ? ' (etcd runs on the control plane)' : '';
-    if (count % 2 === 0)
-      problems.push(
-        warning(
-          etcdPath,
-          `${count} etcd members${source}: an even count tolerates no more failures than ${count - 1}; use an odd number for quorum`,
-        ),
-      );
+    const even = etcdCountProblem(count, source);
+    if (even) problems.push(error(etcdPath, even));
     if (count > 7) problems.push(warning(etcdPath, `${count} etcd members${source} slow every write; 3 or 5 is usual`));
   }
 
@@ -229,23 +245,36 @@ function versionProblems(spec: ClusterSpec): SpecProblem[] {
   const k = spec.kubernetes;
   const kube = semver.coerce(k.version)?.version;
   if (!kube) return [error('kubernetes.version', `'${k.version}' is not a version like v1.31.9`)];
-  const ksLines = compat.kubespray.lines as Record<string, Line>;
-  const ksLine = k.kubespray_version.split('.').slice(0, 2).join('.');
-  const ks = ksLines[ksLine];
-  if (!ks) {
-    problems.push(
-      warning(
-        'kubernetes.kubespray_version',
-        `Kubespray ${k.kubespray_version} is not in the compatibility table (lines ${Object.keys(ksLines).join(', ')}); check yourself that it supports Kubernetes ${k.version}`,
-      ),
-    );
-  } else if (!semver.satisfies(kube, ks.kubernetes)) {
-    problems.push(
-      error(
-        'kubernetes.version',
-        `Kubernetes ${k.version} is not supported by Kubespray ${k.kubespray_version}, which supports ${ks.shown}`,
-      ),
-    );
+  const supported = supportedKubernetesVersions(k.kubespray_version);
+  if (supported) {
+    if (!supported.includes(k.version)) {
+      const near = nearestVersions(k.version, supported);
+      problems.push(
+        error(
+          'kubernetes.version',
+          `Kubespray ${k.kubespray_version} has no checksums for Kubernetes ${k.version} and cannot install it; nearest supported: ${near.join(', ') || 'none'} (it supports ${supported[0]} to ${supported.at(-1)})`,
+        ),
+      );
+    }
+  } else {
+    const ksLines = compat.kubespray.lines as Record<string, Line>;
+    const ksLine = k.kubespray_version.split('.').slice(0, 2).join('.');
+    const ks = ksLines[ksLine];
+    if (!ks) {
+      problems.push(
+        warning(
+          'kubernetes.kubespray_version',
+          `Kubespray ${k.kubespray_version} is not in the compatibility table (lines ${Object.keys(ksLines).join(', ')}); check yourself that it supports Kubernetes ${k.version}`,
+        ),
+      );
+    } else if (!semver.satisfies(kube, ks.kubernetes)) {
+      problems.push(
+        error(
+          'kubernetes.version',
+          `Kubernetes ${k.version} is not supported by Kubespray ${k.kubespray_version}, which supports ${ks.shown}`,
+        ),
+      );
+    }
   }
   if (spec.runai.enabled) {
     const raLines = compat.runai.lines as Record<string, Line>;

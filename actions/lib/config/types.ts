@@ -141,6 +141,8 @@ export interface MirrorsSpec {
   charts?: string;
   kubespray?: string;
   pypi?: string;
+  /** Mirror of the files Kubespray downloads onto the nodes (its files_repo). */
+  files?: string;
   /** registry host → mirror endpoints, for containerd. */
   images: Record<string, string[]>;
   /** CA that signs the mirrors' certificates. */

@@ -1,6 +1,7 @@
 // What Kubespray would have to do, from the inventory and the nodes the cluster reports. Pure: plan mode and the
 // post-deploy registration check both use it.
 import type { Inventory } from '../inventory/types.ts';
+import { isKubernetesNode } from './render.ts';
 
 export interface ClusterDiff {
   /** Undefined when no cluster answered (not deployed yet, or no credentials to ask). */
@@ -16,8 +17,9 @@ export interface ClusterDiff {
 
 export function diffClusterNodes(inv: Inventory, registered: string[] | undefined, wantedKubeVersion: string): ClusterDiff {
   const known = new Set(registered ?? []);
-  const missing = inv.nodes.filter((n) => !known.has(n.hostname));
-  const newControlPlane = missing.filter((n) => n.roles.includes('control_plane') || n.roles.includes('etcd')).map((n) => n.hostname);
+  // dedicated etcd nodes are not in k8s_cluster: they never register, so their absence says nothing
+  const missing = inv.nodes.filter((n) => isKubernetesNode(n) && !known.has(n.hostname));
+  const newControlPlane = missing.filter((n) => n.roles.includes('control_plane')).map((n) => n.hostname);
   const newWorkers = missing.filter((n) => !newControlPlane.includes(n.hostname)).map((n) => n.hostname);
   const inInventory = new Set(inv.nodes.map((n) => n.hostname));
   const notInInventory = [...known].filter((n) => !inInventory.has(n)).sort();

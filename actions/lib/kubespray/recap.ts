@@ -31,10 +31,33 @@ const FAILURE = /^(?:fatal|failed): \[([^\]]+?)(?: -> [^\]]+)?\](?: => \(item=[^
 export class PlaybookOutputReader {
   private inRecap = false;
   private task = '';
+  /** A failure whose JSON result spans lines (assert results are printed indented): its host, kind and text so far. */
+  private pending?: { host: string; kind: string; text: string };
   readonly report: PlaybookReport = { recap: [], firstFailures: {} };
+
+  private recordFailure(host: string, kind: string, result: string): void {
+    if (this.report.firstFailures[host]) return;
+    let message = result;
+    try {
+      const parsed = JSON.parse(result) as { msg?: unknown };
+      if (typeof parsed.msg === 'string' && parsed.msg) message = parsed.msg;
+    } catch {
+      /* not JSON */
+    }
+    this.report.firstFailures[host] = { task: this.task, message: `${kind} ${message.replace(/\s+/g, ' ').trim()}`.slice(0, 300) };
+  }
 
   line(raw: string): void {
     const line = raw.trimEnd();
+    if (this.pending) {
+      this.pending.text += `\n${line}`;
+      // the JSON ends with a closing brace at column 0
+      if (line === '}') {
+        this.recordFailure(this.pending.host, this.pending.kind, this.pending.text);
+        this.pending = undefined;
+      }
+      return;
+    }
     if (line.startsWith('PLAY RECAP')) {
       this.inRecap = true;
       return;
@@ -42,15 +65,9 @@ export class PlaybookOutputReader {
     const task = TASK.exec(line);
     if (task) this.task = task[1]!;
     const failure = FAILURE.exec(line);
-    if (failure && !this.report.firstFailures[failure[1]!]) {
-      let message = failure[3]!;
-      try {
-        const parsed = JSON.parse(message) as { msg?: string };
-        if (parsed.msg) message = parsed.msg;
-      } catch {
-        /* not JSON */
-      }
-      this.report.firstFailures[failure[1]!] = { task: this.task, message: `${failure[2]} ${message}`.slice(0, 300) };
+    if (failure) {
+      if (failure[3] === '{') this.pending = { host: failure[1]!, kind: failure[2]!, text: '{' };
+      else this.recordFailure(failure[1]!, failure[2]!, failure[3]!);
     }
     if (this.inRecap) {
       const m = RECAP_LINE.exec(line);
@@ -59,10 +76,37 @@ export class PlaybookOutputReader {
       }
     }
   }
+
+  /** Call after the last line: a failure cut off mid-JSON is still reported. */
+  end(): void {
+    if (this.pending) this.recordFailure(this.pending.host, this.pending.kind, this.pending.text);
+    this.pending = undefined;
+  }
 }
 
 export function readPlaybookOutput(text: string): PlaybookReport {
   const r = new PlaybookOutputReader();
   for (const l of text.split('\n')) r.line(l);
+  r.end();
   return r.report;
+}
+
+/**
+ * The hosts `ansible-playbook --list-hosts` names, over all plays, in first-seen order. Each play lists them
+ * indented under `hosts (N):`.
+ */
+export function listedHosts(text: string): string[] {
+  const hosts = new Set<string>();
+  let inHosts = false;
+  for (const raw of text.split('\n')) {
+    const line = raw.trimEnd();
+    if (/^\s+hosts \(\d+\):$/.test(line)) {
+      inHosts = true;
+      continue;
+    }
+    const host = /^\s{6,}(\S+)$/.exec(line);
+    if (inHosts && host) hosts.add(host[1]!);
+    else inHosts = false;
+  }
+  return [...hosts];
 }

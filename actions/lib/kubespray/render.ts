@@ -18,6 +18,59 @@ function names(nodes: InventoryNode[], role: InventoryNode['roles'][number]): Re
   return Object.fromEntries(nodes.filter((n) => n.roles.includes(role)).map((n) => [n.hostname, {}]));
 }
 
+/** The order Kubespray sees the hosts in (hosts.yaml lists them by name): `kube_control_plane[0]` is the first. */
+export function kubesprayHostOrder(nodes: InventoryNode[]): InventoryNode[] {
+  return [...nodes].sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+}
+
+/** The first host of a Kubespray group: the one Kubespray cannot remove with remove-node.yml. */
+export function firstOfRole(nodes: InventoryNode[], role: 'control_plane' | 'etcd'): string | undefined {
+  return kubesprayHostOrder(nodes).find((n) => n.roles.includes(role))?.hostname;
+}
+
+/**
+ * Whether the node is in k8s_cluster (kube_control_plane + kube_node) and so registers with the API server. A
+ * dedicated etcd node is not: it runs etcd only.
+ */
+export function isKubernetesNode(node: InventoryNode): boolean {
+  return node.roles.includes('control_plane') || node.roles.includes('worker');
+}
+
+/** Kubespray's registry variables (docs/operations/offline-environment.md), by the registry each one names. */
+const IMAGE_REPO_VARS: Record<string, string> = {
+  'registry.k8s.io': 'kube_image_repo',
+  'gcr.io': 'gcr_image_repo',
+  'docker.io': 'docker_image_repo',
+  'quay.io': 'quay_image_repo',
+  'ghcr.io': 'github_image_repo',
+};
+
+/** Kubespray's base URLs of the files it downloads, and where a files mirror keeps each (its offline.yml layout). */
+const FILES_BASE_VARS: Record<string, string> = {
+  github_url: 'github.com',
+  dl_k8s_io_url: 'dl.k8s.io',
+  storage_googleapis_url: 'storage.googleapis.com',
+  get_helm_url: 'get.helm.sh',
+};
+
+/**
+ * Air-gap: files (kubelet, kubeadm, etcd, CNI, runc, crictl, nerdctl, containerd, …) from mirrors.files, and
+ * images from the first mirror of each registry that mirrors.images names.
+ */
+function offlineVars(spec: ClusterSpec): Record<string, string> {
+  const vars: Record<string, string> = {};
+  const files = spec.mirrors.files?.replace(/\/+$/, '');
+  if (files) {
+    vars.files_repo = files;
+    for (const [name, host] of Object.entries(FILES_BASE_VARS)) vars[name] = `${files}/${host}`;
+  }
+  for (const [registry, name] of Object.entries(IMAGE_REPO_VARS)) {
+    const mirror = spec.mirrors.images[registry]?.[0];
+    if (mirror) vars[name] = mirror.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  }
+  return vars;
+}
+
 function hostVars(node: InventoryNode): Record<string, unknown> {
   return {
     ansible_host: node.address,
@@ -52,6 +105,7 @@ export function kubesprayVars(inv: Inventory, spec: ClusterSpec): Record<string,
     loadbalancer_apiserver_healthcheck_port: spec.kubernetes.apiserver_healthcheck_port,
     container_manager: 'containerd',
   };
+  Object.assign(vars, offlineVars(spec));
   const mirrors = registryMirrors(spec);
   if (mirrors.length) vars.containerd_registries_mirrors = mirrors;
   // 'localhost' (the lab's Run:ai domain) is reserved (RFC 6761): never point it elsewhere inside the cluster.
@@ -63,7 +117,7 @@ export function kubesprayVars(inv: Inventory, spec: ClusterSpec): Record<string,
 }
 
 export function renderKubespray(inv: Inventory, spec: ClusterSpec): RenderedKubespray {
-  const nodes = [...inv.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));
+  const nodes = kubesprayHostOrder(inv.nodes);
   const hosts = {
     all: {
       hosts: Object.fromEntries(nodes.map((n) => [n.hostname, hostVars(n)])),
@@ -74,11 +128,9 @@ export function renderKubespray(inv: Inventory, spec: ClusterSpec): RenderedKube
         k8s_cluster: { children: { kube_control_plane: {}, kube_node: {} } },
         calico_rr: { hosts: {} },
       },
-      vars: {
-        ansible_user: spec.access.service_user.name,
-        ansible_become: true,
-        ansible_become_method: 'sudo',
-      },
+      // become comes from --become on the command line: as an inventory variable it would override Kubespray's
+      // `become: false` on the tasks that run on the runner
+      vars: { ansible_user: spec.access.service_user.name },
     },
   };
   const dump = (v: unknown) => HEADER + yaml.dump(v, { lineWidth: 160, sortKeys: true });

@@ -12,6 +12,12 @@ import { StageError, UsageError } from '../util/errors.ts';
 import type { WorkDir } from '../util/work-dir.ts';
 import type { StageContext } from './context.ts';
 
+/** The API server's port: Kubespray's kube_apiserver_port when the spec sets it in extra_vars, else its default 6443. */
+export function apiServerPort(spec: StageContext['spec']): number {
+  const port = Number(spec.kubernetes.extra_vars.kube_apiserver_port ?? 6443);
+  return Number.isInteger(port) && port > 0 && port < 65536 ? port : 6443;
+}
+
 export function readMaybeFile(value: string): string {
   return !value.includes('\n') && existsSync(value) ? readFileSync(value, 'utf8') : value;
 }
@@ -112,7 +118,7 @@ export async function fetchKubeconfig(
         `${first.hostname}: could not read /etc/kubernetes/admin.conf as ${ctx.spec.access.service_user.name} (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}; has the kubespray stage deployed this cluster?`,
       );
     for (const line of r.stdout.split('\n')) if (/-data:\s*\S/.test(line)) ctx.reporter.secret(line.split(':').slice(1).join(':').trim());
-    const apiServer = `https://${first.address}:6443`;
+    const apiServer = `https://${first.address}:${apiServerPort(ctx.spec)}`;
     const text = r.stdout.replace(/server: https:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+/g, `server: ${apiServer}`);
     return { kubeconfig: work.secretFile('kubeconfig', text), apiNode: first, apiServer };
   } finally {

@@ -145,7 +145,7 @@ export const STAGES: StageDef[] = [
     command: 'kubespray',
     title: 'bcmkube kubespray',
     description:
-      'Renders the Kubespray inventory from inventory.json and the spec, runs the chosen Kubespray playbook as the service user, fetches the kubeconfig and labels GPU nodes.',
+      "Renders the Kubespray inventory from inventory.json and the spec, runs the chosen Kubespray playbooks as the service user with Kubespray's own ansible.cfg, fetches the kubeconfig and sets Run:ai's node roles. Plan mode runs them with --syntax-check and --list-hosts.",
     inputs: [
       specInput,
       planInput,
@@ -154,6 +154,12 @@ export const STAGES: StageDef[] = [
       { name: 'operation', description: 'deploy | scale | upgrade | remove-node | reset.', default: 'deploy' },
       { name: 'confirm', description: 'The cluster name, required for remove-node and reset.' },
       { name: 'nodes', description: 'Comma-separated hostnames for scale / remove-node.' },
+      {
+        name: 'nodes-down',
+        description:
+          'remove-node only: the nodes are already down, so Kubespray removes them without reaching them (reset_nodes=false allow_ungraceful_removal=true).',
+        default: 'false',
+      },
       serviceKeyInput,
       knownHostsInput,
       { name: 'ansible-playbook-path', description: "Use this ansible-playbook instead of Kubespray's own Python environment." },

@@ -1,14 +1,19 @@
-// Stage 3, kubespray: render the Kubespray inventory, obtain Kubespray (pinned, checksummed, cached), run the
-// operation's playbook as the service user with host keys checked, then fetch the kubeconfig and label GPU nodes.
+// Stage 3, kubespray: render the Kubespray inventory, obtain Kubespray (pinned, checksummed, cached) and its
+// Ansible, and run the operation's playbooks as the service user with host keys checked and Kubespray's own
+// ansible.cfg in force; then fetch the kubeconfig, check node registration and set Run:ai's node roles.
+// Plan mode runs the same playbooks with --syntax-check and --list-hosts.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { mergeInventory, writeInventory } from '../inventory/document.ts';
 import type { Inventory } from '../inventory/types.ts';
 import { kubesprayAnsible } from '../kubespray/ansible-env.ts';
 import { diffClusterNodes, type ClusterDiff } from '../kubespray/cluster-diff.ts';
-import { playHeading, PlaybookOutputReader, type PlaybookReport } from '../kubespray/recap.ts';
-import { renderKubespray } from '../kubespray/render.ts';
-import { choiceInput, listInput, type InputSource } from '../report/inputs.ts';
+import { listedHosts, playHeading, PlaybookOutputReader, type PlaybookReport } from '../kubespray/recap.ts';
+import { playbookEnvironment } from '../kubespray/ansible-settings.ts';
+import { MIRROR_CA_PLAYBOOK, mirrorCaPlaybook, NGINX_PROXY_PLAYBOOK, nginxProxyRestartPlaybook } from '../kubespray/own-playbooks.ts';
+import { firstOfRole, isKubernetesNode, renderKubespray } from '../kubespray/render.ts';
+import { booleanInput, choiceInput, listInput, type InputSource } from '../report/inputs.ts';
+import { etcdCountProblem, kubesprayHostnameProblem } from '../config/semantics.ts';
 import { heading, table, timingsTable, type TimedPhase } from '../report/markdown.ts';
 import type { Reporter } from '../report/reporter.ts';
 import { installTool, kubesprayArtifact } from '../tools/install.ts';
@@ -16,7 +21,7 @@ import { openKubeTools, runKubectl, type KubeTools } from '../helm/kube-tools.ts
 import { errorMessage, StageError, UsageError } from '../util/errors.ts';
 import { runProcess } from '../util/process.ts';
 import { openWorkDir, type WorkDir } from '../util/work-dir.ts';
-import { fetchKubeconfig, requiredKnownHosts, serviceKey, sshTargets } from './access.ts';
+import { fetchKubeconfig, knownHosts, requiredKnownHosts, serviceKey, sshTargets } from './access.ts';
 import { openStage, readStageInventory, type StageContext } from './context.ts';
 import { timed } from './timing.ts';
 
@@ -29,86 +34,131 @@ export const OPERATIONS = {
 } as const;
 export type Operation = keyof typeof OPERATIONS;
 const DESTRUCTIVE: Operation[] = ['remove-node', 'reset'];
-export const GPU_LABELS = ['nvidia.com/gpu.present=true', 'node-role.kubernetes.io/gpu=worker'];
+/** Kubespray's playbook that fills the fact cache of every host; scale.yml --limit needs it first. */
+export const FACTS_PLAYBOOK = 'playbooks/facts.yml';
+
+/**
+ * One ansible-playbook run: the playbook (relative to Kubespray's top folder, or with `ours` a playbook bcmkube
+ * writes into its work folder) and its arguments.
+ */
+export interface PlaybookRun {
+  playbook: string;
+  args: string[];
+  ours?: boolean;
+}
 
 export interface KubesprayResult {
   operation: Operation;
-  playbook: string;
-  args: string[];
+  runs: PlaybookRun[];
   report?: PlaybookReport;
   inventoryPath: string;
 }
 
-/** The playbook and its arguments for an operation; refuses what Kubespray would do wrong or destroy unasked. */
+/**
+ * What Kubespray itself refuses in an inventory, checked before anything runs: an even etcd count (counted
+ * after discovery, so globs and categories are included) and hostnames that are not lower case.
+ */
+export function kubesprayInventoryProblems(inv: Inventory): string[] {
+  const problems: string[] = [];
+  const etcd = etcdCountProblem(inv.nodes.filter((n) => n.roles.includes('etcd')).length);
+  if (etcd) problems.push(`inventory: ${etcd}`);
+  for (const n of inv.nodes) {
+    const bad = kubesprayHostnameProblem(n.hostname);
+    if (bad) problems.push(`${n.hostname}: ${bad}`);
+  }
+  return problems;
+}
+
+/** The playbooks an operation runs, in order; refuses what Kubespray would do wrong or destroy unasked. */
 export function planOperation(
   operation: Operation,
   inv: Inventory,
   clusterName: string,
-  confirm: string,
-  nodesInput: string,
-): { playbook: string; args: string[] } {
-  if (DESTRUCTIVE.includes(operation) && confirm !== clusterName) {
+  opts: { confirm: string; nodes: string; nodesDown?: boolean; mirrorCa?: boolean; restartNginxProxy?: boolean },
+): PlaybookRun[] {
+  if (DESTRUCTIVE.includes(operation) && opts.confirm !== clusterName) {
     throw new UsageError(
       `operation ${operation} destroys cluster state: pass confirm: ${clusterName} (the cluster name) to go ahead; nothing was run`,
     );
   }
-  const nodes = listInput(nodesInput);
+  if (opts.nodesDown && operation !== 'remove-node')
+    throw new UsageError(`nodes-down applies to operation remove-node only (operation is ${operation}); nothing was run`);
+  const nodes = listInput(opts.nodes);
   const unknown = nodes.filter((n) => !inv.nodes.some((x) => x.hostname === n));
   if (unknown.length) throw new UsageError(`nodes: ${unknown.join(', ')} not in the inventory of cluster '${clusterName}'`);
-  const args: string[] = [];
+  const problems = kubesprayInventoryProblems(inv);
+  if (problems.length)
+    throw new UsageError(`Kubespray would refuse this inventory; nothing was run\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  const playbook = OPERATIONS[operation];
   if (operation === 'scale' || operation === 'remove-node') {
     if (!nodes.length) throw new UsageError(`operation ${operation} needs the nodes it works on (input nodes: a comma-separated list)`);
+  }
+  if (operation === 'scale') {
     const controlPlane = nodes.filter((n) => inv.nodes.find((x) => x.hostname === n)!.roles.includes('control_plane'));
-    if (operation === 'scale' && controlPlane.length) {
+    if (controlPlane.length)
       throw new UsageError(
         `${controlPlane.join(', ')}: control-plane nodes are added with operation deploy (cluster.yml), not scale (Kubespray's rule)`,
       );
-    }
-    args.push(...(operation === 'scale' ? ['--limit', nodes.join(',')] : ['-e', `node=${nodes.join(',')}`]));
+    // Kubespray refuses --limit unless every excluded host's facts are cached: facts.yml fills the cache first
+    const limit = ['--limit', nodes.join(',')];
+    return [
+      ...(opts.mirrorCa ? [{ playbook: MIRROR_CA_PLAYBOOK, args: limit, ours: true }] : []),
+      { playbook: FACTS_PLAYBOOK, args: [] },
+      { playbook, args: limit },
+    ];
   }
-  if (operation === 'reset') args.push('-e', 'reset_confirmation=yes');
-  return { playbook: OPERATIONS[operation], args };
-}
-
-function ansibleCfg(knownHostsFile: string): string {
+  if (operation === 'remove-node') {
+    for (const role of ['control_plane', 'etcd'] as const) {
+      const first = firstOfRole(inv.nodes, role);
+      if (first && nodes.includes(first))
+        throw new UsageError(
+          `${first} is the first ${role === 'etcd' ? 'etcd' : 'control-plane'} node, which Kubespray's remove-node.yml cannot remove: move another node to the front (list it first by name, or give ${first} a name that sorts after it) with operation deploy, then remove ${first}; nothing was run`,
+        );
+    }
+    // remove-node.yml asks for confirmation on a terminal; the job has none, and confirm: already asked
+    const args = ['-e', `node=${nodes.join(',')}`, '-e', 'skip_confirmation=true'];
+    // nodes that are down cannot be reset or drained (Kubespray docs, operations/nodes.md)
+    if (opts.nodesDown) args.push('-e', 'reset_nodes=false', '-e', 'allow_ungraceful_removal=true');
+    return [{ playbook, args }];
+  }
+  if (operation === 'reset') return [{ playbook, args: ['-e', 'reset_confirmation=yes'] }];
   return [
-    '[defaults]',
-    'host_key_checking = True',
-    'interpreter_python = auto_silent',
-    'retry_files_enabled = False',
-    'stdout_callback = default',
-    '[ssh_connection]',
-    'pipelining = True',
-    // ServerAlive: a shared ControlMaster connection to a node that drops off would otherwise hang every later
-    // task on it until TCP gives up (about 15 minutes)
-    `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o ConnectTimeout=10 -o ServerAliveInterval=10 -o ServerAliveCountMax=3 -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile}`,
-    '',
-  ].join('\n');
+    ...(opts.mirrorCa ? [{ playbook: MIRROR_CA_PLAYBOOK, args: [], ours: true }] : []),
+    { playbook, args: [] },
+    ...(operation === 'deploy' && opts.restartNginxProxy ? [{ playbook: NGINX_PROXY_PLAYBOOK, args: [], ours: true }] : []),
+  ];
 }
 
-/** ansible-playbook with our config only: inherited vault and config settings are dropped. */
+/** The command line of a run, as the summary shows it. */
+function commandLine(hostsFile: string, run: PlaybookRun): string {
+  return ['ansible-playbook', '-i', hostsFile, '--become', run.playbook, ...run.args].join(' ');
+}
+
+/** ansible-playbook with Kubespray's own ansible.cfg and our settings on top (see ansible-settings.ts). */
 async function runPlaybook(
   bin: string,
   args: string[],
   cwd: string,
-  cfg: string,
+  env: NodeJS.ProcessEnv,
   reporter: Reporter,
-): Promise<{ code: number; report: PlaybookReport }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^ANSIBLE_/.test(k)));
+  quiet = false,
+): Promise<{ code: number; report: PlaybookReport; stdout: string; stderr: string }> {
   const reader = new PlaybookOutputReader();
-  const { code } = await runProcess(bin, args, {
+  const r = await runProcess(bin, args, {
     cwd,
-    env: { ...env, ANSIBLE_CONFIG: cfg, ANSIBLE_FORCE_COLOR: '0', PYTHONUNBUFFERED: '1' },
+    env,
     missingHint: 'install ansible, or pass ansible-playbook-path',
     onLine: (l) => {
+      if (quiet) return;
       const play = playHeading(l);
       if (play) reporter.startGroup(play);
       reader.line(l);
       reporter.info(l);
     },
   });
-  reporter.endGroup();
-  return { code, report: reader.report };
+  reader.end();
+  if (!quiet) reporter.endGroup();
+  return { code: r.code, report: reader.report, stdout: r.stdout, stderr: r.stderr };
 }
 
 function recapTable(report: PlaybookReport): string {
@@ -125,14 +175,28 @@ function recapTable(report: PlaybookReport): string {
   );
 }
 
-/** Labels the GPU workers among `scope` (the nodes this operation touched). */
-async function labelGpuNodes(inv: Inventory, scope: string[], tools: KubeTools): Promise<string[]> {
-  const gpu = inv.nodes.filter((n) => n.roles.includes('gpu_worker') && scope.includes(n.hostname)).map((n) => n.hostname);
-  for (const node of gpu) {
-    const r = await runKubectl(tools, ['label', 'node', node, ...GPU_LABELS, '--overwrite']);
-    if (r.code) throw new StageError(`could not label GPU node ${node} (kubectl exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
+/**
+ * Run:ai's node roles (Run:ai 2.21 "Node roles"): GPU workers get runai-gpu-worker, workers without a GPU
+ * runai-cpu-worker and runai-system (Run:ai prefers system nodes for its services and advises against the
+ * control plane). Only where Run:ai is on: nothing else reads these labels.
+ */
+export function runaiNodeLabels(inv: Inventory, scope: string[]): Array<{ node: string; labels: string[] }> {
+  return inv.nodes
+    .filter((n) => scope.includes(n.hostname) && n.roles.includes('worker'))
+    .map((n) => ({
+      node: n.hostname,
+      labels: n.roles.includes('gpu_worker')
+        ? ['node-role.kubernetes.io/runai-gpu-worker=true']
+        : ['node-role.kubernetes.io/runai-cpu-worker=true', 'node-role.kubernetes.io/runai-system=true'],
+    }));
+}
+
+async function labelNodes(labels: Array<{ node: string; labels: string[] }>, tools: KubeTools): Promise<string[]> {
+  for (const { node, labels: l } of labels) {
+    const r = await runKubectl(tools, ['label', 'node', node, ...l, '--overwrite']);
+    if (r.code) throw new StageError(`could not label node ${node} (kubectl exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
   }
-  return gpu;
+  return labels.map((l) => l.node);
 }
 
 interface ClusterView {
@@ -189,14 +253,92 @@ function diffTable(inv: Inventory, diff: ClusterDiff): string {
   );
 }
 
-/** Nodes the operation should have left registered (or removed) but did not. */
-function registrationProblems(operation: Operation, inv: Inventory, nodes: string[], registered: string[]): string[] {
+/**
+ * Nodes the operation should have left registered (or removed) but did not. Dedicated etcd nodes are not in
+ * k8s_cluster and never register.
+ */
+export function registrationProblems(operation: Operation, inv: Inventory, nodes: string[], registered: string[]): string[] {
   const present = new Set(registered);
   if (operation === 'remove-node') return nodes.filter((n) => present.has(n)).map((n) => `${n}: still registered after remove-node.yml`);
-  const expected = operation === 'scale' ? nodes : inv.nodes.map((n) => n.hostname);
+  const kubernetesNodes = inv.nodes.filter(isKubernetesNode).map((n) => n.hostname);
+  const expected = operation === 'scale' ? nodes.filter((n) => kubernetesNodes.includes(n)) : kubernetesNodes;
   return expected
     .filter((n) => !present.has(n))
     .map((n) => `${n}: not registered with the API server (check the kubelet on the node: journalctl -u kubelet)`);
+}
+
+/**
+ * Control-plane nodes a deploy adds to a cluster that already ran: afterwards Kubespray's docs (operations/nodes.md,
+ * "Restart kube-system/nginx-proxy") ask for an nginx-proxy restart on every host so it reloads its upstreams
+ * (NGINX_PROXY_PLAYBOOK does it).
+ */
+export function addedControlPlane(inv: Inventory): string[] {
+  const before = inv.kubernetes?.registeredNodes;
+  if (!before?.length) return [];
+  return inv.nodes.filter((n) => n.roles.includes('control_plane') && !before.includes(n.hostname)).map((n) => n.hostname);
+}
+
+/** Kubespray and the Ansible that runs it, for plan and apply alike. */
+async function obtainKubespray(ctx: StageContext, work: WorkDir, phases: TimedPhase[]) {
+  const { spec, reporter, inputs } = ctx;
+  const version = spec.kubernetes.kubespray_version;
+  const caFile = spec.mirrors.ca_file;
+  const tool = await timed(phases, 'obtain Kubespray', () =>
+    installTool(kubesprayArtifact(version, spec.mirrors.kubespray), join(work.path, 'download'), {
+      ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}),
+      pins: spec.mirrors.sha256,
+    }),
+  );
+  const root = [join(tool.dir, `kubespray-${version.replace(/^v/, '')}`), tool.dir].find((d) => existsSync(join(d, 'cluster.yml')));
+  if (!root) throw new StageError(`the Kubespray archive has no cluster.yml (${tool.dir})`);
+  reporter.info(`Kubespray ${version}: ${tool.cached ? 'from the tool cache' : `downloaded, SHA-256 ${tool.verifiedBy}`}`);
+  const ansible = await timed(phases, 'Ansible environment', () =>
+    reporter.group('Ansible environment', () =>
+      kubesprayAnsible(root, version, {
+        ansiblePlaybookPath: inputs.get('ansible-playbook-path').trim() || undefined,
+        indexUrl: spec.mirrors.pypi,
+        caFile,
+        workDir: work.path,
+        log: (l) => reporter.info(l),
+      }),
+    ),
+  );
+  reporter.info(`Ansible: ansible-core ${ansible.version} (${ansible.origin})`);
+  return { root, ansible };
+}
+
+const outputTail = (r: { stdout: string; stderr: string }) =>
+  `${r.stderr}\n${r.stdout}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^\[WARNING\]/.test(l))
+    .slice(-4)
+    .join(' ')
+    .slice(0, 400);
+
+/** Plan mode's proof that the real playbooks load: --syntax-check, then --list-hosts for the hosts each run targets. */
+async function checkRuns(
+  runs: PlaybookRun[],
+  playbookPath: (r: PlaybookRun) => string,
+  bin: string,
+  hostsFile: string,
+  root: string,
+  env: NodeJS.ProcessEnv,
+  reporter: Reporter,
+): Promise<Array<{ run: PlaybookRun; hosts: string[] }>> {
+  const checked: Array<{ run: PlaybookRun; hosts: string[] }> = [];
+  for (const run of runs) {
+    const base = ['-i', hostsFile, '--become', playbookPath(run), ...run.args];
+    for (const check of ['--syntax-check', '--list-hosts']) {
+      const r = await runPlaybook(bin, [...base, check], root, env, reporter, true);
+      if (r.code !== 0)
+        throw new StageError(
+          `Kubespray cannot load ${run.playbook} with this inventory (ansible-playbook ${check} exit ${r.code}): ${outputTail(r)}`,
+        );
+      if (check === '--list-hosts') checked.push({ run, hosts: listedHosts(r.stdout).sort() });
+    }
+  }
+  return checked;
 }
 
 export async function kubesprayStage(inputs: InputSource, reporter: Reporter): Promise<KubesprayResult> {
@@ -206,17 +348,31 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
   sshTargets(inv.nodes);
   const operation = choiceInput(inputs, 'operation', Object.keys(OPERATIONS) as Operation[], 'deploy');
   const nodes = listInput(inputs.get('nodes'));
-  const { playbook, args } = planOperation(operation, inv, spec.name, inputs.get('confirm').trim(), inputs.get('nodes'));
+  const runs = planOperation(operation, inv, spec.name, {
+    confirm: inputs.get('confirm').trim(),
+    nodes: inputs.get('nodes'),
+    nodesDown: booleanInput(inputs, 'nodes-down', false),
+    mirrorCa: spec.mirrors.ca_file !== undefined,
+    restartNginxProxy: addedControlPlane(inv).length > 0,
+  });
   const rendered = renderKubespray(inv, spec);
   const invDir = resolve(ctx.outDir, 'kubespray/inventory');
   mkdirSync(join(invDir, 'group_vars/all'), { recursive: true });
-  writeFileSync(join(invDir, 'hosts.yaml'), rendered.hostsYaml);
+  const hostsFile = join(invDir, 'hosts.yaml');
+  writeFileSync(hostsFile, rendered.hostsYaml);
   writeFileSync(join(invDir, 'group_vars/all/bcmkube.yml'), rendered.allVarsYaml);
-  const command = ['ansible-playbook', '-i', join(invDir, 'hosts.yaml'), playbook, ...args];
   const head = heading(`kubespray: ${operation} on cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`);
+  const version = spec.kubernetes.kubespray_version;
   const phases: TimedPhase[] = [];
   const work = openWorkDir('kubespray');
   try {
+    // Plan mode may have no known_hosts (a pull request from a fork): its checks connect to no node.
+    const knownHostsFile = work.secretFile('known_hosts', ctx.plan ? knownHosts(ctx).text : requiredKnownHosts(ctx));
+    const { root, ansible } = await obtainKubespray(ctx, work, phases);
+    if (spec.mirrors.ca_file) writeFileSync(join(work.path, MIRROR_CA_PLAYBOOK), mirrorCaPlaybook(resolve(spec.mirrors.ca_file)));
+    writeFileSync(join(work.path, NGINX_PROXY_PLAYBOOK), nginxProxyRestartPlaybook());
+    const playbookPath = (r: PlaybookRun) => (r.ours ? join(work.path, r.playbook) : r.playbook);
+    const env = playbookEnvironment(process.env, { kubesprayRoot: root, knownHostsFile, factCache: join(work.path, 'facts') });
     if (ctx.plan) {
       const view = await clusterViewForPlan(ctx, inv, work);
       const diff = diffClusterNodes(inv, view.registered, spec.kubernetes.version);
@@ -230,6 +386,9 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
           `operation ${operation} was asked; the cluster needs ${suggestion.operation}: ${suggestion.why}`,
           'kubespray plan',
         );
+      const checked = await timed(phases, 'syntax check and hosts', () =>
+        checkRuns(runs, playbookPath, ansible.bin, hostsFile, root, env, reporter),
+      );
       reporter.output('changes', String(suggestion.operation !== 'none'));
       reporter.summary(
         [
@@ -237,60 +396,54 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
           `Cluster: ${view.note}.`,
           suggested,
           diffTable(inv, diff),
-          `Would run Kubespray ${spec.kubernetes.kubespray_version}: \`${command.join(' ')}\` as ${spec.access.service_user.name}.`,
+          `Would run Kubespray ${version} with ansible-core ${ansible.version} as ${spec.access.service_user.name}; each playbook passed \`ansible-playbook --syntax-check\` with this inventory and Kubespray's ansible.cfg:`,
+          table(
+            ['step', 'command', 'hosts'],
+            checked.map((c, i) => [i + 1, `\`${commandLine(hostsFile, c.run)}\``, `${c.hosts.length}: ${c.hosts.join(', ')}`]),
+          ),
           `Rendered inventory: \`${invDir}\`; nothing was changed.`,
         ].join('\n\n'),
       );
       reporter.output('inventory-path', inventoryPath);
-      return { operation, playbook, args, inventoryPath };
+      return { operation, runs, inventoryPath };
     }
     const key = serviceKey(ctx);
     const keyFile = work.secretFile('service-key', key);
-    const hostsText = requiredKnownHosts(ctx);
-    const knownHostsFile = work.secretFile('known_hosts', hostsText);
-    const cfg = work.secretFile('ansible.cfg', ansibleCfg(knownHostsFile));
-    const caFile = spec.mirrors.ca_file;
-    const tool = await timed(phases, 'obtain Kubespray', () =>
-      installTool(kubesprayArtifact(spec.kubernetes.kubespray_version, spec.mirrors.kubespray), join(work.path, 'download'), {
-        ...(caFile ? { ca: readFileSync(caFile, 'utf8') } : {}),
-        pins: spec.mirrors.sha256,
-      }),
-    );
-    const root = [join(tool.dir, `kubespray-${spec.kubernetes.kubespray_version.replace(/^v/, '')}`), tool.dir].find((d) =>
-      existsSync(join(d, playbook)),
-    );
-    if (!root) throw new StageError(`the Kubespray archive has no ${playbook}`);
-    reporter.info(
-      `Kubespray ${spec.kubernetes.kubespray_version}: ${tool.cached ? 'from the tool cache' : `downloaded, SHA-256 ${tool.verifiedBy}`}`,
-    );
-    const ansible = await timed(phases, 'Ansible environment', () =>
-      reporter.group('Ansible environment', () =>
-        kubesprayAnsible(root, spec.kubernetes.kubespray_version, {
-          ansiblePlaybookPath: inputs.get('ansible-playbook-path').trim() || undefined,
-          indexUrl: spec.mirrors.pypi,
-          caFile,
-          workDir: work.path,
-          log: (l) => reporter.info(l),
-        }),
-      ),
-    );
-    reporter.info(`Ansible: ansible-core ${ansible.version} (${ansible.origin})`);
-    const run = await timed(phases, `ansible-playbook ${playbook}`, () =>
-      runPlaybook(ansible.bin, ['-i', join(invDir, 'hosts.yaml'), playbook, '--private-key', keyFile, ...args], root, cfg, reporter),
-    );
-    for (const [host, f] of Object.entries(run.report.firstFailures).slice(0, 10))
-      reporter.error(`${f.task}: ${f.message}`, `${playbook} failed on ${host}`);
-    reporter.output('recap', JSON.stringify(run.report.recap));
-    if (run.code !== 0) {
-      reporter.summary([head, `**${playbook} failed (exit ${run.code}).**`, recapTable(run.report), timingsTable(phases)].join('\n\n'));
-      const bad = run.report.recap
-        .filter((r) => r.failed || r.unreachable)
-        .map(
-          (r) =>
-            `${r.host}: failed=${r.failed} unreachable=${r.unreachable}${run.report.firstFailures[r.host] ? ` (${run.report.firstFailures[r.host]!.task})` : ''}`,
+    const hostsText = readFileSync(knownHostsFile, 'utf8');
+    const newControlPlane = runs.some((r) => r.playbook === NGINX_PROXY_PLAYBOOK) ? addedControlPlane(inv) : [];
+    // the recap that counts is that of Kubespray's own playbook (the last one), not of ours around it
+    let kubesprayRun: Awaited<ReturnType<typeof runPlaybook>> | undefined;
+    for (const step of runs) {
+      const run = await timed(phases, `ansible-playbook ${step.playbook}`, () =>
+        runPlaybook(
+          ansible.bin,
+          ['-i', hostsFile, '--become', '--private-key', keyFile, playbookPath(step), ...step.args],
+          root,
+          env,
+          reporter,
+        ),
+      );
+      for (const [host, f] of Object.entries(run.report.firstFailures).slice(0, 10))
+        reporter.error(`${f.task}: ${f.message}`, `${step.playbook} failed on ${host}`);
+      if (run.code !== 0) {
+        const failed = run;
+        reporter.output('recap', JSON.stringify(failed.report.recap));
+        reporter.summary(
+          [head, `**${step.playbook} failed (exit ${failed.code}).**`, recapTable(failed.report), timingsTable(phases)].join('\n\n'),
         );
-      throw new StageError(`${playbook} failed on ${bad.length || 'some'} host(s)`, bad);
+        const bad = failed.report.recap
+          .filter((r) => r.failed || r.unreachable)
+          .map(
+            (r) =>
+              `${r.host}: failed=${r.failed} unreachable=${r.unreachable}${failed.report.firstFailures[r.host] ? ` (${failed.report.firstFailures[r.host]!.task})` : ''}`,
+          );
+        throw new StageError(`${step.playbook} failed on ${bad.length || 'some'} host(s)`, bad);
+      }
+      if (!step.ours) kubesprayRun = run;
     }
+    const last = kubesprayRun!;
+    const playbook = runs.filter((r) => !r.ours).at(-1)!.playbook;
+    reporter.output('recap', JSON.stringify(last.report.recap));
     let labelled: string[] = [];
     let kubernetes: Inventory['kubernetes'];
     if (operation !== 'reset') {
@@ -298,16 +451,19 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
       const view = await timed(phases, 'check node registration', () => registeredNodes(tools, access.apiServer));
       const problems = registrationProblems(operation, inv, nodes, view.registered ?? []);
       if (problems.length) throw new StageError(`${playbook} finished, but the cluster does not match the inventory`, problems);
-      if (operation !== 'remove-node')
-        labelled = await timed(phases, 'label GPU nodes', () =>
-          labelGpuNodes(inv, operation === 'scale' ? nodes : inv.nodes.map((n) => n.hostname), tools),
+      if (operation !== 'remove-node' && spec.runai.enabled)
+        labelled = await timed(phases, 'Run:ai node roles', () =>
+          labelNodes(runaiNodeLabels(inv, operation === 'scale' ? nodes : inv.nodes.map((n) => n.hostname)), tools),
         );
       kubernetes = { version: spec.kubernetes.version, apiServer: access.apiServer, registeredNodes: [...(view.registered ?? [])].sort() };
     }
+    const advice = newControlPlane.length
+      ? `Control-plane nodes ${newControlPlane.join(', ')} were added: nginx-proxy was restarted on every host (${NGINX_PROXY_PLAYBOOK}), as Kubespray's docs ask (operations/nodes.md), so it reloads its list of API servers.`
+      : '';
     const at = new Date().toISOString();
     const updated = mergeInventory(
       inv,
-      run.report.recap
+      last.report.recap
         .filter((r) => inv.nodes.some((n) => n.hostname === r.host))
         .map((r) => ({ hostname: r.host, history: [{ stage: 'kubespray', at, result: `${operation}: ok=${r.ok} changed=${r.changed}` }] })),
       { stage: 'kubespray', at, result: operation },
@@ -320,12 +476,13 @@ export async function kubesprayStage(inputs: InputSource, reporter: Reporter): P
     reporter.summary(
       [
         head,
-        `Kubespray ${spec.kubernetes.kubespray_version} ran \`${playbook}\`${args.length ? ` (${args.join(' ')})` : ''} as ${spec.access.service_user.name} with ansible-core ${ansible.version}.${kubernetes ? ` API server: ${kubernetes.apiServer} (kubeconfig kept on the runner only); ${kubernetes.registeredNodes.length} nodes registered.` : ''}${labelled.length ? ` GPU labels on ${labelled.join(', ')}.` : ''}`,
-        recapTable(run.report),
+        `Kubespray ${version} ran ${runs.map((r) => `\`${r.playbook}\`${r.args.length ? ` (${r.args.join(' ')})` : ''}`).join(' then ')} as ${spec.access.service_user.name} with ansible-core ${ansible.version}.${kubernetes ? ` API server: ${kubernetes.apiServer} (kubeconfig kept on the runner only); ${kubernetes.registeredNodes.length} nodes registered.` : ''}${labelled.length ? ` Run:ai node roles on ${labelled.join(', ')}.` : ''}`,
+        ...(advice ? [advice] : []),
+        recapTable(last.report),
         timingsTable(phases),
       ].join('\n\n'),
     );
-    return { operation, playbook, args, report: run.report, inventoryPath: outPath };
+    return { operation, runs, report: last.report, inventoryPath: outPath };
   } finally {
     work.remove();
   }

@@ -29,18 +29,30 @@ export interface FetchOptions {
   timeoutMs?: number;
 }
 
-function get(url: string, opts: FetchOptions, sink: (chunk: Buffer) => void): Promise<void> {
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+/**
+ * GET over HTTPS only, following HTTPS redirects (GitHub answers a tag tarball with a 302 to codeload); a
+ * redirect to anything but https is refused. The caller checks the SHA-256 of what arrives.
+ */
+function get(url: string, opts: FetchOptions, sink: (chunk: Buffer) => void, hops = 0): Promise<void> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     if (u.protocol !== 'https:') return reject(new StageError(`refusing to download over ${u.protocol} (${url}); use an https mirror`));
     const req = request(u, { ca: opts.ca, timeout: opts.timeoutMs ?? 120_000 }, (res) => {
-      if (res.statusCode !== 200) {
+      const status = res.statusCode ?? 0;
+      if (REDIRECTS.has(status) && res.headers.location) {
         res.resume();
-        return reject(
-          new StageError(
-            `download of ${url} answered HTTP ${res.statusCode}${res.statusCode && res.statusCode >= 300 && res.statusCode < 400 ? ' (redirects are not followed: point the mirror at the file itself)' : ''}`,
-          ),
-        );
+        const next = new URL(res.headers.location, u).toString();
+        if (hops >= MAX_REDIRECTS) return reject(new StageError(`download of ${url} redirected more than ${MAX_REDIRECTS} times`));
+        if (!next.startsWith('https:'))
+          return reject(new StageError(`download of ${url} redirected to ${next}: refusing a redirect away from https`));
+        return get(next, opts, sink, hops + 1).then(resolve, reject);
+      }
+      if (status !== 200) {
+        res.resume();
+        return reject(new StageError(`download of ${url} answered HTTP ${status}`));
       }
       res.on('data', sink);
       res.on('end', () => resolve());
@@ -86,6 +98,9 @@ export async function installTool(
   const file = join(own, a.pinKey);
   const hash = createHash('sha256');
   const out = createWriteStream(file, { mode: 0o600 });
+  // a write error surfaces when the stream ends; the listener keeps it from being an uncaught exception when the
+  // download fails first
+  out.on('error', () => {});
   try {
     await get(a.url, opts, (c) => {
       hash.update(c);
@@ -111,7 +126,8 @@ export async function installTool(
     const dir = await tc.cacheDir(extracted, a.tool, a.version);
     return { dir, cached: false, verifiedBy: expected.source };
   } finally {
-    out.destroy();
+    // the file opens asynchronously: remove the folder only once the stream is closed
+    if (!out.closed) await new Promise<void>((done) => out.once('close', () => done()).destroy());
     rmSync(own, { recursive: true, force: true });
   }
 }

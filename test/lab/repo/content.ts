@@ -6,6 +6,7 @@
 //     and kubectl through the real download → SHA-256 → tool-cache code gets tools that reach the stand-in
 //     cluster; cluster-free commands (version, template, lint, pull, repo) still run the real binaries
 //   tools/kubespray/<v>.tar.gz(.sha256)                           the Kubespray stand-in (see kubespray-standin/)
+//   pypi/simple/<project>/ + pypi/files/<wheel>                   the real wheels of its requirements.txt (pypi.ts)
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadPlatformManifest } from '../../../actions/lib/helm/manifest.ts';
 import { HELM_VERSION, KUBECTL_VERSION } from './binaries.ts';
-import { buildLabPypi } from './pypi.ts';
+import { buildLabPypi, ensureWheels } from './pypi.ts';
 
 const run = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -81,6 +82,8 @@ export const reportedVersion = (chart: string, pinned: string): string => REPORT
 
 export async function buildRepoContent(dir: string, opts: { helm: string; kubectl: string; manifestPath: string }): Promise<RepoContent> {
   const manifest = loadPlatformManifest(opts.manifestPath);
+  // the real wheels of the stand-in's requirements.txt (Kubespray v2.27.1's pins), fetched from PyPI once
+  const wheels = await ensureWheels(join(HERE, 'kubespray-standin/requirements.txt'), join(HERE, '../../../.tools/pypi'));
   const charts = [...manifest.releases, ...manifest.runai].map((r) => ({
     name: r.chart,
     version: reportedVersion(r.chart, r.version),
@@ -89,7 +92,7 @@ export async function buildRepoContent(dir: string, opts: { helm: string; kubect
     .update(JSON.stringify(charts))
     .update(treeHash(join(HERE, 'chart-template')))
     .update(treeHash(join(HERE, 'kubespray-standin')))
-    .update(treeHash(join(HERE, 'ansible-shim')))
+    .update(wheels.join('\n'))
     .update(`${HELM_VERSION} ${KUBECTL_VERSION}`)
     .update(standinLauncher('helm') + standinLauncher('kubectl'))
     .digest('hex');
@@ -146,11 +149,11 @@ export async function buildRepoContent(dir: string, opts: { helm: string; kubect
     ]);
     writeFileSync(join(ksDir, `${ksTar}.sha256`), sha256(join(ksDir, ksTar)));
 
-    const wheel = await buildLabPypi(dir, join(HERE, 'ansible-shim'));
+    const served = buildLabPypi(dir, wheels);
 
     const hashes: Record<string, string> = {};
     for (const f of [
-      wheel,
+      ...served,
       `tools/helm/${helmTar}`,
       `tools/kubectl/release/${KUBECTL_VERSION}/bin/linux/amd64/kubectl`,
       `tools/kubespray/${ksTar}`,
