@@ -401,16 +401,22 @@ function renderRelease(name: string, chart: string, namespace: string): { manife
   return { manifest: r.stdout, objects };
 }
 
-/** GPUs a node advertises: GPU-labelled nodes have 8 unless the config says otherwise. */
-function nodeGpus(name: string, labels: Record<string, string>): number {
-  return labels['nvidia.com/gpu.present'] === 'true' ? (config.nodes?.[name]?.gpus ?? 8) : 0;
+/**
+ * GPUs a node advertises: as on a real cluster, only once the GPU Operator (its device plugin) is deployed, and then
+ * the GPUs the node has (counted at registration) unless the config says otherwise.
+ */
+function nodeGpus(name: string, s: State): number {
+  if (s.releases['gpu-operator']?.status !== 'deployed') return 0;
+  const file = env.BCMKUBE_STANDIN_STATE ? `${env.BCMKUBE_STANDIN_STATE}.nodes.d/${name}` : '';
+  const found = file && existsSync(file) ? Number(/gpus=(\d+)/.exec(readFileSync(file, 'utf8'))?.[1] ?? 0) : 0;
+  return found ? (config.nodes?.[name]?.gpus ?? found) : 0;
 }
 
 /** A pod's phase: one asking for GPUs succeeds on a node that has them (unless told to fail), else stays Pending. */
 function podPhase(p: AppliedObject, s: State): string {
   if (!p.gpus) return 'Succeeded';
   const node = p.node ? s.nodes[p.node] : undefined;
-  if (!node || nodeGpus(p.node!, node.labels) < p.gpus) return 'Pending';
+  if (!node || nodeGpus(p.node!, s) < p.gpus) return 'Pending';
   return config.smoke === 'fail' ? 'Failed' : 'Succeeded';
 }
 
@@ -487,7 +493,7 @@ function kubectl(): void {
               metadata: { name, labels: n.labels },
               status: {
                 conditions: [{ type: 'Ready', status: 'True' }],
-                ...(nodeGpus(name, n.labels) ? { allocatable: { 'nvidia.com/gpu': String(nodeGpus(name, n.labels)) } } : {}),
+                ...(nodeGpus(name, s) ? { allocatable: { 'nvidia.com/gpu': String(nodeGpus(name, s)) } } : {}),
               },
             }))
         : s.applied
