@@ -1,0 +1,367 @@
+// The lab's real Kubernetes control plane, placed in the lab nodes as Kubespray places it:
+//   etcd members on the etcd nodes   /usr/local/bin/etcd, /etc/etcd.env, certs in /etc/ssl/etcd/ssl, data /var/lib/etcd
+//   control-plane nodes              kube-apiserver on <node address>:6443, controller-manager, scheduler,
+//                                    /etc/kubernetes/{admin,controller-manager,scheduler}.conf, /etc/kubernetes/ssl
+//   every node                       a Node object named and labelled as kubelet + kubeadm register it;
+//                                    KWOK (on the first control-plane node) plays the kubelets
+// Files are made on the host and written into each node's root; processes are started inside the nodes by
+// their own entry point (lab-kube.sh, installed as /usr/local/bin/lab-kube), as an Ansible task would over SSH.
+// Deviation from Kubespray: nothing listens on 127.0.0.1 (the nodes share the host's network with other labs).
+import { execFile } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { ensureRealHelmKubectl } from '../repo/binaries.ts';
+import { nodeExec, nodeInitPid, type RunningNode } from '../nodes.ts';
+import { ensureKubeBinaries, type KubeBinaries } from './build.ts';
+import { ensureClusterPki, issue, type ClusterPki } from './pki.ts';
+
+const run = promisify(execFile);
+const LAB_KUBE = join(import.meta.dirname, 'lab-kube.sh');
+export const ETCD_SSL = '/etc/ssl/etcd/ssl';
+export const KUBE_DIR = '/etc/kubernetes';
+/** Kubespray's default kube_service_addresses; no traffic goes there (aggregator routing uses endpoints). */
+export const SERVICE_CIDR = '10.233.0.0/18';
+/** KWOK's pod IPs: loopback addresses nothing listens on, so no request for a pod ever leaves the machine. */
+export const POD_CIDR = '127.250.0.0/16';
+export const GPU_ANNOTATION = 'lab.bcmkube.io/gpus';
+
+export interface KubeNode extends Pick<RunningNode, 'name' | 'address' | 'gpus'> {}
+
+export interface KubeTopology {
+  etcd: KubeNode[];
+  controlPlane: KubeNode[];
+  workers: KubeNode[];
+}
+
+export interface KubeCluster {
+  /** https://<first control-plane address>:6443 */
+  server: string;
+  /** admin kubeconfig on the host (the same as /etc/kubernetes/admin.conf of the first control-plane node) */
+  adminConf: string;
+  kubectl: string;
+  helm: string;
+  bins: KubeBinaries;
+  pki: ClusterPki;
+  /** etcdctl's certificate pair for `node`, on the host */
+  etcdAdmin(node: string): { cert: string; key: string };
+}
+
+/** etcd member names as Kubespray derives them: etcd1, etcd2… in the etcd group's order. */
+export function etcdMemberName(topology: KubeTopology, node: string): string {
+  const i = topology.etcd.findIndex((n) => n.name === node);
+  if (i < 0) throw new Error(`lab: ${node} is not an etcd node`);
+  return `etcd${i + 1}`;
+}
+
+export function etcdEnv(topology: KubeTopology, node: KubeNode): string {
+  const peers = topology.etcd.map((n) => `${etcdMemberName(topology, n.name)}=https://${n.address}:2380`).join(',');
+  const s = ETCD_SSL;
+  return (
+    [
+      `ETCD_DATA_DIR=/var/lib/etcd`,
+      `ETCD_ADVERTISE_CLIENT_URLS=https://${node.address}:2379`,
+      `ETCD_INITIAL_ADVERTISE_PEER_URLS=https://${node.address}:2380`,
+      `ETCD_INITIAL_CLUSTER_STATE=new`,
+      `ETCD_LISTEN_CLIENT_URLS=https://${node.address}:2379`,
+      `ETCD_LISTEN_PEER_URLS=https://${node.address}:2380`,
+      `ETCD_INITIAL_CLUSTER_TOKEN=k8s_etcd`,
+      `ETCD_NAME=${etcdMemberName(topology, node.name)}`,
+      `ETCD_INITIAL_CLUSTER=${peers}`,
+      `ETCD_AUTO_COMPACTION_RETENTION=8`,
+      `ETCD_QUOTA_BACKEND_BYTES=536870912`,
+      `ETCD_SNAPSHOT_COUNT=10000`,
+      `ETCD_TRUSTED_CA_FILE=${s}/ca.pem`,
+      `ETCD_CERT_FILE=${s}/member-${node.name}.pem`,
+      `ETCD_KEY_FILE=${s}/member-${node.name}-key.pem`,
+      `ETCD_CLIENT_CERT_AUTH=true`,
+      `ETCD_PEER_TRUSTED_CA_FILE=${s}/ca.pem`,
+      `ETCD_PEER_CERT_FILE=${s}/member-${node.name}.pem`,
+      `ETCD_PEER_KEY_FILE=${s}/member-${node.name}-key.pem`,
+      `ETCD_PEER_CLIENT_CERT_AUTH=true`,
+      `ETCDCTL_ENDPOINTS=https://${node.address}:2379`,
+      `ETCDCTL_CACERT=${s}/ca.pem`,
+      `ETCDCTL_KEY=${s}/admin-${node.name}-key.pem`,
+      `ETCDCTL_CERT=${s}/admin-${node.name}.pem`,
+    ].join('\n') + '\n'
+  );
+}
+
+export function kubeconfig(server: string, caFile: string, certFile: string, keyFile: string, user: string): string {
+  const b64 = (f: string) => readFileSync(f).toString('base64');
+  return JSON.stringify(
+    {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'cluster.local', cluster: { server, 'certificate-authority-data': b64(caFile) } }],
+      users: [{ name: user, user: { 'client-certificate-data': b64(certFile), 'client-key-data': b64(keyFile) } }],
+      contexts: [{ name: `${user}@cluster.local`, context: { cluster: 'cluster.local', user } }],
+      'current-context': `${user}@cluster.local`,
+    },
+    null,
+    2,
+  );
+}
+
+/** The Node object kubelet registers (with kubeadm's control-plane label and taint), GPU count noted for the lab. */
+export function nodeObject(node: KubeNode, role: 'control-plane' | 'worker', kubeVersion: string): object {
+  const labels: Record<string, string> = {
+    'kubernetes.io/hostname': node.name,
+    'kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': 'amd64',
+    'beta.kubernetes.io/os': 'linux',
+    'beta.kubernetes.io/arch': 'amd64',
+    ...(role === 'control-plane'
+      ? { 'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': '' }
+      : {}),
+  };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: node.name,
+      labels,
+      annotations: {
+        'node.alpha.kubernetes.io/ttl': '0',
+        'kwok.x-k8s.io/node': 'fake',
+        ...(node.gpus ? { [GPU_ANNOTATION]: String(node.gpus) } : {}),
+      },
+    },
+    spec: role === 'control-plane' ? { taints: [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }] } : {},
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: node.address },
+        { type: 'Hostname', address: node.name },
+      ],
+      capacity: node.gpus ? { cpu: '224', memory: '2113412100Ki', pods: '110' } : { cpu: '32', memory: '131900000Ki', pods: '110' },
+      allocatable: node.gpus ? { cpu: '224', memory: '2113309700Ki', pods: '110' } : { cpu: '32', memory: '131797600Ki', pods: '110' },
+      nodeInfo: {
+        architecture: 'amd64',
+        operatingSystem: 'linux',
+        osImage: 'Ubuntu 22.04.5 LTS',
+        kernelVersion: '5.15.0-1063-nvidia',
+        containerRuntimeVersion: 'containerd://1.7.27',
+        kubeletVersion: kubeVersion,
+        kubeProxyVersion: kubeVersion,
+      },
+    },
+  };
+}
+
+/** Writes a file into a running node's root (as root, through /proc/<init>/root). */
+function place(labDir: string, node: string, path: string, content: string | Buffer, mode = 0o644): void {
+  const pid = nodeInitPid(labDir, node);
+  if (!pid) throw new Error(`lab: node ${node} is not running`);
+  const target = `/proc/${pid}/root${path}`;
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, content, { mode });
+  chmodSync(target, mode);
+}
+
+function install(labDir: string, node: string, bin: string, as: string): void {
+  const pid = nodeInitPid(labDir, node);
+  if (!pid) throw new Error(`lab: node ${node} is not running`);
+  const target = `/proc/${pid}/root/usr/local/bin/${as}`;
+  mkdirSync(dirname(target), { recursive: true });
+  copyFileSync(bin, target);
+  chmodSync(target, 0o755);
+}
+
+async function inNode(labDir: string, node: string, ...command: string[]): Promise<string> {
+  const r = await nodeExec(labDir, node, command);
+  if (r.code !== 0) throw new Error(`lab: ${node}: ${command.join(' ')} failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+  return r.stdout;
+}
+
+async function waitUntil(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    try {
+      if (await probe()) return;
+    } catch (err) {
+      last = String((err as { stderr?: string }).stderr ?? err)
+        .trim()
+        .split('\n')
+        .at(-1)!;
+    }
+    if (Date.now() > deadline) throw new Error(`lab: ${what} not ready within ${timeoutMs / 1000} s${last ? `: ${last}` : ''}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function unique(nodes: KubeNode[]): KubeNode[] {
+  return [...new Map(nodes.map((n) => [n.name, n])).values()];
+}
+
+/**
+ * Brings the control plane up on running lab nodes and registers every node; idempotent (what runs is kept).
+ * Files on the host: <labDir>/kube/ (pki, admin.conf).
+ */
+export async function kubeUp(labDir: string, topology: KubeTopology): Promise<KubeCluster> {
+  if (!topology.etcd.length || !topology.controlPlane.length)
+    throw new Error('lab: the cluster needs an etcd node and a control-plane node');
+  const [bins, { helm, kubectl }] = await Promise.all([ensureKubeBinaries(), ensureRealHelmKubectl()]);
+  const kubeVersion = (await run(bins.kubeApiserver, ['--version'])).stdout.trim().split(' ')[1]!;
+  const root = join(labDir, 'kube');
+  const pki = ensureClusterPki(join(root, 'pki'));
+  const { etcd, controlPlane } = topology;
+  const etcdNames = etcd.flatMap((n) => [n.name, n.address]);
+  for (const n of etcd) {
+    issue(pki.etcd, {
+      file: `member-${n.name}`,
+      cn: `etcd-member-${n.name}`,
+      sans: ['localhost', ...etcdNames, '127.0.0.1'],
+      usage: 'peer',
+    });
+    issue(pki.etcd, { file: `admin-${n.name}`, cn: `etcd-admin-${n.name}`, sans: ['localhost', ...etcdNames], usage: 'peer' });
+  }
+  for (const n of controlPlane)
+    issue(pki.etcd, { file: `node-${n.name}`, cn: `etcd-node-${n.name}`, sans: ['localhost', ...etcdNames], usage: 'peer' });
+  const cpNames = controlPlane.flatMap((n) => [n.name, n.address]);
+  const kubeSans = [
+    'kubernetes',
+    'kubernetes.default',
+    'kubernetes.default.svc',
+    'kubernetes.default.svc.cluster.local',
+    'localhost',
+    '10.233.0.1',
+  ];
+  const apiserver = issue(pki.kube, { file: 'apiserver', cn: 'kube-apiserver', sans: [...cpNames, ...kubeSans], usage: 'server' });
+  const admin = issue(pki.kube, { file: 'admin', cn: 'kubernetes-admin', org: 'system:masters', usage: 'client' });
+  const cm = issue(pki.kube, { file: 'controller-manager', cn: 'system:kube-controller-manager', usage: 'client' });
+  const sched = issue(pki.kube, { file: 'scheduler', cn: 'system:kube-scheduler', usage: 'client' });
+  const server = `https://${controlPlane[0]!.address}:6443`;
+  const adminConf = join(root, 'admin.conf');
+  writeFileSync(adminConf, kubeconfig(server, pki.kube.caCert, admin.cert, admin.key, 'kubernetes-admin'), { mode: 0o600 });
+  const etcdServers = etcd.map((n) => `https://${n.address}:2379`).join(',');
+
+  // every etcd file to every etcd node (Kubespray syncs them), the node-<host> client pair to each control plane
+  const etcdFile = (node: string, base: string) => {
+    place(labDir, node, `${ETCD_SSL}/${base}.pem`, readFileSync(join(pki.etcd.dir, `${base}.pem`)));
+    place(labDir, node, `${ETCD_SSL}/${base}-key.pem`, readFileSync(join(pki.etcd.dir, `${base}-key.pem`)), 0o600);
+  };
+  for (const n of unique([...etcd, ...controlPlane])) {
+    place(labDir, n.name, `${ETCD_SSL}/ca.pem`, readFileSync(pki.etcd.caCert));
+    install(labDir, n.name, LAB_KUBE, 'lab-kube');
+  }
+  for (const n of etcd) {
+    place(labDir, n.name, `${ETCD_SSL}/ca-key.pem`, readFileSync(pki.etcd.caKey), 0o600);
+    for (const m of etcd) for (const base of [`member-${m.name}`, `admin-${m.name}`]) etcdFile(n.name, base);
+    for (const c of controlPlane) etcdFile(n.name, `node-${c.name}`);
+    place(labDir, n.name, '/etc/etcd.env', etcdEnv(topology, n), 0o640);
+    for (const [bin, as] of [
+      [bins.etcd, 'etcd'],
+      [bins.etcdctl, 'etcdctl'],
+      [bins.etcdutl, 'etcdutl'],
+    ] as const)
+      install(labDir, n.name, bin, as);
+  }
+  for (const [i, n] of controlPlane.entries()) {
+    etcdFile(n.name, `node-${n.name}`);
+    const own = `https://${n.address}:6443`;
+    const ssl = `${KUBE_DIR}/ssl`;
+    place(labDir, n.name, `${ssl}/ca.crt`, readFileSync(pki.kube.caCert));
+    place(labDir, n.name, `${ssl}/ca.key`, readFileSync(pki.kube.caKey), 0o600);
+    place(labDir, n.name, `${ssl}/apiserver.crt`, readFileSync(apiserver.cert));
+    place(labDir, n.name, `${ssl}/apiserver.key`, readFileSync(apiserver.key), 0o600);
+    place(labDir, n.name, `${ssl}/sa.key`, readFileSync(pki.saKey), 0o600);
+    place(labDir, n.name, `${ssl}/sa.pub`, readFileSync(pki.saPub));
+    const conf = (pair: { cert: string; key: string }, user: string) => kubeconfig(own, pki.kube.caCert, pair.cert, pair.key, user);
+    place(labDir, n.name, `${KUBE_DIR}/admin.conf`, conf(admin, 'kubernetes-admin'), 0o600);
+    place(labDir, n.name, `${KUBE_DIR}/controller-manager.conf`, conf(cm, 'system:kube-controller-manager'), 0o600);
+    place(labDir, n.name, `${KUBE_DIR}/scheduler.conf`, conf(sched, 'system:kube-scheduler'), 0o600);
+    place(
+      labDir,
+      n.name,
+      `${KUBE_DIR}/lab-kube.env`,
+      `NODE_NAME=${n.name}\nNODE_IP=${n.address}\nETCD_SERVERS=${etcdServers}\nSERVICE_CIDR=${SERVICE_CIDR}\nPOD_CIDR=${POD_CIDR}\n`,
+    );
+    for (const [bin, as] of [
+      [bins.kubeApiserver, 'kube-apiserver'],
+      [bins.kubeControllerManager, 'kube-controller-manager'],
+      [bins.kubeScheduler, 'kube-scheduler'],
+      [kubectl, 'kubectl'],
+      ...(i === 0 ? [[bins.kwok, 'kwok'] as const] : []),
+    ] as const)
+      install(labDir, n.name, bin, as);
+  }
+
+  await Promise.all(etcd.map((n) => inNode(labDir, n.name, '/usr/local/bin/lab-kube', 'start', 'etcd')));
+  const first = etcd[0]!.name;
+  const etcdAdmin = (node: string) => ({ cert: join(pki.etcd.dir, `admin-${node}.pem`), key: join(pki.etcd.dir, `admin-${node}-key.pem`) });
+  const etcdctlArgs = [
+    '--endpoints',
+    etcdServers,
+    '--cacert',
+    pki.etcd.caCert,
+    '--cert',
+    etcdAdmin(first).cert,
+    '--key',
+    etcdAdmin(first).key,
+  ];
+  await waitUntil('etcd', 60_000, async () => {
+    await run(bins.etcdctl, [...etcdctlArgs, 'endpoint', 'health']);
+    return true;
+  });
+  await Promise.all(controlPlane.map((n) => inNode(labDir, n.name, '/usr/local/bin/lab-kube', 'start', 'kube-apiserver')));
+  const k = (...args: string[]) => run(kubectl, ['--kubeconfig', adminConf, ...args], { maxBuffer: 64 << 20 });
+  await waitUntil('kube-apiserver', 120_000, async () => (await k('get', '--raw', '/readyz')).stdout.trim() === 'ok');
+  for (const n of controlPlane) {
+    for (const c of ['kube-controller-manager', 'kube-scheduler']) await inNode(labDir, n.name, '/usr/local/bin/lab-kube', 'start', c);
+  }
+  for (const c of ['kwok', 'gpu-capacity']) await inNode(labDir, controlPlane[0]!.name, '/usr/local/bin/lab-kube', 'start', c);
+  await registerNodes({ adminConf, kubectl }, topology, kubeVersion);
+  return { server, adminConf, kubectl, helm, bins, pki, etcdAdmin };
+}
+
+/** Creates the Node objects that do not exist yet and waits until KWOK reports them Ready. */
+export async function registerNodes(
+  cluster: Pick<KubeCluster, 'adminConf' | 'kubectl'>,
+  topology: KubeTopology,
+  kubeVersion: string,
+): Promise<void> {
+  const k = (args: string[], input?: string) =>
+    new Promise<string>((resolveRun, reject) => {
+      const p = execFile(cluster.kubectl, ['--kubeconfig', cluster.adminConf, ...args], { maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr.trim()}`)) : resolveRun(stdout),
+      );
+      if (input !== undefined) p.stdin!.end(input);
+    });
+  const cp = new Set(topology.controlPlane.map((n) => n.name));
+  const nodes = unique([...topology.controlPlane, ...topology.workers]);
+  const existing = new Set((await k(['get', 'nodes', '-o', 'name'])).split('\n').map((l) => l.replace('node/', '')));
+  const missing = nodes.filter((n) => !existing.has(n.name));
+  if (missing.length) {
+    const list = {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: missing.map((n) => nodeObject(n, cp.has(n.name) ? 'control-plane' : 'worker', kubeVersion)),
+    };
+    await k(['create', '-f', '-'], JSON.stringify(list));
+  }
+  await waitUntil('the nodes (KWOK)', 60_000, async () => {
+    const out = await k([
+      'get',
+      'nodes',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+    ]);
+    const ready = new Set(
+      out
+        .split('\n')
+        .filter((l) => l.endsWith('=True'))
+        .map((l) => l.split('=')[0]),
+    );
+    return nodes.every((n) => ready.has(n.name));
+  });
+}
+
+/** Stops every component in each node (by pid file, inside the node); nodes powering off end them too. */
+export async function kubeDown(labDir: string, nodes: string[]): Promise<void> {
+  await Promise.all(
+    nodes
+      .filter((n) => nodeInitPid(labDir, n))
+      .map((n) => nodeExec(labDir, n, ['/bin/sh', '-c', '[ -x /usr/local/bin/lab-kube ] && /usr/local/bin/lab-kube stop all || true'])),
+  );
+}
