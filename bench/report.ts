@@ -61,6 +61,23 @@ export function renderBenchmarks(r: Record<string, any>): string {
       '',
     );
   }
+  if (r.kubeBuild || r.controlPlane) {
+    lines.push(
+      "## The lab's real control plane (etcd, kube-apiserver, controller-manager, scheduler, KWOK)",
+      '',
+      '| what | value |',
+      '| --- | --- |',
+    );
+    if (r.kubeBuild) {
+      lines.push(`| one-time build from a cold module and build cache | ${r.kubeBuild.coldBuildMinutes} min |`);
+      for (const [bin, mb] of Object.entries(r.kubeBuild.sizesMb as Record<string, number>)) lines.push(`| ${bin} | ${mb} MB |`);
+    }
+    if (r.controlPlane) {
+      lines.push(`| bring-up on running nodes, warm (one etcd + control-plane node, two GPU workers) | ${r.controlPlane.upSeconds} s |`);
+      lines.push(`| memory of the control-plane node's processes | ${r.controlPlane.controlPlaneNodeRssMb} MB |`);
+    }
+    lines.push('');
+  }
   if (r.bundles) {
     lines.push('## Bundles: size and cold start', '', '| bundle | size | cold start | peak RSS |', '| --- | --- | --- | --- |');
     for (const [name, b] of Object.entries(r.bundles as Record<string, any>))

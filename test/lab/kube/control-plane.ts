@@ -26,7 +26,7 @@ export const SERVICE_CIDR = '10.233.0.0/18';
 export const POD_CIDR = '127.250.0.0/16';
 export const GPU_ANNOTATION = 'lab.bcmkube.io/gpus';
 
-export interface KubeNode extends Pick<RunningNode, 'name' | 'address' | 'gpus'> {}
+export type KubeNode = Pick<RunningNode, 'name' | 'address' | 'gpus'>;
 
 export interface KubeTopology {
   etcd: KubeNode[];
