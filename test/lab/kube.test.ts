@@ -214,7 +214,11 @@ describe('the lab control plane: real etcd, API server, controller-manager and s
       JSON.stringify({ apiVersion: 'lab.bcmkube.io/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'default' }, spec });
     const refused = await kubectl(['apply', '--server-side', '--validate=strict', '-f', '-'], cr({ size: 1, colour: 'red' }));
     assert.notEqual(refused.code, 0);
-    assert.match(refused.err, /unknown field "spec\.colour"/);
+    assert.match(refused.err, /\.spec\.colour: field not declared in schema/);
+    // a create (not an apply) is refused by the same strict decoding
+    const created = await kubectl(['create', '--validate=strict', '-f', '-'], cr({ size: 1, colour: 'red' }));
+    assert.notEqual(created.code, 0);
+    assert.match(created.err, /strict decoding error: unknown field "spec\.colour"/);
     await ok(['apply', '--server-side', '--validate=strict', '-f', '-'], cr({ size: 1 }));
     assert.equal(await ok(['get', 'widget', 'w', '-o', 'jsonpath={.spec.size}']), '1');
   });

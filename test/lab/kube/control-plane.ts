@@ -8,7 +8,7 @@
 // their own entry point (lab-kube.sh, installed as /usr/local/bin/lab-kube), as an Ansible task would over SSH.
 // Deviation from Kubespray: nothing listens on 127.0.0.1 (the nodes share the host's network with other labs).
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureRealHelmKubectl } from '../repo/binaries.ts';
@@ -104,7 +104,12 @@ export function kubeconfig(server: string, caFile: string, certFile: string, key
 }
 
 /** The Node object kubelet registers (with kubeadm's control-plane label and taint), GPU count noted for the lab. */
-export function nodeObject(node: KubeNode, role: 'control-plane' | 'worker', kubeVersion: string): object {
+export function nodeObject(
+  node: KubeNode,
+  role: 'control-plane' | 'worker',
+  kubeVersion: string,
+  ids: { machineID: string; bootID: string; systemUUID: string },
+): object {
   const labels: Record<string, string> = {
     'kubernetes.io/hostname': node.name,
     'kubernetes.io/os': 'linux',
@@ -143,6 +148,7 @@ export function nodeObject(node: KubeNode, role: 'control-plane' | 'worker', kub
         containerRuntimeVersion: 'containerd://1.7.27',
         kubeletVersion: kubeVersion,
         kubeProxyVersion: kubeVersion,
+        ...ids,
       },
     },
   };
@@ -158,13 +164,16 @@ function place(labDir: string, node: string, path: string, content: string | Buf
   chmodSync(target, mode);
 }
 
+/** Copies a binary into a node's /usr/local/bin, beside a running one if need be (a new file renamed over it). */
 function install(labDir: string, node: string, bin: string, as: string): void {
   const pid = nodeInitPid(labDir, node);
   if (!pid) throw new Error(`lab: node ${node} is not running`);
   const target = `/proc/${pid}/root/usr/local/bin/${as}`;
+  if (existsSync(target) && statSync(target).size === statSync(bin).size) return;
   mkdirSync(dirname(target), { recursive: true });
-  copyFileSync(bin, target);
-  chmodSync(target, 0o755);
+  copyFileSync(bin, `${target}.new`);
+  chmodSync(`${target}.new`, 0o755);
+  renameSync(`${target}.new`, target);
 }
 
 async function inNode(labDir: string, node: string, ...command: string[]): Promise<string> {
@@ -311,12 +320,23 @@ export async function kubeUp(labDir: string, topology: KubeTopology): Promise<Ku
     for (const c of ['kube-controller-manager', 'kube-scheduler']) await inNode(labDir, n.name, '/usr/local/bin/lab-kube', 'start', c);
   }
   for (const c of ['kwok', 'gpu-capacity']) await inNode(labDir, controlPlane[0]!.name, '/usr/local/bin/lab-kube', 'start', c);
-  await registerNodes({ adminConf, kubectl }, topology, kubeVersion);
+  await registerNodes(labDir, { adminConf, kubectl }, topology, kubeVersion);
   return { server, adminConf, kubectl, helm, bins, pki, etcdAdmin };
+}
+
+/** What kubelet reads from the machine: /etc/machine-id and the boot id of the node. */
+function nodeIds(labDir: string, node: string): { machineID: string; bootID: string; systemUUID: string } {
+  const pid = nodeInitPid(labDir, node);
+  if (!pid) throw new Error(`lab: node ${node} is not running`);
+  const machineID = readFileSync(`/proc/${pid}/root/etc/machine-id`, 'utf8').trim();
+  const bootID = readFileSync(`/proc/${pid}/root/run/lab/boot_id`, 'utf8').trim();
+  const m = machineID.padEnd(32, '0');
+  return { machineID, bootID, systemUUID: `${m.slice(0, 8)}-${m.slice(8, 12)}-${m.slice(12, 16)}-${m.slice(16, 20)}-${m.slice(20, 32)}` };
 }
 
 /** Creates the Node objects that do not exist yet and waits until KWOK reports them Ready. */
 export async function registerNodes(
+  labDir: string,
   cluster: Pick<KubeCluster, 'adminConf' | 'kubectl'>,
   topology: KubeTopology,
   kubeVersion: string,
@@ -336,22 +356,24 @@ export async function registerNodes(
     const list = {
       apiVersion: 'v1',
       kind: 'List',
-      items: missing.map((n) => nodeObject(n, cp.has(n.name) ? 'control-plane' : 'worker', kubeVersion)),
+      items: missing.map((n) => nodeObject(n, cp.has(n.name) ? 'control-plane' : 'worker', kubeVersion, nodeIds(labDir, n.name))),
     };
     await k(['create', '-f', '-'], JSON.stringify(list));
   }
+  // Ready, and the node lifecycle controller has taken its not-ready taint off again (pods schedule)
   await waitUntil('the nodes (KWOK)', 60_000, async () => {
     const out = await k([
       'get',
       'nodes',
       '-o',
-      'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+      'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}={.spec.taints[*].key}{"\\n"}{end}',
     ]);
     const ready = new Set(
       out
         .split('\n')
-        .filter((l) => l.endsWith('=True'))
-        .map((l) => l.split('=')[0]),
+        .map((l) => l.split('='))
+        .filter(([, status, taints]) => status === 'True' && !taints?.includes('node.kubernetes.io/not-ready'))
+        .map(([name]) => name),
     );
     return nodes.every((n) => ready.has(n.name));
   });

@@ -29,10 +29,6 @@ running() {
 command_of() {
   case $1 in
     etcd)
-      set -a
-      # shellcheck disable=SC1091
-      . /etc/etcd.env
-      set +a
       echo "$BIN/etcd"
       ;;
     kube-apiserver)
@@ -83,11 +79,14 @@ start() {
     echo "$name already running (pid $(cat "$RUN/$name.pid"))"
     return
   fi
-  [ "$name" = etcd ] || {
-    set -a
-    # shellcheck disable=SC1091
-    . $K/lab-kube.env
-    set +a
+  # the settings, exported to the component (etcd reads its ETCD_* variables itself, as from systemd's
+  # EnvironmentFile=/etc/etcd.env); sourced here, not in the $(...) subshell below
+  set -a
+  if [ "$name" = etcd ]; then . /etc/etcd.env; else . $K/lab-kube.env; fi
+  set +a
+  [ "$name" != etcd ] || [ -n "${ETCD_LISTEN_CLIENT_URLS:-}" ] || {
+    echo "lab-kube: /etc/etcd.env sets no ETCD_LISTEN_CLIENT_URLS; refusing to start etcd on its defaults (localhost)" >&2
+    exit 1
   }
   cmd=$(command_of "$name")
   [ "$name" = etcd ] && mkdir -p "${ETCD_DATA_DIR:-/var/lib/etcd}"
