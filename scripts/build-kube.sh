@@ -78,17 +78,27 @@ build_etcd() {
 build_kubernetes() {
   local m ver staging_version kube_mod kube_req kube_rep minor v kube_ld
   staging_version="v0${KUBE_VERSION#v1}"
-  kube_mod=$(cd "$TOOLS" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
+  local info commit
+  info=$(cd "$TOOLS" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION")
+  kube_mod=$(sed -n 's/.*"GoMod": "\(.*\)",/\1/p' <<<"$info")
+  # the release's commit, as the proxy records it (kubectl version shows it)
+  commit=$(sed -n 's/.*"Hash": "\([0-9a-f]*\)".*/\1/p' <<<"$info")
   kube_req="	k8s.io/kubernetes $KUBE_VERSION"$'\n' kube_rep=""
   for m in $(sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$kube_mod"); do
     ver=$staging_version
+    case $m in
+      k8s.io/sample-*)
+        # examples no binary imports, on the module proxy for few versions: an empty module stands in
+        mkdir -p "$TOOLS/.stub/$m"
+        printf 'module %s\n' "$m" >"$TOOLS/.stub/$m/go.mod"
+        kube_rep+="	$m => $TOOLS/.stub/$m"$'\n'
+        continue
+        ;;
+    esac
     # the module proxy refuses a few published versions ("403 This module version is not available", e.g.
-    # k8s.io/cloud-provider v0.31.9): take the nearest later patch release of that one module. No binary imports
-    # the sample-* modules (on the proxy only from v0.31.12, and only their go.mod): the module graph needs that.
-    local probe=(go mod download)
-    case $m in k8s.io/sample-*) probe=(go list -m) ;; esac
+    # k8s.io/cloud-provider v0.31.9): take the nearest later patch release of that one module
     for next in 1 2 3 4 5 6; do
-      (cd "$TOOLS" && "${probe[@]}" "$m@$ver" >/dev/null 2>&1) && break
+      (cd "$TOOLS" && go mod download "$m@$ver" >/dev/null 2>&1) && break
       [ "$next" = 6 ] && { echo "build-kube: $m is not on the module proxy near $staging_version" >&2; exit 1; }
       echo "build-kube: $m@$ver is not on the module proxy; using the next patch release" >&2
       ver="${ver%.*}.$((${ver##*.} + 1))"
@@ -99,7 +109,7 @@ build_kubernetes() {
   minor=${minor%%.*}
   v=k8s.io/component-base/version
   kube_ld="-X $v.gitVersion=$KUBE_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean"
-  kube_ld+=" -X $v.buildDate=1970-01-01T00:00:00Z"
+  kube_ld+=" -X $v.buildDate=1970-01-01T00:00:00Z -X $v.gitCommit=$commit"
   build kubernetes "$KUBE_VERSION" "$kube_ld" "$kube_req" "$kube_rep" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
 }

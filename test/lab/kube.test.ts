@@ -78,8 +78,10 @@ describe('the lab control plane: real etcd, API server, controller-manager and s
   it('serves on the control-plane address with a certificate naming it, admin.conf inside the node, nodes registered as kubelet would', async () => {
     assert.equal(cluster.server, `https://${node('cpu-03').address}:6443`);
     // kubectl verifies the server certificate against the cluster CA: it must name the address
-    const version = JSON.parse(await ok(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string } };
+    const version = JSON.parse(await ok(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string; gitCommit: string } };
     assert.equal(version.serverVersion.gitVersion, 'v1.31.9');
+    // the commit of the v1.31.9 tag, as the module proxy records it
+    assert.equal(version.serverVersion.gitCommit, '8f3800390d488f54f74111f22973059e133f9cba');
     const inNode = await ssh('cpu-03', 'kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o wide --no-headers');
     assert.equal(inNode.code, 0, inNode.err);
     const rows = inNode.out
@@ -281,5 +283,25 @@ describe('the lab control plane: real etcd, API server, controller-manager and s
     assert.equal(await ok(['get', 'node', 'dgx-05', '-o', 'jsonpath={.status.allocatable.nvidia\\.com/gpu}']), '8');
     // the control-plane node is tainted, so no device plugin pod runs there, and it has no GPUs anyway
     assert.equal(await gpuCapacity('cpu-03'), '');
+  });
+  it('lab-kube, the entry point inside the node, stops and starts a component over SSH as an Ansible task would', async () => {
+    const status = await ssh('cpu-03', 'lab-kube status');
+    assert.equal(status.code, 0, status.err);
+    for (const c of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'gpu-capacity'])
+      assert.match(status.out, new RegExp(`^${c} \\d+$`, 'm'), status.out);
+    assert.equal((await ssh('cpu-03', 'lab-kube stop kube-scheduler')).code, 0);
+    assert.match((await ssh('cpu-03', 'lab-kube status')).out, /^kube-scheduler stopped$/m);
+    // with no scheduler a new pod stays unscheduled; started again, the scheduler places it
+    await ok(['run', 'late', '--image=registry.k8s.io/pause:3.10', '--restart=Never']);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(await ok(['get', 'pod', 'late', '-o', 'jsonpath={.spec.nodeName}']), '');
+    const started = await ssh('cpu-03', 'lab-kube start kube-scheduler');
+    assert.equal(started.code, 0, started.err);
+    assert.match(started.out, /^kube-scheduler started \(pid \d+\)$/m);
+    await ok(['wait', '--for=condition=Ready', 'pod/late', '--timeout=90s']);
+    assert.equal(await ok(['get', 'pod', 'late', '-o', 'jsonpath={.spec.nodeName}']), 'dgx-05');
+    const bad = await ssh('cpu-03', 'lab-kube start kubelet');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /unknown component 'kubelet'/);
   });
 });
