@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { kubeDown, kubeUp } from '../test/lab/kube/control-plane.ts';
+import { kubeUp } from '../test/lab/kube/control-plane.ts';
 import { defaultLabNodes, nodeAddress, nodeInitPid, startNodes, stopNodes, type LabNodeSpec } from '../test/lab/nodes.ts';
 
 const run = promisify(execFile);
@@ -70,10 +70,7 @@ export async function benchControlPlane() {
       controlPlaneNodeRssMb: rss,
     };
   } finally {
-    await kubeDown(
-      dir,
-      specs.map((s) => s.name),
-    ).catch(() => undefined);
+    // by PID: a node's end ends every process of its PID namespace, the control plane's too
     await stopNodes(dir);
     rmSync(dir, { recursive: true, force: true });
   }

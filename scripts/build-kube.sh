@@ -5,7 +5,7 @@
 #   kwok                                           (sigs.k8s.io/kwok: Node objects and pods without a kubelet)
 # A component's folder appears only once all its binaries are built (staged, then renamed), so a second call
 # does nothing and a broken build leaves nothing half-done. Prints one line per component: name=folder.
-# Usage: build-kube.sh [--check-go]. Environment: KUBE_VERSION, ETCD_VERSION, KWOK_VERSION override the versions; GOMODCACHE/GOCACHE as usual.
+# Environment: KUBE_VERSION, ETCD_VERSION, KWOK_VERSION override the versions; GOMODCACHE/GOCACHE as usual.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -21,8 +21,6 @@ if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "$GO_NEEDED" "$have" | sort -V | hea
   echo "the lab builds its Kubernetes control plane from source and needs Go ${GO_NEEDED} or newer (found: ${have:-no go}); install it from https://go.dev/dl/" >&2
   exit 3
 fi
-# --check-go: only the check above (scripts/test.sh runs it before any test)
-[ "${1:-}" = --check-go ] && exit 0
 
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 GOWORK=off
 mkdir -p "$TOOLS"
