@@ -281,6 +281,35 @@ describe('the lab control plane: real etcd, API server, controller-manager and s
     // the control-plane node is tainted, so no device plugin pod runs there, and it has no GPUs anyway
     assert.equal(await gpuCapacity('cpu-03'), '');
   });
+  it("a CUDA smoke pod on a GPU node completes and its log is the node's nvidia-smi -L", async () => {
+    await ok(['create', 'namespace', 'bcmkube-smoke']);
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'cuda-smoke', namespace: 'bcmkube-smoke' },
+      spec: {
+        restartPolicy: 'Never',
+        nodeSelector: { 'kubernetes.io/hostname': 'dgx-05' },
+        containers: [
+          {
+            name: 'cuda',
+            image: 'nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04',
+            command: ['nvidia-smi', '-L'],
+            resources: { limits: { 'nvidia.com/gpu': '1' } },
+          },
+        ],
+      },
+    };
+    await ok(['create', '-f', '-'], JSON.stringify(pod));
+    await ok(['wait', '--for=jsonpath={.status.phase}=Succeeded', 'pod/cuda-smoke', '-n', 'bcmkube-smoke', '--timeout=60s']);
+    // the API server fetches the log from the node's "kubelet" at <node address>:10250
+    const logs = await ok(['logs', 'cuda-smoke', '-n', 'bcmkube-smoke']);
+    const local = await ssh('dgx-05', 'nvidia-smi -L');
+    assert.equal(local.code, 0, local.err);
+    assert.equal(logs, local.out);
+    assert.equal(logs.split('\n').filter((l) => /^GPU \d+: NVIDIA H100/.test(l)).length, 8);
+  });
+
   it('lab-kube, the entry point inside the node, stops and starts a component over SSH as an Ansible task would', async () => {
     const status = await ssh('cpu-03', 'lab-kube status');
     assert.equal(status.code, 0, status.err);

@@ -2,8 +2,8 @@
 //   etcd members on the etcd nodes   /usr/local/bin/etcd, /etc/etcd.env, certs in /etc/ssl/etcd/ssl, data /var/lib/etcd
 //   control-plane nodes              kube-apiserver on <node address>:6443, controller-manager, scheduler,
 //                                    /etc/kubernetes/{admin,controller-manager,scheduler}.conf, /etc/kubernetes/ssl
-//   every node                       a Node object named and labelled as kubelet + kubeadm register it;
-//                                    KWOK (on the first control-plane node) plays the kubelets
+//   every node                       a Node object named and labelled as kubelet + kubeadm register it, and
+//                                    KWOK as its kubelet (/etc/kubernetes/kubelet.conf, <address>:10250)
 // Files are made on the host and written into each node's root; processes are started inside the nodes by
 // their own entry point (lab-kube.sh, installed as /usr/local/bin/lab-kube), as an Ansible task would over SSH.
 // Deviation from Kubespray: nothing listens on 127.0.0.1 (the nodes share the host's network with other labs).
@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { ensureRealHelmKubectl } from '../repo/binaries.ts';
 import { nodeExec, nodeInitPid, type RunningNode } from '../nodes.ts';
 import { ensureKubeBinaries, type KubeBinaries } from './build.ts';
+import { kwokConfig } from './kwok-config.ts';
 import { ensureClusterPki, issue, type ClusterPki } from './pki.ts';
 
 const run = promisify(execFile);
@@ -22,8 +23,10 @@ export const ETCD_SSL = '/etc/ssl/etcd/ssl';
 export const KUBE_DIR = '/etc/kubernetes';
 /** Kubespray's default kube_service_addresses; no traffic goes there (aggregator routing uses endpoints). */
 export const SERVICE_CIDR = '10.233.0.0/18';
-/** KWOK's pod IPs: loopback addresses nothing listens on, so no request for a pod ever leaves the machine. */
-export const POD_CIDR = '127.250.0.0/16';
+/** A node's pod IPs (its KWOK's): loopback addresses nobody listens on, a /24 per node as Kubespray gives each node. */
+export function podCidr(node: KubeNode): string {
+  return `127.250.${node.address.split('.')[3]}.0/24`;
+}
 export const GPU_ANNOTATION = 'lab.bcmkube.io/gpus';
 
 export type KubeNode = Pick<RunningNode, 'name' | 'address' | 'gpus'>;
@@ -250,9 +253,30 @@ export async function kubeUp(labDir: string, topology: KubeTopology): Promise<Ku
     place(labDir, node, `${ETCD_SSL}/${base}.pem`, readFileSync(join(pki.etcd.dir, `${base}.pem`)));
     place(labDir, node, `${ETCD_SSL}/${base}-key.pem`, readFileSync(join(pki.etcd.dir, `${base}-key.pem`)), 0o600);
   };
-  for (const n of unique([...etcd, ...controlPlane])) {
-    place(labDir, n.name, `${ETCD_SSL}/ca.pem`, readFileSync(pki.etcd.caCert));
+  for (const n of unique([...etcd, ...controlPlane])) place(labDir, n.name, `${ETCD_SSL}/ca.pem`, readFileSync(pki.etcd.caCert));
+  // every node of the cluster: its "kubelet" (KWOK) with kubelet.conf, the node's settings, lab-kube
+  const kubeletNodes = unique([...controlPlane, ...topology.workers]);
+  for (const n of unique([...etcd, ...kubeletNodes])) {
     install(labDir, n.name, LAB_KUBE, 'lab-kube');
+    place(
+      labDir,
+      n.name,
+      `${KUBE_DIR}/lab-kube.env`,
+      `NODE_NAME=${n.name}\nNODE_IP=${n.address}\nETCD_SERVERS=${etcdServers}\nSERVICE_CIDR=${SERVICE_CIDR}\nPOD_CIDR=${podCidr(n)}\n`,
+    );
+  }
+  for (const n of kubeletNodes) {
+    // control-plane nodes reach their own API server; workers the first (Kubespray: a local nginx proxy)
+    const to = controlPlane.find((c) => c.name === n.name) ?? controlPlane[0]!;
+    place(
+      labDir,
+      n.name,
+      `${KUBE_DIR}/kubelet.conf`,
+      kubeconfig(`https://${to.address}:6443`, pki.kube.caCert, admin.cert, admin.key, 'kubernetes-admin'),
+      0o600,
+    );
+    place(labDir, n.name, `${KUBE_DIR}/kwok.yaml`, kwokConfig(n.gpus));
+    install(labDir, n.name, bins.kwok, 'kwok');
   }
   for (const n of etcd) {
     place(labDir, n.name, `${ETCD_SSL}/ca-key.pem`, readFileSync(pki.etcd.caKey), 0o600);
@@ -266,7 +290,7 @@ export async function kubeUp(labDir: string, topology: KubeTopology): Promise<Ku
     ] as const)
       install(labDir, n.name, bin, as);
   }
-  for (const [i, n] of controlPlane.entries()) {
+  for (const n of controlPlane) {
     etcdFile(n.name, `node-${n.name}`);
     const own = `https://${n.address}:6443`;
     const ssl = `${KUBE_DIR}/ssl`;
@@ -280,18 +304,11 @@ export async function kubeUp(labDir: string, topology: KubeTopology): Promise<Ku
     place(labDir, n.name, `${KUBE_DIR}/admin.conf`, conf(admin, 'kubernetes-admin'), 0o600);
     place(labDir, n.name, `${KUBE_DIR}/controller-manager.conf`, conf(cm, 'system:kube-controller-manager'), 0o600);
     place(labDir, n.name, `${KUBE_DIR}/scheduler.conf`, conf(sched, 'system:kube-scheduler'), 0o600);
-    place(
-      labDir,
-      n.name,
-      `${KUBE_DIR}/lab-kube.env`,
-      `NODE_NAME=${n.name}\nNODE_IP=${n.address}\nETCD_SERVERS=${etcdServers}\nSERVICE_CIDR=${SERVICE_CIDR}\nPOD_CIDR=${POD_CIDR}\n`,
-    );
     for (const [bin, as] of [
       [bins.kubeApiserver, 'kube-apiserver'],
       [bins.kubeControllerManager, 'kube-controller-manager'],
       [bins.kubeScheduler, 'kube-scheduler'],
       [kubectl, 'kubectl'],
-      ...(i === 0 ? [[bins.kwok, 'kwok'] as const] : []),
     ] as const)
       install(labDir, n.name, bin, as);
   }
@@ -319,7 +336,8 @@ export async function kubeUp(labDir: string, topology: KubeTopology): Promise<Ku
   for (const n of controlPlane) {
     for (const c of ['kube-controller-manager', 'kube-scheduler']) await inNode(labDir, n.name, '/usr/local/bin/lab-kube', 'start', c);
   }
-  for (const c of ['kwok', 'gpu-capacity']) await inNode(labDir, controlPlane[0]!.name, '/usr/local/bin/lab-kube', 'start', c);
+  await Promise.all(kubeletNodes.map((n) => inNode(labDir, n.name, '/usr/local/bin/lab-kube', 'start', 'kwok')));
+  await inNode(labDir, controlPlane[0]!.name, '/usr/local/bin/lab-kube', 'start', 'gpu-capacity');
   await registerNodes(labDir, { adminConf, kubectl }, topology, kubeVersion);
   return { server, adminConf, kubectl, helm, bins, pki, etcdAdmin };
 }

@@ -5,7 +5,7 @@
 #   lab-kube start etcd                     ETCD_* settings from /etc/etcd.env, as Kubespray's etcd.service
 #   lab-kube start kube-apiserver|kube-controller-manager|kube-scheduler|kwok|gpu-capacity
 #                                           settings from /etc/kubernetes/lab-kube.env (NODE_NAME, NODE_IP,
-#                                           ETCD_SERVERS, SERVICE_CIDR, POD_CIDR)
+#                                           ETCD_SERVERS, SERVICE_CIDR, POD_CIDR); kwok runs on every node
 #   lab-kube stop <name>|all                SIGTERM by pid file, SIGKILL after 10 s
 #   lab-kube status                         one line per component: name pid|stopped
 # Logs: /var/log/lab-kube/<name>.log; pid files: /run/lab-kube/<name>.pid. Start is idempotent.
@@ -39,7 +39,7 @@ command_of() {
         "--service-account-key-file=$SSL/sa.pub --service-account-signing-key-file=$SSL/sa.key" \
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local" \
         "--service-cluster-ip-range=$SERVICE_CIDR --authorization-mode=Node,RBAC --allow-privileged=true" \
-        "--enable-admission-plugins=NodeRestriction" \
+        "--enable-admission-plugins=NodeRestriction --kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname" \
         "--enable-aggregator-routing=true --endpoint-reconciler-type=lease --profiling=false" \
         "--max-requests-inflight=200 --max-mutating-requests-inflight=100 --event-ttl=30m"
       ;;
@@ -58,10 +58,11 @@ command_of() {
         "--leader-elect=true --profiling=false"
       ;;
     kwok)
-      # the lab's kubelets: nodes heartbeat through leases, pods become Running and Ready, pod IPs come from
-      # a loopback range nobody listens on (no traffic ever leaves the machine)
-      echo "$BIN/kwok --kubeconfig=$K/admin.conf --manage-all-nodes=true --cidr=$POD_CIDR --node-ip=$NODE_IP" \
-        "--node-lease-duration-seconds=40 --node-port=0 --server-address="
+      # this node's "kubelet": KWOK for this node only, serving logs on <node address>:10250 as kubelet does;
+      # pod IPs come from a loopback range nobody listens on (no request for a pod ever leaves the machine)
+      echo "$BIN/kwok --kubeconfig=$K/kubelet.conf --manage-single-node=$NODE_NAME --node-name=$NODE_NAME" \
+        "--node-ip=$NODE_IP --cidr=$POD_CIDR --node-port=10250 --server-address=$NODE_IP:10250" \
+        "--node-lease-duration-seconds=40 --config=$K/kwok.yaml"
       ;;
     gpu-capacity)
       echo "$BIN/lab-kube gpu-capacity-loop"
@@ -90,6 +91,13 @@ start() {
   }
   cmd=$(command_of "$name")
   [ "$name" = etcd ] && mkdir -p "${ETCD_DATA_DIR:-/var/lib/etcd}"
+  # what a CUDA container on this node prints for `nvidia-smi -L`, in the CRI log format a kubelet serves
+  # (kwok.yaml serves it as the containers' logs)
+  if [ "$name" = kwok ] && command -v nvidia-smi >/dev/null; then
+    mkdir -p /var/lib/lab-kube
+    nvidia-smi -L | while IFS= read -r line; do printf '%s stdout F %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)" "$line"; done \
+      >/var/lib/lab-kube/nvidia-smi-L.log
+  fi
   # a session of its own, every descriptor on the log: the caller (ssh, nsenter) returns at once
   # shellcheck disable=SC2086
   GOMAXPROCS=${GOMAXPROCS:-2} setsid $cmd >>"$LOG/$name.log" 2>&1 </dev/null &
