@@ -76,8 +76,8 @@ export function renderBenchmarks(r: Record<string, any>): string {
       const c = r.controlPlane;
       lines.push(`| the five lab nodes started | ${c.nodesSeconds} s |`);
       lines.push(`| then the control plane placed, started and the nodes Ready (warm: binaries built) | ${c.controlPlaneSeconds} s |`);
-      for (const [name, mb] of Object.entries(c.controlPlaneNodeRssMb as Record<string, number>))
-        lines.push(`| memory of ${name}'s control-plane processes | ${mb} MB |`);
+      for (const [name, mb] of Object.entries(c.nodeRssMb as Record<string, number>))
+        lines.push(`| memory of ${name}'s Kubernetes processes (RSS) | ${mb} MB |`);
     }
     lines.push('');
   }
