@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { kubeUp, type KubeCluster, type KubeTopology } from './kube/control-plane.ts';
+import { kubeDown, kubeUp, type KubeCluster, type KubeTopology } from './kube/control-plane.ts';
 import { nodeAddress, startNodes, stopNodes, type LabNodeSpec } from './nodes.ts';
 
 const exec = promisify(execFile);
@@ -329,5 +329,18 @@ describe('the lab control plane: real etcd, API server, controller-manager and s
     const bad = await ssh('cpu-03', 'lab-kube start kubelet');
     assert.equal(bad.code, 2);
     assert.match(bad.err, /unknown component 'kubelet'/);
+  });
+  it('kubeDown stops every component in every node, and nothing of it listens any more', async () => {
+    await kubeDown(
+      dir,
+      specs.map((s) => s.name),
+    );
+    for (const s of specs) {
+      const status = await ssh(s.name, 'lab-kube status');
+      assert.doesNotMatch(status.out, /^\S+ \d+$/m, `${s.name}: ${status.out}`);
+    }
+    const { stdout } = await exec('ss', ['-Hltn']);
+    const left = stdout.split('\n').filter((l) => l.includes(`127.0.${SUBNET}.`) && !/:22\s/.test(l));
+    assert.deepEqual(left, []);
   });
 });
