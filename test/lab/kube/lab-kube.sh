@@ -134,7 +134,7 @@ gpu_capacity_loop() {
         -p "{\"status\":{\"capacity\":{\"nvidia.com/gpu\":\"${count%%|*}\"},\"allocatable\":{\"nvidia.com/gpu\":\"${count%%|*}\"}}}" \
         >/dev/null && echo "$node: nvidia.com/gpu=${count%%|*}"
     done
-    sleep 1
+    sleep 2
   done
 }
 
