@@ -19,6 +19,7 @@ import { ensureClusterPki, issue, type ClusterPki } from './pki.ts';
 
 const run = promisify(execFile);
 const LAB_KUBE = join(import.meta.dirname, 'lab-kube.sh');
+const APISERVER_PROXY = join(import.meta.dirname, 'apiserver-proxy.py');
 export const ETCD_SSL = '/etc/ssl/etcd/ssl';
 export const KUBE_DIR = '/etc/kubernetes';
 /** Kubespray's default kube_service_addresses; no traffic goes there (aggregator routing uses endpoints). */
@@ -90,13 +91,26 @@ export function etcdEnv(topology: KubeTopology, node: KubeNode): string {
   );
 }
 
-export function kubeconfig(server: string, caFile: string, certFile: string, keyFile: string, user: string): string {
+/** `tlsServerName`: the name to verify when `server` is a proxy (Kubespray's workers reach it as localhost). */
+export function kubeconfig(
+  server: string,
+  caFile: string,
+  certFile: string,
+  keyFile: string,
+  user: string,
+  tlsServerName?: string,
+): string {
   const b64 = (f: string) => readFileSync(f).toString('base64');
   return JSON.stringify(
     {
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'cluster.local', cluster: { server, 'certificate-authority-data': b64(caFile) } }],
+      clusters: [
+        {
+          name: 'cluster.local',
+          cluster: { server, 'certificate-authority-data': b64(caFile), ...(tlsServerName ? { 'tls-server-name': tlsServerName } : {}) },
+        },
+      ],
       users: [{ name: user, user: { 'client-certificate-data': b64(certFile), 'client-key-data': b64(keyFile) } }],
       contexts: [{ name: `${user}@cluster.local`, context: { cluster: 'cluster.local', user } }],
       'current-context': `${user}@cluster.local`,
@@ -247,6 +261,8 @@ export async function kubeUp(labDir: string, topology: KubeTopology): Promise<Ku
   const adminConf = join(root, 'admin.conf');
   writeFileSync(adminConf, kubeconfig(server, pki.kube.caCert, admin.cert, admin.key, 'kubernetes-admin'), { mode: 0o600 });
   const etcdServers = etcd.map((n) => `https://${n.address}:2379`).join(',');
+  const apiservers = controlPlane.map((n) => `${n.address}:6443`).join(',');
+  const workersOnly = topology.workers.filter((w) => !controlPlane.some((c) => c.name === w.name));
 
   // every etcd file to every etcd node (Kubespray syncs them), the node-<host> client pair to each control plane
   const etcdFile = (node: string, base: string) => {
@@ -262,19 +278,19 @@ export async function kubeUp(labDir: string, topology: KubeTopology): Promise<Ku
       labDir,
       n.name,
       `${KUBE_DIR}/lab-kube.env`,
-      `NODE_NAME=${n.name}\nNODE_IP=${n.address}\nETCD_SERVERS=${etcdServers}\nSERVICE_CIDR=${SERVICE_CIDR}\nPOD_CIDR=${podCidr(n)}\n`,
+      `NODE_NAME=${n.name}\nNODE_IP=${n.address}\nETCD_SERVERS=${etcdServers}\nAPISERVERS=${apiservers}\n` +
+        `SERVICE_CIDR=${SERVICE_CIDR}\nPOD_CIDR=${podCidr(n)}\n`,
     );
   }
   for (const n of kubeletNodes) {
-    // control-plane nodes reach their own API server; workers the first (Kubespray: a local nginx proxy)
-    const to = controlPlane.find((c) => c.name === n.name) ?? controlPlane[0]!;
-    place(
-      labDir,
-      n.name,
-      `${KUBE_DIR}/kubelet.conf`,
-      kubeconfig(`https://${to.address}:6443`, pki.kube.caCert, admin.cert, admin.key, 'kubernetes-admin'),
-      0o600,
-    );
+    // control-plane nodes reach their own API server; workers every API server through their local proxy,
+    // verifying the certificate as Kubespray's workers do behind nginx-proxy (localhost)
+    const own = controlPlane.some((c) => c.name === n.name);
+    const conf = own
+      ? kubeconfig(`https://${n.address}:6443`, pki.kube.caCert, admin.cert, admin.key, 'kubernetes-admin')
+      : kubeconfig(`https://${n.address}:6443`, pki.kube.caCert, admin.cert, admin.key, 'kubernetes-admin', 'localhost');
+    place(labDir, n.name, `${KUBE_DIR}/kubelet.conf`, conf, 0o600);
+    if (!own) install(labDir, n.name, APISERVER_PROXY, 'lab-apiserver-proxy');
     place(labDir, n.name, `${KUBE_DIR}/kwok.yaml`, kwokConfig(n.gpus));
     install(labDir, n.name, bins.kwok, 'kwok');
   }
@@ -336,6 +352,7 @@ export async function kubeUp(labDir: string, topology: KubeTopology): Promise<Ku
   for (const n of controlPlane) {
     for (const c of ['kube-controller-manager', 'kube-scheduler']) await inNode(labDir, n.name, '/usr/local/bin/lab-kube', 'start', c);
   }
+  await Promise.all(workersOnly.map((n) => inNode(labDir, n.name, '/usr/local/bin/lab-kube', 'start', 'apiserver-proxy')));
   await Promise.all(kubeletNodes.map((n) => inNode(labDir, n.name, '/usr/local/bin/lab-kube', 'start', 'kwok')));
   await inNode(labDir, controlPlane[0]!.name, '/usr/local/bin/lab-kube', 'start', 'gpu-capacity');
   await registerNodes(labDir, { adminConf, kubectl }, topology, kubeVersion);

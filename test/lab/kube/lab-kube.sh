@@ -3,9 +3,10 @@
 # lab node, where Kubespray's roles would leave it running. Installed in a node as /usr/local/bin/lab-kube
 # (by test/lab/kube/control-plane.ts, or by an Ansible task), run there as root (over SSH or nsenter):
 #   lab-kube start etcd                     ETCD_* settings from /etc/etcd.env, as Kubespray's etcd.service
-#   lab-kube start kube-apiserver|kube-controller-manager|kube-scheduler|kwok|gpu-capacity
+#   lab-kube start kube-apiserver|kube-controller-manager|kube-scheduler|apiserver-proxy|kwok|gpu-capacity
 #                                           settings from /etc/kubernetes/lab-kube.env (NODE_NAME, NODE_IP,
-#                                           ETCD_SERVERS, SERVICE_CIDR, POD_CIDR); kwok runs on every node
+#                                           ETCD_SERVERS, APISERVERS, SERVICE_CIDR, POD_CIDR); kwok runs on every
+#                                           node, apiserver-proxy on the workers
 #   lab-kube stop <name>|all                SIGTERM by pid file, SIGKILL after 10 s
 #   lab-kube status                         one line per component: name pid|stopped
 # Logs: /var/log/lab-kube/<name>.log; pid files: /run/lab-kube/<name>.pid. Start is idempotent.
@@ -16,7 +17,7 @@ BIN=/usr/local/bin
 K=/etc/kubernetes
 SSL=$K/ssl
 ETCD_SSL=/etc/ssl/etcd/ssl
-COMPONENTS="etcd kube-apiserver kube-controller-manager kube-scheduler kwok gpu-capacity"
+COMPONENTS="etcd kube-apiserver kube-controller-manager kube-scheduler apiserver-proxy kwok gpu-capacity"
 mkdir -p "$RUN" "$LOG"
 
 running() {
@@ -56,6 +57,10 @@ command_of() {
       echo "$BIN/kube-scheduler --kubeconfig=$K/scheduler.conf --authentication-kubeconfig=$K/scheduler.conf" \
         "--authorization-kubeconfig=$K/scheduler.conf --bind-address=$NODE_IP --secure-port=10259" \
         "--leader-elect=true --profiling=false"
+      ;;
+    apiserver-proxy)
+      # a worker's local way to every API server (Kubespray: nginx-proxy); on the node's address, not localhost
+      echo "$BIN/lab-apiserver-proxy $NODE_IP:6443 ${APISERVERS//,/ }"
       ;;
     kwok)
       # this node's "kubelet": KWOK for this node only, serving logs on <node address>:10250 as kubelet does;
