@@ -216,6 +216,34 @@ async function waitUntil(what: string, timeoutMs: number, probe: () => Promise<b
   }
 }
 
+/** The last lines of a component's log in a node, for an error message that says why it did not come up. */
+function logTail(labDir: string, node: string, component: string): string {
+  const pid = nodeInitPid(labDir, node);
+  try {
+    const lines = readFileSync(`/proc/${pid}/root/var/log/lab-kube/${component}.log`, 'utf8').trim().split('\n');
+    return `; ${node}:/var/log/lab-kube/${component}.log ends: ${lines.slice(-3).join(' | ')}`;
+  } catch {
+    return `; ${node} has no /var/log/lab-kube/${component}.log`;
+  }
+}
+
+/** waitUntil for a component started in `node`: fails at once when it exits, and names the end of its log. */
+async function waitForComponent(labDir: string, node: string, component: string, timeoutMs: number, probe: () => Promise<boolean>) {
+  let checks = 0;
+  let exited = false;
+  await waitUntil(component, timeoutMs, async () => {
+    if (++checks % 4 === 0) {
+      const status = await nodeExec(labDir, node, ['/usr/local/bin/lab-kube', 'status']);
+      exited = status.stdout.includes(`${component} stopped`);
+      if (exited) return true;
+    }
+    return probe();
+  }).catch((err: Error) => {
+    throw new Error(err.message + logTail(labDir, node, component));
+  });
+  if (exited) throw new Error(`lab: ${component} in ${node} exited${logTail(labDir, node, component)}`);
+}
+
 function unique(nodes: KubeNode[]): KubeNode[] {
   return [...new Map(nodes.map((n) => [n.name, n])).values()];
 }
@@ -342,13 +370,19 @@ export async function kubeUp(labDir: string, topology: KubeTopology): Promise<Ku
     '--key',
     etcdAdmin(first).key,
   ];
-  await waitUntil('etcd', 60_000, async () => {
+  await waitForComponent(labDir, first, 'etcd', 60_000, async () => {
     await run(bins.etcdctl, [...etcdctlArgs, 'endpoint', 'health']);
     return true;
   });
   await Promise.all(controlPlane.map((n) => inNode(labDir, n.name, '/usr/local/bin/lab-kube', 'start', 'kube-apiserver')));
   const k = (...args: string[]) => run(kubectl, ['--kubeconfig', adminConf, ...args], { maxBuffer: 64 << 20 });
-  await waitUntil('kube-apiserver', 120_000, async () => (await k('get', '--raw', '/readyz')).stdout.trim() === 'ok');
+  await waitForComponent(
+    labDir,
+    controlPlane[0]!.name,
+    'kube-apiserver',
+    120_000,
+    async () => (await k('get', '--raw', '/readyz')).stdout.trim() === 'ok',
+  );
   for (const n of controlPlane) {
     for (const c of ['kube-controller-manager', 'kube-scheduler']) await inNode(labDir, n.name, '/usr/local/bin/lab-kube', 'start', c);
   }
