@@ -9,7 +9,7 @@ export function renderBenchmarks(r: Record<string, any>): string {
     '',
     `Measured by \`npm run bench\` on ${r.date} — ${r.machine.cpus} cores (${r.machine.cpuModel}), ${r.machine.memoryGb} GiB, Node ${r.machine.node}.`,
     'Numbers are medians with the spread over repeated runs; raw data in `bench/results.json`. Regenerate with `npm run bench`',
-    '(`BENCH_ONLY=discovery10k,bundles,prepare50,helmDag`, `BENCH_RUNS`, `BENCH_ANSIBLE_RUNS`, `BENCH_DAG_RUNS` select and repeat).',
+    '(`BENCH_ONLY=discovery10k,bundles,prepare50,helmDag,controlPlane` by default, plus `kubeBuild` on request: the control plane built from a cold Go cache, tens of minutes; `BENCH_RUNS`, `BENCH_ANSIBLE_RUNS`, `BENCH_DAG_RUNS` select and repeat).',
     '',
   ];
   if (r.discovery10k) {
@@ -60,6 +60,26 @@ export function renderBenchmarks(r: Record<string, any>): string {
       `Wall / critical path: **${d.wallOverCriticalPath.median}×** (goal ≤ ${d.goal.wallOverCriticalPathAtMost}×); wall / sequential sum: **${d.wallOverSum.median}×** (goal ≤ ${d.goal.wallOverSumAtMost}×).`,
       '',
     );
+  }
+  if (r.kubeBuild || r.controlPlane) {
+    lines.push(
+      "## The lab's real control plane (etcd, kube-apiserver, controller-manager, scheduler, KWOK)",
+      '',
+      '| what | value |',
+      '| --- | --- |',
+    );
+    if (r.kubeBuild) {
+      lines.push(`| one-time build from a cold module and build cache | ${r.kubeBuild.coldBuildMinutes} min |`);
+      for (const [bin, mb] of Object.entries(r.kubeBuild.sizesMb as Record<string, number>)) lines.push(`| ${bin} | ${mb} MB |`);
+    }
+    if (r.controlPlane) {
+      const c = r.controlPlane;
+      lines.push(`| the five lab nodes started | ${c.nodesSeconds} s |`);
+      lines.push(`| then the control plane placed, started and the nodes Ready (warm: binaries built) | ${c.controlPlaneSeconds} s |`);
+      for (const [name, mb] of Object.entries(c.nodeRssMb as Record<string, number>))
+        lines.push(`| memory of ${name}'s Kubernetes processes (RSS) | ${mb} MB |`);
+    }
+    lines.push('');
   }
   if (r.bundles) {
     lines.push('## Bundles: size and cold start', '', '| bundle | size | cold start | peak RSS |', '| --- | --- | --- | --- |');

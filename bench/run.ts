@@ -3,6 +3,7 @@
 // whole process's, as a user would see them.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { measure, spread, type Measured } from './measure.ts';
+import { benchControlPlane, benchKubeBuild } from './control-plane.ts';
 import { benchHelmDag } from './helm-dag.ts';
 import { benchPrepare50 } from './prepare50.ts';
 import { renderBenchmarks } from './report.ts';
@@ -70,7 +71,7 @@ async function benchColdStart() {
   return out;
 }
 
-const only = (process.env.BENCH_ONLY ?? 'discovery10k,bundles,prepare50,helmDag').split(',');
+const only = (process.env.BENCH_ONLY ?? 'discovery10k,bundles,prepare50,helmDag,controlPlane').split(',');
 const resultsFile = join(ROOT, 'bench/results.json');
 const previous = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, unknown>) : {};
 const results: Record<string, unknown> = {
@@ -82,6 +83,8 @@ if (only.includes('discovery10k')) results.discovery10k = await benchDiscovery10
 if (only.includes('bundles')) results.bundles = await benchColdStart();
 if (only.includes('prepare50')) results.prepare50 = await benchPrepare50();
 if (only.includes('helmDag')) results.helmDag = await benchHelmDag();
+if (only.includes('kubeBuild')) results.kubeBuild = await benchKubeBuild();
+if (only.includes('controlPlane')) results.controlPlane = await benchControlPlane();
 mkdirSync(join(ROOT, 'bench'), { recursive: true });
 writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(join(ROOT, 'BENCHMARKS.md'), renderBenchmarks(results));

@@ -1,8 +1,10 @@
 // `bcmkube lab up|down|status|fault`: the local lab from a checkout.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Reporter } from '../../actions/lib/report/reporter.ts';
+import { TerminalReporter, type Reporter } from '../../actions/lib/report/reporter.ts';
 import { table } from '../../actions/lib/report/markdown.ts';
-import { UsageError } from '../../actions/lib/util/errors.ts';
+import { errorMessage, UsageError } from '../../actions/lib/util/errors.ts';
 import { DEFAULT_LAB_DIR, labConfig, labDown, labFault, labUp, readLabState, syntheticNodes, type LabState } from './lab.ts';
 
 const FAULTS = ['drop', 'reject', 'hang', 'reboot', 'poweroff', 'restore'] as const;
@@ -121,4 +123,13 @@ export async function labCli(argv: string[], reporter: Reporter): Promise<number
     default:
       throw new UsageError(`unknown lab command '${sub}'\n${USAGE}`);
   }
+}
+
+// the lab's own entry point: `bcmkube lab …` (bundled or from source) runs this file as a process
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const reporter = new TerminalReporter();
+  process.exitCode = await labCli(process.argv.slice(2), reporter).catch((err: unknown) => {
+    reporter.error(errorMessage(err));
+    return err instanceof UsageError ? 2 : 1;
+  });
 }

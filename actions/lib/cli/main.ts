@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // bcmkube: the same stages as the actions, from a terminal. Exit codes: 0 ok, 1 failed, 2 bad usage.
 import '../util/cjs-shim.ts';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { describeProblems, loadSpecFile, SpecError } from '../config/load.ts';
 import { readInventory } from '../inventory/document.ts';
@@ -99,18 +101,23 @@ function validateCommand(argv: string[], reporter: Reporter): number {
   return 0;
 }
 
-/** The lab lives in test/lab/ of a checkout; the bundled CLI points there instead of shipping it. */
+/**
+ * The lab lives in test/lab/ of a checkout and is no part of the product: the CLI runs that checkout's own
+ * entry point as a process (under the checkout's Node 24) and passes its lines and exit code on.
+ */
 async function labCommand(argv: string[], reporter: Reporter): Promise<number> {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [
-    resolve(here, '../../../test/lab/cli.ts'),
-    resolve(here, '../../test/lab/cli.ts'),
-    resolve(process.cwd(), 'test/lab/cli.ts'),
-  ];
-  const entry = candidates.find((c) => existsSync(c));
-  if (!entry) throw new UsageError('the lab runs from a bcmkube checkout: `npm run lab -- up` (it needs test/lab/)');
-  const mod = (await import(pathToFileURL(entry).href)) as { labCli: (argv: string[], reporter: Reporter) => Promise<number> };
-  return mod.labCli(argv, reporter);
+  const checkout = [resolve(here, '../../..'), resolve(here, '../..'), process.cwd()].find((d) => existsSync(join(d, 'test/lab/cli.ts')));
+  if (!checkout) throw new UsageError('the lab runs from a bcmkube checkout: `npm run lab -- up` (it needs test/lab/)');
+  const child = spawn('bash', [join(checkout, 'scripts/node24.sh'), join(checkout, 'test/lab/cli.ts'), ...argv], {
+    cwd: process.cwd(),
+    stdio: ['inherit', 'pipe', 'inherit'],
+  });
+  createInterface({ input: child.stdout! }).on('line', (line) => reporter.info(line));
+  return new Promise((resolveCode, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolveCode(code ?? 1));
+  });
 }
 
 export interface ChainDeps {
