@@ -1,6 +1,6 @@
 // The lab's real control plane: its one-time build from a cold module and build cache (BENCH_ONLY=kubeBuild,
-// tens of minutes on 2 cores), and its bring-up on running lab nodes, warm (BENCH_ONLY=controlPlane):
-// etcd, kube-apiserver, controller-manager, scheduler and KWOK on a three-node lab, with their memory.
+// minutes), and its bring-up on running lab nodes, warm (BENCH_ONLY=controlPlane):
+// etcd, kube-apiserver, controller-manager, scheduler and KWOK on the five-node lab, with their memory.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -9,7 +9,7 @@ export function renderBenchmarks(r: Record<string, any>): string {
     '',
     `Measured by \`npm run bench\` on ${r.date} — ${r.machine.cpus} cores (${r.machine.cpuModel}), ${r.machine.memoryGb} GiB, Node ${r.machine.node}.`,
     'Numbers are medians with the spread over repeated runs; raw data in `bench/results.json`. Regenerate with `npm run bench`',
-    '(`BENCH_ONLY=discovery10k,bundles,prepare50,helmDag,controlPlane` by default, plus `kubeBuild` on request: the control plane built from a cold Go cache, tens of minutes; `BENCH_RUNS`, `BENCH_ANSIBLE_RUNS`, `BENCH_DAG_RUNS` select and repeat).',
+    '(`BENCH_ONLY=discovery10k,bundles,prepare50,helmDag,controlPlane` by default, plus `kubeBuild` on request: the control plane built from a cold Go cache, minutes; `BENCH_RUNS`, `BENCH_ANSIBLE_RUNS`, `BENCH_DAG_RUNS` select and repeat).',
     '',
   ];
   if (r.discovery10k) {

@@ -53,6 +53,8 @@ build() {
   touch "$work/out/.complete"
   rm -rf "$dest"
   mv "$work/out" "$dest"
+  rm -rf "$work"
+  work=
   echo "$name=$dest"
 }
 
@@ -68,15 +70,14 @@ build_etcd() {
     etcd_rep+="	go.etcd.io/etcd/$m => go.etcd.io/etcd/$m $ver"$'\n'
   done
   build etcd "$ETCD_VERSION" "" "$etcd_req" "$etcd_rep" \
-  go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3
+    go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3
 }
 
 # Kubernetes: k8s.io/kubernetes replaces its staging modules with ./staging paths; point them at the
 # published k8s.io/* v0.x.y of the same release instead
 build_kubernetes() {
-  local m ver staging_version kube_mod kube_req kube_rep minor v kube_ld
+  local m ver staging_version info commit kube_mod kube_req kube_rep minor v kube_ld
   staging_version="v0${KUBE_VERSION#v1}"
-  local info commit
   info=$(cd "$TOOLS" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION")
   kube_mod=$(sed -n 's/.*"GoMod": "\(.*\)",/\1/p' <<<"$info")
   # the release's commit, as the proxy records it (kubectl version shows it)
