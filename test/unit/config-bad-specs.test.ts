@@ -320,34 +320,21 @@ const BAD: BadSpec[] = [
     path: 'access.service_user.public_key',
     message: 'is not an OpenSSH public key line',
   },
-  {
-    // prepare-nodes installs only keys Ansible can use unattended: validate refuses what converge would refuse.
-    name: 'public key a hardware (sk-) key',
-    mutate: (s) => {
+  // prepare-nodes installs only keys Ansible can use unattended, with a comment safe in a root shell script:
+  // validate refuses what converge would refuse.
+  ...Object.entries({
+    'a hardware (sk-) key': 'sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t me',
+    'comment with a lone surrogate': 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB me\ud800',
+    'comment with a shell metacharacter': 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB me$(id)',
+  }).map(([what, key]) => ({
+    name: `public key ${what}`,
+    mutate: (s: any) => {
       delete s.access.service_user.public_key_file;
-      s.access.service_user.public_key = 'sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t me';
+      s.access.service_user.public_key = key;
     },
     path: 'access.service_user.public_key',
     message: 'is not an OpenSSH public key line',
-  },
-  {
-    name: 'public key comment with a lone surrogate',
-    mutate: (s) => {
-      delete s.access.service_user.public_key_file;
-      s.access.service_user.public_key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB me\ud800';
-    },
-    path: 'access.service_user.public_key',
-    message: 'is not an OpenSSH public key line',
-  },
-  {
-    name: 'public key comment with a shell metacharacter',
-    mutate: (s) => {
-      delete s.access.service_user.public_key_file;
-      s.access.service_user.public_key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB me$(id)';
-    },
-    path: 'access.service_user.public_key',
-    message: 'is not an OpenSSH public key line',
-  },
+  })),
   {
     name: 'inline service private key',
     mutate: (s) => (s.access.service_user.private_key = '-----BEGIN'),
