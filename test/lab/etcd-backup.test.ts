@@ -2,7 +2,7 @@
 // API server: objects written, backed up, deleted, restored, and back on every member; a damaged snapshot
 // and an unreachable member are refused before anything stops.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import * as yaml from 'js-yaml';
 import { main } from '../../actions/lib/cli/main.ts';
+import { sealSnapshot } from '../../actions/lib/etcd/crypto.ts';
 import { TerminalReporter } from '../../actions/lib/report/reporter.ts';
 import { generateServiceKeypair } from '../../actions/lib/stages/keygen.ts';
 import { kubeUp, type KubeCluster } from './kube/control-plane.ts';
@@ -181,13 +182,15 @@ describe('etcd backup and restore on the lab', { timeout: 900_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('backs up, and a restore brings deleted objects back on every member', async () => {
+  it('backs up, and a restore brings deleted objects back on every member', async (t) => {
     assert.equal((await kubectl('create', 'namespace', 'backup-test')).code, 0);
     for (const name of ['alpha', 'beta', 'gamma']) {
       const r = await kubectl('-n', 'backup-test', 'create', 'configmap', name, `--from-literal=value=${name}`);
       assert.equal(r.code, 0, r.err);
     }
+    let started = Date.now();
     const first = await bcmkube('backup');
+    t.diagnostic(`backup: ${Date.now() - started} ms`);
     assert.equal(first.code, 0, first.out);
     assert.match(
       first.out,
@@ -230,8 +233,15 @@ describe('etcd backup and restore on the lab', { timeout: 900_000 }, () => {
     assert.ok(plan.out.indexOf('stop the API server') < plan.out.indexOf('stop etcd on every member'));
     for (const n of etcdNodes) assert.deepEqual(await configMapsOn(n), ['after-backup', 'gamma'], 'plan mode changed nothing');
 
+    started = Date.now();
     const restored = await bcmkube('restore', '--snapshot', id, '--confirm', CLUSTER);
+    t.diagnostic(`restore: ${Date.now() - started} ms`);
     assert.equal(restored.code, 0, restored.out);
+    for (const n of etcdNodes) {
+      const left = await rootSsh(n.address, 'ls /var/tmp; ls -d /var/lib/etcd*');
+      assert.doesNotMatch(left.out, /bcmkube-(backup|restore)-/, `${n.name}: no plaintext snapshot left behind`);
+      assert.match(left.out, new RegExp(`/var/lib/etcd\\.before-${id}`), `${n.name} keeps the old data dir`);
+    }
     for (const n of etcdNodes)
       assert.deepEqual(await configMapsOn(n), ['alpha', 'beta', 'gamma'], `${n.name} holds the snapshot's objects`);
     const got = await kubectl('-n', 'backup-test', 'get', 'configmap', 'alpha', '-o', 'jsonpath={.data.value}');
@@ -246,6 +256,15 @@ describe('etcd backup and restore on the lab', { timeout: 900_000 }, () => {
   });
 
   it('a damaged snapshot is refused before anything stops', async () => {
+    const stillRunning = async () => {
+      for (const n of etcdNodes) {
+        const status = await rootSsh(n.address, 'lab-kube status; ls /var/tmp');
+        assert.match(status.out, /^etcd \d+$/m, `${n.name}: etcd still runs`);
+        assert.doesNotMatch(status.out, /bcmkube-restore-/, `${n.name}: no staged snapshot left`);
+      }
+      assert.match((await rootSsh(etcdNodes[0]!.address, 'lab-kube status')).out, /^kube-apiserver \d+$/m);
+      assert.equal((await kubectl('-n', 'backup-test', 'get', 'configmap', 'gamma')).code, 0);
+    };
     const list = await rootSsh(backupHost.address, `ls ${BACKUP_DIR}`);
     const id = list.out
       .split('\n')
@@ -262,9 +281,34 @@ describe('etcd backup and restore on the lab', { timeout: 900_000 }, () => {
     assert.equal(r.code, 1);
     assert.match(r.out, /failed its integrity check .* nothing was changed/);
     assert.doesNotMatch(r.out, /stop the API server/);
-    const status = await rootSsh(etcdNodes[0]!.address, 'lab-kube status');
-    assert.match(status.out, /^etcd \d+$/m);
-    assert.match(status.out, /^kube-apiserver \d+$/m);
+    await stillRunning();
+
+    // sealed with the right key but no etcd database inside: the members' own etcdutl check refuses it
+    const bogus = `${CLUSTER}-20260101T000000Z`;
+    const put = spawnSync(
+      'ssh',
+      [
+        '-i',
+        join(dir, 'admin'),
+        '-o',
+        `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+        '-o',
+        'BatchMode=yes',
+        `root@${backupHost.address}`,
+        `cat > ${BACKUP_DIR}/${bogus}.db.enc`,
+      ],
+      { input: sealSnapshot(Buffer.alloc(64 * 1024, 7), KEY) },
+    );
+    assert.equal(put.status, 0, String(put.stderr));
+    const notEtcd = await bcmkube('restore', '--snapshot', bogus, '--confirm', CLUSTER);
+    assert.equal(notEtcd.code, 1);
+    assert.match(
+      notEtcd.out,
+      /copy the snapshot to every member and check it there: .*check it \(etcdutl snapshot status\) failed .*\nnothing was stopped or changed/,
+    );
+    assert.doesNotMatch(notEtcd.out, /2\/8 stop the API server/);
+    await stillRunning();
+    await rootSsh(backupHost.address, `rm ${BACKUP_DIR}/${bogus}.db.enc`);
   });
 
   it('with one member unreachable the restore stops before changing anything', async () => {

@@ -1,10 +1,12 @@
 // The pure parts of etcd backup and restore: sealing, names and retention, member settings, the restore plan.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { main } from '../../actions/lib/cli/main.ts';
 import { openSnapshot, sealSnapshot } from '../../actions/lib/etcd/crypto.ts';
 import { parseEtcdEnv } from '../../actions/lib/etcd/members.ts';
 import { renderRestorePlan, restorePlan } from '../../actions/lib/etcd/restore-plan.ts';
 import { age, retention, snapshotId, validSnapshotId } from '../../actions/lib/etcd/snapshots.ts';
+import { TerminalReporter } from '../../actions/lib/report/reporter.ts';
 
 const KEY = 'a-long-enough-backup-key';
 
@@ -128,5 +130,28 @@ describe('the restore plan', () => {
     const lines = renderRestorePlan(phases).join('\n');
     for (const p of phases) for (const s of p.steps) assert.ok(lines.includes(`${s.node}: ${s.what}\n      $ ${s.command}`));
     assert.equal(phases[0]!.steps.filter((s) => s.stdin === 'snapshot').length, 3);
+  });
+});
+
+describe('bcmkube etcd on the command line', () => {
+  const cli = async (...argv: string[]) => {
+    const reporter = new TerminalReporter(() => {});
+    const code = await main(['etcd', ...argv], reporter);
+    return { code, out: reporter.lines.join('\n') };
+  };
+  it('refuses a restore without --confirm <cluster>, before reading anything', async () => {
+    const r = await cli('restore', '--spec', 'clusters/lab.yaml', '--snapshot', 'dgx-lab-20261207T230509Z');
+    assert.equal(r.code, 2);
+    assert.match(r.out, /pass --confirm dgx-lab \(or run with --plan to see the steps\); nothing was changed/);
+    const wrong = await cli('restore', '--spec', 'clusters/lab.yaml', '--snapshot', 'dgx-lab-20261207T230509Z', '--confirm', 'prod');
+    assert.equal(wrong.code, 2);
+  });
+  it('takes the operation as the word after etcd and names the ones there are', async () => {
+    const r = await cli('defrag', '--spec', 'clusters/lab.yaml');
+    assert.equal(r.code, 2);
+    assert.match(r.out, /operation: 'defrag' is not one of backup \| restore/);
+    const id = await cli('restore', '--spec', 'clusters/lab.yaml', '--snapshot', 'latest', '--confirm', 'dgx-lab');
+    assert.equal(id.code, 2);
+    assert.match(id.out, /--snapshot: 'latest' is not a snapshot of cluster 'dgx-lab'/);
   });
 });

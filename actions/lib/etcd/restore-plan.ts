@@ -15,8 +15,10 @@ export interface RestoreStep {
   what: string;
   /** The remote command line (quoted). */
   command: string;
-  /** Sent on the command's stdin: the snapshot, base64. */
+  /** Sent on the command's stdin: the snapshot's bytes. */
   stdin?: 'snapshot';
+  /** Its output must be a snapshot status (etcdutl snapshot status -w json). */
+  expect?: 'snapshot-status';
 }
 
 /** Steps of a phase run on their nodes at the same time (one node's in order); phases one after another. */
@@ -81,7 +83,7 @@ export function restorePlan(input: RestoreInput): RestorePhase[] {
       title: 'copy the snapshot to every member and check it there',
       changes: false,
       steps: members.flatMap((m) => [
-        sh(m.hostname, `copy the snapshot to ${file} (0600)`, `umask 077 && base64 -d > ${file}`, 'snapshot'),
+        sh(m.hostname, `copy the snapshot to ${file} (0600)`, `umask 077 && cat > ${file}`, 'snapshot'),
         {
           node: m.hostname,
           what: 'check it (etcdutl snapshot status)',

@@ -39,8 +39,8 @@ export function runnerStore(path: string): SnapshotStore {
 
 export function sshStore(ssh: SshPool, target: SshTarget, path: string): SnapshotStore {
   const where = `${target.hostname}:${path}`;
-  const run = async (what: string, command: string, stdin?: string) => {
-    const r = await ssh.exec(target, command, stdin);
+  const run = async (what: string, command: string, stdin?: Buffer) => {
+    const r = await ssh.execBinary(target, command, stdin);
     if (r.code !== 0) throw new StageError(`${where}: could not ${what} (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
     return r.stdout;
   };
@@ -48,17 +48,18 @@ export function sshStore(ssh: SshPool, target: SshTarget, path: string): Snapsho
     where,
     list: async () =>
       (await run('list the snapshots', `if [ -d ${shellCommand([path])} ]; then ls -1A ${shellCommand([path])}; fi`))
+        .toString('utf8')
         .split('\n')
         .filter(Boolean),
     put: async (name, sealed) => {
       const tmp = `${path}/.${name}.tmp`;
       await run(
         'store the snapshot',
-        `umask 077 && mkdir -p ${shellCommand([path])} && base64 -d > ${shellCommand([tmp])} && mv ${shellCommand([tmp, `${path}/${name}`])}`,
-        sealed.toString('base64'),
+        `umask 077 && mkdir -p ${shellCommand([path])} && cat > ${shellCommand([tmp])} && mv ${shellCommand([tmp, `${path}/${name}`])}`,
+        sealed,
       );
     },
-    get: async (name) => Buffer.from(await run(`read ${name}`, shellCommand(['base64', '-w0', `${path}/${name}`])), 'base64'),
+    get: async (name) => run(`read ${name}`, shellCommand(['cat', `${path}/${name}`])),
     remove: async (name) => {
       await run(`remove ${name}`, shellCommand(['rm', '-f', `${path}/${name}`]));
     },

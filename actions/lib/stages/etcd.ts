@@ -9,7 +9,7 @@ import type { SshPool, SshTarget } from '../ssh/pool.ts';
 import { validHostname } from '../ssh/quote.ts';
 import { openSnapshot, sealSnapshot } from '../etcd/crypto.ts';
 import { asRoot, etcdctl, etcdutl, ETCD_ENV, parseEtcdEnv, parseSnapshotStatus, type EtcdNode, type MemberFacts } from '../etcd/members.ts';
-import { renderRestorePlan, restorePlan, type RestorePhase } from '../etcd/restore-plan.ts';
+import { renderRestorePlan, restorePlan, stagedSnapshot, type RestorePhase } from '../etcd/restore-plan.ts';
 import { age, clusterSnapshots, retention, snapshotId, snapshotTime, SNAPSHOT_SUFFIX, validSnapshotId } from '../etcd/snapshots.ts';
 import { runnerStore, sshStore, type SnapshotStore } from '../etcd/store.ts';
 import { StageError, UsageError } from '../util/errors.ts';
@@ -45,8 +45,8 @@ function openStore(ctx: StageContext, ssh: SshPool): SnapshotStore {
   return sshStore(ssh, { hostname: t.host, address: t.host, port: t.port }, t.path);
 }
 
-async function run(ssh: SshPool, target: SshTarget, command: string, what: string, stdin?: string): Promise<string> {
-  const r = await ssh.exec(target, command, stdin);
+async function run(ssh: SshPool, target: SshTarget, command: string, what: string): Promise<string> {
+  const r = await ssh.exec(target, command);
   if (r.code !== 0) throw new StageError(`${target.hostname}: ${what} failed (exit ${r.code}): ${r.stderr.trim().slice(-300)}`);
   return r.stdout;
 }
@@ -131,17 +131,24 @@ async function backup(ctx: StageContext, reach: Reach, etcdNodes: InventoryNode[
       member.hostname,
       await run(reach.ssh, target, asRoot(etcdutl('snapshot', 'status', file, '-w', 'json')), 'etcdutl snapshot status'),
     );
-    plain = Buffer.from(await run(reach.ssh, target, asRoot(['base64', '-w0', file]), 'reading the snapshot'), 'base64');
+    const bytes = Number((await run(reach.ssh, target, asRoot(['stat', '-c', '%s', file]), 'stat of the snapshot')).trim());
+    const read = await reach.ssh.execBinary(target, asRoot(['cat', file]));
+    if (read.code !== 0 || read.stdout.length !== bytes)
+      throw new StageError(
+        `${member.hostname}: reading the snapshot failed (exit ${read.code}, ${read.stdout.length} of ${bytes} bytes): ${read.stderr.trim().slice(-300)}; nothing was stored`,
+      );
+    plain = read.stdout;
   } finally {
     await reach.ssh.exec(target, asRoot(['rm', '-f', file])).catch(() => undefined);
   }
+  const size = plain.length;
   const sealed = sealSnapshot(plain, key);
   plain.fill(0);
   await store.put(`${id}${SNAPSHOT_SUFFIX}`, sealed);
   const { removed, kept } = retention(spec.name, await store.list(), spec.etcd_backup.keep);
   for (const old of removed) await store.remove(`${old}${SNAPSHOT_SUFFIX}`);
   const previousAge = previous ? age(snapshotTime(spec.name, previous)!, now) : undefined;
-  const line = `etcd snapshot ${id} from ${member.hostname}: ${status.totalSize} bytes, revision ${status.revision}, ${status.totalKey} keys; sealed (${sealed.length} bytes) in ${store.where}; previous: ${previous ? `${previous} (${previousAge} before)` : 'none'}; kept ${kept.length}, removed ${removed.length}`;
+  const line = `etcd snapshot ${id} from ${member.hostname}: ${size} bytes, revision ${status.revision}, ${status.totalKey} keys; sealed (${sealed.length} bytes) in ${store.where}; previous: ${previous ? `${previous} (${previousAge} before)` : 'none'}; kept ${kept.length}, removed ${removed.length}`;
   reporter.info(line);
   reporter.summary(
     [
@@ -149,12 +156,12 @@ async function backup(ctx: StageContext, reach: Reach, etcdNodes: InventoryNode[
       '',
       '| snapshot | member | size | revision | keys | stored in | previous | retention |',
       '|---|---|---|---|---|---|---|---|',
-      `| ${id} | ${member.hostname} | ${status.totalSize} B | ${status.revision} | ${status.totalKey} | ${store.where} | ${previous ? `${previousAge} older` : 'none'} | kept ${kept.length} of ${spec.etcd_backup.keep}${removed.length ? `, removed ${removed.join(', ')}` : ''} |`,
+      `| ${id} | ${member.hostname} | ${size} B | ${status.revision} | ${status.totalKey} | ${store.where} | ${previous ? `${previousAge} older` : 'none'} | kept ${kept.length} of ${spec.etcd_backup.keep}${removed.length ? `, removed ${removed.join(', ')}` : ''} |`,
     ].join('\n'),
   );
   reporter.output('snapshot-id', id);
   reporter.output('revision', String(status.revision));
-  reporter.output('size', String(status.totalSize));
+  reporter.output('size', String(size));
   reporter.output('changes', 'true');
   return { id, status, removed };
 }
@@ -173,6 +180,17 @@ async function memberFacts(reach: Reach, etcdNodes: InventoryNode[]): Promise<Me
   return etcdNodes.map((n) => (results.get(n.hostname) as { ok: true; value: MemberFacts }).value);
 }
 
+/** Every control-plane node answers and may sudo: its API server must stop before etcd does. */
+async function controlPlaneReachable(reach: Reach, cp: InventoryNode[]): Promise<void> {
+  const results = await reach.ssh.forEach(
+    cp.map((n) => reach.targets.get(n.hostname)!),
+    (t) => run(reach.ssh, t, asRoot(['true']), 'sudo'),
+  );
+  const down = [...results].filter(([, r]) => !r.ok).map(([h, r]) => `${h}: ${r.ok ? '' : r.error}`);
+  if (down.length)
+    throw new StageError(`a restore needs every control-plane node; nothing was stopped or changed:\n  ${down.join('\n  ')}`);
+}
+
 async function restore(
   ctx: StageContext,
   reach: Reach,
@@ -186,15 +204,7 @@ async function restore(
   const sealed = await store.get(`${id}${SNAPSHOT_SUFFIX}`);
   const snapshot = openSnapshot(sealed, key, `${store.where}/${id}${SNAPSHOT_SUFFIX}`);
   const facts = await memberFacts(reach, etcdNodes);
-  const unreachable = (
-    await reach.ssh.forEach(
-      cp.map((n) => reach.targets.get(n.hostname)!),
-      (t) => run(reach.ssh, t, asRoot(['true']), 'sudo'),
-    )
-  ).entries();
-  const cpDown = [...unreachable].filter(([, r]) => !r.ok).map(([h, r]) => `${h}: ${r.ok ? '' : r.error}`);
-  if (cpDown.length)
-    throw new StageError(`a restore needs every control-plane node; nothing was stopped or changed:\n  ${cpDown.join('\n  ')}`);
+  await controlPlaneReachable(reach, cp);
   const phases = restorePlan({
     snapshotId: id,
     members: facts,
@@ -213,8 +223,16 @@ async function restore(
     reporter.output('changes', 'true');
     return { phases };
   }
-  await applyPlan(reach, phases, snapshot.toString('base64'), reporter);
-  snapshot.fill(0);
+  try {
+    await applyPlan(reach, phases, snapshot, reporter);
+  } finally {
+    snapshot.fill(0);
+    // the staged copy is the plaintext snapshot: it never stays on a member, whatever happened
+    await reach.ssh.forEach(
+      facts.map((f) => reach.targets.get(f.hostname)!),
+      (t) => reach.ssh.exec(t, asRoot(['rm', '-f', stagedSnapshot(id)])),
+    );
+  }
   reporter.info(
     `etcd restored from ${id} on ${facts.map((f) => f.hostname).join(', ')}; the old data dirs are kept beside them (*.before-${id})`,
   );
@@ -223,7 +241,7 @@ async function restore(
   return { phases };
 }
 
-async function applyPlan(reach: Reach, phases: RestorePhase[], snapshotB64: string, reporter: Reporter): Promise<void> {
+async function applyPlan(reach: Reach, phases: RestorePhase[], snapshot: Buffer, reporter: Reporter): Promise<void> {
   for (const [i, phase] of phases.entries()) {
     reporter.info(`${i + 1}/${phases.length} ${phase.title}`);
     const nodes = [...new Set(phase.steps.map((s) => s.node))];
@@ -231,15 +249,19 @@ async function applyPlan(reach: Reach, phases: RestorePhase[], snapshotB64: stri
       nodes.map((n) => reach.targets.get(n)!),
       async (t) => {
         for (const step of phase.steps.filter((s) => s.node === t.hostname)) {
-          const out = await run(reach.ssh, t, step.command, step.what, step.stdin === 'snapshot' ? snapshotB64 : undefined);
-          if (step.command.includes('snapshot status')) parseSnapshotStatus(t.hostname, out);
+          const r =
+            step.stdin === 'snapshot' ? await reach.ssh.execBinary(t, step.command, snapshot) : await reach.ssh.exec(t, step.command);
+          if (r.code !== 0) throw new StageError(`${t.hostname}: ${step.what} failed (exit ${r.code}): ${r.stderr.trim().slice(-300)}`);
+          if (step.expect === 'snapshot-status') parseSnapshotStatus(t.hostname, r.stdout.toString());
         }
       },
     );
     const failed = [...results].filter(([, r]) => !r.ok).map(([, r]) => (r.ok ? '' : r.error));
-    if (failed.length)
-      throw new StageError(
-        `${phase.title}: ${failed.join('; ')}${phase.changes ? '' : '\nnothing was stopped or changed'}${phase.changes ? `\nstopped at step ${i + 1} of ${phases.length}; the plan (bcmkube etcd restore --plan) shows what is left` : ''}`,
-      );
+    if (failed.length) {
+      const state = phase.changes
+        ? `stopped in phase ${i + 1} of ${phases.length}; \`bcmkube etcd restore --plan\` lists every phase: finish them by hand or run the restore again`
+        : 'nothing was stopped or changed';
+      throw new StageError(`${phase.title}: ${failed.join('; ')}\n${state}`);
+    }
   }
 }
