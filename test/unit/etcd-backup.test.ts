@@ -99,12 +99,13 @@ describe('the restore plan', () => {
         'start etcd on',
         'wait for quorum:',
         'start the API',
+        'start kube-controller-manager and',
         'remove the staged',
       ],
     );
     assert.deepEqual(
       phases.map((p) => p.changes),
-      [false, true, true, true, true, true, true, true],
+      [false, true, true, true, true, true, true, true, true],
       'only the copy-and-check phase comes before anything changes',
     );
   });

@@ -2,13 +2,18 @@
 // exactly what apply runs. The order is etcd's documented one (etcd.io "Disaster recovery", v3.5) on
 // Kubespray's layout: stop every API server, stop etcd on every member, restore every member's data dir
 // from the one snapshot with its own name and peer URL, start the members together (one alone cannot make
-// quorum), wait for a healthy cluster, start the API servers, wait for a ready API.
+// quorum), wait for a healthy cluster, start the API servers, wait for a ready API. Kubernetes' "Restoring an
+// etcd cluster" also restarts kube-controller-manager and kube-scheduler so neither acts on state from
+// before the snapshot: they stop with the API server and come back after it.
 import { shellCommand } from '../ssh/quote.ts';
 import { asRoot, etcdctl, etcdutl, type MemberFacts } from './members.ts';
 
-export const APISERVER_MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
+/** The control plane's static pods (kubeadm's manifests, which Kubespray deploys). */
+const STATIC_PODS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+type StaticPod = (typeof STATIC_PODS)[number];
+const manifest = (pod: StaticPod) => `/etc/kubernetes/manifests/${pod}.yaml`;
 /** Outside the manifests folder, so the kubelet stops the static pod; moved back to start it. */
-export const APISERVER_PARKED = '/etc/kubernetes/kube-apiserver.yaml.bcmkube-restore';
+const parked = (pod: StaticPod) => `/etc/kubernetes/${pod}.yaml.bcmkube-restore`;
 
 export interface RestoreStep {
   node: string;
@@ -92,14 +97,14 @@ export function restorePlan(input: RestoreInput): RestorePhase[] {
       ]),
     },
     {
-      title: 'stop the API server on every control-plane node',
+      title: 'stop the API server, controller-manager and scheduler on every control-plane node',
       changes: true,
       steps: controlPlane.flatMap((cp) => [
-        {
+        ...STATIC_PODS.map((pod) => ({
           node: cp.hostname,
-          what: `move ${APISERVER_MANIFEST} out of the manifests folder (the kubelet stops kube-apiserver)`,
-          command: asRoot(['mv', APISERVER_MANIFEST, APISERVER_PARKED]),
-        },
+          what: `move ${manifest(pod)} out of the manifests folder (the kubelet stops ${pod})`,
+          command: asRoot(['mv', manifest(pod), parked(pod)]),
+        })),
         sh(cp.hostname, `wait until https://${cp.address}:${cp.apiPort} no longer answers`, waitFor(readyz(cp), waitSeconds, 'fails')),
       ]),
     },
@@ -165,11 +170,22 @@ export function restorePlan(input: RestoreInput): RestorePhase[] {
       steps: controlPlane.flatMap((cp) => [
         {
           node: cp.hostname,
-          what: `move the manifest back to ${APISERVER_MANIFEST}`,
-          command: asRoot(['mv', APISERVER_PARKED, APISERVER_MANIFEST]),
+          what: `move the manifest back to ${manifest('kube-apiserver')}`,
+          command: asRoot(['mv', parked('kube-apiserver'), manifest('kube-apiserver')]),
         },
         sh(cp.hostname, `wait until https://${cp.address}:${cp.apiPort}/readyz answers ok`, waitFor(readyz(cp), waitSeconds)),
       ]),
+    },
+    {
+      title: 'start kube-controller-manager and kube-scheduler on every control-plane node, fresh',
+      changes: true,
+      steps: controlPlane.flatMap((cp) =>
+        (['kube-controller-manager', 'kube-scheduler'] as const).map((pod) => ({
+          node: cp.hostname,
+          what: `move the manifest back to ${manifest(pod)}`,
+          command: asRoot(['mv', parked(pod), manifest(pod)]),
+        })),
+      ),
     },
     {
       title: 'remove the staged snapshot from every member',
