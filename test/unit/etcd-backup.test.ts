@@ -1,12 +1,16 @@
 // The pure parts of etcd backup and restore: sealing, names and retention, member settings, the restore plan.
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { main } from '../../actions/lib/cli/main.ts';
 import { openSnapshot, sealSnapshot } from '../../actions/lib/etcd/crypto.ts';
 import { parseEtcdEnv } from '../../actions/lib/etcd/members.ts';
 import { renderRestorePlan, restorePlan } from '../../actions/lib/etcd/restore-plan.ts';
 import { age, retention, snapshotId, validSnapshotId } from '../../actions/lib/etcd/snapshots.ts';
+import { runnerStore } from '../../actions/lib/etcd/store.ts';
 import { TerminalReporter } from '../../actions/lib/report/reporter.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 const KEY = 'a-long-enough-backup-key';
 
@@ -154,5 +158,23 @@ describe('bcmkube etcd on the command line', () => {
     const id = await cli('restore', '--spec', 'clusters/lab.yaml', '--snapshot', 'latest', '--confirm', 'dgx-lab');
     assert.equal(id.code, 2);
     assert.match(id.out, /--snapshot: 'latest' is not a snapshot of cluster 'dgx-lab'/);
+  });
+});
+
+describe('a snapshot store on the runner', () => {
+  it('writes 0600 files in a 0700 folder it creates, lists, reads and removes them', async () => {
+    const path = join(tempDir('etcd-store-'), 'deep/backups');
+    const store = runnerStore(path);
+    assert.deepEqual(await store.list(), []);
+    await store.put('prod-20261207T230509Z.db.enc', Buffer.from('sealed'));
+    assert.equal(statSync(path).mode & 0o777, 0o700);
+    assert.equal(statSync(join(path, 'prod-20261207T230509Z.db.enc')).mode & 0o777, 0o600);
+    assert.deepEqual(await store.list(), ['prod-20261207T230509Z.db.enc'], 'no temporary file left');
+    assert.equal((await store.get('prod-20261207T230509Z.db.enc')).toString(), 'sealed');
+    await store.remove('prod-20261207T230509Z.db.enc');
+    await assert.rejects(
+      store.get('prod-20261207T230509Z.db.enc'),
+      /no snapshot prod-20261207T230509Z\.db\.enc in the runner's .*backups \(ENOENT\)/,
+    );
   });
 });

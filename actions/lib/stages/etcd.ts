@@ -68,28 +68,21 @@ export async function etcdStage(inputs: InputSource, reporter: Reporter): Promis
   const etcdNodes = members(inv.nodes);
   const cp = inv.nodes.filter((n) => n.roles.includes('control_plane'));
   const sshKey = serviceKey(ctx);
-  const ssh = pool(
-    ctx.spec,
-    { username: ctx.spec.etcd_backup.target.user ?? ctx.spec.access.service_user.name, privateKey: sshKey },
-    requiredKnownHosts(ctx),
-    ctx.spec.access.host_key_policy === 'off' ? 'off' : 'strict',
-    ctx.spec.access.concurrency,
-  );
-  const nodeSsh = pool(
-    ctx.spec,
-    { username: ctx.spec.access.service_user.name, privateKey: sshKey },
-    requiredKnownHosts(ctx),
-    ctx.spec.access.host_key_policy === 'off' ? 'off' : 'strict',
-    ctx.spec.access.concurrency,
-  );
+  const hosts = requiredKnownHosts(ctx);
+  const policy = ctx.spec.access.host_key_policy === 'off' ? 'off' : 'strict';
+  const as = (username: string) => pool(ctx.spec, { username, privateKey: sshKey }, hosts, policy, ctx.spec.access.concurrency);
+  const serviceUser = ctx.spec.access.service_user.name;
+  const nodeSsh = as(serviceUser);
+  const storeUser = ctx.spec.etcd_backup.target.user ?? serviceUser;
+  const storeSsh = storeUser === serviceUser ? nodeSsh : as(storeUser);
   const reach: Reach = { ssh: nodeSsh, targets: new Map(sshTargets([...etcdNodes, ...cp]).map((t) => [t.hostname, t])) };
   try {
-    const store = openStore(ctx, ssh);
+    const store = openStore(ctx, storeSsh);
     return operation === 'backup'
       ? await backup(ctx, reach, etcdNodes, store, key)
       : await restore(ctx, reach, etcdNodes, cp, store, key, inputs.get('snapshot').trim());
   } finally {
-    await Promise.all([ssh.close(), nodeSsh.close()]);
+    await Promise.all([...new Set([nodeSsh, storeSsh])].map((p) => p.close()));
   }
 }
 
@@ -166,30 +159,26 @@ async function backup(ctx: StageContext, reach: Reach, etcdNodes: InventoryNode[
   return { id, status, removed };
 }
 
-/** Every member's own settings; any member that cannot be reached or read stops the restore here. */
-async function memberFacts(reach: Reach, etcdNodes: InventoryNode[]): Promise<MemberFacts[]> {
+/** fn on every node at once; any node that fails stops the restore before anything is stopped or changed. */
+async function onEveryNode<T>(reach: Reach, nodes: InventoryNode[], needs: string, fn: (t: SshTarget) => Promise<T>): Promise<T[]> {
   const results = await reach.ssh.forEach(
-    etcdNodes.map((n) => reach.targets.get(n.hostname)!),
-    async (t) => parseEtcdEnv(t, await run(reach.ssh, t, asRoot(['cat', ETCD_ENV]), `reading ${ETCD_ENV}`)),
+    nodes.map((n) => reach.targets.get(n.hostname)!),
+    fn,
   );
-  const failed = [...results].filter(([, r]) => !r.ok).map(([h, r]) => `${h}: ${r.ok ? '' : r.error}`);
-  if (failed.length)
-    throw new StageError(
-      `a restore needs every etcd member; ${failed.length} cannot be read, so nothing was stopped or changed:\n  ${failed.join('\n  ')}`,
-    );
-  return etcdNodes.map((n) => (results.get(n.hostname) as { ok: true; value: MemberFacts }).value);
+  const failed = [...results].flatMap(([h, r]) => (r.ok ? [] : [`${h}: ${r.error}`]));
+  if (failed.length) throw new StageError(`a restore needs ${needs}; nothing was stopped or changed:\n  ${failed.join('\n  ')}`);
+  return nodes.map((n) => (results.get(n.hostname) as { ok: true; value: T }).value);
 }
 
-/** Every control-plane node answers and may sudo: its API server must stop before etcd does. */
-async function controlPlaneReachable(reach: Reach, cp: InventoryNode[]): Promise<void> {
-  const results = await reach.ssh.forEach(
-    cp.map((n) => reach.targets.get(n.hostname)!),
-    (t) => run(reach.ssh, t, asRoot(['true']), 'sudo'),
+/** Every member's own settings, read from its etcd.env. */
+const memberFacts = (reach: Reach, etcdNodes: InventoryNode[]): Promise<MemberFacts[]> =>
+  onEveryNode(reach, etcdNodes, 'every etcd member', async (t) =>
+    parseEtcdEnv(t, await run(reach.ssh, t, asRoot(['cat', ETCD_ENV]), `reading ${ETCD_ENV}`)),
   );
-  const down = [...results].filter(([, r]) => !r.ok).map(([h, r]) => `${h}: ${r.ok ? '' : r.error}`);
-  if (down.length)
-    throw new StageError(`a restore needs every control-plane node; nothing was stopped or changed:\n  ${down.join('\n  ')}`);
-}
+
+/** Every control-plane node answers and may sudo: its API server must stop before etcd does. */
+const controlPlaneReachable = (reach: Reach, cp: InventoryNode[]) =>
+  onEveryNode(reach, cp, 'every control-plane node', (t) => run(reach.ssh, t, asRoot(['true']), 'sudo'));
 
 async function restore(
   ctx: StageContext,
