@@ -316,10 +316,7 @@ describe('etcd backup and restore on the lab', { timeout: 900_000 }, () => {
     try {
       const r = await bcmkube('restore', '--snapshot', id, '--confirm', CLUSTER);
       assert.equal(r.code, 1);
-      assert.match(
-        r.out,
-        /a restore needs every etcd member; nothing was stopped or changed:\n\s+cpu-06: cannot connect/,
-      );
+      assert.match(r.out, /a restore needs every etcd member; nothing was stopped or changed:\n\s+cpu-06: cannot connect/);
     } finally {
       await nodeFault(dir, 'cpu-06', 'restore');
     }
