@@ -1,6 +1,7 @@
 // The pure parts of etcd backup and restore: sealing, names and retention, member settings, the restore plan.
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { main } from '../../actions/lib/cli/main.ts';
@@ -176,5 +177,24 @@ describe('a snapshot store on the runner', () => {
       store.get('prod-20261207T230509Z.db.enc'),
       /no snapshot prod-20261207T230509Z\.db\.enc in the runner's .*backups \(ENOENT\)/,
     );
+  });
+});
+
+describe('a restore stopped half-way runs again', () => {
+  it('setting the data dir aside twice keeps the first (original) copy and clears what the attempt left', () => {
+    const root = tempDir('etcd-aside-');
+    const dataDir = join(root, 'etcd');
+    const m = parseEtcdEnv({ hostname: 'cp-1', address: '10.0.0.1' }, env('etcd1', '10.0.0.1').replace('/var/lib/etcd', dataDir));
+    const phases = restorePlan({ snapshotId: 'prod-20261207T230509Z', members: [m], controlPlane: [], waitSeconds: 1 });
+    const aside = phases[3]!.steps[0]!.command.replace(/^sudo -n /, '');
+    const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+    mkdirSync(join(dataDir, 'member'), { recursive: true });
+    writeFileSync(join(dataDir, 'member/original'), '');
+    assert.equal(sh(aside).status, 0);
+    mkdirSync(join(dataDir, 'member'), { recursive: true }); // the attempt's restore, then a failure
+    writeFileSync(join(dataDir, 'member/attempt'), '');
+    assert.equal(sh(aside).status, 0);
+    assert.deepEqual(readdirSync(join(root, 'etcd.before-prod-20261207T230509Z/member')), ['original']);
+    assert.equal(existsSync(dataDir), false, 'ready for etcdutl snapshot restore, which wants no data dir');
   });
 });

@@ -56,6 +56,15 @@ export function setAside(dataDir: string, id: string): string {
   return `${dataDir}.before-${id}`;
 }
 
+/**
+ * `mv from to`, and nothing when it was done already (from gone, to there): a restore stopped half-way runs
+ * again from the start.
+ */
+function move(from: string, to: string): string {
+  const [f, d] = [shellCommand([from]), shellCommand([to])];
+  return `if [ -e ${f} ]; then mv ${f} ${d}; elif [ ! -e ${d} ]; then echo "neither ${f} nor ${d} exists" >&2; exit 1; fi`;
+}
+
 /** A shell loop: `check` until it succeeds (or, with `until: 'fails'`, until it fails), at most `seconds`. */
 function waitFor(check: string, seconds: number, until: 'succeeds' | 'fails' = 'succeeds'): string {
   const test = until === 'succeeds' ? check : `! ${check}`;
@@ -103,7 +112,7 @@ export function restorePlan(input: RestoreInput): RestorePhase[] {
         ...STATIC_PODS.map((pod) => ({
           node: cp.hostname,
           what: `move ${manifest(pod)} out of the manifests folder (the kubelet stops ${pod})`,
-          command: asRoot(['mv', manifest(pod), parked(pod)]),
+          command: asRoot(['sh', '-c', move(manifest(pod), parked(pod))]),
         })),
         sh(cp.hostname, `wait until https://${cp.address}:${cp.apiPort} no longer answers`, waitFor(readyz(cp), waitSeconds, 'fails')),
       ]),
@@ -120,7 +129,12 @@ export function restorePlan(input: RestoreInput): RestorePhase[] {
         {
           node: m.hostname,
           what: `keep the old data dir as ${setAside(m.dataDir, id)}`,
-          command: asRoot(['mv', m.dataDir, setAside(m.dataDir, id)]),
+          // set aside already (an earlier attempt): what is in the data dir now came from that attempt
+          command: asRoot([
+            'sh',
+            '-c',
+            `if [ -e ${shellCommand([setAside(m.dataDir, id)])} ]; then rm -rf ${shellCommand([m.dataDir])}; else mv ${shellCommand([m.dataDir, setAside(m.dataDir, id)])}; fi`,
+          ]),
         },
         {
           node: m.hostname,
@@ -171,7 +185,7 @@ export function restorePlan(input: RestoreInput): RestorePhase[] {
         {
           node: cp.hostname,
           what: `move the manifest back to ${manifest('kube-apiserver')}`,
-          command: asRoot(['mv', parked('kube-apiserver'), manifest('kube-apiserver')]),
+          command: asRoot(['sh', '-c', move(parked('kube-apiserver'), manifest('kube-apiserver'))]),
         },
         sh(cp.hostname, `wait until https://${cp.address}:${cp.apiPort}/readyz answers ok`, waitFor(readyz(cp), waitSeconds)),
       ]),
@@ -183,7 +197,7 @@ export function restorePlan(input: RestoreInput): RestorePhase[] {
         (['kube-controller-manager', 'kube-scheduler'] as const).map((pod) => ({
           node: cp.hostname,
           what: `move the manifest back to ${manifest(pod)}`,
-          command: asRoot(['mv', parked(pod), manifest(pod)]),
+          command: asRoot(['sh', '-c', move(parked(pod), manifest(pod))]),
         })),
       ),
     },
