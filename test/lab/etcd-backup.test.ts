@@ -134,8 +134,8 @@ async function bcmkube(...argv: string[]): Promise<{ code: number; out: string }
  * kubelet running kube-apiserver from its static pod manifest. Stand-ins over lab-kube, in the nodes only.
  */
 const SYSTEMCTL = `#!/bin/sh
-case "$1 $2" in "stop etcd") exec lab-kube stop etcd ;; "start etcd") exec lab-kube start etcd ;; esac
-echo "lab systemctl: only stop|start etcd" >&2; exit 1
+case "$1 $2" in "stop etcd") exec lab-kube stop etcd ;; "start etcd") exec lab-kube start etcd ;; "cat etcd.service") exit 0 ;; esac
+echo "lab systemctl: only stop|start etcd, cat etcd.service" >&2; exit 1
 `;
 const KUBELET = `mkdir -p /etc/kubernetes/manifests
 for c in kube-apiserver kube-controller-manager kube-scheduler; do echo 'kind: Pod' > /etc/kubernetes/manifests/$c.yaml; done
@@ -323,5 +323,19 @@ describe('etcd backup and restore on the lab', { timeout: 900_000 }, () => {
     for (const n of etcdNodes.slice(0, 2))
       assert.ok((await configMapsOn(n)).includes('delta'), `${n.name} still has what was written after the backup`);
     assert.equal((await kubectl('-n', 'backup-test', 'get', 'configmap', 'delta')).code, 0);
+
+    // a control-plane node whose static pods are not where Kubespray puts them is refused up front too
+    await inNode('cpu-03', 'mv /etc/kubernetes/manifests/kube-scheduler.yaml /root/');
+    try {
+      const r = await bcmkube('restore', '--snapshot', id, '--confirm', CLUSTER);
+      assert.equal(r.code, 1);
+      assert.match(
+        r.out,
+        /a restore needs every control-plane node; nothing was stopped or changed:\n\s+cpu-03: checking the control plane's static pods .* failed \(exit 1\): no \/etc\/kubernetes\/manifests\/kube-scheduler\.yaml$/m,
+      );
+    } finally {
+      await inNode('cpu-03', 'mv /root/kube-scheduler.yaml /etc/kubernetes/manifests/');
+    }
+    assert.match((await inNode('cpu-05', 'lab-kube status')).out, /^etcd \d+$/m);
   });
 });

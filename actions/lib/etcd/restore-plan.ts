@@ -15,6 +15,18 @@ const manifest = (pod: StaticPod) => `/etc/kubernetes/manifests/${pod}.yaml`;
 /** Outside the manifests folder, so the kubelet stops the static pod; moved back to start it. */
 const parked = (pod: StaticPod) => `/etc/kubernetes/${pod}.yaml.bcmkube-restore`;
 
+/**
+ * Fails on a control-plane node without the static pods a restore stops and starts (present, or set aside by an
+ * earlier attempt), naming each one missing.
+ */
+export function staticPodsPresent(): string {
+  const checks = STATIC_PODS.map(
+    (pod) =>
+      `{ [ -e ${shellCommand([manifest(pod)])} ] || [ -e ${shellCommand([parked(pod)])} ] || { echo "no ${manifest(pod)}" >&2; ok=1; }; }`,
+  );
+  return `ok=0; ${checks.join('; ')}; exit $ok`;
+}
+
 export interface RestoreStep {
   node: string;
   what: string;

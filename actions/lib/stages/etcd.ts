@@ -9,7 +9,7 @@ import type { SshPool, SshTarget } from '../ssh/pool.ts';
 import { validHostname } from '../ssh/quote.ts';
 import { openSnapshot, sealSnapshot } from '../etcd/crypto.ts';
 import { asRoot, etcdctl, etcdutl, ETCD_ENV, parseEtcdEnv, parseSnapshotStatus, type EtcdNode, type MemberFacts } from '../etcd/members.ts';
-import { renderRestorePlan, restorePlan, stagedSnapshot, type RestorePhase } from '../etcd/restore-plan.ts';
+import { renderRestorePlan, restorePlan, stagedSnapshot, staticPodsPresent, type RestorePhase } from '../etcd/restore-plan.ts';
 import { age, clusterSnapshots, retention, snapshotId, snapshotTime, SNAPSHOT_SUFFIX, validSnapshotId } from '../etcd/snapshots.ts';
 import { runnerStore, sshStore, type SnapshotStore } from '../etcd/store.ts';
 import { StageError, UsageError } from '../util/errors.ts';
@@ -165,20 +165,34 @@ async function onEveryNode<T>(reach: Reach, nodes: InventoryNode[], needs: strin
     nodes.map((n) => reach.targets.get(n.hostname)!),
     fn,
   );
-  const failed = [...results].flatMap(([h, r]) => (r.ok ? [] : [`${h}: ${r.error}`]));
+  const failed = [...results].flatMap(([h, r]) => (r.ok ? [] : [r.error.startsWith(`${h}: `) ? r.error : `${h}: ${r.error}`]));
   if (failed.length) throw new StageError(`a restore needs ${needs}; nothing was stopped or changed:\n  ${failed.join('\n  ')}`);
   return nodes.map((n) => (results.get(n.hostname) as { ok: true; value: T }).value);
 }
 
 /** Every member's own settings, read from its etcd.env. */
 const memberFacts = (reach: Reach, etcdNodes: InventoryNode[]): Promise<MemberFacts[]> =>
-  onEveryNode(reach, etcdNodes, 'every etcd member', async (t) =>
-    parseEtcdEnv(t, await run(reach.ssh, t, asRoot(['cat', ETCD_ENV]), `reading ${ETCD_ENV}`)),
-  );
+  onEveryNode(reach, etcdNodes, 'every etcd member', async (t) => {
+    const facts = parseEtcdEnv(t, await run(reach.ssh, t, asRoot(['cat', ETCD_ENV]), `reading ${ETCD_ENV}`));
+    await run(
+      reach.ssh,
+      t,
+      asRoot(['systemctl', 'cat', 'etcd.service']),
+      "finding the etcd systemd unit (Kubespray's etcd_deployment_type host; kubeadm- or docker-run etcd is not supported)",
+    );
+    return facts;
+  });
 
-/** Every control-plane node answers and may sudo: its API server must stop before etcd does. */
+/** Every control-plane node answers, may sudo and runs the control plane as static pods: they stop before etcd does. */
 const controlPlaneReachable = (reach: Reach, cp: InventoryNode[]) =>
-  onEveryNode(reach, cp, 'every control-plane node', (t) => run(reach.ssh, t, asRoot(['true']), 'sudo'));
+  onEveryNode(reach, cp, 'every control-plane node', (t) =>
+    run(
+      reach.ssh,
+      t,
+      asRoot(['sh', '-c', staticPodsPresent()]),
+      "checking the control plane's static pods (Kubespray's kubeadm manifests)",
+    ),
+  );
 
 async function restore(
   ctx: StageContext,
