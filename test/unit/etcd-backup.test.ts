@@ -153,6 +153,9 @@ describe('bcmkube etcd on the command line', () => {
     assert.equal(wrong.code, 2);
   });
   it('takes the operation as the word after etcd and names the ones there are', async () => {
+    const help = await cli('--help');
+    assert.equal(help.code, 0);
+    assert.match(help.out, /^usage: bcmkube etcd backup\|restore --spec/);
     const r = await cli('defrag', '--spec', 'clusters/lab.yaml');
     assert.equal(r.code, 2);
     assert.match(r.out, /operation: 'defrag' is not one of backup \| restore/);

@@ -50,7 +50,7 @@ function usage(): string {
 
 function stageHelp(def: StageDef): string {
   const lines = [
-    `usage: bcmkube ${def.command} --spec clusters/<name>.yaml [options]`,
+    `usage: bcmkube ${def.command}${def.command === 'etcd' ? ' backup|restore' : ''} --spec clusters/<name>.yaml [options]`,
     '',
     def.description,
     '',
