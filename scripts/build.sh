@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 node24() { bash scripts/node24.sh "$@"; }
 rm -rf build
 node24 node_modules/typescript/bin/tsc -p tsconfig.build.json
-entries=(discover-nodes prepare-nodes kubespray helm-platform runai report cli)
+entries=(discover-nodes prepare-nodes kubespray helm-platform runai etcd report cli)
 for name in "${entries[@]}"; do
   if [ "$name" = cli ]; then src=build/actions/lib/cli/main.js; else src=build/actions/$name/main.js; fi
   rm -rf "dist/$name"

@@ -29,6 +29,7 @@ const COMMANDS: Record<string, string> = {
   deploy: 'run every stage in order, passing the inventory between them as files',
   plan: 'run every stage in plan mode: report what would change, change nothing',
   validate: 'check a cluster spec and list every problem',
+  etcd: 'etcd backup | restore --snapshot ID --confirm <cluster> (--plan lists the steps per node)',
   keygen: "create the service user's SSH keypair (ed25519, or --type rsa)",
   lab: 'the local lab: up | down | status | fault <node> <drop|reject|hang|reboot|poweroff|restore> (from a checkout)',
 };
@@ -49,7 +50,7 @@ function usage(): string {
 
 function stageHelp(def: StageDef): string {
   const lines = [
-    `usage: bcmkube ${def.command} --spec clusters/<name>.yaml [options]`,
+    `usage: bcmkube ${def.command}${def.command === 'etcd' ? ' backup|restore' : ''} --spec clusters/<name>.yaml [options]`,
     '',
     def.description,
     '',
@@ -228,6 +229,12 @@ function parseChainFlags(argv: string[], stages: StageDef[]): Record<string, str
   return parseStageFlags(union, argv);
 }
 
+/** `bcmkube etcd backup …` ⇔ input operation=backup. */
+function etcdOperationFlag(argv: string[]): string[] {
+  const [word, ...rest] = argv;
+  return word && !word.startsWith('-') ? ['--operation', word, ...rest] : argv;
+}
+
 export async function main(argv: string[], reporter: Reporter = new TerminalReporter()): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -241,7 +248,7 @@ export async function main(argv: string[], reporter: Reporter = new TerminalRepo
     if (command === 'deploy' || command === 'plan') return await chainCommand(command, rest, reporter);
     const def = stageByCommand(command);
     if (!def) throw new UsageError(`unknown command '${command}'\n${usage()}`);
-    const flags = parseStageFlags(def, rest);
+    const flags = parseStageFlags(def, def.command === 'etcd' ? etcdOperationFlag(rest) : rest);
     if (flags.help === 'true') {
       reporter.info(stageHelp(def));
       return 0;

@@ -151,6 +151,12 @@ export interface MirrorsSpec {
   sha256: Record<string, string>;
 }
 
+export interface EtcdBackupSpec {
+  /** No host: the path is on the runner. */
+  target: { host?: string; user?: string; port: number; path: string };
+  keep: number;
+}
+
 export interface ClusterSpec {
   name: string;
   bcm: BcmSpec;
@@ -161,6 +167,7 @@ export interface ClusterSpec {
   platform: PlatformSpec;
   runai: RunaiSpec;
   mirrors: MirrorsSpec;
+  etcd_backup: EtcdBackupSpec;
 }
 
 export interface SpecProblem {

@@ -134,6 +134,44 @@ export class SshPool {
 
   /** Runs a command line (already quoted) on a node, with the command timeout. */
   async exec(target: SshTarget, command: string, stdin?: string): Promise<ExecResult> {
+    return this.guarded(target, command, async (ssh, onChannel) => {
+      const r = await ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel });
+      return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+    });
+  }
+
+  /**
+   * Like exec, for bytes: stdout comes back as a Buffer and stdin goes in as one (a file read off or written to a
+   * node), never through a string, so a file of any size that fits in memory passes unchanged.
+   */
+  async execBinary(target: SshTarget, command: string, stdin?: Buffer): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+    return this.guarded(
+      target,
+      command,
+      (ssh, onChannel) =>
+        new Promise((resolve, reject) => {
+          ssh.connection!.exec(command, (err, channel) => {
+            if (err) return reject(err);
+            onChannel(channel);
+            const out: Buffer[] = [];
+            const errs: Buffer[] = [];
+            let code: number | null = null;
+            channel.on('data', (chunk: Buffer) => out.push(chunk));
+            channel.stderr.on('data', (chunk: Buffer) => errs.push(chunk));
+            channel.on('exit', (c: number | null) => (code = c ?? null));
+            channel.on('close', () => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(errs).toString('utf8') }));
+            channel.end(stdin);
+          });
+        }),
+    );
+  }
+
+  /** One command on the node's connection: the command timeout, and a lost connection named as such. */
+  private async guarded<R extends { code: number | null }>(
+    target: SshTarget,
+    command: string,
+    start: (ssh: NodeSSH, onChannel: (ch: { close(): void }) => void) => Promise<R>,
+  ): Promise<R> {
     const ssh = await this.session(target);
     const lostBefore = this.connectionLost(ssh, target);
     if (lostBefore) throw lostBefore;
@@ -146,14 +184,11 @@ export class SshPool {
       }, this.opts.commandTimeoutMs);
     });
     try {
-      const r = await Promise.race([
-        ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel: (ch) => (channel = ch) }),
-        timeout,
-      ]);
+      const r = await Promise.race([start(ssh, (ch) => (channel = ch)), timeout]);
       // a channel cut by a lost connection closes without an exit status
       const lost = r.code === null ? this.connectionLost(ssh, target) : undefined;
       if (lost) throw lost;
-      return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+      return r;
     } catch (err) {
       throw this.connectionLost(ssh, target) ?? err;
     } finally {

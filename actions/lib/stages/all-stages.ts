@@ -1,6 +1,7 @@
 // Every built stage, for the CLI, which runs any of them and chains them all.
 import type { StageDef } from './catalog.ts';
 import { discoverStage } from './discover.ts';
+import { etcdStage } from './etcd.ts';
 import { kubesprayStage } from './kubespray.ts';
 import { platformStage } from './platform.ts';
 import { prepareStage } from './prepare.ts';
@@ -13,6 +14,7 @@ const BUILT: Record<string, StageRunner> = {
   kubespray: kubesprayStage,
   runai: runaiStage,
   'helm-platform': platformStage,
+  etcd: etcdStage,
 };
 
 export function builtStageRunner(def: StageDef): StageRunner {

@@ -257,6 +257,37 @@ export const STAGES: StageDef[] = [
       changesOutput,
     ],
   },
+  {
+    action: 'etcd',
+    command: 'etcd',
+    title: 'bcmkube etcd',
+    description:
+      "Backs up etcd (operation backup): a snapshot from one healthy member over SSH, checked with etcdutl, sealed with AES-256-GCM on the runner and stored at etcd_backup.target, keeping etcd_backup.keep. Restores it (operation restore, --confirm <cluster>): every API server and member stopped, each member's data dir restored with its own name and peer URL, started together, quorum and a ready API awaited. Plan mode lists the steps per node.",
+    inputs: [
+      specInput,
+      planInput,
+      outDirInput,
+      inventoryInput,
+      { name: 'operation', description: 'backup | restore (the CLI takes it as the word after etcd).', default: 'backup' },
+      { name: 'snapshot', description: 'restore: the snapshot id (<cluster>-YYYYMMDDTHHMMSSZ, as backup names it).' },
+      { name: 'confirm', description: 'restore: the cluster name, required to change anything.' },
+      {
+        name: 'etcd-backup-key',
+        description:
+          'Key that seals and opens the snapshots (at least 16 characters; AES-256-GCM, key derived with scrypt), from a secret. A snapshot holds every Kubernetes Secret: it is never an artifact, output or log line.',
+        secret: true,
+        workflowSecret: 'ETCD_BACKUP_KEY',
+      },
+      serviceKeyInput,
+      knownHostsInput,
+    ],
+    outputs: [
+      { name: 'snapshot-id', description: 'backup: the id of the snapshot stored (or, in plan mode, that would be).' },
+      { name: 'revision', description: 'backup: the etcd revision the snapshot holds.' },
+      { name: 'size', description: 'backup: the snapshot size in bytes (before sealing).' },
+      changesOutput,
+    ],
+  },
 ];
 
 export function stageByCommand(command: string): StageDef | undefined {
