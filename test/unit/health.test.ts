@@ -20,6 +20,13 @@ import {
   type HealthExpectations,
   type HealthFacts,
 } from '../../actions/lib/health/evaluate.ts';
+import {
+  etcdHealthCommand,
+  parseCertificateDates,
+  parseEtcdHealth,
+  parseKnativeServing,
+  parseKubeNodes,
+} from '../../actions/lib/health/gather.ts';
 import { healthMarker, syncHealthIssue, type IssueAnswer, type IssuesApi } from '../../actions/lib/health/issue.ts';
 import type { Inventory, InventoryNode } from '../../actions/lib/inventory/types.ts';
 
@@ -316,5 +323,53 @@ describe('the cluster health issue', () => {
     const none = fakeApi([]);
     assert.deepEqual(await syncHealthIssue(none.api, 'lab', well, run), { action: 'none' });
     assert.equal(none.calls.length, 1);
+  });
+});
+
+describe('what the health check reads, parsed', () => {
+  it('kubectl get nodes: Ready with its reason when not, and allocatable nvidia.com/gpu', () => {
+    const json = JSON.stringify({
+      kind: 'List',
+      items: [
+        {
+          metadata: { name: 'dgx-05' },
+          status: {
+            allocatable: { cpu: '223', 'nvidia.com/gpu': '7' },
+            conditions: [
+              { type: 'MemoryPressure', status: 'False' },
+              { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'container runtime is down' },
+            ],
+          },
+        },
+        { metadata: { name: 'cpu-01' }, status: { allocatable: { cpu: '8' }, conditions: [{ type: 'Ready', status: 'True' }] } },
+      ],
+    });
+    assert.deepEqual(parseKubeNodes(json), [
+      { name: 'dgx-05', ready: false, reason: 'KubeletNotReady: container runtime is down', allocatableGpus: 7 },
+      { name: 'cpu-01', ready: true, allocatableGpus: 0 },
+    ]);
+  });
+
+  it('KnativeServing: absent, Ready, or not Ready with its message', () => {
+    assert.equal(parseKnativeServing(''), 'absent');
+    assert.deepEqual(parseKnativeServing(JSON.stringify({ status: { conditions: [{ type: 'Ready', status: 'True' }] } })), { ready: true });
+    assert.deepEqual(
+      parseKnativeServing(JSON.stringify({ status: { conditions: [{ type: 'Ready', status: 'False', message: 'Ingress not ready' }] } })),
+      { ready: false, message: 'Ingress not ready' },
+    );
+  });
+
+  it('etcdctl endpoint health -w json, and the command run on the member with its own admin certificate', () => {
+    assert.deepEqual(
+      parseEtcdHealth('cpu-02', '[{"endpoint":"https://127.0.0.1:2379","health":false,"took":"","error":"context deadline exceeded"}]'),
+      { name: 'cpu-02', endpoint: 'https://127.0.0.1:2379', healthy: false, error: 'context deadline exceeded' },
+    );
+    assert.match(etcdHealthCommand(inventory.nodes[1]!), /--cert=\/etc\/ssl\/etcd\/ssl\/admin-cpu-02\.pem/);
+  });
+
+  it('openssl end dates become ISO times per certificate', () => {
+    assert.deepEqual(parseCertificateDates('cpu-01', '/etc/kubernetes/ssl/apiserver.crt notAfter=Nov  1 09:30:00 2027 GMT\ngarbage\n'), [
+      { node: 'cpu-01', name: 'apiserver.crt', notAfter: '2027-11-01T09:30:00.000Z' },
+    ]);
   });
 });

@@ -236,7 +236,7 @@ describe('GPU observability', () => {
               alertname: 'DcgmExporterDown',
               exp_alerts: [
                 {
-                  exp_labels: { severity: 'warning', job: 'gpu-metrics', kubernetes_node: 'dgx-02' },
+                  exp_labels: { severity: 'warning', kubernetes_node: 'dgx-02' },
                   exp_annotations: alertText(lab, 'DcgmExporterDown', 'dgx-02'),
                 },
               ],
@@ -258,16 +258,24 @@ describe('GPU observability', () => {
             gauge('DCGM_FI_DEV_POWER_USAGE', 'dgx-01', 1, '650x10'),
           ],
           alert_rule_test: [
-            { eval_time: '5m', alertname: 'GpuFellOffTheBus', exp_alerts: [gpuAlert('dgx-01', 3, 'critical')] },
-            { eval_time: '5m', alertname: 'GpuCriticalXid', exp_alerts: [gpuAlert('dgx-01', 4, 'critical')] },
+            { eval_time: '5m', alertname: 'GpuFellOffTheBus', exp_alerts: [gpuAlert('GpuFellOffTheBus', 'dgx-01', 3, 'critical', '79')] },
+            { eval_time: '5m', alertname: 'GpuCriticalXid', exp_alerts: [gpuAlert('GpuCriticalXid', 'dgx-01', 4, 'critical', '94')] },
             {
               eval_time: '5m',
               alertname: 'GpuDoubleBitEccErrors',
-              exp_alerts: [{ exp_labels: { severity: 'critical', job: 'gpu-metrics', kubernetes_node: 'dgx-01', gpu: '1' } }],
+              exp_alerts: [gpuAlert('GpuDoubleBitEccErrors', 'dgx-01', 1, 'critical', '1', { job: 'gpu-metrics' })],
             },
-            { eval_time: '5m', alertname: 'GpuRowRemapFailure', exp_alerts: [gpuAlert('dgx-01', 6, 'critical')] },
-            { eval_time: '7m', alertname: 'GpuTemperatureHigh', exp_alerts: [gpuAlert('dgx-01', 7, 'warning')] },
-            { eval_time: '7m', alertname: 'GpuPowerOverLimit', exp_alerts: [gpuAlert('dgx-01', 0, 'warning')] },
+            {
+              eval_time: '5m',
+              alertname: 'GpuRowRemapFailure',
+              exp_alerts: [gpuAlert('GpuRowRemapFailure', 'dgx-01', 6, 'critical', '1')],
+            },
+            {
+              eval_time: '7m',
+              alertname: 'GpuTemperatureHigh',
+              exp_alerts: [gpuAlert('GpuTemperatureHigh', 'dgx-01', 7, 'warning', '90')],
+            },
+            { eval_time: '7m', alertname: 'GpuPowerOverLimit', exp_alerts: [gpuAlert('GpuPowerOverLimit', 'dgx-01', 0, 'warning', '720')] },
           ],
         },
       ],
@@ -309,8 +317,15 @@ describe('GPU observability', () => {
   });
 });
 
-function gpuAlert(n: string, g: number, severity: string) {
-  return { exp_labels: { severity, kubernetes_node: n, gpu: String(g) } };
+/** An expected alert on one GPU: its labels and its annotations rendered for that GPU and value. */
+function gpuAlert(alert: string, n: string, g: number, severity: string, value: string, extraLabels: Record<string, string> = {}) {
+  const r = gpuAlertRules(lab).find((x) => x.alert === alert)!;
+  const render = (v: string) =>
+    v.replaceAll('{{ $value }}', value).replaceAll('{{ $labels.kubernetes_node }}', n).replaceAll('{{ $labels.gpu }}', String(g));
+  return {
+    exp_labels: { severity, kubernetes_node: n, gpu: String(g), ...extraLabels },
+    exp_annotations: Object.fromEntries(Object.entries(r.annotations).map(([k, v]) => [k, render(v)])),
+  };
 }
 
 /** The summary and description a node's rule renders, with $value filled in. */

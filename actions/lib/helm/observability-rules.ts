@@ -155,7 +155,7 @@ export function gpuAlertRules(inv: Inventory, limits: GpuLimits = GPU_LIMITS): A
         alert: 'DcgmExporterDown',
         expr: `absent(up{job="gpu-metrics", kubernetes_node=${node}} == 1)`,
         for: '5m',
-        labels: { severity: 'warning' },
+        labels: { severity: 'warning', kubernetes_node: n.node },
         annotations: {
           summary: `no GPU metrics from ${n.node}`,
           description: `The DCGM exporter on GPU node ${n.node} has not been scraped for 5 minutes: none of its GPU alerts can fire.`,

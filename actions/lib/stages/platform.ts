@@ -124,7 +124,7 @@ function graph(steps: StepReport[]): string {
   );
 }
 
-function readValuesFile(dir: string): (file: string) => Values {
+export function readValuesFile(dir: string): (file: string) => Values {
   return (file) => {
     const doc = yaml.load(readFileSync(join(dir, file), 'utf8'), { filename: file, maxAliases: 0 });
     if (doc === null || doc === undefined) return {};
