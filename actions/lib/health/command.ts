@@ -2,7 +2,7 @@
 // as JSON beside them (--json FILE, default <out>/health.json) and the job summary's table, and exits with a
 // code that says how it went (HEALTH_EXIT). `bcmkube health-issue --report FILE` then opens, updates or closes
 // the cluster's GitHub issue from that JSON (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL; issues: write).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BcmClient } from '../bcm/client.ts';
@@ -118,7 +118,10 @@ export async function healthCheck(
     const jsonPath = inputs.get('json').trim() || join(ctx.outDir, 'health.json');
     mkdirSync(dirname(jsonPath), { recursive: true });
     writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
-    reporter.summary([heading(`health of cluster ${spec.name}`), healthTable(checks), `Checks as JSON: ${jsonPath}.`].join('\n\n'));
+    const summary = [heading(`health of cluster ${spec.name}`), healthTable(checks), `Checks as JSON: ${jsonPath}.`].join('\n\n');
+    reporter.summary(summary);
+    // on a runner the CLI writes the job summary itself (the actions' reporter does this for the stages)
+    if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, `${summary}\n`);
     return report;
   } finally {
     await ssh.close();
