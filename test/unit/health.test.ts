@@ -29,6 +29,7 @@ import {
 } from '../../actions/lib/health/gather.ts';
 import { healthMarker, syncHealthIssue, type IssueAnswer, type IssuesApi } from '../../actions/lib/health/issue.ts';
 import type { Inventory, InventoryNode } from '../../actions/lib/inventory/types.ts';
+import { gpuNodeFacts } from '../gpu-facts.ts';
 
 const manifest = loadPlatformManifest('helm/platform.yaml');
 const readValues = (f: string) => (yaml.load(readFileSync(join('helm', f), 'utf8')) ?? {}) as Values;
@@ -44,23 +45,7 @@ function node(hostname: string, roles: InventoryNode['roles'], gpus = 0): Invent
     address: '',
     network: '',
     addresses: [],
-    facts: {
-      os: { id: 'ubuntu', versionId: '22.04', prettyName: 'DGX OS' },
-      kernel: '5.15',
-      gpus: Array.from({ length: gpus }, (_, i) => ({
-        index: i,
-        name: 'NVIDIA H100 80GB HBM3',
-        uuid: `GPU-${i}`,
-        busId: '',
-        memoryMiB: 81559,
-        migMode: 'Disabled',
-        computeCap: '9.0',
-      })),
-      freeGb: {},
-      containerd: { present: true, running: true },
-      homeOnNfs: false,
-      clockOffsetSeconds: 0,
-    },
+    facts: gpuNodeFacts(gpus),
     history: [],
   };
 }

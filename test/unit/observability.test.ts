@@ -13,7 +13,8 @@ import { dashboardLabel, dcgmMetrics, observabilityManifests } from '../../actio
 import { dashboardQueries, gpuDashboards } from '../../actions/lib/helm/observability-dashboards.ts';
 import { gpuAlertRules } from '../../actions/lib/helm/observability-rules.ts';
 import { mergeValues, selectPlatform, type Values } from '../../actions/lib/helm/selection.ts';
-import type { GpuFact, Inventory, InventoryNode } from '../../actions/lib/inventory/types.ts';
+import type { Inventory, InventoryNode } from '../../actions/lib/inventory/types.ts';
+import { gpuNodeFacts } from '../gpu-facts.ts';
 import { tempDir } from '../temp-dirs.ts';
 
 const manifest = loadPlatformManifest('helm/platform.yaml');
@@ -28,16 +29,6 @@ const select = (extra = '') =>
     readValues,
   );
 
-const gpu = (index: number, name = 'NVIDIA H100 80GB HBM3'): GpuFact => ({
-  index,
-  name,
-  uuid: `GPU-${index}`,
-  busId: `0000:${index}:00.0`,
-  memoryMiB: 81559,
-  migMode: 'Disabled',
-  computeCap: '9.0',
-});
-
 function node(hostname: string, gpus: number, roles: InventoryNode['roles'] = ['worker', 'gpu_worker']): InventoryNode {
   return {
     hostname,
@@ -48,19 +39,7 @@ function node(hostname: string, gpus: number, roles: InventoryNode['roles'] = ['
     address: '127.0.1.5',
     network: 'dgxnet',
     addresses: [],
-    ...(gpus >= 0
-      ? {
-          facts: {
-            os: { id: 'ubuntu', versionId: '22.04', prettyName: 'DGX OS' },
-            kernel: '5.15',
-            gpus: Array.from({ length: gpus }, (_, i) => gpu(i)),
-            freeGb: {},
-            containerd: { present: false, running: false },
-            homeOnNfs: false,
-            clockOffsetSeconds: 0,
-          },
-        }
-      : {}),
+    ...(gpus >= 0 ? { facts: gpuNodeFacts(gpus) } : {}),
     history: [],
   };
 }

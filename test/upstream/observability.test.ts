@@ -14,6 +14,8 @@ import { dcgmMetrics, observabilityManifests } from '../../actions/lib/helm/obse
 import { parseRendered } from '../../actions/lib/helm/rendered.ts';
 import { selectPlatform, type Values } from '../../actions/lib/helm/selection.ts';
 import type { Inventory } from '../../actions/lib/inventory/types.ts';
+import { gpuNodeFacts } from '../gpu-facts.ts';
+import { closed, goRegExp, translated } from './crd.ts';
 import { readUpstream } from './upstream.ts';
 
 const manifest = loadPlatformManifest('helm/platform.yaml');
@@ -23,25 +25,7 @@ const render = parseRendered(
   readUpstream('charts', 'kube-prometheus-stack', 'render-defaults.yaml'),
   'kube-prometheus-stack/render-defaults.yaml',
 );
-const isMap = (v: unknown): v is Values => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
 
-const gpuFacts = (n: number) => ({
-  os: { id: 'ubuntu', versionId: '22.04', prettyName: 'DGX OS' },
-  kernel: '5.15',
-  gpus: Array.from({ length: n }, (_, i) => ({
-    index: i,
-    name: 'NVIDIA H100 80GB HBM3',
-    uuid: `GPU-${i}`,
-    busId: '',
-    memoryMiB: 81559,
-    migMode: 'Disabled',
-    computeCap: '9.0',
-  })),
-  freeGb: {},
-  containerd: { present: false, running: false },
-  homeOnNfs: false,
-  clockOffsetSeconds: 0,
-});
 const inv: Inventory = {
   schemaVersion: 1,
   cluster: 'lab',
@@ -56,43 +40,11 @@ const inv: Inventory = {
     address: '',
     network: '',
     addresses: [],
-    facts: gpuFacts(8),
+    facts: gpuNodeFacts(8),
     history: [],
   })),
   history: [],
 };
-
-/** The API server's pruning as validation: an object with declared properties accepts no other field. */
-function closed(s: Values): Values {
-  if (isMap(s.properties) && s['x-kubernetes-preserve-unknown-fields'] !== true && s.additionalProperties === undefined)
-    s.additionalProperties = false;
-  for (const v of Object.values(s)) {
-    if (Array.isArray(v)) v.forEach((x) => isMap(x) && closed(x));
-    else if (isMap(v)) closed(v);
-  }
-  return s;
-}
-
-/**
- * The CRD's patterns are Go (RE2) regexes, which the API server evaluates. JavaScript reads most of them the
- * same; the one RE2-only construct the PrometheusRule schema uses is a leading case-insensitive flag `(?i)`
- * (after an optional ^), turned into the `i` flag here. Any other inline flag or group syntax JavaScript lacks
- * fails the test rather than being skipped.
- */
-const seen: string[] = [];
-function goRegExp(pattern: string, flags: string): RegExp {
-  let p = pattern;
-  let f = flags;
-  const inline = /^(\^?)\(\?i\)/.exec(p);
-  if (inline) {
-    p = inline[1] + p.slice(inline[0].length);
-    f += 'i';
-    seen.push(pattern);
-  }
-  if (/\(\?[a-zA-Z]/.test(p) || /\(\?P</.test(p)) throw new Error(`CRD pattern ${pattern}: an RE2 construct this test does not translate`);
-  return new RegExp(p, f);
-}
-goRegExp.code = 'new RegExp';
 
 describe('GPU observability against the real kube-prometheus-stack', () => {
   const obs = observabilityManifests(selection, inv);
@@ -108,7 +60,7 @@ describe('GPU observability against the real kube-prometheus-stack', () => {
     const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: goRegExp } });
     const validate = ajv.compile(closed(structuredClone(v.schema.openAPIV3Schema)) as AnySchema);
     assert.ok(validate(rule), JSON.stringify(validate.errors));
-    assert.ok(seen.length > 0, 'the schema has a (?i) pattern (translated, not ignored)');
+    assert.ok(translated.length > 0, 'the schema has a (?i) pattern (translated, not ignored)');
     const typo = structuredClone(rule);
     typo.spec.groups[0].rules[0].annotation = typo.spec.groups[0].rules[0].annotations;
     assert.equal(validate(typo), false, 'a misspelt field is refused');
