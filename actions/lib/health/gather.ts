@@ -85,7 +85,10 @@ export function parseCertificateDates(node: string, text: string): CertificateFa
 export const CERTIFICATE_DATES_COMMAND =
   'sudo -n sh -c \'for f in /etc/kubernetes/ssl/*.crt /etc/kubernetes/ssl/front-proxy-client.crt; do [ -f "$f" ] && echo "$f $(openssl x509 -enddate -noout -in "$f")"; done | sort -u\'';
 
-/** etcdctl on the member itself, with the admin certificate Kubespray gives each etcd node. */
+/**
+ * etcdctl on the member itself, with the admin certificate Kubespray gives each etcd node, at the member's own
+ * client URL (Kubespray also listens on 127.0.0.1; the address is what every member surely serves).
+ */
 export function etcdHealthCommand(node: InventoryNode): string {
   const ssl = '/etc/ssl/etcd/ssl';
   return shellCommand([
@@ -94,7 +97,7 @@ export function etcdHealthCommand(node: InventoryNode): string {
     'env',
     'ETCDCTL_API=3',
     'etcdctl',
-    '--endpoints=https://127.0.0.1:2379',
+    `--endpoints=https://${node.address}:2379`,
     `--cacert=${ssl}/ca.pem`,
     `--cert=${ssl}/admin-${node.hostname}.pem`,
     `--key=${ssl}/admin-${node.hostname}-key.pem`,
@@ -152,7 +155,10 @@ export async function gatherNodes(ssh: SshPool, inv: Inventory) {
     Promise.all(
       etcdNodes.map(async (n): Promise<EtcdMemberFact> => {
         try {
-          return parseEtcdHealth(n.hostname, await run(n, etcdHealthCommand(n)));
+          // etcdctl exits 1 for an unhealthy member and still prints its JSON verdict, with the error
+          const r = await ssh.exec(target(n), etcdHealthCommand(n));
+          if (r.stdout.trim().startsWith('[')) return parseEtcdHealth(n.hostname, r.stdout);
+          throw new Error(`exit ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''}`);
         } catch (err) {
           return { name: n.hostname, endpoint: `${n.address}:2379`, healthy: false, error: errorMessage(err).split('\n')[0]! };
         }
