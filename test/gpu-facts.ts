@@ -1,5 +1,5 @@
-// Node facts as prepare-nodes records them for a DGX node with `gpus` H100s (0: a CPU node), for tests.
-import type { NodeFacts } from '../actions/lib/inventory/types.ts';
+// Inventories for tests: node facts as prepare-nodes records them for a DGX node with `gpus` H100s (0: a CPU node).
+import type { Inventory, InventoryNode, NodeFacts } from '../actions/lib/inventory/types.ts';
 
 export function gpuNodeFacts(gpus: number, name = 'NVIDIA H100 80GB HBM3'): NodeFacts {
   return {
@@ -19,4 +19,25 @@ export function gpuNodeFacts(gpus: number, name = 'NVIDIA H100 80GB HBM3'): Node
     homeOnNfs: false,
     clockOffsetSeconds: 0,
   };
+}
+
+/** An inventory node as discover-nodes and prepare-nodes leave it, with `gpus` GPUs in its facts. */
+export function factsNode(hostname: string, roles: InventoryNode['roles'], gpus: number, address = ''): InventoryNode {
+  return {
+    hostname,
+    uuid: hostname,
+    mac: '',
+    status: 'UP',
+    roles,
+    address,
+    network: '',
+    addresses: [],
+    facts: gpuNodeFacts(gpus),
+    history: [],
+  };
+}
+
+/** The inventory of cluster 'lab' holding `nodes`. */
+export function labInventory(nodes: InventoryNode[]): Inventory {
+  return { schemaVersion: 1, cluster: 'lab', specHash: 'x', bcm: { endpoint: 'https://127.0.0.1:8081' }, nodes, history: [] };
 }

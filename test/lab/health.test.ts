@@ -1,10 +1,10 @@
 // The health check's gathering on the lab's real control plane (etcd, kube-apiserver, controller-manager,
 // scheduler built from upstream; KWOK kubelets): green on a healthy cluster, then a GPU gone from a node's
-// capacity, a node whose kubelet stopped, and a stopped etcd member each turn their check red with the cause
-// named, read through the real API server and over real SSH (etcdctl, openssl, date in the nodes).
+// capacity, a node whose kubelet stopped, a release upgraded by hand (real helm) and a stopped etcd member each
+// turn their check red with the cause named, read through the real API server and over real SSH (etcdctl, openssl, date in the nodes).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,10 +12,11 @@ import { promisify } from 'node:util';
 import { evaluateHealth, type CheckResult, type HealthFacts } from '../../actions/lib/health/evaluate.ts';
 import { gatherKube, gatherNodes } from '../../actions/lib/health/gather.ts';
 import type { KubeTools } from '../../actions/lib/helm/kube-tools.ts';
-import type { Inventory, InventoryNode } from '../../actions/lib/inventory/types.ts';
+import type { SelectedRelease } from '../../actions/lib/helm/selection.ts';
+import type { Inventory } from '../../actions/lib/inventory/types.ts';
 import { parseKnownHosts } from '../../actions/lib/ssh/known-hosts.ts';
 import { SshPool } from '../../actions/lib/ssh/pool.ts';
-import { gpuNodeFacts } from '../gpu-facts.ts';
+import { factsNode, labInventory } from '../gpu-facts.ts';
 import { kubeUp, type KubeCluster, type KubeTopology } from './kube/control-plane.ts';
 import { nodeAddress, startNodes, stopNodes, type LabNodeSpec } from './nodes.ts';
 
@@ -31,26 +32,10 @@ const node = (name: string) => {
   return { name, address: nodeAddress(SUBNET, s.index), gpus: s.gpus };
 };
 const topology: KubeTopology = { etcd: [node('cpu-03')], controlPlane: [node('cpu-03')], workers: [node('dgx-05')] };
-const invNode = (name: string, roles: InventoryNode['roles']): InventoryNode => ({
-  hostname: name,
-  uuid: name,
-  mac: '',
-  status: 'UP',
-  roles,
-  address: node(name).address,
-  network: 'lab',
-  addresses: [],
-  facts: gpuNodeFacts(node(name).gpus),
-  history: [],
-});
-const inventory: Inventory = {
-  schemaVersion: 1,
-  cluster: 'lab',
-  specHash: 'x',
-  bcm: { endpoint: 'https://127.0.0.1:8081' },
-  nodes: [invNode('cpu-03', ['control_plane', 'etcd']), invNode('dgx-05', ['worker', 'gpu_worker'])],
-  history: [],
-};
+const inventory: Inventory = labInventory([
+  factsNode('cpu-03', ['control_plane', 'etcd'], 0, node('cpu-03').address),
+  factsNode('dgx-05', ['worker', 'gpu_worker'], 8, node('dgx-05').address),
+]);
 let cluster: KubeCluster;
 let ssh: SshPool;
 let tools: KubeTools;
@@ -60,16 +45,30 @@ async function kubectl(...args: string[]): Promise<string> {
   return stdout;
 }
 
+/** What a GPU taken off the bus leaves: the node's nvidia.com/gpu capacity and allocatable at `count`. */
+async function setGpus(name: string, count: number): Promise<void> {
+  const gpus = { 'nvidia.com/gpu': String(count) };
+  await kubectl(
+    'patch',
+    'node',
+    name,
+    '--subresource=status',
+    '--type=merge',
+    '-p',
+    JSON.stringify({ status: { capacity: gpus, allocatable: gpus } }),
+  );
+}
+
 /** Every check this test can read on the lab (BCM, Helm releases and backups are not part of it). */
-async function check(): Promise<CheckResult[]> {
+async function check(releases: SelectedRelease[] = []): Promise<CheckResult[]> {
   const facts: HealthFacts = {
     now: new Date(),
     bcmNodes: inventory.nodes.map((n) => ({ hostname: n.hostname, status: 'UP' })),
-    ...(await gatherKube(tools, [], false)),
+    ...(await gatherKube(tools, releases, false)),
     ...(await gatherNodes(ssh, inventory)),
     etcdBackup: { lastAt: new Date().toISOString() },
   };
-  return evaluateHealth(facts, { inventory, releases: [] });
+  return evaluateHealth(facts, { inventory, releases });
 }
 const notOk = (r: CheckResult[]) => r.filter((c) => c.status !== 'ok').map((c) => `${c.check}: ${c.status}: ${c.detail}`);
 
@@ -144,25 +143,9 @@ describe('bcmkube health on the lab control plane', () => {
   });
 
   it('a GPU gone from the node’s capacity turns gpus-allocatable red, naming the node and the inventory count', async () => {
-    await kubectl(
-      'patch',
-      'node',
-      'dgx-05',
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      '{"status":{"capacity":{"nvidia.com/gpu":"7"},"allocatable":{"nvidia.com/gpu":"7"}}}',
-    );
+    await setGpus('dgx-05', 7);
     assert.deepEqual(notOk(await check()), ['gpus-allocatable: fail: dgx-05: 7 of 8 GPUs allocatable (inventory: 8)']);
-    await kubectl(
-      'patch',
-      'node',
-      'dgx-05',
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      '{"status":{"capacity":{"nvidia.com/gpu":"8"},"allocatable":{"nvidia.com/gpu":"8"}}}',
-    );
+    await setGpus('dgx-05', 8);
     assert.deepEqual(notOk(await check()), []);
   });
 
@@ -178,6 +161,45 @@ describe('bcmkube health on the lab control plane', () => {
     );
     await inNode('dgx-05', 'lab-kube start kwok');
     await eventually('dgx-05 Ready again', async () => (notOk(await check()).length === 0 ? true : undefined));
+  });
+
+  it('a release upgraded by hand (chart and values) turns helm-releases red, naming the version and the drifted key', async () => {
+    const chart = (version: string) => {
+      const at = join(dir, `chart-${version}`);
+      mkdirSync(join(at, 'templates'), { recursive: true });
+      writeFileSync(join(at, 'Chart.yaml'), `apiVersion: v2\nname: settings\nversion: ${version}\n`);
+      writeFileSync(
+        join(at, 'templates/cm.yaml'),
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {size: "{{ .Values.size }}"}\n',
+      );
+      return at;
+    };
+    const helm = (...args: string[]) => exec(cluster.helm, ['--kubeconfig', cluster.adminConf, ...args]);
+    const pinned: SelectedRelease = {
+      release: {
+        name: 'settings',
+        chart: 'settings',
+        repo: 'https://charts.invalid',
+        version: '0.1.0',
+        namespace: 'default',
+        namespaceLabels: {},
+        needs: [],
+        timeoutSeconds: 60,
+        values: 'values/settings.yaml',
+        enabled: true,
+      },
+      baseValues: { size: 1 },
+      overrides: {},
+      values: { size: 1 },
+      versionFrom: 'manifest',
+    };
+    await helm('upgrade', '--install', 'settings', chart('0.1.0'), '-n', 'default', '--set', 'size=1');
+    assert.deepEqual(notOk(await check([pinned])), []);
+    // what someone does by hand: a newer chart and a value of their own
+    await helm('upgrade', 'settings', chart('0.2.0'), '-n', 'default', '--reuse-values', '--set', 'size=3');
+    assert.deepEqual(notOk(await check([pinned])), [
+      'helm-releases: fail: settings: chart 0.2.0, pinned 0.1.0; settings: values drifted (size)',
+    ]);
   });
 
   it('a stopped etcd member: etcd-members red naming it, the API-server checks unknown; all green after it starts', async () => {

@@ -28,41 +28,19 @@ import {
   parseKubeNodes,
 } from '../../actions/lib/health/gather.ts';
 import { healthMarker, syncHealthIssue, type IssueAnswer, type IssuesApi } from '../../actions/lib/health/issue.ts';
-import type { Inventory, InventoryNode } from '../../actions/lib/inventory/types.ts';
-import { gpuNodeFacts } from '../gpu-facts.ts';
+import type { Inventory } from '../../actions/lib/inventory/types.ts';
+import { factsNode, labInventory } from '../gpu-facts.ts';
 
 const manifest = loadPlatformManifest('helm/platform.yaml');
 const readValues = (f: string) => (yaml.load(readFileSync(join('helm', f), 'utf8')) ?? {}) as Values;
 const selection = selectPlatform(manifest, loadSpecFile('clusters/example.yaml').spec, readValues);
 
-function node(hostname: string, roles: InventoryNode['roles'], gpus = 0): InventoryNode {
-  return {
-    hostname,
-    uuid: hostname,
-    mac: '',
-    status: 'UP',
-    roles,
-    address: '',
-    network: '',
-    addresses: [],
-    facts: gpuNodeFacts(gpus),
-    history: [],
-  };
-}
-
-const inventory: Inventory = {
-  schemaVersion: 1,
-  cluster: 'lab',
-  specHash: 'x',
-  bcm: { endpoint: 'https://127.0.0.1:8081' },
-  nodes: [
-    node('cpu-01', ['control_plane', 'etcd']),
-    node('cpu-02', ['control_plane', 'etcd']),
-    node('cpu-03', ['control_plane', 'etcd']),
-    node('dgx-05', ['worker', 'gpu_worker'], 8),
-  ],
-  history: [],
-};
+const inventory: Inventory = labInventory([
+  factsNode('cpu-01', ['control_plane', 'etcd'], 0),
+  factsNode('cpu-02', ['control_plane', 'etcd'], 0),
+  factsNode('cpu-03', ['control_plane', 'etcd'], 0),
+  factsNode('dgx-05', ['worker', 'gpu_worker'], 8),
+]);
 const expect: HealthExpectations = { inventory, releases: selection.releases };
 const NOW = new Date('2026-12-07T12:00:00Z');
 
