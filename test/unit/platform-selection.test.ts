@@ -28,18 +28,18 @@ function spec(extra = ''): ClusterSpec {
 const select = (extra = '') => selectPlatform(manifest, spec(extra), readValues);
 
 describe('platform selection', () => {
-  it('by default installs every release of the manifest in dependency order, plus the default StorageClass and KnativeServing', () => {
+  it('by default installs every release of the manifest in dependency order, plus the default StorageClass, KnativeServing and the GPU alerts and dashboards', () => {
     const sel = select();
     const names = sel.releases.map((r) => r.release.name);
     assert.equal(names.length, 8);
     for (const r of sel.releases) for (const n of r.release.needs) assert.ok(names.indexOf(n) < names.indexOf(r.release.name));
     assert.deepEqual(
       sel.extras.map((e) => `${e.name}<${e.needs.join(',')}`),
-      ['default-storageclass<local-path-provisioner', 'knative-serving<knative-operator'],
+      ['default-storageclass<local-path-provisioner', 'knative-serving<knative-operator', 'gpu-observability<kube-prometheus-stack'],
     );
     assert.equal(sel.knativeServingVersion, '1.16');
     assert.deepEqual(sel.off, []);
-    assert.equal(platformSteps(sel).length, 10);
+    assert.equal(platformSteps(sel).length, 11);
   });
 
   it('derives values from the spec: GPU driver, ingress HTTPS port = runai.ingress_port (443: host ports on every node)', () => {

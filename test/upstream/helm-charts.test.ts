@@ -14,6 +14,7 @@ import { knativeServingManifests } from '../../actions/lib/helm/knative.ts';
 import { loadPlatformManifest } from '../../actions/lib/helm/manifest.ts';
 import { parseRendered, type RenderedObject } from '../../actions/lib/helm/rendered.ts';
 import { mergeValues, selectPlatform, type Values } from '../../actions/lib/helm/selection.ts';
+import { closed } from './crd.ts';
 import { readUpstream, upstreamPath } from './upstream.ts';
 
 const manifest = loadPlatformManifest('helm/platform.yaml');
@@ -95,17 +96,6 @@ function crdSchema(chart: string, kind: string, version?: string): Values {
   const versions = (crd.body.spec as any).versions as Array<{ name: string; served: boolean; schema: { openAPIV3Schema: Values } }>;
   const v = versions.find((x) => (version ? x.name === version : x.served))!;
   return closed(structuredClone(v.schema.openAPIV3Schema));
-}
-
-/** The API server's pruning as validation: an object with declared properties accepts no other field. */
-function closed(s: Values): Values {
-  if (isMap(s.properties) && s['x-kubernetes-preserve-unknown-fields'] !== true && s.additionalProperties === undefined)
-    s.additionalProperties = false;
-  for (const v of Object.values(s)) {
-    if (Array.isArray(v)) v.forEach((x) => isMap(x) && closed(x));
-    else if (isMap(v)) closed(v);
-  }
-  return s;
 }
 
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });

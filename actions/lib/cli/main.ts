@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { describeProblems, loadSpecFile, SpecError } from '../config/load.ts';
 import { readInventory } from '../inventory/document.ts';
+import { HEALTH_DEF, healthCheck, healthIssueCommand } from '../health/command.ts';
 import { flagInputs, outDirInput, requiredInput, type InputSource } from '../report/inputs.ts';
 import { planHasNoChanges, renderPlanDocument, renderRunSummary, stageVerdict, SUMMARY_LIMIT } from '../report/plan.ts';
 import { TerminalReporter, type Reporter } from '../report/reporter.ts';
@@ -30,6 +31,8 @@ const COMMANDS: Record<string, string> = {
   plan: 'run every stage in plan mode: report what would change, change nothing',
   validate: 'check a cluster spec and list every problem',
   etcd: 'etcd backup | restore --snapshot ID --confirm <cluster> (--plan lists the steps per node)',
+  health: 'check a deployed cluster, read-only: one line per check, JSON beside it (exit 0 healthy, 1 unhealthy, 3 warnings, 4 unreadable)',
+  'health-issue': "open, update or close the cluster's GitHub health issue from health's JSON (--report FILE)",
   keygen: "create the service user's SSH keypair (ed25519, or --type rsa)",
   lab: 'the local lab: up | down | status | fault <node> <drop|reject|hang|reboot|poweroff|restore> (from a checkout)',
 };
@@ -246,6 +249,15 @@ export async function main(argv: string[], reporter: Reporter = new TerminalRepo
     if (command === 'keygen') return await runKeygen(rest, reporter);
     if (command === 'lab') return await labCommand(rest, reporter);
     if (command === 'deploy' || command === 'plan') return await chainCommand(command, rest, reporter);
+    if (command === 'health-issue') return await healthIssueCommand(rest, reporter);
+    if (command === 'health') {
+      const flags = parseStageFlags(HEALTH_DEF, rest);
+      if (flags.help === 'true') {
+        reporter.info(stageHelp(HEALTH_DEF));
+        return 0;
+      }
+      return (await healthCheck(flagInputs(flags) as InputSource, reporter)).exitCode;
+    }
     const def = stageByCommand(command);
     if (!def) throw new UsageError(`unknown command '${command}'\n${usage()}`);
     const flags = parseStageFlags(def, def.command === 'etcd' ? etcdOperationFlag(rest) : rest);

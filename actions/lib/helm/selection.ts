@@ -23,7 +23,7 @@ export interface SelectedRelease {
 
 /** Cluster changes outside Helm that belong in the graph: they need a release and are reported like one. */
 export interface ExtraStep extends DagStep {
-  kind: 'default-storageclass' | 'knative-serving';
+  kind: 'default-storageclass' | 'knative-serving' | 'gpu-observability';
   /** What it does, for the summary and the graph. */
   label: string;
 }
@@ -180,6 +180,13 @@ export function selectPlatform(manifest: PlatformManifest, spec: ClusterSpec, re
       needs: ['knative-operator'],
       kind: 'knative-serving',
       label: `KnativeServing ${knative}`,
+    });
+  if (enabled.has('kube-prometheus-stack'))
+    extras.push({
+      name: 'gpu-observability',
+      needs: ['kube-prometheus-stack'],
+      kind: 'gpu-observability',
+      label: 'GPU alert rules and Grafana dashboards',
     });
   const ordered = dependencyOrder<DagStep>([...releases.map((r) => r.release), ...extras]).map((s) => s.name);
   releases.sort((a, b) => ordered.indexOf(a.release.name) - ordered.indexOf(b.release.name));

@@ -33,7 +33,7 @@ function readPemOrFile(value: string, what: string): string {
   }
 }
 
-function bcmAuth(ctx: StageContext): BcmAuth {
+export function bcmAuth(ctx: StageContext): BcmAuth {
   const { spec, inputs, reporter } = ctx;
   if (spec.bcm.auth === 'login') {
     const username = inputs.get('bcm-username').trim() || spec.bcm.username || '';
@@ -55,7 +55,7 @@ function bcmAuth(ctx: StageContext): BcmAuth {
   return { mode: 'client-cert', cert: readPemOrFile(certIn, 'bcm-client-cert'), key: readPemOrFile(key, 'bcm-client-key') };
 }
 
-function caPem(ctx: StageContext): string | undefined {
+export function caPem(ctx: StageContext): string | undefined {
   const fromInput = ctx.inputs.get('bcm-ca-cert').trim();
   if (fromInput) return readPemOrFile(fromInput, ctx.inputs.label('bcm-ca-cert'));
   if (ctx.spec.bcm.ca_file) {

@@ -25,6 +25,7 @@ import {
 } from '../helm/cluster.ts';
 import { runDag, type StepResult } from '../helm/dag.ts';
 import { knativeServingManifests, waitForKnativeServing } from '../helm/knative.ts';
+import { observabilityManifests } from '../helm/observability.ts';
 import { openKubeTools, type KubeTools } from '../helm/kube-tools.ts';
 import { loadPlatformManifest, platformDir } from '../helm/manifest.ts';
 import { platformSteps, selectPlatform, type PlatformSelection, type SelectedRelease, type Values } from '../helm/selection.ts';
@@ -123,7 +124,7 @@ function graph(steps: StepReport[]): string {
   );
 }
 
-function readValuesFile(dir: string): (file: string) => Values {
+export function readValuesFile(dir: string): (file: string) => Values {
   return (file) => {
     const doc = yaml.load(readFileSync(join(dir, file), 'utf8'), { filename: file, maxAliases: 0 });
     if (doc === null || doc === undefined) return {};
@@ -243,7 +244,7 @@ async function planStage(
     ...sel.extras.map((e): StepReport => ({
       name: e.name,
       kind: 'step',
-      what: e.label,
+      what: e.kind === 'gpu-observability' ? observabilityManifests(sel, inv).label : e.label,
       namespace: '',
       needs: e.needs,
       change: 'apply',
@@ -357,6 +358,12 @@ export async function platformStage(inputs: InputSource, reporter: Reporter): Pr
         if (e.kind === 'default-storageclass') {
           const changed = await ensureDefaultStorageClass(t, 'local-path');
           return { ok: true, value: changed.length ? { outcome: 'applied', detail: changed.join(', ') } : { outcome: 'unchanged' } };
+        }
+        if (e.kind === 'gpu-observability') {
+          const obs = observabilityManifests(sel, inv);
+          for (const w of obs.warnings) reporter.warning(w, 'helm-platform');
+          const changed = await applyManifests(t, obs.manifests, 'GPU observability');
+          return { ok: true, value: { outcome: changed ? 'applied' : 'unchanged', detail: obs.label } };
         }
         const changed = await applyManifests(t, knativeServingManifests(sel.knativeServingVersion!), 'KnativeServing');
         await waitForKnativeServing(t, verify.timeout_seconds);
