@@ -9,7 +9,7 @@ import { openSnapshot, sealSnapshot } from '../../actions/lib/etcd/crypto.ts';
 import { parseEtcdEnv } from '../../actions/lib/etcd/members.ts';
 import { renderRestorePlan, restorePlan } from '../../actions/lib/etcd/restore-plan.ts';
 import { age, retention, snapshotId, validSnapshotId } from '../../actions/lib/etcd/snapshots.ts';
-import { runnerStore } from '../../actions/lib/etcd/store.ts';
+import { lastSnapshotAt, runnerStore } from '../../actions/lib/etcd/store.ts';
 import { TerminalReporter } from '../../actions/lib/report/reporter.ts';
 import { tempDir } from '../temp-dirs.ts';
 
@@ -180,6 +180,18 @@ describe('a snapshot store on the runner', () => {
       store.get('prod-20261207T230509Z.db.enc'),
       /no snapshot prod-20261207T230509Z\.db\.enc in the runner's .*backups \(ENOENT\)/,
     );
+  });
+});
+
+describe('the health check reads the last backup from the store', () => {
+  it("is this cluster's newest snapshot, never another cluster's or a stray file", async () => {
+    const path = tempDir('etcd-last-');
+    const store = runnerStore(path);
+    assert.equal(await lastSnapshotAt(store, 'prod'), undefined, 'no backup yet');
+    for (const f of ['prod-20261205T010000Z.db.enc', 'prod-20261207T230509Z.db.enc', 'prod-b-20261208T000000Z.db.enc', 'prod-notes.txt'])
+      await store.put(f, Buffer.from('sealed'));
+    assert.equal((await lastSnapshotAt(store, 'prod'))?.toISOString(), '2026-12-07T23:05:09.000Z');
+    assert.equal((await lastSnapshotAt(store, 'prod-b'))?.toISOString(), '2026-12-08T00:00:00.000Z');
   });
 });
 

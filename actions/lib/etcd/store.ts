@@ -2,8 +2,10 @@
 // Files are written under a temporary name and renamed, mode 0600; only sealed bytes ever reach a store.
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ClusterSpec } from '../config/types.ts';
 import type { SshPool, SshTarget } from '../ssh/pool.ts';
-import { shellCommand } from '../ssh/quote.ts';
+import { clusterSnapshots, snapshotTime } from './snapshots.ts';
+import { shellCommand, validHostname } from '../ssh/quote.ts';
 import { StageError } from '../util/errors.ts';
 
 export interface SnapshotStore {
@@ -13,6 +15,20 @@ export interface SnapshotStore {
   put(name: string, sealed: Buffer): Promise<void>;
   get(name: string): Promise<Buffer>;
   remove(name: string): Promise<void>;
+}
+
+/** The store the spec names (etcd_backup.target); `ssh` logs in as the target's user. */
+export function openSnapshotStore(spec: ClusterSpec, ssh: SshPool): SnapshotStore {
+  const t = spec.etcd_backup.target;
+  if (!t.host) return runnerStore(t.path);
+  validHostname(t.host, 'etcd_backup.target.host');
+  return sshStore(ssh, { hostname: t.host, address: t.host, port: t.port }, t.path);
+}
+
+/** When this cluster's newest snapshot in the store was taken; undefined when it has none. */
+export async function lastSnapshotAt(store: SnapshotStore, cluster: string): Promise<Date | undefined> {
+  const last = clusterSnapshots(cluster, await store.list()).at(-1);
+  return last === undefined ? undefined : snapshotTime(cluster, last);
 }
 
 export function runnerStore(path: string): SnapshotStore {

@@ -6,6 +6,8 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BcmClient } from '../bcm/client.ts';
+import type { ClusterSpec } from '../config/types.ts';
+import { lastSnapshotAt, openSnapshotStore } from '../etcd/store.ts';
 import { parseStatus } from '../bcm/model.ts';
 import { openKubeTools } from '../helm/kube-tools.ts';
 import { loadPlatformManifest, platformDir } from '../helm/manifest.ts';
@@ -13,6 +15,7 @@ import { selectPlatform } from '../helm/selection.ts';
 import { booleanInput, type InputSource } from '../report/inputs.ts';
 import { heading } from '../report/markdown.ts';
 import type { Reporter } from '../report/reporter.ts';
+import type { SshPool } from '../ssh/pool.ts';
 import { openClusterAccess, pool, requiredKnownHosts, serviceKey } from '../stages/access.ts';
 import { STAGES, type StageDef } from '../stages/catalog.ts';
 import { openStage, readStageInventory } from '../stages/context.ts';
@@ -21,7 +24,7 @@ import { readValuesFile } from '../stages/platform.ts';
 import { UsageError } from '../util/errors.ts';
 import { openWorkDir } from '../util/work-dir.ts';
 import { evaluateHealth, healthExitCode, healthLines, type CheckResult, type HealthFacts } from './evaluate.ts';
-import { gatherKube, gatherNodes, NO_BACKUP_SOURCE, readFact, type EtcdBackupSource } from './gather.ts';
+import { gatherKube, gatherNodes, readFact, type EtcdBackupSource } from './gather.ts';
 import { healthTable, restIssuesApi, syncHealthIssue } from './issue.ts';
 
 const stageInputs = (action: string, names: string[]) =>
@@ -52,6 +55,22 @@ export const HEALTH_DEF: StageDef = {
   outputs: [],
 };
 
+/** The newest snapshot in the store `bcmkube etcd backup` writes to (etcd_backup.target), read as its user. */
+function storeBackups(spec: ClusterSpec, serviceSsh: SshPool, login: (user: string) => SshPool): EtcdBackupSource {
+  return {
+    lastBackup: async () => {
+      const user = spec.etcd_backup.target.user;
+      const ssh = user && user !== spec.access.service_user.name ? login(user) : serviceSsh;
+      try {
+        const at = await lastSnapshotAt(openSnapshotStore(spec, ssh), spec.name);
+        return at ? { lastAt: at.toISOString() } : {};
+      } finally {
+        if (ssh !== serviceSsh) await ssh.close();
+      }
+    },
+  };
+}
+
 export interface HealthReport {
   cluster: string;
   at: string;
@@ -59,24 +78,22 @@ export interface HealthReport {
   checks: CheckResult[];
 }
 
-export async function healthCheck(
-  inputs: InputSource,
-  reporter: Reporter,
-  backups: EtcdBackupSource = NO_BACKUP_SOURCE,
-): Promise<HealthReport> {
+export async function healthCheck(inputs: InputSource, reporter: Reporter, backups?: EtcdBackupSource): Promise<HealthReport> {
   const ctx = openStage(inputs, reporter);
   const { spec } = ctx;
   const { inv } = readStageInventory(ctx);
   const helmDir = platformDir();
   const sel = selectPlatform(loadPlatformManifest(join(helmDir, 'platform.yaml')), spec, readValuesFile(helmDir));
   const work = openWorkDir('health');
-  const ssh = pool(
-    spec,
-    { username: spec.access.service_user.name, privateKey: serviceKey(ctx) },
-    requiredKnownHosts(ctx),
-    spec.access.host_key_policy === 'off' ? 'off' : 'strict',
-    8,
-  );
+  const login = (username: string) =>
+    pool(
+      spec,
+      { username, privateKey: serviceKey(ctx) },
+      requiredKnownHosts(ctx),
+      spec.access.host_key_policy === 'off' ? 'off' : 'strict',
+      8,
+    );
+  const ssh = login(spec.access.service_user.name);
   try {
     const bcmNodes = await readFact(async () => {
       const client = new BcmClient({
@@ -110,7 +127,7 @@ export async function healthCheck(
         ? { runaiCluster: { unreadable: 'the Run:ai API is not read by the health check yet (see the runai stage)' } }
         : {}),
       ...(await gatherNodes(ssh, inv)),
-      etcdBackup: await readFact(() => backups.lastBackup()),
+      etcdBackup: await readFact(() => (backups ?? storeBackups(spec, ssh, login)).lastBackup()),
     };
     const checks = evaluateHealth(facts, { inventory: inv, releases: sel.releases });
     const report: HealthReport = { cluster: spec.name, at: facts.now.toISOString(), exitCode: healthExitCode(checks), checks };

@@ -12,11 +12,10 @@ import type { SshPool } from '../ssh/pool.ts';
 import { errorMessage } from '../util/errors.ts';
 import type { BackupFact, CertificateFact, DeployedReleaseFact, EtcdMemberFact, Fact, KubeNodeFact } from './evaluate.ts';
 
-/** Where the last etcd backup's time comes from: the backup part of bcmkube fills it; until then, none known. */
+/** Where the last etcd backup's time comes from (bcmkube etcd backup's store, or a test's). */
 export interface EtcdBackupSource {
   lastBackup(): Promise<BackupFact>;
 }
-export const NO_BACKUP_SOURCE: EtcdBackupSource = { lastBackup: async () => ({}) };
 
 /** Runs `read`, turning its failure into an Unreadable with the reason's first line. */
 export async function readFact<T>(read: () => Promise<T>): Promise<Fact<T>> {

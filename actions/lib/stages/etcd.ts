@@ -6,12 +6,11 @@ import { secretInput } from '../report/inputs.ts';
 import type { Reporter } from '../report/reporter.ts';
 import type { InputSource } from '../report/inputs.ts';
 import type { SshPool, SshTarget } from '../ssh/pool.ts';
-import { validHostname } from '../ssh/quote.ts';
 import { openSnapshot, sealSnapshot } from '../etcd/crypto.ts';
 import { asRoot, etcdctl, etcdutl, ETCD_ENV, parseEtcdEnv, parseSnapshotStatus, type EtcdNode, type MemberFacts } from '../etcd/members.ts';
 import { renderRestorePlan, restorePlan, stagedSnapshot, staticPodsPresent, type RestorePhase } from '../etcd/restore-plan.ts';
 import { age, clusterSnapshots, retention, snapshotId, snapshotTime, SNAPSHOT_SUFFIX, validSnapshotId } from '../etcd/snapshots.ts';
-import { runnerStore, sshStore, type SnapshotStore } from '../etcd/store.ts';
+import { openSnapshotStore, type SnapshotStore } from '../etcd/store.ts';
 import { StageError, UsageError } from '../util/errors.ts';
 import { apiServerPort, pool, requiredKnownHosts, serviceKey, sshTargets } from './access.ts';
 import { openStage, readStageInventory, type StageContext } from './context.ts';
@@ -36,13 +35,6 @@ function members(nodes: InventoryNode[]): InventoryNode[] {
   const etcd = nodes.filter((n) => n.roles.includes('etcd'));
   if (!etcd.length) throw new StageError('the inventory has no etcd node: has discover-nodes run for this cluster?');
   return etcd;
-}
-
-function openStore(ctx: StageContext, ssh: SshPool): SnapshotStore {
-  const t = ctx.spec.etcd_backup.target;
-  if (!t.host) return runnerStore(t.path);
-  validHostname(t.host, 'etcd_backup.target.host');
-  return sshStore(ssh, { hostname: t.host, address: t.host, port: t.port }, t.path);
 }
 
 async function run(ssh: SshPool, target: SshTarget, command: string, what: string): Promise<string> {
@@ -77,7 +69,7 @@ export async function etcdStage(inputs: InputSource, reporter: Reporter): Promis
   const storeSsh = storeUser === serviceUser ? nodeSsh : as(storeUser);
   const reach: Reach = { ssh: nodeSsh, targets: new Map(sshTargets([...etcdNodes, ...cp]).map((t) => [t.hostname, t])) };
   try {
-    const store = openStore(ctx, storeSsh);
+    const store = openSnapshotStore(ctx.spec, storeSsh);
     return operation === 'backup'
       ? await backup(ctx, reach, etcdNodes, store, key)
       : await restore(ctx, reach, etcdNodes, cp, store, key, inputs.get('snapshot').trim());
