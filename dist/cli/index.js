@@ -2,25 +2,6 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 6255:
-/***/ ((module) => {
-
-function webpackEmptyAsyncContext(req) {
-	// Here Promise.resolve().then() is used instead of new Promise() to prevent
-	// uncaught exception popping up in devtools
-	return Promise.resolve().then(() => {
-		var e = new Error("Cannot find module '" + req + "'");
-		e.code = 'MODULE_NOT_FOUND';
-		throw e;
-	});
-}
-webpackEmptyAsyncContext.keys = () => ([]);
-webpackEmptyAsyncContext.resolve = webpackEmptyAsyncContext;
-webpackEmptyAsyncContext.id = 6255;
-module.exports = webpackEmptyAsyncContext;
-
-/***/ }),
-
 /***/ 779:
 /***/ ((__unused_webpack_module, exports) => {
 
@@ -57593,6 +57574,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer"
 
 /***/ }),
 
+/***/ 1421:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+
+/***/ }),
+
 /***/ 7540:
 /***/ ((module) => {
 
@@ -57649,6 +57637,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 
 /***/ }),
 
+/***/ 4708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
 /***/ 7030:
 /***/ ((module) => {
 
@@ -57674,6 +57669,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_ho
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
+
+/***/ }),
+
+/***/ 481:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
 
 /***/ }),
 
@@ -57775,6 +57777,562 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 /***/ }),
 
+/***/ 4601:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  SP: () => (/* binding */ BcmClient)
+});
+
+// UNUSED EXPORTS: interpretReply, tlsFailure
+
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __nccwpck_require__(4708);
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
+var errors = __nccwpck_require__(2174);
+;// CONCATENATED MODULE: ./build/actions/lib/bcm/json-stream.js
+// Splits a JSON array arriving in chunks into its elements, so a 10,000-node getNodes answer (tens of MB)
+// is reduced element by element instead of being held and parsed whole.
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const isWhitespace = (b) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+class JsonArraySplitter {
+    depth = 0;
+    inString = false;
+    escaped = false;
+    started = false;
+    finished = false;
+    parts = [];
+    elementStarted = false;
+    /** An element ended and no comma followed yet. */
+    afterElement = false;
+    onElement;
+    count = 0;
+    constructor(onElement) {
+        this.onElement = onElement;
+    }
+    emit(chunk, end, from) {
+        this.parts.push(chunk.subarray(from, end));
+        const text = (this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts)).toString('utf8').trim();
+        this.parts = [];
+        this.elementStarted = false;
+        if (!text)
+            throw new SyntaxError('empty element in JSON array');
+        this.onElement(JSON.parse(text), this.count++);
+    }
+    push(chunk) {
+        let from = this.elementStarted ? 0 : -1;
+        // strings are most of an answer: they are skipped with indexOf (native) instead of byte by byte
+        let nextBackslash = chunk.indexOf(BACKSLASH);
+        for (let i = 0; i < chunk.length; i++) {
+            if (this.inString) {
+                if (this.escaped) {
+                    this.escaped = false;
+                    continue;
+                }
+                if (nextBackslash !== -1 && nextBackslash < i)
+                    nextBackslash = chunk.indexOf(BACKSLASH, i);
+                const quote = chunk.indexOf(QUOTE, i);
+                if (nextBackslash !== -1 && (quote === -1 || nextBackslash < quote)) {
+                    this.escaped = true;
+                    i = nextBackslash;
+                }
+                else if (quote === -1)
+                    i = chunk.length;
+                else {
+                    this.inString = false;
+                    i = quote;
+                }
+                continue;
+            }
+            const b = chunk[i];
+            if (this.finished) {
+                if (!isWhitespace(b))
+                    throw new SyntaxError('data after the end of the JSON array');
+                continue;
+            }
+            if (!this.started) {
+                if (isWhitespace(b))
+                    continue;
+                if (b !== OPEN_ARRAY)
+                    throw new SyntaxError('not a JSON array');
+                this.started = true;
+                this.depth = 1;
+                continue;
+            }
+            if (this.depth === 1 && !this.elementStarted) {
+                if (isWhitespace(b))
+                    continue;
+                if (b === COMMA) {
+                    if (!this.afterElement)
+                        throw new SyntaxError('empty element in JSON array');
+                    this.afterElement = false;
+                    continue;
+                }
+                if (b === CLOSE_ARRAY) {
+                    if (!this.afterElement && this.count > 0)
+                        throw new SyntaxError('trailing comma in JSON array');
+                    this.finished = true;
+                    this.depth = 0;
+                    continue;
+                }
+                if (this.afterElement)
+                    throw new SyntaxError('missing comma in JSON array');
+                this.elementStarted = true;
+                from = i;
+            }
+            if (b === QUOTE)
+                this.inString = true;
+            else if (b === OPEN_OBJECT || b === OPEN_ARRAY)
+                this.depth++;
+            else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) {
+                if (this.depth === 1) {
+                    // `]` closing the top array right after a scalar element
+                    this.emit(chunk, i, from);
+                    this.finished = true;
+                    this.depth = 0;
+                    continue;
+                }
+                this.depth--;
+                if (this.depth === 1) {
+                    this.emit(chunk, i + 1, from);
+                    this.afterElement = true;
+                }
+            }
+            else if (b === COMMA && this.depth === 1)
+                this.emit(chunk, i, from);
+        }
+        if (this.elementStarted)
+            this.parts.push(chunk.subarray(Math.max(from, 0)));
+    }
+    /** Throws when the array did not close: the answer was cut short or is not JSON. */
+    end() {
+        if (!this.finished)
+            throw new SyntaxError(this.started ? 'the JSON array was cut short' : 'empty answer');
+    }
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/bcm/client.js
+// Client for BCM's CMDaemon JSON API: POST <endpoint>/json with {service, call, args}.
+// Auth by login cookie (cm-login-token) or client certificate; server verified against BCM's own CA.
+// Every call we make is a read, so connection errors and 5xx are retried with backoff.
+
+
+
+
+/** A failure worth another attempt (connection trouble, 5xx), as opposed to a definite answer. */
+class TransientError extends Error {
+}
+const AUTH_STATUSES = new Set([401, 403, 635, 640]);
+class BcmClient {
+    url;
+    agent;
+    opts;
+    cookie;
+    /** Calls made, for the summary and tests: `service.call` → attempts. */
+    attempts = [];
+    constructor(opts) {
+        this.opts = opts;
+        let base;
+        try {
+            base = new URL(opts.endpoint);
+        }
+        catch {
+            throw new errors/* StageError */.Zu(`bcm.endpoint '${opts.endpoint}' is not a URL; use the head node's base URL, e.g. https://bcm-head-01:8081`);
+        }
+        if (base.protocol !== 'https:')
+            throw new errors/* StageError */.Zu(`bcm.endpoint must use https (CMDaemon serves TLS on 8081), got ${base.protocol}`);
+        this.url = new URL(`${base.pathname.replace(/\/$/, '')}/json`, base);
+        this.agent = new external_node_https_.Agent({
+            keepAlive: true,
+            maxSockets: 4,
+            ca: opts.ca,
+            rejectUnauthorized: !opts.insecure,
+            ...(opts.auth.mode === 'client-cert' ? { cert: opts.auth.cert, key: opts.auth.key } : {}),
+        });
+    }
+    close() {
+        this.agent.destroy();
+    }
+    /**
+     * One POST. With `splitter`, a 200 answer that is a JSON array is handed over element by element as it
+     * arrives (its body is then left empty); anything else is buffered whole for classification.
+     */
+    post(payload, headers = {}, splitter) {
+        const body = JSON.stringify(payload);
+        const limit = this.opts.maxResponseBytes ?? 512 * 1024 * 1024;
+        let deadline;
+        return new Promise((resolve, reject) => {
+            let answered = false;
+            const req = (0,external_node_https_.request)(this.url, {
+                method: 'POST',
+                agent: this.agent,
+                ...(this.opts.tlsServerName ? { servername: this.opts.tlsServerName } : {}),
+                headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip', 'content-length': Buffer.byteLength(body), ...headers },
+            }, (res) => {
+                answered = true;
+                const source = res.headers['content-encoding'] === 'gzip' ? res.pipe((0,external_node_zlib_.createGunzip)()) : res;
+                const chunks = [];
+                let size = 0;
+                let head = '';
+                let streaming;
+                let broken = false;
+                const fail = (e) => {
+                    req.destroy();
+                    reject(e);
+                };
+                source.on('data', (c) => {
+                    size += c.length;
+                    if (size > limit)
+                        return fail(new errors/* StageError */.Zu(`BCM answered more than ${limit} bytes; refusing to read further`));
+                    if (streaming === undefined) {
+                        const first = c.toString('latin1').trimStart()[0];
+                        if (first !== undefined)
+                            streaming = Boolean(splitter) && res.statusCode === 200 && first === '[';
+                    }
+                    if (!streaming)
+                        return void chunks.push(c);
+                    if (head.length < 64)
+                        head += c.toString('utf8', 0, 64);
+                    if (broken)
+                        return;
+                    try {
+                        splitter.push(c);
+                    }
+                    catch {
+                        broken = true;
+                    }
+                });
+                source.on('end', () => {
+                    const status = res.statusCode ?? 0;
+                    if (!streaming)
+                        return resolve({ status, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+                    try {
+                        if (!broken)
+                            splitter.end();
+                    }
+                    catch {
+                        broken = true;
+                    }
+                    // a broken stream keeps only its start: enough for the error message, never valid JSON
+                    resolve(broken ? { status, headers: res.headers, body: head.slice(0, 64), size } : { status, headers: res.headers, body: '[]' });
+                });
+                source.on('error', (e) => reject(new TransientError(e.message)));
+            });
+            req.setTimeout(this.opts.timeoutMs, () => req.destroy(new TransientError(`no answer within ${this.opts.timeoutMs / 1000}s`)));
+            // the idle timeout above never fires while a stalled server trickles bytes: the whole answer has a deadline too
+            deadline = setTimeout(() => {
+                const s = this.opts.timeoutMs / 1000;
+                reject(new TransientError(answered ? `the answer did not finish within ${s}s` : `no answer within ${s}s`));
+                req.destroy();
+            }, this.opts.timeoutMs);
+            req.on('error', (e) => {
+                if (e instanceof errors/* StageError */.Zu || e instanceof TransientError)
+                    return reject(e);
+                const tls = tlsFailure(e, this.url.hostname, this.opts.tlsServerName);
+                if (tls)
+                    return reject(new errors/* StageError */.Zu(tls));
+                reject(new TransientError(e.code ? `${e.code} ${e.message}` : e.message));
+            });
+            req.end(body);
+        }).finally(() => clearTimeout(deadline));
+    }
+    async withRetries(what, fn) {
+        const base = this.opts.backoffMs ?? 500;
+        for (let attempt = 0;; attempt++) {
+            try {
+                const value = await fn();
+                this.attempts.push({ call: what, attempt, outcome: 'ok' });
+                return value;
+            }
+            catch (err) {
+                const transient = err instanceof TransientError;
+                this.attempts.push({ call: what, attempt, outcome: err.message });
+                if (!transient)
+                    throw err;
+                if (attempt >= this.opts.retries) {
+                    throw new errors/* StageError */.Zu(`BCM ${this.url.host}: ${what} failed after ${attempt + 1} attempt(s): ${err.message}. Check that the head node is up and bcm.endpoint is right; raise bcm.timeout_seconds or bcm.retries for a slow head node.`);
+                }
+                await new Promise((r) => setTimeout(r, Math.min(base * 2 ** attempt, 30_000)));
+            }
+        }
+    }
+    async login() {
+        if (this.opts.auth.mode !== 'login')
+            return;
+        const { username, password } = this.opts.auth;
+        const reply = await this.withRetries('login', async () => {
+            const r = await this.post({ service: 'login', username, password });
+            if (r.status >= 500)
+                throw new TransientError(`HTTP ${r.status}`);
+            return r;
+        });
+        const setCookie = [].concat(reply.headers['set-cookie'] ?? []);
+        const token = setCookie.map((c) => /cm-login-token=([^;\s]+)/.exec(c)?.[1]).find(Boolean);
+        if (reply.status === 200 && reply.body.trim() === 'true' && token) {
+            this.cookie = `cm-login-token=${token}`;
+            return;
+        }
+        const said = safeErrorMessage(reply.body);
+        throw new errors/* StageError */.Zu(`BCM login as '${username}' was refused${said ? `: ${said}` : reply.status !== 200 ? ` (HTTP ${reply.status})` : ''}. Check the BCM username (bcm.username / input bcm-username) and the password secret (input bcm-password).`);
+    }
+    /**
+     * A call whose answer is a list, reduced element by element as it arrives (`map` returns undefined to
+     * drop an element), so a 10,000-node answer is never held whole.
+     */
+    async callList(service, call, args, map) {
+        let items = [];
+        const splitter = () => {
+            items = [];
+            return new JsonArraySplitter((el, i) => {
+                const v = map(el, i);
+                if (v !== undefined)
+                    items.push(v);
+            });
+        };
+        const value = await this.call(service, call, args, splitter);
+        if (!Array.isArray(value))
+            throw new errors/* StageError */.Zu(`BCM answered ${service}.${call} with ${value === null ? 'null' : typeof value}, expected a list`);
+        return items;
+    }
+    /** One JSON RPC call. Re-logs in once when the answer looks like an expired or missing session. */
+    async call(service, call, args = [], splitter) {
+        const name = `${service}.${call}`;
+        if (this.opts.auth.mode === 'login' && !this.cookie)
+            await this.login();
+        let relogged = false;
+        for (;;) {
+            const reply = await this.withRetries(name, async () => {
+                const r = await this.post({ service, call, args }, this.cookie ? { cookie: this.cookie } : {}, splitter?.());
+                if (r.status >= 500 && r.status < 600)
+                    throw new TransientError(`HTTP ${r.status}`);
+                return r;
+            });
+            const outcome = interpretReply(name, reply);
+            if (outcome.kind === 'ok')
+                return outcome.value;
+            if ((outcome.kind === 'auth' || outcome.kind === 'not-json') && this.opts.auth.mode === 'login' && !relogged) {
+                relogged = true;
+                this.cookie = undefined;
+                await this.login();
+                continue;
+            }
+            if (outcome.kind === 'auth') {
+                throw new errors/* StageError */.Zu(this.opts.auth.mode === 'client-cert'
+                    ? `BCM refused ${name} for the client certificate (${outcome.reason}): the certificate must be signed by the cluster CA and its profile must allow ${name}`
+                    : `BCM refused ${name} even after logging in again (${outcome.reason}): the user's profile may not allow it`);
+            }
+            throw new errors/* StageError */.Zu(outcome.kind === 'not-json' && relogged ? `${outcome.reason}, also after logging in again` : outcome.reason);
+        }
+    }
+}
+/**
+ * Which TLS check failed and what to set, or undefined when the error is not a certificate check. The name
+ * check and the CA check fail with different codes: a certificate from the right CA that does not name the
+ * endpoint (BCM's names the head node, not its IP) must not send the user hunting for another CA.
+ */
+function tlsFailure(e, host, serverName) {
+    const code = e.code ?? '';
+    const checked = serverName ?? host;
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+        const names = e.cert?.subjectaltname ? ` (it names ${e.cert.subjectaltname})` : '';
+        return serverName
+            ? `TLS: BCM's certificate is from a trusted CA but does not name '${serverName}'${names}: set bcm.tls_server_name to a name the certificate carries`
+            : `TLS: BCM's certificate is from a trusted CA but does not name ${host}${names}: set bcm.tls_server_name to the head node name it carries (the connection still goes to ${host}), or use that name in bcm.endpoint`;
+    }
+    if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+        return `TLS: BCM's certificate for ${checked} is ${code === 'CERT_HAS_EXPIRED' ? 'expired' : 'not valid yet'} (${code}): renew it on the head node, or check the runner's clock`;
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code))
+        return `TLS: BCM's certificate for ${checked} does not chain to the CA given (${code}): point bcm.ca_file (or input bcm-ca-cert) at BCM's CA, /cm/local/apps/cmd/etc/cacert.pem on the head node`;
+    return undefined;
+}
+/** At most 300 characters of JSON; a value nested too deeply to serialise is not shown. */
+function briefJson(value) {
+    try {
+        return JSON.stringify(value).slice(0, 300);
+    }
+    catch {
+        return '(a value too deeply nested to show)';
+    }
+}
+function safeErrorMessage(body) {
+    try {
+        const v = JSON.parse(body);
+        if (v && typeof v === 'object' && 'errormessage' in v)
+            return String(v.errormessage).slice(0, 300);
+    }
+    catch {
+        /* not JSON */
+    }
+    return '';
+}
+/** Classifies an HTTP reply in the order bcm-api.md §5 gives: status, JSON-ness, errormessage, success:false. */
+function interpretReply(name, reply) {
+    if (AUTH_STATUSES.has(reply.status))
+        return { kind: 'auth', reason: `HTTP ${reply.status}` };
+    if (reply.status === 400)
+        return { kind: 'error', reason: `BCM does not know ${name} (HTTP 400): this BCM version may name the call differently` };
+    if (reply.status !== 200)
+        return { kind: 'error', reason: `BCM answered HTTP ${reply.status} to ${name}` };
+    let value;
+    try {
+        value = JSON.parse(reply.body);
+    }
+    catch {
+        const looksHtml = /^\s*</.test(reply.body);
+        return looksHtml
+            ? { kind: 'auth', reason: 'an HTML page instead of JSON, as BCM sends to a session it does not know' }
+            : {
+                kind: 'not-json',
+                reason: `BCM answered ${name} with a body that is not JSON (${reply.body.length} bytes, starting ${JSON.stringify(reply.body.slice(0, 40))})`,
+            };
+    }
+    if (value === false)
+        return { kind: 'auth', reason: 'the head node answered false' };
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+        const obj = value;
+        if (typeof obj.errormessage === 'string') {
+            const msg = obj.errormessage.slice(0, 300);
+            return /does not allow access|certificate/i.test(msg)
+                ? { kind: 'auth', reason: msg }
+                : { kind: 'error', reason: `BCM refused ${name}: ${msg}` };
+        }
+        if (obj.success === false)
+            return { kind: 'error', reason: `BCM reported failure for ${name}: ${briefJson(obj.validation ?? obj)}` };
+    }
+    return { kind: 'ok', value };
+}
+
+
+/***/ }),
+
+/***/ 7144:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   In: () => (/* binding */ parseCategories),
+/* harmony export */   UN: () => (/* binding */ parseNode),
+/* harmony export */   i$: () => (/* binding */ parseStatus),
+/* harmony export */   j: () => (/* binding */ parseNetworks),
+/* harmony export */   ot: () => (/* binding */ parseVersion)
+/* harmony export */ });
+/* unused harmony exports parseNodes, parseStatuses */
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2174);
+// BCM entities as discovery needs them, parsed tolerantly from BCM 10 and 11 shapes (bcm-api.md §2–§4, §7):
+// every field optional, placeholder values ("0.0.0.0", zero MAC, zero UUID, "") mean unset.
+
+const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+const PLACEHOLDERS = new Set(['', '0.0.0.0', '::0', '::', '00:00:00:00:00:00', ZERO_UUID, 'CATEGORY']);
+function str(v) {
+    if (typeof v !== 'string')
+        return undefined;
+    const t = v.trim();
+    return PLACEHOLDERS.has(t) ? undefined : t;
+}
+function asObject(v) {
+    return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+}
+function expectArray(v, call) {
+    if (!Array.isArray(v))
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .StageError */ .Zu(`BCM answered ${call} with ${v === null ? 'null' : typeof v}, expected a list`);
+    return v;
+}
+function parseInterface(raw) {
+    const o = asObject(raw);
+    if (!o)
+        return undefined;
+    const childType = typeof o.childType === 'string' ? o.childType : '';
+    return {
+        name: typeof o.name === 'string' ? o.name : '',
+        childType,
+        ip: str(o.ip),
+        networkUuid: str(o.network),
+        mac: str(o.mac)?.toUpperCase(),
+        isBmc: /bmc/i.test(childType),
+    };
+}
+/** One node of cmdevice.getNodes; undefined for entries without a hostname or UUID (nothing can select them). */
+function parseNode(item) {
+    const o = asObject(item);
+    const hostname = o && typeof o.hostname === 'string' ? o.hostname.trim() : '';
+    const uuid = o ? (str(o.uuid) ?? (typeof o.uniqueKey === 'number' ? String(o.uniqueKey) : undefined)) : undefined;
+    if (!o || !hostname || !uuid)
+        return undefined;
+    return {
+        uuid,
+        hostname,
+        childType: typeof o.childType === 'string' ? o.childType : '',
+        mac: str(o.mac)?.toUpperCase(),
+        categoryUuid: str(o.category),
+        provisioningInterface: str(o.provisioningInterface),
+        interfaces: Array.isArray(o.interfaces) ? o.interfaces.map(parseInterface).filter((i) => Boolean(i)) : [],
+    };
+}
+function parseNodes(raw) {
+    return expectArray(raw, 'cmdevice.getNodes')
+        .map(parseNode)
+        .filter((n) => Boolean(n));
+}
+function parseNetworks(raw) {
+    const out = [];
+    for (const item of expectArray(raw, 'cmnet.getNetworks')) {
+        const o = asObject(item);
+        const uuid = o && str(o.uuid);
+        if (!o || !uuid || typeof o.name !== 'string')
+            continue;
+        out.push({
+            uuid,
+            name: o.name,
+            baseAddress: str(o.baseAddress),
+            netmaskBits: typeof o.netmaskBits === 'number' ? o.netmaskBits : undefined,
+            type: typeof o.type === 'string' ? o.type.toUpperCase() : '',
+            management: o.management === true,
+        });
+    }
+    return out;
+}
+function parseCategories(raw) {
+    const out = [];
+    for (const item of expectArray(raw, 'cmdevice.getCategories')) {
+        const o = asObject(item);
+        const uuid = o && str(o.uuid);
+        if (o && uuid && typeof o.name === 'string')
+            out.push({ uuid, name: o.name });
+    }
+    return out;
+}
+/** One entry of cmstatus.getStatusForDevices, whose answer is aligned with the UUIDs asked for (null: unknown device). */
+function parseStatus(item, askedUuid) {
+    const o = asObject(item);
+    if (!o)
+        return undefined;
+    const uuid = str(o.ref_device_uuid) ?? (o.refDeviceUniqueKey !== undefined ? String(o.refDeviceUniqueKey) : askedUuid);
+    if (!uuid)
+        return undefined;
+    const status = typeof o.status === 'string' ? o.status.toUpperCase() : 'UNKNOWN';
+    return { uuid, status: status.replace('INSTALLER_CALLING_INIT', 'INSTALLER_CALLINGINIT'), closed: o.closed === true };
+}
+function parseStatuses(raw, asked) {
+    const statuses = expectArray(raw, 'cmstatus.getStatusForDevices').map((item, i) => parseStatus(item, asked[i]));
+    return new Map(statuses.filter((s) => Boolean(s)).map((s) => [s.uuid, s]));
+}
+function parseVersion(raw) {
+    const o = asObject(raw);
+    return o && typeof o.cmVersion === 'string' ? o.cmVersion : undefined;
+}
+
+
+/***/ }),
+
 /***/ 5056:
 /***/ ((__webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -57785,30 +58343,28 @@ __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependen
 /* harmony export */   iW: () => (/* binding */ main)
 /* harmony export */ });
 /* harmony import */ var _util_cjs_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9569);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6760);
-/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3136);
-/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(7975);
-/* harmony import */ var _config_load_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(6931);
-/* harmony import */ var _inventory_document_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(5023);
-/* harmony import */ var _report_inputs_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(738);
-/* harmony import */ var _report_plan_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(8084);
-/* harmony import */ var _report_reporter_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(6394);
-/* harmony import */ var _report_stage_report_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(672);
-/* harmony import */ var _stages_catalog_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(853);
-/* harmony import */ var _stages_keygen_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(4307);
-/* harmony import */ var _stages_pipeline_js__WEBPACK_IMPORTED_MODULE_13__ = __nccwpck_require__(4522);
-/* harmony import */ var _stages_all_stages_js__WEBPACK_IMPORTED_MODULE_14__ = __nccwpck_require__(7263);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_15__ = __nccwpck_require__(2174);
-var __rewriteRelativeImportExtension = (undefined && undefined.__rewriteRelativeImportExtension) || function (path, preserveJsx) {
-    if (typeof path === "string" && /^\.\.?\//.test(path)) {
-        return path.replace(/\.(tsx)$|((?:\.d)?)((?:\.[^./]+?)?)\.([cm]?)ts$/i, function (m, tsx, d, ext, cm) {
-            return tsx ? preserveJsx ? ".jsx" : ".js" : d && (!ext || !cm) ? m : (d + ext + "." + cm.toLowerCase() + "js");
-        });
-    }
-    return path;
-};
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1421);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3024);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6760);
+/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3136);
+/* harmony import */ var node_readline__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(481);
+/* harmony import */ var node_util__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(7975);
+/* harmony import */ var _config_load_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(6931);
+/* harmony import */ var _inventory_document_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(5023);
+/* harmony import */ var _health_command_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(9108);
+/* harmony import */ var _report_inputs_js__WEBPACK_IMPORTED_MODULE_10__ = __nccwpck_require__(738);
+/* harmony import */ var _report_plan_js__WEBPACK_IMPORTED_MODULE_11__ = __nccwpck_require__(8084);
+/* harmony import */ var _report_reporter_js__WEBPACK_IMPORTED_MODULE_12__ = __nccwpck_require__(6394);
+/* harmony import */ var _report_stage_report_js__WEBPACK_IMPORTED_MODULE_13__ = __nccwpck_require__(672);
+/* harmony import */ var _stages_catalog_js__WEBPACK_IMPORTED_MODULE_14__ = __nccwpck_require__(853);
+/* harmony import */ var _stages_keygen_js__WEBPACK_IMPORTED_MODULE_15__ = __nccwpck_require__(4307);
+/* harmony import */ var _stages_pipeline_js__WEBPACK_IMPORTED_MODULE_16__ = __nccwpck_require__(4522);
+/* harmony import */ var _stages_all_stages_js__WEBPACK_IMPORTED_MODULE_17__ = __nccwpck_require__(221);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_18__ = __nccwpck_require__(2174);
 // bcmkube: the same stages as the actions, from a terminal. Exit codes: 0 ok, 1 failed, 2 bad usage.
+
+
+
 
 
 
@@ -57834,6 +58390,9 @@ const COMMANDS = {
     deploy: 'run every stage in order, passing the inventory between them as files',
     plan: 'run every stage in plan mode: report what would change, change nothing',
     validate: 'check a cluster spec and list every problem',
+    etcd: 'etcd backup | restore --snapshot ID --confirm <cluster> (--plan lists the steps per node)',
+    health: 'check a deployed cluster, read-only: one line per check, JSON beside it (exit 0 healthy, 1 unhealthy, 3 warnings, 4 unreadable)',
+    'health-issue': "open, update or close the cluster's GitHub health issue from health's JSON (--report FILE)",
     keygen: "create the service user's SSH keypair (ed25519, or --type rsa)",
     lab: 'the local lab: up | down | status | fault <node> <drop|reject|hang|reboot|poweroff|restore> (from a checkout)',
 };
@@ -57852,7 +58411,7 @@ function usage() {
 }
 function stageHelp(def) {
     const lines = [
-        `usage: bcmkube ${def.command} --spec clusters/<name>.yaml [options]`,
+        `usage: bcmkube ${def.command}${def.command === 'etcd' ? ' backup|restore' : ''} --spec clusters/<name>.yaml [options]`,
         '',
         def.description,
         '',
@@ -57876,10 +58435,10 @@ function parseStageFlags(def, argv) {
     }
     let parsed;
     try {
-        parsed = (0,node_util__WEBPACK_IMPORTED_MODULE_4__.parseArgs)({ args: argv, options, allowPositionals: false, strict: true });
+        parsed = (0,node_util__WEBPACK_IMPORTED_MODULE_6__.parseArgs)({ args: argv, options, allowPositionals: false, strict: true });
     }
     catch (err) {
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_15__/* .UsageError */ .eb(`${(0,_util_errors_js__WEBPACK_IMPORTED_MODULE_15__/* .errorMessage */ .gJ)(err)}\nrun 'bcmkube ${def.command} --help' for the options`);
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_18__/* .UsageError */ .eb(`${(0,_util_errors_js__WEBPACK_IMPORTED_MODULE_18__/* .errorMessage */ .gJ)(err)}\nrun 'bcmkube ${def.command} --help' for the options`);
     }
     const flags = {};
     for (const [k, v] of Object.entries(parsed.values))
@@ -57887,39 +58446,44 @@ function parseStageFlags(def, argv) {
     return flags;
 }
 function validateCommand(argv, reporter) {
-    const { values } = (0,node_util__WEBPACK_IMPORTED_MODULE_4__.parseArgs)({ args: argv, options: { spec: { type: 'string' }, help: { type: 'boolean' } }, strict: true });
+    const { values } = (0,node_util__WEBPACK_IMPORTED_MODULE_6__.parseArgs)({ args: argv, options: { spec: { type: 'string' }, help: { type: 'boolean' } }, strict: true });
     if (values.help) {
         reporter.info('usage: bcmkube validate --spec clusters/<name>.yaml\n\nChecks the spec against the schema and the semantic rules; lists every problem with its path.');
         return 0;
     }
     if (!values.spec)
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_15__/* .UsageError */ .eb('--spec is required: the path of the cluster spec, e.g. clusters/prod.yaml');
-    const loaded = (0,_config_load_js__WEBPACK_IMPORTED_MODULE_5__/* .loadSpecFile */ .KO)(values.spec);
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_18__/* .UsageError */ .eb('--spec is required: the path of the cluster spec, e.g. clusters/prod.yaml');
+    const loaded = (0,_config_load_js__WEBPACK_IMPORTED_MODULE_7__/* .loadSpecFile */ .KO)(values.spec);
     if (loaded.problems.length)
-        reporter.info((0,_config_load_js__WEBPACK_IMPORTED_MODULE_5__/* .describeProblems */ .yg)(loaded.problems));
+        reporter.info((0,_config_load_js__WEBPACK_IMPORTED_MODULE_7__/* .describeProblems */ .yg)(loaded.problems));
     reporter.info(`${values.spec}: valid spec for cluster '${loaded.spec.name}' (${loaded.problems.length} warning(s)); spec hash ${loaded.hash.slice(0, 12)}`);
     return 0;
 }
-/** The lab lives in test/lab/ of a checkout; the bundled CLI points there instead of shipping it. */
+/**
+ * The lab lives in test/lab/ of a checkout and is no part of the product: the CLI runs that checkout's own
+ * entry point as a process (under the checkout's Node 24) and passes its lines and exit code on.
+ */
 async function labCommand(argv, reporter) {
-    const here = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.dirname)((0,node_url__WEBPACK_IMPORTED_MODULE_3__.fileURLToPath)(import.meta.url));
-    const candidates = [
-        (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(here, '../../../test/lab/cli.ts'),
-        (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(here, '../../test/lab/cli.ts'),
-        __nccwpck_require__.ab + "cli.ts",
-    ];
-    const entry = candidates.find((c) => (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.existsSync)(c));
-    if (!entry)
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_15__/* .UsageError */ .eb('the lab runs from a bcmkube checkout: `npm run lab -- up` (it needs test/lab/)');
-    const mod = (await __nccwpck_require__(6255)(__rewriteRelativeImportExtension((0,node_url__WEBPACK_IMPORTED_MODULE_3__.pathToFileURL)(entry).href)));
-    return mod.labCli(argv, reporter);
+    const here = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.dirname)((0,node_url__WEBPACK_IMPORTED_MODULE_4__.fileURLToPath)(import.meta.url));
+    const checkout = [(0,node_path__WEBPACK_IMPORTED_MODULE_3__.resolve)(here, '../../..'), (0,node_path__WEBPACK_IMPORTED_MODULE_3__.resolve)(here, '../..'), process.cwd()].find((d) => (0,node_fs__WEBPACK_IMPORTED_MODULE_2__.existsSync)((0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(d, 'test/lab/cli.ts')));
+    if (!checkout)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_18__/* .UsageError */ .eb('the lab runs from a bcmkube checkout: `npm run lab -- up` (it needs test/lab/)');
+    const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_1__.spawn)('bash', [(0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(checkout, 'scripts/node24.sh'), (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(checkout, 'test/lab/cli.ts'), ...argv], {
+        cwd: process.cwd(),
+        stdio: ['inherit', 'pipe', 'inherit'],
+    });
+    (0,node_readline__WEBPACK_IMPORTED_MODULE_5__.createInterface)({ input: child.stdout }).on('line', (line) => reporter.info(line));
+    return new Promise((resolveCode, reject) => {
+        child.on('error', reject);
+        child.on('close', (code) => resolveCode(code ?? 1));
+    });
 }
 function chainHelp(command) {
     return [
         `usage: bcmkube ${command} --spec clusters/<name>.yaml [--out DIR] [options]`,
         '',
         COMMANDS[command],
-        `Steps, in order: ${_stages_pipeline_js__WEBPACK_IMPORTED_MODULE_13__/* .PIPELINE */ .J.map((s) => s.key).join(' → ')} (Run:ai phase backend, then phase cluster).`,
+        `Steps, in order: ${_stages_pipeline_js__WEBPACK_IMPORTED_MODULE_16__/* .PIPELINE */ .J.map((s) => s.key).join(' → ')} (Run:ai phase backend, then phase cluster).`,
         'Each step writes inventory.json in the out folder; a copy goes to <out>/artifacts/inventory-<step>.json and the next',
         'step reads that copy, as the workflow hands on its artifacts. The document of the run: <out>/plan.md or <out>/deploy.md.',
         '',
@@ -57931,8 +58495,8 @@ function chainHelp(command) {
  * inventory handed on between steps as files exactly as deploy.yml hands on artifacts; then the run's document.
  */
 async function chainCommand(command, argv, reporter, deps = {}) {
-    const stages = deps.stages ?? _stages_catalog_js__WEBPACK_IMPORTED_MODULE_11__/* .STAGES */ .a;
-    const runner = deps.runner ?? _stages_all_stages_js__WEBPACK_IMPORTED_MODULE_14__/* .builtStageRunner */ .h;
+    const stages = deps.stages ?? _stages_catalog_js__WEBPACK_IMPORTED_MODULE_14__/* .STAGES */ .a;
+    const runner = deps.runner ?? _stages_all_stages_js__WEBPACK_IMPORTED_MODULE_17__/* .builtStageRunner */ .h;
     const flags = parseChainFlags(argv, stages);
     if (flags.help === 'true') {
         reporter.info(chainHelp(command));
@@ -57940,20 +58504,20 @@ async function chainCommand(command, argv, reporter, deps = {}) {
     }
     for (const set of ['phase', 'inventory'])
         if (flags[set] !== undefined)
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_15__/* .UsageError */ .eb(`--${set} is not a ${command} option: ${command} starts with discover-nodes and runs Run:ai phase backend, then phase cluster; run a single stage for that (e.g. bcmkube runai --phase cluster)`);
-    const specPath = (0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .requiredInput */ .YF)((0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .flagInputs */ .Cp)(flags), 'spec', 'the path of the cluster spec, e.g. clusters/prod.yaml');
-    const { spec } = (0,_config_load_js__WEBPACK_IMPORTED_MODULE_5__/* .loadSpecFile */ .KO)(specPath);
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_18__/* .UsageError */ .eb(`--${set} is not a ${command} option: ${command} starts with discover-nodes and runs Run:ai phase backend, then phase cluster; run a single stage for that (e.g. bcmkube runai --phase cluster)`);
+    const specPath = (0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_10__/* .requiredInput */ .YF)((0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_10__/* .flagInputs */ .Cp)(flags), 'spec', 'the path of the cluster spec, e.g. clusters/prod.yaml');
+    const { spec } = (0,_config_load_js__WEBPACK_IMPORTED_MODULE_7__/* .loadSpecFile */ .KO)(specPath);
     const plan = command === 'plan' || flags.plan === 'true';
-    const outDir = (0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .outDirInput */ .Gr)((0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .flagInputs */ .Cp)(flags), spec.name);
-    const reportDir = (0,_report_stage_report_js__WEBPACK_IMPORTED_MODULE_10__/* .reportDirOf */ .z0)(outDir, plan);
-    const artifacts = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(outDir, 'artifacts');
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(reportDir, { recursive: true, force: true });
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.rmSync)(artifacts, { recursive: true, force: true });
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.mkdirSync)(artifacts, { recursive: true });
+    const outDir = (0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_10__/* .outDirInput */ .Gr)((0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_10__/* .flagInputs */ .Cp)(flags), spec.name);
+    const reportDir = (0,_report_stage_report_js__WEBPACK_IMPORTED_MODULE_13__/* .reportDirOf */ .z0)(outDir, plan);
+    const artifacts = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(outDir, 'artifacts');
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_2__.rmSync)(reportDir, { recursive: true, force: true });
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_2__.rmSync)(artifacts, { recursive: true, force: true });
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_2__.mkdirSync)(artifacts, { recursive: true });
     let inventory = '';
     const ran = [];
     let stop;
-    for (const [i, step] of _stages_pipeline_js__WEBPACK_IMPORTED_MODULE_13__/* .PIPELINE */ .J.entries()) {
+    for (const [i, step] of _stages_pipeline_js__WEBPACK_IMPORTED_MODULE_16__/* .PIPELINE */ .J.entries()) {
         const def = stages.find((s) => s.action === step.action);
         if (!def)
             throw new Error(`no stage '${step.action}' in the catalog`);
@@ -57966,33 +58530,33 @@ async function chainCommand(command, argv, reporter, deps = {}) {
             stepFlags.phase = step.phase;
         if (i > 0 && inventory)
             stepFlags.inventory = inventory;
-        const rec = new _report_stage_report_js__WEBPACK_IMPORTED_MODULE_10__/* .RecordingReporter */ .Hx(reporter);
+        const rec = new _report_stage_report_js__WEBPACK_IMPORTED_MODULE_13__/* .RecordingReporter */ .Hx(reporter);
         try {
-            await reporter.group(`${command}: ${step.key}`, () => runner(def)((0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .flagInputs */ .Cp)(stepFlags), rec));
+            await reporter.group(`${command}: ${step.key}`, () => runner(def)((0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_10__/* .flagInputs */ .Cp)(stepFlags), rec));
         }
         catch (err) {
-            stop = { key: step.key, why: `${step.key} failed`, err, code: err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_15__/* .UsageError */ .eb || err instanceof _config_load_js__WEBPACK_IMPORTED_MODULE_5__/* .SpecError */ .G8 ? 2 : 1 };
+            stop = { key: step.key, why: `${step.key} failed`, err, code: err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_18__/* .UsageError */ .eb || err instanceof _config_load_js__WEBPACK_IMPORTED_MODULE_7__/* .SpecError */ .G8 ? 2 : 1 };
             break;
         }
         ran.push(step.key);
         const produced = rec.outputs['inventory-path'] || inventory;
         if (produced) {
-            const artifact = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(artifacts, `inventory-${step.key}.json`);
-            (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.copyFileSync)(produced, artifact);
+            const artifact = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(artifacts, `inventory-${step.key}.json`);
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_2__.copyFileSync)(produced, artifact);
             inventory = artifact;
         }
     }
-    const reports = (0,_report_stage_report_js__WEBPACK_IMPORTED_MODULE_10__/* .readStageReports */ .Az)(reportDir, 0);
-    const docPath = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(outDir, plan ? 'plan.md' : 'deploy.md');
-    (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.writeFileSync)(docPath, `${plan
-        ? (0,_report_plan_js__WEBPACK_IMPORTED_MODULE_8__/* .renderPlanDocument */ .Fr)([{ spec: specPath, reports }], { limit: _report_plan_js__WEBPACK_IMPORTED_MODULE_8__/* .SUMMARY_LIMIT */ .Jt })
-        : (0,_report_plan_js__WEBPACK_IMPORTED_MODULE_8__/* .renderRunSummary */ .qN)({ spec: specPath, results: {}, reports, ...(inventory ? { inventory: (0,_inventory_document_js__WEBPACK_IMPORTED_MODULE_6__/* .readInventory */ .zw)(inventory) } : {}) })}\n`);
-    const notRun = _stages_pipeline_js__WEBPACK_IMPORTED_MODULE_13__/* .PIPELINE */ .J.map((s) => s.key).filter((k) => !ran.includes(k));
-    const changed = _stages_pipeline_js__WEBPACK_IMPORTED_MODULE_13__/* .PIPELINE */ .J.flatMap((s) => reports.filter((r) => r.facts.key === s.key && r.facts.ok && r.facts.changes !== false)).map((r) => `${r.facts.key} (${(0,_report_plan_js__WEBPACK_IMPORTED_MODULE_8__/* .stageVerdict */ .uX)(r, plan)})`);
+    const reports = (0,_report_stage_report_js__WEBPACK_IMPORTED_MODULE_13__/* .readStageReports */ .Az)(reportDir, 0);
+    const docPath = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(outDir, plan ? 'plan.md' : 'deploy.md');
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_2__.writeFileSync)(docPath, `${plan
+        ? (0,_report_plan_js__WEBPACK_IMPORTED_MODULE_11__/* .renderPlanDocument */ .Fr)([{ spec: specPath, reports }], { limit: _report_plan_js__WEBPACK_IMPORTED_MODULE_11__/* .SUMMARY_LIMIT */ .Jt })
+        : (0,_report_plan_js__WEBPACK_IMPORTED_MODULE_11__/* .renderRunSummary */ .qN)({ spec: specPath, results: {}, reports, ...(inventory ? { inventory: (0,_inventory_document_js__WEBPACK_IMPORTED_MODULE_8__/* .readInventory */ .zw)(inventory) } : {}) })}\n`);
+    const notRun = _stages_pipeline_js__WEBPACK_IMPORTED_MODULE_16__/* .PIPELINE */ .J.map((s) => s.key).filter((k) => !ran.includes(k));
+    const changed = _stages_pipeline_js__WEBPACK_IMPORTED_MODULE_16__/* .PIPELINE */ .J.flatMap((s) => reports.filter((r) => r.facts.key === s.key && r.facts.ok && r.facts.changes !== false)).map((r) => `${r.facts.key} (${(0,_report_plan_js__WEBPACK_IMPORTED_MODULE_11__/* .stageVerdict */ .uX)(r, plan)})`);
     reporter.info([
         `${command}: ran ${ran.join(', ') || 'nothing'}${notRun.length ? `; not run: ${notRun.join(', ')}${stop ? ` — ${stop.why}` : ''}` : ''}.`,
         ...(plan && !stop
-            ? [(0,_report_plan_js__WEBPACK_IMPORTED_MODULE_8__/* .planHasNoChanges */ .UQ)(reports) ? 'plan: no changes in any stage.' : `plan: ${changed.join(', ') || 'see the document'}.`]
+            ? [(0,_report_plan_js__WEBPACK_IMPORTED_MODULE_11__/* .planHasNoChanges */ .UQ)(reports) ? 'plan: no changes in any stage.' : `plan: ${changed.join(', ') || 'see the document'}.`]
             : []),
         `the ${plan ? 'plan' : 'run'} document: ${docPath}`,
         `inventory artifacts: ${artifacts}${inventory ? ` (last: ${inventory})` : ''}`,
@@ -58008,7 +58572,12 @@ function parseChainFlags(argv, stages) {
     union.inputs.push(...byName.values());
     return parseStageFlags(union, argv);
 }
-async function main(argv, reporter = new _report_reporter_js__WEBPACK_IMPORTED_MODULE_9__/* .TerminalReporter */ .sx()) {
+/** `bcmkube etcd backup …` ⇔ input operation=backup. */
+function etcdOperationFlag(argv) {
+    const [word, ...rest] = argv;
+    return word && !word.startsWith('-') ? ['--operation', word, ...rest] : argv;
+}
+async function main(argv, reporter = new _report_reporter_js__WEBPACK_IMPORTED_MODULE_12__/* .TerminalReporter */ .sx()) {
     const [command, ...rest] = argv;
     try {
         if (!command || command === '--help' || command === '-h' || command === 'help') {
@@ -58018,26 +58587,36 @@ async function main(argv, reporter = new _report_reporter_js__WEBPACK_IMPORTED_M
         if (command === 'validate')
             return validateCommand(rest, reporter);
         if (command === 'keygen')
-            return await (0,_stages_keygen_js__WEBPACK_IMPORTED_MODULE_12__/* .runKeygen */ .z)(rest, reporter);
+            return await (0,_stages_keygen_js__WEBPACK_IMPORTED_MODULE_15__/* .runKeygen */ .z)(rest, reporter);
         if (command === 'lab')
             return await labCommand(rest, reporter);
         if (command === 'deploy' || command === 'plan')
             return await chainCommand(command, rest, reporter);
-        const def = (0,_stages_catalog_js__WEBPACK_IMPORTED_MODULE_11__/* .stageByCommand */ .J)(command);
+        if (command === 'health-issue')
+            return await (0,_health_command_js__WEBPACK_IMPORTED_MODULE_9__/* .healthIssueCommand */ .nq)(rest, reporter);
+        if (command === 'health') {
+            const flags = parseStageFlags(_health_command_js__WEBPACK_IMPORTED_MODULE_9__/* .HEALTH_DEF */ .r2, rest);
+            if (flags.help === 'true') {
+                reporter.info(stageHelp(_health_command_js__WEBPACK_IMPORTED_MODULE_9__/* .HEALTH_DEF */ .r2));
+                return 0;
+            }
+            return (await (0,_health_command_js__WEBPACK_IMPORTED_MODULE_9__/* .healthCheck */ .bZ)((0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_10__/* .flagInputs */ .Cp)(flags), reporter)).exitCode;
+        }
+        const def = (0,_stages_catalog_js__WEBPACK_IMPORTED_MODULE_14__/* .stageByCommand */ .J)(command);
         if (!def)
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_15__/* .UsageError */ .eb(`unknown command '${command}'\n${usage()}`);
-        const flags = parseStageFlags(def, rest);
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_18__/* .UsageError */ .eb(`unknown command '${command}'\n${usage()}`);
+        const flags = parseStageFlags(def, def.command === 'etcd' ? etcdOperationFlag(rest) : rest);
         if (flags.help === 'true') {
             reporter.info(stageHelp(def));
             return 0;
         }
-        await (0,_stages_all_stages_js__WEBPACK_IMPORTED_MODULE_14__/* .builtStageRunner */ .h)(def)((0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_7__/* .flagInputs */ .Cp)(flags), reporter);
+        await (0,_stages_all_stages_js__WEBPACK_IMPORTED_MODULE_17__/* .builtStageRunner */ .h)(def)((0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_10__/* .flagInputs */ .Cp)(flags), reporter);
         return 0;
     }
     catch (err) {
-        const message = reporter.redact(err instanceof _config_load_js__WEBPACK_IMPORTED_MODULE_5__/* .SpecError */ .G8 ? err.message : (0,_util_errors_js__WEBPACK_IMPORTED_MODULE_15__/* .errorMessage */ .gJ)(err));
+        const message = reporter.redact(err instanceof _config_load_js__WEBPACK_IMPORTED_MODULE_7__/* .SpecError */ .G8 ? err.message : (0,_util_errors_js__WEBPACK_IMPORTED_MODULE_18__/* .errorMessage */ .gJ)(err));
         reporter.error(message);
-        return err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_15__/* .UsageError */ .eb || err instanceof _config_load_js__WEBPACK_IMPORTED_MODULE_5__/* .SpecError */ .G8 ? 2 : 1;
+        return err instanceof _util_errors_js__WEBPACK_IMPORTED_MODULE_18__/* .UsageError */ .eb || err instanceof _config_load_js__WEBPACK_IMPORTED_MODULE_7__/* .SpecError */ .G8 ? 2 : 1;
     }
 }
 /** Outside Actions, the toolkit's `::debug::` workflow commands (tool-cache lookups) are noise on a terminal. */
@@ -58047,8 +58626,8 @@ function dropWorkflowDebugLines() {
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = ((chunk, ...rest) => typeof chunk === 'string' && chunk.startsWith('::debug::') ? true : write(chunk, ...rest));
 }
-const entryScript = process.argv[1] ? (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.realpathSync)(process.argv[1]) : '';
-if (entryScript === (0,node_url__WEBPACK_IMPORTED_MODULE_3__.fileURLToPath)(import.meta.url)) {
+const entryScript = process.argv[1] ? (0,node_fs__WEBPACK_IMPORTED_MODULE_2__.realpathSync)(process.argv[1]) : '';
+if (entryScript === (0,node_url__WEBPACK_IMPORTED_MODULE_4__.fileURLToPath)(import.meta.url)) {
     dropWorkflowDebugLines();
     process.exitCode = await main(process.argv.slice(2));
 }
@@ -58138,7 +58717,7 @@ var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: ./node_modules/js-yaml/dist/js-yaml.mjs
 var js_yaml = __nccwpck_require__(3243);
 ;// CONCATENATED MODULE: ./build/schema/cluster-spec.schema.json
-const cluster_spec_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json","title":"bcmkube cluster spec","description":"One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative file paths are resolved against the current working directory (in Actions: the checked-out repository root). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.","type":"object","additionalProperties":false,"required":["name","bcm","nodes","network"],"$defs":{"nodeSelector":{"description":"A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).","oneOf":[{"type":"string","minLength":1,"maxLength":253,"description":"A hostname (dgx-05), a range pattern (dgx-[01-08], rack[1-2]-dgx[01-04]; a leading zero keeps the width) or a glob (dgx-*, dgx-0?) matched against BCM hostnames."},{"type":"object","additionalProperties":false,"required":["category"],"properties":{"category":{"type":"string","description":"BCM category name: every node in it.","minLength":1,"maxLength":128}},"description":"Every node in a BCM category."}]}},"properties":{"$schema":{"type":"string","description":"Editor hint; ignored."},"name":{"type":"string","description":"Cluster name: lower-case letters, digits and \'-\', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"bcm":{"type":"object","description":"The BCM head node\'s JSON API (CMDaemon).","additionalProperties":false,"properties":{"endpoint":{"type":"string","description":"Base URL of the head node\'s CMDaemon, https only (http would send the BCM password in clear, and is refused even with insecure), e.g. https://bcm-head-01:8081 or a reverse proxy URL. The client posts to <endpoint>/json.","format":"uri","pattern":"^https://"},"auth":{"type":"string","description":"How to log in to BCM. login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).","enum":["login","client-cert"]},"username":{"type":"string","description":"Login user (not a secret). The action input bcm-username overrides it.","minLength":1,"maxLength":64},"password_file":{"type":"string","description":"CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret. Relative to the working directory."},"client_cert_file":{"type":"string","description":"CLI only: client certificate (PEM) for auth: client-cert. Relative to the working directory."},"client_key_file":{"type":"string","description":"CLI only: its private key (PEM). Relative to the working directory."},"ca_file":{"type":"string","description":"BCM\'s CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it. Relative to the working directory."},"insecure":{"type":"boolean","description":"Skip TLS verification. Never in production; the summary carries a warning.","default":false},"timeout_seconds":{"type":"integer","description":"Per-request timeout.","default":30,"minimum":1,"maximum":600},"retries":{"type":"integer","description":"Extra attempts for connection errors and 5xx (reads only), with exponential backoff.","default":3,"minimum":0,"maximum":10}},"required":["endpoint","auth"]},"nodes":{"type":"object","description":"Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.","additionalProperties":false,"properties":{"control_plane":{"type":"array","description":"Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"minItems":1},"workers":{"type":"array","description":"Kubernetes worker nodes (kube_node).","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"etcd":{"type":"array","description":"etcd members. Empty: the control plane. Use an odd number (quorum); more than 7 slows every write.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"gpu_workers":{"type":"array","description":"Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"allow_stacked":{"type":"boolean","description":"Allow a node to be both control plane and worker (stacked). Off: a node in both lists is an error.","default":false},"allowed_status":{"type":"array","description":"BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.","items":{"type":"string","enum":["UP","DOWN","PENDING","INSTALLING","INSTALLER_FAILED","INSTALLER_REBOOTING","INSTALLER_CALLINGINIT","INSTALLER_UNREACHABLE","GOING_DOWN","BOOTING","UNDEFINED","UNKNOWN"]},"default":["UP"],"minItems":1,"uniqueItems":true},"skippable":{"type":"array","description":"Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).","items":{"type":"string","description":"A hostname."},"default":[]}},"required":["control_plane"]},"network":{"type":"object","description":"How nodes are reached and the cluster\'s own networks.","additionalProperties":false,"properties":{"node_network":{"type":"object","description":"The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. BCM\'s management/BMC network is never used unless allow_management.","additionalProperties":false,"properties":{"name":{"type":"string","description":"BCM network name, e.g. dgxnet.","minLength":1},"cidr":{"type":"string","description":"IPv4 CIDR the address must be in, e.g. 10.184.162.0/24."},"interface":{"type":"string","description":"Interface name on the node in BCM, e.g. ens1f0np0.","minLength":1}},"minProperties":1,"maxProperties":1},"allow_management":{"type":"boolean","description":"Allow a management or BMC network/interface to be chosen.","default":false},"pod_cidr":{"type":"string","description":"Pod network (kube_pods_subnet). Must not overlap the service or node network.","default":"172.29.0.0/16"},"service_cidr":{"type":"string","description":"Service network (kube_service_addresses).","default":"10.150.0.0/16"}},"required":["node_network"]},"access":{"type":"object","description":"SSH access to the nodes.","additionalProperties":false,"properties":{"admin":{"type":"object","description":"The bootstrap admin that creates the service user (root, or a user with passwordless sudo).","additionalProperties":false,"properties":{"user":{"type":"string","description":"Admin user name.","default":"root","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"auth":{"type":"string","description":"key, or password (BCM images ship a password-only admin).","enum":["key","password"],"default":"key"},"key_file":{"type":"string","description":"CLI only: the admin\'s private key. In Actions: input admin-ssh-key. Relative to the working directory."},"password_file":{"type":"string","description":"CLI only: the admin\'s password. In Actions: input admin-password. Relative to the working directory."}},"default":{}},"service_user":{"type":"object","description":"The user Kubespray and later stages log in as.","additionalProperties":false,"properties":{"name":{"type":"string","description":"User name.","default":"ansiblebcm","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"uid":{"type":"integer","description":"UID (match LDAP when the home is shared).","default":60000,"minimum":1000,"maximum":2147483646},"gid":{"type":"integer","description":"GID of its own group.","default":60000,"minimum":1000,"maximum":2147483646},"shell":{"type":"string","description":"Login shell.","default":"/bin/bash","pattern":"^/[A-Za-z0-9._/-]+$"},"public_key":{"type":"string","description":"OpenSSH public key line (not a secret). Or public_key_file."},"public_key_file":{"type":"string","description":"File holding the public key. Relative to the working directory."},"private_key_file":{"type":"string","description":"CLI only: the private key. In Actions: input service-ssh-key. Relative to the working directory."}},"default":{}},"host_key_policy":{"type":"string","description":"strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).","enum":["strict","accept-new","off"],"default":"strict"},"known_hosts_file":{"type":"string","description":"known_hosts for the nodes (by address and hostname). Relative to the working directory."},"legacy_algorithms":{"type":"boolean","description":"Allow ssh-rsa (SHA-1) for old BCM images.","default":false},"concurrency":{"type":"integer","description":"Nodes worked on at once.","default":32,"minimum":1,"maximum":512},"connect_timeout_seconds":{"type":"integer","description":"SSH connect timeout.","default":10,"minimum":1,"maximum":300},"command_timeout_seconds":{"type":"integer","description":"Timeout of one remote command.","default":120,"minimum":1,"maximum":3600},"min_containerd_gb":{"type":"integer","description":"Free space containerd needs, GB.","default":10,"minimum":1,"maximum":100000},"max_clock_skew_seconds":{"type":"number","description":"Largest clock difference from the runner.","default":2,"minimum":0,"maximum":3600},"data_partitions":{"type":"array","description":"Data partitions where containerd may live when /var is small (DGX: /raid).","items":{"type":"string","pattern":"^/[A-Za-z0-9._/-]*$"},"default":["/raid","/local"]},"gpu_drivers_later":{"type":"boolean","description":"GPU workers may show no GPU yet (the GPU Operator installs the driver).","default":false}},"default":{}},"kubernetes":{"type":"object","description":"Kubernetes through Kubespray.","additionalProperties":false,"properties":{"kubespray_version":{"type":"string","description":"Kubespray release tag. Supported Kubernetes per line: v2.24 1.26-1.28, v2.25 1.27-1.29, v2.26 1.28-1.30, v2.27 1.29-1.31.","default":"v2.27.1","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"version":{"type":"string","description":"Kubernetes version (kube_version). Must be supported by the Kubespray line and, with Run:ai 2.21, be 1.29-1.32.","default":"v1.31.9","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"cni":{"type":"string","description":"Network plugin (kube_network_plugin).","enum":["calico","cilium","flannel"],"default":"calico"},"dns_domain":{"type":"string","description":"Cluster DNS domain (Kubespray dns_domain). Stays cluster.local: the predecessor passed cluster_name and changed it by accident.","default":"cluster.local","format":"hostname"},"apiserver_healthcheck_port":{"type":"integer","description":"Port of the nginx-proxy healthcheck on every node (loadbalancer_apiserver_healthcheck_port). Kubespray\'s default 8081 is held by BCM\'s CMDaemon on BCM nodes, which leaves workers NotReady; hence 8082.","default":8082,"minimum":1,"maximum":65535},"extra_vars":{"type":"object","description":"Extra Kubespray variables (group_vars/all), applied last.","default":{}}},"default":{}},"platform":{"type":"object","description":"The Helm platform (helm/platform.yaml).","additionalProperties":false,"properties":{"ingress":{"type":"string","description":"Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).","enum":["ingress-nginx","none"],"default":"ingress-nginx"},"gpu_driver":{"type":"boolean","description":"Let the GPU Operator install the driver. DGX OS ships it: false.","default":false},"releases":{"type":"object","description":"Per-release overrides by release name (see helm/platform.yaml): enabled, a pinned chart version, values merged over helm/values/<release>.yaml. Secrets never go in values.","default":{},"additionalProperties":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install this release."},"version":{"type":"string","description":"Chart version."},"values":{"type":"object","description":"Values merged over helm/values/<release>.yaml."}}}},"verify":{"type":"object","description":"Checks after install: rollout status of every release, GPUs allocatable on GPU workers, and a CUDA smoke pod (kept on failure for debugging).","additionalProperties":false,"properties":{"timeout_seconds":{"type":"integer","description":"How long each check may wait, in seconds.","default":300,"minimum":1,"maximum":3600},"smoke_test":{"type":"boolean","description":"Run `nvidia-smi -L` in a pod with one GPU on one GPU worker.","default":true},"smoke_image":{"type":"string","description":"CUDA image of the smoke pod (point it at a mirror on air-gapped sites).","default":"nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04","minLength":1}}}},"default":{}},"runai":{"type":"object","description":"Run:ai self-hosted.","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install Run:ai.","default":true},"version":{"type":"string","description":"Run:ai control-plane chart version (the 2.21 line).","default":"2.21.63","pattern":"^\\\\d+\\\\.\\\\d+(\\\\.\\\\d+)?$"},"domain":{"type":"string","description":"Run:ai FQDN (DNS name users and the cluster reach the control plane on). Required while runai.enabled is true.","format":"hostname"},"cluster_name":{"type":"string","description":"Run:ai cluster name. Default: the spec name."},"tls":{"type":"object","description":"TLS for the Run:ai domain.","additionalProperties":false,"properties":{"source":{"type":"string","description":"generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.","enum":["generate","provided"],"default":"generate"},"cert_file":{"type":"string","description":"Certificate (PEM). Relative to the working directory."},"key_file":{"type":"string","description":"CLI only: key (PEM). Relative to the working directory."},"ca_file":{"type":"string","description":"With source provided: the private CA (PEM) that issued the certificate, shipped to both Run:ai namespaces as runai-ca-cert and trusted by the stage\'s API calls; leave unset for a publicly trusted certificate. Not used with generate (the stage makes its own CA). Relative to the working directory."}},"default":{}},"ingress_port":{"type":"integer","description":"HTTPS NodePort of the ingress (within Kubernetes\' NodePort range 30000-32767).","default":30443,"minimum":1,"maximum":65535},"url":{"type":"string","description":"Control-plane URL. Default: https://<domain>:<ingress_port>.","format":"uri"},"admin_user":{"type":"string","description":"Run:ai admin user (email)."},"password_file":{"type":"string","description":"CLI only: the admin password. In Actions: input runai-admin-password. Relative to the working directory."}},"default":{},"if":{"required":["enabled"],"properties":{"enabled":{"const":false}}},"else":{"required":["domain"]}},"mirrors":{"type":"object","description":"Base URLs for an air-gapped site.","additionalProperties":false,"properties":{"tools":{"type":"string","description":"helm/kubectl downloads (upstream layout).","format":"uri"},"charts":{"type":"string","description":"A Helm repository holding every platform chart.","format":"uri"},"kubespray":{"type":"string","description":"Kubespray release tarballs.","format":"uri"},"pypi":{"type":"string","description":"Python package index for Kubespray\'s requirements.","format":"uri"},"images":{"type":"object","description":"Container registry → mirror endpoints for containerd.","default":{},"additionalProperties":{"type":"array","items":{"type":"string","format":"uri"}}},"ca_file":{"type":"string","description":"CA certificate (PEM) that signs the mirrors\' HTTPS certificates, for a site with its own CA. Relative to the working directory."},"sha256":{"type":"object","description":"SHA-256 pins by file name (e.g. kubespray-v2.27.1.tar.gz), added to the repo\'s table; a download that does not match is refused.","default":{},"additionalProperties":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},"default":{}}}}');
+const cluster_spec_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json","title":"bcmkube cluster spec","description":"One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative file paths are resolved against the current working directory (in Actions: the checked-out repository root). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.","type":"object","additionalProperties":false,"required":["name","bcm","nodes","network"],"$defs":{"nodeSelector":{"description":"A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).","oneOf":[{"type":"string","minLength":1,"maxLength":253,"description":"A hostname (dgx-05), a range pattern (dgx-[01-08], rack[1-2]-dgx[01-04]; a leading zero keeps the width) or a glob (dgx-*, dgx-0?) matched against BCM hostnames."},{"type":"object","additionalProperties":false,"required":["category"],"properties":{"category":{"type":"string","description":"BCM category name: every node in it.","minLength":1,"maxLength":128}},"description":"Every node in a BCM category."}]}},"properties":{"$schema":{"type":"string","description":"Editor hint; ignored."},"name":{"type":"string","description":"Cluster name: lower-case letters, digits and \'-\', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"bcm":{"type":"object","description":"The BCM head node\'s JSON API (CMDaemon).","additionalProperties":false,"properties":{"endpoint":{"type":"string","description":"Base URL of the head node\'s CMDaemon, https only (http would send the BCM password in clear, and is refused even with insecure), e.g. https://bcm-head-01:8081 or a reverse proxy URL. The client posts to <endpoint>/json.","format":"uri","pattern":"^https://"},"auth":{"type":"string","description":"How to log in to BCM. login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).","enum":["login","client-cert"]},"username":{"type":"string","description":"Login user (not a secret). The action input bcm-username overrides it.","minLength":1,"maxLength":64},"password_file":{"type":"string","description":"CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret. Relative to the working directory."},"client_cert_file":{"type":"string","description":"CLI only: client certificate (PEM) for auth: client-cert. Relative to the working directory."},"client_key_file":{"type":"string","description":"CLI only: its private key (PEM). Relative to the working directory."},"ca_file":{"type":"string","description":"BCM\'s CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it. Relative to the working directory."},"tls_server_name":{"type":"string","description":"The name BCM\'s certificate is checked against when bcm.endpoint is an IP address the certificate does not carry (BCM\'s certificate usually names the head node, e.g. bcm-head-01, not its IP). The connection still goes to the endpoint\'s address; only the name check changes. Also sent as TLS SNI.","format":"hostname"},"insecure":{"type":"boolean","description":"Skip TLS verification. Never in production; the summary carries a warning.","default":false},"timeout_seconds":{"type":"integer","description":"Per-request timeout.","default":30,"minimum":1,"maximum":600},"retries":{"type":"integer","description":"Extra attempts for connection errors and 5xx (reads only), with exponential backoff.","default":3,"minimum":0,"maximum":10}},"required":["endpoint","auth"]},"nodes":{"type":"object","description":"Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.","additionalProperties":false,"properties":{"control_plane":{"type":"array","description":"Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"minItems":1},"workers":{"type":"array","description":"Kubernetes worker nodes (kube_node).","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"etcd":{"type":"array","description":"etcd members. Empty: the control plane. Use an odd number (quorum); more than 7 slows every write.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"gpu_workers":{"type":"array","description":"Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"allow_stacked":{"type":"boolean","description":"Allow a node to be both control plane and worker (stacked). Off: a node in both lists is an error.","default":false},"allowed_status":{"type":"array","description":"BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.","items":{"type":"string","enum":["UP","DOWN","PENDING","INSTALLING","INSTALLER_FAILED","INSTALLER_REBOOTING","INSTALLER_CALLINGINIT","INSTALLER_UNREACHABLE","GOING_DOWN","BOOTING","UNDEFINED","UNKNOWN"]},"default":["UP"],"minItems":1,"uniqueItems":true},"skippable":{"type":"array","description":"Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).","items":{"type":"string","description":"A hostname."},"default":[]}},"required":["control_plane"]},"network":{"type":"object","description":"How nodes are reached and the cluster\'s own networks.","additionalProperties":false,"properties":{"node_network":{"type":"object","description":"The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. On BCM 11 that is usually internalnet, where nodes boot (BOOTIF). BMC interfaces (childType NetworkBmcInterface) and the BMC network (one holding only BMC interfaces, e.g. ipminet) are never used unless allow_management. BCM\'s own `management: true` flag does not exclude a network: BCM sets it on every network CMDaemon may manage nodes over, internalnet included.","additionalProperties":false,"properties":{"name":{"type":"string","description":"BCM network name (cmnet.getNetworks), e.g. internalnet, or a production network such as dgxnet.","minLength":1},"cidr":{"type":"string","description":"IPv4 CIDR the address must be in, e.g. 10.141.0.0/16."},"interface":{"type":"string","description":"Interface name on the node in BCM, e.g. BOOTIF or ens1f0np0.","minLength":1}},"minProperties":1,"maxProperties":1},"allow_management":{"type":"boolean","description":"Allow a BMC interface, or the BMC network, to be chosen. A BMC address reaches the baseboard controller, not the node\'s operating system: set this only where BCM records an OS interface as a BMC interface.","default":false},"pod_cidr":{"type":"string","description":"Pod network (kube_pods_subnet). Must not overlap the service or node network.","default":"172.29.0.0/16"},"service_cidr":{"type":"string","description":"Service network (kube_service_addresses).","default":"10.150.0.0/16"}},"required":["node_network"]},"access":{"type":"object","description":"SSH access to the nodes.","additionalProperties":false,"properties":{"admin":{"type":"object","description":"The bootstrap admin that creates the service user (root, or a user with passwordless sudo).","additionalProperties":false,"properties":{"user":{"type":"string","description":"Admin user name.","default":"root","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"auth":{"type":"string","description":"key, or password (BCM images ship a password-only admin).","enum":["key","password"],"default":"key"},"key_file":{"type":"string","description":"CLI only: the admin\'s private key. In Actions: input admin-ssh-key. Relative to the working directory."},"password_file":{"type":"string","description":"CLI only: the admin\'s password. In Actions: input admin-password. Relative to the working directory."}},"default":{}},"service_user":{"type":"object","description":"The user Kubespray and later stages log in as.","additionalProperties":false,"properties":{"name":{"type":"string","description":"User name.","default":"ansiblebcm","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"uid":{"type":"integer","description":"UID (match LDAP when the home is shared).","default":60000,"minimum":1000,"maximum":2147483646},"gid":{"type":"integer","description":"GID of its own group.","default":60000,"minimum":1000,"maximum":2147483646},"shell":{"type":"string","description":"Login shell.","default":"/bin/bash","pattern":"^/[A-Za-z0-9._/-]+$"},"public_key":{"type":"string","description":"OpenSSH public key line (not a secret). Or public_key_file."},"public_key_file":{"type":"string","description":"File holding the public key. Relative to the working directory."},"private_key_file":{"type":"string","description":"CLI only: the private key. In Actions: input service-ssh-key. Relative to the working directory."}},"default":{}},"host_key_policy":{"type":"string","description":"strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).","enum":["strict","accept-new","off"],"default":"strict"},"known_hosts_file":{"type":"string","description":"known_hosts for the nodes (by address and hostname). Relative to the working directory."},"legacy_algorithms":{"type":"boolean","description":"Allow ssh-rsa (SHA-1) for old BCM images.","default":false},"concurrency":{"type":"integer","description":"Nodes worked on at once.","default":32,"minimum":1,"maximum":512},"connect_timeout_seconds":{"type":"integer","description":"SSH connect timeout.","default":10,"minimum":1,"maximum":300},"command_timeout_seconds":{"type":"integer","description":"Timeout of one remote command.","default":120,"minimum":1,"maximum":3600},"min_containerd_gb":{"type":"integer","description":"Free space containerd needs, GB.","default":10,"minimum":1,"maximum":100000},"max_clock_skew_seconds":{"type":"number","description":"Largest clock difference from the runner.","default":2,"minimum":0,"maximum":3600},"data_partitions":{"type":"array","description":"Data partitions where containerd may live when /var is small (DGX: /raid).","items":{"type":"string","pattern":"^/[A-Za-z0-9._/-]*$"},"default":["/raid","/local"]},"gpu_drivers_later":{"type":"boolean","description":"GPU workers may show no GPU yet (the GPU Operator installs the driver).","default":false}},"default":{}},"kubernetes":{"type":"object","description":"Kubernetes through Kubespray.","additionalProperties":false,"properties":{"kubespray_version":{"type":"string","description":"Kubespray release tag. Supported Kubernetes per line: v2.24 1.26-1.28, v2.25 1.27-1.29, v2.26 1.28-1.30, v2.27 1.29-1.31.","default":"v2.27.1","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"version":{"type":"string","description":"Kubernetes version (kube_version). Must be supported by the Kubespray line and, with Run:ai 2.21, be 1.29-1.32.","default":"v1.31.9","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"cni":{"type":"string","description":"Network plugin (kube_network_plugin).","enum":["calico","cilium","flannel"],"default":"calico"},"dns_domain":{"type":"string","description":"Cluster DNS domain (Kubespray dns_domain). Stays cluster.local: the predecessor passed cluster_name and changed it by accident.","default":"cluster.local","format":"hostname"},"apiserver_healthcheck_port":{"type":"integer","description":"Port of the nginx-proxy healthcheck on every node (loadbalancer_apiserver_healthcheck_port). Kubespray\'s default 8081 is held by BCM\'s CMDaemon on BCM nodes, which leaves workers NotReady; hence 8082.","default":8082,"minimum":1,"maximum":65535},"extra_vars":{"type":"object","description":"Extra Kubespray variables (group_vars/all), applied last.","default":{}}},"default":{}},"platform":{"type":"object","description":"The Helm platform (helm/platform.yaml).","additionalProperties":false,"properties":{"ingress":{"type":"string","description":"Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).","enum":["ingress-nginx","none"],"default":"ingress-nginx"},"gpu_driver":{"type":"boolean","description":"Let the GPU Operator install the driver. DGX OS ships it: false.","default":false},"releases":{"type":"object","description":"Per-release overrides by release name (see helm/platform.yaml): enabled, a pinned chart version, values merged over helm/values/<release>.yaml. Secrets never go in values.","default":{},"additionalProperties":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install this release."},"version":{"type":"string","description":"Chart version."},"values":{"type":"object","description":"Values merged over helm/values/<release>.yaml."}}}},"verify":{"type":"object","description":"Checks after install: rollout status of every release, GPUs allocatable on GPU workers, and a CUDA smoke pod (kept on failure for debugging).","additionalProperties":false,"properties":{"timeout_seconds":{"type":"integer","description":"How long each check may wait, in seconds.","default":300,"minimum":1,"maximum":3600},"smoke_test":{"type":"boolean","description":"Run `nvidia-smi -L` in a pod with one GPU on one GPU worker.","default":true},"smoke_image":{"type":"string","description":"CUDA image of the smoke pod (point it at a mirror on air-gapped sites).","default":"nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04","minLength":1}}}},"default":{}},"runai":{"type":"object","description":"Run:ai self-hosted.","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install Run:ai.","default":true},"version":{"type":"string","description":"Run:ai control-plane chart version (the 2.21 line).","default":"2.21.63","pattern":"^\\\\d+\\\\.\\\\d+(\\\\.\\\\d+)?$"},"domain":{"type":"string","description":"Run:ai FQDN (DNS name users and the cluster reach the control plane on). Required while runai.enabled is true.","format":"hostname"},"cluster_name":{"type":"string","description":"Run:ai cluster name. Default: the spec name."},"tls":{"type":"object","description":"TLS for the Run:ai domain.","additionalProperties":false,"properties":{"source":{"type":"string","description":"generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.","enum":["generate","provided"],"default":"generate"},"cert_file":{"type":"string","description":"Certificate (PEM). Relative to the working directory."},"key_file":{"type":"string","description":"CLI only: key (PEM). Relative to the working directory."},"ca_file":{"type":"string","description":"With source provided: the private CA (PEM) that issued the certificate, shipped to both Run:ai namespaces as runai-ca-cert and trusted by the stage\'s API calls; leave unset for a publicly trusted certificate. Not used with generate (the stage makes its own CA). Relative to the working directory."}},"default":{}},"ingress_port":{"type":"integer","description":"HTTPS port users and the cluster reach Run:ai on. 443 (default, as Run:ai documents): the URL is https://<domain>, and the ingress must answer on 443 on the address the domain resolves to (ingress-nginx hostPort, a LoadBalancer or an external load balancer). A NodePort (30000-32767) puts the port in the URL: Keycloak is then told to advertise it (KC_HOSTNAME) and the backend to validate tokens against it (keycloakExternalEndpoint, not documented by Run:ai).","default":443,"minimum":1,"maximum":65535},"url":{"type":"string","description":"Control-plane URL the stage\'s API calls use. Default: https://<domain>, with :<ingress_port> unless it is 443.","format":"uri"},"admin_user":{"type":"string","description":"Run:ai admin user (email)."},"password_file":{"type":"string","description":"CLI only: the admin password. In Actions: input runai-admin-password. Relative to the working directory."}},"default":{},"if":{"required":["enabled"],"properties":{"enabled":{"const":false}}},"else":{"required":["domain"]}},"mirrors":{"type":"object","description":"Base URLs for an air-gapped site.","additionalProperties":false,"properties":{"tools":{"type":"string","description":"helm/kubectl downloads (upstream layout).","format":"uri"},"charts":{"type":"string","description":"A Helm repository holding every platform chart.","format":"uri"},"kubespray":{"type":"string","description":"Kubespray release tarballs.","format":"uri"},"pypi":{"type":"string","description":"Python package index for Kubespray\'s requirements.","format":"uri"},"files":{"type":"string","description":"HTTPS mirror of the files Kubespray downloads onto the nodes (kubelet, kubeadm, etcd, CNI, runc, crictl, nerdctl, containerd), laid out as <files>/github.com/…, <files>/dl.k8s.io/…, <files>/storage.googleapis.com/…, <files>/get.helm.sh/… (Kubespray\'s files_repo).","format":"uri"},"images":{"type":"object","description":"Container registry → mirror endpoints for containerd. For registry.k8s.io, gcr.io, docker.io, quay.io and ghcr.io the first mirror also becomes Kubespray\'s image repository (kube_image_repo, …).","default":{},"additionalProperties":{"type":"array","items":{"type":"string","format":"uri"}}},"ca_file":{"type":"string","description":"CA certificate (PEM) that signs the mirrors\' HTTPS certificates, for a site with its own CA: the runner trusts it for downloads, and the kubespray stage installs it in every node\'s system trust store (containerd and Kubespray\'s downloads use it). Relative to the working directory."},"sha256":{"type":"object","description":"SHA-256 pins by file name (e.g. kubespray-v2.27.1.tar.gz), added to the repo\'s table; a download that does not match is refused.","default":{},"additionalProperties":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},"default":{}},"etcd_backup":{"type":"object","description":"etcd backups (`bcmkube etcd backup`, .github/workflows/etcd-backup.yml): where the encrypted snapshots go and how many are kept. A snapshot holds every Kubernetes Secret: it is encrypted (AES-256-GCM, key from the etcd-backup-key secret) before it leaves the runner\'s memory.","additionalProperties":false,"properties":{"target":{"type":"object","description":"Where snapshots are kept: a folder on a host reached over SSH (e.g. the BCM head node), or, without host, a folder on the runner (keep it on a persistent disk: a hosted runner forgets it).","additionalProperties":false,"properties":{"host":{"type":"string","description":"Host name or IPv4 address of the backup host, reached over SSH with host keys checked against access.known_hosts_file. Empty: the path is on the runner.","format":"hostname"},"user":{"type":"string","description":"User on the backup host. Default: access.service_user.name (the service user\'s key logs in).","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"port":{"type":"integer","description":"SSH port of the backup host.","default":22,"minimum":1,"maximum":65535},"path":{"type":"string","description":"Absolute folder the snapshots go to (<cluster>-<UTC time>.db.enc, mode 0600). Created when missing.","default":"/var/backups/bcmkube-etcd","pattern":"^/[A-Za-z0-9._/-]*$"}},"default":{}},"keep":{"type":"integer","description":"How many snapshots of this cluster are kept; older ones are deleted after a new one is stored.","default":7,"minimum":1,"maximum":1000}},"default":{}}}}');
 // EXTERNAL MODULE: ./build/actions/lib/util/errors.js
 var errors = __nccwpck_require__(2174);
 // EXTERNAL MODULE: ./build/actions/lib/util/similar.js
@@ -58154,7 +58733,7 @@ var ucs2length = __nccwpck_require__(6214);
 
 const validate = (/* unused pure expression or super */ null && (validate20));
 /* harmony default export */ const spec_validator_generated = (validate20);
-const schema31 = { "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json", "title": "bcmkube cluster spec", "description": "One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative file paths are resolved against the current working directory (in Actions: the checked-out repository root). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.", "type": "object", "additionalProperties": false, "required": ["name", "bcm", "nodes", "network"], "$defs": { "nodeSelector": { "description": "A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).", "oneOf": [{ "type": "string", "minLength": 1, "maxLength": 253, "description": "A hostname (dgx-05), a range pattern (dgx-[01-08], rack[1-2]-dgx[01-04]; a leading zero keeps the width) or a glob (dgx-*, dgx-0?) matched against BCM hostnames." }, { "type": "object", "additionalProperties": false, "required": ["category"], "properties": { "category": { "type": "string", "description": "BCM category name: every node in it.", "minLength": 1, "maxLength": 128 } }, "description": "Every node in a BCM category." }] } }, "properties": { "$schema": { "type": "string", "description": "Editor hint; ignored." }, "name": { "type": "string", "description": "Cluster name: lower-case letters, digits and '-', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.", "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" }, "bcm": { "type": "object", "description": "The BCM head node's JSON API (CMDaemon).", "additionalProperties": false, "properties": { "endpoint": { "type": "string", "description": "Base URL of the head node's CMDaemon, https only (http would send the BCM password in clear, and is refused even with insecure), e.g. https://bcm-head-01:8081 or a reverse proxy URL. The client posts to <endpoint>/json.", "format": "uri", "pattern": "^https://" }, "auth": { "type": "string", "description": "How to log in to BCM. login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).", "enum": ["login", "client-cert"] }, "username": { "type": "string", "description": "Login user (not a secret). The action input bcm-username overrides it.", "minLength": 1, "maxLength": 64 }, "password_file": { "type": "string", "description": "CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret. Relative to the working directory." }, "client_cert_file": { "type": "string", "description": "CLI only: client certificate (PEM) for auth: client-cert. Relative to the working directory." }, "client_key_file": { "type": "string", "description": "CLI only: its private key (PEM). Relative to the working directory." }, "ca_file": { "type": "string", "description": "BCM's CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it. Relative to the working directory." }, "insecure": { "type": "boolean", "description": "Skip TLS verification. Never in production; the summary carries a warning.", "default": false }, "timeout_seconds": { "type": "integer", "description": "Per-request timeout.", "default": 30, "minimum": 1, "maximum": 600 }, "retries": { "type": "integer", "description": "Extra attempts for connection errors and 5xx (reads only), with exponential backoff.", "default": 3, "minimum": 0, "maximum": 10 } }, "required": ["endpoint", "auth"] }, "nodes": { "type": "object", "description": "Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.", "additionalProperties": false, "properties": { "control_plane": { "type": "array", "description": "Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "minItems": 1 }, "workers": { "type": "array", "description": "Kubernetes worker nodes (kube_node).", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "default": [] }, "etcd": { "type": "array", "description": "etcd members. Empty: the control plane. Use an odd number (quorum); more than 7 slows every write.", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "default": [] }, "gpu_workers": { "type": "array", "description": "Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "default": [] }, "allow_stacked": { "type": "boolean", "description": "Allow a node to be both control plane and worker (stacked). Off: a node in both lists is an error.", "default": false }, "allowed_status": { "type": "array", "description": "BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.", "items": { "type": "string", "enum": ["UP", "DOWN", "PENDING", "INSTALLING", "INSTALLER_FAILED", "INSTALLER_REBOOTING", "INSTALLER_CALLINGINIT", "INSTALLER_UNREACHABLE", "GOING_DOWN", "BOOTING", "UNDEFINED", "UNKNOWN"] }, "default": ["UP"], "minItems": 1, "uniqueItems": true }, "skippable": { "type": "array", "description": "Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).", "items": { "type": "string", "description": "A hostname." }, "default": [] } }, "required": ["control_plane"] }, "network": { "type": "object", "description": "How nodes are reached and the cluster's own networks.", "additionalProperties": false, "properties": { "node_network": { "type": "object", "description": "The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. BCM's management/BMC network is never used unless allow_management.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "BCM network name, e.g. dgxnet.", "minLength": 1 }, "cidr": { "type": "string", "description": "IPv4 CIDR the address must be in, e.g. 10.184.162.0/24." }, "interface": { "type": "string", "description": "Interface name on the node in BCM, e.g. ens1f0np0.", "minLength": 1 } }, "minProperties": 1, "maxProperties": 1 }, "allow_management": { "type": "boolean", "description": "Allow a management or BMC network/interface to be chosen.", "default": false }, "pod_cidr": { "type": "string", "description": "Pod network (kube_pods_subnet). Must not overlap the service or node network.", "default": "172.29.0.0/16" }, "service_cidr": { "type": "string", "description": "Service network (kube_service_addresses).", "default": "10.150.0.0/16" } }, "required": ["node_network"] }, "access": { "type": "object", "description": "SSH access to the nodes.", "additionalProperties": false, "properties": { "admin": { "type": "object", "description": "The bootstrap admin that creates the service user (root, or a user with passwordless sudo).", "additionalProperties": false, "properties": { "user": { "type": "string", "description": "Admin user name.", "default": "root", "pattern": "^[a-z_][a-z0-9_-]{0,31}$" }, "auth": { "type": "string", "description": "key, or password (BCM images ship a password-only admin).", "enum": ["key", "password"], "default": "key" }, "key_file": { "type": "string", "description": "CLI only: the admin's private key. In Actions: input admin-ssh-key. Relative to the working directory." }, "password_file": { "type": "string", "description": "CLI only: the admin's password. In Actions: input admin-password. Relative to the working directory." } }, "default": {} }, "service_user": { "type": "object", "description": "The user Kubespray and later stages log in as.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "User name.", "default": "ansiblebcm", "pattern": "^[a-z_][a-z0-9_-]{0,31}$" }, "uid": { "type": "integer", "description": "UID (match LDAP when the home is shared).", "default": 60000, "minimum": 1000, "maximum": 2147483646 }, "gid": { "type": "integer", "description": "GID of its own group.", "default": 60000, "minimum": 1000, "maximum": 2147483646 }, "shell": { "type": "string", "description": "Login shell.", "default": "/bin/bash", "pattern": "^/[A-Za-z0-9._/-]+$" }, "public_key": { "type": "string", "description": "OpenSSH public key line (not a secret). Or public_key_file." }, "public_key_file": { "type": "string", "description": "File holding the public key. Relative to the working directory." }, "private_key_file": { "type": "string", "description": "CLI only: the private key. In Actions: input service-ssh-key. Relative to the working directory." } }, "default": {} }, "host_key_policy": { "type": "string", "description": "strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).", "enum": ["strict", "accept-new", "off"], "default": "strict" }, "known_hosts_file": { "type": "string", "description": "known_hosts for the nodes (by address and hostname). Relative to the working directory." }, "legacy_algorithms": { "type": "boolean", "description": "Allow ssh-rsa (SHA-1) for old BCM images.", "default": false }, "concurrency": { "type": "integer", "description": "Nodes worked on at once.", "default": 32, "minimum": 1, "maximum": 512 }, "connect_timeout_seconds": { "type": "integer", "description": "SSH connect timeout.", "default": 10, "minimum": 1, "maximum": 300 }, "command_timeout_seconds": { "type": "integer", "description": "Timeout of one remote command.", "default": 120, "minimum": 1, "maximum": 3600 }, "min_containerd_gb": { "type": "integer", "description": "Free space containerd needs, GB.", "default": 10, "minimum": 1, "maximum": 100000 }, "max_clock_skew_seconds": { "type": "number", "description": "Largest clock difference from the runner.", "default": 2, "minimum": 0, "maximum": 3600 }, "data_partitions": { "type": "array", "description": "Data partitions where containerd may live when /var is small (DGX: /raid).", "items": { "type": "string", "pattern": "^/[A-Za-z0-9._/-]*$" }, "default": ["/raid", "/local"] }, "gpu_drivers_later": { "type": "boolean", "description": "GPU workers may show no GPU yet (the GPU Operator installs the driver).", "default": false } }, "default": {} }, "kubernetes": { "type": "object", "description": "Kubernetes through Kubespray.", "additionalProperties": false, "properties": { "kubespray_version": { "type": "string", "description": "Kubespray release tag. Supported Kubernetes per line: v2.24 1.26-1.28, v2.25 1.27-1.29, v2.26 1.28-1.30, v2.27 1.29-1.31.", "default": "v2.27.1", "pattern": "^v\\d+\\.\\d+\\.\\d+$" }, "version": { "type": "string", "description": "Kubernetes version (kube_version). Must be supported by the Kubespray line and, with Run:ai 2.21, be 1.29-1.32.", "default": "v1.31.9", "pattern": "^v\\d+\\.\\d+\\.\\d+$" }, "cni": { "type": "string", "description": "Network plugin (kube_network_plugin).", "enum": ["calico", "cilium", "flannel"], "default": "calico" }, "dns_domain": { "type": "string", "description": "Cluster DNS domain (Kubespray dns_domain). Stays cluster.local: the predecessor passed cluster_name and changed it by accident.", "default": "cluster.local", "format": "hostname" }, "apiserver_healthcheck_port": { "type": "integer", "description": "Port of the nginx-proxy healthcheck on every node (loadbalancer_apiserver_healthcheck_port). Kubespray's default 8081 is held by BCM's CMDaemon on BCM nodes, which leaves workers NotReady; hence 8082.", "default": 8082, "minimum": 1, "maximum": 65535 }, "extra_vars": { "type": "object", "description": "Extra Kubespray variables (group_vars/all), applied last.", "default": {} } }, "default": {} }, "platform": { "type": "object", "description": "The Helm platform (helm/platform.yaml).", "additionalProperties": false, "properties": { "ingress": { "type": "string", "description": "Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).", "enum": ["ingress-nginx", "none"], "default": "ingress-nginx" }, "gpu_driver": { "type": "boolean", "description": "Let the GPU Operator install the driver. DGX OS ships it: false.", "default": false }, "releases": { "type": "object", "description": "Per-release overrides by release name (see helm/platform.yaml): enabled, a pinned chart version, values merged over helm/values/<release>.yaml. Secrets never go in values.", "default": {}, "additionalProperties": { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Install this release." }, "version": { "type": "string", "description": "Chart version." }, "values": { "type": "object", "description": "Values merged over helm/values/<release>.yaml." } } } }, "verify": { "type": "object", "description": "Checks after install: rollout status of every release, GPUs allocatable on GPU workers, and a CUDA smoke pod (kept on failure for debugging).", "additionalProperties": false, "properties": { "timeout_seconds": { "type": "integer", "description": "How long each check may wait, in seconds.", "default": 300, "minimum": 1, "maximum": 3600 }, "smoke_test": { "type": "boolean", "description": "Run `nvidia-smi -L` in a pod with one GPU on one GPU worker.", "default": true }, "smoke_image": { "type": "string", "description": "CUDA image of the smoke pod (point it at a mirror on air-gapped sites).", "default": "nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04", "minLength": 1 } } } }, "default": {} }, "runai": { "type": "object", "description": "Run:ai self-hosted.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Install Run:ai.", "default": true }, "version": { "type": "string", "description": "Run:ai control-plane chart version (the 2.21 line).", "default": "2.21.63", "pattern": "^\\d+\\.\\d+(\\.\\d+)?$" }, "domain": { "type": "string", "description": "Run:ai FQDN (DNS name users and the cluster reach the control plane on). Required while runai.enabled is true.", "format": "hostname" }, "cluster_name": { "type": "string", "description": "Run:ai cluster name. Default: the spec name." }, "tls": { "type": "object", "description": "TLS for the Run:ai domain.", "additionalProperties": false, "properties": { "source": { "type": "string", "description": "generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.", "enum": ["generate", "provided"], "default": "generate" }, "cert_file": { "type": "string", "description": "Certificate (PEM). Relative to the working directory." }, "key_file": { "type": "string", "description": "CLI only: key (PEM). Relative to the working directory." }, "ca_file": { "type": "string", "description": "With source provided: the private CA (PEM) that issued the certificate, shipped to both Run:ai namespaces as runai-ca-cert and trusted by the stage's API calls; leave unset for a publicly trusted certificate. Not used with generate (the stage makes its own CA). Relative to the working directory." } }, "default": {} }, "ingress_port": { "type": "integer", "description": "HTTPS NodePort of the ingress (within Kubernetes' NodePort range 30000-32767).", "default": 30443, "minimum": 1, "maximum": 65535 }, "url": { "type": "string", "description": "Control-plane URL. Default: https://<domain>:<ingress_port>.", "format": "uri" }, "admin_user": { "type": "string", "description": "Run:ai admin user (email)." }, "password_file": { "type": "string", "description": "CLI only: the admin password. In Actions: input runai-admin-password. Relative to the working directory." } }, "default": {}, "if": { "required": ["enabled"], "properties": { "enabled": { "const": false } } }, "else": { "required": ["domain"] } }, "mirrors": { "type": "object", "description": "Base URLs for an air-gapped site.", "additionalProperties": false, "properties": { "tools": { "type": "string", "description": "helm/kubectl downloads (upstream layout).", "format": "uri" }, "charts": { "type": "string", "description": "A Helm repository holding every platform chart.", "format": "uri" }, "kubespray": { "type": "string", "description": "Kubespray release tarballs.", "format": "uri" }, "pypi": { "type": "string", "description": "Python package index for Kubespray's requirements.", "format": "uri" }, "images": { "type": "object", "description": "Container registry → mirror endpoints for containerd.", "default": {}, "additionalProperties": { "type": "array", "items": { "type": "string", "format": "uri" } } }, "ca_file": { "type": "string", "description": "CA certificate (PEM) that signs the mirrors' HTTPS certificates, for a site with its own CA. Relative to the working directory." }, "sha256": { "type": "object", "description": "SHA-256 pins by file name (e.g. kubespray-v2.27.1.tar.gz), added to the repo's table; a download that does not match is refused.", "default": {}, "additionalProperties": { "type": "string", "pattern": "^[0-9a-f]{64}$" } } }, "default": {} } } };
+const schema31 = { "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json", "title": "bcmkube cluster spec", "description": "One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative file paths are resolved against the current working directory (in Actions: the checked-out repository root). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.", "type": "object", "additionalProperties": false, "required": ["name", "bcm", "nodes", "network"], "$defs": { "nodeSelector": { "description": "A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).", "oneOf": [{ "type": "string", "minLength": 1, "maxLength": 253, "description": "A hostname (dgx-05), a range pattern (dgx-[01-08], rack[1-2]-dgx[01-04]; a leading zero keeps the width) or a glob (dgx-*, dgx-0?) matched against BCM hostnames." }, { "type": "object", "additionalProperties": false, "required": ["category"], "properties": { "category": { "type": "string", "description": "BCM category name: every node in it.", "minLength": 1, "maxLength": 128 } }, "description": "Every node in a BCM category." }] } }, "properties": { "$schema": { "type": "string", "description": "Editor hint; ignored." }, "name": { "type": "string", "description": "Cluster name: lower-case letters, digits and '-', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.", "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" }, "bcm": { "type": "object", "description": "The BCM head node's JSON API (CMDaemon).", "additionalProperties": false, "properties": { "endpoint": { "type": "string", "description": "Base URL of the head node's CMDaemon, https only (http would send the BCM password in clear, and is refused even with insecure), e.g. https://bcm-head-01:8081 or a reverse proxy URL. The client posts to <endpoint>/json.", "format": "uri", "pattern": "^https://" }, "auth": { "type": "string", "description": "How to log in to BCM. login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).", "enum": ["login", "client-cert"] }, "username": { "type": "string", "description": "Login user (not a secret). The action input bcm-username overrides it.", "minLength": 1, "maxLength": 64 }, "password_file": { "type": "string", "description": "CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret. Relative to the working directory." }, "client_cert_file": { "type": "string", "description": "CLI only: client certificate (PEM) for auth: client-cert. Relative to the working directory." }, "client_key_file": { "type": "string", "description": "CLI only: its private key (PEM). Relative to the working directory." }, "ca_file": { "type": "string", "description": "BCM's CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it. Relative to the working directory." }, "tls_server_name": { "type": "string", "description": "The name BCM's certificate is checked against when bcm.endpoint is an IP address the certificate does not carry (BCM's certificate usually names the head node, e.g. bcm-head-01, not its IP). The connection still goes to the endpoint's address; only the name check changes. Also sent as TLS SNI.", "format": "hostname" }, "insecure": { "type": "boolean", "description": "Skip TLS verification. Never in production; the summary carries a warning.", "default": false }, "timeout_seconds": { "type": "integer", "description": "Per-request timeout.", "default": 30, "minimum": 1, "maximum": 600 }, "retries": { "type": "integer", "description": "Extra attempts for connection errors and 5xx (reads only), with exponential backoff.", "default": 3, "minimum": 0, "maximum": 10 } }, "required": ["endpoint", "auth"] }, "nodes": { "type": "object", "description": "Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.", "additionalProperties": false, "properties": { "control_plane": { "type": "array", "description": "Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "minItems": 1 }, "workers": { "type": "array", "description": "Kubernetes worker nodes (kube_node).", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "default": [] }, "etcd": { "type": "array", "description": "etcd members. Empty: the control plane. Use an odd number (quorum); more than 7 slows every write.", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "default": [] }, "gpu_workers": { "type": "array", "description": "Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "default": [] }, "allow_stacked": { "type": "boolean", "description": "Allow a node to be both control plane and worker (stacked). Off: a node in both lists is an error.", "default": false }, "allowed_status": { "type": "array", "description": "BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.", "items": { "type": "string", "enum": ["UP", "DOWN", "PENDING", "INSTALLING", "INSTALLER_FAILED", "INSTALLER_REBOOTING", "INSTALLER_CALLINGINIT", "INSTALLER_UNREACHABLE", "GOING_DOWN", "BOOTING", "UNDEFINED", "UNKNOWN"] }, "default": ["UP"], "minItems": 1, "uniqueItems": true }, "skippable": { "type": "array", "description": "Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).", "items": { "type": "string", "description": "A hostname." }, "default": [] } }, "required": ["control_plane"] }, "network": { "type": "object", "description": "How nodes are reached and the cluster's own networks.", "additionalProperties": false, "properties": { "node_network": { "type": "object", "description": "The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. On BCM 11 that is usually internalnet, where nodes boot (BOOTIF). BMC interfaces (childType NetworkBmcInterface) and the BMC network (one holding only BMC interfaces, e.g. ipminet) are never used unless allow_management. BCM's own `management: true` flag does not exclude a network: BCM sets it on every network CMDaemon may manage nodes over, internalnet included.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "BCM network name (cmnet.getNetworks), e.g. internalnet, or a production network such as dgxnet.", "minLength": 1 }, "cidr": { "type": "string", "description": "IPv4 CIDR the address must be in, e.g. 10.141.0.0/16." }, "interface": { "type": "string", "description": "Interface name on the node in BCM, e.g. BOOTIF or ens1f0np0.", "minLength": 1 } }, "minProperties": 1, "maxProperties": 1 }, "allow_management": { "type": "boolean", "description": "Allow a BMC interface, or the BMC network, to be chosen. A BMC address reaches the baseboard controller, not the node's operating system: set this only where BCM records an OS interface as a BMC interface.", "default": false }, "pod_cidr": { "type": "string", "description": "Pod network (kube_pods_subnet). Must not overlap the service or node network.", "default": "172.29.0.0/16" }, "service_cidr": { "type": "string", "description": "Service network (kube_service_addresses).", "default": "10.150.0.0/16" } }, "required": ["node_network"] }, "access": { "type": "object", "description": "SSH access to the nodes.", "additionalProperties": false, "properties": { "admin": { "type": "object", "description": "The bootstrap admin that creates the service user (root, or a user with passwordless sudo).", "additionalProperties": false, "properties": { "user": { "type": "string", "description": "Admin user name.", "default": "root", "pattern": "^[a-z_][a-z0-9_-]{0,31}$" }, "auth": { "type": "string", "description": "key, or password (BCM images ship a password-only admin).", "enum": ["key", "password"], "default": "key" }, "key_file": { "type": "string", "description": "CLI only: the admin's private key. In Actions: input admin-ssh-key. Relative to the working directory." }, "password_file": { "type": "string", "description": "CLI only: the admin's password. In Actions: input admin-password. Relative to the working directory." } }, "default": {} }, "service_user": { "type": "object", "description": "The user Kubespray and later stages log in as.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "User name.", "default": "ansiblebcm", "pattern": "^[a-z_][a-z0-9_-]{0,31}$" }, "uid": { "type": "integer", "description": "UID (match LDAP when the home is shared).", "default": 60000, "minimum": 1000, "maximum": 2147483646 }, "gid": { "type": "integer", "description": "GID of its own group.", "default": 60000, "minimum": 1000, "maximum": 2147483646 }, "shell": { "type": "string", "description": "Login shell.", "default": "/bin/bash", "pattern": "^/[A-Za-z0-9._/-]+$" }, "public_key": { "type": "string", "description": "OpenSSH public key line (not a secret). Or public_key_file." }, "public_key_file": { "type": "string", "description": "File holding the public key. Relative to the working directory." }, "private_key_file": { "type": "string", "description": "CLI only: the private key. In Actions: input service-ssh-key. Relative to the working directory." } }, "default": {} }, "host_key_policy": { "type": "string", "description": "strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).", "enum": ["strict", "accept-new", "off"], "default": "strict" }, "known_hosts_file": { "type": "string", "description": "known_hosts for the nodes (by address and hostname). Relative to the working directory." }, "legacy_algorithms": { "type": "boolean", "description": "Allow ssh-rsa (SHA-1) for old BCM images.", "default": false }, "concurrency": { "type": "integer", "description": "Nodes worked on at once.", "default": 32, "minimum": 1, "maximum": 512 }, "connect_timeout_seconds": { "type": "integer", "description": "SSH connect timeout.", "default": 10, "minimum": 1, "maximum": 300 }, "command_timeout_seconds": { "type": "integer", "description": "Timeout of one remote command.", "default": 120, "minimum": 1, "maximum": 3600 }, "min_containerd_gb": { "type": "integer", "description": "Free space containerd needs, GB.", "default": 10, "minimum": 1, "maximum": 100000 }, "max_clock_skew_seconds": { "type": "number", "description": "Largest clock difference from the runner.", "default": 2, "minimum": 0, "maximum": 3600 }, "data_partitions": { "type": "array", "description": "Data partitions where containerd may live when /var is small (DGX: /raid).", "items": { "type": "string", "pattern": "^/[A-Za-z0-9._/-]*$" }, "default": ["/raid", "/local"] }, "gpu_drivers_later": { "type": "boolean", "description": "GPU workers may show no GPU yet (the GPU Operator installs the driver).", "default": false } }, "default": {} }, "kubernetes": { "type": "object", "description": "Kubernetes through Kubespray.", "additionalProperties": false, "properties": { "kubespray_version": { "type": "string", "description": "Kubespray release tag. Supported Kubernetes per line: v2.24 1.26-1.28, v2.25 1.27-1.29, v2.26 1.28-1.30, v2.27 1.29-1.31.", "default": "v2.27.1", "pattern": "^v\\d+\\.\\d+\\.\\d+$" }, "version": { "type": "string", "description": "Kubernetes version (kube_version). Must be supported by the Kubespray line and, with Run:ai 2.21, be 1.29-1.32.", "default": "v1.31.9", "pattern": "^v\\d+\\.\\d+\\.\\d+$" }, "cni": { "type": "string", "description": "Network plugin (kube_network_plugin).", "enum": ["calico", "cilium", "flannel"], "default": "calico" }, "dns_domain": { "type": "string", "description": "Cluster DNS domain (Kubespray dns_domain). Stays cluster.local: the predecessor passed cluster_name and changed it by accident.", "default": "cluster.local", "format": "hostname" }, "apiserver_healthcheck_port": { "type": "integer", "description": "Port of the nginx-proxy healthcheck on every node (loadbalancer_apiserver_healthcheck_port). Kubespray's default 8081 is held by BCM's CMDaemon on BCM nodes, which leaves workers NotReady; hence 8082.", "default": 8082, "minimum": 1, "maximum": 65535 }, "extra_vars": { "type": "object", "description": "Extra Kubespray variables (group_vars/all), applied last.", "default": {} } }, "default": {} }, "platform": { "type": "object", "description": "The Helm platform (helm/platform.yaml).", "additionalProperties": false, "properties": { "ingress": { "type": "string", "description": "Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).", "enum": ["ingress-nginx", "none"], "default": "ingress-nginx" }, "gpu_driver": { "type": "boolean", "description": "Let the GPU Operator install the driver. DGX OS ships it: false.", "default": false }, "releases": { "type": "object", "description": "Per-release overrides by release name (see helm/platform.yaml): enabled, a pinned chart version, values merged over helm/values/<release>.yaml. Secrets never go in values.", "default": {}, "additionalProperties": { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Install this release." }, "version": { "type": "string", "description": "Chart version." }, "values": { "type": "object", "description": "Values merged over helm/values/<release>.yaml." } } } }, "verify": { "type": "object", "description": "Checks after install: rollout status of every release, GPUs allocatable on GPU workers, and a CUDA smoke pod (kept on failure for debugging).", "additionalProperties": false, "properties": { "timeout_seconds": { "type": "integer", "description": "How long each check may wait, in seconds.", "default": 300, "minimum": 1, "maximum": 3600 }, "smoke_test": { "type": "boolean", "description": "Run `nvidia-smi -L` in a pod with one GPU on one GPU worker.", "default": true }, "smoke_image": { "type": "string", "description": "CUDA image of the smoke pod (point it at a mirror on air-gapped sites).", "default": "nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04", "minLength": 1 } } } }, "default": {} }, "runai": { "type": "object", "description": "Run:ai self-hosted.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Install Run:ai.", "default": true }, "version": { "type": "string", "description": "Run:ai control-plane chart version (the 2.21 line).", "default": "2.21.63", "pattern": "^\\d+\\.\\d+(\\.\\d+)?$" }, "domain": { "type": "string", "description": "Run:ai FQDN (DNS name users and the cluster reach the control plane on). Required while runai.enabled is true.", "format": "hostname" }, "cluster_name": { "type": "string", "description": "Run:ai cluster name. Default: the spec name." }, "tls": { "type": "object", "description": "TLS for the Run:ai domain.", "additionalProperties": false, "properties": { "source": { "type": "string", "description": "generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.", "enum": ["generate", "provided"], "default": "generate" }, "cert_file": { "type": "string", "description": "Certificate (PEM). Relative to the working directory." }, "key_file": { "type": "string", "description": "CLI only: key (PEM). Relative to the working directory." }, "ca_file": { "type": "string", "description": "With source provided: the private CA (PEM) that issued the certificate, shipped to both Run:ai namespaces as runai-ca-cert and trusted by the stage's API calls; leave unset for a publicly trusted certificate. Not used with generate (the stage makes its own CA). Relative to the working directory." } }, "default": {} }, "ingress_port": { "type": "integer", "description": "HTTPS port users and the cluster reach Run:ai on. 443 (default, as Run:ai documents): the URL is https://<domain>, and the ingress must answer on 443 on the address the domain resolves to (ingress-nginx hostPort, a LoadBalancer or an external load balancer). A NodePort (30000-32767) puts the port in the URL: Keycloak is then told to advertise it (KC_HOSTNAME) and the backend to validate tokens against it (keycloakExternalEndpoint, not documented by Run:ai).", "default": 443, "minimum": 1, "maximum": 65535 }, "url": { "type": "string", "description": "Control-plane URL the stage's API calls use. Default: https://<domain>, with :<ingress_port> unless it is 443.", "format": "uri" }, "admin_user": { "type": "string", "description": "Run:ai admin user (email)." }, "password_file": { "type": "string", "description": "CLI only: the admin password. In Actions: input runai-admin-password. Relative to the working directory." } }, "default": {}, "if": { "required": ["enabled"], "properties": { "enabled": { "const": false } } }, "else": { "required": ["domain"] } }, "mirrors": { "type": "object", "description": "Base URLs for an air-gapped site.", "additionalProperties": false, "properties": { "tools": { "type": "string", "description": "helm/kubectl downloads (upstream layout).", "format": "uri" }, "charts": { "type": "string", "description": "A Helm repository holding every platform chart.", "format": "uri" }, "kubespray": { "type": "string", "description": "Kubespray release tarballs.", "format": "uri" }, "pypi": { "type": "string", "description": "Python package index for Kubespray's requirements.", "format": "uri" }, "files": { "type": "string", "description": "HTTPS mirror of the files Kubespray downloads onto the nodes (kubelet, kubeadm, etcd, CNI, runc, crictl, nerdctl, containerd), laid out as <files>/github.com/…, <files>/dl.k8s.io/…, <files>/storage.googleapis.com/…, <files>/get.helm.sh/… (Kubespray's files_repo).", "format": "uri" }, "images": { "type": "object", "description": "Container registry → mirror endpoints for containerd. For registry.k8s.io, gcr.io, docker.io, quay.io and ghcr.io the first mirror also becomes Kubespray's image repository (kube_image_repo, …).", "default": {}, "additionalProperties": { "type": "array", "items": { "type": "string", "format": "uri" } } }, "ca_file": { "type": "string", "description": "CA certificate (PEM) that signs the mirrors' HTTPS certificates, for a site with its own CA: the runner trusts it for downloads, and the kubespray stage installs it in every node's system trust store (containerd and Kubespray's downloads use it). Relative to the working directory." }, "sha256": { "type": "object", "description": "SHA-256 pins by file name (e.g. kubespray-v2.27.1.tar.gz), added to the repo's table; a download that does not match is refused.", "default": {}, "additionalProperties": { "type": "string", "pattern": "^[0-9a-f]{64}$" } } }, "default": {} }, "etcd_backup": { "type": "object", "description": "etcd backups (`bcmkube etcd backup`, .github/workflows/etcd-backup.yml): where the encrypted snapshots go and how many are kept. A snapshot holds every Kubernetes Secret: it is encrypted (AES-256-GCM, key from the etcd-backup-key secret) before it leaves the runner's memory.", "additionalProperties": false, "properties": { "target": { "type": "object", "description": "Where snapshots are kept: a folder on a host reached over SSH (e.g. the BCM head node), or, without host, a folder on the runner (keep it on a persistent disk: a hosted runner forgets it).", "additionalProperties": false, "properties": { "host": { "type": "string", "description": "Host name or IPv4 address of the backup host, reached over SSH with host keys checked against access.known_hosts_file. Empty: the path is on the runner.", "format": "hostname" }, "user": { "type": "string", "description": "User on the backup host. Default: access.service_user.name (the service user's key logs in).", "pattern": "^[a-z_][a-z0-9_-]{0,31}$" }, "port": { "type": "integer", "description": "SSH port of the backup host.", "default": 22, "minimum": 1, "maximum": 65535 }, "path": { "type": "string", "description": "Absolute folder the snapshots go to (<cluster>-<UTC time>.db.enc, mode 0600). Created when missing.", "default": "/var/backups/bcmkube-etcd", "pattern": "^/[A-Za-z0-9._/-]*$" } }, "default": {} }, "keep": { "type": "integer", "description": "How many snapshots of this cluster are kept; older ones are deleted after a new one is stored.", "default": 7, "minimum": 1, "maximum": 1000 } }, "default": {} } } };
 const schema32 = { "description": "A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).", "oneOf": [{ "type": "string", "minLength": 1, "maxLength": 253, "description": "A hostname (dgx-05), a range pattern (dgx-[01-08], rack[1-2]-dgx[01-04]; a leading zero keeps the width) or a glob (dgx-*, dgx-0?) matched against BCM hostnames." }, { "type": "object", "additionalProperties": false, "required": ["category"], "properties": { "category": { "type": "string", "description": "BCM category name: every node in it.", "minLength": 1, "maxLength": 128 } }, "description": "Every node in a BCM category." }] };
 const func1 = Object.prototype.hasOwnProperty;
 const func3 = ucs2length/* default */.A;
@@ -58187,6 +58766,9 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
     }
     if (data.mirrors === undefined) {
         data.mirrors = {};
+    }
+    if (data.etcd_backup === undefined) {
+        data.etcd_backup = {};
     }
     if (data.name === undefined) {
         const err0 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "name" }, message: "must have required property '" + "name" + "'" };
@@ -58462,63 +59044,65 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     errors++;
                 }
             }
+            if (data2.tls_server_name !== undefined) {
+                let data10 = data2.tls_server_name;
+                if (typeof data10 === "string") {
+                    if (!(formats2.test(data10))) {
+                        const err23 = { instancePath: instancePath + "/bcm/tls_server_name", schemaPath: "#/properties/bcm/properties/tls_server_name/format", keyword: "format", params: { format: "hostname" }, message: "must match format \"" + "hostname" + "\"" };
+                        if (vErrors === null) {
+                            vErrors = [err23];
+                        }
+                        else {
+                            vErrors.push(err23);
+                        }
+                        errors++;
+                    }
+                }
+                else {
+                    const err24 = { instancePath: instancePath + "/bcm/tls_server_name", schemaPath: "#/properties/bcm/properties/tls_server_name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err24];
+                    }
+                    else {
+                        vErrors.push(err24);
+                    }
+                    errors++;
+                }
+            }
             if (typeof data2.insecure !== "boolean") {
-                const err23 = { instancePath: instancePath + "/bcm/insecure", schemaPath: "#/properties/bcm/properties/insecure/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+                const err25 = { instancePath: instancePath + "/bcm/insecure", schemaPath: "#/properties/bcm/properties/insecure/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
                 if (vErrors === null) {
-                    vErrors = [err23];
+                    vErrors = [err25];
                 }
                 else {
-                    vErrors.push(err23);
+                    vErrors.push(err25);
                 }
                 errors++;
             }
-            let data11 = data2.timeout_seconds;
-            if (!((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11)))) {
-                const err24 = { instancePath: instancePath + "/bcm/timeout_seconds", schemaPath: "#/properties/bcm/properties/timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-                if (vErrors === null) {
-                    vErrors = [err24];
-                }
-                else {
-                    vErrors.push(err24);
-                }
-                errors++;
-            }
-            if (typeof data11 == "number") {
-                if (data11 > 600 || isNaN(data11)) {
-                    const err25 = { instancePath: instancePath + "/bcm/timeout_seconds", schemaPath: "#/properties/bcm/properties/timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 600 }, message: "must be <= 600" };
-                    if (vErrors === null) {
-                        vErrors = [err25];
-                    }
-                    else {
-                        vErrors.push(err25);
-                    }
-                    errors++;
-                }
-                if (data11 < 1 || isNaN(data11)) {
-                    const err26 = { instancePath: instancePath + "/bcm/timeout_seconds", schemaPath: "#/properties/bcm/properties/timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                    if (vErrors === null) {
-                        vErrors = [err26];
-                    }
-                    else {
-                        vErrors.push(err26);
-                    }
-                    errors++;
-                }
-            }
-            let data12 = data2.retries;
+            let data12 = data2.timeout_seconds;
             if (!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))) {
-                const err27 = { instancePath: instancePath + "/bcm/retries", schemaPath: "#/properties/bcm/properties/retries/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+                const err26 = { instancePath: instancePath + "/bcm/timeout_seconds", schemaPath: "#/properties/bcm/properties/timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
                 if (vErrors === null) {
-                    vErrors = [err27];
+                    vErrors = [err26];
                 }
                 else {
-                    vErrors.push(err27);
+                    vErrors.push(err26);
                 }
                 errors++;
             }
             if (typeof data12 == "number") {
-                if (data12 > 10 || isNaN(data12)) {
-                    const err28 = { instancePath: instancePath + "/bcm/retries", schemaPath: "#/properties/bcm/properties/retries/maximum", keyword: "maximum", params: { comparison: "<=", limit: 10 }, message: "must be <= 10" };
+                if (data12 > 600 || isNaN(data12)) {
+                    const err27 = { instancePath: instancePath + "/bcm/timeout_seconds", schemaPath: "#/properties/bcm/properties/timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 600 }, message: "must be <= 600" };
+                    if (vErrors === null) {
+                        vErrors = [err27];
+                    }
+                    else {
+                        vErrors.push(err27);
+                    }
+                    errors++;
+                }
+                if (data12 < 1 || isNaN(data12)) {
+                    const err28 = { instancePath: instancePath + "/bcm/timeout_seconds", schemaPath: "#/properties/bcm/properties/timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                     if (vErrors === null) {
                         vErrors = [err28];
                     }
@@ -58527,143 +59111,138 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     }
                     errors++;
                 }
-                if (data12 < 0 || isNaN(data12)) {
-                    const err29 = { instancePath: instancePath + "/bcm/retries", schemaPath: "#/properties/bcm/properties/retries/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+            }
+            let data13 = data2.retries;
+            if (!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))) {
+                const err29 = { instancePath: instancePath + "/bcm/retries", schemaPath: "#/properties/bcm/properties/retries/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+                if (vErrors === null) {
+                    vErrors = [err29];
+                }
+                else {
+                    vErrors.push(err29);
+                }
+                errors++;
+            }
+            if (typeof data13 == "number") {
+                if (data13 > 10 || isNaN(data13)) {
+                    const err30 = { instancePath: instancePath + "/bcm/retries", schemaPath: "#/properties/bcm/properties/retries/maximum", keyword: "maximum", params: { comparison: "<=", limit: 10 }, message: "must be <= 10" };
                     if (vErrors === null) {
-                        vErrors = [err29];
+                        vErrors = [err30];
                     }
                     else {
-                        vErrors.push(err29);
+                        vErrors.push(err30);
+                    }
+                    errors++;
+                }
+                if (data13 < 0 || isNaN(data13)) {
+                    const err31 = { instancePath: instancePath + "/bcm/retries", schemaPath: "#/properties/bcm/properties/retries/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+                    if (vErrors === null) {
+                        vErrors = [err31];
+                    }
+                    else {
+                        vErrors.push(err31);
                     }
                     errors++;
                 }
             }
         }
         else {
-            const err30 = { instancePath: instancePath + "/bcm", schemaPath: "#/properties/bcm/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            const err32 = { instancePath: instancePath + "/bcm", schemaPath: "#/properties/bcm/type", keyword: "type", params: { type: "object" }, message: "must be object" };
             if (vErrors === null) {
-                vErrors = [err30];
+                vErrors = [err32];
             }
             else {
-                vErrors.push(err30);
+                vErrors.push(err32);
             }
             errors++;
         }
     }
     if (data.nodes !== undefined) {
-        let data13 = data.nodes;
-        if (data13 && typeof data13 == "object" && !Array.isArray(data13)) {
-            if (data13.workers === undefined) {
-                data13.workers = [];
+        let data14 = data.nodes;
+        if (data14 && typeof data14 == "object" && !Array.isArray(data14)) {
+            if (data14.workers === undefined) {
+                data14.workers = [];
             }
-            if (data13.etcd === undefined) {
-                data13.etcd = [];
+            if (data14.etcd === undefined) {
+                data14.etcd = [];
             }
-            if (data13.gpu_workers === undefined) {
-                data13.gpu_workers = [];
+            if (data14.gpu_workers === undefined) {
+                data14.gpu_workers = [];
             }
-            if (data13.allow_stacked === undefined) {
-                data13.allow_stacked = false;
+            if (data14.allow_stacked === undefined) {
+                data14.allow_stacked = false;
             }
-            if (data13.allowed_status === undefined) {
-                data13.allowed_status = ["UP"];
+            if (data14.allowed_status === undefined) {
+                data14.allowed_status = ["UP"];
             }
-            if (data13.skippable === undefined) {
-                data13.skippable = [];
+            if (data14.skippable === undefined) {
+                data14.skippable = [];
             }
-            if (data13.control_plane === undefined) {
-                const err31 = { instancePath: instancePath + "/nodes", schemaPath: "#/properties/nodes/required", keyword: "required", params: { missingProperty: "control_plane" }, message: "must have required property '" + "control_plane" + "'" };
+            if (data14.control_plane === undefined) {
+                const err33 = { instancePath: instancePath + "/nodes", schemaPath: "#/properties/nodes/required", keyword: "required", params: { missingProperty: "control_plane" }, message: "must have required property '" + "control_plane" + "'" };
                 if (vErrors === null) {
-                    vErrors = [err31];
+                    vErrors = [err33];
                 }
                 else {
-                    vErrors.push(err31);
+                    vErrors.push(err33);
                 }
                 errors++;
             }
-            for (const key2 in data13) {
+            for (const key2 in data14) {
                 if (!(((((((key2 === "control_plane") || (key2 === "workers")) || (key2 === "etcd")) || (key2 === "gpu_workers")) || (key2 === "allow_stacked")) || (key2 === "allowed_status")) || (key2 === "skippable"))) {
-                    const err32 = { instancePath: instancePath + "/nodes", schemaPath: "#/properties/nodes/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key2 }, message: "must NOT have additional properties" };
+                    const err34 = { instancePath: instancePath + "/nodes", schemaPath: "#/properties/nodes/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key2 }, message: "must NOT have additional properties" };
                     if (vErrors === null) {
-                        vErrors = [err32];
+                        vErrors = [err34];
                     }
                     else {
-                        vErrors.push(err32);
+                        vErrors.push(err34);
                     }
                     errors++;
                 }
             }
-            if (data13.control_plane !== undefined) {
-                let data14 = data13.control_plane;
-                if (Array.isArray(data14)) {
-                    if (data14.length > 10000) {
-                        const err33 = { instancePath: instancePath + "/nodes/control_plane", schemaPath: "#/properties/nodes/properties/control_plane/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
+            if (data14.control_plane !== undefined) {
+                let data15 = data14.control_plane;
+                if (Array.isArray(data15)) {
+                    if (data15.length > 10000) {
+                        const err35 = { instancePath: instancePath + "/nodes/control_plane", schemaPath: "#/properties/nodes/properties/control_plane/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
                         if (vErrors === null) {
-                            vErrors = [err33];
+                            vErrors = [err35];
                         }
                         else {
-                            vErrors.push(err33);
+                            vErrors.push(err35);
                         }
                         errors++;
                     }
-                    if (data14.length < 1) {
-                        const err34 = { instancePath: instancePath + "/nodes/control_plane", schemaPath: "#/properties/nodes/properties/control_plane/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items" };
+                    if (data15.length < 1) {
+                        const err36 = { instancePath: instancePath + "/nodes/control_plane", schemaPath: "#/properties/nodes/properties/control_plane/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items" };
                         if (vErrors === null) {
-                            vErrors = [err34];
+                            vErrors = [err36];
                         }
                         else {
-                            vErrors.push(err34);
+                            vErrors.push(err36);
                         }
                         errors++;
                     }
-                    const len0 = data14.length;
+                    const len0 = data15.length;
                     for (let i0 = 0; i0 < len0; i0++) {
-                        let data15 = data14[i0];
-                        const _errs36 = errors;
+                        let data16 = data15[i0];
+                        const _errs38 = errors;
                         let valid6 = false;
                         let passing0 = null;
-                        const _errs37 = errors;
-                        if (typeof data15 === "string") {
-                            if (func3(data15) > 253) {
-                                const err35 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
-                                if (vErrors === null) {
-                                    vErrors = [err35];
-                                }
-                                else {
-                                    vErrors.push(err35);
-                                }
-                                errors++;
-                            }
-                            if (func3(data15) < 1) {
-                                const err36 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-                                if (vErrors === null) {
-                                    vErrors = [err36];
-                                }
-                                else {
-                                    vErrors.push(err36);
-                                }
-                                errors++;
-                            }
-                        }
-                        else {
-                            const err37 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                            if (vErrors === null) {
-                                vErrors = [err37];
-                            }
-                            else {
-                                vErrors.push(err37);
-                            }
-                            errors++;
-                        }
-                        var _valid0 = _errs37 === errors;
-                        if (_valid0) {
-                            valid6 = true;
-                            passing0 = 0;
-                        }
                         const _errs39 = errors;
-                        if (data15 && typeof data15 == "object" && !Array.isArray(data15)) {
-                            if (data15.category === undefined) {
-                                const err38 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                        if (typeof data16 === "string") {
+                            if (func3(data16) > 253) {
+                                const err37 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
+                                if (vErrors === null) {
+                                    vErrors = [err37];
+                                }
+                                else {
+                                    vErrors.push(err37);
+                                }
+                                errors++;
+                            }
+                            if (func3(data16) < 1) {
+                                const err38 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                                 if (vErrors === null) {
                                     vErrors = [err38];
                                 }
@@ -58672,65 +59251,93 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                                 }
                                 errors++;
                             }
-                            for (const key3 in data15) {
+                        }
+                        else {
+                            const err39 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            if (vErrors === null) {
+                                vErrors = [err39];
+                            }
+                            else {
+                                vErrors.push(err39);
+                            }
+                            errors++;
+                        }
+                        var _valid0 = _errs39 === errors;
+                        if (_valid0) {
+                            valid6 = true;
+                            passing0 = 0;
+                        }
+                        const _errs41 = errors;
+                        if (data16 && typeof data16 == "object" && !Array.isArray(data16)) {
+                            if (data16.category === undefined) {
+                                const err40 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                                if (vErrors === null) {
+                                    vErrors = [err40];
+                                }
+                                else {
+                                    vErrors.push(err40);
+                                }
+                                errors++;
+                            }
+                            for (const key3 in data16) {
                                 if (!(key3 === "category")) {
-                                    const err39 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key3 }, message: "must NOT have additional properties" };
+                                    const err41 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key3 }, message: "must NOT have additional properties" };
                                     if (vErrors === null) {
-                                        vErrors = [err39];
+                                        vErrors = [err41];
                                     }
                                     else {
-                                        vErrors.push(err39);
+                                        vErrors.push(err41);
                                     }
                                     errors++;
                                 }
                             }
-                            if (data15.category !== undefined) {
-                                let data16 = data15.category;
-                                if (typeof data16 === "string") {
-                                    if (func3(data16) > 128) {
-                                        const err40 = { instancePath: instancePath + "/nodes/control_plane/" + i0 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
+                            if (data16.category !== undefined) {
+                                let data17 = data16.category;
+                                if (typeof data17 === "string") {
+                                    if (func3(data17) > 128) {
+                                        const err42 = { instancePath: instancePath + "/nodes/control_plane/" + i0 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
                                         if (vErrors === null) {
-                                            vErrors = [err40];
+                                            vErrors = [err42];
                                         }
                                         else {
-                                            vErrors.push(err40);
+                                            vErrors.push(err42);
                                         }
                                         errors++;
                                     }
-                                    if (func3(data16) < 1) {
-                                        const err41 = { instancePath: instancePath + "/nodes/control_plane/" + i0 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                                    if (func3(data17) < 1) {
+                                        const err43 = { instancePath: instancePath + "/nodes/control_plane/" + i0 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                                         if (vErrors === null) {
-                                            vErrors = [err41];
+                                            vErrors = [err43];
                                         }
                                         else {
-                                            vErrors.push(err41);
+                                            vErrors.push(err43);
                                         }
                                         errors++;
                                     }
                                 }
                                 else {
-                                    const err42 = { instancePath: instancePath + "/nodes/control_plane/" + i0 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                                    const err44 = { instancePath: instancePath + "/nodes/control_plane/" + i0 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                                     if (vErrors === null) {
-                                        vErrors = [err42];
+                                        vErrors = [err44];
                                     }
                                     else {
-                                        vErrors.push(err42);
+                                        vErrors.push(err44);
                                     }
                                     errors++;
                                 }
                             }
                         }
                         else {
-                            const err43 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                            const err45 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
                             if (vErrors === null) {
-                                vErrors = [err43];
+                                vErrors = [err45];
                             }
                             else {
-                                vErrors.push(err43);
+                                vErrors.push(err45);
                             }
                             errors++;
                         }
-                        var _valid0 = _errs39 === errors;
+                        var _valid0 = _errs41 === errors;
                         if (_valid0 && valid6) {
                             valid6 = false;
                             passing0 = [passing0, 1];
@@ -58742,20 +59349,20 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             }
                         }
                         if (!valid6) {
-                            const err44 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing0 }, message: "must match exactly one schema in oneOf" };
+                            const err46 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing0 }, message: "must match exactly one schema in oneOf" };
                             if (vErrors === null) {
-                                vErrors = [err44];
+                                vErrors = [err46];
                             }
                             else {
-                                vErrors.push(err44);
+                                vErrors.push(err46);
                             }
                             errors++;
                         }
                         else {
-                            errors = _errs36;
+                            errors = _errs38;
                             if (vErrors !== null) {
-                                if (_errs36) {
-                                    vErrors.length = _errs36;
+                                if (_errs38) {
+                                    vErrors.length = _errs38;
                                 }
                                 else {
                                     vErrors = null;
@@ -58765,76 +59372,48 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     }
                 }
                 else {
-                    const err45 = { instancePath: instancePath + "/nodes/control_plane", schemaPath: "#/properties/nodes/properties/control_plane/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+                    const err47 = { instancePath: instancePath + "/nodes/control_plane", schemaPath: "#/properties/nodes/properties/control_plane/type", keyword: "type", params: { type: "array" }, message: "must be array" };
                     if (vErrors === null) {
-                        vErrors = [err45];
+                        vErrors = [err47];
                     }
                     else {
-                        vErrors.push(err45);
+                        vErrors.push(err47);
                     }
                     errors++;
                 }
             }
-            let data17 = data13.workers;
-            if (Array.isArray(data17)) {
-                if (data17.length > 10000) {
-                    const err46 = { instancePath: instancePath + "/nodes/workers", schemaPath: "#/properties/nodes/properties/workers/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
+            let data18 = data14.workers;
+            if (Array.isArray(data18)) {
+                if (data18.length > 10000) {
+                    const err48 = { instancePath: instancePath + "/nodes/workers", schemaPath: "#/properties/nodes/properties/workers/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
                     if (vErrors === null) {
-                        vErrors = [err46];
+                        vErrors = [err48];
                     }
                     else {
-                        vErrors.push(err46);
+                        vErrors.push(err48);
                     }
                     errors++;
                 }
-                const len1 = data17.length;
+                const len1 = data18.length;
                 for (let i1 = 0; i1 < len1; i1++) {
-                    let data18 = data17[i1];
-                    const _errs48 = errors;
+                    let data19 = data18[i1];
+                    const _errs50 = errors;
                     let valid11 = false;
                     let passing1 = null;
-                    const _errs49 = errors;
-                    if (typeof data18 === "string") {
-                        if (func3(data18) > 253) {
-                            const err47 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
-                            if (vErrors === null) {
-                                vErrors = [err47];
-                            }
-                            else {
-                                vErrors.push(err47);
-                            }
-                            errors++;
-                        }
-                        if (func3(data18) < 1) {
-                            const err48 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-                            if (vErrors === null) {
-                                vErrors = [err48];
-                            }
-                            else {
-                                vErrors.push(err48);
-                            }
-                            errors++;
-                        }
-                    }
-                    else {
-                        const err49 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                        if (vErrors === null) {
-                            vErrors = [err49];
-                        }
-                        else {
-                            vErrors.push(err49);
-                        }
-                        errors++;
-                    }
-                    var _valid1 = _errs49 === errors;
-                    if (_valid1) {
-                        valid11 = true;
-                        passing1 = 0;
-                    }
                     const _errs51 = errors;
-                    if (data18 && typeof data18 == "object" && !Array.isArray(data18)) {
-                        if (data18.category === undefined) {
-                            const err50 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                    if (typeof data19 === "string") {
+                        if (func3(data19) > 253) {
+                            const err49 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
+                            if (vErrors === null) {
+                                vErrors = [err49];
+                            }
+                            else {
+                                vErrors.push(err49);
+                            }
+                            errors++;
+                        }
+                        if (func3(data19) < 1) {
+                            const err50 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                             if (vErrors === null) {
                                 vErrors = [err50];
                             }
@@ -58843,65 +59422,93 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             }
                             errors++;
                         }
-                        for (const key4 in data18) {
+                    }
+                    else {
+                        const err51 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                        if (vErrors === null) {
+                            vErrors = [err51];
+                        }
+                        else {
+                            vErrors.push(err51);
+                        }
+                        errors++;
+                    }
+                    var _valid1 = _errs51 === errors;
+                    if (_valid1) {
+                        valid11 = true;
+                        passing1 = 0;
+                    }
+                    const _errs53 = errors;
+                    if (data19 && typeof data19 == "object" && !Array.isArray(data19)) {
+                        if (data19.category === undefined) {
+                            const err52 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                            if (vErrors === null) {
+                                vErrors = [err52];
+                            }
+                            else {
+                                vErrors.push(err52);
+                            }
+                            errors++;
+                        }
+                        for (const key4 in data19) {
                             if (!(key4 === "category")) {
-                                const err51 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key4 }, message: "must NOT have additional properties" };
+                                const err53 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key4 }, message: "must NOT have additional properties" };
                                 if (vErrors === null) {
-                                    vErrors = [err51];
+                                    vErrors = [err53];
                                 }
                                 else {
-                                    vErrors.push(err51);
+                                    vErrors.push(err53);
                                 }
                                 errors++;
                             }
                         }
-                        if (data18.category !== undefined) {
-                            let data19 = data18.category;
-                            if (typeof data19 === "string") {
-                                if (func3(data19) > 128) {
-                                    const err52 = { instancePath: instancePath + "/nodes/workers/" + i1 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
+                        if (data19.category !== undefined) {
+                            let data20 = data19.category;
+                            if (typeof data20 === "string") {
+                                if (func3(data20) > 128) {
+                                    const err54 = { instancePath: instancePath + "/nodes/workers/" + i1 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
                                     if (vErrors === null) {
-                                        vErrors = [err52];
+                                        vErrors = [err54];
                                     }
                                     else {
-                                        vErrors.push(err52);
+                                        vErrors.push(err54);
                                     }
                                     errors++;
                                 }
-                                if (func3(data19) < 1) {
-                                    const err53 = { instancePath: instancePath + "/nodes/workers/" + i1 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                                if (func3(data20) < 1) {
+                                    const err55 = { instancePath: instancePath + "/nodes/workers/" + i1 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                                     if (vErrors === null) {
-                                        vErrors = [err53];
+                                        vErrors = [err55];
                                     }
                                     else {
-                                        vErrors.push(err53);
+                                        vErrors.push(err55);
                                     }
                                     errors++;
                                 }
                             }
                             else {
-                                const err54 = { instancePath: instancePath + "/nodes/workers/" + i1 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                                const err56 = { instancePath: instancePath + "/nodes/workers/" + i1 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                                 if (vErrors === null) {
-                                    vErrors = [err54];
+                                    vErrors = [err56];
                                 }
                                 else {
-                                    vErrors.push(err54);
+                                    vErrors.push(err56);
                                 }
                                 errors++;
                             }
                         }
                     }
                     else {
-                        const err55 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                        const err57 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
                         if (vErrors === null) {
-                            vErrors = [err55];
+                            vErrors = [err57];
                         }
                         else {
-                            vErrors.push(err55);
+                            vErrors.push(err57);
                         }
                         errors++;
                     }
-                    var _valid1 = _errs51 === errors;
+                    var _valid1 = _errs53 === errors;
                     if (_valid1 && valid11) {
                         valid11 = false;
                         passing1 = [passing1, 1];
@@ -58913,20 +59520,20 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                         }
                     }
                     if (!valid11) {
-                        const err56 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing1 }, message: "must match exactly one schema in oneOf" };
+                        const err58 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing1 }, message: "must match exactly one schema in oneOf" };
                         if (vErrors === null) {
-                            vErrors = [err56];
+                            vErrors = [err58];
                         }
                         else {
-                            vErrors.push(err56);
+                            vErrors.push(err58);
                         }
                         errors++;
                     }
                     else {
-                        errors = _errs48;
+                        errors = _errs50;
                         if (vErrors !== null) {
-                            if (_errs48) {
-                                vErrors.length = _errs48;
+                            if (_errs50) {
+                                vErrors.length = _errs50;
                             }
                             else {
                                 vErrors = null;
@@ -58936,75 +59543,47 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
             }
             else {
-                const err57 = { instancePath: instancePath + "/nodes/workers", schemaPath: "#/properties/nodes/properties/workers/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+                const err59 = { instancePath: instancePath + "/nodes/workers", schemaPath: "#/properties/nodes/properties/workers/type", keyword: "type", params: { type: "array" }, message: "must be array" };
                 if (vErrors === null) {
-                    vErrors = [err57];
+                    vErrors = [err59];
                 }
                 else {
-                    vErrors.push(err57);
+                    vErrors.push(err59);
                 }
                 errors++;
             }
-            let data20 = data13.etcd;
-            if (Array.isArray(data20)) {
-                if (data20.length > 10000) {
-                    const err58 = { instancePath: instancePath + "/nodes/etcd", schemaPath: "#/properties/nodes/properties/etcd/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
+            let data21 = data14.etcd;
+            if (Array.isArray(data21)) {
+                if (data21.length > 10000) {
+                    const err60 = { instancePath: instancePath + "/nodes/etcd", schemaPath: "#/properties/nodes/properties/etcd/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
                     if (vErrors === null) {
-                        vErrors = [err58];
+                        vErrors = [err60];
                     }
                     else {
-                        vErrors.push(err58);
+                        vErrors.push(err60);
                     }
                     errors++;
                 }
-                const len2 = data20.length;
+                const len2 = data21.length;
                 for (let i2 = 0; i2 < len2; i2++) {
-                    let data21 = data20[i2];
-                    const _errs60 = errors;
+                    let data22 = data21[i2];
+                    const _errs62 = errors;
                     let valid16 = false;
                     let passing2 = null;
-                    const _errs61 = errors;
-                    if (typeof data21 === "string") {
-                        if (func3(data21) > 253) {
-                            const err59 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
-                            if (vErrors === null) {
-                                vErrors = [err59];
-                            }
-                            else {
-                                vErrors.push(err59);
-                            }
-                            errors++;
-                        }
-                        if (func3(data21) < 1) {
-                            const err60 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-                            if (vErrors === null) {
-                                vErrors = [err60];
-                            }
-                            else {
-                                vErrors.push(err60);
-                            }
-                            errors++;
-                        }
-                    }
-                    else {
-                        const err61 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                        if (vErrors === null) {
-                            vErrors = [err61];
-                        }
-                        else {
-                            vErrors.push(err61);
-                        }
-                        errors++;
-                    }
-                    var _valid2 = _errs61 === errors;
-                    if (_valid2) {
-                        valid16 = true;
-                        passing2 = 0;
-                    }
                     const _errs63 = errors;
-                    if (data21 && typeof data21 == "object" && !Array.isArray(data21)) {
-                        if (data21.category === undefined) {
-                            const err62 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                    if (typeof data22 === "string") {
+                        if (func3(data22) > 253) {
+                            const err61 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
+                            if (vErrors === null) {
+                                vErrors = [err61];
+                            }
+                            else {
+                                vErrors.push(err61);
+                            }
+                            errors++;
+                        }
+                        if (func3(data22) < 1) {
+                            const err62 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                             if (vErrors === null) {
                                 vErrors = [err62];
                             }
@@ -59013,65 +59592,93 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             }
                             errors++;
                         }
-                        for (const key5 in data21) {
+                    }
+                    else {
+                        const err63 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                        if (vErrors === null) {
+                            vErrors = [err63];
+                        }
+                        else {
+                            vErrors.push(err63);
+                        }
+                        errors++;
+                    }
+                    var _valid2 = _errs63 === errors;
+                    if (_valid2) {
+                        valid16 = true;
+                        passing2 = 0;
+                    }
+                    const _errs65 = errors;
+                    if (data22 && typeof data22 == "object" && !Array.isArray(data22)) {
+                        if (data22.category === undefined) {
+                            const err64 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                            if (vErrors === null) {
+                                vErrors = [err64];
+                            }
+                            else {
+                                vErrors.push(err64);
+                            }
+                            errors++;
+                        }
+                        for (const key5 in data22) {
                             if (!(key5 === "category")) {
-                                const err63 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key5 }, message: "must NOT have additional properties" };
+                                const err65 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key5 }, message: "must NOT have additional properties" };
                                 if (vErrors === null) {
-                                    vErrors = [err63];
+                                    vErrors = [err65];
                                 }
                                 else {
-                                    vErrors.push(err63);
+                                    vErrors.push(err65);
                                 }
                                 errors++;
                             }
                         }
-                        if (data21.category !== undefined) {
-                            let data22 = data21.category;
-                            if (typeof data22 === "string") {
-                                if (func3(data22) > 128) {
-                                    const err64 = { instancePath: instancePath + "/nodes/etcd/" + i2 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
+                        if (data22.category !== undefined) {
+                            let data23 = data22.category;
+                            if (typeof data23 === "string") {
+                                if (func3(data23) > 128) {
+                                    const err66 = { instancePath: instancePath + "/nodes/etcd/" + i2 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
                                     if (vErrors === null) {
-                                        vErrors = [err64];
+                                        vErrors = [err66];
                                     }
                                     else {
-                                        vErrors.push(err64);
+                                        vErrors.push(err66);
                                     }
                                     errors++;
                                 }
-                                if (func3(data22) < 1) {
-                                    const err65 = { instancePath: instancePath + "/nodes/etcd/" + i2 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                                if (func3(data23) < 1) {
+                                    const err67 = { instancePath: instancePath + "/nodes/etcd/" + i2 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                                     if (vErrors === null) {
-                                        vErrors = [err65];
+                                        vErrors = [err67];
                                     }
                                     else {
-                                        vErrors.push(err65);
+                                        vErrors.push(err67);
                                     }
                                     errors++;
                                 }
                             }
                             else {
-                                const err66 = { instancePath: instancePath + "/nodes/etcd/" + i2 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                                const err68 = { instancePath: instancePath + "/nodes/etcd/" + i2 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                                 if (vErrors === null) {
-                                    vErrors = [err66];
+                                    vErrors = [err68];
                                 }
                                 else {
-                                    vErrors.push(err66);
+                                    vErrors.push(err68);
                                 }
                                 errors++;
                             }
                         }
                     }
                     else {
-                        const err67 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                        const err69 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
                         if (vErrors === null) {
-                            vErrors = [err67];
+                            vErrors = [err69];
                         }
                         else {
-                            vErrors.push(err67);
+                            vErrors.push(err69);
                         }
                         errors++;
                     }
-                    var _valid2 = _errs63 === errors;
+                    var _valid2 = _errs65 === errors;
                     if (_valid2 && valid16) {
                         valid16 = false;
                         passing2 = [passing2, 1];
@@ -59083,20 +59690,20 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                         }
                     }
                     if (!valid16) {
-                        const err68 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing2 }, message: "must match exactly one schema in oneOf" };
+                        const err70 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing2 }, message: "must match exactly one schema in oneOf" };
                         if (vErrors === null) {
-                            vErrors = [err68];
+                            vErrors = [err70];
                         }
                         else {
-                            vErrors.push(err68);
+                            vErrors.push(err70);
                         }
                         errors++;
                     }
                     else {
-                        errors = _errs60;
+                        errors = _errs62;
                         if (vErrors !== null) {
-                            if (_errs60) {
-                                vErrors.length = _errs60;
+                            if (_errs62) {
+                                vErrors.length = _errs62;
                             }
                             else {
                                 vErrors = null;
@@ -59106,75 +59713,47 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
             }
             else {
-                const err69 = { instancePath: instancePath + "/nodes/etcd", schemaPath: "#/properties/nodes/properties/etcd/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+                const err71 = { instancePath: instancePath + "/nodes/etcd", schemaPath: "#/properties/nodes/properties/etcd/type", keyword: "type", params: { type: "array" }, message: "must be array" };
                 if (vErrors === null) {
-                    vErrors = [err69];
+                    vErrors = [err71];
                 }
                 else {
-                    vErrors.push(err69);
+                    vErrors.push(err71);
                 }
                 errors++;
             }
-            let data23 = data13.gpu_workers;
-            if (Array.isArray(data23)) {
-                if (data23.length > 10000) {
-                    const err70 = { instancePath: instancePath + "/nodes/gpu_workers", schemaPath: "#/properties/nodes/properties/gpu_workers/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
+            let data24 = data14.gpu_workers;
+            if (Array.isArray(data24)) {
+                if (data24.length > 10000) {
+                    const err72 = { instancePath: instancePath + "/nodes/gpu_workers", schemaPath: "#/properties/nodes/properties/gpu_workers/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
                     if (vErrors === null) {
-                        vErrors = [err70];
+                        vErrors = [err72];
                     }
                     else {
-                        vErrors.push(err70);
+                        vErrors.push(err72);
                     }
                     errors++;
                 }
-                const len3 = data23.length;
+                const len3 = data24.length;
                 for (let i3 = 0; i3 < len3; i3++) {
-                    let data24 = data23[i3];
-                    const _errs72 = errors;
+                    let data25 = data24[i3];
+                    const _errs74 = errors;
                     let valid21 = false;
                     let passing3 = null;
-                    const _errs73 = errors;
-                    if (typeof data24 === "string") {
-                        if (func3(data24) > 253) {
-                            const err71 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
-                            if (vErrors === null) {
-                                vErrors = [err71];
-                            }
-                            else {
-                                vErrors.push(err71);
-                            }
-                            errors++;
-                        }
-                        if (func3(data24) < 1) {
-                            const err72 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-                            if (vErrors === null) {
-                                vErrors = [err72];
-                            }
-                            else {
-                                vErrors.push(err72);
-                            }
-                            errors++;
-                        }
-                    }
-                    else {
-                        const err73 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                        if (vErrors === null) {
-                            vErrors = [err73];
-                        }
-                        else {
-                            vErrors.push(err73);
-                        }
-                        errors++;
-                    }
-                    var _valid3 = _errs73 === errors;
-                    if (_valid3) {
-                        valid21 = true;
-                        passing3 = 0;
-                    }
                     const _errs75 = errors;
-                    if (data24 && typeof data24 == "object" && !Array.isArray(data24)) {
-                        if (data24.category === undefined) {
-                            const err74 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                    if (typeof data25 === "string") {
+                        if (func3(data25) > 253) {
+                            const err73 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
+                            if (vErrors === null) {
+                                vErrors = [err73];
+                            }
+                            else {
+                                vErrors.push(err73);
+                            }
+                            errors++;
+                        }
+                        if (func3(data25) < 1) {
+                            const err74 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                             if (vErrors === null) {
                                 vErrors = [err74];
                             }
@@ -59183,65 +59762,93 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             }
                             errors++;
                         }
-                        for (const key6 in data24) {
+                    }
+                    else {
+                        const err75 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                        if (vErrors === null) {
+                            vErrors = [err75];
+                        }
+                        else {
+                            vErrors.push(err75);
+                        }
+                        errors++;
+                    }
+                    var _valid3 = _errs75 === errors;
+                    if (_valid3) {
+                        valid21 = true;
+                        passing3 = 0;
+                    }
+                    const _errs77 = errors;
+                    if (data25 && typeof data25 == "object" && !Array.isArray(data25)) {
+                        if (data25.category === undefined) {
+                            const err76 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                            if (vErrors === null) {
+                                vErrors = [err76];
+                            }
+                            else {
+                                vErrors.push(err76);
+                            }
+                            errors++;
+                        }
+                        for (const key6 in data25) {
                             if (!(key6 === "category")) {
-                                const err75 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key6 }, message: "must NOT have additional properties" };
+                                const err77 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key6 }, message: "must NOT have additional properties" };
                                 if (vErrors === null) {
-                                    vErrors = [err75];
+                                    vErrors = [err77];
                                 }
                                 else {
-                                    vErrors.push(err75);
+                                    vErrors.push(err77);
                                 }
                                 errors++;
                             }
                         }
-                        if (data24.category !== undefined) {
-                            let data25 = data24.category;
-                            if (typeof data25 === "string") {
-                                if (func3(data25) > 128) {
-                                    const err76 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
+                        if (data25.category !== undefined) {
+                            let data26 = data25.category;
+                            if (typeof data26 === "string") {
+                                if (func3(data26) > 128) {
+                                    const err78 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
                                     if (vErrors === null) {
-                                        vErrors = [err76];
+                                        vErrors = [err78];
                                     }
                                     else {
-                                        vErrors.push(err76);
+                                        vErrors.push(err78);
                                     }
                                     errors++;
                                 }
-                                if (func3(data25) < 1) {
-                                    const err77 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                                if (func3(data26) < 1) {
+                                    const err79 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                                     if (vErrors === null) {
-                                        vErrors = [err77];
+                                        vErrors = [err79];
                                     }
                                     else {
-                                        vErrors.push(err77);
+                                        vErrors.push(err79);
                                     }
                                     errors++;
                                 }
                             }
                             else {
-                                const err78 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                                const err80 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                                 if (vErrors === null) {
-                                    vErrors = [err78];
+                                    vErrors = [err80];
                                 }
                                 else {
-                                    vErrors.push(err78);
+                                    vErrors.push(err80);
                                 }
                                 errors++;
                             }
                         }
                     }
                     else {
-                        const err79 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                        const err81 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
                         if (vErrors === null) {
-                            vErrors = [err79];
+                            vErrors = [err81];
                         }
                         else {
-                            vErrors.push(err79);
+                            vErrors.push(err81);
                         }
                         errors++;
                     }
-                    var _valid3 = _errs75 === errors;
+                    var _valid3 = _errs77 === errors;
                     if (_valid3 && valid21) {
                         valid21 = false;
                         passing3 = [passing3, 1];
@@ -59253,20 +59860,20 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                         }
                     }
                     if (!valid21) {
-                        const err80 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing3 }, message: "must match exactly one schema in oneOf" };
+                        const err82 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing3 }, message: "must match exactly one schema in oneOf" };
                         if (vErrors === null) {
-                            vErrors = [err80];
+                            vErrors = [err82];
                         }
                         else {
-                            vErrors.push(err80);
+                            vErrors.push(err82);
                         }
                         errors++;
                     }
                     else {
-                        errors = _errs72;
+                        errors = _errs74;
                         if (vErrors !== null) {
-                            if (_errs72) {
-                                vErrors.length = _errs72;
+                            if (_errs74) {
+                                vErrors.length = _errs74;
                             }
                             else {
                                 vErrors = null;
@@ -59276,78 +59883,78 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
             }
             else {
-                const err81 = { instancePath: instancePath + "/nodes/gpu_workers", schemaPath: "#/properties/nodes/properties/gpu_workers/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+                const err83 = { instancePath: instancePath + "/nodes/gpu_workers", schemaPath: "#/properties/nodes/properties/gpu_workers/type", keyword: "type", params: { type: "array" }, message: "must be array" };
                 if (vErrors === null) {
-                    vErrors = [err81];
+                    vErrors = [err83];
                 }
                 else {
-                    vErrors.push(err81);
+                    vErrors.push(err83);
                 }
                 errors++;
             }
-            if (typeof data13.allow_stacked !== "boolean") {
-                const err82 = { instancePath: instancePath + "/nodes/allow_stacked", schemaPath: "#/properties/nodes/properties/allow_stacked/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+            if (typeof data14.allow_stacked !== "boolean") {
+                const err84 = { instancePath: instancePath + "/nodes/allow_stacked", schemaPath: "#/properties/nodes/properties/allow_stacked/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
                 if (vErrors === null) {
-                    vErrors = [err82];
+                    vErrors = [err84];
                 }
                 else {
-                    vErrors.push(err82);
+                    vErrors.push(err84);
                 }
                 errors++;
             }
-            let data27 = data13.allowed_status;
-            if (Array.isArray(data27)) {
-                if (data27.length < 1) {
-                    const err83 = { instancePath: instancePath + "/nodes/allowed_status", schemaPath: "#/properties/nodes/properties/allowed_status/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items" };
+            let data28 = data14.allowed_status;
+            if (Array.isArray(data28)) {
+                if (data28.length < 1) {
+                    const err85 = { instancePath: instancePath + "/nodes/allowed_status", schemaPath: "#/properties/nodes/properties/allowed_status/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items" };
                     if (vErrors === null) {
-                        vErrors = [err83];
+                        vErrors = [err85];
                     }
                     else {
-                        vErrors.push(err83);
+                        vErrors.push(err85);
                     }
                     errors++;
                 }
-                const len4 = data27.length;
+                const len4 = data28.length;
                 for (let i4 = 0; i4 < len4; i4++) {
-                    let data28 = data27[i4];
-                    if (typeof data28 !== "string") {
-                        const err84 = { instancePath: instancePath + "/nodes/allowed_status/" + i4, schemaPath: "#/properties/nodes/properties/allowed_status/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    let data29 = data28[i4];
+                    if (typeof data29 !== "string") {
+                        const err86 = { instancePath: instancePath + "/nodes/allowed_status/" + i4, schemaPath: "#/properties/nodes/properties/allowed_status/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                         if (vErrors === null) {
-                            vErrors = [err84];
+                            vErrors = [err86];
                         }
                         else {
-                            vErrors.push(err84);
+                            vErrors.push(err86);
                         }
                         errors++;
                     }
-                    if (!((((((((((((data28 === "UP") || (data28 === "DOWN")) || (data28 === "PENDING")) || (data28 === "INSTALLING")) || (data28 === "INSTALLER_FAILED")) || (data28 === "INSTALLER_REBOOTING")) || (data28 === "INSTALLER_CALLINGINIT")) || (data28 === "INSTALLER_UNREACHABLE")) || (data28 === "GOING_DOWN")) || (data28 === "BOOTING")) || (data28 === "UNDEFINED")) || (data28 === "UNKNOWN"))) {
-                        const err85 = { instancePath: instancePath + "/nodes/allowed_status/" + i4, schemaPath: "#/properties/nodes/properties/allowed_status/items/enum", keyword: "enum", params: { allowedValues: schema31.properties.nodes.properties.allowed_status.items.enum }, message: "must be equal to one of the allowed values" };
+                    if (!((((((((((((data29 === "UP") || (data29 === "DOWN")) || (data29 === "PENDING")) || (data29 === "INSTALLING")) || (data29 === "INSTALLER_FAILED")) || (data29 === "INSTALLER_REBOOTING")) || (data29 === "INSTALLER_CALLINGINIT")) || (data29 === "INSTALLER_UNREACHABLE")) || (data29 === "GOING_DOWN")) || (data29 === "BOOTING")) || (data29 === "UNDEFINED")) || (data29 === "UNKNOWN"))) {
+                        const err87 = { instancePath: instancePath + "/nodes/allowed_status/" + i4, schemaPath: "#/properties/nodes/properties/allowed_status/items/enum", keyword: "enum", params: { allowedValues: schema31.properties.nodes.properties.allowed_status.items.enum }, message: "must be equal to one of the allowed values" };
                         if (vErrors === null) {
-                            vErrors = [err85];
+                            vErrors = [err87];
                         }
                         else {
-                            vErrors.push(err85);
+                            vErrors.push(err87);
                         }
                         errors++;
                     }
                 }
-                let i5 = data27.length;
+                let i5 = data28.length;
                 let j0;
                 if (i5 > 1) {
                     const indices0 = {};
                     for (; i5--;) {
-                        let item0 = data27[i5];
+                        let item0 = data28[i5];
                         if (typeof item0 !== "string") {
                             continue;
                         }
                         if (typeof indices0[item0] == "number") {
                             j0 = indices0[item0];
-                            const err86 = { instancePath: instancePath + "/nodes/allowed_status", schemaPath: "#/properties/nodes/properties/allowed_status/uniqueItems", keyword: "uniqueItems", params: { i: i5, j: j0 }, message: "must NOT have duplicate items (items ## " + j0 + " and " + i5 + " are identical)" };
+                            const err88 = { instancePath: instancePath + "/nodes/allowed_status", schemaPath: "#/properties/nodes/properties/allowed_status/uniqueItems", keyword: "uniqueItems", params: { i: i5, j: j0 }, message: "must NOT have duplicate items (items ## " + j0 + " and " + i5 + " are identical)" };
                             if (vErrors === null) {
-                                vErrors = [err86];
+                                vErrors = [err88];
                             }
                             else {
-                                vErrors.push(err86);
+                                vErrors.push(err88);
                             }
                             errors++;
                             break;
@@ -59357,33 +59964,7 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
             }
             else {
-                const err87 = { instancePath: instancePath + "/nodes/allowed_status", schemaPath: "#/properties/nodes/properties/allowed_status/type", keyword: "type", params: { type: "array" }, message: "must be array" };
-                if (vErrors === null) {
-                    vErrors = [err87];
-                }
-                else {
-                    vErrors.push(err87);
-                }
-                errors++;
-            }
-            let data29 = data13.skippable;
-            if (Array.isArray(data29)) {
-                const len5 = data29.length;
-                for (let i6 = 0; i6 < len5; i6++) {
-                    if (typeof data29[i6] !== "string") {
-                        const err88 = { instancePath: instancePath + "/nodes/skippable/" + i6, schemaPath: "#/properties/nodes/properties/skippable/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                        if (vErrors === null) {
-                            vErrors = [err88];
-                        }
-                        else {
-                            vErrors.push(err88);
-                        }
-                        errors++;
-                    }
-                }
-            }
-            else {
-                const err89 = { instancePath: instancePath + "/nodes/skippable", schemaPath: "#/properties/nodes/properties/skippable/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+                const err89 = { instancePath: instancePath + "/nodes/allowed_status", schemaPath: "#/properties/nodes/properties/allowed_status/type", keyword: "type", params: { type: "array" }, message: "must be array" };
                 if (vErrors === null) {
                     vErrors = [err89];
                 }
@@ -59392,32 +59973,24 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-        }
-        else {
-            const err90 = { instancePath: instancePath + "/nodes", schemaPath: "#/properties/nodes/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-            if (vErrors === null) {
-                vErrors = [err90];
+            let data30 = data14.skippable;
+            if (Array.isArray(data30)) {
+                const len5 = data30.length;
+                for (let i6 = 0; i6 < len5; i6++) {
+                    if (typeof data30[i6] !== "string") {
+                        const err90 = { instancePath: instancePath + "/nodes/skippable/" + i6, schemaPath: "#/properties/nodes/properties/skippable/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                        if (vErrors === null) {
+                            vErrors = [err90];
+                        }
+                        else {
+                            vErrors.push(err90);
+                        }
+                        errors++;
+                    }
+                }
             }
             else {
-                vErrors.push(err90);
-            }
-            errors++;
-        }
-    }
-    if (data.network !== undefined) {
-        let data31 = data.network;
-        if (data31 && typeof data31 == "object" && !Array.isArray(data31)) {
-            if (data31.allow_management === undefined) {
-                data31.allow_management = false;
-            }
-            if (data31.pod_cidr === undefined) {
-                data31.pod_cidr = "172.29.0.0/16";
-            }
-            if (data31.service_cidr === undefined) {
-                data31.service_cidr = "10.150.0.0/16";
-            }
-            if (data31.node_network === undefined) {
-                const err91 = { instancePath: instancePath + "/network", schemaPath: "#/properties/network/required", keyword: "required", params: { missingProperty: "node_network" }, message: "must have required property '" + "node_network" + "'" };
+                const err91 = { instancePath: instancePath + "/nodes/skippable", schemaPath: "#/properties/nodes/properties/skippable/type", keyword: "type", params: { type: "array" }, message: "must be array" };
                 if (vErrors === null) {
                     vErrors = [err91];
                 }
@@ -59426,69 +59999,78 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-            for (const key7 in data31) {
+        }
+        else {
+            const err92 = { instancePath: instancePath + "/nodes", schemaPath: "#/properties/nodes/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+                vErrors = [err92];
+            }
+            else {
+                vErrors.push(err92);
+            }
+            errors++;
+        }
+    }
+    if (data.network !== undefined) {
+        let data32 = data.network;
+        if (data32 && typeof data32 == "object" && !Array.isArray(data32)) {
+            if (data32.allow_management === undefined) {
+                data32.allow_management = false;
+            }
+            if (data32.pod_cidr === undefined) {
+                data32.pod_cidr = "172.29.0.0/16";
+            }
+            if (data32.service_cidr === undefined) {
+                data32.service_cidr = "10.150.0.0/16";
+            }
+            if (data32.node_network === undefined) {
+                const err93 = { instancePath: instancePath + "/network", schemaPath: "#/properties/network/required", keyword: "required", params: { missingProperty: "node_network" }, message: "must have required property '" + "node_network" + "'" };
+                if (vErrors === null) {
+                    vErrors = [err93];
+                }
+                else {
+                    vErrors.push(err93);
+                }
+                errors++;
+            }
+            for (const key7 in data32) {
                 if (!((((key7 === "node_network") || (key7 === "allow_management")) || (key7 === "pod_cidr")) || (key7 === "service_cidr"))) {
-                    const err92 = { instancePath: instancePath + "/network", schemaPath: "#/properties/network/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key7 }, message: "must NOT have additional properties" };
+                    const err94 = { instancePath: instancePath + "/network", schemaPath: "#/properties/network/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key7 }, message: "must NOT have additional properties" };
                     if (vErrors === null) {
-                        vErrors = [err92];
+                        vErrors = [err94];
                     }
                     else {
-                        vErrors.push(err92);
+                        vErrors.push(err94);
                     }
                     errors++;
                 }
             }
-            if (data31.node_network !== undefined) {
-                let data32 = data31.node_network;
-                if (data32 && typeof data32 == "object" && !Array.isArray(data32)) {
-                    if (Object.keys(data32).length > 1) {
-                        const err93 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/maxProperties", keyword: "maxProperties", params: { limit: 1 }, message: "must NOT have more than 1 properties" };
+            if (data32.node_network !== undefined) {
+                let data33 = data32.node_network;
+                if (data33 && typeof data33 == "object" && !Array.isArray(data33)) {
+                    if (Object.keys(data33).length > 1) {
+                        const err95 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/maxProperties", keyword: "maxProperties", params: { limit: 1 }, message: "must NOT have more than 1 properties" };
                         if (vErrors === null) {
-                            vErrors = [err93];
+                            vErrors = [err95];
                         }
                         else {
-                            vErrors.push(err93);
+                            vErrors.push(err95);
                         }
                         errors++;
                     }
-                    if (Object.keys(data32).length < 1) {
-                        const err94 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/minProperties", keyword: "minProperties", params: { limit: 1 }, message: "must NOT have fewer than 1 properties" };
+                    if (Object.keys(data33).length < 1) {
+                        const err96 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/minProperties", keyword: "minProperties", params: { limit: 1 }, message: "must NOT have fewer than 1 properties" };
                         if (vErrors === null) {
-                            vErrors = [err94];
+                            vErrors = [err96];
                         }
                         else {
-                            vErrors.push(err94);
+                            vErrors.push(err96);
                         }
                         errors++;
                     }
-                    for (const key8 in data32) {
+                    for (const key8 in data33) {
                         if (!(((key8 === "name") || (key8 === "cidr")) || (key8 === "interface"))) {
-                            const err95 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key8 }, message: "must NOT have additional properties" };
-                            if (vErrors === null) {
-                                vErrors = [err95];
-                            }
-                            else {
-                                vErrors.push(err95);
-                            }
-                            errors++;
-                        }
-                    }
-                    if (data32.name !== undefined) {
-                        let data33 = data32.name;
-                        if (typeof data33 === "string") {
-                            if (func3(data33) < 1) {
-                                const err96 = { instancePath: instancePath + "/network/node_network/name", schemaPath: "#/properties/network/properties/node_network/properties/name/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-                                if (vErrors === null) {
-                                    vErrors = [err96];
-                                }
-                                else {
-                                    vErrors.push(err96);
-                                }
-                                errors++;
-                            }
-                        }
-                        else {
-                            const err97 = { instancePath: instancePath + "/network/node_network/name", schemaPath: "#/properties/network/properties/node_network/properties/name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            const err97 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key8 }, message: "must NOT have additional properties" };
                             if (vErrors === null) {
                                 vErrors = [err97];
                             }
@@ -59498,34 +60080,34 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             errors++;
                         }
                     }
-                    if (data32.cidr !== undefined) {
-                        if (typeof data32.cidr !== "string") {
-                            const err98 = { instancePath: instancePath + "/network/node_network/cidr", schemaPath: "#/properties/network/properties/node_network/properties/cidr/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                            if (vErrors === null) {
-                                vErrors = [err98];
-                            }
-                            else {
-                                vErrors.push(err98);
-                            }
-                            errors++;
-                        }
-                    }
-                    if (data32.interface !== undefined) {
-                        let data35 = data32.interface;
-                        if (typeof data35 === "string") {
-                            if (func3(data35) < 1) {
-                                const err99 = { instancePath: instancePath + "/network/node_network/interface", schemaPath: "#/properties/network/properties/node_network/properties/interface/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                    if (data33.name !== undefined) {
+                        let data34 = data33.name;
+                        if (typeof data34 === "string") {
+                            if (func3(data34) < 1) {
+                                const err98 = { instancePath: instancePath + "/network/node_network/name", schemaPath: "#/properties/network/properties/node_network/properties/name/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                                 if (vErrors === null) {
-                                    vErrors = [err99];
+                                    vErrors = [err98];
                                 }
                                 else {
-                                    vErrors.push(err99);
+                                    vErrors.push(err98);
                                 }
                                 errors++;
                             }
                         }
                         else {
-                            const err100 = { instancePath: instancePath + "/network/node_network/interface", schemaPath: "#/properties/network/properties/node_network/properties/interface/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            const err99 = { instancePath: instancePath + "/network/node_network/name", schemaPath: "#/properties/network/properties/node_network/properties/name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            if (vErrors === null) {
+                                vErrors = [err99];
+                            }
+                            else {
+                                vErrors.push(err99);
+                            }
+                            errors++;
+                        }
+                    }
+                    if (data33.cidr !== undefined) {
+                        if (typeof data33.cidr !== "string") {
+                            const err100 = { instancePath: instancePath + "/network/node_network/cidr", schemaPath: "#/properties/network/properties/node_network/properties/cidr/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                             if (vErrors === null) {
                                 vErrors = [err100];
                             }
@@ -59535,40 +60117,45 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             errors++;
                         }
                     }
+                    if (data33.interface !== undefined) {
+                        let data36 = data33.interface;
+                        if (typeof data36 === "string") {
+                            if (func3(data36) < 1) {
+                                const err101 = { instancePath: instancePath + "/network/node_network/interface", schemaPath: "#/properties/network/properties/node_network/properties/interface/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                                if (vErrors === null) {
+                                    vErrors = [err101];
+                                }
+                                else {
+                                    vErrors.push(err101);
+                                }
+                                errors++;
+                            }
+                        }
+                        else {
+                            const err102 = { instancePath: instancePath + "/network/node_network/interface", schemaPath: "#/properties/network/properties/node_network/properties/interface/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            if (vErrors === null) {
+                                vErrors = [err102];
+                            }
+                            else {
+                                vErrors.push(err102);
+                            }
+                            errors++;
+                        }
+                    }
                 }
                 else {
-                    const err101 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                    const err103 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/type", keyword: "type", params: { type: "object" }, message: "must be object" };
                     if (vErrors === null) {
-                        vErrors = [err101];
+                        vErrors = [err103];
                     }
                     else {
-                        vErrors.push(err101);
+                        vErrors.push(err103);
                     }
                     errors++;
                 }
             }
-            if (typeof data31.allow_management !== "boolean") {
-                const err102 = { instancePath: instancePath + "/network/allow_management", schemaPath: "#/properties/network/properties/allow_management/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
-                if (vErrors === null) {
-                    vErrors = [err102];
-                }
-                else {
-                    vErrors.push(err102);
-                }
-                errors++;
-            }
-            if (typeof data31.pod_cidr !== "string") {
-                const err103 = { instancePath: instancePath + "/network/pod_cidr", schemaPath: "#/properties/network/properties/pod_cidr/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                if (vErrors === null) {
-                    vErrors = [err103];
-                }
-                else {
-                    vErrors.push(err103);
-                }
-                errors++;
-            }
-            if (typeof data31.service_cidr !== "string") {
-                const err104 = { instancePath: instancePath + "/network/service_cidr", schemaPath: "#/properties/network/properties/service_cidr/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (typeof data32.allow_management !== "boolean") {
+                const err104 = { instancePath: instancePath + "/network/allow_management", schemaPath: "#/properties/network/properties/allow_management/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
                 if (vErrors === null) {
                     vErrors = [err104];
                 }
@@ -59577,56 +60164,18 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-        }
-        else {
-            const err105 = { instancePath: instancePath + "/network", schemaPath: "#/properties/network/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-            if (vErrors === null) {
-                vErrors = [err105];
+            if (typeof data32.pod_cidr !== "string") {
+                const err105 = { instancePath: instancePath + "/network/pod_cidr", schemaPath: "#/properties/network/properties/pod_cidr/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err105];
+                }
+                else {
+                    vErrors.push(err105);
+                }
+                errors++;
             }
-            else {
-                vErrors.push(err105);
-            }
-            errors++;
-        }
-    }
-    let data39 = data.access;
-    if (data39 && typeof data39 == "object" && !Array.isArray(data39)) {
-        if (data39.admin === undefined) {
-            data39.admin = {};
-        }
-        if (data39.service_user === undefined) {
-            data39.service_user = {};
-        }
-        if (data39.host_key_policy === undefined) {
-            data39.host_key_policy = "strict";
-        }
-        if (data39.legacy_algorithms === undefined) {
-            data39.legacy_algorithms = false;
-        }
-        if (data39.concurrency === undefined) {
-            data39.concurrency = 32;
-        }
-        if (data39.connect_timeout_seconds === undefined) {
-            data39.connect_timeout_seconds = 10;
-        }
-        if (data39.command_timeout_seconds === undefined) {
-            data39.command_timeout_seconds = 120;
-        }
-        if (data39.min_containerd_gb === undefined) {
-            data39.min_containerd_gb = 10;
-        }
-        if (data39.max_clock_skew_seconds === undefined) {
-            data39.max_clock_skew_seconds = 2;
-        }
-        if (data39.data_partitions === undefined) {
-            data39.data_partitions = ["/raid", "/local"];
-        }
-        if (data39.gpu_drivers_later === undefined) {
-            data39.gpu_drivers_later = false;
-        }
-        for (const key9 in data39) {
-            if (!(func1.call(schema31.properties.access.properties, key9))) {
-                const err106 = { instancePath: instancePath + "/access", schemaPath: "#/properties/access/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key9 }, message: "must NOT have additional properties" };
+            if (typeof data32.service_cidr !== "string") {
+                const err106 = { instancePath: instancePath + "/network/service_cidr", schemaPath: "#/properties/network/properties/service_cidr/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err106];
                 }
@@ -59636,62 +60185,99 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        let data40 = data39.admin;
-        if (data40 && typeof data40 == "object" && !Array.isArray(data40)) {
-            if (data40.user === undefined) {
-                data40.user = "root";
+        else {
+            const err107 = { instancePath: instancePath + "/network", schemaPath: "#/properties/network/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+                vErrors = [err107];
             }
-            if (data40.auth === undefined) {
-                data40.auth = "key";
+            else {
+                vErrors.push(err107);
             }
-            for (const key10 in data40) {
+            errors++;
+        }
+    }
+    let data40 = data.access;
+    if (data40 && typeof data40 == "object" && !Array.isArray(data40)) {
+        if (data40.admin === undefined) {
+            data40.admin = {};
+        }
+        if (data40.service_user === undefined) {
+            data40.service_user = {};
+        }
+        if (data40.host_key_policy === undefined) {
+            data40.host_key_policy = "strict";
+        }
+        if (data40.legacy_algorithms === undefined) {
+            data40.legacy_algorithms = false;
+        }
+        if (data40.concurrency === undefined) {
+            data40.concurrency = 32;
+        }
+        if (data40.connect_timeout_seconds === undefined) {
+            data40.connect_timeout_seconds = 10;
+        }
+        if (data40.command_timeout_seconds === undefined) {
+            data40.command_timeout_seconds = 120;
+        }
+        if (data40.min_containerd_gb === undefined) {
+            data40.min_containerd_gb = 10;
+        }
+        if (data40.max_clock_skew_seconds === undefined) {
+            data40.max_clock_skew_seconds = 2;
+        }
+        if (data40.data_partitions === undefined) {
+            data40.data_partitions = ["/raid", "/local"];
+        }
+        if (data40.gpu_drivers_later === undefined) {
+            data40.gpu_drivers_later = false;
+        }
+        for (const key9 in data40) {
+            if (!(func1.call(schema31.properties.access.properties, key9))) {
+                const err108 = { instancePath: instancePath + "/access", schemaPath: "#/properties/access/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key9 }, message: "must NOT have additional properties" };
+                if (vErrors === null) {
+                    vErrors = [err108];
+                }
+                else {
+                    vErrors.push(err108);
+                }
+                errors++;
+            }
+        }
+        let data41 = data40.admin;
+        if (data41 && typeof data41 == "object" && !Array.isArray(data41)) {
+            if (data41.user === undefined) {
+                data41.user = "root";
+            }
+            if (data41.auth === undefined) {
+                data41.auth = "key";
+            }
+            for (const key10 in data41) {
                 if (!((((key10 === "user") || (key10 === "auth")) || (key10 === "key_file")) || (key10 === "password_file"))) {
-                    const err107 = { instancePath: instancePath + "/access/admin", schemaPath: "#/properties/access/properties/admin/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key10 }, message: "must NOT have additional properties" };
+                    const err109 = { instancePath: instancePath + "/access/admin", schemaPath: "#/properties/access/properties/admin/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key10 }, message: "must NOT have additional properties" };
                     if (vErrors === null) {
-                        vErrors = [err107];
+                        vErrors = [err109];
                     }
                     else {
-                        vErrors.push(err107);
+                        vErrors.push(err109);
                     }
                     errors++;
                 }
             }
-            let data41 = data40.user;
-            if (typeof data41 === "string") {
-                if (!pattern6.test(data41)) {
-                    const err108 = { instancePath: instancePath + "/access/admin/user", schemaPath: "#/properties/access/properties/admin/properties/user/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]{0,31}$" }, message: "must match pattern \"" + "^[a-z_][a-z0-9_-]{0,31}$" + "\"" };
+            let data42 = data41.user;
+            if (typeof data42 === "string") {
+                if (!pattern6.test(data42)) {
+                    const err110 = { instancePath: instancePath + "/access/admin/user", schemaPath: "#/properties/access/properties/admin/properties/user/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]{0,31}$" }, message: "must match pattern \"" + "^[a-z_][a-z0-9_-]{0,31}$" + "\"" };
                     if (vErrors === null) {
-                        vErrors = [err108];
+                        vErrors = [err110];
                     }
                     else {
-                        vErrors.push(err108);
+                        vErrors.push(err110);
                     }
                     errors++;
                 }
             }
             else {
-                const err109 = { instancePath: instancePath + "/access/admin/user", schemaPath: "#/properties/access/properties/admin/properties/user/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                if (vErrors === null) {
-                    vErrors = [err109];
-                }
-                else {
-                    vErrors.push(err109);
-                }
-                errors++;
-            }
-            let data42 = data40.auth;
-            if (typeof data42 !== "string") {
-                const err110 = { instancePath: instancePath + "/access/admin/auth", schemaPath: "#/properties/access/properties/admin/properties/auth/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                if (vErrors === null) {
-                    vErrors = [err110];
-                }
-                else {
-                    vErrors.push(err110);
-                }
-                errors++;
-            }
-            if (!((data42 === "key") || (data42 === "password"))) {
-                const err111 = { instancePath: instancePath + "/access/admin/auth", schemaPath: "#/properties/access/properties/admin/properties/auth/enum", keyword: "enum", params: { allowedValues: schema31.properties.access.properties.admin.properties.auth.enum }, message: "must be equal to one of the allowed values" };
+                const err111 = { instancePath: instancePath + "/access/admin/user", schemaPath: "#/properties/access/properties/admin/properties/user/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err111];
                 }
@@ -59700,58 +60286,42 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-            if (data40.key_file !== undefined) {
-                if (typeof data40.key_file !== "string") {
-                    const err112 = { instancePath: instancePath + "/access/admin/key_file", schemaPath: "#/properties/access/properties/admin/properties/key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            let data43 = data41.auth;
+            if (typeof data43 !== "string") {
+                const err112 = { instancePath: instancePath + "/access/admin/auth", schemaPath: "#/properties/access/properties/admin/properties/auth/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err112];
+                }
+                else {
+                    vErrors.push(err112);
+                }
+                errors++;
+            }
+            if (!((data43 === "key") || (data43 === "password"))) {
+                const err113 = { instancePath: instancePath + "/access/admin/auth", schemaPath: "#/properties/access/properties/admin/properties/auth/enum", keyword: "enum", params: { allowedValues: schema31.properties.access.properties.admin.properties.auth.enum }, message: "must be equal to one of the allowed values" };
+                if (vErrors === null) {
+                    vErrors = [err113];
+                }
+                else {
+                    vErrors.push(err113);
+                }
+                errors++;
+            }
+            if (data41.key_file !== undefined) {
+                if (typeof data41.key_file !== "string") {
+                    const err114 = { instancePath: instancePath + "/access/admin/key_file", schemaPath: "#/properties/access/properties/admin/properties/key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                     if (vErrors === null) {
-                        vErrors = [err112];
+                        vErrors = [err114];
                     }
                     else {
-                        vErrors.push(err112);
+                        vErrors.push(err114);
                     }
                     errors++;
                 }
             }
-            if (data40.password_file !== undefined) {
-                if (typeof data40.password_file !== "string") {
-                    const err113 = { instancePath: instancePath + "/access/admin/password_file", schemaPath: "#/properties/access/properties/admin/properties/password_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                    if (vErrors === null) {
-                        vErrors = [err113];
-                    }
-                    else {
-                        vErrors.push(err113);
-                    }
-                    errors++;
-                }
-            }
-        }
-        else {
-            const err114 = { instancePath: instancePath + "/access/admin", schemaPath: "#/properties/access/properties/admin/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-            if (vErrors === null) {
-                vErrors = [err114];
-            }
-            else {
-                vErrors.push(err114);
-            }
-            errors++;
-        }
-        let data45 = data39.service_user;
-        if (data45 && typeof data45 == "object" && !Array.isArray(data45)) {
-            if (data45.name === undefined) {
-                data45.name = "ansiblebcm";
-            }
-            if (data45.uid === undefined) {
-                data45.uid = 60000;
-            }
-            if (data45.gid === undefined) {
-                data45.gid = 60000;
-            }
-            if (data45.shell === undefined) {
-                data45.shell = "/bin/bash";
-            }
-            for (const key11 in data45) {
-                if (!(((((((key11 === "name") || (key11 === "uid")) || (key11 === "gid")) || (key11 === "shell")) || (key11 === "public_key")) || (key11 === "public_key_file")) || (key11 === "private_key_file"))) {
-                    const err115 = { instancePath: instancePath + "/access/service_user", schemaPath: "#/properties/access/properties/service_user/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key11 }, message: "must NOT have additional properties" };
+            if (data41.password_file !== undefined) {
+                if (typeof data41.password_file !== "string") {
+                    const err115 = { instancePath: instancePath + "/access/admin/password_file", schemaPath: "#/properties/access/properties/admin/properties/password_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                     if (vErrors === null) {
                         vErrors = [err115];
                     }
@@ -59761,76 +60331,90 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     errors++;
                 }
             }
-            let data46 = data45.name;
-            if (typeof data46 === "string") {
-                if (!pattern6.test(data46)) {
-                    const err116 = { instancePath: instancePath + "/access/service_user/name", schemaPath: "#/properties/access/properties/service_user/properties/name/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]{0,31}$" }, message: "must match pattern \"" + "^[a-z_][a-z0-9_-]{0,31}$" + "\"" };
+        }
+        else {
+            const err116 = { instancePath: instancePath + "/access/admin", schemaPath: "#/properties/access/properties/admin/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+                vErrors = [err116];
+            }
+            else {
+                vErrors.push(err116);
+            }
+            errors++;
+        }
+        let data46 = data40.service_user;
+        if (data46 && typeof data46 == "object" && !Array.isArray(data46)) {
+            if (data46.name === undefined) {
+                data46.name = "ansiblebcm";
+            }
+            if (data46.uid === undefined) {
+                data46.uid = 60000;
+            }
+            if (data46.gid === undefined) {
+                data46.gid = 60000;
+            }
+            if (data46.shell === undefined) {
+                data46.shell = "/bin/bash";
+            }
+            for (const key11 in data46) {
+                if (!(((((((key11 === "name") || (key11 === "uid")) || (key11 === "gid")) || (key11 === "shell")) || (key11 === "public_key")) || (key11 === "public_key_file")) || (key11 === "private_key_file"))) {
+                    const err117 = { instancePath: instancePath + "/access/service_user", schemaPath: "#/properties/access/properties/service_user/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key11 }, message: "must NOT have additional properties" };
                     if (vErrors === null) {
-                        vErrors = [err116];
+                        vErrors = [err117];
                     }
                     else {
-                        vErrors.push(err116);
+                        vErrors.push(err117);
+                    }
+                    errors++;
+                }
+            }
+            let data47 = data46.name;
+            if (typeof data47 === "string") {
+                if (!pattern6.test(data47)) {
+                    const err118 = { instancePath: instancePath + "/access/service_user/name", schemaPath: "#/properties/access/properties/service_user/properties/name/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]{0,31}$" }, message: "must match pattern \"" + "^[a-z_][a-z0-9_-]{0,31}$" + "\"" };
+                    if (vErrors === null) {
+                        vErrors = [err118];
+                    }
+                    else {
+                        vErrors.push(err118);
                     }
                     errors++;
                 }
             }
             else {
-                const err117 = { instancePath: instancePath + "/access/service_user/name", schemaPath: "#/properties/access/properties/service_user/properties/name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                const err119 = { instancePath: instancePath + "/access/service_user/name", schemaPath: "#/properties/access/properties/service_user/properties/name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
-                    vErrors = [err117];
+                    vErrors = [err119];
                 }
                 else {
-                    vErrors.push(err117);
+                    vErrors.push(err119);
                 }
                 errors++;
             }
-            let data47 = data45.uid;
-            if (!((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47)))) {
-                const err118 = { instancePath: instancePath + "/access/service_user/uid", schemaPath: "#/properties/access/properties/service_user/properties/uid/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-                if (vErrors === null) {
-                    vErrors = [err118];
-                }
-                else {
-                    vErrors.push(err118);
-                }
-                errors++;
-            }
-            if (typeof data47 == "number") {
-                if (data47 > 2147483646 || isNaN(data47)) {
-                    const err119 = { instancePath: instancePath + "/access/service_user/uid", schemaPath: "#/properties/access/properties/service_user/properties/uid/maximum", keyword: "maximum", params: { comparison: "<=", limit: 2147483646 }, message: "must be <= 2147483646" };
-                    if (vErrors === null) {
-                        vErrors = [err119];
-                    }
-                    else {
-                        vErrors.push(err119);
-                    }
-                    errors++;
-                }
-                if (data47 < 1000 || isNaN(data47)) {
-                    const err120 = { instancePath: instancePath + "/access/service_user/uid", schemaPath: "#/properties/access/properties/service_user/properties/uid/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1000 }, message: "must be >= 1000" };
-                    if (vErrors === null) {
-                        vErrors = [err120];
-                    }
-                    else {
-                        vErrors.push(err120);
-                    }
-                    errors++;
-                }
-            }
-            let data48 = data45.gid;
+            let data48 = data46.uid;
             if (!((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48)))) {
-                const err121 = { instancePath: instancePath + "/access/service_user/gid", schemaPath: "#/properties/access/properties/service_user/properties/gid/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+                const err120 = { instancePath: instancePath + "/access/service_user/uid", schemaPath: "#/properties/access/properties/service_user/properties/uid/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
                 if (vErrors === null) {
-                    vErrors = [err121];
+                    vErrors = [err120];
                 }
                 else {
-                    vErrors.push(err121);
+                    vErrors.push(err120);
                 }
                 errors++;
             }
             if (typeof data48 == "number") {
                 if (data48 > 2147483646 || isNaN(data48)) {
-                    const err122 = { instancePath: instancePath + "/access/service_user/gid", schemaPath: "#/properties/access/properties/service_user/properties/gid/maximum", keyword: "maximum", params: { comparison: "<=", limit: 2147483646 }, message: "must be <= 2147483646" };
+                    const err121 = { instancePath: instancePath + "/access/service_user/uid", schemaPath: "#/properties/access/properties/service_user/properties/uid/maximum", keyword: "maximum", params: { comparison: "<=", limit: 2147483646 }, message: "must be <= 2147483646" };
+                    if (vErrors === null) {
+                        vErrors = [err121];
+                    }
+                    else {
+                        vErrors.push(err121);
+                    }
+                    errors++;
+                }
+                if (data48 < 1000 || isNaN(data48)) {
+                    const err122 = { instancePath: instancePath + "/access/service_user/uid", schemaPath: "#/properties/access/properties/service_user/properties/uid/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1000 }, message: "must be >= 1000" };
                     if (vErrors === null) {
                         vErrors = [err122];
                     }
@@ -59839,21 +60423,21 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     }
                     errors++;
                 }
-                if (data48 < 1000 || isNaN(data48)) {
-                    const err123 = { instancePath: instancePath + "/access/service_user/gid", schemaPath: "#/properties/access/properties/service_user/properties/gid/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1000 }, message: "must be >= 1000" };
-                    if (vErrors === null) {
-                        vErrors = [err123];
-                    }
-                    else {
-                        vErrors.push(err123);
-                    }
-                    errors++;
-                }
             }
-            let data49 = data45.shell;
-            if (typeof data49 === "string") {
-                if (!pattern8.test(data49)) {
-                    const err124 = { instancePath: instancePath + "/access/service_user/shell", schemaPath: "#/properties/access/properties/service_user/properties/shell/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/-]+$" }, message: "must match pattern \"" + "^/[A-Za-z0-9._/-]+$" + "\"" };
+            let data49 = data46.gid;
+            if (!((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49)))) {
+                const err123 = { instancePath: instancePath + "/access/service_user/gid", schemaPath: "#/properties/access/properties/service_user/properties/gid/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+                if (vErrors === null) {
+                    vErrors = [err123];
+                }
+                else {
+                    vErrors.push(err123);
+                }
+                errors++;
+            }
+            if (typeof data49 == "number") {
+                if (data49 > 2147483646 || isNaN(data49)) {
+                    const err124 = { instancePath: instancePath + "/access/service_user/gid", schemaPath: "#/properties/access/properties/service_user/properties/gid/maximum", keyword: "maximum", params: { comparison: "<=", limit: 2147483646 }, message: "must be <= 2147483646" };
                     if (vErrors === null) {
                         vErrors = [err124];
                     }
@@ -59862,20 +60446,21 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     }
                     errors++;
                 }
-            }
-            else {
-                const err125 = { instancePath: instancePath + "/access/service_user/shell", schemaPath: "#/properties/access/properties/service_user/properties/shell/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                if (vErrors === null) {
-                    vErrors = [err125];
+                if (data49 < 1000 || isNaN(data49)) {
+                    const err125 = { instancePath: instancePath + "/access/service_user/gid", schemaPath: "#/properties/access/properties/service_user/properties/gid/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1000 }, message: "must be >= 1000" };
+                    if (vErrors === null) {
+                        vErrors = [err125];
+                    }
+                    else {
+                        vErrors.push(err125);
+                    }
+                    errors++;
                 }
-                else {
-                    vErrors.push(err125);
-                }
-                errors++;
             }
-            if (data45.public_key !== undefined) {
-                if (typeof data45.public_key !== "string") {
-                    const err126 = { instancePath: instancePath + "/access/service_user/public_key", schemaPath: "#/properties/access/properties/service_user/properties/public_key/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            let data50 = data46.shell;
+            if (typeof data50 === "string") {
+                if (!pattern8.test(data50)) {
+                    const err126 = { instancePath: instancePath + "/access/service_user/shell", schemaPath: "#/properties/access/properties/service_user/properties/shell/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/-]+$" }, message: "must match pattern \"" + "^/[A-Za-z0-9._/-]+$" + "\"" };
                     if (vErrors === null) {
                         vErrors = [err126];
                     }
@@ -59885,21 +60470,19 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     errors++;
                 }
             }
-            if (data45.public_key_file !== undefined) {
-                if (typeof data45.public_key_file !== "string") {
-                    const err127 = { instancePath: instancePath + "/access/service_user/public_key_file", schemaPath: "#/properties/access/properties/service_user/properties/public_key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                    if (vErrors === null) {
-                        vErrors = [err127];
-                    }
-                    else {
-                        vErrors.push(err127);
-                    }
-                    errors++;
+            else {
+                const err127 = { instancePath: instancePath + "/access/service_user/shell", schemaPath: "#/properties/access/properties/service_user/properties/shell/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err127];
                 }
+                else {
+                    vErrors.push(err127);
+                }
+                errors++;
             }
-            if (data45.private_key_file !== undefined) {
-                if (typeof data45.private_key_file !== "string") {
-                    const err128 = { instancePath: instancePath + "/access/service_user/private_key_file", schemaPath: "#/properties/access/properties/service_user/properties/private_key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (data46.public_key !== undefined) {
+                if (typeof data46.public_key !== "string") {
+                    const err128 = { instancePath: instancePath + "/access/service_user/public_key", schemaPath: "#/properties/access/properties/service_user/properties/public_key/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                     if (vErrors === null) {
                         vErrors = [err128];
                     }
@@ -59909,30 +60492,33 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     errors++;
                 }
             }
+            if (data46.public_key_file !== undefined) {
+                if (typeof data46.public_key_file !== "string") {
+                    const err129 = { instancePath: instancePath + "/access/service_user/public_key_file", schemaPath: "#/properties/access/properties/service_user/properties/public_key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err129];
+                    }
+                    else {
+                        vErrors.push(err129);
+                    }
+                    errors++;
+                }
+            }
+            if (data46.private_key_file !== undefined) {
+                if (typeof data46.private_key_file !== "string") {
+                    const err130 = { instancePath: instancePath + "/access/service_user/private_key_file", schemaPath: "#/properties/access/properties/service_user/properties/private_key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err130];
+                    }
+                    else {
+                        vErrors.push(err130);
+                    }
+                    errors++;
+                }
+            }
         }
         else {
-            const err129 = { instancePath: instancePath + "/access/service_user", schemaPath: "#/properties/access/properties/service_user/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-            if (vErrors === null) {
-                vErrors = [err129];
-            }
-            else {
-                vErrors.push(err129);
-            }
-            errors++;
-        }
-        let data53 = data39.host_key_policy;
-        if (typeof data53 !== "string") {
-            const err130 = { instancePath: instancePath + "/access/host_key_policy", schemaPath: "#/properties/access/properties/host_key_policy/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-            if (vErrors === null) {
-                vErrors = [err130];
-            }
-            else {
-                vErrors.push(err130);
-            }
-            errors++;
-        }
-        if (!(((data53 === "strict") || (data53 === "accept-new")) || (data53 === "off"))) {
-            const err131 = { instancePath: instancePath + "/access/host_key_policy", schemaPath: "#/properties/access/properties/host_key_policy/enum", keyword: "enum", params: { allowedValues: schema31.properties.access.properties.host_key_policy.enum }, message: "must be equal to one of the allowed values" };
+            const err131 = { instancePath: instancePath + "/access/service_user", schemaPath: "#/properties/access/properties/service_user/type", keyword: "type", params: { type: "object" }, message: "must be object" };
             if (vErrors === null) {
                 vErrors = [err131];
             }
@@ -59941,20 +60527,19 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-        if (data39.known_hosts_file !== undefined) {
-            if (typeof data39.known_hosts_file !== "string") {
-                const err132 = { instancePath: instancePath + "/access/known_hosts_file", schemaPath: "#/properties/access/properties/known_hosts_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                if (vErrors === null) {
-                    vErrors = [err132];
-                }
-                else {
-                    vErrors.push(err132);
-                }
-                errors++;
+        let data54 = data40.host_key_policy;
+        if (typeof data54 !== "string") {
+            const err132 = { instancePath: instancePath + "/access/host_key_policy", schemaPath: "#/properties/access/properties/host_key_policy/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+                vErrors = [err132];
             }
+            else {
+                vErrors.push(err132);
+            }
+            errors++;
         }
-        if (typeof data39.legacy_algorithms !== "boolean") {
-            const err133 = { instancePath: instancePath + "/access/legacy_algorithms", schemaPath: "#/properties/access/properties/legacy_algorithms/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+        if (!(((data54 === "strict") || (data54 === "accept-new")) || (data54 === "off"))) {
+            const err133 = { instancePath: instancePath + "/access/host_key_policy", schemaPath: "#/properties/access/properties/host_key_policy/enum", keyword: "enum", params: { allowedValues: schema31.properties.access.properties.host_key_policy.enum }, message: "must be equal to one of the allowed values" };
             if (vErrors === null) {
                 vErrors = [err133];
             }
@@ -59963,53 +60548,52 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-        let data56 = data39.concurrency;
-        if (!((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56)))) {
-            const err134 = { instancePath: instancePath + "/access/concurrency", schemaPath: "#/properties/access/properties/concurrency/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+        if (data40.known_hosts_file !== undefined) {
+            if (typeof data40.known_hosts_file !== "string") {
+                const err134 = { instancePath: instancePath + "/access/known_hosts_file", schemaPath: "#/properties/access/properties/known_hosts_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err134];
+                }
+                else {
+                    vErrors.push(err134);
+                }
+                errors++;
+            }
+        }
+        if (typeof data40.legacy_algorithms !== "boolean") {
+            const err135 = { instancePath: instancePath + "/access/legacy_algorithms", schemaPath: "#/properties/access/properties/legacy_algorithms/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
             if (vErrors === null) {
-                vErrors = [err134];
+                vErrors = [err135];
             }
             else {
-                vErrors.push(err134);
+                vErrors.push(err135);
             }
             errors++;
         }
-        if (typeof data56 == "number") {
-            if (data56 > 512 || isNaN(data56)) {
-                const err135 = { instancePath: instancePath + "/access/concurrency", schemaPath: "#/properties/access/properties/concurrency/maximum", keyword: "maximum", params: { comparison: "<=", limit: 512 }, message: "must be <= 512" };
-                if (vErrors === null) {
-                    vErrors = [err135];
-                }
-                else {
-                    vErrors.push(err135);
-                }
-                errors++;
-            }
-            if (data56 < 1 || isNaN(data56)) {
-                const err136 = { instancePath: instancePath + "/access/concurrency", schemaPath: "#/properties/access/properties/concurrency/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                if (vErrors === null) {
-                    vErrors = [err136];
-                }
-                else {
-                    vErrors.push(err136);
-                }
-                errors++;
-            }
-        }
-        let data57 = data39.connect_timeout_seconds;
+        let data57 = data40.concurrency;
         if (!((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57)))) {
-            const err137 = { instancePath: instancePath + "/access/connect_timeout_seconds", schemaPath: "#/properties/access/properties/connect_timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            const err136 = { instancePath: instancePath + "/access/concurrency", schemaPath: "#/properties/access/properties/concurrency/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
             if (vErrors === null) {
-                vErrors = [err137];
+                vErrors = [err136];
             }
             else {
-                vErrors.push(err137);
+                vErrors.push(err136);
             }
             errors++;
         }
         if (typeof data57 == "number") {
-            if (data57 > 300 || isNaN(data57)) {
-                const err138 = { instancePath: instancePath + "/access/connect_timeout_seconds", schemaPath: "#/properties/access/properties/connect_timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 300 }, message: "must be <= 300" };
+            if (data57 > 512 || isNaN(data57)) {
+                const err137 = { instancePath: instancePath + "/access/concurrency", schemaPath: "#/properties/access/properties/concurrency/maximum", keyword: "maximum", params: { comparison: "<=", limit: 512 }, message: "must be <= 512" };
+                if (vErrors === null) {
+                    vErrors = [err137];
+                }
+                else {
+                    vErrors.push(err137);
+                }
+                errors++;
+            }
+            if (data57 < 1 || isNaN(data57)) {
+                const err138 = { instancePath: instancePath + "/access/concurrency", schemaPath: "#/properties/access/properties/concurrency/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                 if (vErrors === null) {
                     vErrors = [err138];
                 }
@@ -60018,31 +60602,31 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-            if (data57 < 1 || isNaN(data57)) {
-                const err139 = { instancePath: instancePath + "/access/connect_timeout_seconds", schemaPath: "#/properties/access/properties/connect_timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                if (vErrors === null) {
-                    vErrors = [err139];
-                }
-                else {
-                    vErrors.push(err139);
-                }
-                errors++;
-            }
         }
-        let data58 = data39.command_timeout_seconds;
+        let data58 = data40.connect_timeout_seconds;
         if (!((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58)))) {
-            const err140 = { instancePath: instancePath + "/access/command_timeout_seconds", schemaPath: "#/properties/access/properties/command_timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            const err139 = { instancePath: instancePath + "/access/connect_timeout_seconds", schemaPath: "#/properties/access/properties/connect_timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
             if (vErrors === null) {
-                vErrors = [err140];
+                vErrors = [err139];
             }
             else {
-                vErrors.push(err140);
+                vErrors.push(err139);
             }
             errors++;
         }
         if (typeof data58 == "number") {
-            if (data58 > 3600 || isNaN(data58)) {
-                const err141 = { instancePath: instancePath + "/access/command_timeout_seconds", schemaPath: "#/properties/access/properties/command_timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 3600 }, message: "must be <= 3600" };
+            if (data58 > 300 || isNaN(data58)) {
+                const err140 = { instancePath: instancePath + "/access/connect_timeout_seconds", schemaPath: "#/properties/access/properties/connect_timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 300 }, message: "must be <= 300" };
+                if (vErrors === null) {
+                    vErrors = [err140];
+                }
+                else {
+                    vErrors.push(err140);
+                }
+                errors++;
+            }
+            if (data58 < 1 || isNaN(data58)) {
+                const err141 = { instancePath: instancePath + "/access/connect_timeout_seconds", schemaPath: "#/properties/access/properties/connect_timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                 if (vErrors === null) {
                     vErrors = [err141];
                 }
@@ -60051,31 +60635,31 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-            if (data58 < 1 || isNaN(data58)) {
-                const err142 = { instancePath: instancePath + "/access/command_timeout_seconds", schemaPath: "#/properties/access/properties/command_timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                if (vErrors === null) {
-                    vErrors = [err142];
-                }
-                else {
-                    vErrors.push(err142);
-                }
-                errors++;
-            }
         }
-        let data59 = data39.min_containerd_gb;
+        let data59 = data40.command_timeout_seconds;
         if (!((typeof data59 == "number") && (!(data59 % 1) && !isNaN(data59)))) {
-            const err143 = { instancePath: instancePath + "/access/min_containerd_gb", schemaPath: "#/properties/access/properties/min_containerd_gb/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            const err142 = { instancePath: instancePath + "/access/command_timeout_seconds", schemaPath: "#/properties/access/properties/command_timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
             if (vErrors === null) {
-                vErrors = [err143];
+                vErrors = [err142];
             }
             else {
-                vErrors.push(err143);
+                vErrors.push(err142);
             }
             errors++;
         }
         if (typeof data59 == "number") {
-            if (data59 > 100000 || isNaN(data59)) {
-                const err144 = { instancePath: instancePath + "/access/min_containerd_gb", schemaPath: "#/properties/access/properties/min_containerd_gb/maximum", keyword: "maximum", params: { comparison: "<=", limit: 100000 }, message: "must be <= 100000" };
+            if (data59 > 3600 || isNaN(data59)) {
+                const err143 = { instancePath: instancePath + "/access/command_timeout_seconds", schemaPath: "#/properties/access/properties/command_timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 3600 }, message: "must be <= 3600" };
+                if (vErrors === null) {
+                    vErrors = [err143];
+                }
+                else {
+                    vErrors.push(err143);
+                }
+                errors++;
+            }
+            if (data59 < 1 || isNaN(data59)) {
+                const err144 = { instancePath: instancePath + "/access/command_timeout_seconds", schemaPath: "#/properties/access/properties/command_timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                 if (vErrors === null) {
                     vErrors = [err144];
                 }
@@ -60084,21 +60668,21 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-            if (data59 < 1 || isNaN(data59)) {
-                const err145 = { instancePath: instancePath + "/access/min_containerd_gb", schemaPath: "#/properties/access/properties/min_containerd_gb/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                if (vErrors === null) {
-                    vErrors = [err145];
-                }
-                else {
-                    vErrors.push(err145);
-                }
-                errors++;
-            }
         }
-        let data60 = data39.max_clock_skew_seconds;
+        let data60 = data40.min_containerd_gb;
+        if (!((typeof data60 == "number") && (!(data60 % 1) && !isNaN(data60)))) {
+            const err145 = { instancePath: instancePath + "/access/min_containerd_gb", schemaPath: "#/properties/access/properties/min_containerd_gb/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+                vErrors = [err145];
+            }
+            else {
+                vErrors.push(err145);
+            }
+            errors++;
+        }
         if (typeof data60 == "number") {
-            if (data60 > 3600 || isNaN(data60)) {
-                const err146 = { instancePath: instancePath + "/access/max_clock_skew_seconds", schemaPath: "#/properties/access/properties/max_clock_skew_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 3600 }, message: "must be <= 3600" };
+            if (data60 > 100000 || isNaN(data60)) {
+                const err146 = { instancePath: instancePath + "/access/min_containerd_gb", schemaPath: "#/properties/access/properties/min_containerd_gb/maximum", keyword: "maximum", params: { comparison: "<=", limit: 100000 }, message: "must be <= 100000" };
                 if (vErrors === null) {
                     vErrors = [err146];
                 }
@@ -60107,8 +60691,8 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-            if (data60 < 0 || isNaN(data60)) {
-                const err147 = { instancePath: instancePath + "/access/max_clock_skew_seconds", schemaPath: "#/properties/access/properties/max_clock_skew_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+            if (data60 < 1 || isNaN(data60)) {
+                const err147 = { instancePath: instancePath + "/access/min_containerd_gb", schemaPath: "#/properties/access/properties/min_containerd_gb/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                 if (vErrors === null) {
                     vErrors = [err147];
                 }
@@ -60118,135 +60702,135 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
+        let data61 = data40.max_clock_skew_seconds;
+        if (typeof data61 == "number") {
+            if (data61 > 3600 || isNaN(data61)) {
+                const err148 = { instancePath: instancePath + "/access/max_clock_skew_seconds", schemaPath: "#/properties/access/properties/max_clock_skew_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 3600 }, message: "must be <= 3600" };
+                if (vErrors === null) {
+                    vErrors = [err148];
+                }
+                else {
+                    vErrors.push(err148);
+                }
+                errors++;
+            }
+            if (data61 < 0 || isNaN(data61)) {
+                const err149 = { instancePath: instancePath + "/access/max_clock_skew_seconds", schemaPath: "#/properties/access/properties/max_clock_skew_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+                if (vErrors === null) {
+                    vErrors = [err149];
+                }
+                else {
+                    vErrors.push(err149);
+                }
+                errors++;
+            }
+        }
         else {
-            const err148 = { instancePath: instancePath + "/access/max_clock_skew_seconds", schemaPath: "#/properties/access/properties/max_clock_skew_seconds/type", keyword: "type", params: { type: "number" }, message: "must be number" };
+            const err150 = { instancePath: instancePath + "/access/max_clock_skew_seconds", schemaPath: "#/properties/access/properties/max_clock_skew_seconds/type", keyword: "type", params: { type: "number" }, message: "must be number" };
             if (vErrors === null) {
-                vErrors = [err148];
+                vErrors = [err150];
             }
             else {
-                vErrors.push(err148);
+                vErrors.push(err150);
             }
             errors++;
         }
-        let data61 = data39.data_partitions;
-        if (Array.isArray(data61)) {
-            const len6 = data61.length;
+        let data62 = data40.data_partitions;
+        if (Array.isArray(data62)) {
+            const len6 = data62.length;
             for (let i7 = 0; i7 < len6; i7++) {
-                let data62 = data61[i7];
-                if (typeof data62 === "string") {
-                    if (!pattern9.test(data62)) {
-                        const err149 = { instancePath: instancePath + "/access/data_partitions/" + i7, schemaPath: "#/properties/access/properties/data_partitions/items/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/-]*$" }, message: "must match pattern \"" + "^/[A-Za-z0-9._/-]*$" + "\"" };
+                let data63 = data62[i7];
+                if (typeof data63 === "string") {
+                    if (!pattern9.test(data63)) {
+                        const err151 = { instancePath: instancePath + "/access/data_partitions/" + i7, schemaPath: "#/properties/access/properties/data_partitions/items/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/-]*$" }, message: "must match pattern \"" + "^/[A-Za-z0-9._/-]*$" + "\"" };
                         if (vErrors === null) {
-                            vErrors = [err149];
+                            vErrors = [err151];
                         }
                         else {
-                            vErrors.push(err149);
+                            vErrors.push(err151);
                         }
                         errors++;
                     }
                 }
                 else {
-                    const err150 = { instancePath: instancePath + "/access/data_partitions/" + i7, schemaPath: "#/properties/access/properties/data_partitions/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    const err152 = { instancePath: instancePath + "/access/data_partitions/" + i7, schemaPath: "#/properties/access/properties/data_partitions/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                     if (vErrors === null) {
-                        vErrors = [err150];
+                        vErrors = [err152];
                     }
                     else {
-                        vErrors.push(err150);
+                        vErrors.push(err152);
                     }
                     errors++;
                 }
             }
         }
         else {
-            const err151 = { instancePath: instancePath + "/access/data_partitions", schemaPath: "#/properties/access/properties/data_partitions/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+            const err153 = { instancePath: instancePath + "/access/data_partitions", schemaPath: "#/properties/access/properties/data_partitions/type", keyword: "type", params: { type: "array" }, message: "must be array" };
             if (vErrors === null) {
-                vErrors = [err151];
+                vErrors = [err153];
             }
             else {
-                vErrors.push(err151);
+                vErrors.push(err153);
             }
             errors++;
         }
-        if (typeof data39.gpu_drivers_later !== "boolean") {
-            const err152 = { instancePath: instancePath + "/access/gpu_drivers_later", schemaPath: "#/properties/access/properties/gpu_drivers_later/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+        if (typeof data40.gpu_drivers_later !== "boolean") {
+            const err154 = { instancePath: instancePath + "/access/gpu_drivers_later", schemaPath: "#/properties/access/properties/gpu_drivers_later/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
             if (vErrors === null) {
-                vErrors = [err152];
+                vErrors = [err154];
             }
             else {
-                vErrors.push(err152);
+                vErrors.push(err154);
             }
             errors++;
         }
     }
     else {
-        const err153 = { instancePath: instancePath + "/access", schemaPath: "#/properties/access/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        const err155 = { instancePath: instancePath + "/access", schemaPath: "#/properties/access/type", keyword: "type", params: { type: "object" }, message: "must be object" };
         if (vErrors === null) {
-            vErrors = [err153];
+            vErrors = [err155];
         }
         else {
-            vErrors.push(err153);
+            vErrors.push(err155);
         }
         errors++;
     }
-    let data64 = data.kubernetes;
-    if (data64 && typeof data64 == "object" && !Array.isArray(data64)) {
-        if (data64.kubespray_version === undefined) {
-            data64.kubespray_version = "v2.27.1";
+    let data65 = data.kubernetes;
+    if (data65 && typeof data65 == "object" && !Array.isArray(data65)) {
+        if (data65.kubespray_version === undefined) {
+            data65.kubespray_version = "v2.27.1";
         }
-        if (data64.version === undefined) {
-            data64.version = "v1.31.9";
+        if (data65.version === undefined) {
+            data65.version = "v1.31.9";
         }
-        if (data64.cni === undefined) {
-            data64.cni = "calico";
+        if (data65.cni === undefined) {
+            data65.cni = "calico";
         }
-        if (data64.dns_domain === undefined) {
-            data64.dns_domain = "cluster.local";
+        if (data65.dns_domain === undefined) {
+            data65.dns_domain = "cluster.local";
         }
-        if (data64.apiserver_healthcheck_port === undefined) {
-            data64.apiserver_healthcheck_port = 8082;
+        if (data65.apiserver_healthcheck_port === undefined) {
+            data65.apiserver_healthcheck_port = 8082;
         }
-        if (data64.extra_vars === undefined) {
-            data64.extra_vars = {};
+        if (data65.extra_vars === undefined) {
+            data65.extra_vars = {};
         }
-        for (const key12 in data64) {
+        for (const key12 in data65) {
             if (!((((((key12 === "kubespray_version") || (key12 === "version")) || (key12 === "cni")) || (key12 === "dns_domain")) || (key12 === "apiserver_healthcheck_port")) || (key12 === "extra_vars"))) {
-                const err154 = { instancePath: instancePath + "/kubernetes", schemaPath: "#/properties/kubernetes/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key12 }, message: "must NOT have additional properties" };
+                const err156 = { instancePath: instancePath + "/kubernetes", schemaPath: "#/properties/kubernetes/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key12 }, message: "must NOT have additional properties" };
                 if (vErrors === null) {
-                    vErrors = [err154];
+                    vErrors = [err156];
                 }
                 else {
-                    vErrors.push(err154);
+                    vErrors.push(err156);
                 }
                 errors++;
             }
         }
-        let data65 = data64.kubespray_version;
-        if (typeof data65 === "string") {
-            if (!pattern10.test(data65)) {
-                const err155 = { instancePath: instancePath + "/kubernetes/kubespray_version", schemaPath: "#/properties/kubernetes/properties/kubespray_version/pattern", keyword: "pattern", params: { pattern: "^v\\d+\\.\\d+\\.\\d+$" }, message: "must match pattern \"" + "^v\\d+\\.\\d+\\.\\d+$" + "\"" };
-                if (vErrors === null) {
-                    vErrors = [err155];
-                }
-                else {
-                    vErrors.push(err155);
-                }
-                errors++;
-            }
-        }
-        else {
-            const err156 = { instancePath: instancePath + "/kubernetes/kubespray_version", schemaPath: "#/properties/kubernetes/properties/kubespray_version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-            if (vErrors === null) {
-                vErrors = [err156];
-            }
-            else {
-                vErrors.push(err156);
-            }
-            errors++;
-        }
-        let data66 = data64.version;
+        let data66 = data65.kubespray_version;
         if (typeof data66 === "string") {
             if (!pattern10.test(data66)) {
-                const err157 = { instancePath: instancePath + "/kubernetes/version", schemaPath: "#/properties/kubernetes/properties/version/pattern", keyword: "pattern", params: { pattern: "^v\\d+\\.\\d+\\.\\d+$" }, message: "must match pattern \"" + "^v\\d+\\.\\d+\\.\\d+$" + "\"" };
+                const err157 = { instancePath: instancePath + "/kubernetes/kubespray_version", schemaPath: "#/properties/kubernetes/properties/kubespray_version/pattern", keyword: "pattern", params: { pattern: "^v\\d+\\.\\d+\\.\\d+$" }, message: "must match pattern \"" + "^v\\d+\\.\\d+\\.\\d+$" + "\"" };
                 if (vErrors === null) {
                     vErrors = [err157];
                 }
@@ -60257,7 +60841,7 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
         }
         else {
-            const err158 = { instancePath: instancePath + "/kubernetes/version", schemaPath: "#/properties/kubernetes/properties/version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            const err158 = { instancePath: instancePath + "/kubernetes/kubespray_version", schemaPath: "#/properties/kubernetes/properties/kubespray_version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
             if (vErrors === null) {
                 vErrors = [err158];
             }
@@ -60266,19 +60850,21 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-        let data67 = data64.cni;
-        if (typeof data67 !== "string") {
-            const err159 = { instancePath: instancePath + "/kubernetes/cni", schemaPath: "#/properties/kubernetes/properties/cni/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-            if (vErrors === null) {
-                vErrors = [err159];
+        let data67 = data65.version;
+        if (typeof data67 === "string") {
+            if (!pattern10.test(data67)) {
+                const err159 = { instancePath: instancePath + "/kubernetes/version", schemaPath: "#/properties/kubernetes/properties/version/pattern", keyword: "pattern", params: { pattern: "^v\\d+\\.\\d+\\.\\d+$" }, message: "must match pattern \"" + "^v\\d+\\.\\d+\\.\\d+$" + "\"" };
+                if (vErrors === null) {
+                    vErrors = [err159];
+                }
+                else {
+                    vErrors.push(err159);
+                }
+                errors++;
             }
-            else {
-                vErrors.push(err159);
-            }
-            errors++;
         }
-        if (!(((data67 === "calico") || (data67 === "cilium")) || (data67 === "flannel"))) {
-            const err160 = { instancePath: instancePath + "/kubernetes/cni", schemaPath: "#/properties/kubernetes/properties/cni/enum", keyword: "enum", params: { allowedValues: schema31.properties.kubernetes.properties.cni.enum }, message: "must be equal to one of the allowed values" };
+        else {
+            const err160 = { instancePath: instancePath + "/kubernetes/version", schemaPath: "#/properties/kubernetes/properties/version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
             if (vErrors === null) {
                 vErrors = [err160];
             }
@@ -60287,21 +60873,19 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-        let data68 = data64.dns_domain;
-        if (typeof data68 === "string") {
-            if (!(formats2.test(data68))) {
-                const err161 = { instancePath: instancePath + "/kubernetes/dns_domain", schemaPath: "#/properties/kubernetes/properties/dns_domain/format", keyword: "format", params: { format: "hostname" }, message: "must match format \"" + "hostname" + "\"" };
-                if (vErrors === null) {
-                    vErrors = [err161];
-                }
-                else {
-                    vErrors.push(err161);
-                }
-                errors++;
+        let data68 = data65.cni;
+        if (typeof data68 !== "string") {
+            const err161 = { instancePath: instancePath + "/kubernetes/cni", schemaPath: "#/properties/kubernetes/properties/cni/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+                vErrors = [err161];
             }
+            else {
+                vErrors.push(err161);
+            }
+            errors++;
         }
-        else {
-            const err162 = { instancePath: instancePath + "/kubernetes/dns_domain", schemaPath: "#/properties/kubernetes/properties/dns_domain/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (!(((data68 === "calico") || (data68 === "cilium")) || (data68 === "flannel"))) {
+            const err162 = { instancePath: instancePath + "/kubernetes/cni", schemaPath: "#/properties/kubernetes/properties/cni/enum", keyword: "enum", params: { allowedValues: schema31.properties.kubernetes.properties.cni.enum }, message: "must be equal to one of the allowed values" };
             if (vErrors === null) {
                 vErrors = [err162];
             }
@@ -60310,107 +60894,110 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-        let data69 = data64.apiserver_healthcheck_port;
-        if (!((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69)))) {
-            const err163 = { instancePath: instancePath + "/kubernetes/apiserver_healthcheck_port", schemaPath: "#/properties/kubernetes/properties/apiserver_healthcheck_port/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+        let data69 = data65.dns_domain;
+        if (typeof data69 === "string") {
+            if (!(formats2.test(data69))) {
+                const err163 = { instancePath: instancePath + "/kubernetes/dns_domain", schemaPath: "#/properties/kubernetes/properties/dns_domain/format", keyword: "format", params: { format: "hostname" }, message: "must match format \"" + "hostname" + "\"" };
+                if (vErrors === null) {
+                    vErrors = [err163];
+                }
+                else {
+                    vErrors.push(err163);
+                }
+                errors++;
+            }
+        }
+        else {
+            const err164 = { instancePath: instancePath + "/kubernetes/dns_domain", schemaPath: "#/properties/kubernetes/properties/dns_domain/type", keyword: "type", params: { type: "string" }, message: "must be string" };
             if (vErrors === null) {
-                vErrors = [err163];
+                vErrors = [err164];
             }
             else {
-                vErrors.push(err163);
+                vErrors.push(err164);
             }
             errors++;
         }
-        if (typeof data69 == "number") {
-            if (data69 > 65535 || isNaN(data69)) {
-                const err164 = { instancePath: instancePath + "/kubernetes/apiserver_healthcheck_port", schemaPath: "#/properties/kubernetes/properties/apiserver_healthcheck_port/maximum", keyword: "maximum", params: { comparison: "<=", limit: 65535 }, message: "must be <= 65535" };
+        let data70 = data65.apiserver_healthcheck_port;
+        if (!((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70)))) {
+            const err165 = { instancePath: instancePath + "/kubernetes/apiserver_healthcheck_port", schemaPath: "#/properties/kubernetes/properties/apiserver_healthcheck_port/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+                vErrors = [err165];
+            }
+            else {
+                vErrors.push(err165);
+            }
+            errors++;
+        }
+        if (typeof data70 == "number") {
+            if (data70 > 65535 || isNaN(data70)) {
+                const err166 = { instancePath: instancePath + "/kubernetes/apiserver_healthcheck_port", schemaPath: "#/properties/kubernetes/properties/apiserver_healthcheck_port/maximum", keyword: "maximum", params: { comparison: "<=", limit: 65535 }, message: "must be <= 65535" };
                 if (vErrors === null) {
-                    vErrors = [err164];
+                    vErrors = [err166];
                 }
                 else {
-                    vErrors.push(err164);
+                    vErrors.push(err166);
                 }
                 errors++;
             }
-            if (data69 < 1 || isNaN(data69)) {
-                const err165 = { instancePath: instancePath + "/kubernetes/apiserver_healthcheck_port", schemaPath: "#/properties/kubernetes/properties/apiserver_healthcheck_port/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
+            if (data70 < 1 || isNaN(data70)) {
+                const err167 = { instancePath: instancePath + "/kubernetes/apiserver_healthcheck_port", schemaPath: "#/properties/kubernetes/properties/apiserver_healthcheck_port/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                 if (vErrors === null) {
-                    vErrors = [err165];
+                    vErrors = [err167];
                 }
                 else {
-                    vErrors.push(err165);
+                    vErrors.push(err167);
                 }
                 errors++;
             }
         }
-        let data70 = data64.extra_vars;
-        if (!(data70 && typeof data70 == "object" && !Array.isArray(data70))) {
-            const err166 = { instancePath: instancePath + "/kubernetes/extra_vars", schemaPath: "#/properties/kubernetes/properties/extra_vars/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        let data71 = data65.extra_vars;
+        if (!(data71 && typeof data71 == "object" && !Array.isArray(data71))) {
+            const err168 = { instancePath: instancePath + "/kubernetes/extra_vars", schemaPath: "#/properties/kubernetes/properties/extra_vars/type", keyword: "type", params: { type: "object" }, message: "must be object" };
             if (vErrors === null) {
-                vErrors = [err166];
+                vErrors = [err168];
             }
             else {
-                vErrors.push(err166);
+                vErrors.push(err168);
             }
             errors++;
         }
     }
     else {
-        const err167 = { instancePath: instancePath + "/kubernetes", schemaPath: "#/properties/kubernetes/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        const err169 = { instancePath: instancePath + "/kubernetes", schemaPath: "#/properties/kubernetes/type", keyword: "type", params: { type: "object" }, message: "must be object" };
         if (vErrors === null) {
-            vErrors = [err167];
+            vErrors = [err169];
         }
         else {
-            vErrors.push(err167);
+            vErrors.push(err169);
         }
         errors++;
     }
-    let data71 = data.platform;
-    if (data71 && typeof data71 == "object" && !Array.isArray(data71)) {
-        if (data71.ingress === undefined) {
-            data71.ingress = "ingress-nginx";
+    let data72 = data.platform;
+    if (data72 && typeof data72 == "object" && !Array.isArray(data72)) {
+        if (data72.ingress === undefined) {
+            data72.ingress = "ingress-nginx";
         }
-        if (data71.gpu_driver === undefined) {
-            data71.gpu_driver = false;
+        if (data72.gpu_driver === undefined) {
+            data72.gpu_driver = false;
         }
-        if (data71.releases === undefined) {
-            data71.releases = {};
+        if (data72.releases === undefined) {
+            data72.releases = {};
         }
-        for (const key13 in data71) {
+        for (const key13 in data72) {
             if (!((((key13 === "ingress") || (key13 === "gpu_driver")) || (key13 === "releases")) || (key13 === "verify"))) {
-                const err168 = { instancePath: instancePath + "/platform", schemaPath: "#/properties/platform/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key13 }, message: "must NOT have additional properties" };
+                const err170 = { instancePath: instancePath + "/platform", schemaPath: "#/properties/platform/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key13 }, message: "must NOT have additional properties" };
                 if (vErrors === null) {
-                    vErrors = [err168];
+                    vErrors = [err170];
                 }
                 else {
-                    vErrors.push(err168);
+                    vErrors.push(err170);
                 }
                 errors++;
             }
         }
-        let data72 = data71.ingress;
-        if (typeof data72 !== "string") {
-            const err169 = { instancePath: instancePath + "/platform/ingress", schemaPath: "#/properties/platform/properties/ingress/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-            if (vErrors === null) {
-                vErrors = [err169];
-            }
-            else {
-                vErrors.push(err169);
-            }
-            errors++;
-        }
-        if (!((data72 === "ingress-nginx") || (data72 === "none"))) {
-            const err170 = { instancePath: instancePath + "/platform/ingress", schemaPath: "#/properties/platform/properties/ingress/enum", keyword: "enum", params: { allowedValues: schema31.properties.platform.properties.ingress.enum }, message: "must be equal to one of the allowed values" };
-            if (vErrors === null) {
-                vErrors = [err170];
-            }
-            else {
-                vErrors.push(err170);
-            }
-            errors++;
-        }
-        if (typeof data71.gpu_driver !== "boolean") {
-            const err171 = { instancePath: instancePath + "/platform/gpu_driver", schemaPath: "#/properties/platform/properties/gpu_driver/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+        let data73 = data72.ingress;
+        if (typeof data73 !== "string") {
+            const err171 = { instancePath: instancePath + "/platform/ingress", schemaPath: "#/properties/platform/properties/ingress/type", keyword: "type", params: { type: "string" }, message: "must be string" };
             if (vErrors === null) {
                 vErrors = [err171];
             }
@@ -60419,38 +61006,34 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-        let data74 = data71.releases;
-        if (data74 && typeof data74 == "object" && !Array.isArray(data74)) {
-            for (const key14 in data74) {
-                let data75 = data74[key14];
-                if (data75 && typeof data75 == "object" && !Array.isArray(data75)) {
-                    for (const key15 in data75) {
+        if (!((data73 === "ingress-nginx") || (data73 === "none"))) {
+            const err172 = { instancePath: instancePath + "/platform/ingress", schemaPath: "#/properties/platform/properties/ingress/enum", keyword: "enum", params: { allowedValues: schema31.properties.platform.properties.ingress.enum }, message: "must be equal to one of the allowed values" };
+            if (vErrors === null) {
+                vErrors = [err172];
+            }
+            else {
+                vErrors.push(err172);
+            }
+            errors++;
+        }
+        if (typeof data72.gpu_driver !== "boolean") {
+            const err173 = { instancePath: instancePath + "/platform/gpu_driver", schemaPath: "#/properties/platform/properties/gpu_driver/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+            if (vErrors === null) {
+                vErrors = [err173];
+            }
+            else {
+                vErrors.push(err173);
+            }
+            errors++;
+        }
+        let data75 = data72.releases;
+        if (data75 && typeof data75 == "object" && !Array.isArray(data75)) {
+            for (const key14 in data75) {
+                let data76 = data75[key14];
+                if (data76 && typeof data76 == "object" && !Array.isArray(data76)) {
+                    for (const key15 in data76) {
                         if (!(((key15 === "enabled") || (key15 === "version")) || (key15 === "values"))) {
-                            const err172 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/platform/properties/releases/additionalProperties/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key15 }, message: "must NOT have additional properties" };
-                            if (vErrors === null) {
-                                vErrors = [err172];
-                            }
-                            else {
-                                vErrors.push(err172);
-                            }
-                            errors++;
-                        }
-                    }
-                    if (data75.enabled !== undefined) {
-                        if (typeof data75.enabled !== "boolean") {
-                            const err173 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1") + "/enabled", schemaPath: "#/properties/platform/properties/releases/additionalProperties/properties/enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
-                            if (vErrors === null) {
-                                vErrors = [err173];
-                            }
-                            else {
-                                vErrors.push(err173);
-                            }
-                            errors++;
-                        }
-                    }
-                    if (data75.version !== undefined) {
-                        if (typeof data75.version !== "string") {
-                            const err174 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1") + "/version", schemaPath: "#/properties/platform/properties/releases/additionalProperties/properties/version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            const err174 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/platform/properties/releases/additionalProperties/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key15 }, message: "must NOT have additional properties" };
                             if (vErrors === null) {
                                 vErrors = [err174];
                             }
@@ -60460,10 +61043,9 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             errors++;
                         }
                     }
-                    if (data75.values !== undefined) {
-                        let data78 = data75.values;
-                        if (!(data78 && typeof data78 == "object" && !Array.isArray(data78))) {
-                            const err175 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1") + "/values", schemaPath: "#/properties/platform/properties/releases/additionalProperties/properties/values/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                    if (data76.enabled !== undefined) {
+                        if (typeof data76.enabled !== "boolean") {
+                            const err175 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1") + "/enabled", schemaPath: "#/properties/platform/properties/releases/additionalProperties/properties/enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
                             if (vErrors === null) {
                                 vErrors = [err175];
                             }
@@ -60473,67 +61055,69 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             errors++;
                         }
                     }
+                    if (data76.version !== undefined) {
+                        if (typeof data76.version !== "string") {
+                            const err176 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1") + "/version", schemaPath: "#/properties/platform/properties/releases/additionalProperties/properties/version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            if (vErrors === null) {
+                                vErrors = [err176];
+                            }
+                            else {
+                                vErrors.push(err176);
+                            }
+                            errors++;
+                        }
+                    }
+                    if (data76.values !== undefined) {
+                        let data79 = data76.values;
+                        if (!(data79 && typeof data79 == "object" && !Array.isArray(data79))) {
+                            const err177 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1") + "/values", schemaPath: "#/properties/platform/properties/releases/additionalProperties/properties/values/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                            if (vErrors === null) {
+                                vErrors = [err177];
+                            }
+                            else {
+                                vErrors.push(err177);
+                            }
+                            errors++;
+                        }
+                    }
                 }
                 else {
-                    const err176 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/platform/properties/releases/additionalProperties/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                    const err178 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/platform/properties/releases/additionalProperties/type", keyword: "type", params: { type: "object" }, message: "must be object" };
                     if (vErrors === null) {
-                        vErrors = [err176];
+                        vErrors = [err178];
                     }
                     else {
-                        vErrors.push(err176);
+                        vErrors.push(err178);
                     }
                     errors++;
                 }
             }
         }
         else {
-            const err177 = { instancePath: instancePath + "/platform/releases", schemaPath: "#/properties/platform/properties/releases/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            const err179 = { instancePath: instancePath + "/platform/releases", schemaPath: "#/properties/platform/properties/releases/type", keyword: "type", params: { type: "object" }, message: "must be object" };
             if (vErrors === null) {
-                vErrors = [err177];
+                vErrors = [err179];
             }
             else {
-                vErrors.push(err177);
+                vErrors.push(err179);
             }
             errors++;
         }
-        if (data71.verify !== undefined) {
-            let data79 = data71.verify;
-            if (data79 && typeof data79 == "object" && !Array.isArray(data79)) {
-                if (data79.timeout_seconds === undefined) {
-                    data79.timeout_seconds = 300;
+        if (data72.verify !== undefined) {
+            let data80 = data72.verify;
+            if (data80 && typeof data80 == "object" && !Array.isArray(data80)) {
+                if (data80.timeout_seconds === undefined) {
+                    data80.timeout_seconds = 300;
                 }
-                if (data79.smoke_test === undefined) {
-                    data79.smoke_test = true;
+                if (data80.smoke_test === undefined) {
+                    data80.smoke_test = true;
                 }
-                if (data79.smoke_image === undefined) {
-                    data79.smoke_image = "nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04";
+                if (data80.smoke_image === undefined) {
+                    data80.smoke_image = "nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04";
                 }
-                for (const key16 in data79) {
+                for (const key16 in data80) {
                     if (!(((key16 === "timeout_seconds") || (key16 === "smoke_test")) || (key16 === "smoke_image"))) {
-                        const err178 = { instancePath: instancePath + "/platform/verify", schemaPath: "#/properties/platform/properties/verify/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key16 }, message: "must NOT have additional properties" };
-                        if (vErrors === null) {
-                            vErrors = [err178];
-                        }
-                        else {
-                            vErrors.push(err178);
-                        }
-                        errors++;
-                    }
-                }
-                let data80 = data79.timeout_seconds;
-                if (!((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80)))) {
-                    const err179 = { instancePath: instancePath + "/platform/verify/timeout_seconds", schemaPath: "#/properties/platform/properties/verify/properties/timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-                    if (vErrors === null) {
-                        vErrors = [err179];
-                    }
-                    else {
-                        vErrors.push(err179);
-                    }
-                    errors++;
-                }
-                if (typeof data80 == "number") {
-                    if (data80 > 3600 || isNaN(data80)) {
-                        const err180 = { instancePath: instancePath + "/platform/verify/timeout_seconds", schemaPath: "#/properties/platform/properties/verify/properties/timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 3600 }, message: "must be <= 3600" };
+                        const err180 = { instancePath: instancePath + "/platform/verify", schemaPath: "#/properties/platform/properties/verify/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key16 }, message: "must NOT have additional properties" };
                         if (vErrors === null) {
                             vErrors = [err180];
                         }
@@ -60542,31 +61126,31 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                         }
                         errors++;
                     }
-                    if (data80 < 1 || isNaN(data80)) {
-                        const err181 = { instancePath: instancePath + "/platform/verify/timeout_seconds", schemaPath: "#/properties/platform/properties/verify/properties/timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                        if (vErrors === null) {
-                            vErrors = [err181];
-                        }
-                        else {
-                            vErrors.push(err181);
-                        }
-                        errors++;
-                    }
                 }
-                if (typeof data79.smoke_test !== "boolean") {
-                    const err182 = { instancePath: instancePath + "/platform/verify/smoke_test", schemaPath: "#/properties/platform/properties/verify/properties/smoke_test/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+                let data81 = data80.timeout_seconds;
+                if (!((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81)))) {
+                    const err181 = { instancePath: instancePath + "/platform/verify/timeout_seconds", schemaPath: "#/properties/platform/properties/verify/properties/timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
                     if (vErrors === null) {
-                        vErrors = [err182];
+                        vErrors = [err181];
                     }
                     else {
-                        vErrors.push(err182);
+                        vErrors.push(err181);
                     }
                     errors++;
                 }
-                let data82 = data79.smoke_image;
-                if (typeof data82 === "string") {
-                    if (func3(data82) < 1) {
-                        const err183 = { instancePath: instancePath + "/platform/verify/smoke_image", schemaPath: "#/properties/platform/properties/verify/properties/smoke_image/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                if (typeof data81 == "number") {
+                    if (data81 > 3600 || isNaN(data81)) {
+                        const err182 = { instancePath: instancePath + "/platform/verify/timeout_seconds", schemaPath: "#/properties/platform/properties/verify/properties/timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 3600 }, message: "must be <= 3600" };
+                        if (vErrors === null) {
+                            vErrors = [err182];
+                        }
+                        else {
+                            vErrors.push(err182);
+                        }
+                        errors++;
+                    }
+                    if (data81 < 1 || isNaN(data81)) {
+                        const err183 = { instancePath: instancePath + "/platform/verify/timeout_seconds", schemaPath: "#/properties/platform/properties/verify/properties/timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                         if (vErrors === null) {
                             vErrors = [err183];
                         }
@@ -60576,8 +61160,8 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                         errors++;
                     }
                 }
-                else {
-                    const err184 = { instancePath: instancePath + "/platform/verify/smoke_image", schemaPath: "#/properties/platform/properties/verify/properties/smoke_image/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (typeof data80.smoke_test !== "boolean") {
+                    const err184 = { instancePath: instancePath + "/platform/verify/smoke_test", schemaPath: "#/properties/platform/properties/verify/properties/smoke_test/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
                     if (vErrors === null) {
                         vErrors = [err184];
                     }
@@ -60586,113 +61170,98 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     }
                     errors++;
                 }
-            }
-            else {
-                const err185 = { instancePath: instancePath + "/platform/verify", schemaPath: "#/properties/platform/properties/verify/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-                if (vErrors === null) {
-                    vErrors = [err185];
+                let data83 = data80.smoke_image;
+                if (typeof data83 === "string") {
+                    if (func3(data83) < 1) {
+                        const err185 = { instancePath: instancePath + "/platform/verify/smoke_image", schemaPath: "#/properties/platform/properties/verify/properties/smoke_image/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                        if (vErrors === null) {
+                            vErrors = [err185];
+                        }
+                        else {
+                            vErrors.push(err185);
+                        }
+                        errors++;
+                    }
                 }
                 else {
-                    vErrors.push(err185);
+                    const err186 = { instancePath: instancePath + "/platform/verify/smoke_image", schemaPath: "#/properties/platform/properties/verify/properties/smoke_image/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err186];
+                    }
+                    else {
+                        vErrors.push(err186);
+                    }
+                    errors++;
+                }
+            }
+            else {
+                const err187 = { instancePath: instancePath + "/platform/verify", schemaPath: "#/properties/platform/properties/verify/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                if (vErrors === null) {
+                    vErrors = [err187];
+                }
+                else {
+                    vErrors.push(err187);
                 }
                 errors++;
             }
         }
     }
     else {
-        const err186 = { instancePath: instancePath + "/platform", schemaPath: "#/properties/platform/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        const err188 = { instancePath: instancePath + "/platform", schemaPath: "#/properties/platform/type", keyword: "type", params: { type: "object" }, message: "must be object" };
         if (vErrors === null) {
-            vErrors = [err186];
+            vErrors = [err188];
         }
         else {
-            vErrors.push(err186);
+            vErrors.push(err188);
         }
         errors++;
     }
-    let data83 = data.runai;
-    const _errs206 = errors;
+    let data84 = data.runai;
+    const _errs208 = errors;
     let valid40 = true;
-    const _errs207 = errors;
-    if (data83 && typeof data83 == "object" && !Array.isArray(data83)) {
+    const _errs209 = errors;
+    if (data84 && typeof data84 == "object" && !Array.isArray(data84)) {
         let missing0;
-        if ((data83.enabled === undefined) && (missing0 = "enabled")) {
-            const err187 = {};
+        if ((data84.enabled === undefined) && (missing0 = "enabled")) {
+            const err189 = {};
             if (vErrors === null) {
-                vErrors = [err187];
+                vErrors = [err189];
             }
             else {
-                vErrors.push(err187);
+                vErrors.push(err189);
             }
             errors++;
         }
         else {
-            if (data83.enabled !== undefined) {
-                if (false !== data83.enabled) {
-                    const err188 = {};
+            if (data84.enabled !== undefined) {
+                if (false !== data84.enabled) {
+                    const err190 = {};
                     if (vErrors === null) {
-                        vErrors = [err188];
+                        vErrors = [err190];
                     }
                     else {
-                        vErrors.push(err188);
+                        vErrors.push(err190);
                     }
                     errors++;
                 }
             }
         }
     }
-    var _valid4 = _errs207 === errors;
-    errors = _errs206;
+    var _valid4 = _errs209 === errors;
+    errors = _errs208;
     if (vErrors !== null) {
-        if (_errs206) {
-            vErrors.length = _errs206;
+        if (_errs208) {
+            vErrors.length = _errs208;
         }
         else {
             vErrors = null;
         }
     }
     if (!_valid4) {
-        const _errs209 = errors;
-        if (data83 && typeof data83 == "object" && !Array.isArray(data83)) {
-            if (data83.domain === undefined) {
-                const err189 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/else/required", keyword: "required", params: { missingProperty: "domain" }, message: "must have required property '" + "domain" + "'" };
-                if (vErrors === null) {
-                    vErrors = [err189];
-                }
-                else {
-                    vErrors.push(err189);
-                }
-                errors++;
-            }
-        }
-        var _valid4 = _errs209 === errors;
-        valid40 = _valid4;
-    }
-    if (!valid40) {
-        const err190 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/if", keyword: "if", params: { failingKeyword: "else" }, message: "must match \"else\" schema" };
-        if (vErrors === null) {
-            vErrors = [err190];
-        }
-        else {
-            vErrors.push(err190);
-        }
-        errors++;
-    }
-    if (data83 && typeof data83 == "object" && !Array.isArray(data83)) {
-        if (data83.enabled === undefined) {
-            data83.enabled = true;
-        }
-        if (data83.version === undefined) {
-            data83.version = "2.21.63";
-        }
-        if (data83.tls === undefined) {
-            data83.tls = {};
-        }
-        if (data83.ingress_port === undefined) {
-            data83.ingress_port = 30443;
-        }
-        for (const key17 in data83) {
-            if (!(func1.call(schema31.properties.runai.properties, key17))) {
-                const err191 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key17 }, message: "must NOT have additional properties" };
+        const _errs211 = errors;
+        if (data84 && typeof data84 == "object" && !Array.isArray(data84)) {
+            if (data84.domain === undefined) {
+                const err191 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/else/required", keyword: "required", params: { missingProperty: "domain" }, message: "must have required property '" + "domain" + "'" };
                 if (vErrors === null) {
                     vErrors = [err191];
                 }
@@ -60702,20 +61271,35 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        if (typeof data83.enabled !== "boolean") {
-            const err192 = { instancePath: instancePath + "/runai/enabled", schemaPath: "#/properties/runai/properties/enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
-            if (vErrors === null) {
-                vErrors = [err192];
-            }
-            else {
-                vErrors.push(err192);
-            }
-            errors++;
+        var _valid4 = _errs211 === errors;
+        valid40 = _valid4;
+    }
+    if (!valid40) {
+        const err192 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/if", keyword: "if", params: { failingKeyword: "else" }, message: "must match \"else\" schema" };
+        if (vErrors === null) {
+            vErrors = [err192];
         }
-        let data86 = data83.version;
-        if (typeof data86 === "string") {
-            if (!pattern12.test(data86)) {
-                const err193 = { instancePath: instancePath + "/runai/version", schemaPath: "#/properties/runai/properties/version/pattern", keyword: "pattern", params: { pattern: "^\\d+\\.\\d+(\\.\\d+)?$" }, message: "must match pattern \"" + "^\\d+\\.\\d+(\\.\\d+)?$" + "\"" };
+        else {
+            vErrors.push(err192);
+        }
+        errors++;
+    }
+    if (data84 && typeof data84 == "object" && !Array.isArray(data84)) {
+        if (data84.enabled === undefined) {
+            data84.enabled = true;
+        }
+        if (data84.version === undefined) {
+            data84.version = "2.21.63";
+        }
+        if (data84.tls === undefined) {
+            data84.tls = {};
+        }
+        if (data84.ingress_port === undefined) {
+            data84.ingress_port = 443;
+        }
+        for (const key17 in data84) {
+            if (!(func1.call(schema31.properties.runai.properties, key17))) {
+                const err193 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key17 }, message: "must NOT have additional properties" };
                 if (vErrors === null) {
                     vErrors = [err193];
                 }
@@ -60725,8 +61309,8 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        else {
-            const err194 = { instancePath: instancePath + "/runai/version", schemaPath: "#/properties/runai/properties/version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (typeof data84.enabled !== "boolean") {
+            const err194 = { instancePath: instancePath + "/runai/enabled", schemaPath: "#/properties/runai/properties/enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
             if (vErrors === null) {
                 vErrors = [err194];
             }
@@ -60735,63 +61319,57 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-        if (data83.domain !== undefined) {
-            let data87 = data83.domain;
-            if (typeof data87 === "string") {
-                if (!(formats2.test(data87))) {
-                    const err195 = { instancePath: instancePath + "/runai/domain", schemaPath: "#/properties/runai/properties/domain/format", keyword: "format", params: { format: "hostname" }, message: "must match format \"" + "hostname" + "\"" };
+        let data87 = data84.version;
+        if (typeof data87 === "string") {
+            if (!pattern12.test(data87)) {
+                const err195 = { instancePath: instancePath + "/runai/version", schemaPath: "#/properties/runai/properties/version/pattern", keyword: "pattern", params: { pattern: "^\\d+\\.\\d+(\\.\\d+)?$" }, message: "must match pattern \"" + "^\\d+\\.\\d+(\\.\\d+)?$" + "\"" };
+                if (vErrors === null) {
+                    vErrors = [err195];
+                }
+                else {
+                    vErrors.push(err195);
+                }
+                errors++;
+            }
+        }
+        else {
+            const err196 = { instancePath: instancePath + "/runai/version", schemaPath: "#/properties/runai/properties/version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+                vErrors = [err196];
+            }
+            else {
+                vErrors.push(err196);
+            }
+            errors++;
+        }
+        if (data84.domain !== undefined) {
+            let data88 = data84.domain;
+            if (typeof data88 === "string") {
+                if (!(formats2.test(data88))) {
+                    const err197 = { instancePath: instancePath + "/runai/domain", schemaPath: "#/properties/runai/properties/domain/format", keyword: "format", params: { format: "hostname" }, message: "must match format \"" + "hostname" + "\"" };
                     if (vErrors === null) {
-                        vErrors = [err195];
+                        vErrors = [err197];
                     }
                     else {
-                        vErrors.push(err195);
+                        vErrors.push(err197);
                     }
                     errors++;
                 }
             }
             else {
-                const err196 = { instancePath: instancePath + "/runai/domain", schemaPath: "#/properties/runai/properties/domain/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                const err198 = { instancePath: instancePath + "/runai/domain", schemaPath: "#/properties/runai/properties/domain/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
-                    vErrors = [err196];
+                    vErrors = [err198];
                 }
                 else {
-                    vErrors.push(err196);
+                    vErrors.push(err198);
                 }
                 errors++;
             }
         }
-        if (data83.cluster_name !== undefined) {
-            if (typeof data83.cluster_name !== "string") {
-                const err197 = { instancePath: instancePath + "/runai/cluster_name", schemaPath: "#/properties/runai/properties/cluster_name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                if (vErrors === null) {
-                    vErrors = [err197];
-                }
-                else {
-                    vErrors.push(err197);
-                }
-                errors++;
-            }
-        }
-        let data89 = data83.tls;
-        if (data89 && typeof data89 == "object" && !Array.isArray(data89)) {
-            if (data89.source === undefined) {
-                data89.source = "generate";
-            }
-            for (const key18 in data89) {
-                if (!((((key18 === "source") || (key18 === "cert_file")) || (key18 === "key_file")) || (key18 === "ca_file"))) {
-                    const err198 = { instancePath: instancePath + "/runai/tls", schemaPath: "#/properties/runai/properties/tls/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key18 }, message: "must NOT have additional properties" };
-                    if (vErrors === null) {
-                        vErrors = [err198];
-                    }
-                    else {
-                        vErrors.push(err198);
-                    }
-                    errors++;
-                }
-            }
-            let data90 = data89.source;
-            if (typeof data90 !== "string") {
-                const err199 = { instancePath: instancePath + "/runai/tls/source", schemaPath: "#/properties/runai/properties/tls/properties/source/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (data84.cluster_name !== undefined) {
+            if (typeof data84.cluster_name !== "string") {
+                const err199 = { instancePath: instancePath + "/runai/cluster_name", schemaPath: "#/properties/runai/properties/cluster_name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err199];
                 }
@@ -60800,43 +61378,48 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-            if (!((data90 === "generate") || (data90 === "provided"))) {
-                const err200 = { instancePath: instancePath + "/runai/tls/source", schemaPath: "#/properties/runai/properties/tls/properties/source/enum", keyword: "enum", params: { allowedValues: schema31.properties.runai.properties.tls.properties.source.enum }, message: "must be equal to one of the allowed values" };
+        }
+        let data90 = data84.tls;
+        if (data90 && typeof data90 == "object" && !Array.isArray(data90)) {
+            if (data90.source === undefined) {
+                data90.source = "generate";
+            }
+            for (const key18 in data90) {
+                if (!((((key18 === "source") || (key18 === "cert_file")) || (key18 === "key_file")) || (key18 === "ca_file"))) {
+                    const err200 = { instancePath: instancePath + "/runai/tls", schemaPath: "#/properties/runai/properties/tls/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key18 }, message: "must NOT have additional properties" };
+                    if (vErrors === null) {
+                        vErrors = [err200];
+                    }
+                    else {
+                        vErrors.push(err200);
+                    }
+                    errors++;
+                }
+            }
+            let data91 = data90.source;
+            if (typeof data91 !== "string") {
+                const err201 = { instancePath: instancePath + "/runai/tls/source", schemaPath: "#/properties/runai/properties/tls/properties/source/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
-                    vErrors = [err200];
+                    vErrors = [err201];
                 }
                 else {
-                    vErrors.push(err200);
+                    vErrors.push(err201);
                 }
                 errors++;
             }
-            if (data89.cert_file !== undefined) {
-                if (typeof data89.cert_file !== "string") {
-                    const err201 = { instancePath: instancePath + "/runai/tls/cert_file", schemaPath: "#/properties/runai/properties/tls/properties/cert_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                    if (vErrors === null) {
-                        vErrors = [err201];
-                    }
-                    else {
-                        vErrors.push(err201);
-                    }
-                    errors++;
+            if (!((data91 === "generate") || (data91 === "provided"))) {
+                const err202 = { instancePath: instancePath + "/runai/tls/source", schemaPath: "#/properties/runai/properties/tls/properties/source/enum", keyword: "enum", params: { allowedValues: schema31.properties.runai.properties.tls.properties.source.enum }, message: "must be equal to one of the allowed values" };
+                if (vErrors === null) {
+                    vErrors = [err202];
                 }
-            }
-            if (data89.key_file !== undefined) {
-                if (typeof data89.key_file !== "string") {
-                    const err202 = { instancePath: instancePath + "/runai/tls/key_file", schemaPath: "#/properties/runai/properties/tls/properties/key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                    if (vErrors === null) {
-                        vErrors = [err202];
-                    }
-                    else {
-                        vErrors.push(err202);
-                    }
-                    errors++;
+                else {
+                    vErrors.push(err202);
                 }
+                errors++;
             }
-            if (data89.ca_file !== undefined) {
-                if (typeof data89.ca_file !== "string") {
-                    const err203 = { instancePath: instancePath + "/runai/tls/ca_file", schemaPath: "#/properties/runai/properties/tls/properties/ca_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (data90.cert_file !== undefined) {
+                if (typeof data90.cert_file !== "string") {
+                    const err203 = { instancePath: instancePath + "/runai/tls/cert_file", schemaPath: "#/properties/runai/properties/tls/properties/cert_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                     if (vErrors === null) {
                         vErrors = [err203];
                     }
@@ -60846,66 +61429,65 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     errors++;
                 }
             }
-        }
-        else {
-            const err204 = { instancePath: instancePath + "/runai/tls", schemaPath: "#/properties/runai/properties/tls/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-            if (vErrors === null) {
-                vErrors = [err204];
-            }
-            else {
-                vErrors.push(err204);
-            }
-            errors++;
-        }
-        let data94 = data83.ingress_port;
-        if (!((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94)))) {
-            const err205 = { instancePath: instancePath + "/runai/ingress_port", schemaPath: "#/properties/runai/properties/ingress_port/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-            if (vErrors === null) {
-                vErrors = [err205];
-            }
-            else {
-                vErrors.push(err205);
-            }
-            errors++;
-        }
-        if (typeof data94 == "number") {
-            if (data94 > 65535 || isNaN(data94)) {
-                const err206 = { instancePath: instancePath + "/runai/ingress_port", schemaPath: "#/properties/runai/properties/ingress_port/maximum", keyword: "maximum", params: { comparison: "<=", limit: 65535 }, message: "must be <= 65535" };
-                if (vErrors === null) {
-                    vErrors = [err206];
-                }
-                else {
-                    vErrors.push(err206);
-                }
-                errors++;
-            }
-            if (data94 < 1 || isNaN(data94)) {
-                const err207 = { instancePath: instancePath + "/runai/ingress_port", schemaPath: "#/properties/runai/properties/ingress_port/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                if (vErrors === null) {
-                    vErrors = [err207];
-                }
-                else {
-                    vErrors.push(err207);
-                }
-                errors++;
-            }
-        }
-        if (data83.url !== undefined) {
-            let data95 = data83.url;
-            if (typeof data95 === "string") {
-                if (!(formats0(data95))) {
-                    const err208 = { instancePath: instancePath + "/runai/url", schemaPath: "#/properties/runai/properties/url/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
+            if (data90.key_file !== undefined) {
+                if (typeof data90.key_file !== "string") {
+                    const err204 = { instancePath: instancePath + "/runai/tls/key_file", schemaPath: "#/properties/runai/properties/tls/properties/key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                     if (vErrors === null) {
-                        vErrors = [err208];
+                        vErrors = [err204];
                     }
                     else {
-                        vErrors.push(err208);
+                        vErrors.push(err204);
                     }
                     errors++;
                 }
             }
+            if (data90.ca_file !== undefined) {
+                if (typeof data90.ca_file !== "string") {
+                    const err205 = { instancePath: instancePath + "/runai/tls/ca_file", schemaPath: "#/properties/runai/properties/tls/properties/ca_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err205];
+                    }
+                    else {
+                        vErrors.push(err205);
+                    }
+                    errors++;
+                }
+            }
+        }
+        else {
+            const err206 = { instancePath: instancePath + "/runai/tls", schemaPath: "#/properties/runai/properties/tls/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+                vErrors = [err206];
+            }
             else {
-                const err209 = { instancePath: instancePath + "/runai/url", schemaPath: "#/properties/runai/properties/url/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                vErrors.push(err206);
+            }
+            errors++;
+        }
+        let data95 = data84.ingress_port;
+        if (!((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95)))) {
+            const err207 = { instancePath: instancePath + "/runai/ingress_port", schemaPath: "#/properties/runai/properties/ingress_port/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+                vErrors = [err207];
+            }
+            else {
+                vErrors.push(err207);
+            }
+            errors++;
+        }
+        if (typeof data95 == "number") {
+            if (data95 > 65535 || isNaN(data95)) {
+                const err208 = { instancePath: instancePath + "/runai/ingress_port", schemaPath: "#/properties/runai/properties/ingress_port/maximum", keyword: "maximum", params: { comparison: "<=", limit: 65535 }, message: "must be <= 65535" };
+                if (vErrors === null) {
+                    vErrors = [err208];
+                }
+                else {
+                    vErrors.push(err208);
+                }
+                errors++;
+            }
+            if (data95 < 1 || isNaN(data95)) {
+                const err209 = { instancePath: instancePath + "/runai/ingress_port", schemaPath: "#/properties/runai/properties/ingress_port/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                 if (vErrors === null) {
                     vErrors = [err209];
                 }
@@ -60915,21 +61497,22 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        if (data83.admin_user !== undefined) {
-            if (typeof data83.admin_user !== "string") {
-                const err210 = { instancePath: instancePath + "/runai/admin_user", schemaPath: "#/properties/runai/properties/admin_user/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                if (vErrors === null) {
-                    vErrors = [err210];
+        if (data84.url !== undefined) {
+            let data96 = data84.url;
+            if (typeof data96 === "string") {
+                if (!(formats0(data96))) {
+                    const err210 = { instancePath: instancePath + "/runai/url", schemaPath: "#/properties/runai/properties/url/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
+                    if (vErrors === null) {
+                        vErrors = [err210];
+                    }
+                    else {
+                        vErrors.push(err210);
+                    }
+                    errors++;
                 }
-                else {
-                    vErrors.push(err210);
-                }
-                errors++;
             }
-        }
-        if (data83.password_file !== undefined) {
-            if (typeof data83.password_file !== "string") {
-                const err211 = { instancePath: instancePath + "/runai/password_file", schemaPath: "#/properties/runai/properties/password_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            else {
+                const err211 = { instancePath: instancePath + "/runai/url", schemaPath: "#/properties/runai/properties/url/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err211];
                 }
@@ -60939,28 +61522,21 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-    }
-    else {
-        const err212 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-        if (vErrors === null) {
-            vErrors = [err212];
+        if (data84.admin_user !== undefined) {
+            if (typeof data84.admin_user !== "string") {
+                const err212 = { instancePath: instancePath + "/runai/admin_user", schemaPath: "#/properties/runai/properties/admin_user/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err212];
+                }
+                else {
+                    vErrors.push(err212);
+                }
+                errors++;
+            }
         }
-        else {
-            vErrors.push(err212);
-        }
-        errors++;
-    }
-    let data98 = data.mirrors;
-    if (data98 && typeof data98 == "object" && !Array.isArray(data98)) {
-        if (data98.images === undefined) {
-            data98.images = {};
-        }
-        if (data98.sha256 === undefined) {
-            data98.sha256 = {};
-        }
-        for (const key19 in data98) {
-            if (!(((((((key19 === "tools") || (key19 === "charts")) || (key19 === "kubespray")) || (key19 === "pypi")) || (key19 === "images")) || (key19 === "ca_file")) || (key19 === "sha256"))) {
-                const err213 = { instancePath: instancePath + "/mirrors", schemaPath: "#/properties/mirrors/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key19 }, message: "must NOT have additional properties" };
+        if (data84.password_file !== undefined) {
+            if (typeof data84.password_file !== "string") {
+                const err213 = { instancePath: instancePath + "/runai/password_file", schemaPath: "#/properties/runai/properties/password_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err213];
                 }
@@ -60970,22 +61546,28 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        if (data98.tools !== undefined) {
-            let data99 = data98.tools;
-            if (typeof data99 === "string") {
-                if (!(formats0(data99))) {
-                    const err214 = { instancePath: instancePath + "/mirrors/tools", schemaPath: "#/properties/mirrors/properties/tools/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
-                    if (vErrors === null) {
-                        vErrors = [err214];
-                    }
-                    else {
-                        vErrors.push(err214);
-                    }
-                    errors++;
-                }
-            }
-            else {
-                const err215 = { instancePath: instancePath + "/mirrors/tools", schemaPath: "#/properties/mirrors/properties/tools/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+    }
+    else {
+        const err214 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        if (vErrors === null) {
+            vErrors = [err214];
+        }
+        else {
+            vErrors.push(err214);
+        }
+        errors++;
+    }
+    let data99 = data.mirrors;
+    if (data99 && typeof data99 == "object" && !Array.isArray(data99)) {
+        if (data99.images === undefined) {
+            data99.images = {};
+        }
+        if (data99.sha256 === undefined) {
+            data99.sha256 = {};
+        }
+        for (const key19 in data99) {
+            if (!((((((((key19 === "tools") || (key19 === "charts")) || (key19 === "kubespray")) || (key19 === "pypi")) || (key19 === "files")) || (key19 === "images")) || (key19 === "ca_file")) || (key19 === "sha256"))) {
+                const err215 = { instancePath: instancePath + "/mirrors", schemaPath: "#/properties/mirrors/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key19 }, message: "must NOT have additional properties" };
                 if (vErrors === null) {
                     vErrors = [err215];
                 }
@@ -60995,11 +61577,11 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        if (data98.charts !== undefined) {
-            let data100 = data98.charts;
+        if (data99.tools !== undefined) {
+            let data100 = data99.tools;
             if (typeof data100 === "string") {
                 if (!(formats0(data100))) {
-                    const err216 = { instancePath: instancePath + "/mirrors/charts", schemaPath: "#/properties/mirrors/properties/charts/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
+                    const err216 = { instancePath: instancePath + "/mirrors/tools", schemaPath: "#/properties/mirrors/properties/tools/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
                     if (vErrors === null) {
                         vErrors = [err216];
                     }
@@ -61010,7 +61592,7 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
             }
             else {
-                const err217 = { instancePath: instancePath + "/mirrors/charts", schemaPath: "#/properties/mirrors/properties/charts/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                const err217 = { instancePath: instancePath + "/mirrors/tools", schemaPath: "#/properties/mirrors/properties/tools/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err217];
                 }
@@ -61020,11 +61602,11 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        if (data98.kubespray !== undefined) {
-            let data101 = data98.kubespray;
+        if (data99.charts !== undefined) {
+            let data101 = data99.charts;
             if (typeof data101 === "string") {
                 if (!(formats0(data101))) {
-                    const err218 = { instancePath: instancePath + "/mirrors/kubespray", schemaPath: "#/properties/mirrors/properties/kubespray/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
+                    const err218 = { instancePath: instancePath + "/mirrors/charts", schemaPath: "#/properties/mirrors/properties/charts/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
                     if (vErrors === null) {
                         vErrors = [err218];
                     }
@@ -61035,7 +61617,7 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
             }
             else {
-                const err219 = { instancePath: instancePath + "/mirrors/kubespray", schemaPath: "#/properties/mirrors/properties/kubespray/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                const err219 = { instancePath: instancePath + "/mirrors/charts", schemaPath: "#/properties/mirrors/properties/charts/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err219];
                 }
@@ -61045,11 +61627,11 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        if (data98.pypi !== undefined) {
-            let data102 = data98.pypi;
+        if (data99.kubespray !== undefined) {
+            let data102 = data99.kubespray;
             if (typeof data102 === "string") {
                 if (!(formats0(data102))) {
-                    const err220 = { instancePath: instancePath + "/mirrors/pypi", schemaPath: "#/properties/mirrors/properties/pypi/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
+                    const err220 = { instancePath: instancePath + "/mirrors/kubespray", schemaPath: "#/properties/mirrors/properties/kubespray/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
                     if (vErrors === null) {
                         vErrors = [err220];
                     }
@@ -61060,7 +61642,7 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
             }
             else {
-                const err221 = { instancePath: instancePath + "/mirrors/pypi", schemaPath: "#/properties/mirrors/properties/pypi/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                const err221 = { instancePath: instancePath + "/mirrors/kubespray", schemaPath: "#/properties/mirrors/properties/kubespray/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err221];
                 }
@@ -61070,40 +61652,36 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        let data103 = data98.images;
-        if (data103 && typeof data103 == "object" && !Array.isArray(data103)) {
-            for (const key20 in data103) {
-                let data104 = data103[key20];
-                if (Array.isArray(data104)) {
-                    const len7 = data104.length;
-                    for (let i8 = 0; i8 < len7; i8++) {
-                        let data105 = data104[i8];
-                        if (typeof data105 === "string") {
-                            if (!(formats0(data105))) {
-                                const err222 = { instancePath: instancePath + "/mirrors/images/" + key20.replace(/~/g, "~0").replace(/\//g, "~1") + "/" + i8, schemaPath: "#/properties/mirrors/properties/images/additionalProperties/items/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
-                                if (vErrors === null) {
-                                    vErrors = [err222];
-                                }
-                                else {
-                                    vErrors.push(err222);
-                                }
-                                errors++;
-                            }
-                        }
-                        else {
-                            const err223 = { instancePath: instancePath + "/mirrors/images/" + key20.replace(/~/g, "~0").replace(/\//g, "~1") + "/" + i8, schemaPath: "#/properties/mirrors/properties/images/additionalProperties/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                            if (vErrors === null) {
-                                vErrors = [err223];
-                            }
-                            else {
-                                vErrors.push(err223);
-                            }
-                            errors++;
-                        }
+        if (data99.pypi !== undefined) {
+            let data103 = data99.pypi;
+            if (typeof data103 === "string") {
+                if (!(formats0(data103))) {
+                    const err222 = { instancePath: instancePath + "/mirrors/pypi", schemaPath: "#/properties/mirrors/properties/pypi/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
+                    if (vErrors === null) {
+                        vErrors = [err222];
                     }
+                    else {
+                        vErrors.push(err222);
+                    }
+                    errors++;
+                }
+            }
+            else {
+                const err223 = { instancePath: instancePath + "/mirrors/pypi", schemaPath: "#/properties/mirrors/properties/pypi/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err223];
                 }
                 else {
-                    const err224 = { instancePath: instancePath + "/mirrors/images/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/mirrors/properties/images/additionalProperties/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+                    vErrors.push(err223);
+                }
+                errors++;
+            }
+        }
+        if (data99.files !== undefined) {
+            let data104 = data99.files;
+            if (typeof data104 === "string") {
+                if (!(formats0(data104))) {
+                    const err224 = { instancePath: instancePath + "/mirrors/files", schemaPath: "#/properties/mirrors/properties/files/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
                     if (vErrors === null) {
                         vErrors = [err224];
                     }
@@ -61113,47 +61691,51 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     errors++;
                 }
             }
-        }
-        else {
-            const err225 = { instancePath: instancePath + "/mirrors/images", schemaPath: "#/properties/mirrors/properties/images/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-            if (vErrors === null) {
-                vErrors = [err225];
-            }
             else {
-                vErrors.push(err225);
-            }
-            errors++;
-        }
-        if (data98.ca_file !== undefined) {
-            if (typeof data98.ca_file !== "string") {
-                const err226 = { instancePath: instancePath + "/mirrors/ca_file", schemaPath: "#/properties/mirrors/properties/ca_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                const err225 = { instancePath: instancePath + "/mirrors/files", schemaPath: "#/properties/mirrors/properties/files/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
-                    vErrors = [err226];
+                    vErrors = [err225];
                 }
                 else {
-                    vErrors.push(err226);
+                    vErrors.push(err225);
                 }
                 errors++;
             }
         }
-        let data107 = data98.sha256;
-        if (data107 && typeof data107 == "object" && !Array.isArray(data107)) {
-            for (const key21 in data107) {
-                let data108 = data107[key21];
-                if (typeof data108 === "string") {
-                    if (!pattern13.test(data108)) {
-                        const err227 = { instancePath: instancePath + "/mirrors/sha256/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/mirrors/properties/sha256/additionalProperties/pattern", keyword: "pattern", params: { pattern: "^[0-9a-f]{64}$" }, message: "must match pattern \"" + "^[0-9a-f]{64}$" + "\"" };
-                        if (vErrors === null) {
-                            vErrors = [err227];
+        let data105 = data99.images;
+        if (data105 && typeof data105 == "object" && !Array.isArray(data105)) {
+            for (const key20 in data105) {
+                let data106 = data105[key20];
+                if (Array.isArray(data106)) {
+                    const len7 = data106.length;
+                    for (let i8 = 0; i8 < len7; i8++) {
+                        let data107 = data106[i8];
+                        if (typeof data107 === "string") {
+                            if (!(formats0(data107))) {
+                                const err226 = { instancePath: instancePath + "/mirrors/images/" + key20.replace(/~/g, "~0").replace(/\//g, "~1") + "/" + i8, schemaPath: "#/properties/mirrors/properties/images/additionalProperties/items/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
+                                if (vErrors === null) {
+                                    vErrors = [err226];
+                                }
+                                else {
+                                    vErrors.push(err226);
+                                }
+                                errors++;
+                            }
                         }
                         else {
-                            vErrors.push(err227);
+                            const err227 = { instancePath: instancePath + "/mirrors/images/" + key20.replace(/~/g, "~0").replace(/\//g, "~1") + "/" + i8, schemaPath: "#/properties/mirrors/properties/images/additionalProperties/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            if (vErrors === null) {
+                                vErrors = [err227];
+                            }
+                            else {
+                                vErrors.push(err227);
+                            }
+                            errors++;
                         }
-                        errors++;
                     }
                 }
                 else {
-                    const err228 = { instancePath: instancePath + "/mirrors/sha256/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/mirrors/properties/sha256/additionalProperties/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    const err228 = { instancePath: instancePath + "/mirrors/images/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/mirrors/properties/images/additionalProperties/type", keyword: "type", params: { type: "array" }, message: "must be array" };
                     if (vErrors === null) {
                         vErrors = [err228];
                     }
@@ -61165,7 +61747,7 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
         }
         else {
-            const err229 = { instancePath: instancePath + "/mirrors/sha256", schemaPath: "#/properties/mirrors/properties/sha256/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            const err229 = { instancePath: instancePath + "/mirrors/images", schemaPath: "#/properties/mirrors/properties/images/type", keyword: "type", params: { type: "object" }, message: "must be object" };
             if (vErrors === null) {
                 vErrors = [err229];
             }
@@ -61174,32 +61756,283 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-    }
-    else {
-        const err230 = { instancePath: instancePath + "/mirrors", schemaPath: "#/properties/mirrors/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-        if (vErrors === null) {
-            vErrors = [err230];
+        if (data99.ca_file !== undefined) {
+            if (typeof data99.ca_file !== "string") {
+                const err230 = { instancePath: instancePath + "/mirrors/ca_file", schemaPath: "#/properties/mirrors/properties/ca_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err230];
+                }
+                else {
+                    vErrors.push(err230);
+                }
+                errors++;
+            }
+        }
+        let data109 = data99.sha256;
+        if (data109 && typeof data109 == "object" && !Array.isArray(data109)) {
+            for (const key21 in data109) {
+                let data110 = data109[key21];
+                if (typeof data110 === "string") {
+                    if (!pattern13.test(data110)) {
+                        const err231 = { instancePath: instancePath + "/mirrors/sha256/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/mirrors/properties/sha256/additionalProperties/pattern", keyword: "pattern", params: { pattern: "^[0-9a-f]{64}$" }, message: "must match pattern \"" + "^[0-9a-f]{64}$" + "\"" };
+                        if (vErrors === null) {
+                            vErrors = [err231];
+                        }
+                        else {
+                            vErrors.push(err231);
+                        }
+                        errors++;
+                    }
+                }
+                else {
+                    const err232 = { instancePath: instancePath + "/mirrors/sha256/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/mirrors/properties/sha256/additionalProperties/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err232];
+                    }
+                    else {
+                        vErrors.push(err232);
+                    }
+                    errors++;
+                }
+            }
         }
         else {
-            vErrors.push(err230);
+            const err233 = { instancePath: instancePath + "/mirrors/sha256", schemaPath: "#/properties/mirrors/properties/sha256/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+                vErrors = [err233];
+            }
+            else {
+                vErrors.push(err233);
+            }
+            errors++;
+        }
+    }
+    else {
+        const err234 = { instancePath: instancePath + "/mirrors", schemaPath: "#/properties/mirrors/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        if (vErrors === null) {
+            vErrors = [err234];
+        }
+        else {
+            vErrors.push(err234);
+        }
+        errors++;
+    }
+    let data111 = data.etcd_backup;
+    if (data111 && typeof data111 == "object" && !Array.isArray(data111)) {
+        if (data111.target === undefined) {
+            data111.target = {};
+        }
+        if (data111.keep === undefined) {
+            data111.keep = 7;
+        }
+        for (const key22 in data111) {
+            if (!((key22 === "target") || (key22 === "keep"))) {
+                const err235 = { instancePath: instancePath + "/etcd_backup", schemaPath: "#/properties/etcd_backup/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key22 }, message: "must NOT have additional properties" };
+                if (vErrors === null) {
+                    vErrors = [err235];
+                }
+                else {
+                    vErrors.push(err235);
+                }
+                errors++;
+            }
+        }
+        let data112 = data111.target;
+        if (data112 && typeof data112 == "object" && !Array.isArray(data112)) {
+            if (data112.port === undefined) {
+                data112.port = 22;
+            }
+            if (data112.path === undefined) {
+                data112.path = "/var/backups/bcmkube-etcd";
+            }
+            for (const key23 in data112) {
+                if (!((((key23 === "host") || (key23 === "user")) || (key23 === "port")) || (key23 === "path"))) {
+                    const err236 = { instancePath: instancePath + "/etcd_backup/target", schemaPath: "#/properties/etcd_backup/properties/target/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key23 }, message: "must NOT have additional properties" };
+                    if (vErrors === null) {
+                        vErrors = [err236];
+                    }
+                    else {
+                        vErrors.push(err236);
+                    }
+                    errors++;
+                }
+            }
+            if (data112.host !== undefined) {
+                let data113 = data112.host;
+                if (typeof data113 === "string") {
+                    if (!(formats2.test(data113))) {
+                        const err237 = { instancePath: instancePath + "/etcd_backup/target/host", schemaPath: "#/properties/etcd_backup/properties/target/properties/host/format", keyword: "format", params: { format: "hostname" }, message: "must match format \"" + "hostname" + "\"" };
+                        if (vErrors === null) {
+                            vErrors = [err237];
+                        }
+                        else {
+                            vErrors.push(err237);
+                        }
+                        errors++;
+                    }
+                }
+                else {
+                    const err238 = { instancePath: instancePath + "/etcd_backup/target/host", schemaPath: "#/properties/etcd_backup/properties/target/properties/host/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err238];
+                    }
+                    else {
+                        vErrors.push(err238);
+                    }
+                    errors++;
+                }
+            }
+            if (data112.user !== undefined) {
+                let data114 = data112.user;
+                if (typeof data114 === "string") {
+                    if (!pattern6.test(data114)) {
+                        const err239 = { instancePath: instancePath + "/etcd_backup/target/user", schemaPath: "#/properties/etcd_backup/properties/target/properties/user/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]{0,31}$" }, message: "must match pattern \"" + "^[a-z_][a-z0-9_-]{0,31}$" + "\"" };
+                        if (vErrors === null) {
+                            vErrors = [err239];
+                        }
+                        else {
+                            vErrors.push(err239);
+                        }
+                        errors++;
+                    }
+                }
+                else {
+                    const err240 = { instancePath: instancePath + "/etcd_backup/target/user", schemaPath: "#/properties/etcd_backup/properties/target/properties/user/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err240];
+                    }
+                    else {
+                        vErrors.push(err240);
+                    }
+                    errors++;
+                }
+            }
+            let data115 = data112.port;
+            if (!((typeof data115 == "number") && (!(data115 % 1) && !isNaN(data115)))) {
+                const err241 = { instancePath: instancePath + "/etcd_backup/target/port", schemaPath: "#/properties/etcd_backup/properties/target/properties/port/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+                if (vErrors === null) {
+                    vErrors = [err241];
+                }
+                else {
+                    vErrors.push(err241);
+                }
+                errors++;
+            }
+            if (typeof data115 == "number") {
+                if (data115 > 65535 || isNaN(data115)) {
+                    const err242 = { instancePath: instancePath + "/etcd_backup/target/port", schemaPath: "#/properties/etcd_backup/properties/target/properties/port/maximum", keyword: "maximum", params: { comparison: "<=", limit: 65535 }, message: "must be <= 65535" };
+                    if (vErrors === null) {
+                        vErrors = [err242];
+                    }
+                    else {
+                        vErrors.push(err242);
+                    }
+                    errors++;
+                }
+                if (data115 < 1 || isNaN(data115)) {
+                    const err243 = { instancePath: instancePath + "/etcd_backup/target/port", schemaPath: "#/properties/etcd_backup/properties/target/properties/port/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
+                    if (vErrors === null) {
+                        vErrors = [err243];
+                    }
+                    else {
+                        vErrors.push(err243);
+                    }
+                    errors++;
+                }
+            }
+            let data116 = data112.path;
+            if (typeof data116 === "string") {
+                if (!pattern9.test(data116)) {
+                    const err244 = { instancePath: instancePath + "/etcd_backup/target/path", schemaPath: "#/properties/etcd_backup/properties/target/properties/path/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/-]*$" }, message: "must match pattern \"" + "^/[A-Za-z0-9._/-]*$" + "\"" };
+                    if (vErrors === null) {
+                        vErrors = [err244];
+                    }
+                    else {
+                        vErrors.push(err244);
+                    }
+                    errors++;
+                }
+            }
+            else {
+                const err245 = { instancePath: instancePath + "/etcd_backup/target/path", schemaPath: "#/properties/etcd_backup/properties/target/properties/path/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err245];
+                }
+                else {
+                    vErrors.push(err245);
+                }
+                errors++;
+            }
+        }
+        else {
+            const err246 = { instancePath: instancePath + "/etcd_backup/target", schemaPath: "#/properties/etcd_backup/properties/target/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+                vErrors = [err246];
+            }
+            else {
+                vErrors.push(err246);
+            }
+            errors++;
+        }
+        let data117 = data111.keep;
+        if (!((typeof data117 == "number") && (!(data117 % 1) && !isNaN(data117)))) {
+            const err247 = { instancePath: instancePath + "/etcd_backup/keep", schemaPath: "#/properties/etcd_backup/properties/keep/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+                vErrors = [err247];
+            }
+            else {
+                vErrors.push(err247);
+            }
+            errors++;
+        }
+        if (typeof data117 == "number") {
+            if (data117 > 1000 || isNaN(data117)) {
+                const err248 = { instancePath: instancePath + "/etcd_backup/keep", schemaPath: "#/properties/etcd_backup/properties/keep/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1000 }, message: "must be <= 1000" };
+                if (vErrors === null) {
+                    vErrors = [err248];
+                }
+                else {
+                    vErrors.push(err248);
+                }
+                errors++;
+            }
+            if (data117 < 1 || isNaN(data117)) {
+                const err249 = { instancePath: instancePath + "/etcd_backup/keep", schemaPath: "#/properties/etcd_backup/properties/keep/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
+                if (vErrors === null) {
+                    vErrors = [err249];
+                }
+                else {
+                    vErrors.push(err249);
+                }
+                errors++;
+            }
+        }
+    }
+    else {
+        const err250 = { instancePath: instancePath + "/etcd_backup", schemaPath: "#/properties/etcd_backup/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        if (vErrors === null) {
+            vErrors = [err250];
+        }
+        else {
+            vErrors.push(err250);
         }
         errors++;
     }
 }
 else {
-    const err231 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err251 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-        vErrors = [err231];
+        vErrors = [err251];
     }
     else {
-        vErrors.push(err231);
+        vErrors.push(err251);
     }
     errors++;
 } validate20.errors = vErrors; return errors === 0; }
 validate20.evaluated = { "props": true, "dynamicProps": false, "dynamicItems": false };
 
-// EXTERNAL MODULE: ./build/actions/lib/config/semantics.js
-var semantics = __nccwpck_require__(902);
+// EXTERNAL MODULE: ./build/actions/lib/config/semantics.js + 2 modules
+var semantics = __nccwpck_require__(7289);
 // EXTERNAL MODULE: ./build/actions/lib/util/canonical-json.js
 var canonical_json = __nccwpck_require__(3042);
 ;// CONCATENATED MODULE: ./build/actions/lib/config/load.js
@@ -61525,22 +62358,73 @@ function selectorToString(selector) {
 
 /***/ }),
 
-/***/ 902:
+/***/ 7289:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Ul: () => (/* binding */ checkCredentialSources),
-/* harmony export */   _p: () => (/* binding */ isSecretPath),
-/* harmony export */   of: () => (/* binding */ findInlineSecrets),
-/* harmony export */   w9: () => (/* binding */ checkSemantics)
-/* harmony export */ });
-/* unused harmony exports isSecretKey, isValidHostname, CREDENTIAL_AREAS */
-/* harmony import */ var semver__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2088);
-/* harmony import */ var _compat_json__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3384);
-/* harmony import */ var _cidr_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8077);
-/* harmony import */ var _patterns_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8152);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Ul: () => (/* binding */ checkCredentialSources),
+  w9: () => (/* binding */ checkSemantics),
+  Fs: () => (/* binding */ etcdCountProblem),
+  of: () => (/* binding */ findInlineSecrets),
+  _p: () => (/* binding */ isSecretPath),
+  XC: () => (/* binding */ kubesprayHostnameProblem)
+});
+
+// UNUSED EXPORTS: CREDENTIAL_AREAS, isSecretKey, isValidHostname
+
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var node_modules_semver = __nccwpck_require__(2088);
+// EXTERNAL MODULE: ./build/actions/lib/config/compat.json
+var compat = __nccwpck_require__(3384);
+// EXTERNAL MODULE: ./node_modules/js-yaml/dist/js-yaml.mjs
+var js_yaml = __nccwpck_require__(3243);
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/kubernetes-versions.json
+const kubernetes_versions_namespaceObject = /*#__PURE__*/JSON.parse('{"H":{"v2.27.1":["v1.29.0","v1.29.1","v1.29.2","v1.29.3","v1.29.4","v1.29.5","v1.29.6","v1.29.7","v1.29.8","v1.29.9","v1.29.10","v1.29.11","v1.29.12","v1.29.13","v1.29.14","v1.29.15","v1.30.0","v1.30.1","v1.30.2","v1.30.3","v1.30.4","v1.30.5","v1.30.6","v1.30.7","v1.30.8","v1.30.9","v1.30.10","v1.30.11","v1.30.12","v1.30.13","v1.31.0","v1.31.1","v1.31.2","v1.31.3","v1.31.4","v1.31.5","v1.31.6","v1.31.7","v1.31.8","v1.31.9"]}}');
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/kubernetes-versions.js
+// The Kubernetes versions a Kubespray release can install: Kubespray looks up the kubelet and kubeadm checksum of
+// the exact kube_version (roles/kubespray-defaults/defaults/main/checksums.yml) and fails on any other. The list
+// per Kubespray version is data (kubernetes-versions.json), generated from that file by
+// kubernetesVersionsFromChecksums; the upstream suite checks it still equals the real file.
+
+
+
+/** The architecture the lists are for: DGX H100/H200 nodes are x86_64. */
+const CHECKSUM_ARCH = 'amd64';
+/** Versions with both a kubelet and a kubeadm checksum for CHECKSUM_ARCH, oldest first. */
+function kubernetesVersionsFromChecksums(checksumsYaml) {
+    const doc = yaml.load(checksumsYaml);
+    const versions = (name) => Object.entries(doc[name]?.[CHECKSUM_ARCH] ?? {})
+        .filter(([, sum]) => typeof sum === 'string' && /^[0-9a-f]{64}$/.test(sum))
+        .map(([v]) => v);
+    const kubeadm = new Set(versions('kubeadm_checksums'));
+    return versions('kubelet_checksums')
+        .filter((v) => kubeadm.has(v) && semver.valid(v))
+        .sort(semver.compare);
+}
+/** The versions Kubespray `kubesprayVersion` has checksums for; undefined when our data has no list for it. */
+function supportedKubernetesVersions(kubesprayVersion) {
+    return kubernetes_versions_namespaceObject.H[kubesprayVersion];
+}
+/** The supported versions nearest to `version`: the highest below and the lowest above it (at most one each). */
+function nearestVersions(version, supported) {
+    const below = supported.filter((v) => node_modules_semver.lt(v, version)).at(-1);
+    const above = supported.find((v) => node_modules_semver.gt(v, version));
+    return [below, above].filter((v) => v !== undefined);
+}
+
+// EXTERNAL MODULE: ./build/actions/lib/config/cidr.js
+var cidr = __nccwpck_require__(8077);
+// EXTERNAL MODULE: ./build/actions/lib/config/patterns.js
+var patterns = __nccwpck_require__(8152);
+// EXTERNAL MODULE: ./build/actions/lib/ssh/public-key.js
+var public_key = __nccwpck_require__(4514);
+;// CONCATENATED MODULE: ./build/actions/lib/config/semantics.js
 // Checks the schema cannot express: inline secrets, hostnames and patterns, role combinations, CIDR
 // overlaps, version compatibility, and (for the stages) where each credential comes from. All pure.
+
+
 
 
 
@@ -61609,6 +62493,20 @@ const GLOB_CHARS = /^[A-Za-z0-9*?.-]+$/;
 function isValidHostname(name) {
     return name.length > 0 && name.length <= 253 && name.split('.').every((l) => LABEL.test(l));
 }
+// Kubespray's own hostname check (kubernetes/preinstall, "Stop if bad hostname"): lower case only.
+const KUBESPRAY_HOSTNAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Why Kubespray would refuse this hostname, or undefined. */
+function kubesprayHostnameProblem(name) {
+    if (KUBESPRAY_HOSTNAME.test(name))
+        return undefined;
+    return `'${name}' is not a hostname Kubespray accepts: lower-case letters, digits, '-' and '.' only (Kubernetes node names are lower case); rename the node in BCM`;
+}
+/** Kubespray stops on an even etcd member count (kubernetes/preinstall, "Stop if even number of etcd hosts"). */
+function etcdCountProblem(count, source = '') {
+    if (count === 0 || count % 2 === 1)
+        return undefined;
+    return `${count} etcd members${source}: Kubespray refuses an even count (${count} members survive no more failures than ${count - 1}); use an odd number (3 or 5)`;
+}
 function roleNames(nodes, role, problems) {
     const literal = new Map();
     const deferred = [];
@@ -61618,7 +62516,7 @@ function roleNames(nodes, role, problems) {
             deferred.push(sel);
             return;
         }
-        if ((0,_patterns_js__WEBPACK_IMPORTED_MODULE_3__/* .isGlob */ .fg)(sel)) {
+        if ((0,patterns/* isGlob */.fg)(sel)) {
             if (GLOB_CHARS.test(sel))
                 deferred.push(sel);
             else
@@ -61627,7 +62525,7 @@ function roleNames(nodes, role, problems) {
         }
         let names;
         try {
-            names = (0,_patterns_js__WEBPACK_IMPORTED_MODULE_3__/* .expandPattern */ .nh)(sel);
+            names = (0,patterns/* expandPattern */.nh)(sel);
         }
         catch (err) {
             problems.push(error(path, err.message));
@@ -61636,6 +62534,11 @@ function roleNames(nodes, role, problems) {
         const bad = names.find((n) => !isValidHostname(n));
         if (bad !== undefined) {
             problems.push(error(path, `'${bad}' is not a valid hostname (RFC 1123: letters, digits and '-', dot-separated labels of at most 63)`));
+            return;
+        }
+        const upper = names.find((n) => kubesprayHostnameProblem(n));
+        if (upper !== undefined) {
+            problems.push(error(path, kubesprayHostnameProblem(upper)));
             return;
         }
         for (const n of names) {
@@ -61665,7 +62568,7 @@ function nodeProblems(nodes) {
     if (!workers.deferred.some((s) => typeof s !== 'string')) {
         const workerGlobs = workers.deferred.filter((s) => typeof s === 'string');
         for (const [name, path] of gpu.literal) {
-            if (!workers.literal.has(name) && !workerGlobs.some((g) => (0,_patterns_js__WEBPACK_IMPORTED_MODULE_3__/* .matchSelector */ .xZ)(g, name)))
+            if (!workers.literal.has(name) && !workerGlobs.some((g) => (0,patterns/* matchSelector */.xZ)(g, name)))
                 problems.push(error(path, `'${name}' is a GPU worker but not in nodes.workers; GPU workers must also be workers`));
         }
     }
@@ -61675,8 +62578,9 @@ function nodeProblems(nodes) {
     const count = members.literal.size;
     if (members.deferred.length === 0 && count > 0) {
         const source = etcdFromControlPlane ? ' (etcd runs on the control plane)' : '';
-        if (count % 2 === 0)
-            problems.push(warning(etcdPath, `${count} etcd members${source}: an even count tolerates no more failures than ${count - 1}; use an odd number for quorum`));
+        const even = etcdCountProblem(count, source);
+        if (even)
+            problems.push(error(etcdPath, even));
         if (count > 7)
             problems.push(warning(etcdPath, `${count} etcd members${source} slow every write; 3 or 5 is usual`));
     }
@@ -61689,7 +62593,7 @@ function nodeProblems(nodes) {
 // ---------------------------------------------------------------------------------------------------
 // Networks
 function parsed(text, path, problems) {
-    const c = (0,_cidr_js__WEBPACK_IMPORTED_MODULE_2__/* .parseCidr */ .GN)(text);
+    const c = (0,cidr/* parseCidr */.GN)(text);
     if (typeof c === 'string') {
         problems.push(error(path, c));
         return undefined;
@@ -61701,7 +62605,7 @@ function networkProblems(network) {
     const pod = parsed(network.pod_cidr, 'network.pod_cidr', problems);
     const svc = parsed(network.service_cidr, 'network.service_cidr', problems);
     const nodeNet = network.node_network.cidr !== undefined ? parsed(network.node_network.cidr, 'network.node_network.cidr', problems) : undefined;
-    if (pod && svc && (0,_cidr_js__WEBPACK_IMPORTED_MODULE_2__/* .cidrsOverlap */ .hj)(pod, svc))
+    if (pod && svc && (0,cidr/* cidrsOverlap */.hj)(pod, svc))
         problems.push(error('network.service_cidr', `${svc.text} overlaps the pod network ${pod.text} (network.pod_cidr); choose ranges that do not overlap`));
     for (const [c, path] of [
         [pod, 'network.pod_cidr'],
@@ -61709,50 +62613,58 @@ function networkProblems(network) {
     ]) {
         if (!c)
             continue;
-        if (nodeNet && (0,_cidr_js__WEBPACK_IMPORTED_MODULE_2__/* .cidrsOverlap */ .hj)(c, nodeNet))
+        if (nodeNet && (0,cidr/* cidrsOverlap */.hj)(c, nodeNet))
             problems.push(error(path, `${c.text} overlaps the node network ${nodeNet.text} (network.node_network.cidr); nodes would become unreachable from pods`));
-        if ((0,_cidr_js__WEBPACK_IMPORTED_MODULE_2__/* .cidrsOverlap */ .hj)(c, _cidr_js__WEBPACK_IMPORTED_MODULE_2__/* .LOOPBACK */ .Ws))
-            problems.push(warning(path, `${c.text} overlaps loopback ${_cidr_js__WEBPACK_IMPORTED_MODULE_2__/* .LOOPBACK */ .Ws.text}; pods cannot route to it`));
+        if ((0,cidr/* cidrsOverlap */.hj)(c, cidr/* LOOPBACK */.Ws))
+            problems.push(warning(path, `${c.text} overlaps loopback ${cidr/* LOOPBACK */.Ws.text}; pods cannot route to it`));
     }
     return problems;
 }
 function versionProblems(spec) {
     const problems = [];
     const k = spec.kubernetes;
-    const kube = semver__WEBPACK_IMPORTED_MODULE_0__.coerce(k.version)?.version;
+    const kube = node_modules_semver.coerce(k.version)?.version;
     if (!kube)
         return [error('kubernetes.version', `'${k.version}' is not a version like v1.31.9`)];
-    const ksLines = _compat_json__WEBPACK_IMPORTED_MODULE_1__/* .kubespray.lines */ .H.M;
-    const ksLine = k.kubespray_version.split('.').slice(0, 2).join('.');
-    const ks = ksLines[ksLine];
-    if (!ks) {
-        problems.push(warning('kubernetes.kubespray_version', `Kubespray ${k.kubespray_version} is not in the compatibility table (lines ${Object.keys(ksLines).join(', ')}); check yourself that it supports Kubernetes ${k.version}`));
+    const supported = supportedKubernetesVersions(k.kubespray_version);
+    if (supported) {
+        if (!supported.includes(k.version)) {
+            const near = nearestVersions(k.version, supported);
+            problems.push(error('kubernetes.version', `Kubespray ${k.kubespray_version} has no checksums for Kubernetes ${k.version} and cannot install it; nearest supported: ${near.join(', ') || 'none'} (it supports ${supported[0]} to ${supported.at(-1)})`));
+        }
     }
-    else if (!semver__WEBPACK_IMPORTED_MODULE_0__.satisfies(kube, ks.kubernetes)) {
-        problems.push(error('kubernetes.version', `Kubernetes ${k.version} is not supported by Kubespray ${k.kubespray_version}, which supports ${ks.shown}`));
+    else {
+        const ksLines = compat/* kubespray.lines */.H.M;
+        const ksLine = k.kubespray_version.split('.').slice(0, 2).join('.');
+        const ks = ksLines[ksLine];
+        if (!ks) {
+            problems.push(warning('kubernetes.kubespray_version', `Kubespray ${k.kubespray_version} is not in the compatibility table (lines ${Object.keys(ksLines).join(', ')}); check yourself that it supports Kubernetes ${k.version}`));
+        }
+        else if (!node_modules_semver.satisfies(kube, ks.kubernetes)) {
+            problems.push(error('kubernetes.version', `Kubernetes ${k.version} is not supported by Kubespray ${k.kubespray_version}, which supports ${ks.shown}`));
+        }
     }
     if (spec.runai.enabled) {
-        const raLines = _compat_json__WEBPACK_IMPORTED_MODULE_1__/* .runai.lines */ .C.M;
+        const raLines = compat/* runai.lines */.C.M;
         const raLine = spec.runai.version.split('.').slice(0, 2).join('.');
         const ra = raLines[raLine];
         if (!ra)
             problems.push(error('runai.version', `Run:ai ${spec.runai.version} is not supported (supported lines: ${Object.keys(raLines).join(', ')})`));
-        else if (!semver__WEBPACK_IMPORTED_MODULE_0__.satisfies(kube, ra.kubernetes))
+        else if (!node_modules_semver.satisfies(kube, ra.kubernetes))
             problems.push(error('kubernetes.version', `Kubernetes ${k.version} is not supported by Run:ai ${spec.runai.version}, which supports ${ra.shown}`));
     }
     return problems;
 }
 // ---------------------------------------------------------------------------------------------------
 // Everything else
-const PUBLIC_KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,2}( .*)?$/;
 const CMDAEMON_PORT = 8081;
 function accessProblems(spec) {
     const problems = [];
     const u = spec.access.service_user;
     if (u.public_key !== undefined && u.public_key_file !== undefined)
         problems.push(error('access.service_user.public_key', 'give public_key or public_key_file, not both'));
-    if (u.public_key !== undefined && !PUBLIC_KEY_LINE.test(u.public_key.trim()))
-        problems.push(error('access.service_user.public_key', 'is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)'));
+    if (u.public_key !== undefined && (0,public_key/* publicKeyLine */.Z)(u.public_key) === undefined)
+        problems.push(error('access.service_user.public_key', public_key/* PUBLIC_KEY_HINT */.I));
     if (spec.access.host_key_policy === 'off')
         problems.push(warning('access.host_key_policy', 'SSH host keys are not checked; anyone on the path can impersonate a node'));
     return problems;
@@ -61769,9 +62681,10 @@ function kubernetesProblems(spec) {
 function runaiProblems(spec) {
     const r = spec.runai;
     const nodePortRange = 'kube_apiserver_node_port_range' in spec.kubernetes.extra_vars;
-    if (r.enabled && !nodePortRange && (r.ingress_port < 30000 || r.ingress_port > 32767))
+    // 443 is Run:ai's documented front door (hostPort or a load balancer), not a NodePort
+    if (r.enabled && !nodePortRange && r.ingress_port !== 443 && (r.ingress_port < 30000 || r.ingress_port > 32767))
         return [
-            warning('runai.ingress_port', `${r.ingress_port} is outside Kubernetes' NodePort range 30000-32767; set kubernetes.extra_vars.kube_apiserver_node_port_range too`),
+            warning('runai.ingress_port', `${r.ingress_port} is neither 443 nor in Kubernetes' NodePort range 30000-32767; set kubernetes.extra_vars.kube_apiserver_node_port_range too`),
         ];
     return [];
 }
@@ -61842,6 +62755,1926 @@ function checkCredentialSources(spec, available, areas = CREDENTIAL_AREAS) {
         }
     }
     return problems;
+}
+
+
+/***/ }),
+
+/***/ 5634:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   KW: () => (/* binding */ age),
+/* harmony export */   Rv: () => (/* binding */ SNAPSHOT_SUFFIX),
+/* harmony export */   U8: () => (/* binding */ clusterSnapshots),
+/* harmony export */   XZ: () => (/* binding */ retention),
+/* harmony export */   iy: () => (/* binding */ snapshotId),
+/* harmony export */   mS: () => (/* binding */ snapshotTime),
+/* harmony export */   s$: () => (/* binding */ validSnapshotId)
+/* harmony export */ });
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2174);
+// Snapshot names and retention: <cluster>-<UTC time>.db.enc, so names sort by age and a store needs no index.
+
+const SNAPSHOT_SUFFIX = '.db.enc';
+const STAMP = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+function snapshotId(cluster, at) {
+    return `${cluster}-${at
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z')}`;
+}
+/** When the snapshot was taken, or undefined for a name that is not one of this cluster's snapshots. */
+function snapshotTime(cluster, id) {
+    if (!id.startsWith(`${cluster}-`))
+        return undefined;
+    const m = STAMP.exec(id.slice(cluster.length + 1));
+    return m ? new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6])) : undefined;
+}
+/** This cluster's snapshot ids among a folder's file names, oldest first. */
+function clusterSnapshots(cluster, fileNames) {
+    return fileNames
+        .filter((f) => f.endsWith(SNAPSHOT_SUFFIX))
+        .map((f) => f.slice(0, -SNAPSHOT_SUFFIX.length))
+        .filter((id) => snapshotTime(cluster, id) !== undefined)
+        .sort();
+}
+/** Keep the newest `keep`; the rest go. Other clusters' files and other files are never touched. */
+function retention(cluster, fileNames, keep) {
+    const all = clusterSnapshots(cluster, fileNames);
+    const cut = Math.max(0, all.length - keep);
+    return { kept: all.slice(cut), removed: all.slice(0, cut) };
+}
+function validSnapshotId(cluster, id) {
+    if (snapshotTime(cluster, id) === undefined)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UsageError */ .eb(`--snapshot: '${id.slice(0, 80)}' is not a snapshot of cluster '${cluster}' (expected ${cluster}-YYYYMMDDTHHMMSSZ, as \`bcmkube etcd backup\` names them)`);
+    return id;
+}
+/** "3h 12m", "2d 4h": how old a snapshot is. */
+function age(from, now) {
+    const s = Math.max(0, Math.round((now.getTime() - from.getTime()) / 1000));
+    const d = Math.floor(s / 86400);
+    const h = Math.floor((s % 86400) / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    return d ? `${d}d ${h}h` : h ? `${h}h ${m}m` : m ? `${m}m ${s % 60}s` : `${s}s`;
+}
+
+
+/***/ }),
+
+/***/ 9862:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   CG: () => (/* binding */ lastSnapshotAt),
+/* harmony export */   _R: () => (/* binding */ openSnapshotStore)
+/* harmony export */ });
+/* unused harmony exports runnerStore, sshStore */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var _snapshots_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5634);
+/* harmony import */ var _ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8225);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2174);
+// Where sealed snapshots are kept: a folder on a host over SSH (the BCM head node, say), or on the runner.
+// Files are written under a temporary name and renamed, mode 0600; only sealed bytes ever reach a store.
+
+
+
+
+
+/** The store the spec names (etcd_backup.target); `ssh` logs in as the target's user. */
+function openSnapshotStore(spec, ssh) {
+    const t = spec.etcd_backup.target;
+    if (!t.host)
+        return runnerStore(t.path);
+    (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .validHostname */ .YL)(t.host, 'etcd_backup.target.host');
+    return sshStore(ssh, { hostname: t.host, address: t.host, port: t.port }, t.path);
+}
+/** When this cluster's newest snapshot in the store was taken; undefined when it has none. */
+async function lastSnapshotAt(store, cluster) {
+    const last = (0,_snapshots_js__WEBPACK_IMPORTED_MODULE_2__/* .clusterSnapshots */ .U8)(cluster, await store.list()).at(-1);
+    return last === undefined ? undefined : (0,_snapshots_js__WEBPACK_IMPORTED_MODULE_2__/* .snapshotTime */ .mS)(cluster, last);
+}
+function runnerStore(path) {
+    return {
+        where: `the runner's ${path}`,
+        list: async () => ((0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(path) ? (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readdirSync)(path) : []),
+        put: async (name, sealed) => {
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(path, { recursive: true, mode: 0o700 });
+            const tmp = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(path, `.${name}.tmp`);
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeFileSync)(tmp, sealed, { mode: 0o600 });
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.chmodSync)(tmp, 0o600);
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.renameSync)(tmp, (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(path, name));
+        },
+        get: async (name) => {
+            try {
+                return (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(path, name));
+            }
+            catch (err) {
+                throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .StageError */ .Zu(`no snapshot ${name} in the runner's ${path} (${err.code})`);
+            }
+        },
+        remove: async (name) => (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(path, name), { force: true }),
+    };
+}
+function sshStore(ssh, target, path) {
+    const where = `${target.hostname}:${path}`;
+    const run = async (what, command, stdin) => {
+        const r = await ssh.execBinary(target, command, stdin);
+        if (r.code !== 0)
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .StageError */ .Zu(`${where}: could not ${what} (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
+        return r.stdout;
+    };
+    return {
+        where,
+        list: async () => (await run('list the snapshots', `if [ -d ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .shellCommand */ .q$)([path])} ]; then ls -1A ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .shellCommand */ .q$)([path])}; fi`))
+            .toString('utf8')
+            .split('\n')
+            .filter(Boolean),
+        put: async (name, sealed) => {
+            const tmp = `${path}/.${name}.tmp`;
+            await run('store the snapshot', `umask 077 && mkdir -p ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .shellCommand */ .q$)([path])} && cat > ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .shellCommand */ .q$)([tmp])} && mv ${(0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .shellCommand */ .q$)([tmp, `${path}/${name}`])}`, sealed);
+        },
+        get: async (name) => run(`read ${name}`, (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .shellCommand */ .q$)(['cat', `${path}/${name}`])),
+        remove: async (name) => {
+            await run(`remove ${name}`, (0,_ssh_quote_js__WEBPACK_IMPORTED_MODULE_3__/* .shellCommand */ .q$)(['rm', '-f', `${path}/${name}`]));
+        },
+    };
+}
+
+
+/***/ }),
+
+/***/ 9108:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  r2: () => (/* binding */ HEALTH_DEF),
+  bZ: () => (/* binding */ healthCheck),
+  nq: () => (/* binding */ healthIssueCommand)
+});
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
+// EXTERNAL MODULE: ./build/actions/lib/bcm/client.js + 1 modules
+var bcm_client = __nccwpck_require__(4601);
+// EXTERNAL MODULE: ./build/actions/lib/etcd/store.js
+var store = __nccwpck_require__(9862);
+// EXTERNAL MODULE: ./build/actions/lib/bcm/model.js
+var model = __nccwpck_require__(7144);
+// EXTERNAL MODULE: ./build/actions/lib/helm/kube-tools.js + 1 modules
+var kube_tools = __nccwpck_require__(6986);
+// EXTERNAL MODULE: ./build/actions/lib/helm/manifest.js
+var manifest = __nccwpck_require__(4664);
+// EXTERNAL MODULE: ./build/actions/lib/helm/selection.js
+var selection = __nccwpck_require__(731);
+// EXTERNAL MODULE: ./build/actions/lib/report/inputs.js
+var report_inputs = __nccwpck_require__(738);
+// EXTERNAL MODULE: ./build/actions/lib/report/markdown.js
+var markdown = __nccwpck_require__(1414);
+// EXTERNAL MODULE: ./build/actions/lib/stages/access.js + 5 modules
+var stages_access = __nccwpck_require__(1374);
+// EXTERNAL MODULE: ./build/actions/lib/stages/catalog.js
+var catalog = __nccwpck_require__(853);
+// EXTERNAL MODULE: ./build/actions/lib/stages/context.js
+var context = __nccwpck_require__(8233);
+// EXTERNAL MODULE: ./build/actions/lib/stages/discover.js + 4 modules
+var discover = __nccwpck_require__(4807);
+// EXTERNAL MODULE: ./build/actions/lib/stages/platform.js + 3 modules
+var platform = __nccwpck_require__(3892);
+// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
+var errors = __nccwpck_require__(2174);
+// EXTERNAL MODULE: ./build/actions/lib/util/work-dir.js
+var work_dir = __nccwpck_require__(5310);
+// EXTERNAL MODULE: ./build/actions/lib/helm/changes.js
+var changes = __nccwpck_require__(9204);
+// EXTERNAL MODULE: ./build/actions/lib/util/canonical-json.js
+var canonical_json = __nccwpck_require__(3042);
+;// CONCATENATED MODULE: ./build/actions/lib/health/evaluate.js
+// The health check's decisions: pure functions from what was gathered (BCM, the API server, Helm, etcd, the
+// nodes' clocks and certificates) and what the spec and inventory expect, to one verdict per check with its
+// cause named. Gathering is elsewhere; a fact that could not be read is an Unreadable, checked as "unknown".
+
+
+const isUnreadable = (f) => typeof f === 'object' && f !== null && 'unreadable' in f;
+const HEALTH_LIMITS = {
+    /** Kubespray's certificates last a year; warn this many days before one ends. */
+    certificateWarnDays: 30,
+    clockSkewWarnSeconds: 1,
+    clockSkewFailSeconds: 5,
+    backupWarnHours: 26,
+    backupFailHours: 72,
+};
+const result = (check, problems, okDetail, status = 'fail') => problems.length ? { check, status, detail: problems.join('; '), problems } : { check, status: 'ok', detail: okDetail, problems: [] };
+function guard(check, fact, run) {
+    if (fact === undefined)
+        return { check, status: 'ok', detail: 'not part of this cluster', problems: [] };
+    if (isUnreadable(fact))
+        return { check, status: 'unknown', detail: `could not be read: ${fact.unreadable}`, problems: [fact.unreadable] };
+    return run(fact);
+}
+function checkBcmNodes(f, e) {
+    return guard('bcm-nodes', f.bcmNodes, (nodes) => {
+        const problems = e.inventory.nodes.flatMap((n) => {
+            const b = nodes.find((x) => x.hostname === n.hostname);
+            if (!b)
+                return [`${n.hostname}: not in BCM any more`];
+            return b.status === 'UP' ? [] : [`${n.hostname}: BCM status ${b.status}`];
+        });
+        return result('bcm-nodes', problems, `${e.inventory.nodes.length} node(s) UP in BCM`);
+    });
+}
+function checkNodesReady(f, e) {
+    return guard('nodes-ready', f.kubeNodes, (nodes) => {
+        const problems = e.inventory.nodes.flatMap((n) => {
+            const k = nodes.find((x) => x.name === n.hostname);
+            if (!k)
+                return [`${n.hostname}: not registered with the API server`];
+            return k.ready ? [] : [`${n.hostname}: NotReady${k.reason ? ` (${k.reason})` : ''}`];
+        });
+        return result('nodes-ready', problems, `${e.inventory.nodes.length} node(s) Ready`);
+    });
+}
+function checkGpusAllocatable(f, e) {
+    return guard('gpus-allocatable', f.kubeNodes, (nodes) => {
+        const gpuNodes = e.inventory.nodes.filter((n) => n.roles.includes('gpu_worker') && n.facts);
+        const problems = gpuNodes.flatMap((n) => {
+            const want = n.facts.gpus.length;
+            const have = nodes.find((x) => x.name === n.hostname)?.allocatableGpus ?? 0;
+            return have === want ? [] : [`${n.hostname}: ${have} of ${want} GPUs allocatable (inventory: ${want})`];
+        });
+        const total = gpuNodes.reduce((s, n) => s + n.facts.gpus.length, 0);
+        return result('gpus-allocatable', problems, `${total} GPU(s) allocatable on ${gpuNodes.length} node(s), as the inventory counts`);
+    });
+}
+/** Dotted keys whose values differ between two values trees (a key on one side only counts). */
+function valuesDrift(want, have, at = '') {
+    const isMap = (v) => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+    return [...new Set([...Object.keys(want), ...Object.keys(have)])].sort().flatMap((k) => {
+        const [w, h] = [want[k], have[k]];
+        if (isMap(w) && isMap(h))
+            return valuesDrift(w, h, `${at}${k}.`);
+        return (0,canonical_json/* canonicalJson */.d)(w ?? null) === (0,canonical_json/* canonicalJson */.d)(h ?? null) ? [] : [`${at}${k}`];
+    });
+}
+function checkReleases(f, e) {
+    return guard('helm-releases', f.releases, (deployed) => {
+        const problems = e.releases.flatMap((s) => {
+            const name = s.release.name;
+            const d = deployed.find((x) => x.name === name && x.namespace === s.release.namespace);
+            if (!d)
+                return [`${name}: not installed in ${s.release.namespace}`];
+            const out = [];
+            if (d.status !== 'deployed')
+                out.push(`${name}: status ${d.status}`);
+            const version = (0,changes/* deployedVersion */.Zy)(d, s.release.chart);
+            if (!(0,changes/* sameChartVersion */.P6)(version, s.release.version))
+                out.push(`${name}: chart ${version}, pinned ${s.release.version}`);
+            const drift = valuesDrift(s.values, d.values);
+            if (drift.length)
+                out.push(`${name}: values drifted (${drift.slice(0, 5).join(', ')}${drift.length > 5 ? `, +${drift.length - 5}` : ''})`);
+            return out;
+        });
+        return result('helm-releases', problems, `${e.releases.length} release(s) deployed at their pinned versions and values`);
+    });
+}
+function checkKnative(f) {
+    return guard('knative-serving', f.knativeServing, (k) => result('knative-serving', k === 'absent'
+        ? ['KnativeServing knative-serving/knative-serving is missing']
+        : k.ready
+            ? []
+            : [`KnativeServing not Ready: ${k.message ?? 'no message'}`], 'KnativeServing Ready'));
+}
+function checkRunai(f) {
+    return guard('runai-cluster', f.runaiCluster, (r) => result('runai-cluster', r.status === 'Connected' ? [] : [`Run:ai cluster status ${r.status || 'unknown'} (not Connected)`], 'Run:ai cluster Connected'));
+}
+function checkEtcd(f, e) {
+    return guard('etcd-members', f.etcdMembers, (members) => {
+        const expected = e.inventory.nodes.filter((n) => n.roles.includes('etcd')).map((n) => n.hostname);
+        const problems = [
+            ...members.filter((m) => !m.healthy).map((m) => `${m.name} (${m.endpoint}): unhealthy${m.error ? `: ${m.error}` : ''}`),
+            ...expected.filter((n) => !members.some((m) => m.name === n)).map((n) => `${n}: not an etcd member`),
+        ];
+        const healthy = members.filter((m) => m.healthy).length;
+        const quorum = Math.floor(expected.length / 2) + 1;
+        return result('etcd-members', problems.length && healthy < quorum ? [`quorum lost (${healthy} of ${expected.length} healthy)`, ...problems] : problems, `${healthy} of ${expected.length} member(s) healthy`);
+    });
+}
+function checkBackupAge(f) {
+    return guard('etcd-backup', f.etcdBackup, (b) => {
+        if (!b.lastAt)
+            return { check: 'etcd-backup', status: 'warn', detail: 'no etcd backup yet', problems: ['no etcd backup yet'] };
+        const hours = (f.now.getTime() - Date.parse(b.lastAt)) / 3_600_000;
+        const age = `last backup ${hours.toFixed(1)} h ago (${b.lastAt})`;
+        if (hours > HEALTH_LIMITS.backupFailHours)
+            return { check: 'etcd-backup', status: 'fail', detail: age, problems: [age] };
+        if (hours > HEALTH_LIMITS.backupWarnHours)
+            return { check: 'etcd-backup', status: 'warn', detail: age, problems: [age] };
+        return { check: 'etcd-backup', status: 'ok', detail: age, problems: [] };
+    });
+}
+function checkCertificates(f) {
+    return guard('certificates', f.certificates, (certs) => {
+        const days = (c) => (Date.parse(c.notAfter) - f.now.getTime()) / 86_400_000;
+        const expired = certs.filter((c) => days(c) <= 0).map((c) => `${c.node} ${c.name}: expired ${c.notAfter}`);
+        const soon = certs
+            .filter((c) => days(c) > 0 && days(c) <= HEALTH_LIMITS.certificateWarnDays)
+            .map((c) => `${c.node} ${c.name}: expires in ${Math.floor(days(c))} days (${c.notAfter})`);
+        const first = certs.map(days).sort((a, b) => a - b)[0];
+        if (expired.length)
+            return { check: 'certificates', status: 'fail', detail: [...expired, ...soon].join('; '), problems: [...expired, ...soon] };
+        return result('certificates', soon, `${certs.length} certificate(s) valid${first === undefined ? '' : `, the first ends in ${Math.floor(first)} days`}`, 'warn');
+    });
+}
+function checkClockSkew(f) {
+    return guard('clock-skew', f.clockOffsets, (offsets) => {
+        const off = Object.entries(offsets).sort(([a], [b]) => a.localeCompare(b));
+        const line = ([n, s]) => `${n}: clock ${s > 0 ? '+' : ''}${s.toFixed(1)} s`;
+        const bad = off.filter(([, s]) => Math.abs(s) > HEALTH_LIMITS.clockSkewFailSeconds);
+        if (bad.length)
+            return { check: 'clock-skew', status: 'fail', detail: bad.map(line).join('; '), problems: bad.map(line) };
+        const worst = Math.max(0, ...off.map(([, s]) => Math.abs(s)));
+        return result('clock-skew', off.filter(([, s]) => Math.abs(s) > HEALTH_LIMITS.clockSkewWarnSeconds).map(line), `${off.length} node clock(s) within ${worst.toFixed(1)} s`, 'warn');
+    });
+}
+/** Every check, in the order the report shows them. */
+function evaluateHealth(f, e) {
+    return [
+        checkBcmNodes(f, e),
+        checkNodesReady(f, e),
+        checkGpusAllocatable(f, e),
+        checkReleases(f, e),
+        checkKnative(f),
+        checkRunai(f),
+        checkEtcd(f, e),
+        checkBackupAge(f),
+        checkCertificates(f),
+        checkClockSkew(f),
+    ];
+}
+/**
+ * The exit code of `bcmkube health`: 0 healthy, 1 a check failed, 2 bad usage (the CLI's), 3 only warnings,
+ * 4 no failure but a check could not be read.
+ */
+const HEALTH_EXIT = { healthy: 0, unhealthy: 1, usage: 2, warnings: 3, unknown: 4 };
+function healthExitCode(results) {
+    if (results.some((r) => r.status === 'fail'))
+        return HEALTH_EXIT.unhealthy;
+    if (results.some((r) => r.status === 'unknown'))
+        return HEALTH_EXIT.unknown;
+    if (results.some((r) => r.status === 'warn'))
+        return HEALTH_EXIT.warnings;
+    return HEALTH_EXIT.healthy;
+}
+const MARK = { ok: 'ok', warn: 'WARN', fail: 'FAIL', unknown: 'UNKNOWN' };
+/** One line per check, for a terminal or a log. */
+function healthLines(results) {
+    const width = Math.max(...results.map((r) => r.check.length));
+    return results.map((r) => `${MARK[r.status].padEnd(7)} ${r.check.padEnd(width)}  ${r.detail}`);
+}
+
+// EXTERNAL MODULE: ./build/actions/lib/helm/cluster.js
+var cluster = __nccwpck_require__(392);
+// EXTERNAL MODULE: ./build/actions/lib/helm/knative.js
+var helm_knative = __nccwpck_require__(983);
+// EXTERNAL MODULE: ./build/actions/lib/ssh/quote.js
+var quote = __nccwpck_require__(8225);
+;// CONCATENATED MODULE: ./build/actions/lib/health/gather.js
+// What `bcmkube health` reads, read-only: BCM's node status, the API server's nodes, Helm's releases and their
+// values, the KnativeServing, the Run:ai cluster, and over SSH as the service user the etcd members' health,
+// the Kubernetes certificates' end dates and each node's clock. Each source failing on its own becomes an
+// Unreadable (the check says "unknown" and why); the parsers are pure and tested on recorded output.
+
+
+
+
+
+/** Runs `read`, turning its failure into an Unreadable with the reason's first line. */
+async function readFact(read) {
+    try {
+        return await read();
+    }
+    catch (err) {
+        return { unreadable: (0,errors/* errorMessage */.gJ)(err).split('\n')[0].slice(0, 300) };
+    }
+}
+/** `kubectl get nodes -o json` → Ready and allocatable nvidia.com/gpu per node. */
+function parseKubeNodes(json) {
+    const doc = JSON.parse(json);
+    return (doc.items ?? []).map((n) => {
+        const ready = (n.status?.conditions ?? []).find((c) => c.type === 'Ready');
+        const isReady = ready?.status === 'True';
+        const gpus = Number(n.status?.allocatable?.['nvidia.com/gpu'] ?? 0);
+        return {
+            name: String(n.metadata?.name ?? ''),
+            ready: isReady,
+            ...(!isReady ? { reason: [ready?.reason, ready?.message].filter(Boolean).join(': ') || 'no Ready condition' } : {}),
+            allocatableGpus: Number.isFinite(gpus) ? gpus : 0,
+        };
+    });
+}
+/** `kubectl get knativeserving … -o json` (empty with --ignore-not-found) → Ready. */
+function parseKnativeServing(json) {
+    if (!json.trim())
+        return 'absent';
+    const doc = JSON.parse(json);
+    const ready = (doc.status?.conditions ?? []).find((c) => c.type === 'Ready');
+    return ready?.status === 'True'
+        ? { ready: true }
+        : { ready: false, message: ready?.message ?? ready?.reason ?? 'no Ready condition yet' };
+}
+/** `etcdctl endpoint health -w json` → one member's health. */
+function parseEtcdHealth(node, json) {
+    const rows = JSON.parse(json);
+    const row = rows[0];
+    return { name: node, endpoint: row?.endpoint ?? '', healthy: row?.health === true, ...(row?.error ? { error: row.error } : {}) };
+}
+/** Lines `<path> notAfter=<openssl date>` → certificates with ISO end dates. */
+function parseCertificateDates(node, text) {
+    return text.split('\n').flatMap((line) => {
+        const m = /^(\S+) notAfter=(.+)$/.exec(line.trim());
+        if (!m)
+            return [];
+        const t = Date.parse(m[2]);
+        return Number.isNaN(t) ? [] : [{ node, name: m[1].split('/').pop(), notAfter: new Date(t).toISOString() }];
+    });
+}
+/** The certificates Kubespray writes on a control-plane node (kube_cert_dir), one line each. */
+const CERTIFICATE_DATES_COMMAND = 'sudo -n sh -c \'for f in /etc/kubernetes/ssl/*.crt /etc/kubernetes/ssl/front-proxy-client.crt; do [ -f "$f" ] && echo "$f $(openssl x509 -enddate -noout -in "$f")"; done | sort -u\'';
+/**
+ * etcdctl on the member itself, with the admin certificate Kubespray gives each etcd node, at the member's own
+ * client URL (Kubespray also listens on 127.0.0.1; the address is what every member surely serves).
+ */
+function etcdHealthCommand(node) {
+    const ssl = '/etc/ssl/etcd/ssl';
+    return (0,quote/* shellCommand */.q$)([
+        'sudo',
+        '-n',
+        'env',
+        'ETCDCTL_API=3',
+        'etcdctl',
+        `--endpoints=https://${node.address}:2379`,
+        `--cacert=${ssl}/ca.pem`,
+        `--cert=${ssl}/admin-${node.hostname}.pem`,
+        `--key=${ssl}/admin-${node.hostname}-key.pem`,
+        '--command-timeout=5s',
+        'endpoint',
+        'health',
+        '-w',
+        'json',
+    ]);
+}
+async function kubectlJson(t, args) {
+    const r = await (0,kube_tools/* runKubectl */.Un)(t, args);
+    if (r.code !== 0)
+        throw new Error(`kubectl ${args.slice(0, 3).join(' ')}: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+    return r.stdout;
+}
+async function gatherKube(t, releases, knative) {
+    const kubeNodes = await readFact(async () => parseKubeNodes(await kubectlJson(t, ['get', 'nodes', '--output', 'json'])));
+    const deployed = await readFact(async () => {
+        const list = await (0,cluster/* listReleases */.tH)(t);
+        const ours = list.filter((d) => releases.some((s) => s.release.name === d.name && s.release.namespace === d.namespace));
+        return Promise.all(ours.map(async (d) => ({ ...d, values: await (0,cluster/* deployedValues */.Pj)(t, d.name, d.namespace) })));
+    });
+    const knativeServing = knative
+        ? await readFact(async () => parseKnativeServing(await kubectlJson(t, [
+            'get',
+            `knativeserving/${helm_knative/* KNATIVE_SERVING_NAME */.gr}`,
+            '--namespace',
+            helm_knative/* KNATIVE_SERVING_NAMESPACE */.Eq,
+            '--ignore-not-found',
+            '--output',
+            'json',
+        ])))
+        : undefined;
+    return { kubeNodes, releases: deployed, ...(knativeServing ? { knativeServing } : {}) };
+}
+/** etcd health, certificate dates and clock offsets, one SSH command of each kind per node that has it. */
+async function gatherNodes(ssh, inv) {
+    const target = (n) => ({ hostname: n.hostname, address: n.address });
+    const run = async (n, cmd) => {
+        const r = await ssh.exec(target(n), cmd);
+        if (r.code !== 0)
+            throw new Error(`${n.hostname}: exit ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''}`);
+        return r.stdout;
+    };
+    const etcdNodes = inv.nodes.filter((n) => n.roles.includes('etcd'));
+    const etcdMembers = await readFact(() => Promise.all(etcdNodes.map(async (n) => {
+        try {
+            // etcdctl exits 1 for an unhealthy member and still prints its JSON verdict, with the error
+            const r = await ssh.exec(target(n), etcdHealthCommand(n));
+            if (r.stdout.trim().startsWith('['))
+                return parseEtcdHealth(n.hostname, r.stdout);
+            throw new Error(`exit ${r.code}: ${(r.stderr || r.stdout).trim().split('\n').pop() ?? ''}`);
+        }
+        catch (err) {
+            return { name: n.hostname, endpoint: `${n.address}:2379`, healthy: false, error: (0,errors/* errorMessage */.gJ)(err).split('\n')[0] };
+        }
+    })));
+    const certificates = await readFact(async () => (await Promise.all(inv.nodes
+        .filter((n) => n.roles.includes('control_plane'))
+        .map(async (n) => parseCertificateDates(n.hostname, await run(n, CERTIFICATE_DATES_COMMAND))))).flat());
+    const clockOffsets = await readFact(async () => {
+        const entries = await Promise.all(inv.nodes.map(async (n) => {
+            const before = Date.now();
+            const out = await run(n, 'date +%s.%N');
+            const after = Date.now();
+            return [n.hostname, Number(out.trim()) - (before + after) / 2000];
+        }));
+        return Object.fromEntries(entries);
+    });
+    return { etcdMembers, certificates, clockOffsets };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/health/issue.js
+const HEALTH_LABEL = 'bcmkube-health';
+function healthMarker(cluster) {
+    return `<!-- bcmkube-health cluster=${encodeURIComponent(cluster)} -->`;
+}
+/** The job summary's table, also the issue's body. */
+function healthTable(results) {
+    const cell = (s) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
+    return [
+        '| check | status | detail |',
+        '| --- | --- | --- |',
+        ...results.map((r) => `| ${r.check} | ${r.status === 'ok' ? 'ok' : `**${r.status}**`} | ${cell(r.detail)} |`),
+    ].join('\n');
+}
+/**
+ * Opens, updates or closes the cluster's health issue. Unhealthy means a check failed or could not be read;
+ * warnings alone keep an open issue's body current but open none.
+ */
+async function syncHealthIssue(api, cluster, results, runUrl) {
+    const marker = healthMarker(cluster);
+    let existing;
+    for (let page = 1; !existing; page++) {
+        const issues = await api.openIssues(HEALTH_LABEL, page);
+        existing = issues.find((i) => !i.pull_request && (i.body ?? '').includes(marker));
+        if (issues.length < 100)
+            break;
+    }
+    const bad = results.filter((r) => r.status === 'fail' || r.status === 'unknown');
+    const body = [
+        marker,
+        `Health check of cluster **${cluster}**${runUrl ? ` ([run](${runUrl}))` : ''}: ${bad.length ? `${bad.length} check(s) not healthy` : 'healthy'}.`,
+        '',
+        healthTable(results),
+    ].join('\n');
+    if (!bad.length) {
+        if (!existing)
+            return { action: 'none' };
+        await api.comment(existing.number, `Healthy again${runUrl ? ` ([run](${runUrl}))` : ''}: closing.\n\n${healthTable(results)}`);
+        const closed = await api.update(existing.number, { body, state: 'closed', state_reason: 'completed' });
+        return { action: 'closed', number: existing.number, ...(closed.html_url ? { url: closed.html_url } : {}) };
+    }
+    if (existing) {
+        // the body without the run link: a new run with the same failures changes nothing
+        const same = (b) => b.replace(/ \(\[run\]\([^)]*\)\)/, '');
+        if (same(existing.body ?? '') === same(body))
+            return { action: 'unchanged', number: existing.number, ...(existing.html_url ? { url: existing.html_url } : {}) };
+        const updated = await api.update(existing.number, { body });
+        return { action: 'updated', number: existing.number, ...(updated.html_url ? { url: updated.html_url } : {}) };
+    }
+    const created = await api.create(`bcmkube health: cluster ${cluster} is unhealthy (${bad.map((r) => r.check).join(', ')})`, body, [
+        HEALTH_LABEL,
+    ]);
+    return { action: 'opened', number: created.number, ...(created.html_url ? { url: created.html_url } : {}) };
+}
+/** IssuesApi over GitHub's REST API (the job's GITHUB_TOKEN with issues: write). */
+function restIssuesApi(opts) {
+    const base = `${opts.apiUrl.replace(/\/$/, '')}/repos/${opts.repository}/issues`;
+    const call = async (method, url, body) => {
+        const res = await fetch(url, {
+            method,
+            headers: {
+                accept: 'application/vnd.github+json',
+                authorization: `Bearer ${opts.token}`,
+                'x-github-api-version': '2022-11-28',
+                ...(body ? { 'content-type': 'application/json' } : {}),
+            },
+            ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+        if (!res.ok)
+            throw new Error(`GitHub ${method} ${url.replace(opts.apiUrl, '')}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+        return (await res.json());
+    };
+    return {
+        openIssues: (label, page) => call('GET', `${base}?state=open&labels=${encodeURIComponent(label)}&per_page=100&page=${page}`),
+        create: (title, body, labels) => call('POST', base, { title, body, labels }),
+        update: (number, patch) => call('PATCH', `${base}/${number}`, patch),
+        comment: async (number, body) => {
+            await call('POST', `${base}/${number}/comments`, { body });
+        },
+    };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/health/command.js
+// `bcmkube health --spec …`: reads the cluster (changing nothing), prints one line per check, writes the checks
+// as JSON beside them (--json FILE, default <out>/health.json) and the job summary's table, and exits with a
+// code that says how it went (HEALTH_EXIT). `bcmkube health-issue --report FILE` then opens, updates or closes
+// the cluster's GitHub issue from that JSON (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL; issues: write).
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const stageInputs = (action, names) => catalog/* STAGES */.a.find((s) => s.action === action).inputs.filter((i) => names.includes(i.name));
+/** The flags of `bcmkube health`: the spec, the inventory, BCM's and the service user's credentials. */
+const HEALTH_DEF = {
+    action: 'health',
+    command: 'health',
+    title: 'bcmkube health',
+    description: 'Checks a deployed cluster, read-only: BCM status, nodes Ready, GPUs allocatable against the inventory, Helm releases at their pinned versions and values, KnativeServing, Run:ai, etcd members and the last backup, certificate expiry, clock skew. Exit codes: 0 healthy, 1 a check failed, 2 bad usage, 3 warnings only, 4 a check could not be read.',
+    inputs: [
+        ...stageInputs('discover-nodes', [
+            'spec',
+            'out-dir',
+            'bcm-username',
+            'bcm-password',
+            'bcm-password-file',
+            'bcm-client-cert',
+            'bcm-client-key',
+            'bcm-ca-cert',
+            'insecure',
+        ]),
+        ...stageInputs('helm-platform', ['inventory', 'service-ssh-key', 'known-hosts']),
+        { name: 'json', description: 'Where the checks go as JSON. Default <out>/health.json.' },
+    ],
+    outputs: [],
+};
+/** The newest snapshot in the store `bcmkube etcd backup` writes to (etcd_backup.target), read as its user. */
+function storeBackups(spec, serviceSsh, login) {
+    return {
+        lastBackup: async () => {
+            const user = spec.etcd_backup.target.user;
+            const ssh = user && user !== spec.access.service_user.name ? login(user) : serviceSsh;
+            try {
+                const at = await (0,store/* lastSnapshotAt */.CG)((0,store/* openSnapshotStore */._R)(spec, ssh), spec.name);
+                return at ? { lastAt: at.toISOString() } : {};
+            }
+            finally {
+                if (ssh !== serviceSsh)
+                    await ssh.close();
+            }
+        },
+    };
+}
+async function healthCheck(inputs, reporter, backups) {
+    const ctx = (0,context/* openStage */.j$)(inputs, reporter);
+    const { spec } = ctx;
+    const { inv } = (0,context/* readStageInventory */.pP)(ctx);
+    const helmDir = (0,manifest/* platformDir */.Tn)();
+    const sel = (0,selection/* selectPlatform */.md)((0,manifest/* loadPlatformManifest */.l3)((0,external_node_path_.join)(helmDir, 'platform.yaml')), spec, (0,platform/* readValuesFile */.ZY)(helmDir));
+    const work = (0,work_dir/* openWorkDir */.Lc)('health');
+    const login = (username) => (0,stages_access/* pool */.dz)(spec, { username, privateKey: (0,stages_access/* serviceKey */.jq)(ctx) }, (0,stages_access/* requiredKnownHosts */.mz)(ctx), spec.access.host_key_policy === 'off' ? 'off' : 'strict', 8);
+    const ssh = login(spec.access.service_user.name);
+    try {
+        const bcmNodes = await readFact(async () => {
+            const client = new bcm_client/* BcmClient */.SP({
+                endpoint: spec.bcm.endpoint,
+                auth: (0,discover/* bcmAuth */.BN)(ctx),
+                ca: (0,discover/* caPem */.tc)(ctx),
+                insecure: (0,report_inputs/* booleanInput */.tE)(inputs, 'insecure', false) || spec.bcm.insecure,
+                ...(spec.bcm.tls_server_name ? { tlsServerName: spec.bcm.tls_server_name } : {}),
+                timeoutMs: spec.bcm.timeout_seconds * 1000,
+                retries: spec.bcm.retries,
+            });
+            const uuids = inv.nodes.map((n) => n.uuid);
+            const statuses = await client.callList('cmstatus', 'getStatusForDevices', [uuids], (el, i) => (0,model/* parseStatus */.i$)(el, uuids[i]));
+            return inv.nodes.map((n) => ({ hostname: n.hostname, status: statuses.find((s) => s.uuid === n.uuid)?.status ?? 'UNKNOWN' }));
+        });
+        const access = await readFact(() => (0,stages_access/* openClusterAccess */.fW)(ctx, inv, work));
+        const knative = sel.releases.some((r) => r.release.name === 'knative-operator');
+        const kube = 'unreadable' in access
+            ? {
+                kubeNodes: access,
+                releases: access,
+                ...(knative ? { knativeServing: access } : {}),
+            }
+            : await gatherKube(await (0,kube_tools/* openKubeTools */.XQ)(ctx, work, access.kubeconfig), sel.releases, knative);
+        const facts = {
+            now: new Date(),
+            bcmNodes,
+            ...kube,
+            ...(spec.runai.enabled
+                ? { runaiCluster: { unreadable: 'the Run:ai API is not read by the health check yet (see the runai stage)' } }
+                : {}),
+            ...(await gatherNodes(ssh, inv)),
+            etcdBackup: await readFact(() => (backups ?? storeBackups(spec, ssh, login)).lastBackup()),
+        };
+        const checks = evaluateHealth(facts, { inventory: inv, releases: sel.releases });
+        const report = { cluster: spec.name, at: facts.now.toISOString(), exitCode: healthExitCode(checks), checks };
+        for (const line of healthLines(checks))
+            reporter.info(line);
+        const jsonPath = inputs.get('json').trim() || (0,external_node_path_.join)(ctx.outDir, 'health.json');
+        (0,external_node_fs_.mkdirSync)((0,external_node_path_.dirname)(jsonPath), { recursive: true });
+        (0,external_node_fs_.writeFileSync)(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+        const summary = [(0,markdown/* heading */.R_)(`health of cluster ${spec.name}`), healthTable(checks), `Checks as JSON: ${jsonPath}.`].join('\n\n');
+        reporter.summary(summary);
+        // on a runner the CLI writes the job summary itself (the actions' reporter does this for the stages)
+        if (process.env.GITHUB_STEP_SUMMARY)
+            (0,external_node_fs_.appendFileSync)(process.env.GITHUB_STEP_SUMMARY, `${summary}\n`);
+        return report;
+    }
+    finally {
+        await ssh.close();
+        work.remove();
+    }
+}
+/** `bcmkube health-issue --report health.json`: the cluster's issue, from the report `bcmkube health` wrote. */
+async function healthIssueCommand(argv, reporter, env = process.env) {
+    const { values } = (0,external_node_util_.parseArgs)({ args: argv, options: { report: { type: 'string' } }, strict: true });
+    if (!values.report)
+        throw new errors/* UsageError */.eb('pass --report FILE: the JSON that bcmkube health wrote');
+    const report = JSON.parse((0,external_node_fs_.readFileSync)(values.report, 'utf8'));
+    const token = env.GITHUB_TOKEN ?? '';
+    if (!token || !env.GITHUB_REPOSITORY)
+        throw new errors/* UsageError */.eb('GITHUB_TOKEN and GITHUB_REPOSITORY must be set (the workflow job passes them)');
+    reporter.secret(token);
+    const api = restIssuesApi({ apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com', repository: env.GITHUB_REPOSITORY, token });
+    const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_RUN_ID
+        ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+        : undefined;
+    const out = await syncHealthIssue(api, report.cluster, report.checks, runUrl);
+    reporter.info(`health issue of ${report.cluster}: ${out.action}${out.number ? ` #${out.number}` : ''}${out.url ? ` ${out.url}` : ''}`);
+    return 0;
+}
+
+
+/***/ }),
+
+/***/ 9204:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   AS: () => (/* binding */ planChange),
+/* harmony export */   P6: () => (/* binding */ sameChartVersion),
+/* harmony export */   Zy: () => (/* binding */ deployedVersion),
+/* harmony export */   uQ: () => (/* binding */ describeChange),
+/* harmony export */   z4: () => (/* binding */ namespaceConflicts)
+/* harmony export */ });
+/* harmony import */ var semver__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2088);
+/* harmony import */ var _util_canonical_json_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3042);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2174);
+// Install, upgrade or leave alone: each selected release against what `helm list` and `helm get values` say
+// is deployed. A release is unchanged only when its chart version, its values and its health all match.
+
+
+
+/** The chart version in helm list's `<chart>-<version>`. */
+function deployedVersion(d, chart) {
+    return d.chart.startsWith(`${chart}-`) ? d.chart.slice(chart.length + 1) : d.chart;
+}
+/**
+ * Chart versions as charts report them: `v1.16.0` (what we pin) and `1.16.0` (what the knative-operator
+ * archive's Chart.yaml says, so what helm list shows) are the same version.
+ */
+function sameChartVersion(a, b) {
+    const [va, vb] = [semver__WEBPACK_IMPORTED_MODULE_0__.parse(a), semver__WEBPACK_IMPORTED_MODULE_0__.parse(b)];
+    return va && vb ? va.compare(vb) === 0 && va.build.join('.') === vb.build.join('.') : a === b;
+}
+function planChange(sel, deployed, deployedValues) {
+    if (!deployed)
+        return { action: 'install' };
+    const from = deployedVersion(deployed, sel.release.chart);
+    const why = [];
+    if (!sameChartVersion(from, sel.release.version))
+        why.push(`chart ${from} → ${sel.release.version}`);
+    if ((0,_util_canonical_json_js__WEBPACK_IMPORTED_MODULE_2__/* .canonicalJson */ .d)(deployedValues ?? {}) !== (0,_util_canonical_json_js__WEBPACK_IMPORTED_MODULE_2__/* .canonicalJson */ .d)(sel.values))
+        why.push('values changed');
+    if (deployed.status !== 'deployed')
+        why.push(`last status ${deployed.status}`);
+    return why.length ? { action: 'upgrade', from, to: sel.release.version, why } : { action: 'unchanged', version: from };
+}
+/** Helm cannot move a release between namespaces: refuse before anything runs, saying how to fix it. */
+function namespaceConflicts(selected, deployed) {
+    const problems = selected.flatMap((s) => deployed
+        .filter((d) => d.name === s.release.name && d.namespace !== s.release.namespace)
+        .map((d) => `${d.name} is installed in namespace ${d.namespace}, but helm/platform.yaml puts it in ${s.release.namespace}: uninstall it first (helm uninstall ${d.name} -n ${d.namespace}) or turn it off (platform.releases.${d.name}.enabled: false)`));
+    if (problems.length)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb(`helm-platform: nothing was changed:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+}
+function describeChange(c) {
+    if (c.action === 'install')
+        return 'install';
+    if (c.action === 'unchanged')
+        return 'unchanged';
+    return `upgrade ${c.from} → ${c.to} (${c.why.join('; ')})`;
+}
+
+
+/***/ }),
+
+/***/ 3484:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $V: () => (/* binding */ writeOverrides),
+/* harmony export */   He: () => (/* binding */ pullCharts),
+/* harmony export */   sf: () => (/* binding */ mapLimit),
+/* harmony export */   xt: () => (/* binding */ renderChart)
+/* harmony export */ });
+/* unused harmony exports repoName, chartSource */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var js_yaml__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3243);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2174);
+/* harmony import */ var _kube_tools_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(6986);
+/* harmony import */ var _rendered_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3388);
+// Charts for the platform: every pinned chart pulled once into the work folder (from mirrors.charts when set,
+// else from each release's own repository; OCI as OCI), then rendered and linted by the real helm.
+
+
+
+
+
+
+/** A repository's name in Helm's repositories.yaml, from its URL (stable, readable). */
+function repoName(url) {
+    return url
+        .replace(/^[a-z]+:\/\//, '')
+        .replace(/[^A-Za-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '')
+        .toLowerCase();
+}
+/** Where each release's chart comes from: the mirror (air-gap) holds every chart, else the release's repo. */
+function chartSource(r, chartsMirror) {
+    const url = (chartsMirror ?? r.release.repo).replace(/\/$/, '');
+    if (url.startsWith('oci://'))
+        return { ref: `${url}/${r.release.chart}` };
+    const name = chartsMirror ? 'bcmkube-mirror' : repoName(url);
+    return { ref: `${name}/${r.release.chart}`, repo: { name, url } };
+}
+async function helmOk(t, args, what) {
+    const r = await (0,_kube_tools_js__WEBPACK_IMPORTED_MODULE_4__/* .runHelm */ .oU)(t, args);
+    if (r.code !== 0)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .StageError */ .Zu(`${what} failed (helm exit ${r.code}): ${lastLines(r.stderr || r.stdout)}`);
+    return r.stdout;
+}
+function lastLines(text, n = 3) {
+    return text.trim().split('\n').slice(-n).join(' / ').slice(0, 400);
+}
+/** Runs `fn` over `items`, at most `limit` at a time, keeping order in the results. */
+async function mapLimit(items, limit, fn) {
+    const out = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            out[i] = await fn(items[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+    return out;
+}
+/** `helm repo add` for each repository once (sequentially: Helm locks repositories.yaml), then pulls in parallel. */
+async function pullCharts(t, releases, dir, opts) {
+    const ca = opts.caFile ? ['--ca-file', opts.caFile] : [];
+    const sources = releases.map((r) => chartSource(r, opts.chartsMirror));
+    const repos = new Map(sources.flatMap((s) => (s.repo ? [[s.repo.name, s.repo.url]] : [])));
+    for (const [name, url] of repos)
+        await helmOk(t, ['repo', 'add', name, url, ...ca], `helm repo add ${name} ${url}`);
+    return mapLimit(releases, opts.concurrency, async (r) => {
+        const src = sources[releases.indexOf(r)];
+        const dest = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, r.release.name);
+        (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(dest, { recursive: true });
+        await helmOk(t, ['pull', src.ref, '--version', r.release.version, '--destination', dest, ...(src.repo ? [] : ca)], `${r.release.name}: helm pull ${src.ref} --version ${r.release.version}`);
+        const archive = (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readdirSync)(dest).find((f) => f.endsWith('.tgz'));
+        if (!archive)
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .StageError */ .Zu(`${r.release.name}: helm pull left no chart archive in ${dest}`);
+        return { release: r.release.name, archive: (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dest, archive), source: src.ref };
+    });
+}
+/** The spec's part of a release's values (derived + overrides), as the second -f file. Never holds a secret. */
+function writeOverrides(dir, r) {
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdirSync)(dir, { recursive: true });
+    const file = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(dir, `${r.release.name}.yaml`);
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.writeFileSync)(file, js_yaml__WEBPACK_IMPORTED_MODULE_2__/* .dump */ .Bh(r.overrides, { sortKeys: true, noRefs: true }));
+    return file;
+}
+/** `helm template` (then, when asked, `helm lint`) with the release's values: what would be applied, and whether the chart accepts the values. */
+async function renderChart(t, r, archive, valuesFiles, kubeVersion, lint) {
+    const f = valuesFiles.flatMap((v) => ['--values', v]);
+    const tpl = await (0,_kube_tools_js__WEBPACK_IMPORTED_MODULE_4__/* .runHelm */ .oU)(t, [
+        'template',
+        r.release.name,
+        archive,
+        '--namespace',
+        r.release.namespace,
+        '--kube-version',
+        kubeVersion,
+        ...f,
+    ]);
+    if (tpl.code !== 0)
+        return { release: r.release.name, ok: false, objects: [], warnings: [], error: lastLines(tpl.stderr || tpl.stdout) };
+    const parsed = (0,_rendered_js__WEBPACK_IMPORTED_MODULE_5__/* .parseRendered */ .D$)(tpl.stdout, `${r.release.name}: helm template`);
+    const objects = parsed.objects.map((o) => `${o.kind}/${o.name}`);
+    const done = { release: r.release.name, objects, warnings: parsed.warnings };
+    if (!lint)
+        return { ...done, ok: true };
+    const checked = await (0,_kube_tools_js__WEBPACK_IMPORTED_MODULE_4__/* .runHelm */ .oU)(t, ['lint', archive, '--namespace', r.release.namespace, '--kube-version', kubeVersion, ...f]);
+    if (checked.code !== 0)
+        return { ...done, ok: false, error: `lint: ${lastLines(checked.stdout + checked.stderr)}` };
+    return { ...done, ok: true };
+}
+
+
+/***/ }),
+
+/***/ 392:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   DD: () => (/* binding */ applyGrafanaSecret),
+/* harmony export */   Gv: () => (/* binding */ ensureNamespace),
+/* harmony export */   H$: () => (/* binding */ secretExists),
+/* harmony export */   JK: () => (/* binding */ verifyRollout),
+/* harmony export */   Pg: () => (/* binding */ cudaSmoke),
+/* harmony export */   Pj: () => (/* binding */ deployedValues),
+/* harmony export */   S8: () => (/* binding */ waitForGpus),
+/* harmony export */   Vl: () => (/* binding */ ensureDefaultStorageClass),
+/* harmony export */   ZJ: () => (/* binding */ applyManifests),
+/* harmony export */   ds: () => (/* binding */ namespaceManifest),
+/* harmony export */   tH: () => (/* binding */ listReleases),
+/* harmony export */   yt: () => (/* binding */ upgradeInstall)
+/* harmony export */ });
+/* unused harmony exports SYSTEM_NAMESPACES, defaultClassChanges, workloadsOf, allocatableGpus, SMOKE_NAMESPACE, SMOKE_POD, smokePodManifest */
+/* harmony import */ var js_yaml__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3243);
+/* harmony import */ var _rendered_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3388);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2174);
+/* harmony import */ var _kube_tools_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6986);
+// What helm-platform reads from and changes in the cluster: deployed releases, namespaces with their labels,
+// the Grafana admin Secret, the default StorageClass, one `helm upgrade --install`, and the
+// checks after install (rollout status, allocatable GPUs, a CUDA smoke pod).
+
+
+
+
+const first = (text) => text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(-2)
+    .join(' / ')
+    .slice(0, 400);
+async function kubectlOk(t, args, what, input) {
+    const r = await (0,_kube_tools_js__WEBPACK_IMPORTED_MODULE_3__/* .runKubectl */ .Un)(t, args, input === undefined ? {} : { input });
+    if (r.code !== 0)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .StageError */ .Zu(`${what} failed (kubectl exit ${r.code}): ${first(r.stderr || r.stdout)}`);
+    return r.stdout;
+}
+/** Every release Helm knows, in any namespace and any state. */
+async function listReleases(t) {
+    const r = await (0,_kube_tools_js__WEBPACK_IMPORTED_MODULE_3__/* .runHelm */ .oU)(t, ['list', '--all-namespaces', '--all', '--output', 'json']);
+    if (r.code !== 0)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .StageError */ .Zu(`helm list failed (exit ${r.code}): ${first(r.stderr)}`);
+    const rows = JSON.parse(r.stdout || '[]');
+    return rows.map((x) => ({
+        name: x.name ?? '',
+        namespace: x.namespace ?? '',
+        chart: x.chart ?? '',
+        status: x.status ?? '',
+        revision: Number(x.revision ?? 0),
+    }));
+}
+/** The user-supplied values Helm stored for a release (`null` in Helm means none). */
+async function deployedValues(t, name, namespace) {
+    const r = await (0,_kube_tools_js__WEBPACK_IMPORTED_MODULE_3__/* .runHelm */ .oU)(t, ['get', 'values', name, '--namespace', namespace, '--output', 'json']);
+    if (r.code !== 0)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .StageError */ .Zu(`helm get values ${name} failed (exit ${r.code}): ${first(r.stderr)}`);
+    const v = JSON.parse(r.stdout.trim() || 'null');
+    return v ?? {};
+}
+/** Applies manifests from stdin; true when the server changed something (kubectl says created/configured). */
+async function applyManifests(t, docs, what, serverSide = false) {
+    const text = docs.map((d) => js_yaml__WEBPACK_IMPORTED_MODULE_0__/* .dump */ .Bh(d, { noRefs: true })).join('---\n');
+    const out = await kubectlOk(t, ['apply', ...(serverSide ? ['--server-side', '--field-manager', 'bcmkube'] : []), '--filename', '-'], what, text);
+    return !out
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .every((l) => /\b(unchanged|serverside-applied)\s*$/.test(l) && !/\bconfigured\b|\bcreated\b/.test(l));
+}
+function namespaceManifest(name, labels) {
+    return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(Object.keys(labels).length ? { labels } : {}) } };
+}
+/** Namespaces Kubernetes itself owns: never applied (their labels are not ours to set). */
+const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'default']);
+async function ensureNamespace(t, name, labels) {
+    if (SYSTEM_NAMESPACES.has(name))
+        return;
+    await applyManifests(t, [namespaceManifest(name, labels)], `namespace ${name}`);
+}
+/** Does the Secret exist (its content is never read)? */
+async function secretExists(t, namespace, name) {
+    const out = await kubectlOk(t, ['get', 'secret', name, '--namespace', namespace, '--ignore-not-found', '--output', 'name'], `look up Secret ${namespace}/${name}`);
+    return out.trim() !== '';
+}
+/**
+ * Grafana's admin login as a Secret the chart references (grafana.admin.existingSecret). Sent on stdin and
+ * applied server-side, so the password is in no file, argument or last-applied annotation.
+ */
+async function applyGrafanaSecret(t, ref, user, password) {
+    const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
+    await applyManifests(t, [
+        {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            type: 'Opaque',
+            metadata: { name: ref.name, namespace: ref.namespace, labels: { 'app.kubernetes.io/managed-by': 'bcmkube' } },
+            data: { [ref.userKey]: b64(user), [ref.passwordKey]: b64(password) },
+        },
+    ], `Secret ${ref.namespace}/${ref.name}`, true);
+}
+async function upgradeInstall(t, r, onLine) {
+    const res = await (0,_kube_tools_js__WEBPACK_IMPORTED_MODULE_3__/* .runHelm */ .oU)(t, (0,_kube_tools_js__WEBPACK_IMPORTED_MODULE_3__/* .upgradeInstallArgs */ .Ly)(r), onLine ? { onLine: (l) => onLine(l) } : {});
+    if (res.code === 0)
+        return { ok: true };
+    return { ok: false, error: first(res.stderr || res.stdout) };
+}
+const DEFAULT_CLASS = 'storageclass.kubernetes.io/is-default-class';
+/** The annotations that make `name` the only default StorageClass (empty when it already is). */
+function defaultClassChanges(classes, name) {
+    if (!classes.some((c) => c.name === name))
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .StageError */ .Zu(`StorageClass ${name} does not exist after local-path-provisioner was installed: keep storageClass.create and storageClass.name: ${name} in its values`);
+    return classes.flatMap((c) => {
+        const isDefault = c.annotations[DEFAULT_CLASS] === 'true';
+        if (c.name === name)
+            return isDefault ? [] : [{ name: c.name, value: 'true' }];
+        return isDefault ? [{ name: c.name, value: 'false' }] : [];
+    });
+}
+/** Makes local-path the default StorageClass; any other default stops being one. Returns what changed. */
+async function ensureDefaultStorageClass(t, name) {
+    const out = await kubectlOk(t, ['get', 'storageclass', '--output', 'json'], 'list StorageClasses');
+    const items = (JSON.parse(out).items ?? []).map((i) => {
+        const md = (i.metadata ?? {});
+        return { name: md.name ?? '', annotations: md.annotations ?? {} };
+    });
+    const changes = defaultClassChanges(items, name);
+    for (const c of changes)
+        await kubectlOk(t, ['annotate', 'storageclass', c.name, `${DEFAULT_CLASS}=${c.value}`, '--overwrite'], `annotate StorageClass ${c.name}`);
+    return changes.map((c) => `${c.name}: default=${c.value}`);
+}
+const ROLLOUT_KINDS = ['Deployment', 'DaemonSet', 'StatefulSet'];
+/** prometheus-operator's resources whose StatefulSet (volume claims included) only the operator creates. */
+const OPERATOR_KINDS = {
+    Prometheus: 'prometheuses.monitoring.coreos.com',
+    Alertmanager: 'alertmanagers.monitoring.coreos.com',
+};
+/** Deployments, DaemonSets and StatefulSets in a release's manifest, and its Prometheus and Alertmanager resources. */
+function workloadsOf(manifest, namespace) {
+    return (0,_rendered_js__WEBPACK_IMPORTED_MODULE_1__/* .parseRendered */ .D$)(manifest, 'helm get manifest').objects.flatMap((o) => {
+        const ns = o.namespace ?? namespace;
+        if (ROLLOUT_KINDS.includes(o.kind))
+            return [{ kind: o.kind.toLowerCase(), name: o.name, namespace: ns, how: 'rollout' }];
+        const resource = OPERATOR_KINDS[o.kind];
+        return resource ? [{ kind: resource, name: o.name, namespace: ns, how: 'available' }] : [];
+    });
+}
+/** `kubectl rollout status` for every workload the release created; the failures, one line each. */
+async function verifyRollout(t, release, namespace, timeoutSeconds) {
+    const m = await (0,_kube_tools_js__WEBPACK_IMPORTED_MODULE_3__/* .runHelm */ .oU)(t, ['get', 'manifest', release, '--namespace', namespace]);
+    if (m.code !== 0)
+        return [`${release}: helm get manifest failed: ${first(m.stderr)}`];
+    const problems = [];
+    for (const w of workloadsOf(m.stdout, namespace)) {
+        const ref = `${w.kind}/${w.name}`;
+        const timeout = `--timeout=${timeoutSeconds}s`;
+        const r = await (0,_kube_tools_js__WEBPACK_IMPORTED_MODULE_3__/* .runKubectl */ .Un)(t, w.how === 'rollout'
+            ? ['rollout', 'status', ref, '--namespace', w.namespace, timeout]
+            : ['wait', ref, '--namespace', w.namespace, '--for=condition=Available', timeout]);
+        if (r.code !== 0)
+            problems.push(`${release}: ${ref} in ${w.namespace} ${w.how === 'rollout' ? 'did not roll out' : 'is not Available (its StatefulSet or volume claims)'}: ${first(r.stderr || r.stdout)}`);
+    }
+    return problems;
+}
+/** GPUs each node advertises (status.allocatable["nvidia.com/gpu"]); undefined for a node the API does not know. */
+function allocatableGpus(nodesJson, names) {
+    const items = JSON.parse(nodesJson).items ?? [];
+    const by = new Map(items.map((i) => [
+        String(i.metadata?.name ?? ''),
+        Number(i.status?.allocatable?.['nvidia.com/gpu'] ?? 0),
+    ]));
+    return Object.fromEntries(names.map((n) => [n, by.get(n)]));
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Waits (up to the deadline) until every GPU node advertises at least one GPU; returns the last counts. */
+async function waitForGpus(t, nodes, timeoutSeconds, pollMs = 10_000) {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (;;) {
+        const counts = allocatableGpus(await kubectlOk(t, ['get', 'nodes', '--output', 'json'], 'list nodes'), nodes);
+        const problems = nodes
+            .filter((n) => !counts[n])
+            .map((n) => counts[n] === undefined
+            ? `${n}: not registered with the API server`
+            : `${n}: advertises no nvidia.com/gpu after ${timeoutSeconds}s (GPU Operator device plugin: kubectl -n gpu-operator get pods -o wide)`);
+        if (!problems.length || Date.now() + pollMs > deadline)
+            return { counts, problems };
+        await sleep(pollMs);
+    }
+}
+const SMOKE_NAMESPACE = 'bcmkube-smoke';
+const SMOKE_POD = 'cuda-smoke';
+function smokePodManifest(node, image) {
+    return {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: SMOKE_POD, namespace: SMOKE_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'bcmkube' } },
+        spec: {
+            restartPolicy: 'Never',
+            nodeSelector: { 'kubernetes.io/hostname': node },
+            tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+            containers: [{ name: 'cuda', image, command: ['nvidia-smi', '-L'], resources: { limits: { 'nvidia.com/gpu': 1 } } }],
+        },
+    };
+}
+/**
+ * A pod with one GPU on `node` that runs `nvidia-smi -L`. Its namespace is removed on success and kept on
+ * failure (with the commands to look at it).
+ */
+async function cudaSmoke(t, node, image, timeoutSeconds, pollMs = 3000) {
+    const ns = ['--namespace', SMOKE_NAMESPACE];
+    await ensureNamespace(t, SMOKE_NAMESPACE, { 'app.kubernetes.io/managed-by': 'bcmkube' });
+    await kubectlOk(t, ['delete', 'pod', SMOKE_POD, ...ns, '--ignore-not-found', '--wait=true'], 'remove the last smoke pod');
+    await applyManifests(t, [smokePodManifest(node, image)], 'CUDA smoke pod');
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    let phase = '';
+    for (;;) {
+        const pod = JSON.parse(await kubectlOk(t, ['get', 'pod', SMOKE_POD, ...ns, '--output', 'json'], 'read the smoke pod'));
+        phase = pod.status?.phase ?? '';
+        if (phase === 'Succeeded' || phase === 'Failed' || Date.now() + pollMs > deadline)
+            break;
+        await sleep(pollMs);
+    }
+    const logs = await (0,_kube_tools_js__WEBPACK_IMPORTED_MODULE_3__/* .runKubectl */ .Un)(t, ['logs', SMOKE_POD, ...ns]);
+    const gpus = logs.stdout.split('\n').filter((l) => /^GPU \d+: /.test(l));
+    if (phase === 'Succeeded' && gpus.length) {
+        await kubectlOk(t, ['delete', 'namespace', SMOKE_NAMESPACE, '--wait=false'], 'remove the smoke namespace');
+        return { ok: true, node, detail: gpus.join('; ') };
+    }
+    return {
+        ok: false,
+        node,
+        detail: `pod ${phase || 'not started'} after ${timeoutSeconds}s${logs.stdout.trim() ? `: ${first(logs.stdout)}` : ''}`,
+        kept: `kept for debugging: kubectl -n ${SMOKE_NAMESPACE} describe pod ${SMOKE_POD}; kubectl -n ${SMOKE_NAMESPACE} logs ${SMOKE_POD}; remove with kubectl delete namespace ${SMOKE_NAMESPACE}`,
+    };
+}
+
+
+/***/ }),
+
+/***/ 589:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   WP: () => (/* binding */ runDag),
+/* harmony export */   g1: () => (/* binding */ dependencyOrder)
+/* harmony export */ });
+/* unused harmony exports transitiveDependents, readySteps, criticalPath, simulateDag */
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2174);
+// The platform as a dependency graph: which steps may start now, what a failure takes down with it, and the
+// timing arithmetic (critical path, sequential sum, simulated makespan) the summary and the benchmark use.
+
+/** Steps in an order where each comes after its needs; names an unknown need or a cycle. */
+function dependencyOrder(steps, source = 'helm/platform.yaml', known = new Set()) {
+    const byName = new Map(steps.map((s) => [s.name, s]));
+    const order = [];
+    const state = new Map();
+    const visit = (s, path) => {
+        if (state.get(s.name) === 'done')
+            return;
+        if (state.get(s.name) === 'visiting')
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UsageError */ .eb(`${source}: dependency cycle ${[...path, s.name].join(' → ')}`);
+        state.set(s.name, 'visiting');
+        for (const n of s.needs) {
+            const dep = byName.get(n);
+            if (dep)
+                visit(dep, [...path, s.name]);
+            else if (!known.has(n))
+                throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UsageError */ .eb(`${source}: ${s.name} needs '${n}', which is not a release`);
+        }
+        state.set(s.name, 'done');
+        order.push(s);
+    };
+    for (const s of steps)
+        visit(s, []);
+    return order;
+}
+/** Every step that needs `name`, directly or through others. */
+function transitiveDependents(steps, name) {
+    const out = new Set();
+    const walk = (n) => {
+        for (const s of steps)
+            if (s.needs.includes(n) && !out.has(s.name)) {
+                out.add(s.name);
+                walk(s.name);
+            }
+    };
+    walk(name);
+    return steps.map((s) => s.name).filter((n) => out.has(n));
+}
+/** Pending steps whose needs all finished well, in graph order, at most `free` of them. */
+function readySteps(ordered, state, free) {
+    if (free <= 0)
+        return [];
+    return ordered
+        .filter((s) => state.get(s.name) === 'pending' && s.needs.every((n) => state.get(n) === 'ok'))
+        .slice(0, free)
+        .map((s) => s.name);
+}
+/**
+ * Runs every step once its needs are done, at most `concurrency` at a time. A failed step skips only its
+ * transitive dependents; everything else still runs.
+ */
+async function runDag(steps, concurrency, run, onSkip) {
+    const ordered = dependencyOrder(steps);
+    const state = new Map(ordered.map((s) => [s.name, 'pending']));
+    const results = new Map();
+    let running = 0;
+    return new Promise((resolve) => {
+        const settle = (name, r) => {
+            running--;
+            state.set(name, r.status);
+            results.set(name, r);
+            if (r.status === 'failed')
+                for (const d of transitiveDependents(ordered, name))
+                    if (state.get(d) === 'pending') {
+                        state.set(d, 'skipped');
+                        results.set(d, { status: 'skipped', because: name });
+                        onSkip?.(d, name);
+                    }
+            pump();
+        };
+        const pump = () => {
+            for (const name of readySteps(ordered, state, concurrency - running)) {
+                state.set(name, 'running');
+                running++;
+                run(name).then((r) => settle(name, { status: r.ok ? 'ok' : 'failed', value: r.value }), (err) => settle(name, { status: 'failed', error: err instanceof Error ? err.message : String(err) }));
+            }
+            if (running === 0)
+                resolve(new Map(ordered.map((s) => [s.name, results.get(s.name)])));
+        };
+        pump();
+    });
+}
+/** The longest chain of needs by duration: no schedule can finish sooner. */
+function criticalPath(steps, durations) {
+    const best = new Map();
+    for (const s of dependencyOrder(steps)) {
+        const before = s.needs
+            .map((n) => best.get(n))
+            .filter((b) => Boolean(b))
+            .reduce((a, b) => (b.length > a.length ? b : a), { length: 0, path: [] });
+        best.set(s.name, { length: before.length + (durations[s.name] ?? 0), path: [...before.path, s.name] });
+    }
+    return [...best.values()].reduce((a, b) => (b.length > a.length ? b : a), { length: 0, path: [] });
+}
+/** When each step would start and the whole would end with these durations and the scheduler above. */
+function simulateDag(steps, durations, concurrency) {
+    const ordered = dependencyOrder(steps);
+    const state = new Map(ordered.map((s) => [s.name, 'pending']));
+    const ends = [];
+    const starts = {};
+    let now = 0;
+    for (;;) {
+        for (const name of readySteps(ordered, state, concurrency - ends.length)) {
+            state.set(name, 'running');
+            starts[name] = now;
+            ends.push({ name, at: now + (durations[name] ?? 0) });
+        }
+        if (!ends.length)
+            break;
+        ends.sort((a, b) => a.at - b.at);
+        now = ends[0].at;
+        while (ends.length && ends[0].at === now)
+            state.set(ends.shift().name, 'ok');
+    }
+    return { makespan: now, starts };
+}
+
+
+/***/ }),
+
+/***/ 983:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Eq: () => (/* binding */ KNATIVE_SERVING_NAMESPACE),
+/* harmony export */   Lo: () => (/* binding */ knativeServingManifests),
+/* harmony export */   gr: () => (/* binding */ KNATIVE_SERVING_NAME),
+/* harmony export */   pg: () => (/* binding */ waitForKnativeServing)
+/* harmony export */ });
+/* unused harmony exports KOURIER_INGRESS_CLASS, RUNAI_KNATIVE_FEATURES, RUNAI_KNATIVE_AUTOSCALER */
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2174);
+/* harmony import */ var _cluster_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(392);
+/* harmony import */ var _kube_tools_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6986);
+// Knative Serving as Run:ai 2.21 needs it, through the Knative operator: one KnativeServing resource with
+// Kourier as its ingress and Run:ai's feature flags, then a wait until the operator reports it Ready.
+// The flags are exported as data so the runai stage can check them as a prerequisite.
+
+
+
+const KNATIVE_SERVING_NAMESPACE = 'knative-serving';
+const KNATIVE_SERVING_NAME = 'knative-serving';
+/** Kourier, which the operator installs itself (no Istio): the ingress class Knative's routes use. */
+const KOURIER_INGRESS_CLASS = 'kourier.ingress.networking.knative.dev';
+/**
+ * ConfigMap config-features in knative-serving: the flags Run:ai 2.21's system requirements ask for (its
+ * scheduler, node selection, tolerations and the volumes its inference workloads mount).
+ */
+const RUNAI_KNATIVE_FEATURES = {
+    'kubernetes.podspec-schedulername': 'enabled',
+    'kubernetes.podspec-nodeselector': 'enabled',
+    'kubernetes.podspec-affinity': 'enabled',
+    'kubernetes.podspec-tolerations': 'enabled',
+    'kubernetes.podspec-volumes-emptydir': 'enabled',
+    'kubernetes.podspec-securitycontext': 'enabled',
+    'kubernetes.containerspec-addcapabilities': 'enabled',
+    'kubernetes.podspec-persistent-volume-claim': 'enabled',
+    'kubernetes.podspec-persistent-volume-write': 'enabled',
+    'multi-container': 'enabled',
+    'kubernetes.podspec-init-containers': 'enabled',
+};
+/** ConfigMap config-autoscaler in knative-serving: Run:ai scales idle inference workloads to zero. */
+const RUNAI_KNATIVE_AUTOSCALER = { 'enable-scale-to-zero': 'true' };
+/** The KnativeServing resource (and its namespace) at the given serving version. */
+function knativeServingManifests(version) {
+    return [
+        (0,_cluster_js__WEBPACK_IMPORTED_MODULE_1__/* .namespaceManifest */ .ds)(KNATIVE_SERVING_NAMESPACE, { 'app.kubernetes.io/name': 'knative-serving' }),
+        {
+            apiVersion: 'operator.knative.dev/v1beta1',
+            kind: 'KnativeServing',
+            metadata: { name: KNATIVE_SERVING_NAME, namespace: KNATIVE_SERVING_NAMESPACE },
+            spec: {
+                version,
+                // Without an ingress the operator configures Istio, which the platform does not install.
+                ingress: { kourier: { enabled: true } },
+                config: {
+                    network: { 'ingress-class': KOURIER_INGRESS_CLASS },
+                    features: { ...RUNAI_KNATIVE_FEATURES },
+                    autoscaler: { ...RUNAI_KNATIVE_AUTOSCALER },
+                },
+            },
+        },
+    ];
+}
+/**
+ * Waits until the operator reports the KnativeServing Ready. On a timeout the resource stays in the
+ * cluster for inspection, and the error names the timeout and the commands to look at it.
+ */
+async function waitForKnativeServing(t, timeoutSeconds) {
+    const ref = `knativeserving/${KNATIVE_SERVING_NAME}`;
+    const r = await (0,_kube_tools_js__WEBPACK_IMPORTED_MODULE_2__/* .runKubectl */ .Un)(t, [
+        'wait',
+        ref,
+        '--namespace',
+        KNATIVE_SERVING_NAMESPACE,
+        '--for=condition=Ready',
+        `--timeout=${timeoutSeconds}s`,
+    ]);
+    if (r.code === 0)
+        return;
+    const said = (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' / ').slice(0, 300);
+    throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .StageError */ .Zu(`KnativeServing ${KNATIVE_SERVING_NAMESPACE}/${KNATIVE_SERVING_NAME} was not Ready within ${timeoutSeconds}s (platform.verify.timeout_seconds): ${said}; it is kept for inspection: kubectl -n ${KNATIVE_SERVING_NAMESPACE} get ${ref} -o yaml; kubectl -n ${KNATIVE_SERVING_NAMESPACE} get pods`);
+}
+
+
+/***/ }),
+
+/***/ 6986:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  XQ: () => (/* binding */ openKubeTools),
+  oU: () => (/* binding */ runHelm),
+  Un: () => (/* binding */ runKubectl),
+  Ly: () => (/* binding */ upgradeInstallArgs)
+});
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
+var errors = __nccwpck_require__(2174);
+// EXTERNAL MODULE: ./build/actions/lib/util/process.js
+var util_process = __nccwpck_require__(7244);
+// EXTERNAL MODULE: ./build/actions/lib/tools/install.js + 1 modules
+var install = __nccwpck_require__(464);
+;// CONCATENATED MODULE: ./build/actions/lib/tools/kube-binaries.js
+// helm and kubectl at pinned versions, from get.helm.sh / dl.k8s.io or a mirror with the same layout
+// (mirrors.tools), SHA-256-verified into the tool cache, then asked for their version before first use.
+
+
+
+
+
+/** helm 3 (Run:ai 2.21 needs ≥ 3.14); kubectl within one minor of the clusters Kubespray v2.27 deploys (1.29–1.31). */
+const HELM_VERSION = 'v3.17.3';
+const KUBECTL_VERSION = 'v1.31.9';
+/** Go's name for the runner's CPU, as used in upstream file names. */
+function goArch(arch = process.arch) {
+    const known = { x64: 'amd64', arm64: 'arm64' };
+    const go = known[arch];
+    if (!go)
+        throw new errors/* StageError */.Zu(`no helm/kubectl builds for a ${arch} runner: use an amd64 or arm64 runner`);
+    return go;
+}
+const base = (mirror, tool, upstream) => (mirror ? `${mirror.replace(/\/$/, '')}/${tool}` : upstream);
+/** get.helm.sh/helm-<v>-linux-<arch>.tar.gz with its published .sha256sum. */
+function helmArtifact(version, mirror, arch = goArch()) {
+    const file = `helm-${version}-linux-${arch}.tar.gz`;
+    const url = `${base(mirror, 'helm', 'https://get.helm.sh')}/${file}`;
+    return { tool: 'helm', version: version.replace(/^v/, ''), url, checksumUrl: `${url}.sha256sum`, pinKey: file };
+}
+/** dl.k8s.io/release/<v>/bin/linux/<arch>/kubectl with its published .sha256. */
+function kubectlArtifact(version, mirror, arch = goArch()) {
+    const url = `${base(mirror, 'kubectl', 'https://dl.k8s.io')}/release/${version}/bin/linux/${arch}/kubectl`;
+    return {
+        tool: 'kubectl',
+        version: version.replace(/^v/, ''),
+        url,
+        checksumUrl: `${url}.sha256`,
+        pinKey: `kubectl-${version}-linux-${arch}`,
+        binary: 'kubectl',
+    };
+}
+/** The version a binary reports, checked against the pin (a mirror serving the wrong build is refused). */
+async function checkVersion(bin, args, want, env) {
+    const r = await (0,util_process/* runProcess */.R)(bin, args, { env });
+    const got = /v\d+\.\d+\.\d+/.exec(r.stdout)?.[0];
+    if (r.code !== 0 || got !== want)
+        throw new errors/* StageError */.Zu(`${bin} ${args.join(' ')} reports ${got ?? `nothing (exit ${r.code}: ${r.stderr.trim().slice(0, 120)})`}, expected ${want}: the mirror serves another build`);
+}
+/** helm and kubectl for this run; both are fetched at once, each only when the tool cache lacks it. */
+async function installKubeBinaries(spec, workDir, env) {
+    const opts = {
+        ...(spec.mirrors.ca_file ? { ca: (0,external_node_fs_.readFileSync)(spec.mirrors.ca_file, 'utf8') } : {}),
+        pins: spec.mirrors.sha256,
+    };
+    const [helm, kubectl] = await Promise.all([
+        (0,install/* installTool */.G)(helmArtifact(HELM_VERSION, spec.mirrors.tools), (0,external_node_path_.join)(workDir, 'download'), opts),
+        (0,install/* installTool */.G)(kubectlArtifact(KUBECTL_VERSION, spec.mirrors.tools), (0,external_node_path_.join)(workDir, 'download'), opts),
+    ]);
+    const bins = { helm: (0,external_node_path_.join)(helm.dir, `linux-${goArch()}`, 'helm'), kubectl: (0,external_node_path_.join)(kubectl.dir, 'kubectl') };
+    await Promise.all([
+        checkVersion(bins.helm, ['version', '--short'], HELM_VERSION, env),
+        checkVersion(bins.kubectl, ['version', '--client', '-o', 'json'], KUBECTL_VERSION, env),
+    ]);
+    const note = (name, version, r) => `${name} ${version}: ${r.cached ? 'from the tool cache' : `downloaded, SHA-256 ${r.verifiedBy}`}`;
+    return { ...bins, notes: [note('helm', HELM_VERSION, helm), note('kubectl', KUBECTL_VERSION, kubectl)] };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/helm/kube-tools.js
+// helm and kubectl as the stages run them: against the fetched kubeconfig, with Helm's home folders in the
+// stage's private work folder (shared or NFS homes break Helm's file locks), never through a shell.
+
+
+
+/**
+ * The helm and kubectl binaries for this stage: pinned versions, SHA-256-verified into the tool cache
+ * (mirrors.tools for air-gapped sites), with Helm's home folders in the stage's private work folder.
+ */
+async function openKubeTools(ctx, work, kubeconfig) {
+    const home = (0,external_node_path_.join)(work.path, 'helm');
+    const env = {
+        ...process.env,
+        KUBECONFIG: kubeconfig,
+        HELM_CACHE_HOME: (0,external_node_path_.join)(home, 'cache'),
+        HELM_CONFIG_HOME: (0,external_node_path_.join)(home, 'config'),
+        HELM_DATA_HOME: (0,external_node_path_.join)(home, 'data'),
+    };
+    const bins = await installKubeBinaries(ctx.spec, work.path, env);
+    for (const note of bins.notes)
+        ctx.reporter.info(note);
+    return { helm: bins.helm, kubectl: bins.kubectl, kubeconfig, env };
+}
+function runHelm(t, args, opts = {}) {
+    return (0,util_process/* runProcess */.R)(t.helm, ['--kubeconfig', t.kubeconfig, ...args], {
+        missingHint: 'the helm binary in the tool cache is gone; run again',
+        ...opts,
+        env: t.env,
+    });
+}
+function runKubectl(t, args, opts = {}) {
+    return (0,util_process/* runProcess */.R)(t.kubectl, ['--kubeconfig', t.kubeconfig, ...args], {
+        missingHint: 'the kubectl binary in the tool cache is gone; run again',
+        ...opts,
+        env: t.env,
+    });
+}
+/** `helm upgrade --install` for one pinned release: atomic (a failure rolls back), waits, bounded by its timeout. */
+function upgradeInstallArgs(r) {
+    return [
+        'upgrade',
+        '--install',
+        r.name,
+        r.chart,
+        '--namespace',
+        r.namespace,
+        '--version',
+        r.version,
+        '--atomic',
+        '--wait',
+        '--timeout',
+        `${r.timeoutSeconds}s`,
+        ...r.valuesFiles.flatMap((f) => ['--values', f]),
+    ];
+}
+
+
+/***/ }),
+
+/***/ 4664:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Tn: () => (/* binding */ platformDir),
+/* harmony export */   l3: () => (/* binding */ loadPlatformManifest)
+/* harmony export */ });
+/* unused harmony export parsePlatformManifest */
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6760);
+/* harmony import */ var node_url__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3136);
+/* harmony import */ var js_yaml__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(3243);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2174);
+/* harmony import */ var _dag_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(589);
+// helm/platform.yaml: the pinned platform releases and their dependencies, validated with clear paths.
+
+
+
+
+
+
+const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+function checkRelease(raw, at, problems) {
+    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+        problems.push(`${at}: must be a mapping`);
+        return undefined;
+    }
+    const r = raw;
+    const str = (k, re, what) => {
+        if (typeof r[k] !== 'string' || !r[k].trim())
+            problems.push(`${at}.${k}: must be non-empty text`);
+        else if (re && !re.test(r[k]))
+            problems.push(`${at}.${k}: '${r[k]}' ${what}`);
+    };
+    str('name', NAME, 'must be a lower-case DNS label');
+    str('chart');
+    str('repo', /^(https:\/\/|oci:\/\/)/, 'must start with https:// or oci://');
+    str('version', /^v?\d+\.\d+\.\d+([-+].*)?$/, 'must be a pinned version like 1.2.3 (never a range or "latest")');
+    str('namespace', NAME, 'must be a lower-case DNS label');
+    if (at.startsWith('runai')) {
+        if (r.values !== undefined)
+            problems.push(`${at}.values: the runai action generates Run:ai's values from the spec; remove this key (overrides go in platform.releases.<name>.values)`);
+    }
+    else
+        str('values', /^values\/[a-z0-9.-]+\.yaml$/, 'must be values/<file>.yaml');
+    if (!Number.isInteger(r.timeoutSeconds) || r.timeoutSeconds < 30)
+        problems.push(`${at}.timeoutSeconds: must be a whole number of seconds, at least 30`);
+    if (!Array.isArray(r.needs) || r.needs.some((n) => typeof n !== 'string'))
+        problems.push(`${at}.needs: must be a list of release names`);
+    if (typeof r.enabled !== 'boolean')
+        problems.push(`${at}.enabled: must be true or false`);
+    const labels = r.namespaceLabels ?? {};
+    if (typeof labels !== 'object' || Array.isArray(labels) || Object.values(labels).some((v) => typeof v !== 'string')) {
+        problems.push(`${at}.namespaceLabels: must map label names to text`);
+    }
+    return { ...r, namespaceLabels: labels };
+}
+
+function parsePlatformManifest(text, source) {
+    let doc;
+    try {
+        doc = js_yaml__WEBPACK_IMPORTED_MODULE_3__/* .load */ .Hh(text, { filename: source, maxAliases: 0 });
+    }
+    catch (err) {
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UsageError */ .eb(`${source}: not valid YAML: ${err.message.split('\n')[0]}`);
+    }
+    const problems = [];
+    const lists = doc && typeof doc === 'object' ? doc : {};
+    const read = (key) => {
+        const list = lists[key];
+        if (!Array.isArray(list)) {
+            problems.push(`${key}: must be a list of releases`);
+            return [];
+        }
+        return list.map((r, i) => checkRelease(r, `${key}[${i}]`, problems)).filter((r) => Boolean(r));
+    };
+    const releases = read('releases');
+    const runai = read('runai');
+    const seen = new Set();
+    for (const r of [...releases, ...runai]) {
+        if (seen.has(r.name))
+            problems.push(`release '${r.name}' appears twice`);
+        seen.add(r.name);
+    }
+    if (problems.length)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UsageError */ .eb(`${source}: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    (0,_dag_js__WEBPACK_IMPORTED_MODULE_5__/* .dependencyOrder */ .g1)(releases, source);
+    (0,_dag_js__WEBPACK_IMPORTED_MODULE_5__/* .dependencyOrder */ .g1)(runai, source, new Set(releases.map((r) => r.name)));
+    return { releases, runai };
+}
+function loadPlatformManifest(path) {
+    return parsePlatformManifest((0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(path, 'utf8'), path);
+}
+/**
+ * The helm/ folder shipped with bcmkube (platform.yaml and values/): beside the sources in a checkout, two
+ * levels up from a bundle in dist/<action>/.
+ */
+function platformDir() {
+    const here = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.dirname)((0,node_url__WEBPACK_IMPORTED_MODULE_2__.fileURLToPath)(import.meta.url));
+    const found = [(0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(here, '../../../helm'), (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(here, '../../helm')].find((d) => (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.join)(d, 'platform.yaml')));
+    if (!found)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .StageError */ .Zu(`helm/platform.yaml is not beside this bcmkube (looked from ${here}); is the checkout complete?`);
+    return found;
+}
+
+
+/***/ }),
+
+/***/ 3388:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   D$: () => (/* binding */ parseRendered)
+/* harmony export */ });
+/* unused harmony exports splitDocuments, indentQuotedContinuations */
+/* harmony import */ var js_yaml__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3243);
+// Helm's rendered output (helm template, helm get manifest) read document by document. Go's YAML accepts
+// some text that js-yaml refuses (the real knative-operator CRDs continue a quoted description at the key's
+// own indentation); such a document is re-read with its quoted continuation lines indented, and where even
+// that is refused, the stage keeps what it needs (kind, name, namespace) and says so in a warning.
+
+const isMap = (v) => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+/** Helm separates documents with a `---` line; a document of only comments (a `# Source:` line) is none. */
+function splitDocuments(text) {
+    return text.split(/^---[ \t]*(?:#.*)?$/m).filter((d) => d.split('\n').some((l) => l.trim() && !l.trim().startsWith('#')));
+}
+/**
+ * The same document with every continuation line of a multi-line quoted scalar indented past its key, as
+ * YAML's spec asks and Go's parser does not: line folding drops that leading space, so the value is unchanged.
+ */
+function indentQuotedContinuations(doc) {
+    const lines = doc.split('\n');
+    const out = [];
+    let open;
+    for (const line of lines) {
+        if (open) {
+            out.push(`${open.indent}${line.trimStart()}`);
+            if (closes(line.trimStart(), open.quote))
+                open = undefined;
+            continue;
+        }
+        out.push(line);
+        const m = /^(\s*)(?:-\s+)?[^\s'"#][^:]*:\s+(['"])(.*)$/.exec(line);
+        if (m && !closes(m[3], m[2]))
+            open = { quote: m[2], indent: `${m[1]}    ` };
+    }
+    return out.join('\n');
+}
+/** Does this rest of a quoted scalar end it ('' is an escaped ' in single quotes, \" in double)? */
+function closes(rest, quote) {
+    for (let i = 0; i < rest.length; i++) {
+        if (quote === '"' && rest[i] === '\\')
+            i++;
+        else if (rest[i] === quote) {
+            if (quote === "'" && rest[i + 1] === "'")
+                i++;
+            else
+                return true;
+        }
+    }
+    return false;
+}
+/** kind, metadata.name and metadata.namespace read line by line from a document no parser accepts. */
+function identity(doc) {
+    const top = (key) => new RegExp(`^${key}:\\s*['"]?([^'"#\\s]+)`, 'm').exec(doc)?.[1];
+    const metadata = /^metadata:[ \t]*\n((?:[ \t]+.*\n?|[ \t]*\n)*)/m.exec(doc)?.[1] ?? '';
+    const indent = /^([ \t]+)\S/m.exec(metadata)?.[1] ?? '  ';
+    const meta = (key) => new RegExp(`^${indent}${key}:\\s*['"]?([^'"#\\s]+)`, 'm').exec(metadata)?.[1];
+    const namespace = meta('namespace');
+    return { kind: top('kind') ?? '', name: meta('name') ?? '', ...(namespace ? { namespace } : {}) };
+}
+/** Charts use anchors (knative-operator's ClusterRoles do); the bound only stops an alias bomb. */
+function load(doc) {
+    return js_yaml__WEBPACK_IMPORTED_MODULE_0__/* .load */ .Hh(doc, { maxAliases: 1000 });
+}
+/** Every object in Helm's output, in order; never throws on a document Helm itself wrote. */
+function parseRendered(text, source) {
+    const objects = [];
+    const warnings = [];
+    splitDocuments(text).forEach((doc, i) => {
+        let body;
+        try {
+            body = load(doc);
+        }
+        catch (first) {
+            try {
+                body = load(indentQuotedContinuations(doc));
+            }
+            catch {
+                const id = identity(doc);
+                objects.push(id);
+                warnings.push(`${source}: document ${i + 1} (${id.kind || 'no kind'}/${id.name || 'no name'}) read only for its kind, name and namespace: ${first.message.split('\n')[0]}`);
+                return;
+            }
+        }
+        if (!isMap(body))
+            return;
+        const md = isMap(body.metadata) ? body.metadata : {};
+        const namespace = typeof md.namespace === 'string' ? md.namespace : undefined;
+        objects.push({ kind: String(body.kind ?? ''), name: String(md.name ?? ''), ...(namespace ? { namespace } : {}), body });
+    });
+    return { objects, warnings };
+}
+
+
+/***/ }),
+
+/***/ 731:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   B4: () => (/* binding */ platformSteps),
+/* harmony export */   D3: () => (/* binding */ mergeValues),
+/* harmony export */   md: () => (/* binding */ selectPlatform)
+/* harmony export */ });
+/* unused harmony exports KNATIVE_SERVING_SUPPORTED, derivedValues, ingressFrontDoor, knativeServingVersion */
+/* harmony import */ var _config_semantics_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(7289);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2174);
+/* harmony import */ var _util_similar_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1204);
+/* harmony import */ var _dag_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(589);
+
+
+
+
+const PINNED = /^v?\d+\.\d+\.\d+([-+].*)?$/;
+/** Run:ai 2.21 supports Knative Serving 1.11–1.16 (its release notes); the operator installs its own minor. */
+const KNATIVE_SERVING_SUPPORTED = { min: 11, max: 16 };
+const isMap = (v) => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+/** Helm's merge of -f files: maps merge key by key, anything else (lists included) is replaced by the later file. */
+function mergeValues(base, over) {
+    const out = { ...base };
+    for (const [k, v] of Object.entries(over))
+        out[k] = isMap(out[k]) && isMap(v) ? mergeValues(out[k], v) : v;
+    return out;
+}
+/** Values the spec decides, so a user never has to repeat the spec in values. */
+function derivedValues(name, spec) {
+    switch (name) {
+        case 'gpu-operator':
+            return { driver: { enabled: spec.platform.gpu_driver } };
+        case 'ingress-nginx':
+            return ingressFrontDoor(spec.runai.ingress_port);
+        default:
+            return {};
+    }
+}
+/**
+ * Run:ai's URL uses runai.ingress_port, so the controller must answer on it. 443, Run:ai's documented front door, is
+ * outside the NodePort range: the controller then runs on every node with host ports 80/443 (no load balancer on BCM
+ * networks); any other port is the HTTPS NodePort.
+ */
+function ingressFrontDoor(port) {
+    if (port === 443)
+        return { controller: { kind: 'DaemonSet', hostPort: { enabled: true, ports: { http: 80, https: 443 } } } };
+    return { controller: { service: { nodePorts: { https: port } } } };
+}
+function whyOff(name, spec) {
+    if (name === 'ingress-nginx' && spec.platform.ingress === 'none')
+        return 'platform.ingress: none';
+    if (spec.platform.releases[name]?.enabled === false)
+        return `platform.releases.${name}.enabled: false`;
+    return undefined;
+}
+/** The serving minor the Knative operator installs (operator v1.16.x → "1.16"). */
+function knativeServingVersion(operatorVersion) {
+    const m = /^v?(\d+)\.(\d+)\./.exec(operatorVersion);
+    if (!m)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb(`knative-operator version '${operatorVersion}' is not a version like v1.16.0`);
+    return `${m[1]}.${m[2]}`;
+}
+/**
+ * The releases to install for this spec, in dependency order, with their values. Refuses (naming the spec
+ * field and what to do) unknown release names, unpinned versions, an ingress both off and on, a release that
+ * needs one that is off, and inline secrets in any values.
+ */
+function selectPlatform(manifest, spec, readValues) {
+    const names = manifest.releases.map((r) => r.name);
+    const problems = [];
+    const warnings = [];
+    const known = [...names, ...manifest.runai.map((r) => r.name)];
+    for (const [name, o] of Object.entries(spec.platform.releases)) {
+        if (!known.includes(name)) {
+            const near = (0,_util_similar_js__WEBPACK_IMPORTED_MODULE_3__/* .nearest */ .p)(name, known);
+            problems.push(`platform.releases.${name}: no release '${name}' in helm/platform.yaml${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}; releases: ${names.join(', ')}`);
+        }
+        if (o.version !== undefined && !PINNED.test(o.version))
+            problems.push(`platform.releases.${name}.version: '${o.version}' must be a pinned chart version like 1.2.3 (never a range or "latest")`);
+    }
+    if (spec.platform.ingress === 'none' && spec.platform.releases['ingress-nginx']?.enabled === true)
+        problems.push('platform.releases.ingress-nginx.enabled is true but platform.ingress is none: set platform.ingress: ingress-nginx, or drop the override');
+    const off = manifest.releases.flatMap((r) => {
+        const why = r.enabled ? whyOff(r.name, spec) : 'off in helm/platform.yaml';
+        return why && spec.platform.releases[r.name]?.enabled !== true ? [{ name: r.name, why }] : [];
+    });
+    const offNames = new Set(off.map((o) => o.name));
+    const on = manifest.releases.filter((r) => !offNames.has(r.name));
+    for (const r of on)
+        for (const need of r.needs.filter((n) => offNames.has(n)))
+            problems.push(`${r.name} needs ${need}, which is off (${off.find((o) => o.name === need).why}): turn ${r.name} off too (platform.releases.${r.name}.enabled: false) or turn ${need} on`);
+    if (spec.runai.enabled)
+        for (const r of manifest.runai) {
+            const missing = r.needs.filter((n) => offNames.has(n));
+            if (missing.length)
+                warnings.push(`${r.name} (runai stage) needs ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} off here: the runai stage will refuse until ${missing.length > 1 ? 'they are' : 'it is'} installed${missing.includes('ingress-nginx') ? ' (ingress-nginx is Run:ai 2.21’s ingress; it was retired upstream in March 2026, so plan a Gateway API move with a later Run:ai)' : ''}`);
+        }
+    const enabled = new Set(on.map((r) => r.name));
+    let knative;
+    const releases = on.map((r) => {
+        const o = spec.platform.releases[r.name] ?? {};
+        const release = { ...r, version: o.version ?? r.version };
+        let baseValues = {};
+        try {
+            baseValues = readValues(r.values);
+        }
+        catch (err) {
+            problems.push(`helm/${r.values} (values of ${r.name}): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+        }
+        for (const s of (0,_config_semantics_js__WEBPACK_IMPORTED_MODULE_0__/* .findInlineSecrets */ .of)(baseValues))
+            problems.push(`helm/${r.values}: ${s.path} holds a value; secrets never go in values files (they come from inputs into Secrets)`);
+        const overrides = mergeValues(derivedValues(r.name, spec), o.values ?? {});
+        if (r.name === 'knative-operator') {
+            knative = knativeServingVersion(release.version);
+            const minor = Number(knative.split('.')[1]);
+            if (spec.runai.enabled && (minor < KNATIVE_SERVING_SUPPORTED.min || minor > KNATIVE_SERVING_SUPPORTED.max))
+                problems.push(`knative-operator ${release.version} installs Knative Serving ${knative}, but Run:ai 2.21 supports Serving 1.${KNATIVE_SERVING_SUPPORTED.min}–1.${KNATIVE_SERVING_SUPPORTED.max}: pin platform.releases.knative-operator.version to v1.${KNATIVE_SERVING_SUPPORTED.min}.x–v1.${KNATIVE_SERVING_SUPPORTED.max}.x`);
+        }
+        return {
+            release,
+            baseValues,
+            overrides,
+            values: mergeValues(baseValues, overrides),
+            versionFrom: o.version !== undefined && o.version !== r.version ? 'spec' : 'manifest',
+        };
+    });
+    if (problems.length)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .UsageError */ .eb(`helm-platform: ${problems.length} problem(s), nothing was changed:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    const extras = [];
+    if (enabled.has('local-path-provisioner'))
+        extras.push({
+            name: 'default-storageclass',
+            needs: ['local-path-provisioner'],
+            kind: 'default-storageclass',
+            label: 'local-path is the default StorageClass',
+        });
+    if (knative)
+        extras.push({
+            name: 'knative-serving',
+            needs: ['knative-operator'],
+            kind: 'knative-serving',
+            label: `KnativeServing ${knative}`,
+        });
+    if (enabled.has('kube-prometheus-stack'))
+        extras.push({
+            name: 'gpu-observability',
+            needs: ['kube-prometheus-stack'],
+            kind: 'gpu-observability',
+            label: 'GPU alert rules and Grafana dashboards',
+        });
+    const ordered = (0,_dag_js__WEBPACK_IMPORTED_MODULE_2__/* .dependencyOrder */ .g1)([...releases.map((r) => r.release), ...extras]).map((s) => s.name);
+    releases.sort((a, b) => ordered.indexOf(a.release.name) - ordered.indexOf(b.release.name));
+    return { releases, extras, off, warnings, ...(knative ? { knativeServingVersion: knative } : {}) };
+}
+/** The graph the stage runs: releases and extra steps. */
+function platformSteps(sel) {
+    return [...sel.releases.map((r) => ({ name: r.release.name, needs: r.release.needs })), ...sel.extras];
 }
 
 
@@ -62077,19 +64910,33 @@ const INVENTORY_SCHEMA_VERSION = 1;
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony export actionInputs */
+/* unused harmony exports actionInputLabel, actionInputs */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2174);
+/* harmony import */ var _stages_catalog_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(853);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2174);
 // Inputs come from action.yml inputs (INPUT_* via @actions/core) or from CLI flags; each stage parses them
 // once into a typed object through this one interface, so the action and the CLI behave identically.
 
 
 
+
+/** Action input → the deploy.yml / plan.yml secret that fills it (from the stage catalog). */
+const WORKFLOW_SECRETS = new Map(_stages_catalog_js__WEBPACK_IMPORTED_MODULE_2__/* .STAGES */ .a.flatMap((s) => s.inputs.flatMap((i) => (i.workflowSecret ? [[i.name, i.workflowSecret]] : []))));
+/**
+ * How an action names its input. A secret input that arrived empty says where it comes from: a reusable workflow gets
+ * only the secrets its caller passes by name, and an environment's secret arrives empty otherwise, without an error.
+ */
+function actionInputLabel(name, value) {
+    const secret = WORKFLOW_SECRETS.get(name);
+    if (!secret || value !== '')
+        return `input '${name}'`;
+    return `input '${name}' (empty: through bcmkube's deploy.yml or plan.yml it is the secret ${secret}, which the calling workflow must pass by name under secrets: — a secret kept only on an environment too)`;
+}
 function actionInputs() {
     return {
         get: (name) => core.getInput(name),
-        label: (name) => `input '${name}'`,
+        label: (name) => actionInputLabel(name, core.getInput(name)),
     };
 }
 /** CLI flags use the action input names (`--bcm-password-file` ⇔ input `bcm-password-file`). */
@@ -62102,7 +64949,7 @@ function flagInputs(flags) {
 function requiredInput(src, name, what) {
     const v = src.get(name).trim();
     if (!v)
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} is required: ${what}`);
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`${src.label(name)} is required: ${what}`);
     return v;
 }
 function booleanInput(src, name, fallback) {
@@ -62113,7 +64960,7 @@ function booleanInput(src, name, fallback) {
         return true;
     if (['false', 'no', '0', 'off'].includes(v))
         return false;
-    throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} must be true or false, got '${v}'`);
+    throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`${src.label(name)} must be true or false, got '${v}'`);
 }
 function integerInput(src, name, fallback, min, max) {
     const v = src.get(name).trim();
@@ -62121,7 +64968,7 @@ function integerInput(src, name, fallback, min, max) {
         return fallback;
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max)
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} must be a whole number from ${min} to ${max}, got '${v}'`);
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`${src.label(name)} must be a whole number from ${min} to ${max}, got '${v}'`);
     return n;
 }
 function choiceInput(src, name, choices, fallback) {
@@ -62129,7 +64976,7 @@ function choiceInput(src, name, choices, fallback) {
     if (!v)
         return fallback;
     if (!choices.includes(v))
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} must be one of ${choices.join(', ')}, got '${v}'`);
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`${src.label(name)} must be one of ${choices.join(', ')}, got '${v}'`);
     return v;
 }
 /**
@@ -62144,7 +64991,7 @@ function secretInput(src, name, reporter, specFile) {
             value = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(file, 'utf8').replace(/\r?\n$/, '');
         }
         catch (err) {
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`cannot read ${name} from '${file}': ${err.code ?? String(err)}`);
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`cannot read ${name} from '${file}': ${err.code ?? String(err)}`);
         }
     }
     if (value)
@@ -62491,6 +65338,9 @@ function renderPlanDocument(plans, opts = {}) {
         PLAN_MARKER,
         (0,_markdown_js__WEBPACK_IMPORTED_MODULE_1__/* .heading */ .R_)('bcmkube plan', 2),
         `${lead} Nothing was changed: every stage that ran was in plan mode.${run}`,
+        ...(opts.validationFailures?.trim()
+            ? [(0,_markdown_js__WEBPACK_IMPORTED_MODULE_1__/* .heading */ .R_)('❌ Spec validation failed: nothing was planned', 3), opts.validationFailures.trim()]
+            : []),
         ...parts.map((p) => p.head),
     ].join('\n\n');
     const where = opts.runUrl
@@ -62928,533 +65778,44 @@ function readStageReports(root, depth = 4) {
 
 /***/ }),
 
-/***/ 7263:
+/***/ 4514:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  h: () => (/* binding */ builtStageRunner)
-});
-
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
-// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
-var errors = __nccwpck_require__(2174);
-;// CONCATENATED MODULE: ./build/actions/lib/bcm/json-stream.js
-// Splits a JSON array arriving in chunks into its elements, so a 10,000-node getNodes answer (tens of MB)
-// is reduced element by element instead of being held and parsed whole.
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const OPEN_ARRAY = 0x5b;
-const CLOSE_ARRAY = 0x5d;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const isWhitespace = (b) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
-class JsonArraySplitter {
-    depth = 0;
-    inString = false;
-    escaped = false;
-    started = false;
-    finished = false;
-    parts = [];
-    elementStarted = false;
-    /** An element ended and no comma followed yet. */
-    afterElement = false;
-    onElement;
-    count = 0;
-    constructor(onElement) {
-        this.onElement = onElement;
-    }
-    emit(chunk, end, from) {
-        this.parts.push(chunk.subarray(from, end));
-        const text = (this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts)).toString('utf8').trim();
-        this.parts = [];
-        this.elementStarted = false;
-        if (!text)
-            throw new SyntaxError('empty element in JSON array');
-        this.onElement(JSON.parse(text), this.count++);
-    }
-    push(chunk) {
-        let from = this.elementStarted ? 0 : -1;
-        // strings are most of an answer: they are skipped with indexOf (native) instead of byte by byte
-        let nextBackslash = chunk.indexOf(BACKSLASH);
-        for (let i = 0; i < chunk.length; i++) {
-            if (this.inString) {
-                if (this.escaped) {
-                    this.escaped = false;
-                    continue;
-                }
-                if (nextBackslash !== -1 && nextBackslash < i)
-                    nextBackslash = chunk.indexOf(BACKSLASH, i);
-                const quote = chunk.indexOf(QUOTE, i);
-                if (nextBackslash !== -1 && (quote === -1 || nextBackslash < quote)) {
-                    this.escaped = true;
-                    i = nextBackslash;
-                }
-                else if (quote === -1)
-                    i = chunk.length;
-                else {
-                    this.inString = false;
-                    i = quote;
-                }
-                continue;
-            }
-            const b = chunk[i];
-            if (this.finished) {
-                if (!isWhitespace(b))
-                    throw new SyntaxError('data after the end of the JSON array');
-                continue;
-            }
-            if (!this.started) {
-                if (isWhitespace(b))
-                    continue;
-                if (b !== OPEN_ARRAY)
-                    throw new SyntaxError('not a JSON array');
-                this.started = true;
-                this.depth = 1;
-                continue;
-            }
-            if (this.depth === 1 && !this.elementStarted) {
-                if (isWhitespace(b))
-                    continue;
-                if (b === COMMA) {
-                    if (!this.afterElement)
-                        throw new SyntaxError('empty element in JSON array');
-                    this.afterElement = false;
-                    continue;
-                }
-                if (b === CLOSE_ARRAY) {
-                    if (!this.afterElement && this.count > 0)
-                        throw new SyntaxError('trailing comma in JSON array');
-                    this.finished = true;
-                    this.depth = 0;
-                    continue;
-                }
-                if (this.afterElement)
-                    throw new SyntaxError('missing comma in JSON array');
-                this.elementStarted = true;
-                from = i;
-            }
-            if (b === QUOTE)
-                this.inString = true;
-            else if (b === OPEN_OBJECT || b === OPEN_ARRAY)
-                this.depth++;
-            else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) {
-                if (this.depth === 1) {
-                    // `]` closing the top array right after a scalar element
-                    this.emit(chunk, i, from);
-                    this.finished = true;
-                    this.depth = 0;
-                    continue;
-                }
-                this.depth--;
-                if (this.depth === 1) {
-                    this.emit(chunk, i + 1, from);
-                    this.afterElement = true;
-                }
-            }
-            else if (b === COMMA && this.depth === 1)
-                this.emit(chunk, i, from);
-        }
-        if (this.elementStarted)
-            this.parts.push(chunk.subarray(Math.max(from, 0)));
-    }
-    /** Throws when the array did not close: the answer was cut short or is not JSON. */
-    end() {
-        if (!this.finished)
-            throw new SyntaxError(this.started ? 'the JSON array was cut short' : 'empty answer');
-    }
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/bcm/client.js
-// Client for BCM's CMDaemon JSON API: POST <endpoint>/json with {service, call, args}.
-// Auth by login cookie (cm-login-token) or client certificate; server verified against BCM's own CA.
-// Every call we make is a read, so connection errors and 5xx are retried with backoff.
-
-
-
-
-/** A failure worth another attempt (connection trouble, 5xx), as opposed to a definite answer. */
-class TransientError extends Error {
-}
-const AUTH_STATUSES = new Set([401, 403, 635, 640]);
-class BcmClient {
-    url;
-    agent;
-    opts;
-    cookie;
-    /** Calls made, for the summary and tests: `service.call` → attempts. */
-    attempts = [];
-    constructor(opts) {
-        this.opts = opts;
-        let base;
-        try {
-            base = new URL(opts.endpoint);
-        }
-        catch {
-            throw new errors/* StageError */.Zu(`bcm.endpoint '${opts.endpoint}' is not a URL; use the head node's base URL, e.g. https://bcm-head-01:8081`);
-        }
-        if (base.protocol !== 'https:')
-            throw new errors/* StageError */.Zu(`bcm.endpoint must use https (CMDaemon serves TLS on 8081), got ${base.protocol}`);
-        this.url = new URL(`${base.pathname.replace(/\/$/, '')}/json`, base);
-        this.agent = new external_node_https_namespaceObject.Agent({
-            keepAlive: true,
-            maxSockets: 4,
-            ca: opts.ca,
-            rejectUnauthorized: !opts.insecure,
-            ...(opts.auth.mode === 'client-cert' ? { cert: opts.auth.cert, key: opts.auth.key } : {}),
-        });
-    }
-    close() {
-        this.agent.destroy();
-    }
-    /**
-     * One POST. With `splitter`, a 200 answer that is a JSON array is handed over element by element as it
-     * arrives (its body is then left empty); anything else is buffered whole for classification.
-     */
-    post(payload, headers = {}, splitter) {
-        const body = JSON.stringify(payload);
-        const limit = this.opts.maxResponseBytes ?? 512 * 1024 * 1024;
-        let deadline;
-        return new Promise((resolve, reject) => {
-            let answered = false;
-            const req = (0,external_node_https_namespaceObject.request)(this.url, {
-                method: 'POST',
-                agent: this.agent,
-                headers: { 'content-type': 'application/json', 'accept-encoding': 'gzip', 'content-length': Buffer.byteLength(body), ...headers },
-            }, (res) => {
-                answered = true;
-                const source = res.headers['content-encoding'] === 'gzip' ? res.pipe((0,external_node_zlib_.createGunzip)()) : res;
-                const chunks = [];
-                let size = 0;
-                let head = '';
-                let streaming;
-                let broken = false;
-                const fail = (e) => {
-                    req.destroy();
-                    reject(e);
-                };
-                source.on('data', (c) => {
-                    size += c.length;
-                    if (size > limit)
-                        return fail(new errors/* StageError */.Zu(`BCM answered more than ${limit} bytes; refusing to read further`));
-                    if (streaming === undefined) {
-                        const first = c.toString('latin1').trimStart()[0];
-                        if (first !== undefined)
-                            streaming = Boolean(splitter) && res.statusCode === 200 && first === '[';
-                    }
-                    if (!streaming)
-                        return void chunks.push(c);
-                    if (head.length < 64)
-                        head += c.toString('utf8', 0, 64);
-                    if (broken)
-                        return;
-                    try {
-                        splitter.push(c);
-                    }
-                    catch {
-                        broken = true;
-                    }
-                });
-                source.on('end', () => {
-                    const status = res.statusCode ?? 0;
-                    if (!streaming)
-                        return resolve({ status, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
-                    try {
-                        if (!broken)
-                            splitter.end();
-                    }
-                    catch {
-                        broken = true;
-                    }
-                    // a broken stream keeps only its start: enough for the error message, never valid JSON
-                    resolve(broken ? { status, headers: res.headers, body: head.slice(0, 64), size } : { status, headers: res.headers, body: '[]' });
-                });
-                source.on('error', (e) => reject(new TransientError(e.message)));
-            });
-            req.setTimeout(this.opts.timeoutMs, () => req.destroy(new TransientError(`no answer within ${this.opts.timeoutMs / 1000}s`)));
-            // the idle timeout above never fires while a stalled server trickles bytes: the whole answer has a deadline too
-            deadline = setTimeout(() => {
-                const s = this.opts.timeoutMs / 1000;
-                reject(new TransientError(answered ? `the answer did not finish within ${s}s` : `no answer within ${s}s`));
-                req.destroy();
-            }, this.opts.timeoutMs);
-            req.on('error', (e) => {
-                if (e instanceof errors/* StageError */.Zu || e instanceof TransientError)
-                    return reject(e);
-                if (e.code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT_ALTNAME/.test(e.code)) {
-                    return reject(new errors/* StageError */.Zu(`TLS verification of ${this.url.host} failed (${e.code}): point bcm.ca_file (or input bcm-ca-cert) at BCM's CA, /cm/local/apps/cmd/etc/cacert.pem on the head node`));
-                }
-                reject(new TransientError(e.code ? `${e.code} ${e.message}` : e.message));
-            });
-            req.end(body);
-        }).finally(() => clearTimeout(deadline));
-    }
-    async withRetries(what, fn) {
-        const base = this.opts.backoffMs ?? 500;
-        for (let attempt = 0;; attempt++) {
-            try {
-                const value = await fn();
-                this.attempts.push({ call: what, attempt, outcome: 'ok' });
-                return value;
-            }
-            catch (err) {
-                const transient = err instanceof TransientError;
-                this.attempts.push({ call: what, attempt, outcome: err.message });
-                if (!transient)
-                    throw err;
-                if (attempt >= this.opts.retries) {
-                    throw new errors/* StageError */.Zu(`BCM ${this.url.host}: ${what} failed after ${attempt + 1} attempt(s): ${err.message}. Check that the head node is up and bcm.endpoint is right; raise bcm.timeout_seconds or bcm.retries for a slow head node.`);
-                }
-                await new Promise((r) => setTimeout(r, Math.min(base * 2 ** attempt, 30_000)));
-            }
-        }
-    }
-    async login() {
-        if (this.opts.auth.mode !== 'login')
-            return;
-        const { username, password } = this.opts.auth;
-        const reply = await this.withRetries('login', async () => {
-            const r = await this.post({ service: 'login', username, password });
-            if (r.status >= 500)
-                throw new TransientError(`HTTP ${r.status}`);
-            return r;
-        });
-        const setCookie = [].concat(reply.headers['set-cookie'] ?? []);
-        const token = setCookie.map((c) => /cm-login-token=([^;\s]+)/.exec(c)?.[1]).find(Boolean);
-        if (reply.status === 200 && reply.body.trim() === 'true' && token) {
-            this.cookie = `cm-login-token=${token}`;
-            return;
-        }
-        const said = safeErrorMessage(reply.body);
-        throw new errors/* StageError */.Zu(`BCM login as '${username}' was refused${said ? `: ${said}` : reply.status !== 200 ? ` (HTTP ${reply.status})` : ''}. Check the BCM username (bcm.username / input bcm-username) and the password secret (input bcm-password).`);
-    }
-    /**
-     * A call whose answer is a list, reduced element by element as it arrives (`map` returns undefined to
-     * drop an element), so a 10,000-node answer is never held whole.
-     */
-    async callList(service, call, args, map) {
-        let items = [];
-        const splitter = () => {
-            items = [];
-            return new JsonArraySplitter((el, i) => {
-                const v = map(el, i);
-                if (v !== undefined)
-                    items.push(v);
-            });
-        };
-        const value = await this.call(service, call, args, splitter);
-        if (!Array.isArray(value))
-            throw new errors/* StageError */.Zu(`BCM answered ${service}.${call} with ${value === null ? 'null' : typeof value}, expected a list`);
-        return items;
-    }
-    /** One JSON RPC call. Re-logs in once when the answer looks like an expired or missing session. */
-    async call(service, call, args = [], splitter) {
-        const name = `${service}.${call}`;
-        if (this.opts.auth.mode === 'login' && !this.cookie)
-            await this.login();
-        let relogged = false;
-        for (;;) {
-            const reply = await this.withRetries(name, async () => {
-                const r = await this.post({ service, call, args }, this.cookie ? { cookie: this.cookie } : {}, splitter?.());
-                if (r.status >= 500 && r.status < 600)
-                    throw new TransientError(`HTTP ${r.status}`);
-                return r;
-            });
-            const outcome = interpretReply(name, reply);
-            if (outcome.kind === 'ok')
-                return outcome.value;
-            if ((outcome.kind === 'auth' || outcome.kind === 'not-json') && this.opts.auth.mode === 'login' && !relogged) {
-                relogged = true;
-                this.cookie = undefined;
-                await this.login();
-                continue;
-            }
-            if (outcome.kind === 'auth') {
-                throw new errors/* StageError */.Zu(this.opts.auth.mode === 'client-cert'
-                    ? `BCM refused ${name} for the client certificate (${outcome.reason}): the certificate must be signed by the cluster CA and its profile must allow ${name}`
-                    : `BCM refused ${name} even after logging in again (${outcome.reason}): the user's profile may not allow it`);
-            }
-            throw new errors/* StageError */.Zu(outcome.kind === 'not-json' && relogged ? `${outcome.reason}, also after logging in again` : outcome.reason);
-        }
-    }
-}
-/** At most 300 characters of JSON; a value nested too deeply to serialise is not shown. */
-function briefJson(value) {
-    try {
-        return JSON.stringify(value).slice(0, 300);
-    }
-    catch {
-        return '(a value too deeply nested to show)';
-    }
-}
-function safeErrorMessage(body) {
-    try {
-        const v = JSON.parse(body);
-        if (v && typeof v === 'object' && 'errormessage' in v)
-            return String(v.errormessage).slice(0, 300);
-    }
-    catch {
-        /* not JSON */
-    }
-    return '';
-}
-/** Classifies an HTTP reply in the order bcm-api.md §5 gives: status, JSON-ness, errormessage, success:false. */
-function interpretReply(name, reply) {
-    if (AUTH_STATUSES.has(reply.status))
-        return { kind: 'auth', reason: `HTTP ${reply.status}` };
-    if (reply.status === 400)
-        return { kind: 'error', reason: `BCM does not know ${name} (HTTP 400): this BCM version may name the call differently` };
-    if (reply.status !== 200)
-        return { kind: 'error', reason: `BCM answered HTTP ${reply.status} to ${name}` };
-    let value;
-    try {
-        value = JSON.parse(reply.body);
-    }
-    catch {
-        const looksHtml = /^\s*</.test(reply.body);
-        return looksHtml
-            ? { kind: 'auth', reason: 'an HTML page instead of JSON, as BCM sends to a session it does not know' }
-            : {
-                kind: 'not-json',
-                reason: `BCM answered ${name} with a body that is not JSON (${reply.body.length} bytes, starting ${JSON.stringify(reply.body.slice(0, 40))})`,
-            };
-    }
-    if (value === false)
-        return { kind: 'auth', reason: 'the head node answered false' };
-    if (value && typeof value === 'object' && !Array.isArray(value)) {
-        const obj = value;
-        if (typeof obj.errormessage === 'string') {
-            const msg = obj.errormessage.slice(0, 300);
-            return /does not allow access|certificate/i.test(msg)
-                ? { kind: 'auth', reason: msg }
-                : { kind: 'error', reason: `BCM refused ${name}: ${msg}` };
-        }
-        if (obj.success === false)
-            return { kind: 'error', reason: `BCM reported failure for ${name}: ${briefJson(obj.validation ?? obj)}` };
-    }
-    return { kind: 'ok', value };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/bcm/model.js
-// BCM entities as discovery needs them, parsed tolerantly from BCM 10 and 11 shapes (bcm-api.md §2–§4, §7):
-// every field optional, placeholder values ("0.0.0.0", zero MAC, zero UUID, "") mean unset.
-
-const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
-const PLACEHOLDERS = new Set(['', '0.0.0.0', '::0', '::', '00:00:00:00:00:00', ZERO_UUID, 'CATEGORY']);
-function str(v) {
-    if (typeof v !== 'string')
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   I: () => (/* binding */ PUBLIC_KEY_HINT),
+/* harmony export */   Z: () => (/* binding */ publicKeyLine)
+/* harmony export */ });
+// The one rule for an OpenSSH public key line that goes into a service user's authorized_keys: used by the
+// spec check (validate) and by the converge step, so a spec that validates is never refused later.
+// Hardware (sk-…) keys are refused: Ansible logs in unattended, with no one to touch the key.
+// The comment is printable ASCII without quotes or shell metacharacters: it lands in a root shell script.
+const PUBLIC_KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}( [\x20-\x7e]*)?$/;
+const UNSAFE_IN_COMMENT = /['"\\`$]/;
+const PUBLIC_KEY_HINT = 'is not an OpenSSH public key line (ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp… AAAA… comment; comment in plain ASCII without quotes, backslash, backtick or $)';
+/** The trimmed key line when it is one we install, else undefined. */
+function publicKeyLine(key) {
+    const k = key.trim();
+    const m = PUBLIC_KEY_LINE.exec(k);
+    if (!m || UNSAFE_IN_COMMENT.test(m[3] ?? ''))
         return undefined;
-    const t = v.trim();
-    return PLACEHOLDERS.has(t) ? undefined : t;
-}
-function asObject(v) {
-    return v && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
-}
-function expectArray(v, call) {
-    if (!Array.isArray(v))
-        throw new errors/* StageError */.Zu(`BCM answered ${call} with ${v === null ? 'null' : typeof v}, expected a list`);
-    return v;
-}
-function parseInterface(raw) {
-    const o = asObject(raw);
-    if (!o)
-        return undefined;
-    const childType = typeof o.childType === 'string' ? o.childType : '';
-    return {
-        name: typeof o.name === 'string' ? o.name : '',
-        childType,
-        ip: str(o.ip),
-        networkUuid: str(o.network),
-        mac: str(o.mac)?.toUpperCase(),
-        isBmc: /bmc/i.test(childType),
-    };
-}
-/** One node of cmdevice.getNodes; undefined for entries without a hostname or UUID (nothing can select them). */
-function parseNode(item) {
-    const o = asObject(item);
-    const hostname = o && typeof o.hostname === 'string' ? o.hostname.trim() : '';
-    const uuid = o ? (str(o.uuid) ?? (typeof o.uniqueKey === 'number' ? String(o.uniqueKey) : undefined)) : undefined;
-    if (!o || !hostname || !uuid)
-        return undefined;
-    return {
-        uuid,
-        hostname,
-        childType: typeof o.childType === 'string' ? o.childType : '',
-        mac: str(o.mac)?.toUpperCase(),
-        categoryUuid: str(o.category),
-        provisioningInterface: str(o.provisioningInterface),
-        interfaces: Array.isArray(o.interfaces) ? o.interfaces.map(parseInterface).filter((i) => Boolean(i)) : [],
-    };
-}
-function parseNodes(raw) {
-    return expectArray(raw, 'cmdevice.getNodes')
-        .map(parseNode)
-        .filter((n) => Boolean(n));
-}
-function parseNetworks(raw) {
-    const out = [];
-    for (const item of expectArray(raw, 'cmnet.getNetworks')) {
-        const o = asObject(item);
-        const uuid = o && str(o.uuid);
-        if (!o || !uuid || typeof o.name !== 'string')
-            continue;
-        out.push({
-            uuid,
-            name: o.name,
-            baseAddress: str(o.baseAddress),
-            netmaskBits: typeof o.netmaskBits === 'number' ? o.netmaskBits : undefined,
-            type: typeof o.type === 'string' ? o.type.toUpperCase() : '',
-            management: o.management === true,
-        });
-    }
-    return out;
-}
-function parseCategories(raw) {
-    const out = [];
-    for (const item of expectArray(raw, 'cmdevice.getCategories')) {
-        const o = asObject(item);
-        const uuid = o && str(o.uuid);
-        if (o && uuid && typeof o.name === 'string')
-            out.push({ uuid, name: o.name });
-    }
-    return out;
-}
-/** One entry of cmstatus.getStatusForDevices, whose answer is aligned with the UUIDs asked for (null: unknown device). */
-function parseStatus(item, askedUuid) {
-    const o = asObject(item);
-    if (!o)
-        return undefined;
-    const uuid = str(o.ref_device_uuid) ?? (o.refDeviceUniqueKey !== undefined ? String(o.refDeviceUniqueKey) : askedUuid);
-    if (!uuid)
-        return undefined;
-    const status = typeof o.status === 'string' ? o.status.toUpperCase() : 'UNKNOWN';
-    return { uuid, status: status.replace('INSTALLER_CALLING_INIT', 'INSTALLER_CALLINGINIT'), closed: o.closed === true };
-}
-function parseStatuses(raw, asked) {
-    const statuses = expectArray(raw, 'cmstatus.getStatusForDevices').map((item, i) => parseStatus(item, asked[i]));
-    return new Map(statuses.filter((s) => Boolean(s)).map((s) => [s.uuid, s]));
-}
-function parseVersion(raw) {
-    const o = asObject(raw);
-    return o && typeof o.cmVersion === 'string' ? o.cmVersion : undefined;
+    return k;
 }
 
-// EXTERNAL MODULE: ./build/actions/lib/config/cidr.js
-var cidr = __nccwpck_require__(8077);
-// EXTERNAL MODULE: ./build/actions/lib/config/patterns.js
-var patterns = __nccwpck_require__(8152);
-// EXTERNAL MODULE: ./build/actions/lib/util/similar.js
-var similar = __nccwpck_require__(1204);
-;// CONCATENATED MODULE: ./build/actions/lib/ssh/quote.js
+
+/***/ }),
+
+/***/ 8225:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   YL: () => (/* binding */ validHostname),
+/* harmony export */   ZL: () => (/* binding */ shellQuote),
+/* harmony export */   Zd: () => (/* binding */ validAbsolutePath),
+/* harmony export */   d_: () => (/* binding */ validUsername),
+/* harmony export */   oJ: () => (/* binding */ isValidHostname),
+/* harmony export */   q$: () => (/* binding */ shellCommand)
+/* harmony export */ });
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2174);
 // The one way a remote command is built: every argument single-quoted for POSIX sh, after validation.
 // Raw input is never concatenated into a command line.
 
@@ -63478,1875 +65839,49 @@ const ABS_PATH = /^\/[A-Za-z0-9._\/-]*$/;
 /** Validators for values that reach a remote shell; each throws naming the field and what is allowed. */
 function validUsername(value, field) {
     if (!USERNAME.test(value))
-        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 40)}' is not a valid user name (lower-case letters, digits, _ and -, starting with a letter or _, at most 32)`);
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UsageError */ .eb(`${field}: '${value.slice(0, 40)}' is not a valid user name (lower-case letters, digits, _ and -, starting with a letter or _, at most 32)`);
     return value;
 }
 const isValidHostname = (value) => HOSTNAME.test(value);
 function validHostname(value, field) {
     if (!isValidHostname(value))
-        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`);
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UsageError */ .eb(`${field}: '${value.slice(0, 80)}' is not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels)`);
     return value;
 }
 function validAbsolutePath(value, field) {
     if (!ABS_PATH.test(value) || value.split('/').includes('..'))
-        throw new errors/* UsageError */.eb(`${field}: '${value.slice(0, 80)}' must be an absolute path of letters, digits, '.', '_', '-' and '/'`);
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .UsageError */ .eb(`${field}: '${value.slice(0, 80)}' must be an absolute path of letters, digits, '.', '_', '-' and '/'`);
     return value;
 }
 
-;// CONCATENATED MODULE: ./build/actions/lib/bcm/select.js
-// Pure selection: which BCM nodes the spec asks for, in which roles, reached on which address.
-// Every problem is collected, so the user fixes them in one round.
+
+/***/ }),
+
+/***/ 1374:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  v4: () => (/* binding */ apiServerPort),
+  Uh: () => (/* binding */ fetchKubeconfig),
+  BF: () => (/* binding */ knownHosts),
+  fW: () => (/* binding */ openClusterAccess),
+  dz: () => (/* binding */ pool),
+  Xn: () => (/* binding */ readMaybeFile),
+  mz: () => (/* binding */ requiredKnownHosts),
+  jq: () => (/* binding */ serviceKey),
+  vF: () => (/* binding */ sshTargets)
+});
 
-
-/** Hostnames in BCM closest to a missing one, for "did you mean". */
-function nearMisses(wanted, known, max = 3) {
-    return (0,similar/* nearest */.p)(wanted, known, max);
-}
-/** Every address of a node, labelled by its BCM network name. */
-function nodeAddresses(node, networks) {
-    return node.interfaces
-        .filter((i) => i.ip)
-        .map((i) => ({ network: (i.networkUuid && networks.get(i.networkUuid)?.name) || '', interface: i.name, ip: i.ip }));
-}
-function describeNodeNetwork(spec) {
-    const n = spec.network.node_network;
-    return n.name ? `network '${n.name}'` : n.cidr ? `CIDR ${n.cidr}` : `interface '${n.interface}'`;
-}
-/**
- * The address of a node on the spec's node network. Management and BMC interfaces are never chosen
- * unless network.allow_management is set.
- */
-function chooseAddress(node, spec, networks) {
-    const sel = spec.network.node_network;
-    for (const iface of node.interfaces) {
-        if (!iface.ip)
-            continue;
-        const net = iface.networkUuid ? networks.get(iface.networkUuid) : undefined;
-        const isManagement = iface.isBmc || Boolean(net?.management);
-        if (isManagement && !spec.network.allow_management)
-            continue;
-        const matches = sel.name ? net?.name === sel.name : sel.cidr ? (0,cidr/* cidrContains */.eX)(sel.cidr, iface.ip) : iface.name === sel.interface;
-        if (matches)
-            return { ip: iface.ip, network: net?.name ?? '' };
-    }
-    return undefined;
-}
-/** Spec-level problems with the chosen network that no node could fix. */
-function networkProblems(spec, networks) {
-    const name = spec.network.node_network.name;
-    if (!name)
-        return [];
-    const net = networks.find((n) => n.name === name);
-    if (!net) {
-        const names = [...new Set(networks.map((n) => n.name))].sort();
-        const shown = names.length > 20 ? `${names.slice(0, 20).join(', ')} and ${names.length - 20} more` : names.join(', ');
-        return [`network.node_network.name: BCM has no network '${name}' (it has: ${shown || 'none'})`];
-    }
-    if (net.management && !spec.network.allow_management) {
-        return [
-            `network.node_network.name: '${name}' is a BCM management network; nodes are not reached on it unless network.allow_management is true`,
-        ];
-    }
-    return [];
-}
-function selectNodes(spec, facts, at) {
-    const problems = [...networkProblems(spec, facts.networks)];
-    const networks = new Map(facts.networks.map((n) => [n.uuid, n]));
-    const categories = new Map(facts.categories.map((c) => [c.uuid, c.name]));
-    const byHostname = new Map();
-    for (const n of facts.nodes)
-        byHostname.set(n.hostname, [...(byHostname.get(n.hostname) ?? []), n]);
-    const knownNames = [...byHostname.keys()];
-    const resolve = (key) => {
-        const names = [];
-        spec.nodes[key].forEach((selector, i) => {
-            const where = `nodes.${key}[${i}]`;
-            if (typeof selector === 'string' && !(0,patterns/* isGlob */.fg)(selector)) {
-                for (const name of (0,patterns/* expandPattern */.nh)(selector)) {
-                    if (byHostname.has(name))
-                        names.push(name);
-                    else {
-                        const near = nearMisses(name, knownNames);
-                        problems.push(`${where}: node '${name}' is not in BCM${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`);
-                    }
-                }
-                return;
-            }
-            const matched = facts.nodes
-                .filter((n) => (0,patterns/* matchSelector */.xZ)(selector, n.hostname, n.categoryUuid && categories.get(n.categoryUuid)))
-                .map((n) => n.hostname);
-            if (!matched.length)
-                problems.push(`${where}: ${(0,patterns/* selectorToString */.CI)(selector)} matches no BCM node`);
-            names.push(...matched);
-        });
-        return names;
-    };
-    const controlPlane = resolve('control_plane');
-    const workers = resolve('workers');
-    const byRole = [
-        ['control_plane', controlPlane],
-        ['etcd', spec.nodes.etcd.length ? resolve('etcd') : controlPlane],
-        ['worker', workers],
-        ['gpu_worker', spec.nodes.gpu_workers.length ? resolve('gpu_workers') : workers],
-    ];
-    const roles = new Map();
-    for (const [role, names] of byRole)
-        for (const name of names)
-            roles.set(name, (roles.get(name) ?? new Set()).add(role));
-    const nodes = [];
-    const byAddress = new Map();
-    for (const [hostname, roleSet] of [...roles.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-        const candidates = byHostname.get(hostname);
-        if (candidates.length > 1) {
-            const uuids = candidates.slice(0, 5).map((c) => c.uuid);
-            if (candidates.length > 5)
-                uuids.push(`and ${candidates.length - 5} more`);
-            problems.push(`${hostname}: BCM has ${candidates.length} devices with this hostname (${uuids.join(', ')}); rename or remove the duplicate in BCM`);
-            continue;
-        }
-        const node = candidates[0];
-        if (!isValidHostname(hostname)) {
-            // it would reach ssh, Ansible and kubectl: later stages refuse it, so the inventory never holds it
-            problems.push(`${JSON.stringify(hostname.slice(0, 80))} (BCM device ${node.uuid}): not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels); rename the node in BCM`);
-            continue;
-        }
-        if (roleSet.has('control_plane') && roleSet.has('worker') && !spec.nodes.allow_stacked) {
-            problems.push(`${hostname}: selected as both control plane and worker; remove it from one role or set nodes.allow_stacked: true`);
-        }
-        const addresses = nodeAddresses(node, networks);
-        const chosen = chooseAddress(node, spec, networks);
-        if (!chosen) {
-            const have = addresses.map((a) => `${a.ip} on ${a.network || 'no network'} (${a.interface})`).join(', ') || 'none';
-            problems.push(`${hostname}: no address on ${describeNodeNetwork(spec)}; its addresses: ${have}. Give it an interface there in BCM, or choose another network.node_network`);
-            continue;
-        }
-        byAddress.set(chosen.ip, [...(byAddress.get(chosen.ip) ?? []), hostname]);
-        nodes.push({
-            hostname,
-            uuid: node.uuid,
-            mac: node.mac ?? '',
-            category: node.categoryUuid ? categories.get(node.categoryUuid) : undefined,
-            status: 'UNKNOWN',
-            roles: [...roleSet],
-            address: chosen.ip,
-            network: chosen.network,
-            addresses,
-            history: [{ stage: 'discover-nodes', at, result: 'discovered' }],
-        });
-    }
-    for (const [ip, names] of byAddress)
-        if (names.length > 1)
-            problems.push(`${names.join(', ')}: share the address ${ip}; each node needs its own address on ${describeNodeNetwork(spec)}`);
-    if (!nodes.some((n) => n.roles.includes('control_plane')) && !problems.some((p) => p.startsWith('nodes.control_plane'))) {
-        problems.push('nodes.control_plane: no control-plane node was selected; list at least one');
-    }
-    return { nodes, problems };
-}
-/** Puts BCM's status on each selected node; refuses nodes that are not in an accepted status or are closed. */
-function applyStatuses(selection, statuses, spec) {
-    const problems = [...selection.problems];
-    const nodes = selection.nodes.map((node) => {
-        const status = statuses.get(node.uuid);
-        const text = status?.status ?? 'UNKNOWN';
-        if (!status || !spec.nodes.allowed_status.includes(text) || status.closed) {
-            problems.push(`${node.hostname}: BCM reports it ${status?.closed ? `${text} and closed` : text} (accepted: ${spec.nodes.allowed_status.join(', ')}); bring it up in BCM, or add the status to nodes.allowed_status`);
-        }
-        return { ...node, status: status?.closed ? `${text} (closed)` : text };
-    });
-    return { nodes, problems };
-}
-
-// EXTERNAL MODULE: ./build/actions/lib/inventory/types.js
-var types = __nccwpck_require__(954);
-// EXTERNAL MODULE: ./build/actions/lib/inventory/document.js + 1 modules
-var inventory_document = __nccwpck_require__(5023);
-;// CONCATENATED MODULE: ./build/actions/lib/inventory/diff.js
-// What changed between two inventories of one cluster: the part of discover-nodes' report a reviewer reads.
-
-const NODE_FIELDS = [
-    ['uuid', 'uuid'],
-    ['mac', 'MAC'],
-    ['roles', 'roles'],
-    ['address', 'address'],
-    ['network', 'network'],
-    ['status', 'status'],
-    ['category', 'category'],
-];
-function fieldText(node, field) {
-    if (field === 'roles')
-        return inventory_document/* ROLE_ORDER */.Y6.filter((r) => node.roles.includes(r)).join(', ');
-    return String(node[field] ?? '');
-}
-/** What differs between two records of one node (identity, roles, address, BCM status), as `field old → new`. */
-function nodeDifferences(o, n) {
-    return NODE_FIELDS.filter(([f]) => fieldText(o, f) !== fieldText(n, f)).map(([f, label]) => `${label} ${fieldText(o, f) || '(none)'} → ${fieldText(n, f) || '(none)'}`);
-}
-/** Nodes added, removed or changed (identity, roles, address, BCM status) between two inventories of one cluster. */
-function diffInventories(before, after) {
-    const old = new Map(before.nodes.map((n) => [n.hostname, n]));
-    const now = new Map(after.nodes.map((n) => [n.hostname, n]));
-    const changes = [];
-    for (const [hostname, n] of now) {
-        const o = old.get(hostname);
-        if (!o) {
-            changes.push({ hostname, change: 'added', detail: `${n.roles.join(', ')} at ${n.address}` });
-            continue;
-        }
-        const diffs = nodeDifferences(o, n);
-        if (diffs.length)
-            changes.push({ hostname, change: 'changed', detail: diffs.join('; ') });
-    }
-    for (const [hostname, o] of old)
-        if (!now.has(hostname))
-            changes.push({ hostname, change: 'removed', detail: `was ${o.roles.join(', ')}` });
-    return changes.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
-}
-
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: ./build/actions/lib/config/cidr.js
+var cidr = __nccwpck_require__(8077);
 // EXTERNAL MODULE: ./build/actions/lib/report/inputs.js
-var report_inputs = __nccwpck_require__(738);
-// EXTERNAL MODULE: ./build/actions/lib/report/markdown.js
-var markdown = __nccwpck_require__(1414);
-;// CONCATENATED MODULE: external "node:v8"
-const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
-;// CONCATENATED MODULE: ./build/actions/lib/util/heap.js
-// V8 tuning for the one stage that holds a large document: discover-nodes with thousands of nodes.
-
-/**
- * Stops V8 from growing its young generation. A 10,000-node discovery otherwise lets it grow to ~100 MB of
- * mostly empty pages (peak RSS 210–260 MB); kept small, the run peaks near 185 MB and is no slower, since the
- * objects that survive (the inventory) move to the old generation either way. An action cannot pass node
- * flags, and this flag is read whenever the young generation would grow, so setting it at run time works.
- */
-function keepYoungGenerationSmall() {
-    (0,external_node_v8_namespaceObject.setFlagsFromString)('--semi-space-growth-factor=1');
-}
-
-// EXTERNAL MODULE: ./build/actions/lib/config/load.js + 2 modules
-var load = __nccwpck_require__(6931);
-;// CONCATENATED MODULE: ./build/actions/lib/stages/context.js
-// What every stage starts with: the validated spec, plan mode, where files go, and the reporter.
-
-
-
-
-
-function openStage(inputs, reporter) {
-    const specPath = (0,report_inputs/* requiredInput */.YF)(inputs, 'spec', 'the path of the cluster spec, e.g. clusters/prod.yaml');
-    const loaded = (0,load/* loadSpecFile */.KO)(specPath);
-    for (const w of loaded.problems)
-        reporter.warning(`${w.path || '(spec)'}: ${w.message}`, `cluster spec ${specPath}`);
-    const plan = (0,report_inputs/* booleanInput */.tE)(inputs, 'plan', false);
-    const outDir = (0,report_inputs/* outDirInput */.Gr)(inputs, loaded.spec.name);
-    return { spec: loaded.spec, specPath, specHash: loaded.hash, plan, outDir, inputs, reporter };
-}
-function inventoryPathOf(ctx) {
-    return ctx.inputs.get('inventory').trim() || (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
-}
-/** The inventory the previous stage wrote, refused when it belongs to another cluster. */
-function readStageInventory(ctx) {
-    const inventoryPath = inventoryPathOf(ctx);
-    const inv = (0,inventory_document/* readInventory */.zw)(inventoryPath);
-    if (inv.cluster !== ctx.spec.name)
-        throw new errors/* UsageError */.eb(`${inventoryPath} is for cluster '${inv.cluster}', not '${ctx.spec.name}': pass the inventory of this cluster`);
-    return { inventoryPath, inv };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/stages/timing.js
-async function timed(phases, name, fn) {
-    const start = performance.now();
-    try {
-        return await fn();
-    }
-    finally {
-        phases.push({ name, ms: performance.now() - start });
-    }
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/stages/discover.js
-// Stage 1, discover-nodes: BCM → inventory.json. Only reads BCM, so plan mode does the same work.
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-function readPemOrFile(value, what) {
-    if (value.includes('-----BEGIN'))
-        return value;
-    try {
-        return (0,external_node_fs_.readFileSync)(value, 'utf8');
-    }
-    catch (err) {
-        throw new errors/* UsageError */.eb(`cannot read ${what} '${value}': ${err.code ?? String(err)}`);
-    }
-}
-function bcmAuth(ctx) {
-    const { spec, inputs, reporter } = ctx;
-    if (spec.bcm.auth === 'login') {
-        const username = inputs.get('bcm-username').trim() || spec.bcm.username || '';
-        if (!username)
-            throw new errors/* UsageError */.eb(`bcm.username (or ${inputs.label('bcm-username')}) is required when bcm.auth is login`);
-        const password = (0,report_inputs/* secretInput */.jY)(inputs, 'bcm-password', reporter, spec.bcm.password_file);
-        if (!password)
-            throw new errors/* UsageError */.eb(`the BCM password is missing: pass ${inputs.label('bcm-password')} from a secret (or ${inputs.label('bcm-password-file')}, or bcm.password_file in the spec)`);
-        return { mode: 'login', username, password };
-    }
-    const certIn = inputs.get('bcm-client-cert') || (spec.bcm.client_cert_file ? readPemOrFile(spec.bcm.client_cert_file, 'bcm.client_cert_file') : '');
-    const key = (0,report_inputs/* secretInput */.jY)(inputs, 'bcm-client-key', reporter, spec.bcm.client_key_file);
-    if (!certIn || !key)
-        throw new errors/* UsageError */.eb(`bcm.auth is client-cert: pass ${inputs.label('bcm-client-cert')} and ${inputs.label('bcm-client-key')} from secrets (or bcm.client_cert_file / bcm.client_key_file)`);
-    return { mode: 'client-cert', cert: readPemOrFile(certIn, 'bcm-client-cert'), key: readPemOrFile(key, 'bcm-client-key') };
-}
-function caPem(ctx) {
-    const fromInput = ctx.inputs.get('bcm-ca-cert').trim();
-    if (fromInput)
-        return readPemOrFile(fromInput, ctx.inputs.label('bcm-ca-cert'));
-    if (ctx.spec.bcm.ca_file) {
-        if (!(0,external_node_fs_.existsSync)(ctx.spec.bcm.ca_file))
-            throw new errors/* UsageError */.eb(`bcm.ca_file '${ctx.spec.bcm.ca_file}' does not exist (paths are relative to the working directory)`);
-        return readPemOrFile(ctx.spec.bcm.ca_file, 'bcm.ca_file');
-    }
-    return undefined;
-}
-const HISTORY_KEPT = 20;
-/** The inventory an earlier run left here, if it is this cluster's; anything unreadable is ignored. */
-function previousInventory(path, cluster) {
-    if (!(0,external_node_fs_.existsSync)(path))
-        return undefined;
-    try {
-        const inv = (0,inventory_document/* readInventory */.zw)(path);
-        return inv.cluster === cluster ? inv : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * A node BCM still knows by the same UUID keeps its facts and history, so later stages can compare runs. Its
- * history grows only when something changed: a 10,000-node inventory re-discovered daily stays the same size.
- */
-function carryForward(node, previous) {
-    const before = previous.get(node.uuid);
-    if (!before || before.hostname !== node.hostname)
-        return node;
-    const changed = nodeDifferences(before, node);
-    const history = changed.length
-        ? [...before.history, ...node.history.map((h) => ({ ...h, result: `changed: ${changed.join('; ')}` }))].slice(-HISTORY_KEPT)
-        : before.history;
-    return { ...node, ...(before.facts ? { facts: before.facts } : {}), history };
-}
-/** GitHub caps a step summary at 1 MiB: a 10,000-node table is cut, the inventory has them all. */
-const SUMMARY_NODE_ROWS = 200;
-function nodeTable(all) {
-    const nodes = all.slice(0, SUMMARY_NODE_ROWS);
-    const more = all.length > nodes.length ? `\n\n… and ${all.length - nodes.length} more nodes (all are in inventory.json).` : '';
-    return ((0,markdown/* table */.tp)(['hostname', 'roles', 'address', 'network', 'status', 'category', 'MAC'], nodes.map((n) => [n.hostname, n.roles.join(', '), n.address, n.network, n.status, n.category ?? '', n.mac])) + more);
-}
-async function discoverStage(inputs, reporter) {
-    keepYoungGenerationSmall();
-    const ctx = openStage(inputs, reporter);
-    const { spec } = ctx;
-    const insecure = (0,report_inputs/* booleanInput */.tE)(inputs, 'insecure', false) || spec.bcm.insecure;
-    const client = new BcmClient({
-        endpoint: spec.bcm.endpoint,
-        auth: bcmAuth(ctx),
-        ca: caPem(ctx),
-        insecure,
-        timeoutMs: spec.bcm.timeout_seconds * 1000,
-        retries: spec.bcm.retries,
-    });
-    const warnings = [];
-    if (insecure) {
-        warnings.push(`TLS verification of the BCM head node is OFF (${spec.bcm.insecure ? 'bcm.insecure in the spec' : inputs.label('insecure')}): anyone on the path could impersonate BCM. Give bcm.ca_file instead.`);
-        reporter.warning(warnings[0], 'insecure BCM connection');
-    }
-    const phases = [];
-    const at = new Date().toISOString();
-    try {
-        const bcmVersion = await timed(phases, 'BCM version', async () => parseVersion(await client.call('cmmain', 'getVersion').catch(() => undefined)));
-        const [nodes, rawNetworks, rawCategories] = await timed(phases, 'BCM nodes, networks, categories', () => Promise.all([
-            client.callList('cmdevice', 'getNodes', [], parseNode),
-            client.call('cmnet', 'getNetworks'),
-            client.call('cmdevice', 'getCategories'),
-        ]));
-        let selection = await timed(phases, 'select nodes', () => selectNodes(spec, { nodes, networks: parseNetworks(rawNetworks), categories: parseCategories(rawCategories) }, at));
-        const uuids = selection.nodes.map((n) => n.uuid);
-        if (uuids.length) {
-            const statuses = await timed(phases, 'BCM node status', () => client.callList('cmstatus', 'getStatusForDevices', [uuids], (el, i) => parseStatus(el, uuids[i])));
-            selection = applyStatuses(selection, new Map(statuses.map((st) => [st.uuid, st])), spec);
-        }
-        if (selection.problems.length) {
-            reporter.summary([(0,markdown/* heading */.R_)(`discover-nodes: cluster ${spec.name} — refused`), ...selection.problems.map((p) => `- ${p}`)].join('\n'));
-            throw new errors/* StageError */.Zu(`discovery of cluster '${spec.name}' found ${selection.problems.length} problem(s); no inventory was written`, selection.problems);
-        }
-        const inventoryPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
-        const previous = previousInventory(inventoryPath, spec.name);
-        const previousNodes = new Map((previous?.nodes ?? []).map((n) => [n.uuid, n]));
-        const inventory = {
-            schemaVersion: types/* INVENTORY_SCHEMA_VERSION */.G,
-            cluster: spec.name,
-            specHash: ctx.specHash,
-            bcm: { endpoint: spec.bcm.endpoint, ...(bcmVersion ? { version: bcmVersion } : {}) },
-            nodes: selection.nodes.map((n) => carryForward(n, previousNodes)),
-            history: [...(previous?.history ?? []), { stage: 'discover-nodes', at, result: `${selection.nodes.length} nodes` }].slice(-HISTORY_KEPT),
-            // what the later stages recorded stays: a re-discovery must not make a deployed cluster look new
-            ...(previous?.kubernetes ? { kubernetes: previous.kubernetes } : {}),
-            ...(previous?.platform ? { platform: previous.platform } : {}),
-            ...(previous?.runai ? { runai: previous.runai } : {}),
-        };
-        await timed(phases, 'write inventory', () => (0,inventory_document/* writeInventory */.qu)(inventoryPath, inventory));
-        const inventoryChanges = previous && diffInventories(previous, (0,inventory_document/* normalizeInventory */.Qf)(inventory));
-        const sorted = [...inventory.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));
-        const names = (role) => JSON.stringify(sorted.filter((n) => n.roles.includes(role)).map((n) => n.hostname));
-        reporter.output('inventory-path', inventoryPath);
-        reporter.output('node-count', String(sorted.length));
-        reporter.output('control-plane', names('control_plane'));
-        reporter.output('workers', names('worker'));
-        reporter.summary([
-            (0,markdown/* heading */.R_)(`discover-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`),
-            `${sorted.length} nodes from BCM ${bcmVersion ?? '(version unknown)'} at ${spec.bcm.endpoint}; inventory written to \`${inventoryPath}\`.`,
-            ...warnings.map((w) => `> ⚠️ ${w}`),
-            nodeTable(sorted),
-            (0,markdown/* timingsTable */.sn)(phases),
-        ].join('\n\n'));
-        return { inventory, inventoryPath, bcmVersion, phases, ...(inventoryChanges ? { inventoryChanges } : {}) };
-    }
-    finally {
-        client.close();
-    }
-}
-
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 8 modules
-var lib_core = __nccwpck_require__(6058);
-// EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
-var lib_io = __nccwpck_require__(8701);
-// EXTERNAL MODULE: external "crypto"
-var external_crypto_ = __nccwpck_require__(6982);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var node_modules_semver = __nccwpck_require__(2088);
-// EXTERNAL MODULE: external "os"
-var external_os_ = __nccwpck_require__(857);
-// EXTERNAL MODULE: external "child_process"
-var external_child_process_ = __nccwpck_require__(5317);
-;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/manifest.js
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-// Internal object for testability (allows mocking in ESM)
-const _internal = {
-    readLinuxVersionFile() {
-        const lsbReleaseFile = '/etc/lsb-release';
-        const osReleaseFile = '/etc/os-release';
-        let contents = '';
-        if (external_fs_.existsSync(lsbReleaseFile)) {
-            contents = external_fs_.readFileSync(lsbReleaseFile).toString();
-        }
-        else if (external_fs_.existsSync(osReleaseFile)) {
-            contents = external_fs_.readFileSync(osReleaseFile).toString();
-        }
-        return contents;
-    }
-};
-function _findMatch(versionSpec, stable, candidates, archFilter) {
-    return __awaiter(this, void 0, void 0, function* () {
-        const platFilter = os.platform();
-        let result;
-        let match;
-        let file;
-        for (const candidate of candidates) {
-            const version = candidate.version;
-            debug(`check ${version} satisfies ${versionSpec}`);
-            if (semver.satisfies(version, versionSpec) &&
-                (!stable || candidate.stable === stable)) {
-                file = candidate.files.find(item => {
-                    debug(`${item.arch}===${archFilter} && ${item.platform}===${platFilter}`);
-                    let chk = item.arch === archFilter && item.platform === platFilter;
-                    if (chk && item.platform_version) {
-                        const osVersion = _getOsVersion();
-                        if (osVersion === item.platform_version) {
-                            chk = true;
-                        }
-                        else {
-                            chk = semver.satisfies(osVersion, item.platform_version);
-                        }
-                    }
-                    return chk;
-                });
-                if (file) {
-                    debug(`matched ${candidate.version}`);
-                    match = candidate;
-                    break;
-                }
-            }
-        }
-        if (match && file) {
-            // clone since we're mutating the file list to be only the file that matches
-            result = Object.assign({}, match);
-            result.files = [file];
-        }
-        return result;
-    });
-}
-function _getOsVersion() {
-    // TODO: add windows and other linux, arm variants
-    // right now filtering on version is only an ubuntu and macos scenario for tools we build for hosted (python)
-    const plat = os.platform();
-    let version = '';
-    if (plat === 'darwin') {
-        version = cp.execSync('sw_vers -productVersion').toString();
-    }
-    else if (plat === 'linux') {
-        // lsb_release process not in some containers, readfile
-        // Run cat /etc/lsb-release
-        // DISTRIB_ID=Ubuntu
-        // DISTRIB_RELEASE=18.04
-        // DISTRIB_CODENAME=bionic
-        // DISTRIB_DESCRIPTION="Ubuntu 18.04.4 LTS"
-        const lsbContents = _internal.readLinuxVersionFile();
-        if (lsbContents) {
-            const lines = lsbContents.split('\n');
-            for (const line of lines) {
-                const parts = line.split('=');
-                if (parts.length === 2 &&
-                    (parts[0].trim() === 'VERSION_ID' ||
-                        parts[0].trim() === 'DISTRIB_RELEASE')) {
-                    version = parts[1].trim().replace(/^"/, '').replace(/"$/, '');
-                    break;
-                }
-            }
-        }
-    }
-    return version;
-}
-// Alias for backwards compatibility
-function _readLinuxVersionFile() {
-    return _internal.readLinuxVersionFile();
-}
-//# sourceMappingURL=manifest.js.map
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
-// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
-var lib = __nccwpck_require__(4942);
-// EXTERNAL MODULE: external "stream"
-var external_stream_ = __nccwpck_require__(2203);
-// EXTERNAL MODULE: external "util"
-var external_util_ = __nccwpck_require__(9023);
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
-var lib_exec = __nccwpck_require__(5260);
-;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
-var retry_helper_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-/**
- * Internal class for retries
- */
-class retry_helper_RetryHelper {
-    constructor(maxAttempts, minSeconds, maxSeconds) {
-        if (maxAttempts < 1) {
-            throw new Error('max attempts should be greater than or equal to 1');
-        }
-        this.maxAttempts = maxAttempts;
-        this.minSeconds = Math.floor(minSeconds);
-        this.maxSeconds = Math.floor(maxSeconds);
-        if (this.minSeconds > this.maxSeconds) {
-            throw new Error('min seconds should be less than or equal to max seconds');
-        }
-    }
-    execute(action, isRetryable) {
-        return retry_helper_awaiter(this, void 0, void 0, function* () {
-            let attempt = 1;
-            while (attempt < this.maxAttempts) {
-                // Try
-                try {
-                    return yield action();
-                }
-                catch (err) {
-                    if (isRetryable && !isRetryable(err)) {
-                        throw err;
-                    }
-                    core.info(err.message);
-                }
-                // Sleep
-                const seconds = this.getSleepAmount();
-                core.info(`Waiting ${seconds} seconds before trying again`);
-                yield this.sleep(seconds);
-                attempt++;
-            }
-            // Last attempt
-            return yield action();
-        });
-    }
-    getSleepAmount() {
-        return (Math.floor(Math.random() * (this.maxSeconds - this.minSeconds + 1)) +
-            this.minSeconds);
-    }
-    sleep(seconds) {
-        return retry_helper_awaiter(this, void 0, void 0, function* () {
-            return new Promise(resolve => setTimeout(resolve, seconds * 1000));
-        });
-    }
-}
-//# sourceMappingURL=retry-helper.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/tool-cache.js
-var tool_cache_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-class HTTPError extends Error {
-    constructor(httpStatusCode) {
-        super(`Unexpected HTTP response: ${httpStatusCode}`);
-        this.httpStatusCode = httpStatusCode;
-        Object.setPrototypeOf(this, new.target.prototype);
-    }
-}
-const IS_WINDOWS = process.platform === 'win32';
-const IS_MAC = process.platform === 'darwin';
-const userAgent = 'actions/tool-cache';
-/**
- * Download a tool from an url and stream it into a file
- *
- * @param url       url of tool to download
- * @param dest      path to download tool
- * @param auth      authorization header
- * @param headers   other headers
- * @returns         path to downloaded tool
- */
-function downloadTool(url, dest, auth, headers) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        dest = dest || path.join(_getTempDirectory(), crypto.randomUUID());
-        yield io.mkdirP(path.dirname(dest));
-        core.debug(`Downloading ${url}`);
-        core.debug(`Destination ${dest}`);
-        const maxAttempts = 3;
-        const minSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS', 10);
-        const maxSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS', 20);
-        const retryHelper = new RetryHelper(maxAttempts, minSeconds, maxSeconds);
-        return yield retryHelper.execute(() => tool_cache_awaiter(this, void 0, void 0, function* () {
-            return yield downloadToolAttempt(url, dest || '', auth, headers);
-        }), (err) => {
-            if (err instanceof HTTPError && err.httpStatusCode) {
-                // Don't retry anything less than 500, except 408 Request Timeout and 429 Too Many Requests
-                if (err.httpStatusCode < 500 &&
-                    err.httpStatusCode !== 408 &&
-                    err.httpStatusCode !== 429) {
-                    return false;
-                }
-            }
-            // Otherwise retry
-            return true;
-        });
-    });
-}
-function downloadToolAttempt(url, dest, auth, headers) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        if (fs.existsSync(dest)) {
-            throw new Error(`Destination file path ${dest} already exists`);
-        }
-        // Get the response headers
-        const http = new httpm.HttpClient(userAgent, [], {
-            allowRetries: false
-        });
-        if (auth) {
-            core.debug('set auth');
-            if (headers === undefined) {
-                headers = {};
-            }
-            headers.authorization = auth;
-        }
-        const response = yield http.get(url, headers);
-        if (response.message.statusCode !== 200) {
-            const err = new HTTPError(response.message.statusCode);
-            core.debug(`Failed to download from "${url}". Code(${response.message.statusCode}) Message(${response.message.statusMessage})`);
-            throw err;
-        }
-        // Download the response body
-        const pipeline = util.promisify(stream.pipeline);
-        const responseMessageFactory = _getGlobal('TEST_DOWNLOAD_TOOL_RESPONSE_MESSAGE_FACTORY', () => response.message);
-        const readStream = responseMessageFactory();
-        let succeeded = false;
-        try {
-            yield pipeline(readStream, fs.createWriteStream(dest));
-            core.debug('download complete');
-            succeeded = true;
-            return dest;
-        }
-        finally {
-            // Error, delete dest before retry
-            if (!succeeded) {
-                core.debug('download failed');
-                try {
-                    yield io.rmRF(dest);
-                }
-                catch (err) {
-                    core.debug(`Failed to delete '${dest}'. ${err.message}`);
-                }
-            }
-        }
-    });
-}
-/**
- * Extract a .7z file
- *
- * @param file     path to the .7z file
- * @param dest     destination directory. Optional.
- * @param _7zPath  path to 7zr.exe. Optional, for long path support. Most .7z archives do not have this
- * problem. If your .7z archive contains very long paths, you can pass the path to 7zr.exe which will
- * gracefully handle long paths. By default 7zdec.exe is used because it is a very small program and is
- * bundled with the tool lib. However it does not support long paths. 7zr.exe is the reduced command line
- * interface, it is smaller than the full command line interface, and it does support long paths. At the
- * time of this writing, it is freely available from the LZMA SDK that is available on the 7zip website.
- * Be sure to check the current license agreement. If 7zr.exe is bundled with your action, then the path
- * to 7zr.exe can be pass to this function.
- * @returns        path to the destination directory
- */
-function extract7z(file, dest, _7zPath) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        ok(IS_WINDOWS, 'extract7z() not supported on current OS');
-        ok(file, 'parameter "file" is required');
-        dest = yield _createExtractFolder(dest);
-        const originalCwd = process.cwd();
-        process.chdir(dest);
-        if (_7zPath) {
-            try {
-                const logLevel = core.isDebug() ? '-bb1' : '-bb0';
-                const args = [
-                    'x', // eXtract files with full paths
-                    logLevel, // -bb[0-3] : set output log level
-                    '-bd', // disable progress indicator
-                    '-sccUTF-8', // set charset for for console input/output
-                    file
-                ];
-                const options = {
-                    silent: true
-                };
-                yield exec(`"${_7zPath}"`, args, options);
-            }
-            finally {
-                process.chdir(originalCwd);
-            }
-        }
-        else {
-            const escapedScript = path
-                .join(__dirname, '..', 'scripts', 'Invoke-7zdec.ps1')
-                .replace(/'/g, "''")
-                .replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
-            const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, '');
-            const escapedTarget = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
-            const command = `& '${escapedScript}' -Source '${escapedFile}' -Target '${escapedTarget}'`;
-            const args = [
-                '-NoLogo',
-                '-Sta',
-                '-NoProfile',
-                '-NonInteractive',
-                '-ExecutionPolicy',
-                'Unrestricted',
-                '-Command',
-                command
-            ];
-            const options = {
-                silent: true
-            };
-            try {
-                const powershellPath = yield io.which('powershell', true);
-                yield exec(`"${powershellPath}"`, args, options);
-            }
-            finally {
-                process.chdir(originalCwd);
-            }
-        }
-        return dest;
-    });
-}
-/**
- * Extract a compressed tar archive
- *
- * @param file     path to the tar
- * @param dest     destination directory. Optional.
- * @param flags    flags for the tar command to use for extraction. Defaults to 'xz' (extracting gzipped tars). Optional.
- * @returns        path to the destination directory
- */
-function extractTar(file_1, dest_1) {
-    return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = 'xz') {
-        if (!file) {
-            throw new Error("parameter 'file' is required");
-        }
-        // Create dest
-        dest = yield _createExtractFolder(dest);
-        // Determine whether GNU tar
-        lib_core/* debug */.Yz('Checking tar --version');
-        let versionOutput = '';
-        yield (0,lib_exec/* exec */.m)('tar --version', [], {
-            ignoreReturnCode: true,
-            silent: true,
-            listeners: {
-                stdout: (data) => (versionOutput += data.toString()),
-                stderr: (data) => (versionOutput += data.toString())
-            }
-        });
-        lib_core/* debug */.Yz(versionOutput.trim());
-        const isGnuTar = versionOutput.toUpperCase().includes('GNU TAR');
-        // Initialize args
-        let args;
-        if (flags instanceof Array) {
-            args = flags;
-        }
-        else {
-            args = [flags];
-        }
-        if (lib_core/* isDebug */._o() && !flags.includes('v')) {
-            args.push('-v');
-        }
-        let destArg = dest;
-        let fileArg = file;
-        if (IS_WINDOWS && isGnuTar) {
-            args.push('--force-local');
-            destArg = dest.replace(/\\/g, '/');
-            // Technically only the dest needs to have `/` but for aesthetic consistency
-            // convert slashes in the file arg too.
-            fileArg = file.replace(/\\/g, '/');
-        }
-        if (isGnuTar) {
-            // Suppress warnings when using GNU tar to extract archives created by BSD tar
-            args.push('--warning=no-unknown-keyword');
-            args.push('--overwrite');
-        }
-        args.push('-C', destArg, '-f', fileArg);
-        yield (0,lib_exec/* exec */.m)(`tar`, args);
-        return dest;
-    });
-}
-/**
- * Extract a xar compatible archive
- *
- * @param file     path to the archive
- * @param dest     destination directory. Optional.
- * @param flags    flags for the xar. Optional.
- * @returns        path to the destination directory
- */
-function extractXar(file_1, dest_1) {
-    return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = []) {
-        ok(IS_MAC, 'extractXar() not supported on current OS');
-        ok(file, 'parameter "file" is required');
-        dest = yield _createExtractFolder(dest);
-        let args;
-        if (flags instanceof Array) {
-            args = flags;
-        }
-        else {
-            args = [flags];
-        }
-        args.push('-x', '-C', dest, '-f', file);
-        if (core.isDebug()) {
-            args.push('-v');
-        }
-        const xarPath = yield io.which('xar', true);
-        yield exec(`"${xarPath}"`, _unique(args));
-        return dest;
-    });
-}
-/**
- * Extract a zip
- *
- * @param file     path to the zip
- * @param dest     destination directory. Optional.
- * @returns        path to the destination directory
- */
-function extractZip(file, dest) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        if (!file) {
-            throw new Error("parameter 'file' is required");
-        }
-        dest = yield _createExtractFolder(dest);
-        if (IS_WINDOWS) {
-            yield extractZipWin(file, dest);
-        }
-        else {
-            yield extractZipNix(file, dest);
-        }
-        return dest;
-    });
-}
-function extractZipWin(file, dest) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        // build the powershell command
-        const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
-        const escapedDest = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
-        const pwshPath = yield io.which('pwsh', false);
-        //To match the file overwrite behavior on nix systems, we use the overwrite = true flag for ExtractToDirectory
-        //and the -Force flag for Expand-Archive as a fallback
-        if (pwshPath) {
-            //attempt to use pwsh with ExtractToDirectory, if this fails attempt Expand-Archive
-            const pwshCommand = [
-                `$ErrorActionPreference = 'Stop' ;`,
-                `try { Add-Type -AssemblyName System.IO.Compression.ZipFile } catch { } ;`,
-                `try { [System.IO.Compression.ZipFile]::ExtractToDirectory('${escapedFile}', '${escapedDest}', $true) }`,
-                `catch { if (($_.Exception.GetType().FullName -eq 'System.Management.Automation.MethodException') -or ($_.Exception.GetType().FullName -eq 'System.Management.Automation.RuntimeException') ){ Expand-Archive -LiteralPath '${escapedFile}' -DestinationPath '${escapedDest}' -Force } else { throw $_ } } ;`
-            ].join(' ');
-            const args = [
-                '-NoLogo',
-                '-NoProfile',
-                '-NonInteractive',
-                '-ExecutionPolicy',
-                'Unrestricted',
-                '-Command',
-                pwshCommand
-            ];
-            core.debug(`Using pwsh at path: ${pwshPath}`);
-            yield exec(`"${pwshPath}"`, args);
-        }
-        else {
-            const powershellCommand = [
-                `$ErrorActionPreference = 'Stop' ;`,
-                `try { Add-Type -AssemblyName System.IO.Compression.FileSystem } catch { } ;`,
-                `if ((Get-Command -Name Expand-Archive -Module Microsoft.PowerShell.Archive -ErrorAction Ignore)) { Expand-Archive -LiteralPath '${escapedFile}' -DestinationPath '${escapedDest}' -Force }`,
-                `else {[System.IO.Compression.ZipFile]::ExtractToDirectory('${escapedFile}', '${escapedDest}', $true) }`
-            ].join(' ');
-            const args = [
-                '-NoLogo',
-                '-Sta',
-                '-NoProfile',
-                '-NonInteractive',
-                '-ExecutionPolicy',
-                'Unrestricted',
-                '-Command',
-                powershellCommand
-            ];
-            const powershellPath = yield io.which('powershell', true);
-            core.debug(`Using powershell at path: ${powershellPath}`);
-            yield exec(`"${powershellPath}"`, args);
-        }
-    });
-}
-function extractZipNix(file, dest) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        const unzipPath = yield io.which('unzip', true);
-        const args = [file];
-        if (!core.isDebug()) {
-            args.unshift('-q');
-        }
-        args.unshift('-o'); //overwrite with -o, otherwise a prompt is shown which freezes the run
-        yield exec(`"${unzipPath}"`, args, { cwd: dest });
-    });
-}
-/**
- * Caches a directory and installs it into the tool cacheDir
- *
- * @param sourceDir    the directory to cache into tools
- * @param tool          tool name
- * @param version       version of the tool.  semver format
- * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
- */
-function cacheDir(sourceDir, tool, version, arch) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        version = node_modules_semver.clean(version) || version;
-        arch = arch || external_os_.arch();
-        lib_core/* debug */.Yz(`Caching tool ${tool} ${version} ${arch}`);
-        lib_core/* debug */.Yz(`source dir: ${sourceDir}`);
-        if (!external_fs_.statSync(sourceDir).isDirectory()) {
-            throw new Error('sourceDir is not a directory');
-        }
-        // Create the tool dir
-        const destPath = yield _createToolPath(tool, version, arch);
-        // copy each child item. do not move. move can fail on Windows
-        // due to anti-virus software having an open handle on a file.
-        for (const itemName of external_fs_.readdirSync(sourceDir)) {
-            const s = external_path_.join(sourceDir, itemName);
-            yield lib_io.cp(s, destPath, { recursive: true });
-        }
-        // write .complete
-        _completeToolPath(tool, version, arch);
-        return destPath;
-    });
-}
-/**
- * Caches a downloaded file (GUID) and installs it
- * into the tool cache with a given targetName
- *
- * @param sourceFile    the file to cache into tools.  Typically a result of downloadTool which is a guid.
- * @param targetFile    the name of the file name in the tools directory
- * @param tool          tool name
- * @param version       version of the tool.  semver format
- * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
- */
-function cacheFile(sourceFile, targetFile, tool, version, arch) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        version = semver.clean(version) || version;
-        arch = arch || os.arch();
-        core.debug(`Caching tool ${tool} ${version} ${arch}`);
-        core.debug(`source file: ${sourceFile}`);
-        if (!fs.statSync(sourceFile).isFile()) {
-            throw new Error('sourceFile is not a file');
-        }
-        // create the tool dir
-        const destFolder = yield _createToolPath(tool, version, arch);
-        // copy instead of move. move can fail on Windows due to
-        // anti-virus software having an open handle on a file.
-        const destPath = path.join(destFolder, targetFile);
-        core.debug(`destination file ${destPath}`);
-        yield io.cp(sourceFile, destPath);
-        // write .complete
-        _completeToolPath(tool, version, arch);
-        return destFolder;
-    });
-}
-/**
- * Finds the path to a tool version in the local installed tool cache
- *
- * @param toolName      name of the tool
- * @param versionSpec   version of the tool
- * @param arch          optional arch.  defaults to arch of computer
- */
-function find(toolName, versionSpec, arch) {
-    if (!toolName) {
-        throw new Error('toolName parameter is required');
-    }
-    if (!versionSpec) {
-        throw new Error('versionSpec parameter is required');
-    }
-    arch = arch || external_os_.arch();
-    // attempt to resolve an explicit version
-    if (!isExplicitVersion(versionSpec)) {
-        const localVersions = findAllVersions(toolName, arch);
-        const match = evaluateVersions(localVersions, versionSpec);
-        versionSpec = match;
-    }
-    // check for the explicit version in the cache
-    let toolPath = '';
-    if (versionSpec) {
-        versionSpec = node_modules_semver.clean(versionSpec) || '';
-        const cachePath = external_path_.join(_getCacheDirectory(), toolName, versionSpec, arch);
-        lib_core/* debug */.Yz(`checking cache: ${cachePath}`);
-        if (external_fs_.existsSync(cachePath) && external_fs_.existsSync(`${cachePath}.complete`)) {
-            lib_core/* debug */.Yz(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
-            toolPath = cachePath;
-        }
-        else {
-            lib_core/* debug */.Yz('not found');
-        }
-    }
-    return toolPath;
-}
-/**
- * Finds the paths to all versions of a tool that are installed in the local tool cache
- *
- * @param toolName  name of the tool
- * @param arch      optional arch.  defaults to arch of computer
- */
-function findAllVersions(toolName, arch) {
-    const versions = [];
-    arch = arch || external_os_.arch();
-    const toolPath = external_path_.join(_getCacheDirectory(), toolName);
-    if (external_fs_.existsSync(toolPath)) {
-        const children = external_fs_.readdirSync(toolPath);
-        for (const child of children) {
-            if (isExplicitVersion(child)) {
-                const fullPath = external_path_.join(toolPath, child, arch || '');
-                if (external_fs_.existsSync(fullPath) && external_fs_.existsSync(`${fullPath}.complete`)) {
-                    versions.push(child);
-                }
-            }
-        }
-    }
-    return versions;
-}
-function getManifestFromRepo(owner_1, repo_1, auth_1) {
-    return tool_cache_awaiter(this, arguments, void 0, function* (owner, repo, auth, branch = 'master') {
-        let releases = [];
-        const treeUrl = `https://api.github.com/repos/${owner}/${repo}/git/trees/${branch}`;
-        const http = new httpm.HttpClient('tool-cache');
-        const headers = {};
-        if (auth) {
-            core.debug('set auth');
-            headers.authorization = auth;
-        }
-        const response = yield http.getJson(treeUrl, headers);
-        if (!response.result) {
-            return releases;
-        }
-        let manifestUrl = '';
-        for (const item of response.result.tree) {
-            if (item.path === 'versions-manifest.json') {
-                manifestUrl = item.url;
-                break;
-            }
-        }
-        headers['accept'] = 'application/vnd.github.VERSION.raw';
-        let versionsRaw = yield (yield http.get(manifestUrl, headers)).readBody();
-        if (versionsRaw) {
-            // shouldn't be needed but protects against invalid json saved with BOM
-            versionsRaw = versionsRaw.replace(/^\uFEFF/, '');
-            try {
-                releases = JSON.parse(versionsRaw);
-            }
-            catch (_a) {
-                core.debug('Invalid json');
-            }
-        }
-        return releases;
-    });
-}
-function findFromManifest(versionSpec_1, stable_1, manifest_1) {
-    return tool_cache_awaiter(this, arguments, void 0, function* (versionSpec, stable, manifest, archFilter = os.arch()) {
-        // wrap the internal impl
-        const match = yield mm._findMatch(versionSpec, stable, manifest, archFilter);
-        return match;
-    });
-}
-function _createExtractFolder(dest) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        if (!dest) {
-            // create a temp dir
-            dest = external_path_.join(_getTempDirectory(), external_crypto_.randomUUID());
-        }
-        yield lib_io/* mkdirP */.U$(dest);
-        return dest;
-    });
-}
-function _createToolPath(tool, version, arch) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        const folderPath = external_path_.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
-        lib_core/* debug */.Yz(`destination ${folderPath}`);
-        const markerPath = `${folderPath}.complete`;
-        yield lib_io/* rmRF */.Yz(folderPath);
-        yield lib_io/* rmRF */.Yz(markerPath);
-        yield lib_io/* mkdirP */.U$(folderPath);
-        return folderPath;
-    });
-}
-function _completeToolPath(tool, version, arch) {
-    const folderPath = external_path_.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
-    const markerPath = `${folderPath}.complete`;
-    external_fs_.writeFileSync(markerPath, '');
-    lib_core/* debug */.Yz('finished caching tool');
-}
-/**
- * Check if version string is explicit
- *
- * @param versionSpec      version string to check
- */
-function isExplicitVersion(versionSpec) {
-    const c = node_modules_semver.clean(versionSpec) || '';
-    lib_core/* debug */.Yz(`isExplicit: ${c}`);
-    const valid = node_modules_semver.valid(c) != null;
-    lib_core/* debug */.Yz(`explicit? ${valid}`);
-    return valid;
-}
-/**
- * Get the highest satisfiying semantic version in `versions` which satisfies `versionSpec`
- *
- * @param versions        array of versions to evaluate
- * @param versionSpec     semantic version spec to satisfy
- */
-function evaluateVersions(versions, versionSpec) {
-    let version = '';
-    lib_core/* debug */.Yz(`evaluating ${versions.length} versions`);
-    versions = versions.sort((a, b) => {
-        if (node_modules_semver.gt(a, b)) {
-            return 1;
-        }
-        return -1;
-    });
-    for (let i = versions.length - 1; i >= 0; i--) {
-        const potential = versions[i];
-        const satisfied = node_modules_semver.satisfies(potential, versionSpec);
-        if (satisfied) {
-            version = potential;
-            break;
-        }
-    }
-    if (version) {
-        lib_core/* debug */.Yz(`matched: ${version}`);
-    }
-    else {
-        lib_core/* debug */.Yz('match not found');
-    }
-    return version;
-}
-/**
- * Gets RUNNER_TOOL_CACHE
- */
-function _getCacheDirectory() {
-    const cacheDirectory = process.env['RUNNER_TOOL_CACHE'] || '';
-    (0,external_assert_.ok)(cacheDirectory, 'Expected RUNNER_TOOL_CACHE to be defined');
-    return cacheDirectory;
-}
-/**
- * Gets RUNNER_TEMP
- */
-function _getTempDirectory() {
-    const tempDirectory = process.env['RUNNER_TEMP'] || '';
-    (0,external_assert_.ok)(tempDirectory, 'Expected RUNNER_TEMP to be defined');
-    return tempDirectory;
-}
-/**
- * Gets a global variable
- */
-function _getGlobal(key, defaultValue) {
-    /* eslint-disable @typescript-eslint/no-explicit-any */
-    const value = global[key];
-    /* eslint-enable @typescript-eslint/no-explicit-any */
-    return value !== undefined ? value : defaultValue;
-}
-/**
- * Returns an array of unique values.
- * @param values Values to make unique.
- */
-function _unique(values) {
-    return Array.from(new Set(values));
-}
-//# sourceMappingURL=tool-cache.js.map
-// EXTERNAL MODULE: ./node_modules/js-yaml/dist/js-yaml.mjs
-var js_yaml = __nccwpck_require__(3243);
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: external "node:readline"
-const external_node_readline_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
-;// CONCATENATED MODULE: ./build/actions/lib/util/process.js
-// Child processes at the edge: arguments as an array (never a shell), output collected and optionally
-// streamed line by line, a missing binary turned into a clear message.
-
-
-
-function runProcess(bin, args, opts = {}) {
-    return new Promise((resolve, reject) => {
-        const child = (0,external_node_child_process_namespaceObject.spawn)(bin, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
-        const out = { stdout: '', stderr: '' };
-        const pending = [];
-        for (const stream of ['stdout', 'stderr']) {
-            const rl = (0,external_node_readline_namespaceObject.createInterface)({ input: child[stream] });
-            pending.push(new Promise((done) => {
-                rl.on('line', (line) => {
-                    out[stream] += `${line}\n`;
-                    opts.onLine?.(line, stream);
-                });
-                rl.on('close', () => done());
-            }));
-        }
-        child.on('error', (e) => reject(new errors/* UsageError */.eb(`cannot run ${bin}: ${e.message}${opts.missingHint ? ` (${opts.missingHint})` : ''}`)));
-        child.on('close', (code) => {
-            void Promise.all(pending).then(() => resolve({ code: code ?? 1, ...out }));
-        });
-        child.stdin.on('error', () => { });
-        child.stdin.end(opts.input ?? '');
-    });
-}
-
+var inputs = __nccwpck_require__(738);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./build/actions/lib/util/work-dir.js
-// A private folder per stage under RUNNER_TEMP for keys, kubeconfigs and downloads: removed by the stage
-// when it ends and, should the job be cancelled first, by the action's post step.
-
-
-
-
-/** The runner's tool cache and temp folder (set by Actions; the CLI uses .bcmkube/). */
-function runnerDirs() {
-    process.env.RUNNER_TOOL_CACHE ||= (0,external_node_path_.resolve)('.bcmkube/tool-cache');
-    process.env.RUNNER_TEMP ||= (0,external_node_path_.resolve)('.bcmkube/tmp');
-    return { toolCache: process.env.RUNNER_TOOL_CACHE, temp: process.env.RUNNER_TEMP };
-}
-const WORK_DIRS_STATE = 'work-dirs';
-const opened = [];
-/**
- * A fresh 0700 folder under RUNNER_TEMP for keys, kubeconfigs and downloads. Removed by remove() (call it in a
- * finally) and, should the job be killed first, by the action's post step (removeWorkDirs).
- */
-function openWorkDir(stage) {
-    const path = (0,external_node_path_.join)(runnerDirs().temp, `bcmkube-${stage}-${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`);
-    (0,external_node_fs_.mkdirSync)(path, { recursive: true, mode: 0o700 });
-    opened.push(path);
-    if (process.env.GITHUB_STATE)
-        lib_core/* saveState */.LZ(WORK_DIRS_STATE, JSON.stringify(opened));
-    return {
-        path,
-        secretFile(name, content) {
-            const file = (0,external_node_path_.join)(path, name);
-            (0,external_node_fs_.writeFileSync)(file, content, { mode: 0o600 });
-            return file;
-        },
-        remove() {
-            (0,external_node_fs_.rmSync)(path, { recursive: true, force: true });
-        },
-    };
-}
-/** The post step: removes every work folder the main step recorded (only folders under RUNNER_TEMP). */
-function removeWorkDirs() {
-    const temp = resolve(runnerDirs().temp);
-    let dirs;
-    try {
-        dirs = JSON.parse(core.getState(WORK_DIRS_STATE) || '[]');
-    }
-    catch {
-        dirs = [];
-    }
-    const removed = [];
-    for (const dir of Array.isArray(dirs) ? dirs : []) {
-        if (typeof dir !== 'string' || !resolve(dir).startsWith(`${temp}/bcmkube-`))
-            continue;
-        rmSync(dir, { recursive: true, force: true });
-        removed.push(dir);
-    }
-    return removed;
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/kubespray/ansible-env.js
-// The Ansible that runs Kubespray: either the user's (ansible-playbook-path) or a Python venv with Kubespray's
-// requirements.txt, built once per Kubespray version and Python version in the tool cache. Either way its
-// ansible-core must be inside the range Kubespray itself enforces (playbooks/ansible_version.yml), checked
-// before any playbook runs so a mismatch fails in seconds, not after the first play.
-
-
-
-
-
-
-
-
-/** Kubespray's supported ansible-core range, from playbooks/ansible_version.yml; undefined if it sets none. */
-function kubesprayAnsibleRange(kubesprayRoot) {
-    const file = ['playbooks/ansible_version.yml', 'playbooks/ansible_version.yaml'].map((f) => (0,external_node_path_.join)(kubesprayRoot, f)).find(external_node_fs_.existsSync);
-    if (!file)
-        return undefined;
-    const text = JSON.stringify(js_yaml/* load */.Hh((0,external_node_fs_.readFileSync)(file, 'utf8')));
-    const version = (name) => node_modules_semver.coerce(new RegExp(`"${name}":"?([0-9][0-9.]*)`).exec(text)?.[1] ?? '')?.version;
-    const min = version('minimal_ansible_version');
-    if (!min)
-        return undefined;
-    const max = version('maximal_ansible_version');
-    return max ? { min, max } : { min };
-}
-/** The ansible-core version in `ansible-playbook --version` output ("ansible-playbook [core 2.16.14]"). */
-function parseAnsibleCoreVersion(text) {
-    const m = /^ansible-playbook \[core ([0-9][^\]\s]*)\]/m.exec(text) ?? /^ansible-playbook ([0-9][^\s]*)/m.exec(text);
-    return m ? (node_modules_semver.coerce(m[1])?.version ?? undefined) : undefined;
-}
-/** Why this ansible-core cannot run this Kubespray, or undefined when it can. */
-function ansibleMismatch(version, range) {
-    if (node_modules_semver.lt(version, range.min))
-        return `ansible-core ${version} is older than ${range.min}`;
-    if (range.max && node_modules_semver.gte(version, range.max))
-        return `ansible-core ${version} is not below ${range.max}`;
-    return undefined;
-}
-async function ansibleVersionOf(bin) {
-    const r = await runProcess(bin, ['--version'], { missingHint: 'install ansible-core, or pass ansible-playbook-path' });
-    const version = parseAnsibleCoreVersion(r.stdout);
-    if (r.code !== 0 || !version)
-        throw new errors/* UsageError */.eb(`${bin} --version did not report an ansible-core version (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
-    return version;
-}
-async function pythonVersion(python) {
-    const r = await runProcess(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], {
-        missingHint: 'install Python 3 with its venv module (Debian: apt-get install python3-venv), or pass ansible-playbook-path',
-    });
-    const v = r.stdout.trim();
-    if (r.code !== 0 || !/^\d+\.\d+$/.test(v))
-        throw new errors/* UsageError */.eb(`${python} does not run: ${r.stderr.trim().slice(0, 200)}`);
-    return v;
-}
-/**
- * With mirrors.pypi set, pip sees only our index and CA: the runner's pip configuration is ignored, and
- * REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE are dropped because they override --cert inside pip's HTTP library.
- * Without it, the runner's own pip configuration (often a corporate index) is respected.
- */
-function pipEnvironment(opts) {
-    if (!opts.indexUrl)
-        return { ...process.env };
-    const drop = (k) => /^PIP_/.test(k) || (opts.caFile !== undefined && /^(REQUESTS|CURL)_CA_BUNDLE$/.test(k));
-    return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !drop(k))), PIP_CONFIG_FILE: '/dev/null' };
-}
-/**
- * A venv with Kubespray's requirements.txt, cached in the tool cache as kubespray-venv/<version>-py<X.Y>. Venvs are
- * not relocatable, so it is built in place and marked complete only after pip succeeds.
- */
-async function kubesprayVenv(kubesprayRoot, kubesprayVersion, opts) {
-    const py = await pythonVersion(opts.python);
-    const key = `${node_modules_semver.coerce(kubesprayVersion)?.version ?? kubesprayVersion}-py${py}`;
-    const found = find('kubespray-venv', key);
-    if (found)
-        return { bin: (0,external_node_path_.join)(found, 'bin/ansible-playbook'), cached: true, key };
-    const dir = (0,external_node_path_.join)(runnerDirs().toolCache, 'kubespray-venv', key, 'x64');
-    (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
-    const created = await runProcess(opts.python, ['-m', 'venv', dir]);
-    if (created.code !== 0)
-        throw new errors/* UsageError */.eb(`could not create a Python ${py} venv (${created.stderr.trim().slice(0, 200)}); install python3-venv, or pass ansible-playbook-path`);
-    const requirements = (0,external_node_path_.join)(kubesprayRoot, 'requirements.txt');
-    const pipArgs = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '-r', requirements];
-    if (opts.indexUrl)
-        pipArgs.push('--index-url', opts.indexUrl);
-    if (opts.caFile)
-        pipArgs.push('--cert', opts.caFile);
-    const pip = await runProcess((0,external_node_path_.join)(dir, 'bin/python'), pipArgs, {
-        env: { ...pipEnvironment(opts), PIP_CACHE_DIR: (0,external_node_path_.join)(opts.workDir, 'pip-cache') },
-        onLine: opts.log,
-    });
-    if (pip.code !== 0) {
-        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
-        const tail = pip.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300);
-        throw new errors/* StageError */.Zu(`pip could not install Kubespray's requirements.txt from ${opts.indexUrl ?? 'the default index (pypi.org)'}: ${tail}; for an air-gapped site set mirrors.pypi`);
-    }
-    if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'bin/ansible-playbook')))
-        throw new errors/* StageError */.Zu(`Kubespray's requirements.txt installed no ansible-playbook into the venv (${dir})`);
-    (0,external_node_fs_.writeFileSync)(`${dir}.complete`, '');
-    return { bin: (0,external_node_path_.join)(dir, 'bin/ansible-playbook'), cached: false, key };
-}
-/** The ansible-playbook for this Kubespray, checked against the ansible-core range Kubespray supports. */
-async function kubesprayAnsible(kubesprayRoot, kubesprayVersion, opts) {
-    let bin;
-    let origin;
-    if (opts.ansiblePlaybookPath) {
-        bin = opts.ansiblePlaybookPath;
-        origin = `ansible-playbook-path ${bin}`;
-    }
-    else {
-        const venv = await kubesprayVenv(kubesprayRoot, kubesprayVersion, { ...opts, python: opts.python ?? 'python3' });
-        bin = venv.bin;
-        origin = `${venv.cached ? 'cached' : 'new'} venv kubespray-venv/${venv.key}`;
-    }
-    const version = await ansibleVersionOf(bin);
-    const range = kubesprayAnsibleRange(kubesprayRoot);
-    const mismatch = range && ansibleMismatch(version, range);
-    if (mismatch)
-        throw new errors/* UsageError */.eb(`Kubespray ${kubesprayVersion} needs ansible-core >= ${range.min}${range.max ? ` and < ${range.max}` : ''} (playbooks/ansible_version.yml), but ${origin}: ${mismatch}; ${opts.ansiblePlaybookPath ? 'point ansible-playbook-path at a matching Ansible, or leave it empty to use a venv with the requirements.txt of Kubespray' : 'check the packages on the mirror'}`);
-    return { bin, version, origin };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/kubespray/cluster-diff.js
-function diffClusterNodes(inv, registered, wantedKubeVersion) {
-    const known = new Set(registered ?? []);
-    const missing = inv.nodes.filter((n) => !known.has(n.hostname));
-    const newControlPlane = missing.filter((n) => n.roles.includes('control_plane') || n.roles.includes('etcd')).map((n) => n.hostname);
-    const newWorkers = missing.filter((n) => !newControlPlane.includes(n.hostname)).map((n) => n.hostname);
-    const inInventory = new Set(inv.nodes.map((n) => n.hostname));
-    const notInInventory = [...known].filter((n) => !inInventory.has(n)).sort();
-    const base = { newControlPlane, newWorkers, notInInventory, ...(registered ? { registered: [...registered].sort() } : {}) };
-    if (!registered || registered.length === 0)
-        return { ...base, suggestion: { operation: 'deploy', nodes: [], why: 'no cluster answers yet: cluster.yml deploys it' } };
-    if (newControlPlane.length)
-        return {
-            ...base,
-            suggestion: {
-                operation: 'deploy',
-                nodes: newControlPlane,
-                why: 'new control-plane or etcd nodes are added with cluster.yml (Kubespray does not scale them)',
-            },
-        };
-    if (newWorkers.length)
-        return { ...base, suggestion: { operation: 'scale', nodes: newWorkers, why: 'new worker nodes: scale.yml limited to them' } };
-    const deployed = inv.kubernetes?.version;
-    if (deployed && deployed !== wantedKubeVersion)
-        return {
-            ...base,
-            suggestion: { operation: 'upgrade', nodes: [], why: `the cluster runs ${deployed}, the spec asks for ${wantedKubeVersion}` },
-        };
-    return { ...base, suggestion: { operation: 'none', nodes: [], why: 'every inventory node is registered: no changes' } };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/kubespray/recap.js
-// Reading ansible-playbook's output: the PLAY RECAP per host, and the first failed task of each host.
-const RECAP_LINE = /^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)(?:\s+skipped=(\d+))?/;
-const TASK = /^TASK \[(.*)\] \*+$/;
-const PLAY = /^PLAY \[(.*)\] \*+$/;
-/** The play a `PLAY [name] ****` line starts ('PLAY RECAP' for the recap), else undefined. */
-function playHeading(line) {
-    if (line.startsWith('PLAY RECAP'))
-        return 'PLAY RECAP';
-    const m = PLAY.exec(line.trimEnd());
-    return m ? `play: ${m[1] || '(unnamed)'}` : undefined;
-}
-// A delegated task names its host as 'node -> delegate'; the failure belongs to the node.
-const FAILURE = /^(?:fatal|failed): \[([^\]]+?)(?: -> [^\]]+)?\](?: => \(item=[^)]*\))?: (FAILED!|UNREACHABLE!) => (.*)$/;
-class PlaybookOutputReader {
-    inRecap = false;
-    task = '';
-    report = { recap: [], firstFailures: {} };
-    line(raw) {
-        const line = raw.trimEnd();
-        if (line.startsWith('PLAY RECAP')) {
-            this.inRecap = true;
-            return;
-        }
-        const task = TASK.exec(line);
-        if (task)
-            this.task = task[1];
-        const failure = FAILURE.exec(line);
-        if (failure && !this.report.firstFailures[failure[1]]) {
-            let message = failure[3];
-            try {
-                const parsed = JSON.parse(message);
-                if (parsed.msg)
-                    message = parsed.msg;
-            }
-            catch {
-                /* not JSON */
-            }
-            this.report.firstFailures[failure[1]] = { task: this.task, message: `${failure[2]} ${message}`.slice(0, 300) };
-        }
-        if (this.inRecap) {
-            const m = RECAP_LINE.exec(line);
-            if (m) {
-                this.report.recap.push({ host: m[1], ok: +m[2], changed: +m[3], unreachable: +m[4], failed: +m[5], skipped: +(m[6] ?? 0) });
-            }
-        }
-    }
-}
-function readPlaybookOutput(text) {
-    const r = new PlaybookOutputReader();
-    for (const l of text.split('\n'))
-        r.line(l);
-    return r.report;
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/kubespray/render.js
-// Pure rendering of Kubespray's inventory (hosts.yaml) and group_vars from the inventory and the spec.
-// Facts drive host vars (containerd on the data partition where /var is short); the variables the
-// predecessor got wrong are set right (loadbalancer_apiserver_healthcheck_port, dns_domain).
-
-const HEADER = '# Generated by bcmkube from inventory.json and the cluster spec; do not edit, change the spec.\n';
-function names(nodes, role) {
-    return Object.fromEntries(nodes.filter((n) => n.roles.includes(role)).map((n) => [n.hostname, {}]));
-}
-function hostVars(node) {
-    return {
-        ansible_host: node.address,
-        ip: node.address,
-        access_ip: node.address,
-        bcm_uuid: node.uuid,
-        ...(node.facts?.containerdStorageDir ? { containerd_storage_dir: node.facts.containerdStorageDir } : {}),
-    };
-}
-/** containerd registry mirrors in Kubespray's containerd_registries_mirrors shape. */
-function registryMirrors(spec) {
-    return Object.entries(spec.mirrors.images)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([prefix, hosts]) => ({
-        prefix,
-        mirrors: hosts.map((host) => ({ host, capabilities: ['pull', 'resolve'], skip_verify: false })),
-    }));
-}
-function kubesprayVars(inv, spec) {
-    const controlPlane = inv.nodes.filter((n) => n.roles.includes('control_plane'));
-    const vars = {
-        cluster_name: spec.name,
-        // Kubespray derives dns_domain from cluster_name; pin it so the cluster domain stays what the spec says
-        dns_domain: spec.kubernetes.dns_domain,
-        kube_version: spec.kubernetes.version,
-        kube_network_plugin: spec.kubernetes.cni,
-        kube_pods_subnet: spec.network.pod_cidr,
-        kube_service_addresses: spec.network.service_cidr,
-        // BCM's CMDaemon holds 8081 on every node; Kubespray's nginx-proxy health check defaults to it
-        loadbalancer_apiserver_healthcheck_port: spec.kubernetes.apiserver_healthcheck_port,
-        container_manager: 'containerd',
-    };
-    const mirrors = registryMirrors(spec);
-    if (mirrors.length)
-        vars.containerd_registries_mirrors = mirrors;
-    // 'localhost' (the lab's Run:ai domain) is reserved (RFC 6761): never point it elsewhere inside the cluster.
-    if (spec.runai.enabled && spec.runai.domain && !/(^|\.)localhost$/i.test(spec.runai.domain) && controlPlane[0]) {
-        // pods resolve the Run:ai domain through nodelocaldns/CoreDNS hosts, not a forward to a node
-        vars.dns_etchosts = `${controlPlane[0].address} ${spec.runai.domain}\n`;
-    }
-    return { ...vars, ...spec.kubernetes.extra_vars };
-}
-function renderKubespray(inv, spec) {
-    const nodes = [...inv.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));
-    const hosts = {
-        all: {
-            hosts: Object.fromEntries(nodes.map((n) => [n.hostname, hostVars(n)])),
-            children: {
-                kube_control_plane: { hosts: names(nodes, 'control_plane') },
-                kube_node: { hosts: names(nodes, 'worker') },
-                etcd: { hosts: names(nodes, 'etcd') },
-                k8s_cluster: { children: { kube_control_plane: {}, kube_node: {} } },
-                calico_rr: { hosts: {} },
-            },
-            vars: {
-                ansible_user: spec.access.service_user.name,
-                ansible_become: true,
-                ansible_become_method: 'sudo',
-            },
-        },
-    };
-    const dump = (v) => HEADER + js_yaml/* dump */.Bh(v, { lineWidth: 160, sortKeys: true });
-    return { hostsYaml: dump(hosts), allVarsYaml: dump(kubesprayVars(inv, spec)) };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/tools/pins.json
-const pins_namespaceObject = /*#__PURE__*/JSON.parse('{"_comment":"SHA-256 of upstream artifacts, by file name, verified on a networked machine. The spec can add more under mirrors.sha256."}');
-;// CONCATENATED MODULE: ./build/actions/lib/tools/install.js
-// Tool downloads: find in the tool cache → download (mirror or upstream) → verify SHA-256 → extract → cache.
-// A checksum pinned in the repo or the spec always wins; otherwise the source's published .sha256 is used
-// (and said so); a source that publishes none needs a pin.
-
-
-
-
-
-
-
-function get(url, opts, sink) {
-    return new Promise((resolve, reject) => {
-        const u = new URL(url);
-        if (u.protocol !== 'https:')
-            return reject(new errors/* StageError */.Zu(`refusing to download over ${u.protocol} (${url}); use an https mirror`));
-        const req = (0,external_node_https_namespaceObject.request)(u, { ca: opts.ca, timeout: opts.timeoutMs ?? 120_000 }, (res) => {
-            if (res.statusCode !== 200) {
-                res.resume();
-                return reject(new errors/* StageError */.Zu(`download of ${url} answered HTTP ${res.statusCode}${res.statusCode && res.statusCode >= 300 && res.statusCode < 400 ? ' (redirects are not followed: point the mirror at the file itself)' : ''}`));
-            }
-            res.on('data', sink);
-            res.on('end', () => resolve());
-            res.on('error', reject);
-        });
-        req.on('timeout', () => req.destroy(new errors/* StageError */.Zu(`download of ${url} timed out`)));
-        req.on('error', (e) => reject(e instanceof errors/* StageError */.Zu ? e : new errors/* StageError */.Zu(`download of ${url} failed: ${e.message}`)));
-        req.end();
-    });
-}
-async function expectedSha256(a, opts) {
-    const pinned = opts.pins?.[a.pinKey] ?? pins_namespaceObject[a.pinKey];
-    if (pinned)
-        return { sha256: pinned.toLowerCase(), source: 'pinned' };
-    if (!a.checksumUrl) {
-        throw new errors/* StageError */.Zu(`no SHA-256 is pinned for ${a.pinKey} and ${a.url} publishes none: verify the file yourself and add it to mirrors.sha256 in the spec ("${a.pinKey}": "<sha256>")`);
-    }
-    let text = '';
-    await get(a.checksumUrl, opts, (c) => (text += c.toString('utf8')));
-    const hex = /\b([0-9a-f]{64})\b/i.exec(text)?.[1];
-    if (!hex)
-        throw new errors/* StageError */.Zu(`${a.checksumUrl} holds no SHA-256`);
-    return { sha256: hex.toLowerCase(), source: `published at ${a.checksumUrl}` };
-}
-/**
- * The tool's folder in the tool cache, downloading and verifying it when absent. Returns where it is and
- * whether it came from the cache.
- */
-async function installTool(a, workDir, opts = {}) {
-    const found = find(a.tool, a.version);
-    if (found)
-        return { dir: found, cached: true };
-    const expected = await expectedSha256(a, opts);
-    // One folder per artifact: tools fetched side by side never see each other's files.
-    const own = (0,external_node_path_.join)(workDir, `${a.tool}-${a.version}`);
-    (0,external_node_fs_.rmSync)(own, { recursive: true, force: true });
-    (0,external_node_fs_.mkdirSync)(own, { recursive: true });
-    const file = (0,external_node_path_.join)(own, a.pinKey);
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    const out = (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 });
-    try {
-        await get(a.url, opts, (c) => {
-            hash.update(c);
-            out.write(c);
-        });
-        await new Promise((resolve, reject) => out.end((err) => (err ? reject(err) : resolve())));
-        const actual = hash.digest('hex');
-        if (actual !== expected.sha256) {
-            throw new errors/* StageError */.Zu(`SHA-256 of ${a.url} is ${actual}, expected ${expected.sha256} (${expected.source}); the download was refused and nothing was installed`);
-        }
-        let extracted;
-        if (a.pinKey.endsWith('.tar.gz') || a.pinKey.endsWith('.tgz')) {
-            extracted = await extractTar(file, (0,external_node_path_.join)(own, 'extracted'));
-        }
-        else {
-            extracted = (0,external_node_path_.join)(own, 'extracted');
-            (0,external_node_fs_.mkdirSync)(extracted);
-            const bin = (0,external_node_path_.join)(extracted, a.binary ?? a.pinKey);
-            (0,external_node_fs_.copyFileSync)(file, bin);
-            if (a.binary)
-                (0,external_node_fs_.chmodSync)(bin, 0o755);
-        }
-        const dir = await cacheDir(extracted, a.tool, a.version);
-        return { dir, cached: false, verifiedBy: expected.source };
-    }
-    finally {
-        out.destroy();
-        (0,external_node_fs_.rmSync)(own, { recursive: true, force: true });
-    }
-}
-function kubesprayArtifact(version, mirror) {
-    const base = mirror?.replace(/\/$/, '') ?? 'https://github.com/kubernetes-sigs/kubespray/archive/refs/tags';
-    return {
-        tool: 'kubespray',
-        version: version.replace(/^v/, ''),
-        url: `${base}/${version}.tar.gz`,
-        ...(mirror ? { checksumUrl: `${base}/${version}.tar.gz.sha256` } : {}),
-        pinKey: `kubespray-${version}.tar.gz`,
-    };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/tools/kube-binaries.js
-// helm and kubectl at pinned versions, from get.helm.sh / dl.k8s.io or a mirror with the same layout
-// (mirrors.tools), SHA-256-verified into the tool cache, then asked for their version before first use.
-
-
-
-
-
-/** helm 3 (Run:ai 2.21 needs ≥ 3.14); kubectl within one minor of the clusters Kubespray v2.27 deploys (1.29–1.31). */
-const HELM_VERSION = 'v3.17.3';
-const KUBECTL_VERSION = 'v1.31.9';
-/** Go's name for the runner's CPU, as used in upstream file names. */
-function goArch(arch = process.arch) {
-    const known = { x64: 'amd64', arm64: 'arm64' };
-    const go = known[arch];
-    if (!go)
-        throw new errors/* StageError */.Zu(`no helm/kubectl builds for a ${arch} runner: use an amd64 or arm64 runner`);
-    return go;
-}
-const base = (mirror, tool, upstream) => (mirror ? `${mirror.replace(/\/$/, '')}/${tool}` : upstream);
-/** get.helm.sh/helm-<v>-linux-<arch>.tar.gz with its published .sha256sum. */
-function helmArtifact(version, mirror, arch = goArch()) {
-    const file = `helm-${version}-linux-${arch}.tar.gz`;
-    const url = `${base(mirror, 'helm', 'https://get.helm.sh')}/${file}`;
-    return { tool: 'helm', version: version.replace(/^v/, ''), url, checksumUrl: `${url}.sha256sum`, pinKey: file };
-}
-/** dl.k8s.io/release/<v>/bin/linux/<arch>/kubectl with its published .sha256. */
-function kubectlArtifact(version, mirror, arch = goArch()) {
-    const url = `${base(mirror, 'kubectl', 'https://dl.k8s.io')}/release/${version}/bin/linux/${arch}/kubectl`;
-    return {
-        tool: 'kubectl',
-        version: version.replace(/^v/, ''),
-        url,
-        checksumUrl: `${url}.sha256`,
-        pinKey: `kubectl-${version}-linux-${arch}`,
-        binary: 'kubectl',
-    };
-}
-/** The version a binary reports, checked against the pin (a mirror serving the wrong build is refused). */
-async function checkVersion(bin, args, want, env) {
-    const r = await runProcess(bin, args, { env });
-    const got = /v\d+\.\d+\.\d+/.exec(r.stdout)?.[0];
-    if (r.code !== 0 || got !== want)
-        throw new errors/* StageError */.Zu(`${bin} ${args.join(' ')} reports ${got ?? `nothing (exit ${r.code}: ${r.stderr.trim().slice(0, 120)})`}, expected ${want}: the mirror serves another build`);
-}
-/** helm and kubectl for this run; both are fetched at once, each only when the tool cache lacks it. */
-async function installKubeBinaries(spec, workDir, env) {
-    const opts = {
-        ...(spec.mirrors.ca_file ? { ca: (0,external_node_fs_.readFileSync)(spec.mirrors.ca_file, 'utf8') } : {}),
-        pins: spec.mirrors.sha256,
-    };
-    const [helm, kubectl] = await Promise.all([
-        installTool(helmArtifact(HELM_VERSION, spec.mirrors.tools), (0,external_node_path_.join)(workDir, 'download'), opts),
-        installTool(kubectlArtifact(KUBECTL_VERSION, spec.mirrors.tools), (0,external_node_path_.join)(workDir, 'download'), opts),
-    ]);
-    const bins = { helm: (0,external_node_path_.join)(helm.dir, `linux-${goArch()}`, 'helm'), kubectl: (0,external_node_path_.join)(kubectl.dir, 'kubectl') };
-    await Promise.all([
-        checkVersion(bins.helm, ['version', '--short'], HELM_VERSION, env),
-        checkVersion(bins.kubectl, ['version', '--client', '-o', 'json'], KUBECTL_VERSION, env),
-    ]);
-    const note = (name, version, r) => `${name} ${version}: ${r.cached ? 'from the tool cache' : `downloaded, SHA-256 ${r.verifiedBy}`}`;
-    return { ...bins, notes: [note('helm', HELM_VERSION, helm), note('kubectl', KUBECTL_VERSION, kubectl)] };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/helm/kube-tools.js
-// helm and kubectl as the stages run them: against the fetched kubeconfig, with Helm's home folders in the
-// stage's private work folder (shared or NFS homes break Helm's file locks), never through a shell.
-
-
-
-/**
- * The helm and kubectl binaries for this stage: pinned versions, SHA-256-verified into the tool cache
- * (mirrors.tools for air-gapped sites), with Helm's home folders in the stage's private work folder.
- */
-async function openKubeTools(ctx, work, kubeconfig) {
-    const home = (0,external_node_path_.join)(work.path, 'helm');
-    const env = {
-        ...process.env,
-        KUBECONFIG: kubeconfig,
-        HELM_CACHE_HOME: (0,external_node_path_.join)(home, 'cache'),
-        HELM_CONFIG_HOME: (0,external_node_path_.join)(home, 'config'),
-        HELM_DATA_HOME: (0,external_node_path_.join)(home, 'data'),
-    };
-    const bins = await installKubeBinaries(ctx.spec, work.path, env);
-    for (const note of bins.notes)
-        ctx.reporter.info(note);
-    return { helm: bins.helm, kubectl: bins.kubectl, kubeconfig, env };
-}
-function runHelm(t, args, opts = {}) {
-    return runProcess(t.helm, ['--kubeconfig', t.kubeconfig, ...args], {
-        missingHint: 'the helm binary in the tool cache is gone; run again',
-        ...opts,
-        env: t.env,
-    });
-}
-function runKubectl(t, args, opts = {}) {
-    return runProcess(t.kubectl, ['--kubeconfig', t.kubeconfig, ...args], {
-        missingHint: 'the kubectl binary in the tool cache is gone; run again',
-        ...opts,
-        env: t.env,
-    });
-}
-/** `helm upgrade --install` for one pinned release: atomic (a failure rolls back), waits, bounded by its timeout. */
-function upgradeInstallArgs(r) {
-    return [
-        'upgrade',
-        '--install',
-        r.name,
-        r.chart,
-        '--namespace',
-        r.namespace,
-        '--version',
-        r.version,
-        '--atomic',
-        '--wait',
-        '--timeout',
-        `${r.timeoutSeconds}s`,
-        ...r.valuesFiles.flatMap((f) => ['--values', f]),
-    ];
-}
-
 ;// CONCATENATED MODULE: ./build/actions/lib/ssh/known-hosts.js
 // known_hosts: parse (plain and hashed entries), match by hostname or address, fingerprint keys, and
 // decide per the host-key policy. A changed key is always refused.
@@ -65419,10 +65954,16 @@ function verifyHostKey(entries, names, port, key, policy) {
     };
 }
 
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
 // EXTERNAL MODULE: ./node_modules/is-stream/index.js
 var is_stream = __nccwpck_require__(6543);
 // EXTERNAL MODULE: ./node_modules/make-dir/index.js
 var make_dir = __nccwpck_require__(6512);
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
 ;// CONCATENATED MODULE: ./node_modules/sb-promise-queue/lib/esm/index.mjs
 class PromiseQueue {
     constructor({ concurrency = 1 } = {}) {
@@ -65594,7 +66135,7 @@ async function scanDirectory(path, { recursive = true, validate = null, concurre
 // EXTERNAL MODULE: ./node_modules/shell-escape/shell-escape.js
 var shell_escape = __nccwpck_require__(4646);
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var ssh2_lib = __nccwpck_require__(5472);
+var lib = __nccwpck_require__(5472);
 ;// CONCATENATED MODULE: ./node_modules/node-ssh/lib/esm/index.mjs
 
 
@@ -65747,7 +66288,7 @@ class NodeSSH {
                 };
             }
         }
-        const connection = new ssh2_lib.Client();
+        const connection = new lib.Client();
         this.connection = connection;
         await new Promise((resolve, reject) => {
             connection.on('error', reject);
@@ -66401,6 +66942,34 @@ class SshPool {
     }
     /** Runs a command line (already quoted) on a node, with the command timeout. */
     async exec(target, command, stdin) {
+        return this.guarded(target, command, async (ssh, onChannel) => {
+            const r = await ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel });
+            return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+        });
+    }
+    /**
+     * Like exec, for bytes: stdout comes back as a Buffer and stdin goes in as one (a file read off or written to a
+     * node), never through a string, so a file of any size that fits in memory passes unchanged.
+     */
+    async execBinary(target, command, stdin) {
+        return this.guarded(target, command, (ssh, onChannel) => new Promise((resolve, reject) => {
+            ssh.connection.exec(command, (err, channel) => {
+                if (err)
+                    return reject(err);
+                onChannel(channel);
+                const out = [];
+                const errs = [];
+                let code = null;
+                channel.on('data', (chunk) => out.push(chunk));
+                channel.stderr.on('data', (chunk) => errs.push(chunk));
+                channel.on('exit', (c) => (code = c ?? null));
+                channel.on('close', () => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(errs).toString('utf8') }));
+                channel.end(stdin);
+            });
+        }));
+    }
+    /** One command on the node's connection: the command timeout, and a lost connection named as such. */
+    async guarded(target, command, start) {
         const ssh = await this.session(target);
         const lostBefore = this.connectionLost(ssh, target);
         if (lostBefore)
@@ -66414,15 +66983,12 @@ class SshPool {
             }, this.opts.commandTimeoutMs);
         });
         try {
-            const r = await Promise.race([
-                ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel: (ch) => (channel = ch) }),
-                timeout,
-            ]);
+            const r = await Promise.race([start(ssh, (ch) => (channel = ch)), timeout]);
             // a channel cut by a lost connection closes without an exit status
             const lost = r.code === null ? this.connectionLost(ssh, target) : undefined;
             if (lost)
                 throw lost;
-            return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+            return r;
         }
         catch (err) {
             throw this.connectionLost(ssh, target) ?? err;
@@ -66456,6 +67022,10 @@ class SshPool {
     }
 }
 
+// EXTERNAL MODULE: ./build/actions/lib/ssh/quote.js
+var quote = __nccwpck_require__(8225);
+// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
+var errors = __nccwpck_require__(2174);
 ;// CONCATENATED MODULE: ./build/actions/lib/stages/access.js
 // How stages reach the nodes and the cluster: the SSH pool, known hosts, the service user's key, and the
 // kubeconfig fetched over SSH from the first control-plane node (it never leaves the runner's temp folder).
@@ -66466,6 +67036,11 @@ class SshPool {
 
 
 
+/** The API server's port: Kubespray's kube_apiserver_port when the spec sets it in extra_vars, else its default 6443. */
+function apiServerPort(spec) {
+    const port = Number(spec.kubernetes.extra_vars.kube_apiserver_port ?? 6443);
+    return Number.isInteger(port) && port > 0 && port < 65536 ? port : 6443;
+}
 function readMaybeFile(value) {
     return !value.includes('\n') && (0,external_node_fs_.existsSync)(value) ? (0,external_node_fs_.readFileSync)(value, 'utf8') : value;
 }
@@ -66484,7 +67059,7 @@ function knownHosts(ctx) {
 /** Refuses, before any SSH, a node whose name or address could not be a host. */
 function sshTargets(nodes) {
     return nodes.map((n) => {
-        validHostname(n.hostname, `inventory node '${n.hostname.slice(0, 40)}'`);
+        (0,quote/* validHostname */.YL)(n.hostname, `inventory node '${n.hostname.slice(0, 40)}'`);
         if ((0,cidr/* parseIpv4 */.ni)(n.address) === undefined)
             throw new errors/* UsageError */.eb(`inventory node ${n.hostname}: address '${n.address.slice(0, 40)}' is not an IPv4 address`);
         return { hostname: n.hostname, address: n.address };
@@ -66505,7 +67080,7 @@ function pool(spec, credentials, knownHostsText, policy, concurrency) {
 }
 /** The service user's private key (input service-ssh-key or access.service_user.private_key_file), masked. */
 function serviceKey(ctx) {
-    const text = (0,report_inputs/* secretInput */.jY)(ctx.inputs, 'service-ssh-key', ctx.reporter, ctx.spec.access.service_user.private_key_file);
+    const text = (0,inputs/* secretInput */.jY)(ctx.inputs, 'service-ssh-key', ctx.reporter, ctx.spec.access.service_user.private_key_file);
     if (!text)
         throw new errors/* UsageError */.eb(`pass the service user's private key as ${ctx.inputs.label('service-ssh-key')} (or access.service_user.private_key_file)`);
     const key = readMaybeFile(text);
@@ -66533,7 +67108,7 @@ async function fetchKubeconfig(ctx, inv, key, knownHostsText, work) {
         for (const line of r.stdout.split('\n'))
             if (/-data:\s*\S/.test(line))
                 ctx.reporter.secret(line.split(':').slice(1).join(':').trim());
-        const apiServer = `https://${first.address}:6443`;
+        const apiServer = `https://${first.address}:${apiServerPort(ctx.spec)}`;
         const text = r.stdout.replace(/server: https:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+/g, `server: ${apiServer}`);
         return { kubeconfig: work.secretFile('kubeconfig', text), apiNode: first, apiServer };
     }
@@ -66546,9 +67121,1060 @@ async function openClusterAccess(ctx, inv, work) {
     return fetchKubeconfig(ctx, inv, serviceKey(ctx), requiredKnownHosts(ctx), work);
 }
 
+
+/***/ }),
+
+/***/ 221:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  h: () => (/* binding */ builtStageRunner)
+});
+
+// EXTERNAL MODULE: ./build/actions/lib/stages/discover.js + 4 modules
+var discover = __nccwpck_require__(4807);
+// EXTERNAL MODULE: ./build/actions/lib/report/inputs.js
+var report_inputs = __nccwpck_require__(738);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
+var errors = __nccwpck_require__(2174);
+;// CONCATENATED MODULE: ./build/actions/lib/etcd/crypto.js
+// Snapshots are sealed before they leave the runner's memory: AES-256-GCM under a key derived (scrypt, a
+// fresh salt per file) from the etcd-backup-key secret. GCM's tag makes a damaged or foreign file fail to
+// open, so a restore refuses it before anything on the cluster is touched.
+
+
+const MAGIC = Buffer.from('BCMKETC1');
+const SALT = 16;
+const IV = 12;
+const TAG = 16;
+const HEADER = MAGIC.length + SALT + IV + TAG;
+const MIN_KEY_LENGTH = 16;
+function key(secret, salt) {
+    if (secret.length < MIN_KEY_LENGTH)
+        throw new errors/* UsageError */.eb(`the etcd backup key must be at least ${MIN_KEY_LENGTH} characters (pass a long random secret as etcd-backup-key, e.g. \`openssl rand -base64 32\`)`);
+    return (0,external_node_crypto_.scryptSync)(secret, salt, 32);
+}
+function sealSnapshot(plain, secret) {
+    const salt = (0,external_node_crypto_.randomBytes)(SALT);
+    const iv = (0,external_node_crypto_.randomBytes)(IV);
+    const cipher = (0,external_node_crypto_.createCipheriv)('aes-256-gcm', key(secret, salt), iv);
+    cipher.setAAD(MAGIC);
+    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+    return Buffer.concat([MAGIC, salt, iv, cipher.getAuthTag(), body]);
+}
+/** The snapshot inside a sealed file; throws naming the file when it is damaged or sealed with another key. */
+function openSnapshot(sealed, secret, name) {
+    if (sealed.length < HEADER || !sealed.subarray(0, MAGIC.length).equals(MAGIC))
+        throw new errors/* StageError */.Zu(`${name} is not a bcmkube etcd snapshot (no BCMKETC1 header): nothing was changed`);
+    const salt = sealed.subarray(MAGIC.length, MAGIC.length + SALT);
+    const iv = sealed.subarray(MAGIC.length + SALT, MAGIC.length + SALT + IV);
+    const tag = sealed.subarray(MAGIC.length + SALT + IV, HEADER);
+    const decipher = (0,external_node_crypto_.createDecipheriv)('aes-256-gcm', key(secret, salt), iv);
+    decipher.setAAD(MAGIC);
+    decipher.setAuthTag(tag);
+    try {
+        return Buffer.concat([decipher.update(sealed.subarray(HEADER)), decipher.final()]);
+    }
+    catch {
+        throw new errors/* StageError */.Zu(`${name} failed its integrity check (AES-GCM): the file is damaged or was sealed with another etcd-backup-key; nothing was changed`);
+    }
+}
+
+// EXTERNAL MODULE: ./build/actions/lib/ssh/quote.js
+var quote = __nccwpck_require__(8225);
+;// CONCATENATED MODULE: ./build/actions/lib/etcd/members.js
+// The etcd members as Kubespray lays them out (roles/etcd, v2.27.1): settings in /etc/etcd.env, client
+// certificates /etc/ssl/etcd/ssl/admin-<inventory hostname>(-key).pem signed by ca.pem, binaries in
+// /usr/local/bin (bin_dir), data in /var/lib/etcd (etcd_data_dir), member names etcd1.. (etcd_member_name).
+
+
+const ETCD_ENV = '/etc/etcd.env';
+const ETCD_CERT_DIR = '/etc/ssl/etcd/ssl';
+const BIN_DIR = '/usr/local/bin';
+/** A command run as root through sudo without a password (the service user's sudoers rule). */
+function asRoot(argv) {
+    return (0,quote/* shellCommand */.q$)(['sudo', '-n', ...argv]);
+}
+/** etcdctl against one member with that member's admin client certificate. */
+function etcdctl(node, ...args) {
+    return [
+        `${BIN_DIR}/etcdctl`,
+        `--endpoints=https://${node.address}:2379`,
+        `--cacert=${ETCD_CERT_DIR}/ca.pem`,
+        `--cert=${ETCD_CERT_DIR}/admin-${node.hostname}.pem`,
+        `--key=${ETCD_CERT_DIR}/admin-${node.hostname}-key.pem`,
+        '--command-timeout=30s',
+        ...args,
+    ];
+}
+function etcdutl(...args) {
+    return [`${BIN_DIR}/etcdutl`, ...args];
+}
+const SAFE = {
+    ETCD_NAME: /^[A-Za-z0-9._-]{1,64}$/,
+    ETCD_INITIAL_ADVERTISE_PEER_URLS: /^https?:\/\/[A-Za-z0-9.:[\]-]+$/,
+    ETCD_INITIAL_CLUSTER: /^[A-Za-z0-9._-]+=https?:\/\/[A-Za-z0-9.:[\]-]+(,[A-Za-z0-9._-]+=https?:\/\/[A-Za-z0-9.:[\]-]+)*$/,
+    ETCD_INITIAL_CLUSTER_TOKEN: /^[A-Za-z0-9._-]{1,128}$/,
+    ETCD_DATA_DIR: /^\/[A-Za-z0-9._\/-]+$/,
+};
+/** The member's settings from its etcd.env text; refuses a missing or unexpected value, naming the node. */
+function parseEtcdEnv(node, text) {
+    const env = new Map();
+    for (const line of text.split('\n')) {
+        const m = /^\s*([A-Z_]+)=(.*)$/.exec(line);
+        if (m)
+            env.set(m[1], m[2].trim().replace(/^"(.*)"$/, '$1'));
+    }
+    const get = (k) => {
+        const v = env.get(k) ?? '';
+        if (!SAFE[k].test(v) || (k === 'ETCD_DATA_DIR' && v.split('/').includes('..')))
+            throw new errors/* StageError */.Zu(`${node.hostname}: ${ETCD_ENV} has ${v ? `an unexpected ${k} '${v.slice(0, 80)}'` : `no ${k}`}; is this a Kubespray etcd member?`);
+        return v;
+    };
+    return {
+        ...node,
+        name: get('ETCD_NAME'),
+        peerUrl: get('ETCD_INITIAL_ADVERTISE_PEER_URLS'),
+        initialCluster: get('ETCD_INITIAL_CLUSTER'),
+        token: get('ETCD_INITIAL_CLUSTER_TOKEN'),
+        dataDir: get('ETCD_DATA_DIR'),
+    };
+}
+function parseSnapshotStatus(hostname, stdout) {
+    try {
+        const s = JSON.parse(stdout);
+        if ([s.hash, s.revision, s.totalKey, s.totalSize].every((n) => typeof n === 'number'))
+            return s;
+    }
+    catch {
+        // fall through
+    }
+    throw new errors/* StageError */.Zu(`${hostname}: etcdutl snapshot status gave no status (${stdout.trim().slice(0, 120)})`);
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/etcd/restore-plan.js
+// The restore as data: phases of steps per node, built without touching anything, so plan mode prints
+// exactly what apply runs. The order is etcd's documented one (etcd.io "Disaster recovery", v3.5) on
+// Kubespray's layout: stop every API server, stop etcd on every member, restore every member's data dir
+// from the one snapshot with its own name and peer URL, start the members together (one alone cannot make
+// quorum), wait for a healthy cluster, start the API servers, wait for a ready API. Kubernetes' "Restoring an
+// etcd cluster" also restarts kube-controller-manager and kube-scheduler so neither acts on state from
+// before the snapshot: they stop with the API server and come back after it.
+
+
+/** The control plane's static pods (kubeadm's manifests, which Kubespray deploys). */
+const STATIC_PODS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+const manifest = (pod) => `/etc/kubernetes/manifests/${pod}.yaml`;
+/** Outside the manifests folder, so the kubelet stops the static pod; moved back to start it. */
+const parked = (pod) => `/etc/kubernetes/${pod}.yaml.bcmkube-restore`;
+/**
+ * Fails on a control-plane node without the static pods a restore stops and starts (present, or set aside by an
+ * earlier attempt), naming each one missing.
+ */
+function staticPodsPresent() {
+    const checks = STATIC_PODS.map((pod) => `{ [ -e ${(0,quote/* shellCommand */.q$)([manifest(pod)])} ] || [ -e ${(0,quote/* shellCommand */.q$)([parked(pod)])} ] || { echo "no ${manifest(pod)}" >&2; ok=1; }; }`);
+    return `ok=0; ${checks.join('; ')}; exit $ok`;
+}
+function stagedSnapshot(id) {
+    return `/var/tmp/bcmkube-restore-${id}.db`;
+}
+function setAside(dataDir, id) {
+    return `${dataDir}.before-${id}`;
+}
+/**
+ * `mv from to`, and nothing when it was done already (from gone, to there): a restore stopped half-way runs
+ * again from the start.
+ */
+function move(from, to) {
+    const [f, d] = [(0,quote/* shellCommand */.q$)([from]), (0,quote/* shellCommand */.q$)([to])];
+    return `if [ -e ${f} ]; then mv ${f} ${d}; elif [ ! -e ${d} ]; then echo "neither ${f} nor ${d} exists" >&2; exit 1; fi`;
+}
+/** A shell loop: `check` until it succeeds (or, with `until: 'fails'`, until it fails), at most `seconds`. */
+function waitFor(check, seconds, until = 'succeeds') {
+    const test = until === 'succeeds' ? check : `! ${check}`;
+    return `i=0; while ! { ${test}; } >/dev/null 2>&1; do i=$((i+1)); [ "$i" -ge ${seconds} ] && exit 1; sleep 1; done`;
+}
+function readyz(cp) {
+    return (0,quote/* shellCommand */.q$)([
+        '/usr/local/bin/kubectl',
+        '--kubeconfig=/etc/kubernetes/admin.conf',
+        `--server=https://${cp.address}:${cp.apiPort}`,
+        '--request-timeout=3s',
+        'get',
+        '--raw=/readyz',
+    ]);
+}
+function restorePlan(input) {
+    const { snapshotId: id, members, controlPlane, waitSeconds } = input;
+    const file = stagedSnapshot(id);
+    const sh = (node, what, script, stdin) => ({
+        node,
+        what,
+        command: asRoot(['sh', '-c', script]),
+        ...(stdin ? { stdin } : {}),
+    });
+    const first = members[0];
+    return [
+        {
+            title: 'copy the snapshot to every member and check it there',
+            changes: false,
+            steps: members.flatMap((m) => [
+                sh(m.hostname, `copy the snapshot to ${file} (0600)`, `umask 077 && cat > ${file}`, 'snapshot'),
+                {
+                    node: m.hostname,
+                    what: 'check it (etcdutl snapshot status)',
+                    command: asRoot(etcdutl('snapshot', 'status', file, '-w', 'json')),
+                },
+            ]),
+        },
+        {
+            title: 'stop the API server, controller-manager and scheduler on every control-plane node',
+            changes: true,
+            steps: controlPlane.flatMap((cp) => [
+                ...STATIC_PODS.map((pod) => ({
+                    node: cp.hostname,
+                    what: `move ${manifest(pod)} out of the manifests folder (the kubelet stops ${pod})`,
+                    command: asRoot(['sh', '-c', move(manifest(pod), parked(pod))]),
+                })),
+                sh(cp.hostname, `wait until https://${cp.address}:${cp.apiPort} no longer answers`, waitFor(readyz(cp), waitSeconds, 'fails')),
+            ]),
+        },
+        {
+            title: 'stop etcd on every member',
+            changes: true,
+            steps: members.map((m) => ({ node: m.hostname, what: 'systemctl stop etcd', command: asRoot(['systemctl', 'stop', 'etcd']) })),
+        },
+        {
+            title: "restore every member's data dir from the snapshot, with its own name and peer URL",
+            changes: true,
+            steps: members.flatMap((m) => [
+                {
+                    node: m.hostname,
+                    what: `keep the old data dir as ${setAside(m.dataDir, id)}`,
+                    // set aside already (an earlier attempt): what is in the data dir now came from that attempt
+                    command: asRoot([
+                        'sh',
+                        '-c',
+                        `if [ -e ${(0,quote/* shellCommand */.q$)([setAside(m.dataDir, id)])} ]; then rm -rf ${(0,quote/* shellCommand */.q$)([m.dataDir])}; else mv ${(0,quote/* shellCommand */.q$)([m.dataDir, setAside(m.dataDir, id)])}; fi`,
+                    ]),
+                },
+                {
+                    node: m.hostname,
+                    what: `etcdutl snapshot restore as ${m.name} (${m.peerUrl}) into ${m.dataDir}`,
+                    command: asRoot(etcdutl('snapshot', 'restore', file, `--name=${m.name}`, `--initial-cluster=${m.initialCluster}`, `--initial-cluster-token=${m.token}`, `--initial-advertise-peer-urls=${m.peerUrl}`, `--data-dir=${m.dataDir}`)),
+                },
+                {
+                    node: m.hostname,
+                    what: 'give it the old data dir’s owner and mode',
+                    command: asRoot(['sh', '-c', `chown -R --reference=${setAside(m.dataDir, id)} ${m.dataDir} && chmod 700 ${m.dataDir}`]),
+                },
+            ]),
+        },
+        {
+            title: 'start etcd on every member (together: quorum needs a majority)',
+            changes: true,
+            steps: members.map((m) => ({ node: m.hostname, what: 'systemctl start etcd', command: asRoot(['systemctl', 'start', 'etcd']) })),
+        },
+        {
+            title: 'wait for quorum: every member healthy',
+            changes: true,
+            steps: [
+                sh(first.hostname, `wait until etcdctl endpoint health --cluster reports ${members.length} healthy member(s)`, waitFor(`[ "$(${(0,quote/* shellCommand */.q$)(etcdctl(first, 'endpoint', 'health', '--cluster'))} 2>&1 | grep -c 'is healthy')" -eq ${members.length} ]`, waitSeconds)),
+            ],
+        },
+        {
+            title: 'start the API server on every control-plane node',
+            changes: true,
+            steps: controlPlane.flatMap((cp) => [
+                {
+                    node: cp.hostname,
+                    what: `move the manifest back to ${manifest('kube-apiserver')}`,
+                    command: asRoot(['sh', '-c', move(parked('kube-apiserver'), manifest('kube-apiserver'))]),
+                },
+                sh(cp.hostname, `wait until https://${cp.address}:${cp.apiPort}/readyz answers ok`, waitFor(readyz(cp), waitSeconds)),
+            ]),
+        },
+        {
+            title: 'start kube-controller-manager and kube-scheduler on every control-plane node, fresh',
+            changes: true,
+            steps: controlPlane.flatMap((cp) => ['kube-controller-manager', 'kube-scheduler'].map((pod) => ({
+                node: cp.hostname,
+                what: `move the manifest back to ${manifest(pod)}`,
+                command: asRoot(['sh', '-c', move(parked(pod), manifest(pod))]),
+            }))),
+        },
+        {
+            title: 'remove the staged snapshot from every member',
+            changes: true,
+            steps: members.map((m) => ({ node: m.hostname, what: `rm ${file}`, command: asRoot(['rm', '-f', file]) })),
+        },
+    ];
+}
+/** The plan as plan mode prints it and apply announces it: one line per step, node first. */
+function renderRestorePlan(phases) {
+    return phases.flatMap((p, i) => [`${i + 1}. ${p.title}`, ...p.steps.map((s) => `   ${s.node}: ${s.what}\n      $ ${s.command}`)]);
+}
+
+// EXTERNAL MODULE: ./build/actions/lib/etcd/snapshots.js
+var snapshots = __nccwpck_require__(5634);
+// EXTERNAL MODULE: ./build/actions/lib/etcd/store.js
+var etcd_store = __nccwpck_require__(9862);
+// EXTERNAL MODULE: ./build/actions/lib/stages/access.js + 5 modules
+var stages_access = __nccwpck_require__(1374);
+// EXTERNAL MODULE: ./build/actions/lib/stages/context.js
+var context = __nccwpck_require__(8233);
+;// CONCATENATED MODULE: ./build/actions/lib/stages/etcd.js
+
+
+
+
+
+
+
+
+
+const OPERATIONS = ['backup', 'restore'];
+function backupKey(ctx) {
+    const key = (0,report_inputs/* secretInput */.jY)(ctx.inputs, 'etcd-backup-key', ctx.reporter);
+    if (!key)
+        throw new errors/* UsageError */.eb(`pass the key that seals the snapshots as ${ctx.inputs.label('etcd-backup-key')} (a secret; the same key opens them for a restore)`);
+    return key;
+}
+function members(nodes) {
+    const etcd = nodes.filter((n) => n.roles.includes('etcd'));
+    if (!etcd.length)
+        throw new errors/* StageError */.Zu('the inventory has no etcd node: has discover-nodes run for this cluster?');
+    return etcd;
+}
+async function run(ssh, target, command, what) {
+    const r = await ssh.exec(target, command);
+    if (r.code !== 0)
+        throw new errors/* StageError */.Zu(`${target.hostname}: ${what} failed (exit ${r.code}): ${r.stderr.trim().slice(-300)}`);
+    return r.stdout;
+}
+async function etcdStage(inputs, reporter) {
+    const ctx = (0,context/* openStage */.j$)(inputs, reporter);
+    const operation = inputs.get('operation').trim();
+    if (!OPERATIONS.includes(operation))
+        throw new errors/* UsageError */.eb(`operation: '${operation.slice(0, 40)}' is not one of ${OPERATIONS.join(' | ')} (bcmkube etcd backup | restore)`);
+    if (operation === 'restore') {
+        (0,snapshots/* validSnapshotId */.s$)(ctx.spec.name, inputs.get('snapshot').trim());
+        if (!ctx.plan && inputs.get('confirm').trim() !== ctx.spec.name)
+            throw new errors/* UsageError */.eb(`a restore replaces the whole cluster state with the snapshot: pass --confirm ${ctx.spec.name} (or run with --plan to see the steps); nothing was changed`);
+    }
+    const { inv } = (0,context/* readStageInventory */.pP)(ctx);
+    const key = backupKey(ctx);
+    const etcdNodes = members(inv.nodes);
+    const cp = inv.nodes.filter((n) => n.roles.includes('control_plane'));
+    const sshKey = (0,stages_access/* serviceKey */.jq)(ctx);
+    const hosts = (0,stages_access/* requiredKnownHosts */.mz)(ctx);
+    const policy = ctx.spec.access.host_key_policy === 'off' ? 'off' : 'strict';
+    const as = (username) => (0,stages_access/* pool */.dz)(ctx.spec, { username, privateKey: sshKey }, hosts, policy, ctx.spec.access.concurrency);
+    const serviceUser = ctx.spec.access.service_user.name;
+    const nodeSsh = as(serviceUser);
+    const storeUser = ctx.spec.etcd_backup.target.user ?? serviceUser;
+    const storeSsh = storeUser === serviceUser ? nodeSsh : as(storeUser);
+    const reach = { ssh: nodeSsh, targets: new Map((0,stages_access/* sshTargets */.vF)([...etcdNodes, ...cp]).map((t) => [t.hostname, t])) };
+    try {
+        const store = (0,etcd_store/* openSnapshotStore */._R)(ctx.spec, storeSsh);
+        return operation === 'backup'
+            ? await backup(ctx, reach, etcdNodes, store, key)
+            : await restore(ctx, reach, etcdNodes, cp, store, key, inputs.get('snapshot').trim());
+    }
+    finally {
+        await Promise.all([...new Set([nodeSsh, storeSsh])].map((p) => p.close()));
+    }
+}
+/** The first member that reports itself healthy, in inventory order. */
+async function healthyMember(reach, nodes) {
+    const why = [];
+    for (const n of nodes) {
+        try {
+            await run(reach.ssh, reach.targets.get(n.hostname), asRoot(etcdctl(n, 'endpoint', 'health')), 'etcdctl endpoint health');
+            return n;
+        }
+        catch (err) {
+            why.push(err.message);
+        }
+    }
+    throw new errors/* StageError */.Zu(`no etcd member is healthy, so no snapshot was taken:\n  ${why.join('\n  ')}`);
+}
+async function backup(ctx, reach, etcdNodes, store, key) {
+    const { spec, reporter } = ctx;
+    const previous = (0,snapshots/* clusterSnapshots */.U8)(spec.name, await store.list()).at(-1);
+    const now = new Date();
+    const id = (0,snapshots/* snapshotId */.iy)(spec.name, now);
+    if (ctx.plan) {
+        reporter.info(`plan: a snapshot ${id} from the first healthy of ${etcdNodes.map((n) => n.hostname).join(', ')}, sealed, to ${store.where}`);
+        reporter.output('snapshot-id', id);
+        reporter.output('changes', 'true');
+        return { id };
+    }
+    const member = await healthyMember(reach, etcdNodes);
+    const target = reach.targets.get(member.hostname);
+    const file = `/var/tmp/bcmkube-backup-${id}.db`;
+    let plain;
+    let status;
+    try {
+        await run(reach.ssh, target, `umask 077 && ${asRoot(etcdctl(member, 'snapshot', 'save', file))}`, 'etcdctl snapshot save');
+        status = parseSnapshotStatus(member.hostname, await run(reach.ssh, target, asRoot(etcdutl('snapshot', 'status', file, '-w', 'json')), 'etcdutl snapshot status'));
+        const bytes = Number((await run(reach.ssh, target, asRoot(['stat', '-c', '%s', file]), 'stat of the snapshot')).trim());
+        const read = await reach.ssh.execBinary(target, asRoot(['cat', file]));
+        if (read.code !== 0 || read.stdout.length !== bytes)
+            throw new errors/* StageError */.Zu(`${member.hostname}: reading the snapshot failed (exit ${read.code}, ${read.stdout.length} of ${bytes} bytes): ${read.stderr.trim().slice(-300)}; nothing was stored`);
+        plain = read.stdout;
+    }
+    finally {
+        await reach.ssh.exec(target, asRoot(['rm', '-f', file])).catch(() => undefined);
+    }
+    const size = plain.length;
+    const sealed = sealSnapshot(plain, key);
+    plain.fill(0);
+    await store.put(`${id}${snapshots/* SNAPSHOT_SUFFIX */.Rv}`, sealed);
+    const { removed, kept } = (0,snapshots/* retention */.XZ)(spec.name, await store.list(), spec.etcd_backup.keep);
+    for (const old of removed)
+        await store.remove(`${old}${snapshots/* SNAPSHOT_SUFFIX */.Rv}`);
+    const previousAge = previous ? (0,snapshots/* age */.KW)((0,snapshots/* snapshotTime */.mS)(spec.name, previous), now) : undefined;
+    const line = `etcd snapshot ${id} from ${member.hostname}: ${size} bytes, revision ${status.revision}, ${status.totalKey} keys; sealed (${sealed.length} bytes) in ${store.where}; previous: ${previous ? `${previous} (${previousAge} before)` : 'none'}; kept ${kept.length}, removed ${removed.length}`;
+    reporter.info(line);
+    reporter.summary([
+        `### etcd backup of ${spec.name}`,
+        '',
+        '| snapshot | member | size | revision | keys | stored in | previous | retention |',
+        '|---|---|---|---|---|---|---|---|',
+        `| ${id} | ${member.hostname} | ${size} B | ${status.revision} | ${status.totalKey} | ${store.where} | ${previous ? `${previousAge} older` : 'none'} | kept ${kept.length} of ${spec.etcd_backup.keep}${removed.length ? `, removed ${removed.join(', ')}` : ''} |`,
+    ].join('\n'));
+    reporter.output('snapshot-id', id);
+    reporter.output('revision', String(status.revision));
+    reporter.output('size', String(size));
+    reporter.output('changes', 'true');
+    return { id, status, removed };
+}
+/** fn on every node at once; any node that fails stops the restore before anything is stopped or changed. */
+async function onEveryNode(reach, nodes, needs, fn) {
+    const results = await reach.ssh.forEach(nodes.map((n) => reach.targets.get(n.hostname)), fn);
+    const failed = [...results].flatMap(([h, r]) => (r.ok ? [] : [r.error.startsWith(`${h}: `) ? r.error : `${h}: ${r.error}`]));
+    if (failed.length)
+        throw new errors/* StageError */.Zu(`a restore needs ${needs}; nothing was stopped or changed:\n  ${failed.join('\n  ')}`);
+    return nodes.map((n) => results.get(n.hostname).value);
+}
+/** Every member's own settings, read from its etcd.env. */
+const memberFacts = (reach, etcdNodes) => onEveryNode(reach, etcdNodes, 'every etcd member', async (t) => {
+    const facts = parseEtcdEnv(t, await run(reach.ssh, t, asRoot(['cat', ETCD_ENV]), `reading ${ETCD_ENV}`));
+    await run(reach.ssh, t, asRoot(['systemctl', 'cat', 'etcd.service']), "finding the etcd systemd unit (Kubespray's etcd_deployment_type host; kubeadm- or docker-run etcd is not supported)");
+    return facts;
+});
+/** Every control-plane node answers, may sudo and runs the control plane as static pods: they stop before etcd does. */
+const controlPlaneReachable = (reach, cp) => onEveryNode(reach, cp, 'every control-plane node', (t) => run(reach.ssh, t, asRoot(['sh', '-c', staticPodsPresent()]), "checking the control plane's static pods (Kubespray's kubeadm manifests)"));
+async function restore(ctx, reach, etcdNodes, cp, store, key, id) {
+    const { reporter } = ctx;
+    const sealed = await store.get(`${id}${snapshots/* SNAPSHOT_SUFFIX */.Rv}`);
+    const snapshot = openSnapshot(sealed, key, `${store.where}/${id}${snapshots/* SNAPSHOT_SUFFIX */.Rv}`);
+    const facts = await memberFacts(reach, etcdNodes);
+    await controlPlaneReachable(reach, cp);
+    const phases = restorePlan({
+        snapshotId: id,
+        members: facts,
+        controlPlane: cp.map((n) => ({ hostname: n.hostname, address: n.address, apiPort: (0,stages_access/* apiServerPort */.v4)(ctx.spec) })),
+        waitSeconds: Math.max(60, ctx.spec.access.command_timeout_seconds - 10),
+    });
+    const lines = renderRestorePlan(phases);
+    if (ctx.plan) {
+        reporter.info([
+            `plan: restore ${ctx.spec.name} from ${id} (${snapshot.length} bytes) on ${facts.map((f) => `${f.hostname} as ${f.name}`).join(', ')}:`,
+            ...lines,
+        ].join('\n'));
+        reporter.summary(['### etcd restore plan', '', '```', ...lines, '```'].join('\n'));
+        reporter.output('changes', 'true');
+        return { phases };
+    }
+    try {
+        await applyPlan(reach, phases, snapshot, reporter);
+    }
+    finally {
+        snapshot.fill(0);
+        // the staged copy is the plaintext snapshot: it never stays on a member, whatever happened
+        await reach.ssh.forEach(facts.map((f) => reach.targets.get(f.hostname)), (t) => reach.ssh.exec(t, asRoot(['rm', '-f', stagedSnapshot(id)])));
+    }
+    reporter.info(`etcd restored from ${id} on ${facts.map((f) => f.hostname).join(', ')}; the old data dirs are kept beside them (*.before-${id})`);
+    reporter.summary([`### etcd restore of ${ctx.spec.name} from ${id}`, '', '```', ...lines, '```'].join('\n'));
+    reporter.output('changes', 'true');
+    return { phases };
+}
+async function applyPlan(reach, phases, snapshot, reporter) {
+    for (const [i, phase] of phases.entries()) {
+        reporter.info(`${i + 1}/${phases.length} ${phase.title}`);
+        const nodes = [...new Set(phase.steps.map((s) => s.node))];
+        const results = await reach.ssh.forEach(nodes.map((n) => reach.targets.get(n)), async (t) => {
+            for (const step of phase.steps.filter((s) => s.node === t.hostname)) {
+                const r = step.stdin === 'snapshot' ? await reach.ssh.execBinary(t, step.command, snapshot) : await reach.ssh.exec(t, step.command);
+                if (r.code !== 0)
+                    throw new errors/* StageError */.Zu(`${t.hostname}: ${step.what} failed (exit ${r.code}): ${r.stderr.trim().slice(-300)}`);
+                if (step.expect === 'snapshot-status')
+                    parseSnapshotStatus(t.hostname, r.stdout.toString());
+            }
+        });
+        const failed = [...results].filter(([, r]) => !r.ok).map(([, r]) => (r.ok ? '' : r.error));
+        if (failed.length) {
+            const state = phase.changes
+                ? `stopped in phase ${i + 1} of ${phases.length}; \`bcmkube etcd restore --plan\` lists every phase: finish them by hand or run the restore again`
+                : 'nothing was stopped or changed';
+            throw new errors/* StageError */.Zu(`${phase.title}: ${failed.join('; ')}\n${state}`);
+        }
+    }
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./build/actions/lib/inventory/document.js + 1 modules
+var inventory_document = __nccwpck_require__(5023);
+// EXTERNAL MODULE: ./node_modules/@actions/tool-cache/lib/tool-cache.js + 2 modules
+var tool_cache = __nccwpck_require__(9805);
+// EXTERNAL MODULE: ./node_modules/js-yaml/dist/js-yaml.mjs
+var js_yaml = __nccwpck_require__(3243);
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var semver = __nccwpck_require__(2088);
+// EXTERNAL MODULE: ./build/actions/lib/util/process.js
+var util_process = __nccwpck_require__(7244);
+// EXTERNAL MODULE: ./build/actions/lib/util/work-dir.js
+var work_dir = __nccwpck_require__(5310);
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/ansible-env.js
+// The Ansible that runs Kubespray: either the user's (ansible-playbook-path) or a Python venv with Kubespray's
+// requirements.txt, built once per Kubespray version and Python version in the tool cache. Either way its
+// ansible-core must be inside the range Kubespray itself enforces (playbooks/ansible_version.yml), checked
+// before any playbook runs so a mismatch fails in seconds, not after the first play.
+
+
+
+
+
+
+
+
+/** Kubespray's supported ansible-core range, from playbooks/ansible_version.yml; undefined if it sets none. */
+function kubesprayAnsibleRange(kubesprayRoot) {
+    const file = ['playbooks/ansible_version.yml', 'playbooks/ansible_version.yaml'].map((f) => (0,external_node_path_.join)(kubesprayRoot, f)).find(external_node_fs_.existsSync);
+    if (!file)
+        return undefined;
+    const text = JSON.stringify(js_yaml/* load */.Hh((0,external_node_fs_.readFileSync)(file, 'utf8')));
+    const version = (name) => semver.coerce(new RegExp(`"${name}":"?([0-9][0-9.]*)`).exec(text)?.[1] ?? '')?.version;
+    const min = version('minimal_ansible_version');
+    if (!min)
+        return undefined;
+    const max = version('maximal_ansible_version');
+    return max ? { min, max } : { min };
+}
+/** The ansible-core version in `ansible-playbook --version` output ("ansible-playbook [core 2.16.14]"). */
+function parseAnsibleCoreVersion(text) {
+    const m = /^ansible-playbook \[core ([0-9][^\]\s]*)\]/m.exec(text) ?? /^ansible-playbook ([0-9][^\s]*)/m.exec(text);
+    return m ? (semver.coerce(m[1])?.version ?? undefined) : undefined;
+}
+/** Why this ansible-core cannot run this Kubespray, or undefined when it can. */
+function ansibleMismatch(version, range) {
+    if (semver.lt(version, range.min))
+        return `ansible-core ${version} is older than ${range.min}`;
+    if (range.max && semver.gte(version, range.max))
+        return `ansible-core ${version} is not below ${range.max}`;
+    return undefined;
+}
+async function ansibleVersionOf(bin) {
+    const r = await (0,util_process/* runProcess */.R)(bin, ['--version'], { missingHint: 'install ansible-core, or pass ansible-playbook-path' });
+    const version = parseAnsibleCoreVersion(r.stdout);
+    if (r.code !== 0 || !version)
+        throw new errors/* UsageError */.eb(`${bin} --version did not report an ansible-core version (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
+    return version;
+}
+async function pythonVersion(python) {
+    const r = await (0,util_process/* runProcess */.R)(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], {
+        missingHint: 'install Python 3 with its venv module (Debian: apt-get install python3-venv), or pass ansible-playbook-path',
+    });
+    const v = r.stdout.trim();
+    if (r.code !== 0 || !/^\d+\.\d+$/.test(v))
+        throw new errors/* UsageError */.eb(`${python} does not run: ${r.stderr.trim().slice(0, 200)}`);
+    return v;
+}
+/**
+ * With mirrors.pypi set, pip sees only our index and CA: the runner's pip configuration is ignored, and
+ * REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE are dropped because they override --cert inside pip's HTTP library.
+ * Without it, the runner's own pip configuration (often a corporate index) is respected.
+ */
+function pipEnvironment(opts) {
+    if (!opts.indexUrl)
+        return { ...process.env };
+    const drop = (k) => /^PIP_/.test(k) || (opts.caFile !== undefined && /^(REQUESTS|CURL)_CA_BUNDLE$/.test(k));
+    return { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !drop(k))), PIP_CONFIG_FILE: '/dev/null' };
+}
+/**
+ * A venv with Kubespray's requirements.txt, cached in the tool cache as kubespray-venv/<version>-py<X.Y>. Venvs are
+ * not relocatable, so it is built in place and marked complete only after pip succeeds.
+ */
+async function kubesprayVenv(kubesprayRoot, kubesprayVersion, opts) {
+    const py = await pythonVersion(opts.python);
+    const key = `${semver.coerce(kubesprayVersion)?.version ?? kubesprayVersion}-py${py}`;
+    const found = tool_cache/* find */.I6('kubespray-venv', key);
+    if (found)
+        return { bin: (0,external_node_path_.join)(found, 'bin/ansible-playbook'), cached: true, key };
+    const dir = (0,external_node_path_.join)((0,work_dir/* runnerDirs */.xV)().toolCache, 'kubespray-venv', key, 'x64');
+    (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+    const created = await (0,util_process/* runProcess */.R)(opts.python, ['-m', 'venv', dir]);
+    if (created.code !== 0)
+        throw new errors/* UsageError */.eb(`could not create a Python ${py} venv (${created.stderr.trim().slice(0, 200)}); install python3-venv, or pass ansible-playbook-path`);
+    const requirements = (0,external_node_path_.join)(kubesprayRoot, 'requirements.txt');
+    // --no-compile: Python compiles what Ansible imports on first use; compiling all of ansible's collections up
+    // front doubles the install time
+    const pipArgs = ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--no-compile', '-r', requirements];
+    if (opts.indexUrl)
+        pipArgs.push('--index-url', opts.indexUrl);
+    if (opts.caFile)
+        pipArgs.push('--cert', opts.caFile);
+    const pip = await (0,util_process/* runProcess */.R)((0,external_node_path_.join)(dir, 'bin/python'), pipArgs, {
+        env: { ...pipEnvironment(opts), PIP_CACHE_DIR: (0,external_node_path_.join)(opts.workDir, 'pip-cache') },
+        onLine: opts.log,
+    });
+    if (pip.code !== 0) {
+        (0,external_node_fs_.rmSync)(dir, { recursive: true, force: true });
+        const tail = pip.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300);
+        throw new errors/* StageError */.Zu(`pip could not install Kubespray's requirements.txt from ${opts.indexUrl ?? 'the default index (pypi.org)'}: ${tail}; for an air-gapped site set mirrors.pypi`);
+    }
+    if (!(0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, 'bin/ansible-playbook')))
+        throw new errors/* StageError */.Zu(`Kubespray's requirements.txt installed no ansible-playbook into the venv (${dir})`);
+    (0,external_node_fs_.writeFileSync)(`${dir}.complete`, '');
+    return { bin: (0,external_node_path_.join)(dir, 'bin/ansible-playbook'), cached: false, key };
+}
+/** The ansible-playbook for this Kubespray, checked against the ansible-core range Kubespray supports. */
+async function kubesprayAnsible(kubesprayRoot, kubesprayVersion, opts) {
+    let bin;
+    let origin;
+    if (opts.ansiblePlaybookPath) {
+        bin = opts.ansiblePlaybookPath;
+        origin = `ansible-playbook-path ${bin}`;
+    }
+    else {
+        const venv = await kubesprayVenv(kubesprayRoot, kubesprayVersion, { ...opts, python: opts.python ?? 'python3' });
+        bin = venv.bin;
+        origin = `${venv.cached ? 'cached' : 'new'} venv kubespray-venv/${venv.key}`;
+    }
+    const version = await ansibleVersionOf(bin);
+    const range = kubesprayAnsibleRange(kubesprayRoot);
+    const mismatch = range && ansibleMismatch(version, range);
+    if (mismatch)
+        throw new errors/* UsageError */.eb(`Kubespray ${kubesprayVersion} needs ansible-core >= ${range.min}${range.max ? ` and < ${range.max}` : ''} (playbooks/ansible_version.yml), but ${origin}: ${mismatch}; ${opts.ansiblePlaybookPath ? 'point ansible-playbook-path at a matching Ansible, or leave it empty to use a venv with the requirements.txt of Kubespray' : 'check the packages on the mirror'}`);
+    return { bin, version, origin };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/render.js
+// Pure rendering of Kubespray's inventory (hosts.yaml) and group_vars from the inventory and the spec.
+// Facts drive host vars (containerd on the data partition where /var is short); the variables the
+// predecessor got wrong are set right (loadbalancer_apiserver_healthcheck_port, dns_domain).
+
+const render_HEADER = '# Generated by bcmkube from inventory.json and the cluster spec; do not edit, change the spec.\n';
+function names(nodes, role) {
+    return Object.fromEntries(nodes.filter((n) => n.roles.includes(role)).map((n) => [n.hostname, {}]));
+}
+/** The order Kubespray sees the hosts in (hosts.yaml lists them by name): `kube_control_plane[0]` is the first. */
+function kubesprayHostOrder(nodes) {
+    return [...nodes].sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+}
+/** The first host of a Kubespray group: the one Kubespray cannot remove with remove-node.yml. */
+function firstOfRole(nodes, role) {
+    return kubesprayHostOrder(nodes).find((n) => n.roles.includes(role))?.hostname;
+}
+/**
+ * Whether the node is in k8s_cluster (kube_control_plane + kube_node) and so registers with the API server. A
+ * dedicated etcd node is not: it runs etcd only.
+ */
+function isKubernetesNode(node) {
+    return node.roles.includes('control_plane') || node.roles.includes('worker');
+}
+/** Kubespray's registry variables (docs/operations/offline-environment.md), by the registry each one names. */
+const IMAGE_REPO_VARS = {
+    'registry.k8s.io': 'kube_image_repo',
+    'gcr.io': 'gcr_image_repo',
+    'docker.io': 'docker_image_repo',
+    'quay.io': 'quay_image_repo',
+    'ghcr.io': 'github_image_repo',
+};
+/** Kubespray's base URLs of the files it downloads, and where a files mirror keeps each (its offline.yml layout). */
+const FILES_BASE_VARS = {
+    github_url: 'github.com',
+    dl_k8s_io_url: 'dl.k8s.io',
+    storage_googleapis_url: 'storage.googleapis.com',
+    get_helm_url: 'get.helm.sh',
+};
+/**
+ * Air-gap: files (kubelet, kubeadm, etcd, CNI, runc, crictl, nerdctl, containerd, …) from mirrors.files, and
+ * images from the first mirror of each registry that mirrors.images names.
+ */
+function offlineVars(spec) {
+    const vars = {};
+    const files = spec.mirrors.files?.replace(/\/+$/, '');
+    if (files) {
+        vars.files_repo = files;
+        for (const [name, host] of Object.entries(FILES_BASE_VARS))
+            vars[name] = `${files}/${host}`;
+    }
+    for (const [registry, name] of Object.entries(IMAGE_REPO_VARS)) {
+        const mirror = spec.mirrors.images[registry]?.[0];
+        if (mirror)
+            vars[name] = mirror.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+    }
+    return vars;
+}
+function hostVars(node) {
+    return {
+        ansible_host: node.address,
+        ip: node.address,
+        access_ip: node.address,
+        bcm_uuid: node.uuid,
+        ...(node.facts?.containerdStorageDir ? { containerd_storage_dir: node.facts.containerdStorageDir } : {}),
+    };
+}
+/** containerd registry mirrors in Kubespray's containerd_registries_mirrors shape. */
+function registryMirrors(spec) {
+    return Object.entries(spec.mirrors.images)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([prefix, hosts]) => ({
+        prefix,
+        mirrors: hosts.map((host) => ({ host, capabilities: ['pull', 'resolve'], skip_verify: false })),
+    }));
+}
+function kubesprayVars(inv, spec) {
+    const controlPlane = inv.nodes.filter((n) => n.roles.includes('control_plane'));
+    const vars = {
+        cluster_name: spec.name,
+        // Kubespray derives dns_domain from cluster_name; pin it so the cluster domain stays what the spec says
+        dns_domain: spec.kubernetes.dns_domain,
+        kube_version: spec.kubernetes.version,
+        kube_network_plugin: spec.kubernetes.cni,
+        kube_pods_subnet: spec.network.pod_cidr,
+        kube_service_addresses: spec.network.service_cidr,
+        // BCM's CMDaemon holds 8081 on every node; Kubespray's nginx-proxy health check defaults to it
+        loadbalancer_apiserver_healthcheck_port: spec.kubernetes.apiserver_healthcheck_port,
+        container_manager: 'containerd',
+    };
+    Object.assign(vars, offlineVars(spec));
+    const mirrors = registryMirrors(spec);
+    if (mirrors.length)
+        vars.containerd_registries_mirrors = mirrors;
+    // 'localhost' (the lab's Run:ai domain) is reserved (RFC 6761): never point it elsewhere inside the cluster.
+    if (spec.runai.enabled && spec.runai.domain && !/(^|\.)localhost$/i.test(spec.runai.domain) && controlPlane[0]) {
+        // pods resolve the Run:ai domain through nodelocaldns/CoreDNS hosts, not a forward to a node
+        vars.dns_etchosts = `${controlPlane[0].address} ${spec.runai.domain}\n`;
+    }
+    return { ...vars, ...spec.kubernetes.extra_vars };
+}
+function renderKubespray(inv, spec) {
+    const nodes = kubesprayHostOrder(inv.nodes);
+    const hosts = {
+        all: {
+            hosts: Object.fromEntries(nodes.map((n) => [n.hostname, hostVars(n)])),
+            children: {
+                kube_control_plane: { hosts: names(nodes, 'control_plane') },
+                kube_node: { hosts: names(nodes, 'worker') },
+                etcd: { hosts: names(nodes, 'etcd') },
+                k8s_cluster: { children: { kube_control_plane: {}, kube_node: {} } },
+                calico_rr: { hosts: {} },
+            },
+            // become comes from --become on the command line: as an inventory variable it would override Kubespray's
+            // `become: false` on the tasks that run on the runner
+            vars: { ansible_user: spec.access.service_user.name },
+        },
+    };
+    const dump = (v) => render_HEADER + js_yaml/* dump */.Bh(v, { lineWidth: 160, sortKeys: true });
+    return { hostsYaml: dump(hosts), allVarsYaml: dump(kubesprayVars(inv, spec)) };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/cluster-diff.js
+
+function diffClusterNodes(inv, registered, wantedKubeVersion) {
+    const known = new Set(registered ?? []);
+    // dedicated etcd nodes are not in k8s_cluster: they never register, so their absence says nothing
+    const missing = inv.nodes.filter((n) => isKubernetesNode(n) && !known.has(n.hostname));
+    const newControlPlane = missing.filter((n) => n.roles.includes('control_plane')).map((n) => n.hostname);
+    const newWorkers = missing.filter((n) => !newControlPlane.includes(n.hostname)).map((n) => n.hostname);
+    const inInventory = new Set(inv.nodes.map((n) => n.hostname));
+    const notInInventory = [...known].filter((n) => !inInventory.has(n)).sort();
+    const base = { newControlPlane, newWorkers, notInInventory, ...(registered ? { registered: [...registered].sort() } : {}) };
+    if (!registered || registered.length === 0)
+        return { ...base, suggestion: { operation: 'deploy', nodes: [], why: 'no cluster answers yet: cluster.yml deploys it' } };
+    if (newControlPlane.length)
+        return {
+            ...base,
+            suggestion: {
+                operation: 'deploy',
+                nodes: newControlPlane,
+                why: 'new control-plane or etcd nodes are added with cluster.yml (Kubespray does not scale them)',
+            },
+        };
+    if (newWorkers.length)
+        return { ...base, suggestion: { operation: 'scale', nodes: newWorkers, why: 'new worker nodes: scale.yml limited to them' } };
+    const deployed = inv.kubernetes?.version;
+    if (deployed && deployed !== wantedKubeVersion)
+        return {
+            ...base,
+            suggestion: { operation: 'upgrade', nodes: [], why: `the cluster runs ${deployed}, the spec asks for ${wantedKubeVersion}` },
+        };
+    return { ...base, suggestion: { operation: 'none', nodes: [], why: 'every inventory node is registered: no changes' } };
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/recap.js
+// Reading ansible-playbook's output: the PLAY RECAP per host, and the first failed task of each host.
+const RECAP_LINE = /^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)(?:\s+skipped=(\d+))?/;
+const TASK = /^TASK \[(.*)\] \*+$/;
+const PLAY = /^PLAY \[(.*)\] \*+$/;
+/** The play a `PLAY [name] ****` line starts ('PLAY RECAP' for the recap), else undefined. */
+function playHeading(line) {
+    if (line.startsWith('PLAY RECAP'))
+        return 'PLAY RECAP';
+    const m = PLAY.exec(line.trimEnd());
+    return m ? `play: ${m[1] || '(unnamed)'}` : undefined;
+}
+// A delegated task names its host as 'node -> delegate'; the failure belongs to the node.
+const FAILURE = /^(?:fatal|failed): \[([^\]]+?)(?: -> [^\]]+)?\](?: => \(item=[^)]*\))?: (FAILED!|UNREACHABLE!) => (.*)$/;
+class PlaybookOutputReader {
+    inRecap = false;
+    task = '';
+    /** A failure whose JSON result spans lines (assert results are printed indented): its host, kind and text so far. */
+    pending;
+    report = { recap: [], firstFailures: {} };
+    recordFailure(host, kind, result) {
+        if (this.report.firstFailures[host])
+            return;
+        let message = result;
+        try {
+            const parsed = JSON.parse(result);
+            if (typeof parsed.msg === 'string' && parsed.msg)
+                message = parsed.msg;
+        }
+        catch {
+            /* not JSON */
+        }
+        this.report.firstFailures[host] = { task: this.task, message: `${kind} ${message.replace(/\s+/g, ' ').trim()}`.slice(0, 300) };
+    }
+    line(raw) {
+        const line = raw.trimEnd();
+        if (this.pending) {
+            this.pending.text += `\n${line}`;
+            // the JSON ends with a closing brace at column 0
+            if (line === '}') {
+                this.recordFailure(this.pending.host, this.pending.kind, this.pending.text);
+                this.pending = undefined;
+            }
+            return;
+        }
+        if (line.startsWith('PLAY RECAP')) {
+            this.inRecap = true;
+            return;
+        }
+        const task = TASK.exec(line);
+        if (task)
+            this.task = task[1];
+        const failure = FAILURE.exec(line);
+        if (failure) {
+            if (failure[3] === '{')
+                this.pending = { host: failure[1], kind: failure[2], text: '{' };
+            else
+                this.recordFailure(failure[1], failure[2], failure[3]);
+        }
+        if (this.inRecap) {
+            const m = RECAP_LINE.exec(line);
+            if (m) {
+                this.report.recap.push({ host: m[1], ok: +m[2], changed: +m[3], unreachable: +m[4], failed: +m[5], skipped: +(m[6] ?? 0) });
+            }
+        }
+    }
+    /** Call after the last line: a failure cut off mid-JSON is still reported. */
+    end() {
+        if (this.pending)
+            this.recordFailure(this.pending.host, this.pending.kind, this.pending.text);
+        this.pending = undefined;
+    }
+}
+function readPlaybookOutput(text) {
+    const r = new PlaybookOutputReader();
+    for (const l of text.split('\n'))
+        r.line(l);
+    r.end();
+    return r.report;
+}
+/**
+ * The hosts `ansible-playbook --list-hosts` names, over all plays, in first-seen order. Each play lists them
+ * indented under `hosts (N):`.
+ */
+function listedHosts(text) {
+    const hosts = new Set();
+    let inHosts = false;
+    for (const raw of text.split('\n')) {
+        const line = raw.trimEnd();
+        if (/^\s+hosts \(\d+\):$/.test(line)) {
+            inHosts = true;
+            continue;
+        }
+        const host = /^\s{6,}(\S+)$/.exec(line);
+        if (inHosts && host)
+            hosts.add(host[1]);
+        else
+            inHosts = false;
+    }
+    return [...hosts];
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/ansible-settings.js
+// How ansible-playbook runs Kubespray: Kubespray's own ansible.cfg stays in force (its roles_path, library with the
+// `kube` module, fact cache, timeouts), and the few settings that are ours go on top as the environment variables
+// that override single keys. Every inherited ANSIBLE_* variable is dropped first, so a runner's vault password
+// file, config file or callback settings never reach a run.
+
+
+
+/**
+ * Our settings over Kubespray's ansible.cfg. Everything else of that file applies as Kubespray ships it.
+ * `knownHostsFile` is prepare-nodes' known_hosts; `factCache` a folder under RUNNER_TEMP.
+ */
+function ourAnsibleSettings(knownHostsFile, factCache) {
+    return [
+        {
+            key: 'defaults.host_key_checking',
+            env: 'ANSIBLE_HOST_KEY_CHECKING',
+            value: 'True',
+            why: "host keys are checked against prepare-nodes' known_hosts (Kubespray turns checking off)",
+        },
+        {
+            key: 'ssh_connection.ssh_args',
+            env: 'ANSIBLE_SSH_ARGS',
+            // ServerAlive: a shared ControlMaster connection to a node that drops off would otherwise hang every later
+            // task on it until TCP gives up (about 15 minutes). No UserKnownHostsFile=/dev/null (Kubespray's).
+            value: `-o ControlMaster=auto -o ControlPersist=60s -o ConnectTimeout=10 -o ServerAliveInterval=10 -o ServerAliveCountMax=3 -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile}`,
+            why: "strict host keys from prepare-nodes' known_hosts, our key only, dead nodes detected in 30 s",
+        },
+        {
+            key: 'defaults.fact_caching',
+            env: 'ANSIBLE_CACHE_PLUGIN',
+            value: 'jsonfile',
+            why: "the same plugin as Kubespray's; named because scale and remove-node rely on it",
+        },
+        {
+            key: 'defaults.fact_caching_connection',
+            env: 'ANSIBLE_CACHE_PLUGIN_CONNECTION',
+            value: factCache,
+            why: 'facts stay in this job (under RUNNER_TEMP), never in the shared /tmp',
+        },
+        {
+            key: 'defaults.interpreter_python',
+            env: 'ANSIBLE_PYTHON_INTERPRETER',
+            value: 'auto_silent',
+            why: "the node's Python is found without a warning per host",
+        },
+        {
+            key: 'inventory.unparsed_is_failed',
+            env: 'ANSIBLE_INVENTORY_UNPARSED_FAILED',
+            value: 'True',
+            why: 'an inventory Ansible cannot read fails the run (and the plan) instead of running on localhost only',
+        },
+        {
+            key: 'defaults.retry_files_enabled',
+            env: 'ANSIBLE_RETRY_FILES_ENABLED',
+            value: 'False',
+            why: 'no .retry files beside the playbooks',
+        },
+        { key: 'defaults.force_color', env: 'ANSIBLE_FORCE_COLOR', value: 'False', why: 'plain text for the job log and the recap parser' },
+        { key: 'defaults.nocolor', env: 'ANSIBLE_NOCOLOR', value: 'True', why: 'plain text for the job log and the recap parser' },
+    ];
+}
+/** Kubespray's own configuration file, which every run reads. */
+function kubesprayConfigFile(kubesprayRoot) {
+    const file = (0,external_node_path_.join)(kubesprayRoot, 'ansible.cfg');
+    if (!(0,external_node_fs_.existsSync)(file))
+        throw new errors/* StageError */.Zu(`the Kubespray archive has no ansible.cfg at its top (${file}): its roles and modules would not be found; check mirrors.kubespray serves a Kubespray release`);
+    return file;
+}
+/** The environment of ansible-playbook: Kubespray's ansible.cfg, our settings on top, nothing inherited. */
+function playbookEnvironment(base, opts) {
+    const env = Object.fromEntries(Object.entries(base).filter(([k]) => !/^ANSIBLE_/.test(k)));
+    env.ANSIBLE_CONFIG = kubesprayConfigFile(opts.kubesprayRoot);
+    for (const s of ourAnsibleSettings(opts.knownHostsFile, opts.factCache))
+        env[s.env] = s.value;
+    env.PYTHONUNBUFFERED = '1';
+    return env;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/own-playbooks.js
+// bcmkube's own playbooks, run with the same Ansible, inventory and config as Kubespray's, for what Kubespray
+// leaves to the operator. Written into the stage's work folder; PlaybookRun.ours marks them.
+
+/** One line per value: play names stay readable in the log. */
+const DUMP = { lineWidth: -1 };
+/**
+ * mirrors.ca_file on the nodes: Kubespray downloads files (get_url) and containerd pulls images on the nodes
+ * themselves, and both verify TLS against the node's system trust store. Kubespray v2.27.1 has no setting for a
+ * private CA (its containerd hosts.toml template has no `ca` key), so it goes into the trust store first.
+ */
+const MIRROR_CA_PLAYBOOK = 'bcmkube-mirror-ca.yml';
+/** Where the CA goes on a node (Debian/Ubuntu, as DGX OS). */
+const NODE_CA_PATH = '/usr/local/share/ca-certificates/bcmkube-mirrors.crt';
+function mirrorCaPlaybook(caFile) {
+    return js_yaml/* dump */.Bh([
+        {
+            name: "Trust the mirrors' CA (bcmkube, mirrors.ca_file)",
+            hosts: 'k8s_cluster:etcd',
+            gather_facts: false,
+            tasks: [
+                {
+                    name: 'CA in the system trust store',
+                    'ansible.builtin.copy': { src: caFile, dest: NODE_CA_PATH, owner: 'root', group: 'root', mode: '0644' },
+                    register: 'bcmkube_mirror_ca',
+                },
+                { name: 'Rebuild the trust store', 'ansible.builtin.command': 'update-ca-certificates', when: 'bcmkube_mirror_ca.changed' },
+            ],
+        },
+    ], DUMP);
+}
+/**
+ * After control-plane nodes join a running cluster, Kubespray's docs (operations/nodes.md, "Restart
+ * kube-system/nginx-proxy") ask to restart nginx-proxy on every host so it reloads its list of API servers:
+ * stopping its container makes the kubelet start it again with the new config.
+ */
+const NGINX_PROXY_PLAYBOOK = 'bcmkube-restart-nginx-proxy.yml';
+function nginxProxyRestartPlaybook() {
+    const crictl = "{{ bin_dir | default('/usr/local/bin') }}/crictl";
+    return js_yaml/* dump */.Bh([
+        {
+            name: 'Restart nginx-proxy so it reloads the API servers (bcmkube, Kubespray docs operations/nodes.md)',
+            hosts: 'k8s_cluster',
+            gather_facts: false,
+            tasks: [
+                { name: 'crictl on the node', 'ansible.builtin.stat': { path: crictl }, register: 'bcmkube_crictl' },
+                {
+                    name: 'Stop the nginx-proxy container (the kubelet starts it again)',
+                    'ansible.builtin.shell': `${crictl} ps --name nginx-proxy -q | xargs -r ${crictl} stop`,
+                    when: 'bcmkube_crictl.stat.exists',
+                },
+            ],
+        },
+    ], DUMP);
+}
+
+// EXTERNAL MODULE: ./build/actions/lib/config/semantics.js + 2 modules
+var semantics = __nccwpck_require__(7289);
+// EXTERNAL MODULE: ./build/actions/lib/report/markdown.js
+var markdown = __nccwpck_require__(1414);
+// EXTERNAL MODULE: ./build/actions/lib/tools/install.js + 1 modules
+var install = __nccwpck_require__(464);
+// EXTERNAL MODULE: ./build/actions/lib/helm/kube-tools.js + 1 modules
+var kube_tools = __nccwpck_require__(6986);
+// EXTERNAL MODULE: ./build/actions/lib/stages/timing.js
+var timing = __nccwpck_require__(5050);
 ;// CONCATENATED MODULE: ./build/actions/lib/stages/kubespray.js
-// Stage 3, kubespray: render the Kubespray inventory, obtain Kubespray (pinned, checksummed, cached), run the
-// operation's playbook as the service user with host keys checked, then fetch the kubeconfig and label GPU nodes.
+// Stage 3, kubespray: render the Kubespray inventory, obtain Kubespray (pinned, checksummed, cached) and its
+// Ansible, and run the operation's playbooks as the service user with host keys checked and Kubespray's own
+// ansible.cfg in force; then fetch the kubeconfig, check node registration and set Run:ai's node roles.
+// Plan mode runs the same playbooks with --syntax-check and --list-hosts.
 
 
 
@@ -66566,7 +68192,10 @@ async function openClusterAccess(ctx, inv, work) {
 
 
 
-const OPERATIONS = {
+
+
+
+const kubespray_OPERATIONS = {
     deploy: 'cluster.yml',
     scale: 'scale.yml',
     upgrade: 'upgrade-cluster.yml',
@@ -66574,54 +68203,90 @@ const OPERATIONS = {
     reset: 'reset.yml',
 };
 const DESTRUCTIVE = ['remove-node', 'reset'];
-const GPU_LABELS = ['nvidia.com/gpu.present=true', 'node-role.kubernetes.io/gpu=worker'];
-/** The playbook and its arguments for an operation; refuses what Kubespray would do wrong or destroy unasked. */
-function planOperation(operation, inv, clusterName, confirm, nodesInput) {
-    if (DESTRUCTIVE.includes(operation) && confirm !== clusterName) {
+/** Kubespray's playbook that fills the fact cache of every host; scale.yml --limit needs it first. */
+const FACTS_PLAYBOOK = 'playbooks/facts.yml';
+/**
+ * What Kubespray itself refuses in an inventory, checked before anything runs: an even etcd count (counted
+ * after discovery, so globs and categories are included) and hostnames that are not lower case.
+ */
+function kubesprayInventoryProblems(inv) {
+    const problems = [];
+    const etcd = (0,semantics/* etcdCountProblem */.Fs)(inv.nodes.filter((n) => n.roles.includes('etcd')).length);
+    if (etcd)
+        problems.push(`inventory: ${etcd}`);
+    for (const n of inv.nodes) {
+        const bad = (0,semantics/* kubesprayHostnameProblem */.XC)(n.hostname);
+        if (bad)
+            problems.push(`${n.hostname}: ${bad}`);
+    }
+    return problems;
+}
+/** The playbooks an operation runs, in order; refuses what Kubespray would do wrong or destroy unasked. */
+function planOperation(operation, inv, clusterName, opts) {
+    if (DESTRUCTIVE.includes(operation) && opts.confirm !== clusterName) {
         throw new errors/* UsageError */.eb(`operation ${operation} destroys cluster state: pass confirm: ${clusterName} (the cluster name) to go ahead; nothing was run`);
     }
-    const nodes = (0,report_inputs/* listInput */.dt)(nodesInput);
+    if (opts.nodesDown && operation !== 'remove-node')
+        throw new errors/* UsageError */.eb(`nodes-down applies to operation remove-node only (operation is ${operation}); nothing was run`);
+    const nodes = (0,report_inputs/* listInput */.dt)(opts.nodes);
     const unknown = nodes.filter((n) => !inv.nodes.some((x) => x.hostname === n));
     if (unknown.length)
         throw new errors/* UsageError */.eb(`nodes: ${unknown.join(', ')} not in the inventory of cluster '${clusterName}'`);
-    const args = [];
+    const problems = kubesprayInventoryProblems(inv);
+    if (problems.length)
+        throw new errors/* UsageError */.eb(`Kubespray would refuse this inventory; nothing was run\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    const playbook = kubespray_OPERATIONS[operation];
     if (operation === 'scale' || operation === 'remove-node') {
         if (!nodes.length)
             throw new errors/* UsageError */.eb(`operation ${operation} needs the nodes it works on (input nodes: a comma-separated list)`);
+    }
+    if (operation === 'scale') {
         const controlPlane = nodes.filter((n) => inv.nodes.find((x) => x.hostname === n).roles.includes('control_plane'));
-        if (operation === 'scale' && controlPlane.length) {
+        if (controlPlane.length)
             throw new errors/* UsageError */.eb(`${controlPlane.join(', ')}: control-plane nodes are added with operation deploy (cluster.yml), not scale (Kubespray's rule)`);
+        // Kubespray refuses --limit unless every excluded host's facts are cached: facts.yml fills the cache first
+        const limit = ['--limit', nodes.join(',')];
+        return [
+            ...(opts.mirrorCa ? [{ playbook: MIRROR_CA_PLAYBOOK, args: limit, ours: true }] : []),
+            { playbook: FACTS_PLAYBOOK, args: [] },
+            { playbook, args: limit },
+        ];
+    }
+    if (operation === 'remove-node') {
+        for (const role of ['control_plane', 'etcd']) {
+            const first = firstOfRole(inv.nodes, role);
+            if (first && nodes.includes(first))
+                throw new errors/* UsageError */.eb(`${first} is the first ${role === 'etcd' ? 'etcd' : 'control-plane'} node, which Kubespray's remove-node.yml cannot remove: move another node to the front (list it first by name, or give ${first} a name that sorts after it) with operation deploy, then remove ${first}; nothing was run`);
         }
-        args.push(...(operation === 'scale' ? ['--limit', nodes.join(',')] : ['-e', `node=${nodes.join(',')}`]));
+        // remove-node.yml asks for confirmation on a terminal; the job has none, and confirm: already asked
+        const args = ['-e', `node=${nodes.join(',')}`, '-e', 'skip_confirmation=true'];
+        // nodes that are down cannot be reset or drained (Kubespray docs, operations/nodes.md)
+        if (opts.nodesDown)
+            args.push('-e', 'reset_nodes=false', '-e', 'allow_ungraceful_removal=true');
+        return [{ playbook, args }];
     }
     if (operation === 'reset')
-        args.push('-e', 'reset_confirmation=yes');
-    return { playbook: OPERATIONS[operation], args };
-}
-function ansibleCfg(knownHostsFile) {
+        return [{ playbook, args: ['-e', 'reset_confirmation=yes'] }];
     return [
-        '[defaults]',
-        'host_key_checking = True',
-        'interpreter_python = auto_silent',
-        'retry_files_enabled = False',
-        'stdout_callback = default',
-        '[ssh_connection]',
-        'pipelining = True',
-        // ServerAlive: a shared ControlMaster connection to a node that drops off would otherwise hang every later
-        // task on it until TCP gives up (about 15 minutes)
-        `ssh_args = -o ControlMaster=auto -o ControlPersist=60s -o ConnectTimeout=10 -o ServerAliveInterval=10 -o ServerAliveCountMax=3 -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${knownHostsFile}`,
-        '',
-    ].join('\n');
+        ...(opts.mirrorCa ? [{ playbook: MIRROR_CA_PLAYBOOK, args: [], ours: true }] : []),
+        { playbook, args: [] },
+        ...(operation === 'deploy' && opts.restartNginxProxy ? [{ playbook: NGINX_PROXY_PLAYBOOK, args: [], ours: true }] : []),
+    ];
 }
-/** ansible-playbook with our config only: inherited vault and config settings are dropped. */
-async function runPlaybook(bin, args, cwd, cfg, reporter) {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^ANSIBLE_/.test(k)));
+/** The command line of a run, as the summary shows it. */
+function commandLine(hostsFile, run) {
+    return ['ansible-playbook', '-i', hostsFile, '--become', run.playbook, ...run.args].join(' ');
+}
+/** ansible-playbook with Kubespray's own ansible.cfg and our settings on top (see ansible-settings.ts). */
+async function runPlaybook(bin, args, cwd, env, reporter, quiet = false) {
     const reader = new PlaybookOutputReader();
-    const { code } = await runProcess(bin, args, {
+    const r = await (0,util_process/* runProcess */.R)(bin, args, {
         cwd,
-        env: { ...env, ANSIBLE_CONFIG: cfg, ANSIBLE_FORCE_COLOR: '0', PYTHONUNBUFFERED: '1' },
+        env,
         missingHint: 'install ansible, or pass ansible-playbook-path',
         onLine: (l) => {
+            if (quiet)
+                return;
             const play = playHeading(l);
             if (play)
                 reporter.startGroup(play);
@@ -66629,8 +68294,10 @@ async function runPlaybook(bin, args, cwd, cfg, reporter) {
             reporter.info(l);
         },
     });
-    reporter.endGroup();
-    return { code, report: reader.report };
+    reader.end();
+    if (!quiet)
+        reporter.endGroup();
+    return { code: r.code, report: reader.report, stdout: r.stdout, stderr: r.stderr };
 }
 function recapTable(report) {
     return (0,markdown/* table */.tp)(['host', 'ok', 'changed', 'unreachable', 'failed', 'first failure'], report.recap.map((r) => [
@@ -66642,24 +68309,37 @@ function recapTable(report) {
         report.firstFailures[r.host] ? `${report.firstFailures[r.host].task}: ${report.firstFailures[r.host].message}` : '',
     ]));
 }
-/** Labels the GPU workers among `scope` (the nodes this operation touched). */
-async function labelGpuNodes(inv, scope, tools) {
-    const gpu = inv.nodes.filter((n) => n.roles.includes('gpu_worker') && scope.includes(n.hostname)).map((n) => n.hostname);
-    for (const node of gpu) {
-        const r = await runKubectl(tools, ['label', 'node', node, ...GPU_LABELS, '--overwrite']);
+/**
+ * Run:ai's node roles (Run:ai 2.21 "Node roles"): GPU workers get runai-gpu-worker, workers without a GPU
+ * runai-cpu-worker and runai-system (Run:ai prefers system nodes for its services and advises against the
+ * control plane). Only where Run:ai is on: nothing else reads these labels.
+ */
+function runaiNodeLabels(inv, scope) {
+    return inv.nodes
+        .filter((n) => scope.includes(n.hostname) && n.roles.includes('worker'))
+        .map((n) => ({
+        node: n.hostname,
+        labels: n.roles.includes('gpu_worker')
+            ? ['node-role.kubernetes.io/runai-gpu-worker=true']
+            : ['node-role.kubernetes.io/runai-cpu-worker=true', 'node-role.kubernetes.io/runai-system=true'],
+    }));
+}
+async function labelNodes(labels, tools) {
+    for (const { node, labels: l } of labels) {
+        const r = await (0,kube_tools/* runKubectl */.Un)(tools, ['label', 'node', node, ...l, '--overwrite']);
         if (r.code)
-            throw new errors/* StageError */.Zu(`could not label GPU node ${node} (kubectl exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
+            throw new errors/* StageError */.Zu(`could not label node ${node} (kubectl exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
     }
-    return gpu;
+    return labels.map((l) => l.node);
 }
 /** kubectl against the cluster, through a kubeconfig fetched from the first control-plane node. */
 async function clusterTools(ctx, inv, key, hostsText, work) {
-    const access = await fetchKubeconfig(ctx, inv, key, hostsText, work);
-    return { access, tools: await openKubeTools(ctx, work, access.kubeconfig) };
+    const access = await (0,stages_access/* fetchKubeconfig */.Uh)(ctx, inv, key, hostsText, work);
+    return { access, tools: await (0,kube_tools/* openKubeTools */.XQ)(ctx, work, access.kubeconfig) };
 }
 /** The nodes the API server reports (kubectl get nodes). */
 async function registeredNodes(tools, apiServer) {
-    const r = await runKubectl(tools, ['get', 'nodes', '-o', 'json']);
+    const r = await (0,kube_tools/* runKubectl */.Un)(tools, ['get', 'nodes', '-o', 'json']);
     if (r.code !== 0)
         throw new errors/* StageError */.Zu(`kubectl get nodes against ${apiServer} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
     const items = JSON.parse(r.stdout).items ?? [];
@@ -66670,8 +68350,8 @@ async function clusterViewForPlan(ctx, inv, work) {
     let key;
     let hostsText;
     try {
-        key = serviceKey(ctx);
-        hostsText = requiredKnownHosts(ctx);
+        key = (0,stages_access/* serviceKey */.jq)(ctx);
+        hostsText = (0,stages_access/* requiredKnownHosts */.mz)(ctx);
     }
     catch (err) {
         return { note: `cluster state not read: ${(0,errors/* errorMessage */.gJ)(err)}` };
@@ -66696,34 +68376,109 @@ function diffTable(inv, diff) {
         ...diff.notInInventory.map((n) => [n, '', 'yes', 'not in the inventory (remove-node candidate; never automatic)']),
     ]);
 }
-/** Nodes the operation should have left registered (or removed) but did not. */
+/**
+ * Nodes the operation should have left registered (or removed) but did not. Dedicated etcd nodes are not in
+ * k8s_cluster and never register.
+ */
 function registrationProblems(operation, inv, nodes, registered) {
     const present = new Set(registered);
     if (operation === 'remove-node')
         return nodes.filter((n) => present.has(n)).map((n) => `${n}: still registered after remove-node.yml`);
-    const expected = operation === 'scale' ? nodes : inv.nodes.map((n) => n.hostname);
+    const kubernetesNodes = inv.nodes.filter(isKubernetesNode).map((n) => n.hostname);
+    const expected = operation === 'scale' ? nodes.filter((n) => kubernetesNodes.includes(n)) : kubernetesNodes;
     return expected
         .filter((n) => !present.has(n))
         .map((n) => `${n}: not registered with the API server (check the kubelet on the node: journalctl -u kubelet)`);
 }
+/**
+ * Control-plane nodes a deploy adds to a cluster that already ran: afterwards Kubespray's docs (operations/nodes.md,
+ * "Restart kube-system/nginx-proxy") ask for an nginx-proxy restart on every host so it reloads its upstreams
+ * (NGINX_PROXY_PLAYBOOK does it).
+ */
+function addedControlPlane(inv) {
+    const before = inv.kubernetes?.registeredNodes;
+    if (!before?.length)
+        return [];
+    return inv.nodes.filter((n) => n.roles.includes('control_plane') && !before.includes(n.hostname)).map((n) => n.hostname);
+}
+/** Kubespray and the Ansible that runs it, for plan and apply alike. */
+async function obtainKubespray(ctx, work, phases) {
+    const { spec, reporter, inputs } = ctx;
+    const version = spec.kubernetes.kubespray_version;
+    const caFile = spec.mirrors.ca_file;
+    const tool = await (0,timing/* timed */.a)(phases, 'obtain Kubespray', () => (0,install/* installTool */.G)((0,install/* kubesprayArtifact */.F)(version, spec.mirrors.kubespray), (0,external_node_path_.join)(work.path, 'download'), {
+        ...(caFile ? { ca: (0,external_node_fs_.readFileSync)(caFile, 'utf8') } : {}),
+        pins: spec.mirrors.sha256,
+    }));
+    const root = [(0,external_node_path_.join)(tool.dir, `kubespray-${version.replace(/^v/, '')}`), tool.dir].find((d) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(d, 'cluster.yml')));
+    if (!root)
+        throw new errors/* StageError */.Zu(`the Kubespray archive has no cluster.yml (${tool.dir})`);
+    reporter.info(`Kubespray ${version}: ${tool.cached ? 'from the tool cache' : `downloaded, SHA-256 ${tool.verifiedBy}`}`);
+    const ansible = await (0,timing/* timed */.a)(phases, 'Ansible environment', () => reporter.group('Ansible environment', () => kubesprayAnsible(root, version, {
+        ansiblePlaybookPath: inputs.get('ansible-playbook-path').trim() || undefined,
+        indexUrl: spec.mirrors.pypi,
+        caFile,
+        workDir: work.path,
+        log: (l) => reporter.info(l),
+    })));
+    reporter.info(`Ansible: ansible-core ${ansible.version} (${ansible.origin})`);
+    return { root, ansible };
+}
+const outputTail = (r) => `${r.stderr}\n${r.stdout}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^\[WARNING\]/.test(l))
+    .slice(-4)
+    .join(' ')
+    .slice(0, 400);
+/** Plan mode's proof that the real playbooks load: --syntax-check, then --list-hosts for the hosts each run targets. */
+async function checkRuns(runs, playbookPath, bin, hostsFile, root, env, reporter) {
+    const checked = [];
+    for (const run of runs) {
+        const base = ['-i', hostsFile, '--become', playbookPath(run), ...run.args];
+        for (const check of ['--syntax-check', '--list-hosts']) {
+            const r = await runPlaybook(bin, [...base, check], root, env, reporter, true);
+            if (r.code !== 0)
+                throw new errors/* StageError */.Zu(`Kubespray cannot load ${run.playbook} with this inventory (ansible-playbook ${check} exit ${r.code}): ${outputTail(r)}`);
+            if (check === '--list-hosts')
+                checked.push({ run, hosts: listedHosts(r.stdout).sort() });
+        }
+    }
+    return checked;
+}
 async function kubesprayStage(inputs, reporter) {
-    const ctx = openStage(inputs, reporter);
+    const ctx = (0,context/* openStage */.j$)(inputs, reporter);
     const { spec } = ctx;
-    const { inventoryPath, inv } = readStageInventory(ctx);
-    sshTargets(inv.nodes);
-    const operation = (0,report_inputs/* choiceInput */.ij)(inputs, 'operation', Object.keys(OPERATIONS), 'deploy');
+    const { inventoryPath, inv } = (0,context/* readStageInventory */.pP)(ctx);
+    (0,stages_access/* sshTargets */.vF)(inv.nodes);
+    const operation = (0,report_inputs/* choiceInput */.ij)(inputs, 'operation', Object.keys(kubespray_OPERATIONS), 'deploy');
     const nodes = (0,report_inputs/* listInput */.dt)(inputs.get('nodes'));
-    const { playbook, args } = planOperation(operation, inv, spec.name, inputs.get('confirm').trim(), inputs.get('nodes'));
+    const runs = planOperation(operation, inv, spec.name, {
+        confirm: inputs.get('confirm').trim(),
+        nodes: inputs.get('nodes'),
+        nodesDown: (0,report_inputs/* booleanInput */.tE)(inputs, 'nodes-down', false),
+        mirrorCa: spec.mirrors.ca_file !== undefined,
+        restartNginxProxy: addedControlPlane(inv).length > 0,
+    });
     const rendered = renderKubespray(inv, spec);
     const invDir = (0,external_node_path_.resolve)(ctx.outDir, 'kubespray/inventory');
     (0,external_node_fs_.mkdirSync)((0,external_node_path_.join)(invDir, 'group_vars/all'), { recursive: true });
-    (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(invDir, 'hosts.yaml'), rendered.hostsYaml);
+    const hostsFile = (0,external_node_path_.join)(invDir, 'hosts.yaml');
+    (0,external_node_fs_.writeFileSync)(hostsFile, rendered.hostsYaml);
     (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(invDir, 'group_vars/all/bcmkube.yml'), rendered.allVarsYaml);
-    const command = ['ansible-playbook', '-i', (0,external_node_path_.join)(invDir, 'hosts.yaml'), playbook, ...args];
     const head = (0,markdown/* heading */.R_)(`kubespray: ${operation} on cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`);
+    const version = spec.kubernetes.kubespray_version;
     const phases = [];
-    const work = openWorkDir('kubespray');
+    const work = (0,work_dir/* openWorkDir */.Lc)('kubespray');
     try {
+        // Plan mode may have no known_hosts (a pull request from a fork): its checks connect to no node.
+        const knownHostsFile = work.secretFile('known_hosts', ctx.plan ? (0,stages_access/* knownHosts */.BF)(ctx).text : (0,stages_access/* requiredKnownHosts */.mz)(ctx));
+        const { root, ansible } = await obtainKubespray(ctx, work, phases);
+        if (spec.mirrors.ca_file)
+            (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(work.path, MIRROR_CA_PLAYBOOK), mirrorCaPlaybook((0,external_node_path_.resolve)(spec.mirrors.ca_file)));
+        (0,external_node_fs_.writeFileSync)((0,external_node_path_.join)(work.path, NGINX_PROXY_PLAYBOOK), nginxProxyRestartPlaybook());
+        const playbookPath = (r) => (r.ours ? (0,external_node_path_.join)(work.path, r.playbook) : r.playbook);
+        const env = playbookEnvironment(process.env, { kubesprayRoot: root, knownHostsFile, factCache: (0,external_node_path_.join)(work.path, 'facts') });
         if (ctx.plan) {
             const view = await clusterViewForPlan(ctx, inv, work);
             const diff = diffClusterNodes(inv, view.registered, spec.kubernetes.version);
@@ -66733,65 +68488,62 @@ async function kubesprayStage(inputs, reporter) {
                 : `**Kubespray needs: ${suggestion.operation}**${suggestion.nodes.length ? ` (${suggestion.nodes.join(', ')})` : ''}: ${suggestion.why}.`;
             if (suggestion.operation !== 'none' && suggestion.operation !== operation)
                 reporter.warning(`operation ${operation} was asked; the cluster needs ${suggestion.operation}: ${suggestion.why}`, 'kubespray plan');
+            const checked = await (0,timing/* timed */.a)(phases, 'syntax check and hosts', () => checkRuns(runs, playbookPath, ansible.bin, hostsFile, root, env, reporter));
             reporter.output('changes', String(suggestion.operation !== 'none'));
             reporter.summary([
                 head,
                 `Cluster: ${view.note}.`,
                 suggested,
                 diffTable(inv, diff),
-                `Would run Kubespray ${spec.kubernetes.kubespray_version}: \`${command.join(' ')}\` as ${spec.access.service_user.name}.`,
+                `Would run Kubespray ${version} with ansible-core ${ansible.version} as ${spec.access.service_user.name}; each playbook passed \`ansible-playbook --syntax-check\` with this inventory and Kubespray's ansible.cfg:`,
+                (0,markdown/* table */.tp)(['step', 'command', 'hosts'], checked.map((c, i) => [i + 1, `\`${commandLine(hostsFile, c.run)}\``, `${c.hosts.length}: ${c.hosts.join(', ')}`])),
                 `Rendered inventory: \`${invDir}\`; nothing was changed.`,
             ].join('\n\n'));
             reporter.output('inventory-path', inventoryPath);
-            return { operation, playbook, args, inventoryPath };
+            return { operation, runs, inventoryPath };
         }
-        const key = serviceKey(ctx);
+        const key = (0,stages_access/* serviceKey */.jq)(ctx);
         const keyFile = work.secretFile('service-key', key);
-        const hostsText = requiredKnownHosts(ctx);
-        const knownHostsFile = work.secretFile('known_hosts', hostsText);
-        const cfg = work.secretFile('ansible.cfg', ansibleCfg(knownHostsFile));
-        const caFile = spec.mirrors.ca_file;
-        const tool = await timed(phases, 'obtain Kubespray', () => installTool(kubesprayArtifact(spec.kubernetes.kubespray_version, spec.mirrors.kubespray), (0,external_node_path_.join)(work.path, 'download'), {
-            ...(caFile ? { ca: (0,external_node_fs_.readFileSync)(caFile, 'utf8') } : {}),
-            pins: spec.mirrors.sha256,
-        }));
-        const root = [(0,external_node_path_.join)(tool.dir, `kubespray-${spec.kubernetes.kubespray_version.replace(/^v/, '')}`), tool.dir].find((d) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(d, playbook)));
-        if (!root)
-            throw new errors/* StageError */.Zu(`the Kubespray archive has no ${playbook}`);
-        reporter.info(`Kubespray ${spec.kubernetes.kubespray_version}: ${tool.cached ? 'from the tool cache' : `downloaded, SHA-256 ${tool.verifiedBy}`}`);
-        const ansible = await timed(phases, 'Ansible environment', () => reporter.group('Ansible environment', () => kubesprayAnsible(root, spec.kubernetes.kubespray_version, {
-            ansiblePlaybookPath: inputs.get('ansible-playbook-path').trim() || undefined,
-            indexUrl: spec.mirrors.pypi,
-            caFile,
-            workDir: work.path,
-            log: (l) => reporter.info(l),
-        })));
-        reporter.info(`Ansible: ansible-core ${ansible.version} (${ansible.origin})`);
-        const run = await timed(phases, `ansible-playbook ${playbook}`, () => runPlaybook(ansible.bin, ['-i', (0,external_node_path_.join)(invDir, 'hosts.yaml'), playbook, '--private-key', keyFile, ...args], root, cfg, reporter));
-        for (const [host, f] of Object.entries(run.report.firstFailures).slice(0, 10))
-            reporter.error(`${f.task}: ${f.message}`, `${playbook} failed on ${host}`);
-        reporter.output('recap', JSON.stringify(run.report.recap));
-        if (run.code !== 0) {
-            reporter.summary([head, `**${playbook} failed (exit ${run.code}).**`, recapTable(run.report), (0,markdown/* timingsTable */.sn)(phases)].join('\n\n'));
-            const bad = run.report.recap
-                .filter((r) => r.failed || r.unreachable)
-                .map((r) => `${r.host}: failed=${r.failed} unreachable=${r.unreachable}${run.report.firstFailures[r.host] ? ` (${run.report.firstFailures[r.host].task})` : ''}`);
-            throw new errors/* StageError */.Zu(`${playbook} failed on ${bad.length || 'some'} host(s)`, bad);
+        const hostsText = (0,external_node_fs_.readFileSync)(knownHostsFile, 'utf8');
+        const newControlPlane = runs.some((r) => r.playbook === NGINX_PROXY_PLAYBOOK) ? addedControlPlane(inv) : [];
+        // the recap that counts is that of Kubespray's own playbook (the last one), not of ours around it
+        let kubesprayRun;
+        for (const step of runs) {
+            const run = await (0,timing/* timed */.a)(phases, `ansible-playbook ${step.playbook}`, () => runPlaybook(ansible.bin, ['-i', hostsFile, '--become', '--private-key', keyFile, playbookPath(step), ...step.args], root, env, reporter));
+            for (const [host, f] of Object.entries(run.report.firstFailures).slice(0, 10))
+                reporter.error(`${f.task}: ${f.message}`, `${step.playbook} failed on ${host}`);
+            if (run.code !== 0) {
+                const failed = run;
+                reporter.output('recap', JSON.stringify(failed.report.recap));
+                reporter.summary([head, `**${step.playbook} failed (exit ${failed.code}).**`, recapTable(failed.report), (0,markdown/* timingsTable */.sn)(phases)].join('\n\n'));
+                const bad = failed.report.recap
+                    .filter((r) => r.failed || r.unreachable)
+                    .map((r) => `${r.host}: failed=${r.failed} unreachable=${r.unreachable}${failed.report.firstFailures[r.host] ? ` (${failed.report.firstFailures[r.host].task})` : ''}`);
+                throw new errors/* StageError */.Zu(`${step.playbook} failed on ${bad.length || 'some'} host(s)`, bad);
+            }
+            if (!step.ours)
+                kubesprayRun = run;
         }
+        const last = kubesprayRun;
+        const playbook = runs.filter((r) => !r.ours).at(-1).playbook;
+        reporter.output('recap', JSON.stringify(last.report.recap));
         let labelled = [];
         let kubernetes;
         if (operation !== 'reset') {
-            const { access, tools } = await timed(phases, 'fetch kubeconfig', () => clusterTools(ctx, inv, key, hostsText, work));
-            const view = await timed(phases, 'check node registration', () => registeredNodes(tools, access.apiServer));
+            const { access, tools } = await (0,timing/* timed */.a)(phases, 'fetch kubeconfig', () => clusterTools(ctx, inv, key, hostsText, work));
+            const view = await (0,timing/* timed */.a)(phases, 'check node registration', () => registeredNodes(tools, access.apiServer));
             const problems = registrationProblems(operation, inv, nodes, view.registered ?? []);
             if (problems.length)
                 throw new errors/* StageError */.Zu(`${playbook} finished, but the cluster does not match the inventory`, problems);
-            if (operation !== 'remove-node')
-                labelled = await timed(phases, 'label GPU nodes', () => labelGpuNodes(inv, operation === 'scale' ? nodes : inv.nodes.map((n) => n.hostname), tools));
+            if (operation !== 'remove-node' && spec.runai.enabled)
+                labelled = await (0,timing/* timed */.a)(phases, 'Run:ai node roles', () => labelNodes(runaiNodeLabels(inv, operation === 'scale' ? nodes : inv.nodes.map((n) => n.hostname)), tools));
             kubernetes = { version: spec.kubernetes.version, apiServer: access.apiServer, registeredNodes: [...(view.registered ?? [])].sort() };
         }
+        const advice = newControlPlane.length
+            ? `Control-plane nodes ${newControlPlane.join(', ')} were added: nginx-proxy was restarted on every host (${NGINX_PROXY_PLAYBOOK}), as Kubespray's docs ask (operations/nodes.md), so it reloads its list of API servers.`
+            : '';
         const at = new Date().toISOString();
-        const updated = (0,inventory_document/* mergeInventory */.$z)(inv, run.report.recap
+        const updated = (0,inventory_document/* mergeInventory */.$z)(inv, last.report.recap
             .filter((r) => inv.nodes.some((n) => n.hostname === r.host))
             .map((r) => ({ hostname: r.host, history: [{ stage: 'kubespray', at, result: `${operation}: ok=${r.ok} changed=${r.changed}` }] })), { stage: 'kubespray', at, result: operation });
         if (kubernetes)
@@ -66803,1138 +68555,37 @@ async function kubesprayStage(inputs, reporter) {
         reporter.output('inventory-path', outPath);
         reporter.summary([
             head,
-            `Kubespray ${spec.kubernetes.kubespray_version} ran \`${playbook}\`${args.length ? ` (${args.join(' ')})` : ''} as ${spec.access.service_user.name} with ansible-core ${ansible.version}.${kubernetes ? ` API server: ${kubernetes.apiServer} (kubeconfig kept on the runner only); ${kubernetes.registeredNodes.length} nodes registered.` : ''}${labelled.length ? ` GPU labels on ${labelled.join(', ')}.` : ''}`,
-            recapTable(run.report),
+            `Kubespray ${version} ran ${runs.map((r) => `\`${r.playbook}\`${r.args.length ? ` (${r.args.join(' ')})` : ''}`).join(' then ')} as ${spec.access.service_user.name} with ansible-core ${ansible.version}.${kubernetes ? ` API server: ${kubernetes.apiServer} (kubeconfig kept on the runner only); ${kubernetes.registeredNodes.length} nodes registered.` : ''}${labelled.length ? ` Run:ai node roles on ${labelled.join(', ')}.` : ''}`,
+            ...(advice ? [advice] : []),
+            recapTable(last.report),
             (0,markdown/* timingsTable */.sn)(phases),
         ].join('\n\n'));
-        return { operation, playbook, args, report: run.report, inventoryPath: outPath };
+        return { operation, runs, report: last.report, inventoryPath: outPath };
     }
     finally {
         work.remove();
     }
 }
 
-// EXTERNAL MODULE: ./build/actions/lib/util/canonical-json.js
-var canonical_json = __nccwpck_require__(3042);
-;// CONCATENATED MODULE: ./build/actions/lib/helm/changes.js
-// Install, upgrade or leave alone: each selected release against what `helm list` and `helm get values` say
-// is deployed. A release is unchanged only when its chart version, its values and its health all match.
-
-
-/** The chart version in helm list's `<chart>-<version>`. */
-function deployedVersion(d, chart) {
-    return d.chart.startsWith(`${chart}-`) ? d.chart.slice(chart.length + 1) : d.chart;
-}
-function planChange(sel, deployed, deployedValues) {
-    if (!deployed)
-        return { action: 'install' };
-    const from = deployedVersion(deployed, sel.release.chart);
-    const why = [];
-    if (from !== sel.release.version)
-        why.push(`chart ${from} → ${sel.release.version}`);
-    if ((0,canonical_json/* canonicalJson */.d)(deployedValues ?? {}) !== (0,canonical_json/* canonicalJson */.d)(sel.values))
-        why.push('values changed');
-    if (deployed.status !== 'deployed')
-        why.push(`last status ${deployed.status}`);
-    return why.length ? { action: 'upgrade', from, to: sel.release.version, why } : { action: 'unchanged', version: from };
-}
-/** Helm cannot move a release between namespaces: refuse before anything runs, saying how to fix it. */
-function namespaceConflicts(selected, deployed) {
-    const problems = selected.flatMap((s) => deployed
-        .filter((d) => d.name === s.release.name && d.namespace !== s.release.namespace)
-        .map((d) => `${d.name} is installed in namespace ${d.namespace}, but helm/platform.yaml puts it in ${s.release.namespace}: uninstall it first (helm uninstall ${d.name} -n ${d.namespace}) or turn it off (platform.releases.${d.name}.enabled: false)`));
-    if (problems.length)
-        throw new errors/* UsageError */.eb(`helm-platform: nothing was changed:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-}
-function describeChange(c) {
-    if (c.action === 'install')
-        return 'install';
-    if (c.action === 'unchanged')
-        return 'unchanged';
-    return `upgrade ${c.from} → ${c.to} (${c.why.join('; ')})`;
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/helm/charts.js
-// Charts for the platform: every pinned chart pulled once into the work folder (from mirrors.charts when set,
-// else from each release's own repository; OCI as OCI), then rendered and linted by the real helm.
-
-
-
-
-
-/** A repository's name in Helm's repositories.yaml, from its URL (stable, readable). */
-function repoName(url) {
-    return url
-        .replace(/^[a-z]+:\/\//, '')
-        .replace(/[^A-Za-z0-9]+/g, '-')
-        .replace(/^-|-$/g, '')
-        .toLowerCase();
-}
-/** Where each release's chart comes from: the mirror (air-gap) holds every chart, else the release's repo. */
-function chartSource(r, chartsMirror) {
-    const url = (chartsMirror ?? r.release.repo).replace(/\/$/, '');
-    if (url.startsWith('oci://'))
-        return { ref: `${url}/${r.release.chart}` };
-    const name = chartsMirror ? 'bcmkube-mirror' : repoName(url);
-    return { ref: `${name}/${r.release.chart}`, repo: { name, url } };
-}
-async function helmOk(t, args, what) {
-    const r = await runHelm(t, args);
-    if (r.code !== 0)
-        throw new errors/* StageError */.Zu(`${what} failed (helm exit ${r.code}): ${lastLines(r.stderr || r.stdout)}`);
-    return r.stdout;
-}
-function lastLines(text, n = 3) {
-    return text.trim().split('\n').slice(-n).join(' / ').slice(0, 400);
-}
-/** Runs `fn` over `items`, at most `limit` at a time, keeping order in the results. */
-async function mapLimit(items, limit, fn) {
-    const out = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const i = next++;
-            out[i] = await fn(items[i]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-    return out;
-}
-/** `helm repo add` for each repository once (sequentially: Helm locks repositories.yaml), then pulls in parallel. */
-async function pullCharts(t, releases, dir, opts) {
-    const ca = opts.caFile ? ['--ca-file', opts.caFile] : [];
-    const sources = releases.map((r) => chartSource(r, opts.chartsMirror));
-    const repos = new Map(sources.flatMap((s) => (s.repo ? [[s.repo.name, s.repo.url]] : [])));
-    for (const [name, url] of repos)
-        await helmOk(t, ['repo', 'add', name, url, ...ca], `helm repo add ${name} ${url}`);
-    return mapLimit(releases, opts.concurrency, async (r) => {
-        const src = sources[releases.indexOf(r)];
-        const dest = (0,external_node_path_.join)(dir, r.release.name);
-        (0,external_node_fs_.mkdirSync)(dest, { recursive: true });
-        await helmOk(t, ['pull', src.ref, '--version', r.release.version, '--destination', dest, ...(src.repo ? [] : ca)], `${r.release.name}: helm pull ${src.ref} --version ${r.release.version}`);
-        const archive = (0,external_node_fs_.readdirSync)(dest).find((f) => f.endsWith('.tgz'));
-        if (!archive)
-            throw new errors/* StageError */.Zu(`${r.release.name}: helm pull left no chart archive in ${dest}`);
-        return { release: r.release.name, archive: (0,external_node_path_.join)(dest, archive), source: src.ref };
-    });
-}
-/** The spec's part of a release's values (derived + overrides), as the second -f file. Never holds a secret. */
-function writeOverrides(dir, r) {
-    (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
-    const file = (0,external_node_path_.join)(dir, `${r.release.name}.yaml`);
-    (0,external_node_fs_.writeFileSync)(file, js_yaml/* dump */.Bh(r.overrides, { sortKeys: true, noRefs: true }));
-    return file;
-}
-/** `helm template` (then, when asked, `helm lint`) with the release's values: what would be applied, and whether the chart accepts the values. */
-async function renderChart(t, r, archive, valuesFiles, kubeVersion, lint) {
-    const f = valuesFiles.flatMap((v) => ['--values', v]);
-    const tpl = await runHelm(t, [
-        'template',
-        r.release.name,
-        archive,
-        '--namespace',
-        r.release.namespace,
-        '--kube-version',
-        kubeVersion,
-        ...f,
-    ]);
-    if (tpl.code !== 0)
-        return { release: r.release.name, ok: false, objects: [], error: lastLines(tpl.stderr || tpl.stdout) };
-    const objects = js_yaml/* loadAll */.gh(tpl.stdout)
-        .filter((d) => Boolean(d) && typeof d === 'object')
-        .map((d) => `${String(d.kind)}/${String(d.metadata?.name ?? '')}`);
-    if (!lint)
-        return { release: r.release.name, ok: true, objects };
-    const checked = await runHelm(t, ['lint', archive, '--namespace', r.release.namespace, '--kube-version', kubeVersion, ...f]);
-    if (checked.code !== 0)
-        return { release: r.release.name, ok: false, objects, error: `lint: ${lastLines(checked.stdout + checked.stderr)}` };
-    return { release: r.release.name, ok: true, objects };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/helm/cluster.js
-// What helm-platform reads from and changes in the cluster: deployed releases, namespaces with their labels,
-// the Grafana admin Secret, the default StorageClass, KnativeServing, one `helm upgrade --install`, and the
-// checks after install (rollout status, allocatable GPUs, a CUDA smoke pod).
-
-
-
-const first = (text) => text
-    .trim()
-    .split('\n')
-    .filter((l) => l.trim())
-    .slice(-2)
-    .join(' / ')
-    .slice(0, 400);
-async function kubectlOk(t, args, what, input) {
-    const r = await runKubectl(t, args, input === undefined ? {} : { input });
-    if (r.code !== 0)
-        throw new errors/* StageError */.Zu(`${what} failed (kubectl exit ${r.code}): ${first(r.stderr || r.stdout)}`);
-    return r.stdout;
-}
-/** Every release Helm knows, in any namespace and any state. */
-async function listReleases(t) {
-    const r = await runHelm(t, ['list', '--all-namespaces', '--all', '--output', 'json']);
-    if (r.code !== 0)
-        throw new errors/* StageError */.Zu(`helm list failed (exit ${r.code}): ${first(r.stderr)}`);
-    const rows = JSON.parse(r.stdout || '[]');
-    return rows.map((x) => ({
-        name: x.name ?? '',
-        namespace: x.namespace ?? '',
-        chart: x.chart ?? '',
-        status: x.status ?? '',
-        revision: Number(x.revision ?? 0),
-    }));
-}
-/** The user-supplied values Helm stored for a release (`null` in Helm means none). */
-async function deployedValues(t, name, namespace) {
-    const r = await runHelm(t, ['get', 'values', name, '--namespace', namespace, '--output', 'json']);
-    if (r.code !== 0)
-        throw new errors/* StageError */.Zu(`helm get values ${name} failed (exit ${r.code}): ${first(r.stderr)}`);
-    const v = JSON.parse(r.stdout.trim() || 'null');
-    return v ?? {};
-}
-/** Applies manifests from stdin; true when the server changed something (kubectl says created/configured). */
-async function applyManifests(t, docs, what, serverSide = false) {
-    const text = docs.map((d) => js_yaml/* dump */.Bh(d, { noRefs: true })).join('---\n');
-    const out = await kubectlOk(t, ['apply', ...(serverSide ? ['--server-side', '--field-manager', 'bcmkube'] : []), '--filename', '-'], what, text);
-    return !out
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .every((l) => /\b(unchanged|serverside-applied)\s*$/.test(l) && !/\bconfigured\b|\bcreated\b/.test(l));
-}
-function namespaceManifest(name, labels) {
-    return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, ...(Object.keys(labels).length ? { labels } : {}) } };
-}
-/** Namespaces Kubernetes itself owns: never applied (their labels are not ours to set). */
-const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'default']);
-async function ensureNamespace(t, name, labels) {
-    if (SYSTEM_NAMESPACES.has(name))
-        return;
-    await applyManifests(t, [namespaceManifest(name, labels)], `namespace ${name}`);
-}
-/** Does the Secret exist (its content is never read)? */
-async function secretExists(t, namespace, name) {
-    const out = await kubectlOk(t, ['get', 'secret', name, '--namespace', namespace, '--ignore-not-found', '--output', 'name'], `look up Secret ${namespace}/${name}`);
-    return out.trim() !== '';
-}
-/**
- * Grafana's admin login as a Secret the chart references (grafana.admin.existingSecret). Sent on stdin and
- * applied server-side, so the password is in no file, argument or last-applied annotation.
- */
-async function applyGrafanaSecret(t, ref, user, password) {
-    const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
-    await applyManifests(t, [
-        {
-            apiVersion: 'v1',
-            kind: 'Secret',
-            type: 'Opaque',
-            metadata: { name: ref.name, namespace: ref.namespace, labels: { 'app.kubernetes.io/managed-by': 'bcmkube' } },
-            data: { [ref.userKey]: b64(user), [ref.passwordKey]: b64(password) },
-        },
-    ], `Secret ${ref.namespace}/${ref.name}`, true);
-}
-async function upgradeInstall(t, r, onLine) {
-    const res = await runHelm(t, upgradeInstallArgs(r), onLine ? { onLine: (l) => onLine(l) } : {});
-    if (res.code === 0)
-        return { ok: true };
-    return { ok: false, error: first(res.stderr || res.stdout) };
-}
-const DEFAULT_CLASS = 'storageclass.kubernetes.io/is-default-class';
-/** The annotations that make `name` the only default StorageClass (empty when it already is). */
-function defaultClassChanges(classes, name) {
-    if (!classes.some((c) => c.name === name))
-        throw new errors/* StageError */.Zu(`StorageClass ${name} does not exist after local-path-provisioner was installed: keep storageClass.create and storageClass.name: ${name} in its values`);
-    return classes.flatMap((c) => {
-        const isDefault = c.annotations[DEFAULT_CLASS] === 'true';
-        if (c.name === name)
-            return isDefault ? [] : [{ name: c.name, value: 'true' }];
-        return isDefault ? [{ name: c.name, value: 'false' }] : [];
-    });
-}
-/** Makes local-path the default StorageClass; any other default stops being one. Returns what changed. */
-async function ensureDefaultStorageClass(t, name) {
-    const out = await kubectlOk(t, ['get', 'storageclass', '--output', 'json'], 'list StorageClasses');
-    const items = (JSON.parse(out).items ?? []).map((i) => {
-        const md = (i.metadata ?? {});
-        return { name: md.name ?? '', annotations: md.annotations ?? {} };
-    });
-    const changes = defaultClassChanges(items, name);
-    for (const c of changes)
-        await kubectlOk(t, ['annotate', 'storageclass', c.name, `${DEFAULT_CLASS}=${c.value}`, '--overwrite'], `annotate StorageClass ${c.name}`);
-    return changes.map((c) => `${c.name}: default=${c.value}`);
-}
-/** The Knative operator's KnativeServing resource (and its namespace) at the given serving version. */
-function knativeServingManifests(version) {
-    return [
-        namespaceManifest('knative-serving', { 'app.kubernetes.io/name': 'knative-serving' }),
-        {
-            apiVersion: 'operator.knative.dev/v1beta1',
-            kind: 'KnativeServing',
-            metadata: { name: 'knative-serving', namespace: 'knative-serving' },
-            spec: { version },
-        },
-    ];
-}
-/** Deployments, DaemonSets and StatefulSets in a release's manifest (what rollout status can check). */
-function workloadsOf(manifest, namespace) {
-    return js_yaml/* loadAll */.gh(manifest)
-        .filter((d) => Boolean(d) && typeof d === 'object')
-        .filter((d) => ['Deployment', 'DaemonSet', 'StatefulSet'].includes(String(d.kind)))
-        .map((d) => {
-        const md = (d.metadata ?? {});
-        return { kind: String(d.kind).toLowerCase(), name: md.name ?? '', namespace: md.namespace ?? namespace };
-    });
-}
-/** `kubectl rollout status` for every workload the release created; the failures, one line each. */
-async function verifyRollout(t, release, namespace, timeoutSeconds) {
-    const m = await runHelm(t, ['get', 'manifest', release, '--namespace', namespace]);
-    if (m.code !== 0)
-        return [`${release}: helm get manifest failed: ${first(m.stderr)}`];
-    const problems = [];
-    for (const w of workloadsOf(m.stdout, namespace)) {
-        const r = await runKubectl(t, ['rollout', 'status', `${w.kind}/${w.name}`, '--namespace', w.namespace, `--timeout=${timeoutSeconds}s`]);
-        if (r.code !== 0)
-            problems.push(`${release}: ${w.kind}/${w.name} in ${w.namespace} did not roll out: ${first(r.stderr || r.stdout)}`);
-    }
-    return problems;
-}
-/** GPUs each node advertises (status.allocatable["nvidia.com/gpu"]); undefined for a node the API does not know. */
-function allocatableGpus(nodesJson, names) {
-    const items = JSON.parse(nodesJson).items ?? [];
-    const by = new Map(items.map((i) => [
-        String(i.metadata?.name ?? ''),
-        Number(i.status?.allocatable?.['nvidia.com/gpu'] ?? 0),
-    ]));
-    return Object.fromEntries(names.map((n) => [n, by.get(n)]));
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** Waits (up to the deadline) until every GPU node advertises at least one GPU; returns the last counts. */
-async function waitForGpus(t, nodes, timeoutSeconds, pollMs = 10_000) {
-    const deadline = Date.now() + timeoutSeconds * 1000;
-    for (;;) {
-        const counts = allocatableGpus(await kubectlOk(t, ['get', 'nodes', '--output', 'json'], 'list nodes'), nodes);
-        const problems = nodes
-            .filter((n) => !counts[n])
-            .map((n) => counts[n] === undefined
-            ? `${n}: not registered with the API server`
-            : `${n}: advertises no nvidia.com/gpu after ${timeoutSeconds}s (GPU Operator device plugin: kubectl -n gpu-operator get pods -o wide)`);
-        if (!problems.length || Date.now() + pollMs > deadline)
-            return { counts, problems };
-        await sleep(pollMs);
-    }
-}
-const SMOKE_NAMESPACE = 'bcmkube-smoke';
-const SMOKE_POD = 'cuda-smoke';
-function smokePodManifest(node, image) {
-    return {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: SMOKE_POD, namespace: SMOKE_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'bcmkube' } },
-        spec: {
-            restartPolicy: 'Never',
-            nodeSelector: { 'kubernetes.io/hostname': node },
-            tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
-            containers: [{ name: 'cuda', image, command: ['nvidia-smi', '-L'], resources: { limits: { 'nvidia.com/gpu': 1 } } }],
-        },
-    };
-}
-/**
- * A pod with one GPU on `node` that runs `nvidia-smi -L`. Its namespace is removed on success and kept on
- * failure (with the commands to look at it).
- */
-async function cudaSmoke(t, node, image, timeoutSeconds, pollMs = 3000) {
-    const ns = ['--namespace', SMOKE_NAMESPACE];
-    await ensureNamespace(t, SMOKE_NAMESPACE, { 'app.kubernetes.io/managed-by': 'bcmkube' });
-    await kubectlOk(t, ['delete', 'pod', SMOKE_POD, ...ns, '--ignore-not-found', '--wait=true'], 'remove the last smoke pod');
-    await applyManifests(t, [smokePodManifest(node, image)], 'CUDA smoke pod');
-    const deadline = Date.now() + timeoutSeconds * 1000;
-    let phase = '';
-    for (;;) {
-        const pod = JSON.parse(await kubectlOk(t, ['get', 'pod', SMOKE_POD, ...ns, '--output', 'json'], 'read the smoke pod'));
-        phase = pod.status?.phase ?? '';
-        if (phase === 'Succeeded' || phase === 'Failed' || Date.now() + pollMs > deadline)
-            break;
-        await sleep(pollMs);
-    }
-    const logs = await runKubectl(t, ['logs', SMOKE_POD, ...ns]);
-    const gpus = logs.stdout.split('\n').filter((l) => /^GPU \d+: /.test(l));
-    if (phase === 'Succeeded' && gpus.length) {
-        await kubectlOk(t, ['delete', 'namespace', SMOKE_NAMESPACE, '--wait=false'], 'remove the smoke namespace');
-        return { ok: true, node, detail: gpus.join('; ') };
-    }
-    return {
-        ok: false,
-        node,
-        detail: `pod ${phase || 'not started'} after ${timeoutSeconds}s${logs.stdout.trim() ? `: ${first(logs.stdout)}` : ''}`,
-        kept: `kept for debugging: kubectl -n ${SMOKE_NAMESPACE} describe pod ${SMOKE_POD}; kubectl -n ${SMOKE_NAMESPACE} logs ${SMOKE_POD}; remove with kubectl delete namespace ${SMOKE_NAMESPACE}`,
-    };
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/helm/dag.js
-// The platform as a dependency graph: which steps may start now, what a failure takes down with it, and the
-// timing arithmetic (critical path, sequential sum, simulated makespan) the summary and the benchmark use.
-
-/** Steps in an order where each comes after its needs; names an unknown need or a cycle. */
-function dependencyOrder(steps, source = 'helm/platform.yaml', known = new Set()) {
-    const byName = new Map(steps.map((s) => [s.name, s]));
-    const order = [];
-    const state = new Map();
-    const visit = (s, path) => {
-        if (state.get(s.name) === 'done')
-            return;
-        if (state.get(s.name) === 'visiting')
-            throw new errors/* UsageError */.eb(`${source}: dependency cycle ${[...path, s.name].join(' → ')}`);
-        state.set(s.name, 'visiting');
-        for (const n of s.needs) {
-            const dep = byName.get(n);
-            if (dep)
-                visit(dep, [...path, s.name]);
-            else if (!known.has(n))
-                throw new errors/* UsageError */.eb(`${source}: ${s.name} needs '${n}', which is not a release`);
-        }
-        state.set(s.name, 'done');
-        order.push(s);
-    };
-    for (const s of steps)
-        visit(s, []);
-    return order;
-}
-/** Every step that needs `name`, directly or through others. */
-function transitiveDependents(steps, name) {
-    const out = new Set();
-    const walk = (n) => {
-        for (const s of steps)
-            if (s.needs.includes(n) && !out.has(s.name)) {
-                out.add(s.name);
-                walk(s.name);
-            }
-    };
-    walk(name);
-    return steps.map((s) => s.name).filter((n) => out.has(n));
-}
-/** Pending steps whose needs all finished well, in graph order, at most `free` of them. */
-function readySteps(ordered, state, free) {
-    if (free <= 0)
-        return [];
-    return ordered
-        .filter((s) => state.get(s.name) === 'pending' && s.needs.every((n) => state.get(n) === 'ok'))
-        .slice(0, free)
-        .map((s) => s.name);
-}
-/**
- * Runs every step once its needs are done, at most `concurrency` at a time. A failed step skips only its
- * transitive dependents; everything else still runs.
- */
-async function runDag(steps, concurrency, run, onSkip) {
-    const ordered = dependencyOrder(steps);
-    const state = new Map(ordered.map((s) => [s.name, 'pending']));
-    const results = new Map();
-    let running = 0;
-    return new Promise((resolve) => {
-        const settle = (name, r) => {
-            running--;
-            state.set(name, r.status);
-            results.set(name, r);
-            if (r.status === 'failed')
-                for (const d of transitiveDependents(ordered, name))
-                    if (state.get(d) === 'pending') {
-                        state.set(d, 'skipped');
-                        results.set(d, { status: 'skipped', because: name });
-                        onSkip?.(d, name);
-                    }
-            pump();
-        };
-        const pump = () => {
-            for (const name of readySteps(ordered, state, concurrency - running)) {
-                state.set(name, 'running');
-                running++;
-                run(name).then((r) => settle(name, { status: r.ok ? 'ok' : 'failed', value: r.value }), (err) => settle(name, { status: 'failed', error: err instanceof Error ? err.message : String(err) }));
-            }
-            if (running === 0)
-                resolve(new Map(ordered.map((s) => [s.name, results.get(s.name)])));
-        };
-        pump();
-    });
-}
-/** The longest chain of needs by duration: no schedule can finish sooner. */
-function criticalPath(steps, durations) {
-    const best = new Map();
-    for (const s of dependencyOrder(steps)) {
-        const before = s.needs
-            .map((n) => best.get(n))
-            .filter((b) => Boolean(b))
-            .reduce((a, b) => (b.length > a.length ? b : a), { length: 0, path: [] });
-        best.set(s.name, { length: before.length + (durations[s.name] ?? 0), path: [...before.path, s.name] });
-    }
-    return [...best.values()].reduce((a, b) => (b.length > a.length ? b : a), { length: 0, path: [] });
-}
-/** When each step would start and the whole would end with these durations and the scheduler above. */
-function simulateDag(steps, durations, concurrency) {
-    const ordered = dependencyOrder(steps);
-    const state = new Map(ordered.map((s) => [s.name, 'pending']));
-    const ends = [];
-    const starts = {};
-    let now = 0;
-    for (;;) {
-        for (const name of readySteps(ordered, state, concurrency - ends.length)) {
-            state.set(name, 'running');
-            starts[name] = now;
-            ends.push({ name, at: now + (durations[name] ?? 0) });
-        }
-        if (!ends.length)
-            break;
-        ends.sort((a, b) => a.at - b.at);
-        now = ends[0].at;
-        while (ends.length && ends[0].at === now)
-            state.set(ends.shift().name, 'ok');
-    }
-    return { makespan: now, starts };
-}
-
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __nccwpck_require__(3136);
-;// CONCATENATED MODULE: ./build/actions/lib/helm/manifest.js
-// helm/platform.yaml: the pinned platform releases and their dependencies, validated with clear paths.
-
-
-
-
-
-
-const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-function checkRelease(raw, at, problems) {
-    if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-        problems.push(`${at}: must be a mapping`);
-        return undefined;
-    }
-    const r = raw;
-    const str = (k, re, what) => {
-        if (typeof r[k] !== 'string' || !r[k].trim())
-            problems.push(`${at}.${k}: must be non-empty text`);
-        else if (re && !re.test(r[k]))
-            problems.push(`${at}.${k}: '${r[k]}' ${what}`);
-    };
-    str('name', NAME, 'must be a lower-case DNS label');
-    str('chart');
-    str('repo', /^(https:\/\/|oci:\/\/)/, 'must start with https:// or oci://');
-    str('version', /^v?\d+\.\d+\.\d+([-+].*)?$/, 'must be a pinned version like 1.2.3 (never a range or "latest")');
-    str('namespace', NAME, 'must be a lower-case DNS label');
-    if (at.startsWith('runai')) {
-        if (r.values !== undefined)
-            problems.push(`${at}.values: the runai action generates Run:ai's values from the spec; remove this key (overrides go in platform.releases.<name>.values)`);
-    }
-    else
-        str('values', /^values\/[a-z0-9.-]+\.yaml$/, 'must be values/<file>.yaml');
-    if (!Number.isInteger(r.timeoutSeconds) || r.timeoutSeconds < 30)
-        problems.push(`${at}.timeoutSeconds: must be a whole number of seconds, at least 30`);
-    if (!Array.isArray(r.needs) || r.needs.some((n) => typeof n !== 'string'))
-        problems.push(`${at}.needs: must be a list of release names`);
-    if (typeof r.enabled !== 'boolean')
-        problems.push(`${at}.enabled: must be true or false`);
-    const labels = r.namespaceLabels ?? {};
-    if (typeof labels !== 'object' || Array.isArray(labels) || Object.values(labels).some((v) => typeof v !== 'string')) {
-        problems.push(`${at}.namespaceLabels: must map label names to text`);
-    }
-    return { ...r, namespaceLabels: labels };
-}
-
-function parsePlatformManifest(text, source) {
-    let doc;
-    try {
-        doc = js_yaml/* load */.Hh(text, { filename: source, maxAliases: 0 });
-    }
-    catch (err) {
-        throw new errors/* UsageError */.eb(`${source}: not valid YAML: ${err.message.split('\n')[0]}`);
-    }
-    const problems = [];
-    const lists = doc && typeof doc === 'object' ? doc : {};
-    const read = (key) => {
-        const list = lists[key];
-        if (!Array.isArray(list)) {
-            problems.push(`${key}: must be a list of releases`);
-            return [];
-        }
-        return list.map((r, i) => checkRelease(r, `${key}[${i}]`, problems)).filter((r) => Boolean(r));
-    };
-    const releases = read('releases');
-    const runai = read('runai');
-    const seen = new Set();
-    for (const r of [...releases, ...runai]) {
-        if (seen.has(r.name))
-            problems.push(`release '${r.name}' appears twice`);
-        seen.add(r.name);
-    }
-    if (problems.length)
-        throw new errors/* UsageError */.eb(`${source}: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    dependencyOrder(releases, source);
-    dependencyOrder(runai, source, new Set(releases.map((r) => r.name)));
-    return { releases, runai };
-}
-function loadPlatformManifest(path) {
-    return parsePlatformManifest((0,external_node_fs_.readFileSync)(path, 'utf8'), path);
-}
-/**
- * The helm/ folder shipped with bcmkube (platform.yaml and values/): beside the sources in a checkout, two
- * levels up from a bundle in dist/<action>/.
- */
-function platformDir() {
-    const here = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
-    const found = [(0,external_node_path_.resolve)(here, '../../../helm'), (0,external_node_path_.resolve)(here, '../../helm')].find((d) => (0,external_node_fs_.existsSync)((0,external_node_path_.join)(d, 'platform.yaml')));
-    if (!found)
-        throw new errors/* StageError */.Zu(`helm/platform.yaml is not beside this bcmkube (looked from ${here}); is the checkout complete?`);
-    return found;
-}
-
-// EXTERNAL MODULE: ./build/actions/lib/config/semantics.js
-var semantics = __nccwpck_require__(902);
-;// CONCATENATED MODULE: ./build/actions/lib/helm/selection.js
-
-
-
-
-const PINNED = /^v?\d+\.\d+\.\d+([-+].*)?$/;
-/** Run:ai 2.21 supports Knative Serving 1.11–1.16 (its release notes); the operator installs its own minor. */
-const KNATIVE_SERVING_SUPPORTED = { min: 11, max: 16 };
-const isMap = (v) => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
-/** Helm's merge of -f files: maps merge key by key, anything else (lists included) is replaced by the later file. */
-function mergeValues(base, over) {
-    const out = { ...base };
-    for (const [k, v] of Object.entries(over))
-        out[k] = isMap(out[k]) && isMap(v) ? mergeValues(out[k], v) : v;
-    return out;
-}
-/** Values the spec decides, so a user never has to repeat the spec in values. */
-function derivedValues(name, spec, enabled) {
-    switch (name) {
-        case 'gpu-operator':
-            return {
-                driver: { enabled: spec.platform.gpu_driver },
-                dcgmExporter: { serviceMonitor: { enabled: enabled.has('kube-prometheus-stack') } },
-            };
-        case 'ingress-nginx':
-            // Run:ai's URL uses runai.ingress_port: the controller's HTTPS NodePort must be that port.
-            return { controller: { service: { nodePorts: { https: spec.runai.ingress_port } } } };
-        default:
-            return {};
-    }
-}
-function whyOff(name, spec) {
-    if (name === 'ingress-nginx' && spec.platform.ingress === 'none')
-        return 'platform.ingress: none';
-    if (spec.platform.releases[name]?.enabled === false)
-        return `platform.releases.${name}.enabled: false`;
-    return undefined;
-}
-/** The serving minor the Knative operator installs (operator v1.16.x → "1.16"). */
-function knativeServingVersion(operatorVersion) {
-    const m = /^v?(\d+)\.(\d+)\./.exec(operatorVersion);
-    if (!m)
-        throw new errors/* UsageError */.eb(`knative-operator version '${operatorVersion}' is not a version like v1.16.0`);
-    return `${m[1]}.${m[2]}`;
-}
-/**
- * The releases to install for this spec, in dependency order, with their values. Refuses (naming the spec
- * field and what to do) unknown release names, unpinned versions, an ingress both off and on, a release that
- * needs one that is off, and inline secrets in any values.
- */
-function selectPlatform(manifest, spec, readValues) {
-    const names = manifest.releases.map((r) => r.name);
-    const problems = [];
-    const warnings = [];
-    const known = [...names, ...manifest.runai.map((r) => r.name)];
-    for (const [name, o] of Object.entries(spec.platform.releases)) {
-        if (!known.includes(name)) {
-            const near = (0,similar/* nearest */.p)(name, known);
-            problems.push(`platform.releases.${name}: no release '${name}' in helm/platform.yaml${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}; releases: ${names.join(', ')}`);
-        }
-        if (o.version !== undefined && !PINNED.test(o.version))
-            problems.push(`platform.releases.${name}.version: '${o.version}' must be a pinned chart version like 1.2.3 (never a range or "latest")`);
-    }
-    if (spec.platform.ingress === 'none' && spec.platform.releases['ingress-nginx']?.enabled === true)
-        problems.push('platform.releases.ingress-nginx.enabled is true but platform.ingress is none: set platform.ingress: ingress-nginx, or drop the override');
-    const off = manifest.releases.flatMap((r) => {
-        const why = r.enabled ? whyOff(r.name, spec) : 'off in helm/platform.yaml';
-        return why && spec.platform.releases[r.name]?.enabled !== true ? [{ name: r.name, why }] : [];
-    });
-    const offNames = new Set(off.map((o) => o.name));
-    const on = manifest.releases.filter((r) => !offNames.has(r.name));
-    for (const r of on)
-        for (const need of r.needs.filter((n) => offNames.has(n)))
-            problems.push(`${r.name} needs ${need}, which is off (${off.find((o) => o.name === need).why}): turn ${r.name} off too (platform.releases.${r.name}.enabled: false) or turn ${need} on`);
-    if (spec.runai.enabled)
-        for (const r of manifest.runai) {
-            const missing = r.needs.filter((n) => offNames.has(n));
-            if (missing.length)
-                warnings.push(`${r.name} (runai stage) needs ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} off here: the runai stage will refuse until ${missing.length > 1 ? 'they are' : 'it is'} installed${missing.includes('ingress-nginx') ? ' (ingress-nginx is Run:ai 2.21’s ingress; it was retired upstream in March 2026, so plan a Gateway API move with a later Run:ai)' : ''}`);
-        }
-    const enabled = new Set(on.map((r) => r.name));
-    let knative;
-    const releases = on.map((r) => {
-        const o = spec.platform.releases[r.name] ?? {};
-        const release = { ...r, version: o.version ?? r.version };
-        let baseValues = {};
-        try {
-            baseValues = readValues(r.values);
-        }
-        catch (err) {
-            problems.push(`helm/${r.values} (values of ${r.name}): ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-        }
-        for (const s of (0,semantics/* findInlineSecrets */.of)(baseValues))
-            problems.push(`helm/${r.values}: ${s.path} holds a value; secrets never go in values files (they come from inputs into Secrets)`);
-        const overrides = mergeValues(derivedValues(r.name, spec, enabled), o.values ?? {});
-        if (r.name === 'knative-operator') {
-            knative = knativeServingVersion(release.version);
-            const minor = Number(knative.split('.')[1]);
-            if (spec.runai.enabled && (minor < KNATIVE_SERVING_SUPPORTED.min || minor > KNATIVE_SERVING_SUPPORTED.max))
-                problems.push(`knative-operator ${release.version} installs Knative Serving ${knative}, but Run:ai 2.21 supports Serving 1.${KNATIVE_SERVING_SUPPORTED.min}–1.${KNATIVE_SERVING_SUPPORTED.max}: pin platform.releases.knative-operator.version to v1.${KNATIVE_SERVING_SUPPORTED.min}.x–v1.${KNATIVE_SERVING_SUPPORTED.max}.x`);
-        }
-        return {
-            release,
-            baseValues,
-            overrides,
-            values: mergeValues(baseValues, overrides),
-            versionFrom: o.version !== undefined && o.version !== r.version ? 'spec' : 'manifest',
-        };
-    });
-    if (problems.length)
-        throw new errors/* UsageError */.eb(`helm-platform: ${problems.length} problem(s), nothing was changed:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    const extras = [];
-    if (enabled.has('local-path-provisioner'))
-        extras.push({
-            name: 'default-storageclass',
-            needs: ['local-path-provisioner'],
-            kind: 'default-storageclass',
-            label: 'local-path is the default StorageClass',
-        });
-    if (knative)
-        extras.push({
-            name: 'knative-serving',
-            needs: ['knative-operator'],
-            kind: 'knative-serving',
-            label: `KnativeServing ${knative}`,
-        });
-    const ordered = dependencyOrder([...releases.map((r) => r.release), ...extras]).map((s) => s.name);
-    releases.sort((a, b) => ordered.indexOf(a.release.name) - ordered.indexOf(b.release.name));
-    return { releases, extras, off, warnings, ...(knative ? { knativeServingVersion: knative } : {}) };
-}
-/** The graph the stage runs: releases and extra steps. */
-function platformSteps(sel) {
-    return [...sel.releases.map((r) => ({ name: r.release.name, needs: r.release.needs })), ...sel.extras];
-}
-
-;// CONCATENATED MODULE: ./build/actions/lib/stages/platform.js
-// Stage 4, helm-platform: the releases of helm/platform.yaml as a dependency graph — pinned charts pulled and
-// rendered before anything changes, `helm upgrade --install --atomic --wait` per release (independent ones
-// in parallel, a failure skipping only its dependents), what Helm does not do, then checks that it all runs.
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-const VERIFY_DEFAULTS = { timeout_seconds: 300, smoke_test: true, smoke_image: 'nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04' };
-/** The Secret kube-prometheus-stack's Grafana reads its admin login from, or undefined when Grafana is off. */
-function grafanaSecretRef(sel) {
-    const kps = sel.releases.find((r) => r.release.name === 'kube-prometheus-stack');
-    const grafana = kps?.values.grafana;
-    if (!kps || !grafana || grafana.enabled === false)
-        return undefined;
-    const admin = (grafana.admin ?? {});
-    if (typeof admin.existingSecret !== 'string' || !admin.existingSecret)
-        throw new errors/* UsageError */.eb('kube-prometheus-stack: grafana.admin.existingSecret is empty, so Grafana would start with the chart’s default password; keep the Secret reference of helm/values/kube-prometheus-stack.yaml (the password comes from input grafana-admin-password)');
-    return {
-        namespace: kps.release.namespace,
-        name: admin.existingSecret,
-        userKey: typeof admin.userKey === 'string' ? admin.userKey : 'admin-user',
-        passwordKey: typeof admin.passwordKey === 'string' ? admin.passwordKey : 'admin-password',
-    };
-}
-const FLOW = {
-    installed: 'ok',
-    upgraded: 'ok',
-    applied: 'ok',
-    unchanged: 'unchanged',
-    failed: 'failed',
-    skipped: 'skipped',
-    off: 'skipped',
-    planned: 'planned',
-};
-function stepsTable(steps, plan) {
-    return (0,markdown/* table */.tp)(plan ? ['release', 'chart', 'namespace', 'change', 'render'] : ['release / step', 'chart', 'namespace', 'outcome', 'seconds', 'detail'], steps.map((s) => plan
-        ? [s.name, s.what, s.namespace, s.change ?? '', s.detail ?? '']
-        : [
-            s.name,
-            s.what,
-            s.namespace,
-            s.outcome,
-            s.seconds === undefined ? '' : s.seconds.toFixed(1),
-            [s.outcome === 'upgraded' ? s.change : '', s.detail].filter(Boolean).join('; '),
-        ]));
-}
-function graph(steps) {
-    return (0,markdown/* mermaidFlow */.G8)(steps
-        .filter((s) => s.outcome !== 'off')
-        .map((s) => ({
-        id: s.name,
-        label: `${s.name}${s.kind === 'release' ? ` ${s.what.split('@')[1] ?? ''}` : ''}: ${s.outcome}${s.seconds === undefined ? '' : ` ${s.seconds.toFixed(0)}s`}`,
-        needs: s.needs,
-        outcome: FLOW[s.outcome],
-    })));
-}
-function readValuesFile(dir) {
-    return (file) => {
-        const doc = js_yaml/* load */.Hh((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, file), 'utf8'), { filename: file, maxAliases: 0 });
-        if (doc === null || doc === undefined)
-            return {};
-        if (typeof doc !== 'object' || Array.isArray(doc))
-            throw new errors/* UsageError */.eb(`${file}: must be a mapping of values`);
-        return doc;
-    };
-}
-/** Pulls every enabled chart and renders it with its values (the real helm template + lint), changing nothing. */
-async function prepareCharts(ctx, t, sel, work, helmDir, concurrency, lint) {
-    const pulled = await pullCharts(t, sel.releases, (0,external_node_path_.join)(work.path, 'charts'), {
-        ...(ctx.spec.mirrors.charts ? { chartsMirror: ctx.spec.mirrors.charts } : {}),
-        ...(ctx.spec.mirrors.ca_file ? { caFile: ctx.spec.mirrors.ca_file } : {}),
-        concurrency,
-    });
-    const charts = new Map(pulled.map((p) => [p.release, p]));
-    const valuesFiles = new Map(sel.releases.map((r) => [r.release.name, [(0,external_node_path_.join)(helmDir, r.release.values), writeOverrides((0,external_node_path_.join)(work.path, 'values'), r)]]));
-    const renders = await mapLimit(sel.releases, concurrency, (r) => renderChart(t, r, charts.get(r.release.name).archive, valuesFiles.get(r.release.name), ctx.spec.kubernetes.version, lint));
-    return { charts, valuesFiles, renders };
-}
-/** What Helm has deployed for the selected releases, and the change each one needs. */
-async function planChanges(t, sel, concurrency) {
-    const deployed = await listReleases(t);
-    namespaceConflicts(sel.releases, deployed);
-    const find = (r) => deployed.find((d) => d.name === r.release.name && d.namespace === r.release.namespace);
-    const changes = await mapLimit(sel.releases, concurrency, async (r) => {
-        const d = find(r);
-        return [r.release.name, planChange(r, d, d ? await deployedValues(t, d.name, d.namespace) : undefined)];
-    });
-    return new Map(changes);
-}
-function offRows(sel, manifestRelease) {
-    return sel.off.map((o) => {
-        const r = manifestRelease(o.name);
-        return {
-            name: o.name,
-            kind: 'release',
-            what: `${r.chart}@${r.version}`,
-            namespace: r.namespace,
-            needs: [],
-            outcome: 'off',
-            detail: o.why,
-        };
-    });
-}
-async function planStage(ctx, sel, work, inv, helmDir, concurrency, offReports) {
-    const { reporter } = ctx;
-    const phases = [];
-    let access;
-    let clusterNote;
-    try {
-        access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
-        clusterNote = `API server ${access.apiServer}`;
-    }
-    catch (err) {
-        clusterNote = `cluster state not read (${(0,errors/* errorMessage */.gJ)(err).split('\n')[0]}): every release is shown as an install`;
-    }
-    const t = await timed(phases, 'helm and kubectl', () => openKubeTools(ctx, work, access?.kubeconfig ?? (0,external_node_path_.join)(work.path, 'no-kubeconfig')));
-    const prep = await timed(phases, 'pull, render and lint charts', () => prepareCharts(ctx, t, sel, work, helmDir, concurrency, true));
-    let changes = new Map();
-    if (access) {
-        try {
-            changes = await timed(phases, 'read deployed releases', () => planChanges(t, sel, concurrency));
-        }
-        catch (err) {
-            if (err instanceof errors/* UsageError */.eb)
-                throw err;
-            clusterNote = `no cluster answered (${(0,errors/* errorMessage */.gJ)(err).split('\n')[0]}): every release is shown as an install`;
-        }
-    }
-    const steps = [
-        ...sel.releases.map((r) => {
-            const change = changes.get(r.release.name) ?? { action: 'install' };
-            const render = prep.renders.find((x) => x.release === r.release.name);
-            return {
-                name: r.release.name,
-                kind: 'release',
-                what: `${r.release.chart}@${r.release.version}`,
-                namespace: r.release.namespace,
-                needs: r.release.needs,
-                change: describeChange(change),
-                outcome: change.action === 'unchanged' ? 'unchanged' : 'planned',
-                detail: render.ok ? `ok (${render.objects.length} objects)` : `**error**: ${render.error}`,
-            };
-        }),
-        ...sel.extras.map((e) => ({
-            name: e.name,
-            kind: 'step',
-            what: e.label,
-            namespace: '',
-            needs: e.needs,
-            change: 'apply',
-            outcome: 'planned',
-        })),
-    ];
-    const bad = prep.renders.filter((r) => !r.ok);
-    const counts = ['install', 'upgrade', 'unchanged'].map((a) => `${[...sel.releases].filter((r) => (changes.get(r.release.name)?.action ?? 'install') === a).length} ${a}`);
-    reporter.output('releases', JSON.stringify(sel.releases.map((r) => ({
-        name: r.release.name,
-        version: r.release.version,
-        outcome: changes.get(r.release.name)?.action ?? 'install',
-    }))));
-    reporter.summary([
-        (0,markdown/* heading */.R_)(`helm-platform: plan for cluster ${ctx.spec.name}`),
-        `Cluster: ${clusterNote}. Would change: ${counts.join(', ')}. Nothing was changed.`,
-        ...(sel.warnings.length ? [(0,markdown/* bullets */.e5)(sel.warnings.map((w) => `⚠ ${w}`))] : []),
-        stepsTable([...steps, ...offReports], true),
-        graph(steps),
-        (0,markdown/* timingsTable */.sn)(phases),
-    ].join('\n\n'));
-    if (bad.length)
-        throw new errors/* StageError */.Zu(`${bad.length} chart(s) do not render with their values`, bad.map((b) => `${b.release}: ${b.error}`));
-    return { plan: true, steps: [...steps, ...offReports], verification: [] };
-}
-async function platformStage(inputs, reporter) {
-    const ctx = openStage(inputs, reporter);
-    const { spec } = ctx;
-    const { inv } = readStageInventory(ctx);
-    const concurrency = (0,report_inputs/* integerInput */.$A)(inputs, 'concurrency', 4, 1, 32);
-    const helmDir = platformDir();
-    const manifest = loadPlatformManifest((0,external_node_path_.join)(helmDir, 'platform.yaml'));
-    const sel = selectPlatform(manifest, spec, readValuesFile(helmDir));
-    for (const w of sel.warnings)
-        reporter.warning(w, 'helm-platform');
-    const manifestRelease = (n) => manifest.releases.find((r) => r.name === n);
-    const offReports = offRows(sel, manifestRelease);
-    const grafana = grafanaSecretRef(sel);
-    const verify = { ...VERIFY_DEFAULTS, ...spec.platform.verify };
-    const work = openWorkDir('helm-platform');
-    try {
-        if (ctx.plan)
-            return await planStage(ctx, sel, work, inv, helmDir, concurrency, offReports);
-        const phases = [];
-        const password = (0,report_inputs/* secretInput */.jY)(inputs, 'grafana-admin-password', reporter);
-        const access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
-        const t = await timed(phases, 'helm and kubectl', () => openKubeTools(ctx, work, access.kubeconfig));
-        const prep = await timed(phases, 'pull and render charts', () => prepareCharts(ctx, t, sel, work, helmDir, concurrency, false));
-        const bad = prep.renders.filter((r) => !r.ok);
-        if (bad.length)
-            throw new errors/* StageError */.Zu(`${bad.length} chart(s) do not render with their values; nothing was changed`, bad.map((b) => `${b.release}: ${b.error}`));
-        const changes = await timed(phases, 'read deployed releases', () => planChanges(t, sel, concurrency));
-        let grafanaNote = '';
-        const byName = new Map(sel.releases.map((r) => [r.release.name, r]));
-        const extras = new Map(sel.extras.map((e) => [e.name, e]));
-        const runRelease = async (r) => {
-            const name = r.release.name;
-            const change = changes.get(name);
-            await ensureNamespace(t, r.release.namespace, r.release.namespaceLabels);
-            if (grafana && name === 'kube-prometheus-stack') {
-                if (password) {
-                    await applyGrafanaSecret(t, grafana, 'admin', password);
-                    grafanaNote = `Grafana admin password: from ${inputs.label('grafana-admin-password')}, in Secret ${grafana.namespace}/${grafana.name}.`;
-                }
-                else if (await secretExists(t, grafana.namespace, grafana.name)) {
-                    grafanaNote = `Grafana admin password: kept (Secret ${grafana.namespace}/${grafana.name} exists; pass ${inputs.label('grafana-admin-password')} to set it).`;
-                }
-                else {
-                    const generated = (0,external_node_crypto_.randomBytes)(18).toString('base64url');
-                    reporter.secret(generated);
-                    await applyGrafanaSecret(t, grafana, 'admin', generated);
-                    grafanaNote = `Grafana admin password: generated into Secret ${grafana.namespace}/${grafana.name} (read it with kubectl -n ${grafana.namespace} get secret ${grafana.name} -o jsonpath='{.data.${grafana.passwordKey}}' | base64 -d).`;
-                }
-            }
-            if (change.action === 'unchanged')
-                return { ok: true, value: { outcome: 'unchanged' } };
-            reporter.info(`${name}: ${describeChange(change)}`);
-            const res = await upgradeInstall(t, {
-                name,
-                chart: prep.charts.get(name).archive,
-                version: r.release.version,
-                namespace: r.release.namespace,
-                timeoutSeconds: r.release.timeoutSeconds,
-                valuesFiles: prep.valuesFiles.get(name),
-            }, (line) => reporter.info(`[${name}] ${line}`));
-            if (!res.ok) {
-                reporter.error(res.error ?? 'failed', `${name} failed`);
-                return { ok: false, value: { outcome: 'failed', detail: res.error } };
-            }
-            return { ok: true, value: { outcome: change.action === 'install' ? 'installed' : 'upgraded' } };
-        };
-        const runExtra = async (name) => {
-            const e = extras.get(name);
-            try {
-                if (e.kind === 'default-storageclass') {
-                    const changed = await ensureDefaultStorageClass(t, 'local-path');
-                    return { ok: true, value: changed.length ? { outcome: 'applied', detail: changed.join(', ') } : { outcome: 'unchanged' } };
-                }
-                const changed = await applyManifests(t, knativeServingManifests(sel.knativeServingVersion), 'KnativeServing');
-                return { ok: true, value: { outcome: changed ? 'applied' : 'unchanged' } };
-            }
-            catch (err) {
-                reporter.error((0,errors/* errorMessage */.gJ)(err), `${name} failed`);
-                return { ok: false, value: { outcome: 'failed', detail: (0,errors/* errorMessage */.gJ)(err) } };
-            }
-        };
-        const seconds = new Map();
-        const results = await timed(phases, 'install (dependency graph)', () => runDag(platformSteps(sel), concurrency, async (name) => {
-            const start = performance.now();
-            try {
-                const r = byName.get(name);
-                return await (r ? runRelease(r) : runExtra(name));
-            }
-            finally {
-                seconds.set(name, (performance.now() - start) / 1000);
-            }
-        }, (name, because) => reporter.warning(`${name} skipped: it needs ${because}, which failed`, 'helm-platform')));
-        const outcomeOf = (name, res) => res.status === 'skipped'
-            ? { outcome: 'skipped', detail: `needs ${res.because}, which failed` }
-            : (res.value ?? { outcome: 'failed', detail: res.error ?? `${name} failed` });
-        const steps = platformSteps(sel).map((s) => {
-            const r = byName.get(s.name);
-            const o = outcomeOf(s.name, results.get(s.name));
-            return {
-                name: s.name,
-                kind: r ? 'release' : 'step',
-                what: r ? `${r.release.chart}@${r.release.version}` : extras.get(s.name).label,
-                namespace: r?.release.namespace ?? '',
-                needs: s.needs,
-                ...(r ? { change: describeChange(changes.get(s.name)) } : {}),
-                outcome: o.outcome,
-                ...(results.get(s.name).status === 'skipped' ? {} : { seconds: seconds.get(s.name) }),
-                ...(o.detail ? { detail: o.detail } : {}),
-            };
-        });
-        const verification = [];
-        const verifyProblems = new Map();
-        let smoke;
-        await timed(phases, 'verify', async () => {
-            const healthy = sel.releases.filter((r) => results.get(r.release.name).status === 'ok');
-            const rollouts = await mapLimit(healthy, concurrency, async (r) => ({
-                name: r.release.name,
-                problems: await verifyRollout(t, r.release.name, r.release.namespace, verify.timeout_seconds),
-            }));
-            for (const r of rollouts)
-                if (r.problems.length)
-                    verifyProblems.set(r.name, r.problems);
-            verification.push(`rollout status: ${rollouts.length - verifyProblems.size}/${rollouts.length} releases ready`);
-            const gpuNodes = inv.nodes.filter((n) => n.roles.includes('gpu_worker')).map((n) => n.hostname);
-            const gpuOperator = healthy.find((r) => r.release.name === 'gpu-operator');
-            if (!gpuOperator)
-                verification.push('GPUs: not checked (gpu-operator is not installed)');
-            else if (!gpuNodes.length)
-                verification.push('GPUs: not checked (no GPU workers in the inventory)');
-            else {
-                const gpus = await waitForGpus(t, gpuNodes, verify.timeout_seconds);
-                verification.push(`GPUs allocatable: ${gpuNodes.map((n) => `${n} ${gpus.counts[n] ?? 'unregistered'}`).join(', ')}`);
-                if (gpus.problems.length)
-                    verifyProblems.set('gpu-operator', [...(verifyProblems.get('gpu-operator') ?? []), ...gpus.problems]);
-                const node = gpuNodes.find((n) => gpus.counts[n]);
-                if (verify.smoke_test && node) {
-                    smoke = await cudaSmoke(t, node, verify.smoke_image, verify.timeout_seconds);
-                    verification.push(`CUDA smoke pod on ${smoke.node}: ${smoke.ok ? 'ok' : 'failed'}: ${smoke.detail}${smoke.kept ? ` (${smoke.kept})` : ''}`);
-                    if (!smoke.ok)
-                        verifyProblems.set('gpu-operator', [
-                            ...(verifyProblems.get('gpu-operator') ?? []),
-                            `CUDA smoke pod on ${smoke.node}: ${smoke.detail}; ${smoke.kept}`,
-                        ]);
-                }
-                else if (!verify.smoke_test)
-                    verification.push('CUDA smoke pod: off (platform.verify.smoke_test: false)');
-            }
-        });
-        for (const [name, problems] of verifyProblems) {
-            const s = steps.find((x) => x.name === name);
-            s.detail = [s.detail, `verification failed: ${problems.join('; ')}`].filter(Boolean).join('; ');
-            for (const p of problems.slice(0, 3))
-                reporter.error(p, `${name} verification`);
-        }
-        const at = new Date().toISOString();
-        const state = (s) => verifyProblems.has(s.name) || s.outcome === 'failed'
-            ? 'failed'
-            : s.outcome === 'skipped'
-                ? 'skipped'
-                : s.outcome === 'off'
-                    ? 'disabled'
-                    : 'deployed';
-        const releaseSteps = [...steps.filter((s) => s.kind === 'release'), ...offReports];
-        const updated = (0,inventory_document/* mergeInventory */.$z)(inv, [], {
-            stage: 'helm-platform',
-            at,
-            result: `${releaseSteps.filter((s) => state(s) === 'deployed').length}/${releaseSteps.length} releases deployed`,
-        });
-        updated.platform = {
-            releases: manifest.releases.map((m) => {
-                const s = releaseSteps.find((x) => x.name === m.name);
-                const version = byName.get(m.name)?.release.version ?? m.version;
-                return { name: m.name, chart: m.chart, version, namespace: m.namespace, status: state(s) };
-            }),
-        };
-        const outPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
-        (0,inventory_document/* writeInventory */.qu)(outPath, updated);
-        reporter.output('inventory-path', outPath);
-        reporter.output('releases', JSON.stringify(releaseSteps.map((s) => ({
-            name: s.name,
-            version: s.what.split('@')[1] ?? '',
-            outcome: verifyProblems.has(s.name) ? 'failed' : s.outcome,
-        }))));
-        const failed = steps.filter((s) => s.outcome === 'failed' || verifyProblems.has(s.name));
-        const skipped = steps.filter((s) => s.outcome === 'skipped');
-        const count = (o) => steps.filter((s) => s.kind === 'release' && s.outcome === o).length;
-        reporter.summary([
-            (0,markdown/* heading */.R_)(`helm-platform on cluster ${spec.name}`),
-            `${count('installed')} installed, ${count('upgraded')} upgraded, ${count('unchanged')} unchanged, ${count('failed')} failed, ${count('skipped')} skipped, ${offReports.length} off; concurrency ${concurrency}; API server ${access.apiServer} (kubeconfig kept on the runner only).`,
-            ...(sel.warnings.length ? [(0,markdown/* bullets */.e5)(sel.warnings.map((w) => `⚠ ${w}`))] : []),
-            ...(grafanaNote ? [grafanaNote] : []),
-            stepsTable([...steps, ...offReports], false),
-            graph(steps),
-            (0,markdown/* heading */.R_)('Verification', 3),
-            (0,markdown/* bullets */.e5)(verification),
-            (0,markdown/* timingsTable */.sn)(phases),
-        ].join('\n\n'));
-        if (failed.length || skipped.length)
-            throw new errors/* StageError */.Zu(`${failed.length} release(s)/step(s) failed and ${skipped.length} were skipped; the rest finished`, [
-                ...failed.map((s) => `${s.name}: ${s.detail ?? 'failed'}`),
-                ...skipped.map((s) => `${s.name}: skipped (${s.detail})`),
-            ]);
-        return { plan: false, steps: [...steps, ...offReports], verification, inventoryPath: outPath };
-    }
-    finally {
-        work.remove();
-    }
-}
-
+// EXTERNAL MODULE: ./build/actions/lib/stages/platform.js + 3 modules
+var platform = __nccwpck_require__(3892);
+// EXTERNAL MODULE: ./build/actions/lib/ssh/public-key.js
+var public_key = __nccwpck_require__(4514);
 ;// CONCATENATED MODULE: ./build/actions/lib/nodes/converge.js
 
 
-const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( [^\n\r'"\\`$]*)?$/;
+
 function validPublicKey(key, field) {
-    const k = key.trim();
-    if (!PUBLIC_KEY.test(k))
-        throw new errors/* UsageError */.eb(`${field}: not an OpenSSH public key line (ssh-ed25519 AAAA… comment)`);
+    const k = (0,public_key/* publicKeyLine */.Z)(key);
+    if (k === undefined)
+        throw new errors/* UsageError */.eb(`${field}: ${public_key/* PUBLIC_KEY_HINT */.I}`);
     return k;
 }
 /** The script, run as root (`sudo -n sh -s` for a non-root admin). Prints `changed=<step>` per change. */
 function convergeScript(user, publicKey, steps) {
-    const name = shellQuote(validUsername(user.name, 'access.service_user.name'));
-    const shell = shellQuote(validAbsolutePath(user.shell, 'access.service_user.shell'));
-    const key = shellQuote(validPublicKey(publicKey, 'access.service_user.public_key'));
+    const name = (0,quote/* shellQuote */.ZL)((0,quote/* validUsername */.d_)(user.name, 'access.service_user.name'));
+    const shell = (0,quote/* shellQuote */.ZL)((0,quote/* validAbsolutePath */.Zd)(user.shell, 'access.service_user.shell'));
+    const key = (0,quote/* shellQuote */.ZL)(validPublicKey(publicKey, 'access.service_user.public_key'));
     const uid = String(Math.trunc(user.uid));
     const gid = String(Math.trunc(user.gid));
     const lines = ['set -eu', `u=${name}; uid=${uid}; gid=${gid}; sh_=${shell}; key=${key}`];
@@ -68088,9 +68739,9 @@ function parseGpuQuery(text) {
 const MARK = '@@bcmkube:';
 /** The probe script, run by the admin user through `sh -c`. Parts that need root go through `sudo -n`. */
 function probeScript(opts) {
-    const user = shellQuote(validUsername(opts.serviceUser, 'access.service_user.name'));
-    const mounts = ['/var', ...opts.dataPartitions.map((p) => validAbsolutePath(p, 'access.data_partitions'))].map(shellQuote).join(' ');
-    const key = opts.servicePublicKey ? shellQuote(opts.servicePublicKey.trim().split(/\s+/).slice(0, 2).join(' ')) : "''";
+    const user = (0,quote/* shellQuote */.ZL)((0,quote/* validUsername */.d_)(opts.serviceUser, 'access.service_user.name'));
+    const mounts = ['/var', ...opts.dataPartitions.map((p) => (0,quote/* validAbsolutePath */.Zd)(p, 'access.data_partitions'))].map(quote/* shellQuote */.ZL).join(' ');
+    const key = opts.servicePublicKey ? (0,quote/* shellQuote */.ZL)(opts.servicePublicKey.trim().split(/\s+/).slice(0, 2).join(' ')) : "''";
     return [
         `s() { printf '\\n${MARK}%s\\n' "$1"; }`,
         'if [ "$(id -u)" = 0 ]; then asroot() { "$@"; }; else asroot() { sudo -n "$@"; }; fi',
@@ -68222,7 +68873,7 @@ function parseProbe(output, runnerClock) {
 
 function adminCredentials(ctx) {
     const { spec, inputs, reporter } = ctx;
-    const username = validUsername(spec.access.admin.user, 'access.admin.user');
+    const username = (0,quote/* validUsername */.d_)(spec.access.admin.user, 'access.admin.user');
     if (spec.access.admin.auth === 'password') {
         const password = (0,report_inputs/* secretInput */.jY)(inputs, 'admin-password', reporter, spec.access.admin.password_file);
         if (!password)
@@ -68232,12 +68883,12 @@ function adminCredentials(ctx) {
     const key = (0,report_inputs/* secretInput */.jY)(inputs, 'admin-ssh-key', reporter, spec.access.admin.key_file);
     if (!key)
         throw new errors/* UsageError */.eb(`pass the admin's private key as ${inputs.label('admin-ssh-key')} from a secret (or access.admin.key_file)`);
-    return { username, privateKey: readMaybeFile(key) };
+    return { username, privateKey: (0,stages_access/* readMaybeFile */.Xn)(key) };
 }
 function servicePublicKey(ctx) {
     const { spec, inputs } = ctx;
     const u = spec.access.service_user;
-    const key = inputs.get('service-public-key').trim() || u.public_key || (u.public_key_file ? readMaybeFile(u.public_key_file) : '');
+    const key = inputs.get('service-public-key').trim() || u.public_key || (u.public_key_file ? (0,stages_access/* readMaybeFile */.Xn)(u.public_key_file) : '');
     if (!key)
         throw new errors/* UsageError */.eb(`the service user's public key is missing: set access.service_user.public_key (or public_key_file, or ${inputs.label('service-public-key')}); create a pair once with 'bcmkube keygen'`);
     return validPublicKey(key, 'access.service_user.public_key');
@@ -68256,20 +68907,20 @@ function decisionTable(decisions, plan) {
     ]));
 }
 async function prepareStage(inputs, reporter) {
-    const ctx = openStage(inputs, reporter);
+    const ctx = (0,context/* openStage */.j$)(inputs, reporter);
     const { spec } = ctx;
-    const { inv: inventory } = readStageInventory(ctx);
-    const targets = sshTargets(inventory.nodes);
+    const { inv: inventory } = (0,context/* readStageInventory */.pP)(ctx);
+    const targets = (0,stages_access/* sshTargets */.vF)(inventory.nodes);
     const admin = adminCredentials(ctx);
     const publicKey = servicePublicKey(ctx);
-    const hosts = knownHosts(ctx);
+    const hosts = (0,stages_access/* knownHosts */.BF)(ctx);
     const policy = (0,report_inputs/* choiceInput */.ij)(inputs, 'host-key-policy', ['strict', 'accept-new', 'off'], spec.access.host_key_policy);
     const concurrency = (0,report_inputs/* integerInput */.$A)(inputs, 'concurrency', spec.access.concurrency, 1, 512);
     if (policy === 'strict' && !hosts.text.trim()) {
         throw new errors/* UsageError */.eb(`host keys are verified (policy strict) but no known_hosts was given: pass ${inputs.label('known-hosts')} or access.known_hosts_file, or use host-key-policy accept-new for a first contact`);
     }
     const phases = [];
-    const adminPool = pool(spec, admin, hosts.text, policy, concurrency);
+    const adminPool = (0,stages_access/* pool */.dz)(spec, admin, hosts.text, policy, concurrency);
     const byName = new Map(inventory.nodes.map((n) => [n.hostname, n]));
     const at = new Date().toISOString();
     try {
@@ -68278,7 +68929,7 @@ async function prepareStage(inputs, reporter) {
             servicePublicKey: publicKey,
             dataPartitions: spec.access.data_partitions,
         });
-        const probes = await timed(phases, 'probe', () => adminPool.forEach(targets, async (t) => {
+        const probes = await (0,timing/* timed */.a)(phases, 'probe', () => adminPool.forEach(targets, async (t) => {
             const r = await adminPool.exec(t, 'sh -s', script);
             const arrived = Date.now() / 1000;
             if (r.code !== 0 && !r.stdout.includes('@@bcmkube:end'))
@@ -68311,12 +68962,12 @@ async function prepareStage(inputs, reporter) {
             const serviceKey = (0,report_inputs/* secretInput */.jY)(inputs, 'service-ssh-key', reporter, spec.access.service_user.private_key_file);
             if (!serviceKey)
                 throw new errors/* UsageError */.eb(`pass the service user's private key as ${inputs.label('service-ssh-key')} (or access.service_user.private_key_file) to prove the login`);
-            const servicePool = pool(spec, { username: spec.access.service_user.name, privateKey: readMaybeFile(serviceKey) }, [hosts.text, ...adminPool.learned].join('\n'), policy === 'accept-new' ? 'strict' : policy, concurrency);
+            const servicePool = (0,stages_access/* pool */.dz)(spec, { username: spec.access.service_user.name, privateKey: (0,stages_access/* readMaybeFile */.Xn)(serviceKey) }, [hosts.text, ...adminPool.learned].join('\n'), policy === 'accept-new' ? 'strict' : policy, concurrency);
             const sudo = admin.username === 'root' ? 'sh -s' : 'sudo -n sh -s';
             const decisionOf = new Map(active.map((d) => [d.hostname, d]));
             try {
                 // each node goes on to its login proof as soon as it converged: no node waits for the slowest
-                const results = await timed(phases, 'converge service user, prove its login + sudo', () => adminPool.forEach(targets.filter((t) => decisionOf.has(t.hostname)), async (t) => {
+                const results = await (0,timing/* timed */.a)(phases, 'converge service user, prove its login + sudo', () => adminPool.forEach(targets.filter((t) => decisionOf.has(t.hostname)), async (t) => {
                     const d = decisionOf.get(t.hostname);
                     let steps = [];
                     if (d.steps.length) {
@@ -68402,7 +69053,7 @@ var catalog = __nccwpck_require__(853);
 
 
 async function pendingStage(def, inputs, reporter) {
-    const ctx = openStage(inputs, reporter);
+    const ctx = (0,context/* openStage */.j$)(inputs, reporter);
     throw new errors/* UsageError */.eb(`${def.action} is not built yet (${def.pending ?? 'planned'}); nothing was changed on cluster '${ctx.spec.name}'.`);
 }
 
@@ -68435,6 +69086,20 @@ function actionRunner(action, stage) {
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns/promises");
 // EXTERNAL MODULE: external "node:net"
 var external_node_net_ = __nccwpck_require__(7030);
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __nccwpck_require__(3136);
+// EXTERNAL MODULE: ./build/actions/lib/helm/charts.js
+var charts = __nccwpck_require__(3484);
+// EXTERNAL MODULE: ./build/actions/lib/helm/changes.js
+var helm_changes = __nccwpck_require__(9204);
+// EXTERNAL MODULE: ./build/actions/lib/util/canonical-json.js
+var canonical_json = __nccwpck_require__(3042);
+// EXTERNAL MODULE: ./build/actions/lib/helm/cluster.js
+var helm_cluster = __nccwpck_require__(392);
+// EXTERNAL MODULE: ./build/actions/lib/helm/manifest.js
+var helm_manifest = __nccwpck_require__(4664);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __nccwpck_require__(4708);
 ;// CONCATENATED MODULE: ./build/actions/lib/runai/wait.js
 // Bounded waits: poll until something is ready, with a growing pause, and a clear message at the deadline.
 
@@ -68446,10 +69111,10 @@ class WaitTimeout extends errors/* StageError */.Zu {
         this.last = last;
     }
 }
-const wait_sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Calls `attempt` until it is done or `timeoutMs` has passed (at least one attempt is always made). */
 async function waitUntil(what, timeoutMs, attempt, opts = {}) {
-    const pause = opts.sleep ?? wait_sleep;
+    const pause = opts.sleep ?? sleep;
     const started = Date.now();
     let interval = opts.minIntervalMs ?? 250;
     const max = opts.maxIntervalMs ?? 5000;
@@ -68517,7 +69182,7 @@ class RunaiClient {
             throw new errors/* StageError */.Zu(`the Run:ai URL must use https, got ${opts.url}`);
         this.url = base.origin;
         this.opts = opts;
-        this.agent = new external_node_https_namespaceObject.Agent({ keepAlive: true, maxSockets: 4, ...(opts.ca ? { ca: opts.ca } : {}) });
+        this.agent = new external_node_https_.Agent({ keepAlive: true, maxSockets: 4, ...(opts.ca ? { ca: opts.ca } : {}) });
     }
     close() {
         this.agent.destroy();
@@ -68525,7 +69190,7 @@ class RunaiClient {
     once(method, path, body, headers) {
         const timeoutMs = this.opts.requestTimeoutMs ?? 30_000;
         return new Promise((resolve, reject) => {
-            const req = (0,external_node_https_namespaceObject.request)(new URL(path, this.url), {
+            const req = (0,external_node_https_.request)(new URL(path, this.url), {
                 method,
                 agent: this.agent,
                 headers: {
@@ -68570,7 +69235,7 @@ class RunaiClient {
     /** One call, retrying connection errors and 502/503/504 for up to `retryForMs`. */
     async send(method, path, opts = {}) {
         const retryForMs = opts.retryForMs ?? this.opts.retryForMs ?? 30_000;
-        const pause = this.opts.sleep ?? wait_sleep;
+        const pause = this.opts.sleep ?? sleep;
         const started = Date.now();
         let interval = 250;
         for (;;) {
@@ -68616,7 +69281,7 @@ class RunaiClient {
     async login(creds, retryForMs) {
         const body = creds.kind === 'password'
             ? { grantType: 'password', clientID: 'cli', username: creds.username, password: creds.password }
-            : { grantType: 'client_credentials', clientId: creds.clientId, clientSecret: creds.clientSecret };
+            : { grantType: 'client_credentials', clientID: creds.clientId, clientSecret: creds.clientSecret };
         let r = await this.send('POST', '/api/v1/token', { json: body, ...(retryForMs !== undefined ? { retryForMs } : {}) });
         let token = r.json?.accessToken;
         if (r.status === 404 && creds.kind === 'password') {
@@ -68661,14 +69326,16 @@ class RunaiClient {
             throw new errors/* StageError */.Zu(`Run:ai GET /api/v1/clusters answered ${r.status}: ${messageOf(r)}`);
         return r.json.map((c) => toCluster(c, 'GET /api/v1/clusters'));
     }
-    /** Creates a cluster; undefined when the name is taken (409), so the caller looks it up instead. */
+    /**
+     * Creates a cluster, or says how the create was refused. Run:ai's spec lists no answer for a name that is
+     * taken (create_cluster: 201, 401, 403, 404, 500, 503), so any refusal is handed back for the caller to
+     * look the name up again before it gives up.
+     */
     async createCluster(body) {
         const r = await this.authed('POST', '/api/v1/clusters', { json: body });
-        if (r.status === 409)
-            return undefined;
-        if (r.status !== 201 && r.status !== 200)
-            throw new errors/* StageError */.Zu(`Run:ai POST /api/v1/clusters answered ${r.status}: ${messageOf(r)}`);
-        return toCluster(r.json, 'POST /api/v1/clusters');
+        if (r.status === 201 || r.status === 200)
+            return toCluster(r.json, 'POST /api/v1/clusters');
+        return { refused: `${r.status} ${messageOf(r)}` };
     }
     /** The cluster, or RunaiUnavailable after `retryForMs` of no definite answer. */
     async getCluster(uuid, retryForMs) {
@@ -68720,13 +69387,50 @@ class RunaiClient {
 // installation string is a shell command; it is parsed, never run (runai.md §3.4), and never logged (it holds
 // the client secret).
 
-/** `--set k=v` pairs and `--version` of an installation string. */
+/** `--set k=v` pairs (several per flag, comma-separated, as Helm allows) and `--version` of an installation string. */
 function parseInstallationString(s) {
     const sets = {};
-    for (const m of s.matchAll(/--set(?:-string)?[ =]([\w.-]+)=("[^"]*"|'[^']*'|[^\s\\]*)/g))
-        sets[m[1]] = m[2].replace(/^(["'])(.*)\1$/, '$2');
+    const strings = new Set();
+    for (const m of s.matchAll(/--set(-string)?[ =]("[^"]*"|'[^']*'|[^\s\\]+)/g)) {
+        const arg = m[2].replace(/^(["'])(.*)\1$/, '$2');
+        for (const pair of arg.split(/,(?=[\w.-]+=)/)) {
+            const eq = pair.indexOf('=');
+            if (eq < 1)
+                continue;
+            const key = pair.slice(0, eq);
+            sets[key] = pair.slice(eq + 1).replace(/^(["'])(.*)\1$/, '$2');
+            if (m[1])
+                strings.add(key);
+            else
+                strings.delete(key);
+        }
+    }
     const version = /--version[ =]["']?([\w.+-]+)["']?/.exec(s)?.[1];
-    return { sets, ...(version ? { version } : {}) };
+    return { sets, strings, ...(version ? { version } : {}) };
+}
+/** A `--set` value as Helm types it: true/false, null, a plain integer, else the string. */
+function helmSetValue(raw) {
+    if (raw === 'true' || raw === 'false')
+        return raw === 'true';
+    if (raw === 'null')
+        return null;
+    if (/^(0|-?[1-9]\d{0,14})$/.test(raw))
+        return Number(raw);
+    return raw;
+}
+/** Dotted `--set` keys as the nested values Helm builds from them. */
+function setsToValues(sets, strings = new Set()) {
+    const out = {};
+    for (const [key, raw] of Object.entries(sets)) {
+        const path = key.split('.');
+        let at = out;
+        for (const seg of path.slice(0, -1)) {
+            const next = at[seg];
+            at = (at[seg] = next && typeof next === 'object' && !Array.isArray(next) ? next : {});
+        }
+        at[path.at(-1)] = strings.has(key) ? raw : helmSetValue(raw);
+    }
+    return out;
 }
 /**
  * The install info of cluster `uuid`. Refuses an answer without a client secret (the predecessor passed an
@@ -68734,8 +69438,8 @@ function parseInstallationString(s) {
  */
 function parseInstallInfo(body, uuid, clusterName) {
     const b = (body ?? {});
-    const { sets, version } = parseInstallationString(typeof b.installationStr === 'string' ? b.installationStr : '');
-    const clientSecret = (typeof b.clientSecret === 'string' ? b.clientSecret : '').trim() || (sets['controlPlane.clientSecret'] ?? '').trim();
+    const { sets, strings, version } = parseInstallationString(typeof b.installationStr === 'string' ? b.installationStr : '');
+    const clientSecret = (sets['controlPlane.clientSecret'] ?? '').trim() || (typeof b.clientSecret === 'string' ? b.clientSecret : '').trim();
     if (!clientSecret) {
         const newer = typeof b.bootstrapToken === 'string' ? ' It sent a bootstrapToken instead: that is a Run:ai 3.x control plane, not 2.21.' : '';
         throw new errors/* StageError */.Zu(`Run:ai gave no client secret for cluster '${clusterName}' (${uuid}) in its install info; refusing to install runai-cluster with an empty secret.${newer} Check the control plane's cluster-service logs (kubectl logs -n runai-backend deploy/runai-backend-cluster-service).`);
@@ -68747,6 +69451,7 @@ function parseInstallInfo(body, uuid, clusterName) {
         clientSecret,
         ...(version ? { chartVersion: version } : {}),
         sets,
+        values: setsToValues(sets, strings),
         ...(typeof b.chartRepoURL === 'string' && b.chartRepoURL ? { chartRepoURL: b.chartRepoURL } : {}),
     };
 }
@@ -68879,7 +69584,7 @@ const REGISTRY = 'runai.jfrog.io';
 const REGISTRY_USER = 'self-hosted-image-puller-prod';
 const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
 function namespaceObject(name, labels) {
-    return namespaceManifest(name, labels);
+    return (0,helm_cluster/* namespaceManifest */.ds)(name, labels);
 }
 /** The dockerconfigjson Kubernetes expects for `kubectl create secret docker-registry`. */
 function dockerConfigJson(token, registry = REGISTRY, username = REGISTRY_USER) {
@@ -68960,7 +69665,7 @@ const firstLine = (s) => s.trim().split('\n')[0]?.slice(0, 240) ?? '';
 const notFound = (stderr) => /NotFound|not found/i.test(stderr);
 /** A Secret's decoded data; undefined when the secret does not exist. */
 async function readSecret(t, namespace, name) {
-    const r = await runKubectl(t, ['get', 'secret', name, '--namespace', namespace, '--output', 'json']);
+    const r = await (0,kube_tools/* runKubectl */.Un)(t, ['get', 'secret', name, '--namespace', namespace, '--output', 'json']);
     if (r.code !== 0) {
         if (notFound(r.stderr))
             return undefined;
@@ -68971,7 +69676,7 @@ async function readSecret(t, namespace, name) {
 /** The Corefile pods reach (nodelocaldns, else coredns) answers `domain` with `ip`; its workload restarts on a change. */
 async function ensureDomainDns(t, domain, ip, opts = {}) {
     for (const target of DNS_TARGETS) {
-        const r = await runKubectl(t, ['get', 'configmap', target.configMap, '--namespace', DNS_NAMESPACE, '--output', 'json']);
+        const r = await (0,kube_tools/* runKubectl */.Un)(t, ['get', 'configmap', target.configMap, '--namespace', DNS_NAMESPACE, '--output', 'json']);
         if (r.code !== 0) {
             if (notFound(r.stderr))
                 continue;
@@ -68984,7 +69689,7 @@ async function ensureDomainDns(t, domain, ip, opts = {}) {
         if (edit.changed && !opts.dryRun) {
             // a merge patch of one key: Kubespray's labels and other keys stay as they are
             const patch = JSON.stringify({ data: { Corefile: edit.corefile } });
-            const p = await runKubectl(t, [
+            const p = await (0,kube_tools/* runKubectl */.Un)(t, [
                 'patch',
                 'configmap',
                 target.configMap,
@@ -68997,7 +69702,7 @@ async function ensureDomainDns(t, domain, ip, opts = {}) {
             ]);
             if (p.code !== 0)
                 throw new errors/* StageError */.Zu(`kubectl patch configmap ${DNS_NAMESPACE}/${target.configMap} failed (exit ${p.code}): ${firstLine(p.stderr)}`);
-            const restart = await runKubectl(t, ['rollout', 'restart', target.workload, '--namespace', DNS_NAMESPACE]);
+            const restart = await (0,kube_tools/* runKubectl */.Un)(t, ['rollout', 'restart', target.workload, '--namespace', DNS_NAMESPACE]);
             if (restart.code !== 0)
                 throw new errors/* StageError */.Zu(`kubectl rollout restart ${target.workload} failed (exit ${restart.code}): ${firstLine(restart.stderr)}`);
         }
@@ -69011,10 +69716,29 @@ async function deleteHookJobs(t, namespace) {
         ['delete', 'job', 'pre-install', 'pre-delete', '--namespace', namespace, '--ignore-not-found'],
         ['delete', 'job', '--selector', 'run.ai/hook', '--namespace', namespace, '--ignore-not-found'],
     ]) {
-        const r = await runKubectl(t, args);
+        const r = await (0,kube_tools/* runKubectl */.Un)(t, args);
         if (r.code !== 0)
             throw new errors/* StageError */.Zu(`kubectl ${args.slice(0, 3).join(' ')} in ${namespace} failed (exit ${r.code}): ${firstLine(r.stderr)}`);
     }
+}
+/** Objects of a kind as `kubectl get -o json` lists them; [] when the kind is unknown to the cluster. */
+async function listObjects(t, args) {
+    const r = await (0,kube_tools/* runKubectl */.Un)(t, ['get', ...args, '--output', 'json']);
+    if (r.code !== 0) {
+        if (/the server doesn't have a resource type|NotFound|not found/i.test(r.stderr))
+            return [];
+        throw new errors/* StageError */.Zu(`kubectl get ${args.join(' ')} failed (exit ${r.code}): ${firstLine(r.stderr)}`);
+    }
+    const doc = JSON.parse(r.stdout);
+    return Array.isArray(doc.items) ? doc.items : [doc];
+}
+/** What the Run:ai prerequisites read from the cluster: its IngressClasses and the KnativeServing. */
+async function readClusterPrerequisites(t) {
+    const [ingressClasses, knative] = await Promise.all([
+        listObjects(t, ['ingressclasses']),
+        listObjects(t, ['knativeservings', 'knative-serving', '--namespace', 'knative-serving']),
+    ]);
+    return { ingressClasses, ...(knative[0] ? { knativeServing: knative[0] } : {}) };
 }
 
 // EXTERNAL MODULE: ./build/actions/lib/config/compat.json
@@ -69045,10 +69769,68 @@ function passwordPolicyProblems(password) {
     ].filter(Boolean);
     return missing.length ? [`the Run:ai admin password needs ${missing.join(', ')} (Run:ai's password policy)`] : [];
 }
+const lineOf = (runaiVersion) => compat/* runai.lines */.C.M[runaiVersion.split('.').slice(0, 2).join('.')];
 /** The Kubernetes range a Run:ai version supports, from config/compat.json. */
 function supportedKubernetes(runaiVersion) {
-    const lines = compat/* runai.lines */.C.M;
-    return lines[runaiVersion.split('.').slice(0, 2).join('.')];
+    return lineOf(runaiVersion);
+}
+/**
+ * The GPU Operator version against every range the Run:ai docs give for this line (config/compat.json): outside all
+ * of them is a problem; inside some but not all is a warning naming the page that disagrees.
+ */
+function gpuOperatorFindings(runaiVersion, gpuOperatorVersion) {
+    const ranges = lineOf(runaiVersion)?.gpuOperator ?? [];
+    const version = semver.coerce(gpuOperatorVersion);
+    if (!ranges.length || !version)
+        return { problems: [], warnings: [] };
+    const inside = ranges.filter((r) => semver.satisfies(version, r.range));
+    const outside = ranges.filter((r) => !inside.includes(r));
+    const shown = (rs) => rs.map((r) => `${r.shown} (${r.source})`).join('; ');
+    if (!inside.length)
+        return {
+            problems: [
+                `the NVIDIA GPU Operator ${gpuOperatorVersion} is outside every range documented for Run:ai ${runaiVersion}: ${shown(ranges)}`,
+            ],
+            warnings: [],
+        };
+    return {
+        problems: [],
+        warnings: outside.length
+            ? [
+                `the NVIDIA GPU Operator ${gpuOperatorVersion} is supported for Run:ai ${runaiVersion} by ${shown(inside)}, but not by ${shown(outside)}: the docs disagree`,
+            ]
+            : [],
+    };
+}
+/** Knative Serving settings Run:ai asks for that the cluster's KnativeServing (spec.config) lacks, each named. */
+function knativeProblems(runaiVersion, knativeServing) {
+    const wanted = lineOf(runaiVersion)?.knativeFeatures;
+    if (!wanted)
+        return [];
+    if (!knativeServing)
+        return ['Knative: there is no KnativeServing knative-serving/knative-serving; the helm-platform stage applies it'];
+    const config = (knativeServing.spec?.config ?? {});
+    const missing = [
+        ...Object.entries(wanted.autoscaler)
+            .filter(([k, v]) => String(config.autoscaler?.[k] ?? '') !== v)
+            .map(([k, v]) => `autoscaler.${k}: "${v}"`),
+        ...Object.entries(wanted.features)
+            .filter(([k, v]) => String(config.features?.[k] ?? '') !== v)
+            .map(([k, v]) => `features.${k}: ${v}`),
+    ];
+    return missing.length
+        ? [`Knative: KnativeServing knative-serving lacks what Run:ai needs for inference, in spec.config: ${missing.join(', ')}`]
+        : [];
+}
+/** Run:ai asks for a default IngressClass ("make sure that a default ingress controller is set"). */
+function ingressClassProblems(classes) {
+    const annotated = (c) => c.metadata?.annotations?.['ingressclass.kubernetes.io/is-default-class'] === 'true';
+    if (classes.some(annotated))
+        return [];
+    const names = classes.map((c) => c.metadata?.name).filter(Boolean);
+    return [
+        `no default IngressClass (annotation ingressclass.kubernetes.io/is-default-class: "true") among ${names.length ? names.join(', ') : 'none'}: Run:ai needs one`,
+    ];
 }
 /**
  * Problems that stop `release` (runai-backend or runai-cluster) from installing on the cluster the inventory
@@ -69062,12 +69844,15 @@ function prerequisiteProblems(inv, spec, release, platform) {
         problems.push('Kubernetes: the inventory has no kubernetes section; run the kubespray stage (bcmkube kubespray) first');
     else {
         const supported = supportedKubernetes(spec.runai.version);
-        const version = node_modules_semver.coerce(k8s.version);
+        const version = semver.coerce(k8s.version);
         if (!supported)
             problems.push(`Run:ai ${spec.runai.version}: no supported Kubernetes range is known (config/compat.json)`);
-        else if (!version || !node_modules_semver.satisfies(version, supported.kubernetes))
+        else if (!version || !semver.satisfies(version, supported.kubernetes))
             problems.push(`Kubernetes ${k8s.version} is outside Run:ai ${spec.runai.version}'s supported range ${supported.shown}`);
     }
+    const gpuOperator = inv.platform?.releases.find((r) => r.name === 'gpu-operator');
+    if (gpuOperator && spec.platform.releases['gpu-operator']?.enabled !== false)
+        problems.push(...gpuOperatorFindings(spec.runai.version, gpuOperator.version).problems);
     const needs = release.needs.filter((n) => platform.has(n) && !(n === 'ingress-nginx' && spec.platform.ingress === 'none'));
     if (!inv.platform) {
         if (needs.length)
@@ -69163,7 +69948,7 @@ function replaceReason(domain, existing, now) {
     return undefined;
 }
 async function openssl(args) {
-    const r = await runProcess('openssl', args, { missingHint: 'install openssl on the runner, or use runai.tls.source: provided' });
+    const r = await (0,util_process/* runProcess */.R)('openssl', args, { missingHint: 'install openssl on the runner, or use runai.tls.source: provided' });
     if (r.code !== 0)
         throw new errors/* StageError */.Zu(`openssl ${args[0]} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 200)}`);
 }
@@ -69221,6 +70006,8 @@ async function generateTls(domain, clusterName, dir) {
     return { certChain, key: (0,external_node_fs_.readFileSync)(f('tls.key'), 'utf8'), ca, origin: 'generated', notAfter: notAfter(certChain) };
 }
 
+// EXTERNAL MODULE: ./build/actions/lib/helm/selection.js
+var selection = __nccwpck_require__(731);
 ;// CONCATENATED MODULE: ./build/actions/lib/runai/values.js
 // Helm values for the two Run:ai charts: one object per chart, built from the spec and the phase's facts, the
 // user's overrides (platform.releases.<release>.values) deep-merged over it, serialised once into one file
@@ -69250,23 +70037,41 @@ function backendValues(v) {
         tenantsManager: { config: { adminUsername: v.adminUser, adminPassword: v.adminPassword } },
     };
     if (port && port !== '443') {
-        // behind a NodePort, Keycloak must advertise an issuer with the port, or tokens fail validation (§4.2b)
+        // Behind a NodePort, Keycloak must advertise an issuer with the port, and the backend must validate tokens
+        // against that issuer instead of the port-less https://<domain> (runai.md §4.2b; keycloakExternalEndpoint is
+        // the predecessor's, undocumented by Run:ai).
         values.keycloakx = {
             extraEnv: js_yaml/* dump */.Bh([
                 { name: 'KC_HOSTNAME', value: `https://${v.domain}:${port}/auth` },
                 { name: 'KC_HOSTNAME_STRICT', value: 'false' },
             ]),
         };
+        global.keycloakExternalEndpoint = `${v.domain}:${port}`;
+        values.clusterService = { keycloakExternalEndpoint: `${v.domain}:${port}` };
     }
-    return mergeValues(values, v.overrides ?? {});
+    return (0,selection/* mergeValues */.D3)(values, v.overrides ?? {});
 }
-/** Values of the runai-cluster chart (runai.md §2.2): what the control plane's install command sets, and the CA. */
+/**
+ * The token issuer the control plane's backend accepts with these values: Keycloak's realm on
+ * global.keycloakExternalEndpoint when set, else on the port-less global.domain.
+ */
+function backendIssuer(values) {
+    const global = (isObject(values.global) ? values.global : {});
+    const host = typeof global.keycloakExternalEndpoint === 'string' ? global.keycloakExternalEndpoint : String(global.domain ?? '');
+    return `https://${host}/auth/realms/runai`;
+}
+/**
+ * Values of the runai-cluster chart (runai.md §2.2): every `--set` of the install command exactly as the control
+ * plane wrote it (it knows its own URL: real ones write the bare host name, not https://host:port), with only
+ * what it leaves out added, then the user's overrides.
+ */
 function clusterValues(v) {
-    return mergeValues({
-        controlPlane: { url: v.controlPlaneUrl, clientSecret: v.clientSecret },
-        cluster: { uid: v.clusterUid, url: v.clusterUrl },
+    const fallback = {
+        controlPlane: { url: v.domain, clientSecret: v.clientSecret },
+        cluster: { uid: v.clusterUid, url: v.domain },
         global: { customCA: { enabled: v.customCA } },
-    }, v.overrides ?? {});
+    };
+    return (0,selection/* mergeValues */.D3)((0,selection/* mergeValues */.D3)(fallback, v.installValues), v.overrides ?? {});
 }
 /** Dotted paths of every leaf, for the summary (names only, never values). */
 function valueKeys(values, prefix = '') {
@@ -69338,7 +70143,7 @@ function readSpecFile(path, key) {
 /** Every Run:ai secret input, each masked the moment it is read. */
 function readSecrets(ctx) {
     const { inputs, reporter, spec } = ctx;
-    const tlsKey = readMaybeFile((0,report_inputs/* secretInput */.jY)(inputs, 'tls-key', reporter, spec.runai.tls.key_file));
+    const tlsKey = (0,stages_access/* readMaybeFile */.Xn)((0,report_inputs/* secretInput */.jY)(inputs, 'tls-key', reporter, spec.runai.tls.key_file));
     reporter.secret(tlsKey);
     const certInput = inputs.get('tls-cert').trim();
     return {
@@ -69347,7 +70152,7 @@ function readSecrets(ctx) {
         clientId: inputs.get('runai-client-id').trim(),
         clientSecret: (0,report_inputs/* secretInput */.jY)(inputs, 'runai-client-secret', reporter),
         tlsCert: certInput
-            ? readMaybeFile(certInput)
+            ? (0,stages_access/* readMaybeFile */.Xn)(certInput)
             : spec.runai.tls.cert_file
                 ? readSpecFile(spec.runai.tls.cert_file, 'runai.tls.cert_file')
                 : '',
@@ -69454,15 +70259,29 @@ function report(head, lead, steps, phases) {
         ...(phases.length ? [(0,markdown/* timingsTable */.sn)(phases)] : []),
     ].join('\n\n');
 }
+/**
+ * What the cluster itself says about Run:ai's prerequisites: a default IngressClass, and (for the cluster chart,
+ * with Knative on) the KnativeServing settings Run:ai needs. Reported as warnings, each named.
+ */
+async function warnClusterPrerequisites(ctx, t, phase) {
+    const facts = await readClusterPrerequisites(t);
+    const knativeOn = ctx.spec.platform.releases['knative-operator']?.enabled !== false;
+    const problems = [
+        ...ingressClassProblems(facts.ingressClasses),
+        ...(phase === 'cluster' && knativeOn ? knativeProblems(ctx.spec.runai.version, facts.knativeServing) : []),
+    ];
+    for (const p of problems)
+        ctx.reporter.warning(p, 'Run:ai prerequisite');
+}
 /** The release as `helm list` shows it, or undefined when Helm does not know it. */
 async function releaseState(t, release) {
-    return (await listReleases(t)).find((d) => d.name === release.name && d.namespace === release.namespace);
+    return (await (0,helm_cluster/* listReleases */.tH)(t)).find((d) => d.name === release.name && d.namespace === release.namespace);
 }
 /** What `helm upgrade --install` will do to the release. */
 function releaseAction(current, chart, version) {
     if (!current)
         return 'install';
-    const from = deployedVersion(current, chart);
+    const from = (0,helm_changes/* deployedVersion */.Zy)(current, chart);
     if (current.status !== 'deployed')
         return `upgrade (now ${current.status} at ${from})`;
     return from === version ? `leave as is unless its values differ (${version} is deployed)` : `upgrade from ${from}`;
@@ -69472,17 +70291,17 @@ async function installChart(ctx, t, work, release, version, values, before) {
     // Same chart version, healthy, same values: Helm is not asked again (a re-run changes nothing).
     if (before &&
         before.status === 'deployed' &&
-        deployedVersion(before, release.chart) === version &&
-        (0,canonical_json/* canonicalJson */.d)(await deployedValues(t, release.name, release.namespace)) === (0,canonical_json/* canonicalJson */.d)(values))
+        (0,helm_changes/* deployedVersion */.Zy)(before, release.chart) === version &&
+        (0,canonical_json/* canonicalJson */.d)(await (0,helm_cluster/* deployedValues */.Pj)(t, release.name, release.namespace)) === (0,canonical_json/* canonicalJson */.d)(values))
         return 'unchanged';
     const pinned = { ...release, version };
-    const [chart] = await pullCharts(t, [{ release: pinned }], (0,external_node_path_.join)(work.path, 'charts'), {
+    const [chart] = await (0,charts/* pullCharts */.He)(t, [{ release: pinned }], (0,external_node_path_.join)(work.path, 'charts'), {
         ...(ctx.spec.mirrors.charts ? { chartsMirror: ctx.spec.mirrors.charts } : {}),
         ...(ctx.spec.mirrors.ca_file ? { caFile: ctx.spec.mirrors.ca_file } : {}),
         concurrency: 1,
     });
     const file = work.secretFile(`${release.name}.values.yaml`, valuesYaml(values, `${release.name} ${version}: generated by bcmkube runai; secrets inside, removed after the job`));
-    const run = await upgradeInstall(t, {
+    const run = await (0,helm_cluster/* upgradeInstall */.yt)(t, {
         name: release.name,
         chart: chart.archive,
         version,
@@ -69543,14 +70362,15 @@ async function backendPhase(ctx, inv, manifest, release, s, url, timeoutS, resol
     const steps = [];
     const version = pinnedVersion(release, spec, 'backend');
     const clusterRelease = manifest.runai.find((r) => r.name === RELEASE_OF.cluster);
-    const work = openWorkDir('runai');
+    const work = (0,work_dir/* openWorkDir */.Lc)('runai');
     let client;
     try {
-        const access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
-        const t = await openKubeTools(ctx, work, access.kubeconfig);
+        const access = await (0,timing/* timed */.a)(phases, 'fetch kubeconfig', () => (0,stages_access/* openClusterAccess */.fW)(ctx, inv, work));
+        const t = await (0,kube_tools/* openKubeTools */.XQ)(ctx, work, access.kubeconfig);
+        await warnClusterPrerequisites(ctx, t, 'backend');
         const before = await releaseState(t, release);
         const now = new Date();
-        const { tls, why } = await timed(phases, 'TLS', () => backendTls(ctx, s, t, work, now));
+        const { tls, why } = await (0,timing/* timed */.a)(phases, 'TLS', () => backendTls(ctx, s, t, work, now));
         const dockerConfig = dockerConfigJson(s.jfrogToken);
         reporter.secret(dockerConfig);
         reporter.secret(Buffer.from(dockerConfig).toString('base64'));
@@ -69559,11 +70379,11 @@ async function backendPhase(ctx, inv, manifest, release, s, url, timeoutS, resol
             dockerConfig,
             tls: { certChain: tls.certChain, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) },
         });
-        await timed(phases, 'namespaces and secrets', () => applyManifests(t, objects, 'Run:ai namespaces and secrets', true));
+        await (0,timing/* timed */.a)(phases, 'namespaces and secrets', () => (0,helm_cluster/* applyManifests */.ZJ)(t, objects, 'Run:ai namespaces and secrets', true));
         steps.push({ name: 'namespaces and secrets', result: objects.map(describeObject).join(', '), outcome: 'ok' });
         steps.push({ name: 'TLS', result: `${why}; valid until ${tls.notAfter}`, outcome: tls.origin === 'reused' ? 'unchanged' : 'ok' });
         const ip = podAddressFor(resolved, inv);
-        const dns = await timed(phases, 'in-cluster DNS', () => ensureDomainDns(t, spec.runai.domain, ip));
+        const dns = await (0,timing/* timed */.a)(phases, 'in-cluster DNS', () => ensureDomainDns(t, spec.runai.domain, ip));
         steps.push({
             name: 'in-cluster DNS',
             result: `${spec.runai.domain} → ${ip} in ${dns.configMap}: ${dns.changed ? 'added (workload restarted)' : 'unchanged'}`,
@@ -69578,7 +70398,7 @@ async function backendPhase(ctx, inv, manifest, release, s, url, timeoutS, resol
             ...(spec.platform.ingress === 'ingress-nginx' ? { ingressClass: 'nginx' } : {}),
             overrides: spec.platform.releases[release.name]?.values ?? {},
         });
-        const helmOutcome = await timed(phases, `helm ${release.name}`, () => installChart(ctx, t, work, release, version, values, before));
+        const helmOutcome = await (0,timing/* timed */.a)(phases, `helm ${release.name}`, () => installChart(ctx, t, work, release, version, values, before));
         steps.push({
             name: `chart ${release.chart} ${version}`,
             result: helmOutcome === 'unchanged' ? `${version} deployed with the same values: unchanged` : `${helmOutcome}`,
@@ -69596,16 +70416,19 @@ async function backendPhase(ctx, inv, manifest, release, s, url, timeoutS, resol
         client.onToken = (tok) => reporter.secret(tok);
         const creds = apiCredentials(ctx, { ...s, clientSecret: '' });
         const waited = performance.now();
-        await timed(phases, 'wait for the API', () => client.login(creds, timeoutS * 1000));
+        await (0,timing/* timed */.a)(phases, 'wait for the API', () => client.login(creds, timeoutS * 1000));
         steps.push({
             name: 'API',
             result: `POST /api/v1/token answered for ${spec.runai.admin_user} after ${((performance.now() - waited) / 1000).toFixed(1)}s`,
             outcome: 'ok',
         });
         const issuer = await client.oidcIssuer();
-        const expected = `${url}/auth/realms/runai`;
-        if (issuer && issuer !== expected)
-            reporter.warning(`Keycloak advertises issuer ${issuer}, but users and the cluster reach ${expected}: tokens will be refused ("Issuer is not familiar."); see runai.md §4.2`, 'Run:ai OIDC issuer');
+        const validated = backendIssuer(values);
+        if (issuer && issuer !== validated)
+            throw new errors/* StageError */.Zu(`Keycloak advertises the token issuer ${issuer}, but the backend validates tokens against ${validated}: every API call would be refused ("Issuer is not familiar."). Both follow the values keycloakx.extraEnv (KC_HOSTNAME) and global.keycloakExternalEndpoint: check platform.releases.${release.name}.values for overrides of them, or serve Run:ai on 443 (runai.ingress_port: 443, no port in runai.url)`);
+        // what the backend itself accepts: a token it does not validate fails here, not in phase cluster
+        await client.listClusters();
+        steps.push({ name: 'token issuer', result: `${issuer ?? validated} (the backend accepts its tokens)`, outcome: 'ok' });
         const state = { ...inv.runai, controlPlaneUrl: url, backendVersion: version };
         writeRunaiState(ctx, inv, state, `backend: ${release.chart} ${version}`);
         reporter.output('control-plane-url', url);
@@ -69633,18 +70456,21 @@ async function clusterPhaseCa(ctx, t) {
     const ca = (await readSecret(t, BACKEND_NAMESPACE, CA_SECRET))?.[CA_KEY];
     return { ...(ca ? { ca } : {}), source: `the CA in Secret ${BACKEND_NAMESPACE}/${CA_SECRET}`, custom: true };
 }
-/** The cluster named `name`: found in the list, or created; a 409 (made meanwhile by someone else) is looked up. */
+/**
+ * The cluster named `name`: found in the list, or created. A refused create is looked up again: another client may
+ * have made it in between, and Run:ai documents no status for a taken name.
+ */
 async function findOrCreateCluster(client, name, body) {
     const found = (await client.listClusters()).find((c) => c.name === name);
     if (found)
         return { cluster: found, how: 'reused' };
     const created = await client.createCluster({ name, ...body });
-    if (created)
+    if (!('refused' in created))
         return { cluster: created, how: 'created' };
     const again = (await client.listClusters()).find((c) => c.name === name);
     if (!again)
-        throw new errors/* StageError */.Zu(`Run:ai answered 409 (name taken) when creating cluster '${name}', but lists no cluster of that name`);
-    return { cluster: again, how: 'reused (created meanwhile: 409 on create)' };
+        throw new errors/* StageError */.Zu(`Run:ai POST /api/v1/clusters refused to create cluster '${name}' (${created.refused}), and lists no cluster of that name`);
+    return { cluster: again, how: `reused (created meanwhile: the create answered ${created.refused.split(' ')[0]})` };
 }
 async function clusterPhase(ctx, inv, manifest, release, creds, url, timeoutS) {
     const { spec, reporter } = ctx;
@@ -69653,27 +70479,28 @@ async function clusterPhase(ctx, inv, manifest, release, creds, url, timeoutS) {
     const name = spec.runai.cluster_name ?? spec.name;
     const pin = pinnedVersion(release, spec, 'cluster');
     const backend = manifest.runai.find((r) => r.name === RELEASE_OF.backend);
-    const work = openWorkDir('runai');
+    const work = (0,work_dir/* openWorkDir */.Lc)('runai');
     let client;
     try {
-        const access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
-        const t = await openKubeTools(ctx, work, access.kubeconfig);
+        const access = await (0,timing/* timed */.a)(phases, 'fetch kubeconfig', () => (0,stages_access/* openClusterAccess */.fW)(ctx, inv, work));
+        const t = await (0,kube_tools/* openKubeTools */.XQ)(ctx, work, access.kubeconfig);
+        await warnClusterPrerequisites(ctx, t, 'cluster');
         const backendState = await releaseState(t, backend);
         if (backendState?.status !== 'deployed')
             throw new errors/* StageError */.Zu(`the Run:ai control plane (release ${backend.name} in ${backend.namespace}) is ${backendState ? backendState.status : 'not installed'}: run the runai stage with phase backend first`);
         const ca = await clusterPhaseCa(ctx, t);
-        if (ca.custom && !(await secretExists(t, CLUSTER_NAMESPACE, CA_SECRET)))
+        if (ca.custom && !(await (0,helm_cluster/* secretExists */.H$)(t, CLUSTER_NAMESPACE, CA_SECRET)))
             throw new errors/* StageError */.Zu(`Secret ${CLUSTER_NAMESPACE}/${CA_SECRET} is missing (the cluster chart trusts the control plane through it): run phase backend again`);
         client = new RunaiClient({ url, ...(ca.ca ? { ca: ca.ca } : {}), caSource: ca.source });
         client.onToken = (tok) => reporter.secret(tok);
-        await timed(phases, 'token', () => client.login(creds, Math.min(timeoutS, 300) * 1000));
-        const { cluster, how } = await timed(phases, 'find or create cluster', () => findOrCreateCluster(client, name, { version: pin, domain: spec.runai.domain }));
+        await (0,timing/* timed */.a)(phases, 'token', () => client.login(creds, Math.min(timeoutS, 300) * 1000));
+        const { cluster, how } = await (0,timing/* timed */.a)(phases, 'find or create cluster', () => findOrCreateCluster(client, name, { version: pin, domain: spec.runai.domain }));
         steps.push({
             name: `cluster ${name}`,
             result: `${how}: ${cluster.uuid} (${cluster.state})`,
             outcome: how === 'created' ? 'ok' : 'unchanged',
         });
-        const body = await timed(phases, 'install info', () => waitUntil(`Run:ai install info for cluster '${name}'`, timeoutS * 1000, async () => {
+        const body = await (0,timing/* timed */.a)(phases, 'install info', () => waitUntil(`Run:ai install info for cluster '${name}'`, timeoutS * 1000, async () => {
             const r = await client.installInfo(cluster.uuid, pin);
             if (!r.ready)
                 return { done: false, note: r.note };
@@ -69692,22 +70519,22 @@ async function clusterPhase(ctx, inv, manifest, release, creds, url, timeoutS) {
             reporter.warning(`the control plane asks for runai-cluster ${version}; helm/platform.yaml pins ${pin}. Installing ${version}.`, 'Run:ai chart version');
         steps.push({ name: 'install info', result: `client secret received (masked), chart version ${version}`, outcome: 'ok' });
         const before = await releaseState(t, release);
-        await applyManifests(t, [namespaceObject(CLUSTER_NAMESPACE, release.namespaceLabels)], `namespace ${CLUSTER_NAMESPACE}`, true);
-        await timed(phases, 'delete leftover hook jobs', () => deleteHookJobs(t, release.namespace));
+        await (0,helm_cluster/* applyManifests */.ZJ)(t, [namespaceObject(CLUSTER_NAMESPACE, release.namespaceLabels)], `namespace ${CLUSTER_NAMESPACE}`, true);
+        await (0,timing/* timed */.a)(phases, 'delete leftover hook jobs', () => deleteHookJobs(t, release.namespace));
         steps.push({
             name: 'leftover hook jobs',
             result: `jobs pre-install, pre-delete and -l run.ai/hook deleted in ${release.namespace} (if any)`,
             outcome: 'ok',
         });
         const values = clusterValues({
-            controlPlaneUrl: url,
-            clusterUrl: url,
+            installValues: info.values,
+            domain: spec.runai.domain,
             clientSecret: info.clientSecret,
             clusterUid: cluster.uuid,
             customCA: ca.custom,
             overrides: spec.platform.releases[release.name]?.values ?? {},
         });
-        const helmOutcome = await timed(phases, `helm ${release.name}`, () => installChart(ctx, t, work, release, version, values, before));
+        const helmOutcome = await (0,timing/* timed */.a)(phases, `helm ${release.name}`, () => installChart(ctx, t, work, release, version, values, before));
         steps.push({
             name: `chart ${release.chart} ${version}`,
             result: helmOutcome === 'unchanged' ? `${version} deployed with the same values: unchanged` : `${helmOutcome}`,
@@ -69715,7 +70542,7 @@ async function clusterPhase(ctx, inv, manifest, release, creds, url, timeoutS) {
         });
         let connected;
         try {
-            connected = await timed(phases, 'wait for Connected', () => waitUntil(`cluster '${name}' to report Connected`, timeoutS * 1000, async () => {
+            connected = await (0,timing/* timed */.a)(phases, 'wait for Connected', () => waitUntil(`cluster '${name}' to report Connected`, timeoutS * 1000, async () => {
                 try {
                     const c = await client.getCluster(cluster.uuid, 0);
                     return c.state === 'Connected' ? { done: true, value: c } : { done: false, note: `state ${c.state}` };
@@ -69784,12 +70611,12 @@ async function planPhase(ctx, phase, inv, release, url, problems, resolved) {
         notes.push(`credentials not read: ${(0,errors/* errorMessage */.gJ)(err)}`);
     }
     const version = pinnedVersion(release, spec, phase);
-    const work = openWorkDir('runai');
+    const work = (0,work_dir/* openWorkDir */.Lc)('runai');
     let client;
     try {
         let t;
         try {
-            t = await openKubeTools(ctx, work, (await openClusterAccess(ctx, inv, work)).kubeconfig);
+            t = await (0,kube_tools/* openKubeTools */.XQ)(ctx, work, (await (0,stages_access/* openClusterAccess */.fW)(ctx, inv, work)).kubeconfig);
         }
         catch (err) {
             notes.push(`cluster not read: ${(0,errors/* errorMessage */.gJ)(err).split('\n')[0]}`);
@@ -69797,7 +70624,7 @@ async function planPhase(ctx, phase, inv, release, url, problems, resolved) {
         const current = t ? await releaseState(t, release).catch(() => undefined) : undefined;
         const action = t ? releaseAction(current, release.chart, version) : 'install or upgrade (cluster not read)';
         // Values can't be compared without the secrets: the same chart version, deployed, counts as no change.
-        const chartCurrent = Boolean(current && current.status === 'deployed' && deployedVersion(current, release.chart) === version);
+        const chartCurrent = Boolean(current && current.status === 'deployed' && (0,helm_changes/* deployedVersion */.Zy)(current, release.chart) === version);
         const chartOutcome = chartCurrent ? 'unchanged' : 'planned';
         if (phase === 'backend') {
             steps.push({
@@ -69884,7 +70711,7 @@ async function planPhase(ctx, phase, inv, release, url, problems, resolved) {
     }
 }
 async function runaiStage(inputs, reporter) {
-    const ctx = openStage(inputs, reporter);
+    const ctx = (0,context/* openStage */.j$)(inputs, reporter);
     const { spec } = ctx;
     const phaseText = (0,report_inputs/* requiredInput */.YF)(inputs, 'phase', `which Run:ai phase to run: ${PHASES.join(' or ')}`);
     if (!PHASES.includes(phaseText))
@@ -69895,8 +70722,8 @@ async function runaiStage(inputs, reporter) {
         reporter.summary(`${(0,markdown/* heading */.R_)(`runai: phase ${phase} on cluster ${spec.name}`)}\n\nRun:ai is off in the spec (runai.enabled: false); nothing was done.`);
         return { phase, plan: ctx.plan, controlPlaneUrl: '' };
     }
-    const { inv } = readStageInventory(ctx);
-    const manifest = loadPlatformManifest(platformManifestPath());
+    const { inv } = (0,context/* readStageInventory */.pP)(ctx);
+    const manifest = (0,helm_manifest/* loadPlatformManifest */.l3)(platformManifestPath());
     const release = manifest.runai.find((r) => r.name === RELEASE_OF[phase]);
     if (!release)
         throw new errors/* StageError */.Zu(`helm/platform.yaml has no runai entry '${RELEASE_OF[phase]}'`);
@@ -69904,6 +70731,10 @@ async function runaiStage(inputs, reporter) {
     const platform = new Set(manifest.releases.map((r) => r.name));
     const domain = await resolveDomain(spec.runai.domain);
     const problems = [...prerequisiteProblems(inv, spec, release, platform), ...('problem' in domain ? [domain.problem] : [])];
+    const gpuOperator = inv.platform?.releases.find((r) => r.name === 'gpu-operator');
+    if (gpuOperator)
+        for (const w of gpuOperatorFindings(spec.runai.version, gpuOperator.version).warnings)
+            reporter.warning(w, 'Run:ai GPU Operator support');
     const resolved = 'addresses' in domain ? domain.addresses : [];
     if (ctx.plan)
         return planPhase(ctx, phase, inv, release, url, problems, resolved);
@@ -69928,12 +70759,14 @@ async function runaiStage(inputs, reporter) {
 
 
 
+
 const BUILT = {
-    'discover-nodes': discoverStage,
+    'discover-nodes': discover/* discoverStage */.k1,
     'prepare-nodes': prepareStage,
     kubespray: kubesprayStage,
     runai: runaiStage,
-    'helm-platform': platformStage,
+    'helm-platform': platform/* platformStage */.MD,
+    etcd: etcdStage,
 };
 function builtStageRunner(def) {
     return stageRunner(def, BUILT[def.action]);
@@ -69974,6 +70807,7 @@ const serviceKeyInput = {
     name: 'service-ssh-key',
     description: 'Private key (OpenSSH format) of the service user, from a secret. Written only under RUNNER_TEMP with mode 0600 and removed after the job.',
     secret: true,
+    workflowSecret: 'SERVICE_SSH_KEY',
 };
 const knownHostsInput = {
     name: 'known-hosts',
@@ -69995,10 +70829,25 @@ const STAGES = [
             planInput,
             outDirInput,
             { name: 'bcm-username', description: 'BCM login user. Overrides bcm.username in the spec.' },
-            { name: 'bcm-password', description: 'BCM login password (bcm.auth: login), from a secret.', secret: true },
+            {
+                name: 'bcm-password',
+                description: 'BCM login password (bcm.auth: login), from a secret.',
+                secret: true,
+                workflowSecret: 'BCM_PASSWORD',
+            },
             { name: 'bcm-password-file', description: 'File holding the BCM password, instead of bcm-password. Overrides bcm.password_file.' },
-            { name: 'bcm-client-cert', description: 'Client certificate (PEM) for bcm.auth: client-cert, from a secret.', secret: true },
-            { name: 'bcm-client-key', description: 'Private key (PEM) of the client certificate, from a secret.', secret: true },
+            {
+                name: 'bcm-client-cert',
+                description: 'Client certificate (PEM) for bcm.auth: client-cert, from a secret.',
+                secret: true,
+                workflowSecret: 'BCM_CLIENT_CERT',
+            },
+            {
+                name: 'bcm-client-key',
+                description: 'Private key (PEM) of the client certificate, from a secret.',
+                secret: true,
+                workflowSecret: 'BCM_CLIENT_KEY',
+            },
             { name: 'bcm-ca-cert', description: "BCM's CA certificate (PEM text or a file path). Overrides bcm.ca_file." },
             {
                 name: 'insecure',
@@ -70023,11 +70872,17 @@ const STAGES = [
             planInput,
             outDirInput,
             inventoryInput,
-            { name: 'admin-ssh-key', description: 'Private key of the bootstrap admin (access.admin.user), from a secret.', secret: true },
+            {
+                name: 'admin-ssh-key',
+                description: 'Private key of the bootstrap admin (access.admin.user), from a secret.',
+                secret: true,
+                workflowSecret: 'ADMIN_SSH_KEY',
+            },
             {
                 name: 'admin-password',
                 description: 'Password of the bootstrap admin when access.admin.auth is password, from a secret.',
                 secret: true,
+                workflowSecret: 'ADMIN_PASSWORD',
             },
             { name: 'service-public-key', description: 'OpenSSH public key of the service user. Overrides access.service_user.public_key.' },
             serviceKeyInput,
@@ -70041,7 +70896,7 @@ const STAGES = [
         action: 'kubespray',
         command: 'kubespray',
         title: 'bcmkube kubespray',
-        description: 'Renders the Kubespray inventory from inventory.json and the spec, runs the chosen Kubespray playbook as the service user, fetches the kubeconfig and labels GPU nodes.',
+        description: "Renders the Kubespray inventory from inventory.json and the spec, runs the chosen Kubespray playbooks as the service user with Kubespray's own ansible.cfg, fetches the kubeconfig and sets Run:ai's node roles. Plan mode runs them with --syntax-check and --list-hosts.",
         inputs: [
             specInput,
             planInput,
@@ -70050,6 +70905,11 @@ const STAGES = [
             { name: 'operation', description: 'deploy | scale | upgrade | remove-node | reset.', default: 'deploy' },
             { name: 'confirm', description: 'The cluster name, required for remove-node and reset.' },
             { name: 'nodes', description: 'Comma-separated hostnames for scale / remove-node.' },
+            {
+                name: 'nodes-down',
+                description: 'remove-node only: the nodes are already down, so Kubespray removes them without reaching them (reset_nodes=false allow_ungraceful_removal=true).',
+                default: 'false',
+            },
             serviceKeyInput,
             knownHostsInput,
             { name: 'ansible-playbook-path', description: "Use this ansible-playbook instead of Kubespray's own Python environment." },
@@ -70076,6 +70936,7 @@ const STAGES = [
                 name: 'grafana-admin-password',
                 description: "Grafana admin password, from a secret: stored in the Kubernetes Secret that kube-prometheus-stack's Grafana reads (never in values, files or arguments). Empty: an existing Secret is kept, else a random password is generated into it.",
                 secret: true,
+                workflowSecret: 'GRAFANA_ADMIN_PASSWORD',
             },
             { name: 'concurrency', description: 'How many releases install at once (releases wait for their needs).', default: '4' },
         ],
@@ -70100,12 +70961,32 @@ const STAGES = [
             { name: 'phase', description: 'backend | cluster.', required: true },
             serviceKeyInput,
             knownHostsInput,
-            { name: 'jfrog-token', description: 'Run:ai registry token (runai.jfrog.io), from a secret.', secret: true },
-            { name: 'runai-admin-password', description: 'Run:ai admin password, from a secret.', secret: true },
+            {
+                name: 'jfrog-token',
+                description: 'Run:ai registry token (runai.jfrog.io), from a secret.',
+                secret: true,
+                workflowSecret: 'JFROG_TOKEN',
+            },
+            {
+                name: 'runai-admin-password',
+                description: 'Run:ai admin password, from a secret.',
+                secret: true,
+                workflowSecret: 'RUNAI_ADMIN_PASSWORD',
+            },
             { name: 'runai-client-id', description: 'Run:ai application client id (instead of the admin password).' },
-            { name: 'runai-client-secret', description: 'Run:ai application client secret, from a secret.', secret: true },
+            {
+                name: 'runai-client-secret',
+                description: 'Run:ai application client secret, from a secret.',
+                secret: true,
+                workflowSecret: 'RUNAI_CLIENT_SECRET',
+            },
             { name: 'tls-cert', description: 'TLS certificate (PEM) for the Run:ai domain when runai.tls.source is provided.' },
-            { name: 'tls-key', description: 'TLS private key (PEM) for the Run:ai domain, from a secret.', secret: true },
+            {
+                name: 'tls-key',
+                description: 'TLS private key (PEM) for the Run:ai domain, from a secret.',
+                secret: true,
+                workflowSecret: 'RUNAI_TLS_KEY',
+            },
             {
                 name: 'timeout',
                 description: 'Seconds to wait: phase backend for the API to hand out a token after Helm; phase cluster for the install info and for the cluster to report Connected.',
@@ -70123,9 +71004,537 @@ const STAGES = [
             changesOutput,
         ],
     },
+    {
+        action: 'etcd',
+        command: 'etcd',
+        title: 'bcmkube etcd',
+        description: "Backs up etcd (operation backup): a snapshot from one healthy member over SSH, checked with etcdutl, sealed with AES-256-GCM on the runner and stored at etcd_backup.target, keeping etcd_backup.keep. Restores it (operation restore, --confirm <cluster>): every API server and member stopped, each member's data dir restored with its own name and peer URL, started together, quorum and a ready API awaited. Plan mode lists the steps per node.",
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            inventoryInput,
+            { name: 'operation', description: 'backup | restore (the CLI takes it as the word after etcd).', default: 'backup' },
+            { name: 'snapshot', description: 'restore: the snapshot id (<cluster>-YYYYMMDDTHHMMSSZ, as backup names it).' },
+            { name: 'confirm', description: 'restore: the cluster name, required to change anything.' },
+            {
+                name: 'etcd-backup-key',
+                description: 'Key that seals and opens the snapshots (at least 16 characters; AES-256-GCM, key derived with scrypt), from a secret. A snapshot holds every Kubernetes Secret: it is never an artifact, output or log line.',
+                secret: true,
+                workflowSecret: 'ETCD_BACKUP_KEY',
+            },
+            serviceKeyInput,
+            knownHostsInput,
+        ],
+        outputs: [
+            { name: 'snapshot-id', description: 'backup: the id of the snapshot stored (or, in plan mode, that would be).' },
+            { name: 'revision', description: 'backup: the etcd revision the snapshot holds.' },
+            { name: 'size', description: 'backup: the snapshot size in bytes (before sealing).' },
+            changesOutput,
+        ],
+    },
 ];
 function stageByCommand(command) {
     return STAGES.find((s) => s.command === command);
+}
+
+
+/***/ }),
+
+/***/ 8233:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   j$: () => (/* binding */ openStage),
+/* harmony export */   pP: () => (/* binding */ readStageInventory)
+/* harmony export */ });
+/* unused harmony export inventoryPathOf */
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
+/* harmony import */ var _config_load_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6931);
+/* harmony import */ var _inventory_document_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5023);
+/* harmony import */ var _report_inputs_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(738);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(2174);
+// What every stage starts with: the validated spec, plan mode, where files go, and the reporter.
+
+
+
+
+
+function openStage(inputs, reporter) {
+    const specPath = (0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_3__/* .requiredInput */ .YF)(inputs, 'spec', 'the path of the cluster spec, e.g. clusters/prod.yaml');
+    const loaded = (0,_config_load_js__WEBPACK_IMPORTED_MODULE_1__/* .loadSpecFile */ .KO)(specPath);
+    for (const w of loaded.problems)
+        reporter.warning(`${w.path || '(spec)'}: ${w.message}`, `cluster spec ${specPath}`);
+    const plan = (0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_3__/* .booleanInput */ .tE)(inputs, 'plan', false);
+    const outDir = (0,_report_inputs_js__WEBPACK_IMPORTED_MODULE_3__/* .outDirInput */ .Gr)(inputs, loaded.spec.name);
+    return { spec: loaded.spec, specPath, specHash: loaded.hash, plan, outDir, inputs, reporter };
+}
+function inventoryPathOf(ctx) {
+    return ctx.inputs.get('inventory').trim() || (0,node_path__WEBPACK_IMPORTED_MODULE_0__.join)(ctx.outDir, 'inventory.json');
+}
+/** The inventory the previous stage wrote, refused when it belongs to another cluster. */
+function readStageInventory(ctx) {
+    const inventoryPath = inventoryPathOf(ctx);
+    const inv = (0,_inventory_document_js__WEBPACK_IMPORTED_MODULE_2__/* .readInventory */ .zw)(inventoryPath);
+    if (inv.cluster !== ctx.spec.name)
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_4__/* .UsageError */ .eb(`${inventoryPath} is for cluster '${inv.cluster}', not '${ctx.spec.name}': pass the inventory of this cluster`);
+    return { inventoryPath, inv };
+}
+
+
+/***/ }),
+
+/***/ 4807:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  BN: () => (/* binding */ bcmAuth),
+  tc: () => (/* binding */ caPem),
+  k1: () => (/* binding */ discoverStage)
+});
+
+// UNUSED EXPORTS: SUMMARY_NODE_ROWS, carryForward, nodeTable
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./build/actions/lib/bcm/client.js + 1 modules
+var bcm_client = __nccwpck_require__(4601);
+// EXTERNAL MODULE: ./build/actions/lib/bcm/model.js
+var model = __nccwpck_require__(7144);
+// EXTERNAL MODULE: ./build/actions/lib/config/cidr.js
+var cidr = __nccwpck_require__(8077);
+// EXTERNAL MODULE: ./build/actions/lib/config/patterns.js
+var patterns = __nccwpck_require__(8152);
+// EXTERNAL MODULE: ./build/actions/lib/util/similar.js
+var similar = __nccwpck_require__(1204);
+// EXTERNAL MODULE: ./build/actions/lib/ssh/quote.js
+var quote = __nccwpck_require__(8225);
+;// CONCATENATED MODULE: ./build/actions/lib/bcm/select.js
+// Pure selection: which BCM nodes the spec asks for, in which roles, reached on which address.
+// Every problem is collected, so the user fixes them in one round.
+
+
+
+
+/** Hostnames in BCM closest to a missing one, for "did you mean". */
+function nearMisses(wanted, known, max = 3) {
+    return (0,similar/* nearest */.p)(wanted, known, max);
+}
+/** Every address of a node, labelled by its BCM network name. */
+function nodeAddresses(node, networks) {
+    return node.interfaces
+        .filter((i) => i.ip)
+        .map((i) => ({ network: (i.networkUuid && networks.get(i.networkUuid)?.name) || '', interface: i.name, ip: i.ip }));
+}
+function describeNodeNetwork(spec) {
+    const n = spec.network.node_network;
+    return n.name ? `network '${n.name}'` : n.cidr ? `CIDR ${n.cidr}` : `interface '${n.interface}'`;
+}
+/**
+ * Networks BCM lists only BMC interfaces on (the out-of-band network, e.g. ipminet). BCM has no network type
+ * for them, and its `management` flag does not mark them: it marks any network CMDaemon may manage nodes
+ * over, internalnet included (bcm11 capture: both networks carry it).
+ */
+function bmcNetworks(nodes) {
+    const bmc = new Map();
+    const os = new Set();
+    for (const node of nodes)
+        for (const iface of node.interfaces) {
+            if (!iface.networkUuid)
+                continue;
+            if (!iface.isBmc)
+                os.add(iface.networkUuid);
+            else
+                bmc.set(iface.networkUuid, [...(bmc.get(iface.networkUuid) ?? []), `${iface.name} of ${node.hostname}`]);
+        }
+    for (const uuid of os)
+        bmc.delete(uuid);
+    return bmc;
+}
+/**
+ * The address of a node on the spec's node network. A BMC interface is the node's baseboard controller, not
+ * its operating system: it is never chosen unless network.allow_management is set.
+ */
+function chooseAddress(node, spec, networks) {
+    const sel = spec.network.node_network;
+    for (const iface of node.interfaces) {
+        if (!iface.ip)
+            continue;
+        if (iface.isBmc && !spec.network.allow_management)
+            continue;
+        const net = iface.networkUuid ? networks.get(iface.networkUuid) : undefined;
+        const matches = sel.name ? net?.name === sel.name : sel.cidr ? (0,cidr/* cidrContains */.eX)(sel.cidr, iface.ip) : iface.name === sel.interface;
+        if (matches)
+            return { ip: iface.ip, network: net?.name ?? '' };
+    }
+    return undefined;
+}
+/** Spec-level problems with the chosen network that no node could fix. */
+function networkProblems(spec, facts) {
+    const name = spec.network.node_network.name;
+    if (!name)
+        return [];
+    const net = facts.networks.find((n) => n.name === name);
+    if (!net) {
+        const names = [...new Set(facts.networks.map((n) => n.name))].sort();
+        const shown = names.length > 20 ? `${names.slice(0, 20).join(', ')} and ${names.length - 20} more` : names.join(', ');
+        return [`network.node_network.name: BCM has no network '${name}' (it has: ${shown || 'none'})`];
+    }
+    const bmc = bmcNetworks(facts.nodes);
+    const interfaces = bmc.get(net.uuid);
+    if (interfaces && !spec.network.allow_management) {
+        const others = facts.networks.filter((n) => !bmc.has(n.uuid) && n.uuid !== net.uuid).map((n) => `'${n.name}'`);
+        const shown = interfaces.slice(0, 3).join(', ') + (interfaces.length > 3 ? ` and ${interfaces.length - 3} more` : '');
+        return [
+            `network.node_network.name: '${name}' is BCM's BMC (out-of-band) network: it holds only BMC interfaces (${shown}), which reach the baseboard controller, not the node's operating system. Name the network the nodes boot or work on${others.length ? ` (BCM has ${others.join(', ')})` : ''}`,
+        ];
+    }
+    return [];
+}
+function selectNodes(spec, facts, at) {
+    const problems = [...networkProblems(spec, facts)];
+    const networks = new Map(facts.networks.map((n) => [n.uuid, n]));
+    const categories = new Map(facts.categories.map((c) => [c.uuid, c.name]));
+    const byHostname = new Map();
+    for (const n of facts.nodes)
+        byHostname.set(n.hostname, [...(byHostname.get(n.hostname) ?? []), n]);
+    const knownNames = [...byHostname.keys()];
+    const resolve = (key) => {
+        const names = [];
+        spec.nodes[key].forEach((selector, i) => {
+            const where = `nodes.${key}[${i}]`;
+            if (typeof selector === 'string' && !(0,patterns/* isGlob */.fg)(selector)) {
+                for (const name of (0,patterns/* expandPattern */.nh)(selector)) {
+                    if (byHostname.has(name))
+                        names.push(name);
+                    else {
+                        const near = nearMisses(name, knownNames);
+                        problems.push(`${where}: node '${name}' is not in BCM${near.length ? ` (did you mean ${near.join(', ')}?)` : ''}`);
+                    }
+                }
+                return;
+            }
+            const matched = facts.nodes
+                .filter((n) => (0,patterns/* matchSelector */.xZ)(selector, n.hostname, n.categoryUuid && categories.get(n.categoryUuid)))
+                .map((n) => n.hostname);
+            if (!matched.length)
+                problems.push(`${where}: ${(0,patterns/* selectorToString */.CI)(selector)} matches no BCM node`);
+            names.push(...matched);
+        });
+        return names;
+    };
+    const controlPlane = resolve('control_plane');
+    const workers = resolve('workers');
+    const byRole = [
+        ['control_plane', controlPlane],
+        ['etcd', spec.nodes.etcd.length ? resolve('etcd') : controlPlane],
+        ['worker', workers],
+        ['gpu_worker', spec.nodes.gpu_workers.length ? resolve('gpu_workers') : workers],
+    ];
+    const roles = new Map();
+    for (const [role, names] of byRole)
+        for (const name of names)
+            roles.set(name, (roles.get(name) ?? new Set()).add(role));
+    const nodes = [];
+    const byAddress = new Map();
+    for (const [hostname, roleSet] of [...roles.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+        const candidates = byHostname.get(hostname);
+        if (candidates.length > 1) {
+            const uuids = candidates.slice(0, 5).map((c) => c.uuid);
+            if (candidates.length > 5)
+                uuids.push(`and ${candidates.length - 5} more`);
+            problems.push(`${hostname}: BCM has ${candidates.length} devices with this hostname (${uuids.join(', ')}); rename or remove the duplicate in BCM`);
+            continue;
+        }
+        const node = candidates[0];
+        if (!(0,quote/* isValidHostname */.oJ)(hostname)) {
+            // it would reach ssh, Ansible and kubectl: later stages refuse it, so the inventory never holds it
+            problems.push(`${JSON.stringify(hostname.slice(0, 80))} (BCM device ${node.uuid}): not a valid hostname (RFC 1123: letters, digits and -, dot-separated labels); rename the node in BCM`);
+            continue;
+        }
+        if (roleSet.has('control_plane') && roleSet.has('worker') && !spec.nodes.allow_stacked) {
+            problems.push(`${hostname}: selected as both control plane and worker; remove it from one role or set nodes.allow_stacked: true`);
+        }
+        const addresses = nodeAddresses(node, networks);
+        const chosen = chooseAddress(node, spec, networks);
+        if (!chosen) {
+            const bmcNote = (name) => node.interfaces.some((i) => i.name === name && i.isBmc) && !spec.network.allow_management ? ', a BMC interface: never used' : '';
+            const have = addresses.map((a) => `${a.ip} on ${a.network || 'no network'} (${a.interface}${bmcNote(a.interface)})`).join(', ') || 'none';
+            problems.push(`${hostname}: no address on ${describeNodeNetwork(spec)}; its addresses: ${have}. Give it an interface there in BCM, or choose another network.node_network`);
+            continue;
+        }
+        byAddress.set(chosen.ip, [...(byAddress.get(chosen.ip) ?? []), hostname]);
+        nodes.push({
+            hostname,
+            uuid: node.uuid,
+            mac: node.mac ?? '',
+            category: node.categoryUuid ? categories.get(node.categoryUuid) : undefined,
+            status: 'UNKNOWN',
+            roles: [...roleSet],
+            address: chosen.ip,
+            network: chosen.network,
+            addresses,
+            history: [{ stage: 'discover-nodes', at, result: 'discovered' }],
+        });
+    }
+    for (const [ip, names] of byAddress)
+        if (names.length > 1)
+            problems.push(`${names.join(', ')}: share the address ${ip}; each node needs its own address on ${describeNodeNetwork(spec)}`);
+    if (!nodes.some((n) => n.roles.includes('control_plane')) && !problems.some((p) => p.startsWith('nodes.control_plane'))) {
+        problems.push('nodes.control_plane: no control-plane node was selected; list at least one');
+    }
+    return { nodes, problems };
+}
+/** Puts BCM's status on each selected node; refuses nodes that are not in an accepted status or are closed. */
+function applyStatuses(selection, statuses, spec) {
+    const problems = [...selection.problems];
+    const nodes = selection.nodes.map((node) => {
+        const status = statuses.get(node.uuid);
+        const text = status?.status ?? 'UNKNOWN';
+        if (!status || !spec.nodes.allowed_status.includes(text) || status.closed) {
+            problems.push(`${node.hostname}: BCM reports it ${status?.closed ? `${text} and closed` : text} (accepted: ${spec.nodes.allowed_status.join(', ')}); bring it up in BCM, or add the status to nodes.allowed_status`);
+        }
+        return { ...node, status: status?.closed ? `${text} (closed)` : text };
+    });
+    return { nodes, problems };
+}
+
+// EXTERNAL MODULE: ./build/actions/lib/inventory/types.js
+var types = __nccwpck_require__(954);
+// EXTERNAL MODULE: ./build/actions/lib/inventory/document.js + 1 modules
+var inventory_document = __nccwpck_require__(5023);
+;// CONCATENATED MODULE: ./build/actions/lib/inventory/diff.js
+// What changed between two inventories of one cluster: the part of discover-nodes' report a reviewer reads.
+
+const NODE_FIELDS = [
+    ['uuid', 'uuid'],
+    ['mac', 'MAC'],
+    ['roles', 'roles'],
+    ['address', 'address'],
+    ['network', 'network'],
+    ['status', 'status'],
+    ['category', 'category'],
+];
+function fieldText(node, field) {
+    if (field === 'roles')
+        return inventory_document/* ROLE_ORDER */.Y6.filter((r) => node.roles.includes(r)).join(', ');
+    return String(node[field] ?? '');
+}
+/** What differs between two records of one node (identity, roles, address, BCM status), as `field old → new`. */
+function nodeDifferences(o, n) {
+    return NODE_FIELDS.filter(([f]) => fieldText(o, f) !== fieldText(n, f)).map(([f, label]) => `${label} ${fieldText(o, f) || '(none)'} → ${fieldText(n, f) || '(none)'}`);
+}
+/** Nodes added, removed or changed (identity, roles, address, BCM status) between two inventories of one cluster. */
+function diffInventories(before, after) {
+    const old = new Map(before.nodes.map((n) => [n.hostname, n]));
+    const now = new Map(after.nodes.map((n) => [n.hostname, n]));
+    const changes = [];
+    for (const [hostname, n] of now) {
+        const o = old.get(hostname);
+        if (!o) {
+            changes.push({ hostname, change: 'added', detail: `${n.roles.join(', ')} at ${n.address}` });
+            continue;
+        }
+        const diffs = nodeDifferences(o, n);
+        if (diffs.length)
+            changes.push({ hostname, change: 'changed', detail: diffs.join('; ') });
+    }
+    for (const [hostname, o] of old)
+        if (!now.has(hostname))
+            changes.push({ hostname, change: 'removed', detail: `was ${o.roles.join(', ')}` });
+    return changes.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+}
+
+// EXTERNAL MODULE: ./build/actions/lib/report/inputs.js
+var report_inputs = __nccwpck_require__(738);
+// EXTERNAL MODULE: ./build/actions/lib/report/markdown.js
+var markdown = __nccwpck_require__(1414);
+// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
+var errors = __nccwpck_require__(2174);
+;// CONCATENATED MODULE: external "node:v8"
+const external_node_v8_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:v8");
+;// CONCATENATED MODULE: ./build/actions/lib/util/heap.js
+// V8 tuning for the one stage that holds a large document: discover-nodes with thousands of nodes.
+
+/**
+ * Stops V8 from growing its young generation. A 10,000-node discovery otherwise lets it grow to ~100 MB of
+ * mostly empty pages (peak RSS 210–260 MB); kept small, the run peaks near 185 MB and is no slower, since the
+ * objects that survive (the inventory) move to the old generation either way. An action cannot pass node
+ * flags, and this flag is read whenever the young generation would grow, so setting it at run time works.
+ */
+function keepYoungGenerationSmall() {
+    (0,external_node_v8_namespaceObject.setFlagsFromString)('--semi-space-growth-factor=1');
+}
+
+// EXTERNAL MODULE: ./build/actions/lib/stages/context.js
+var context = __nccwpck_require__(8233);
+// EXTERNAL MODULE: ./build/actions/lib/stages/timing.js
+var timing = __nccwpck_require__(5050);
+;// CONCATENATED MODULE: ./build/actions/lib/stages/discover.js
+// Stage 1, discover-nodes: BCM → inventory.json. Only reads BCM, so plan mode does the same work.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+function readPemOrFile(value, what) {
+    if (value.includes('-----BEGIN'))
+        return value;
+    try {
+        return (0,external_node_fs_.readFileSync)(value, 'utf8');
+    }
+    catch (err) {
+        throw new errors/* UsageError */.eb(`cannot read ${what} '${value}': ${err.code ?? String(err)}`);
+    }
+}
+function bcmAuth(ctx) {
+    const { spec, inputs, reporter } = ctx;
+    if (spec.bcm.auth === 'login') {
+        const username = inputs.get('bcm-username').trim() || spec.bcm.username || '';
+        if (!username)
+            throw new errors/* UsageError */.eb(`bcm.username (or ${inputs.label('bcm-username')}) is required when bcm.auth is login`);
+        const password = (0,report_inputs/* secretInput */.jY)(inputs, 'bcm-password', reporter, spec.bcm.password_file);
+        if (!password)
+            throw new errors/* UsageError */.eb(`the BCM password is missing: pass ${inputs.label('bcm-password')} from a secret (or ${inputs.label('bcm-password-file')}, or bcm.password_file in the spec)`);
+        return { mode: 'login', username, password };
+    }
+    const certIn = inputs.get('bcm-client-cert') || (spec.bcm.client_cert_file ? readPemOrFile(spec.bcm.client_cert_file, 'bcm.client_cert_file') : '');
+    const key = (0,report_inputs/* secretInput */.jY)(inputs, 'bcm-client-key', reporter, spec.bcm.client_key_file);
+    if (!certIn || !key)
+        throw new errors/* UsageError */.eb(`bcm.auth is client-cert: pass ${inputs.label('bcm-client-cert')} and ${inputs.label('bcm-client-key')} from secrets (or bcm.client_cert_file / bcm.client_key_file)`);
+    return { mode: 'client-cert', cert: readPemOrFile(certIn, 'bcm-client-cert'), key: readPemOrFile(key, 'bcm-client-key') };
+}
+function caPem(ctx) {
+    const fromInput = ctx.inputs.get('bcm-ca-cert').trim();
+    if (fromInput)
+        return readPemOrFile(fromInput, ctx.inputs.label('bcm-ca-cert'));
+    if (ctx.spec.bcm.ca_file) {
+        if (!(0,external_node_fs_.existsSync)(ctx.spec.bcm.ca_file))
+            throw new errors/* UsageError */.eb(`bcm.ca_file '${ctx.spec.bcm.ca_file}' does not exist (paths are relative to the working directory)`);
+        return readPemOrFile(ctx.spec.bcm.ca_file, 'bcm.ca_file');
+    }
+    return undefined;
+}
+const HISTORY_KEPT = 20;
+/** The inventory an earlier run left here, if it is this cluster's; anything unreadable is ignored. */
+function previousInventory(path, cluster) {
+    if (!(0,external_node_fs_.existsSync)(path))
+        return undefined;
+    try {
+        const inv = (0,inventory_document/* readInventory */.zw)(path);
+        return inv.cluster === cluster ? inv : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * A node BCM still knows by the same UUID keeps its facts and history, so later stages can compare runs. Its
+ * history grows only when something changed: a 10,000-node inventory re-discovered daily stays the same size.
+ */
+function carryForward(node, previous) {
+    const before = previous.get(node.uuid);
+    if (!before || before.hostname !== node.hostname)
+        return node;
+    const changed = nodeDifferences(before, node);
+    const history = changed.length
+        ? [...before.history, ...node.history.map((h) => ({ ...h, result: `changed: ${changed.join('; ')}` }))].slice(-HISTORY_KEPT)
+        : before.history;
+    return { ...node, ...(before.facts ? { facts: before.facts } : {}), history };
+}
+/** GitHub caps a step summary at 1 MiB: a 10,000-node table is cut, the inventory has them all. */
+const SUMMARY_NODE_ROWS = 200;
+function nodeTable(all) {
+    const nodes = all.slice(0, SUMMARY_NODE_ROWS);
+    const more = all.length > nodes.length ? `\n\n… and ${all.length - nodes.length} more nodes (all are in inventory.json).` : '';
+    return ((0,markdown/* table */.tp)(['hostname', 'roles', 'address', 'network', 'status', 'category', 'MAC'], nodes.map((n) => [n.hostname, n.roles.join(', '), n.address, n.network, n.status, n.category ?? '', n.mac])) + more);
+}
+async function discoverStage(inputs, reporter) {
+    keepYoungGenerationSmall();
+    const ctx = (0,context/* openStage */.j$)(inputs, reporter);
+    const { spec } = ctx;
+    const insecure = (0,report_inputs/* booleanInput */.tE)(inputs, 'insecure', false) || spec.bcm.insecure;
+    const client = new bcm_client/* BcmClient */.SP({
+        endpoint: spec.bcm.endpoint,
+        auth: bcmAuth(ctx),
+        ca: caPem(ctx),
+        insecure,
+        ...(spec.bcm.tls_server_name ? { tlsServerName: spec.bcm.tls_server_name } : {}),
+        timeoutMs: spec.bcm.timeout_seconds * 1000,
+        retries: spec.bcm.retries,
+    });
+    const warnings = [];
+    if (insecure) {
+        warnings.push(`TLS verification of the BCM head node is OFF (${spec.bcm.insecure ? 'bcm.insecure in the spec' : inputs.label('insecure')}): anyone on the path could impersonate BCM. Give bcm.ca_file instead.`);
+        reporter.warning(warnings[0], 'insecure BCM connection');
+    }
+    const phases = [];
+    const at = new Date().toISOString();
+    try {
+        const bcmVersion = await (0,timing/* timed */.a)(phases, 'BCM version', async () => (0,model/* parseVersion */.ot)(await client.call('cmmain', 'getVersion').catch(() => undefined)));
+        const [nodes, rawNetworks, rawCategories] = await (0,timing/* timed */.a)(phases, 'BCM nodes, networks, categories', () => Promise.all([
+            client.callList('cmdevice', 'getNodes', [], model/* parseNode */.UN),
+            client.call('cmnet', 'getNetworks'),
+            client.call('cmdevice', 'getCategories'),
+        ]));
+        let selection = await (0,timing/* timed */.a)(phases, 'select nodes', () => selectNodes(spec, { nodes, networks: (0,model/* parseNetworks */.j)(rawNetworks), categories: (0,model/* parseCategories */.In)(rawCategories) }, at));
+        const uuids = selection.nodes.map((n) => n.uuid);
+        if (uuids.length) {
+            const statuses = await (0,timing/* timed */.a)(phases, 'BCM node status', () => client.callList('cmstatus', 'getStatusForDevices', [uuids], (el, i) => (0,model/* parseStatus */.i$)(el, uuids[i])));
+            selection = applyStatuses(selection, new Map(statuses.map((st) => [st.uuid, st])), spec);
+        }
+        if (selection.problems.length) {
+            reporter.summary([(0,markdown/* heading */.R_)(`discover-nodes: cluster ${spec.name} — refused`), ...selection.problems.map((p) => `- ${p}`)].join('\n'));
+            throw new errors/* StageError */.Zu(`discovery of cluster '${spec.name}' found ${selection.problems.length} problem(s); no inventory was written`, selection.problems);
+        }
+        const inventoryPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
+        const previous = previousInventory(inventoryPath, spec.name);
+        const previousNodes = new Map((previous?.nodes ?? []).map((n) => [n.uuid, n]));
+        const inventory = {
+            schemaVersion: types/* INVENTORY_SCHEMA_VERSION */.G,
+            cluster: spec.name,
+            specHash: ctx.specHash,
+            bcm: { endpoint: spec.bcm.endpoint, ...(bcmVersion ? { version: bcmVersion } : {}) },
+            nodes: selection.nodes.map((n) => carryForward(n, previousNodes)),
+            history: [...(previous?.history ?? []), { stage: 'discover-nodes', at, result: `${selection.nodes.length} nodes` }].slice(-HISTORY_KEPT),
+            // what the later stages recorded stays: a re-discovery must not make a deployed cluster look new
+            ...(previous?.kubernetes ? { kubernetes: previous.kubernetes } : {}),
+            ...(previous?.platform ? { platform: previous.platform } : {}),
+            ...(previous?.runai ? { runai: previous.runai } : {}),
+        };
+        await (0,timing/* timed */.a)(phases, 'write inventory', () => (0,inventory_document/* writeInventory */.qu)(inventoryPath, inventory));
+        const inventoryChanges = previous && diffInventories(previous, (0,inventory_document/* normalizeInventory */.Qf)(inventory));
+        const sorted = [...inventory.nodes].sort((a, b) => a.hostname.localeCompare(b.hostname));
+        const names = (role) => JSON.stringify(sorted.filter((n) => n.roles.includes(role)).map((n) => n.hostname));
+        reporter.output('inventory-path', inventoryPath);
+        reporter.output('node-count', String(sorted.length));
+        reporter.output('control-plane', names('control_plane'));
+        reporter.output('workers', names('worker'));
+        reporter.summary([
+            (0,markdown/* heading */.R_)(`discover-nodes: cluster ${spec.name}${ctx.plan ? ' (plan)' : ''}`),
+            `${sorted.length} nodes from BCM ${bcmVersion ?? '(version unknown)'} at ${spec.bcm.endpoint}; inventory written to \`${inventoryPath}\`.`,
+            ...warnings.map((w) => `> ⚠️ ${w}`),
+            nodeTable(sorted),
+            (0,markdown/* timingsTable */.sn)(phases),
+        ].join('\n\n'));
+        return { inventory, inventoryPath, bcmVersion, phases, ...(inventoryChanges ? { inventoryChanges } : {}) };
+    }
+    finally {
+        client.close();
+    }
 }
 
 
@@ -70229,6 +71638,1016 @@ function pipelineStepOf(action, phase) {
 
 /***/ }),
 
+/***/ 3892:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  MD: () => (/* binding */ platformStage),
+  ZY: () => (/* binding */ readValuesFile)
+});
+
+// UNUSED EXPORTS: VERIFY_DEFAULTS, grafanaSecretRef
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./node_modules/js-yaml/dist/js-yaml.mjs
+var js_yaml = __nccwpck_require__(3243);
+// EXTERNAL MODULE: ./build/actions/lib/helm/changes.js
+var helm_changes = __nccwpck_require__(9204);
+// EXTERNAL MODULE: ./build/actions/lib/helm/charts.js
+var helm_charts = __nccwpck_require__(3484);
+// EXTERNAL MODULE: ./build/actions/lib/helm/cluster.js
+var cluster = __nccwpck_require__(392);
+// EXTERNAL MODULE: ./build/actions/lib/helm/dag.js
+var dag = __nccwpck_require__(589);
+// EXTERNAL MODULE: ./build/actions/lib/helm/knative.js
+var knative = __nccwpck_require__(983);
+;// CONCATENATED MODULE: ./build/actions/lib/helm/observability-dashboards.js
+// The platform's GPU dashboards for Grafana, built from the DCGM exporter's metrics as the platform scrapes them
+// (job gpu-metrics, the node as kubernetes_node, the GPU index as gpu): one for the cluster, one per node.
+const BY_GPU = '{{kubernetes_node}} GPU {{gpu}}';
+/** The panels of both dashboards; `sel` is the label selector inside {…} ('' for the whole cluster). */
+function gpuPanels(sel, cluster) {
+    const m = (name) => `${name}{${sel}}`;
+    return [
+        ...(cluster
+            ? [
+                {
+                    title: 'GPUs reporting',
+                    expr: `count(${m('DCGM_FI_DEV_GPU_TEMP')})`,
+                    legend: 'GPUs',
+                    unit: 'none',
+                    type: 'stat',
+                    width: 6,
+                },
+                {
+                    title: 'Mean GPU utilisation',
+                    expr: `avg(${m('DCGM_FI_DEV_GPU_UTIL')})`,
+                    legend: 'cluster',
+                    unit: 'percent',
+                    type: 'stat',
+                    width: 6,
+                },
+                {
+                    title: 'Total GPU power',
+                    expr: `sum(${m('DCGM_FI_DEV_POWER_USAGE')})`,
+                    legend: 'cluster',
+                    unit: 'watt',
+                    type: 'stat',
+                    width: 6,
+                },
+                {
+                    title: 'GPUs per node',
+                    expr: `count by (kubernetes_node) (${m('DCGM_FI_DEV_GPU_TEMP')})`,
+                    legend: '{{kubernetes_node}}',
+                    unit: 'none',
+                    type: 'table',
+                    width: 6,
+                },
+            ]
+            : []),
+        { title: 'GPU utilisation', expr: m('DCGM_FI_DEV_GPU_UTIL'), legend: BY_GPU, unit: 'percent' },
+        { title: 'Memory copy utilisation', expr: m('DCGM_FI_DEV_MEM_COPY_UTIL'), legend: BY_GPU, unit: 'percent' },
+        {
+            title: 'Framebuffer memory used',
+            expr: `${m('DCGM_FI_DEV_FB_USED')} / (${m('DCGM_FI_DEV_FB_USED')} + ${m('DCGM_FI_DEV_FB_FREE')}) * 100`,
+            legend: BY_GPU,
+            unit: 'percent',
+        },
+        { title: 'Framebuffer memory used (MiB)', expr: m('DCGM_FI_DEV_FB_USED'), legend: BY_GPU, unit: 'mbytes' },
+        { title: 'Power draw', expr: m('DCGM_FI_DEV_POWER_USAGE'), legend: BY_GPU, unit: 'watt' },
+        { title: 'GPU temperature', expr: m('DCGM_FI_DEV_GPU_TEMP'), legend: BY_GPU, unit: 'celsius' },
+        { title: 'Memory temperature', expr: m('DCGM_FI_DEV_MEMORY_TEMP'), legend: BY_GPU, unit: 'celsius' },
+        {
+            title: 'Last XID error (0: none)',
+            expr: `max by (kubernetes_node, gpu) (${m('DCGM_FI_DEV_XID_ERRORS')})`,
+            legend: BY_GPU,
+            unit: 'none',
+            type: 'table',
+        },
+        {
+            title: 'Uncorrectable ECC errors (rows remapped, 1h)',
+            expr: `increase(${m('DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS')}[1h])`,
+            legend: BY_GPU,
+            unit: 'none',
+        },
+        {
+            title: 'Correctable ECC errors (rows remapped, 1h)',
+            expr: `increase(${m('DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS')}[1h])`,
+            legend: BY_GPU,
+            unit: 'none',
+        },
+        { title: 'Row remapping failed (1: yes)', expr: m('DCGM_FI_DEV_ROW_REMAP_FAILURE'), legend: BY_GPU, unit: 'none', type: 'table' },
+        { title: 'PCIe replays (5m rate)', expr: `rate(${m('DCGM_FI_DEV_PCIE_REPLAY_COUNTER')}[5m])`, legend: BY_GPU, unit: 'ops' },
+    ];
+}
+const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
+function panelJson(p, id, x, y) {
+    const type = p.type ?? 'timeseries';
+    return {
+        id,
+        type,
+        title: p.title,
+        datasource: DATASOURCE,
+        gridPos: { x, y, w: p.width ?? 12, h: type === 'stat' ? 4 : 8 },
+        fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
+        options: type === 'table' ? { showHeader: true } : {},
+        targets: [
+            {
+                refId: 'A',
+                datasource: DATASOURCE,
+                expr: p.expr,
+                legendFormat: p.legend,
+                ...(type === 'timeseries' ? {} : { instant: true, format: type === 'table' ? 'table' : 'time_series' }),
+            },
+        ],
+    };
+}
+function dashboard(uid, title, panels, variables) {
+    let x = 0;
+    let y = 0;
+    let rowHeight = 0;
+    const laid = panels.map((p, i) => {
+        const w = p.width ?? 12;
+        if (x + w > 24) {
+            x = 0;
+            y += rowHeight;
+            rowHeight = 0;
+        }
+        const json = panelJson(p, i + 1, x, y);
+        x += w;
+        rowHeight = Math.max(rowHeight, p.type === 'stat' ? 4 : 8);
+        return json;
+    });
+    return {
+        uid,
+        title,
+        tags: ['gpu', 'dcgm', 'bcmkube'],
+        editable: false,
+        schemaVersion: 39,
+        version: 1,
+        refresh: '30s',
+        time: { from: 'now-6h', to: 'now' },
+        templating: {
+            list: [{ name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus', current: {}, hide: 0 }, ...variables],
+        },
+        panels: laid,
+    };
+}
+/** The dashboards, by file name: the cluster's GPUs, and one node's GPUs (pick the node at the top). */
+function gpuDashboards() {
+    return {
+        'gpu-cluster.json': dashboard('bcmkube-gpu-cluster', 'GPUs: cluster', gpuPanels('', true), []),
+        'gpu-node.json': dashboard('bcmkube-gpu-node', 'GPUs: node', gpuPanels('kubernetes_node="$node"', false), [
+            {
+                name: 'node',
+                label: 'Node',
+                type: 'query',
+                datasource: DATASOURCE,
+                query: { query: 'label_values(DCGM_FI_DEV_GPU_TEMP, kubernetes_node)', refId: 'node' },
+                definition: 'label_values(DCGM_FI_DEV_GPU_TEMP, kubernetes_node)',
+                refresh: 2,
+                current: {},
+                hide: 0,
+            },
+        ]),
+    };
+}
+/** Every PromQL query of a dashboard, panels and template variables. */
+function dashboardQueries(d) {
+    const panels = (d.panels ?? []);
+    const vars = (d.templating?.list ?? []).flatMap((v) => v.definition ? [v.definition] : []);
+    return [...panels.flatMap((p) => (p.targets ?? []).flatMap((t) => (t.expr ? [t.expr] : []))), ...vars];
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/helm/observability-rules.js
+const GPU_LIMITS = { gpuTempC: 85, memoryTempC: 95 };
+/**
+ * Board power (W) by GPU model, as prepare-nodes reads the name from nvidia-smi: the SXM parts' maximum power
+ * limit. A node whose GPUs match none gets DEFAULT_POWER_WATTS.
+ */
+const GPU_POWER_WATTS = [
+    { model: /B200/i, watts: 1000 },
+    { model: /H200|H100 80GB HBM3|H100 SXM/i, watts: 700 },
+    { model: /H100 NVL/i, watts: 400 },
+    { model: /H100 PCIe/i, watts: 350 },
+    { model: /A100-SXM|A100 SXM/i, watts: 400 },
+    { model: /A100/i, watts: 300 },
+];
+const DEFAULT_POWER_WATTS = 700;
+/** XIDs after which the GPU needs attention (NVIDIA's XID catalogue), besides 79, which has its own rule. */
+const CRITICAL_XIDS = {
+    48: 'double-bit ECC error',
+    74: 'NVLink error',
+    92: 'high single-bit ECC error rate',
+    94: 'contained ECC error',
+    95: 'uncontained ECC error',
+    119: 'GSP RPC timeout',
+    120: 'GSP error',
+};
+/** The GPU nodes of the inventory with the GPU count prepare-nodes probed. */
+function expectedGpus(inv) {
+    return inv.nodes
+        .filter((n) => n.roles.includes('gpu_worker') && (n.facts?.gpus.length ?? 0) > 0)
+        .map((n) => ({ node: n.hostname, gpus: n.facts.gpus.length, model: n.facts.gpus[0].name }))
+        .sort((a, b) => a.node.localeCompare(b.node));
+}
+const quoted = (s) => JSON.stringify(s);
+const GPU = '{{ $labels.kubernetes_node }} GPU {{ $labels.gpu }}';
+function powerWatts(model) {
+    return GPU_POWER_WATTS.find((p) => p.model.test(model))?.watts ?? DEFAULT_POWER_WATTS;
+}
+/** The rules for this inventory's GPU nodes (rules about GPUs that exist need no inventory). */
+function gpuAlertRules(inv, limits = GPU_LIMITS) {
+    const nodes = expectedGpus(inv);
+    const rules = [
+        {
+            alert: 'GpuFellOffTheBus',
+            expr: 'max by (kubernetes_node, gpu) (DCGM_FI_DEV_XID_ERRORS) == 79',
+            for: '0m',
+            labels: { severity: 'critical' },
+            annotations: {
+                summary: `${GPU} fell off the bus (XID 79)`,
+                description: 'The driver lost the GPU on the PCIe bus; jobs on it have failed and it usually vanishes from the node.',
+                runbook: 'Drain the node (kubectl drain), check dmesg for NVRM Xid 79 and the BMC log for power or thermal events, reseat or replace the GPU; a reboot brings it back only until the next time.',
+            },
+        },
+        {
+            alert: 'GpuCriticalXid',
+            expr: Object.keys(CRITICAL_XIDS)
+                .map((x) => `max by (kubernetes_node, gpu) (DCGM_FI_DEV_XID_ERRORS) == ${x}`)
+                .join(' or '),
+            for: '0m',
+            labels: { severity: 'critical' },
+            annotations: {
+                summary: `${GPU} reported XID {{ $value }}`,
+                description: `XIDs ${Object.entries(CRITICAL_XIDS)
+                    .map(([x, what]) => `${x} ${what}`)
+                    .join(', ')}.`,
+                runbook: 'Look the XID up in NVIDIA’s XID catalogue, drain the node, run dcgmi diag -r 3 on it; ECC and GSP XIDs that come back after a GPU reset mean an RMA.',
+            },
+        },
+        {
+            alert: 'GpuDoubleBitEccErrors',
+            expr: 'increase(DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS[15m]) > 0',
+            for: '0m',
+            labels: { severity: 'critical' },
+            annotations: {
+                summary: `${GPU} had uncorrectable (double-bit) ECC errors`,
+                description: 'Uncorrectable ECC errors in GPU memory remapped {{ $value }} row(s) in 15 minutes; the work on the GPU saw corrupt memory.',
+                runbook: 'Drain the node and reset the GPU (nvidia-smi -r) so the remapping takes effect, then run dcgmi diag -r 3; repeated errors or a remapping failure mean an RMA.',
+            },
+        },
+        {
+            alert: 'GpuRowRemapFailure',
+            expr: 'max by (kubernetes_node, gpu) (DCGM_FI_DEV_ROW_REMAP_FAILURE) > 0',
+            for: '0m',
+            labels: { severity: 'critical' },
+            annotations: {
+                summary: `${GPU} failed to remap a memory row`,
+                description: 'The GPU ran out of spare rows for its memory errors: it can no longer hide them.',
+                runbook: 'Drain the node, keep the GPU out of service (cordon, or disable it with nvidia-smi) and open an RMA with the GPU’s serial.',
+            },
+        },
+        {
+            alert: 'GpuTemperatureHigh',
+            expr: `max by (kubernetes_node, gpu) (DCGM_FI_DEV_GPU_TEMP) > ${limits.gpuTempC} or max by (kubernetes_node, gpu) (DCGM_FI_DEV_MEMORY_TEMP) > ${limits.memoryTempC}`,
+            for: '5m',
+            labels: { severity: 'warning' },
+            annotations: {
+                summary: `${GPU} is at {{ $value }} °C`,
+                description: `Above ${limits.gpuTempC} °C (GPU) or ${limits.memoryTempC} °C (memory) for 5 minutes: the GPU throttles and, hotter still, shuts down.`,
+                runbook: 'Check the node’s fans and inlet temperature in BCM (cmsh: device; latestmetricdata) and the rack’s cooling; move work off the node if it keeps rising.',
+            },
+        },
+    ];
+    const byWatts = new Map();
+    for (const n of nodes)
+        byWatts.set(powerWatts(n.model), [...(byWatts.get(powerWatts(n.model)) ?? []), n.node]);
+    const power = [...byWatts].map(([watts, names]) => `max by (kubernetes_node, gpu) (DCGM_FI_DEV_POWER_USAGE{kubernetes_node=~${quoted(names.join('|'))}}) > ${watts}`);
+    if (power.length)
+        rules.push({
+            alert: 'GpuPowerOverLimit',
+            expr: power.join(' or '),
+            for: '5m',
+            labels: { severity: 'warning' },
+            annotations: {
+                summary: `${GPU} draws {{ $value }} W, over its board limit`,
+                description: `Over the board power of the node's GPU model (${[...byWatts].map(([w, ns]) => `${ns.join(', ')}: ${w} W`).join('; ')}) for 5 minutes.`,
+                runbook: 'Check the power limit the driver enforces (nvidia-smi -q -d POWER) and the node’s power supplies in BCM; a GPU over its limit points at a failing sensor or a wrong limit.',
+            },
+        });
+    for (const n of nodes) {
+        const node = quoted(n.node);
+        rules.push({
+            alert: 'DcgmExporterDown',
+            expr: `absent(up{job="gpu-metrics", kubernetes_node=${node}} == 1)`,
+            for: '5m',
+            labels: { severity: 'warning', kubernetes_node: n.node },
+            annotations: {
+                summary: `no GPU metrics from ${n.node}`,
+                description: `The DCGM exporter on GPU node ${n.node} has not been scraped for 5 minutes: none of its GPU alerts can fire.`,
+                runbook: `kubectl -n gpu-operator get pods -o wide --field-selector spec.nodeName=${n.node}; look at the nvidia-dcgm-exporter pod's log and the node's nvidia.com/gpu.deploy.dcgm-exporter label.`,
+            },
+        }, {
+            alert: 'GpuCountBelowInventory',
+            expr: `(count(DCGM_FI_DEV_GPU_TEMP{kubernetes_node=${node}}) or vector(0)) < ${n.gpus}`,
+            for: '10m',
+            labels: { severity: 'critical', kubernetes_node: n.node },
+            annotations: {
+                summary: `${n.node} shows {{ $value }} of its ${n.gpus} GPUs`,
+                description: `prepare-nodes counted ${n.gpus} GPUs on ${n.node} (${n.model}); DCGM reports fewer: a GPU fell off the bus, failed, or the driver does not see it.`,
+                runbook: `On ${n.node}: nvidia-smi -L and dmesg | grep -i xid; then the BMC's hardware log. Drain the node before a reset; rerun prepare-nodes after a hardware change so the inventory counts again.`,
+            },
+        }, {
+            alert: 'GpuAllocatableBelowInventory',
+            expr: `(max(kube_node_status_allocatable{node=${node}, resource="nvidia_com_gpu"}) or vector(0)) < ${n.gpus}`,
+            for: '10m',
+            labels: { severity: 'warning', kubernetes_node: n.node },
+            annotations: {
+                summary: `${n.node} offers {{ $value }} of its ${n.gpus} GPUs to the scheduler`,
+                description: `Kubernetes allocates fewer nvidia.com/gpu on ${n.node} than prepare-nodes counted (${n.gpus}).`,
+                runbook: `kubectl describe node ${n.node} (Capacity/Allocatable), then the nvidia-device-plugin pod's log on it; a GPU the plugin marks unhealthy also shows here.`,
+            },
+        });
+    }
+    return rules;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/helm/observability.js
+// GPU observability as helm-platform installs it after kube-prometheus-stack: the dashboards as ConfigMaps that
+// Grafana's sidecar loads (the label our kube-prometheus-stack values give it) and the alert rules as one
+// PrometheusRule with the label the chart's Prometheus selects rules by (release: <release name>).
+
+
+
+
+
+const OBSERVABILITY_NAME = 'bcmkube-gpu';
+/** The DCGM exporter metrics we use, checked against the exporter version the GPU Operator pins (the file's header). */
+function dcgmMetrics(helmDir) {
+    return yaml.load(readFileSync(join(helmDir, 'observability', 'dcgm-metrics.yaml'), 'utf8'));
+}
+/** Where Grafana's sidecar looks for dashboards, from kube-prometheus-stack's values; undefined when it looks nowhere. */
+function dashboardLabel(sel) {
+    const kps = sel.releases.find((r) => r.release.name === 'kube-prometheus-stack');
+    const grafana = kps?.values.grafana;
+    const dashboards = (grafana?.sidecar?.dashboards ?? {});
+    if (!grafana || grafana.enabled === false || dashboards.enabled !== true || typeof dashboards.label !== 'string')
+        return undefined;
+    return { label: dashboards.label, value: String(dashboards.labelValue ?? '') };
+}
+/** The ConfigMaps and the PrometheusRule for this selection and inventory (kube-prometheus-stack on). */
+function observabilityManifests(sel, inv) {
+    const kps = sel.releases.find((r) => r.release.name === 'kube-prometheus-stack');
+    const namespace = kps.release.namespace;
+    const labels = { 'app.kubernetes.io/managed-by': 'bcmkube', 'app.kubernetes.io/part-of': 'gpu-observability' };
+    const rules = gpuAlertRules(inv);
+    const manifests = [
+        {
+            apiVersion: 'monitoring.coreos.com/v1',
+            kind: 'PrometheusRule',
+            metadata: { name: OBSERVABILITY_NAME, namespace, labels: { ...labels, release: kps.release.name } },
+            spec: { groups: [{ name: 'bcmkube-gpu', rules }] },
+        },
+    ];
+    const warnings = [];
+    const gpuNodes = inv.nodes.filter((n) => n.roles.includes('gpu_worker'));
+    const counted = expectedGpus(inv).map((n) => n.node);
+    const unprobed = gpuNodes.filter((n) => !counted.includes(n.hostname)).map((n) => n.hostname);
+    if (unprobed.length)
+        warnings.push(`GPU count alerts: no GPU facts for ${unprobed.join(', ')} in the inventory (run prepare-nodes), so no rule checks their GPU count`);
+    const where = dashboardLabel(sel);
+    if (where)
+        for (const [file, dashboard] of Object.entries(gpuDashboards()))
+            manifests.push({
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: {
+                    name: `${OBSERVABILITY_NAME}-${file.replace(/\.json$/, '')}`,
+                    namespace,
+                    labels: { ...labels, [where.label]: where.value },
+                },
+                data: { [file]: JSON.stringify(dashboard, null, 1) },
+            });
+    else
+        warnings.push('GPU dashboards: not installed (Grafana or its dashboard sidecar is off in kube-prometheus-stack values)');
+    const dashboards = manifests.length - 1;
+    return {
+        manifests,
+        label: `GPU alert rules (${rules.length}, ${counted.length} GPU node(s) counted)${dashboards ? ` and ${dashboards} Grafana dashboards` : ''}`,
+        warnings,
+    };
+}
+
+// EXTERNAL MODULE: ./build/actions/lib/helm/kube-tools.js + 1 modules
+var kube_tools = __nccwpck_require__(6986);
+// EXTERNAL MODULE: ./build/actions/lib/helm/manifest.js
+var helm_manifest = __nccwpck_require__(4664);
+// EXTERNAL MODULE: ./build/actions/lib/helm/selection.js
+var selection = __nccwpck_require__(731);
+// EXTERNAL MODULE: ./build/actions/lib/inventory/document.js + 1 modules
+var inventory_document = __nccwpck_require__(5023);
+// EXTERNAL MODULE: ./build/actions/lib/report/inputs.js
+var report_inputs = __nccwpck_require__(738);
+// EXTERNAL MODULE: ./build/actions/lib/report/markdown.js
+var markdown = __nccwpck_require__(1414);
+// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
+var errors = __nccwpck_require__(2174);
+// EXTERNAL MODULE: ./build/actions/lib/util/work-dir.js
+var work_dir = __nccwpck_require__(5310);
+// EXTERNAL MODULE: ./build/actions/lib/stages/access.js + 5 modules
+var stages_access = __nccwpck_require__(1374);
+// EXTERNAL MODULE: ./build/actions/lib/stages/context.js
+var context = __nccwpck_require__(8233);
+// EXTERNAL MODULE: ./build/actions/lib/stages/timing.js
+var timing = __nccwpck_require__(5050);
+;// CONCATENATED MODULE: ./build/actions/lib/stages/platform.js
+// Stage 4, helm-platform: the releases of helm/platform.yaml as a dependency graph — pinned charts pulled and
+// rendered before anything changes, `helm upgrade --install --atomic --wait` per release (independent ones
+// in parallel, a failure skipping only its dependents), what Helm does not do, then checks that it all runs.
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+const VERIFY_DEFAULTS = { timeout_seconds: 300, smoke_test: true, smoke_image: 'nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04' };
+/** The Secret kube-prometheus-stack's Grafana reads its admin login from, or undefined when Grafana is off. */
+function grafanaSecretRef(sel) {
+    const kps = sel.releases.find((r) => r.release.name === 'kube-prometheus-stack');
+    const grafana = kps?.values.grafana;
+    if (!kps || !grafana || grafana.enabled === false)
+        return undefined;
+    const admin = (grafana.admin ?? {});
+    if (typeof admin.existingSecret !== 'string' || !admin.existingSecret)
+        throw new errors/* UsageError */.eb('kube-prometheus-stack: grafana.admin.existingSecret is empty, so Grafana would start with the chart’s default password; keep the Secret reference of helm/values/kube-prometheus-stack.yaml (the password comes from input grafana-admin-password)');
+    return {
+        namespace: kps.release.namespace,
+        name: admin.existingSecret,
+        userKey: typeof admin.userKey === 'string' ? admin.userKey : 'admin-user',
+        passwordKey: typeof admin.passwordKey === 'string' ? admin.passwordKey : 'admin-password',
+    };
+}
+const FLOW = {
+    installed: 'ok',
+    upgraded: 'ok',
+    applied: 'ok',
+    unchanged: 'unchanged',
+    failed: 'failed',
+    skipped: 'skipped',
+    off: 'skipped',
+    planned: 'planned',
+};
+function stepsTable(steps, plan) {
+    return (0,markdown/* table */.tp)(plan ? ['release', 'chart', 'namespace', 'change', 'render'] : ['release / step', 'chart', 'namespace', 'outcome', 'seconds', 'detail'], steps.map((s) => plan
+        ? [s.name, s.what, s.namespace, s.change ?? '', s.detail ?? '']
+        : [
+            s.name,
+            s.what,
+            s.namespace,
+            s.outcome,
+            s.seconds === undefined ? '' : s.seconds.toFixed(1),
+            [s.outcome === 'upgraded' ? s.change : '', s.detail].filter(Boolean).join('; '),
+        ]));
+}
+function graph(steps) {
+    return (0,markdown/* mermaidFlow */.G8)(steps
+        .filter((s) => s.outcome !== 'off')
+        .map((s) => ({
+        id: s.name,
+        label: `${s.name}${s.kind === 'release' ? ` ${s.what.split('@')[1] ?? ''}` : ''}: ${s.outcome}${s.seconds === undefined ? '' : ` ${s.seconds.toFixed(0)}s`}`,
+        needs: s.needs,
+        outcome: FLOW[s.outcome],
+    })));
+}
+function readValuesFile(dir) {
+    return (file) => {
+        const doc = js_yaml/* load */.Hh((0,external_node_fs_.readFileSync)((0,external_node_path_.join)(dir, file), 'utf8'), { filename: file, maxAliases: 0 });
+        if (doc === null || doc === undefined)
+            return {};
+        if (typeof doc !== 'object' || Array.isArray(doc))
+            throw new errors/* UsageError */.eb(`${file}: must be a mapping of values`);
+        return doc;
+    };
+}
+/** Pulls every enabled chart and renders it with its values (the real helm template + lint), changing nothing. */
+async function prepareCharts(ctx, t, sel, work, helmDir, concurrency, lint) {
+    const pulled = await (0,helm_charts/* pullCharts */.He)(t, sel.releases, (0,external_node_path_.join)(work.path, 'charts'), {
+        ...(ctx.spec.mirrors.charts ? { chartsMirror: ctx.spec.mirrors.charts } : {}),
+        ...(ctx.spec.mirrors.ca_file ? { caFile: ctx.spec.mirrors.ca_file } : {}),
+        concurrency,
+    });
+    const charts = new Map(pulled.map((p) => [p.release, p]));
+    const valuesFiles = new Map(sel.releases.map((r) => [r.release.name, [(0,external_node_path_.join)(helmDir, r.release.values), (0,helm_charts/* writeOverrides */.$V)((0,external_node_path_.join)(work.path, 'values'), r)]]));
+    const renders = await (0,helm_charts/* mapLimit */.sf)(sel.releases, concurrency, (r) => (0,helm_charts/* renderChart */.xt)(t, r, charts.get(r.release.name).archive, valuesFiles.get(r.release.name), ctx.spec.kubernetes.version, lint));
+    for (const w of renders.flatMap((r) => r.warnings))
+        ctx.reporter.warning(w, 'helm-platform');
+    return { charts, valuesFiles, renders };
+}
+/** What Helm has deployed for the selected releases, and the change each one needs. */
+async function planChanges(t, sel, concurrency) {
+    const deployed = await (0,cluster/* listReleases */.tH)(t);
+    (0,helm_changes/* namespaceConflicts */.z4)(sel.releases, deployed);
+    const find = (r) => deployed.find((d) => d.name === r.release.name && d.namespace === r.release.namespace);
+    const changes = await (0,helm_charts/* mapLimit */.sf)(sel.releases, concurrency, async (r) => {
+        const d = find(r);
+        return [r.release.name, (0,helm_changes/* planChange */.AS)(r, d, d ? await (0,cluster/* deployedValues */.Pj)(t, d.name, d.namespace) : undefined)];
+    });
+    return new Map(changes);
+}
+function offRows(sel, manifestRelease) {
+    return sel.off.map((o) => {
+        const r = manifestRelease(o.name);
+        return {
+            name: o.name,
+            kind: 'release',
+            what: `${r.chart}@${r.version}`,
+            namespace: r.namespace,
+            needs: [],
+            outcome: 'off',
+            detail: o.why,
+        };
+    });
+}
+async function planStage(ctx, sel, work, inv, helmDir, concurrency, offReports) {
+    const { reporter } = ctx;
+    const phases = [];
+    let access;
+    let clusterNote;
+    try {
+        access = await (0,timing/* timed */.a)(phases, 'fetch kubeconfig', () => (0,stages_access/* openClusterAccess */.fW)(ctx, inv, work));
+        clusterNote = `API server ${access.apiServer}`;
+    }
+    catch (err) {
+        clusterNote = `cluster state not read (${(0,errors/* errorMessage */.gJ)(err).split('\n')[0]}): every release is shown as an install`;
+    }
+    const t = await (0,timing/* timed */.a)(phases, 'helm and kubectl', () => (0,kube_tools/* openKubeTools */.XQ)(ctx, work, access?.kubeconfig ?? (0,external_node_path_.join)(work.path, 'no-kubeconfig')));
+    const prep = await (0,timing/* timed */.a)(phases, 'pull, render and lint charts', () => prepareCharts(ctx, t, sel, work, helmDir, concurrency, true));
+    let changes = new Map();
+    if (access) {
+        try {
+            changes = await (0,timing/* timed */.a)(phases, 'read deployed releases', () => planChanges(t, sel, concurrency));
+        }
+        catch (err) {
+            if (err instanceof errors/* UsageError */.eb)
+                throw err;
+            clusterNote = `no cluster answered (${(0,errors/* errorMessage */.gJ)(err).split('\n')[0]}): every release is shown as an install`;
+        }
+    }
+    const steps = [
+        ...sel.releases.map((r) => {
+            const change = changes.get(r.release.name) ?? { action: 'install' };
+            const render = prep.renders.find((x) => x.release === r.release.name);
+            return {
+                name: r.release.name,
+                kind: 'release',
+                what: `${r.release.chart}@${r.release.version}`,
+                namespace: r.release.namespace,
+                needs: r.release.needs,
+                change: (0,helm_changes/* describeChange */.uQ)(change),
+                outcome: change.action === 'unchanged' ? 'unchanged' : 'planned',
+                detail: render.ok ? `ok (${render.objects.length} objects)` : `**error**: ${render.error}`,
+            };
+        }),
+        ...sel.extras.map((e) => ({
+            name: e.name,
+            kind: 'step',
+            what: e.kind === 'gpu-observability' ? observabilityManifests(sel, inv).label : e.label,
+            namespace: '',
+            needs: e.needs,
+            change: 'apply',
+            outcome: 'planned',
+        })),
+    ];
+    const bad = prep.renders.filter((r) => !r.ok);
+    const counts = ['install', 'upgrade', 'unchanged'].map((a) => `${[...sel.releases].filter((r) => (changes.get(r.release.name)?.action ?? 'install') === a).length} ${a}`);
+    reporter.output('releases', JSON.stringify(sel.releases.map((r) => ({
+        name: r.release.name,
+        version: r.release.version,
+        outcome: changes.get(r.release.name)?.action ?? 'install',
+    }))));
+    reporter.summary([
+        (0,markdown/* heading */.R_)(`helm-platform: plan for cluster ${ctx.spec.name}`),
+        `Cluster: ${clusterNote}. Would change: ${counts.join(', ')}. Nothing was changed.`,
+        ...(sel.warnings.length ? [(0,markdown/* bullets */.e5)(sel.warnings.map((w) => `⚠ ${w}`))] : []),
+        stepsTable([...steps, ...offReports], true),
+        graph(steps),
+        (0,markdown/* timingsTable */.sn)(phases),
+    ].join('\n\n'));
+    if (bad.length)
+        throw new errors/* StageError */.Zu(`${bad.length} chart(s) do not render with their values`, bad.map((b) => `${b.release}: ${b.error}`));
+    return { plan: true, steps: [...steps, ...offReports], verification: [] };
+}
+async function platformStage(inputs, reporter) {
+    const ctx = (0,context/* openStage */.j$)(inputs, reporter);
+    const { spec } = ctx;
+    const { inv } = (0,context/* readStageInventory */.pP)(ctx);
+    const concurrency = (0,report_inputs/* integerInput */.$A)(inputs, 'concurrency', 4, 1, 32);
+    const helmDir = (0,helm_manifest/* platformDir */.Tn)();
+    const manifest = (0,helm_manifest/* loadPlatformManifest */.l3)((0,external_node_path_.join)(helmDir, 'platform.yaml'));
+    const sel = (0,selection/* selectPlatform */.md)(manifest, spec, readValuesFile(helmDir));
+    for (const w of sel.warnings)
+        reporter.warning(w, 'helm-platform');
+    const manifestRelease = (n) => manifest.releases.find((r) => r.name === n);
+    const offReports = offRows(sel, manifestRelease);
+    const grafana = grafanaSecretRef(sel);
+    const verify = { ...VERIFY_DEFAULTS, ...spec.platform.verify };
+    const work = (0,work_dir/* openWorkDir */.Lc)('helm-platform');
+    try {
+        if (ctx.plan)
+            return await planStage(ctx, sel, work, inv, helmDir, concurrency, offReports);
+        const phases = [];
+        const password = (0,report_inputs/* secretInput */.jY)(inputs, 'grafana-admin-password', reporter);
+        const access = await (0,timing/* timed */.a)(phases, 'fetch kubeconfig', () => (0,stages_access/* openClusterAccess */.fW)(ctx, inv, work));
+        const t = await (0,timing/* timed */.a)(phases, 'helm and kubectl', () => (0,kube_tools/* openKubeTools */.XQ)(ctx, work, access.kubeconfig));
+        const prep = await (0,timing/* timed */.a)(phases, 'pull and render charts', () => prepareCharts(ctx, t, sel, work, helmDir, concurrency, false));
+        const bad = prep.renders.filter((r) => !r.ok);
+        if (bad.length)
+            throw new errors/* StageError */.Zu(`${bad.length} chart(s) do not render with their values; nothing was changed`, bad.map((b) => `${b.release}: ${b.error}`));
+        const changes = await (0,timing/* timed */.a)(phases, 'read deployed releases', () => planChanges(t, sel, concurrency));
+        let grafanaNote = '';
+        const byName = new Map(sel.releases.map((r) => [r.release.name, r]));
+        const extras = new Map(sel.extras.map((e) => [e.name, e]));
+        const runRelease = async (r) => {
+            const name = r.release.name;
+            const change = changes.get(name);
+            await (0,cluster/* ensureNamespace */.Gv)(t, r.release.namespace, r.release.namespaceLabels);
+            if (grafana && name === 'kube-prometheus-stack') {
+                if (password) {
+                    await (0,cluster/* applyGrafanaSecret */.DD)(t, grafana, 'admin', password);
+                    grafanaNote = `Grafana admin password: from ${inputs.label('grafana-admin-password')}, in Secret ${grafana.namespace}/${grafana.name}.`;
+                }
+                else if (await (0,cluster/* secretExists */.H$)(t, grafana.namespace, grafana.name)) {
+                    grafanaNote = `Grafana admin password: kept (Secret ${grafana.namespace}/${grafana.name} exists; pass ${inputs.label('grafana-admin-password')} to set it).`;
+                }
+                else {
+                    const generated = (0,external_node_crypto_.randomBytes)(18).toString('base64url');
+                    reporter.secret(generated);
+                    await (0,cluster/* applyGrafanaSecret */.DD)(t, grafana, 'admin', generated);
+                    grafanaNote = `Grafana admin password: generated into Secret ${grafana.namespace}/${grafana.name} (read it with kubectl -n ${grafana.namespace} get secret ${grafana.name} -o jsonpath='{.data.${grafana.passwordKey}}' | base64 -d).`;
+                }
+            }
+            if (change.action === 'unchanged')
+                return { ok: true, value: { outcome: 'unchanged' } };
+            reporter.info(`${name}: ${(0,helm_changes/* describeChange */.uQ)(change)}`);
+            const res = await (0,cluster/* upgradeInstall */.yt)(t, {
+                name,
+                chart: prep.charts.get(name).archive,
+                version: r.release.version,
+                namespace: r.release.namespace,
+                timeoutSeconds: r.release.timeoutSeconds,
+                valuesFiles: prep.valuesFiles.get(name),
+            }, (line) => reporter.info(`[${name}] ${line}`));
+            if (!res.ok) {
+                reporter.error(res.error ?? 'failed', `${name} failed`);
+                return { ok: false, value: { outcome: 'failed', detail: res.error } };
+            }
+            return { ok: true, value: { outcome: change.action === 'install' ? 'installed' : 'upgraded' } };
+        };
+        const runExtra = async (name) => {
+            const e = extras.get(name);
+            try {
+                if (e.kind === 'default-storageclass') {
+                    const changed = await (0,cluster/* ensureDefaultStorageClass */.Vl)(t, 'local-path');
+                    return { ok: true, value: changed.length ? { outcome: 'applied', detail: changed.join(', ') } : { outcome: 'unchanged' } };
+                }
+                if (e.kind === 'gpu-observability') {
+                    const obs = observabilityManifests(sel, inv);
+                    for (const w of obs.warnings)
+                        reporter.warning(w, 'helm-platform');
+                    const changed = await (0,cluster/* applyManifests */.ZJ)(t, obs.manifests, 'GPU observability');
+                    return { ok: true, value: { outcome: changed ? 'applied' : 'unchanged', detail: obs.label } };
+                }
+                const changed = await (0,cluster/* applyManifests */.ZJ)(t, (0,knative/* knativeServingManifests */.Lo)(sel.knativeServingVersion), 'KnativeServing');
+                await (0,knative/* waitForKnativeServing */.pg)(t, verify.timeout_seconds);
+                return { ok: true, value: { outcome: changed ? 'applied' : 'unchanged', detail: 'Ready (Kourier ingress)' } };
+            }
+            catch (err) {
+                reporter.error((0,errors/* errorMessage */.gJ)(err), `${name} failed`);
+                return { ok: false, value: { outcome: 'failed', detail: (0,errors/* errorMessage */.gJ)(err) } };
+            }
+        };
+        const seconds = new Map();
+        const results = await (0,timing/* timed */.a)(phases, 'install (dependency graph)', () => (0,dag/* runDag */.WP)((0,selection/* platformSteps */.B4)(sel), concurrency, async (name) => {
+            const start = performance.now();
+            try {
+                const r = byName.get(name);
+                return await (r ? runRelease(r) : runExtra(name));
+            }
+            finally {
+                seconds.set(name, (performance.now() - start) / 1000);
+            }
+        }, (name, because) => reporter.warning(`${name} skipped: it needs ${because}, which failed`, 'helm-platform')));
+        const outcomeOf = (name, res) => res.status === 'skipped'
+            ? { outcome: 'skipped', detail: `needs ${res.because}, which failed` }
+            : (res.value ?? { outcome: 'failed', detail: res.error ?? `${name} failed` });
+        const steps = (0,selection/* platformSteps */.B4)(sel).map((s) => {
+            const r = byName.get(s.name);
+            const o = outcomeOf(s.name, results.get(s.name));
+            return {
+                name: s.name,
+                kind: r ? 'release' : 'step',
+                what: r ? `${r.release.chart}@${r.release.version}` : extras.get(s.name).label,
+                namespace: r?.release.namespace ?? '',
+                needs: s.needs,
+                ...(r ? { change: (0,helm_changes/* describeChange */.uQ)(changes.get(s.name)) } : {}),
+                outcome: o.outcome,
+                ...(results.get(s.name).status === 'skipped' ? {} : { seconds: seconds.get(s.name) }),
+                ...(o.detail ? { detail: o.detail } : {}),
+            };
+        });
+        const verification = [];
+        const verifyProblems = new Map();
+        let smoke;
+        await (0,timing/* timed */.a)(phases, 'verify', async () => {
+            const healthy = sel.releases.filter((r) => results.get(r.release.name).status === 'ok');
+            const rollouts = await (0,helm_charts/* mapLimit */.sf)(healthy, concurrency, async (r) => ({
+                name: r.release.name,
+                problems: await (0,cluster/* verifyRollout */.JK)(t, r.release.name, r.release.namespace, verify.timeout_seconds),
+            }));
+            for (const r of rollouts)
+                if (r.problems.length)
+                    verifyProblems.set(r.name, r.problems);
+            verification.push(`rollout status: ${rollouts.length - verifyProblems.size}/${rollouts.length} releases ready`);
+            const gpuNodes = inv.nodes.filter((n) => n.roles.includes('gpu_worker')).map((n) => n.hostname);
+            const gpuOperator = healthy.find((r) => r.release.name === 'gpu-operator');
+            if (!gpuOperator)
+                verification.push('GPUs: not checked (gpu-operator is not installed)');
+            else if (!gpuNodes.length)
+                verification.push('GPUs: not checked (no GPU workers in the inventory)');
+            else {
+                const gpus = await (0,cluster/* waitForGpus */.S8)(t, gpuNodes, verify.timeout_seconds);
+                verification.push(`GPUs allocatable: ${gpuNodes.map((n) => `${n} ${gpus.counts[n] ?? 'unregistered'}`).join(', ')}`);
+                if (gpus.problems.length)
+                    verifyProblems.set('gpu-operator', [...(verifyProblems.get('gpu-operator') ?? []), ...gpus.problems]);
+                const node = gpuNodes.find((n) => gpus.counts[n]);
+                if (verify.smoke_test && node) {
+                    smoke = await (0,cluster/* cudaSmoke */.Pg)(t, node, verify.smoke_image, verify.timeout_seconds);
+                    verification.push(`CUDA smoke pod on ${smoke.node}: ${smoke.ok ? 'ok' : 'failed'}: ${smoke.detail}${smoke.kept ? ` (${smoke.kept})` : ''}`);
+                    if (!smoke.ok)
+                        verifyProblems.set('gpu-operator', [
+                            ...(verifyProblems.get('gpu-operator') ?? []),
+                            `CUDA smoke pod on ${smoke.node}: ${smoke.detail}; ${smoke.kept}`,
+                        ]);
+                }
+                else if (!verify.smoke_test)
+                    verification.push('CUDA smoke pod: off (platform.verify.smoke_test: false)');
+            }
+        });
+        for (const [name, problems] of verifyProblems) {
+            const s = steps.find((x) => x.name === name);
+            s.detail = [s.detail, `verification failed: ${problems.join('; ')}`].filter(Boolean).join('; ');
+            for (const p of problems.slice(0, 3))
+                reporter.error(p, `${name} verification`);
+        }
+        const at = new Date().toISOString();
+        const state = (s) => verifyProblems.has(s.name) || s.outcome === 'failed'
+            ? 'failed'
+            : s.outcome === 'skipped'
+                ? 'skipped'
+                : s.outcome === 'off'
+                    ? 'disabled'
+                    : 'deployed';
+        const releaseSteps = [...steps.filter((s) => s.kind === 'release'), ...offReports];
+        const updated = (0,inventory_document/* mergeInventory */.$z)(inv, [], {
+            stage: 'helm-platform',
+            at,
+            result: `${releaseSteps.filter((s) => state(s) === 'deployed').length}/${releaseSteps.length} releases deployed`,
+        });
+        updated.platform = {
+            releases: manifest.releases.map((m) => {
+                const s = releaseSteps.find((x) => x.name === m.name);
+                const version = byName.get(m.name)?.release.version ?? m.version;
+                return { name: m.name, chart: m.chart, version, namespace: m.namespace, status: state(s) };
+            }),
+        };
+        const outPath = (0,external_node_path_.join)(ctx.outDir, 'inventory.json');
+        (0,inventory_document/* writeInventory */.qu)(outPath, updated);
+        reporter.output('inventory-path', outPath);
+        reporter.output('releases', JSON.stringify(releaseSteps.map((s) => ({
+            name: s.name,
+            version: s.what.split('@')[1] ?? '',
+            outcome: verifyProblems.has(s.name) ? 'failed' : s.outcome,
+        }))));
+        const failed = steps.filter((s) => s.outcome === 'failed' || verifyProblems.has(s.name));
+        const skipped = steps.filter((s) => s.outcome === 'skipped');
+        const count = (o) => steps.filter((s) => s.kind === 'release' && s.outcome === o).length;
+        reporter.summary([
+            (0,markdown/* heading */.R_)(`helm-platform on cluster ${spec.name}`),
+            `${count('installed')} installed, ${count('upgraded')} upgraded, ${count('unchanged')} unchanged, ${count('failed')} failed, ${count('skipped')} skipped, ${offReports.length} off; concurrency ${concurrency}; API server ${access.apiServer} (kubeconfig kept on the runner only).`,
+            ...(sel.warnings.length ? [(0,markdown/* bullets */.e5)(sel.warnings.map((w) => `⚠ ${w}`))] : []),
+            ...(grafanaNote ? [grafanaNote] : []),
+            stepsTable([...steps, ...offReports], false),
+            graph(steps),
+            (0,markdown/* heading */.R_)('Verification', 3),
+            (0,markdown/* bullets */.e5)(verification),
+            (0,markdown/* timingsTable */.sn)(phases),
+        ].join('\n\n'));
+        if (failed.length || skipped.length)
+            throw new errors/* StageError */.Zu(`${failed.length} release(s)/step(s) failed and ${skipped.length} were skipped; the rest finished`, [
+                ...failed.map((s) => `${s.name}: ${s.detail ?? 'failed'}`),
+                ...skipped.map((s) => `${s.name}: skipped (${s.detail})`),
+            ]);
+        return { plan: false, steps: [...steps, ...offReports], verification, inventoryPath: outPath };
+    }
+    finally {
+        work.remove();
+    }
+}
+
+
+/***/ }),
+
+/***/ 5050:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a: () => (/* binding */ timed)
+/* harmony export */ });
+async function timed(phases, name, fn) {
+    const start = performance.now();
+    try {
+        return await fn();
+    }
+    finally {
+        phases.push({ name, ms: performance.now() - start });
+    }
+}
+
+
+/***/ }),
+
+/***/ 464:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  G: () => (/* binding */ installTool),
+  F: () => (/* binding */ kubesprayArtifact)
+});
+
+// EXTERNAL MODULE: ./node_modules/@actions/tool-cache/lib/tool-cache.js + 2 modules
+var tool_cache = __nccwpck_require__(9805);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:https"
+var external_node_https_ = __nccwpck_require__(4708);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./build/actions/lib/tools/pins.json
+const pins_namespaceObject = /*#__PURE__*/JSON.parse('{"_comment":"SHA-256 of upstream artifacts, by file name, verified on a networked machine. The spec can add more under mirrors.sha256."}');
+// EXTERNAL MODULE: ./build/actions/lib/util/errors.js
+var errors = __nccwpck_require__(2174);
+;// CONCATENATED MODULE: ./build/actions/lib/tools/install.js
+// Tool downloads: find in the tool cache → download (mirror or upstream) → verify SHA-256 → extract → cache.
+// A checksum pinned in the repo or the spec always wins; otherwise the source's published .sha256 is used
+// (and said so); a source that publishes none needs a pin.
+
+
+
+
+
+
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+/**
+ * GET over HTTPS only, following HTTPS redirects (GitHub answers a tag tarball with a 302 to codeload); a
+ * redirect to anything but https is refused. The caller checks the SHA-256 of what arrives.
+ */
+function get(url, opts, sink, hops = 0) {
+    return new Promise((resolve, reject) => {
+        const u = new URL(url);
+        if (u.protocol !== 'https:')
+            return reject(new errors/* StageError */.Zu(`refusing to download over ${u.protocol} (${url}); use an https mirror`));
+        const req = (0,external_node_https_.request)(u, { ca: opts.ca, timeout: opts.timeoutMs ?? 120_000 }, (res) => {
+            const status = res.statusCode ?? 0;
+            if (REDIRECTS.has(status) && res.headers.location) {
+                res.resume();
+                const next = new URL(res.headers.location, u).toString();
+                if (hops >= MAX_REDIRECTS)
+                    return reject(new errors/* StageError */.Zu(`download of ${url} redirected more than ${MAX_REDIRECTS} times`));
+                if (!next.startsWith('https:'))
+                    return reject(new errors/* StageError */.Zu(`download of ${url} redirected to ${next}: refusing a redirect away from https`));
+                return get(next, opts, sink, hops + 1).then(resolve, reject);
+            }
+            if (status !== 200) {
+                res.resume();
+                return reject(new errors/* StageError */.Zu(`download of ${url} answered HTTP ${status}`));
+            }
+            res.on('data', sink);
+            res.on('end', () => resolve());
+            res.on('error', reject);
+        });
+        req.on('timeout', () => req.destroy(new errors/* StageError */.Zu(`download of ${url} timed out`)));
+        req.on('error', (e) => reject(e instanceof errors/* StageError */.Zu ? e : new errors/* StageError */.Zu(`download of ${url} failed: ${e.message}`)));
+        req.end();
+    });
+}
+async function expectedSha256(a, opts) {
+    const pinned = opts.pins?.[a.pinKey] ?? pins_namespaceObject[a.pinKey];
+    if (pinned)
+        return { sha256: pinned.toLowerCase(), source: 'pinned' };
+    if (!a.checksumUrl) {
+        throw new errors/* StageError */.Zu(`no SHA-256 is pinned for ${a.pinKey} and ${a.url} publishes none: verify the file yourself and add it to mirrors.sha256 in the spec ("${a.pinKey}": "<sha256>")`);
+    }
+    let text = '';
+    await get(a.checksumUrl, opts, (c) => (text += c.toString('utf8')));
+    const hex = /\b([0-9a-f]{64})\b/i.exec(text)?.[1];
+    if (!hex)
+        throw new errors/* StageError */.Zu(`${a.checksumUrl} holds no SHA-256`);
+    return { sha256: hex.toLowerCase(), source: `published at ${a.checksumUrl}` };
+}
+/**
+ * The tool's folder in the tool cache, downloading and verifying it when absent. Returns where it is and
+ * whether it came from the cache.
+ */
+async function installTool(a, workDir, opts = {}) {
+    const found = tool_cache/* find */.I6(a.tool, a.version);
+    if (found)
+        return { dir: found, cached: true };
+    const expected = await expectedSha256(a, opts);
+    // One folder per artifact: tools fetched side by side never see each other's files.
+    const own = (0,external_node_path_.join)(workDir, `${a.tool}-${a.version}`);
+    (0,external_node_fs_.rmSync)(own, { recursive: true, force: true });
+    (0,external_node_fs_.mkdirSync)(own, { recursive: true });
+    const file = (0,external_node_path_.join)(own, a.pinKey);
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const out = (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 });
+    // a write error surfaces when the stream ends; the listener keeps it from being an uncaught exception when the
+    // download fails first
+    out.on('error', () => { });
+    try {
+        await get(a.url, opts, (c) => {
+            hash.update(c);
+            out.write(c);
+        });
+        await new Promise((resolve, reject) => out.end((err) => (err ? reject(err) : resolve())));
+        const actual = hash.digest('hex');
+        if (actual !== expected.sha256) {
+            throw new errors/* StageError */.Zu(`SHA-256 of ${a.url} is ${actual}, expected ${expected.sha256} (${expected.source}); the download was refused and nothing was installed`);
+        }
+        let extracted;
+        if (a.pinKey.endsWith('.tar.gz') || a.pinKey.endsWith('.tgz')) {
+            extracted = await tool_cache/* extractTar */.nN(file, (0,external_node_path_.join)(own, 'extracted'));
+        }
+        else {
+            extracted = (0,external_node_path_.join)(own, 'extracted');
+            (0,external_node_fs_.mkdirSync)(extracted);
+            const bin = (0,external_node_path_.join)(extracted, a.binary ?? a.pinKey);
+            (0,external_node_fs_.copyFileSync)(file, bin);
+            if (a.binary)
+                (0,external_node_fs_.chmodSync)(bin, 0o755);
+        }
+        const dir = await tool_cache/* cacheDir */.e8(extracted, a.tool, a.version);
+        return { dir, cached: false, verifiedBy: expected.source };
+    }
+    finally {
+        // the file opens asynchronously: remove the folder only once the stream is closed
+        if (!out.closed)
+            await new Promise((done) => out.once('close', () => done()).destroy());
+        (0,external_node_fs_.rmSync)(own, { recursive: true, force: true });
+    }
+}
+function kubesprayArtifact(version, mirror) {
+    const base = mirror?.replace(/\/$/, '') ?? 'https://github.com/kubernetes-sigs/kubespray/archive/refs/tags';
+    return {
+        tool: 'kubespray',
+        version: version.replace(/^v/, ''),
+        url: `${base}/${version}.tar.gz`,
+        ...(mirror ? { checksumUrl: `${base}/${version}.tar.gz.sha256` } : {}),
+        pinKey: `kubespray-${version}.tar.gz`,
+    };
+}
+
+
+/***/ }),
+
 /***/ 3042:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -70303,6 +72722,47 @@ function errorMessage(err) {
 
 /***/ }),
 
+/***/ 7244:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   R: () => (/* binding */ runProcess)
+/* harmony export */ });
+/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(1421);
+/* harmony import */ var node_readline__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(481);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2174);
+// Child processes at the edge: arguments as an array (never a shell), output collected and optionally
+// streamed line by line, a missing binary turned into a clear message.
+
+
+
+function runProcess(bin, args, opts = {}) {
+    return new Promise((resolve, reject) => {
+        const child = (0,node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn)(bin, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+        const out = { stdout: '', stderr: '' };
+        const pending = [];
+        for (const stream of ['stdout', 'stderr']) {
+            const rl = (0,node_readline__WEBPACK_IMPORTED_MODULE_1__.createInterface)({ input: child[stream] });
+            pending.push(new Promise((done) => {
+                rl.on('line', (line) => {
+                    out[stream] += `${line}\n`;
+                    opts.onLine?.(line, stream);
+                });
+                rl.on('close', () => done());
+            }));
+        }
+        child.on('error', (e) => reject(new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`cannot run ${bin}: ${e.message}${opts.missingHint ? ` (${opts.missingHint})` : ''}`)));
+        child.on('close', (code) => {
+            void Promise.all(pending).then(() => resolve({ code: code ?? 1, ...out }));
+        });
+        child.stdin.on('error', () => { });
+        child.stdin.end(opts.input ?? '');
+    });
+}
+
+
+/***/ }),
+
 /***/ 1204:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -70333,6 +72793,77 @@ function nearest(word, candidates, max = 3) {
         .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c))
         .slice(0, max)
         .map((x) => x.c);
+}
+
+
+/***/ }),
+
+/***/ 5310:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Lc: () => (/* binding */ openWorkDir),
+/* harmony export */   xV: () => (/* binding */ runnerDirs)
+/* harmony export */ });
+/* unused harmony export removeWorkDirs */
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(7598);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3024);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6760);
+// A private folder per stage under RUNNER_TEMP for keys, kubeconfigs and downloads: removed by the stage
+// when it ends and, should the job be cancelled first, by the action's post step.
+
+
+
+
+/** The runner's tool cache and temp folder (set by Actions; the CLI uses .bcmkube/). */
+function runnerDirs() {
+    process.env.RUNNER_TOOL_CACHE ||= (0,node_path__WEBPACK_IMPORTED_MODULE_3__.resolve)('.bcmkube/tool-cache');
+    process.env.RUNNER_TEMP ||= (0,node_path__WEBPACK_IMPORTED_MODULE_3__.resolve)('.bcmkube/tmp');
+    return { toolCache: process.env.RUNNER_TOOL_CACHE, temp: process.env.RUNNER_TEMP };
+}
+const WORK_DIRS_STATE = 'work-dirs';
+const opened = [];
+/**
+ * A fresh 0700 folder under RUNNER_TEMP for keys, kubeconfigs and downloads. Removed by remove() (call it in a
+ * finally) and, should the job be killed first, by the action's post step (removeWorkDirs).
+ */
+function openWorkDir(stage) {
+    const path = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(runnerDirs().temp, `bcmkube-${stage}-${(0,node_crypto__WEBPACK_IMPORTED_MODULE_1__.randomBytes)(6).toString('hex')}`);
+    (0,node_fs__WEBPACK_IMPORTED_MODULE_2__.mkdirSync)(path, { recursive: true, mode: 0o700 });
+    opened.push(path);
+    if (process.env.GITHUB_STATE)
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(WORK_DIRS_STATE, JSON.stringify(opened));
+    return {
+        path,
+        secretFile(name, content) {
+            const file = (0,node_path__WEBPACK_IMPORTED_MODULE_3__.join)(path, name);
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_2__.writeFileSync)(file, content, { mode: 0o600 });
+            return file;
+        },
+        remove() {
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_2__.rmSync)(path, { recursive: true, force: true });
+        },
+    };
+}
+/** The post step: removes every work folder the main step recorded (only folders under RUNNER_TEMP). */
+function removeWorkDirs() {
+    const temp = resolve(runnerDirs().temp);
+    let dirs;
+    try {
+        dirs = JSON.parse(core.getState(WORK_DIRS_STATE) || '[]');
+    }
+    catch {
+        dirs = [];
+    }
+    const removed = [];
+    for (const dir of Array.isArray(dirs) ? dirs : []) {
+        if (typeof dir !== 'string' || !resolve(dir).startsWith(`${temp}/bcmkube-`))
+            continue;
+        rmSync(dir, { recursive: true, force: true });
+        removed.push(dir);
+    }
+    return removed;
 }
 
 
@@ -73371,15 +75902,850 @@ function copyFile(srcFile, destFile, force) {
 
 /***/ }),
 
+/***/ 9805:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  e8: () => (/* binding */ cacheDir),
+  nN: () => (/* binding */ extractTar),
+  I6: () => (/* binding */ find)
+});
+
+// UNUSED EXPORTS: HTTPError, cacheFile, downloadTool, evaluateVersions, extract7z, extractXar, extractZip, findAllVersions, findFromManifest, getManifestFromRepo, isExplicitVersion
+
+// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 8 modules
+var lib_core = __nccwpck_require__(6058);
+// EXTERNAL MODULE: ./node_modules/@actions/io/lib/io.js
+var lib_io = __nccwpck_require__(8701);
+// EXTERNAL MODULE: external "crypto"
+var external_crypto_ = __nccwpck_require__(6982);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var node_modules_semver = __nccwpck_require__(2088);
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(857);
+// EXTERNAL MODULE: external "child_process"
+var external_child_process_ = __nccwpck_require__(5317);
+;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/manifest.js
+var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+// Internal object for testability (allows mocking in ESM)
+const _internal = {
+    readLinuxVersionFile() {
+        const lsbReleaseFile = '/etc/lsb-release';
+        const osReleaseFile = '/etc/os-release';
+        let contents = '';
+        if (external_fs_.existsSync(lsbReleaseFile)) {
+            contents = external_fs_.readFileSync(lsbReleaseFile).toString();
+        }
+        else if (external_fs_.existsSync(osReleaseFile)) {
+            contents = external_fs_.readFileSync(osReleaseFile).toString();
+        }
+        return contents;
+    }
+};
+function _findMatch(versionSpec, stable, candidates, archFilter) {
+    return __awaiter(this, void 0, void 0, function* () {
+        const platFilter = os.platform();
+        let result;
+        let match;
+        let file;
+        for (const candidate of candidates) {
+            const version = candidate.version;
+            debug(`check ${version} satisfies ${versionSpec}`);
+            if (semver.satisfies(version, versionSpec) &&
+                (!stable || candidate.stable === stable)) {
+                file = candidate.files.find(item => {
+                    debug(`${item.arch}===${archFilter} && ${item.platform}===${platFilter}`);
+                    let chk = item.arch === archFilter && item.platform === platFilter;
+                    if (chk && item.platform_version) {
+                        const osVersion = _getOsVersion();
+                        if (osVersion === item.platform_version) {
+                            chk = true;
+                        }
+                        else {
+                            chk = semver.satisfies(osVersion, item.platform_version);
+                        }
+                    }
+                    return chk;
+                });
+                if (file) {
+                    debug(`matched ${candidate.version}`);
+                    match = candidate;
+                    break;
+                }
+            }
+        }
+        if (match && file) {
+            // clone since we're mutating the file list to be only the file that matches
+            result = Object.assign({}, match);
+            result.files = [file];
+        }
+        return result;
+    });
+}
+function _getOsVersion() {
+    // TODO: add windows and other linux, arm variants
+    // right now filtering on version is only an ubuntu and macos scenario for tools we build for hosted (python)
+    const plat = os.platform();
+    let version = '';
+    if (plat === 'darwin') {
+        version = cp.execSync('sw_vers -productVersion').toString();
+    }
+    else if (plat === 'linux') {
+        // lsb_release process not in some containers, readfile
+        // Run cat /etc/lsb-release
+        // DISTRIB_ID=Ubuntu
+        // DISTRIB_RELEASE=18.04
+        // DISTRIB_CODENAME=bionic
+        // DISTRIB_DESCRIPTION="Ubuntu 18.04.4 LTS"
+        const lsbContents = _internal.readLinuxVersionFile();
+        if (lsbContents) {
+            const lines = lsbContents.split('\n');
+            for (const line of lines) {
+                const parts = line.split('=');
+                if (parts.length === 2 &&
+                    (parts[0].trim() === 'VERSION_ID' ||
+                        parts[0].trim() === 'DISTRIB_RELEASE')) {
+                    version = parts[1].trim().replace(/^"/, '').replace(/"$/, '');
+                    break;
+                }
+            }
+        }
+    }
+    return version;
+}
+// Alias for backwards compatibility
+function _readLinuxVersionFile() {
+    return _internal.readLinuxVersionFile();
+}
+//# sourceMappingURL=manifest.js.map
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
+// EXTERNAL MODULE: ./node_modules/@actions/http-client/lib/index.js + 1 modules
+var lib = __nccwpck_require__(4942);
+// EXTERNAL MODULE: external "stream"
+var external_stream_ = __nccwpck_require__(2203);
+// EXTERNAL MODULE: external "util"
+var external_util_ = __nccwpck_require__(9023);
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 2 modules
+var lib_exec = __nccwpck_require__(5260);
+;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
+var retry_helper_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+/**
+ * Internal class for retries
+ */
+class retry_helper_RetryHelper {
+    constructor(maxAttempts, minSeconds, maxSeconds) {
+        if (maxAttempts < 1) {
+            throw new Error('max attempts should be greater than or equal to 1');
+        }
+        this.maxAttempts = maxAttempts;
+        this.minSeconds = Math.floor(minSeconds);
+        this.maxSeconds = Math.floor(maxSeconds);
+        if (this.minSeconds > this.maxSeconds) {
+            throw new Error('min seconds should be less than or equal to max seconds');
+        }
+    }
+    execute(action, isRetryable) {
+        return retry_helper_awaiter(this, void 0, void 0, function* () {
+            let attempt = 1;
+            while (attempt < this.maxAttempts) {
+                // Try
+                try {
+                    return yield action();
+                }
+                catch (err) {
+                    if (isRetryable && !isRetryable(err)) {
+                        throw err;
+                    }
+                    core.info(err.message);
+                }
+                // Sleep
+                const seconds = this.getSleepAmount();
+                core.info(`Waiting ${seconds} seconds before trying again`);
+                yield this.sleep(seconds);
+                attempt++;
+            }
+            // Last attempt
+            return yield action();
+        });
+    }
+    getSleepAmount() {
+        return (Math.floor(Math.random() * (this.maxSeconds - this.minSeconds + 1)) +
+            this.minSeconds);
+    }
+    sleep(seconds) {
+        return retry_helper_awaiter(this, void 0, void 0, function* () {
+            return new Promise(resolve => setTimeout(resolve, seconds * 1000));
+        });
+    }
+}
+//# sourceMappingURL=retry-helper.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/tool-cache.js
+var tool_cache_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+class HTTPError extends Error {
+    constructor(httpStatusCode) {
+        super(`Unexpected HTTP response: ${httpStatusCode}`);
+        this.httpStatusCode = httpStatusCode;
+        Object.setPrototypeOf(this, new.target.prototype);
+    }
+}
+const IS_WINDOWS = process.platform === 'win32';
+const IS_MAC = process.platform === 'darwin';
+const userAgent = 'actions/tool-cache';
+/**
+ * Download a tool from an url and stream it into a file
+ *
+ * @param url       url of tool to download
+ * @param dest      path to download tool
+ * @param auth      authorization header
+ * @param headers   other headers
+ * @returns         path to downloaded tool
+ */
+function downloadTool(url, dest, auth, headers) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        dest = dest || path.join(_getTempDirectory(), crypto.randomUUID());
+        yield io.mkdirP(path.dirname(dest));
+        core.debug(`Downloading ${url}`);
+        core.debug(`Destination ${dest}`);
+        const maxAttempts = 3;
+        const minSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS', 10);
+        const maxSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS', 20);
+        const retryHelper = new RetryHelper(maxAttempts, minSeconds, maxSeconds);
+        return yield retryHelper.execute(() => tool_cache_awaiter(this, void 0, void 0, function* () {
+            return yield downloadToolAttempt(url, dest || '', auth, headers);
+        }), (err) => {
+            if (err instanceof HTTPError && err.httpStatusCode) {
+                // Don't retry anything less than 500, except 408 Request Timeout and 429 Too Many Requests
+                if (err.httpStatusCode < 500 &&
+                    err.httpStatusCode !== 408 &&
+                    err.httpStatusCode !== 429) {
+                    return false;
+                }
+            }
+            // Otherwise retry
+            return true;
+        });
+    });
+}
+function downloadToolAttempt(url, dest, auth, headers) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        if (fs.existsSync(dest)) {
+            throw new Error(`Destination file path ${dest} already exists`);
+        }
+        // Get the response headers
+        const http = new httpm.HttpClient(userAgent, [], {
+            allowRetries: false
+        });
+        if (auth) {
+            core.debug('set auth');
+            if (headers === undefined) {
+                headers = {};
+            }
+            headers.authorization = auth;
+        }
+        const response = yield http.get(url, headers);
+        if (response.message.statusCode !== 200) {
+            const err = new HTTPError(response.message.statusCode);
+            core.debug(`Failed to download from "${url}". Code(${response.message.statusCode}) Message(${response.message.statusMessage})`);
+            throw err;
+        }
+        // Download the response body
+        const pipeline = util.promisify(stream.pipeline);
+        const responseMessageFactory = _getGlobal('TEST_DOWNLOAD_TOOL_RESPONSE_MESSAGE_FACTORY', () => response.message);
+        const readStream = responseMessageFactory();
+        let succeeded = false;
+        try {
+            yield pipeline(readStream, fs.createWriteStream(dest));
+            core.debug('download complete');
+            succeeded = true;
+            return dest;
+        }
+        finally {
+            // Error, delete dest before retry
+            if (!succeeded) {
+                core.debug('download failed');
+                try {
+                    yield io.rmRF(dest);
+                }
+                catch (err) {
+                    core.debug(`Failed to delete '${dest}'. ${err.message}`);
+                }
+            }
+        }
+    });
+}
+/**
+ * Extract a .7z file
+ *
+ * @param file     path to the .7z file
+ * @param dest     destination directory. Optional.
+ * @param _7zPath  path to 7zr.exe. Optional, for long path support. Most .7z archives do not have this
+ * problem. If your .7z archive contains very long paths, you can pass the path to 7zr.exe which will
+ * gracefully handle long paths. By default 7zdec.exe is used because it is a very small program and is
+ * bundled with the tool lib. However it does not support long paths. 7zr.exe is the reduced command line
+ * interface, it is smaller than the full command line interface, and it does support long paths. At the
+ * time of this writing, it is freely available from the LZMA SDK that is available on the 7zip website.
+ * Be sure to check the current license agreement. If 7zr.exe is bundled with your action, then the path
+ * to 7zr.exe can be pass to this function.
+ * @returns        path to the destination directory
+ */
+function extract7z(file, dest, _7zPath) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        ok(IS_WINDOWS, 'extract7z() not supported on current OS');
+        ok(file, 'parameter "file" is required');
+        dest = yield _createExtractFolder(dest);
+        const originalCwd = process.cwd();
+        process.chdir(dest);
+        if (_7zPath) {
+            try {
+                const logLevel = core.isDebug() ? '-bb1' : '-bb0';
+                const args = [
+                    'x', // eXtract files with full paths
+                    logLevel, // -bb[0-3] : set output log level
+                    '-bd', // disable progress indicator
+                    '-sccUTF-8', // set charset for for console input/output
+                    file
+                ];
+                const options = {
+                    silent: true
+                };
+                yield exec(`"${_7zPath}"`, args, options);
+            }
+            finally {
+                process.chdir(originalCwd);
+            }
+        }
+        else {
+            const escapedScript = path
+                .join(__dirname, '..', 'scripts', 'Invoke-7zdec.ps1')
+                .replace(/'/g, "''")
+                .replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
+            const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, '');
+            const escapedTarget = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
+            const command = `& '${escapedScript}' -Source '${escapedFile}' -Target '${escapedTarget}'`;
+            const args = [
+                '-NoLogo',
+                '-Sta',
+                '-NoProfile',
+                '-NonInteractive',
+                '-ExecutionPolicy',
+                'Unrestricted',
+                '-Command',
+                command
+            ];
+            const options = {
+                silent: true
+            };
+            try {
+                const powershellPath = yield io.which('powershell', true);
+                yield exec(`"${powershellPath}"`, args, options);
+            }
+            finally {
+                process.chdir(originalCwd);
+            }
+        }
+        return dest;
+    });
+}
+/**
+ * Extract a compressed tar archive
+ *
+ * @param file     path to the tar
+ * @param dest     destination directory. Optional.
+ * @param flags    flags for the tar command to use for extraction. Defaults to 'xz' (extracting gzipped tars). Optional.
+ * @returns        path to the destination directory
+ */
+function extractTar(file_1, dest_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = 'xz') {
+        if (!file) {
+            throw new Error("parameter 'file' is required");
+        }
+        // Create dest
+        dest = yield _createExtractFolder(dest);
+        // Determine whether GNU tar
+        lib_core/* debug */.Yz('Checking tar --version');
+        let versionOutput = '';
+        yield (0,lib_exec/* exec */.m)('tar --version', [], {
+            ignoreReturnCode: true,
+            silent: true,
+            listeners: {
+                stdout: (data) => (versionOutput += data.toString()),
+                stderr: (data) => (versionOutput += data.toString())
+            }
+        });
+        lib_core/* debug */.Yz(versionOutput.trim());
+        const isGnuTar = versionOutput.toUpperCase().includes('GNU TAR');
+        // Initialize args
+        let args;
+        if (flags instanceof Array) {
+            args = flags;
+        }
+        else {
+            args = [flags];
+        }
+        if (lib_core/* isDebug */._o() && !flags.includes('v')) {
+            args.push('-v');
+        }
+        let destArg = dest;
+        let fileArg = file;
+        if (IS_WINDOWS && isGnuTar) {
+            args.push('--force-local');
+            destArg = dest.replace(/\\/g, '/');
+            // Technically only the dest needs to have `/` but for aesthetic consistency
+            // convert slashes in the file arg too.
+            fileArg = file.replace(/\\/g, '/');
+        }
+        if (isGnuTar) {
+            // Suppress warnings when using GNU tar to extract archives created by BSD tar
+            args.push('--warning=no-unknown-keyword');
+            args.push('--overwrite');
+        }
+        args.push('-C', destArg, '-f', fileArg);
+        yield (0,lib_exec/* exec */.m)(`tar`, args);
+        return dest;
+    });
+}
+/**
+ * Extract a xar compatible archive
+ *
+ * @param file     path to the archive
+ * @param dest     destination directory. Optional.
+ * @param flags    flags for the xar. Optional.
+ * @returns        path to the destination directory
+ */
+function extractXar(file_1, dest_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = []) {
+        ok(IS_MAC, 'extractXar() not supported on current OS');
+        ok(file, 'parameter "file" is required');
+        dest = yield _createExtractFolder(dest);
+        let args;
+        if (flags instanceof Array) {
+            args = flags;
+        }
+        else {
+            args = [flags];
+        }
+        args.push('-x', '-C', dest, '-f', file);
+        if (core.isDebug()) {
+            args.push('-v');
+        }
+        const xarPath = yield io.which('xar', true);
+        yield exec(`"${xarPath}"`, _unique(args));
+        return dest;
+    });
+}
+/**
+ * Extract a zip
+ *
+ * @param file     path to the zip
+ * @param dest     destination directory. Optional.
+ * @returns        path to the destination directory
+ */
+function extractZip(file, dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        if (!file) {
+            throw new Error("parameter 'file' is required");
+        }
+        dest = yield _createExtractFolder(dest);
+        if (IS_WINDOWS) {
+            yield extractZipWin(file, dest);
+        }
+        else {
+            yield extractZipNix(file, dest);
+        }
+        return dest;
+    });
+}
+function extractZipWin(file, dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        // build the powershell command
+        const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
+        const escapedDest = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
+        const pwshPath = yield io.which('pwsh', false);
+        //To match the file overwrite behavior on nix systems, we use the overwrite = true flag for ExtractToDirectory
+        //and the -Force flag for Expand-Archive as a fallback
+        if (pwshPath) {
+            //attempt to use pwsh with ExtractToDirectory, if this fails attempt Expand-Archive
+            const pwshCommand = [
+                `$ErrorActionPreference = 'Stop' ;`,
+                `try { Add-Type -AssemblyName System.IO.Compression.ZipFile } catch { } ;`,
+                `try { [System.IO.Compression.ZipFile]::ExtractToDirectory('${escapedFile}', '${escapedDest}', $true) }`,
+                `catch { if (($_.Exception.GetType().FullName -eq 'System.Management.Automation.MethodException') -or ($_.Exception.GetType().FullName -eq 'System.Management.Automation.RuntimeException') ){ Expand-Archive -LiteralPath '${escapedFile}' -DestinationPath '${escapedDest}' -Force } else { throw $_ } } ;`
+            ].join(' ');
+            const args = [
+                '-NoLogo',
+                '-NoProfile',
+                '-NonInteractive',
+                '-ExecutionPolicy',
+                'Unrestricted',
+                '-Command',
+                pwshCommand
+            ];
+            core.debug(`Using pwsh at path: ${pwshPath}`);
+            yield exec(`"${pwshPath}"`, args);
+        }
+        else {
+            const powershellCommand = [
+                `$ErrorActionPreference = 'Stop' ;`,
+                `try { Add-Type -AssemblyName System.IO.Compression.FileSystem } catch { } ;`,
+                `if ((Get-Command -Name Expand-Archive -Module Microsoft.PowerShell.Archive -ErrorAction Ignore)) { Expand-Archive -LiteralPath '${escapedFile}' -DestinationPath '${escapedDest}' -Force }`,
+                `else {[System.IO.Compression.ZipFile]::ExtractToDirectory('${escapedFile}', '${escapedDest}', $true) }`
+            ].join(' ');
+            const args = [
+                '-NoLogo',
+                '-Sta',
+                '-NoProfile',
+                '-NonInteractive',
+                '-ExecutionPolicy',
+                'Unrestricted',
+                '-Command',
+                powershellCommand
+            ];
+            const powershellPath = yield io.which('powershell', true);
+            core.debug(`Using powershell at path: ${powershellPath}`);
+            yield exec(`"${powershellPath}"`, args);
+        }
+    });
+}
+function extractZipNix(file, dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        const unzipPath = yield io.which('unzip', true);
+        const args = [file];
+        if (!core.isDebug()) {
+            args.unshift('-q');
+        }
+        args.unshift('-o'); //overwrite with -o, otherwise a prompt is shown which freezes the run
+        yield exec(`"${unzipPath}"`, args, { cwd: dest });
+    });
+}
+/**
+ * Caches a directory and installs it into the tool cacheDir
+ *
+ * @param sourceDir    the directory to cache into tools
+ * @param tool          tool name
+ * @param version       version of the tool.  semver format
+ * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
+ */
+function cacheDir(sourceDir, tool, version, arch) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        version = node_modules_semver.clean(version) || version;
+        arch = arch || external_os_.arch();
+        lib_core/* debug */.Yz(`Caching tool ${tool} ${version} ${arch}`);
+        lib_core/* debug */.Yz(`source dir: ${sourceDir}`);
+        if (!external_fs_.statSync(sourceDir).isDirectory()) {
+            throw new Error('sourceDir is not a directory');
+        }
+        // Create the tool dir
+        const destPath = yield _createToolPath(tool, version, arch);
+        // copy each child item. do not move. move can fail on Windows
+        // due to anti-virus software having an open handle on a file.
+        for (const itemName of external_fs_.readdirSync(sourceDir)) {
+            const s = external_path_.join(sourceDir, itemName);
+            yield lib_io.cp(s, destPath, { recursive: true });
+        }
+        // write .complete
+        _completeToolPath(tool, version, arch);
+        return destPath;
+    });
+}
+/**
+ * Caches a downloaded file (GUID) and installs it
+ * into the tool cache with a given targetName
+ *
+ * @param sourceFile    the file to cache into tools.  Typically a result of downloadTool which is a guid.
+ * @param targetFile    the name of the file name in the tools directory
+ * @param tool          tool name
+ * @param version       version of the tool.  semver format
+ * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
+ */
+function cacheFile(sourceFile, targetFile, tool, version, arch) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        version = semver.clean(version) || version;
+        arch = arch || os.arch();
+        core.debug(`Caching tool ${tool} ${version} ${arch}`);
+        core.debug(`source file: ${sourceFile}`);
+        if (!fs.statSync(sourceFile).isFile()) {
+            throw new Error('sourceFile is not a file');
+        }
+        // create the tool dir
+        const destFolder = yield _createToolPath(tool, version, arch);
+        // copy instead of move. move can fail on Windows due to
+        // anti-virus software having an open handle on a file.
+        const destPath = path.join(destFolder, targetFile);
+        core.debug(`destination file ${destPath}`);
+        yield io.cp(sourceFile, destPath);
+        // write .complete
+        _completeToolPath(tool, version, arch);
+        return destFolder;
+    });
+}
+/**
+ * Finds the path to a tool version in the local installed tool cache
+ *
+ * @param toolName      name of the tool
+ * @param versionSpec   version of the tool
+ * @param arch          optional arch.  defaults to arch of computer
+ */
+function find(toolName, versionSpec, arch) {
+    if (!toolName) {
+        throw new Error('toolName parameter is required');
+    }
+    if (!versionSpec) {
+        throw new Error('versionSpec parameter is required');
+    }
+    arch = arch || external_os_.arch();
+    // attempt to resolve an explicit version
+    if (!isExplicitVersion(versionSpec)) {
+        const localVersions = findAllVersions(toolName, arch);
+        const match = evaluateVersions(localVersions, versionSpec);
+        versionSpec = match;
+    }
+    // check for the explicit version in the cache
+    let toolPath = '';
+    if (versionSpec) {
+        versionSpec = node_modules_semver.clean(versionSpec) || '';
+        const cachePath = external_path_.join(_getCacheDirectory(), toolName, versionSpec, arch);
+        lib_core/* debug */.Yz(`checking cache: ${cachePath}`);
+        if (external_fs_.existsSync(cachePath) && external_fs_.existsSync(`${cachePath}.complete`)) {
+            lib_core/* debug */.Yz(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
+            toolPath = cachePath;
+        }
+        else {
+            lib_core/* debug */.Yz('not found');
+        }
+    }
+    return toolPath;
+}
+/**
+ * Finds the paths to all versions of a tool that are installed in the local tool cache
+ *
+ * @param toolName  name of the tool
+ * @param arch      optional arch.  defaults to arch of computer
+ */
+function findAllVersions(toolName, arch) {
+    const versions = [];
+    arch = arch || external_os_.arch();
+    const toolPath = external_path_.join(_getCacheDirectory(), toolName);
+    if (external_fs_.existsSync(toolPath)) {
+        const children = external_fs_.readdirSync(toolPath);
+        for (const child of children) {
+            if (isExplicitVersion(child)) {
+                const fullPath = external_path_.join(toolPath, child, arch || '');
+                if (external_fs_.existsSync(fullPath) && external_fs_.existsSync(`${fullPath}.complete`)) {
+                    versions.push(child);
+                }
+            }
+        }
+    }
+    return versions;
+}
+function getManifestFromRepo(owner_1, repo_1, auth_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (owner, repo, auth, branch = 'master') {
+        let releases = [];
+        const treeUrl = `https://api.github.com/repos/${owner}/${repo}/git/trees/${branch}`;
+        const http = new httpm.HttpClient('tool-cache');
+        const headers = {};
+        if (auth) {
+            core.debug('set auth');
+            headers.authorization = auth;
+        }
+        const response = yield http.getJson(treeUrl, headers);
+        if (!response.result) {
+            return releases;
+        }
+        let manifestUrl = '';
+        for (const item of response.result.tree) {
+            if (item.path === 'versions-manifest.json') {
+                manifestUrl = item.url;
+                break;
+            }
+        }
+        headers['accept'] = 'application/vnd.github.VERSION.raw';
+        let versionsRaw = yield (yield http.get(manifestUrl, headers)).readBody();
+        if (versionsRaw) {
+            // shouldn't be needed but protects against invalid json saved with BOM
+            versionsRaw = versionsRaw.replace(/^\uFEFF/, '');
+            try {
+                releases = JSON.parse(versionsRaw);
+            }
+            catch (_a) {
+                core.debug('Invalid json');
+            }
+        }
+        return releases;
+    });
+}
+function findFromManifest(versionSpec_1, stable_1, manifest_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (versionSpec, stable, manifest, archFilter = os.arch()) {
+        // wrap the internal impl
+        const match = yield mm._findMatch(versionSpec, stable, manifest, archFilter);
+        return match;
+    });
+}
+function _createExtractFolder(dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        if (!dest) {
+            // create a temp dir
+            dest = external_path_.join(_getTempDirectory(), external_crypto_.randomUUID());
+        }
+        yield lib_io/* mkdirP */.U$(dest);
+        return dest;
+    });
+}
+function _createToolPath(tool, version, arch) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        const folderPath = external_path_.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
+        lib_core/* debug */.Yz(`destination ${folderPath}`);
+        const markerPath = `${folderPath}.complete`;
+        yield lib_io/* rmRF */.Yz(folderPath);
+        yield lib_io/* rmRF */.Yz(markerPath);
+        yield lib_io/* mkdirP */.U$(folderPath);
+        return folderPath;
+    });
+}
+function _completeToolPath(tool, version, arch) {
+    const folderPath = external_path_.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
+    const markerPath = `${folderPath}.complete`;
+    external_fs_.writeFileSync(markerPath, '');
+    lib_core/* debug */.Yz('finished caching tool');
+}
+/**
+ * Check if version string is explicit
+ *
+ * @param versionSpec      version string to check
+ */
+function isExplicitVersion(versionSpec) {
+    const c = node_modules_semver.clean(versionSpec) || '';
+    lib_core/* debug */.Yz(`isExplicit: ${c}`);
+    const valid = node_modules_semver.valid(c) != null;
+    lib_core/* debug */.Yz(`explicit? ${valid}`);
+    return valid;
+}
+/**
+ * Get the highest satisfiying semantic version in `versions` which satisfies `versionSpec`
+ *
+ * @param versions        array of versions to evaluate
+ * @param versionSpec     semantic version spec to satisfy
+ */
+function evaluateVersions(versions, versionSpec) {
+    let version = '';
+    lib_core/* debug */.Yz(`evaluating ${versions.length} versions`);
+    versions = versions.sort((a, b) => {
+        if (node_modules_semver.gt(a, b)) {
+            return 1;
+        }
+        return -1;
+    });
+    for (let i = versions.length - 1; i >= 0; i--) {
+        const potential = versions[i];
+        const satisfied = node_modules_semver.satisfies(potential, versionSpec);
+        if (satisfied) {
+            version = potential;
+            break;
+        }
+    }
+    if (version) {
+        lib_core/* debug */.Yz(`matched: ${version}`);
+    }
+    else {
+        lib_core/* debug */.Yz('match not found');
+    }
+    return version;
+}
+/**
+ * Gets RUNNER_TOOL_CACHE
+ */
+function _getCacheDirectory() {
+    const cacheDirectory = process.env['RUNNER_TOOL_CACHE'] || '';
+    (0,external_assert_.ok)(cacheDirectory, 'Expected RUNNER_TOOL_CACHE to be defined');
+    return cacheDirectory;
+}
+/**
+ * Gets RUNNER_TEMP
+ */
+function _getTempDirectory() {
+    const tempDirectory = process.env['RUNNER_TEMP'] || '';
+    (0,external_assert_.ok)(tempDirectory, 'Expected RUNNER_TEMP to be defined');
+    return tempDirectory;
+}
+/**
+ * Gets a global variable
+ */
+function _getGlobal(key, defaultValue) {
+    /* eslint-disable @typescript-eslint/no-explicit-any */
+    const value = global[key];
+    /* eslint-enable @typescript-eslint/no-explicit-any */
+    return value !== undefined ? value : defaultValue;
+}
+/**
+ * Returns an array of unique values.
+ * @param values Values to make unique.
+ */
+function _unique(values) {
+    return Array.from(new Set(values));
+}
+//# sourceMappingURL=tool-cache.js.map
+
+/***/ }),
+
 /***/ 3243:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Bh: () => (/* binding */ dump),
-/* harmony export */   Hh: () => (/* binding */ load),
-/* harmony export */   gh: () => (/* binding */ loadAll)
+/* harmony export */   Hh: () => (/* binding */ load)
 /* harmony export */ });
-/* unused harmony exports CHOMPING_CLIP, CHOMPING_KEEP, CHOMPING_MODE, CHOMPING_STRIP, COLLECTION_STYLE, COLLECTION_STYLE_BLOCK, COLLECTION_STYLE_FLOW, CORE_SCHEMA, DEFAULT_SCALAR_STYLE_RULES, DUMP_SCHEMA, EVENT_ALIAS, EVENT_DOCUMENT, EVENT_ID, EVENT_MAPPING, EVENT_POP, EVENT_SCALAR, EVENT_SEQUENCE, FAILSAFE_SCHEMA, JSON_SCHEMA, NOT_RESOLVED, SCALAR_STYLE, SCALAR_STYLE_DOUBLE_QUOTED, SCALAR_STYLE_FOLDED_BLOCK, SCALAR_STYLE_LITERAL_BLOCK, SCALAR_STYLE_PLAIN, SCALAR_STYLE_SINGLE_QUOTED, Schema, VISIT_BREAK, VISIT_SKIP, YAML11_SCHEMA, YAMLException, binaryTag, boolCoreTag, boolJsonTag, boolYaml11Tag, constructFromEvents, defineMappingTag, defineScalarTag, defineSequenceTag, eventsToAst, floatCoreTag, floatJsonTag, floatYaml11Tag, getScalarValue, intCoreTag, intJsonTag, intYaml11Tag, jsToAst, legacyMapTag, mapTag, mergeTag, nullCoreTag, nullJsonTag, nullYaml11Tag, omapTag, pairsTag, parseEvents, present, realMapTag, seqTag, setTag, strTag, timestampTag, visit */
+/* unused harmony exports CHOMPING_CLIP, CHOMPING_KEEP, CHOMPING_MODE, CHOMPING_STRIP, COLLECTION_STYLE, COLLECTION_STYLE_BLOCK, COLLECTION_STYLE_FLOW, CORE_SCHEMA, DEFAULT_SCALAR_STYLE_RULES, DUMP_SCHEMA, EVENT_ALIAS, EVENT_DOCUMENT, EVENT_ID, EVENT_MAPPING, EVENT_POP, EVENT_SCALAR, EVENT_SEQUENCE, FAILSAFE_SCHEMA, JSON_SCHEMA, NOT_RESOLVED, SCALAR_STYLE, SCALAR_STYLE_DOUBLE_QUOTED, SCALAR_STYLE_FOLDED_BLOCK, SCALAR_STYLE_LITERAL_BLOCK, SCALAR_STYLE_PLAIN, SCALAR_STYLE_SINGLE_QUOTED, Schema, VISIT_BREAK, VISIT_SKIP, YAML11_SCHEMA, YAMLException, binaryTag, boolCoreTag, boolJsonTag, boolYaml11Tag, constructFromEvents, defineMappingTag, defineScalarTag, defineSequenceTag, eventsToAst, floatCoreTag, floatJsonTag, floatYaml11Tag, getScalarValue, intCoreTag, intJsonTag, intYaml11Tag, jsToAst, legacyMapTag, loadAll, mapTag, mergeTag, nullCoreTag, nullJsonTag, nullYaml11Tag, omapTag, pairsTag, parseEvents, present, realMapTag, seqTag, setTag, strTag, timestampTag, visit */
 /*! js-yaml 5.5.0 https://github.com/nodeca/js-yaml @license MIT */
 //#region src/tag.ts
 /**
@@ -77042,7 +80408,7 @@ var CHOMPING_KEEP = CHOMPING_MODE.KEEP;
 /***/ 3384:
 /***/ ((module) => {
 
-module.exports = /*#__PURE__*/JSON.parse('{"H":{"M":{"v2.24":{"kubernetes":">=1.26.0 <1.29.0","shown":"1.26-1.28"},"v2.25":{"kubernetes":">=1.27.0 <1.30.0","shown":"1.27-1.29"},"v2.26":{"kubernetes":">=1.28.0 <1.31.0","shown":"1.28-1.30"},"v2.27":{"kubernetes":">=1.29.0 <1.32.0","shown":"1.29-1.31"}}},"C":{"M":{"2.21":{"kubernetes":">=1.29.0 <1.33.0","shown":"1.29-1.32"}}}}');
+module.exports = /*#__PURE__*/JSON.parse('{"H":{"M":{"v2.24":{"kubernetes":">=1.26.0 <1.29.0","shown":"1.26-1.28"},"v2.25":{"kubernetes":">=1.27.0 <1.30.0","shown":"1.27-1.29"},"v2.26":{"kubernetes":">=1.28.0 <1.31.0","shown":"1.28-1.30"},"v2.27":{"kubernetes":">=1.29.0 <1.32.0","shown":"1.29-1.31"}}},"C":{"M":{"2.21":{"kubernetes":">=1.29.0 <1.33.0","shown":"1.29-1.32","gpuOperator":[{"range":">=22.9.0 <24.7.0","shown":"22.9-24.6","source":"Run:ai cluster system requirements (run-ai/docs docs/admin/runai-setup/cluster-setup/cluster-system-requirements.md, the 2.20-era page the 2.21 docs carried): \'supports version 22.9 to 24.6\'"},{"range":">=24.9.0 <25.4.0","shown":"24.9-25.3","source":"the predecessor\'s Run:ai 2.21 constraints (predecessor-platform.md: GPU Operator 24.9-25.3, running v25.3.3); later Run:ai pages moved on (v2.25: 25.3-25.10; v3.0 support matrix: 25.10-26.7.1)"}],"knativeFeatures":{"source":"Run:ai cluster system requirements, Inference: the config-autoscaler and config-features settings Run:ai asks for after installing Knative Serving","autoscaler":{"enable-scale-to-zero":"true"},"features":{"kubernetes.podspec-schedulername":"enabled","kubernetes.podspec-affinity":"enabled","kubernetes.podspec-tolerations":"enabled","kubernetes.podspec-volumes-emptydir":"enabled","kubernetes.podspec-securitycontext":"enabled","kubernetes.podspec-persistent-volume-claim":"enabled","kubernetes.podspec-persistent-volume-write":"enabled","multi-container":"enabled","kubernetes.podspec-init-containers":"enabled"}}}}}}');
 
 /***/ }),
 

@@ -57761,8 +57761,8 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _lib_util_cjs_shim_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9569);
 /* harmony import */ var _lib_report_run_action_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5904);
-/* harmony import */ var _lib_stages_registry_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(8147);
-/* harmony import */ var _lib_stages_platform_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7338);
+/* harmony import */ var _lib_stages_registry_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6964);
+/* harmony import */ var _lib_stages_platform_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(7045);
 
 
 
@@ -57851,7 +57851,7 @@ var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: ./node_modules/js-yaml/dist/js-yaml.mjs
 var js_yaml = __nccwpck_require__(3243);
 ;// CONCATENATED MODULE: ./build/schema/cluster-spec.schema.json
-const cluster_spec_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json","title":"bcmkube cluster spec","description":"One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative file paths are resolved against the current working directory (in Actions: the checked-out repository root). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.","type":"object","additionalProperties":false,"required":["name","bcm","nodes","network"],"$defs":{"nodeSelector":{"description":"A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).","oneOf":[{"type":"string","minLength":1,"maxLength":253,"description":"A hostname (dgx-05), a range pattern (dgx-[01-08], rack[1-2]-dgx[01-04]; a leading zero keeps the width) or a glob (dgx-*, dgx-0?) matched against BCM hostnames."},{"type":"object","additionalProperties":false,"required":["category"],"properties":{"category":{"type":"string","description":"BCM category name: every node in it.","minLength":1,"maxLength":128}},"description":"Every node in a BCM category."}]}},"properties":{"$schema":{"type":"string","description":"Editor hint; ignored."},"name":{"type":"string","description":"Cluster name: lower-case letters, digits and \'-\', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"bcm":{"type":"object","description":"The BCM head node\'s JSON API (CMDaemon).","additionalProperties":false,"properties":{"endpoint":{"type":"string","description":"Base URL of the head node\'s CMDaemon, https only (http would send the BCM password in clear, and is refused even with insecure), e.g. https://bcm-head-01:8081 or a reverse proxy URL. The client posts to <endpoint>/json.","format":"uri","pattern":"^https://"},"auth":{"type":"string","description":"How to log in to BCM. login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).","enum":["login","client-cert"]},"username":{"type":"string","description":"Login user (not a secret). The action input bcm-username overrides it.","minLength":1,"maxLength":64},"password_file":{"type":"string","description":"CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret. Relative to the working directory."},"client_cert_file":{"type":"string","description":"CLI only: client certificate (PEM) for auth: client-cert. Relative to the working directory."},"client_key_file":{"type":"string","description":"CLI only: its private key (PEM). Relative to the working directory."},"ca_file":{"type":"string","description":"BCM\'s CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it. Relative to the working directory."},"insecure":{"type":"boolean","description":"Skip TLS verification. Never in production; the summary carries a warning.","default":false},"timeout_seconds":{"type":"integer","description":"Per-request timeout.","default":30,"minimum":1,"maximum":600},"retries":{"type":"integer","description":"Extra attempts for connection errors and 5xx (reads only), with exponential backoff.","default":3,"minimum":0,"maximum":10}},"required":["endpoint","auth"]},"nodes":{"type":"object","description":"Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.","additionalProperties":false,"properties":{"control_plane":{"type":"array","description":"Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"minItems":1},"workers":{"type":"array","description":"Kubernetes worker nodes (kube_node).","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"etcd":{"type":"array","description":"etcd members. Empty: the control plane. Use an odd number (quorum); more than 7 slows every write.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"gpu_workers":{"type":"array","description":"Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"allow_stacked":{"type":"boolean","description":"Allow a node to be both control plane and worker (stacked). Off: a node in both lists is an error.","default":false},"allowed_status":{"type":"array","description":"BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.","items":{"type":"string","enum":["UP","DOWN","PENDING","INSTALLING","INSTALLER_FAILED","INSTALLER_REBOOTING","INSTALLER_CALLINGINIT","INSTALLER_UNREACHABLE","GOING_DOWN","BOOTING","UNDEFINED","UNKNOWN"]},"default":["UP"],"minItems":1,"uniqueItems":true},"skippable":{"type":"array","description":"Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).","items":{"type":"string","description":"A hostname."},"default":[]}},"required":["control_plane"]},"network":{"type":"object","description":"How nodes are reached and the cluster\'s own networks.","additionalProperties":false,"properties":{"node_network":{"type":"object","description":"The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. BCM\'s management/BMC network is never used unless allow_management.","additionalProperties":false,"properties":{"name":{"type":"string","description":"BCM network name, e.g. dgxnet.","minLength":1},"cidr":{"type":"string","description":"IPv4 CIDR the address must be in, e.g. 10.184.162.0/24."},"interface":{"type":"string","description":"Interface name on the node in BCM, e.g. ens1f0np0.","minLength":1}},"minProperties":1,"maxProperties":1},"allow_management":{"type":"boolean","description":"Allow a management or BMC network/interface to be chosen.","default":false},"pod_cidr":{"type":"string","description":"Pod network (kube_pods_subnet). Must not overlap the service or node network.","default":"172.29.0.0/16"},"service_cidr":{"type":"string","description":"Service network (kube_service_addresses).","default":"10.150.0.0/16"}},"required":["node_network"]},"access":{"type":"object","description":"SSH access to the nodes.","additionalProperties":false,"properties":{"admin":{"type":"object","description":"The bootstrap admin that creates the service user (root, or a user with passwordless sudo).","additionalProperties":false,"properties":{"user":{"type":"string","description":"Admin user name.","default":"root","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"auth":{"type":"string","description":"key, or password (BCM images ship a password-only admin).","enum":["key","password"],"default":"key"},"key_file":{"type":"string","description":"CLI only: the admin\'s private key. In Actions: input admin-ssh-key. Relative to the working directory."},"password_file":{"type":"string","description":"CLI only: the admin\'s password. In Actions: input admin-password. Relative to the working directory."}},"default":{}},"service_user":{"type":"object","description":"The user Kubespray and later stages log in as.","additionalProperties":false,"properties":{"name":{"type":"string","description":"User name.","default":"ansiblebcm","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"uid":{"type":"integer","description":"UID (match LDAP when the home is shared).","default":60000,"minimum":1000,"maximum":2147483646},"gid":{"type":"integer","description":"GID of its own group.","default":60000,"minimum":1000,"maximum":2147483646},"shell":{"type":"string","description":"Login shell.","default":"/bin/bash","pattern":"^/[A-Za-z0-9._/-]+$"},"public_key":{"type":"string","description":"OpenSSH public key line (not a secret). Or public_key_file."},"public_key_file":{"type":"string","description":"File holding the public key. Relative to the working directory."},"private_key_file":{"type":"string","description":"CLI only: the private key. In Actions: input service-ssh-key. Relative to the working directory."}},"default":{}},"host_key_policy":{"type":"string","description":"strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).","enum":["strict","accept-new","off"],"default":"strict"},"known_hosts_file":{"type":"string","description":"known_hosts for the nodes (by address and hostname). Relative to the working directory."},"legacy_algorithms":{"type":"boolean","description":"Allow ssh-rsa (SHA-1) for old BCM images.","default":false},"concurrency":{"type":"integer","description":"Nodes worked on at once.","default":32,"minimum":1,"maximum":512},"connect_timeout_seconds":{"type":"integer","description":"SSH connect timeout.","default":10,"minimum":1,"maximum":300},"command_timeout_seconds":{"type":"integer","description":"Timeout of one remote command.","default":120,"minimum":1,"maximum":3600},"min_containerd_gb":{"type":"integer","description":"Free space containerd needs, GB.","default":10,"minimum":1,"maximum":100000},"max_clock_skew_seconds":{"type":"number","description":"Largest clock difference from the runner.","default":2,"minimum":0,"maximum":3600},"data_partitions":{"type":"array","description":"Data partitions where containerd may live when /var is small (DGX: /raid).","items":{"type":"string","pattern":"^/[A-Za-z0-9._/-]*$"},"default":["/raid","/local"]},"gpu_drivers_later":{"type":"boolean","description":"GPU workers may show no GPU yet (the GPU Operator installs the driver).","default":false}},"default":{}},"kubernetes":{"type":"object","description":"Kubernetes through Kubespray.","additionalProperties":false,"properties":{"kubespray_version":{"type":"string","description":"Kubespray release tag. Supported Kubernetes per line: v2.24 1.26-1.28, v2.25 1.27-1.29, v2.26 1.28-1.30, v2.27 1.29-1.31.","default":"v2.27.1","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"version":{"type":"string","description":"Kubernetes version (kube_version). Must be supported by the Kubespray line and, with Run:ai 2.21, be 1.29-1.32.","default":"v1.31.9","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"cni":{"type":"string","description":"Network plugin (kube_network_plugin).","enum":["calico","cilium","flannel"],"default":"calico"},"dns_domain":{"type":"string","description":"Cluster DNS domain (Kubespray dns_domain). Stays cluster.local: the predecessor passed cluster_name and changed it by accident.","default":"cluster.local","format":"hostname"},"apiserver_healthcheck_port":{"type":"integer","description":"Port of the nginx-proxy healthcheck on every node (loadbalancer_apiserver_healthcheck_port). Kubespray\'s default 8081 is held by BCM\'s CMDaemon on BCM nodes, which leaves workers NotReady; hence 8082.","default":8082,"minimum":1,"maximum":65535},"extra_vars":{"type":"object","description":"Extra Kubespray variables (group_vars/all), applied last.","default":{}}},"default":{}},"platform":{"type":"object","description":"The Helm platform (helm/platform.yaml).","additionalProperties":false,"properties":{"ingress":{"type":"string","description":"Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).","enum":["ingress-nginx","none"],"default":"ingress-nginx"},"gpu_driver":{"type":"boolean","description":"Let the GPU Operator install the driver. DGX OS ships it: false.","default":false},"releases":{"type":"object","description":"Per-release overrides by release name (see helm/platform.yaml): enabled, a pinned chart version, values merged over helm/values/<release>.yaml. Secrets never go in values.","default":{},"additionalProperties":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install this release."},"version":{"type":"string","description":"Chart version."},"values":{"type":"object","description":"Values merged over helm/values/<release>.yaml."}}}},"verify":{"type":"object","description":"Checks after install: rollout status of every release, GPUs allocatable on GPU workers, and a CUDA smoke pod (kept on failure for debugging).","additionalProperties":false,"properties":{"timeout_seconds":{"type":"integer","description":"How long each check may wait, in seconds.","default":300,"minimum":1,"maximum":3600},"smoke_test":{"type":"boolean","description":"Run `nvidia-smi -L` in a pod with one GPU on one GPU worker.","default":true},"smoke_image":{"type":"string","description":"CUDA image of the smoke pod (point it at a mirror on air-gapped sites).","default":"nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04","minLength":1}}}},"default":{}},"runai":{"type":"object","description":"Run:ai self-hosted.","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install Run:ai.","default":true},"version":{"type":"string","description":"Run:ai control-plane chart version (the 2.21 line).","default":"2.21.63","pattern":"^\\\\d+\\\\.\\\\d+(\\\\.\\\\d+)?$"},"domain":{"type":"string","description":"Run:ai FQDN (DNS name users and the cluster reach the control plane on). Required while runai.enabled is true.","format":"hostname"},"cluster_name":{"type":"string","description":"Run:ai cluster name. Default: the spec name."},"tls":{"type":"object","description":"TLS for the Run:ai domain.","additionalProperties":false,"properties":{"source":{"type":"string","description":"generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.","enum":["generate","provided"],"default":"generate"},"cert_file":{"type":"string","description":"Certificate (PEM). Relative to the working directory."},"key_file":{"type":"string","description":"CLI only: key (PEM). Relative to the working directory."},"ca_file":{"type":"string","description":"With source provided: the private CA (PEM) that issued the certificate, shipped to both Run:ai namespaces as runai-ca-cert and trusted by the stage\'s API calls; leave unset for a publicly trusted certificate. Not used with generate (the stage makes its own CA). Relative to the working directory."}},"default":{}},"ingress_port":{"type":"integer","description":"HTTPS NodePort of the ingress (within Kubernetes\' NodePort range 30000-32767).","default":30443,"minimum":1,"maximum":65535},"url":{"type":"string","description":"Control-plane URL. Default: https://<domain>:<ingress_port>.","format":"uri"},"admin_user":{"type":"string","description":"Run:ai admin user (email)."},"password_file":{"type":"string","description":"CLI only: the admin password. In Actions: input runai-admin-password. Relative to the working directory."}},"default":{},"if":{"required":["enabled"],"properties":{"enabled":{"const":false}}},"else":{"required":["domain"]}},"mirrors":{"type":"object","description":"Base URLs for an air-gapped site.","additionalProperties":false,"properties":{"tools":{"type":"string","description":"helm/kubectl downloads (upstream layout).","format":"uri"},"charts":{"type":"string","description":"A Helm repository holding every platform chart.","format":"uri"},"kubespray":{"type":"string","description":"Kubespray release tarballs.","format":"uri"},"pypi":{"type":"string","description":"Python package index for Kubespray\'s requirements.","format":"uri"},"images":{"type":"object","description":"Container registry → mirror endpoints for containerd.","default":{},"additionalProperties":{"type":"array","items":{"type":"string","format":"uri"}}},"ca_file":{"type":"string","description":"CA certificate (PEM) that signs the mirrors\' HTTPS certificates, for a site with its own CA. Relative to the working directory."},"sha256":{"type":"object","description":"SHA-256 pins by file name (e.g. kubespray-v2.27.1.tar.gz), added to the repo\'s table; a download that does not match is refused.","default":{},"additionalProperties":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},"default":{}}}}');
+const cluster_spec_schema_namespaceObject = /*#__PURE__*/JSON.parse('{"$schema":"https://json-schema.org/draft/2020-12/schema","$id":"https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json","title":"bcmkube cluster spec","description":"One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative file paths are resolved against the current working directory (in Actions: the checked-out repository root). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.","type":"object","additionalProperties":false,"required":["name","bcm","nodes","network"],"$defs":{"nodeSelector":{"description":"A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).","oneOf":[{"type":"string","minLength":1,"maxLength":253,"description":"A hostname (dgx-05), a range pattern (dgx-[01-08], rack[1-2]-dgx[01-04]; a leading zero keeps the width) or a glob (dgx-*, dgx-0?) matched against BCM hostnames."},{"type":"object","additionalProperties":false,"required":["category"],"properties":{"category":{"type":"string","description":"BCM category name: every node in it.","minLength":1,"maxLength":128}},"description":"Every node in a BCM category."}]}},"properties":{"$schema":{"type":"string","description":"Editor hint; ignored."},"name":{"type":"string","description":"Cluster name: lower-case letters, digits and \'-\', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.","pattern":"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},"bcm":{"type":"object","description":"The BCM head node\'s JSON API (CMDaemon).","additionalProperties":false,"properties":{"endpoint":{"type":"string","description":"Base URL of the head node\'s CMDaemon, https only (http would send the BCM password in clear, and is refused even with insecure), e.g. https://bcm-head-01:8081 or a reverse proxy URL. The client posts to <endpoint>/json.","format":"uri","pattern":"^https://"},"auth":{"type":"string","description":"How to log in to BCM. login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).","enum":["login","client-cert"]},"username":{"type":"string","description":"Login user (not a secret). The action input bcm-username overrides it.","minLength":1,"maxLength":64},"password_file":{"type":"string","description":"CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret. Relative to the working directory."},"client_cert_file":{"type":"string","description":"CLI only: client certificate (PEM) for auth: client-cert. Relative to the working directory."},"client_key_file":{"type":"string","description":"CLI only: its private key (PEM). Relative to the working directory."},"ca_file":{"type":"string","description":"BCM\'s CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it. Relative to the working directory."},"tls_server_name":{"type":"string","description":"The name BCM\'s certificate is checked against when bcm.endpoint is an IP address the certificate does not carry (BCM\'s certificate usually names the head node, e.g. bcm-head-01, not its IP). The connection still goes to the endpoint\'s address; only the name check changes. Also sent as TLS SNI.","format":"hostname"},"insecure":{"type":"boolean","description":"Skip TLS verification. Never in production; the summary carries a warning.","default":false},"timeout_seconds":{"type":"integer","description":"Per-request timeout.","default":30,"minimum":1,"maximum":600},"retries":{"type":"integer","description":"Extra attempts for connection errors and 5xx (reads only), with exponential backoff.","default":3,"minimum":0,"maximum":10}},"required":["endpoint","auth"]},"nodes":{"type":"object","description":"Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.","additionalProperties":false,"properties":{"control_plane":{"type":"array","description":"Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"minItems":1},"workers":{"type":"array","description":"Kubernetes worker nodes (kube_node).","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"etcd":{"type":"array","description":"etcd members. Empty: the control plane. Use an odd number (quorum); more than 7 slows every write.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"gpu_workers":{"type":"array","description":"Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.","items":{"$ref":"#/$defs/nodeSelector"},"maxItems":10000,"default":[]},"allow_stacked":{"type":"boolean","description":"Allow a node to be both control plane and worker (stacked). Off: a node in both lists is an error.","default":false},"allowed_status":{"type":"array","description":"BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.","items":{"type":"string","enum":["UP","DOWN","PENDING","INSTALLING","INSTALLER_FAILED","INSTALLER_REBOOTING","INSTALLER_CALLINGINIT","INSTALLER_UNREACHABLE","GOING_DOWN","BOOTING","UNDEFINED","UNKNOWN"]},"default":["UP"],"minItems":1,"uniqueItems":true},"skippable":{"type":"array","description":"Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).","items":{"type":"string","description":"A hostname."},"default":[]}},"required":["control_plane"]},"network":{"type":"object","description":"How nodes are reached and the cluster\'s own networks.","additionalProperties":false,"properties":{"node_network":{"type":"object","description":"The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. On BCM 11 that is usually internalnet, where nodes boot (BOOTIF). BMC interfaces (childType NetworkBmcInterface) and the BMC network (one holding only BMC interfaces, e.g. ipminet) are never used unless allow_management. BCM\'s own `management: true` flag does not exclude a network: BCM sets it on every network CMDaemon may manage nodes over, internalnet included.","additionalProperties":false,"properties":{"name":{"type":"string","description":"BCM network name (cmnet.getNetworks), e.g. internalnet, or a production network such as dgxnet.","minLength":1},"cidr":{"type":"string","description":"IPv4 CIDR the address must be in, e.g. 10.141.0.0/16."},"interface":{"type":"string","description":"Interface name on the node in BCM, e.g. BOOTIF or ens1f0np0.","minLength":1}},"minProperties":1,"maxProperties":1},"allow_management":{"type":"boolean","description":"Allow a BMC interface, or the BMC network, to be chosen. A BMC address reaches the baseboard controller, not the node\'s operating system: set this only where BCM records an OS interface as a BMC interface.","default":false},"pod_cidr":{"type":"string","description":"Pod network (kube_pods_subnet). Must not overlap the service or node network.","default":"172.29.0.0/16"},"service_cidr":{"type":"string","description":"Service network (kube_service_addresses).","default":"10.150.0.0/16"}},"required":["node_network"]},"access":{"type":"object","description":"SSH access to the nodes.","additionalProperties":false,"properties":{"admin":{"type":"object","description":"The bootstrap admin that creates the service user (root, or a user with passwordless sudo).","additionalProperties":false,"properties":{"user":{"type":"string","description":"Admin user name.","default":"root","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"auth":{"type":"string","description":"key, or password (BCM images ship a password-only admin).","enum":["key","password"],"default":"key"},"key_file":{"type":"string","description":"CLI only: the admin\'s private key. In Actions: input admin-ssh-key. Relative to the working directory."},"password_file":{"type":"string","description":"CLI only: the admin\'s password. In Actions: input admin-password. Relative to the working directory."}},"default":{}},"service_user":{"type":"object","description":"The user Kubespray and later stages log in as.","additionalProperties":false,"properties":{"name":{"type":"string","description":"User name.","default":"ansiblebcm","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"uid":{"type":"integer","description":"UID (match LDAP when the home is shared).","default":60000,"minimum":1000,"maximum":2147483646},"gid":{"type":"integer","description":"GID of its own group.","default":60000,"minimum":1000,"maximum":2147483646},"shell":{"type":"string","description":"Login shell.","default":"/bin/bash","pattern":"^/[A-Za-z0-9._/-]+$"},"public_key":{"type":"string","description":"OpenSSH public key line (not a secret). Or public_key_file."},"public_key_file":{"type":"string","description":"File holding the public key. Relative to the working directory."},"private_key_file":{"type":"string","description":"CLI only: the private key. In Actions: input service-ssh-key. Relative to the working directory."}},"default":{}},"host_key_policy":{"type":"string","description":"strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).","enum":["strict","accept-new","off"],"default":"strict"},"known_hosts_file":{"type":"string","description":"known_hosts for the nodes (by address and hostname). Relative to the working directory."},"legacy_algorithms":{"type":"boolean","description":"Allow ssh-rsa (SHA-1) for old BCM images.","default":false},"concurrency":{"type":"integer","description":"Nodes worked on at once.","default":32,"minimum":1,"maximum":512},"connect_timeout_seconds":{"type":"integer","description":"SSH connect timeout.","default":10,"minimum":1,"maximum":300},"command_timeout_seconds":{"type":"integer","description":"Timeout of one remote command.","default":120,"minimum":1,"maximum":3600},"min_containerd_gb":{"type":"integer","description":"Free space containerd needs, GB.","default":10,"minimum":1,"maximum":100000},"max_clock_skew_seconds":{"type":"number","description":"Largest clock difference from the runner.","default":2,"minimum":0,"maximum":3600},"data_partitions":{"type":"array","description":"Data partitions where containerd may live when /var is small (DGX: /raid).","items":{"type":"string","pattern":"^/[A-Za-z0-9._/-]*$"},"default":["/raid","/local"]},"gpu_drivers_later":{"type":"boolean","description":"GPU workers may show no GPU yet (the GPU Operator installs the driver).","default":false}},"default":{}},"kubernetes":{"type":"object","description":"Kubernetes through Kubespray.","additionalProperties":false,"properties":{"kubespray_version":{"type":"string","description":"Kubespray release tag. Supported Kubernetes per line: v2.24 1.26-1.28, v2.25 1.27-1.29, v2.26 1.28-1.30, v2.27 1.29-1.31.","default":"v2.27.1","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"version":{"type":"string","description":"Kubernetes version (kube_version). Must be supported by the Kubespray line and, with Run:ai 2.21, be 1.29-1.32.","default":"v1.31.9","pattern":"^v\\\\d+\\\\.\\\\d+\\\\.\\\\d+$"},"cni":{"type":"string","description":"Network plugin (kube_network_plugin).","enum":["calico","cilium","flannel"],"default":"calico"},"dns_domain":{"type":"string","description":"Cluster DNS domain (Kubespray dns_domain). Stays cluster.local: the predecessor passed cluster_name and changed it by accident.","default":"cluster.local","format":"hostname"},"apiserver_healthcheck_port":{"type":"integer","description":"Port of the nginx-proxy healthcheck on every node (loadbalancer_apiserver_healthcheck_port). Kubespray\'s default 8081 is held by BCM\'s CMDaemon on BCM nodes, which leaves workers NotReady; hence 8082.","default":8082,"minimum":1,"maximum":65535},"extra_vars":{"type":"object","description":"Extra Kubespray variables (group_vars/all), applied last.","default":{}}},"default":{}},"platform":{"type":"object","description":"The Helm platform (helm/platform.yaml).","additionalProperties":false,"properties":{"ingress":{"type":"string","description":"Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).","enum":["ingress-nginx","none"],"default":"ingress-nginx"},"gpu_driver":{"type":"boolean","description":"Let the GPU Operator install the driver. DGX OS ships it: false.","default":false},"releases":{"type":"object","description":"Per-release overrides by release name (see helm/platform.yaml): enabled, a pinned chart version, values merged over helm/values/<release>.yaml. Secrets never go in values.","default":{},"additionalProperties":{"type":"object","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install this release."},"version":{"type":"string","description":"Chart version."},"values":{"type":"object","description":"Values merged over helm/values/<release>.yaml."}}}},"verify":{"type":"object","description":"Checks after install: rollout status of every release, GPUs allocatable on GPU workers, and a CUDA smoke pod (kept on failure for debugging).","additionalProperties":false,"properties":{"timeout_seconds":{"type":"integer","description":"How long each check may wait, in seconds.","default":300,"minimum":1,"maximum":3600},"smoke_test":{"type":"boolean","description":"Run `nvidia-smi -L` in a pod with one GPU on one GPU worker.","default":true},"smoke_image":{"type":"string","description":"CUDA image of the smoke pod (point it at a mirror on air-gapped sites).","default":"nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04","minLength":1}}}},"default":{}},"runai":{"type":"object","description":"Run:ai self-hosted.","additionalProperties":false,"properties":{"enabled":{"type":"boolean","description":"Install Run:ai.","default":true},"version":{"type":"string","description":"Run:ai control-plane chart version (the 2.21 line).","default":"2.21.63","pattern":"^\\\\d+\\\\.\\\\d+(\\\\.\\\\d+)?$"},"domain":{"type":"string","description":"Run:ai FQDN (DNS name users and the cluster reach the control plane on). Required while runai.enabled is true.","format":"hostname"},"cluster_name":{"type":"string","description":"Run:ai cluster name. Default: the spec name."},"tls":{"type":"object","description":"TLS for the Run:ai domain.","additionalProperties":false,"properties":{"source":{"type":"string","description":"generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.","enum":["generate","provided"],"default":"generate"},"cert_file":{"type":"string","description":"Certificate (PEM). Relative to the working directory."},"key_file":{"type":"string","description":"CLI only: key (PEM). Relative to the working directory."},"ca_file":{"type":"string","description":"With source provided: the private CA (PEM) that issued the certificate, shipped to both Run:ai namespaces as runai-ca-cert and trusted by the stage\'s API calls; leave unset for a publicly trusted certificate. Not used with generate (the stage makes its own CA). Relative to the working directory."}},"default":{}},"ingress_port":{"type":"integer","description":"HTTPS port users and the cluster reach Run:ai on. 443 (default, as Run:ai documents): the URL is https://<domain>, and the ingress must answer on 443 on the address the domain resolves to (ingress-nginx hostPort, a LoadBalancer or an external load balancer). A NodePort (30000-32767) puts the port in the URL: Keycloak is then told to advertise it (KC_HOSTNAME) and the backend to validate tokens against it (keycloakExternalEndpoint, not documented by Run:ai).","default":443,"minimum":1,"maximum":65535},"url":{"type":"string","description":"Control-plane URL the stage\'s API calls use. Default: https://<domain>, with :<ingress_port> unless it is 443.","format":"uri"},"admin_user":{"type":"string","description":"Run:ai admin user (email)."},"password_file":{"type":"string","description":"CLI only: the admin password. In Actions: input runai-admin-password. Relative to the working directory."}},"default":{},"if":{"required":["enabled"],"properties":{"enabled":{"const":false}}},"else":{"required":["domain"]}},"mirrors":{"type":"object","description":"Base URLs for an air-gapped site.","additionalProperties":false,"properties":{"tools":{"type":"string","description":"helm/kubectl downloads (upstream layout).","format":"uri"},"charts":{"type":"string","description":"A Helm repository holding every platform chart.","format":"uri"},"kubespray":{"type":"string","description":"Kubespray release tarballs.","format":"uri"},"pypi":{"type":"string","description":"Python package index for Kubespray\'s requirements.","format":"uri"},"files":{"type":"string","description":"HTTPS mirror of the files Kubespray downloads onto the nodes (kubelet, kubeadm, etcd, CNI, runc, crictl, nerdctl, containerd), laid out as <files>/github.com/…, <files>/dl.k8s.io/…, <files>/storage.googleapis.com/…, <files>/get.helm.sh/… (Kubespray\'s files_repo).","format":"uri"},"images":{"type":"object","description":"Container registry → mirror endpoints for containerd. For registry.k8s.io, gcr.io, docker.io, quay.io and ghcr.io the first mirror also becomes Kubespray\'s image repository (kube_image_repo, …).","default":{},"additionalProperties":{"type":"array","items":{"type":"string","format":"uri"}}},"ca_file":{"type":"string","description":"CA certificate (PEM) that signs the mirrors\' HTTPS certificates, for a site with its own CA: the runner trusts it for downloads, and the kubespray stage installs it in every node\'s system trust store (containerd and Kubespray\'s downloads use it). Relative to the working directory."},"sha256":{"type":"object","description":"SHA-256 pins by file name (e.g. kubespray-v2.27.1.tar.gz), added to the repo\'s table; a download that does not match is refused.","default":{},"additionalProperties":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},"default":{}},"etcd_backup":{"type":"object","description":"etcd backups (`bcmkube etcd backup`, .github/workflows/etcd-backup.yml): where the encrypted snapshots go and how many are kept. A snapshot holds every Kubernetes Secret: it is encrypted (AES-256-GCM, key from the etcd-backup-key secret) before it leaves the runner\'s memory.","additionalProperties":false,"properties":{"target":{"type":"object","description":"Where snapshots are kept: a folder on a host reached over SSH (e.g. the BCM head node), or, without host, a folder on the runner (keep it on a persistent disk: a hosted runner forgets it).","additionalProperties":false,"properties":{"host":{"type":"string","description":"Host name or IPv4 address of the backup host, reached over SSH with host keys checked against access.known_hosts_file. Empty: the path is on the runner.","format":"hostname"},"user":{"type":"string","description":"User on the backup host. Default: access.service_user.name (the service user\'s key logs in).","pattern":"^[a-z_][a-z0-9_-]{0,31}$"},"port":{"type":"integer","description":"SSH port of the backup host.","default":22,"minimum":1,"maximum":65535},"path":{"type":"string","description":"Absolute folder the snapshots go to (<cluster>-<UTC time>.db.enc, mode 0600). Created when missing.","default":"/var/backups/bcmkube-etcd","pattern":"^/[A-Za-z0-9._/-]*$"}},"default":{}},"keep":{"type":"integer","description":"How many snapshots of this cluster are kept; older ones are deleted after a new one is stored.","default":7,"minimum":1,"maximum":1000}},"default":{}}}}');
 // EXTERNAL MODULE: ./build/actions/lib/util/errors.js
 var errors = __nccwpck_require__(2174);
 // EXTERNAL MODULE: ./build/actions/lib/util/similar.js
@@ -57867,7 +57867,7 @@ var ucs2length = __nccwpck_require__(6214);
 
 const validate = (/* unused pure expression or super */ null && (validate20));
 /* harmony default export */ const spec_validator_generated = (validate20);
-const schema31 = { "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json", "title": "bcmkube cluster spec", "description": "One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative file paths are resolved against the current working directory (in Actions: the checked-out repository root). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.", "type": "object", "additionalProperties": false, "required": ["name", "bcm", "nodes", "network"], "$defs": { "nodeSelector": { "description": "A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).", "oneOf": [{ "type": "string", "minLength": 1, "maxLength": 253, "description": "A hostname (dgx-05), a range pattern (dgx-[01-08], rack[1-2]-dgx[01-04]; a leading zero keeps the width) or a glob (dgx-*, dgx-0?) matched against BCM hostnames." }, { "type": "object", "additionalProperties": false, "required": ["category"], "properties": { "category": { "type": "string", "description": "BCM category name: every node in it.", "minLength": 1, "maxLength": 128 } }, "description": "Every node in a BCM category." }] } }, "properties": { "$schema": { "type": "string", "description": "Editor hint; ignored." }, "name": { "type": "string", "description": "Cluster name: lower-case letters, digits and '-', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.", "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" }, "bcm": { "type": "object", "description": "The BCM head node's JSON API (CMDaemon).", "additionalProperties": false, "properties": { "endpoint": { "type": "string", "description": "Base URL of the head node's CMDaemon, https only (http would send the BCM password in clear, and is refused even with insecure), e.g. https://bcm-head-01:8081 or a reverse proxy URL. The client posts to <endpoint>/json.", "format": "uri", "pattern": "^https://" }, "auth": { "type": "string", "description": "How to log in to BCM. login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).", "enum": ["login", "client-cert"] }, "username": { "type": "string", "description": "Login user (not a secret). The action input bcm-username overrides it.", "minLength": 1, "maxLength": 64 }, "password_file": { "type": "string", "description": "CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret. Relative to the working directory." }, "client_cert_file": { "type": "string", "description": "CLI only: client certificate (PEM) for auth: client-cert. Relative to the working directory." }, "client_key_file": { "type": "string", "description": "CLI only: its private key (PEM). Relative to the working directory." }, "ca_file": { "type": "string", "description": "BCM's CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it. Relative to the working directory." }, "insecure": { "type": "boolean", "description": "Skip TLS verification. Never in production; the summary carries a warning.", "default": false }, "timeout_seconds": { "type": "integer", "description": "Per-request timeout.", "default": 30, "minimum": 1, "maximum": 600 }, "retries": { "type": "integer", "description": "Extra attempts for connection errors and 5xx (reads only), with exponential backoff.", "default": 3, "minimum": 0, "maximum": 10 } }, "required": ["endpoint", "auth"] }, "nodes": { "type": "object", "description": "Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.", "additionalProperties": false, "properties": { "control_plane": { "type": "array", "description": "Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "minItems": 1 }, "workers": { "type": "array", "description": "Kubernetes worker nodes (kube_node).", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "default": [] }, "etcd": { "type": "array", "description": "etcd members. Empty: the control plane. Use an odd number (quorum); more than 7 slows every write.", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "default": [] }, "gpu_workers": { "type": "array", "description": "Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "default": [] }, "allow_stacked": { "type": "boolean", "description": "Allow a node to be both control plane and worker (stacked). Off: a node in both lists is an error.", "default": false }, "allowed_status": { "type": "array", "description": "BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.", "items": { "type": "string", "enum": ["UP", "DOWN", "PENDING", "INSTALLING", "INSTALLER_FAILED", "INSTALLER_REBOOTING", "INSTALLER_CALLINGINIT", "INSTALLER_UNREACHABLE", "GOING_DOWN", "BOOTING", "UNDEFINED", "UNKNOWN"] }, "default": ["UP"], "minItems": 1, "uniqueItems": true }, "skippable": { "type": "array", "description": "Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).", "items": { "type": "string", "description": "A hostname." }, "default": [] } }, "required": ["control_plane"] }, "network": { "type": "object", "description": "How nodes are reached and the cluster's own networks.", "additionalProperties": false, "properties": { "node_network": { "type": "object", "description": "The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. BCM's management/BMC network is never used unless allow_management.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "BCM network name, e.g. dgxnet.", "minLength": 1 }, "cidr": { "type": "string", "description": "IPv4 CIDR the address must be in, e.g. 10.184.162.0/24." }, "interface": { "type": "string", "description": "Interface name on the node in BCM, e.g. ens1f0np0.", "minLength": 1 } }, "minProperties": 1, "maxProperties": 1 }, "allow_management": { "type": "boolean", "description": "Allow a management or BMC network/interface to be chosen.", "default": false }, "pod_cidr": { "type": "string", "description": "Pod network (kube_pods_subnet). Must not overlap the service or node network.", "default": "172.29.0.0/16" }, "service_cidr": { "type": "string", "description": "Service network (kube_service_addresses).", "default": "10.150.0.0/16" } }, "required": ["node_network"] }, "access": { "type": "object", "description": "SSH access to the nodes.", "additionalProperties": false, "properties": { "admin": { "type": "object", "description": "The bootstrap admin that creates the service user (root, or a user with passwordless sudo).", "additionalProperties": false, "properties": { "user": { "type": "string", "description": "Admin user name.", "default": "root", "pattern": "^[a-z_][a-z0-9_-]{0,31}$" }, "auth": { "type": "string", "description": "key, or password (BCM images ship a password-only admin).", "enum": ["key", "password"], "default": "key" }, "key_file": { "type": "string", "description": "CLI only: the admin's private key. In Actions: input admin-ssh-key. Relative to the working directory." }, "password_file": { "type": "string", "description": "CLI only: the admin's password. In Actions: input admin-password. Relative to the working directory." } }, "default": {} }, "service_user": { "type": "object", "description": "The user Kubespray and later stages log in as.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "User name.", "default": "ansiblebcm", "pattern": "^[a-z_][a-z0-9_-]{0,31}$" }, "uid": { "type": "integer", "description": "UID (match LDAP when the home is shared).", "default": 60000, "minimum": 1000, "maximum": 2147483646 }, "gid": { "type": "integer", "description": "GID of its own group.", "default": 60000, "minimum": 1000, "maximum": 2147483646 }, "shell": { "type": "string", "description": "Login shell.", "default": "/bin/bash", "pattern": "^/[A-Za-z0-9._/-]+$" }, "public_key": { "type": "string", "description": "OpenSSH public key line (not a secret). Or public_key_file." }, "public_key_file": { "type": "string", "description": "File holding the public key. Relative to the working directory." }, "private_key_file": { "type": "string", "description": "CLI only: the private key. In Actions: input service-ssh-key. Relative to the working directory." } }, "default": {} }, "host_key_policy": { "type": "string", "description": "strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).", "enum": ["strict", "accept-new", "off"], "default": "strict" }, "known_hosts_file": { "type": "string", "description": "known_hosts for the nodes (by address and hostname). Relative to the working directory." }, "legacy_algorithms": { "type": "boolean", "description": "Allow ssh-rsa (SHA-1) for old BCM images.", "default": false }, "concurrency": { "type": "integer", "description": "Nodes worked on at once.", "default": 32, "minimum": 1, "maximum": 512 }, "connect_timeout_seconds": { "type": "integer", "description": "SSH connect timeout.", "default": 10, "minimum": 1, "maximum": 300 }, "command_timeout_seconds": { "type": "integer", "description": "Timeout of one remote command.", "default": 120, "minimum": 1, "maximum": 3600 }, "min_containerd_gb": { "type": "integer", "description": "Free space containerd needs, GB.", "default": 10, "minimum": 1, "maximum": 100000 }, "max_clock_skew_seconds": { "type": "number", "description": "Largest clock difference from the runner.", "default": 2, "minimum": 0, "maximum": 3600 }, "data_partitions": { "type": "array", "description": "Data partitions where containerd may live when /var is small (DGX: /raid).", "items": { "type": "string", "pattern": "^/[A-Za-z0-9._/-]*$" }, "default": ["/raid", "/local"] }, "gpu_drivers_later": { "type": "boolean", "description": "GPU workers may show no GPU yet (the GPU Operator installs the driver).", "default": false } }, "default": {} }, "kubernetes": { "type": "object", "description": "Kubernetes through Kubespray.", "additionalProperties": false, "properties": { "kubespray_version": { "type": "string", "description": "Kubespray release tag. Supported Kubernetes per line: v2.24 1.26-1.28, v2.25 1.27-1.29, v2.26 1.28-1.30, v2.27 1.29-1.31.", "default": "v2.27.1", "pattern": "^v\\d+\\.\\d+\\.\\d+$" }, "version": { "type": "string", "description": "Kubernetes version (kube_version). Must be supported by the Kubespray line and, with Run:ai 2.21, be 1.29-1.32.", "default": "v1.31.9", "pattern": "^v\\d+\\.\\d+\\.\\d+$" }, "cni": { "type": "string", "description": "Network plugin (kube_network_plugin).", "enum": ["calico", "cilium", "flannel"], "default": "calico" }, "dns_domain": { "type": "string", "description": "Cluster DNS domain (Kubespray dns_domain). Stays cluster.local: the predecessor passed cluster_name and changed it by accident.", "default": "cluster.local", "format": "hostname" }, "apiserver_healthcheck_port": { "type": "integer", "description": "Port of the nginx-proxy healthcheck on every node (loadbalancer_apiserver_healthcheck_port). Kubespray's default 8081 is held by BCM's CMDaemon on BCM nodes, which leaves workers NotReady; hence 8082.", "default": 8082, "minimum": 1, "maximum": 65535 }, "extra_vars": { "type": "object", "description": "Extra Kubespray variables (group_vars/all), applied last.", "default": {} } }, "default": {} }, "platform": { "type": "object", "description": "The Helm platform (helm/platform.yaml).", "additionalProperties": false, "properties": { "ingress": { "type": "string", "description": "Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).", "enum": ["ingress-nginx", "none"], "default": "ingress-nginx" }, "gpu_driver": { "type": "boolean", "description": "Let the GPU Operator install the driver. DGX OS ships it: false.", "default": false }, "releases": { "type": "object", "description": "Per-release overrides by release name (see helm/platform.yaml): enabled, a pinned chart version, values merged over helm/values/<release>.yaml. Secrets never go in values.", "default": {}, "additionalProperties": { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Install this release." }, "version": { "type": "string", "description": "Chart version." }, "values": { "type": "object", "description": "Values merged over helm/values/<release>.yaml." } } } }, "verify": { "type": "object", "description": "Checks after install: rollout status of every release, GPUs allocatable on GPU workers, and a CUDA smoke pod (kept on failure for debugging).", "additionalProperties": false, "properties": { "timeout_seconds": { "type": "integer", "description": "How long each check may wait, in seconds.", "default": 300, "minimum": 1, "maximum": 3600 }, "smoke_test": { "type": "boolean", "description": "Run `nvidia-smi -L` in a pod with one GPU on one GPU worker.", "default": true }, "smoke_image": { "type": "string", "description": "CUDA image of the smoke pod (point it at a mirror on air-gapped sites).", "default": "nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04", "minLength": 1 } } } }, "default": {} }, "runai": { "type": "object", "description": "Run:ai self-hosted.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Install Run:ai.", "default": true }, "version": { "type": "string", "description": "Run:ai control-plane chart version (the 2.21 line).", "default": "2.21.63", "pattern": "^\\d+\\.\\d+(\\.\\d+)?$" }, "domain": { "type": "string", "description": "Run:ai FQDN (DNS name users and the cluster reach the control plane on). Required while runai.enabled is true.", "format": "hostname" }, "cluster_name": { "type": "string", "description": "Run:ai cluster name. Default: the spec name." }, "tls": { "type": "object", "description": "TLS for the Run:ai domain.", "additionalProperties": false, "properties": { "source": { "type": "string", "description": "generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.", "enum": ["generate", "provided"], "default": "generate" }, "cert_file": { "type": "string", "description": "Certificate (PEM). Relative to the working directory." }, "key_file": { "type": "string", "description": "CLI only: key (PEM). Relative to the working directory." }, "ca_file": { "type": "string", "description": "With source provided: the private CA (PEM) that issued the certificate, shipped to both Run:ai namespaces as runai-ca-cert and trusted by the stage's API calls; leave unset for a publicly trusted certificate. Not used with generate (the stage makes its own CA). Relative to the working directory." } }, "default": {} }, "ingress_port": { "type": "integer", "description": "HTTPS NodePort of the ingress (within Kubernetes' NodePort range 30000-32767).", "default": 30443, "minimum": 1, "maximum": 65535 }, "url": { "type": "string", "description": "Control-plane URL. Default: https://<domain>:<ingress_port>.", "format": "uri" }, "admin_user": { "type": "string", "description": "Run:ai admin user (email)." }, "password_file": { "type": "string", "description": "CLI only: the admin password. In Actions: input runai-admin-password. Relative to the working directory." } }, "default": {}, "if": { "required": ["enabled"], "properties": { "enabled": { "const": false } } }, "else": { "required": ["domain"] } }, "mirrors": { "type": "object", "description": "Base URLs for an air-gapped site.", "additionalProperties": false, "properties": { "tools": { "type": "string", "description": "helm/kubectl downloads (upstream layout).", "format": "uri" }, "charts": { "type": "string", "description": "A Helm repository holding every platform chart.", "format": "uri" }, "kubespray": { "type": "string", "description": "Kubespray release tarballs.", "format": "uri" }, "pypi": { "type": "string", "description": "Python package index for Kubespray's requirements.", "format": "uri" }, "images": { "type": "object", "description": "Container registry → mirror endpoints for containerd.", "default": {}, "additionalProperties": { "type": "array", "items": { "type": "string", "format": "uri" } } }, "ca_file": { "type": "string", "description": "CA certificate (PEM) that signs the mirrors' HTTPS certificates, for a site with its own CA. Relative to the working directory." }, "sha256": { "type": "object", "description": "SHA-256 pins by file name (e.g. kubespray-v2.27.1.tar.gz), added to the repo's table; a download that does not match is refused.", "default": {}, "additionalProperties": { "type": "string", "pattern": "^[0-9a-f]{64}$" } } }, "default": {} } } };
+const schema31 = { "$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "https://github.com/bcmkube/bcmkube/schema/cluster-spec.schema.json", "title": "bcmkube cluster spec", "description": "One cluster: where BCM is, which nodes take which role, how they are reached, and what is installed. Relative file paths are resolved against the current working directory (in Actions: the checked-out repository root). Secrets never go in this file: they come from action inputs (GitHub secrets) or, in the CLI, from the *_file paths.", "type": "object", "additionalProperties": false, "required": ["name", "bcm", "nodes", "network"], "$defs": { "nodeSelector": { "description": "A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).", "oneOf": [{ "type": "string", "minLength": 1, "maxLength": 253, "description": "A hostname (dgx-05), a range pattern (dgx-[01-08], rack[1-2]-dgx[01-04]; a leading zero keeps the width) or a glob (dgx-*, dgx-0?) matched against BCM hostnames." }, { "type": "object", "additionalProperties": false, "required": ["category"], "properties": { "category": { "type": "string", "description": "BCM category name: every node in it.", "minLength": 1, "maxLength": 128 } }, "description": "Every node in a BCM category." }] } }, "properties": { "$schema": { "type": "string", "description": "Editor hint; ignored." }, "name": { "type": "string", "description": "Cluster name: lower-case letters, digits and '-', at most 63 (an RFC 1123 label). Names the output folder .bcmkube/<name>/ and the Run:ai cluster by default.", "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" }, "bcm": { "type": "object", "description": "The BCM head node's JSON API (CMDaemon).", "additionalProperties": false, "properties": { "endpoint": { "type": "string", "description": "Base URL of the head node's CMDaemon, https only (http would send the BCM password in clear, and is refused even with insecure), e.g. https://bcm-head-01:8081 or a reverse proxy URL. The client posts to <endpoint>/json.", "format": "uri", "pattern": "^https://" }, "auth": { "type": "string", "description": "How to log in to BCM. login: user + password (cookie cm-login-token); client-cert: a certificate signed by the cluster CA (~/.cm/admin.pem on the head node).", "enum": ["login", "client-cert"] }, "username": { "type": "string", "description": "Login user (not a secret). The action input bcm-username overrides it.", "minLength": 1, "maxLength": 64 }, "password_file": { "type": "string", "description": "CLI only: file holding the BCM password. In Actions use the bcm-password input from a secret. Relative to the working directory." }, "client_cert_file": { "type": "string", "description": "CLI only: client certificate (PEM) for auth: client-cert. Relative to the working directory." }, "client_key_file": { "type": "string", "description": "CLI only: its private key (PEM). Relative to the working directory." }, "ca_file": { "type": "string", "description": "BCM's CA certificate (PEM), /cm/local/apps/cmd/etc/cacert.pem on the head node. TLS is verified against it. Relative to the working directory." }, "tls_server_name": { "type": "string", "description": "The name BCM's certificate is checked against when bcm.endpoint is an IP address the certificate does not carry (BCM's certificate usually names the head node, e.g. bcm-head-01, not its IP). The connection still goes to the endpoint's address; only the name check changes. Also sent as TLS SNI.", "format": "hostname" }, "insecure": { "type": "boolean", "description": "Skip TLS verification. Never in production; the summary carries a warning.", "default": false }, "timeout_seconds": { "type": "integer", "description": "Per-request timeout.", "default": 30, "minimum": 1, "maximum": 600 }, "retries": { "type": "integer", "description": "Extra attempts for connection errors and 5xx (reads only), with exponential backoff.", "default": 3, "minimum": 0, "maximum": 10 } }, "required": ["endpoint", "auth"] }, "nodes": { "type": "object", "description": "Which BCM nodes take which role. Each entry is a hostname, range pattern, glob or {category: name}.", "additionalProperties": false, "properties": { "control_plane": { "type": "array", "description": "Kubernetes control plane (kube_control_plane). At least one; an odd number for HA.", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "minItems": 1 }, "workers": { "type": "array", "description": "Kubernetes worker nodes (kube_node).", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "default": [] }, "etcd": { "type": "array", "description": "etcd members. Empty: the control plane. Use an odd number (quorum); more than 7 slows every write.", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "default": [] }, "gpu_workers": { "type": "array", "description": "Workers with GPUs (labelled for the GPU Operator). Must be among the workers. Empty: all workers.", "items": { "$ref": "#/$defs/nodeSelector" }, "maxItems": 10000, "default": [] }, "allow_stacked": { "type": "boolean", "description": "Allow a node to be both control plane and worker (stacked). Off: a node in both lists is an error.", "default": false }, "allowed_status": { "type": "array", "description": "BCM statuses accepted at discovery; other nodes are refused. A closed node is always refused.", "items": { "type": "string", "enum": ["UP", "DOWN", "PENDING", "INSTALLING", "INSTALLER_FAILED", "INSTALLER_REBOOTING", "INSTALLER_CALLINGINIT", "INSTALLER_UNREACHABLE", "GOING_DOWN", "BOOTING", "UNDEFINED", "UNKNOWN"] }, "default": ["UP"], "minItems": 1, "uniqueItems": true }, "skippable": { "type": "array", "description": "Hostnames prepare-nodes may leave out when their preflight fails (instead of stopping the stage).", "items": { "type": "string", "description": "A hostname." }, "default": [] } }, "required": ["control_plane"] }, "network": { "type": "object", "description": "How nodes are reached and the cluster's own networks.", "additionalProperties": false, "properties": { "node_network": { "type": "object", "description": "The network the nodes are reached on: exactly one of name (BCM network), cidr, interface. On BCM 11 that is usually internalnet, where nodes boot (BOOTIF). BMC interfaces (childType NetworkBmcInterface) and the BMC network (one holding only BMC interfaces, e.g. ipminet) are never used unless allow_management. BCM's own `management: true` flag does not exclude a network: BCM sets it on every network CMDaemon may manage nodes over, internalnet included.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "BCM network name (cmnet.getNetworks), e.g. internalnet, or a production network such as dgxnet.", "minLength": 1 }, "cidr": { "type": "string", "description": "IPv4 CIDR the address must be in, e.g. 10.141.0.0/16." }, "interface": { "type": "string", "description": "Interface name on the node in BCM, e.g. BOOTIF or ens1f0np0.", "minLength": 1 } }, "minProperties": 1, "maxProperties": 1 }, "allow_management": { "type": "boolean", "description": "Allow a BMC interface, or the BMC network, to be chosen. A BMC address reaches the baseboard controller, not the node's operating system: set this only where BCM records an OS interface as a BMC interface.", "default": false }, "pod_cidr": { "type": "string", "description": "Pod network (kube_pods_subnet). Must not overlap the service or node network.", "default": "172.29.0.0/16" }, "service_cidr": { "type": "string", "description": "Service network (kube_service_addresses).", "default": "10.150.0.0/16" } }, "required": ["node_network"] }, "access": { "type": "object", "description": "SSH access to the nodes.", "additionalProperties": false, "properties": { "admin": { "type": "object", "description": "The bootstrap admin that creates the service user (root, or a user with passwordless sudo).", "additionalProperties": false, "properties": { "user": { "type": "string", "description": "Admin user name.", "default": "root", "pattern": "^[a-z_][a-z0-9_-]{0,31}$" }, "auth": { "type": "string", "description": "key, or password (BCM images ship a password-only admin).", "enum": ["key", "password"], "default": "key" }, "key_file": { "type": "string", "description": "CLI only: the admin's private key. In Actions: input admin-ssh-key. Relative to the working directory." }, "password_file": { "type": "string", "description": "CLI only: the admin's password. In Actions: input admin-password. Relative to the working directory." } }, "default": {} }, "service_user": { "type": "object", "description": "The user Kubespray and later stages log in as.", "additionalProperties": false, "properties": { "name": { "type": "string", "description": "User name.", "default": "ansiblebcm", "pattern": "^[a-z_][a-z0-9_-]{0,31}$" }, "uid": { "type": "integer", "description": "UID (match LDAP when the home is shared).", "default": 60000, "minimum": 1000, "maximum": 2147483646 }, "gid": { "type": "integer", "description": "GID of its own group.", "default": 60000, "minimum": 1000, "maximum": 2147483646 }, "shell": { "type": "string", "description": "Login shell.", "default": "/bin/bash", "pattern": "^/[A-Za-z0-9._/-]+$" }, "public_key": { "type": "string", "description": "OpenSSH public key line (not a secret). Or public_key_file." }, "public_key_file": { "type": "string", "description": "File holding the public key. Relative to the working directory." }, "private_key_file": { "type": "string", "description": "CLI only: the private key. In Actions: input service-ssh-key. Relative to the working directory." } }, "default": {} }, "host_key_policy": { "type": "string", "description": "strict: every host key must be in known_hosts; accept-new: unknown keys are recorded, changed keys refused; off: no checking (never in production).", "enum": ["strict", "accept-new", "off"], "default": "strict" }, "known_hosts_file": { "type": "string", "description": "known_hosts for the nodes (by address and hostname). Relative to the working directory." }, "legacy_algorithms": { "type": "boolean", "description": "Allow ssh-rsa (SHA-1) for old BCM images.", "default": false }, "concurrency": { "type": "integer", "description": "Nodes worked on at once.", "default": 32, "minimum": 1, "maximum": 512 }, "connect_timeout_seconds": { "type": "integer", "description": "SSH connect timeout.", "default": 10, "minimum": 1, "maximum": 300 }, "command_timeout_seconds": { "type": "integer", "description": "Timeout of one remote command.", "default": 120, "minimum": 1, "maximum": 3600 }, "min_containerd_gb": { "type": "integer", "description": "Free space containerd needs, GB.", "default": 10, "minimum": 1, "maximum": 100000 }, "max_clock_skew_seconds": { "type": "number", "description": "Largest clock difference from the runner.", "default": 2, "minimum": 0, "maximum": 3600 }, "data_partitions": { "type": "array", "description": "Data partitions where containerd may live when /var is small (DGX: /raid).", "items": { "type": "string", "pattern": "^/[A-Za-z0-9._/-]*$" }, "default": ["/raid", "/local"] }, "gpu_drivers_later": { "type": "boolean", "description": "GPU workers may show no GPU yet (the GPU Operator installs the driver).", "default": false } }, "default": {} }, "kubernetes": { "type": "object", "description": "Kubernetes through Kubespray.", "additionalProperties": false, "properties": { "kubespray_version": { "type": "string", "description": "Kubespray release tag. Supported Kubernetes per line: v2.24 1.26-1.28, v2.25 1.27-1.29, v2.26 1.28-1.30, v2.27 1.29-1.31.", "default": "v2.27.1", "pattern": "^v\\d+\\.\\d+\\.\\d+$" }, "version": { "type": "string", "description": "Kubernetes version (kube_version). Must be supported by the Kubespray line and, with Run:ai 2.21, be 1.29-1.32.", "default": "v1.31.9", "pattern": "^v\\d+\\.\\d+\\.\\d+$" }, "cni": { "type": "string", "description": "Network plugin (kube_network_plugin).", "enum": ["calico", "cilium", "flannel"], "default": "calico" }, "dns_domain": { "type": "string", "description": "Cluster DNS domain (Kubespray dns_domain). Stays cluster.local: the predecessor passed cluster_name and changed it by accident.", "default": "cluster.local", "format": "hostname" }, "apiserver_healthcheck_port": { "type": "integer", "description": "Port of the nginx-proxy healthcheck on every node (loadbalancer_apiserver_healthcheck_port). Kubespray's default 8081 is held by BCM's CMDaemon on BCM nodes, which leaves workers NotReady; hence 8082.", "default": 8082, "minimum": 1, "maximum": 65535 }, "extra_vars": { "type": "object", "description": "Extra Kubespray variables (group_vars/all), applied last.", "default": {} } }, "default": {} }, "platform": { "type": "object", "description": "The Helm platform (helm/platform.yaml).", "additionalProperties": false, "properties": { "ingress": { "type": "string", "description": "Ingress controller. ingress-nginx matches Run:ai 2.21 (note: ingress-nginx was retired in March 2026).", "enum": ["ingress-nginx", "none"], "default": "ingress-nginx" }, "gpu_driver": { "type": "boolean", "description": "Let the GPU Operator install the driver. DGX OS ships it: false.", "default": false }, "releases": { "type": "object", "description": "Per-release overrides by release name (see helm/platform.yaml): enabled, a pinned chart version, values merged over helm/values/<release>.yaml. Secrets never go in values.", "default": {}, "additionalProperties": { "type": "object", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Install this release." }, "version": { "type": "string", "description": "Chart version." }, "values": { "type": "object", "description": "Values merged over helm/values/<release>.yaml." } } } }, "verify": { "type": "object", "description": "Checks after install: rollout status of every release, GPUs allocatable on GPU workers, and a CUDA smoke pod (kept on failure for debugging).", "additionalProperties": false, "properties": { "timeout_seconds": { "type": "integer", "description": "How long each check may wait, in seconds.", "default": 300, "minimum": 1, "maximum": 3600 }, "smoke_test": { "type": "boolean", "description": "Run `nvidia-smi -L` in a pod with one GPU on one GPU worker.", "default": true }, "smoke_image": { "type": "string", "description": "CUDA image of the smoke pod (point it at a mirror on air-gapped sites).", "default": "nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04", "minLength": 1 } } } }, "default": {} }, "runai": { "type": "object", "description": "Run:ai self-hosted.", "additionalProperties": false, "properties": { "enabled": { "type": "boolean", "description": "Install Run:ai.", "default": true }, "version": { "type": "string", "description": "Run:ai control-plane chart version (the 2.21 line).", "default": "2.21.63", "pattern": "^\\d+\\.\\d+(\\.\\d+)?$" }, "domain": { "type": "string", "description": "Run:ai FQDN (DNS name users and the cluster reach the control plane on). Required while runai.enabled is true.", "format": "hostname" }, "cluster_name": { "type": "string", "description": "Run:ai cluster name. Default: the spec name." }, "tls": { "type": "object", "description": "TLS for the Run:ai domain.", "additionalProperties": false, "properties": { "source": { "type": "string", "description": "generate: a CA and server certificate are made; provided: tls-cert/tls-key inputs or the files.", "enum": ["generate", "provided"], "default": "generate" }, "cert_file": { "type": "string", "description": "Certificate (PEM). Relative to the working directory." }, "key_file": { "type": "string", "description": "CLI only: key (PEM). Relative to the working directory." }, "ca_file": { "type": "string", "description": "With source provided: the private CA (PEM) that issued the certificate, shipped to both Run:ai namespaces as runai-ca-cert and trusted by the stage's API calls; leave unset for a publicly trusted certificate. Not used with generate (the stage makes its own CA). Relative to the working directory." } }, "default": {} }, "ingress_port": { "type": "integer", "description": "HTTPS port users and the cluster reach Run:ai on. 443 (default, as Run:ai documents): the URL is https://<domain>, and the ingress must answer on 443 on the address the domain resolves to (ingress-nginx hostPort, a LoadBalancer or an external load balancer). A NodePort (30000-32767) puts the port in the URL: Keycloak is then told to advertise it (KC_HOSTNAME) and the backend to validate tokens against it (keycloakExternalEndpoint, not documented by Run:ai).", "default": 443, "minimum": 1, "maximum": 65535 }, "url": { "type": "string", "description": "Control-plane URL the stage's API calls use. Default: https://<domain>, with :<ingress_port> unless it is 443.", "format": "uri" }, "admin_user": { "type": "string", "description": "Run:ai admin user (email)." }, "password_file": { "type": "string", "description": "CLI only: the admin password. In Actions: input runai-admin-password. Relative to the working directory." } }, "default": {}, "if": { "required": ["enabled"], "properties": { "enabled": { "const": false } } }, "else": { "required": ["domain"] } }, "mirrors": { "type": "object", "description": "Base URLs for an air-gapped site.", "additionalProperties": false, "properties": { "tools": { "type": "string", "description": "helm/kubectl downloads (upstream layout).", "format": "uri" }, "charts": { "type": "string", "description": "A Helm repository holding every platform chart.", "format": "uri" }, "kubespray": { "type": "string", "description": "Kubespray release tarballs.", "format": "uri" }, "pypi": { "type": "string", "description": "Python package index for Kubespray's requirements.", "format": "uri" }, "files": { "type": "string", "description": "HTTPS mirror of the files Kubespray downloads onto the nodes (kubelet, kubeadm, etcd, CNI, runc, crictl, nerdctl, containerd), laid out as <files>/github.com/…, <files>/dl.k8s.io/…, <files>/storage.googleapis.com/…, <files>/get.helm.sh/… (Kubespray's files_repo).", "format": "uri" }, "images": { "type": "object", "description": "Container registry → mirror endpoints for containerd. For registry.k8s.io, gcr.io, docker.io, quay.io and ghcr.io the first mirror also becomes Kubespray's image repository (kube_image_repo, …).", "default": {}, "additionalProperties": { "type": "array", "items": { "type": "string", "format": "uri" } } }, "ca_file": { "type": "string", "description": "CA certificate (PEM) that signs the mirrors' HTTPS certificates, for a site with its own CA: the runner trusts it for downloads, and the kubespray stage installs it in every node's system trust store (containerd and Kubespray's downloads use it). Relative to the working directory." }, "sha256": { "type": "object", "description": "SHA-256 pins by file name (e.g. kubespray-v2.27.1.tar.gz), added to the repo's table; a download that does not match is refused.", "default": {}, "additionalProperties": { "type": "string", "pattern": "^[0-9a-f]{64}$" } } }, "default": {} }, "etcd_backup": { "type": "object", "description": "etcd backups (`bcmkube etcd backup`, .github/workflows/etcd-backup.yml): where the encrypted snapshots go and how many are kept. A snapshot holds every Kubernetes Secret: it is encrypted (AES-256-GCM, key from the etcd-backup-key secret) before it leaves the runner's memory.", "additionalProperties": false, "properties": { "target": { "type": "object", "description": "Where snapshots are kept: a folder on a host reached over SSH (e.g. the BCM head node), or, without host, a folder on the runner (keep it on a persistent disk: a hosted runner forgets it).", "additionalProperties": false, "properties": { "host": { "type": "string", "description": "Host name or IPv4 address of the backup host, reached over SSH with host keys checked against access.known_hosts_file. Empty: the path is on the runner.", "format": "hostname" }, "user": { "type": "string", "description": "User on the backup host. Default: access.service_user.name (the service user's key logs in).", "pattern": "^[a-z_][a-z0-9_-]{0,31}$" }, "port": { "type": "integer", "description": "SSH port of the backup host.", "default": 22, "minimum": 1, "maximum": 65535 }, "path": { "type": "string", "description": "Absolute folder the snapshots go to (<cluster>-<UTC time>.db.enc, mode 0600). Created when missing.", "default": "/var/backups/bcmkube-etcd", "pattern": "^/[A-Za-z0-9._/-]*$" } }, "default": {} }, "keep": { "type": "integer", "description": "How many snapshots of this cluster are kept; older ones are deleted after a new one is stored.", "default": 7, "minimum": 1, "maximum": 1000 } }, "default": {} } } };
 const schema32 = { "description": "A node: a hostname (`dgx-05`), a range pattern (`dgx-[01-08]`), a glob (`dgx-*`), or a BCM category (`{category: dgx-h100}`).", "oneOf": [{ "type": "string", "minLength": 1, "maxLength": 253, "description": "A hostname (dgx-05), a range pattern (dgx-[01-08], rack[1-2]-dgx[01-04]; a leading zero keeps the width) or a glob (dgx-*, dgx-0?) matched against BCM hostnames." }, { "type": "object", "additionalProperties": false, "required": ["category"], "properties": { "category": { "type": "string", "description": "BCM category name: every node in it.", "minLength": 1, "maxLength": 128 } }, "description": "Every node in a BCM category." }] };
 const func1 = Object.prototype.hasOwnProperty;
 const func3 = ucs2length/* default */.A;
@@ -57900,6 +57900,9 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
     }
     if (data.mirrors === undefined) {
         data.mirrors = {};
+    }
+    if (data.etcd_backup === undefined) {
+        data.etcd_backup = {};
     }
     if (data.name === undefined) {
         const err0 = { instancePath, schemaPath: "#/required", keyword: "required", params: { missingProperty: "name" }, message: "must have required property '" + "name" + "'" };
@@ -58175,63 +58178,65 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     errors++;
                 }
             }
+            if (data2.tls_server_name !== undefined) {
+                let data10 = data2.tls_server_name;
+                if (typeof data10 === "string") {
+                    if (!(formats2.test(data10))) {
+                        const err23 = { instancePath: instancePath + "/bcm/tls_server_name", schemaPath: "#/properties/bcm/properties/tls_server_name/format", keyword: "format", params: { format: "hostname" }, message: "must match format \"" + "hostname" + "\"" };
+                        if (vErrors === null) {
+                            vErrors = [err23];
+                        }
+                        else {
+                            vErrors.push(err23);
+                        }
+                        errors++;
+                    }
+                }
+                else {
+                    const err24 = { instancePath: instancePath + "/bcm/tls_server_name", schemaPath: "#/properties/bcm/properties/tls_server_name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err24];
+                    }
+                    else {
+                        vErrors.push(err24);
+                    }
+                    errors++;
+                }
+            }
             if (typeof data2.insecure !== "boolean") {
-                const err23 = { instancePath: instancePath + "/bcm/insecure", schemaPath: "#/properties/bcm/properties/insecure/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+                const err25 = { instancePath: instancePath + "/bcm/insecure", schemaPath: "#/properties/bcm/properties/insecure/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
                 if (vErrors === null) {
-                    vErrors = [err23];
+                    vErrors = [err25];
                 }
                 else {
-                    vErrors.push(err23);
+                    vErrors.push(err25);
                 }
                 errors++;
             }
-            let data11 = data2.timeout_seconds;
-            if (!((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11)))) {
-                const err24 = { instancePath: instancePath + "/bcm/timeout_seconds", schemaPath: "#/properties/bcm/properties/timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-                if (vErrors === null) {
-                    vErrors = [err24];
-                }
-                else {
-                    vErrors.push(err24);
-                }
-                errors++;
-            }
-            if (typeof data11 == "number") {
-                if (data11 > 600 || isNaN(data11)) {
-                    const err25 = { instancePath: instancePath + "/bcm/timeout_seconds", schemaPath: "#/properties/bcm/properties/timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 600 }, message: "must be <= 600" };
-                    if (vErrors === null) {
-                        vErrors = [err25];
-                    }
-                    else {
-                        vErrors.push(err25);
-                    }
-                    errors++;
-                }
-                if (data11 < 1 || isNaN(data11)) {
-                    const err26 = { instancePath: instancePath + "/bcm/timeout_seconds", schemaPath: "#/properties/bcm/properties/timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                    if (vErrors === null) {
-                        vErrors = [err26];
-                    }
-                    else {
-                        vErrors.push(err26);
-                    }
-                    errors++;
-                }
-            }
-            let data12 = data2.retries;
+            let data12 = data2.timeout_seconds;
             if (!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))) {
-                const err27 = { instancePath: instancePath + "/bcm/retries", schemaPath: "#/properties/bcm/properties/retries/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+                const err26 = { instancePath: instancePath + "/bcm/timeout_seconds", schemaPath: "#/properties/bcm/properties/timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
                 if (vErrors === null) {
-                    vErrors = [err27];
+                    vErrors = [err26];
                 }
                 else {
-                    vErrors.push(err27);
+                    vErrors.push(err26);
                 }
                 errors++;
             }
             if (typeof data12 == "number") {
-                if (data12 > 10 || isNaN(data12)) {
-                    const err28 = { instancePath: instancePath + "/bcm/retries", schemaPath: "#/properties/bcm/properties/retries/maximum", keyword: "maximum", params: { comparison: "<=", limit: 10 }, message: "must be <= 10" };
+                if (data12 > 600 || isNaN(data12)) {
+                    const err27 = { instancePath: instancePath + "/bcm/timeout_seconds", schemaPath: "#/properties/bcm/properties/timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 600 }, message: "must be <= 600" };
+                    if (vErrors === null) {
+                        vErrors = [err27];
+                    }
+                    else {
+                        vErrors.push(err27);
+                    }
+                    errors++;
+                }
+                if (data12 < 1 || isNaN(data12)) {
+                    const err28 = { instancePath: instancePath + "/bcm/timeout_seconds", schemaPath: "#/properties/bcm/properties/timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                     if (vErrors === null) {
                         vErrors = [err28];
                     }
@@ -58240,143 +58245,138 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     }
                     errors++;
                 }
-                if (data12 < 0 || isNaN(data12)) {
-                    const err29 = { instancePath: instancePath + "/bcm/retries", schemaPath: "#/properties/bcm/properties/retries/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+            }
+            let data13 = data2.retries;
+            if (!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))) {
+                const err29 = { instancePath: instancePath + "/bcm/retries", schemaPath: "#/properties/bcm/properties/retries/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+                if (vErrors === null) {
+                    vErrors = [err29];
+                }
+                else {
+                    vErrors.push(err29);
+                }
+                errors++;
+            }
+            if (typeof data13 == "number") {
+                if (data13 > 10 || isNaN(data13)) {
+                    const err30 = { instancePath: instancePath + "/bcm/retries", schemaPath: "#/properties/bcm/properties/retries/maximum", keyword: "maximum", params: { comparison: "<=", limit: 10 }, message: "must be <= 10" };
                     if (vErrors === null) {
-                        vErrors = [err29];
+                        vErrors = [err30];
                     }
                     else {
-                        vErrors.push(err29);
+                        vErrors.push(err30);
+                    }
+                    errors++;
+                }
+                if (data13 < 0 || isNaN(data13)) {
+                    const err31 = { instancePath: instancePath + "/bcm/retries", schemaPath: "#/properties/bcm/properties/retries/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+                    if (vErrors === null) {
+                        vErrors = [err31];
+                    }
+                    else {
+                        vErrors.push(err31);
                     }
                     errors++;
                 }
             }
         }
         else {
-            const err30 = { instancePath: instancePath + "/bcm", schemaPath: "#/properties/bcm/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            const err32 = { instancePath: instancePath + "/bcm", schemaPath: "#/properties/bcm/type", keyword: "type", params: { type: "object" }, message: "must be object" };
             if (vErrors === null) {
-                vErrors = [err30];
+                vErrors = [err32];
             }
             else {
-                vErrors.push(err30);
+                vErrors.push(err32);
             }
             errors++;
         }
     }
     if (data.nodes !== undefined) {
-        let data13 = data.nodes;
-        if (data13 && typeof data13 == "object" && !Array.isArray(data13)) {
-            if (data13.workers === undefined) {
-                data13.workers = [];
+        let data14 = data.nodes;
+        if (data14 && typeof data14 == "object" && !Array.isArray(data14)) {
+            if (data14.workers === undefined) {
+                data14.workers = [];
             }
-            if (data13.etcd === undefined) {
-                data13.etcd = [];
+            if (data14.etcd === undefined) {
+                data14.etcd = [];
             }
-            if (data13.gpu_workers === undefined) {
-                data13.gpu_workers = [];
+            if (data14.gpu_workers === undefined) {
+                data14.gpu_workers = [];
             }
-            if (data13.allow_stacked === undefined) {
-                data13.allow_stacked = false;
+            if (data14.allow_stacked === undefined) {
+                data14.allow_stacked = false;
             }
-            if (data13.allowed_status === undefined) {
-                data13.allowed_status = ["UP"];
+            if (data14.allowed_status === undefined) {
+                data14.allowed_status = ["UP"];
             }
-            if (data13.skippable === undefined) {
-                data13.skippable = [];
+            if (data14.skippable === undefined) {
+                data14.skippable = [];
             }
-            if (data13.control_plane === undefined) {
-                const err31 = { instancePath: instancePath + "/nodes", schemaPath: "#/properties/nodes/required", keyword: "required", params: { missingProperty: "control_plane" }, message: "must have required property '" + "control_plane" + "'" };
+            if (data14.control_plane === undefined) {
+                const err33 = { instancePath: instancePath + "/nodes", schemaPath: "#/properties/nodes/required", keyword: "required", params: { missingProperty: "control_plane" }, message: "must have required property '" + "control_plane" + "'" };
                 if (vErrors === null) {
-                    vErrors = [err31];
+                    vErrors = [err33];
                 }
                 else {
-                    vErrors.push(err31);
+                    vErrors.push(err33);
                 }
                 errors++;
             }
-            for (const key2 in data13) {
+            for (const key2 in data14) {
                 if (!(((((((key2 === "control_plane") || (key2 === "workers")) || (key2 === "etcd")) || (key2 === "gpu_workers")) || (key2 === "allow_stacked")) || (key2 === "allowed_status")) || (key2 === "skippable"))) {
-                    const err32 = { instancePath: instancePath + "/nodes", schemaPath: "#/properties/nodes/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key2 }, message: "must NOT have additional properties" };
+                    const err34 = { instancePath: instancePath + "/nodes", schemaPath: "#/properties/nodes/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key2 }, message: "must NOT have additional properties" };
                     if (vErrors === null) {
-                        vErrors = [err32];
+                        vErrors = [err34];
                     }
                     else {
-                        vErrors.push(err32);
+                        vErrors.push(err34);
                     }
                     errors++;
                 }
             }
-            if (data13.control_plane !== undefined) {
-                let data14 = data13.control_plane;
-                if (Array.isArray(data14)) {
-                    if (data14.length > 10000) {
-                        const err33 = { instancePath: instancePath + "/nodes/control_plane", schemaPath: "#/properties/nodes/properties/control_plane/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
+            if (data14.control_plane !== undefined) {
+                let data15 = data14.control_plane;
+                if (Array.isArray(data15)) {
+                    if (data15.length > 10000) {
+                        const err35 = { instancePath: instancePath + "/nodes/control_plane", schemaPath: "#/properties/nodes/properties/control_plane/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
                         if (vErrors === null) {
-                            vErrors = [err33];
+                            vErrors = [err35];
                         }
                         else {
-                            vErrors.push(err33);
+                            vErrors.push(err35);
                         }
                         errors++;
                     }
-                    if (data14.length < 1) {
-                        const err34 = { instancePath: instancePath + "/nodes/control_plane", schemaPath: "#/properties/nodes/properties/control_plane/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items" };
+                    if (data15.length < 1) {
+                        const err36 = { instancePath: instancePath + "/nodes/control_plane", schemaPath: "#/properties/nodes/properties/control_plane/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items" };
                         if (vErrors === null) {
-                            vErrors = [err34];
+                            vErrors = [err36];
                         }
                         else {
-                            vErrors.push(err34);
+                            vErrors.push(err36);
                         }
                         errors++;
                     }
-                    const len0 = data14.length;
+                    const len0 = data15.length;
                     for (let i0 = 0; i0 < len0; i0++) {
-                        let data15 = data14[i0];
-                        const _errs36 = errors;
+                        let data16 = data15[i0];
+                        const _errs38 = errors;
                         let valid6 = false;
                         let passing0 = null;
-                        const _errs37 = errors;
-                        if (typeof data15 === "string") {
-                            if (func3(data15) > 253) {
-                                const err35 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
-                                if (vErrors === null) {
-                                    vErrors = [err35];
-                                }
-                                else {
-                                    vErrors.push(err35);
-                                }
-                                errors++;
-                            }
-                            if (func3(data15) < 1) {
-                                const err36 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-                                if (vErrors === null) {
-                                    vErrors = [err36];
-                                }
-                                else {
-                                    vErrors.push(err36);
-                                }
-                                errors++;
-                            }
-                        }
-                        else {
-                            const err37 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                            if (vErrors === null) {
-                                vErrors = [err37];
-                            }
-                            else {
-                                vErrors.push(err37);
-                            }
-                            errors++;
-                        }
-                        var _valid0 = _errs37 === errors;
-                        if (_valid0) {
-                            valid6 = true;
-                            passing0 = 0;
-                        }
                         const _errs39 = errors;
-                        if (data15 && typeof data15 == "object" && !Array.isArray(data15)) {
-                            if (data15.category === undefined) {
-                                const err38 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                        if (typeof data16 === "string") {
+                            if (func3(data16) > 253) {
+                                const err37 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
+                                if (vErrors === null) {
+                                    vErrors = [err37];
+                                }
+                                else {
+                                    vErrors.push(err37);
+                                }
+                                errors++;
+                            }
+                            if (func3(data16) < 1) {
+                                const err38 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                                 if (vErrors === null) {
                                     vErrors = [err38];
                                 }
@@ -58385,65 +58385,93 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                                 }
                                 errors++;
                             }
-                            for (const key3 in data15) {
+                        }
+                        else {
+                            const err39 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            if (vErrors === null) {
+                                vErrors = [err39];
+                            }
+                            else {
+                                vErrors.push(err39);
+                            }
+                            errors++;
+                        }
+                        var _valid0 = _errs39 === errors;
+                        if (_valid0) {
+                            valid6 = true;
+                            passing0 = 0;
+                        }
+                        const _errs41 = errors;
+                        if (data16 && typeof data16 == "object" && !Array.isArray(data16)) {
+                            if (data16.category === undefined) {
+                                const err40 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                                if (vErrors === null) {
+                                    vErrors = [err40];
+                                }
+                                else {
+                                    vErrors.push(err40);
+                                }
+                                errors++;
+                            }
+                            for (const key3 in data16) {
                                 if (!(key3 === "category")) {
-                                    const err39 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key3 }, message: "must NOT have additional properties" };
+                                    const err41 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key3 }, message: "must NOT have additional properties" };
                                     if (vErrors === null) {
-                                        vErrors = [err39];
+                                        vErrors = [err41];
                                     }
                                     else {
-                                        vErrors.push(err39);
+                                        vErrors.push(err41);
                                     }
                                     errors++;
                                 }
                             }
-                            if (data15.category !== undefined) {
-                                let data16 = data15.category;
-                                if (typeof data16 === "string") {
-                                    if (func3(data16) > 128) {
-                                        const err40 = { instancePath: instancePath + "/nodes/control_plane/" + i0 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
+                            if (data16.category !== undefined) {
+                                let data17 = data16.category;
+                                if (typeof data17 === "string") {
+                                    if (func3(data17) > 128) {
+                                        const err42 = { instancePath: instancePath + "/nodes/control_plane/" + i0 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
                                         if (vErrors === null) {
-                                            vErrors = [err40];
+                                            vErrors = [err42];
                                         }
                                         else {
-                                            vErrors.push(err40);
+                                            vErrors.push(err42);
                                         }
                                         errors++;
                                     }
-                                    if (func3(data16) < 1) {
-                                        const err41 = { instancePath: instancePath + "/nodes/control_plane/" + i0 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                                    if (func3(data17) < 1) {
+                                        const err43 = { instancePath: instancePath + "/nodes/control_plane/" + i0 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                                         if (vErrors === null) {
-                                            vErrors = [err41];
+                                            vErrors = [err43];
                                         }
                                         else {
-                                            vErrors.push(err41);
+                                            vErrors.push(err43);
                                         }
                                         errors++;
                                     }
                                 }
                                 else {
-                                    const err42 = { instancePath: instancePath + "/nodes/control_plane/" + i0 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                                    const err44 = { instancePath: instancePath + "/nodes/control_plane/" + i0 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                                     if (vErrors === null) {
-                                        vErrors = [err42];
+                                        vErrors = [err44];
                                     }
                                     else {
-                                        vErrors.push(err42);
+                                        vErrors.push(err44);
                                     }
                                     errors++;
                                 }
                             }
                         }
                         else {
-                            const err43 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                            const err45 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
                             if (vErrors === null) {
-                                vErrors = [err43];
+                                vErrors = [err45];
                             }
                             else {
-                                vErrors.push(err43);
+                                vErrors.push(err45);
                             }
                             errors++;
                         }
-                        var _valid0 = _errs39 === errors;
+                        var _valid0 = _errs41 === errors;
                         if (_valid0 && valid6) {
                             valid6 = false;
                             passing0 = [passing0, 1];
@@ -58455,20 +58483,20 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             }
                         }
                         if (!valid6) {
-                            const err44 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing0 }, message: "must match exactly one schema in oneOf" };
+                            const err46 = { instancePath: instancePath + "/nodes/control_plane/" + i0, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing0 }, message: "must match exactly one schema in oneOf" };
                             if (vErrors === null) {
-                                vErrors = [err44];
+                                vErrors = [err46];
                             }
                             else {
-                                vErrors.push(err44);
+                                vErrors.push(err46);
                             }
                             errors++;
                         }
                         else {
-                            errors = _errs36;
+                            errors = _errs38;
                             if (vErrors !== null) {
-                                if (_errs36) {
-                                    vErrors.length = _errs36;
+                                if (_errs38) {
+                                    vErrors.length = _errs38;
                                 }
                                 else {
                                     vErrors = null;
@@ -58478,76 +58506,48 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     }
                 }
                 else {
-                    const err45 = { instancePath: instancePath + "/nodes/control_plane", schemaPath: "#/properties/nodes/properties/control_plane/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+                    const err47 = { instancePath: instancePath + "/nodes/control_plane", schemaPath: "#/properties/nodes/properties/control_plane/type", keyword: "type", params: { type: "array" }, message: "must be array" };
                     if (vErrors === null) {
-                        vErrors = [err45];
+                        vErrors = [err47];
                     }
                     else {
-                        vErrors.push(err45);
+                        vErrors.push(err47);
                     }
                     errors++;
                 }
             }
-            let data17 = data13.workers;
-            if (Array.isArray(data17)) {
-                if (data17.length > 10000) {
-                    const err46 = { instancePath: instancePath + "/nodes/workers", schemaPath: "#/properties/nodes/properties/workers/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
+            let data18 = data14.workers;
+            if (Array.isArray(data18)) {
+                if (data18.length > 10000) {
+                    const err48 = { instancePath: instancePath + "/nodes/workers", schemaPath: "#/properties/nodes/properties/workers/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
                     if (vErrors === null) {
-                        vErrors = [err46];
+                        vErrors = [err48];
                     }
                     else {
-                        vErrors.push(err46);
+                        vErrors.push(err48);
                     }
                     errors++;
                 }
-                const len1 = data17.length;
+                const len1 = data18.length;
                 for (let i1 = 0; i1 < len1; i1++) {
-                    let data18 = data17[i1];
-                    const _errs48 = errors;
+                    let data19 = data18[i1];
+                    const _errs50 = errors;
                     let valid11 = false;
                     let passing1 = null;
-                    const _errs49 = errors;
-                    if (typeof data18 === "string") {
-                        if (func3(data18) > 253) {
-                            const err47 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
-                            if (vErrors === null) {
-                                vErrors = [err47];
-                            }
-                            else {
-                                vErrors.push(err47);
-                            }
-                            errors++;
-                        }
-                        if (func3(data18) < 1) {
-                            const err48 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-                            if (vErrors === null) {
-                                vErrors = [err48];
-                            }
-                            else {
-                                vErrors.push(err48);
-                            }
-                            errors++;
-                        }
-                    }
-                    else {
-                        const err49 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                        if (vErrors === null) {
-                            vErrors = [err49];
-                        }
-                        else {
-                            vErrors.push(err49);
-                        }
-                        errors++;
-                    }
-                    var _valid1 = _errs49 === errors;
-                    if (_valid1) {
-                        valid11 = true;
-                        passing1 = 0;
-                    }
                     const _errs51 = errors;
-                    if (data18 && typeof data18 == "object" && !Array.isArray(data18)) {
-                        if (data18.category === undefined) {
-                            const err50 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                    if (typeof data19 === "string") {
+                        if (func3(data19) > 253) {
+                            const err49 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
+                            if (vErrors === null) {
+                                vErrors = [err49];
+                            }
+                            else {
+                                vErrors.push(err49);
+                            }
+                            errors++;
+                        }
+                        if (func3(data19) < 1) {
+                            const err50 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                             if (vErrors === null) {
                                 vErrors = [err50];
                             }
@@ -58556,65 +58556,93 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             }
                             errors++;
                         }
-                        for (const key4 in data18) {
+                    }
+                    else {
+                        const err51 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                        if (vErrors === null) {
+                            vErrors = [err51];
+                        }
+                        else {
+                            vErrors.push(err51);
+                        }
+                        errors++;
+                    }
+                    var _valid1 = _errs51 === errors;
+                    if (_valid1) {
+                        valid11 = true;
+                        passing1 = 0;
+                    }
+                    const _errs53 = errors;
+                    if (data19 && typeof data19 == "object" && !Array.isArray(data19)) {
+                        if (data19.category === undefined) {
+                            const err52 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                            if (vErrors === null) {
+                                vErrors = [err52];
+                            }
+                            else {
+                                vErrors.push(err52);
+                            }
+                            errors++;
+                        }
+                        for (const key4 in data19) {
                             if (!(key4 === "category")) {
-                                const err51 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key4 }, message: "must NOT have additional properties" };
+                                const err53 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key4 }, message: "must NOT have additional properties" };
                                 if (vErrors === null) {
-                                    vErrors = [err51];
+                                    vErrors = [err53];
                                 }
                                 else {
-                                    vErrors.push(err51);
+                                    vErrors.push(err53);
                                 }
                                 errors++;
                             }
                         }
-                        if (data18.category !== undefined) {
-                            let data19 = data18.category;
-                            if (typeof data19 === "string") {
-                                if (func3(data19) > 128) {
-                                    const err52 = { instancePath: instancePath + "/nodes/workers/" + i1 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
+                        if (data19.category !== undefined) {
+                            let data20 = data19.category;
+                            if (typeof data20 === "string") {
+                                if (func3(data20) > 128) {
+                                    const err54 = { instancePath: instancePath + "/nodes/workers/" + i1 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
                                     if (vErrors === null) {
-                                        vErrors = [err52];
+                                        vErrors = [err54];
                                     }
                                     else {
-                                        vErrors.push(err52);
+                                        vErrors.push(err54);
                                     }
                                     errors++;
                                 }
-                                if (func3(data19) < 1) {
-                                    const err53 = { instancePath: instancePath + "/nodes/workers/" + i1 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                                if (func3(data20) < 1) {
+                                    const err55 = { instancePath: instancePath + "/nodes/workers/" + i1 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                                     if (vErrors === null) {
-                                        vErrors = [err53];
+                                        vErrors = [err55];
                                     }
                                     else {
-                                        vErrors.push(err53);
+                                        vErrors.push(err55);
                                     }
                                     errors++;
                                 }
                             }
                             else {
-                                const err54 = { instancePath: instancePath + "/nodes/workers/" + i1 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                                const err56 = { instancePath: instancePath + "/nodes/workers/" + i1 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                                 if (vErrors === null) {
-                                    vErrors = [err54];
+                                    vErrors = [err56];
                                 }
                                 else {
-                                    vErrors.push(err54);
+                                    vErrors.push(err56);
                                 }
                                 errors++;
                             }
                         }
                     }
                     else {
-                        const err55 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                        const err57 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
                         if (vErrors === null) {
-                            vErrors = [err55];
+                            vErrors = [err57];
                         }
                         else {
-                            vErrors.push(err55);
+                            vErrors.push(err57);
                         }
                         errors++;
                     }
-                    var _valid1 = _errs51 === errors;
+                    var _valid1 = _errs53 === errors;
                     if (_valid1 && valid11) {
                         valid11 = false;
                         passing1 = [passing1, 1];
@@ -58626,20 +58654,20 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                         }
                     }
                     if (!valid11) {
-                        const err56 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing1 }, message: "must match exactly one schema in oneOf" };
+                        const err58 = { instancePath: instancePath + "/nodes/workers/" + i1, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing1 }, message: "must match exactly one schema in oneOf" };
                         if (vErrors === null) {
-                            vErrors = [err56];
+                            vErrors = [err58];
                         }
                         else {
-                            vErrors.push(err56);
+                            vErrors.push(err58);
                         }
                         errors++;
                     }
                     else {
-                        errors = _errs48;
+                        errors = _errs50;
                         if (vErrors !== null) {
-                            if (_errs48) {
-                                vErrors.length = _errs48;
+                            if (_errs50) {
+                                vErrors.length = _errs50;
                             }
                             else {
                                 vErrors = null;
@@ -58649,75 +58677,47 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
             }
             else {
-                const err57 = { instancePath: instancePath + "/nodes/workers", schemaPath: "#/properties/nodes/properties/workers/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+                const err59 = { instancePath: instancePath + "/nodes/workers", schemaPath: "#/properties/nodes/properties/workers/type", keyword: "type", params: { type: "array" }, message: "must be array" };
                 if (vErrors === null) {
-                    vErrors = [err57];
+                    vErrors = [err59];
                 }
                 else {
-                    vErrors.push(err57);
+                    vErrors.push(err59);
                 }
                 errors++;
             }
-            let data20 = data13.etcd;
-            if (Array.isArray(data20)) {
-                if (data20.length > 10000) {
-                    const err58 = { instancePath: instancePath + "/nodes/etcd", schemaPath: "#/properties/nodes/properties/etcd/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
+            let data21 = data14.etcd;
+            if (Array.isArray(data21)) {
+                if (data21.length > 10000) {
+                    const err60 = { instancePath: instancePath + "/nodes/etcd", schemaPath: "#/properties/nodes/properties/etcd/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
                     if (vErrors === null) {
-                        vErrors = [err58];
+                        vErrors = [err60];
                     }
                     else {
-                        vErrors.push(err58);
+                        vErrors.push(err60);
                     }
                     errors++;
                 }
-                const len2 = data20.length;
+                const len2 = data21.length;
                 for (let i2 = 0; i2 < len2; i2++) {
-                    let data21 = data20[i2];
-                    const _errs60 = errors;
+                    let data22 = data21[i2];
+                    const _errs62 = errors;
                     let valid16 = false;
                     let passing2 = null;
-                    const _errs61 = errors;
-                    if (typeof data21 === "string") {
-                        if (func3(data21) > 253) {
-                            const err59 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
-                            if (vErrors === null) {
-                                vErrors = [err59];
-                            }
-                            else {
-                                vErrors.push(err59);
-                            }
-                            errors++;
-                        }
-                        if (func3(data21) < 1) {
-                            const err60 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-                            if (vErrors === null) {
-                                vErrors = [err60];
-                            }
-                            else {
-                                vErrors.push(err60);
-                            }
-                            errors++;
-                        }
-                    }
-                    else {
-                        const err61 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                        if (vErrors === null) {
-                            vErrors = [err61];
-                        }
-                        else {
-                            vErrors.push(err61);
-                        }
-                        errors++;
-                    }
-                    var _valid2 = _errs61 === errors;
-                    if (_valid2) {
-                        valid16 = true;
-                        passing2 = 0;
-                    }
                     const _errs63 = errors;
-                    if (data21 && typeof data21 == "object" && !Array.isArray(data21)) {
-                        if (data21.category === undefined) {
-                            const err62 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                    if (typeof data22 === "string") {
+                        if (func3(data22) > 253) {
+                            const err61 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
+                            if (vErrors === null) {
+                                vErrors = [err61];
+                            }
+                            else {
+                                vErrors.push(err61);
+                            }
+                            errors++;
+                        }
+                        if (func3(data22) < 1) {
+                            const err62 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                             if (vErrors === null) {
                                 vErrors = [err62];
                             }
@@ -58726,65 +58726,93 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             }
                             errors++;
                         }
-                        for (const key5 in data21) {
+                    }
+                    else {
+                        const err63 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                        if (vErrors === null) {
+                            vErrors = [err63];
+                        }
+                        else {
+                            vErrors.push(err63);
+                        }
+                        errors++;
+                    }
+                    var _valid2 = _errs63 === errors;
+                    if (_valid2) {
+                        valid16 = true;
+                        passing2 = 0;
+                    }
+                    const _errs65 = errors;
+                    if (data22 && typeof data22 == "object" && !Array.isArray(data22)) {
+                        if (data22.category === undefined) {
+                            const err64 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                            if (vErrors === null) {
+                                vErrors = [err64];
+                            }
+                            else {
+                                vErrors.push(err64);
+                            }
+                            errors++;
+                        }
+                        for (const key5 in data22) {
                             if (!(key5 === "category")) {
-                                const err63 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key5 }, message: "must NOT have additional properties" };
+                                const err65 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key5 }, message: "must NOT have additional properties" };
                                 if (vErrors === null) {
-                                    vErrors = [err63];
+                                    vErrors = [err65];
                                 }
                                 else {
-                                    vErrors.push(err63);
+                                    vErrors.push(err65);
                                 }
                                 errors++;
                             }
                         }
-                        if (data21.category !== undefined) {
-                            let data22 = data21.category;
-                            if (typeof data22 === "string") {
-                                if (func3(data22) > 128) {
-                                    const err64 = { instancePath: instancePath + "/nodes/etcd/" + i2 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
+                        if (data22.category !== undefined) {
+                            let data23 = data22.category;
+                            if (typeof data23 === "string") {
+                                if (func3(data23) > 128) {
+                                    const err66 = { instancePath: instancePath + "/nodes/etcd/" + i2 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
                                     if (vErrors === null) {
-                                        vErrors = [err64];
+                                        vErrors = [err66];
                                     }
                                     else {
-                                        vErrors.push(err64);
+                                        vErrors.push(err66);
                                     }
                                     errors++;
                                 }
-                                if (func3(data22) < 1) {
-                                    const err65 = { instancePath: instancePath + "/nodes/etcd/" + i2 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                                if (func3(data23) < 1) {
+                                    const err67 = { instancePath: instancePath + "/nodes/etcd/" + i2 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                                     if (vErrors === null) {
-                                        vErrors = [err65];
+                                        vErrors = [err67];
                                     }
                                     else {
-                                        vErrors.push(err65);
+                                        vErrors.push(err67);
                                     }
                                     errors++;
                                 }
                             }
                             else {
-                                const err66 = { instancePath: instancePath + "/nodes/etcd/" + i2 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                                const err68 = { instancePath: instancePath + "/nodes/etcd/" + i2 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                                 if (vErrors === null) {
-                                    vErrors = [err66];
+                                    vErrors = [err68];
                                 }
                                 else {
-                                    vErrors.push(err66);
+                                    vErrors.push(err68);
                                 }
                                 errors++;
                             }
                         }
                     }
                     else {
-                        const err67 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                        const err69 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
                         if (vErrors === null) {
-                            vErrors = [err67];
+                            vErrors = [err69];
                         }
                         else {
-                            vErrors.push(err67);
+                            vErrors.push(err69);
                         }
                         errors++;
                     }
-                    var _valid2 = _errs63 === errors;
+                    var _valid2 = _errs65 === errors;
                     if (_valid2 && valid16) {
                         valid16 = false;
                         passing2 = [passing2, 1];
@@ -58796,20 +58824,20 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                         }
                     }
                     if (!valid16) {
-                        const err68 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing2 }, message: "must match exactly one schema in oneOf" };
+                        const err70 = { instancePath: instancePath + "/nodes/etcd/" + i2, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing2 }, message: "must match exactly one schema in oneOf" };
                         if (vErrors === null) {
-                            vErrors = [err68];
+                            vErrors = [err70];
                         }
                         else {
-                            vErrors.push(err68);
+                            vErrors.push(err70);
                         }
                         errors++;
                     }
                     else {
-                        errors = _errs60;
+                        errors = _errs62;
                         if (vErrors !== null) {
-                            if (_errs60) {
-                                vErrors.length = _errs60;
+                            if (_errs62) {
+                                vErrors.length = _errs62;
                             }
                             else {
                                 vErrors = null;
@@ -58819,75 +58847,47 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
             }
             else {
-                const err69 = { instancePath: instancePath + "/nodes/etcd", schemaPath: "#/properties/nodes/properties/etcd/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+                const err71 = { instancePath: instancePath + "/nodes/etcd", schemaPath: "#/properties/nodes/properties/etcd/type", keyword: "type", params: { type: "array" }, message: "must be array" };
                 if (vErrors === null) {
-                    vErrors = [err69];
+                    vErrors = [err71];
                 }
                 else {
-                    vErrors.push(err69);
+                    vErrors.push(err71);
                 }
                 errors++;
             }
-            let data23 = data13.gpu_workers;
-            if (Array.isArray(data23)) {
-                if (data23.length > 10000) {
-                    const err70 = { instancePath: instancePath + "/nodes/gpu_workers", schemaPath: "#/properties/nodes/properties/gpu_workers/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
+            let data24 = data14.gpu_workers;
+            if (Array.isArray(data24)) {
+                if (data24.length > 10000) {
+                    const err72 = { instancePath: instancePath + "/nodes/gpu_workers", schemaPath: "#/properties/nodes/properties/gpu_workers/maxItems", keyword: "maxItems", params: { limit: 10000 }, message: "must NOT have more than 10000 items" };
                     if (vErrors === null) {
-                        vErrors = [err70];
+                        vErrors = [err72];
                     }
                     else {
-                        vErrors.push(err70);
+                        vErrors.push(err72);
                     }
                     errors++;
                 }
-                const len3 = data23.length;
+                const len3 = data24.length;
                 for (let i3 = 0; i3 < len3; i3++) {
-                    let data24 = data23[i3];
-                    const _errs72 = errors;
+                    let data25 = data24[i3];
+                    const _errs74 = errors;
                     let valid21 = false;
                     let passing3 = null;
-                    const _errs73 = errors;
-                    if (typeof data24 === "string") {
-                        if (func3(data24) > 253) {
-                            const err71 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
-                            if (vErrors === null) {
-                                vErrors = [err71];
-                            }
-                            else {
-                                vErrors.push(err71);
-                            }
-                            errors++;
-                        }
-                        if (func3(data24) < 1) {
-                            const err72 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-                            if (vErrors === null) {
-                                vErrors = [err72];
-                            }
-                            else {
-                                vErrors.push(err72);
-                            }
-                            errors++;
-                        }
-                    }
-                    else {
-                        const err73 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                        if (vErrors === null) {
-                            vErrors = [err73];
-                        }
-                        else {
-                            vErrors.push(err73);
-                        }
-                        errors++;
-                    }
-                    var _valid3 = _errs73 === errors;
-                    if (_valid3) {
-                        valid21 = true;
-                        passing3 = 0;
-                    }
                     const _errs75 = errors;
-                    if (data24 && typeof data24 == "object" && !Array.isArray(data24)) {
-                        if (data24.category === undefined) {
-                            const err74 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                    if (typeof data25 === "string") {
+                        if (func3(data25) > 253) {
+                            const err73 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/0/maxLength", keyword: "maxLength", params: { limit: 253 }, message: "must NOT have more than 253 characters" };
+                            if (vErrors === null) {
+                                vErrors = [err73];
+                            }
+                            else {
+                                vErrors.push(err73);
+                            }
+                            errors++;
+                        }
+                        if (func3(data25) < 1) {
+                            const err74 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/0/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                             if (vErrors === null) {
                                 vErrors = [err74];
                             }
@@ -58896,65 +58896,93 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             }
                             errors++;
                         }
-                        for (const key6 in data24) {
+                    }
+                    else {
+                        const err75 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                        if (vErrors === null) {
+                            vErrors = [err75];
+                        }
+                        else {
+                            vErrors.push(err75);
+                        }
+                        errors++;
+                    }
+                    var _valid3 = _errs75 === errors;
+                    if (_valid3) {
+                        valid21 = true;
+                        passing3 = 0;
+                    }
+                    const _errs77 = errors;
+                    if (data25 && typeof data25 == "object" && !Array.isArray(data25)) {
+                        if (data25.category === undefined) {
+                            const err76 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/1/required", keyword: "required", params: { missingProperty: "category" }, message: "must have required property '" + "category" + "'" };
+                            if (vErrors === null) {
+                                vErrors = [err76];
+                            }
+                            else {
+                                vErrors.push(err76);
+                            }
+                            errors++;
+                        }
+                        for (const key6 in data25) {
                             if (!(key6 === "category")) {
-                                const err75 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key6 }, message: "must NOT have additional properties" };
+                                const err77 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/1/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key6 }, message: "must NOT have additional properties" };
                                 if (vErrors === null) {
-                                    vErrors = [err75];
+                                    vErrors = [err77];
                                 }
                                 else {
-                                    vErrors.push(err75);
+                                    vErrors.push(err77);
                                 }
                                 errors++;
                             }
                         }
-                        if (data24.category !== undefined) {
-                            let data25 = data24.category;
-                            if (typeof data25 === "string") {
-                                if (func3(data25) > 128) {
-                                    const err76 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
+                        if (data25.category !== undefined) {
+                            let data26 = data25.category;
+                            if (typeof data26 === "string") {
+                                if (func3(data26) > 128) {
+                                    const err78 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/maxLength", keyword: "maxLength", params: { limit: 128 }, message: "must NOT have more than 128 characters" };
                                     if (vErrors === null) {
-                                        vErrors = [err76];
+                                        vErrors = [err78];
                                     }
                                     else {
-                                        vErrors.push(err76);
+                                        vErrors.push(err78);
                                     }
                                     errors++;
                                 }
-                                if (func3(data25) < 1) {
-                                    const err77 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                                if (func3(data26) < 1) {
+                                    const err79 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                                     if (vErrors === null) {
-                                        vErrors = [err77];
+                                        vErrors = [err79];
                                     }
                                     else {
-                                        vErrors.push(err77);
+                                        vErrors.push(err79);
                                     }
                                     errors++;
                                 }
                             }
                             else {
-                                const err78 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                                const err80 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3 + "/category", schemaPath: "#/$defs/nodeSelector/oneOf/1/properties/category/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                                 if (vErrors === null) {
-                                    vErrors = [err78];
+                                    vErrors = [err80];
                                 }
                                 else {
-                                    vErrors.push(err78);
+                                    vErrors.push(err80);
                                 }
                                 errors++;
                             }
                         }
                     }
                     else {
-                        const err79 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                        const err81 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf/1/type", keyword: "type", params: { type: "object" }, message: "must be object" };
                         if (vErrors === null) {
-                            vErrors = [err79];
+                            vErrors = [err81];
                         }
                         else {
-                            vErrors.push(err79);
+                            vErrors.push(err81);
                         }
                         errors++;
                     }
-                    var _valid3 = _errs75 === errors;
+                    var _valid3 = _errs77 === errors;
                     if (_valid3 && valid21) {
                         valid21 = false;
                         passing3 = [passing3, 1];
@@ -58966,20 +58994,20 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                         }
                     }
                     if (!valid21) {
-                        const err80 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing3 }, message: "must match exactly one schema in oneOf" };
+                        const err82 = { instancePath: instancePath + "/nodes/gpu_workers/" + i3, schemaPath: "#/$defs/nodeSelector/oneOf", keyword: "oneOf", params: { passingSchemas: passing3 }, message: "must match exactly one schema in oneOf" };
                         if (vErrors === null) {
-                            vErrors = [err80];
+                            vErrors = [err82];
                         }
                         else {
-                            vErrors.push(err80);
+                            vErrors.push(err82);
                         }
                         errors++;
                     }
                     else {
-                        errors = _errs72;
+                        errors = _errs74;
                         if (vErrors !== null) {
-                            if (_errs72) {
-                                vErrors.length = _errs72;
+                            if (_errs74) {
+                                vErrors.length = _errs74;
                             }
                             else {
                                 vErrors = null;
@@ -58989,78 +59017,78 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
             }
             else {
-                const err81 = { instancePath: instancePath + "/nodes/gpu_workers", schemaPath: "#/properties/nodes/properties/gpu_workers/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+                const err83 = { instancePath: instancePath + "/nodes/gpu_workers", schemaPath: "#/properties/nodes/properties/gpu_workers/type", keyword: "type", params: { type: "array" }, message: "must be array" };
                 if (vErrors === null) {
-                    vErrors = [err81];
+                    vErrors = [err83];
                 }
                 else {
-                    vErrors.push(err81);
+                    vErrors.push(err83);
                 }
                 errors++;
             }
-            if (typeof data13.allow_stacked !== "boolean") {
-                const err82 = { instancePath: instancePath + "/nodes/allow_stacked", schemaPath: "#/properties/nodes/properties/allow_stacked/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+            if (typeof data14.allow_stacked !== "boolean") {
+                const err84 = { instancePath: instancePath + "/nodes/allow_stacked", schemaPath: "#/properties/nodes/properties/allow_stacked/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
                 if (vErrors === null) {
-                    vErrors = [err82];
+                    vErrors = [err84];
                 }
                 else {
-                    vErrors.push(err82);
+                    vErrors.push(err84);
                 }
                 errors++;
             }
-            let data27 = data13.allowed_status;
-            if (Array.isArray(data27)) {
-                if (data27.length < 1) {
-                    const err83 = { instancePath: instancePath + "/nodes/allowed_status", schemaPath: "#/properties/nodes/properties/allowed_status/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items" };
+            let data28 = data14.allowed_status;
+            if (Array.isArray(data28)) {
+                if (data28.length < 1) {
+                    const err85 = { instancePath: instancePath + "/nodes/allowed_status", schemaPath: "#/properties/nodes/properties/allowed_status/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items" };
                     if (vErrors === null) {
-                        vErrors = [err83];
+                        vErrors = [err85];
                     }
                     else {
-                        vErrors.push(err83);
+                        vErrors.push(err85);
                     }
                     errors++;
                 }
-                const len4 = data27.length;
+                const len4 = data28.length;
                 for (let i4 = 0; i4 < len4; i4++) {
-                    let data28 = data27[i4];
-                    if (typeof data28 !== "string") {
-                        const err84 = { instancePath: instancePath + "/nodes/allowed_status/" + i4, schemaPath: "#/properties/nodes/properties/allowed_status/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    let data29 = data28[i4];
+                    if (typeof data29 !== "string") {
+                        const err86 = { instancePath: instancePath + "/nodes/allowed_status/" + i4, schemaPath: "#/properties/nodes/properties/allowed_status/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                         if (vErrors === null) {
-                            vErrors = [err84];
+                            vErrors = [err86];
                         }
                         else {
-                            vErrors.push(err84);
+                            vErrors.push(err86);
                         }
                         errors++;
                     }
-                    if (!((((((((((((data28 === "UP") || (data28 === "DOWN")) || (data28 === "PENDING")) || (data28 === "INSTALLING")) || (data28 === "INSTALLER_FAILED")) || (data28 === "INSTALLER_REBOOTING")) || (data28 === "INSTALLER_CALLINGINIT")) || (data28 === "INSTALLER_UNREACHABLE")) || (data28 === "GOING_DOWN")) || (data28 === "BOOTING")) || (data28 === "UNDEFINED")) || (data28 === "UNKNOWN"))) {
-                        const err85 = { instancePath: instancePath + "/nodes/allowed_status/" + i4, schemaPath: "#/properties/nodes/properties/allowed_status/items/enum", keyword: "enum", params: { allowedValues: schema31.properties.nodes.properties.allowed_status.items.enum }, message: "must be equal to one of the allowed values" };
+                    if (!((((((((((((data29 === "UP") || (data29 === "DOWN")) || (data29 === "PENDING")) || (data29 === "INSTALLING")) || (data29 === "INSTALLER_FAILED")) || (data29 === "INSTALLER_REBOOTING")) || (data29 === "INSTALLER_CALLINGINIT")) || (data29 === "INSTALLER_UNREACHABLE")) || (data29 === "GOING_DOWN")) || (data29 === "BOOTING")) || (data29 === "UNDEFINED")) || (data29 === "UNKNOWN"))) {
+                        const err87 = { instancePath: instancePath + "/nodes/allowed_status/" + i4, schemaPath: "#/properties/nodes/properties/allowed_status/items/enum", keyword: "enum", params: { allowedValues: schema31.properties.nodes.properties.allowed_status.items.enum }, message: "must be equal to one of the allowed values" };
                         if (vErrors === null) {
-                            vErrors = [err85];
+                            vErrors = [err87];
                         }
                         else {
-                            vErrors.push(err85);
+                            vErrors.push(err87);
                         }
                         errors++;
                     }
                 }
-                let i5 = data27.length;
+                let i5 = data28.length;
                 let j0;
                 if (i5 > 1) {
                     const indices0 = {};
                     for (; i5--;) {
-                        let item0 = data27[i5];
+                        let item0 = data28[i5];
                         if (typeof item0 !== "string") {
                             continue;
                         }
                         if (typeof indices0[item0] == "number") {
                             j0 = indices0[item0];
-                            const err86 = { instancePath: instancePath + "/nodes/allowed_status", schemaPath: "#/properties/nodes/properties/allowed_status/uniqueItems", keyword: "uniqueItems", params: { i: i5, j: j0 }, message: "must NOT have duplicate items (items ## " + j0 + " and " + i5 + " are identical)" };
+                            const err88 = { instancePath: instancePath + "/nodes/allowed_status", schemaPath: "#/properties/nodes/properties/allowed_status/uniqueItems", keyword: "uniqueItems", params: { i: i5, j: j0 }, message: "must NOT have duplicate items (items ## " + j0 + " and " + i5 + " are identical)" };
                             if (vErrors === null) {
-                                vErrors = [err86];
+                                vErrors = [err88];
                             }
                             else {
-                                vErrors.push(err86);
+                                vErrors.push(err88);
                             }
                             errors++;
                             break;
@@ -59070,33 +59098,7 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
             }
             else {
-                const err87 = { instancePath: instancePath + "/nodes/allowed_status", schemaPath: "#/properties/nodes/properties/allowed_status/type", keyword: "type", params: { type: "array" }, message: "must be array" };
-                if (vErrors === null) {
-                    vErrors = [err87];
-                }
-                else {
-                    vErrors.push(err87);
-                }
-                errors++;
-            }
-            let data29 = data13.skippable;
-            if (Array.isArray(data29)) {
-                const len5 = data29.length;
-                for (let i6 = 0; i6 < len5; i6++) {
-                    if (typeof data29[i6] !== "string") {
-                        const err88 = { instancePath: instancePath + "/nodes/skippable/" + i6, schemaPath: "#/properties/nodes/properties/skippable/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                        if (vErrors === null) {
-                            vErrors = [err88];
-                        }
-                        else {
-                            vErrors.push(err88);
-                        }
-                        errors++;
-                    }
-                }
-            }
-            else {
-                const err89 = { instancePath: instancePath + "/nodes/skippable", schemaPath: "#/properties/nodes/properties/skippable/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+                const err89 = { instancePath: instancePath + "/nodes/allowed_status", schemaPath: "#/properties/nodes/properties/allowed_status/type", keyword: "type", params: { type: "array" }, message: "must be array" };
                 if (vErrors === null) {
                     vErrors = [err89];
                 }
@@ -59105,32 +59107,24 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-        }
-        else {
-            const err90 = { instancePath: instancePath + "/nodes", schemaPath: "#/properties/nodes/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-            if (vErrors === null) {
-                vErrors = [err90];
+            let data30 = data14.skippable;
+            if (Array.isArray(data30)) {
+                const len5 = data30.length;
+                for (let i6 = 0; i6 < len5; i6++) {
+                    if (typeof data30[i6] !== "string") {
+                        const err90 = { instancePath: instancePath + "/nodes/skippable/" + i6, schemaPath: "#/properties/nodes/properties/skippable/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                        if (vErrors === null) {
+                            vErrors = [err90];
+                        }
+                        else {
+                            vErrors.push(err90);
+                        }
+                        errors++;
+                    }
+                }
             }
             else {
-                vErrors.push(err90);
-            }
-            errors++;
-        }
-    }
-    if (data.network !== undefined) {
-        let data31 = data.network;
-        if (data31 && typeof data31 == "object" && !Array.isArray(data31)) {
-            if (data31.allow_management === undefined) {
-                data31.allow_management = false;
-            }
-            if (data31.pod_cidr === undefined) {
-                data31.pod_cidr = "172.29.0.0/16";
-            }
-            if (data31.service_cidr === undefined) {
-                data31.service_cidr = "10.150.0.0/16";
-            }
-            if (data31.node_network === undefined) {
-                const err91 = { instancePath: instancePath + "/network", schemaPath: "#/properties/network/required", keyword: "required", params: { missingProperty: "node_network" }, message: "must have required property '" + "node_network" + "'" };
+                const err91 = { instancePath: instancePath + "/nodes/skippable", schemaPath: "#/properties/nodes/properties/skippable/type", keyword: "type", params: { type: "array" }, message: "must be array" };
                 if (vErrors === null) {
                     vErrors = [err91];
                 }
@@ -59139,69 +59133,78 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-            for (const key7 in data31) {
+        }
+        else {
+            const err92 = { instancePath: instancePath + "/nodes", schemaPath: "#/properties/nodes/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+                vErrors = [err92];
+            }
+            else {
+                vErrors.push(err92);
+            }
+            errors++;
+        }
+    }
+    if (data.network !== undefined) {
+        let data32 = data.network;
+        if (data32 && typeof data32 == "object" && !Array.isArray(data32)) {
+            if (data32.allow_management === undefined) {
+                data32.allow_management = false;
+            }
+            if (data32.pod_cidr === undefined) {
+                data32.pod_cidr = "172.29.0.0/16";
+            }
+            if (data32.service_cidr === undefined) {
+                data32.service_cidr = "10.150.0.0/16";
+            }
+            if (data32.node_network === undefined) {
+                const err93 = { instancePath: instancePath + "/network", schemaPath: "#/properties/network/required", keyword: "required", params: { missingProperty: "node_network" }, message: "must have required property '" + "node_network" + "'" };
+                if (vErrors === null) {
+                    vErrors = [err93];
+                }
+                else {
+                    vErrors.push(err93);
+                }
+                errors++;
+            }
+            for (const key7 in data32) {
                 if (!((((key7 === "node_network") || (key7 === "allow_management")) || (key7 === "pod_cidr")) || (key7 === "service_cidr"))) {
-                    const err92 = { instancePath: instancePath + "/network", schemaPath: "#/properties/network/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key7 }, message: "must NOT have additional properties" };
+                    const err94 = { instancePath: instancePath + "/network", schemaPath: "#/properties/network/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key7 }, message: "must NOT have additional properties" };
                     if (vErrors === null) {
-                        vErrors = [err92];
+                        vErrors = [err94];
                     }
                     else {
-                        vErrors.push(err92);
+                        vErrors.push(err94);
                     }
                     errors++;
                 }
             }
-            if (data31.node_network !== undefined) {
-                let data32 = data31.node_network;
-                if (data32 && typeof data32 == "object" && !Array.isArray(data32)) {
-                    if (Object.keys(data32).length > 1) {
-                        const err93 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/maxProperties", keyword: "maxProperties", params: { limit: 1 }, message: "must NOT have more than 1 properties" };
+            if (data32.node_network !== undefined) {
+                let data33 = data32.node_network;
+                if (data33 && typeof data33 == "object" && !Array.isArray(data33)) {
+                    if (Object.keys(data33).length > 1) {
+                        const err95 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/maxProperties", keyword: "maxProperties", params: { limit: 1 }, message: "must NOT have more than 1 properties" };
                         if (vErrors === null) {
-                            vErrors = [err93];
+                            vErrors = [err95];
                         }
                         else {
-                            vErrors.push(err93);
+                            vErrors.push(err95);
                         }
                         errors++;
                     }
-                    if (Object.keys(data32).length < 1) {
-                        const err94 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/minProperties", keyword: "minProperties", params: { limit: 1 }, message: "must NOT have fewer than 1 properties" };
+                    if (Object.keys(data33).length < 1) {
+                        const err96 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/minProperties", keyword: "minProperties", params: { limit: 1 }, message: "must NOT have fewer than 1 properties" };
                         if (vErrors === null) {
-                            vErrors = [err94];
+                            vErrors = [err96];
                         }
                         else {
-                            vErrors.push(err94);
+                            vErrors.push(err96);
                         }
                         errors++;
                     }
-                    for (const key8 in data32) {
+                    for (const key8 in data33) {
                         if (!(((key8 === "name") || (key8 === "cidr")) || (key8 === "interface"))) {
-                            const err95 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key8 }, message: "must NOT have additional properties" };
-                            if (vErrors === null) {
-                                vErrors = [err95];
-                            }
-                            else {
-                                vErrors.push(err95);
-                            }
-                            errors++;
-                        }
-                    }
-                    if (data32.name !== undefined) {
-                        let data33 = data32.name;
-                        if (typeof data33 === "string") {
-                            if (func3(data33) < 1) {
-                                const err96 = { instancePath: instancePath + "/network/node_network/name", schemaPath: "#/properties/network/properties/node_network/properties/name/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
-                                if (vErrors === null) {
-                                    vErrors = [err96];
-                                }
-                                else {
-                                    vErrors.push(err96);
-                                }
-                                errors++;
-                            }
-                        }
-                        else {
-                            const err97 = { instancePath: instancePath + "/network/node_network/name", schemaPath: "#/properties/network/properties/node_network/properties/name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            const err97 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key8 }, message: "must NOT have additional properties" };
                             if (vErrors === null) {
                                 vErrors = [err97];
                             }
@@ -59211,34 +59214,34 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             errors++;
                         }
                     }
-                    if (data32.cidr !== undefined) {
-                        if (typeof data32.cidr !== "string") {
-                            const err98 = { instancePath: instancePath + "/network/node_network/cidr", schemaPath: "#/properties/network/properties/node_network/properties/cidr/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                            if (vErrors === null) {
-                                vErrors = [err98];
-                            }
-                            else {
-                                vErrors.push(err98);
-                            }
-                            errors++;
-                        }
-                    }
-                    if (data32.interface !== undefined) {
-                        let data35 = data32.interface;
-                        if (typeof data35 === "string") {
-                            if (func3(data35) < 1) {
-                                const err99 = { instancePath: instancePath + "/network/node_network/interface", schemaPath: "#/properties/network/properties/node_network/properties/interface/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                    if (data33.name !== undefined) {
+                        let data34 = data33.name;
+                        if (typeof data34 === "string") {
+                            if (func3(data34) < 1) {
+                                const err98 = { instancePath: instancePath + "/network/node_network/name", schemaPath: "#/properties/network/properties/node_network/properties/name/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
                                 if (vErrors === null) {
-                                    vErrors = [err99];
+                                    vErrors = [err98];
                                 }
                                 else {
-                                    vErrors.push(err99);
+                                    vErrors.push(err98);
                                 }
                                 errors++;
                             }
                         }
                         else {
-                            const err100 = { instancePath: instancePath + "/network/node_network/interface", schemaPath: "#/properties/network/properties/node_network/properties/interface/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            const err99 = { instancePath: instancePath + "/network/node_network/name", schemaPath: "#/properties/network/properties/node_network/properties/name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            if (vErrors === null) {
+                                vErrors = [err99];
+                            }
+                            else {
+                                vErrors.push(err99);
+                            }
+                            errors++;
+                        }
+                    }
+                    if (data33.cidr !== undefined) {
+                        if (typeof data33.cidr !== "string") {
+                            const err100 = { instancePath: instancePath + "/network/node_network/cidr", schemaPath: "#/properties/network/properties/node_network/properties/cidr/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                             if (vErrors === null) {
                                 vErrors = [err100];
                             }
@@ -59248,40 +59251,45 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             errors++;
                         }
                     }
+                    if (data33.interface !== undefined) {
+                        let data36 = data33.interface;
+                        if (typeof data36 === "string") {
+                            if (func3(data36) < 1) {
+                                const err101 = { instancePath: instancePath + "/network/node_network/interface", schemaPath: "#/properties/network/properties/node_network/properties/interface/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                                if (vErrors === null) {
+                                    vErrors = [err101];
+                                }
+                                else {
+                                    vErrors.push(err101);
+                                }
+                                errors++;
+                            }
+                        }
+                        else {
+                            const err102 = { instancePath: instancePath + "/network/node_network/interface", schemaPath: "#/properties/network/properties/node_network/properties/interface/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            if (vErrors === null) {
+                                vErrors = [err102];
+                            }
+                            else {
+                                vErrors.push(err102);
+                            }
+                            errors++;
+                        }
+                    }
                 }
                 else {
-                    const err101 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                    const err103 = { instancePath: instancePath + "/network/node_network", schemaPath: "#/properties/network/properties/node_network/type", keyword: "type", params: { type: "object" }, message: "must be object" };
                     if (vErrors === null) {
-                        vErrors = [err101];
+                        vErrors = [err103];
                     }
                     else {
-                        vErrors.push(err101);
+                        vErrors.push(err103);
                     }
                     errors++;
                 }
             }
-            if (typeof data31.allow_management !== "boolean") {
-                const err102 = { instancePath: instancePath + "/network/allow_management", schemaPath: "#/properties/network/properties/allow_management/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
-                if (vErrors === null) {
-                    vErrors = [err102];
-                }
-                else {
-                    vErrors.push(err102);
-                }
-                errors++;
-            }
-            if (typeof data31.pod_cidr !== "string") {
-                const err103 = { instancePath: instancePath + "/network/pod_cidr", schemaPath: "#/properties/network/properties/pod_cidr/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                if (vErrors === null) {
-                    vErrors = [err103];
-                }
-                else {
-                    vErrors.push(err103);
-                }
-                errors++;
-            }
-            if (typeof data31.service_cidr !== "string") {
-                const err104 = { instancePath: instancePath + "/network/service_cidr", schemaPath: "#/properties/network/properties/service_cidr/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (typeof data32.allow_management !== "boolean") {
+                const err104 = { instancePath: instancePath + "/network/allow_management", schemaPath: "#/properties/network/properties/allow_management/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
                 if (vErrors === null) {
                     vErrors = [err104];
                 }
@@ -59290,56 +59298,18 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-        }
-        else {
-            const err105 = { instancePath: instancePath + "/network", schemaPath: "#/properties/network/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-            if (vErrors === null) {
-                vErrors = [err105];
+            if (typeof data32.pod_cidr !== "string") {
+                const err105 = { instancePath: instancePath + "/network/pod_cidr", schemaPath: "#/properties/network/properties/pod_cidr/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err105];
+                }
+                else {
+                    vErrors.push(err105);
+                }
+                errors++;
             }
-            else {
-                vErrors.push(err105);
-            }
-            errors++;
-        }
-    }
-    let data39 = data.access;
-    if (data39 && typeof data39 == "object" && !Array.isArray(data39)) {
-        if (data39.admin === undefined) {
-            data39.admin = {};
-        }
-        if (data39.service_user === undefined) {
-            data39.service_user = {};
-        }
-        if (data39.host_key_policy === undefined) {
-            data39.host_key_policy = "strict";
-        }
-        if (data39.legacy_algorithms === undefined) {
-            data39.legacy_algorithms = false;
-        }
-        if (data39.concurrency === undefined) {
-            data39.concurrency = 32;
-        }
-        if (data39.connect_timeout_seconds === undefined) {
-            data39.connect_timeout_seconds = 10;
-        }
-        if (data39.command_timeout_seconds === undefined) {
-            data39.command_timeout_seconds = 120;
-        }
-        if (data39.min_containerd_gb === undefined) {
-            data39.min_containerd_gb = 10;
-        }
-        if (data39.max_clock_skew_seconds === undefined) {
-            data39.max_clock_skew_seconds = 2;
-        }
-        if (data39.data_partitions === undefined) {
-            data39.data_partitions = ["/raid", "/local"];
-        }
-        if (data39.gpu_drivers_later === undefined) {
-            data39.gpu_drivers_later = false;
-        }
-        for (const key9 in data39) {
-            if (!(func1.call(schema31.properties.access.properties, key9))) {
-                const err106 = { instancePath: instancePath + "/access", schemaPath: "#/properties/access/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key9 }, message: "must NOT have additional properties" };
+            if (typeof data32.service_cidr !== "string") {
+                const err106 = { instancePath: instancePath + "/network/service_cidr", schemaPath: "#/properties/network/properties/service_cidr/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err106];
                 }
@@ -59349,62 +59319,99 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        let data40 = data39.admin;
-        if (data40 && typeof data40 == "object" && !Array.isArray(data40)) {
-            if (data40.user === undefined) {
-                data40.user = "root";
+        else {
+            const err107 = { instancePath: instancePath + "/network", schemaPath: "#/properties/network/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+                vErrors = [err107];
             }
-            if (data40.auth === undefined) {
-                data40.auth = "key";
+            else {
+                vErrors.push(err107);
             }
-            for (const key10 in data40) {
+            errors++;
+        }
+    }
+    let data40 = data.access;
+    if (data40 && typeof data40 == "object" && !Array.isArray(data40)) {
+        if (data40.admin === undefined) {
+            data40.admin = {};
+        }
+        if (data40.service_user === undefined) {
+            data40.service_user = {};
+        }
+        if (data40.host_key_policy === undefined) {
+            data40.host_key_policy = "strict";
+        }
+        if (data40.legacy_algorithms === undefined) {
+            data40.legacy_algorithms = false;
+        }
+        if (data40.concurrency === undefined) {
+            data40.concurrency = 32;
+        }
+        if (data40.connect_timeout_seconds === undefined) {
+            data40.connect_timeout_seconds = 10;
+        }
+        if (data40.command_timeout_seconds === undefined) {
+            data40.command_timeout_seconds = 120;
+        }
+        if (data40.min_containerd_gb === undefined) {
+            data40.min_containerd_gb = 10;
+        }
+        if (data40.max_clock_skew_seconds === undefined) {
+            data40.max_clock_skew_seconds = 2;
+        }
+        if (data40.data_partitions === undefined) {
+            data40.data_partitions = ["/raid", "/local"];
+        }
+        if (data40.gpu_drivers_later === undefined) {
+            data40.gpu_drivers_later = false;
+        }
+        for (const key9 in data40) {
+            if (!(func1.call(schema31.properties.access.properties, key9))) {
+                const err108 = { instancePath: instancePath + "/access", schemaPath: "#/properties/access/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key9 }, message: "must NOT have additional properties" };
+                if (vErrors === null) {
+                    vErrors = [err108];
+                }
+                else {
+                    vErrors.push(err108);
+                }
+                errors++;
+            }
+        }
+        let data41 = data40.admin;
+        if (data41 && typeof data41 == "object" && !Array.isArray(data41)) {
+            if (data41.user === undefined) {
+                data41.user = "root";
+            }
+            if (data41.auth === undefined) {
+                data41.auth = "key";
+            }
+            for (const key10 in data41) {
                 if (!((((key10 === "user") || (key10 === "auth")) || (key10 === "key_file")) || (key10 === "password_file"))) {
-                    const err107 = { instancePath: instancePath + "/access/admin", schemaPath: "#/properties/access/properties/admin/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key10 }, message: "must NOT have additional properties" };
+                    const err109 = { instancePath: instancePath + "/access/admin", schemaPath: "#/properties/access/properties/admin/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key10 }, message: "must NOT have additional properties" };
                     if (vErrors === null) {
-                        vErrors = [err107];
+                        vErrors = [err109];
                     }
                     else {
-                        vErrors.push(err107);
+                        vErrors.push(err109);
                     }
                     errors++;
                 }
             }
-            let data41 = data40.user;
-            if (typeof data41 === "string") {
-                if (!pattern6.test(data41)) {
-                    const err108 = { instancePath: instancePath + "/access/admin/user", schemaPath: "#/properties/access/properties/admin/properties/user/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]{0,31}$" }, message: "must match pattern \"" + "^[a-z_][a-z0-9_-]{0,31}$" + "\"" };
+            let data42 = data41.user;
+            if (typeof data42 === "string") {
+                if (!pattern6.test(data42)) {
+                    const err110 = { instancePath: instancePath + "/access/admin/user", schemaPath: "#/properties/access/properties/admin/properties/user/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]{0,31}$" }, message: "must match pattern \"" + "^[a-z_][a-z0-9_-]{0,31}$" + "\"" };
                     if (vErrors === null) {
-                        vErrors = [err108];
+                        vErrors = [err110];
                     }
                     else {
-                        vErrors.push(err108);
+                        vErrors.push(err110);
                     }
                     errors++;
                 }
             }
             else {
-                const err109 = { instancePath: instancePath + "/access/admin/user", schemaPath: "#/properties/access/properties/admin/properties/user/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                if (vErrors === null) {
-                    vErrors = [err109];
-                }
-                else {
-                    vErrors.push(err109);
-                }
-                errors++;
-            }
-            let data42 = data40.auth;
-            if (typeof data42 !== "string") {
-                const err110 = { instancePath: instancePath + "/access/admin/auth", schemaPath: "#/properties/access/properties/admin/properties/auth/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                if (vErrors === null) {
-                    vErrors = [err110];
-                }
-                else {
-                    vErrors.push(err110);
-                }
-                errors++;
-            }
-            if (!((data42 === "key") || (data42 === "password"))) {
-                const err111 = { instancePath: instancePath + "/access/admin/auth", schemaPath: "#/properties/access/properties/admin/properties/auth/enum", keyword: "enum", params: { allowedValues: schema31.properties.access.properties.admin.properties.auth.enum }, message: "must be equal to one of the allowed values" };
+                const err111 = { instancePath: instancePath + "/access/admin/user", schemaPath: "#/properties/access/properties/admin/properties/user/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err111];
                 }
@@ -59413,58 +59420,42 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-            if (data40.key_file !== undefined) {
-                if (typeof data40.key_file !== "string") {
-                    const err112 = { instancePath: instancePath + "/access/admin/key_file", schemaPath: "#/properties/access/properties/admin/properties/key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            let data43 = data41.auth;
+            if (typeof data43 !== "string") {
+                const err112 = { instancePath: instancePath + "/access/admin/auth", schemaPath: "#/properties/access/properties/admin/properties/auth/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err112];
+                }
+                else {
+                    vErrors.push(err112);
+                }
+                errors++;
+            }
+            if (!((data43 === "key") || (data43 === "password"))) {
+                const err113 = { instancePath: instancePath + "/access/admin/auth", schemaPath: "#/properties/access/properties/admin/properties/auth/enum", keyword: "enum", params: { allowedValues: schema31.properties.access.properties.admin.properties.auth.enum }, message: "must be equal to one of the allowed values" };
+                if (vErrors === null) {
+                    vErrors = [err113];
+                }
+                else {
+                    vErrors.push(err113);
+                }
+                errors++;
+            }
+            if (data41.key_file !== undefined) {
+                if (typeof data41.key_file !== "string") {
+                    const err114 = { instancePath: instancePath + "/access/admin/key_file", schemaPath: "#/properties/access/properties/admin/properties/key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                     if (vErrors === null) {
-                        vErrors = [err112];
+                        vErrors = [err114];
                     }
                     else {
-                        vErrors.push(err112);
+                        vErrors.push(err114);
                     }
                     errors++;
                 }
             }
-            if (data40.password_file !== undefined) {
-                if (typeof data40.password_file !== "string") {
-                    const err113 = { instancePath: instancePath + "/access/admin/password_file", schemaPath: "#/properties/access/properties/admin/properties/password_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                    if (vErrors === null) {
-                        vErrors = [err113];
-                    }
-                    else {
-                        vErrors.push(err113);
-                    }
-                    errors++;
-                }
-            }
-        }
-        else {
-            const err114 = { instancePath: instancePath + "/access/admin", schemaPath: "#/properties/access/properties/admin/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-            if (vErrors === null) {
-                vErrors = [err114];
-            }
-            else {
-                vErrors.push(err114);
-            }
-            errors++;
-        }
-        let data45 = data39.service_user;
-        if (data45 && typeof data45 == "object" && !Array.isArray(data45)) {
-            if (data45.name === undefined) {
-                data45.name = "ansiblebcm";
-            }
-            if (data45.uid === undefined) {
-                data45.uid = 60000;
-            }
-            if (data45.gid === undefined) {
-                data45.gid = 60000;
-            }
-            if (data45.shell === undefined) {
-                data45.shell = "/bin/bash";
-            }
-            for (const key11 in data45) {
-                if (!(((((((key11 === "name") || (key11 === "uid")) || (key11 === "gid")) || (key11 === "shell")) || (key11 === "public_key")) || (key11 === "public_key_file")) || (key11 === "private_key_file"))) {
-                    const err115 = { instancePath: instancePath + "/access/service_user", schemaPath: "#/properties/access/properties/service_user/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key11 }, message: "must NOT have additional properties" };
+            if (data41.password_file !== undefined) {
+                if (typeof data41.password_file !== "string") {
+                    const err115 = { instancePath: instancePath + "/access/admin/password_file", schemaPath: "#/properties/access/properties/admin/properties/password_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                     if (vErrors === null) {
                         vErrors = [err115];
                     }
@@ -59474,76 +59465,90 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     errors++;
                 }
             }
-            let data46 = data45.name;
-            if (typeof data46 === "string") {
-                if (!pattern6.test(data46)) {
-                    const err116 = { instancePath: instancePath + "/access/service_user/name", schemaPath: "#/properties/access/properties/service_user/properties/name/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]{0,31}$" }, message: "must match pattern \"" + "^[a-z_][a-z0-9_-]{0,31}$" + "\"" };
+        }
+        else {
+            const err116 = { instancePath: instancePath + "/access/admin", schemaPath: "#/properties/access/properties/admin/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+                vErrors = [err116];
+            }
+            else {
+                vErrors.push(err116);
+            }
+            errors++;
+        }
+        let data46 = data40.service_user;
+        if (data46 && typeof data46 == "object" && !Array.isArray(data46)) {
+            if (data46.name === undefined) {
+                data46.name = "ansiblebcm";
+            }
+            if (data46.uid === undefined) {
+                data46.uid = 60000;
+            }
+            if (data46.gid === undefined) {
+                data46.gid = 60000;
+            }
+            if (data46.shell === undefined) {
+                data46.shell = "/bin/bash";
+            }
+            for (const key11 in data46) {
+                if (!(((((((key11 === "name") || (key11 === "uid")) || (key11 === "gid")) || (key11 === "shell")) || (key11 === "public_key")) || (key11 === "public_key_file")) || (key11 === "private_key_file"))) {
+                    const err117 = { instancePath: instancePath + "/access/service_user", schemaPath: "#/properties/access/properties/service_user/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key11 }, message: "must NOT have additional properties" };
                     if (vErrors === null) {
-                        vErrors = [err116];
+                        vErrors = [err117];
                     }
                     else {
-                        vErrors.push(err116);
+                        vErrors.push(err117);
+                    }
+                    errors++;
+                }
+            }
+            let data47 = data46.name;
+            if (typeof data47 === "string") {
+                if (!pattern6.test(data47)) {
+                    const err118 = { instancePath: instancePath + "/access/service_user/name", schemaPath: "#/properties/access/properties/service_user/properties/name/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]{0,31}$" }, message: "must match pattern \"" + "^[a-z_][a-z0-9_-]{0,31}$" + "\"" };
+                    if (vErrors === null) {
+                        vErrors = [err118];
+                    }
+                    else {
+                        vErrors.push(err118);
                     }
                     errors++;
                 }
             }
             else {
-                const err117 = { instancePath: instancePath + "/access/service_user/name", schemaPath: "#/properties/access/properties/service_user/properties/name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                const err119 = { instancePath: instancePath + "/access/service_user/name", schemaPath: "#/properties/access/properties/service_user/properties/name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
-                    vErrors = [err117];
+                    vErrors = [err119];
                 }
                 else {
-                    vErrors.push(err117);
+                    vErrors.push(err119);
                 }
                 errors++;
             }
-            let data47 = data45.uid;
-            if (!((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47)))) {
-                const err118 = { instancePath: instancePath + "/access/service_user/uid", schemaPath: "#/properties/access/properties/service_user/properties/uid/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-                if (vErrors === null) {
-                    vErrors = [err118];
-                }
-                else {
-                    vErrors.push(err118);
-                }
-                errors++;
-            }
-            if (typeof data47 == "number") {
-                if (data47 > 2147483646 || isNaN(data47)) {
-                    const err119 = { instancePath: instancePath + "/access/service_user/uid", schemaPath: "#/properties/access/properties/service_user/properties/uid/maximum", keyword: "maximum", params: { comparison: "<=", limit: 2147483646 }, message: "must be <= 2147483646" };
-                    if (vErrors === null) {
-                        vErrors = [err119];
-                    }
-                    else {
-                        vErrors.push(err119);
-                    }
-                    errors++;
-                }
-                if (data47 < 1000 || isNaN(data47)) {
-                    const err120 = { instancePath: instancePath + "/access/service_user/uid", schemaPath: "#/properties/access/properties/service_user/properties/uid/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1000 }, message: "must be >= 1000" };
-                    if (vErrors === null) {
-                        vErrors = [err120];
-                    }
-                    else {
-                        vErrors.push(err120);
-                    }
-                    errors++;
-                }
-            }
-            let data48 = data45.gid;
+            let data48 = data46.uid;
             if (!((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48)))) {
-                const err121 = { instancePath: instancePath + "/access/service_user/gid", schemaPath: "#/properties/access/properties/service_user/properties/gid/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+                const err120 = { instancePath: instancePath + "/access/service_user/uid", schemaPath: "#/properties/access/properties/service_user/properties/uid/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
                 if (vErrors === null) {
-                    vErrors = [err121];
+                    vErrors = [err120];
                 }
                 else {
-                    vErrors.push(err121);
+                    vErrors.push(err120);
                 }
                 errors++;
             }
             if (typeof data48 == "number") {
                 if (data48 > 2147483646 || isNaN(data48)) {
-                    const err122 = { instancePath: instancePath + "/access/service_user/gid", schemaPath: "#/properties/access/properties/service_user/properties/gid/maximum", keyword: "maximum", params: { comparison: "<=", limit: 2147483646 }, message: "must be <= 2147483646" };
+                    const err121 = { instancePath: instancePath + "/access/service_user/uid", schemaPath: "#/properties/access/properties/service_user/properties/uid/maximum", keyword: "maximum", params: { comparison: "<=", limit: 2147483646 }, message: "must be <= 2147483646" };
+                    if (vErrors === null) {
+                        vErrors = [err121];
+                    }
+                    else {
+                        vErrors.push(err121);
+                    }
+                    errors++;
+                }
+                if (data48 < 1000 || isNaN(data48)) {
+                    const err122 = { instancePath: instancePath + "/access/service_user/uid", schemaPath: "#/properties/access/properties/service_user/properties/uid/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1000 }, message: "must be >= 1000" };
                     if (vErrors === null) {
                         vErrors = [err122];
                     }
@@ -59552,21 +59557,21 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     }
                     errors++;
                 }
-                if (data48 < 1000 || isNaN(data48)) {
-                    const err123 = { instancePath: instancePath + "/access/service_user/gid", schemaPath: "#/properties/access/properties/service_user/properties/gid/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1000 }, message: "must be >= 1000" };
-                    if (vErrors === null) {
-                        vErrors = [err123];
-                    }
-                    else {
-                        vErrors.push(err123);
-                    }
-                    errors++;
-                }
             }
-            let data49 = data45.shell;
-            if (typeof data49 === "string") {
-                if (!pattern8.test(data49)) {
-                    const err124 = { instancePath: instancePath + "/access/service_user/shell", schemaPath: "#/properties/access/properties/service_user/properties/shell/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/-]+$" }, message: "must match pattern \"" + "^/[A-Za-z0-9._/-]+$" + "\"" };
+            let data49 = data46.gid;
+            if (!((typeof data49 == "number") && (!(data49 % 1) && !isNaN(data49)))) {
+                const err123 = { instancePath: instancePath + "/access/service_user/gid", schemaPath: "#/properties/access/properties/service_user/properties/gid/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+                if (vErrors === null) {
+                    vErrors = [err123];
+                }
+                else {
+                    vErrors.push(err123);
+                }
+                errors++;
+            }
+            if (typeof data49 == "number") {
+                if (data49 > 2147483646 || isNaN(data49)) {
+                    const err124 = { instancePath: instancePath + "/access/service_user/gid", schemaPath: "#/properties/access/properties/service_user/properties/gid/maximum", keyword: "maximum", params: { comparison: "<=", limit: 2147483646 }, message: "must be <= 2147483646" };
                     if (vErrors === null) {
                         vErrors = [err124];
                     }
@@ -59575,20 +59580,21 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     }
                     errors++;
                 }
-            }
-            else {
-                const err125 = { instancePath: instancePath + "/access/service_user/shell", schemaPath: "#/properties/access/properties/service_user/properties/shell/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                if (vErrors === null) {
-                    vErrors = [err125];
+                if (data49 < 1000 || isNaN(data49)) {
+                    const err125 = { instancePath: instancePath + "/access/service_user/gid", schemaPath: "#/properties/access/properties/service_user/properties/gid/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1000 }, message: "must be >= 1000" };
+                    if (vErrors === null) {
+                        vErrors = [err125];
+                    }
+                    else {
+                        vErrors.push(err125);
+                    }
+                    errors++;
                 }
-                else {
-                    vErrors.push(err125);
-                }
-                errors++;
             }
-            if (data45.public_key !== undefined) {
-                if (typeof data45.public_key !== "string") {
-                    const err126 = { instancePath: instancePath + "/access/service_user/public_key", schemaPath: "#/properties/access/properties/service_user/properties/public_key/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            let data50 = data46.shell;
+            if (typeof data50 === "string") {
+                if (!pattern8.test(data50)) {
+                    const err126 = { instancePath: instancePath + "/access/service_user/shell", schemaPath: "#/properties/access/properties/service_user/properties/shell/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/-]+$" }, message: "must match pattern \"" + "^/[A-Za-z0-9._/-]+$" + "\"" };
                     if (vErrors === null) {
                         vErrors = [err126];
                     }
@@ -59598,21 +59604,19 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     errors++;
                 }
             }
-            if (data45.public_key_file !== undefined) {
-                if (typeof data45.public_key_file !== "string") {
-                    const err127 = { instancePath: instancePath + "/access/service_user/public_key_file", schemaPath: "#/properties/access/properties/service_user/properties/public_key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                    if (vErrors === null) {
-                        vErrors = [err127];
-                    }
-                    else {
-                        vErrors.push(err127);
-                    }
-                    errors++;
+            else {
+                const err127 = { instancePath: instancePath + "/access/service_user/shell", schemaPath: "#/properties/access/properties/service_user/properties/shell/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err127];
                 }
+                else {
+                    vErrors.push(err127);
+                }
+                errors++;
             }
-            if (data45.private_key_file !== undefined) {
-                if (typeof data45.private_key_file !== "string") {
-                    const err128 = { instancePath: instancePath + "/access/service_user/private_key_file", schemaPath: "#/properties/access/properties/service_user/properties/private_key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (data46.public_key !== undefined) {
+                if (typeof data46.public_key !== "string") {
+                    const err128 = { instancePath: instancePath + "/access/service_user/public_key", schemaPath: "#/properties/access/properties/service_user/properties/public_key/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                     if (vErrors === null) {
                         vErrors = [err128];
                     }
@@ -59622,30 +59626,33 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     errors++;
                 }
             }
+            if (data46.public_key_file !== undefined) {
+                if (typeof data46.public_key_file !== "string") {
+                    const err129 = { instancePath: instancePath + "/access/service_user/public_key_file", schemaPath: "#/properties/access/properties/service_user/properties/public_key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err129];
+                    }
+                    else {
+                        vErrors.push(err129);
+                    }
+                    errors++;
+                }
+            }
+            if (data46.private_key_file !== undefined) {
+                if (typeof data46.private_key_file !== "string") {
+                    const err130 = { instancePath: instancePath + "/access/service_user/private_key_file", schemaPath: "#/properties/access/properties/service_user/properties/private_key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err130];
+                    }
+                    else {
+                        vErrors.push(err130);
+                    }
+                    errors++;
+                }
+            }
         }
         else {
-            const err129 = { instancePath: instancePath + "/access/service_user", schemaPath: "#/properties/access/properties/service_user/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-            if (vErrors === null) {
-                vErrors = [err129];
-            }
-            else {
-                vErrors.push(err129);
-            }
-            errors++;
-        }
-        let data53 = data39.host_key_policy;
-        if (typeof data53 !== "string") {
-            const err130 = { instancePath: instancePath + "/access/host_key_policy", schemaPath: "#/properties/access/properties/host_key_policy/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-            if (vErrors === null) {
-                vErrors = [err130];
-            }
-            else {
-                vErrors.push(err130);
-            }
-            errors++;
-        }
-        if (!(((data53 === "strict") || (data53 === "accept-new")) || (data53 === "off"))) {
-            const err131 = { instancePath: instancePath + "/access/host_key_policy", schemaPath: "#/properties/access/properties/host_key_policy/enum", keyword: "enum", params: { allowedValues: schema31.properties.access.properties.host_key_policy.enum }, message: "must be equal to one of the allowed values" };
+            const err131 = { instancePath: instancePath + "/access/service_user", schemaPath: "#/properties/access/properties/service_user/type", keyword: "type", params: { type: "object" }, message: "must be object" };
             if (vErrors === null) {
                 vErrors = [err131];
             }
@@ -59654,20 +59661,19 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-        if (data39.known_hosts_file !== undefined) {
-            if (typeof data39.known_hosts_file !== "string") {
-                const err132 = { instancePath: instancePath + "/access/known_hosts_file", schemaPath: "#/properties/access/properties/known_hosts_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                if (vErrors === null) {
-                    vErrors = [err132];
-                }
-                else {
-                    vErrors.push(err132);
-                }
-                errors++;
+        let data54 = data40.host_key_policy;
+        if (typeof data54 !== "string") {
+            const err132 = { instancePath: instancePath + "/access/host_key_policy", schemaPath: "#/properties/access/properties/host_key_policy/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+                vErrors = [err132];
             }
+            else {
+                vErrors.push(err132);
+            }
+            errors++;
         }
-        if (typeof data39.legacy_algorithms !== "boolean") {
-            const err133 = { instancePath: instancePath + "/access/legacy_algorithms", schemaPath: "#/properties/access/properties/legacy_algorithms/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+        if (!(((data54 === "strict") || (data54 === "accept-new")) || (data54 === "off"))) {
+            const err133 = { instancePath: instancePath + "/access/host_key_policy", schemaPath: "#/properties/access/properties/host_key_policy/enum", keyword: "enum", params: { allowedValues: schema31.properties.access.properties.host_key_policy.enum }, message: "must be equal to one of the allowed values" };
             if (vErrors === null) {
                 vErrors = [err133];
             }
@@ -59676,53 +59682,52 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-        let data56 = data39.concurrency;
-        if (!((typeof data56 == "number") && (!(data56 % 1) && !isNaN(data56)))) {
-            const err134 = { instancePath: instancePath + "/access/concurrency", schemaPath: "#/properties/access/properties/concurrency/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+        if (data40.known_hosts_file !== undefined) {
+            if (typeof data40.known_hosts_file !== "string") {
+                const err134 = { instancePath: instancePath + "/access/known_hosts_file", schemaPath: "#/properties/access/properties/known_hosts_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err134];
+                }
+                else {
+                    vErrors.push(err134);
+                }
+                errors++;
+            }
+        }
+        if (typeof data40.legacy_algorithms !== "boolean") {
+            const err135 = { instancePath: instancePath + "/access/legacy_algorithms", schemaPath: "#/properties/access/properties/legacy_algorithms/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
             if (vErrors === null) {
-                vErrors = [err134];
+                vErrors = [err135];
             }
             else {
-                vErrors.push(err134);
+                vErrors.push(err135);
             }
             errors++;
         }
-        if (typeof data56 == "number") {
-            if (data56 > 512 || isNaN(data56)) {
-                const err135 = { instancePath: instancePath + "/access/concurrency", schemaPath: "#/properties/access/properties/concurrency/maximum", keyword: "maximum", params: { comparison: "<=", limit: 512 }, message: "must be <= 512" };
-                if (vErrors === null) {
-                    vErrors = [err135];
-                }
-                else {
-                    vErrors.push(err135);
-                }
-                errors++;
-            }
-            if (data56 < 1 || isNaN(data56)) {
-                const err136 = { instancePath: instancePath + "/access/concurrency", schemaPath: "#/properties/access/properties/concurrency/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                if (vErrors === null) {
-                    vErrors = [err136];
-                }
-                else {
-                    vErrors.push(err136);
-                }
-                errors++;
-            }
-        }
-        let data57 = data39.connect_timeout_seconds;
+        let data57 = data40.concurrency;
         if (!((typeof data57 == "number") && (!(data57 % 1) && !isNaN(data57)))) {
-            const err137 = { instancePath: instancePath + "/access/connect_timeout_seconds", schemaPath: "#/properties/access/properties/connect_timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            const err136 = { instancePath: instancePath + "/access/concurrency", schemaPath: "#/properties/access/properties/concurrency/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
             if (vErrors === null) {
-                vErrors = [err137];
+                vErrors = [err136];
             }
             else {
-                vErrors.push(err137);
+                vErrors.push(err136);
             }
             errors++;
         }
         if (typeof data57 == "number") {
-            if (data57 > 300 || isNaN(data57)) {
-                const err138 = { instancePath: instancePath + "/access/connect_timeout_seconds", schemaPath: "#/properties/access/properties/connect_timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 300 }, message: "must be <= 300" };
+            if (data57 > 512 || isNaN(data57)) {
+                const err137 = { instancePath: instancePath + "/access/concurrency", schemaPath: "#/properties/access/properties/concurrency/maximum", keyword: "maximum", params: { comparison: "<=", limit: 512 }, message: "must be <= 512" };
+                if (vErrors === null) {
+                    vErrors = [err137];
+                }
+                else {
+                    vErrors.push(err137);
+                }
+                errors++;
+            }
+            if (data57 < 1 || isNaN(data57)) {
+                const err138 = { instancePath: instancePath + "/access/concurrency", schemaPath: "#/properties/access/properties/concurrency/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                 if (vErrors === null) {
                     vErrors = [err138];
                 }
@@ -59731,31 +59736,31 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-            if (data57 < 1 || isNaN(data57)) {
-                const err139 = { instancePath: instancePath + "/access/connect_timeout_seconds", schemaPath: "#/properties/access/properties/connect_timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                if (vErrors === null) {
-                    vErrors = [err139];
-                }
-                else {
-                    vErrors.push(err139);
-                }
-                errors++;
-            }
         }
-        let data58 = data39.command_timeout_seconds;
+        let data58 = data40.connect_timeout_seconds;
         if (!((typeof data58 == "number") && (!(data58 % 1) && !isNaN(data58)))) {
-            const err140 = { instancePath: instancePath + "/access/command_timeout_seconds", schemaPath: "#/properties/access/properties/command_timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            const err139 = { instancePath: instancePath + "/access/connect_timeout_seconds", schemaPath: "#/properties/access/properties/connect_timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
             if (vErrors === null) {
-                vErrors = [err140];
+                vErrors = [err139];
             }
             else {
-                vErrors.push(err140);
+                vErrors.push(err139);
             }
             errors++;
         }
         if (typeof data58 == "number") {
-            if (data58 > 3600 || isNaN(data58)) {
-                const err141 = { instancePath: instancePath + "/access/command_timeout_seconds", schemaPath: "#/properties/access/properties/command_timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 3600 }, message: "must be <= 3600" };
+            if (data58 > 300 || isNaN(data58)) {
+                const err140 = { instancePath: instancePath + "/access/connect_timeout_seconds", schemaPath: "#/properties/access/properties/connect_timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 300 }, message: "must be <= 300" };
+                if (vErrors === null) {
+                    vErrors = [err140];
+                }
+                else {
+                    vErrors.push(err140);
+                }
+                errors++;
+            }
+            if (data58 < 1 || isNaN(data58)) {
+                const err141 = { instancePath: instancePath + "/access/connect_timeout_seconds", schemaPath: "#/properties/access/properties/connect_timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                 if (vErrors === null) {
                     vErrors = [err141];
                 }
@@ -59764,31 +59769,31 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-            if (data58 < 1 || isNaN(data58)) {
-                const err142 = { instancePath: instancePath + "/access/command_timeout_seconds", schemaPath: "#/properties/access/properties/command_timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                if (vErrors === null) {
-                    vErrors = [err142];
-                }
-                else {
-                    vErrors.push(err142);
-                }
-                errors++;
-            }
         }
-        let data59 = data39.min_containerd_gb;
+        let data59 = data40.command_timeout_seconds;
         if (!((typeof data59 == "number") && (!(data59 % 1) && !isNaN(data59)))) {
-            const err143 = { instancePath: instancePath + "/access/min_containerd_gb", schemaPath: "#/properties/access/properties/min_containerd_gb/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            const err142 = { instancePath: instancePath + "/access/command_timeout_seconds", schemaPath: "#/properties/access/properties/command_timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
             if (vErrors === null) {
-                vErrors = [err143];
+                vErrors = [err142];
             }
             else {
-                vErrors.push(err143);
+                vErrors.push(err142);
             }
             errors++;
         }
         if (typeof data59 == "number") {
-            if (data59 > 100000 || isNaN(data59)) {
-                const err144 = { instancePath: instancePath + "/access/min_containerd_gb", schemaPath: "#/properties/access/properties/min_containerd_gb/maximum", keyword: "maximum", params: { comparison: "<=", limit: 100000 }, message: "must be <= 100000" };
+            if (data59 > 3600 || isNaN(data59)) {
+                const err143 = { instancePath: instancePath + "/access/command_timeout_seconds", schemaPath: "#/properties/access/properties/command_timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 3600 }, message: "must be <= 3600" };
+                if (vErrors === null) {
+                    vErrors = [err143];
+                }
+                else {
+                    vErrors.push(err143);
+                }
+                errors++;
+            }
+            if (data59 < 1 || isNaN(data59)) {
+                const err144 = { instancePath: instancePath + "/access/command_timeout_seconds", schemaPath: "#/properties/access/properties/command_timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                 if (vErrors === null) {
                     vErrors = [err144];
                 }
@@ -59797,21 +59802,21 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-            if (data59 < 1 || isNaN(data59)) {
-                const err145 = { instancePath: instancePath + "/access/min_containerd_gb", schemaPath: "#/properties/access/properties/min_containerd_gb/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                if (vErrors === null) {
-                    vErrors = [err145];
-                }
-                else {
-                    vErrors.push(err145);
-                }
-                errors++;
-            }
         }
-        let data60 = data39.max_clock_skew_seconds;
+        let data60 = data40.min_containerd_gb;
+        if (!((typeof data60 == "number") && (!(data60 % 1) && !isNaN(data60)))) {
+            const err145 = { instancePath: instancePath + "/access/min_containerd_gb", schemaPath: "#/properties/access/properties/min_containerd_gb/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+                vErrors = [err145];
+            }
+            else {
+                vErrors.push(err145);
+            }
+            errors++;
+        }
         if (typeof data60 == "number") {
-            if (data60 > 3600 || isNaN(data60)) {
-                const err146 = { instancePath: instancePath + "/access/max_clock_skew_seconds", schemaPath: "#/properties/access/properties/max_clock_skew_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 3600 }, message: "must be <= 3600" };
+            if (data60 > 100000 || isNaN(data60)) {
+                const err146 = { instancePath: instancePath + "/access/min_containerd_gb", schemaPath: "#/properties/access/properties/min_containerd_gb/maximum", keyword: "maximum", params: { comparison: "<=", limit: 100000 }, message: "must be <= 100000" };
                 if (vErrors === null) {
                     vErrors = [err146];
                 }
@@ -59820,8 +59825,8 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-            if (data60 < 0 || isNaN(data60)) {
-                const err147 = { instancePath: instancePath + "/access/max_clock_skew_seconds", schemaPath: "#/properties/access/properties/max_clock_skew_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+            if (data60 < 1 || isNaN(data60)) {
+                const err147 = { instancePath: instancePath + "/access/min_containerd_gb", schemaPath: "#/properties/access/properties/min_containerd_gb/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                 if (vErrors === null) {
                     vErrors = [err147];
                 }
@@ -59831,135 +59836,135 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
+        let data61 = data40.max_clock_skew_seconds;
+        if (typeof data61 == "number") {
+            if (data61 > 3600 || isNaN(data61)) {
+                const err148 = { instancePath: instancePath + "/access/max_clock_skew_seconds", schemaPath: "#/properties/access/properties/max_clock_skew_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 3600 }, message: "must be <= 3600" };
+                if (vErrors === null) {
+                    vErrors = [err148];
+                }
+                else {
+                    vErrors.push(err148);
+                }
+                errors++;
+            }
+            if (data61 < 0 || isNaN(data61)) {
+                const err149 = { instancePath: instancePath + "/access/max_clock_skew_seconds", schemaPath: "#/properties/access/properties/max_clock_skew_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+                if (vErrors === null) {
+                    vErrors = [err149];
+                }
+                else {
+                    vErrors.push(err149);
+                }
+                errors++;
+            }
+        }
         else {
-            const err148 = { instancePath: instancePath + "/access/max_clock_skew_seconds", schemaPath: "#/properties/access/properties/max_clock_skew_seconds/type", keyword: "type", params: { type: "number" }, message: "must be number" };
+            const err150 = { instancePath: instancePath + "/access/max_clock_skew_seconds", schemaPath: "#/properties/access/properties/max_clock_skew_seconds/type", keyword: "type", params: { type: "number" }, message: "must be number" };
             if (vErrors === null) {
-                vErrors = [err148];
+                vErrors = [err150];
             }
             else {
-                vErrors.push(err148);
+                vErrors.push(err150);
             }
             errors++;
         }
-        let data61 = data39.data_partitions;
-        if (Array.isArray(data61)) {
-            const len6 = data61.length;
+        let data62 = data40.data_partitions;
+        if (Array.isArray(data62)) {
+            const len6 = data62.length;
             for (let i7 = 0; i7 < len6; i7++) {
-                let data62 = data61[i7];
-                if (typeof data62 === "string") {
-                    if (!pattern9.test(data62)) {
-                        const err149 = { instancePath: instancePath + "/access/data_partitions/" + i7, schemaPath: "#/properties/access/properties/data_partitions/items/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/-]*$" }, message: "must match pattern \"" + "^/[A-Za-z0-9._/-]*$" + "\"" };
+                let data63 = data62[i7];
+                if (typeof data63 === "string") {
+                    if (!pattern9.test(data63)) {
+                        const err151 = { instancePath: instancePath + "/access/data_partitions/" + i7, schemaPath: "#/properties/access/properties/data_partitions/items/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/-]*$" }, message: "must match pattern \"" + "^/[A-Za-z0-9._/-]*$" + "\"" };
                         if (vErrors === null) {
-                            vErrors = [err149];
+                            vErrors = [err151];
                         }
                         else {
-                            vErrors.push(err149);
+                            vErrors.push(err151);
                         }
                         errors++;
                     }
                 }
                 else {
-                    const err150 = { instancePath: instancePath + "/access/data_partitions/" + i7, schemaPath: "#/properties/access/properties/data_partitions/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    const err152 = { instancePath: instancePath + "/access/data_partitions/" + i7, schemaPath: "#/properties/access/properties/data_partitions/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                     if (vErrors === null) {
-                        vErrors = [err150];
+                        vErrors = [err152];
                     }
                     else {
-                        vErrors.push(err150);
+                        vErrors.push(err152);
                     }
                     errors++;
                 }
             }
         }
         else {
-            const err151 = { instancePath: instancePath + "/access/data_partitions", schemaPath: "#/properties/access/properties/data_partitions/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+            const err153 = { instancePath: instancePath + "/access/data_partitions", schemaPath: "#/properties/access/properties/data_partitions/type", keyword: "type", params: { type: "array" }, message: "must be array" };
             if (vErrors === null) {
-                vErrors = [err151];
+                vErrors = [err153];
             }
             else {
-                vErrors.push(err151);
+                vErrors.push(err153);
             }
             errors++;
         }
-        if (typeof data39.gpu_drivers_later !== "boolean") {
-            const err152 = { instancePath: instancePath + "/access/gpu_drivers_later", schemaPath: "#/properties/access/properties/gpu_drivers_later/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+        if (typeof data40.gpu_drivers_later !== "boolean") {
+            const err154 = { instancePath: instancePath + "/access/gpu_drivers_later", schemaPath: "#/properties/access/properties/gpu_drivers_later/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
             if (vErrors === null) {
-                vErrors = [err152];
+                vErrors = [err154];
             }
             else {
-                vErrors.push(err152);
+                vErrors.push(err154);
             }
             errors++;
         }
     }
     else {
-        const err153 = { instancePath: instancePath + "/access", schemaPath: "#/properties/access/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        const err155 = { instancePath: instancePath + "/access", schemaPath: "#/properties/access/type", keyword: "type", params: { type: "object" }, message: "must be object" };
         if (vErrors === null) {
-            vErrors = [err153];
+            vErrors = [err155];
         }
         else {
-            vErrors.push(err153);
+            vErrors.push(err155);
         }
         errors++;
     }
-    let data64 = data.kubernetes;
-    if (data64 && typeof data64 == "object" && !Array.isArray(data64)) {
-        if (data64.kubespray_version === undefined) {
-            data64.kubespray_version = "v2.27.1";
+    let data65 = data.kubernetes;
+    if (data65 && typeof data65 == "object" && !Array.isArray(data65)) {
+        if (data65.kubespray_version === undefined) {
+            data65.kubespray_version = "v2.27.1";
         }
-        if (data64.version === undefined) {
-            data64.version = "v1.31.9";
+        if (data65.version === undefined) {
+            data65.version = "v1.31.9";
         }
-        if (data64.cni === undefined) {
-            data64.cni = "calico";
+        if (data65.cni === undefined) {
+            data65.cni = "calico";
         }
-        if (data64.dns_domain === undefined) {
-            data64.dns_domain = "cluster.local";
+        if (data65.dns_domain === undefined) {
+            data65.dns_domain = "cluster.local";
         }
-        if (data64.apiserver_healthcheck_port === undefined) {
-            data64.apiserver_healthcheck_port = 8082;
+        if (data65.apiserver_healthcheck_port === undefined) {
+            data65.apiserver_healthcheck_port = 8082;
         }
-        if (data64.extra_vars === undefined) {
-            data64.extra_vars = {};
+        if (data65.extra_vars === undefined) {
+            data65.extra_vars = {};
         }
-        for (const key12 in data64) {
+        for (const key12 in data65) {
             if (!((((((key12 === "kubespray_version") || (key12 === "version")) || (key12 === "cni")) || (key12 === "dns_domain")) || (key12 === "apiserver_healthcheck_port")) || (key12 === "extra_vars"))) {
-                const err154 = { instancePath: instancePath + "/kubernetes", schemaPath: "#/properties/kubernetes/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key12 }, message: "must NOT have additional properties" };
+                const err156 = { instancePath: instancePath + "/kubernetes", schemaPath: "#/properties/kubernetes/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key12 }, message: "must NOT have additional properties" };
                 if (vErrors === null) {
-                    vErrors = [err154];
+                    vErrors = [err156];
                 }
                 else {
-                    vErrors.push(err154);
+                    vErrors.push(err156);
                 }
                 errors++;
             }
         }
-        let data65 = data64.kubespray_version;
-        if (typeof data65 === "string") {
-            if (!pattern10.test(data65)) {
-                const err155 = { instancePath: instancePath + "/kubernetes/kubespray_version", schemaPath: "#/properties/kubernetes/properties/kubespray_version/pattern", keyword: "pattern", params: { pattern: "^v\\d+\\.\\d+\\.\\d+$" }, message: "must match pattern \"" + "^v\\d+\\.\\d+\\.\\d+$" + "\"" };
-                if (vErrors === null) {
-                    vErrors = [err155];
-                }
-                else {
-                    vErrors.push(err155);
-                }
-                errors++;
-            }
-        }
-        else {
-            const err156 = { instancePath: instancePath + "/kubernetes/kubespray_version", schemaPath: "#/properties/kubernetes/properties/kubespray_version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-            if (vErrors === null) {
-                vErrors = [err156];
-            }
-            else {
-                vErrors.push(err156);
-            }
-            errors++;
-        }
-        let data66 = data64.version;
+        let data66 = data65.kubespray_version;
         if (typeof data66 === "string") {
             if (!pattern10.test(data66)) {
-                const err157 = { instancePath: instancePath + "/kubernetes/version", schemaPath: "#/properties/kubernetes/properties/version/pattern", keyword: "pattern", params: { pattern: "^v\\d+\\.\\d+\\.\\d+$" }, message: "must match pattern \"" + "^v\\d+\\.\\d+\\.\\d+$" + "\"" };
+                const err157 = { instancePath: instancePath + "/kubernetes/kubespray_version", schemaPath: "#/properties/kubernetes/properties/kubespray_version/pattern", keyword: "pattern", params: { pattern: "^v\\d+\\.\\d+\\.\\d+$" }, message: "must match pattern \"" + "^v\\d+\\.\\d+\\.\\d+$" + "\"" };
                 if (vErrors === null) {
                     vErrors = [err157];
                 }
@@ -59970,7 +59975,7 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
         }
         else {
-            const err158 = { instancePath: instancePath + "/kubernetes/version", schemaPath: "#/properties/kubernetes/properties/version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            const err158 = { instancePath: instancePath + "/kubernetes/kubespray_version", schemaPath: "#/properties/kubernetes/properties/kubespray_version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
             if (vErrors === null) {
                 vErrors = [err158];
             }
@@ -59979,19 +59984,21 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-        let data67 = data64.cni;
-        if (typeof data67 !== "string") {
-            const err159 = { instancePath: instancePath + "/kubernetes/cni", schemaPath: "#/properties/kubernetes/properties/cni/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-            if (vErrors === null) {
-                vErrors = [err159];
+        let data67 = data65.version;
+        if (typeof data67 === "string") {
+            if (!pattern10.test(data67)) {
+                const err159 = { instancePath: instancePath + "/kubernetes/version", schemaPath: "#/properties/kubernetes/properties/version/pattern", keyword: "pattern", params: { pattern: "^v\\d+\\.\\d+\\.\\d+$" }, message: "must match pattern \"" + "^v\\d+\\.\\d+\\.\\d+$" + "\"" };
+                if (vErrors === null) {
+                    vErrors = [err159];
+                }
+                else {
+                    vErrors.push(err159);
+                }
+                errors++;
             }
-            else {
-                vErrors.push(err159);
-            }
-            errors++;
         }
-        if (!(((data67 === "calico") || (data67 === "cilium")) || (data67 === "flannel"))) {
-            const err160 = { instancePath: instancePath + "/kubernetes/cni", schemaPath: "#/properties/kubernetes/properties/cni/enum", keyword: "enum", params: { allowedValues: schema31.properties.kubernetes.properties.cni.enum }, message: "must be equal to one of the allowed values" };
+        else {
+            const err160 = { instancePath: instancePath + "/kubernetes/version", schemaPath: "#/properties/kubernetes/properties/version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
             if (vErrors === null) {
                 vErrors = [err160];
             }
@@ -60000,21 +60007,19 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-        let data68 = data64.dns_domain;
-        if (typeof data68 === "string") {
-            if (!(formats2.test(data68))) {
-                const err161 = { instancePath: instancePath + "/kubernetes/dns_domain", schemaPath: "#/properties/kubernetes/properties/dns_domain/format", keyword: "format", params: { format: "hostname" }, message: "must match format \"" + "hostname" + "\"" };
-                if (vErrors === null) {
-                    vErrors = [err161];
-                }
-                else {
-                    vErrors.push(err161);
-                }
-                errors++;
+        let data68 = data65.cni;
+        if (typeof data68 !== "string") {
+            const err161 = { instancePath: instancePath + "/kubernetes/cni", schemaPath: "#/properties/kubernetes/properties/cni/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+                vErrors = [err161];
             }
+            else {
+                vErrors.push(err161);
+            }
+            errors++;
         }
-        else {
-            const err162 = { instancePath: instancePath + "/kubernetes/dns_domain", schemaPath: "#/properties/kubernetes/properties/dns_domain/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (!(((data68 === "calico") || (data68 === "cilium")) || (data68 === "flannel"))) {
+            const err162 = { instancePath: instancePath + "/kubernetes/cni", schemaPath: "#/properties/kubernetes/properties/cni/enum", keyword: "enum", params: { allowedValues: schema31.properties.kubernetes.properties.cni.enum }, message: "must be equal to one of the allowed values" };
             if (vErrors === null) {
                 vErrors = [err162];
             }
@@ -60023,107 +60028,110 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-        let data69 = data64.apiserver_healthcheck_port;
-        if (!((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69)))) {
-            const err163 = { instancePath: instancePath + "/kubernetes/apiserver_healthcheck_port", schemaPath: "#/properties/kubernetes/properties/apiserver_healthcheck_port/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+        let data69 = data65.dns_domain;
+        if (typeof data69 === "string") {
+            if (!(formats2.test(data69))) {
+                const err163 = { instancePath: instancePath + "/kubernetes/dns_domain", schemaPath: "#/properties/kubernetes/properties/dns_domain/format", keyword: "format", params: { format: "hostname" }, message: "must match format \"" + "hostname" + "\"" };
+                if (vErrors === null) {
+                    vErrors = [err163];
+                }
+                else {
+                    vErrors.push(err163);
+                }
+                errors++;
+            }
+        }
+        else {
+            const err164 = { instancePath: instancePath + "/kubernetes/dns_domain", schemaPath: "#/properties/kubernetes/properties/dns_domain/type", keyword: "type", params: { type: "string" }, message: "must be string" };
             if (vErrors === null) {
-                vErrors = [err163];
+                vErrors = [err164];
             }
             else {
-                vErrors.push(err163);
+                vErrors.push(err164);
             }
             errors++;
         }
-        if (typeof data69 == "number") {
-            if (data69 > 65535 || isNaN(data69)) {
-                const err164 = { instancePath: instancePath + "/kubernetes/apiserver_healthcheck_port", schemaPath: "#/properties/kubernetes/properties/apiserver_healthcheck_port/maximum", keyword: "maximum", params: { comparison: "<=", limit: 65535 }, message: "must be <= 65535" };
+        let data70 = data65.apiserver_healthcheck_port;
+        if (!((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70)))) {
+            const err165 = { instancePath: instancePath + "/kubernetes/apiserver_healthcheck_port", schemaPath: "#/properties/kubernetes/properties/apiserver_healthcheck_port/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+                vErrors = [err165];
+            }
+            else {
+                vErrors.push(err165);
+            }
+            errors++;
+        }
+        if (typeof data70 == "number") {
+            if (data70 > 65535 || isNaN(data70)) {
+                const err166 = { instancePath: instancePath + "/kubernetes/apiserver_healthcheck_port", schemaPath: "#/properties/kubernetes/properties/apiserver_healthcheck_port/maximum", keyword: "maximum", params: { comparison: "<=", limit: 65535 }, message: "must be <= 65535" };
                 if (vErrors === null) {
-                    vErrors = [err164];
+                    vErrors = [err166];
                 }
                 else {
-                    vErrors.push(err164);
+                    vErrors.push(err166);
                 }
                 errors++;
             }
-            if (data69 < 1 || isNaN(data69)) {
-                const err165 = { instancePath: instancePath + "/kubernetes/apiserver_healthcheck_port", schemaPath: "#/properties/kubernetes/properties/apiserver_healthcheck_port/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
+            if (data70 < 1 || isNaN(data70)) {
+                const err167 = { instancePath: instancePath + "/kubernetes/apiserver_healthcheck_port", schemaPath: "#/properties/kubernetes/properties/apiserver_healthcheck_port/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                 if (vErrors === null) {
-                    vErrors = [err165];
+                    vErrors = [err167];
                 }
                 else {
-                    vErrors.push(err165);
+                    vErrors.push(err167);
                 }
                 errors++;
             }
         }
-        let data70 = data64.extra_vars;
-        if (!(data70 && typeof data70 == "object" && !Array.isArray(data70))) {
-            const err166 = { instancePath: instancePath + "/kubernetes/extra_vars", schemaPath: "#/properties/kubernetes/properties/extra_vars/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        let data71 = data65.extra_vars;
+        if (!(data71 && typeof data71 == "object" && !Array.isArray(data71))) {
+            const err168 = { instancePath: instancePath + "/kubernetes/extra_vars", schemaPath: "#/properties/kubernetes/properties/extra_vars/type", keyword: "type", params: { type: "object" }, message: "must be object" };
             if (vErrors === null) {
-                vErrors = [err166];
+                vErrors = [err168];
             }
             else {
-                vErrors.push(err166);
+                vErrors.push(err168);
             }
             errors++;
         }
     }
     else {
-        const err167 = { instancePath: instancePath + "/kubernetes", schemaPath: "#/properties/kubernetes/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        const err169 = { instancePath: instancePath + "/kubernetes", schemaPath: "#/properties/kubernetes/type", keyword: "type", params: { type: "object" }, message: "must be object" };
         if (vErrors === null) {
-            vErrors = [err167];
+            vErrors = [err169];
         }
         else {
-            vErrors.push(err167);
+            vErrors.push(err169);
         }
         errors++;
     }
-    let data71 = data.platform;
-    if (data71 && typeof data71 == "object" && !Array.isArray(data71)) {
-        if (data71.ingress === undefined) {
-            data71.ingress = "ingress-nginx";
+    let data72 = data.platform;
+    if (data72 && typeof data72 == "object" && !Array.isArray(data72)) {
+        if (data72.ingress === undefined) {
+            data72.ingress = "ingress-nginx";
         }
-        if (data71.gpu_driver === undefined) {
-            data71.gpu_driver = false;
+        if (data72.gpu_driver === undefined) {
+            data72.gpu_driver = false;
         }
-        if (data71.releases === undefined) {
-            data71.releases = {};
+        if (data72.releases === undefined) {
+            data72.releases = {};
         }
-        for (const key13 in data71) {
+        for (const key13 in data72) {
             if (!((((key13 === "ingress") || (key13 === "gpu_driver")) || (key13 === "releases")) || (key13 === "verify"))) {
-                const err168 = { instancePath: instancePath + "/platform", schemaPath: "#/properties/platform/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key13 }, message: "must NOT have additional properties" };
+                const err170 = { instancePath: instancePath + "/platform", schemaPath: "#/properties/platform/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key13 }, message: "must NOT have additional properties" };
                 if (vErrors === null) {
-                    vErrors = [err168];
+                    vErrors = [err170];
                 }
                 else {
-                    vErrors.push(err168);
+                    vErrors.push(err170);
                 }
                 errors++;
             }
         }
-        let data72 = data71.ingress;
-        if (typeof data72 !== "string") {
-            const err169 = { instancePath: instancePath + "/platform/ingress", schemaPath: "#/properties/platform/properties/ingress/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-            if (vErrors === null) {
-                vErrors = [err169];
-            }
-            else {
-                vErrors.push(err169);
-            }
-            errors++;
-        }
-        if (!((data72 === "ingress-nginx") || (data72 === "none"))) {
-            const err170 = { instancePath: instancePath + "/platform/ingress", schemaPath: "#/properties/platform/properties/ingress/enum", keyword: "enum", params: { allowedValues: schema31.properties.platform.properties.ingress.enum }, message: "must be equal to one of the allowed values" };
-            if (vErrors === null) {
-                vErrors = [err170];
-            }
-            else {
-                vErrors.push(err170);
-            }
-            errors++;
-        }
-        if (typeof data71.gpu_driver !== "boolean") {
-            const err171 = { instancePath: instancePath + "/platform/gpu_driver", schemaPath: "#/properties/platform/properties/gpu_driver/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+        let data73 = data72.ingress;
+        if (typeof data73 !== "string") {
+            const err171 = { instancePath: instancePath + "/platform/ingress", schemaPath: "#/properties/platform/properties/ingress/type", keyword: "type", params: { type: "string" }, message: "must be string" };
             if (vErrors === null) {
                 vErrors = [err171];
             }
@@ -60132,38 +60140,34 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-        let data74 = data71.releases;
-        if (data74 && typeof data74 == "object" && !Array.isArray(data74)) {
-            for (const key14 in data74) {
-                let data75 = data74[key14];
-                if (data75 && typeof data75 == "object" && !Array.isArray(data75)) {
-                    for (const key15 in data75) {
+        if (!((data73 === "ingress-nginx") || (data73 === "none"))) {
+            const err172 = { instancePath: instancePath + "/platform/ingress", schemaPath: "#/properties/platform/properties/ingress/enum", keyword: "enum", params: { allowedValues: schema31.properties.platform.properties.ingress.enum }, message: "must be equal to one of the allowed values" };
+            if (vErrors === null) {
+                vErrors = [err172];
+            }
+            else {
+                vErrors.push(err172);
+            }
+            errors++;
+        }
+        if (typeof data72.gpu_driver !== "boolean") {
+            const err173 = { instancePath: instancePath + "/platform/gpu_driver", schemaPath: "#/properties/platform/properties/gpu_driver/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+            if (vErrors === null) {
+                vErrors = [err173];
+            }
+            else {
+                vErrors.push(err173);
+            }
+            errors++;
+        }
+        let data75 = data72.releases;
+        if (data75 && typeof data75 == "object" && !Array.isArray(data75)) {
+            for (const key14 in data75) {
+                let data76 = data75[key14];
+                if (data76 && typeof data76 == "object" && !Array.isArray(data76)) {
+                    for (const key15 in data76) {
                         if (!(((key15 === "enabled") || (key15 === "version")) || (key15 === "values"))) {
-                            const err172 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/platform/properties/releases/additionalProperties/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key15 }, message: "must NOT have additional properties" };
-                            if (vErrors === null) {
-                                vErrors = [err172];
-                            }
-                            else {
-                                vErrors.push(err172);
-                            }
-                            errors++;
-                        }
-                    }
-                    if (data75.enabled !== undefined) {
-                        if (typeof data75.enabled !== "boolean") {
-                            const err173 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1") + "/enabled", schemaPath: "#/properties/platform/properties/releases/additionalProperties/properties/enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
-                            if (vErrors === null) {
-                                vErrors = [err173];
-                            }
-                            else {
-                                vErrors.push(err173);
-                            }
-                            errors++;
-                        }
-                    }
-                    if (data75.version !== undefined) {
-                        if (typeof data75.version !== "string") {
-                            const err174 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1") + "/version", schemaPath: "#/properties/platform/properties/releases/additionalProperties/properties/version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            const err174 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/platform/properties/releases/additionalProperties/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key15 }, message: "must NOT have additional properties" };
                             if (vErrors === null) {
                                 vErrors = [err174];
                             }
@@ -60173,10 +60177,9 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             errors++;
                         }
                     }
-                    if (data75.values !== undefined) {
-                        let data78 = data75.values;
-                        if (!(data78 && typeof data78 == "object" && !Array.isArray(data78))) {
-                            const err175 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1") + "/values", schemaPath: "#/properties/platform/properties/releases/additionalProperties/properties/values/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                    if (data76.enabled !== undefined) {
+                        if (typeof data76.enabled !== "boolean") {
+                            const err175 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1") + "/enabled", schemaPath: "#/properties/platform/properties/releases/additionalProperties/properties/enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
                             if (vErrors === null) {
                                 vErrors = [err175];
                             }
@@ -60186,67 +60189,69 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                             errors++;
                         }
                     }
+                    if (data76.version !== undefined) {
+                        if (typeof data76.version !== "string") {
+                            const err176 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1") + "/version", schemaPath: "#/properties/platform/properties/releases/additionalProperties/properties/version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            if (vErrors === null) {
+                                vErrors = [err176];
+                            }
+                            else {
+                                vErrors.push(err176);
+                            }
+                            errors++;
+                        }
+                    }
+                    if (data76.values !== undefined) {
+                        let data79 = data76.values;
+                        if (!(data79 && typeof data79 == "object" && !Array.isArray(data79))) {
+                            const err177 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1") + "/values", schemaPath: "#/properties/platform/properties/releases/additionalProperties/properties/values/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                            if (vErrors === null) {
+                                vErrors = [err177];
+                            }
+                            else {
+                                vErrors.push(err177);
+                            }
+                            errors++;
+                        }
+                    }
                 }
                 else {
-                    const err176 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/platform/properties/releases/additionalProperties/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                    const err178 = { instancePath: instancePath + "/platform/releases/" + key14.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/platform/properties/releases/additionalProperties/type", keyword: "type", params: { type: "object" }, message: "must be object" };
                     if (vErrors === null) {
-                        vErrors = [err176];
+                        vErrors = [err178];
                     }
                     else {
-                        vErrors.push(err176);
+                        vErrors.push(err178);
                     }
                     errors++;
                 }
             }
         }
         else {
-            const err177 = { instancePath: instancePath + "/platform/releases", schemaPath: "#/properties/platform/properties/releases/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            const err179 = { instancePath: instancePath + "/platform/releases", schemaPath: "#/properties/platform/properties/releases/type", keyword: "type", params: { type: "object" }, message: "must be object" };
             if (vErrors === null) {
-                vErrors = [err177];
+                vErrors = [err179];
             }
             else {
-                vErrors.push(err177);
+                vErrors.push(err179);
             }
             errors++;
         }
-        if (data71.verify !== undefined) {
-            let data79 = data71.verify;
-            if (data79 && typeof data79 == "object" && !Array.isArray(data79)) {
-                if (data79.timeout_seconds === undefined) {
-                    data79.timeout_seconds = 300;
+        if (data72.verify !== undefined) {
+            let data80 = data72.verify;
+            if (data80 && typeof data80 == "object" && !Array.isArray(data80)) {
+                if (data80.timeout_seconds === undefined) {
+                    data80.timeout_seconds = 300;
                 }
-                if (data79.smoke_test === undefined) {
-                    data79.smoke_test = true;
+                if (data80.smoke_test === undefined) {
+                    data80.smoke_test = true;
                 }
-                if (data79.smoke_image === undefined) {
-                    data79.smoke_image = "nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04";
+                if (data80.smoke_image === undefined) {
+                    data80.smoke_image = "nvcr.io/nvidia/cuda:12.4.1-base-ubuntu22.04";
                 }
-                for (const key16 in data79) {
+                for (const key16 in data80) {
                     if (!(((key16 === "timeout_seconds") || (key16 === "smoke_test")) || (key16 === "smoke_image"))) {
-                        const err178 = { instancePath: instancePath + "/platform/verify", schemaPath: "#/properties/platform/properties/verify/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key16 }, message: "must NOT have additional properties" };
-                        if (vErrors === null) {
-                            vErrors = [err178];
-                        }
-                        else {
-                            vErrors.push(err178);
-                        }
-                        errors++;
-                    }
-                }
-                let data80 = data79.timeout_seconds;
-                if (!((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80)))) {
-                    const err179 = { instancePath: instancePath + "/platform/verify/timeout_seconds", schemaPath: "#/properties/platform/properties/verify/properties/timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-                    if (vErrors === null) {
-                        vErrors = [err179];
-                    }
-                    else {
-                        vErrors.push(err179);
-                    }
-                    errors++;
-                }
-                if (typeof data80 == "number") {
-                    if (data80 > 3600 || isNaN(data80)) {
-                        const err180 = { instancePath: instancePath + "/platform/verify/timeout_seconds", schemaPath: "#/properties/platform/properties/verify/properties/timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 3600 }, message: "must be <= 3600" };
+                        const err180 = { instancePath: instancePath + "/platform/verify", schemaPath: "#/properties/platform/properties/verify/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key16 }, message: "must NOT have additional properties" };
                         if (vErrors === null) {
                             vErrors = [err180];
                         }
@@ -60255,31 +60260,31 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                         }
                         errors++;
                     }
-                    if (data80 < 1 || isNaN(data80)) {
-                        const err181 = { instancePath: instancePath + "/platform/verify/timeout_seconds", schemaPath: "#/properties/platform/properties/verify/properties/timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                        if (vErrors === null) {
-                            vErrors = [err181];
-                        }
-                        else {
-                            vErrors.push(err181);
-                        }
-                        errors++;
-                    }
                 }
-                if (typeof data79.smoke_test !== "boolean") {
-                    const err182 = { instancePath: instancePath + "/platform/verify/smoke_test", schemaPath: "#/properties/platform/properties/verify/properties/smoke_test/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
+                let data81 = data80.timeout_seconds;
+                if (!((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81)))) {
+                    const err181 = { instancePath: instancePath + "/platform/verify/timeout_seconds", schemaPath: "#/properties/platform/properties/verify/properties/timeout_seconds/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
                     if (vErrors === null) {
-                        vErrors = [err182];
+                        vErrors = [err181];
                     }
                     else {
-                        vErrors.push(err182);
+                        vErrors.push(err181);
                     }
                     errors++;
                 }
-                let data82 = data79.smoke_image;
-                if (typeof data82 === "string") {
-                    if (func3(data82) < 1) {
-                        const err183 = { instancePath: instancePath + "/platform/verify/smoke_image", schemaPath: "#/properties/platform/properties/verify/properties/smoke_image/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                if (typeof data81 == "number") {
+                    if (data81 > 3600 || isNaN(data81)) {
+                        const err182 = { instancePath: instancePath + "/platform/verify/timeout_seconds", schemaPath: "#/properties/platform/properties/verify/properties/timeout_seconds/maximum", keyword: "maximum", params: { comparison: "<=", limit: 3600 }, message: "must be <= 3600" };
+                        if (vErrors === null) {
+                            vErrors = [err182];
+                        }
+                        else {
+                            vErrors.push(err182);
+                        }
+                        errors++;
+                    }
+                    if (data81 < 1 || isNaN(data81)) {
+                        const err183 = { instancePath: instancePath + "/platform/verify/timeout_seconds", schemaPath: "#/properties/platform/properties/verify/properties/timeout_seconds/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                         if (vErrors === null) {
                             vErrors = [err183];
                         }
@@ -60289,8 +60294,8 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                         errors++;
                     }
                 }
-                else {
-                    const err184 = { instancePath: instancePath + "/platform/verify/smoke_image", schemaPath: "#/properties/platform/properties/verify/properties/smoke_image/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (typeof data80.smoke_test !== "boolean") {
+                    const err184 = { instancePath: instancePath + "/platform/verify/smoke_test", schemaPath: "#/properties/platform/properties/verify/properties/smoke_test/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
                     if (vErrors === null) {
                         vErrors = [err184];
                     }
@@ -60299,113 +60304,98 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     }
                     errors++;
                 }
-            }
-            else {
-                const err185 = { instancePath: instancePath + "/platform/verify", schemaPath: "#/properties/platform/properties/verify/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-                if (vErrors === null) {
-                    vErrors = [err185];
+                let data83 = data80.smoke_image;
+                if (typeof data83 === "string") {
+                    if (func3(data83) < 1) {
+                        const err185 = { instancePath: instancePath + "/platform/verify/smoke_image", schemaPath: "#/properties/platform/properties/verify/properties/smoke_image/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters" };
+                        if (vErrors === null) {
+                            vErrors = [err185];
+                        }
+                        else {
+                            vErrors.push(err185);
+                        }
+                        errors++;
+                    }
                 }
                 else {
-                    vErrors.push(err185);
+                    const err186 = { instancePath: instancePath + "/platform/verify/smoke_image", schemaPath: "#/properties/platform/properties/verify/properties/smoke_image/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err186];
+                    }
+                    else {
+                        vErrors.push(err186);
+                    }
+                    errors++;
+                }
+            }
+            else {
+                const err187 = { instancePath: instancePath + "/platform/verify", schemaPath: "#/properties/platform/properties/verify/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+                if (vErrors === null) {
+                    vErrors = [err187];
+                }
+                else {
+                    vErrors.push(err187);
                 }
                 errors++;
             }
         }
     }
     else {
-        const err186 = { instancePath: instancePath + "/platform", schemaPath: "#/properties/platform/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        const err188 = { instancePath: instancePath + "/platform", schemaPath: "#/properties/platform/type", keyword: "type", params: { type: "object" }, message: "must be object" };
         if (vErrors === null) {
-            vErrors = [err186];
+            vErrors = [err188];
         }
         else {
-            vErrors.push(err186);
+            vErrors.push(err188);
         }
         errors++;
     }
-    let data83 = data.runai;
-    const _errs206 = errors;
+    let data84 = data.runai;
+    const _errs208 = errors;
     let valid40 = true;
-    const _errs207 = errors;
-    if (data83 && typeof data83 == "object" && !Array.isArray(data83)) {
+    const _errs209 = errors;
+    if (data84 && typeof data84 == "object" && !Array.isArray(data84)) {
         let missing0;
-        if ((data83.enabled === undefined) && (missing0 = "enabled")) {
-            const err187 = {};
+        if ((data84.enabled === undefined) && (missing0 = "enabled")) {
+            const err189 = {};
             if (vErrors === null) {
-                vErrors = [err187];
+                vErrors = [err189];
             }
             else {
-                vErrors.push(err187);
+                vErrors.push(err189);
             }
             errors++;
         }
         else {
-            if (data83.enabled !== undefined) {
-                if (false !== data83.enabled) {
-                    const err188 = {};
+            if (data84.enabled !== undefined) {
+                if (false !== data84.enabled) {
+                    const err190 = {};
                     if (vErrors === null) {
-                        vErrors = [err188];
+                        vErrors = [err190];
                     }
                     else {
-                        vErrors.push(err188);
+                        vErrors.push(err190);
                     }
                     errors++;
                 }
             }
         }
     }
-    var _valid4 = _errs207 === errors;
-    errors = _errs206;
+    var _valid4 = _errs209 === errors;
+    errors = _errs208;
     if (vErrors !== null) {
-        if (_errs206) {
-            vErrors.length = _errs206;
+        if (_errs208) {
+            vErrors.length = _errs208;
         }
         else {
             vErrors = null;
         }
     }
     if (!_valid4) {
-        const _errs209 = errors;
-        if (data83 && typeof data83 == "object" && !Array.isArray(data83)) {
-            if (data83.domain === undefined) {
-                const err189 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/else/required", keyword: "required", params: { missingProperty: "domain" }, message: "must have required property '" + "domain" + "'" };
-                if (vErrors === null) {
-                    vErrors = [err189];
-                }
-                else {
-                    vErrors.push(err189);
-                }
-                errors++;
-            }
-        }
-        var _valid4 = _errs209 === errors;
-        valid40 = _valid4;
-    }
-    if (!valid40) {
-        const err190 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/if", keyword: "if", params: { failingKeyword: "else" }, message: "must match \"else\" schema" };
-        if (vErrors === null) {
-            vErrors = [err190];
-        }
-        else {
-            vErrors.push(err190);
-        }
-        errors++;
-    }
-    if (data83 && typeof data83 == "object" && !Array.isArray(data83)) {
-        if (data83.enabled === undefined) {
-            data83.enabled = true;
-        }
-        if (data83.version === undefined) {
-            data83.version = "2.21.63";
-        }
-        if (data83.tls === undefined) {
-            data83.tls = {};
-        }
-        if (data83.ingress_port === undefined) {
-            data83.ingress_port = 30443;
-        }
-        for (const key17 in data83) {
-            if (!(func1.call(schema31.properties.runai.properties, key17))) {
-                const err191 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key17 }, message: "must NOT have additional properties" };
+        const _errs211 = errors;
+        if (data84 && typeof data84 == "object" && !Array.isArray(data84)) {
+            if (data84.domain === undefined) {
+                const err191 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/else/required", keyword: "required", params: { missingProperty: "domain" }, message: "must have required property '" + "domain" + "'" };
                 if (vErrors === null) {
                     vErrors = [err191];
                 }
@@ -60415,20 +60405,35 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        if (typeof data83.enabled !== "boolean") {
-            const err192 = { instancePath: instancePath + "/runai/enabled", schemaPath: "#/properties/runai/properties/enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
-            if (vErrors === null) {
-                vErrors = [err192];
-            }
-            else {
-                vErrors.push(err192);
-            }
-            errors++;
+        var _valid4 = _errs211 === errors;
+        valid40 = _valid4;
+    }
+    if (!valid40) {
+        const err192 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/if", keyword: "if", params: { failingKeyword: "else" }, message: "must match \"else\" schema" };
+        if (vErrors === null) {
+            vErrors = [err192];
         }
-        let data86 = data83.version;
-        if (typeof data86 === "string") {
-            if (!pattern12.test(data86)) {
-                const err193 = { instancePath: instancePath + "/runai/version", schemaPath: "#/properties/runai/properties/version/pattern", keyword: "pattern", params: { pattern: "^\\d+\\.\\d+(\\.\\d+)?$" }, message: "must match pattern \"" + "^\\d+\\.\\d+(\\.\\d+)?$" + "\"" };
+        else {
+            vErrors.push(err192);
+        }
+        errors++;
+    }
+    if (data84 && typeof data84 == "object" && !Array.isArray(data84)) {
+        if (data84.enabled === undefined) {
+            data84.enabled = true;
+        }
+        if (data84.version === undefined) {
+            data84.version = "2.21.63";
+        }
+        if (data84.tls === undefined) {
+            data84.tls = {};
+        }
+        if (data84.ingress_port === undefined) {
+            data84.ingress_port = 443;
+        }
+        for (const key17 in data84) {
+            if (!(func1.call(schema31.properties.runai.properties, key17))) {
+                const err193 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key17 }, message: "must NOT have additional properties" };
                 if (vErrors === null) {
                     vErrors = [err193];
                 }
@@ -60438,8 +60443,8 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        else {
-            const err194 = { instancePath: instancePath + "/runai/version", schemaPath: "#/properties/runai/properties/version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (typeof data84.enabled !== "boolean") {
+            const err194 = { instancePath: instancePath + "/runai/enabled", schemaPath: "#/properties/runai/properties/enabled/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean" };
             if (vErrors === null) {
                 vErrors = [err194];
             }
@@ -60448,63 +60453,57 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-        if (data83.domain !== undefined) {
-            let data87 = data83.domain;
-            if (typeof data87 === "string") {
-                if (!(formats2.test(data87))) {
-                    const err195 = { instancePath: instancePath + "/runai/domain", schemaPath: "#/properties/runai/properties/domain/format", keyword: "format", params: { format: "hostname" }, message: "must match format \"" + "hostname" + "\"" };
+        let data87 = data84.version;
+        if (typeof data87 === "string") {
+            if (!pattern12.test(data87)) {
+                const err195 = { instancePath: instancePath + "/runai/version", schemaPath: "#/properties/runai/properties/version/pattern", keyword: "pattern", params: { pattern: "^\\d+\\.\\d+(\\.\\d+)?$" }, message: "must match pattern \"" + "^\\d+\\.\\d+(\\.\\d+)?$" + "\"" };
+                if (vErrors === null) {
+                    vErrors = [err195];
+                }
+                else {
+                    vErrors.push(err195);
+                }
+                errors++;
+            }
+        }
+        else {
+            const err196 = { instancePath: instancePath + "/runai/version", schemaPath: "#/properties/runai/properties/version/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (vErrors === null) {
+                vErrors = [err196];
+            }
+            else {
+                vErrors.push(err196);
+            }
+            errors++;
+        }
+        if (data84.domain !== undefined) {
+            let data88 = data84.domain;
+            if (typeof data88 === "string") {
+                if (!(formats2.test(data88))) {
+                    const err197 = { instancePath: instancePath + "/runai/domain", schemaPath: "#/properties/runai/properties/domain/format", keyword: "format", params: { format: "hostname" }, message: "must match format \"" + "hostname" + "\"" };
                     if (vErrors === null) {
-                        vErrors = [err195];
+                        vErrors = [err197];
                     }
                     else {
-                        vErrors.push(err195);
+                        vErrors.push(err197);
                     }
                     errors++;
                 }
             }
             else {
-                const err196 = { instancePath: instancePath + "/runai/domain", schemaPath: "#/properties/runai/properties/domain/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                const err198 = { instancePath: instancePath + "/runai/domain", schemaPath: "#/properties/runai/properties/domain/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
-                    vErrors = [err196];
+                    vErrors = [err198];
                 }
                 else {
-                    vErrors.push(err196);
+                    vErrors.push(err198);
                 }
                 errors++;
             }
         }
-        if (data83.cluster_name !== undefined) {
-            if (typeof data83.cluster_name !== "string") {
-                const err197 = { instancePath: instancePath + "/runai/cluster_name", schemaPath: "#/properties/runai/properties/cluster_name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                if (vErrors === null) {
-                    vErrors = [err197];
-                }
-                else {
-                    vErrors.push(err197);
-                }
-                errors++;
-            }
-        }
-        let data89 = data83.tls;
-        if (data89 && typeof data89 == "object" && !Array.isArray(data89)) {
-            if (data89.source === undefined) {
-                data89.source = "generate";
-            }
-            for (const key18 in data89) {
-                if (!((((key18 === "source") || (key18 === "cert_file")) || (key18 === "key_file")) || (key18 === "ca_file"))) {
-                    const err198 = { instancePath: instancePath + "/runai/tls", schemaPath: "#/properties/runai/properties/tls/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key18 }, message: "must NOT have additional properties" };
-                    if (vErrors === null) {
-                        vErrors = [err198];
-                    }
-                    else {
-                        vErrors.push(err198);
-                    }
-                    errors++;
-                }
-            }
-            let data90 = data89.source;
-            if (typeof data90 !== "string") {
-                const err199 = { instancePath: instancePath + "/runai/tls/source", schemaPath: "#/properties/runai/properties/tls/properties/source/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (data84.cluster_name !== undefined) {
+            if (typeof data84.cluster_name !== "string") {
+                const err199 = { instancePath: instancePath + "/runai/cluster_name", schemaPath: "#/properties/runai/properties/cluster_name/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err199];
                 }
@@ -60513,43 +60512,48 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
                 errors++;
             }
-            if (!((data90 === "generate") || (data90 === "provided"))) {
-                const err200 = { instancePath: instancePath + "/runai/tls/source", schemaPath: "#/properties/runai/properties/tls/properties/source/enum", keyword: "enum", params: { allowedValues: schema31.properties.runai.properties.tls.properties.source.enum }, message: "must be equal to one of the allowed values" };
+        }
+        let data90 = data84.tls;
+        if (data90 && typeof data90 == "object" && !Array.isArray(data90)) {
+            if (data90.source === undefined) {
+                data90.source = "generate";
+            }
+            for (const key18 in data90) {
+                if (!((((key18 === "source") || (key18 === "cert_file")) || (key18 === "key_file")) || (key18 === "ca_file"))) {
+                    const err200 = { instancePath: instancePath + "/runai/tls", schemaPath: "#/properties/runai/properties/tls/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key18 }, message: "must NOT have additional properties" };
+                    if (vErrors === null) {
+                        vErrors = [err200];
+                    }
+                    else {
+                        vErrors.push(err200);
+                    }
+                    errors++;
+                }
+            }
+            let data91 = data90.source;
+            if (typeof data91 !== "string") {
+                const err201 = { instancePath: instancePath + "/runai/tls/source", schemaPath: "#/properties/runai/properties/tls/properties/source/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
-                    vErrors = [err200];
+                    vErrors = [err201];
                 }
                 else {
-                    vErrors.push(err200);
+                    vErrors.push(err201);
                 }
                 errors++;
             }
-            if (data89.cert_file !== undefined) {
-                if (typeof data89.cert_file !== "string") {
-                    const err201 = { instancePath: instancePath + "/runai/tls/cert_file", schemaPath: "#/properties/runai/properties/tls/properties/cert_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                    if (vErrors === null) {
-                        vErrors = [err201];
-                    }
-                    else {
-                        vErrors.push(err201);
-                    }
-                    errors++;
+            if (!((data91 === "generate") || (data91 === "provided"))) {
+                const err202 = { instancePath: instancePath + "/runai/tls/source", schemaPath: "#/properties/runai/properties/tls/properties/source/enum", keyword: "enum", params: { allowedValues: schema31.properties.runai.properties.tls.properties.source.enum }, message: "must be equal to one of the allowed values" };
+                if (vErrors === null) {
+                    vErrors = [err202];
                 }
-            }
-            if (data89.key_file !== undefined) {
-                if (typeof data89.key_file !== "string") {
-                    const err202 = { instancePath: instancePath + "/runai/tls/key_file", schemaPath: "#/properties/runai/properties/tls/properties/key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                    if (vErrors === null) {
-                        vErrors = [err202];
-                    }
-                    else {
-                        vErrors.push(err202);
-                    }
-                    errors++;
+                else {
+                    vErrors.push(err202);
                 }
+                errors++;
             }
-            if (data89.ca_file !== undefined) {
-                if (typeof data89.ca_file !== "string") {
-                    const err203 = { instancePath: instancePath + "/runai/tls/ca_file", schemaPath: "#/properties/runai/properties/tls/properties/ca_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            if (data90.cert_file !== undefined) {
+                if (typeof data90.cert_file !== "string") {
+                    const err203 = { instancePath: instancePath + "/runai/tls/cert_file", schemaPath: "#/properties/runai/properties/tls/properties/cert_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                     if (vErrors === null) {
                         vErrors = [err203];
                     }
@@ -60559,66 +60563,65 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     errors++;
                 }
             }
-        }
-        else {
-            const err204 = { instancePath: instancePath + "/runai/tls", schemaPath: "#/properties/runai/properties/tls/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-            if (vErrors === null) {
-                vErrors = [err204];
-            }
-            else {
-                vErrors.push(err204);
-            }
-            errors++;
-        }
-        let data94 = data83.ingress_port;
-        if (!((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94)))) {
-            const err205 = { instancePath: instancePath + "/runai/ingress_port", schemaPath: "#/properties/runai/properties/ingress_port/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
-            if (vErrors === null) {
-                vErrors = [err205];
-            }
-            else {
-                vErrors.push(err205);
-            }
-            errors++;
-        }
-        if (typeof data94 == "number") {
-            if (data94 > 65535 || isNaN(data94)) {
-                const err206 = { instancePath: instancePath + "/runai/ingress_port", schemaPath: "#/properties/runai/properties/ingress_port/maximum", keyword: "maximum", params: { comparison: "<=", limit: 65535 }, message: "must be <= 65535" };
-                if (vErrors === null) {
-                    vErrors = [err206];
-                }
-                else {
-                    vErrors.push(err206);
-                }
-                errors++;
-            }
-            if (data94 < 1 || isNaN(data94)) {
-                const err207 = { instancePath: instancePath + "/runai/ingress_port", schemaPath: "#/properties/runai/properties/ingress_port/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
-                if (vErrors === null) {
-                    vErrors = [err207];
-                }
-                else {
-                    vErrors.push(err207);
-                }
-                errors++;
-            }
-        }
-        if (data83.url !== undefined) {
-            let data95 = data83.url;
-            if (typeof data95 === "string") {
-                if (!(formats0(data95))) {
-                    const err208 = { instancePath: instancePath + "/runai/url", schemaPath: "#/properties/runai/properties/url/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
+            if (data90.key_file !== undefined) {
+                if (typeof data90.key_file !== "string") {
+                    const err204 = { instancePath: instancePath + "/runai/tls/key_file", schemaPath: "#/properties/runai/properties/tls/properties/key_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                     if (vErrors === null) {
-                        vErrors = [err208];
+                        vErrors = [err204];
                     }
                     else {
-                        vErrors.push(err208);
+                        vErrors.push(err204);
                     }
                     errors++;
                 }
             }
+            if (data90.ca_file !== undefined) {
+                if (typeof data90.ca_file !== "string") {
+                    const err205 = { instancePath: instancePath + "/runai/tls/ca_file", schemaPath: "#/properties/runai/properties/tls/properties/ca_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err205];
+                    }
+                    else {
+                        vErrors.push(err205);
+                    }
+                    errors++;
+                }
+            }
+        }
+        else {
+            const err206 = { instancePath: instancePath + "/runai/tls", schemaPath: "#/properties/runai/properties/tls/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+                vErrors = [err206];
+            }
             else {
-                const err209 = { instancePath: instancePath + "/runai/url", schemaPath: "#/properties/runai/properties/url/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                vErrors.push(err206);
+            }
+            errors++;
+        }
+        let data95 = data84.ingress_port;
+        if (!((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95)))) {
+            const err207 = { instancePath: instancePath + "/runai/ingress_port", schemaPath: "#/properties/runai/properties/ingress_port/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+                vErrors = [err207];
+            }
+            else {
+                vErrors.push(err207);
+            }
+            errors++;
+        }
+        if (typeof data95 == "number") {
+            if (data95 > 65535 || isNaN(data95)) {
+                const err208 = { instancePath: instancePath + "/runai/ingress_port", schemaPath: "#/properties/runai/properties/ingress_port/maximum", keyword: "maximum", params: { comparison: "<=", limit: 65535 }, message: "must be <= 65535" };
+                if (vErrors === null) {
+                    vErrors = [err208];
+                }
+                else {
+                    vErrors.push(err208);
+                }
+                errors++;
+            }
+            if (data95 < 1 || isNaN(data95)) {
+                const err209 = { instancePath: instancePath + "/runai/ingress_port", schemaPath: "#/properties/runai/properties/ingress_port/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
                 if (vErrors === null) {
                     vErrors = [err209];
                 }
@@ -60628,21 +60631,22 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        if (data83.admin_user !== undefined) {
-            if (typeof data83.admin_user !== "string") {
-                const err210 = { instancePath: instancePath + "/runai/admin_user", schemaPath: "#/properties/runai/properties/admin_user/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                if (vErrors === null) {
-                    vErrors = [err210];
+        if (data84.url !== undefined) {
+            let data96 = data84.url;
+            if (typeof data96 === "string") {
+                if (!(formats0(data96))) {
+                    const err210 = { instancePath: instancePath + "/runai/url", schemaPath: "#/properties/runai/properties/url/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
+                    if (vErrors === null) {
+                        vErrors = [err210];
+                    }
+                    else {
+                        vErrors.push(err210);
+                    }
+                    errors++;
                 }
-                else {
-                    vErrors.push(err210);
-                }
-                errors++;
             }
-        }
-        if (data83.password_file !== undefined) {
-            if (typeof data83.password_file !== "string") {
-                const err211 = { instancePath: instancePath + "/runai/password_file", schemaPath: "#/properties/runai/properties/password_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+            else {
+                const err211 = { instancePath: instancePath + "/runai/url", schemaPath: "#/properties/runai/properties/url/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err211];
                 }
@@ -60652,28 +60656,21 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-    }
-    else {
-        const err212 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-        if (vErrors === null) {
-            vErrors = [err212];
+        if (data84.admin_user !== undefined) {
+            if (typeof data84.admin_user !== "string") {
+                const err212 = { instancePath: instancePath + "/runai/admin_user", schemaPath: "#/properties/runai/properties/admin_user/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err212];
+                }
+                else {
+                    vErrors.push(err212);
+                }
+                errors++;
+            }
         }
-        else {
-            vErrors.push(err212);
-        }
-        errors++;
-    }
-    let data98 = data.mirrors;
-    if (data98 && typeof data98 == "object" && !Array.isArray(data98)) {
-        if (data98.images === undefined) {
-            data98.images = {};
-        }
-        if (data98.sha256 === undefined) {
-            data98.sha256 = {};
-        }
-        for (const key19 in data98) {
-            if (!(((((((key19 === "tools") || (key19 === "charts")) || (key19 === "kubespray")) || (key19 === "pypi")) || (key19 === "images")) || (key19 === "ca_file")) || (key19 === "sha256"))) {
-                const err213 = { instancePath: instancePath + "/mirrors", schemaPath: "#/properties/mirrors/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key19 }, message: "must NOT have additional properties" };
+        if (data84.password_file !== undefined) {
+            if (typeof data84.password_file !== "string") {
+                const err213 = { instancePath: instancePath + "/runai/password_file", schemaPath: "#/properties/runai/properties/password_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err213];
                 }
@@ -60683,22 +60680,28 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        if (data98.tools !== undefined) {
-            let data99 = data98.tools;
-            if (typeof data99 === "string") {
-                if (!(formats0(data99))) {
-                    const err214 = { instancePath: instancePath + "/mirrors/tools", schemaPath: "#/properties/mirrors/properties/tools/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
-                    if (vErrors === null) {
-                        vErrors = [err214];
-                    }
-                    else {
-                        vErrors.push(err214);
-                    }
-                    errors++;
-                }
-            }
-            else {
-                const err215 = { instancePath: instancePath + "/mirrors/tools", schemaPath: "#/properties/mirrors/properties/tools/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+    }
+    else {
+        const err214 = { instancePath: instancePath + "/runai", schemaPath: "#/properties/runai/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        if (vErrors === null) {
+            vErrors = [err214];
+        }
+        else {
+            vErrors.push(err214);
+        }
+        errors++;
+    }
+    let data99 = data.mirrors;
+    if (data99 && typeof data99 == "object" && !Array.isArray(data99)) {
+        if (data99.images === undefined) {
+            data99.images = {};
+        }
+        if (data99.sha256 === undefined) {
+            data99.sha256 = {};
+        }
+        for (const key19 in data99) {
+            if (!((((((((key19 === "tools") || (key19 === "charts")) || (key19 === "kubespray")) || (key19 === "pypi")) || (key19 === "files")) || (key19 === "images")) || (key19 === "ca_file")) || (key19 === "sha256"))) {
+                const err215 = { instancePath: instancePath + "/mirrors", schemaPath: "#/properties/mirrors/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key19 }, message: "must NOT have additional properties" };
                 if (vErrors === null) {
                     vErrors = [err215];
                 }
@@ -60708,11 +60711,11 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        if (data98.charts !== undefined) {
-            let data100 = data98.charts;
+        if (data99.tools !== undefined) {
+            let data100 = data99.tools;
             if (typeof data100 === "string") {
                 if (!(formats0(data100))) {
-                    const err216 = { instancePath: instancePath + "/mirrors/charts", schemaPath: "#/properties/mirrors/properties/charts/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
+                    const err216 = { instancePath: instancePath + "/mirrors/tools", schemaPath: "#/properties/mirrors/properties/tools/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
                     if (vErrors === null) {
                         vErrors = [err216];
                     }
@@ -60723,7 +60726,7 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
             }
             else {
-                const err217 = { instancePath: instancePath + "/mirrors/charts", schemaPath: "#/properties/mirrors/properties/charts/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                const err217 = { instancePath: instancePath + "/mirrors/tools", schemaPath: "#/properties/mirrors/properties/tools/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err217];
                 }
@@ -60733,11 +60736,11 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        if (data98.kubespray !== undefined) {
-            let data101 = data98.kubespray;
+        if (data99.charts !== undefined) {
+            let data101 = data99.charts;
             if (typeof data101 === "string") {
                 if (!(formats0(data101))) {
-                    const err218 = { instancePath: instancePath + "/mirrors/kubespray", schemaPath: "#/properties/mirrors/properties/kubespray/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
+                    const err218 = { instancePath: instancePath + "/mirrors/charts", schemaPath: "#/properties/mirrors/properties/charts/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
                     if (vErrors === null) {
                         vErrors = [err218];
                     }
@@ -60748,7 +60751,7 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
             }
             else {
-                const err219 = { instancePath: instancePath + "/mirrors/kubespray", schemaPath: "#/properties/mirrors/properties/kubespray/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                const err219 = { instancePath: instancePath + "/mirrors/charts", schemaPath: "#/properties/mirrors/properties/charts/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err219];
                 }
@@ -60758,11 +60761,11 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        if (data98.pypi !== undefined) {
-            let data102 = data98.pypi;
+        if (data99.kubespray !== undefined) {
+            let data102 = data99.kubespray;
             if (typeof data102 === "string") {
                 if (!(formats0(data102))) {
-                    const err220 = { instancePath: instancePath + "/mirrors/pypi", schemaPath: "#/properties/mirrors/properties/pypi/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
+                    const err220 = { instancePath: instancePath + "/mirrors/kubespray", schemaPath: "#/properties/mirrors/properties/kubespray/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
                     if (vErrors === null) {
                         vErrors = [err220];
                     }
@@ -60773,7 +60776,7 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 }
             }
             else {
-                const err221 = { instancePath: instancePath + "/mirrors/pypi", schemaPath: "#/properties/mirrors/properties/pypi/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                const err221 = { instancePath: instancePath + "/mirrors/kubespray", schemaPath: "#/properties/mirrors/properties/kubespray/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
                     vErrors = [err221];
                 }
@@ -60783,40 +60786,36 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
             }
         }
-        let data103 = data98.images;
-        if (data103 && typeof data103 == "object" && !Array.isArray(data103)) {
-            for (const key20 in data103) {
-                let data104 = data103[key20];
-                if (Array.isArray(data104)) {
-                    const len7 = data104.length;
-                    for (let i8 = 0; i8 < len7; i8++) {
-                        let data105 = data104[i8];
-                        if (typeof data105 === "string") {
-                            if (!(formats0(data105))) {
-                                const err222 = { instancePath: instancePath + "/mirrors/images/" + key20.replace(/~/g, "~0").replace(/\//g, "~1") + "/" + i8, schemaPath: "#/properties/mirrors/properties/images/additionalProperties/items/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
-                                if (vErrors === null) {
-                                    vErrors = [err222];
-                                }
-                                else {
-                                    vErrors.push(err222);
-                                }
-                                errors++;
-                            }
-                        }
-                        else {
-                            const err223 = { instancePath: instancePath + "/mirrors/images/" + key20.replace(/~/g, "~0").replace(/\//g, "~1") + "/" + i8, schemaPath: "#/properties/mirrors/properties/images/additionalProperties/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
-                            if (vErrors === null) {
-                                vErrors = [err223];
-                            }
-                            else {
-                                vErrors.push(err223);
-                            }
-                            errors++;
-                        }
+        if (data99.pypi !== undefined) {
+            let data103 = data99.pypi;
+            if (typeof data103 === "string") {
+                if (!(formats0(data103))) {
+                    const err222 = { instancePath: instancePath + "/mirrors/pypi", schemaPath: "#/properties/mirrors/properties/pypi/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
+                    if (vErrors === null) {
+                        vErrors = [err222];
                     }
+                    else {
+                        vErrors.push(err222);
+                    }
+                    errors++;
+                }
+            }
+            else {
+                const err223 = { instancePath: instancePath + "/mirrors/pypi", schemaPath: "#/properties/mirrors/properties/pypi/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err223];
                 }
                 else {
-                    const err224 = { instancePath: instancePath + "/mirrors/images/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/mirrors/properties/images/additionalProperties/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+                    vErrors.push(err223);
+                }
+                errors++;
+            }
+        }
+        if (data99.files !== undefined) {
+            let data104 = data99.files;
+            if (typeof data104 === "string") {
+                if (!(formats0(data104))) {
+                    const err224 = { instancePath: instancePath + "/mirrors/files", schemaPath: "#/properties/mirrors/properties/files/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
                     if (vErrors === null) {
                         vErrors = [err224];
                     }
@@ -60826,47 +60825,51 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
                     errors++;
                 }
             }
-        }
-        else {
-            const err225 = { instancePath: instancePath + "/mirrors/images", schemaPath: "#/properties/mirrors/properties/images/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-            if (vErrors === null) {
-                vErrors = [err225];
-            }
             else {
-                vErrors.push(err225);
-            }
-            errors++;
-        }
-        if (data98.ca_file !== undefined) {
-            if (typeof data98.ca_file !== "string") {
-                const err226 = { instancePath: instancePath + "/mirrors/ca_file", schemaPath: "#/properties/mirrors/properties/ca_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                const err225 = { instancePath: instancePath + "/mirrors/files", schemaPath: "#/properties/mirrors/properties/files/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
-                    vErrors = [err226];
+                    vErrors = [err225];
                 }
                 else {
-                    vErrors.push(err226);
+                    vErrors.push(err225);
                 }
                 errors++;
             }
         }
-        let data107 = data98.sha256;
-        if (data107 && typeof data107 == "object" && !Array.isArray(data107)) {
-            for (const key21 in data107) {
-                let data108 = data107[key21];
-                if (typeof data108 === "string") {
-                    if (!pattern13.test(data108)) {
-                        const err227 = { instancePath: instancePath + "/mirrors/sha256/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/mirrors/properties/sha256/additionalProperties/pattern", keyword: "pattern", params: { pattern: "^[0-9a-f]{64}$" }, message: "must match pattern \"" + "^[0-9a-f]{64}$" + "\"" };
-                        if (vErrors === null) {
-                            vErrors = [err227];
+        let data105 = data99.images;
+        if (data105 && typeof data105 == "object" && !Array.isArray(data105)) {
+            for (const key20 in data105) {
+                let data106 = data105[key20];
+                if (Array.isArray(data106)) {
+                    const len7 = data106.length;
+                    for (let i8 = 0; i8 < len7; i8++) {
+                        let data107 = data106[i8];
+                        if (typeof data107 === "string") {
+                            if (!(formats0(data107))) {
+                                const err226 = { instancePath: instancePath + "/mirrors/images/" + key20.replace(/~/g, "~0").replace(/\//g, "~1") + "/" + i8, schemaPath: "#/properties/mirrors/properties/images/additionalProperties/items/format", keyword: "format", params: { format: "uri" }, message: "must match format \"" + "uri" + "\"" };
+                                if (vErrors === null) {
+                                    vErrors = [err226];
+                                }
+                                else {
+                                    vErrors.push(err226);
+                                }
+                                errors++;
+                            }
                         }
                         else {
-                            vErrors.push(err227);
+                            const err227 = { instancePath: instancePath + "/mirrors/images/" + key20.replace(/~/g, "~0").replace(/\//g, "~1") + "/" + i8, schemaPath: "#/properties/mirrors/properties/images/additionalProperties/items/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                            if (vErrors === null) {
+                                vErrors = [err227];
+                            }
+                            else {
+                                vErrors.push(err227);
+                            }
+                            errors++;
                         }
-                        errors++;
                     }
                 }
                 else {
-                    const err228 = { instancePath: instancePath + "/mirrors/sha256/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/mirrors/properties/sha256/additionalProperties/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    const err228 = { instancePath: instancePath + "/mirrors/images/" + key20.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/mirrors/properties/images/additionalProperties/type", keyword: "type", params: { type: "array" }, message: "must be array" };
                     if (vErrors === null) {
                         vErrors = [err228];
                     }
@@ -60878,7 +60881,7 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
         }
         else {
-            const err229 = { instancePath: instancePath + "/mirrors/sha256", schemaPath: "#/properties/mirrors/properties/sha256/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            const err229 = { instancePath: instancePath + "/mirrors/images", schemaPath: "#/properties/mirrors/properties/images/type", keyword: "type", params: { type: "object" }, message: "must be object" };
             if (vErrors === null) {
                 vErrors = [err229];
             }
@@ -60887,32 +60890,283 @@ function validate20(data, { instancePath = "", parentData, parentDataProperty, r
             }
             errors++;
         }
-    }
-    else {
-        const err230 = { instancePath: instancePath + "/mirrors", schemaPath: "#/properties/mirrors/type", keyword: "type", params: { type: "object" }, message: "must be object" };
-        if (vErrors === null) {
-            vErrors = [err230];
+        if (data99.ca_file !== undefined) {
+            if (typeof data99.ca_file !== "string") {
+                const err230 = { instancePath: instancePath + "/mirrors/ca_file", schemaPath: "#/properties/mirrors/properties/ca_file/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err230];
+                }
+                else {
+                    vErrors.push(err230);
+                }
+                errors++;
+            }
+        }
+        let data109 = data99.sha256;
+        if (data109 && typeof data109 == "object" && !Array.isArray(data109)) {
+            for (const key21 in data109) {
+                let data110 = data109[key21];
+                if (typeof data110 === "string") {
+                    if (!pattern13.test(data110)) {
+                        const err231 = { instancePath: instancePath + "/mirrors/sha256/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/mirrors/properties/sha256/additionalProperties/pattern", keyword: "pattern", params: { pattern: "^[0-9a-f]{64}$" }, message: "must match pattern \"" + "^[0-9a-f]{64}$" + "\"" };
+                        if (vErrors === null) {
+                            vErrors = [err231];
+                        }
+                        else {
+                            vErrors.push(err231);
+                        }
+                        errors++;
+                    }
+                }
+                else {
+                    const err232 = { instancePath: instancePath + "/mirrors/sha256/" + key21.replace(/~/g, "~0").replace(/\//g, "~1"), schemaPath: "#/properties/mirrors/properties/sha256/additionalProperties/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err232];
+                    }
+                    else {
+                        vErrors.push(err232);
+                    }
+                    errors++;
+                }
+            }
         }
         else {
-            vErrors.push(err230);
+            const err233 = { instancePath: instancePath + "/mirrors/sha256", schemaPath: "#/properties/mirrors/properties/sha256/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+                vErrors = [err233];
+            }
+            else {
+                vErrors.push(err233);
+            }
+            errors++;
+        }
+    }
+    else {
+        const err234 = { instancePath: instancePath + "/mirrors", schemaPath: "#/properties/mirrors/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        if (vErrors === null) {
+            vErrors = [err234];
+        }
+        else {
+            vErrors.push(err234);
+        }
+        errors++;
+    }
+    let data111 = data.etcd_backup;
+    if (data111 && typeof data111 == "object" && !Array.isArray(data111)) {
+        if (data111.target === undefined) {
+            data111.target = {};
+        }
+        if (data111.keep === undefined) {
+            data111.keep = 7;
+        }
+        for (const key22 in data111) {
+            if (!((key22 === "target") || (key22 === "keep"))) {
+                const err235 = { instancePath: instancePath + "/etcd_backup", schemaPath: "#/properties/etcd_backup/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key22 }, message: "must NOT have additional properties" };
+                if (vErrors === null) {
+                    vErrors = [err235];
+                }
+                else {
+                    vErrors.push(err235);
+                }
+                errors++;
+            }
+        }
+        let data112 = data111.target;
+        if (data112 && typeof data112 == "object" && !Array.isArray(data112)) {
+            if (data112.port === undefined) {
+                data112.port = 22;
+            }
+            if (data112.path === undefined) {
+                data112.path = "/var/backups/bcmkube-etcd";
+            }
+            for (const key23 in data112) {
+                if (!((((key23 === "host") || (key23 === "user")) || (key23 === "port")) || (key23 === "path"))) {
+                    const err236 = { instancePath: instancePath + "/etcd_backup/target", schemaPath: "#/properties/etcd_backup/properties/target/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key23 }, message: "must NOT have additional properties" };
+                    if (vErrors === null) {
+                        vErrors = [err236];
+                    }
+                    else {
+                        vErrors.push(err236);
+                    }
+                    errors++;
+                }
+            }
+            if (data112.host !== undefined) {
+                let data113 = data112.host;
+                if (typeof data113 === "string") {
+                    if (!(formats2.test(data113))) {
+                        const err237 = { instancePath: instancePath + "/etcd_backup/target/host", schemaPath: "#/properties/etcd_backup/properties/target/properties/host/format", keyword: "format", params: { format: "hostname" }, message: "must match format \"" + "hostname" + "\"" };
+                        if (vErrors === null) {
+                            vErrors = [err237];
+                        }
+                        else {
+                            vErrors.push(err237);
+                        }
+                        errors++;
+                    }
+                }
+                else {
+                    const err238 = { instancePath: instancePath + "/etcd_backup/target/host", schemaPath: "#/properties/etcd_backup/properties/target/properties/host/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err238];
+                    }
+                    else {
+                        vErrors.push(err238);
+                    }
+                    errors++;
+                }
+            }
+            if (data112.user !== undefined) {
+                let data114 = data112.user;
+                if (typeof data114 === "string") {
+                    if (!pattern6.test(data114)) {
+                        const err239 = { instancePath: instancePath + "/etcd_backup/target/user", schemaPath: "#/properties/etcd_backup/properties/target/properties/user/pattern", keyword: "pattern", params: { pattern: "^[a-z_][a-z0-9_-]{0,31}$" }, message: "must match pattern \"" + "^[a-z_][a-z0-9_-]{0,31}$" + "\"" };
+                        if (vErrors === null) {
+                            vErrors = [err239];
+                        }
+                        else {
+                            vErrors.push(err239);
+                        }
+                        errors++;
+                    }
+                }
+                else {
+                    const err240 = { instancePath: instancePath + "/etcd_backup/target/user", schemaPath: "#/properties/etcd_backup/properties/target/properties/user/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                    if (vErrors === null) {
+                        vErrors = [err240];
+                    }
+                    else {
+                        vErrors.push(err240);
+                    }
+                    errors++;
+                }
+            }
+            let data115 = data112.port;
+            if (!((typeof data115 == "number") && (!(data115 % 1) && !isNaN(data115)))) {
+                const err241 = { instancePath: instancePath + "/etcd_backup/target/port", schemaPath: "#/properties/etcd_backup/properties/target/properties/port/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+                if (vErrors === null) {
+                    vErrors = [err241];
+                }
+                else {
+                    vErrors.push(err241);
+                }
+                errors++;
+            }
+            if (typeof data115 == "number") {
+                if (data115 > 65535 || isNaN(data115)) {
+                    const err242 = { instancePath: instancePath + "/etcd_backup/target/port", schemaPath: "#/properties/etcd_backup/properties/target/properties/port/maximum", keyword: "maximum", params: { comparison: "<=", limit: 65535 }, message: "must be <= 65535" };
+                    if (vErrors === null) {
+                        vErrors = [err242];
+                    }
+                    else {
+                        vErrors.push(err242);
+                    }
+                    errors++;
+                }
+                if (data115 < 1 || isNaN(data115)) {
+                    const err243 = { instancePath: instancePath + "/etcd_backup/target/port", schemaPath: "#/properties/etcd_backup/properties/target/properties/port/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
+                    if (vErrors === null) {
+                        vErrors = [err243];
+                    }
+                    else {
+                        vErrors.push(err243);
+                    }
+                    errors++;
+                }
+            }
+            let data116 = data112.path;
+            if (typeof data116 === "string") {
+                if (!pattern9.test(data116)) {
+                    const err244 = { instancePath: instancePath + "/etcd_backup/target/path", schemaPath: "#/properties/etcd_backup/properties/target/properties/path/pattern", keyword: "pattern", params: { pattern: "^/[A-Za-z0-9._/-]*$" }, message: "must match pattern \"" + "^/[A-Za-z0-9._/-]*$" + "\"" };
+                    if (vErrors === null) {
+                        vErrors = [err244];
+                    }
+                    else {
+                        vErrors.push(err244);
+                    }
+                    errors++;
+                }
+            }
+            else {
+                const err245 = { instancePath: instancePath + "/etcd_backup/target/path", schemaPath: "#/properties/etcd_backup/properties/target/properties/path/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                if (vErrors === null) {
+                    vErrors = [err245];
+                }
+                else {
+                    vErrors.push(err245);
+                }
+                errors++;
+            }
+        }
+        else {
+            const err246 = { instancePath: instancePath + "/etcd_backup/target", schemaPath: "#/properties/etcd_backup/properties/target/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            if (vErrors === null) {
+                vErrors = [err246];
+            }
+            else {
+                vErrors.push(err246);
+            }
+            errors++;
+        }
+        let data117 = data111.keep;
+        if (!((typeof data117 == "number") && (!(data117 % 1) && !isNaN(data117)))) {
+            const err247 = { instancePath: instancePath + "/etcd_backup/keep", schemaPath: "#/properties/etcd_backup/properties/keep/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+            if (vErrors === null) {
+                vErrors = [err247];
+            }
+            else {
+                vErrors.push(err247);
+            }
+            errors++;
+        }
+        if (typeof data117 == "number") {
+            if (data117 > 1000 || isNaN(data117)) {
+                const err248 = { instancePath: instancePath + "/etcd_backup/keep", schemaPath: "#/properties/etcd_backup/properties/keep/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1000 }, message: "must be <= 1000" };
+                if (vErrors === null) {
+                    vErrors = [err248];
+                }
+                else {
+                    vErrors.push(err248);
+                }
+                errors++;
+            }
+            if (data117 < 1 || isNaN(data117)) {
+                const err249 = { instancePath: instancePath + "/etcd_backup/keep", schemaPath: "#/properties/etcd_backup/properties/keep/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1" };
+                if (vErrors === null) {
+                    vErrors = [err249];
+                }
+                else {
+                    vErrors.push(err249);
+                }
+                errors++;
+            }
+        }
+    }
+    else {
+        const err250 = { instancePath: instancePath + "/etcd_backup", schemaPath: "#/properties/etcd_backup/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+        if (vErrors === null) {
+            vErrors = [err250];
+        }
+        else {
+            vErrors.push(err250);
         }
         errors++;
     }
 }
 else {
-    const err231 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err251 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-        vErrors = [err231];
+        vErrors = [err251];
     }
     else {
-        vErrors.push(err231);
+        vErrors.push(err251);
     }
     errors++;
 } validate20.errors = vErrors; return errors === 0; }
 validate20.evaluated = { "props": true, "dynamicProps": false, "dynamicItems": false };
 
-// EXTERNAL MODULE: ./build/actions/lib/config/semantics.js + 2 modules
-var semantics = __nccwpck_require__(3078);
+// EXTERNAL MODULE: ./build/actions/lib/config/semantics.js + 5 modules
+var semantics = __nccwpck_require__(8922);
 // EXTERNAL MODULE: ./build/actions/lib/util/canonical-json.js
 var canonical_json = __nccwpck_require__(3042);
 ;// CONCATENATED MODULE: ./build/actions/lib/config/load.js
@@ -61154,7 +61408,7 @@ let lastLoaded;
 
 /***/ }),
 
-/***/ 3078:
+/***/ 8922:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -61165,12 +61419,48 @@ __nccwpck_require__.d(__webpack_exports__, {
   _p: () => (/* binding */ isSecretPath)
 });
 
-// UNUSED EXPORTS: CREDENTIAL_AREAS, checkCredentialSources, isSecretKey, isValidHostname
+// UNUSED EXPORTS: CREDENTIAL_AREAS, checkCredentialSources, etcdCountProblem, isSecretKey, isValidHostname, kubesprayHostnameProblem
 
 // EXTERNAL MODULE: ./node_modules/semver/index.js
-var semver = __nccwpck_require__(2088);
+var node_modules_semver = __nccwpck_require__(2088);
 ;// CONCATENATED MODULE: ./build/actions/lib/config/compat.json
-const compat_namespaceObject = /*#__PURE__*/JSON.parse('{"H":{"M":{"v2.24":{"kubernetes":">=1.26.0 <1.29.0","shown":"1.26-1.28"},"v2.25":{"kubernetes":">=1.27.0 <1.30.0","shown":"1.27-1.29"},"v2.26":{"kubernetes":">=1.28.0 <1.31.0","shown":"1.28-1.30"},"v2.27":{"kubernetes":">=1.29.0 <1.32.0","shown":"1.29-1.31"}}},"C":{"M":{"2.21":{"kubernetes":">=1.29.0 <1.33.0","shown":"1.29-1.32"}}}}');
+const compat_namespaceObject = /*#__PURE__*/JSON.parse('{"H":{"M":{"v2.24":{"kubernetes":">=1.26.0 <1.29.0","shown":"1.26-1.28"},"v2.25":{"kubernetes":">=1.27.0 <1.30.0","shown":"1.27-1.29"},"v2.26":{"kubernetes":">=1.28.0 <1.31.0","shown":"1.28-1.30"},"v2.27":{"kubernetes":">=1.29.0 <1.32.0","shown":"1.29-1.31"}}},"C":{"M":{"2.21":{"kubernetes":">=1.29.0 <1.33.0","shown":"1.29-1.32","gpuOperator":[{"range":">=22.9.0 <24.7.0","shown":"22.9-24.6","source":"Run:ai cluster system requirements (run-ai/docs docs/admin/runai-setup/cluster-setup/cluster-system-requirements.md, the 2.20-era page the 2.21 docs carried): \'supports version 22.9 to 24.6\'"},{"range":">=24.9.0 <25.4.0","shown":"24.9-25.3","source":"the predecessor\'s Run:ai 2.21 constraints (predecessor-platform.md: GPU Operator 24.9-25.3, running v25.3.3); later Run:ai pages moved on (v2.25: 25.3-25.10; v3.0 support matrix: 25.10-26.7.1)"}],"knativeFeatures":{"source":"Run:ai cluster system requirements, Inference: the config-autoscaler and config-features settings Run:ai asks for after installing Knative Serving","autoscaler":{"enable-scale-to-zero":"true"},"features":{"kubernetes.podspec-schedulername":"enabled","kubernetes.podspec-affinity":"enabled","kubernetes.podspec-tolerations":"enabled","kubernetes.podspec-volumes-emptydir":"enabled","kubernetes.podspec-securitycontext":"enabled","kubernetes.podspec-persistent-volume-claim":"enabled","kubernetes.podspec-persistent-volume-write":"enabled","multi-container":"enabled","kubernetes.podspec-init-containers":"enabled"}}}}}}');
+// EXTERNAL MODULE: ./node_modules/js-yaml/dist/js-yaml.mjs
+var js_yaml = __nccwpck_require__(3243);
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/kubernetes-versions.json
+const kubernetes_versions_namespaceObject = /*#__PURE__*/JSON.parse('{"H":{"v2.27.1":["v1.29.0","v1.29.1","v1.29.2","v1.29.3","v1.29.4","v1.29.5","v1.29.6","v1.29.7","v1.29.8","v1.29.9","v1.29.10","v1.29.11","v1.29.12","v1.29.13","v1.29.14","v1.29.15","v1.30.0","v1.30.1","v1.30.2","v1.30.3","v1.30.4","v1.30.5","v1.30.6","v1.30.7","v1.30.8","v1.30.9","v1.30.10","v1.30.11","v1.30.12","v1.30.13","v1.31.0","v1.31.1","v1.31.2","v1.31.3","v1.31.4","v1.31.5","v1.31.6","v1.31.7","v1.31.8","v1.31.9"]}}');
+;// CONCATENATED MODULE: ./build/actions/lib/kubespray/kubernetes-versions.js
+// The Kubernetes versions a Kubespray release can install: Kubespray looks up the kubelet and kubeadm checksum of
+// the exact kube_version (roles/kubespray-defaults/defaults/main/checksums.yml) and fails on any other. The list
+// per Kubespray version is data (kubernetes-versions.json), generated from that file by
+// kubernetesVersionsFromChecksums; the upstream suite checks it still equals the real file.
+
+
+
+/** The architecture the lists are for: DGX H100/H200 nodes are x86_64. */
+const CHECKSUM_ARCH = 'amd64';
+/** Versions with both a kubelet and a kubeadm checksum for CHECKSUM_ARCH, oldest first. */
+function kubernetesVersionsFromChecksums(checksumsYaml) {
+    const doc = yaml.load(checksumsYaml);
+    const versions = (name) => Object.entries(doc[name]?.[CHECKSUM_ARCH] ?? {})
+        .filter(([, sum]) => typeof sum === 'string' && /^[0-9a-f]{64}$/.test(sum))
+        .map(([v]) => v);
+    const kubeadm = new Set(versions('kubeadm_checksums'));
+    return versions('kubelet_checksums')
+        .filter((v) => kubeadm.has(v) && semver.valid(v))
+        .sort(semver.compare);
+}
+/** The versions Kubespray `kubesprayVersion` has checksums for; undefined when our data has no list for it. */
+function supportedKubernetesVersions(kubesprayVersion) {
+    return kubernetes_versions_namespaceObject.H[kubesprayVersion];
+}
+/** The supported versions nearest to `version`: the highest below and the lowest above it (at most one each). */
+function nearestVersions(version, supported) {
+    const below = supported.filter((v) => node_modules_semver.lt(v, version)).at(-1);
+    const above = supported.find((v) => node_modules_semver.gt(v, version));
+    return [below, above].filter((v) => v !== undefined);
+}
+
 // EXTERNAL MODULE: ./build/actions/lib/config/cidr.js
 var cidr = __nccwpck_require__(8077);
 ;// CONCATENATED MODULE: ./build/actions/lib/config/patterns.js
@@ -61245,9 +61535,28 @@ function selectorToString(selector) {
     return typeof selector === 'string' ? `'${selector}'` : `category '${selector.category}'`;
 }
 
+;// CONCATENATED MODULE: ./build/actions/lib/ssh/public-key.js
+// The one rule for an OpenSSH public key line that goes into a service user's authorized_keys: used by the
+// spec check (validate) and by the converge step, so a spec that validates is never refused later.
+// Hardware (sk-…) keys are refused: Ansible logs in unattended, with no one to touch the key.
+// The comment is printable ASCII without quotes or shell metacharacters: it lands in a root shell script.
+const PUBLIC_KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}( [\x20-\x7e]*)?$/;
+const UNSAFE_IN_COMMENT = /['"\\`$]/;
+const PUBLIC_KEY_HINT = 'is not an OpenSSH public key line (ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp… AAAA… comment; comment in plain ASCII without quotes, backslash, backtick or $)';
+/** The trimmed key line when it is one we install, else undefined. */
+function publicKeyLine(key) {
+    const k = key.trim();
+    const m = PUBLIC_KEY_LINE.exec(k);
+    if (!m || UNSAFE_IN_COMMENT.test(m[3] ?? ''))
+        return undefined;
+    return k;
+}
+
 ;// CONCATENATED MODULE: ./build/actions/lib/config/semantics.js
 // Checks the schema cannot express: inline secrets, hostnames and patterns, role combinations, CIDR
 // overlaps, version compatibility, and (for the stages) where each credential comes from. All pure.
+
+
 
 
 
@@ -61316,6 +61625,20 @@ const GLOB_CHARS = /^[A-Za-z0-9*?.-]+$/;
 function isValidHostname(name) {
     return name.length > 0 && name.length <= 253 && name.split('.').every((l) => LABEL.test(l));
 }
+// Kubespray's own hostname check (kubernetes/preinstall, "Stop if bad hostname"): lower case only.
+const KUBESPRAY_HOSTNAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Why Kubespray would refuse this hostname, or undefined. */
+function kubesprayHostnameProblem(name) {
+    if (KUBESPRAY_HOSTNAME.test(name))
+        return undefined;
+    return `'${name}' is not a hostname Kubespray accepts: lower-case letters, digits, '-' and '.' only (Kubernetes node names are lower case); rename the node in BCM`;
+}
+/** Kubespray stops on an even etcd member count (kubernetes/preinstall, "Stop if even number of etcd hosts"). */
+function etcdCountProblem(count, source = '') {
+    if (count === 0 || count % 2 === 1)
+        return undefined;
+    return `${count} etcd members${source}: Kubespray refuses an even count (${count} members survive no more failures than ${count - 1}); use an odd number (3 or 5)`;
+}
 function roleNames(nodes, role, problems) {
     const literal = new Map();
     const deferred = [];
@@ -61343,6 +61666,11 @@ function roleNames(nodes, role, problems) {
         const bad = names.find((n) => !isValidHostname(n));
         if (bad !== undefined) {
             problems.push(error(path, `'${bad}' is not a valid hostname (RFC 1123: letters, digits and '-', dot-separated labels of at most 63)`));
+            return;
+        }
+        const upper = names.find((n) => kubesprayHostnameProblem(n));
+        if (upper !== undefined) {
+            problems.push(error(path, kubesprayHostnameProblem(upper)));
             return;
         }
         for (const n of names) {
@@ -61382,8 +61710,9 @@ function nodeProblems(nodes) {
     const count = members.literal.size;
     if (members.deferred.length === 0 && count > 0) {
         const source = etcdFromControlPlane ? ' (etcd runs on the control plane)' : '';
-        if (count % 2 === 0)
-            problems.push(warning(etcdPath, `${count} etcd members${source}: an even count tolerates no more failures than ${count - 1}; use an odd number for quorum`));
+        const even = etcdCountProblem(count, source);
+        if (even)
+            problems.push(error(etcdPath, even));
         if (count > 7)
             problems.push(warning(etcdPath, `${count} etcd members${source} slow every write; 3 or 5 is usual`));
     }
@@ -61426,17 +61755,26 @@ function networkProblems(network) {
 function versionProblems(spec) {
     const problems = [];
     const k = spec.kubernetes;
-    const kube = semver.coerce(k.version)?.version;
+    const kube = node_modules_semver.coerce(k.version)?.version;
     if (!kube)
         return [error('kubernetes.version', `'${k.version}' is not a version like v1.31.9`)];
-    const ksLines = compat_namespaceObject.H.M;
-    const ksLine = k.kubespray_version.split('.').slice(0, 2).join('.');
-    const ks = ksLines[ksLine];
-    if (!ks) {
-        problems.push(warning('kubernetes.kubespray_version', `Kubespray ${k.kubespray_version} is not in the compatibility table (lines ${Object.keys(ksLines).join(', ')}); check yourself that it supports Kubernetes ${k.version}`));
+    const supported = supportedKubernetesVersions(k.kubespray_version);
+    if (supported) {
+        if (!supported.includes(k.version)) {
+            const near = nearestVersions(k.version, supported);
+            problems.push(error('kubernetes.version', `Kubespray ${k.kubespray_version} has no checksums for Kubernetes ${k.version} and cannot install it; nearest supported: ${near.join(', ') || 'none'} (it supports ${supported[0]} to ${supported.at(-1)})`));
+        }
     }
-    else if (!semver.satisfies(kube, ks.kubernetes)) {
-        problems.push(error('kubernetes.version', `Kubernetes ${k.version} is not supported by Kubespray ${k.kubespray_version}, which supports ${ks.shown}`));
+    else {
+        const ksLines = compat_namespaceObject.H.M;
+        const ksLine = k.kubespray_version.split('.').slice(0, 2).join('.');
+        const ks = ksLines[ksLine];
+        if (!ks) {
+            problems.push(warning('kubernetes.kubespray_version', `Kubespray ${k.kubespray_version} is not in the compatibility table (lines ${Object.keys(ksLines).join(', ')}); check yourself that it supports Kubernetes ${k.version}`));
+        }
+        else if (!node_modules_semver.satisfies(kube, ks.kubernetes)) {
+            problems.push(error('kubernetes.version', `Kubernetes ${k.version} is not supported by Kubespray ${k.kubespray_version}, which supports ${ks.shown}`));
+        }
     }
     if (spec.runai.enabled) {
         const raLines = compat_namespaceObject.C.M;
@@ -61444,22 +61782,21 @@ function versionProblems(spec) {
         const ra = raLines[raLine];
         if (!ra)
             problems.push(error('runai.version', `Run:ai ${spec.runai.version} is not supported (supported lines: ${Object.keys(raLines).join(', ')})`));
-        else if (!semver.satisfies(kube, ra.kubernetes))
+        else if (!node_modules_semver.satisfies(kube, ra.kubernetes))
             problems.push(error('kubernetes.version', `Kubernetes ${k.version} is not supported by Run:ai ${spec.runai.version}, which supports ${ra.shown}`));
     }
     return problems;
 }
 // ---------------------------------------------------------------------------------------------------
 // Everything else
-const PUBLIC_KEY_LINE = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,2}( .*)?$/;
 const CMDAEMON_PORT = 8081;
 function accessProblems(spec) {
     const problems = [];
     const u = spec.access.service_user;
     if (u.public_key !== undefined && u.public_key_file !== undefined)
         problems.push(error('access.service_user.public_key', 'give public_key or public_key_file, not both'));
-    if (u.public_key !== undefined && !PUBLIC_KEY_LINE.test(u.public_key.trim()))
-        problems.push(error('access.service_user.public_key', 'is not an OpenSSH public key line (ssh-ed25519 AAAA… comment)'));
+    if (u.public_key !== undefined && publicKeyLine(u.public_key) === undefined)
+        problems.push(error('access.service_user.public_key', PUBLIC_KEY_HINT));
     if (spec.access.host_key_policy === 'off')
         problems.push(warning('access.host_key_policy', 'SSH host keys are not checked; anyone on the path can impersonate a node'));
     return problems;
@@ -61476,9 +61813,10 @@ function kubernetesProblems(spec) {
 function runaiProblems(spec) {
     const r = spec.runai;
     const nodePortRange = 'kube_apiserver_node_port_range' in spec.kubernetes.extra_vars;
-    if (r.enabled && !nodePortRange && (r.ingress_port < 30000 || r.ingress_port > 32767))
+    // 443 is Run:ai's documented front door (hostPort or a load balancer), not a NodePort
+    if (r.enabled && !nodePortRange && r.ingress_port !== 443 && (r.ingress_port < 30000 || r.ingress_port > 32767))
         return [
-            warning('runai.ingress_port', `${r.ingress_port} is outside Kubernetes' NodePort range 30000-32767; set kubernetes.extra_vars.kube_apiserver_node_port_range too`),
+            warning('runai.ingress_port', `${r.ingress_port} is neither 443 nor in Kubernetes' NodePort range 30000-32767; set kubernetes.extra_vars.kube_apiserver_node_port_range too`),
         ];
     return [];
 }
@@ -61770,19 +62108,33 @@ function mergeInventory(base, updates, mark) {
 /* harmony export */   jY: () => (/* binding */ secretInput),
 /* harmony export */   tE: () => (/* binding */ booleanInput)
 /* harmony export */ });
-/* unused harmony exports flagInputs, choiceInput, listInput */
+/* unused harmony exports actionInputLabel, flagInputs, choiceInput, listInput */
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6058);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3024);
-/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2174);
+/* harmony import */ var _stages_catalog_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(853);
+/* harmony import */ var _util_errors_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(2174);
 // Inputs come from action.yml inputs (INPUT_* via @actions/core) or from CLI flags; each stage parses them
 // once into a typed object through this one interface, so the action and the CLI behave identically.
 
 
 
+
+/** Action input → the deploy.yml / plan.yml secret that fills it (from the stage catalog). */
+const WORKFLOW_SECRETS = new Map(_stages_catalog_js__WEBPACK_IMPORTED_MODULE_2__/* .STAGES */ .a.flatMap((s) => s.inputs.flatMap((i) => (i.workflowSecret ? [[i.name, i.workflowSecret]] : []))));
+/**
+ * How an action names its input. A secret input that arrived empty says where it comes from: a reusable workflow gets
+ * only the secrets its caller passes by name, and an environment's secret arrives empty otherwise, without an error.
+ */
+function actionInputLabel(name, value) {
+    const secret = WORKFLOW_SECRETS.get(name);
+    if (!secret || value !== '')
+        return `input '${name}'`;
+    return `input '${name}' (empty: through bcmkube's deploy.yml or plan.yml it is the secret ${secret}, which the calling workflow must pass by name under secrets: — a secret kept only on an environment too)`;
+}
 function actionInputs() {
     return {
         get: (name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name),
-        label: (name) => `input '${name}'`,
+        label: (name) => actionInputLabel(name, _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name)),
     };
 }
 /** CLI flags use the action input names (`--bcm-password-file` ⇔ input `bcm-password-file`). */
@@ -61795,7 +62147,7 @@ function flagInputs(flags) {
 function requiredInput(src, name, what) {
     const v = src.get(name).trim();
     if (!v)
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} is required: ${what}`);
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`${src.label(name)} is required: ${what}`);
     return v;
 }
 function booleanInput(src, name, fallback) {
@@ -61806,7 +62158,7 @@ function booleanInput(src, name, fallback) {
         return true;
     if (['false', 'no', '0', 'off'].includes(v))
         return false;
-    throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} must be true or false, got '${v}'`);
+    throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`${src.label(name)} must be true or false, got '${v}'`);
 }
 function integerInput(src, name, fallback, min, max) {
     const v = src.get(name).trim();
@@ -61814,7 +62166,7 @@ function integerInput(src, name, fallback, min, max) {
         return fallback;
     const n = Number(v);
     if (!Number.isInteger(n) || n < min || n > max)
-        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`${src.label(name)} must be a whole number from ${min} to ${max}, got '${v}'`);
+        throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`${src.label(name)} must be a whole number from ${min} to ${max}, got '${v}'`);
     return n;
 }
 function choiceInput(src, name, choices, fallback) {
@@ -61837,7 +62189,7 @@ function secretInput(src, name, reporter, specFile) {
             value = (0,node_fs__WEBPACK_IMPORTED_MODULE_1__.readFileSync)(file, 'utf8').replace(/\r?\n$/, '');
         }
         catch (err) {
-            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .UsageError */ .eb(`cannot read ${name} from '${file}': ${err.code ?? String(err)}`);
+            throw new _util_errors_js__WEBPACK_IMPORTED_MODULE_3__/* .UsageError */ .eb(`cannot read ${name} from '${file}': ${err.code ?? String(err)}`);
         }
     }
     if (value)
@@ -62033,6 +62385,272 @@ async function runAction(body) {
 
 /***/ }),
 
+/***/ 853:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   a: () => (/* binding */ STAGES)
+/* harmony export */ });
+/* unused harmony export stageByCommand */
+// The one description of every stage: its action (action.yml is generated from this), its CLI command,
+// and its inputs and outputs. CLI flags are the action input names, so `--bcm-password-file` works
+// wherever input `bcm-password-file` does.
+const specInput = {
+    name: 'spec',
+    description: 'Path to the cluster spec (clusters/<name>.yaml), relative to the working directory.',
+    required: true,
+};
+const planInput = {
+    name: 'plan',
+    description: 'Plan only: read and report what would change, change nothing.',
+    default: 'false',
+};
+const outDirInput = {
+    name: 'out-dir',
+    description: 'Where the inventory and rendered files go. Default: .bcmkube/<cluster>/ (git-ignored).',
+};
+const inventoryInput = {
+    name: 'inventory',
+    description: 'Path to the inventory.json written by the previous stage (its artifact). Default: <out-dir>/inventory.json.',
+};
+const serviceKeyInput = {
+    name: 'service-ssh-key',
+    description: 'Private key (OpenSSH format) of the service user, from a secret. Written only under RUNNER_TEMP with mode 0600 and removed after the job.',
+    secret: true,
+    workflowSecret: 'SERVICE_SSH_KEY',
+};
+const knownHostsInput = {
+    name: 'known-hosts',
+    description: 'known_hosts lines (or a file path) for the nodes. Host keys are verified by default.',
+};
+const changesOutput = {
+    name: 'changes',
+    description: 'true when the stage changed (or, in plan mode, would change) something; false when everything was as specified.',
+};
+const inventoryPathOutput = { name: 'inventory-path', description: 'Path of the inventory.json this stage wrote.' };
+const STAGES = [
+    {
+        action: 'discover-nodes',
+        command: 'discover',
+        title: 'bcmkube discover-nodes',
+        description: "Reads the cluster's nodes from the BCM head node (JSON API), selects them by the spec's roles and network, refuses missing, down or unaddressable nodes, and writes inventory.json.",
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            { name: 'bcm-username', description: 'BCM login user. Overrides bcm.username in the spec.' },
+            {
+                name: 'bcm-password',
+                description: 'BCM login password (bcm.auth: login), from a secret.',
+                secret: true,
+                workflowSecret: 'BCM_PASSWORD',
+            },
+            { name: 'bcm-password-file', description: 'File holding the BCM password, instead of bcm-password. Overrides bcm.password_file.' },
+            {
+                name: 'bcm-client-cert',
+                description: 'Client certificate (PEM) for bcm.auth: client-cert, from a secret.',
+                secret: true,
+                workflowSecret: 'BCM_CLIENT_CERT',
+            },
+            {
+                name: 'bcm-client-key',
+                description: 'Private key (PEM) of the client certificate, from a secret.',
+                secret: true,
+                workflowSecret: 'BCM_CLIENT_KEY',
+            },
+            { name: 'bcm-ca-cert', description: "BCM's CA certificate (PEM text or a file path). Overrides bcm.ca_file." },
+            {
+                name: 'insecure',
+                description: 'Skip TLS verification of the BCM head node. Never in production: the summary carries a warning.',
+                default: 'false',
+            },
+        ],
+        outputs: [
+            inventoryPathOutput,
+            { name: 'node-count', description: 'Number of nodes selected.' },
+            { name: 'control-plane', description: 'JSON list of the control-plane hostnames.' },
+            { name: 'workers', description: 'JSON list of the worker hostnames.' },
+        ],
+    },
+    {
+        action: 'prepare-nodes',
+        command: 'prepare',
+        title: 'bcmkube prepare-nodes',
+        description: 'Probes every node over SSH (reachability, sudo, OS, GPUs, disks, containerd, clock), refuses to change anything when a preflight fails, then converges the service user.',
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            inventoryInput,
+            {
+                name: 'admin-ssh-key',
+                description: 'Private key of the bootstrap admin (access.admin.user), from a secret.',
+                secret: true,
+                workflowSecret: 'ADMIN_SSH_KEY',
+            },
+            {
+                name: 'admin-password',
+                description: 'Password of the bootstrap admin when access.admin.auth is password, from a secret.',
+                secret: true,
+                workflowSecret: 'ADMIN_PASSWORD',
+            },
+            { name: 'service-public-key', description: 'OpenSSH public key of the service user. Overrides access.service_user.public_key.' },
+            serviceKeyInput,
+            knownHostsInput,
+            { name: 'host-key-policy', description: 'strict | accept-new | off. Overrides access.host_key_policy.' },
+            { name: 'concurrency', description: 'How many nodes are worked on at once. Overrides access.concurrency.' },
+        ],
+        outputs: [inventoryPathOutput, { name: 'changed-nodes', description: 'JSON list of nodes the stage changed.' }],
+    },
+    {
+        action: 'kubespray',
+        command: 'kubespray',
+        title: 'bcmkube kubespray',
+        description: "Renders the Kubespray inventory from inventory.json and the spec, runs the chosen Kubespray playbooks as the service user with Kubespray's own ansible.cfg, fetches the kubeconfig and sets Run:ai's node roles. Plan mode runs them with --syntax-check and --list-hosts.",
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            inventoryInput,
+            { name: 'operation', description: 'deploy | scale | upgrade | remove-node | reset.', default: 'deploy' },
+            { name: 'confirm', description: 'The cluster name, required for remove-node and reset.' },
+            { name: 'nodes', description: 'Comma-separated hostnames for scale / remove-node.' },
+            {
+                name: 'nodes-down',
+                description: 'remove-node only: the nodes are already down, so Kubespray removes them without reaching them (reset_nodes=false allow_ungraceful_removal=true).',
+                default: 'false',
+            },
+            serviceKeyInput,
+            knownHostsInput,
+            { name: 'ansible-playbook-path', description: "Use this ansible-playbook instead of Kubespray's own Python environment." },
+        ],
+        outputs: [
+            inventoryPathOutput,
+            { name: 'recap', description: 'JSON PLAY RECAP per host (ok, changed, unreachable, failed).' },
+            changesOutput,
+        ],
+    },
+    {
+        action: 'helm-platform',
+        command: 'platform',
+        title: 'bcmkube helm-platform',
+        description: 'Installs the platform releases of helm/platform.yaml as a dependency graph: pinned, atomic, verified.',
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            inventoryInput,
+            serviceKeyInput,
+            knownHostsInput,
+            {
+                name: 'grafana-admin-password',
+                description: "Grafana admin password, from a secret: stored in the Kubernetes Secret that kube-prometheus-stack's Grafana reads (never in values, files or arguments). Empty: an existing Secret is kept, else a random password is generated into it.",
+                secret: true,
+                workflowSecret: 'GRAFANA_ADMIN_PASSWORD',
+            },
+            { name: 'concurrency', description: 'How many releases install at once (releases wait for their needs).', default: '4' },
+        ],
+        outputs: [
+            inventoryPathOutput,
+            {
+                name: 'releases',
+                description: 'JSON list of the releases: name, version, outcome (installed | upgraded | unchanged | failed | skipped | off; in plan mode install | upgrade | unchanged). Never values.',
+            },
+        ],
+    },
+    {
+        action: 'runai',
+        command: 'runai',
+        title: 'bcmkube runai',
+        description: 'Installs Run:ai in two phases: backend (control plane) and cluster (behind an approval gate). Both idempotent.',
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            inventoryInput,
+            { name: 'phase', description: 'backend | cluster.', required: true },
+            serviceKeyInput,
+            knownHostsInput,
+            {
+                name: 'jfrog-token',
+                description: 'Run:ai registry token (runai.jfrog.io), from a secret.',
+                secret: true,
+                workflowSecret: 'JFROG_TOKEN',
+            },
+            {
+                name: 'runai-admin-password',
+                description: 'Run:ai admin password, from a secret.',
+                secret: true,
+                workflowSecret: 'RUNAI_ADMIN_PASSWORD',
+            },
+            { name: 'runai-client-id', description: 'Run:ai application client id (instead of the admin password).' },
+            {
+                name: 'runai-client-secret',
+                description: 'Run:ai application client secret, from a secret.',
+                secret: true,
+                workflowSecret: 'RUNAI_CLIENT_SECRET',
+            },
+            { name: 'tls-cert', description: 'TLS certificate (PEM) for the Run:ai domain when runai.tls.source is provided.' },
+            {
+                name: 'tls-key',
+                description: 'TLS private key (PEM) for the Run:ai domain, from a secret.',
+                secret: true,
+                workflowSecret: 'RUNAI_TLS_KEY',
+            },
+            {
+                name: 'timeout',
+                description: 'Seconds to wait: phase backend for the API to hand out a token after Helm; phase cluster for the install info and for the cluster to report Connected.',
+                default: '1200',
+            },
+        ],
+        outputs: [
+            inventoryPathOutput,
+            { name: 'cluster-uuid', description: 'Run:ai cluster UUID (phase cluster).' },
+            { name: 'control-plane-url', description: 'Run:ai control-plane URL.' },
+            {
+                name: 'chart-version',
+                description: 'Exact chart version installed: control-plane (phase backend) or runai-cluster (phase cluster).',
+            },
+            changesOutput,
+        ],
+    },
+    {
+        action: 'etcd',
+        command: 'etcd',
+        title: 'bcmkube etcd',
+        description: "Backs up etcd (operation backup): a snapshot from one healthy member over SSH, checked with etcdutl, sealed with AES-256-GCM on the runner and stored at etcd_backup.target, keeping etcd_backup.keep. Restores it (operation restore, --confirm <cluster>): every API server and member stopped, each member's data dir restored with its own name and peer URL, started together, quorum and a ready API awaited. Plan mode lists the steps per node.",
+        inputs: [
+            specInput,
+            planInput,
+            outDirInput,
+            inventoryInput,
+            { name: 'operation', description: 'backup | restore (the CLI takes it as the word after etcd).', default: 'backup' },
+            { name: 'snapshot', description: 'restore: the snapshot id (<cluster>-YYYYMMDDTHHMMSSZ, as backup names it).' },
+            { name: 'confirm', description: 'restore: the cluster name, required to change anything.' },
+            {
+                name: 'etcd-backup-key',
+                description: 'Key that seals and opens the snapshots (at least 16 characters; AES-256-GCM, key derived with scrypt), from a secret. A snapshot holds every Kubernetes Secret: it is never an artifact, output or log line.',
+                secret: true,
+                workflowSecret: 'ETCD_BACKUP_KEY',
+            },
+            serviceKeyInput,
+            knownHostsInput,
+        ],
+        outputs: [
+            { name: 'snapshot-id', description: 'backup: the id of the snapshot stored (or, in plan mode, that would be).' },
+            { name: 'revision', description: 'backup: the etcd revision the snapshot holds.' },
+            { name: 'size', description: 'backup: the snapshot size in bytes (before sealing).' },
+            changesOutput,
+        ],
+    },
+];
+function stageByCommand(command) {
+    return STAGES.find((s) => s.command === command);
+}
+
+
+/***/ }),
+
 /***/ 8233:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
@@ -62076,7 +62694,7 @@ function readStageInventory(ctx) {
 
 /***/ }),
 
-/***/ 7338:
+/***/ 7045:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -62085,7 +62703,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   MD: () => (/* binding */ platformStage)
 });
 
-// UNUSED EXPORTS: VERIFY_DEFAULTS, grafanaSecretRef
+// UNUSED EXPORTS: VERIFY_DEFAULTS, grafanaSecretRef, readValuesFile
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
@@ -62095,6 +62713,8 @@ var external_node_fs_ = __nccwpck_require__(3024);
 var external_node_path_ = __nccwpck_require__(6760);
 // EXTERNAL MODULE: ./node_modules/js-yaml/dist/js-yaml.mjs
 var js_yaml = __nccwpck_require__(3243);
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var node_modules_semver = __nccwpck_require__(2088);
 // EXTERNAL MODULE: ./build/actions/lib/util/canonical-json.js
 var canonical_json = __nccwpck_require__(3042);
 // EXTERNAL MODULE: ./build/actions/lib/util/errors.js
@@ -62104,16 +62724,25 @@ var errors = __nccwpck_require__(2174);
 // is deployed. A release is unchanged only when its chart version, its values and its health all match.
 
 
+
 /** The chart version in helm list's `<chart>-<version>`. */
 function deployedVersion(d, chart) {
     return d.chart.startsWith(`${chart}-`) ? d.chart.slice(chart.length + 1) : d.chart;
+}
+/**
+ * Chart versions as charts report them: `v1.16.0` (what we pin) and `1.16.0` (what the knative-operator
+ * archive's Chart.yaml says, so what helm list shows) are the same version.
+ */
+function sameChartVersion(a, b) {
+    const [va, vb] = [node_modules_semver.parse(a), node_modules_semver.parse(b)];
+    return va && vb ? va.compare(vb) === 0 && va.build.join('.') === vb.build.join('.') : a === b;
 }
 function planChange(sel, deployed, deployedValues) {
     if (!deployed)
         return { action: 'install' };
     const from = deployedVersion(deployed, sel.release.chart);
     const why = [];
-    if (from !== sel.release.version)
+    if (!sameChartVersion(from, sel.release.version))
         why.push(`chart ${from} → ${sel.release.version}`);
     if ((0,canonical_json/* canonicalJson */.d)(deployedValues ?? {}) !== (0,canonical_json/* canonicalJson */.d)(sel.values))
         why.push('values changed');
@@ -62179,8 +62808,6 @@ var lib_io = __nccwpck_require__(8701);
 var external_crypto_ = __nccwpck_require__(6982);
 // EXTERNAL MODULE: external "fs"
 var external_fs_ = __nccwpck_require__(9896);
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var node_modules_semver = __nccwpck_require__(2088);
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
 // EXTERNAL MODULE: external "child_process"
@@ -63006,15 +63633,31 @@ const pins_namespaceObject = /*#__PURE__*/JSON.parse('{"_comment":"SHA-256 of up
 
 
 
-function get(url, opts, sink) {
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 5;
+/**
+ * GET over HTTPS only, following HTTPS redirects (GitHub answers a tag tarball with a 302 to codeload); a
+ * redirect to anything but https is refused. The caller checks the SHA-256 of what arrives.
+ */
+function get(url, opts, sink, hops = 0) {
     return new Promise((resolve, reject) => {
         const u = new URL(url);
         if (u.protocol !== 'https:')
             return reject(new errors/* StageError */.Zu(`refusing to download over ${u.protocol} (${url}); use an https mirror`));
         const req = (0,external_node_https_namespaceObject.request)(u, { ca: opts.ca, timeout: opts.timeoutMs ?? 120_000 }, (res) => {
-            if (res.statusCode !== 200) {
+            const status = res.statusCode ?? 0;
+            if (REDIRECTS.has(status) && res.headers.location) {
                 res.resume();
-                return reject(new errors/* StageError */.Zu(`download of ${url} answered HTTP ${res.statusCode}${res.statusCode && res.statusCode >= 300 && res.statusCode < 400 ? ' (redirects are not followed: point the mirror at the file itself)' : ''}`));
+                const next = new URL(res.headers.location, u).toString();
+                if (hops >= MAX_REDIRECTS)
+                    return reject(new errors/* StageError */.Zu(`download of ${url} redirected more than ${MAX_REDIRECTS} times`));
+                if (!next.startsWith('https:'))
+                    return reject(new errors/* StageError */.Zu(`download of ${url} redirected to ${next}: refusing a redirect away from https`));
+                return get(next, opts, sink, hops + 1).then(resolve, reject);
+            }
+            if (status !== 200) {
+                res.resume();
+                return reject(new errors/* StageError */.Zu(`download of ${url} answered HTTP ${status}`));
             }
             res.on('data', sink);
             res.on('end', () => resolve());
@@ -63055,6 +63698,9 @@ async function installTool(a, workDir, opts = {}) {
     const file = (0,external_node_path_.join)(own, a.pinKey);
     const hash = (0,external_node_crypto_.createHash)('sha256');
     const out = (0,external_node_fs_.createWriteStream)(file, { mode: 0o600 });
+    // a write error surfaces when the stream ends; the listener keeps it from being an uncaught exception when the
+    // download fails first
+    out.on('error', () => { });
     try {
         await get(a.url, opts, (c) => {
             hash.update(c);
@@ -63081,7 +63727,9 @@ async function installTool(a, workDir, opts = {}) {
         return { dir, cached: false, verifiedBy: expected.source };
     }
     finally {
-        out.destroy();
+        // the file opens asynchronously: remove the folder only once the stream is closed
+        if (!out.closed)
+            await new Promise((done) => out.once('close', () => done()).destroy());
         (0,external_node_fs_.rmSync)(own, { recursive: true, force: true });
     }
 }
@@ -63217,9 +63865,99 @@ function upgradeInstallArgs(r) {
     ];
 }
 
+;// CONCATENATED MODULE: ./build/actions/lib/helm/rendered.js
+// Helm's rendered output (helm template, helm get manifest) read document by document. Go's YAML accepts
+// some text that js-yaml refuses (the real knative-operator CRDs continue a quoted description at the key's
+// own indentation); such a document is re-read with its quoted continuation lines indented, and where even
+// that is refused, the stage keeps what it needs (kind, name, namespace) and says so in a warning.
+
+const isMap = (v) => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+/** Helm separates documents with a `---` line; a document of only comments (a `# Source:` line) is none. */
+function splitDocuments(text) {
+    return text.split(/^---[ \t]*(?:#.*)?$/m).filter((d) => d.split('\n').some((l) => l.trim() && !l.trim().startsWith('#')));
+}
+/**
+ * The same document with every continuation line of a multi-line quoted scalar indented past its key, as
+ * YAML's spec asks and Go's parser does not: line folding drops that leading space, so the value is unchanged.
+ */
+function indentQuotedContinuations(doc) {
+    const lines = doc.split('\n');
+    const out = [];
+    let open;
+    for (const line of lines) {
+        if (open) {
+            out.push(`${open.indent}${line.trimStart()}`);
+            if (closes(line.trimStart(), open.quote))
+                open = undefined;
+            continue;
+        }
+        out.push(line);
+        const m = /^(\s*)(?:-\s+)?[^\s'"#][^:]*:\s+(['"])(.*)$/.exec(line);
+        if (m && !closes(m[3], m[2]))
+            open = { quote: m[2], indent: `${m[1]}    ` };
+    }
+    return out.join('\n');
+}
+/** Does this rest of a quoted scalar end it ('' is an escaped ' in single quotes, \" in double)? */
+function closes(rest, quote) {
+    for (let i = 0; i < rest.length; i++) {
+        if (quote === '"' && rest[i] === '\\')
+            i++;
+        else if (rest[i] === quote) {
+            if (quote === "'" && rest[i + 1] === "'")
+                i++;
+            else
+                return true;
+        }
+    }
+    return false;
+}
+/** kind, metadata.name and metadata.namespace read line by line from a document no parser accepts. */
+function identity(doc) {
+    const top = (key) => new RegExp(`^${key}:\\s*['"]?([^'"#\\s]+)`, 'm').exec(doc)?.[1];
+    const metadata = /^metadata:[ \t]*\n((?:[ \t]+.*\n?|[ \t]*\n)*)/m.exec(doc)?.[1] ?? '';
+    const indent = /^([ \t]+)\S/m.exec(metadata)?.[1] ?? '  ';
+    const meta = (key) => new RegExp(`^${indent}${key}:\\s*['"]?([^'"#\\s]+)`, 'm').exec(metadata)?.[1];
+    const namespace = meta('namespace');
+    return { kind: top('kind') ?? '', name: meta('name') ?? '', ...(namespace ? { namespace } : {}) };
+}
+/** Charts use anchors (knative-operator's ClusterRoles do); the bound only stops an alias bomb. */
+function load(doc) {
+    return js_yaml/* load */.Hh(doc, { maxAliases: 1000 });
+}
+/** Every object in Helm's output, in order; never throws on a document Helm itself wrote. */
+function parseRendered(text, source) {
+    const objects = [];
+    const warnings = [];
+    splitDocuments(text).forEach((doc, i) => {
+        let body;
+        try {
+            body = load(doc);
+        }
+        catch (first) {
+            try {
+                body = load(indentQuotedContinuations(doc));
+            }
+            catch {
+                const id = identity(doc);
+                objects.push(id);
+                warnings.push(`${source}: document ${i + 1} (${id.kind || 'no kind'}/${id.name || 'no name'}) read only for its kind, name and namespace: ${first.message.split('\n')[0]}`);
+                return;
+            }
+        }
+        if (!isMap(body))
+            return;
+        const md = isMap(body.metadata) ? body.metadata : {};
+        const namespace = typeof md.namespace === 'string' ? md.namespace : undefined;
+        objects.push({ kind: String(body.kind ?? ''), name: String(md.name ?? ''), ...(namespace ? { namespace } : {}), body });
+    });
+    return { objects, warnings };
+}
+
 ;// CONCATENATED MODULE: ./build/actions/lib/helm/charts.js
 // Charts for the platform: every pinned chart pulled once into the work folder (from mirrors.charts when set,
 // else from each release's own repository; OCI as OCI), then rendered and linted by the real helm.
+
 
 
 
@@ -63302,22 +64040,23 @@ async function renderChart(t, r, archive, valuesFiles, kubeVersion, lint) {
         ...f,
     ]);
     if (tpl.code !== 0)
-        return { release: r.release.name, ok: false, objects: [], error: lastLines(tpl.stderr || tpl.stdout) };
-    const objects = js_yaml/* loadAll */.gh(tpl.stdout)
-        .filter((d) => Boolean(d) && typeof d === 'object')
-        .map((d) => `${String(d.kind)}/${String(d.metadata?.name ?? '')}`);
+        return { release: r.release.name, ok: false, objects: [], warnings: [], error: lastLines(tpl.stderr || tpl.stdout) };
+    const parsed = parseRendered(tpl.stdout, `${r.release.name}: helm template`);
+    const objects = parsed.objects.map((o) => `${o.kind}/${o.name}`);
+    const done = { release: r.release.name, objects, warnings: parsed.warnings };
     if (!lint)
-        return { release: r.release.name, ok: true, objects };
+        return { ...done, ok: true };
     const checked = await runHelm(t, ['lint', archive, '--namespace', r.release.namespace, '--kube-version', kubeVersion, ...f]);
     if (checked.code !== 0)
-        return { release: r.release.name, ok: false, objects, error: `lint: ${lastLines(checked.stdout + checked.stderr)}` };
-    return { release: r.release.name, ok: true, objects };
+        return { ...done, ok: false, error: `lint: ${lastLines(checked.stdout + checked.stderr)}` };
+    return { ...done, ok: true };
 }
 
 ;// CONCATENATED MODULE: ./build/actions/lib/helm/cluster.js
 // What helm-platform reads from and changes in the cluster: deployed releases, namespaces with their labels,
-// the Grafana admin Secret, the default StorageClass, KnativeServing, one `helm upgrade --install`, and the
+// the Grafana admin Secret, the default StorageClass, one `helm upgrade --install`, and the
 // checks after install (rollout status, allocatable GPUs, a CUDA smoke pod).
+
 
 
 
@@ -63427,26 +64166,20 @@ async function ensureDefaultStorageClass(t, name) {
         await kubectlOk(t, ['annotate', 'storageclass', c.name, `${DEFAULT_CLASS}=${c.value}`, '--overwrite'], `annotate StorageClass ${c.name}`);
     return changes.map((c) => `${c.name}: default=${c.value}`);
 }
-/** The Knative operator's KnativeServing resource (and its namespace) at the given serving version. */
-function knativeServingManifests(version) {
-    return [
-        namespaceManifest('knative-serving', { 'app.kubernetes.io/name': 'knative-serving' }),
-        {
-            apiVersion: 'operator.knative.dev/v1beta1',
-            kind: 'KnativeServing',
-            metadata: { name: 'knative-serving', namespace: 'knative-serving' },
-            spec: { version },
-        },
-    ];
-}
-/** Deployments, DaemonSets and StatefulSets in a release's manifest (what rollout status can check). */
+const ROLLOUT_KINDS = ['Deployment', 'DaemonSet', 'StatefulSet'];
+/** prometheus-operator's resources whose StatefulSet (volume claims included) only the operator creates. */
+const OPERATOR_KINDS = {
+    Prometheus: 'prometheuses.monitoring.coreos.com',
+    Alertmanager: 'alertmanagers.monitoring.coreos.com',
+};
+/** Deployments, DaemonSets and StatefulSets in a release's manifest, and its Prometheus and Alertmanager resources. */
 function workloadsOf(manifest, namespace) {
-    return js_yaml/* loadAll */.gh(manifest)
-        .filter((d) => Boolean(d) && typeof d === 'object')
-        .filter((d) => ['Deployment', 'DaemonSet', 'StatefulSet'].includes(String(d.kind)))
-        .map((d) => {
-        const md = (d.metadata ?? {});
-        return { kind: String(d.kind).toLowerCase(), name: md.name ?? '', namespace: md.namespace ?? namespace };
+    return parseRendered(manifest, 'helm get manifest').objects.flatMap((o) => {
+        const ns = o.namespace ?? namespace;
+        if (ROLLOUT_KINDS.includes(o.kind))
+            return [{ kind: o.kind.toLowerCase(), name: o.name, namespace: ns, how: 'rollout' }];
+        const resource = OPERATOR_KINDS[o.kind];
+        return resource ? [{ kind: resource, name: o.name, namespace: ns, how: 'available' }] : [];
     });
 }
 /** `kubectl rollout status` for every workload the release created; the failures, one line each. */
@@ -63456,9 +64189,13 @@ async function verifyRollout(t, release, namespace, timeoutSeconds) {
         return [`${release}: helm get manifest failed: ${first(m.stderr)}`];
     const problems = [];
     for (const w of workloadsOf(m.stdout, namespace)) {
-        const r = await runKubectl(t, ['rollout', 'status', `${w.kind}/${w.name}`, '--namespace', w.namespace, `--timeout=${timeoutSeconds}s`]);
+        const ref = `${w.kind}/${w.name}`;
+        const timeout = `--timeout=${timeoutSeconds}s`;
+        const r = await runKubectl(t, w.how === 'rollout'
+            ? ['rollout', 'status', ref, '--namespace', w.namespace, timeout]
+            : ['wait', ref, '--namespace', w.namespace, '--for=condition=Available', timeout]);
         if (r.code !== 0)
-            problems.push(`${release}: ${w.kind}/${w.name} in ${w.namespace} did not roll out: ${first(r.stderr || r.stdout)}`);
+            problems.push(`${release}: ${ref} in ${w.namespace} ${w.how === 'rollout' ? 'did not roll out' : 'is not Available (its StatefulSet or volume claims)'}: ${first(r.stderr || r.stdout)}`);
     }
     return problems;
 }
@@ -63655,6 +64392,455 @@ function simulateDag(steps, durations, concurrency) {
     return { makespan: now, starts };
 }
 
+;// CONCATENATED MODULE: ./build/actions/lib/helm/knative.js
+// Knative Serving as Run:ai 2.21 needs it, through the Knative operator: one KnativeServing resource with
+// Kourier as its ingress and Run:ai's feature flags, then a wait until the operator reports it Ready.
+// The flags are exported as data so the runai stage can check them as a prerequisite.
+
+
+
+const KNATIVE_SERVING_NAMESPACE = 'knative-serving';
+const KNATIVE_SERVING_NAME = 'knative-serving';
+/** Kourier, which the operator installs itself (no Istio): the ingress class Knative's routes use. */
+const KOURIER_INGRESS_CLASS = 'kourier.ingress.networking.knative.dev';
+/**
+ * ConfigMap config-features in knative-serving: the flags Run:ai 2.21's system requirements ask for (its
+ * scheduler, node selection, tolerations and the volumes its inference workloads mount).
+ */
+const RUNAI_KNATIVE_FEATURES = {
+    'kubernetes.podspec-schedulername': 'enabled',
+    'kubernetes.podspec-nodeselector': 'enabled',
+    'kubernetes.podspec-affinity': 'enabled',
+    'kubernetes.podspec-tolerations': 'enabled',
+    'kubernetes.podspec-volumes-emptydir': 'enabled',
+    'kubernetes.podspec-securitycontext': 'enabled',
+    'kubernetes.containerspec-addcapabilities': 'enabled',
+    'kubernetes.podspec-persistent-volume-claim': 'enabled',
+    'kubernetes.podspec-persistent-volume-write': 'enabled',
+    'multi-container': 'enabled',
+    'kubernetes.podspec-init-containers': 'enabled',
+};
+/** ConfigMap config-autoscaler in knative-serving: Run:ai scales idle inference workloads to zero. */
+const RUNAI_KNATIVE_AUTOSCALER = { 'enable-scale-to-zero': 'true' };
+/** The KnativeServing resource (and its namespace) at the given serving version. */
+function knativeServingManifests(version) {
+    return [
+        namespaceManifest(KNATIVE_SERVING_NAMESPACE, { 'app.kubernetes.io/name': 'knative-serving' }),
+        {
+            apiVersion: 'operator.knative.dev/v1beta1',
+            kind: 'KnativeServing',
+            metadata: { name: KNATIVE_SERVING_NAME, namespace: KNATIVE_SERVING_NAMESPACE },
+            spec: {
+                version,
+                // Without an ingress the operator configures Istio, which the platform does not install.
+                ingress: { kourier: { enabled: true } },
+                config: {
+                    network: { 'ingress-class': KOURIER_INGRESS_CLASS },
+                    features: { ...RUNAI_KNATIVE_FEATURES },
+                    autoscaler: { ...RUNAI_KNATIVE_AUTOSCALER },
+                },
+            },
+        },
+    ];
+}
+/**
+ * Waits until the operator reports the KnativeServing Ready. On a timeout the resource stays in the
+ * cluster for inspection, and the error names the timeout and the commands to look at it.
+ */
+async function waitForKnativeServing(t, timeoutSeconds) {
+    const ref = `knativeserving/${KNATIVE_SERVING_NAME}`;
+    const r = await runKubectl(t, [
+        'wait',
+        ref,
+        '--namespace',
+        KNATIVE_SERVING_NAMESPACE,
+        '--for=condition=Ready',
+        `--timeout=${timeoutSeconds}s`,
+    ]);
+    if (r.code === 0)
+        return;
+    const said = (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' / ').slice(0, 300);
+    throw new errors/* StageError */.Zu(`KnativeServing ${KNATIVE_SERVING_NAMESPACE}/${KNATIVE_SERVING_NAME} was not Ready within ${timeoutSeconds}s (platform.verify.timeout_seconds): ${said}; it is kept for inspection: kubectl -n ${KNATIVE_SERVING_NAMESPACE} get ${ref} -o yaml; kubectl -n ${KNATIVE_SERVING_NAMESPACE} get pods`);
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/helm/observability-dashboards.js
+// The platform's GPU dashboards for Grafana, built from the DCGM exporter's metrics as the platform scrapes them
+// (job gpu-metrics, the node as kubernetes_node, the GPU index as gpu): one for the cluster, one per node.
+const BY_GPU = '{{kubernetes_node}} GPU {{gpu}}';
+/** The panels of both dashboards; `sel` is the label selector inside {…} ('' for the whole cluster). */
+function gpuPanels(sel, cluster) {
+    const m = (name) => `${name}{${sel}}`;
+    return [
+        ...(cluster
+            ? [
+                {
+                    title: 'GPUs reporting',
+                    expr: `count(${m('DCGM_FI_DEV_GPU_TEMP')})`,
+                    legend: 'GPUs',
+                    unit: 'none',
+                    type: 'stat',
+                    width: 6,
+                },
+                {
+                    title: 'Mean GPU utilisation',
+                    expr: `avg(${m('DCGM_FI_DEV_GPU_UTIL')})`,
+                    legend: 'cluster',
+                    unit: 'percent',
+                    type: 'stat',
+                    width: 6,
+                },
+                {
+                    title: 'Total GPU power',
+                    expr: `sum(${m('DCGM_FI_DEV_POWER_USAGE')})`,
+                    legend: 'cluster',
+                    unit: 'watt',
+                    type: 'stat',
+                    width: 6,
+                },
+                {
+                    title: 'GPUs per node',
+                    expr: `count by (kubernetes_node) (${m('DCGM_FI_DEV_GPU_TEMP')})`,
+                    legend: '{{kubernetes_node}}',
+                    unit: 'none',
+                    type: 'table',
+                    width: 6,
+                },
+            ]
+            : []),
+        { title: 'GPU utilisation', expr: m('DCGM_FI_DEV_GPU_UTIL'), legend: BY_GPU, unit: 'percent' },
+        { title: 'Memory copy utilisation', expr: m('DCGM_FI_DEV_MEM_COPY_UTIL'), legend: BY_GPU, unit: 'percent' },
+        {
+            title: 'Framebuffer memory used',
+            expr: `${m('DCGM_FI_DEV_FB_USED')} / (${m('DCGM_FI_DEV_FB_USED')} + ${m('DCGM_FI_DEV_FB_FREE')}) * 100`,
+            legend: BY_GPU,
+            unit: 'percent',
+        },
+        { title: 'Framebuffer memory used (MiB)', expr: m('DCGM_FI_DEV_FB_USED'), legend: BY_GPU, unit: 'mbytes' },
+        { title: 'Power draw', expr: m('DCGM_FI_DEV_POWER_USAGE'), legend: BY_GPU, unit: 'watt' },
+        { title: 'GPU temperature', expr: m('DCGM_FI_DEV_GPU_TEMP'), legend: BY_GPU, unit: 'celsius' },
+        { title: 'Memory temperature', expr: m('DCGM_FI_DEV_MEMORY_TEMP'), legend: BY_GPU, unit: 'celsius' },
+        {
+            title: 'Last XID error (0: none)',
+            expr: `max by (kubernetes_node, gpu) (${m('DCGM_FI_DEV_XID_ERRORS')})`,
+            legend: BY_GPU,
+            unit: 'none',
+            type: 'table',
+        },
+        {
+            title: 'Uncorrectable ECC errors (rows remapped, 1h)',
+            expr: `increase(${m('DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS')}[1h])`,
+            legend: BY_GPU,
+            unit: 'none',
+        },
+        {
+            title: 'Correctable ECC errors (rows remapped, 1h)',
+            expr: `increase(${m('DCGM_FI_DEV_CORRECTABLE_REMAPPED_ROWS')}[1h])`,
+            legend: BY_GPU,
+            unit: 'none',
+        },
+        { title: 'Row remapping failed (1: yes)', expr: m('DCGM_FI_DEV_ROW_REMAP_FAILURE'), legend: BY_GPU, unit: 'none', type: 'table' },
+        { title: 'PCIe replays (5m rate)', expr: `rate(${m('DCGM_FI_DEV_PCIE_REPLAY_COUNTER')}[5m])`, legend: BY_GPU, unit: 'ops' },
+    ];
+}
+const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
+function panelJson(p, id, x, y) {
+    const type = p.type ?? 'timeseries';
+    return {
+        id,
+        type,
+        title: p.title,
+        datasource: DATASOURCE,
+        gridPos: { x, y, w: p.width ?? 12, h: type === 'stat' ? 4 : 8 },
+        fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
+        options: type === 'table' ? { showHeader: true } : {},
+        targets: [
+            {
+                refId: 'A',
+                datasource: DATASOURCE,
+                expr: p.expr,
+                legendFormat: p.legend,
+                ...(type === 'timeseries' ? {} : { instant: true, format: type === 'table' ? 'table' : 'time_series' }),
+            },
+        ],
+    };
+}
+function dashboard(uid, title, panels, variables) {
+    let x = 0;
+    let y = 0;
+    let rowHeight = 0;
+    const laid = panels.map((p, i) => {
+        const w = p.width ?? 12;
+        if (x + w > 24) {
+            x = 0;
+            y += rowHeight;
+            rowHeight = 0;
+        }
+        const json = panelJson(p, i + 1, x, y);
+        x += w;
+        rowHeight = Math.max(rowHeight, p.type === 'stat' ? 4 : 8);
+        return json;
+    });
+    return {
+        uid,
+        title,
+        tags: ['gpu', 'dcgm', 'bcmkube'],
+        editable: false,
+        schemaVersion: 39,
+        version: 1,
+        refresh: '30s',
+        time: { from: 'now-6h', to: 'now' },
+        templating: {
+            list: [{ name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus', current: {}, hide: 0 }, ...variables],
+        },
+        panels: laid,
+    };
+}
+/** The dashboards, by file name: the cluster's GPUs, and one node's GPUs (pick the node at the top). */
+function gpuDashboards() {
+    return {
+        'gpu-cluster.json': dashboard('bcmkube-gpu-cluster', 'GPUs: cluster', gpuPanels('', true), []),
+        'gpu-node.json': dashboard('bcmkube-gpu-node', 'GPUs: node', gpuPanels('kubernetes_node="$node"', false), [
+            {
+                name: 'node',
+                label: 'Node',
+                type: 'query',
+                datasource: DATASOURCE,
+                query: { query: 'label_values(DCGM_FI_DEV_GPU_TEMP, kubernetes_node)', refId: 'node' },
+                definition: 'label_values(DCGM_FI_DEV_GPU_TEMP, kubernetes_node)',
+                refresh: 2,
+                current: {},
+                hide: 0,
+            },
+        ]),
+    };
+}
+/** Every PromQL query of a dashboard, panels and template variables. */
+function dashboardQueries(d) {
+    const panels = (d.panels ?? []);
+    const vars = (d.templating?.list ?? []).flatMap((v) => v.definition ? [v.definition] : []);
+    return [...panels.flatMap((p) => (p.targets ?? []).flatMap((t) => (t.expr ? [t.expr] : []))), ...vars];
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/helm/observability-rules.js
+const GPU_LIMITS = { gpuTempC: 85, memoryTempC: 95 };
+/**
+ * Board power (W) by GPU model, as prepare-nodes reads the name from nvidia-smi: the SXM parts' maximum power
+ * limit. A node whose GPUs match none gets DEFAULT_POWER_WATTS.
+ */
+const GPU_POWER_WATTS = [
+    { model: /B200/i, watts: 1000 },
+    { model: /H200|H100 80GB HBM3|H100 SXM/i, watts: 700 },
+    { model: /H100 NVL/i, watts: 400 },
+    { model: /H100 PCIe/i, watts: 350 },
+    { model: /A100-SXM|A100 SXM/i, watts: 400 },
+    { model: /A100/i, watts: 300 },
+];
+const DEFAULT_POWER_WATTS = 700;
+/** XIDs after which the GPU needs attention (NVIDIA's XID catalogue), besides 79, which has its own rule. */
+const CRITICAL_XIDS = {
+    48: 'double-bit ECC error',
+    74: 'NVLink error',
+    92: 'high single-bit ECC error rate',
+    94: 'contained ECC error',
+    95: 'uncontained ECC error',
+    119: 'GSP RPC timeout',
+    120: 'GSP error',
+};
+/** The GPU nodes of the inventory with the GPU count prepare-nodes probed. */
+function expectedGpus(inv) {
+    return inv.nodes
+        .filter((n) => n.roles.includes('gpu_worker') && (n.facts?.gpus.length ?? 0) > 0)
+        .map((n) => ({ node: n.hostname, gpus: n.facts.gpus.length, model: n.facts.gpus[0].name }))
+        .sort((a, b) => a.node.localeCompare(b.node));
+}
+const quoted = (s) => JSON.stringify(s);
+const GPU = '{{ $labels.kubernetes_node }} GPU {{ $labels.gpu }}';
+function powerWatts(model) {
+    return GPU_POWER_WATTS.find((p) => p.model.test(model))?.watts ?? DEFAULT_POWER_WATTS;
+}
+/** The rules for this inventory's GPU nodes (rules about GPUs that exist need no inventory). */
+function gpuAlertRules(inv, limits = GPU_LIMITS) {
+    const nodes = expectedGpus(inv);
+    const rules = [
+        {
+            alert: 'GpuFellOffTheBus',
+            expr: 'max by (kubernetes_node, gpu) (DCGM_FI_DEV_XID_ERRORS) == 79',
+            for: '0m',
+            labels: { severity: 'critical' },
+            annotations: {
+                summary: `${GPU} fell off the bus (XID 79)`,
+                description: 'The driver lost the GPU on the PCIe bus; jobs on it have failed and it usually vanishes from the node.',
+                runbook: 'Drain the node (kubectl drain), check dmesg for NVRM Xid 79 and the BMC log for power or thermal events, reseat or replace the GPU; a reboot brings it back only until the next time.',
+            },
+        },
+        {
+            alert: 'GpuCriticalXid',
+            expr: Object.keys(CRITICAL_XIDS)
+                .map((x) => `max by (kubernetes_node, gpu) (DCGM_FI_DEV_XID_ERRORS) == ${x}`)
+                .join(' or '),
+            for: '0m',
+            labels: { severity: 'critical' },
+            annotations: {
+                summary: `${GPU} reported XID {{ $value }}`,
+                description: `XIDs ${Object.entries(CRITICAL_XIDS)
+                    .map(([x, what]) => `${x} ${what}`)
+                    .join(', ')}.`,
+                runbook: 'Look the XID up in NVIDIA’s XID catalogue, drain the node, run dcgmi diag -r 3 on it; ECC and GSP XIDs that come back after a GPU reset mean an RMA.',
+            },
+        },
+        {
+            alert: 'GpuDoubleBitEccErrors',
+            expr: 'increase(DCGM_FI_DEV_UNCORRECTABLE_REMAPPED_ROWS[15m]) > 0',
+            for: '0m',
+            labels: { severity: 'critical' },
+            annotations: {
+                summary: `${GPU} had uncorrectable (double-bit) ECC errors`,
+                description: 'Uncorrectable ECC errors in GPU memory remapped {{ $value }} row(s) in 15 minutes; the work on the GPU saw corrupt memory.',
+                runbook: 'Drain the node and reset the GPU (nvidia-smi -r) so the remapping takes effect, then run dcgmi diag -r 3; repeated errors or a remapping failure mean an RMA.',
+            },
+        },
+        {
+            alert: 'GpuRowRemapFailure',
+            expr: 'max by (kubernetes_node, gpu) (DCGM_FI_DEV_ROW_REMAP_FAILURE) > 0',
+            for: '0m',
+            labels: { severity: 'critical' },
+            annotations: {
+                summary: `${GPU} failed to remap a memory row`,
+                description: 'The GPU ran out of spare rows for its memory errors: it can no longer hide them.',
+                runbook: 'Drain the node, keep the GPU out of service (cordon, or disable it with nvidia-smi) and open an RMA with the GPU’s serial.',
+            },
+        },
+        {
+            alert: 'GpuTemperatureHigh',
+            expr: `max by (kubernetes_node, gpu) (DCGM_FI_DEV_GPU_TEMP) > ${limits.gpuTempC} or max by (kubernetes_node, gpu) (DCGM_FI_DEV_MEMORY_TEMP) > ${limits.memoryTempC}`,
+            for: '5m',
+            labels: { severity: 'warning' },
+            annotations: {
+                summary: `${GPU} is at {{ $value }} °C`,
+                description: `Above ${limits.gpuTempC} °C (GPU) or ${limits.memoryTempC} °C (memory) for 5 minutes: the GPU throttles and, hotter still, shuts down.`,
+                runbook: 'Check the node’s fans and inlet temperature in BCM (cmsh: device; latestmetricdata) and the rack’s cooling; move work off the node if it keeps rising.',
+            },
+        },
+    ];
+    const byWatts = new Map();
+    for (const n of nodes)
+        byWatts.set(powerWatts(n.model), [...(byWatts.get(powerWatts(n.model)) ?? []), n.node]);
+    const power = [...byWatts].map(([watts, names]) => `max by (kubernetes_node, gpu) (DCGM_FI_DEV_POWER_USAGE{kubernetes_node=~${quoted(names.join('|'))}}) > ${watts}`);
+    if (power.length)
+        rules.push({
+            alert: 'GpuPowerOverLimit',
+            expr: power.join(' or '),
+            for: '5m',
+            labels: { severity: 'warning' },
+            annotations: {
+                summary: `${GPU} draws {{ $value }} W, over its board limit`,
+                description: `Over the board power of the node's GPU model (${[...byWatts].map(([w, ns]) => `${ns.join(', ')}: ${w} W`).join('; ')}) for 5 minutes.`,
+                runbook: 'Check the power limit the driver enforces (nvidia-smi -q -d POWER) and the node’s power supplies in BCM; a GPU over its limit points at a failing sensor or a wrong limit.',
+            },
+        });
+    for (const n of nodes) {
+        const node = quoted(n.node);
+        rules.push({
+            alert: 'DcgmExporterDown',
+            expr: `absent(up{job="gpu-metrics", kubernetes_node=${node}} == 1)`,
+            for: '5m',
+            labels: { severity: 'warning', kubernetes_node: n.node },
+            annotations: {
+                summary: `no GPU metrics from ${n.node}`,
+                description: `The DCGM exporter on GPU node ${n.node} has not been scraped for 5 minutes: none of its GPU alerts can fire.`,
+                runbook: `kubectl -n gpu-operator get pods -o wide --field-selector spec.nodeName=${n.node}; look at the nvidia-dcgm-exporter pod's log and the node's nvidia.com/gpu.deploy.dcgm-exporter label.`,
+            },
+        }, {
+            alert: 'GpuCountBelowInventory',
+            expr: `(count(DCGM_FI_DEV_GPU_TEMP{kubernetes_node=${node}}) or vector(0)) < ${n.gpus}`,
+            for: '10m',
+            labels: { severity: 'critical', kubernetes_node: n.node },
+            annotations: {
+                summary: `${n.node} shows {{ $value }} of its ${n.gpus} GPUs`,
+                description: `prepare-nodes counted ${n.gpus} GPUs on ${n.node} (${n.model}); DCGM reports fewer: a GPU fell off the bus, failed, or the driver does not see it.`,
+                runbook: `On ${n.node}: nvidia-smi -L and dmesg | grep -i xid; then the BMC's hardware log. Drain the node before a reset; rerun prepare-nodes after a hardware change so the inventory counts again.`,
+            },
+        }, {
+            alert: 'GpuAllocatableBelowInventory',
+            expr: `(max(kube_node_status_allocatable{node=${node}, resource="nvidia_com_gpu"}) or vector(0)) < ${n.gpus}`,
+            for: '10m',
+            labels: { severity: 'warning', kubernetes_node: n.node },
+            annotations: {
+                summary: `${n.node} offers {{ $value }} of its ${n.gpus} GPUs to the scheduler`,
+                description: `Kubernetes allocates fewer nvidia.com/gpu on ${n.node} than prepare-nodes counted (${n.gpus}).`,
+                runbook: `kubectl describe node ${n.node} (Capacity/Allocatable), then the nvidia-device-plugin pod's log on it; a GPU the plugin marks unhealthy also shows here.`,
+            },
+        });
+    }
+    return rules;
+}
+
+;// CONCATENATED MODULE: ./build/actions/lib/helm/observability.js
+// GPU observability as helm-platform installs it after kube-prometheus-stack: the dashboards as ConfigMaps that
+// Grafana's sidecar loads (the label our kube-prometheus-stack values give it) and the alert rules as one
+// PrometheusRule with the label the chart's Prometheus selects rules by (release: <release name>).
+
+
+
+
+
+const OBSERVABILITY_NAME = 'bcmkube-gpu';
+/** The DCGM exporter metrics we use, checked against the exporter version the GPU Operator pins (the file's header). */
+function dcgmMetrics(helmDir) {
+    return yaml.load(readFileSync(join(helmDir, 'observability', 'dcgm-metrics.yaml'), 'utf8'));
+}
+/** Where Grafana's sidecar looks for dashboards, from kube-prometheus-stack's values; undefined when it looks nowhere. */
+function dashboardLabel(sel) {
+    const kps = sel.releases.find((r) => r.release.name === 'kube-prometheus-stack');
+    const grafana = kps?.values.grafana;
+    const dashboards = (grafana?.sidecar?.dashboards ?? {});
+    if (!grafana || grafana.enabled === false || dashboards.enabled !== true || typeof dashboards.label !== 'string')
+        return undefined;
+    return { label: dashboards.label, value: String(dashboards.labelValue ?? '') };
+}
+/** The ConfigMaps and the PrometheusRule for this selection and inventory (kube-prometheus-stack on). */
+function observabilityManifests(sel, inv) {
+    const kps = sel.releases.find((r) => r.release.name === 'kube-prometheus-stack');
+    const namespace = kps.release.namespace;
+    const labels = { 'app.kubernetes.io/managed-by': 'bcmkube', 'app.kubernetes.io/part-of': 'gpu-observability' };
+    const rules = gpuAlertRules(inv);
+    const manifests = [
+        {
+            apiVersion: 'monitoring.coreos.com/v1',
+            kind: 'PrometheusRule',
+            metadata: { name: OBSERVABILITY_NAME, namespace, labels: { ...labels, release: kps.release.name } },
+            spec: { groups: [{ name: 'bcmkube-gpu', rules }] },
+        },
+    ];
+    const warnings = [];
+    const gpuNodes = inv.nodes.filter((n) => n.roles.includes('gpu_worker'));
+    const counted = expectedGpus(inv).map((n) => n.node);
+    const unprobed = gpuNodes.filter((n) => !counted.includes(n.hostname)).map((n) => n.hostname);
+    if (unprobed.length)
+        warnings.push(`GPU count alerts: no GPU facts for ${unprobed.join(', ')} in the inventory (run prepare-nodes), so no rule checks their GPU count`);
+    const where = dashboardLabel(sel);
+    if (where)
+        for (const [file, dashboard] of Object.entries(gpuDashboards()))
+            manifests.push({
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: {
+                    name: `${OBSERVABILITY_NAME}-${file.replace(/\.json$/, '')}`,
+                    namespace,
+                    labels: { ...labels, [where.label]: where.value },
+                },
+                data: { [file]: JSON.stringify(dashboard, null, 1) },
+            });
+    else
+        warnings.push('GPU dashboards: not installed (Grafana or its dashboard sidecar is off in kube-prometheus-stack values)');
+    const dashboards = manifests.length - 1;
+    return {
+        manifests,
+        label: `GPU alert rules (${rules.length}, ${counted.length} GPU node(s) counted)${dashboards ? ` and ${dashboards} Grafana dashboards` : ''}`,
+        warnings,
+    };
+}
+
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./build/actions/lib/helm/manifest.js
@@ -63749,8 +64935,8 @@ function platformDir() {
     return found;
 }
 
-// EXTERNAL MODULE: ./build/actions/lib/config/semantics.js + 2 modules
-var semantics = __nccwpck_require__(3078);
+// EXTERNAL MODULE: ./build/actions/lib/config/semantics.js + 5 modules
+var semantics = __nccwpck_require__(8922);
 // EXTERNAL MODULE: ./build/actions/lib/util/similar.js
 var similar = __nccwpck_require__(1204);
 ;// CONCATENATED MODULE: ./build/actions/lib/helm/selection.js
@@ -63761,28 +64947,34 @@ var similar = __nccwpck_require__(1204);
 const PINNED = /^v?\d+\.\d+\.\d+([-+].*)?$/;
 /** Run:ai 2.21 supports Knative Serving 1.11–1.16 (its release notes); the operator installs its own minor. */
 const KNATIVE_SERVING_SUPPORTED = { min: 11, max: 16 };
-const isMap = (v) => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
+const selection_isMap = (v) => Boolean(v) && typeof v === 'object' && !Array.isArray(v);
 /** Helm's merge of -f files: maps merge key by key, anything else (lists included) is replaced by the later file. */
 function mergeValues(base, over) {
     const out = { ...base };
     for (const [k, v] of Object.entries(over))
-        out[k] = isMap(out[k]) && isMap(v) ? mergeValues(out[k], v) : v;
+        out[k] = selection_isMap(out[k]) && selection_isMap(v) ? mergeValues(out[k], v) : v;
     return out;
 }
 /** Values the spec decides, so a user never has to repeat the spec in values. */
-function derivedValues(name, spec, enabled) {
+function derivedValues(name, spec) {
     switch (name) {
         case 'gpu-operator':
-            return {
-                driver: { enabled: spec.platform.gpu_driver },
-                dcgmExporter: { serviceMonitor: { enabled: enabled.has('kube-prometheus-stack') } },
-            };
+            return { driver: { enabled: spec.platform.gpu_driver } };
         case 'ingress-nginx':
-            // Run:ai's URL uses runai.ingress_port: the controller's HTTPS NodePort must be that port.
-            return { controller: { service: { nodePorts: { https: spec.runai.ingress_port } } } };
+            return ingressFrontDoor(spec.runai.ingress_port);
         default:
             return {};
     }
+}
+/**
+ * Run:ai's URL uses runai.ingress_port, so the controller must answer on it. 443, Run:ai's documented front door, is
+ * outside the NodePort range: the controller then runs on every node with host ports 80/443 (no load balancer on BCM
+ * networks); any other port is the HTTPS NodePort.
+ */
+function ingressFrontDoor(port) {
+    if (port === 443)
+        return { controller: { kind: 'DaemonSet', hostPort: { enabled: true, ports: { http: 80, https: 443 } } } };
+    return { controller: { service: { nodePorts: { https: port } } } };
 }
 function whyOff(name, spec) {
     if (name === 'ingress-nginx' && spec.platform.ingress === 'none')
@@ -63847,7 +65039,7 @@ function selectPlatform(manifest, spec, readValues) {
         }
         for (const s of (0,semantics/* findInlineSecrets */.of)(baseValues))
             problems.push(`helm/${r.values}: ${s.path} holds a value; secrets never go in values files (they come from inputs into Secrets)`);
-        const overrides = mergeValues(derivedValues(r.name, spec, enabled), o.values ?? {});
+        const overrides = mergeValues(derivedValues(r.name, spec), o.values ?? {});
         if (r.name === 'knative-operator') {
             knative = knativeServingVersion(release.version);
             const minor = Number(knative.split('.')[1]);
@@ -63878,6 +65070,13 @@ function selectPlatform(manifest, spec, readValues) {
             needs: ['knative-operator'],
             kind: 'knative-serving',
             label: `KnativeServing ${knative}`,
+        });
+    if (enabled.has('kube-prometheus-stack'))
+        extras.push({
+            name: 'gpu-observability',
+            needs: ['kube-prometheus-stack'],
+            kind: 'gpu-observability',
+            label: 'GPU alert rules and Grafana dashboards',
         });
     const ordered = dependencyOrder([...releases.map((r) => r.release), ...extras]).map((s) => s.name);
     releases.sort((a, b) => ordered.indexOf(a.release.name) - ordered.indexOf(b.release.name));
@@ -64998,6 +66197,34 @@ class SshPool {
     }
     /** Runs a command line (already quoted) on a node, with the command timeout. */
     async exec(target, command, stdin) {
+        return this.guarded(target, command, async (ssh, onChannel) => {
+            const r = await ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel });
+            return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+        });
+    }
+    /**
+     * Like exec, for bytes: stdout comes back as a Buffer and stdin goes in as one (a file read off or written to a
+     * node), never through a string, so a file of any size that fits in memory passes unchanged.
+     */
+    async execBinary(target, command, stdin) {
+        return this.guarded(target, command, (ssh, onChannel) => new Promise((resolve, reject) => {
+            ssh.connection.exec(command, (err, channel) => {
+                if (err)
+                    return reject(err);
+                onChannel(channel);
+                const out = [];
+                const errs = [];
+                let code = null;
+                channel.on('data', (chunk) => out.push(chunk));
+                channel.stderr.on('data', (chunk) => errs.push(chunk));
+                channel.on('exit', (c) => (code = c ?? null));
+                channel.on('close', () => resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(errs).toString('utf8') }));
+                channel.end(stdin);
+            });
+        }));
+    }
+    /** One command on the node's connection: the command timeout, and a lost connection named as such. */
+    async guarded(target, command, start) {
         const ssh = await this.session(target);
         const lostBefore = this.connectionLost(ssh, target);
         if (lostBefore)
@@ -65011,15 +66238,12 @@ class SshPool {
             }, this.opts.commandTimeoutMs);
         });
         try {
-            const r = await Promise.race([
-                ssh.execCommand(command, { ...(stdin !== undefined ? { stdin } : {}), noTrim: true, onChannel: (ch) => (channel = ch) }),
-                timeout,
-            ]);
+            const r = await Promise.race([start(ssh, (ch) => (channel = ch)), timeout]);
             // a channel cut by a lost connection closes without an exit status
             const lost = r.code === null ? this.connectionLost(ssh, target) : undefined;
             if (lost)
                 throw lost;
-            return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+            return r;
         }
         catch (err) {
             throw this.connectionLost(ssh, target) ?? err;
@@ -65102,6 +66326,11 @@ function validAbsolutePath(value, field) {
 
 
 
+/** The API server's port: Kubespray's kube_apiserver_port when the spec sets it in extra_vars, else its default 6443. */
+function apiServerPort(spec) {
+    const port = Number(spec.kubernetes.extra_vars.kube_apiserver_port ?? 6443);
+    return Number.isInteger(port) && port > 0 && port < 65536 ? port : 6443;
+}
 function readMaybeFile(value) {
     return !value.includes('\n') && (0,external_node_fs_.existsSync)(value) ? (0,external_node_fs_.readFileSync)(value, 'utf8') : value;
 }
@@ -65169,7 +66398,7 @@ async function fetchKubeconfig(ctx, inv, key, knownHostsText, work) {
         for (const line of r.stdout.split('\n'))
             if (/-data:\s*\S/.test(line))
                 ctx.reporter.secret(line.split(':').slice(1).join(':').trim());
-        const apiServer = `https://${first.address}:6443`;
+        const apiServer = `https://${first.address}:${apiServerPort(ctx.spec)}`;
         const text = r.stdout.replace(/server: https:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+/g, `server: ${apiServer}`);
         return { kubeconfig: work.secretFile('kubeconfig', text), apiNode: first, apiServer };
     }
@@ -65199,6 +66428,8 @@ async function timed(phases, name, fn) {
 // Stage 4, helm-platform: the releases of helm/platform.yaml as a dependency graph — pinned charts pulled and
 // rendered before anything changes, `helm upgrade --install --atomic --wait` per release (independent ones
 // in parallel, a failure skipping only its dependents), what Helm does not do, then checks that it all runs.
+
+
 
 
 
@@ -65287,6 +66518,8 @@ async function prepareCharts(ctx, t, sel, work, helmDir, concurrency, lint) {
     const charts = new Map(pulled.map((p) => [p.release, p]));
     const valuesFiles = new Map(sel.releases.map((r) => [r.release.name, [(0,external_node_path_.join)(helmDir, r.release.values), writeOverrides((0,external_node_path_.join)(work.path, 'values'), r)]]));
     const renders = await mapLimit(sel.releases, concurrency, (r) => renderChart(t, r, charts.get(r.release.name).archive, valuesFiles.get(r.release.name), ctx.spec.kubernetes.version, lint));
+    for (const w of renders.flatMap((r) => r.warnings))
+        ctx.reporter.warning(w, 'helm-platform');
     return { charts, valuesFiles, renders };
 }
 /** What Helm has deployed for the selected releases, and the change each one needs. */
@@ -65357,7 +66590,7 @@ async function planStage(ctx, sel, work, inv, helmDir, concurrency, offReports) 
         ...sel.extras.map((e) => ({
             name: e.name,
             kind: 'step',
-            what: e.label,
+            what: e.kind === 'gpu-observability' ? observabilityManifests(sel, inv).label : e.label,
             namespace: '',
             needs: e.needs,
             change: 'apply',
@@ -65456,8 +66689,16 @@ async function platformStage(inputs, reporter) {
                     const changed = await ensureDefaultStorageClass(t, 'local-path');
                     return { ok: true, value: changed.length ? { outcome: 'applied', detail: changed.join(', ') } : { outcome: 'unchanged' } };
                 }
+                if (e.kind === 'gpu-observability') {
+                    const obs = observabilityManifests(sel, inv);
+                    for (const w of obs.warnings)
+                        reporter.warning(w, 'helm-platform');
+                    const changed = await applyManifests(t, obs.manifests, 'GPU observability');
+                    return { ok: true, value: { outcome: changed ? 'applied' : 'unchanged', detail: obs.label } };
+                }
                 const changed = await applyManifests(t, knativeServingManifests(sel.knativeServingVersion), 'KnativeServing');
-                return { ok: true, value: { outcome: changed ? 'applied' : 'unchanged' } };
+                await waitForKnativeServing(t, verify.timeout_seconds);
+                return { ok: true, value: { outcome: changed ? 'applied' : 'unchanged', detail: 'Ready (Kourier ingress)' } };
             }
             catch (err) {
                 reporter.error((0,errors/* errorMessage */.gJ)(err), `${name} failed`);
@@ -65595,7 +66836,7 @@ async function platformStage(inputs, reporter) {
 
 /***/ }),
 
-/***/ 8147:
+/***/ 6964:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -65883,6 +67124,9 @@ function renderPlanDocument(plans, opts = {}) {
         PLAN_MARKER,
         heading('bcmkube plan', 2),
         `${lead} Nothing was changed: every stage that ran was in plan mode.${run}`,
+        ...(opts.validationFailures?.trim()
+            ? [heading('❌ Spec validation failed: nothing was planned', 3), opts.validationFailures.trim()]
+            : []),
         ...parts.map((p) => p.head),
     ].join('\n\n');
     const where = opts.runUrl
@@ -66159,186 +67403,8 @@ function readStageReports(root, depth = 4) {
     return found;
 }
 
-;// CONCATENATED MODULE: ./build/actions/lib/stages/catalog.js
-// The one description of every stage: its action (action.yml is generated from this), its CLI command,
-// and its inputs and outputs. CLI flags are the action input names, so `--bcm-password-file` works
-// wherever input `bcm-password-file` does.
-const specInput = {
-    name: 'spec',
-    description: 'Path to the cluster spec (clusters/<name>.yaml), relative to the working directory.',
-    required: true,
-};
-const planInput = {
-    name: 'plan',
-    description: 'Plan only: read and report what would change, change nothing.',
-    default: 'false',
-};
-const outDirInput = {
-    name: 'out-dir',
-    description: 'Where the inventory and rendered files go. Default: .bcmkube/<cluster>/ (git-ignored).',
-};
-const inventoryInput = {
-    name: 'inventory',
-    description: 'Path to the inventory.json written by the previous stage (its artifact). Default: <out-dir>/inventory.json.',
-};
-const serviceKeyInput = {
-    name: 'service-ssh-key',
-    description: 'Private key (OpenSSH format) of the service user, from a secret. Written only under RUNNER_TEMP with mode 0600 and removed after the job.',
-    secret: true,
-};
-const knownHostsInput = {
-    name: 'known-hosts',
-    description: 'known_hosts lines (or a file path) for the nodes. Host keys are verified by default.',
-};
-const changesOutput = {
-    name: 'changes',
-    description: 'true when the stage changed (or, in plan mode, would change) something; false when everything was as specified.',
-};
-const inventoryPathOutput = { name: 'inventory-path', description: 'Path of the inventory.json this stage wrote.' };
-const STAGES = [
-    {
-        action: 'discover-nodes',
-        command: 'discover',
-        title: 'bcmkube discover-nodes',
-        description: "Reads the cluster's nodes from the BCM head node (JSON API), selects them by the spec's roles and network, refuses missing, down or unaddressable nodes, and writes inventory.json.",
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            { name: 'bcm-username', description: 'BCM login user. Overrides bcm.username in the spec.' },
-            { name: 'bcm-password', description: 'BCM login password (bcm.auth: login), from a secret.', secret: true },
-            { name: 'bcm-password-file', description: 'File holding the BCM password, instead of bcm-password. Overrides bcm.password_file.' },
-            { name: 'bcm-client-cert', description: 'Client certificate (PEM) for bcm.auth: client-cert, from a secret.', secret: true },
-            { name: 'bcm-client-key', description: 'Private key (PEM) of the client certificate, from a secret.', secret: true },
-            { name: 'bcm-ca-cert', description: "BCM's CA certificate (PEM text or a file path). Overrides bcm.ca_file." },
-            {
-                name: 'insecure',
-                description: 'Skip TLS verification of the BCM head node. Never in production: the summary carries a warning.',
-                default: 'false',
-            },
-        ],
-        outputs: [
-            inventoryPathOutput,
-            { name: 'node-count', description: 'Number of nodes selected.' },
-            { name: 'control-plane', description: 'JSON list of the control-plane hostnames.' },
-            { name: 'workers', description: 'JSON list of the worker hostnames.' },
-        ],
-    },
-    {
-        action: 'prepare-nodes',
-        command: 'prepare',
-        title: 'bcmkube prepare-nodes',
-        description: 'Probes every node over SSH (reachability, sudo, OS, GPUs, disks, containerd, clock), refuses to change anything when a preflight fails, then converges the service user.',
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            inventoryInput,
-            { name: 'admin-ssh-key', description: 'Private key of the bootstrap admin (access.admin.user), from a secret.', secret: true },
-            {
-                name: 'admin-password',
-                description: 'Password of the bootstrap admin when access.admin.auth is password, from a secret.',
-                secret: true,
-            },
-            { name: 'service-public-key', description: 'OpenSSH public key of the service user. Overrides access.service_user.public_key.' },
-            serviceKeyInput,
-            knownHostsInput,
-            { name: 'host-key-policy', description: 'strict | accept-new | off. Overrides access.host_key_policy.' },
-            { name: 'concurrency', description: 'How many nodes are worked on at once. Overrides access.concurrency.' },
-        ],
-        outputs: [inventoryPathOutput, { name: 'changed-nodes', description: 'JSON list of nodes the stage changed.' }],
-    },
-    {
-        action: 'kubespray',
-        command: 'kubespray',
-        title: 'bcmkube kubespray',
-        description: 'Renders the Kubespray inventory from inventory.json and the spec, runs the chosen Kubespray playbook as the service user, fetches the kubeconfig and labels GPU nodes.',
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            inventoryInput,
-            { name: 'operation', description: 'deploy | scale | upgrade | remove-node | reset.', default: 'deploy' },
-            { name: 'confirm', description: 'The cluster name, required for remove-node and reset.' },
-            { name: 'nodes', description: 'Comma-separated hostnames for scale / remove-node.' },
-            serviceKeyInput,
-            knownHostsInput,
-            { name: 'ansible-playbook-path', description: "Use this ansible-playbook instead of Kubespray's own Python environment." },
-        ],
-        outputs: [
-            inventoryPathOutput,
-            { name: 'recap', description: 'JSON PLAY RECAP per host (ok, changed, unreachable, failed).' },
-            changesOutput,
-        ],
-    },
-    {
-        action: 'helm-platform',
-        command: 'platform',
-        title: 'bcmkube helm-platform',
-        description: 'Installs the platform releases of helm/platform.yaml as a dependency graph: pinned, atomic, verified.',
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            inventoryInput,
-            serviceKeyInput,
-            knownHostsInput,
-            {
-                name: 'grafana-admin-password',
-                description: "Grafana admin password, from a secret: stored in the Kubernetes Secret that kube-prometheus-stack's Grafana reads (never in values, files or arguments). Empty: an existing Secret is kept, else a random password is generated into it.",
-                secret: true,
-            },
-            { name: 'concurrency', description: 'How many releases install at once (releases wait for their needs).', default: '4' },
-        ],
-        outputs: [
-            inventoryPathOutput,
-            {
-                name: 'releases',
-                description: 'JSON list of the releases: name, version, outcome (installed | upgraded | unchanged | failed | skipped | off; in plan mode install | upgrade | unchanged). Never values.',
-            },
-        ],
-    },
-    {
-        action: 'runai',
-        command: 'runai',
-        title: 'bcmkube runai',
-        description: 'Installs Run:ai in two phases: backend (control plane) and cluster (behind an approval gate). Both idempotent.',
-        inputs: [
-            specInput,
-            planInput,
-            outDirInput,
-            inventoryInput,
-            { name: 'phase', description: 'backend | cluster.', required: true },
-            serviceKeyInput,
-            knownHostsInput,
-            { name: 'jfrog-token', description: 'Run:ai registry token (runai.jfrog.io), from a secret.', secret: true },
-            { name: 'runai-admin-password', description: 'Run:ai admin password, from a secret.', secret: true },
-            { name: 'runai-client-id', description: 'Run:ai application client id (instead of the admin password).' },
-            { name: 'runai-client-secret', description: 'Run:ai application client secret, from a secret.', secret: true },
-            { name: 'tls-cert', description: 'TLS certificate (PEM) for the Run:ai domain when runai.tls.source is provided.' },
-            { name: 'tls-key', description: 'TLS private key (PEM) for the Run:ai domain, from a secret.', secret: true },
-            {
-                name: 'timeout',
-                description: 'Seconds to wait: phase backend for the API to hand out a token after Helm; phase cluster for the install info and for the cluster to report Connected.',
-                default: '1200',
-            },
-        ],
-        outputs: [
-            inventoryPathOutput,
-            { name: 'cluster-uuid', description: 'Run:ai cluster UUID (phase cluster).' },
-            { name: 'control-plane-url', description: 'Run:ai control-plane URL.' },
-            {
-                name: 'chart-version',
-                description: 'Exact chart version installed: control-plane (phase backend) or runai-cluster (phase cluster).',
-            },
-            changesOutput,
-        ],
-    },
-];
-function stageByCommand(command) {
-    return STAGES.find((s) => s.command === command);
-}
-
+// EXTERNAL MODULE: ./build/actions/lib/stages/catalog.js
+var catalog = __nccwpck_require__(853);
 // EXTERNAL MODULE: ./build/actions/lib/stages/context.js
 var context = __nccwpck_require__(8233);
 ;// CONCATENATED MODULE: ./build/actions/lib/stages/pending.js
@@ -66369,7 +67435,7 @@ function stageRunner(def, stage) {
     };
 }
 function actionRunner(action, stage) {
-    const def = STAGES.find((s) => s.action === action);
+    const def = catalog/* STAGES */.a.find((s) => s.action === action);
     if (!def)
         throw new Error(`no stage '${action}' in the catalog`);
     return stageRunner(def, stage);
@@ -69607,10 +70673,9 @@ function copyFile(srcFile, destFile, force) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   Bh: () => (/* binding */ dump),
-/* harmony export */   Hh: () => (/* binding */ load),
-/* harmony export */   gh: () => (/* binding */ loadAll)
+/* harmony export */   Hh: () => (/* binding */ load)
 /* harmony export */ });
-/* unused harmony exports CHOMPING_CLIP, CHOMPING_KEEP, CHOMPING_MODE, CHOMPING_STRIP, COLLECTION_STYLE, COLLECTION_STYLE_BLOCK, COLLECTION_STYLE_FLOW, CORE_SCHEMA, DEFAULT_SCALAR_STYLE_RULES, DUMP_SCHEMA, EVENT_ALIAS, EVENT_DOCUMENT, EVENT_ID, EVENT_MAPPING, EVENT_POP, EVENT_SCALAR, EVENT_SEQUENCE, FAILSAFE_SCHEMA, JSON_SCHEMA, NOT_RESOLVED, SCALAR_STYLE, SCALAR_STYLE_DOUBLE_QUOTED, SCALAR_STYLE_FOLDED_BLOCK, SCALAR_STYLE_LITERAL_BLOCK, SCALAR_STYLE_PLAIN, SCALAR_STYLE_SINGLE_QUOTED, Schema, VISIT_BREAK, VISIT_SKIP, YAML11_SCHEMA, YAMLException, binaryTag, boolCoreTag, boolJsonTag, boolYaml11Tag, constructFromEvents, defineMappingTag, defineScalarTag, defineSequenceTag, eventsToAst, floatCoreTag, floatJsonTag, floatYaml11Tag, getScalarValue, intCoreTag, intJsonTag, intYaml11Tag, jsToAst, legacyMapTag, mapTag, mergeTag, nullCoreTag, nullJsonTag, nullYaml11Tag, omapTag, pairsTag, parseEvents, present, realMapTag, seqTag, setTag, strTag, timestampTag, visit */
+/* unused harmony exports CHOMPING_CLIP, CHOMPING_KEEP, CHOMPING_MODE, CHOMPING_STRIP, COLLECTION_STYLE, COLLECTION_STYLE_BLOCK, COLLECTION_STYLE_FLOW, CORE_SCHEMA, DEFAULT_SCALAR_STYLE_RULES, DUMP_SCHEMA, EVENT_ALIAS, EVENT_DOCUMENT, EVENT_ID, EVENT_MAPPING, EVENT_POP, EVENT_SCALAR, EVENT_SEQUENCE, FAILSAFE_SCHEMA, JSON_SCHEMA, NOT_RESOLVED, SCALAR_STYLE, SCALAR_STYLE_DOUBLE_QUOTED, SCALAR_STYLE_FOLDED_BLOCK, SCALAR_STYLE_LITERAL_BLOCK, SCALAR_STYLE_PLAIN, SCALAR_STYLE_SINGLE_QUOTED, Schema, VISIT_BREAK, VISIT_SKIP, YAML11_SCHEMA, YAMLException, binaryTag, boolCoreTag, boolJsonTag, boolYaml11Tag, constructFromEvents, defineMappingTag, defineScalarTag, defineSequenceTag, eventsToAst, floatCoreTag, floatJsonTag, floatYaml11Tag, getScalarValue, intCoreTag, intJsonTag, intYaml11Tag, jsToAst, legacyMapTag, loadAll, mapTag, mergeTag, nullCoreTag, nullJsonTag, nullYaml11Tag, omapTag, pairsTag, parseEvents, present, realMapTag, seqTag, setTag, strTag, timestampTag, visit */
 /*! js-yaml 5.5.0 https://github.com/nodeca/js-yaml @license MIT */
 //#region src/tag.ts
 /**
