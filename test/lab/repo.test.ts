@@ -204,7 +204,7 @@ describe('lab chart repository and tool mirror', () => {
       ['cluster.yml', 'cluster.yml', 'reset.yml'],
       'remove-node with reset_nodes=false reaches no node',
     );
-    const cluster = records.find((r) => r.playbook === 'cluster.yml')!;
+    const cluster = records.find((r) => r.playbook === 'cluster.yml' && r.host === 'cp1')!;
     assert.deepEqual(
       [cluster.host, cluster.kube_version, cluster.kube_pods_subnet, cluster.groups, cluster.become_user],
       ['cp1', 'v1.31.9', '172.29.0.0/16', ['etcd', 'k8s_cluster', 'kube_control_plane'], userInfo().username],
