@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The README's first command: bring up the local lab and run the whole pipeline on it with clusters/lab.yaml —
-# discover-nodes, prepare-nodes, kubespray (the lab's Kubespray stand-in, real ansible-playbook over real SSH),
-# helm-platform (real helm against the lab chart repository; the cluster itself is a recording stand-in) and
-# runai backend + cluster (the Run:ai simulator) — then a plan run, which must report no changes.
+# discover-nodes, prepare-nodes, kubespray (the lab's Kubespray stand-in, real ansible-playbook over real SSH,
+# bringing up the lab's real control plane: etcd, kube-apiserver, controller-manager, scheduler, KWOK nodes),
+# helm-platform (the real helm and kubectl from the lab's tool mirror against that API server and the lab chart
+# repository) and runai backend + cluster (the Run:ai simulator) — then a plan run, which must report no changes.
+# Nothing but the spec (and the Run:ai registry token, a secret) is passed: no environment variable.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -15,13 +17,6 @@ echo
 echo "== 2. validate the spec"
 bcmkube validate --spec clusters/lab.yaml
 echo
-# The lab has no Kubernetes API server: the helm and kubectl the stages install from the lab's tool mirror are
-# launchers of the recording cluster stand-in (test/lab/standins), which runs the real binaries for everything
-# that needs no cluster (repo, pull, template, lint).
-export BCMKUBE_STANDIN_LOG="$PWD/.bcmkube/lab/standin/log.jsonl" BCMKUBE_STANDIN_STATE="$PWD/.bcmkube/lab/standin/state.json"
-export BCMKUBE_REAL_KUBECTL="$PWD/.tools/k8s-bin/layer/kubectl/kubectl" BCMKUBE_REAL_HELM="$PWD/.tools/k8s-bin/layer/helm/helm"
-export RUNNER_TOOL_CACHE="$PWD/.bcmkube/lab/tool-cache" RUNNER_TEMP="$PWD/.bcmkube/lab/runner-temp"
-mkdir -p "$(dirname "$BCMKUBE_STANDIN_STATE")"
 secrets=(--jfrog-token-file .bcmkube/lab/secrets/jfrog-token)
 
 echo "== 3. deploy: every stage, the inventory handed on between stages as files (as the workflow's artifacts)"

@@ -1,15 +1,19 @@
 // The kubespray stage on the lab: Kubespray (the lab's named stand-in tarball, keeping Kubespray v2.27.1's
 // contracts) downloaded from the lab mirror, checksum-verified and cached; its playbooks run by the real Ansible
 // of Kubespray's requirements.txt (ansible 9.13.0, from the lab's PyPI mirror) over real SSH as the service user,
-// with the stand-in's own ansible.cfg in force; the kubeconfig fetched with its server rewritten and never shown;
-// Run:ai's node roles via the kubectl stand-in.
+// with the stand-in's own ansible.cfg in force; cluster.yml brings the lab's real control plane up (etcd,
+// kube-apiserver… in the nodes, KWOK as kubelets); the kubeconfig fetched with its server rewritten and never
+// shown; Run:ai's node roles set with the real kubectl. What is in the cluster is asked of its API server.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Inventory } from '../../actions/lib/inventory/types.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { nodeExec, nodeFault } from './nodes.ts';
+import { ensureRealHelmKubectl } from './repo/index.ts';
 import { startStageLab, type StageLab } from './stage-fixture.ts';
 
 const SUBNET = 26;
@@ -25,9 +29,18 @@ const records = async (node: string) =>
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, any>);
-const standinLog = () => stage.standinLog();
 const wheelDownloads = () => stage.repo.requests().filter((r) => r.path.endsWith('.whl')).length;
-const registry = () => join(dir, 'standin-state.json.nodes.d');
+const exec = promisify(execFile);
+/** kubectl against the lab's API server with the cluster's admin.conf as placed on the first control-plane node. */
+const kubectl = async (...args: string[]) =>
+  (await exec((await ensureRealHelmKubectl()).kubectl, ['--kubeconfig', join(dir, 'kube/admin.conf'), ...args])).stdout;
+/** The Node objects the API server has. */
+const registered = async () =>
+  (await kubectl('get', 'nodes', '-o', 'name'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace('node/', ''))
+    .sort();
 const removeNode = (nodes: string, ...extra: string[]) =>
   cli('kubespray', '--spec', stage.spec, '--out', out, '--operation', 'remove-node', '--nodes', nodes, '--confirm', 'dgx-lab', ...extra);
 const kubesprayDownloads = () => stage.repo.requests().filter((r) => r.path === '/tools/kubespray/v2.27.1.tar.gz').length;
@@ -35,7 +48,7 @@ const kubesprayDownloads = () => stage.repo.requests().filter((r) => r.path === 
 describe('kubespray stage on the lab', () => {
   let spec: string;
   before(async () => {
-    stage = await startStageLab({ dir, subnet: SUBNET, through: 'prepare' });
+    stage = await startStageLab({ dir, subnet: SUBNET, through: 'prepare', cluster: 'real' });
     out = stage.out;
     spec = stage.spec;
   });
@@ -89,7 +102,7 @@ describe('kubespray stage on the lab', () => {
     assert.equal(trusted.stdout.split(labCa).length - 1, 2, "mirrors.ca_file is in the node's system trust store");
     assert.match(
       r.out,
-      /▶ play: Check and record what each host received[\s\S]*▶ play: Node registration \(lab stand-in API server\)[\s\S]*▶ PLAY RECAP/,
+      /▶ play: Check and record what each host received[\s\S]*▶ play: Control plane and nodes \(lab\)[\s\S]*▶ PLAY RECAP/,
     );
     const recap = JSON.parse(r.outputs.recap!) as Array<{ host: string; failed: number; unreachable: number }>;
     assert.deepEqual(
@@ -102,17 +115,39 @@ describe('kubespray stage on the lab', () => {
       ['cluster.yml', 'ansiblebcm', 'root', 'v1.31.9', '/raid/containerd', `127.0.${SUBNET}.105`],
     );
     assert.deepEqual((await records('cpu-05')).at(-1)!.groups, ['etcd', 'k8s_cluster', 'kube_control_plane']);
-    const labels = standinLog().filter((l: any) => l.tool === 'kubectl' && l.argv.includes('label'));
+    // the real API server: five Ready nodes, named and addressed as the lab's machines; etcd over SSH as on a real cluster
     assert.deepEqual(
-      labels.map((l: any) => l.argv[l.argv.indexOf('node') + 1]),
-      ['dgx-05', 'dgx-06'],
+      (
+        await kubectl(
+          'get',
+          'nodes',
+          '-o',
+          'jsonpath={range .items[*]}{.metadata.name}={.status.addresses[0].address}={.status.conditions[?(@.type=="Ready")].status} {end}',
+        )
+      )
+        .trim()
+        .split(' '),
+      ['cpu-03=3', 'cpu-05=5', 'cpu-06=6', 'dgx-05=105', 'dgx-06=106'].map((n) => n.replace(/=(\d+)$/, `=127.0.${SUBNET}.$1=True`)),
     );
-    assert.ok(
-      labels.every((l: any) => l.kubeconfigServer === `https://127.0.${SUBNET}.3:6443`),
-      'server rewritten to the first control-plane node',
+    const etcd = await nodeExec(dir, 'cpu-05', ['/bin/sh', '-c', 'set -a; . /etc/etcd.env; /usr/local/bin/etcdctl member list']);
+    for (const [member, host] of [
+      ['etcd1', 3],
+      ['etcd2', 5],
+      ['etcd3', 6],
+    ])
+      assert.match(etcd.stdout, new RegExp(`started, ${member}, https://127\\.0\\.${SUBNET}\\.${host}:2380`), etcd.stdout + etcd.stderr);
+    assert.deepEqual(
+      (await kubectl('get', 'cm', '-n', 'kube-system', 'nodelocaldns', 'coredns', '-o', 'name')).trim().split('\n'),
+      ['configmap/nodelocaldns', 'configmap/coredns'],
+      "what Kubespray's dns role creates, which later stages read",
     );
-    const state = JSON.parse(readFileSync(join(dir, 'standin-state.json'), 'utf8'));
-    assert.deepEqual(state.nodes['dgx-06'].labels, { 'node-role.kubernetes.io/runai-gpu-worker': 'true' }, 'only labels something reads');
+    const roles = await kubectl('get', 'nodes', '-l', 'node-role.kubernetes.io/runai-gpu-worker=true', '-o', 'name');
+    assert.deepEqual(roles.trim().split('\n'), ['node/dgx-05', 'node/dgx-06'], "Run:ai's GPU-worker role set on the GPU nodes");
+    assert.equal(
+      (await kubectl('get', 'node', 'cpu-03', '-o', 'jsonpath={.metadata.labels}')).includes('runai'),
+      false,
+      'only labels something reads',
+    );
     assert.deepEqual(readdirSync(join(dir, 'runner-temp')), [], 'key, known_hosts and kubeconfig removed from RUNNER_TEMP');
     assert.doesNotMatch(r.out, /client-key-data: \S/, 'kubeconfig credentials never printed');
     assert.doesNotMatch(JSON.stringify(r.outputs), /kubeconfig|BEGIN/, 'no kubeconfig or key in outputs');
@@ -172,7 +207,11 @@ describe('kubespray stage on the lab', () => {
     const reset = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'reset', '--confirm', 'dgx-lab');
     assert.equal(reset.code, 0, reset.out);
     assert.equal((await records('cpu-03')).at(-1)!.playbook, 'reset.yml');
-    assert.deepEqual(readdirSync(registry()), [], 'every node left the cluster');
+    for (const node of ['cpu-03', 'cpu-05', 'dgx-05']) {
+      const left = await nodeExec(dir, node, ['/bin/sh', '-c', 'ls /etc/kubernetes /var/lib/etcd 2>&1; /usr/local/bin/lab-kube status']);
+      assert.doesNotMatch(left.stdout, /running/, `${node}: nothing of the cluster runs after reset`);
+      assert.match(left.stdout, /ls: cannot access '\/etc\/kubernetes'/, `${node}: the cluster's state is removed`);
+    }
     const inv = JSON.parse(readFileSync(join(out, 'inventory.json'), 'utf8')) as Inventory;
     assert.equal(inv.kubernetes, undefined, 'no cluster recorded after reset');
   });
@@ -209,7 +248,7 @@ describe('kubespray stage on the lab', () => {
 
   it('a node missing from the cluster: plan says scale it, an upgrade fails naming it, scale brings it back', async () => {
     assert.equal((await cli('kubespray', '--spec', spec, '--out', out)).code, 0);
-    rmSync(join(registry(), 'dgx-06'));
+    await kubectl('delete', 'node', 'dgx-06');
     const plan = await cli('kubespray', '--spec', spec, '--out', out, '--plan', '--operation', 'upgrade');
     assert.equal(plan.code, 0, plan.out);
     assert.match(plan.out, /\*\*Kubespray needs: scale\*\* \(dgx-06\): new worker nodes/);
@@ -222,14 +261,20 @@ describe('kubespray stage on the lab', () => {
     );
     const scale = await cli('kubespray', '--spec', spec, '--out', out, '--operation', 'scale', '--nodes', 'dgx-06');
     assert.equal(scale.code, 0, scale.out);
-    assert.ok(existsSync(join(registry(), 'dgx-06')));
+    assert.ok((await registered()).includes('dgx-06'), 'dgx-06 is a Node again');
+    assert.equal(
+      await kubectl('get', 'node', 'dgx-06', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'),
+      'True',
+      'its kubelet (KWOK) reports it Ready',
+    );
   });
 
   it('remove-node takes the node out of the cluster and checks it left', async () => {
     const r = await removeNode('cpu-06');
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /-e skip_confirmation=true/, 'no prompt without a terminal');
-    assert.deepEqual(readdirSync(registry()), ['cpu-03', 'cpu-05', 'dgx-05', 'dgx-06']);
+    assert.deepEqual(await registered(), ['cpu-03', 'cpu-05', 'dgx-05', 'dgx-06']);
+    assert.doesNotMatch((await nodeExec(dir, 'cpu-06', ['/usr/local/bin/lab-kube', 'status'])).stdout, /kwok\s+running/);
     const inv = JSON.parse(readFileSync(join(out, 'inventory.json'), 'utf8')) as Inventory;
     assert.deepEqual(inv.kubernetes?.registeredNodes, ['cpu-03', 'cpu-05', 'dgx-05', 'dgx-06']);
   });
@@ -251,7 +296,7 @@ describe('kubespray stage on the lab', () => {
       const down = await removeNode('dgx-05', '--nodes-down', 'true');
       assert.equal(down.code, 0, down.out);
       assert.match(down.out, /-e reset_nodes=false -e allow_ungraceful_removal=true/);
-      assert.deepEqual(readdirSync(registry()), ['cpu-03', 'cpu-05', 'dgx-06']);
+      assert.deepEqual(await registered(), ['cpu-03', 'cpu-05', 'dgx-06']);
     } finally {
       await nodeFault(dir, 'dgx-05', 'restore');
     }
@@ -263,6 +308,6 @@ describe('kubespray stage on the lab', () => {
     assert.match(r.out, /▶ play: Restart nginx-proxy so it reloads the API servers[\s\S]*TASK \[crictl on the node\]/);
     assert.match(r.out, /ran `bcmkube-mirror-ca\.yml` then `cluster\.yml` then `bcmkube-restart-nginx-proxy\.yml`/);
     assert.match(r.out, /Control-plane nodes cpu-06 were added: nginx-proxy was restarted on every host/);
-    assert.deepEqual(readdirSync(registry()), ['cpu-03', 'cpu-05', 'cpu-06', 'dgx-05', 'dgx-06']);
+    assert.deepEqual(await registered(), ['cpu-03', 'cpu-05', 'cpu-06', 'dgx-05', 'dgx-06']);
   });
 });

@@ -71,7 +71,14 @@ describe('the whole pipeline on the lab, with canary secrets', () => {
   before(async () => {
     stage = await startStageLab({ dir, subnet: SUBNET, through: 'none', bcmPassword: CANARY.bcmPassword });
     const tls = issueCert(stage.lab.ca, 'runai-sim', ['localhost', '127.0.0.1'], 'server');
-    sim = await startRunaiSimulator({ tls, users: { [ADMIN]: CANARY.runaiPassword }, installInfoLagCalls: 1, autoConnectAfterPolls: 2 });
+    // the control plane's global.domain (runai.domain below): its install command and Keycloak's issuer follow it
+    sim = await startRunaiSimulator({
+      tls,
+      users: { [ADMIN]: CANARY.runaiPassword },
+      domain: 'localhost',
+      installInfoLagCalls: 1,
+      autoConnectAfterPolls: 2,
+    });
     spec = stage.writeSpec('pipeline', (s) => {
       s.mirrors.charts = `${stage.repo.url}/charts`;
       s.runai = {

@@ -160,7 +160,11 @@ describe('helm-platform stage on the lab', () => {
     assert.match(r.out, /GPUs allocatable: dgx-05 8, dgx-06 8/);
     assert.match(r.out, /CUDA smoke pod on dgx-05: ok: GPU 0: NVIDIA H100 80GB HBM3/);
     assert.ok(!applied.some((a) => a.namespace === 'bcmkube-smoke' || a.name === 'bcmkube-smoke'), 'smoke namespace removed on success');
-    assert.equal(lines.filter((l) => l.tool === 'kubectl' && sub(l)[0] === 'rollout').length, 8, 'one workload per lab chart');
+    assert.equal(
+      lines.filter((l) => l.tool === 'kubectl' && sub(l)[0] === 'rollout').length,
+      9,
+      "one workload per lab chart, and the GPU Operator's device-plugin DaemonSet",
+    );
     assert.deepEqual(new Set(Object.values(releasesOut(r.outputs))), new Set(['installed']));
 
     const inv = JSON.parse(readFileSync(join(stage.out, 'inventory.json'), 'utf8')) as Inventory;

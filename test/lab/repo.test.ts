@@ -1,7 +1,6 @@
-// The lab's chart repository (charts for the REAL helm) and tool mirror (helm and kubectl as cluster stand-in
-// launchers in the upstream layout), its PyPI mirror (the real wheels of Kubespray's requirements.txt), and the
-// Kubespray stand-in run by that real Ansible. The cluster
-// stand-ins (helm/kubectl) are tested in standins.test.ts.
+// The lab's chart repository (charts for the REAL helm) and tool mirror (the real helm and kubectl in the upstream
+// layout), its PyPI mirror (the real wheels of Kubespray's requirements.txt), and the Kubespray stand-in run by
+// that real Ansible on localhost, without a lab (bcmkube_lab_kube: [], so no control plane is placed).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -100,25 +99,15 @@ describe('lab chart repository and tool mirror', () => {
     assert.ok(server.requests().some((r) => r.path === '/.stamp' && r.status === 404));
   });
 
-  it('the mirrored helm and kubectl are the cluster stand-ins: the real tools behind them, refused outside a lab', async () => {
+  it('the mirrored helm and kubectl are the real v3.17.3 and v1.31.9, byte for byte, with no environment variable', async () => {
     const x = join(dir, 'mirrored');
     mkdirSync(x);
     await exec('tar', ['-xzf', join(dir, 'repo/tools/helm/helm-v3.17.3-linux-amd64.tar.gz'), '-C', x]);
     const kubectl = join(dir, 'repo/tools/kubectl/release/v1.31.9/bin/linux/amd64/kubectl');
-    const lab = {
-      ...process.env,
-      BCMKUBE_STANDIN_STATE: join(dir, 'state.json'),
-      BCMKUBE_REAL_HELM: bins.helm,
-      BCMKUBE_REAL_KUBECTL: bins.kubectl,
-    };
-    assert.match((await exec(join(x, 'linux-amd64/helm'), ['version', '--short'], { env: lab })).stdout, /^v3\.17\.3\+/);
-    assert.match((await exec(kubectl, ['version', '--client', '-o', 'json'], { env: lab })).stdout, /"gitVersion": "v1\.31\.9"/);
-    const { BCMKUBE_STANDIN_STATE: _, ...outside } = lab;
-    await assert.rejects(
-      exec(join(x, 'linux-amd64/helm'), ['version'], { env: outside }),
-      (e: Error & { code?: number; stderr?: string }) =>
-        e.code === 127 && /lab's cluster stand-in from the lab tool mirror, not a real helm/.test(e.stderr ?? ''),
-    );
+    assert.match((await exec(join(x, 'linux-amd64/helm'), ['version', '--short'])).stdout, /^v3\.17\.3\+/);
+    assert.match((await exec(kubectl, ['version', '--client', '-o', 'json'])).stdout, /"gitVersion": "v1\.31\.9"/);
+    assert.ok(readFileSync(join(x, 'linux-amd64/helm')).equals(readFileSync(bins.helm)), 'the real helm');
+    assert.ok(readFileSync(kubectl).equals(readFileSync(bins.kubectl)), 'the real kubectl');
   });
 
   it('rebuilding with nothing changed reuses the content (same checksums, no work)', async () => {
@@ -153,7 +142,7 @@ describe('lab chart repository and tool mirror', () => {
     assert.match((await exec(ansiblePlaybook, ['--version'])).stdout, /^ansible-playbook \[core 2\.16\.\d+\]/);
     const record = join(dir, 'record');
     const inventory = (vars: string) =>
-      `all:\n  vars: {ansible_connection: local, ansible_python_interpreter: ${join(venv, 'bin/python')}, bcmkube_lab_record_dir: ${record}, bcmkube_lab_kube_config_dir: ${join(dir, 'kube')}${vars}}\n  hosts:\n    cp1: {ansible_host: 127.0.0.1, ip: 127.0.0.1, access_ip: 127.0.0.1}\n    w1: {ansible_host: 127.0.0.1, ip: 127.0.0.1, access_ip: 127.0.0.1}\n  children:\n    kube_control_plane: {hosts: {cp1: {}}}\n    kube_node: {hosts: {w1: {}}}\n    etcd: {hosts: {cp1: {}}}\n    calico_rr: {hosts: {}}\n    k8s_cluster: {children: {kube_control_plane: {}, kube_node: {}, calico_rr: {}}}\n`;
+      `all:\n  vars: {ansible_connection: local, ansible_python_interpreter: ${join(venv, 'bin/python')}, bcmkube_lab_record_dir: ${record}, bcmkube_lab_kube_config_dir: ${join(dir, 'kube')}, bcmkube_lab_kube: []${vars}}\n  hosts:\n    cp1: {ansible_host: 127.0.0.1, ip: 127.0.0.1, access_ip: 127.0.0.1}\n    w1: {ansible_host: 127.0.0.1, ip: 127.0.0.1, access_ip: 127.0.0.1}\n  children:\n    kube_control_plane: {hosts: {cp1: {}}}\n    kube_node: {hosts: {w1: {}}}\n    etcd: {hosts: {cp1: {}}}\n    calico_rr: {hosts: {}}\n    k8s_cluster: {children: {kube_control_plane: {}, kube_node: {}, calico_rr: {}}}\n`;
     writeFileSync(
       join(dir, 'good.yaml'),
       inventory(
@@ -215,7 +204,7 @@ describe('lab chart repository and tool mirror', () => {
       ['cluster.yml', 'cluster.yml', 'reset.yml'],
       'remove-node with reset_nodes=false reaches no node',
     );
-    const cluster = records.find((r) => r.playbook === 'cluster.yml')!;
+    const cluster = records.find((r) => r.playbook === 'cluster.yml' && r.host === 'cp1')!;
     assert.deepEqual(
       [cluster.host, cluster.kube_version, cluster.kube_pods_subnet, cluster.groups, cluster.become_user],
       ['cp1', 'v1.31.9', '172.29.0.0/16', ['etcd', 'k8s_cluster', 'kube_control_plane'], userInfo().username],

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as yaml from 'js-yaml';
 import { writeInventory } from '../../actions/lib/inventory/document.ts';
+import { knativeServingManifests } from '../../actions/lib/helm/knative.ts';
 import { loadPlatformManifest } from '../../actions/lib/helm/manifest.ts';
 import type { Inventory } from '../../actions/lib/inventory/types.ts';
 import { RunaiClient } from '../../actions/lib/runai/client.ts';
@@ -27,6 +28,12 @@ const CANARY = {
   password: 'Canary-Admin-9!x4',
   appSecret: 'canary-App-Secret-5b1c',
   wrongPassword: 'Wrong-Canary-2?q',
+};
+const DEFAULT_INGRESS_CLASS = {
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'IngressClass',
+  metadata: { name: 'nginx', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } },
+  spec: { controller: 'k8s.io/ingress-nginx' },
 };
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -120,8 +127,13 @@ describe('runai stage on the lab', () => {
       })),
     };
     writeInventory(join(out, 'inventory.json'), inv);
+    // and what helm-platform leaves in the cluster that Run:ai checks: the default IngressClass, the KnativeServing
     const seeded = spawnSync('kubectl', ['apply', '-f', '-'], {
-      input: yaml.dump({ apiVersion: 'v1', kind: 'List', items: dnsConfigMaps(['nodelocaldns', 'coredns']) }),
+      input: yaml.dump({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [...dnsConfigMaps(['nodelocaldns', 'coredns']), DEFAULT_INGRESS_CLASS, ...knativeServingManifests('v1.16.0')],
+      }),
     });
     assert.equal(seeded.status, 0, String(seeded.stderr));
   });
@@ -193,6 +205,37 @@ describe('runai stage on the lab', () => {
     );
     assert.match(r.out, /- runai\.domain 'runai-nowhere\.invalid' does not resolve on the runner \(ENOTFOUND\)/);
     assert.equal(log().length, before);
+  });
+
+  it('refuses a cluster without what Run:ai needs, each named: no default IngressClass (backend), KnativeServing without its flags (cluster)', async () => {
+    const kubectl = (args: string[], input?: string) => {
+      const k = spawnSync('kubectl', args, { input, encoding: 'utf8' });
+      assert.equal(k.status, 0, k.stderr);
+    };
+    const before = log().filter((l) => l.tool === 'helm' && l.args[0] === 'upgrade').length;
+    kubectl(['delete', 'ingressclass', 'nginx']);
+    try {
+      const r = await runai('backend');
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, /the cluster lacks what Run:ai needs for phase backend; nothing was changed/);
+      assert.match(
+        r.out,
+        /- no default IngressClass \(annotation ingressclass\.kubernetes\.io\/is-default-class: "true"\) among none: Run:ai needs one/,
+      );
+    } finally {
+      kubectl(['apply', '-f', '-'], yaml.dump(DEFAULT_INGRESS_CLASS));
+    }
+    const [, serving] = knativeServingManifests('v1.16.0') as [unknown, { spec: Record<string, unknown> }];
+    kubectl(['apply', '-f', '-'], yaml.dump({ ...serving, spec: { ...serving.spec, config: {} } }));
+    try {
+      const r = await runai('cluster');
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.out, /the cluster lacks what Run:ai needs for phase cluster; nothing was changed/);
+      assert.match(r.out, /- Knative: KnativeServing knative-serving lacks what Run:ai needs for inference, in spec\.config: autoscaler\./);
+    } finally {
+      kubectl(['apply', '-f', '-'], yaml.dump(serving));
+    }
+    assert.equal(log().filter((l) => l.tool === 'helm' && l.args[0] === 'upgrade').length, before, 'no chart installed');
   });
 
   it('backend: namespaces and secrets, the domain in nodelocaldns, the control-plane chart with one values file, then waits for the API', async () => {

@@ -43,6 +43,8 @@ export async function startStageLab(opts: {
   /** How far the earlier stages are run: none, 'prepare' (default) or 'kubespray' (a deployed stand-in cluster). */
   through?: 'none' | 'prepare' | 'kubespray';
   bcmPassword?: string;
+  /** 'real': the lab's real control plane (Kubespray stand-in's cluster.yml) and real helm/kubectl; default 'standin'. */
+  cluster?: 'real' | 'standin';
 }): Promise<StageLab> {
   const { dir } = opts;
   const savedEnv = { ...process.env };
@@ -61,17 +63,21 @@ export async function startStageLab(opts: {
   };
   try {
     const bins = await ensureRealHelmKubectl(join(ROOT, '.tools/k8s-bin'));
-    await buildRepoContent(join(dir, 'repo'), { ...bins, manifestPath: join(ROOT, 'helm/platform.yaml') });
+    const cluster = opts.cluster ?? 'standin';
+    await buildRepoContent(join(dir, 'repo'), { ...bins, manifestPath: join(ROOT, 'helm/platform.yaml'), cluster });
     repo = await startRepoServer({ dir: join(dir, 'repo'), tls: issueCert(lab.ca, 'repo', ['127.0.0.1'], 'server') });
     Object.assign(process.env, {
       RUNNER_TOOL_CACHE: join(dir, 'tool-cache'),
       RUNNER_TEMP: join(dir, 'runner-temp'),
-      PATH: `${join(ROOT, 'test/lab/standins')}:${process.env.PATH}`,
-      BCMKUBE_STANDIN_LOG: join(dir, 'standin.jsonl'),
-      BCMKUBE_STANDIN_STATE: join(dir, 'standin-state.json'),
-      BCMKUBE_REAL_KUBECTL: bins.kubectl,
-      BCMKUBE_REAL_HELM: bins.helm,
     });
+    if (cluster === 'standin')
+      Object.assign(process.env, {
+        PATH: `${join(ROOT, 'test/lab/standins')}:${process.env.PATH}`,
+        BCMKUBE_STANDIN_LOG: join(dir, 'standin.jsonl'),
+        BCMKUBE_STANDIN_STATE: join(dir, 'standin-state.json'),
+        BCMKUBE_REAL_KUBECTL: bins.kubectl,
+        BCMKUBE_REAL_HELM: bins.helm,
+      });
     const repoUrl = repo.url;
     const writeSpec = (name: string, mutate: (s: Record<string, any>) => void = () => {}) =>
       lab.writeSpec(name, (s) => {

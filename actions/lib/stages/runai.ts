@@ -237,16 +237,21 @@ function report(head: string, lead: string[], steps: Step[], phases: TimedPhase[
 
 /**
  * What the cluster itself says about Run:ai's prerequisites: a default IngressClass, and (for the cluster chart,
- * with Knative on) the KnativeServing settings Run:ai needs. Reported as warnings, each named.
+ * with Knative on) the KnativeServing settings Run:ai needs. Any missing one refuses the phase, each named,
+ * before anything is changed.
  */
-async function warnClusterPrerequisites(ctx: StageContext, t: KubeTools, phase: RunaiPhase): Promise<void> {
+async function refuseMissingClusterPrerequisites(ctx: StageContext, t: KubeTools, phase: RunaiPhase): Promise<void> {
   const facts = await readClusterPrerequisites(t);
   const knativeOn = ctx.spec.platform.releases['knative-operator']?.enabled !== false;
   const problems = [
     ...ingressClassProblems(facts.ingressClasses),
     ...(phase === 'cluster' && knativeOn ? knativeProblems(ctx.spec.runai.version, facts.knativeServing) : []),
   ];
-  for (const p of problems) ctx.reporter.warning(p, 'Run:ai prerequisite');
+  if (problems.length)
+    throw new StageError(
+      `the cluster lacks what Run:ai needs for phase ${phase}; nothing was changed (re-run the helm-platform stage, or fix it by hand)`,
+      problems,
+    );
 }
 
 /** The release as `helm list` shows it, or undefined when Helm does not know it. */
@@ -376,7 +381,7 @@ async function backendPhase(
   try {
     const access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
     const t = await openKubeTools(ctx, work, access.kubeconfig);
-    await warnClusterPrerequisites(ctx, t, 'backend');
+    await refuseMissingClusterPrerequisites(ctx, t, 'backend');
     const before = await releaseState(t, release);
     const now = new Date();
     const { tls, why } = await timed(phases, 'TLS', () => backendTls(ctx, s, t, work, now));
@@ -517,7 +522,7 @@ async function clusterPhase(
   try {
     const access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
     const t = await openKubeTools(ctx, work, access.kubeconfig);
-    await warnClusterPrerequisites(ctx, t, 'cluster');
+    await refuseMissingClusterPrerequisites(ctx, t, 'cluster');
     const backendState = await releaseState(t, backend);
     if (backendState?.status !== 'deployed')
       throw new StageError(

@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import * as yaml from 'js-yaml';
 import { ensureRealHelmKubectl } from '../repo/binaries.ts';
 import { nodeExec, nodeInitPid, type RunningNode } from '../nodes.ts';
 import { ensureKubeBinaries, type KubeBinaries } from './build.ts';
@@ -101,7 +102,8 @@ export function kubeconfig(
   tlsServerName?: string,
 ): string {
   const b64 = (f: string) => readFileSync(f).toString('base64');
-  return JSON.stringify(
+  // YAML, as kubeadm writes it (the kubespray stage reads `kind: Config` and `server:` lines)
+  return yaml.dump(
     {
       apiVersion: 'v1',
       kind: 'Config',
@@ -115,8 +117,7 @@ export function kubeconfig(
       contexts: [{ name: `${user}@cluster.local`, context: { cluster: 'cluster.local', user } }],
       'current-context': `${user}@cluster.local`,
     },
-    null,
-    2,
+    { lineWidth: -1 },
   );
 }
 
@@ -389,6 +390,7 @@ export async function kubeUp(labDir: string, topology: KubeTopology): Promise<Ku
   await Promise.all(workersOnly.map((n) => inNode(labDir, n.name, '/usr/local/bin/lab-kube', 'start', 'apiserver-proxy')));
   await Promise.all(kubeletNodes.map((n) => inNode(labDir, n.name, '/usr/local/bin/lab-kube', 'start', 'kwok')));
   await inNode(labDir, controlPlane[0]!.name, '/usr/local/bin/lab-kube', 'start', 'gpu-capacity');
+  await inNode(labDir, controlPlane[0]!.name, '/usr/local/bin/lab-kube', 'start', 'operator-status');
   await registerNodes(labDir, { adminConf, kubectl }, topology, kubeVersion);
   return { server, adminConf, kubectl, helm, bins, pki, etcdAdmin };
 }

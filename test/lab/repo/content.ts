@@ -2,9 +2,8 @@
 //   charts/index.yaml + <chart>-<version>.tgz       small test charts with the real names and pinned versions
 //   tools/helm/helm-<v>-linux-amd64.tar.gz(.sha256sum)            as get.helm.sh
 //   tools/kubectl/release/<v>/bin/linux/amd64/kubectl(.sha256)    as dl.k8s.io
-//     both hold the CLUSTER STAND-IN launchers (test/lab/standins), so a stage that installs its pinned helm
-//     and kubectl through the real download → SHA-256 → tool-cache code gets tools that reach the stand-in
-//     cluster; cluster-free commands (version, template, lint, pull, repo) still run the real binaries
+//     both the real binaries, reaching the lab's real API server (or, with cluster: 'standin', the launchers
+//     of the recording cluster stand-ins, test/lab/standins, for the tests not yet moved)
 //   tools/kubespray/<v>.tar.gz(.sha256)                           the Kubespray stand-in (see kubespray-standin/)
 //   pypi/simple/<project>/ + pypi/files/<wheel>                   the real wheels of its requirements.txt (pypi.ts)
 import { execFile } from 'node:child_process';
@@ -54,6 +53,12 @@ export function helmEnv(home: string): NodeJS.ProcessEnv {
   };
 }
 
+/** The command the Kubespray stand-in runs on the runner to place the control plane of the lab in labDir. */
+export function labKubeCommand(labDir: string): string[] {
+  const root = join(HERE, '../../..');
+  return ['bash', join(root, 'scripts/node24.sh'), join(root, 'test/lab/kube/ansible.ts'), '--lab', labDir];
+}
+
 /**
  * What the tool mirror serves as helm/kubectl: a launcher of the cluster stand-in of this checkout. Outside a
  * lab (no stand-in state) it refuses, so a tool cache that kept it can never be mistaken for the real tool.
@@ -80,7 +85,16 @@ export function standinLauncher(tool: 'helm' | 'kubectl'): string {
 const REPORTED_VERSION: Record<string, (pinned: string) => string> = { 'knative-operator': (v) => v.replace(/^v/, '') };
 export const reportedVersion = (chart: string, pinned: string): string => REPORTED_VERSION[chart]?.(pinned) ?? pinned;
 
-export async function buildRepoContent(dir: string, opts: { helm: string; kubectl: string; manifestPath: string }): Promise<RepoContent> {
+/**
+ * `cluster: 'real'` (default): the mirror serves the real helm and kubectl, and the Kubespray stand-in's cluster.yml
+ * brings up the real control plane of the lab in dirname(dir). `'standin'`: the recording cluster stand-ins
+ * (test/lab/standins) for the lab tests not yet moved to the real API server.
+ */
+export async function buildRepoContent(
+  dir: string,
+  opts: { helm: string; kubectl: string; manifestPath: string; cluster?: 'real' | 'standin' },
+): Promise<RepoContent> {
+  const real = (opts.cluster ?? 'real') === 'real';
   const manifest = loadPlatformManifest(opts.manifestPath);
   // the real wheels of the stand-in's requirements.txt (Kubespray v2.27.1's pins), fetched from PyPI once
   const wheels = await ensureWheels(join(HERE, 'kubespray-standin/requirements.txt'), join(HERE, '../../../.tools/pypi'));
@@ -91,10 +105,11 @@ export async function buildRepoContent(dir: string, opts: { helm: string; kubect
   const stamp = createHash('sha256')
     .update(JSON.stringify(charts))
     .update(treeHash(join(HERE, 'chart-template')))
+    .update(treeHash(join(HERE, 'chart-crds')))
     .update(treeHash(join(HERE, 'kubespray-standin')))
     .update(wheels.join('\n'))
     .update(`${HELM_VERSION} ${KUBECTL_VERSION}`)
-    .update(standinLauncher('helm') + standinLauncher('kubectl'))
+    .update(real ? labKubeCommand(dirname(dir)).join(' ') : standinLauncher('helm') + standinLauncher('kubectl'))
     .digest('hex');
   const stampFile = join(dir, '.stamp');
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) {
@@ -108,6 +123,8 @@ export async function buildRepoContent(dir: string, opts: { helm: string; kubect
     for (const c of charts) {
       const src = join(work, 'charts', c.name);
       cpSync(join(HERE, 'chart-template'), src, { recursive: true });
+      // the CRDs of the custom resources the stages apply or wait on (crds/: helm installs them first)
+      if (existsSync(join(HERE, 'chart-crds', c.name))) cpSync(join(HERE, 'chart-crds', c.name), join(src, 'crds'), { recursive: true });
       writeFileSync(
         join(src, 'Chart.yaml'),
         `apiVersion: v2\nname: ${c.name}\nversion: ${c.version}\nappVersion: "${c.version}"\ndescription: Lab test chart standing in for ${c.name} ${c.version} (bcmkube lab)\ntype: application\n`,
@@ -118,7 +135,8 @@ export async function buildRepoContent(dir: string, opts: { helm: string; kubect
 
     const helmDir = join(dir, 'tools/helm');
     mkdirSync(join(work, 'linux-amd64'), { recursive: true });
-    writeFileSync(join(work, 'linux-amd64/helm'), standinLauncher('helm'), { mode: 0o755 });
+    if (real) cpSync(opts.helm, join(work, 'linux-amd64/helm'));
+    else writeFileSync(join(work, 'linux-amd64/helm'), standinLauncher('helm'), { mode: 0o755 });
     mkdirSync(helmDir, { recursive: true });
     const helmTar = `helm-${HELM_VERSION}-linux-amd64.tar.gz`;
     await run('tar', ['-C', work, '-I', 'gzip -1', '-cf', join(helmDir, helmTar), 'linux-amd64/helm']);
@@ -126,12 +144,23 @@ export async function buildRepoContent(dir: string, opts: { helm: string; kubect
 
     const kubectlDir = join(dir, `tools/kubectl/release/${KUBECTL_VERSION}/bin/linux/amd64`);
     mkdirSync(kubectlDir, { recursive: true });
-    writeFileSync(join(kubectlDir, 'kubectl'), standinLauncher('kubectl'), { mode: 0o755 });
+    if (real) cpSync(opts.kubectl, join(kubectlDir, 'kubectl'));
+    else writeFileSync(join(kubectlDir, 'kubectl'), standinLauncher('kubectl'), { mode: 0o755 });
     writeFileSync(join(kubectlDir, 'kubectl.sha256'), sha256(join(kubectlDir, 'kubectl')));
 
     const ksDir = join(dir, 'tools/kubespray');
     const top = `kubespray-${KUBESPRAY_STANDIN_VERSION.slice(1)}`;
     cpSync(join(HERE, 'kubespray-standin'), join(work, top), { recursive: true });
+    // the lab this mirror serves (<lab>/repo): cluster.yml brings its control plane up with no environment variable
+    const defaults = join(work, top, 'roles/kubespray-defaults/defaults/main.yml');
+    if (real)
+      writeFileSync(
+        defaults,
+        readFileSync(defaults, 'utf8').replace(
+          /^bcmkube_lab_kube: \[\]$/m,
+          `bcmkube_lab_kube: ${JSON.stringify(labKubeCommand(dirname(dir)))}`,
+        ),
+      );
     mkdirSync(ksDir, { recursive: true });
     const ksTar = `${KUBESPRAY_STANDIN_VERSION}.tar.gz`;
     await run('tar', [

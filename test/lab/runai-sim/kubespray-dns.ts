@@ -79,3 +79,36 @@ export function dnsConfigMaps(which: Array<'nodelocaldns' | 'coredns'>): object[
     data: { Corefile: corefiles[name] },
   }));
 }
+
+/** The DNS workloads Kubespray v2.27 runs in kube-system (its nodelocaldns DaemonSet on every node, CoreDNS). */
+export function dnsWorkloads(): object[] {
+  const pod = (app: string, image: string, everywhere: boolean) => ({
+    metadata: { labels: { 'k8s-app': app } },
+    spec: {
+      priorityClassName: 'system-node-critical',
+      ...(everywhere ? { tolerations: [{ operator: 'Exists' }] } : {}),
+      containers: [{ name: app, image }],
+    },
+  });
+  return [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'nodelocaldns', namespace: 'kube-system', labels: { 'k8s-app': 'nodelocaldns' } },
+      spec: {
+        selector: { matchLabels: { 'k8s-app': 'nodelocaldns' } },
+        template: pod('nodelocaldns', 'registry.k8s.io/dns/k8s-dns-node-cache:1.25.0', true),
+      },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'coredns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+        template: pod('kube-dns', 'registry.k8s.io/coredns/coredns:v1.11.3', false),
+      },
+    },
+  ];
+}

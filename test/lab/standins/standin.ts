@@ -54,6 +54,8 @@ interface AppliedObject {
   annotations?: Record<string, string>;
   /** Objects a helm upgrade rendered: the release. */
   release?: string;
+  /** Objects applied on stdin (not Secrets): their spec, as `kubectl get` shows it. */
+  spec?: unknown;
   /** Pods: the node they are pinned to (kubernetes.io/hostname) and the GPUs they ask for. */
   node?: string;
   gpus?: number;
@@ -339,7 +341,12 @@ function registeredNodes(): string[] | undefined {
 
 /** `cm`, `configmaps`, `ConfigMap` are one kind. */
 function sameKind(stored: string, asked: string): boolean {
-  const norm = (k: string) => ({ cm: 'configmap', ns: 'namespace' })[k.toLowerCase()] ?? k.toLowerCase().replace(/s$/, '');
+  const norm = (k: string) =>
+    ({ cm: 'configmap', ns: 'namespace' })[k.toLowerCase()] ??
+    k
+      .toLowerCase()
+      .replace(/sses$/, 'ss')
+      .replace(/([^s])s$/, '$1');
   return norm(stored) === norm(asked);
 }
 
@@ -359,6 +366,7 @@ function stdinObjects(namespace: string): AppliedObject[] {
       ...(typeof d.type === 'string' ? { type: d.type } : {}),
       ...(kind === 'Secret' ? { keys: Object.keys({ ...data, ...(isDoc(d.stringData) ? d.stringData : {}) }).sort() } : {}),
       ...(kind === 'ConfigMap' ? { data } : {}),
+      ...(kind !== 'Secret' && isDoc(d.spec) ? { spec: d.spec } : {}),
       ...podFields(d),
       ...(isDoc(meta) && isDoc((meta as Doc).annotations) ? { annotations: (meta as Doc).annotations as Record<string, string> } : {}),
     };
@@ -473,13 +481,14 @@ function kubectl(): void {
         process.stderr.write(`Error from server (NotFound): ${kind} "${name}" not found\n`);
         process.exit(1);
       }
-      const { kind: k, name: n, namespace: ns, labels, type, data } = obj;
+      const { kind: k, name: n, namespace: ns, labels, type, data, spec } = obj;
       const doc = {
         apiVersion: 'v1',
         kind: k,
         metadata: { name: n, namespace: ns, ...(labels ? { labels } : {}) },
         ...(type ? { type } : {}),
         ...(data ? { data } : {}),
+        ...(spec ? { spec } : {}),
       };
       process.stdout.write(flag('--output', '-o') === 'name' ? `${k.toLowerCase()}/${n}\n` : `${JSON.stringify(doc)}\n`);
       return;
@@ -497,7 +506,7 @@ function kubectl(): void {
               },
             }))
         : s.applied
-            .filter((a) => a.kind.toLowerCase().startsWith(kind.toLowerCase().replace(/s$/, '')))
+            .filter((a) => sameKind(a.kind, kind) || a.kind.toLowerCase().startsWith(kind.toLowerCase().replace(/s$/, '')))
             .map((a) => ({
               kind: a.kind,
               metadata: { name: a.name, namespace: a.namespace, ...(a.annotations ? { annotations: a.annotations } : {}) },
