@@ -67750,17 +67750,18 @@ function report(head, lead, steps, phases) {
 }
 /**
  * What the cluster itself says about Run:ai's prerequisites: a default IngressClass, and (for the cluster chart,
- * with Knative on) the KnativeServing settings Run:ai needs. Reported as warnings, each named.
+ * with Knative on) the KnativeServing settings Run:ai needs. Any missing one refuses the phase, each named,
+ * before anything is changed.
  */
-async function warnClusterPrerequisites(ctx, t, phase) {
+async function refuseMissingClusterPrerequisites(ctx, t, phase) {
     const facts = await readClusterPrerequisites(t);
     const knativeOn = ctx.spec.platform.releases['knative-operator']?.enabled !== false;
     const problems = [
         ...ingressClassProblems(facts.ingressClasses),
         ...(phase === 'cluster' && knativeOn ? knativeProblems(ctx.spec.runai.version, facts.knativeServing) : []),
     ];
-    for (const p of problems)
-        ctx.reporter.warning(p, 'Run:ai prerequisite');
+    if (problems.length)
+        throw new errors/* StageError */.Zu(`the cluster lacks what Run:ai needs for phase ${phase}; nothing was changed (re-run the helm-platform stage, or fix it by hand)`, problems);
 }
 /** The release as `helm list` shows it, or undefined when Helm does not know it. */
 async function releaseState(t, release) {
@@ -67856,7 +67857,7 @@ async function backendPhase(ctx, inv, manifest, release, s, url, timeoutS, resol
     try {
         const access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
         const t = await openKubeTools(ctx, work, access.kubeconfig);
-        await warnClusterPrerequisites(ctx, t, 'backend');
+        await refuseMissingClusterPrerequisites(ctx, t, 'backend');
         const before = await releaseState(t, release);
         const now = new Date();
         const { tls, why } = await timed(phases, 'TLS', () => backendTls(ctx, s, t, work, now));
@@ -67973,7 +67974,7 @@ async function clusterPhase(ctx, inv, manifest, release, creds, url, timeoutS) {
     try {
         const access = await timed(phases, 'fetch kubeconfig', () => openClusterAccess(ctx, inv, work));
         const t = await openKubeTools(ctx, work, access.kubeconfig);
-        await warnClusterPrerequisites(ctx, t, 'cluster');
+        await refuseMissingClusterPrerequisites(ctx, t, 'cluster');
         const backendState = await releaseState(t, backend);
         if (backendState?.status !== 'deployed')
             throw new errors/* StageError */.Zu(`the Run:ai control plane (release ${backend.name} in ${backend.namespace}) is ${backendState ? backendState.status : 'not installed'}: run the runai stage with phase backend first`);
