@@ -9,20 +9,13 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-GO_NEEDED=1.26
+source scripts/lib/go-build-env.sh
 KUBE_VERSION=${KUBE_VERSION:-v1.31.9}
 ETCD_VERSION=${ETCD_VERSION:-v3.5.21}
 KWOK_VERSION=${KWOK_VERSION:-v0.7.0}
 TOOLS=${BCMKUBE_KUBE_TOOLS:-$PWD/.tools/kube}
 
-have=$(go env GOVERSION 2>/dev/null || true)
-have=${have#go}
-if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "$GO_NEEDED" "$have" | sort -V | head -1)" != "$GO_NEEDED" ]; then
-  echo "the lab builds its Kubernetes control plane from source and needs Go ${GO_NEEDED} or newer (found: ${have:-no go}); install it from https://go.dev/dl/" >&2
-  exit 3
-fi
-
-export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 GOWORK=off
+require_go "the lab builds its Kubernetes control plane from source and"
 mkdir -p "$TOOLS"
 # one build at a time (test files run in parallel); a second caller waits, then finds the folders there
 exec 9>"$TOOLS/.lock"

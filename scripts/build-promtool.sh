@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-GO_NEEDED=1.26
+source scripts/lib/go-build-env.sh
 VERSION=${PROMETHEUS_MODULE_VERSION:-v0.305.0}
 TOOLS=${BCMKUBE_TOOLS:-$PWD/.tools}
 dest="$TOOLS/promtool-$VERSION"
@@ -15,14 +15,7 @@ if [ -x "$dest/promtool" ]; then
   echo "$dest/promtool"
   exit 0
 fi
-have=$(go env GOVERSION 2>/dev/null || true)
-have=${have#go}
-if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "$GO_NEEDED" "$have" | sort -V | head -1)" != "$GO_NEEDED" ]; then
-  echo "promtool is built from the Prometheus Go module and needs Go ${GO_NEEDED} or newer (found: ${have:-no go}); install it from https://go.dev/dl/" >&2
-  exit 3
-fi
-
-export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0 GOWORK=off
+require_go "promtool is built from the Prometheus Go module and"
 mkdir -p "$TOOLS"
 # one build at a time (test files run in parallel); a second caller waits, then finds the binary there
 exec 9>"$TOOLS/.promtool.lock"
