@@ -94,6 +94,14 @@ describe('each stage command alone on the lab, with only the spec', () => {
     );
     assert.deepEqual(gpus.trim().split(' '), ['cpu-03=', 'cpu-05=', 'cpu-06=', 'dgx-05=8', 'dgx-06=8']);
     assert.match(await kubectl('get', 'ingressclass', '-o', 'jsonpath={.items[*].metadata.annotations}'), /is-default-class":"true"/);
+    // GPU observability: the alert rules (with the fewer-GPUs rule per GPU node) and the dashboards are in the cluster
+    const rule = JSON.parse(await kubectl('get', 'prometheusrule', 'bcmkube-gpu', '-n', 'prometheus', '-o', 'json'));
+    assert.equal(rule.metadata.labels.release, 'kube-prometheus-stack');
+    assert.match(JSON.stringify(rule.spec), /dgx-05/);
+    assert.match(
+      await kubectl('get', 'configmap', '-n', 'prometheus', '-l', 'grafana_dashboard=1', '-o', 'name'),
+      /bcmkube-gpu-gpu-cluster\nconfigmap\/bcmkube-gpu-gpu-node/,
+    );
   });
 
   it('runai --phase backend, then --phase cluster: both Run:ai releases deployed on the real API server', async () => {
